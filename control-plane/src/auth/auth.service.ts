@@ -1,0 +1,184 @@
+// Registration, login, token refresh with rotation and reuse detection, logout, and access-token authentication.
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database, User } from '../db/schema.js';
+import { usersRepo } from '../users/users.repo.js';
+import { auditRepo } from '../audit/audit.repo.js';
+import { tokenStore } from './token-store.repo.js';
+import { loginThrottle, throttleKeys, ACCOUNT_POLICY, ADDRESS_POLICY } from './login-throttle.js';
+import { checkPasswordLength, type PasswordHasher } from './passwords.js';
+import { sha256Hex, type TokenIssuer } from './tokens.js';
+import type { Sessions, TokenResponse } from './sessions.js';
+import type { DenylistCache } from './denylist-cache.js';
+import { Forbidden, RateLimited, Unauthenticated, Invalid } from '../errors.js';
+import { toPublicUser, type PublicUser } from '../users/users.view.js';
+
+export interface ClientInfo {
+  ip: string | null;
+}
+
+export interface Principal {
+  userId: string;
+  email: string;
+  role: 'admin' | 'user';
+  jti: string;
+  /** Access-token expiry, epoch ms. */
+  expiresAt: number;
+}
+
+export interface AuthServiceDeps {
+  db: Kysely<Database>;
+  hasher: PasswordHasher;
+  issuer: TokenIssuer;
+  sessions: Sessions;
+  denylist: DenylistCache;
+  registration: 'open' | 'closed';
+  now?: () => number;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function normalizeEmail(raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (email.length > 254 || !EMAIL.test(email)) throw Invalid('invalid_email', 'email must be a valid address', { field: 'email' });
+  return email;
+}
+
+const BAD_CREDENTIALS = () => Unauthenticated('invalid_credentials', 'email or password is incorrect');
+
+export class AuthService {
+  private readonly now: () => number;
+
+  constructor(private readonly d: AuthServiceDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  /** Creates an account. `viaAdminCli` bypasses closed registration (for `cpub-server admin create`). */
+  async register(input: { email: string; password: string; name?: string | undefined }, client: ClientInfo, viaAdminCli = false): Promise<PublicUser> {
+    if (this.d.registration === 'closed' && !viaAdminCli) {
+      throw Forbidden('registration_closed', 'registration is closed on this server; ask an administrator for an account');
+    }
+    const email = normalizeEmail(input.email);
+    checkPasswordLength(input.password);
+    const name = (input.name ?? '').trim() || email.split('@')[0]!;
+    const passwordHash = await this.d.hasher.hash(input.password);
+    const now = this.now();
+    const id = randomUUID();
+    return this.d.db.transaction().execute(async (tx) => {
+      await usersRepo.insert(tx, {
+        id,
+        email,
+        name,
+        password_hash: passwordHash,
+        role: 'user',
+        created_at: now,
+        updated_at: now,
+        disabled_at: null,
+        sessions_valid_after: 0,
+      });
+      const admin = viaAdminCli || (await usersRepo.claimFirstAdmin(tx, id));
+      if (admin) await usersRepo.update(tx, id, { role: 'admin' }, now);
+      await auditRepo.record(tx, { event: 'register', actorId: id, subjectId: id, clientIp: client.ip, detail: { role: admin ? 'admin' : 'user' } }, now);
+      return toPublicUser((await usersRepo.findById(tx, id))!);
+    });
+  }
+
+  async login(input: { email: string; password: string }, client: ClientInfo): Promise<TokenResponse> {
+    const email = input.email.trim().toLowerCase();
+    if (input.password.length > 256) throw BAD_CREDENTIALS();
+    const db = this.d.db;
+    const keys = [throttleKeys.account(email), ...(client.ip ? [throttleKeys.address(client.ip)] : [])];
+    const blockedMs = await loginThrottle.blockedFor(db, keys, this.now());
+    if (blockedMs > 0) {
+      await auditRepo.record(db, { event: 'login_throttled', clientIp: client.ip, detail: { email } });
+      throw RateLimited('too_many_attempts', 'too many failed logins; wait before trying again', Math.ceil(blockedMs / 1000));
+    }
+
+    const user = await usersRepo.findByEmail(db, email);
+    const ok = user ? await this.d.hasher.verify(user.password_hash, input.password) : (await this.d.hasher.verifyDummy(input.password), false);
+    const now = this.now();
+    if (!ok || !user) {
+      await db.transaction().execute(async (tx) => {
+        await loginThrottle.recordFailure(tx, keys[0]!, ACCOUNT_POLICY, now);
+        if (keys[1]) await loginThrottle.recordFailure(tx, keys[1], ADDRESS_POLICY, now);
+        await auditRepo.record(tx, { event: 'login_failure', subjectId: user?.id ?? null, clientIp: client.ip, detail: { email } }, now);
+      });
+      throw BAD_CREDENTIALS();
+    }
+    if (user.disabled_at !== null) throw Forbidden('account_disabled', 'this account is disabled');
+
+    return db.transaction().execute(async (tx) => {
+      await loginThrottle.reset(tx, keys[0]!);
+      await auditRepo.record(tx, { event: 'login_success', actorId: user.id, subjectId: user.id, clientIp: client.ip }, now);
+      return this.d.sessions.issue(tx, user, now);
+    });
+  }
+
+  /**
+   * Rotates a refresh token. The old one is spent and its linked access token denied. Presenting a
+   * spent or revoked token revokes its whole family (reuse detection) and answers 401.
+   */
+  async refresh(refreshToken: string, client: ClientInfo): Promise<TokenResponse> {
+    const claims = await this.d.issuer.verifyRefresh(refreshToken);
+    const hash = sha256Hex(refreshToken);
+    const now = this.now();
+    const result = await this.d.db.transaction().execute(async (tx) => {
+      if (await tokenStore.spend(tx, hash, now)) {
+        const row = (await tokenStore.findRefreshByHash(tx, hash))!;
+        const user = await usersRepo.findById(tx, row.user_id);
+        const old = await tokenStore.linkedAccess(tx, row.id);
+        const denied = await this.d.sessions.deny(tx, old ? [old] : [], 'refreshed', now);
+        if (!user || user.disabled_at !== null || claims.iat < user.sessions_valid_after) {
+          return { denied, error: Unauthenticated('session_revoked', 'this session is no longer valid; log in again') };
+        }
+        await auditRepo.record(tx, { event: 'refresh', actorId: user.id, subjectId: user.id, clientIp: client.ip }, now);
+        const tokens = await this.d.sessions.issue(tx, user, now, row.family_id, row.id);
+        return { denied, tokens };
+      }
+      const row = await tokenStore.findRefreshByHash(tx, hash);
+      if (!row) return { denied: [], error: Unauthenticated('invalid_token', 'the refresh token is not valid') };
+      // Spent or revoked: someone is replaying a token. Kill the family, including its newest tokens.
+      const denied = await this.d.sessions.revokeFamily(tx, row.family_id, 'refresh_reuse', now);
+      await auditRepo.record(
+        tx,
+        { event: 'refresh_reuse_detected', subjectId: row.user_id, clientIp: client.ip, detail: { family: row.family_id, alreadyRevoked: row.revoked_at !== null } },
+        now,
+      );
+      return { denied, error: Unauthenticated('refresh_token_reused', 'this refresh token was already used; the session has been revoked, log in again') };
+    });
+    this.d.sessions.commitDenied(result.denied);
+    if ('error' in result && result.error) throw result.error;
+    return result.tokens!;
+  }
+
+  /** Ends the session of `refreshToken` (which must belong to the caller) and the presented access token. */
+  async logout(principal: Principal, refreshToken: string, client: ClientInfo): Promise<void> {
+    const claims = await this.d.issuer.verifyRefresh(refreshToken).catch(() => null);
+    const row = claims ? await tokenStore.findRefreshByHash(this.d.db, sha256Hex(refreshToken)) : undefined;
+    if (!row || row.user_id !== principal.userId) {
+      throw Forbidden('refresh_token_mismatch', 'the refresh token does not belong to this session');
+    }
+    const now = this.now();
+    const denied = await this.d.db.transaction().execute(async (tx) => {
+      const fam = await this.d.sessions.revokeFamily(tx, row.family_id, 'logout', now);
+      const own = await this.d.sessions.deny(tx, [{ jti: principal.jti, expiresAt: principal.expiresAt }], 'logout', now);
+      await auditRepo.record(tx, { event: 'logout', actorId: principal.userId, subjectId: principal.userId, clientIp: client.ip }, now);
+      return [...fam, ...own];
+    });
+    this.d.sessions.commitDenied(denied);
+  }
+
+  /** Verifies an access token and loads its user; every failure is a 401. Role comes from the database. */
+  async authenticate(token: string): Promise<{ principal: Principal; user: User }> {
+    const claims = await this.d.issuer.verifyAccess(token);
+    if (await this.d.denylist.has(claims.jti)) throw Unauthenticated('token_revoked', 'this access token has been revoked');
+    const user = await usersRepo.findById(this.d.db, claims.sub);
+    if (!user) throw Unauthenticated('invalid_token', 'the access token is not valid');
+    if (user.disabled_at !== null) throw Unauthenticated('account_disabled', 'this account is disabled');
+    if (claims.iat < user.sessions_valid_after) throw Unauthenticated('token_revoked', 'this access token has been revoked');
+    return {
+      principal: { userId: user.id, email: user.email, role: user.role, jti: claims.jti, expiresAt: claims.exp * 1000 },
+      user,
+    };
+  }
+}

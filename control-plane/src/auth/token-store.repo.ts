@@ -1,0 +1,138 @@
+// The token store shared by every replica: refresh tokens (hashed), their links to access tokens, and the access denylist.
+import type { Executor, RefreshToken } from '../db/schema.js';
+
+export interface NewRefreshToken {
+  id: string;
+  tokenHash: string;
+  userId: string;
+  familyId: string;
+  parentId: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface DenylistEntry {
+  jti: string;
+  expiresAt: number;
+}
+
+export const tokenStore = {
+  async insertRefresh(db: Executor, t: NewRefreshToken, access: DenylistEntry): Promise<void> {
+    await db
+      .insertInto('refresh_tokens')
+      .values({
+        id: t.id,
+        token_hash: t.tokenHash,
+        user_id: t.userId,
+        family_id: t.familyId,
+        parent_id: t.parentId,
+        created_at: t.createdAt,
+        expires_at: t.expiresAt,
+        spent_at: null,
+        revoked_at: null,
+        revoke_reason: null,
+      })
+      .execute();
+    await db
+      .insertInto('token_links')
+      .values({ refresh_id: t.id, access_jti: access.jti, access_expires_at: access.expiresAt })
+      .execute();
+  },
+
+  findRefreshByHash(db: Executor, tokenHash: string): Promise<RefreshToken | undefined> {
+    return db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  },
+
+  /**
+   * Marks a live refresh token spent. Exactly one of any number of concurrent callers gets true:
+   * the conditional UPDATE is the arbiter (row lock in PostgreSQL, the single writer in SQLite).
+   */
+  async spend(db: Executor, tokenHash: string, now: number): Promise<boolean> {
+    const r = await db
+      .updateTable('refresh_tokens')
+      .set({ spent_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('spent_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+
+  /** The access token issued beside a refresh token, if still recorded. */
+  linkedAccess(db: Executor, refreshId: string): Promise<DenylistEntry | undefined> {
+    return db
+      .selectFrom('token_links')
+      .select(['access_jti as jti', 'access_expires_at as expiresAt'])
+      .where('refresh_id', '=', refreshId)
+      .executeTakeFirst();
+  },
+
+  /**
+   * Revokes every refresh token of the family and returns the access tokens linked to any of them,
+   * for the caller to deny.
+   */
+  async revokeFamily(db: Executor, familyId: string, reason: string, now: number): Promise<DenylistEntry[]> {
+    await db
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: now, revoke_reason: reason })
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .execute();
+    return db
+      .selectFrom('token_links')
+      .innerJoin('refresh_tokens', 'refresh_tokens.id', 'token_links.refresh_id')
+      .select(['token_links.access_jti as jti', 'token_links.access_expires_at as expiresAt'])
+      .where('refresh_tokens.family_id', '=', familyId)
+      .where('token_links.access_expires_at', '>', now)
+      .execute();
+  },
+
+  /** Revokes every session of a user; returns the linked access tokens to deny. */
+  async revokeUser(db: Executor, userId: string, reason: string, now: number): Promise<DenylistEntry[]> {
+    await db
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: now, revoke_reason: reason })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .execute();
+    return db
+      .selectFrom('token_links')
+      .innerJoin('refresh_tokens', 'refresh_tokens.id', 'token_links.refresh_id')
+      .select(['token_links.access_jti as jti', 'token_links.access_expires_at as expiresAt'])
+      .where('refresh_tokens.user_id', '=', userId)
+      .where('token_links.access_expires_at', '>', now)
+      .execute();
+  },
+
+  async deny(db: Executor, entries: DenylistEntry[], reason: string, now: number): Promise<void> {
+    if (entries.length === 0) return;
+    await db
+      .insertInto('access_denylist')
+      .values(entries.map((e) => ({ jti: e.jti, expires_at: e.expiresAt, created_at: now, reason })))
+      .onConflict((oc) => oc.column('jti').doNothing())
+      .execute();
+  },
+
+  async isDenied(db: Executor, jti: string): Promise<boolean> {
+    const r = await db.selectFrom('access_denylist').select('jti').where('jti', '=', jti).executeTakeFirst();
+    return r !== undefined;
+  },
+
+  /** Denylist rows written at or after `since` (ms) that have not expired; for the replica cache. */
+  deniedSince(db: Executor, since: number, now: number): Promise<DenylistEntry[]> {
+    return db
+      .selectFrom('access_denylist')
+      .select(['jti', 'expires_at as expiresAt'])
+      .where('created_at', '>=', since)
+      .where('expires_at', '>', now)
+      .execute();
+  },
+
+  /** Deletes rows that can no longer matter: expired denylist entries and expired refresh tokens (links cascade). */
+  async purgeExpired(db: Executor, now: number): Promise<{ denylist: number; refresh: number }> {
+    const d = await db.deleteFrom('access_denylist').where('expires_at', '<=', now).executeTakeFirst();
+    const r = await db.deleteFrom('refresh_tokens').where('expires_at', '<=', now).executeTakeFirst();
+    return { denylist: Number(d.numDeletedRows), refresh: Number(r.numDeletedRows) };
+  },
+};

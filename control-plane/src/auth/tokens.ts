@@ -1,0 +1,109 @@
+// Issues and verifies the two JWTs: access (1 h) and refresh (30 d). One pinned algorithm, every claim checked.
+import { createHash, randomUUID } from 'node:crypto';
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { Unauthenticated } from '../errors.js';
+
+export const ALG = 'HS256';
+export const ISSUER = 'containerpub';
+export const ACCESS_AUDIENCE = 'containerpub:api';
+export const REFRESH_AUDIENCE = 'containerpub:refresh';
+export const ACCESS_TTL_S = 3600;
+export const REFRESH_TTL_S = 30 * 24 * 3600;
+
+export interface AccessClaims {
+  sub: string;
+  email: string;
+  role: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export interface RefreshClaims {
+  sub: string;
+  jti: string;
+  fam: string;
+  iat: number;
+  exp: number;
+}
+
+export interface IssuedPair {
+  accessToken: string;
+  refreshToken: string;
+  access: { jti: string; expiresAt: number };
+  refresh: { jti: string; expiresAt: number; hash: string };
+}
+
+export function sha256Hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+export interface TokenIssuer {
+  issuePair(user: { id: string; email: string; role: string }, familyId: string, nowMs: number): Promise<IssuedPair>;
+  /** Throws Unauthenticated (`token_expired` or `invalid_token`) unless it is a valid access token. */
+  verifyAccess(token: string): Promise<AccessClaims>;
+  /** Throws Unauthenticated unless it is a valid refresh token. */
+  verifyRefresh(token: string): Promise<RefreshClaims>;
+}
+
+export function createTokenIssuer(secret: Uint8Array): TokenIssuer {
+  async function sign(claims: Record<string, unknown>, sub: string, jti: string, aud: string, iat: number, exp: number) {
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: ALG, typ: 'JWT' })
+      .setSubject(sub)
+      .setJti(jti)
+      .setIssuer(ISSUER)
+      .setAudience(aud)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(secret);
+  }
+
+  async function verify(token: string, audience: string, typ: 'access' | 'refresh') {
+    try {
+      const { payload } = await jwtVerify(token, secret, {
+        algorithms: [ALG],
+        issuer: ISSUER,
+        audience,
+        typ: 'JWT',
+        requiredClaims: ['sub', 'jti', 'iat', 'exp'],
+      });
+      if (payload.typ !== typ) throw Unauthenticated('invalid_token', `not an ${typ} token`);
+      return payload;
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw Unauthenticated('token_expired', `the ${typ} token has expired`);
+      if (err instanceof joseErrors.JOSEError) throw Unauthenticated('invalid_token', `the ${typ} token is not valid`);
+      throw err;
+    }
+  }
+
+  return {
+    async issuePair(user, familyId, nowMs) {
+      const iat = Math.floor(nowMs / 1000);
+      const accessJti = randomUUID();
+      const refreshJti = randomUUID();
+      const accessExp = iat + ACCESS_TTL_S;
+      const refreshExp = iat + REFRESH_TTL_S;
+      const accessToken = await sign({ typ: 'access', email: user.email, role: user.role }, user.id, accessJti, ACCESS_AUDIENCE, iat, accessExp);
+      const refreshToken = await sign({ typ: 'refresh', fam: familyId }, user.id, refreshJti, REFRESH_AUDIENCE, iat, refreshExp);
+      return {
+        accessToken,
+        refreshToken,
+        access: { jti: accessJti, expiresAt: accessExp * 1000 },
+        refresh: { jti: refreshJti, expiresAt: refreshExp * 1000, hash: sha256Hex(refreshToken) },
+      };
+    },
+
+    async verifyAccess(token) {
+      const p = await verify(token, ACCESS_AUDIENCE, 'access');
+      if (typeof p.email !== 'string' || typeof p.role !== 'string') throw Unauthenticated('invalid_token', 'the access token is not valid');
+      return { sub: p.sub!, email: p.email, role: p.role, jti: p.jti!, iat: p.iat!, exp: p.exp! };
+    },
+
+    async verifyRefresh(token) {
+      const p = await verify(token, REFRESH_AUDIENCE, 'refresh');
+      if (typeof p.fam !== 'string') throw Unauthenticated('invalid_token', 'the refresh token is not valid');
+      return { sub: p.sub!, jti: p.jti!, fam: p.fam, iat: p.iat!, exp: p.exp! };
+    },
+  };
+}

@@ -1,0 +1,124 @@
+// The control plane's configuration: one zod schema, parsed once in main.ts from env and flags, then frozen.
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const base64Key = z.string().refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/=_-]+$/.test(v), {
+  message: 'must be 32 random bytes, base64-encoded (e.g. `openssl rand -base64 32`)',
+});
+
+/** Each setting: its environment variable, its `cpub-server start` flag, and its schema. */
+export const settings = {
+  host: { env: 'CPUB_HOST', flag: 'host', help: 'address to listen on', schema: z.string().min(1).default('127.0.0.1') },
+  port: {
+    env: 'CPUB_PORT',
+    flag: 'port',
+    help: 'TCP port (0 picks a free one)',
+    schema: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(0).max(65535).default(8080),
+  },
+  dataDir: { env: 'CPUB_DATA_DIR', flag: 'data-dir', help: 'data folder (SQLite file, keys, artifacts)', schema: z.string().min(1).default('./data') },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    flag: 'database-url',
+    help: 'postgres://… to use PostgreSQL; unset → SQLite in the data folder',
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  },
+  jwtSecret: {
+    env: 'CPUB_JWT_SECRET',
+    flag: 'jwt-secret',
+    help: 'HMAC secret for tokens (≥ 32 characters); unset → generated into the data folder',
+    schema: z.string().min(32, 'must be at least 32 characters').optional(),
+  },
+  encryptionKey: {
+    env: 'CPUB_ENCRYPTION_KEY',
+    flag: 'encryption-key',
+    help: 'AES-256 key for secrets at rest, base64; unset → key.txt in the data folder',
+    schema: base64Key.optional(),
+  },
+  previousEncryptionKeys: {
+    env: 'CPUB_ENCRYPTION_PREVIOUS_KEYS',
+    flag: 'previous-encryption-keys',
+    help: 'comma-separated older keys, still accepted for decryption during a key rotation',
+    schema: z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(base64Key))
+      .optional(),
+  },
+  registration: {
+    env: 'CPUB_REGISTRATION',
+    flag: 'registration',
+    help: 'open | closed',
+    schema: z.enum(['open', 'closed'], { message: 'must be open or closed' }).default('open'),
+  },
+  publicUrl: { env: 'CPUB_PUBLIC_URL', flag: 'public-url', help: 'URL users reach this server at', schema: z.url({ message: 'must be an http(s) URL' }).optional() },
+  logLevel: {
+    env: 'CPUB_LOG_LEVEL',
+    flag: 'log-level',
+    help: 'fatal | error | warn | info | debug | trace | silent',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  },
+  tlsCert: { env: 'CPUB_TLS_CERT', flag: 'tls-cert', help: 'PEM certificate file; with --tls-key the server speaks HTTPS', schema: z.string().min(1).optional() },
+  tlsKey: { env: 'CPUB_TLS_KEY', flag: 'tls-key', help: 'PEM private key file', schema: z.string().min(1).optional() },
+  corsOrigins: {
+    env: 'CPUB_CORS_ORIGINS',
+    flag: 'cors-origins',
+    help: 'comma-separated origins allowed by CORS; unset → CORS off',
+    schema: z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.url({ message: 'each origin must be a URL' })))
+      .optional(),
+  },
+  trustProxy: {
+    env: 'CPUB_TRUST_PROXY',
+    flag: 'trust-proxy',
+    help: 'take the client address from X-Forwarded-For (only behind a reverse proxy you run)',
+    schema: bool.default(false),
+  },
+  bodyLimit: {
+    env: 'CPUB_BODY_LIMIT',
+    flag: 'body-limit',
+    help: 'largest JSON request body, bytes',
+    schema: z.coerce.number({ message: 'must be a number' }).int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  },
+} as const;
+
+type Settings = typeof settings;
+export type Config = Readonly<{ [K in keyof Settings]: z.output<Settings[K]['schema']> }>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Builds the configuration from environment variables and command-line flags (flags win).
+ * Throws ConfigError naming every bad variable. Never reads process.env itself.
+ */
+export function loadConfig(env: Record<string, string | undefined>, flags: Record<string, string | undefined> = {}): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, s] of Object.entries(settings)) {
+    const raw = flags[key] ?? emptyToUndefined(env[s.env]);
+    const parsed = (s.schema as z.ZodType).safeParse(raw);
+    if (parsed.success) out[key] = parsed.data;
+    else problems.push(`${s.env} (--${s.flag}): ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length === 0 && Boolean(out.tlsCert) !== Boolean(out.tlsKey)) {
+    problems.push('CPUB_TLS_CERT and CPUB_TLS_KEY (--tls-cert, --tls-key): set both or neither');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(out) as Config;
+}
+
+function emptyToUndefined(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}

@@ -1,0 +1,99 @@
+// Wires the control plane from its configuration: database → services → HTTP server. All wiring, no logic.
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { connectDb, type Db } from './db/connect.js';
+import { migrateToLatest } from './db/migrate.js';
+import { loadKeyMaterial } from './secrets/key-files.js';
+import { createSealer, type Sealer } from './secrets/crypto.js';
+import { createPasswordHasher } from './auth/passwords.js';
+import { createTokenIssuer } from './auth/tokens.js';
+import { DenylistCache } from './auth/denylist-cache.js';
+import { Sessions } from './auth/sessions.js';
+import { AuthService } from './auth/auth.service.js';
+import { UsersService } from './users/users.service.js';
+import { Purger } from './maintenance/purge.js';
+import { buildApp, type App } from './http/app.js';
+import { VERSION } from './version.js';
+
+export interface ControlPlane {
+  app: App;
+  db: Db;
+  auth: AuthService;
+  sealer: Sealer;
+  /** Listens; resolves with the URL it serves on. */
+  start(): Promise<string>;
+  /** Stops accepting, waits for in-flight work, closes the database. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function createControlPlane(config: Config, log: Logger): Promise<ControlPlane> {
+  const keys = loadKeyMaterial(config);
+  const db = connectDb(config);
+  const applied = await migrateToLatest(db.kysely);
+  if (applied.length) log.info({ applied }, 'migrations applied');
+
+  const sealer = createSealer(keys.encryptionKey, keys.previousEncryptionKeys);
+  const denylist = new DenylistCache(db.kysely, log);
+  const issuer = createTokenIssuer(keys.jwtSecret);
+  const sessions = new Sessions(issuer, denylist);
+  const hasher = createPasswordHasher();
+  const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, registration: config.registration });
+  const users = new UsersService({ db: db.kysely, hasher, sessions });
+  const purger = new Purger(db.kysely, log);
+  const app = buildApp({
+    log,
+    db,
+    auth,
+    users,
+    http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
+  });
+
+  let server: ServerType | undefined;
+  let stopping: Promise<void> | undefined;
+  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
+
+  return {
+    app,
+    db,
+    auth,
+    sealer,
+    async start() {
+      await denylist.start();
+      purger.start();
+      void purger.runOnce();
+      const s = tls
+        ? serve({ fetch: app.fetch, hostname: config.host, port: config.port, createServer: createHttpsServer, serverOptions: tls })
+        : serve({ fetch: app.fetch, hostname: config.host, port: config.port });
+      server = s;
+      await new Promise<void>((resolve, reject) => {
+        s.once('listening', resolve);
+        s.once('error', reject);
+      });
+      const { port } = s.address() as AddressInfo;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      return `${tls ? 'https' : 'http'}://${host}:${port}`;
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (server) {
+          const s = server;
+          const h = s as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
+          await new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            h.closeIdleConnections?.();
+            // In-flight requests get a grace period, then their connections are cut.
+            setTimeout(() => h.closeAllConnections?.(), 5000).unref();
+          });
+        }
+        await purger.stop();
+        await denylist.stop();
+        await db.close();
+      })();
+      return stopping;
+    },
+  };
+}

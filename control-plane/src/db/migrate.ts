@@ -1,0 +1,22 @@
+// Runs the schema migrations (at start and by `cpub-server migrate`); the list is static so bundling keeps it.
+import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
+import * as m0001 from './migrations/0001-users-and-tokens.js';
+
+const migrations = {
+  '0001-users-and-tokens': m0001,
+};
+
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'cpub_migrations',
+    migrationLockTableName: 'cpub_migrations_lock',
+  });
+  const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`migration ${failed ?? ''} failed: ${(error as Error).message ?? error}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

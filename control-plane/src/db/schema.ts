@@ -1,0 +1,88 @@
+// The database schema as Kysely types. Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite).
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  role: 'admin' | 'user';
+  created_at: number;
+  updated_at: number;
+  disabled_at: number | null;
+  /** Access tokens issued (iat, seconds) before this instant (seconds) are refused. */
+  sessions_valid_after: number;
+}
+
+export interface RefreshTokensTable {
+  /** The refresh JWT's jti. */
+  id: string;
+  /** SHA-256 (hex) of the whole token; the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  family_id: string;
+  parent_id: string | null;
+  created_at: number;
+  expires_at: number;
+  spent_at: number | null;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+}
+
+/** The link from a refresh token to the access token issued beside it (the architecture's token_links). */
+export interface TokenLinksTable {
+  refresh_id: string;
+  access_jti: string;
+  access_expires_at: number;
+}
+
+/** Revoked access tokens, keyed by jti, kept until they would have expired anyway. */
+export interface AccessDenylistTable {
+  jti: string;
+  expires_at: number;
+  created_at: number;
+  reason: string;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  event: string;
+  actor_id: string | null;
+  subject_id: string | null;
+  client_ip: string | null;
+  /** JSON object of non-secret details. */
+  detail: string;
+}
+
+export interface LoginThrottleTable {
+  key: string;
+  failures: number;
+  window_start: number;
+  blocked_until: number;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  token_links: TokenLinksTable;
+  access_denylist: AccessDenylistTable;
+  audit_log: AuditLogTable;
+  login_throttle: LoginThrottleTable;
+  meta: MetaTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type RefreshToken = Selectable<RefreshTokensTable>;
+export type AuditEntry = Selectable<AuditLogTable>;
+// Generated is re-exported for tables that later use database defaults.
+export type { Generated };
+
+/** What repositories run queries on: the database or a transaction. */
+export type Executor = import('kysely').Kysely<Database>;

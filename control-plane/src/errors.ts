@@ -1,0 +1,37 @@
+// Typed application errors with a stable code; http/problem.ts maps them to HTTP once.
+
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'too_large'
+  | 'rate_limited'
+  | 'unavailable';
+
+export class AppError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    /** Stable, machine-readable code, e.g. `invalid_credentials`. */
+    readonly code: string,
+    /** Human-readable explanation, safe to show to the caller. */
+    readonly detail: string,
+    /** Extra fields for the problem body (never secrets). */
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail);
+    this.name = 'AppError';
+  }
+}
+
+export const Invalid = (code: string, detail: string, extra?: Record<string, unknown>) =>
+  new AppError('invalid', code, detail, extra);
+export const Unauthenticated = (code: string, detail: string) => new AppError('unauthenticated', code, detail);
+export const Forbidden = (code: string, detail: string) => new AppError('forbidden', code, detail);
+export const NotFound = (code: string, detail: string) => new AppError('not_found', code, detail);
+export const Conflict = (code: string, detail: string) => new AppError('conflict', code, detail);
+export const TooLarge = (code: string, detail: string) => new AppError('too_large', code, detail);
+export const RateLimited = (code: string, detail: string, retryAfterSeconds: number) =>
+  new AppError('rate_limited', code, detail, { retryAfter: retryAfterSeconds });
+export const Unavailable = (code: string, detail: string) => new AppError('unavailable', code, detail);

@@ -1,0 +1,72 @@
+// The HTTP app: middleware order and the route table, in one place.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import type { AppEnv } from './env.js';
+import type { Logger } from '../logger.js';
+import type { Db } from '../db/connect.js';
+import type { AuthService } from '../auth/auth.service.js';
+import type { UsersService } from '../users/users.service.js';
+import { errorHandler, problemResponse } from './problem.js';
+import { requestLog } from './request-log.js';
+import { clientIp } from './client-ip.js';
+import { healthRoutes } from './health.routes.js';
+import { authRoutes } from '../auth/auth.routes.js';
+import { usersRoutes } from '../users/users.routes.js';
+import { Invalid, TooLarge } from '../errors.js';
+
+export interface AppDeps {
+  log: Logger;
+  db: Db;
+  auth: AuthService;
+  users: UsersService;
+  http: { bodyLimit: number; corsOrigins?: string[] | undefined; trustProxy: boolean; version: string };
+}
+
+export function buildApp(d: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({
+    // Validation failures become a 400 problem naming the field.
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        const field = issue?.path.join('.') || 'body';
+        throw Invalid('invalid_request', `${field}: ${issue?.message ?? 'invalid'}`, { field });
+      }
+    },
+  });
+
+  app.use('*', requestId());
+  app.use('*', requestLog(d.log));
+  app.use('*', secureHeaders());
+  app.use('*', clientIp(d.http.trustProxy));
+  if (d.http.corsOrigins?.length) {
+    app.use(
+      '/api/*',
+      cors({ origin: d.http.corsOrigins, allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 }),
+    );
+  }
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: d.http.bodyLimit,
+      onError: () => {
+        throw TooLarge('payload_too_large', `request body is larger than ${d.http.bodyLimit} bytes`);
+      },
+    }),
+  );
+
+  app.route('/', healthRoutes(d.db));
+  app.route('/api/auth', authRoutes(d.auth));
+  app.route('/api/users', usersRoutes(d.auth, d.users));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'ContainerPub API', version: d.http.version } });
+
+  app.notFound((c) => problemResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+  app.onError(errorHandler(d.log));
+  return app;
+}
+
+export type App = ReturnType<typeof buildApp>;

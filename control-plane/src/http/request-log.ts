@@ -1,0 +1,21 @@
+// One log line per request: id, method, path (no query string), status and time — never headers or bodies.
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from '../logger.js';
+
+export function requestLog(log: Logger): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    const status = c.res.status;
+    const line = {
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    };
+    if (status >= 500) log.error(line, 'request');
+    else if (c.req.path === '/health' || c.req.path === '/ready') log.debug(line, 'request');
+    else log.info(line, 'request');
+  };
+}

@@ -1,0 +1,85 @@
+// `cpub-server`: the control plane's command line (start, migrate, admin create). Parses flags, wires, runs.
+import { Command, Option } from 'commander';
+import { loadConfig, settings, ConfigError, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { createControlPlane } from './control-plane.js';
+import { connectDb } from './db/connect.js';
+import { migrateToLatest } from './db/migrate.js';
+import { readPassword } from './admin/read-password.js';
+import { VERSION } from './version.js';
+
+function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Config {
+  const flags: Record<string, string | undefined> = {};
+  for (const key of Object.keys(settings)) if (opts[key] !== undefined) flags[key] = String(opts[key]);
+  return loadConfig(env, flags);
+}
+
+function withSettings(cmd: Command, only?: (keyof typeof settings)[]): Command {
+  for (const [key, s] of Object.entries(settings)) {
+    if (only && !only.includes(key as keyof typeof settings)) continue;
+    cmd.addOption(new Option(`--${s.flag} <value>`, `${s.help} [${s.env}]`));
+  }
+  return cmd;
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const program = new Command('cpub-server')
+    .description('ContainerPub control plane: the HTTP API, users and tokens, functions, the fleet.')
+    .version(VERSION)
+    .showHelpAfterError();
+
+  withSettings(program.command('start').description('migrate the database and serve the API')).action(async (opts) => {
+    const config = configFrom(opts, env);
+    const log = createLogger(config.logLevel);
+    const cp = await createControlPlane(config, log);
+    const url = await cp.start();
+    log.info({ url, database: cp.db.location, registration: config.registration }, 'listening');
+    const shutdown = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      void cp.stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+
+  withSettings(program.command('migrate').description('apply pending database migrations and exit'), ['dataDir', 'databaseUrl']).action(async (opts) => {
+    const config = configFrom(opts, env);
+    const db = connectDb(config);
+    try {
+      const applied = await migrateToLatest(db.kysely);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    } finally {
+      await db.close();
+    }
+  });
+
+  const admin = program.command('admin').description('administrative tasks');
+  withSettings(
+    admin
+      .command('create')
+      .description('create an admin account (works with registration closed); the password is prompted for, or read from stdin')
+      .requiredOption('--email <email>', 'email of the new admin')
+      .option('--name <name>', 'display name'),
+    ['dataDir', 'databaseUrl', 'jwtSecret', 'encryptionKey'],
+  ).action(async (opts) => {
+    const config = configFrom(opts, env);
+    const password = await readPassword('Password for the new admin: ');
+    const cp = await createControlPlane(config, createLogger('warn'));
+    try {
+      const user = await cp.auth.register({ email: opts.email, password, name: opts.name }, { ip: null }, true);
+      console.log(`created admin ${user.email} (${user.id})`);
+    } finally {
+      await cp.stop();
+    }
+  });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

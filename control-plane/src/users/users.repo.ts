@@ -1,0 +1,78 @@
+// Queries on the users table; takes the executor so services decide the transaction.
+import type { Executor, NewUser, User } from '../db/schema.js';
+import { uniqueAsConflict } from '../db/connect.js';
+
+export const usersRepo = {
+  async insert(db: Executor, user: NewUser): Promise<void> {
+    await uniqueAsConflict(
+      () => db.insertInto('users').values(user).execute(),
+      'email_taken',
+      'an account with this email already exists',
+    );
+  },
+
+  findById(db: Executor, id: string): Promise<User | undefined> {
+    return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  findByEmail(db: Executor, email: string): Promise<User | undefined> {
+    return db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+  },
+
+  /** Newest first; `cursor` is the id-ordered position from a previous page. */
+  list(db: Executor, limit: number, after?: { createdAt: number; id: string }): Promise<User[]> {
+    let q = db.selectFrom('users').selectAll();
+    if (after) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('created_at', '<', after.createdAt),
+          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+        ]),
+      );
+    }
+    return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  },
+
+  async update(
+    db: Executor,
+    id: string,
+    patch: Partial<Pick<User, 'name' | 'password_hash' | 'role' | 'disabled_at' | 'sessions_valid_after'>>,
+    now: number,
+  ): Promise<boolean> {
+    const r = await db.updateTable('users').set({ ...patch, updated_at: now }).where('id', '=', id).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+
+  async delete(db: Executor, id: string): Promise<boolean> {
+    const r = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
+  },
+
+  async countUsers(db: Executor): Promise<number> {
+    const r = await db.selectFrom('users').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  },
+
+  async countActiveAdmins(db: Executor): Promise<number> {
+    const r = await db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('role', '=', 'admin')
+      .where('disabled_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  },
+
+  /**
+   * Claims the one-time "first user becomes admin" slot. Returns true for exactly one caller,
+   * even when two registrations race (the meta row's primary key decides).
+   */
+  async claimFirstAdmin(db: Executor, userId: string): Promise<boolean> {
+    const r = await db
+      .insertInto('meta')
+      .values({ key: 'first_admin', value: userId })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  },
+};
