@@ -47,7 +47,7 @@ export class UsersService {
     const hash = await this.d.hasher.hash(input.newPassword);
     const now = this.now();
     const denied = await this.d.db.transaction().execute(async (tx) => {
-      await usersRepo.update(tx, p.userId, { password_hash: hash, sessions_valid_after: Math.ceil(now / 1000) }, now);
+      await usersRepo.update(tx, p.userId, { password_hash: hash, sessions_valid_after: Math.floor(now / 1000) }, now);
       const revoked = await this.d.sessions.revokeUser(tx, p.userId, 'password_change', now);
       const own = await this.d.sessions.deny(tx, [{ jti: p.jti, expiresAt: p.expiresAt }], 'password_change', now);
       await auditRepo.record(tx, { event: 'password_change', actorId: p.userId, subjectId: p.userId, clientIp: client.ip }, now);

@@ -1,0 +1,22 @@
+// `npm run bench -- <name>`: builds if needed and runs bench/<name>.ts (compiled). See bench/README.md.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { root, ensureNpmDependencies, ensureBuild } from './lib/ensure.mjs';
+
+const [name, ...rest] = process.argv.slice(2);
+if (!name) {
+  console.error('usage: npm run bench -- <name>   (see bench/README.md)');
+  process.exit(2);
+}
+ensureNpmDependencies();
+ensureBuild();
+const file = join(root, 'dist', 'bench', `${name}.js`);
+if (!existsSync(file)) {
+  console.error(`error: no benchmark named ${name} (see bench/README.md)`);
+  process.exit(2);
+}
+const env = { ...process.env };
+delete env.NODE_EXTRA_CA_CERTS;
+const child = spawn(process.execPath, [file, ...rest], { stdio: 'inherit', cwd: root, env });
+child.on('exit', (code) => process.exit(code ?? 1));

@@ -1,0 +1,107 @@
+// `npm test`: installs what the suite needs, builds, starts a throwaway PostgreSQL, runs every suite
+// (each test file in its own process), and ends with `N passed, N failed`. Exits non-zero on any failure.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { root, ensureSystemPackages, ensureNpmDependencies, ensureBuild } from './lib/ensure.mjs';
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const FILE_TIMEOUT_MS = 10 * 60_000;
+const CONCURRENCY = Number(process.env.CPUB_TEST_CONCURRENCY ?? 2);
+
+function findTests(dir, out = []) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) findTests(p, out);
+    else if (e.name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+
+function runFile(file, env) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--enable-source-maps', file], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let lingering;
+    child.stdout.on('data', (d) => {
+      out += d;
+      // uvu printed its summary: a file that then keeps running holds a handle it should have closed.
+      if (!lingering && /^\s*Duration:/m.test(out)) {
+        lingering = setTimeout(() => {
+          out += '\n  (still running 15 s after its summary: killed; some handle was left open)\n';
+          child.kill('SIGKILL');
+        }, 15_000);
+      }
+    });
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => {
+      out += `\n  TIMEOUT after ${FILE_TIMEOUT_MS / 1000}s\n`;
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      clearTimeout(lingering);
+      const num = (label) => Number(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm').exec(out)?.[1] ?? NaN);
+      const total = num('Total');
+      const passed = Number.isFinite(num('Passed')) ? num('Passed') : 0;
+      const skipped = Number.isFinite(num('Skipped')) ? num('Skipped') : 0;
+      const clean = (code === 0 && !signal && total > 0) || (lingering && total > 0 && passed + skipped === total);
+      // A file that crashed, timed out or ran nothing counts as (at least) one failure.
+      const failed = clean ? total - passed - skipped : Math.max(1, (total || 0) - passed - skipped);
+      resolve({ file, out, passed, failed, skipped, ms: Date.now() - started });
+    });
+  });
+}
+
+async function main() {
+  ensureSystemPackages([
+    { name: 'PostgreSQL 15 server', present: () => existsSync(join(PG_BIN, 'postgres')), packages: ['postgresql-15'] },
+    { name: 'openssl', present: () => existsSync('/usr/bin/openssl'), packages: ['openssl'] },
+  ]);
+  ensureNpmDependencies();
+  ensureBuild({ clean: true });
+
+  const only = process.argv.slice(2);
+  let files = findTests(join(root, 'dist')).sort();
+  if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
+  if (files.length === 0) throw new Error('no test files found');
+
+  const { startPostgres } = await import(join(root, 'dist', 'tests', 'helpers', 'postgres.js'));
+  const pg = await startPostgres();
+  console.log(`» PostgreSQL for tests at ${pg.url}`);
+  const env = { ...process.env, CPUB_TEST_PG_URL: pg.url };
+  delete env.NODE_EXTRA_CA_CERTS; // ≈40 ms per Node start on these machines, and tests start many
+
+  const results = [];
+  let next = 0;
+  async function worker() {
+    while (next < files.length) {
+      const file = files[next++];
+      const r = await runFile(file, env);
+      results.push(r);
+      const name = relative(join(root, 'dist'), file);
+      const mark = r.failed ? 'FAIL' : 'ok  ';
+      console.log(`${mark} ${name}  (${r.passed} passed, ${r.failed} failed, ${(r.ms / 1000).toFixed(1)}s)`);
+      if (r.failed || r.skipped) console.log(r.out.replace(/^/gm, '    '));
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
+  } finally {
+    await pg.stop();
+  }
+
+  const passed = results.reduce((a, r) => a + r.passed, 0);
+  const failed = results.reduce((a, r) => a + r.failed, 0);
+  const skipped = results.reduce((a, r) => a + r.skipped, 0);
+  if (skipped) console.log(`${skipped} test(s) were skipped, which this project does not allow`);
+  console.log(`${passed} passed, ${failed + skipped} failed`);
+  process.exitCode = failed + skipped > 0 ? 1 : 0;
+}
+
+main().catch((err) => {
+  console.error(`error: ${err.stack ?? err}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+});

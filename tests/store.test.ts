@@ -1,0 +1,164 @@
+// The store suite: the same repository cases on SQLite and on a real PostgreSQL (Fn's datastoretest pattern).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectDb, type Db } from '../control-plane/src/db/connect.js';
+import { migrateToLatest } from '../control-plane/src/db/migrate.js';
+import { usersRepo } from '../control-plane/src/users/users.repo.js';
+import { tokenStore } from '../control-plane/src/auth/token-store.repo.js';
+import { loginThrottle, ACCOUNT_POLICY } from '../control-plane/src/auth/login-throttle.js';
+import { auditRepo } from '../control-plane/src/audit/audit.repo.js';
+import { AppError } from '../control-plane/src/errors.js';
+import { createTestDatabase } from './helpers/postgres.js';
+import { loud } from './helpers/hooks.js';
+
+const NOW = 1_800_000_000_000;
+
+function user(id: string, email = `${id}@example.com`, created = NOW) {
+  return { id, email, name: id, password_hash: 'h', role: 'user' as const, created_at: created, updated_at: created, disabled_at: null, sessions_valid_after: 0 };
+}
+
+function refresh(id: string, userId: string, family: string, expiresAt = NOW + 1000) {
+  return { id, tokenHash: `hash-${id}`, userId, familyId: family, parentId: null, createdAt: NOW, expiresAt };
+}
+
+function storeSuite(dialect: 'sqlite' | 'postgres') {
+  const s = suite(`store [${dialect}]`);
+  let db: Db;
+  let cleanup: () => Promise<void> = async () => {};
+
+  s.before(loud(async () => {
+    if (dialect === 'sqlite') {
+      const dir = mkdtempSync(join(tmpdir(), 'cpub-store-'));
+      db = connectDb({ dataDir: dir });
+      cleanup = async () => rmSync(dir, { recursive: true, force: true });
+    } else {
+      const pg = await createTestDatabase();
+      db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
+      cleanup = pg.drop;
+    }
+    assert.equal(await migrateToLatest(db.kysely), ['0001-users-and-tokens']);
+  }));
+
+  s.after(loud(async () => {
+    await db?.close();
+    await cleanup();
+  }));
+
+  s('migrations are idempotent', async () => {
+    assert.equal(await migrateToLatest(db.kysely), []);
+  });
+
+  s('users: insert, find, duplicate email is a Conflict', async () => {
+    await usersRepo.insert(db.kysely, user('u1'));
+    const u = await usersRepo.findByEmail(db.kysely, 'u1@example.com');
+    assert.is(u?.id, 'u1');
+    assert.is(typeof u?.created_at, 'number', 'bigint columns come back as numbers');
+    assert.is(u?.created_at, NOW);
+    try {
+      await usersRepo.insert(db.kysely, user('u2', 'u1@example.com'));
+      assert.unreachable('duplicate accepted');
+    } catch (err) {
+      assert.instance(err, AppError);
+      assert.is((err as AppError).code, 'email_taken');
+    }
+  });
+
+  s('users: list pages newest first without overlap', async () => {
+    for (let i = 0; i < 5; i++) await usersRepo.insert(db.kysely, user(`p${i}`, undefined, NOW + i));
+    const first = await usersRepo.list(db.kysely, 3);
+    assert.equal(first.map((u) => u.id), ['p4', 'p3', 'p2']);
+    const last = first[2]!;
+    const next = await usersRepo.list(db.kysely, 3, { createdAt: last.created_at, id: last.id });
+    assert.equal(next.map((u) => u.id), ['p1', 'u1', 'p0'], 'same created_at: ties broken by id, descending');
+  });
+
+  s('users: the first-admin slot is claimed exactly once, even concurrently', async () => {
+    const claims = await Promise.all(['p0', 'p1', 'p2', 'p3'].map((id) => db.kysely.transaction().execute((tx) => usersRepo.claimFirstAdmin(tx, id))));
+    assert.is(claims.filter(Boolean).length, 1);
+  });
+
+  s('users: update, count admins, delete cascades to tokens', async () => {
+    assert.ok(await usersRepo.update(db.kysely, 'p0', { role: 'admin' }, NOW + 10));
+    assert.is(await usersRepo.countActiveAdmins(db.kysely), 1);
+    await usersRepo.update(db.kysely, 'p0', { disabled_at: NOW }, NOW + 11);
+    assert.is(await usersRepo.countActiveAdmins(db.kysely), 0);
+    await tokenStore.insertRefresh(db.kysely, refresh('r-del', 'p1', 'f-del'), { jti: 'a-del', expiresAt: NOW + 100 });
+    assert.ok(await usersRepo.delete(db.kysely, 'p1'));
+    assert.is(await tokenStore.findRefreshByHash(db.kysely, 'hash-r-del'), undefined);
+    assert.is(await tokenStore.linkedAccess(db.kysely, 'r-del'), undefined);
+    assert.not.ok(await usersRepo.delete(db.kysely, 'p1'));
+  });
+
+  s('token store: a refresh token is spent exactly once, even by concurrent transactions', async () => {
+    await tokenStore.insertRefresh(db.kysely, refresh('r1', 'u1', 'f1'), { jti: 'a1', expiresAt: NOW + 100 });
+    const wins = await Promise.all(Array.from({ length: 5 }, () => db.kysely.transaction().execute((tx) => tokenStore.spend(tx, 'hash-r1', NOW))));
+    assert.is(wins.filter(Boolean).length, 1);
+    assert.is((await tokenStore.findRefreshByHash(db.kysely, 'hash-r1'))?.spent_at, NOW);
+    assert.equal(await tokenStore.linkedAccess(db.kysely, 'r1'), { jti: 'a1', expiresAt: NOW + 100 });
+  });
+
+  s('token store: expired or revoked tokens cannot be spent', async () => {
+    await tokenStore.insertRefresh(db.kysely, refresh('r-exp', 'u1', 'f-exp', NOW - 1), { jti: 'a-exp', expiresAt: NOW });
+    assert.not.ok(await tokenStore.spend(db.kysely, 'hash-r-exp', NOW));
+    await tokenStore.insertRefresh(db.kysely, refresh('r-rev', 'u1', 'f-rev'), { jti: 'a-rev', expiresAt: NOW + 100 });
+    await tokenStore.revokeFamily(db.kysely, 'f-rev', 'test', NOW);
+    assert.not.ok(await tokenStore.spend(db.kysely, 'hash-r-rev', NOW));
+  });
+
+  s('token store: revoking a family returns every live linked access token', async () => {
+    await tokenStore.insertRefresh(db.kysely, refresh('r2', 'u1', 'f1'), { jti: 'a2', expiresAt: NOW + 100 });
+    await tokenStore.insertRefresh(db.kysely, refresh('r3', 'u1', 'f2'), { jti: 'a3', expiresAt: NOW + 100 });
+    const linked = await tokenStore.revokeFamily(db.kysely, 'f1', 'reuse', NOW);
+    assert.equal(linked.map((e) => e.jti).sort(), ['a1', 'a2']);
+    assert.is((await tokenStore.findRefreshByHash(db.kysely, 'hash-r2'))?.revoke_reason, 'reuse');
+    assert.is((await tokenStore.findRefreshByHash(db.kysely, 'hash-r3'))?.revoked_at, null, 'other families untouched');
+    const byUser = await tokenStore.revokeUser(db.kysely, 'u1', 'password_change', NOW);
+    assert.ok(byUser.some((e) => e.jti === 'a3'));
+  });
+
+  s('token store: denylist insert is idempotent, visible by jti and by time, purged after expiry', async () => {
+    await tokenStore.deny(db.kysely, [{ jti: 'd1', expiresAt: NOW + 50 }, { jti: 'd2', expiresAt: NOW + 5000 }], 'logout', NOW);
+    await tokenStore.deny(db.kysely, [{ jti: 'd1', expiresAt: NOW + 50 }], 'logout', NOW + 1);
+    assert.ok(await tokenStore.isDenied(db.kysely, 'd1'));
+    assert.not.ok(await tokenStore.isDenied(db.kysely, 'nope'));
+    assert.equal((await tokenStore.deniedSince(db.kysely, NOW, NOW)).map((e) => e.jti).sort(), ['d1', 'd2']);
+    assert.equal(await tokenStore.deniedSince(db.kysely, NOW + 1, NOW), []);
+    const purged = await tokenStore.purgeExpired(db.kysely, NOW + 100);
+    assert.is(purged.denylist, 1);
+    assert.ok(purged.refresh >= 1, 'expired refresh tokens purged');
+    assert.not.ok(await tokenStore.isDenied(db.kysely, 'd1'));
+    assert.ok(await tokenStore.isDenied(db.kysely, 'd2'));
+  });
+
+  s('login throttle: blocks after the limit, backs off, resets, purges', async () => {
+    const key = 'acct:t@example.com';
+    for (let i = 0; i < ACCOUNT_POLICY.maxFailures - 1; i++) await loginThrottle.recordFailure(db.kysely, key, ACCOUNT_POLICY, NOW);
+    assert.is(await loginThrottle.blockedFor(db.kysely, [key, 'ip:x'], NOW), 0);
+    await loginThrottle.recordFailure(db.kysely, key, ACCOUNT_POLICY, NOW);
+    assert.is(await loginThrottle.blockedFor(db.kysely, [key, 'ip:x'], NOW), ACCOUNT_POLICY.baseBlockMs);
+    await loginThrottle.recordFailure(db.kysely, key, ACCOUNT_POLICY, NOW);
+    assert.is(await loginThrottle.blockedFor(db.kysely, [key], NOW), 2 * ACCOUNT_POLICY.baseBlockMs, 'backs off');
+    await loginThrottle.recordFailure(db.kysely, key, ACCOUNT_POLICY, NOW + ACCOUNT_POLICY.windowMs + 1);
+    assert.is(await loginThrottle.blockedFor(db.kysely, [key], NOW + ACCOUNT_POLICY.windowMs + 1), 0, 'a new window starts fresh');
+    await loginThrottle.reset(db.kysely, key);
+    await loginThrottle.recordFailure(db.kysely, 'ip:old', ACCOUNT_POLICY, NOW - 2 * 3600_000);
+    assert.is(await loginThrottle.purge(db.kysely, NOW), 1);
+  });
+
+  s('audit log: records and filters', async () => {
+    await auditRepo.record(db.kysely, { event: 'login_failure', subjectId: 'u1', clientIp: '10.0.0.1', detail: { email: 'u1@example.com' } }, NOW);
+    await auditRepo.record(db.kysely, { event: 'logout', actorId: 'u1', subjectId: 'u1' }, NOW + 1);
+    const rows = await auditRepo.list(db.kysely, { subjectId: 'u1' });
+    assert.equal(rows.map((r) => r.event), ['logout', 'login_failure']);
+    assert.equal(JSON.parse(rows[1]!.detail), { email: 'u1@example.com' });
+    assert.is((await auditRepo.list(db.kysely, { event: 'logout' })).length, 1);
+  });
+
+  return s;
+}
+
+storeSuite('sqlite').run();
+storeSuite('postgres').run();
