@@ -41,7 +41,7 @@ export const settings = {
     schema: base64Key.optional(),
   },
   previousEncryptionKeys: {
-    env: 'CPUB_ENCRYPTION_PREVIOUS_KEYS',
+    env: 'CPUB_PREVIOUS_ENCRYPTION_KEYS',
     flag: 'previous-encryption-keys',
     help: 'comma-separated older keys, still accepted for decryption during a key rotation',
     schema: z

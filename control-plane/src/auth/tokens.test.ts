@@ -1,0 +1,65 @@
+// Token issuing and verification: claims present, and every forgery or misuse refused with a 401 code.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
+import { createTokenIssuer, ISSUER, ACCESS_AUDIENCE } from './tokens.js';
+import { AppError } from '../errors.js';
+
+const secret = new TextEncoder().encode('x'.repeat(48));
+const issuer = createTokenIssuer(secret);
+const user = { id: 'u1', email: 'u@example.com', role: 'user' };
+
+async function rejects(p: Promise<unknown>, code = 'invalid_token') {
+  try {
+    await p;
+    assert.unreachable('accepted');
+  } catch (err) {
+    assert.instance(err, AppError);
+    assert.is((err as AppError).kind, 'unauthenticated');
+    assert.is((err as AppError).code, code);
+  }
+}
+
+test('access token carries the contract claims', async () => {
+  const now = Date.now();
+  const pair = await issuer.issuePair(user, 'fam1', now);
+  const claims = decodeJwt(pair.accessToken);
+  assert.equal(decodeProtectedHeader(pair.accessToken), { alg: 'HS256', typ: 'JWT' });
+  for (const k of ['sub', 'email', 'role', 'typ', 'jti', 'iss', 'aud', 'iat', 'exp']) assert.ok(k in claims, k);
+  assert.is(claims.typ, 'access');
+  assert.is(claims.iss, ISSUER);
+  assert.is(claims.aud, ACCESS_AUDIENCE);
+  assert.is(claims.exp! - claims.iat!, 3600);
+  assert.is(decodeJwt(pair.refreshToken).exp! - decodeJwt(pair.refreshToken).iat!, 30 * 24 * 3600);
+  const v = await issuer.verifyAccess(pair.accessToken);
+  assert.is(v.sub, 'u1');
+  assert.is(v.jti, pair.access.jti);
+  assert.is((await issuer.verifyRefresh(pair.refreshToken)).fam, 'fam1');
+  assert.is(pair.refresh.hash.length, 64);
+});
+
+test('each kind of token is refused where the other is expected', async () => {
+  const pair = await issuer.issuePair(user, 'fam1', Date.now());
+  await rejects(issuer.verifyAccess(pair.refreshToken));
+  await rejects(issuer.verifyRefresh(pair.accessToken));
+});
+
+test('forgeries are refused', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const base = { typ: 'access', email: 'u@example.com', role: 'admin' };
+  const sign = (alg: string, key: Uint8Array, claims: Record<string, unknown> = {}, iss = ISSUER, aud = ACCESS_AUDIENCE, exp = now + 60) =>
+    new SignJWT({ ...base, ...claims }).setProtectedHeader({ alg, typ: 'JWT' }).setSubject('u1').setJti('j').setIssuer(iss).setAudience(aud).setIssuedAt(now - 10).setExpirationTime(exp).sign(key);
+  const other = new TextEncoder().encode('y'.repeat(48));
+  await rejects(issuer.verifyAccess(await sign('HS512', secret)));
+  await rejects(issuer.verifyAccess(await sign('HS256', other)));
+  await rejects(issuer.verifyAccess(await sign('HS256', secret, {}, 'evil')));
+  await rejects(issuer.verifyAccess(await sign('HS256', secret, {}, ISSUER, 'other-aud')));
+  await rejects(issuer.verifyAccess(await sign('HS256', secret, { typ: 'refresh' })));
+  await rejects(issuer.verifyAccess(await sign('HS256', secret, {}, ISSUER, ACCESS_AUDIENCE, now - 5)), 'token_expired');
+  const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${(await sign('HS256', secret)).split('.')[1]}.`;
+  await rejects(issuer.verifyAccess(none));
+  await rejects(issuer.verifyAccess('not-a-jwt'));
+  assert.is((await issuer.verifyAccess(await sign('HS256', secret))).role, 'admin', 'control: a correct token passes');
+});
+
+test.run();

@@ -1,0 +1,111 @@
+// HTTP basics through app.request() (no socket): request ids, problem bodies, limits, headers, CORS, OpenAPI, readiness.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { createControlPlane, type ControlPlane } from '../control-plane.js';
+
+const s = suite('http app');
+let dir: string;
+let cp: ControlPlane;
+let logged = '';
+
+s.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cpub-app-'));
+  const sink = new Writable({ write: (chunk, _enc, cb) => ((logged += chunk), cb()) });
+  cp = await createControlPlane(loadConfig({ CPUB_DATA_DIR: dir, CPUB_CORS_ORIGINS: 'https://ok.example', CPUB_BODY_LIMIT: '2048' }), createLogger('info', sink));
+});
+
+s.after(async () => {
+  await cp?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const json = (body: unknown, headers: Record<string, string> = {}) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
+
+s('health and ready', async () => {
+  const h = await cp.app.request('/health');
+  assert.is(h.status, 200);
+  assert.equal(await h.json(), { status: 'ok' });
+  const r = await cp.app.request('/ready');
+  assert.is(r.status, 200);
+  assert.equal(await r.json(), { status: 'ready', database: 'sqlite' });
+});
+
+s('every response has a request id and security headers', async () => {
+  for (const path of ['/health', '/api/users/me', '/nope']) {
+    const r = await cp.app.request(path);
+    assert.match(r.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, path);
+    assert.is(r.headers.get('x-content-type-options'), 'nosniff', path);
+    assert.ok(r.headers.get('x-frame-options'), path);
+    assert.ok(r.headers.get('referrer-policy'), path);
+  }
+  const given = await cp.app.request('/health', { headers: { 'x-request-id': 'trace-abc-123' } });
+  assert.is(given.headers.get('x-request-id'), 'trace-abc-123', 'an incoming id is kept');
+});
+
+const problems: [string, RequestInit, number, string][] = [
+  ['/nope', {}, 404, 'not_found'],
+  ['/api/auth/login', json('{"email": '), 400, 'invalid_json'],
+  ['/api/auth/login', json({ email: 'a@b.c' }), 400, 'invalid_request'],
+  ['/api/auth/login', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }, 415, 'unsupported_media_type'],
+  ['/api/auth/register', json({ email: 'a@b.c', password: 'x'.repeat(4000) }), 413, 'payload_too_large'],
+  ['/api/users/me', {}, 401, 'unauthenticated'],
+  ['/api/users/me', { headers: { authorization: 'Bearer nope' } }, 401, 'invalid_token'],
+  ['/api/users', { headers: { authorization: 'Token abc' } }, 401, 'unauthenticated'],
+];
+
+for (const [path, init, status, code] of problems) {
+  s(`${init.method ?? 'GET'} ${path} → ${status} ${code}`, async () => {
+    const r = await cp.app.request(path, init);
+    assert.is(r.status, status);
+    assert.is(r.headers.get('content-type'), 'application/problem+json');
+    const body = await r.json();
+    assert.is(body.status, status);
+    assert.is(body.code, code);
+    assert.is(body.type, `urn:containerpub:problem:${code}`);
+    assert.ok(body.title && body.detail, 'title and detail');
+    assert.is(body.instance, path);
+    assert.is(body.requestId, r.headers.get('x-request-id'));
+  });
+}
+
+s('CORS only for allowlisted origins', async () => {
+  const pre = (origin: string) =>
+    cp.app.request('/api/auth/login', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+  assert.is((await pre('https://ok.example')).headers.get('access-control-allow-origin'), 'https://ok.example');
+  assert.is((await pre('https://evil.example')).headers.get('access-control-allow-origin'), null);
+});
+
+s('openapi.json is generated from the route schemas', async () => {
+  const r = await cp.app.request('/openapi.json');
+  assert.is(r.status, 200);
+  const doc = await r.json();
+  assert.is(doc.openapi, '3.1.0');
+  for (const p of ['/api/auth/register', '/api/auth/login', '/api/auth/refresh', '/api/auth/logout', '/api/users/me', '/api/users/me/password', '/api/users', '/api/users/{id}', '/health', '/ready']) {
+    assert.ok(doc.paths[p], p);
+  }
+  assert.ok(doc.paths['/api/auth/register'].post.requestBody.content['application/json'].schema);
+  assert.ok(doc.components.securitySchemes.bearer);
+});
+
+s('request log lines carry the request id and never headers', async () => {
+  await cp.app.request('/api/users/me', { headers: { authorization: 'Bearer secret-looking-token', cookie: 'a=b' } });
+  const lines = logged.trim().split('\n').map((l) => JSON.parse(l));
+  const line = lines.reverse().find((l) => l.path === '/api/users/me');
+  assert.ok(line, 'logged');
+  assert.is(line.status, 401);
+  assert.ok(line.requestId);
+  assert.not.ok(logged.includes('secret-looking-token'));
+  assert.not.ok(/authorization|cookie/i.test(logged));
+});
+
+s.run();
