@@ -2,13 +2,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { root, ensureNpmDependencies, ensureBuild } from './lib/ensure.mjs';
+import { root, ensureSystemPackages, ensureNpmDependencies, ensureBuild } from './lib/ensure.mjs';
 
 const [name, ...rest] = process.argv.slice(2);
 if (!name) {
   console.error('usage: npm run bench -- <name>   (see bench/README.md)');
   process.exit(2);
 }
+ensureSystemPackages([{ name: 'wrk (HTTP load generator)', present: () => existsSync('/usr/bin/wrk'), packages: ['wrk'] }]);
 ensureNpmDependencies();
 ensureBuild();
 const file = join(root, 'dist', 'bench', `${name}.js`);

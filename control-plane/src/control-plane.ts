@@ -15,6 +15,7 @@ import { DenylistCache } from './auth/denylist-cache.js';
 import { Sessions } from './auth/sessions.js';
 import { AuthService } from './auth/auth.service.js';
 import { UsersService } from './users/users.service.js';
+import { UserCache } from './users/user-cache.js';
 import { Purger } from './maintenance/purge.js';
 import { buildApp, type App } from './http/app.js';
 import { VERSION } from './version.js';
@@ -41,8 +42,9 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const issuer = createTokenIssuer(keys.jwtSecret);
   const sessions = new Sessions(issuer, denylist);
   const hasher = createPasswordHasher();
-  const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, registration: config.registration });
-  const users = new UsersService({ db: db.kysely, hasher, sessions });
+  const userCache = new UserCache(db.kysely);
+  const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration });
+  const users = new UsersService({ db: db.kysely, hasher, sessions, userCache });
   const purger = new Purger(db.kysely, log);
   const app = buildApp({
     log,

@@ -35,6 +35,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: { paths: REDACT, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    // Buffered, asynchronous writes keep logging off the request path; pino flushes them on exit.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

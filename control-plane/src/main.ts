@@ -22,6 +22,21 @@ function withSettings(cmd: Command, only?: (keyof typeof settings)[]): Command {
   return cmd;
 }
 
+function banner(url: string, database: string, registration: string): string {
+  const post = (path: string, body: string) => `    curl -X POST ${url}${path} -H 'content-type: application/json' -d '${body}'`;
+  return [
+    '',
+    `ContainerPub control plane: ${url}   (database: ${database})`,
+    registration === 'open'
+      ? `  Create an account (the first one becomes admin):\n${post('/api/auth/register', '{"email":"you@example.com","password":"at-least-8-chars"}')}`
+      : '  Registration is closed: create accounts with `cpub-server admin create --email …`.',
+    `  Log in (returns an access and a refresh token):\n${post('/api/auth/login', '{"email":"you@example.com","password":"at-least-8-chars"}')}`,
+    `  API description: ${url}/openapi.json   Health: ${url}/health   Stop: Ctrl-C`,
+    '',
+    '',
+  ].join('\n');
+}
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const program = new Command('cpub-server')
     .description('ContainerPub control plane: the HTTP API, users and tokens, functions, the fleet.')
@@ -34,6 +49,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const cp = await createControlPlane(config, log);
     const url = await cp.start();
     log.info({ url, database: cp.db.location, registration: config.registration }, 'listening');
+    process.stderr.write(banner(url, cp.db.location, config.registration));
     const shutdown = (signal: string) => {
       log.info({ signal }, 'shutting down');
       void cp.stop().then(() => process.exit(0));

@@ -1,6 +1,6 @@
 // Runs `cpub-server start` as a real child process on port 0 and collects everything it prints.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,25 +24,42 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env;
 }
 
-export async function startServer(env: Record<string, string | undefined> = {}, args: string[] = []): Promise<RunningServer> {
+export interface StartOptions {
+  args?: string[];
+  /** Send the server's output to this file instead of a pipe (benchmarks: keeps log handling out of the load generator). */
+  logFile?: string;
+}
+
+export async function startServer(env: Record<string, string | undefined> = {}, opts: StartOptions = {}): Promise<RunningServer> {
   const dataDir = env.CPUB_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'cpub-data-'));
   const ownsDir = env.CPUB_DATA_DIR === undefined;
-  const proc = spawn(process.execPath, [serverBin, 'start', ...args], {
+  const fd = opts.logFile ? openSync(opts.logFile, 'w') : undefined;
+  const proc = spawn(process.execPath, [serverBin, 'start', ...(opts.args ?? [])], {
     cwd: repoRoot,
     env: cleanEnv({ CPUB_PORT: '0', CPUB_LOG_LEVEL: 'info', ...env, CPUB_DATA_DIR: dataDir }),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
   });
-  let out = '';
+  if (fd !== undefined) closeSync(fd);
+  const chunks: Buffer[] = [];
+  const collect = (d: Buffer) => void chunks.push(d);
+  const output = () => (opts.logFile ? readFileSync(opts.logFile, 'utf8') : Buffer.concat(chunks).toString('utf8'));
+  proc.stdout?.on('data', collect);
+  proc.stderr?.on('data', collect);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${out}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${output()}`)), 20_000);
+    let pending = '';
     const onData = (d: Buffer) => {
-      out += d;
-      for (const line of out.split('\n')) {
+      pending += d;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
         if (!line.startsWith('{')) continue;
         try {
           const j = JSON.parse(line) as { msg?: string; url?: string };
           if (j.msg === 'listening' && j.url) {
             clearTimeout(timer);
+            clearInterval(poll);
+            proc.stdout?.off('data', onData);
             resolve(j.url);
           }
         } catch {
@@ -50,20 +67,28 @@ export async function startServer(env: Record<string, string | undefined> = {}, 
         }
       }
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (d: Buffer) => (out += d));
+    let poll: NodeJS.Timeout | undefined;
+    if (proc.stdout) proc.stdout.on('data', onData);
+    else {
+      let seen = 0;
+      poll = setInterval(() => {
+        const all = output();
+        onData(Buffer.from(all.slice(seen)));
+        seen = all.length;
+      }, 50);
+    }
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${out}`));
+      clearInterval(poll);
+      reject(new Error(`server exited with ${code} before listening:\n${output()}`));
     });
   });
-  proc.stdout!.on('data', () => {});
   let stopped: Promise<void> | undefined;
   return {
     url,
     dataDir,
     proc,
-    output: () => out,
+    output,
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         const done = () => {

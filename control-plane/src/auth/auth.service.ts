@@ -10,6 +10,7 @@ import { checkPasswordLength, type PasswordHasher } from './passwords.js';
 import { sha256Hex, type TokenIssuer } from './tokens.js';
 import type { Sessions, TokenResponse } from './sessions.js';
 import type { DenylistCache } from './denylist-cache.js';
+import type { UserCache } from '../users/user-cache.js';
 import { Forbidden, RateLimited, Unauthenticated, Invalid } from '../errors.js';
 import { toPublicUser, type PublicUser } from '../users/users.view.js';
 
@@ -32,6 +33,7 @@ export interface AuthServiceDeps {
   issuer: TokenIssuer;
   sessions: Sessions;
   denylist: DenylistCache;
+  userCache: UserCache;
   registration: 'open' | 'closed';
   now?: () => number;
 }
@@ -172,7 +174,7 @@ export class AuthService {
   async authenticate(token: string): Promise<{ principal: Principal; user: User }> {
     const claims = await this.d.issuer.verifyAccess(token);
     if (await this.d.denylist.has(claims.jti)) throw Unauthenticated('token_revoked', 'this access token has been revoked');
-    const user = await usersRepo.findById(this.d.db, claims.sub);
+    const user = await this.d.userCache.get(claims.sub);
     if (!user) throw Unauthenticated('invalid_token', 'the access token is not valid');
     if (user.disabled_at !== null) throw Unauthenticated('account_disabled', 'this account is disabled');
     if (claims.iat < user.sessions_valid_after) throw Unauthenticated('token_revoked', 'this access token has been revoked');

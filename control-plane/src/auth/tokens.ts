@@ -46,7 +46,15 @@ export interface TokenIssuer {
   verifyRefresh(token: string): Promise<RefreshClaims>;
 }
 
+/** Verified access tokens kept so a hot token is not re-verified on every request; exp is still checked each time. */
+const VERIFIED_CACHE_MAX = 10_000;
+
 export function createTokenIssuer(secret: Uint8Array): TokenIssuer {
+  // Importing the key once saves a WebCrypto import per sign and verify.
+  const key = crypto.subtle.importKey('raw', new Uint8Array(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  // Keyed by the exact token text: identical bytes verify identically, so a hit is as good as a fresh check.
+  const verified = new Map<string, AccessClaims>();
+
   async function sign(claims: Record<string, unknown>, sub: string, jti: string, aud: string, iat: number, exp: number) {
     return new SignJWT(claims)
       .setProtectedHeader({ alg: ALG, typ: 'JWT' })
@@ -56,12 +64,12 @@ export function createTokenIssuer(secret: Uint8Array): TokenIssuer {
       .setAudience(aud)
       .setIssuedAt(iat)
       .setExpirationTime(exp)
-      .sign(secret);
+      .sign(await key);
   }
 
   async function verify(token: string, audience: string, typ: 'access' | 'refresh') {
     try {
-      const { payload } = await jwtVerify(token, secret, {
+      const { payload } = await jwtVerify(token, await key, {
         algorithms: [ALG],
         issuer: ISSUER,
         audience,
@@ -95,9 +103,18 @@ export function createTokenIssuer(secret: Uint8Array): TokenIssuer {
     },
 
     async verifyAccess(token) {
+      const hit = verified.get(token);
+      if (hit) {
+        if (hit.exp * 1000 > Date.now()) return hit;
+        verified.delete(token);
+        throw Unauthenticated('token_expired', 'the access token has expired');
+      }
       const p = await verify(token, ACCESS_AUDIENCE, 'access');
       if (typeof p.email !== 'string' || typeof p.role !== 'string') throw Unauthenticated('invalid_token', 'the access token is not valid');
-      return { sub: p.sub!, email: p.email, role: p.role, jti: p.jti!, iat: p.iat!, exp: p.exp! };
+      const claims = { sub: p.sub!, email: p.email, role: p.role, jti: p.jti!, iat: p.iat!, exp: p.exp! };
+      if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(token, claims);
+      return claims;
     },
 
     async verifyRefresh(token) {

@@ -5,6 +5,7 @@ import { usersRepo } from './users.repo.js';
 import { auditRepo } from '../audit/audit.repo.js';
 import { checkPasswordLength, type PasswordHasher } from '../auth/passwords.js';
 import type { Sessions } from '../auth/sessions.js';
+import type { UserCache } from './user-cache.js';
 import type { ClientInfo, Principal } from '../auth/auth.service.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
 import { toPublicUser, type PublicUser } from './users.view.js';
@@ -13,6 +14,7 @@ export interface UsersServiceDeps {
   db: Kysely<Database>;
   hasher: PasswordHasher;
   sessions: Sessions;
+  userCache: UserCache;
   now?: () => number;
 }
 
@@ -37,6 +39,7 @@ export class UsersService {
       await usersRepo.update(tx, p.userId, { name }, now);
       await auditRepo.record(tx, { event: 'profile_update', actorId: p.userId, subjectId: p.userId, clientIp: client.ip }, now);
     });
+    this.d.userCache.invalidate(p.userId);
     return this.get(p.userId);
   }
 
@@ -53,6 +56,7 @@ export class UsersService {
       await auditRepo.record(tx, { event: 'password_change', actorId: p.userId, subjectId: p.userId, clientIp: client.ip }, now);
       return [...revoked, ...own];
     });
+    this.d.userCache.invalidate(p.userId);
     this.d.sessions.commitDenied(denied);
   }
 
@@ -69,6 +73,7 @@ export class UsersService {
       await auditRepo.record(tx, { event: 'account_deleted', actorId: p.userId, subjectId: p.userId, clientIp: client.ip }, now);
       return [...revoked, ...own];
     });
+    this.d.userCache.invalidate(p.userId);
     this.d.sessions.commitDenied(denied);
   }
 
@@ -110,6 +115,7 @@ export class UsersService {
       }
       return denied;
     });
+    this.d.userCache.invalidate(userId);
     this.d.sessions.commitDenied(denied);
     return this.get(userId);
   }

@@ -1,0 +1,103 @@
+// `npm run bench -- auth`: requests per second of an authenticated GET /api/users/me against GET /health on the
+// same server in the same run (goal: ratio ≥ 0.7), and login latency p50/p99. Load from wrk. See bench/README.md.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../tests/helpers/server.js';
+import { client } from '../tests/helpers/http.js';
+
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 4);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const LOGINS = Number(process.env.BENCH_LOGINS ?? 40);
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+
+const run = promisify(execFile);
+
+/** One wrk run (a C load generator: it needs far less CPU than the server, so the server is what is measured). */
+async function load(url: string, headers: Record<string, string> = {}): Promise<Run> {
+  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const { stdout } = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '--latency', ...h, url]);
+  const ms = (label: string) => {
+    const m = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
+    if (!m) return NaN;
+    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+  };
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  return { rps, p50: ms('50'), p99: ms('99'), non2xx: non2xx + (errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0) };
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
+
+async function main() {
+  const logDir = mkdtempSync(join(tmpdir(), 'cpub-bench-'));
+  const server = await startServer({ CPUB_LOG_LEVEL: 'info' }, { logFile: join(logDir, 'server.log') });
+  try {
+    const api = client(server.url);
+    const creds = { email: 'bench@example.com', password: 'bench-password-1' };
+    if ((await api.post('/api/auth/register', creds)).status !== 201) throw new Error('register failed');
+    const { accessToken } = (await api.post('/api/auth/login', creds)).body as { accessToken: string };
+
+    console.log(`server ${server.url} (SQLite, log level info), wrk ${CONNECTIONS} connections, ${ROUNDS} rounds × ${DURATION_S} s per endpoint, interleaved`);
+    const health: Run[] = [];
+    const me: Run[] = [];
+    await load(`${server.url}/health`); // warm-up (JIT)
+    await load(`${server.url}/api/users/me`, { authorization: `Bearer ${accessToken}` });
+    for (let i = 0; i < ROUNDS; i++) {
+      health.push(await load(`${server.url}/health`));
+      me.push(await load(`${server.url}/api/users/me`, { authorization: `Bearer ${accessToken}` }));
+    }
+    const bad = [...health, ...me].reduce((a, r) => a + r.non2xx, 0);
+    if (bad > 0) throw new Error(`${bad} requests failed during the load`);
+
+    const logins: number[] = [];
+    for (let i = 0; i < LOGINS; i++) {
+      const t0 = performance.now();
+      const r = await api.post('/api/auth/login', creds);
+      logins.push(performance.now() - t0);
+      if (r.status !== 200) throw new Error(`login ${i} answered ${r.status}`);
+    }
+    logins.sort((a, b) => a - b);
+
+    const row = (name: string, runs: Run[]) =>
+      `${name.padEnd(22)} ${median(runs.map((r) => r.rps)).toFixed(0).padStart(8)} req/s (median of ${runs.length}: ${runs.map((r) => r.rps.toFixed(0)).join(' ')})   latency p50 ${median(runs.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(runs.map((r) => r.p99)).toFixed(2)} ms`;
+    // Each round's ratio pairs two back-to-back runs, so slow drift of the machine cancels out.
+    const ratio = median(me.map((r, i) => r.rps / health[i]!.rps));
+    console.log(row('GET /health', health));
+    console.log(row('GET /api/users/me', me));
+    console.log(`ratio users/me ÷ health: ${ratio.toFixed(2)}  (goal ≥ 0.70)  ${ratio >= 0.7 ? 'MET' : 'NOT MET'}`);
+    console.log(`login (${LOGINS} sequential):   p50 ${pct(logins, 50).toFixed(1)} ms, p99 ${pct(logins, 99).toFixed(1)} ms`);
+    console.log(
+      JSON.stringify({
+        bench: 'auth',
+        healthRps: median(health.map((r) => r.rps)),
+        meRps: median(me.map((r) => r.rps)),
+        ratio: Number(ratio.toFixed(3)),
+        loginP50Ms: Number(pct(logins, 50).toFixed(1)),
+        loginP99Ms: Number(pct(logins, 99).toFixed(1)),
+      }),
+    );
+  } finally {
+    await server.stop();
+    rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(`error: ${err.message}`);
+  process.exit(1);
+});
