@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, serverBin, cleanEnv, repoRoot } from './helpers/server.js';
 import { client } from './helpers/http.js';
+import { createTestDatabase } from './helpers/postgres.js';
 
 const s = suite('cpub-server command line');
 const dirs: string[] = [];
@@ -83,29 +84,40 @@ s('key files are created once, mode 0600, and survive restarts; data survives ki
   }
 });
 
-s('closed registration: 403 for the API; admin create works, password from stdin', async () => {
-  const dir = tmp();
-  const created = run(['admin', 'create', '--email', 'Root@Example.com', '--name', 'Root'], { CPUB_DATA_DIR: dir, CPUB_REGISTRATION: 'closed' }, 'root-password-1\n');
-  assert.is(created.status, 0, created.stderr);
-  assert.match(created.stdout, 'created admin root@example.com');
-  const srv = await startServer({ CPUB_DATA_DIR: dir, CPUB_REGISTRATION: 'closed' });
-  try {
-    const api = client(srv.url);
-    const r = await api.post('/api/auth/register', { email: 'new@example.com', password: 'new-password-1' });
-    assert.is(r.status, 403);
-    assert.is(r.body.code, 'registration_closed');
-    const t = await api.post('/api/auth/login', { email: 'root@example.com', password: 'root-password-1' });
-    assert.is(t.status, 200);
-    const me = await api.get('/api/users/me', t.body.accessToken);
-    assert.is(me.body.role, 'admin');
-    assert.is(me.body.name, 'Root');
-  } finally {
-    await srv.stop();
-  }
-  const empty = run(['admin', 'create', '--email', 'x@example.com'], { CPUB_DATA_DIR: dir }, '');
-  assert.is.not(empty.status, 0);
-  assert.match(empty.stderr, 'no password');
-});
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  s(`closed registration [${dialect}]: 403 for the API; admin create works, password from stdin`, async () => {
+    const dir = tmp();
+    const pg = dialect === 'postgres' ? await createTestDatabase() : undefined;
+    const env: Record<string, string> = { CPUB_DATA_DIR: dir, CPUB_REGISTRATION: 'closed', ...(pg ? { DATABASE_URL: pg.url } : {}) };
+    try {
+      const created = run(['admin', 'create', '--email', 'Root@Example.com', '--name', 'Root'], env, 'root-password-1\n');
+      assert.is(created.status, 0, created.stderr);
+      assert.match(created.stdout, 'created admin root@example.com');
+      const srv = await startServer(env);
+      try {
+        const api = client(srv.url);
+        const r = await api.post('/api/auth/register', { email: 'new@example.com', password: 'new-password-1' });
+        assert.is(r.status, 403);
+        assert.is(r.body.code, 'registration_closed');
+        const t = await api.post('/api/auth/login', { email: 'root@example.com', password: 'root-password-1' });
+        assert.is(t.status, 200);
+        const me = await api.get('/api/users/me', t.body.accessToken);
+        assert.is(me.body.role, 'admin');
+        assert.is(me.body.name, 'Root');
+      } finally {
+        await srv.stop();
+      }
+      const dup = run(['admin', 'create', '--email', 'root@example.com'], env, 'another-password\n');
+      assert.is.not(dup.status, 0);
+      assert.match(dup.stderr, 'already exists');
+      const empty = run(['admin', 'create', '--email', 'x@example.com'], env, '');
+      assert.is.not(empty.status, 0);
+      assert.match(empty.stderr, 'no password');
+    } finally {
+      await pg?.drop();
+    }
+  });
+}
 
 s('with CPUB_TLS_CERT and CPUB_TLS_KEY the server speaks HTTPS', async () => {
   const dir = tmp();
