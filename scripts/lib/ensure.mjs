@@ -2,7 +2,8 @@
 // Plain Node with no dependencies, because it runs before they are installed.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync, readdirSync, statSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, readdirSync, statSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,8 +39,37 @@ export function ensureNpmDependencies() {
   const stamp = join(root, 'node_modules', '.cpub-lock-sha256');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return;
   console.log('» installing npm dependencies (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  // Install scripts are run below, one by one, so that a compiled addon can come from the local cache.
+  run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts']);
+  ensureNativeAddon('better-sqlite3', 'build/Release/better_sqlite3.node', `new (require('better-sqlite3'))(':memory:').close()`);
+  // argon2 ships prebuilt binaries for Linux in its package; this only checks that one loads.
+  run(process.execPath, ['-e', `require('argon2')`]);
   writeFileSync(stamp, want + '\n');
+}
+
+/**
+ * better-sqlite3 has no prebuilt binary reachable from these machines, and compiling SQLite takes over a
+ * minute. The compiled addon is kept in ~/.cache/containerpub, keyed by package version, Node ABI and
+ * platform, so a second clone on the same machine starts in seconds. A cached file that fails to load is
+ * discarded and rebuilt.
+ */
+function ensureNativeAddon(pkg, file, smokeTest) {
+  const version = JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  const cacheDir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'containerpub', 'native');
+  const cached = join(cacheDir, `${pkg}-${version}-abi${process.versions.modules}-${process.platform}-${process.arch}.node`);
+  const target = join(root, 'node_modules', pkg, file);
+  const loads = () => spawnSync(process.execPath, ['-e', smokeTest], { cwd: root, stdio: 'ignore' }).status === 0;
+  if (existsSync(cached)) {
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(cached, target);
+    if (loads()) return;
+    rmSync(cached, { force: true });
+  }
+  console.log(`» compiling ${pkg} ${version} (about a minute, once per machine)`);
+  run('npm', ['rebuild', pkg]);
+  if (!loads()) throw new Error(`${pkg} does not load after building`);
+  mkdirSync(cacheDir, { recursive: true });
+  copyFileSync(target, cached);
 }
 
 const SOURCES = ['control-plane', 'tests', 'bench', 'tsconfig.json', 'package.json'];
@@ -57,12 +87,13 @@ function newestMtime(path) {
 }
 
 /** Compiles TypeScript into dist/ when a source is newer than the last build, or always with `clean`. */
-export function ensureBuild({ clean = false } = {}) {
+export function ensureBuild({ clean = false, force = false } = {}) {
   const stamp = join(root, 'dist', '.build-stamp');
   if (clean) rmSync(join(root, 'dist'), { recursive: true, force: true });
   const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
-  if (!clean && built >= Math.max(...SOURCES.map((s) => newestMtime(join(root, s))))) return;
+  if (!clean && !force && built >= Math.max(...SOURCES.map((s) => newestMtime(join(root, s))))) return;
   console.log('» building (tsc)');
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+  mkdirSync(dirname(stamp), { recursive: true });
   writeFileSync(stamp, new Date().toISOString() + '\n');
 }
