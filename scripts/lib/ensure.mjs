@@ -42,14 +42,14 @@ export function ensureNpmDependencies() {
   // Install scripts are run below, one by one, so that a compiled addon can come from the local cache.
   run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts']);
   ensureNativeAddon('better-sqlite3', 'build/Release/better_sqlite3.node', `new (require('better-sqlite3'))(':memory:').close()`);
-  // argon2 ships prebuilt binaries for Linux in its package; this only checks that one loads.
-  run(process.execPath, ['-e', `require('argon2')`]);
+  // argon2's bundled linux-x64 prebuild crashes on load here, so it is compiled too (a few seconds).
+  ensureNativeAddon('argon2', 'build/Release/argon2.node', `require('argon2')`);
   writeFileSync(stamp, want + '\n');
 }
 
 /**
- * better-sqlite3 has no prebuilt binary reachable from these machines, and compiling SQLite takes over a
- * minute. The compiled addon is kept in ~/.cache/containerpub, keyed by package version, Node ABI and
+ * Native addons are compiled here (better-sqlite3 has no prebuilt binary reachable from these machines, and
+ * compiling SQLite takes over a minute). The compiled addon is kept in ~/.cache/containerpub, keyed by package version, Node ABI and
  * platform, so a second clone on the same machine starts in seconds. A cached file that fails to load is
  * discarded and rebuilt.
  */
@@ -65,8 +65,8 @@ function ensureNativeAddon(pkg, file, smokeTest) {
     if (loads()) return;
     rmSync(cached, { force: true });
   }
-  console.log(`» compiling ${pkg} ${version} (about a minute, once per machine)`);
-  run('npm', ['rebuild', pkg]);
+  console.log(`» compiling ${pkg} ${version} (once per machine)`);
+  run('npm', ['rebuild', pkg], { env: { ...process.env, npm_config_build_from_source: 'true' } });
   if (!loads()) throw new Error(`${pkg} does not load after building`);
   mkdirSync(cacheDir, { recursive: true });
   copyFileSync(target, cached);
