@@ -72,37 +72,13 @@ export const tokenStore = {
    * Revokes every refresh token of the family and returns the access tokens linked to any of them,
    * for the caller to deny.
    */
-  async revokeFamily(db: Executor, familyId: string, reason: string, now: number): Promise<DenylistEntry[]> {
-    await db
-      .updateTable('refresh_tokens')
-      .set({ revoked_at: now, revoke_reason: reason })
-      .where('family_id', '=', familyId)
-      .where('revoked_at', 'is', null)
-      .execute();
-    return db
-      .selectFrom('token_links')
-      .innerJoin('refresh_tokens', 'refresh_tokens.id', 'token_links.refresh_id')
-      .select(['token_links.access_jti as jti', 'token_links.access_expires_at as expiresAt'])
-      .where('refresh_tokens.family_id', '=', familyId)
-      .where('token_links.access_expires_at', '>', now)
-      .execute();
+  revokeFamily(db: Executor, familyId: string, reason: string, now: number): Promise<DenylistEntry[]> {
+    return revokeWhere(db, 'family_id', familyId, reason, now);
   },
 
   /** Revokes every session of a user; returns the linked access tokens to deny. */
-  async revokeUser(db: Executor, userId: string, reason: string, now: number): Promise<DenylistEntry[]> {
-    await db
-      .updateTable('refresh_tokens')
-      .set({ revoked_at: now, revoke_reason: reason })
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .execute();
-    return db
-      .selectFrom('token_links')
-      .innerJoin('refresh_tokens', 'refresh_tokens.id', 'token_links.refresh_id')
-      .select(['token_links.access_jti as jti', 'token_links.access_expires_at as expiresAt'])
-      .where('refresh_tokens.user_id', '=', userId)
-      .where('token_links.access_expires_at', '>', now)
-      .execute();
+  revokeUser(db: Executor, userId: string, reason: string, now: number): Promise<DenylistEntry[]> {
+    return revokeWhere(db, 'user_id', userId, reason, now);
   },
 
   async deny(db: Executor, entries: DenylistEntry[], reason: string, now: number): Promise<void> {
@@ -136,3 +112,19 @@ export const tokenStore = {
     return { denylist: Number(d.numDeletedRows), refresh: Number(r.numDeletedRows) };
   },
 };
+
+async function revokeWhere(db: Executor, column: 'family_id' | 'user_id', value: string, reason: string, now: number): Promise<DenylistEntry[]> {
+  await db
+    .updateTable('refresh_tokens')
+    .set({ revoked_at: now, revoke_reason: reason })
+    .where(column, '=', value)
+    .where('revoked_at', 'is', null)
+    .execute();
+  return db
+    .selectFrom('token_links')
+    .innerJoin('refresh_tokens', 'refresh_tokens.id', 'token_links.refresh_id')
+    .select(['token_links.access_jti as jti', 'token_links.access_expires_at as expiresAt'])
+    .where(`refresh_tokens.${column}`, '=', value)
+    .where('token_links.access_expires_at', '>', now)
+    .execute();
+}
