@@ -8,7 +8,7 @@ import { connectDb, type Db } from '../control-plane/src/db/connect.js';
 import { migrateToLatest } from '../control-plane/src/db/migrate.js';
 import { usersRepo } from '../control-plane/src/users/users.repo.js';
 import { tokenStore } from '../control-plane/src/auth/token-store.repo.js';
-import { loginThrottle, ACCOUNT_POLICY } from '../control-plane/src/auth/login-throttle.js';
+import { loginThrottle, ACCOUNT_POLICY, ADDRESS_POLICY } from '../control-plane/src/auth/login-throttle.js';
 import { auditRepo } from '../control-plane/src/audit/audit.repo.js';
 import { AppError } from '../control-plane/src/errors.js';
 import { createTestDatabase } from './helpers/postgres.js';
@@ -17,7 +17,11 @@ import { loud } from './helpers/hooks.js';
 const NOW = 1_800_000_000_000;
 
 function user(id: string, email = `${id}@example.com`, created = NOW) {
-  return { id, email, name: id, password_hash: 'h', role: 'user' as const, created_at: created, updated_at: created, disabled_at: null, sessions_valid_after: 0 };
+  return { id, email, name: id, password_hash: 'h', role: 'user' as const, created_at: created, updated_at: created, disabled_at: null, session_version: 0 };
+}
+
+async function family(db: Db, id: string, userId: string) {
+  await tokenStore.insertFamily(db.kysely, { id, userId, now: NOW, expiresAt: NOW + 10_000 });
 }
 
 function refresh(id: string, userId: string, family: string, expiresAt = NOW + 1000) {
@@ -85,6 +89,7 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
     assert.is(await usersRepo.countActiveAdmins(db.kysely), 1);
     await usersRepo.update(db.kysely, 'p0', { disabled_at: NOW }, NOW + 11);
     assert.is(await usersRepo.countActiveAdmins(db.kysely), 0);
+    await family(db, 'f-del', 'p1');
     await tokenStore.insertRefresh(db.kysely, refresh('r-del', 'p1', 'f-del'), { jti: 'a-del', expiresAt: NOW + 100 });
     assert.ok(await usersRepo.delete(db.kysely, 'p1'));
     assert.is(await tokenStore.findRefreshByHash(db.kysely, 'hash-r-del'), undefined);
@@ -93,6 +98,7 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
   });
 
   s('token store: a refresh token is spent exactly once, even by concurrent transactions', async () => {
+    for (const f of ['f1', 'f2', 'f-exp', 'f-rev']) await family(db, f, 'u1');
     await tokenStore.insertRefresh(db.kysely, refresh('r1', 'u1', 'f1'), { jti: 'a1', expiresAt: NOW + 100 });
     const wins = await Promise.all(Array.from({ length: 5 }, () => db.kysely.transaction().execute((tx) => tokenStore.spend(tx, 'hash-r1', NOW))));
     assert.is(wins.filter(Boolean).length, 1);
@@ -106,6 +112,27 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
     await tokenStore.insertRefresh(db.kysely, refresh('r-rev', 'u1', 'f-rev'), { jti: 'a-rev', expiresAt: NOW + 100 });
     await tokenStore.revokeFamily(db.kysely, 'f-rev', 'test', NOW);
     assert.not.ok(await tokenStore.spend(db.kysely, 'hash-r-rev', NOW));
+    assert.not.ok(await tokenStore.touchFamily(db.kysely, 'f-rev', NOW, NOW + 10), 'a revoked family cannot be used');
+    assert.ok(await tokenStore.touchFamily(db.kysely, 'f-exp', NOW, NOW + 10));
+  });
+
+  s('token store: a family revocation waits for a refresh in flight and revokes its successor too', async () => {
+    await family(db, 'f-race', 'u1');
+    await tokenStore.insertRefresh(db.kysely, refresh('r-race-1', 'u1', 'f-race'), { jti: 'a-race-1', expiresAt: NOW + 100 });
+    let touched!: () => void;
+    const isTouched = new Promise<void>((r) => (touched = r));
+    const refreshing = db.kysely.transaction().execute(async (tx) => {
+      assert.ok(await tokenStore.touchFamily(tx, 'f-race', NOW, NOW + 1000));
+      assert.ok(await tokenStore.spend(tx, 'hash-r-race-1', NOW));
+      touched();
+      await new Promise((r) => setTimeout(r, 300)); // the revocation starts meanwhile and must wait
+      await tokenStore.insertRefresh(tx, { ...refresh('r-race-2', 'u1', 'f-race'), parentId: 'r-race-1' }, { jti: 'a-race-2', expiresAt: NOW + 100 });
+    });
+    await isTouched;
+    const revoking = db.kysely.transaction().execute((tx) => tokenStore.revokeFamily(tx, 'f-race', 'logout', NOW));
+    const [, denied] = await Promise.all([refreshing, revoking]);
+    assert.ok((await tokenStore.findRefreshByHash(db.kysely, 'hash-r-race-2'))?.revoked_at, 'the successor is revoked');
+    assert.ok(denied.some((e) => e.jti === 'a-race-2'), 'the successor’s access token is returned for denial');
   });
 
   s('token store: revoking a family returns every live linked access token', async () => {
@@ -119,13 +146,16 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
     assert.ok(byUser.some((e) => e.jti === 'a3'));
   });
 
-  s('token store: denylist insert is idempotent, visible by jti and by time, purged after expiry', async () => {
-    await tokenStore.deny(db.kysely, [{ jti: 'd1', expiresAt: NOW + 50 }, { jti: 'd2', expiresAt: NOW + 5000 }], 'logout', NOW);
-    await tokenStore.deny(db.kysely, [{ jti: 'd1', expiresAt: NOW + 50 }], 'logout', NOW + 1);
+  s('token store: denylist insert is idempotent, stamped by the database clock, purged after expiry', async () => {
+    const before = await tokenStore.dbNow(db.kysely);
+    assert.ok(Math.abs(before - Date.now()) < 5000, 'the database clock is epoch milliseconds');
+    await tokenStore.deny(db.kysely, [{ jti: 'd1', expiresAt: NOW + 50 }, { jti: 'd2', expiresAt: NOW + 5000 }], 'logout');
+    await tokenStore.deny(db.kysely, [{ jti: 'd1', expiresAt: NOW + 50 }], 'logout');
+    const after = await tokenStore.dbNow(db.kysely);
     assert.ok(await tokenStore.isDenied(db.kysely, 'd1'));
     assert.not.ok(await tokenStore.isDenied(db.kysely, 'nope'));
-    assert.equal((await tokenStore.deniedSince(db.kysely, NOW, NOW)).map((e) => e.jti).sort(), ['d1', 'd2']);
-    assert.equal(await tokenStore.deniedSince(db.kysely, NOW + 1, NOW), []);
+    assert.equal((await tokenStore.deniedSince(db.kysely, before, NOW)).map((e) => e.jti).sort(), ['d1', 'd2']);
+    assert.equal(await tokenStore.deniedSince(db.kysely, after + 1, NOW), []);
     const purged = await tokenStore.purgeExpired(db.kysely, NOW + 100);
     assert.is(purged.denylist, 1);
     assert.ok(purged.refresh >= 1, 'expired refresh tokens purged');
@@ -133,19 +163,32 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
     assert.ok(await tokenStore.isDenied(db.kysely, 'd2'));
   });
 
-  s('login throttle: blocks after the limit, backs off, resets, purges', async () => {
+  s('login throttle: attempts are counted before checking, atomically, so parallel guesses stop at the limit', async () => {
+    const key = 'acct:par@example.com';
+    const results = await Promise.all(Array.from({ length: 20 }, () => loginThrottle.attempt(db.kysely, key, ACCOUNT_POLICY, NOW)));
+    assert.is(results.filter((ms) => ms === 0).length, ACCOUNT_POLICY.maxFailures);
+    assert.ok(results.every((ms) => ms === 0 || ms >= ACCOUNT_POLICY.baseBlockMs), 'the rest are told to wait');
+  });
+
+  s('login throttle: failures block, back off, reset on success and with a new window; purge', async () => {
     const key = 'acct:t@example.com';
-    for (let i = 0; i < ACCOUNT_POLICY.maxFailures - 1; i++) await loginThrottle.recordFailure(db.kysely, key, ACCOUNT_POLICY, NOW);
-    assert.is(await loginThrottle.blockedFor(db.kysely, [key, 'ip:x'], NOW), 0);
-    await loginThrottle.recordFailure(db.kysely, key, ACCOUNT_POLICY, NOW);
-    assert.is(await loginThrottle.blockedFor(db.kysely, [key, 'ip:x'], NOW), ACCOUNT_POLICY.baseBlockMs);
-    await loginThrottle.recordFailure(db.kysely, key, ACCOUNT_POLICY, NOW);
-    assert.is(await loginThrottle.blockedFor(db.kysely, [key], NOW), 2 * ACCOUNT_POLICY.baseBlockMs, 'backs off');
-    await loginThrottle.recordFailure(db.kysely, key, ACCOUNT_POLICY, NOW + ACCOUNT_POLICY.windowMs + 1);
-    assert.is(await loginThrottle.blockedFor(db.kysely, [key], NOW + ACCOUNT_POLICY.windowMs + 1), 0, 'a new window starts fresh');
-    await loginThrottle.reset(db.kysely, key);
-    await loginThrottle.recordFailure(db.kysely, 'ip:old', ACCOUNT_POLICY, NOW - 2 * 3600_000);
-    assert.is(await loginThrottle.purge(db.kysely, NOW), 1);
+    for (let i = 0; i < ACCOUNT_POLICY.maxFailures; i++) {
+      assert.is(await loginThrottle.attempt(db.kysely, key, ACCOUNT_POLICY, NOW), 0);
+      await loginThrottle.failed(db.kysely, key, ACCOUNT_POLICY, NOW);
+    }
+    assert.is(await loginThrottle.attempt(db.kysely, key, ACCOUNT_POLICY, NOW + 1), ACCOUNT_POLICY.baseBlockMs - 1, 'blocked after the limit');
+    const later = NOW + ACCOUNT_POLICY.baseBlockMs + 1;
+    assert.is(await loginThrottle.attempt(db.kysely, key, ACCOUNT_POLICY, later), 2 * ACCOUNT_POLICY.baseBlockMs, 'backs off');
+    const fresh = NOW + ACCOUNT_POLICY.windowMs + ACCOUNT_POLICY.maxBlockMs;
+    assert.is(await loginThrottle.attempt(db.kysely, key, ACCOUNT_POLICY, fresh), 0, 'a new window starts fresh');
+
+    const ip = 'ip:10.9.9.9';
+    for (let i = 0; i < 3; i++) await loginThrottle.attempt(db.kysely, ip, ADDRESS_POLICY, NOW);
+    await loginThrottle.succeeded(db.kysely, key, ip);
+    const rows = await db.kysely.selectFrom('login_throttle').selectAll().where('key', 'in', [key, ip]).execute();
+    assert.equal(rows.map((r) => [r.key, r.failures]), [[ip, 2]], 'account cleared, address gets the attempt back');
+    await loginThrottle.attempt(db.kysely, 'ip:old', ADDRESS_POLICY, NOW - 2 * 3600_000);
+    assert.ok((await loginThrottle.purge(db.kysely, NOW)) >= 1);
   });
 
   s('audit log: records and filters', async () => {

@@ -6,8 +6,9 @@ import { usersRepo } from '../users/users.repo.js';
 import { auditRepo } from '../audit/audit.repo.js';
 import { tokenStore } from './token-store.repo.js';
 import { loginThrottle, throttleKeys, ACCOUNT_POLICY, ADDRESS_POLICY } from './login-throttle.js';
-import { checkPasswordLength, type PasswordHasher } from './passwords.js';
-import { sha256Hex, type TokenIssuer } from './tokens.js';
+import { checkPasswordLength, PASSWORD_MAX, type PasswordHasher } from './passwords.js';
+import { sha256Hex, REFRESH_TTL_S, type TokenIssuer } from './tokens.js';
+import { foreignKeyAs } from '../db/connect.js';
 import type { Sessions, TokenResponse } from './sessions.js';
 import type { DenylistCache } from './denylist-cache.js';
 import type { UserCache } from '../users/user-cache.js';
@@ -76,9 +77,11 @@ export class AuthService {
         created_at: now,
         updated_at: now,
         disabled_at: null,
-        sessions_valid_after: 0,
+        session_version: 0,
       });
-      const admin = viaAdminCli || (await usersRepo.claimFirstAdmin(tx, id));
+      // The slot is claimed by whichever account comes first, even one made by `admin create`.
+      const first = await usersRepo.claimFirstAdmin(tx, id);
+      const admin = viaAdminCli || first;
       if (admin) await usersRepo.update(tx, id, { role: 'admin' }, now);
       await auditRepo.record(tx, { event: 'register', actorId: id, subjectId: id, clientIp: client.ip, detail: { role: admin ? 'admin' : 'user' } }, now);
       return toPublicUser((await usersRepo.findById(tx, id))!);
@@ -87,65 +90,74 @@ export class AuthService {
 
   async login(input: { email: string; password: string }, client: ClientInfo): Promise<TokenResponse> {
     const email = input.email.trim().toLowerCase();
-    if (input.password.length > 256) throw BAD_CREDENTIALS();
     const db = this.d.db;
-    const keys = [throttleKeys.account(email), ...(client.ip ? [throttleKeys.address(client.ip)] : [])];
-    const blockedMs = await loginThrottle.blockedFor(db, keys, this.now());
+    const accountKey = throttleKeys.account(email);
+    const addressKey = client.ip ? throttleKeys.address(client.ip) : undefined;
+    const now = this.now();
+    // Counted before the password is checked, so parallel guesses cannot outrun the limit.
+    const blockedMs = Math.max(
+      await loginThrottle.attempt(db, accountKey, ACCOUNT_POLICY, now),
+      addressKey ? await loginThrottle.attempt(db, addressKey, ADDRESS_POLICY, now) : 0,
+    );
     if (blockedMs > 0) {
-      await auditRepo.record(db, { event: 'login_throttled', clientIp: client.ip, detail: { email } });
+      await auditRepo.record(db, { event: 'login_throttled', clientIp: client.ip, detail: { email } }, now);
       throw RateLimited('too_many_attempts', 'too many failed logins; wait before trying again', Math.ceil(blockedMs / 1000));
     }
 
+    // The row read here (its session_version) is what the tokens will carry: a password change that commits
+    // while this login runs bumps the version, and these tokens are dead on arrival.
     const user = await usersRepo.findByEmail(db, email);
-    const ok = user ? await this.d.hasher.verify(user.password_hash, input.password) : (await this.d.hasher.verifyDummy(input.password), false);
-    const now = this.now();
+    const ok =
+      input.password.length <= PASSWORD_MAX &&
+      (user ? await this.d.hasher.verify(user.password_hash, input.password) : (await this.d.hasher.verifyDummy(input.password), false));
     if (!ok || !user) {
       await db.transaction().execute(async (tx) => {
-        await loginThrottle.recordFailure(tx, keys[0]!, ACCOUNT_POLICY, now);
-        if (keys[1]) await loginThrottle.recordFailure(tx, keys[1], ADDRESS_POLICY, now);
+        await loginThrottle.failed(tx, accountKey, ACCOUNT_POLICY, now);
+        if (addressKey) await loginThrottle.failed(tx, addressKey, ADDRESS_POLICY, now);
         await auditRepo.record(tx, { event: 'login_failure', subjectId: user?.id ?? null, clientIp: client.ip, detail: { email } }, now);
       });
       throw BAD_CREDENTIALS();
     }
     if (user.disabled_at !== null) throw Forbidden('account_disabled', 'this account is disabled');
 
-    return db.transaction().execute(async (tx) => {
-      await loginThrottle.reset(tx, keys[0]!);
-      await auditRepo.record(tx, { event: 'login_success', actorId: user.id, subjectId: user.id, clientIp: client.ip }, now);
-      return this.d.sessions.issue(tx, user, now);
-    });
+    return foreignKeyAs(
+      () =>
+        db.transaction().execute(async (tx) => {
+          await loginThrottle.succeeded(tx, accountKey, addressKey);
+          await auditRepo.record(tx, { event: 'login_success', actorId: user.id, subjectId: user.id, clientIp: client.ip }, now);
+          return this.d.sessions.start(tx, user, now);
+        }),
+      BAD_CREDENTIALS, // the account was deleted while we checked the password
+    );
   }
 
   /**
    * Rotates a refresh token. The old one is spent and its linked access token denied. Presenting a
-   * spent or revoked token revokes its whole family (reuse detection) and answers 401.
+   * spent token revokes its whole family (reuse detection) and answers 401.
    */
   async refresh(refreshToken: string, client: ClientInfo): Promise<TokenResponse> {
     const claims = await this.d.issuer.verifyRefresh(refreshToken);
     const hash = sha256Hex(refreshToken);
     const now = this.now();
     const result = await this.d.db.transaction().execute(async (tx) => {
-      if (await tokenStore.spend(tx, hash, now)) {
-        const row = (await tokenStore.findRefreshByHash(tx, hash))!;
+      const row = await tokenStore.findRefreshByHash(tx, hash);
+      if (!row) return { denied: [], error: Unauthenticated('invalid_token', 'the refresh token is not valid') };
+      // Touching the family first serializes this refresh with any revocation of the same family.
+      const live = await tokenStore.touchFamily(tx, row.family_id, now, now + REFRESH_TTL_S * 1000);
+      if (live && (await tokenStore.spend(tx, hash, now))) {
         const user = await usersRepo.findById(tx, row.user_id);
         const old = await tokenStore.linkedAccess(tx, row.id);
-        const denied = await this.d.sessions.deny(tx, old ? [old] : [], 'refreshed', now);
-        if (!user || user.disabled_at !== null || claims.iat < user.sessions_valid_after) {
+        const denied = await this.d.sessions.deny(tx, old ? [old] : [], 'refreshed');
+        if (!user || user.disabled_at !== null || user.session_version !== claims.sv) {
           return { denied, error: Unauthenticated('session_revoked', 'this session is no longer valid; log in again') };
         }
         await auditRepo.record(tx, { event: 'refresh', actorId: user.id, subjectId: user.id, clientIp: client.ip }, now);
-        const tokens = await this.d.sessions.issue(tx, user, now, row.family_id, row.id);
-        return { denied, tokens };
+        return { denied, tokens: await this.d.sessions.rotate(tx, user, now, row.family_id, row.id) };
       }
-      const row = await tokenStore.findRefreshByHash(tx, hash);
-      if (!row) return { denied: [], error: Unauthenticated('invalid_token', 'the refresh token is not valid') };
-      // Spent or revoked: someone is replaying a token. Kill the family, including its newest tokens.
+      if (!live) return { denied: [], error: Unauthenticated('session_revoked', 'this session has ended; log in again') };
+      // Spent (or revoked on its own): someone is replaying a token. Kill the family, including its newest tokens.
       const denied = await this.d.sessions.revokeFamily(tx, row.family_id, 'refresh_reuse', now);
-      await auditRepo.record(
-        tx,
-        { event: 'refresh_reuse_detected', subjectId: row.user_id, clientIp: client.ip, detail: { family: row.family_id, alreadyRevoked: row.revoked_at !== null } },
-        now,
-      );
+      await auditRepo.record(tx, { event: 'refresh_reuse_detected', subjectId: row.user_id, clientIp: client.ip, detail: { family: row.family_id } }, now);
       return { denied, error: Unauthenticated('refresh_token_reused', 'this refresh token was already used; the session has been revoked, log in again') };
     });
     this.d.sessions.commitDenied(result.denied);
@@ -163,7 +175,7 @@ export class AuthService {
     const now = this.now();
     const denied = await this.d.db.transaction().execute(async (tx) => {
       const fam = await this.d.sessions.revokeFamily(tx, row.family_id, 'logout', now);
-      const own = await this.d.sessions.deny(tx, [{ jti: principal.jti, expiresAt: principal.expiresAt }], 'logout', now);
+      const own = await this.d.sessions.deny(tx, [{ jti: principal.jti, expiresAt: principal.expiresAt }], 'logout');
       await auditRepo.record(tx, { event: 'logout', actorId: principal.userId, subjectId: principal.userId, clientIp: client.ip }, now);
       return [...fam, ...own];
     });
@@ -177,7 +189,7 @@ export class AuthService {
     const user = await this.d.userCache.get(claims.sub);
     if (!user) throw Unauthenticated('invalid_token', 'the access token is not valid');
     if (user.disabled_at !== null) throw Unauthenticated('account_disabled', 'this account is disabled');
-    if (claims.iat < user.sessions_valid_after) throw Unauthenticated('token_revoked', 'this access token has been revoked');
+    if (claims.sv !== user.session_version) throw Unauthenticated('token_revoked', 'this access token has been revoked');
     return {
       principal: { userId: user.id, email: user.email, role: user.role, jti: claims.jti, expiresAt: claims.exp * 1000 },
       user,

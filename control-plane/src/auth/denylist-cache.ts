@@ -2,8 +2,9 @@
 //
 // How a revocation on another replica reaches this one within a few seconds:
 // - at start the cache loads every unexpired denylist row;
-// - every `pollMs` (1 s) it reads the rows written since its previous poll began, minus `overlapMs` (5 s)
-//   to absorb clock skew between replicas and transactions that committed late;
+// - rows are stamped with the database's clock when inserted, and every `pollMs` (1 s) the cache reads the
+//   rows stamped since its previous poll began (read from the same clock), minus `overlapMs` (5 s) for the
+//   gap between a row's insert and its transaction's commit — so replica clock skew plays no part;
 // - `has()` answers from memory only while the last successful poll is younger than `maxStaleMs` (3 s);
 //   past that (database slow or unreachable) it asks the database itself, and fails closed if it cannot.
 // So a token revoked anywhere is refused everywhere within pollMs + one query, ≈ 1–2 s, and never later
@@ -23,7 +24,8 @@ export interface DenylistCacheOptions {
 export class DenylistCache {
   private readonly denied = new Map<string, number>();
   private lastSyncAt = 0;
-  private lastPollStart = 0;
+  /** Database clock at the start of the last successful poll. */
+  private lastPollDbTime = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private readonly pollMs: number;
@@ -75,7 +77,7 @@ export class DenylistCache {
   }
 
   private poll(): Promise<void> {
-    this.polling ??= this.sync(Math.max(0, this.lastPollStart - this.overlapMs))
+    this.polling ??= this.sync(Math.max(0, this.lastPollDbTime - this.overlapMs))
       .catch((err) => this.log.warn({ err }, 'denylist poll failed; checking the database per request until it recovers'))
       .finally(() => (this.polling = undefined));
     return this.polling;
@@ -83,10 +85,11 @@ export class DenylistCache {
 
   private async sync(since: number): Promise<void> {
     const started = this.now();
+    const dbTime = await tokenStore.dbNow(this.db);
     const rows = await tokenStore.deniedSince(this.db, since, started);
     this.add(rows);
     for (const [jti, exp] of this.denied) if (exp <= started) this.denied.delete(jti);
-    this.lastPollStart = started;
+    this.lastPollDbTime = dbTime;
     this.lastSyncAt = started;
   }
 }

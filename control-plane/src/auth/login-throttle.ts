@@ -1,8 +1,13 @@
 // Login throttling per account and per client address, kept in the database so every replica enforces it.
+//
+// Every attempt is counted *before* the password is checked, in one atomic upsert, so parallel guesses cannot
+// slip past the limit while earlier ones are still being verified: an attempt in flight counts as a failure
+// until it succeeds. A success clears the account's count and gives the address its attempt back.
+import { sql } from 'kysely';
 import type { Executor } from '../db/schema.js';
 
 export interface ThrottlePolicy {
-  /** Failures allowed within `windowMs` before the key is blocked. */
+  /** Attempts allowed within `windowMs` before the key is blocked. */
   maxFailures: number;
   windowMs: number;
   /** First block; doubles with each further failure, up to maxBlockMs. */
@@ -18,29 +23,54 @@ export const throttleKeys = {
   address: (ip: string) => `ip:${ip}`,
 };
 
+function blockFor(policy: ThrottlePolicy, failures: number): number {
+  const over = Math.max(0, failures - policy.maxFailures);
+  return Math.min(policy.baseBlockMs * 2 ** Math.min(over, 20), policy.maxBlockMs);
+}
+
 export const loginThrottle = {
-  /** Milliseconds until the most-blocked of `keys` is free again; 0 when none is blocked. */
-  async blockedFor(db: Executor, keys: string[], now: number): Promise<number> {
-    const rows = await db.selectFrom('login_throttle').select('blocked_until').where('key', 'in', keys).execute();
-    return Math.max(0, ...rows.map((r) => r.blocked_until - now));
-  },
-
-  async recordFailure(db: Executor, key: string, policy: ThrottlePolicy, now: number): Promise<void> {
-    const row = await db.selectFrom('login_throttle').selectAll().where('key', '=', key).executeTakeFirst();
-    const fresh = !row || now - row.window_start > policy.windowMs;
-    const failures = fresh ? 1 : row.failures + 1;
-    const windowStart = fresh ? now : row.window_start;
-    const over = failures - policy.maxFailures;
-    const blockedUntil = over >= 0 ? now + Math.min(policy.baseBlockMs * 2 ** Math.min(over, 20), policy.maxBlockMs) : 0;
-    await db
+  /**
+   * Counts one attempt for `key`. Returns 0 when it may proceed, or the milliseconds until the key is free.
+   * A key over its limit is blocked here, before any password is checked.
+   */
+  async attempt(db: Executor, key: string, policy: ThrottlePolicy, now: number): Promise<number> {
+    const windowStart = now - policy.windowMs;
+    const row = await db
       .insertInto('login_throttle')
-      .values({ key, failures, window_start: windowStart, blocked_until: blockedUntil })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ failures, window_start: windowStart, blocked_until: blockedUntil }))
-      .execute();
+      .values({ key, failures: 1, window_start: now, blocked_until: 0 })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          failures: sql<number>`case when login_throttle.window_start < ${windowStart} and login_throttle.blocked_until < ${now} then 1 else login_throttle.failures + 1 end`,
+          window_start: sql<number>`case when login_throttle.window_start < ${windowStart} and login_throttle.blocked_until < ${now} then ${now} else login_throttle.window_start end`,
+        }),
+      )
+      .returning(['failures', 'blocked_until'])
+      .executeTakeFirstOrThrow();
+    if (row.blocked_until > now) return row.blocked_until - now;
+    if (row.failures <= policy.maxFailures) return 0;
+    const until = now + blockFor(policy, row.failures - 1);
+    await db.updateTable('login_throttle').set({ blocked_until: until }).where('key', '=', key).execute();
+    return until - now;
   },
 
-  async reset(db: Executor, key: string): Promise<void> {
-    await db.deleteFrom('login_throttle').where('key', '=', key).execute();
+  /** A failed attempt: once the key has used up its allowance, it is blocked, for longer each time. */
+  async failed(db: Executor, key: string, policy: ThrottlePolicy, now: number): Promise<void> {
+    const row = await db.selectFrom('login_throttle').select('failures').where('key', '=', key).executeTakeFirst();
+    if (row && row.failures >= policy.maxFailures) {
+      await db.updateTable('login_throttle').set({ blocked_until: now + blockFor(policy, row.failures) }).where('key', '=', key).execute();
+    }
+  },
+
+  /** A successful attempt: the account starts afresh; the address gets this attempt back. */
+  async succeeded(db: Executor, accountKey: string, addressKey: string | undefined): Promise<void> {
+    await db.deleteFrom('login_throttle').where('key', '=', accountKey).execute();
+    if (addressKey) {
+      await db
+        .updateTable('login_throttle')
+        .set({ failures: sql<number>`case when failures > 0 then failures - 1 else 0 end` })
+        .where('key', '=', addressKey)
+        .execute();
+    }
   },
 
   async purge(db: Executor, now: number, olderThanMs = 60 * 60_000): Promise<number> {

@@ -1,9 +1,9 @@
 // Sessions: token families made of rotating refresh tokens, each linked to its access token; issuing and revoking them.
 import { randomUUID } from 'node:crypto';
-import type { Executor, User } from '../db/schema.js';
+import type { Executor } from '../db/schema.js';
 import { tokenStore, type DenylistEntry } from './token-store.repo.js';
 import type { DenylistCache } from './denylist-cache.js';
-import type { TokenIssuer } from './tokens.js';
+import type { TokenIssuer, TokenSubject } from './tokens.js';
 import { ACCESS_TTL_S } from './tokens.js';
 
 export interface TokenResponse {
@@ -19,9 +19,24 @@ export class Sessions {
     private readonly denylist: DenylistCache,
   ) {}
 
-  /** Issues a token pair in `familyId` (a new family when omitted); writes it in `tx`. */
-  async issue(tx: Executor, user: User, now: number, familyId: string = randomUUID(), parentId: string | null = null): Promise<TokenResponse> {
+  /**
+   * Issues a token pair for a new session; writes it in `tx`. The tokens carry `user.session_version` as read
+   * by the caller *before* it checked the password, so a password change racing this login fences them off.
+   */
+  async start(tx: Executor, user: TokenSubject, now: number): Promise<TokenResponse> {
+    const familyId = randomUUID();
     const pair = await this.issuer.issuePair(user, familyId, now);
+    await tokenStore.insertFamily(tx, { id: familyId, userId: user.id, now, expiresAt: pair.refresh.expiresAt });
+    return this.store(tx, user, pair, familyId, null, now);
+  }
+
+  /** Issues the successor pair in an existing family (the caller has touched the family and spent the parent). */
+  async rotate(tx: Executor, user: TokenSubject, now: number, familyId: string, parentId: string): Promise<TokenResponse> {
+    const pair = await this.issuer.issuePair(user, familyId, now);
+    return this.store(tx, user, pair, familyId, parentId, now);
+  }
+
+  private async store(tx: Executor, user: TokenSubject, pair: Awaited<ReturnType<TokenIssuer['issuePair']>>, familyId: string, parentId: string | null, now: number): Promise<TokenResponse> {
     await tokenStore.insertRefresh(
       tx,
       {
@@ -40,17 +55,17 @@ export class Sessions {
 
   /** Revokes a whole family inside `tx`; call `commitDenied` with the result after the transaction commits. */
   revokeFamily(tx: Executor, familyId: string, reason: string, now: number): Promise<DenylistEntry[]> {
-    return this.revokeThen(tx, () => tokenStore.revokeFamily(tx, familyId, reason, now), reason, now);
+    return this.revokeThen(tx, () => tokenStore.revokeFamily(tx, familyId, reason, now), reason);
   }
 
   /** Revokes every session of a user inside `tx`. */
   revokeUser(tx: Executor, userId: string, reason: string, now: number): Promise<DenylistEntry[]> {
-    return this.revokeThen(tx, () => tokenStore.revokeUser(tx, userId, reason, now), reason, now);
+    return this.revokeThen(tx, () => tokenStore.revokeUser(tx, userId, reason, now), reason);
   }
 
   /** Puts access tokens on the shared denylist inside `tx`. */
-  async deny(tx: Executor, entries: DenylistEntry[], reason: string, now: number): Promise<DenylistEntry[]> {
-    await tokenStore.deny(tx, entries, reason, now);
+  async deny(tx: Executor, entries: DenylistEntry[], reason: string): Promise<DenylistEntry[]> {
+    await tokenStore.deny(tx, entries, reason);
     return entries;
   }
 
@@ -59,8 +74,7 @@ export class Sessions {
     this.denylist.add(entries);
   }
 
-  private async revokeThen(tx: Executor, revoke: () => Promise<DenylistEntry[]>, reason: string, now: number) {
-    const linked = await revoke();
-    return this.deny(tx, linked, reason, now);
+  private async revokeThen(tx: Executor, revoke: () => Promise<DenylistEntry[]>, reason: string) {
+    return this.deny(tx, await revoke(), reason);
   }
 }

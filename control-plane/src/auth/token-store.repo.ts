@@ -1,5 +1,8 @@
-// The token store shared by every replica: refresh tokens (hashed), their links to access tokens, and the access denylist.
+// The token store shared by every replica: sessions (token families), refresh tokens (hashed), their links to
+// access tokens, and the access denylist.
+import { sql } from 'kysely';
 import type { Executor, RefreshToken } from '../db/schema.js';
+import { dbNowMs } from '../db/connect.js';
 
 export interface NewRefreshToken {
   id: string;
@@ -17,6 +20,28 @@ export interface DenylistEntry {
 }
 
 export const tokenStore = {
+  async insertFamily(db: Executor, f: { id: string; userId: string; now: number; expiresAt: number }): Promise<void> {
+    await db
+      .insertInto('token_families')
+      .values({ id: f.id, user_id: f.userId, created_at: f.now, last_used_at: f.now, expires_at: f.expiresAt, revoked_at: null, revoke_reason: null })
+      .execute();
+  },
+
+  /**
+   * Marks a live family used (and extends it to `expiresAt`). This write is the family's lock: a refresh and a
+   * revocation of the same family serialize on it, so a revocation never misses a successor being issued.
+   * Returns false when the family is revoked or gone.
+   */
+  async touchFamily(db: Executor, familyId: string, now: number, expiresAt: number): Promise<boolean> {
+    const r = await db
+      .updateTable('token_families')
+      .set({ last_used_at: now, expires_at: expiresAt })
+      .where('id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+
   async insertRefresh(db: Executor, t: NewRefreshToken, access: DenylistEntry): Promise<void> {
     await db
       .insertInto('refresh_tokens')
@@ -69,23 +94,31 @@ export const tokenStore = {
   },
 
   /**
-   * Revokes every refresh token of the family and returns the access tokens linked to any of them,
-   * for the caller to deny.
+   * Revokes a family and every refresh token in it; returns the live access tokens linked to any of them, for
+   * the caller to deny. The family row is written first, so a refresh in flight finishes (or fails) before the
+   * tokens are read, and its successor is revoked too.
    */
-  revokeFamily(db: Executor, familyId: string, reason: string, now: number): Promise<DenylistEntry[]> {
-    return revokeWhere(db, 'family_id', familyId, reason, now);
+  async revokeFamily(db: Executor, familyId: string, reason: string, now: number): Promise<DenylistEntry[]> {
+    await db.updateTable('token_families').set({ revoked_at: now, revoke_reason: reason }).where('id', '=', familyId).where('revoked_at', 'is', null).execute();
+    return revokeTokensWhere(db, 'family_id', familyId, reason, now);
   },
 
-  /** Revokes every session of a user; returns the linked access tokens to deny. */
-  revokeUser(db: Executor, userId: string, reason: string, now: number): Promise<DenylistEntry[]> {
-    return revokeWhere(db, 'user_id', userId, reason, now);
+  /**
+   * Revokes every session of a user; returns the linked access tokens to deny. (A login racing this is fenced
+   * by the user's session_version, which callers bump in the same transaction.)
+   */
+  async revokeUser(db: Executor, userId: string, reason: string, now: number): Promise<DenylistEntry[]> {
+    await db.updateTable('token_families').set({ revoked_at: now, revoke_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    return revokeTokensWhere(db, 'user_id', userId, reason, now);
   },
 
-  async deny(db: Executor, entries: DenylistEntry[], reason: string, now: number): Promise<void> {
+  /** Adds entries to the denylist, stamped with the database clock (what the replicas' pollers read by). */
+  async deny(db: Executor, entries: DenylistEntry[], reason: string): Promise<void> {
     if (entries.length === 0) return;
+    const stamp = dbNowMs(db);
     await db
       .insertInto('access_denylist')
-      .values(entries.map((e) => ({ jti: e.jti, expires_at: e.expiresAt, created_at: now, reason })))
+      .values(entries.map((e) => ({ jti: e.jti, expires_at: e.expiresAt, created_at: stamp, reason })))
       .onConflict((oc) => oc.column('jti').doNothing())
       .execute();
   },
@@ -95,7 +128,13 @@ export const tokenStore = {
     return r !== undefined;
   },
 
-  /** Denylist rows written at or after `since` (ms) that have not expired; for the replica cache. */
+  /** The database clock, epoch ms. */
+  async dbNow(db: Executor): Promise<number> {
+    const r = await sql<{ now: number | string }>`select ${dbNowMs(db)} as now`.execute(db);
+    return Number(r.rows[0]!.now);
+  },
+
+  /** Unexpired denylist rows stamped at or after `since` (database clock, ms); for the replica cache. */
   deniedSince(db: Executor, since: number, now: number): Promise<DenylistEntry[]> {
     return db
       .selectFrom('access_denylist')
@@ -105,15 +144,16 @@ export const tokenStore = {
       .execute();
   },
 
-  /** Deletes rows that can no longer matter: expired denylist entries and expired refresh tokens (links cascade). */
+  /** Deletes rows that can no longer matter: expired denylist entries, expired refresh tokens and sessions. */
   async purgeExpired(db: Executor, now: number): Promise<{ denylist: number; refresh: number }> {
     const d = await db.deleteFrom('access_denylist').where('expires_at', '<=', now).executeTakeFirst();
     const r = await db.deleteFrom('refresh_tokens').where('expires_at', '<=', now).executeTakeFirst();
+    await db.deleteFrom('token_families').where('expires_at', '<=', now).execute();
     return { denylist: Number(d.numDeletedRows), refresh: Number(r.numDeletedRows) };
   },
 };
 
-async function revokeWhere(db: Executor, column: 'family_id' | 'user_id', value: string, reason: string, now: number): Promise<DenylistEntry[]> {
+async function revokeTokensWhere(db: Executor, column: 'family_id' | 'user_id', value: string, reason: string, now: number): Promise<DenylistEntry[]> {
   await db
     .updateTable('refresh_tokens')
     .set({ revoked_at: now, revoke_reason: reason })

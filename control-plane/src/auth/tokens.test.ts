@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 
 const secret = new TextEncoder().encode('x'.repeat(48));
 const issuer = createTokenIssuer(secret);
-const user = { id: 'u1', email: 'u@example.com', role: 'user' };
+const user = { id: 'u1', email: 'u@example.com', role: 'user', session_version: 3 };
 
 async function rejects(p: Promise<unknown>, code = 'invalid_token') {
   try {
@@ -34,6 +34,7 @@ test('access token carries the contract claims', async () => {
   const v = await issuer.verifyAccess(pair.accessToken);
   assert.is(v.sub, 'u1');
   assert.is(v.jti, pair.access.jti);
+  assert.is(v.sv, 3);
   assert.is((await issuer.verifyRefresh(pair.refreshToken)).fam, 'fam1');
   assert.is(pair.refresh.hash.length, 64);
 });
@@ -46,7 +47,7 @@ test('each kind of token is refused where the other is expected', async () => {
 
 test('forgeries are refused', async () => {
   const now = Math.floor(Date.now() / 1000);
-  const base = { typ: 'access', email: 'u@example.com', role: 'admin' };
+  const base = { typ: 'access', email: 'u@example.com', role: 'admin', sv: 0 };
   const sign = (alg: string, key: Uint8Array, claims: Record<string, unknown> = {}, iss = ISSUER, aud = ACCESS_AUDIENCE, exp = now + 60) =>
     new SignJWT({ ...base, ...claims }).setProtectedHeader({ alg, typ: 'JWT' }).setSubject('u1').setJti('j').setIssuer(iss).setAudience(aud).setIssuedAt(now - 10).setExpirationTime(exp).sign(key);
   const other = new TextEncoder().encode('y'.repeat(48));
@@ -60,6 +61,17 @@ test('forgeries are refused', async () => {
   await rejects(issuer.verifyAccess(none));
   await rejects(issuer.verifyAccess('not-a-jwt'));
   assert.is((await issuer.verifyAccess(await sign('HS256', secret))).role, 'admin', 'control: a correct token passes');
+});
+
+test('a cached verification still expires with the token', async () => {
+  let now = Date.now();
+  const clocked = createTokenIssuer(secret, () => now);
+  const pair = await clocked.issuePair(user, 'fam1', now);
+  assert.is((await clocked.verifyAccess(pair.accessToken)).sub, 'u1');
+  assert.is((await clocked.verifyAccess(pair.accessToken)).sub, 'u1', 'served from the cache');
+  now += 3601_000;
+  await rejects(clocked.verifyAccess(pair.accessToken), 'token_expired');
+  await rejects(clocked.verifyAccess(pair.accessToken), 'token_expired');
 });
 
 test.run();

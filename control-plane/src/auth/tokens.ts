@@ -15,6 +15,8 @@ export interface AccessClaims {
   email: string;
   role: string;
   jti: string;
+  /** The user's session_version when issued. */
+  sv: number;
   iat: number;
   exp: number;
 }
@@ -23,6 +25,7 @@ export interface RefreshClaims {
   sub: string;
   jti: string;
   fam: string;
+  sv: number;
   iat: number;
   exp: number;
 }
@@ -38,8 +41,15 @@ export function sha256Hex(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
+export interface TokenSubject {
+  id: string;
+  email: string;
+  role: string;
+  session_version: number;
+}
+
 export interface TokenIssuer {
-  issuePair(user: { id: string; email: string; role: string }, familyId: string, nowMs: number): Promise<IssuedPair>;
+  issuePair(user: TokenSubject, familyId: string, nowMs: number): Promise<IssuedPair>;
   /** Throws Unauthenticated (`token_expired` or `invalid_token`) unless it is a valid access token. */
   verifyAccess(token: string): Promise<AccessClaims>;
   /** Throws Unauthenticated unless it is a valid refresh token. */
@@ -49,7 +59,7 @@ export interface TokenIssuer {
 /** Verified access tokens kept so a hot token is not re-verified on every request; exp is still checked each time. */
 const VERIFIED_CACHE_MAX = 10_000;
 
-export function createTokenIssuer(secret: Uint8Array): TokenIssuer {
+export function createTokenIssuer(secret: Uint8Array, now: () => number = Date.now): TokenIssuer {
   // Importing the key once saves a WebCrypto import per sign and verify.
   const key = crypto.subtle.importKey('raw', new Uint8Array(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   // Keyed by the exact token text: identical bytes verify identically, so a hit is as good as a fresh check.
@@ -74,6 +84,7 @@ export function createTokenIssuer(secret: Uint8Array): TokenIssuer {
         issuer: ISSUER,
         audience,
         typ: 'JWT',
+        currentDate: new Date(now()),
         requiredClaims: ['sub', 'jti', 'iat', 'exp'],
       });
       if (payload.typ !== typ) throw Unauthenticated('invalid_token', `not an ${typ} token`);
@@ -92,8 +103,9 @@ export function createTokenIssuer(secret: Uint8Array): TokenIssuer {
       const refreshJti = randomUUID();
       const accessExp = iat + ACCESS_TTL_S;
       const refreshExp = iat + REFRESH_TTL_S;
-      const accessToken = await sign({ typ: 'access', email: user.email, role: user.role }, user.id, accessJti, ACCESS_AUDIENCE, iat, accessExp);
-      const refreshToken = await sign({ typ: 'refresh', fam: familyId }, user.id, refreshJti, REFRESH_AUDIENCE, iat, refreshExp);
+      const sv = user.session_version;
+      const accessToken = await sign({ typ: 'access', email: user.email, role: user.role, sv }, user.id, accessJti, ACCESS_AUDIENCE, iat, accessExp);
+      const refreshToken = await sign({ typ: 'refresh', fam: familyId, sv }, user.id, refreshJti, REFRESH_AUDIENCE, iat, refreshExp);
       return {
         accessToken,
         refreshToken,
@@ -105,13 +117,15 @@ export function createTokenIssuer(secret: Uint8Array): TokenIssuer {
     async verifyAccess(token) {
       const hit = verified.get(token);
       if (hit) {
-        if (hit.exp * 1000 > Date.now()) return hit;
+        if (hit.exp * 1000 > now()) return hit;
         verified.delete(token);
         throw Unauthenticated('token_expired', 'the access token has expired');
       }
       const p = await verify(token, ACCESS_AUDIENCE, 'access');
-      if (typeof p.email !== 'string' || typeof p.role !== 'string') throw Unauthenticated('invalid_token', 'the access token is not valid');
-      const claims = { sub: p.sub!, email: p.email, role: p.role, jti: p.jti!, iat: p.iat!, exp: p.exp! };
+      if (typeof p.email !== 'string' || typeof p.role !== 'string' || typeof p.sv !== 'number') {
+        throw Unauthenticated('invalid_token', 'the access token is not valid');
+      }
+      const claims = { sub: p.sub!, email: p.email, role: p.role, jti: p.jti!, sv: p.sv, iat: p.iat!, exp: p.exp! };
       if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value!);
       verified.set(token, claims);
       return claims;
@@ -119,8 +133,8 @@ export function createTokenIssuer(secret: Uint8Array): TokenIssuer {
 
     async verifyRefresh(token) {
       const p = await verify(token, REFRESH_AUDIENCE, 'refresh');
-      if (typeof p.fam !== 'string') throw Unauthenticated('invalid_token', 'the refresh token is not valid');
-      return { sub: p.sub!, jti: p.jti!, fam: p.fam, iat: p.iat!, exp: p.exp! };
+      if (typeof p.fam !== 'string' || typeof p.sv !== 'number') throw Unauthenticated('invalid_token', 'the refresh token is not valid');
+      return { sub: p.sub!, jti: p.jti!, fam: p.fam, sv: p.sv, iat: p.iat!, exp: p.exp! };
     },
   };
 }

@@ -3,9 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type RawBuilder } from 'kysely';
 import type { Database } from './schema.js';
-import { Conflict } from '../errors.js';
+import { Conflict, type AppError } from '../errors.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -90,4 +90,30 @@ export async function uniqueAsConflict<T>(fn: () => Promise<T>, code: string, de
     if (isUniqueViolation(err)) throw Conflict(code, detail);
     throw err;
   }
+}
+
+/** True when a driver error is a foreign-key violation (the referenced row is gone). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503';
+}
+
+/** Runs `fn`, turning a foreign-key violation into `error` (e.g. the user was deleted meanwhile). */
+export async function foreignKeyAs<T>(fn: () => Promise<T>, error: () => AppError): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isForeignKeyViolation(err)) throw error();
+    throw err;
+  }
+}
+
+/**
+ * The database's own clock in epoch milliseconds, read when the statement runs — not the replica's clock
+ * and, in PostgreSQL, not the transaction's start (clock_timestamp(), not now()).
+ */
+export function dbNowMs(db: Kysely<any>): RawBuilder<number> {
+  return db.getExecutor().adapter instanceof PostgresAdapter
+    ? sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`
+    : sql<number>`cast(unixepoch('subsec') * 1000 as integer)`;
 }

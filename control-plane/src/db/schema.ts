@@ -10,8 +10,19 @@ export interface UsersTable {
   created_at: number;
   updated_at: number;
   disabled_at: number | null;
-  /** Access tokens issued (iat, seconds) before this instant (seconds) are refused. */
-  sessions_valid_after: number;
+  /** Carried in every token as `sv`; bumped by a password change or disabling, which kills every older token. */
+  session_version: number;
+}
+
+/** A login session: the chain of refresh tokens descending from one login. */
+export interface TokenFamiliesTable {
+  id: string;
+  user_id: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoke_reason: string | null;
 }
 
 export interface RefreshTokensTable {
@@ -40,6 +51,7 @@ export interface TokenLinksTable {
 export interface AccessDenylistTable {
   jti: string;
   expires_at: number;
+  /** Stamped with the database's clock at insert (db/connect.ts dbNowMs), so every replica's poller agrees on it. */
   created_at: number;
   reason: string;
 }
@@ -69,6 +81,7 @@ export interface MetaTable {
 
 export interface Database {
   users: UsersTable;
+  token_families: TokenFamiliesTable;
   refresh_tokens: RefreshTokensTable;
   token_links: TokenLinksTable;
   access_denylist: AccessDenylistTable;

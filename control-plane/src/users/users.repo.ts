@@ -36,11 +36,32 @@ export const usersRepo = {
   async update(
     db: Executor,
     id: string,
-    patch: Partial<Pick<User, 'name' | 'password_hash' | 'role' | 'disabled_at' | 'sessions_valid_after'>>,
+    patch: Partial<Pick<User, 'name' | 'password_hash' | 'role' | 'disabled_at'>>,
     now: number,
   ): Promise<boolean> {
     const r = await db.updateTable('users').set({ ...patch, updated_at: now }).where('id', '=', id).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  },
+
+  /** Bumps session_version: every token issued before now stops working (login races included). */
+  async bumpSessionVersion(db: Executor, id: string): Promise<void> {
+    await db
+      .updateTable('users')
+      .set((eb) => ({ session_version: eb('session_version', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  },
+
+  /**
+   * Serializes transactions that could remove the last active admin (a write to one known row), so two admins
+   * demoting each other at once cannot both succeed.
+   */
+  async lockAdminSet(db: Executor): Promise<void> {
+    await db
+      .insertInto('meta')
+      .values({ key: 'admin_set_lock', value: '' })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: '' }))
+      .execute();
   },
 
   async delete(db: Executor, id: string): Promise<boolean> {

@@ -50,9 +50,10 @@ export class UsersService {
     const hash = await this.d.hasher.hash(input.newPassword);
     const now = this.now();
     const denied = await this.d.db.transaction().execute(async (tx) => {
-      await usersRepo.update(tx, p.userId, { password_hash: hash, sessions_valid_after: Math.floor(now / 1000) }, now);
+      await usersRepo.update(tx, p.userId, { password_hash: hash }, now);
+      await usersRepo.bumpSessionVersion(tx, p.userId);
       const revoked = await this.d.sessions.revokeUser(tx, p.userId, 'password_change', now);
-      const own = await this.d.sessions.deny(tx, [{ jti: p.jti, expiresAt: p.expiresAt }], 'password_change', now);
+      const own = await this.d.sessions.deny(tx, [{ jti: p.jti, expiresAt: p.expiresAt }], 'password_change');
       await auditRepo.record(tx, { event: 'password_change', actorId: p.userId, subjectId: p.userId, clientIp: client.ip }, now);
       return [...revoked, ...own];
     });
@@ -68,7 +69,7 @@ export class UsersService {
       // The last admin may leave only when nobody would be left without one.
       if ((await usersRepo.countUsers(tx)) > 1) await this.ensureNotLastAdmin(tx, p.userId);
       const revoked = await this.d.sessions.revokeUser(tx, p.userId, 'account_deleted', now);
-      const own = await this.d.sessions.deny(tx, [{ jti: p.jti, expiresAt: p.expiresAt }], 'account_deleted', now);
+      const own = await this.d.sessions.deny(tx, [{ jti: p.jti, expiresAt: p.expiresAt }], 'account_deleted');
       await usersRepo.delete(tx, p.userId);
       await auditRepo.record(tx, { event: 'account_deleted', actorId: p.userId, subjectId: p.userId, clientIp: client.ip }, now);
       return [...revoked, ...own];
@@ -107,6 +108,7 @@ export class UsersService {
       }
       if (disabling) {
         await usersRepo.update(tx, userId, { disabled_at: now }, now);
+        await usersRepo.bumpSessionVersion(tx, userId);
         denied = await this.d.sessions.revokeUser(tx, userId, 'account_disabled', now);
         await audit('account_disabled');
       } else if (patch.disabled === false && user.disabled_at !== null) {
@@ -129,6 +131,7 @@ export class UsersService {
   }
 
   private async ensureNotLastAdmin(tx: Kysely<Database>, userId: string): Promise<void> {
+    await usersRepo.lockAdminSet(tx);
     const u = await usersRepo.findById(tx, userId);
     if (u?.role === 'admin' && u.disabled_at === null && (await usersRepo.countActiveAdmins(tx)) <= 1) {
       throw Conflict('last_admin', 'this is the only active administrator; make another user admin first');

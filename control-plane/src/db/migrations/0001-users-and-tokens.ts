@@ -13,15 +13,28 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addColumn('disabled_at', 'bigint')
-    .addColumn('sessions_valid_after', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('session_version', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
+
+  // One row per login session; refresh and revocation both write it first, so they serialize on it.
+  await db.schema
+    .createTable('token_families')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('last_used_at', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .addColumn('revoked_at', 'bigint')
+    .addColumn('revoke_reason', 'text')
+    .execute();
+  await db.schema.createIndex('token_families_user').on('token_families').column('user_id').execute();
 
   await db.schema
     .createTable('refresh_tokens')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('token_hash', 'text', (c) => c.notNull().unique())
     .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
-    .addColumn('family_id', 'text', (c) => c.notNull())
+    .addColumn('family_id', 'text', (c) => c.notNull().references('token_families.id').onDelete('cascade'))
     .addColumn('parent_id', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
@@ -78,7 +91,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const t of ['meta', 'login_throttle', 'audit_log', 'access_denylist', 'token_links', 'refresh_tokens', 'users']) {
+  for (const t of ['meta', 'login_throttle', 'audit_log', 'access_denylist', 'token_links', 'refresh_tokens', 'token_families', 'users']) {
     await db.schema.dropTable(t).execute();
   }
 }
