@@ -134,6 +134,18 @@ function authSuite(dialect: 'sqlite' | 'postgres') {
     assert.ok(Number(blocked.headers.get('retry-after')) > 0);
   });
 
+  s('login: parallel guesses stop at the limit; even the right password among them is refused', async () => {
+    await register('parallel@example.com', 'parallel-password');
+    const attempts = Array.from({ length: 20 }, (_, i) => (i === 12 ? 'parallel-password' : `guess-number-${i}`));
+    const replies = await Promise.all(
+      attempts.map((password) => api.post('/api/auth/login', { email: 'parallel@example.com', password }, undefined, { 'x-forwarded-for': freshIp() })),
+    );
+    const checked = replies.filter((r) => r.status !== 429);
+    assert.ok(checked.length <= 5, `${checked.length} attempts reached the password check`);
+    assert.ok(replies.every((r) => [200, 401, 429].includes(r.status)));
+    for (const r of replies) if (r.status === 200) remember(r.body);
+  });
+
   s('login: repeated failures from one client address → 429', async () => {
     const ip = freshIp();
     for (let i = 0; i < 30; i++) {
@@ -233,6 +245,23 @@ function authSuite(dialect: 'sqlite' | 'postgres') {
     assert.is(old.status, 401);
     const c = await login('carol@example.com', 'carol-password-2');
     assert.is((await me(c.accessToken)).status, 200);
+  });
+
+  s('password change: logins racing it with the old password get tokens that are already dead', async () => {
+    await register('erin@example.com', 'erin-password-1');
+    const t = await login('erin@example.com', 'erin-password-1');
+    const racing = Array.from({ length: 6 }, () =>
+      api.post('/api/auth/login', { email: 'erin@example.com', password: 'erin-password-1' }, undefined, { 'x-forwarded-for': freshIp() }),
+    );
+    const change = api.post('/api/users/me/password', { currentPassword: 'erin-password-1', newPassword: pw('erin-password-2') }, t.accessToken);
+    const [changed, ...logins] = await Promise.all([change, ...racing]);
+    assert.is(changed.status, 204);
+    for (const r of logins) {
+      if (r.status !== 200) continue;
+      remember(r.body);
+      assert.is((await me(r.body.accessToken)).status, 401, 'access token from a racing login');
+      assert.is((await api.post('/api/auth/refresh', { refreshToken: r.body.refreshToken })).status, 401, 'refresh token from a racing login');
+    }
   });
 
   s('admin: list users, change roles, disable at once; non-admins get 403', async () => {

@@ -119,6 +119,20 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
   });
 }
 
+s('an admin made by `admin create` takes the first-admin slot: the next public registration is a plain user', async () => {
+  const dir = tmp();
+  const created = run(['admin', 'create', '--email', 'ops@example.com'], { CPUB_DATA_DIR: dir }, 'ops-password-1\n');
+  assert.is(created.status, 0, created.stderr);
+  const srv = await startServer({ CPUB_DATA_DIR: dir });
+  try {
+    const r = await client(srv.url).post('/api/auth/register', { email: 'public@example.com', password: 'public-password' });
+    assert.is(r.status, 201);
+    assert.is(r.body.user.role, 'user');
+  } finally {
+    await srv.stop();
+  }
+});
+
 s('with CPUB_TLS_CERT and CPUB_TLS_KEY the server speaks HTTPS', async () => {
   const dir = tmp();
   const cert = join(dir, 'cert.pem');

@@ -1,7 +1,7 @@
 // Password hashing with argon2id at OWASP's parameters, with a cap on hashes running at once.
 import argon2 from 'argon2';
 import pLimit from 'p-limit';
-import { Invalid } from '../errors.js';
+import { Invalid, AppError } from '../errors.js';
 
 /** OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1. */
 const PARAMS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -24,15 +24,26 @@ export function checkPasswordLength(password: string, field = 'password'): void 
   }
 }
 
-export function createPasswordHasher(maxConcurrent = 4): PasswordHasher {
+/**
+ * At most `maxConcurrent` hashes run at once and at most `maxQueued` wait; past that the caller gets a 503
+ * with Retry-After instead of a queue that delays every login on the server.
+ */
+export function createPasswordHasher(maxConcurrent = 4, maxQueued = 64): PasswordHasher {
   const limit = pLimit(maxConcurrent);
   let dummy: Promise<string> | undefined;
-  const hash = (password: string) => limit(() => argon2.hash(password, PARAMS));
+  const run = <T>(fn: () => Promise<T>): Promise<T> => {
+    if (limit.pendingCount >= maxQueued) {
+      return Promise.reject(new AppError('unavailable', 'busy', 'too many password checks in progress; try again shortly', { retryAfter: 1 }));
+    }
+    return limit(fn);
+  };
+  const hash = (password: string) => run(() => argon2.hash(password, PARAMS));
   const verify = async (h: string, password: string) => {
     try {
-      return await limit(() => argon2.verify(h, password));
-    } catch {
-      return false;
+      return await run(() => argon2.verify(h, password));
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      return false; // a malformed stored hash verifies nothing
     }
   };
   return {
