@@ -375,6 +375,7 @@ function authSuite(dialect: 'sqlite' | 'postgres') {
 
   s('no token or password appears in the server output or the database', async () => {
     assert.ok(secrets.size > 20, `collected ${secrets.size} secrets`);
+    await new Promise((r) => setTimeout(r, 600)); // the server flushes its log buffer every 200 ms
     const out = server.output() + (second?.output() ?? '');
     assert.ok(out.includes('"msg":"request"'), 'the server did log requests');
     const dump = await dumpDatabase();

@@ -27,7 +27,25 @@ const REDACT = [
   '*.headers.cookie',
 ];
 
+/** Log lines are written in batches of up to this many bytes, and at least every FLUSH_MS. */
+const BATCH_BYTES = 4096;
+const FLUSH_MS = 200;
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  let dest = destination;
+  if (!dest) {
+    // Buffered, asynchronous writes keep logging off the request path (one write per ~4 KiB rather than per
+    // line); a timer flushes what is pending so a tail sees lines promptly, and pino flushes on exit.
+    const boom = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
+    setInterval(() => {
+      try {
+        boom.flush();
+      } catch {
+        // flush while a write is in flight: the next tick will do
+      }
+    }, FLUSH_MS).unref();
+    dest = boom;
+  }
   return pino(
     {
       level,
@@ -35,7 +53,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: { paths: REDACT, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    // Buffered, asynchronous writes keep logging off the request path; pino flushes them on exit.
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    dest,
   );
 }
