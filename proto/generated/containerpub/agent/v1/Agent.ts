@@ -1,0 +1,146 @@
+// Original file: /work/main/proto/agent.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { BuildEvent as _containerpub_agent_v1_BuildEvent, BuildEvent__Output as _containerpub_agent_v1_BuildEvent__Output } from '../../../containerpub/agent/v1/BuildEvent.js';
+import type { BuildRequest as _containerpub_agent_v1_BuildRequest, BuildRequest__Output as _containerpub_agent_v1_BuildRequest__Output } from '../../../containerpub/agent/v1/BuildRequest.js';
+import type { DrainReply as _containerpub_agent_v1_DrainReply, DrainReply__Output as _containerpub_agent_v1_DrainReply__Output } from '../../../containerpub/agent/v1/DrainReply.js';
+import type { DrainRequest as _containerpub_agent_v1_DrainRequest, DrainRequest__Output as _containerpub_agent_v1_DrainRequest__Output } from '../../../containerpub/agent/v1/DrainRequest.js';
+import type { InfoReply as _containerpub_agent_v1_InfoReply, InfoReply__Output as _containerpub_agent_v1_InfoReply__Output } from '../../../containerpub/agent/v1/InfoReply.js';
+import type { InfoRequest as _containerpub_agent_v1_InfoRequest, InfoRequest__Output as _containerpub_agent_v1_InfoRequest__Output } from '../../../containerpub/agent/v1/InfoRequest.js';
+import type { InvokeReply as _containerpub_agent_v1_InvokeReply, InvokeReply__Output as _containerpub_agent_v1_InvokeReply__Output } from '../../../containerpub/agent/v1/InvokeReply.js';
+import type { InvokeRequest as _containerpub_agent_v1_InvokeRequest, InvokeRequest__Output as _containerpub_agent_v1_InvokeRequest__Output } from '../../../containerpub/agent/v1/InvokeRequest.js';
+import type { RemoveReply as _containerpub_agent_v1_RemoveReply, RemoveReply__Output as _containerpub_agent_v1_RemoveReply__Output } from '../../../containerpub/agent/v1/RemoveReply.js';
+import type { RemoveRequest as _containerpub_agent_v1_RemoveRequest, RemoveRequest__Output as _containerpub_agent_v1_RemoveRequest__Output } from '../../../containerpub/agent/v1/RemoveRequest.js';
+import type { WatchEvent as _containerpub_agent_v1_WatchEvent, WatchEvent__Output as _containerpub_agent_v1_WatchEvent__Output } from '../../../containerpub/agent/v1/WatchEvent.js';
+import type { WatchRequest as _containerpub_agent_v1_WatchRequest, WatchRequest__Output as _containerpub_agent_v1_WatchRequest__Output } from '../../../containerpub/agent/v1/WatchRequest.js';
+
+export interface AgentClient extends grpc.Client {
+  /**
+   * Streams an artifact in (header first, then chunks); build log lines and the result come back.
+   * Idempotent by digest: an image already built for that digest answers at once.
+   */
+  Build(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_BuildRequest, _containerpub_agent_v1_BuildEvent__Output>;
+  Build(options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_BuildRequest, _containerpub_agent_v1_BuildEvent__Output>;
+  /**
+   * Streams an artifact in (header first, then chunks); build log lines and the result come back.
+   * Idempotent by digest: an image already built for that digest answers at once.
+   */
+  build(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_BuildRequest, _containerpub_agent_v1_BuildEvent__Output>;
+  build(options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_BuildRequest, _containerpub_agent_v1_BuildEvent__Output>;
+  
+  /**
+   * Finishes in-flight calls and accepts no new ones.
+   */
+  Drain(argument: _containerpub_agent_v1_DrainRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  Drain(argument: _containerpub_agent_v1_DrainRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  Drain(argument: _containerpub_agent_v1_DrainRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  Drain(argument: _containerpub_agent_v1_DrainRequest, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  /**
+   * Finishes in-flight calls and accepts no new ones.
+   */
+  drain(argument: _containerpub_agent_v1_DrainRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  drain(argument: _containerpub_agent_v1_DrainRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  drain(argument: _containerpub_agent_v1_DrainRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  drain(argument: _containerpub_agent_v1_DrainRequest, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Node identity, epoch, versions, capacity, and whether limits are really enforced.
+   */
+  Info(argument: _containerpub_agent_v1_InfoRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_InfoReply__Output>): grpc.ClientUnaryCall;
+  Info(argument: _containerpub_agent_v1_InfoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_InfoReply__Output>): grpc.ClientUnaryCall;
+  Info(argument: _containerpub_agent_v1_InfoRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_InfoReply__Output>): grpc.ClientUnaryCall;
+  Info(argument: _containerpub_agent_v1_InfoRequest, callback: grpc.requestCallback<_containerpub_agent_v1_InfoReply__Output>): grpc.ClientUnaryCall;
+  /**
+   * Node identity, epoch, versions, capacity, and whether limits are really enforced.
+   */
+  info(argument: _containerpub_agent_v1_InfoRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_InfoReply__Output>): grpc.ClientUnaryCall;
+  info(argument: _containerpub_agent_v1_InfoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_InfoReply__Output>): grpc.ClientUnaryCall;
+  info(argument: _containerpub_agent_v1_InfoRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_InfoReply__Output>): grpc.ClientUnaryCall;
+  info(argument: _containerpub_agent_v1_InfoRequest, callback: grpc.requestCallback<_containerpub_agent_v1_InfoReply__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Runs one call in a warm or a cold container.
+   */
+  Invoke(argument: _containerpub_agent_v1_InvokeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_InvokeReply__Output>): grpc.ClientUnaryCall;
+  Invoke(argument: _containerpub_agent_v1_InvokeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_InvokeReply__Output>): grpc.ClientUnaryCall;
+  Invoke(argument: _containerpub_agent_v1_InvokeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_InvokeReply__Output>): grpc.ClientUnaryCall;
+  Invoke(argument: _containerpub_agent_v1_InvokeRequest, callback: grpc.requestCallback<_containerpub_agent_v1_InvokeReply__Output>): grpc.ClientUnaryCall;
+  /**
+   * Runs one call in a warm or a cold container.
+   */
+  invoke(argument: _containerpub_agent_v1_InvokeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_InvokeReply__Output>): grpc.ClientUnaryCall;
+  invoke(argument: _containerpub_agent_v1_InvokeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_InvokeReply__Output>): grpc.ClientUnaryCall;
+  invoke(argument: _containerpub_agent_v1_InvokeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_InvokeReply__Output>): grpc.ClientUnaryCall;
+  invoke(argument: _containerpub_agent_v1_InvokeRequest, callback: grpc.requestCallback<_containerpub_agent_v1_InvokeReply__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Drops a function's (or one version's) containers and images.
+   */
+  Remove(argument: _containerpub_agent_v1_RemoveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_RemoveReply__Output>): grpc.ClientUnaryCall;
+  Remove(argument: _containerpub_agent_v1_RemoveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_RemoveReply__Output>): grpc.ClientUnaryCall;
+  Remove(argument: _containerpub_agent_v1_RemoveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_RemoveReply__Output>): grpc.ClientUnaryCall;
+  Remove(argument: _containerpub_agent_v1_RemoveRequest, callback: grpc.requestCallback<_containerpub_agent_v1_RemoveReply__Output>): grpc.ClientUnaryCall;
+  /**
+   * Drops a function's (or one version's) containers and images.
+   */
+  remove(argument: _containerpub_agent_v1_RemoveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_RemoveReply__Output>): grpc.ClientUnaryCall;
+  remove(argument: _containerpub_agent_v1_RemoveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_RemoveReply__Output>): grpc.ClientUnaryCall;
+  remove(argument: _containerpub_agent_v1_RemoveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_RemoveReply__Output>): grpc.ClientUnaryCall;
+  remove(argument: _containerpub_agent_v1_RemoveRequest, callback: grpc.requestCallback<_containerpub_agent_v1_RemoveReply__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Heartbeats, resource samples, live function log lines, container exits; one stream per control plane.
+   */
+  Watch(argument: _containerpub_agent_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_containerpub_agent_v1_WatchEvent__Output>;
+  Watch(argument: _containerpub_agent_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_containerpub_agent_v1_WatchEvent__Output>;
+  /**
+   * Heartbeats, resource samples, live function log lines, container exits; one stream per control plane.
+   */
+  watch(argument: _containerpub_agent_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_containerpub_agent_v1_WatchEvent__Output>;
+  watch(argument: _containerpub_agent_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_containerpub_agent_v1_WatchEvent__Output>;
+  
+}
+
+export interface AgentHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Streams an artifact in (header first, then chunks); build log lines and the result come back.
+   * Idempotent by digest: an image already built for that digest answers at once.
+   */
+  Build: grpc.handleBidiStreamingCall<_containerpub_agent_v1_BuildRequest__Output, _containerpub_agent_v1_BuildEvent>;
+  
+  /**
+   * Finishes in-flight calls and accepts no new ones.
+   */
+  Drain: grpc.handleUnaryCall<_containerpub_agent_v1_DrainRequest__Output, _containerpub_agent_v1_DrainReply>;
+  
+  /**
+   * Node identity, epoch, versions, capacity, and whether limits are really enforced.
+   */
+  Info: grpc.handleUnaryCall<_containerpub_agent_v1_InfoRequest__Output, _containerpub_agent_v1_InfoReply>;
+  
+  /**
+   * Runs one call in a warm or a cold container.
+   */
+  Invoke: grpc.handleUnaryCall<_containerpub_agent_v1_InvokeRequest__Output, _containerpub_agent_v1_InvokeReply>;
+  
+  /**
+   * Drops a function's (or one version's) containers and images.
+   */
+  Remove: grpc.handleUnaryCall<_containerpub_agent_v1_RemoveRequest__Output, _containerpub_agent_v1_RemoveReply>;
+  
+  /**
+   * Heartbeats, resource samples, live function log lines, container exits; one stream per control plane.
+   */
+  Watch: grpc.handleServerStreamingCall<_containerpub_agent_v1_WatchRequest__Output, _containerpub_agent_v1_WatchEvent>;
+  
+}
+
+export interface AgentDefinition extends grpc.ServiceDefinition {
+  Build: MethodDefinition<_containerpub_agent_v1_BuildRequest, _containerpub_agent_v1_BuildEvent, _containerpub_agent_v1_BuildRequest__Output, _containerpub_agent_v1_BuildEvent__Output>
+  Drain: MethodDefinition<_containerpub_agent_v1_DrainRequest, _containerpub_agent_v1_DrainReply, _containerpub_agent_v1_DrainRequest__Output, _containerpub_agent_v1_DrainReply__Output>
+  Info: MethodDefinition<_containerpub_agent_v1_InfoRequest, _containerpub_agent_v1_InfoReply, _containerpub_agent_v1_InfoRequest__Output, _containerpub_agent_v1_InfoReply__Output>
+  Invoke: MethodDefinition<_containerpub_agent_v1_InvokeRequest, _containerpub_agent_v1_InvokeReply, _containerpub_agent_v1_InvokeRequest__Output, _containerpub_agent_v1_InvokeReply__Output>
+  Remove: MethodDefinition<_containerpub_agent_v1_RemoveRequest, _containerpub_agent_v1_RemoveReply, _containerpub_agent_v1_RemoveRequest__Output, _containerpub_agent_v1_RemoveReply__Output>
+  Watch: MethodDefinition<_containerpub_agent_v1_WatchRequest, _containerpub_agent_v1_WatchEvent, _containerpub_agent_v1_WatchRequest__Output, _containerpub_agent_v1_WatchEvent__Output>
+}

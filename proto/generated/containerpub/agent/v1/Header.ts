@@ -1,0 +1,12 @@
+// Original file: /work/main/proto/agent.proto
+
+
+export interface Header {
+  'name'?: (string);
+  'value'?: (string);
+}
+
+export interface Header__Output {
+  'name': (string);
+  'value': (string);
+}

@@ -1,0 +1,44 @@
+// Original file: /work/main/proto/agent.proto
+
+import type { Capacity as _containerpub_agent_v1_Capacity, Capacity__Output as _containerpub_agent_v1_Capacity__Output } from '../../../containerpub/agent/v1/Capacity.js';
+import type { Usage as _containerpub_agent_v1_Usage, Usage__Output as _containerpub_agent_v1_Usage__Output } from '../../../containerpub/agent/v1/Usage.js';
+
+export interface InfoReply {
+  'epoch'?: (string);
+  'nodeId'?: (string);
+  'agentVersion'?: (string);
+  'podmanVersion'?: (string);
+  'ociRuntime'?: (string);
+  'cgroupVersion'?: (string);
+  'capacity'?: (_containerpub_agent_v1_Capacity | null);
+  'usage'?: (_containerpub_agent_v1_Usage | null);
+  'limitsEnforced'?: (boolean);
+  /**
+   * Why limits are not enforced, when they are not (e.g. "rootless on cgroup v1").
+   */
+  'limitNotes'?: (string)[];
+  'rootless'?: (boolean);
+  'runtimeImage'?: (string);
+  'runtimeImagePresent'?: (boolean);
+  'draining'?: (boolean);
+}
+
+export interface InfoReply__Output {
+  'epoch': (string);
+  'nodeId': (string);
+  'agentVersion': (string);
+  'podmanVersion': (string);
+  'ociRuntime': (string);
+  'cgroupVersion': (string);
+  'capacity': (_containerpub_agent_v1_Capacity__Output | null);
+  'usage': (_containerpub_agent_v1_Usage__Output | null);
+  'limitsEnforced': (boolean);
+  /**
+   * Why limits are not enforced, when they are not (e.g. "rootless on cgroup v1").
+   */
+  'limitNotes': (string)[];
+  'rootless': (boolean);
+  'runtimeImage': (string);
+  'runtimeImagePresent': (boolean);
+  'draining': (boolean);
+}

@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/agent.proto
+
+
+export interface InfoRequest {
+}
+
+export interface InfoRequest__Output {
+}

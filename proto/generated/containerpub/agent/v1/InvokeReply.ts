@@ -1,0 +1,39 @@
+// Original file: /work/main/proto/agent.proto
+
+import type { Outcome as _containerpub_agent_v1_Outcome, Outcome__Output as _containerpub_agent_v1_Outcome__Output } from '../../../containerpub/agent/v1/Outcome.js';
+import type { Header as _containerpub_agent_v1_Header, Header__Output as _containerpub_agent_v1_Header__Output } from '../../../containerpub/agent/v1/Header.js';
+import type { LogLine as _containerpub_agent_v1_LogLine, LogLine__Output as _containerpub_agent_v1_LogLine__Output } from '../../../containerpub/agent/v1/LogLine.js';
+import type { Timings as _containerpub_agent_v1_Timings, Timings__Output as _containerpub_agent_v1_Timings__Output } from '../../../containerpub/agent/v1/Timings.js';
+import type { Resources as _containerpub_agent_v1_Resources, Resources__Output as _containerpub_agent_v1_Resources__Output } from '../../../containerpub/agent/v1/Resources.js';
+
+export interface InvokeReply {
+  'epoch'?: (string);
+  'outcome'?: (_containerpub_agent_v1_Outcome);
+  'status'?: (number);
+  'headers'?: (_containerpub_agent_v1_Header)[];
+  'body'?: (Buffer | Uint8Array | string);
+  'logs'?: (_containerpub_agent_v1_LogLine)[];
+  'logsTruncated'?: (boolean);
+  'timings'?: (_containerpub_agent_v1_Timings | null);
+  'resources'?: (_containerpub_agent_v1_Resources | null);
+  /**
+   * Why the call did not end `ok`, for the execution record.
+   */
+  'error'?: (string);
+}
+
+export interface InvokeReply__Output {
+  'epoch': (string);
+  'outcome': (_containerpub_agent_v1_Outcome__Output);
+  'status': (number);
+  'headers': (_containerpub_agent_v1_Header__Output)[];
+  'body': (Buffer);
+  'logs': (_containerpub_agent_v1_LogLine__Output)[];
+  'logsTruncated': (boolean);
+  'timings': (_containerpub_agent_v1_Timings__Output | null);
+  'resources': (_containerpub_agent_v1_Resources__Output | null);
+  /**
+   * Why the call did not end `ok`, for the execution record.
+   */
+  'error': (string);
+}

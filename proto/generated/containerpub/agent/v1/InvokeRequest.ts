@@ -1,0 +1,38 @@
+// Original file: /work/main/proto/agent.proto
+
+import type { Limits as _containerpub_agent_v1_Limits, Limits__Output as _containerpub_agent_v1_Limits__Output } from '../../../containerpub/agent/v1/Limits.js';
+import type { EnvVar as _containerpub_agent_v1_EnvVar, EnvVar__Output as _containerpub_agent_v1_EnvVar__Output } from '../../../containerpub/agent/v1/EnvVar.js';
+import type { HttpRequest as _containerpub_agent_v1_HttpRequest, HttpRequest__Output as _containerpub_agent_v1_HttpRequest__Output } from '../../../containerpub/agent/v1/HttpRequest.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface InvokeRequest {
+  'invocationId'?: (string);
+  'functionId'?: (string);
+  'functionName'?: (string);
+  'version'?: (number);
+  'image'?: (string);
+  'digest'?: (string);
+  'limits'?: (_containerpub_agent_v1_Limits | null);
+  'env'?: (_containerpub_agent_v1_EnvVar)[];
+  /**
+   * Absolute deadline, epoch milliseconds.
+   */
+  'deadlineMs'?: (number | string | Long);
+  'request'?: (_containerpub_agent_v1_HttpRequest | null);
+}
+
+export interface InvokeRequest__Output {
+  'invocationId': (string);
+  'functionId': (string);
+  'functionName': (string);
+  'version': (number);
+  'image': (string);
+  'digest': (string);
+  'limits': (_containerpub_agent_v1_Limits__Output | null);
+  'env': (_containerpub_agent_v1_EnvVar__Output)[];
+  /**
+   * Absolute deadline, epoch milliseconds.
+   */
+  'deadlineMs': (number);
+  'request': (_containerpub_agent_v1_HttpRequest__Output | null);
+}

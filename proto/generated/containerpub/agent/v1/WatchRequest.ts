@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/agent.proto
+
+
+export interface WatchRequest {
+  'heartbeatMs'?: (number);
+}
+
+export interface WatchRequest__Output {
+  'heartbeatMs': (number);
+}

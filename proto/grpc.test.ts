@@ -1,0 +1,135 @@
+// The contract's plumbing over real gRPC on port 0: credential interceptor, error kinds across the hop,
+// deadlines, and generated types that match proto/agent.proto.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { agentServiceDefinition, createAgentClient, type AgentClient } from './loader.js';
+import { toGrpcError, fromGrpcError } from './errors.js';
+import { requireCredential, sendCredential, credentialMatches } from './auth.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const s = suite('proto over gRPC');
+const TOKEN = 'node-credential-123';
+let server: grpc.Server;
+let client: AgentClient;
+let anonymous: AgentClient;
+let wrong: AgentClient;
+let handled = 0;
+
+const unary = <Req, Res>(c: AgentClient, method: 'info' | 'remove' | 'drain', req: Req, deadlineMs = 5000) =>
+  new Promise<Res>((resolve, reject) =>
+    (c[method] as unknown as (r: Req, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void)(
+      req,
+      { deadline: Date.now() + deadlineMs },
+      (e, r) => (e ? reject(e) : resolve(r!)),
+    ),
+  );
+
+s.before(async () => {
+  server = new grpc.Server({ interceptors: [requireCredential((t) => credentialMatches(TOKEN, t))] });
+  server.addService(agentServiceDefinition(), {
+    info: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+      handled++;
+      cb(null, { epoch: 'epoch-1', nodeId: 'n1', limitsEnforced: true, capacity: { memoryBytes: 2 ** 34, cpus: 2, maxContainers: 50 } });
+    },
+    remove: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+      handled++;
+      cb(toGrpcError({ kind: 'not_found', code: 'function_not_found', detail: 'no such function on this node' }));
+    },
+    drain: (call: grpc.ServerUnaryCall<{ wait: boolean }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      handled++;
+      if (call.request.wait) return void setTimeout(() => cb(null, { epoch: 'epoch-1', drained: true }), 500);
+      cb(toGrpcError(new Error('secret internal path /var/lib/x')));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  const addr = `127.0.0.1:${port}`;
+  client = createAgentClient(addr, grpc.credentials.createInsecure(), { interceptors: [sendCredential(TOKEN)] });
+  anonymous = createAgentClient(addr, grpc.credentials.createInsecure());
+  wrong = createAgentClient(addr, grpc.credentials.createInsecure(), { interceptors: [sendCredential('guess')] });
+});
+
+s.after(() => {
+  for (const c of [client, anonymous, wrong]) c?.close();
+  server?.forceShutdown();
+});
+
+s('an authenticated call reaches the handler; typed fields come back camelCased with defaults', async () => {
+  const r = await unary<object, { epoch: string; limitsEnforced: boolean; capacity: { cpus: number; memoryBytes: number }; rootless: boolean }>(client, 'info', {});
+  assert.is(r.epoch, 'epoch-1');
+  assert.is(r.limitsEnforced, true);
+  assert.is(r.capacity.cpus, 2);
+  assert.is(r.capacity.memoryBytes, 2 ** 34, 'uint64 decoded as a number');
+  assert.is(r.rootless, false, 'defaults filled in');
+});
+
+s('calls without the credential, or with a wrong one, are refused and run nothing', async () => {
+  const before = handled;
+  for (const c of [anonymous, wrong]) {
+    try {
+      await unary(c, 'info', {});
+      assert.unreachable('accepted');
+    } catch (err) {
+      assert.is((err as grpc.ServiceError).code, grpc.status.UNAUTHENTICATED);
+      assert.equal(fromGrpcError(err), { kind: 'unauthenticated', code: 'bad_node_credential', detail: 'missing or invalid node credential' });
+    }
+  }
+  assert.is(handled, before, 'no handler ran');
+});
+
+s('error kinds and codes survive the hop; unknown errors do not leak their message', async () => {
+  try {
+    await unary(client, 'remove', { functionId: 'f' });
+    assert.unreachable();
+  } catch (err) {
+    assert.is((err as grpc.ServiceError).code, grpc.status.NOT_FOUND);
+    assert.equal(fromGrpcError(err), { kind: 'not_found', code: 'function_not_found', detail: 'no such function on this node' });
+  }
+  try {
+    await unary(client, 'drain', { wait: false });
+    assert.unreachable();
+  } catch (err) {
+    const e = fromGrpcError(err);
+    assert.is(e.kind, 'internal');
+    assert.not.match(e.detail, '/var/lib');
+  }
+});
+
+s('a deadline that passes is deadline_exceeded', async () => {
+  try {
+    await unary(client, 'drain', { wait: true }, 100);
+    assert.unreachable();
+  } catch (err) {
+    assert.is(fromGrpcError(err).kind, 'deadline_exceeded');
+  }
+});
+
+s('errors from outside our handlers get a kind from their status', () => {
+  const e = Object.assign(new Error('x'), { code: grpc.status.UNAVAILABLE, details: 'connect refused', metadata: new grpc.Metadata() });
+  assert.equal(fromGrpcError(e), { kind: 'unavailable', code: 'grpc_unavailable', detail: 'connect refused' });
+});
+
+s('proto/generated matches proto/agent.proto (run `npm run proto` after changing it)', () => {
+  const out = mkdtempSync(join(tmpdir(), 'cpub-proto-'));
+  try {
+    const r = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'proto-gen.mjs'), '--out', out], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+    const committed = join(repoRoot, 'proto', 'generated');
+    const want = files(out).map((f) => relative(out, f)).sort();
+    assert.equal(files(committed).map((f) => relative(committed, f)).sort(), want);
+    for (const f of want) assert.is(readFileSync(join(committed, f), 'utf8'), readFileSync(join(out, f), 'utf8'), f);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+s.run();

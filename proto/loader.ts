@@ -1,0 +1,39 @@
+// Loads proto/agent.proto at run time with the same options `npm run proto` uses to generate proto/generated/.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType } from './generated/agent.js';
+
+/** Keep in step with scripts/proto-gen.mjs: the generated types describe objects decoded with these. */
+export const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
+
+function protoPath(): string {
+  // Beside this file in the source tree; two levels up from dist/proto/ in the build.
+  for (const rel of ['./agent.proto', '../../proto/agent.proto']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new Error('proto/agent.proto not found');
+}
+
+let cached: ProtoGrpcType | undefined;
+
+export function loadAgentProto(): ProtoGrpcType {
+  cached ??= grpc.loadPackageDefinition(protoLoader.loadSync(protoPath(), LOADER_OPTIONS)) as unknown as ProtoGrpcType;
+  return cached;
+}
+
+/** The Agent service definition, for `server.addService`. */
+export function agentServiceDefinition() {
+  return loadAgentProto().containerpub.agent.v1.Agent.service;
+}
+
+/** A client for the Agent service at `address` (host:port). */
+export function createAgentClient(address: string, credentials: grpc.ChannelCredentials, options: grpc.ClientOptions = {}) {
+  const Client = loadAgentProto().containerpub.agent.v1.Agent;
+  return new Client(address, credentials, options);
+}
+
+export type { ProtoGrpcType };
+export type { AgentClient } from './generated/containerpub/agent/v1/Agent.js';
