@@ -58,6 +58,8 @@ async function main() {
   ensureSystemPackages([
     { name: 'PostgreSQL 15 server', present: () => existsSync(join(PG_BIN, 'postgres')), packages: ['postgresql-15'] },
     { name: 'openssl', present: () => existsSync('/usr/bin/openssl'), packages: ['openssl'] },
+    { name: 'Podman', present: () => existsSync('/usr/bin/podman'), packages: ['podman'] },
+    { name: 'runc', present: () => existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc'), packages: ['runc'] },
   ]);
   ensureNpmDependencies();
   ensureBuild({ clean: true });

@@ -1,5 +1,6 @@
 // The control plane's configuration: one zod schema, parsed once in main.ts from env and flags, then frozen.
 import { z } from 'zod';
+import { parseSettings, SettingsError, type Parsed } from '../../common/settings.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -89,36 +90,15 @@ export const settings = {
   },
 } as const;
 
-type Settings = typeof settings;
-export type Config = Readonly<{ [K in keyof Settings]: z.output<Settings[K]['schema']> }>;
-
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
-  }
-}
+export type Config = Parsed<typeof settings>;
+export { SettingsError as ConfigError };
 
 /**
  * Builds the configuration from environment variables and command-line flags (flags win).
  * Throws ConfigError naming every bad variable. Never reads process.env itself.
  */
 export function loadConfig(env: Record<string, string | undefined>, flags: Record<string, string | undefined> = {}): Config {
-  const out: Record<string, unknown> = {};
-  const problems: string[] = [];
-  for (const [key, s] of Object.entries(settings)) {
-    const raw = flags[key] ?? emptyToUndefined(env[s.env]);
-    const parsed = (s.schema as z.ZodType).safeParse(raw);
-    if (parsed.success) out[key] = parsed.data;
-    else problems.push(`${s.env} (--${s.flag}): ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  }
-  if (problems.length === 0 && Boolean(out.tlsCert) !== Boolean(out.tlsKey)) {
-    problems.push('CPUB_TLS_CERT and CPUB_TLS_KEY (--tls-cert, --tls-key): set both or neither');
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(out) as Config;
-}
-
-function emptyToUndefined(v: string | undefined): string | undefined {
-  return v === undefined || v === '' ? undefined : v;
+  return parseSettings(settings, env, flags, (v) =>
+    Boolean(v.tlsCert) !== Boolean(v.tlsKey) ? ['CPUB_TLS_CERT and CPUB_TLS_KEY (--tls-cert, --tls-key): set both or neither'] : [],
+  );
 }

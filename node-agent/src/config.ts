@@ -1,0 +1,50 @@
+// The agent's configuration: one zod schema over CPUB_AGENT_* variables and `cpub-agent start` flags, parsed once.
+import { z } from 'zod';
+import { parseSettings, type Parsed } from '../../common/settings.js';
+
+const bytes = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*([kmgt]i?b?)?$/i, 'must be a size like 512m, 8g or 1073741824')
+  .transform((v) => {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt])?/i.exec(v)!;
+    const unit = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 1;
+    return Math.floor(Number(m[1]) * unit);
+  });
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)?$/, 'must be a duration like 300s, 5m or 60000ms')
+  .transform((v) => {
+    const m = /^(\d+)(ms|s|m|h)?$/.exec(v)!;
+    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms'];
+  });
+
+export const agentSettings = {
+  server: { env: 'CPUB_AGENT_SERVER', flag: 'server', help: 'control plane URL to join', schema: z.url({ message: 'must be an http(s) URL' }).optional() },
+  joinToken: { env: 'CPUB_AGENT_JOIN_TOKEN', flag: 'join-token', help: 'join token from `cpub-server join-token`', schema: z.string().min(16).optional() },
+  listen: { env: 'CPUB_AGENT_LISTEN', flag: 'listen', help: 'gRPC listen address host:port', schema: z.string().regex(/^.+:\d+$/, 'must be host:port').default('127.0.0.1:9191') },
+  advertise: { env: 'CPUB_AGENT_ADVERTISE', flag: 'advertise', help: 'address the server dials (default: --listen)', schema: z.string().regex(/^.+:\d+$/, 'must be host:port').optional() },
+  dataDir: { env: 'CPUB_AGENT_DATA_DIR', flag: 'data-dir', help: 'agent data folder (podman socket, build contexts, credential)', schema: z.string().min(1).default('./data/agent') },
+  podmanSocket: {
+    env: 'CPUB_AGENT_PODMAN_SOCKET',
+    flag: 'podman-socket',
+    help: 'Podman API socket; unset → the agent runs its own `podman system service` on a private socket',
+    schema: z.string().min(1).optional(),
+  },
+  maxMemory: { env: 'CPUB_AGENT_MAX_MEMORY', flag: 'max-memory', help: 'memory for functions on this node (e.g. 8g); default: 75% of the host', schema: bytes.optional() },
+  maxContainers: { env: 'CPUB_AGENT_MAX_CONTAINERS', flag: 'max-containers', help: 'containers at most', schema: z.coerce.number().int().min(1).max(10_000).default(100) },
+  runtimeBase: {
+    env: 'CPUB_AGENT_RUNTIME_BASE',
+    flag: 'runtime-base',
+    help: 'base image with Node for the runtime image (needs a registry); unset → assembled from this host’s Node',
+    schema: z.string().min(1).optional(),
+  },
+  idleTimeout: { env: 'CPUB_AGENT_IDLE_TIMEOUT', flag: 'idle-timeout', help: 'stop warm containers idle this long', schema: duration.default(300_000) },
+  logLevel: { env: 'CPUB_AGENT_LOG_LEVEL', flag: 'log-level', help: 'fatal | error | warn | info | debug | trace | silent', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') },
+} as const;
+
+export type AgentConfig = Parsed<typeof agentSettings>;
+
+export function loadAgentConfig(env: Record<string, string | undefined>, flags: Record<string, string | undefined> = {}): AgentConfig {
+  return parseSettings(agentSettings, env, flags);
+}

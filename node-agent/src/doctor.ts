@@ -1,0 +1,132 @@
+// `cpub-agent doctor`: checks, with a real probe container, what this host can do for functions — and says
+// plainly what it cannot (e.g. limits not enforced rootless on cgroup v1) instead of pretending.
+import type { ContainerRuntime } from './runtime/container-runtime.js';
+import type { HostFacts } from './runtime/host.js';
+import { ensureRuntimeImage, FUNCTION_UID, NODE_PATH, type RuntimeImageOptions } from './images/runtime-image.js';
+
+export interface Check {
+  name: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+}
+
+export interface ProbeReport {
+  uid: number;
+  capEff: string;
+  noNewPrivs: string;
+  memoryLimit: number | null;
+  pidsLimit: number | null;
+  cpuQuota: number | null;
+  rootWritable: boolean;
+  interfaces: string[];
+}
+
+/** Limits the probe asks for, and reads back from inside. */
+export const PROBE_LIMITS = { memoryBytes: 64 * 2 ** 20, cpus: 0.5, pidsLimit: 64 };
+
+/** Runs inside the probe container (plain Node, no dependencies): reports what the container really got. */
+const PROBE_SCRIPT = `
+const fs = require('fs');
+const read = (p) => { try { return fs.readFileSync(p, 'utf8').trim(); } catch { return null; } };
+const num = (v) => (v === null || v === 'max' ? null : Number(v.split(' ')[0]));
+const status = read('/proc/self/status') || '';
+const field = (k) => (status.match(new RegExp(k + ':\\\\s*(\\\\S+)')) || [])[1];
+const v2cpu = read('/sys/fs/cgroup/cpu.max');
+let rootWritable = true;
+try { fs.writeFileSync('/probe', 'x'); } catch { rootWritable = false; }
+const dev = read('/proc/net/dev') || '';
+process.stdout.write(JSON.stringify({
+  uid: process.getuid(),
+  capEff: field('CapEff'),
+  noNewPrivs: field('NoNewPrivs'),
+  memoryLimit: num(read('/sys/fs/cgroup/memory/memory.limit_in_bytes') ?? read('/sys/fs/cgroup/memory.max')),
+  pidsLimit: num(read('/sys/fs/cgroup/pids/pids.max') ?? read('/sys/fs/cgroup/pids.max')),
+  cpuQuota: v2cpu ? (v2cpu.startsWith('max') ? null : Number(v2cpu.split(' ')[0]) / Number(v2cpu.split(' ')[1])) :
+    (num(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')) > 0 ? num(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')) / num(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us')) : null),
+  rootWritable,
+  interfaces: dev.split('\\n').slice(2).map((l) => l.split(':')[0].trim()).filter(Boolean),
+}));
+`;
+
+export interface DoctorResult {
+  checks: Check[];
+  limitsEnforced: boolean;
+  limitNotes: string[];
+  runtimeImage?: string;
+}
+
+export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, image: RuntimeImageOptions, onLog?: (line: string) => void): Promise<DoctorResult> {
+  const checks: Check[] = [];
+  const result: DoctorResult = { checks, limitsEnforced: false, limitNotes: [] };
+  try {
+    await runtime.ping();
+    const info = await runtime.info();
+    checks.push({ name: 'podman', status: 'ok', detail: `Podman ${info.version}, OCI runtime ${info.ociRuntime}${host.ociRuntime ? ` (chosen: ${host.ociRuntime}, crun cannot run on this cgroup v1 host)` : ''}` });
+    checks.push({ name: 'cgroups', status: 'ok', detail: `cgroup ${host.cgroupVersion}` });
+    checks.push({ name: 'mode', status: 'ok', detail: host.rootless ? 'rootless (unprivileged user)' : 'rootful (root)' });
+  } catch (err) {
+    checks.push({ name: 'podman', status: 'fail', detail: (err as Error).message });
+    return result;
+  }
+
+  try {
+    const { tag, built } = await ensureRuntimeImage(runtime, image, onLog);
+    result.runtimeImage = tag;
+    checks.push({ name: 'runtime image', status: 'ok', detail: `${tag}${built ? ' (built now)' : ''}` });
+  } catch (err) {
+    checks.push({ name: 'runtime image', status: 'fail', detail: (err as Error).message });
+    return result;
+  }
+
+  let probe: ProbeReport;
+  try {
+    const r = await runtime.run(
+      {
+        image: result.runtimeImage!,
+        entrypoint: [image.runtimeBase ? 'node' : NODE_PATH, '-e', PROBE_SCRIPT],
+        labels: { 'containerpub.role': 'probe' },
+        network: false,
+        readOnlyRoot: true,
+        tmpfsBytes: 16 * 2 ** 20,
+        user: `${FUNCTION_UID}:${FUNCTION_UID}`,
+        ulimits: { nofile: 1024, nproc: 1024 },
+        ...PROBE_LIMITS,
+      },
+      60_000,
+    );
+    if (r.exitCode !== 0) throw new Error(`probe exited ${r.exitCode}: ${r.output.trim().slice(0, 500)}`);
+    probe = JSON.parse(r.output) as ProbeReport;
+    checks.push({ name: 'container start', status: 'ok', detail: 'a probe container started and ran Node' });
+  } catch (err) {
+    checks.push({ name: 'container start', status: 'fail', detail: (err as Error).message });
+    return result;
+  }
+
+  const missing: string[] = [];
+  if (probe.memoryLimit !== PROBE_LIMITS.memoryBytes) missing.push('memory');
+  if (probe.pidsLimit !== PROBE_LIMITS.pidsLimit) missing.push('pids');
+  if (probe.cpuQuota === null || Math.abs(probe.cpuQuota - PROBE_LIMITS.cpus) > 0.01) missing.push('cpu');
+  result.limitsEnforced = missing.length === 0;
+  if (!result.limitsEnforced) {
+    const why = host.rootless && host.cgroupVersion === 'v1' ? 'rootless Podman cannot set cgroup limits on cgroup v1' : 'the probe container did not get them';
+    result.limitNotes.push(`${missing.join(', ')} limits not enforced: ${why}`);
+  }
+  checks.push({
+    name: 'limits',
+    status: result.limitsEnforced ? 'ok' : 'warn',
+    detail: result.limitsEnforced ? 'memory, cpu and pids limits enforced (read back inside the probe)' : result.limitNotes.join('; '),
+  });
+
+  const isolation: string[] = [];
+  if (probe.uid === 0) isolation.push('runs as root');
+  if (!/^0+$/.test(probe.capEff ?? '')) isolation.push(`capabilities ${probe.capEff}`);
+  if (probe.noNewPrivs !== '1') isolation.push('no-new-privileges off');
+  if (probe.rootWritable) isolation.push('root filesystem writable');
+  if (probe.interfaces.some((i) => i !== 'lo')) isolation.push(`network interfaces ${probe.interfaces.join(',')}`);
+  checks.push({
+    name: 'isolation',
+    status: isolation.length ? 'fail' : 'ok',
+    detail: isolation.length ? isolation.join('; ') : `uid ${probe.uid}, no capabilities, no-new-privileges, read-only root, only lo`,
+  });
+  return result;
+}

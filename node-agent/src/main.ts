@@ -1,0 +1,64 @@
+// `cpub-agent`: the node agent's command line. Today: `doctor`. (`start`, `status` and `drain` arrive with the
+// agent's gRPC service.)
+import { Command, Option } from 'commander';
+import { agentSettings, loadAgentConfig, type AgentConfig } from './config.js';
+import { SettingsError } from '../../common/settings.js';
+import { detectHost } from './runtime/host.js';
+import { PodmanService } from './runtime/podman-service.js';
+import { PodmanRuntime } from './runtime/podman.js';
+import { runDoctor } from './doctor.js';
+import { VERSION } from '../../control-plane/src/version.js';
+
+function withSettings(cmd: Command, only: (keyof typeof agentSettings)[]): Command {
+  for (const key of only) {
+    const s = agentSettings[key];
+    cmd.addOption(new Option(`--${s.flag} <value>`, `${s.help} [${s.env}]`));
+  }
+  return cmd;
+}
+
+function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): AgentConfig {
+  const flags: Record<string, string | undefined> = {};
+  for (const key of Object.keys(agentSettings)) if (opts[key] !== undefined) flags[key] = String(opts[key]);
+  return loadAgentConfig(env, flags);
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const program = new Command('cpub-agent').description('ContainerPub node agent: runs functions in Podman containers on this host.').version(VERSION).showHelpAfterError();
+
+  withSettings(
+    program
+      .command('doctor')
+      .description('check Podman, the OCI runtime, cgroups, limits and isolation with a real probe container; exits non-zero on anything that blocks running functions'),
+    ['dataDir', 'podmanSocket', 'runtimeBase'],
+  ).action(async (opts) => {
+    const config = configFrom(opts, env);
+    const host = detectHost();
+    const service = config.podmanSocket ? undefined : new PodmanService(config.dataDir, host.ociRuntime);
+    let failed = false;
+    try {
+      const runtime = service ? await service.start() : new PodmanRuntime(config.podmanSocket!);
+      const log = (line: string) => process.stderr.write(`  build: ${line}\n`);
+      const report = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, log);
+      for (const c of report.checks) console.log(`${c.status.toUpperCase().padEnd(5)} ${c.name.padEnd(16)} ${c.detail}`);
+      failed = report.checks.some((c) => c.status === 'fail');
+      console.log(failed ? 'functions cannot run on this host until the failures above are fixed' : report.limitsEnforced ? 'this host can run functions' : 'this host can run functions, but WITHOUT resource limits');
+    } catch (err) {
+      console.log(`FAIL  podman           ${(err as Error).message}`);
+      failed = true;
+    } finally {
+      await service?.stop();
+    }
+    process.exitCode = failed ? 1 : 0;
+  });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof SettingsError) {
+      console.error(`error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,63 @@
+// Our interface to the container engine, in our own types. podman.ts is its only implementation over
+// dockerode; unit tests use a fake. Everything we create carries labels, so listing and cleanup go by label.
+
+export interface Mount {
+  host: string;
+  container: string;
+  readOnly: boolean;
+}
+
+export interface ContainerSpec {
+  name?: string;
+  image: string;
+  labels: Record<string, string>;
+  cmd?: string[];
+  entrypoint?: string[];
+  env?: Record<string, string>;
+  memoryBytes?: number;
+  /** CPU quota in CPUs (0.5 = half a core). */
+  cpus?: number;
+  pidsLimit?: number;
+  /** Egress network; false is `--network none`. */
+  network: boolean;
+  readOnlyRoot: boolean;
+  tmpfsBytes?: number;
+  user?: string;
+  mounts?: Mount[];
+  /** nofile and nproc must be explicit on these hosts or the OCI runtime's setrlimit fails. */
+  ulimits: { nofile: number; nproc: number };
+}
+
+export interface ContainerSummary {
+  id: string;
+  labels: Record<string, string>;
+  state: string;
+}
+
+export interface EngineInfo {
+  version: string;
+  ociRuntime: string;
+  cgroupVersion: string;
+  rootless: boolean;
+}
+
+export interface RunResult {
+  exitCode: number;
+  output: string;
+}
+
+export interface ContainerRuntime {
+  /** Resolves when the engine answers; throws AppError `engine_unavailable` otherwise. */
+  ping(): Promise<void>;
+  info(): Promise<EngineInfo>;
+  imageExists(ref: string): Promise<boolean>;
+  /** Builds from a tar build context; streams log lines; rejects with AppError `build_failed` or `build_timeout`. */
+  buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string>;
+  removeImage(ref: string): Promise<void>;
+  create(spec: ContainerSpec): Promise<string>;
+  start(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  list(labels: Record<string, string>): Promise<ContainerSummary[]>;
+  /** Creates, starts, waits for and removes a container; for probes, never on a hot path. */
+  run(spec: ContainerSpec, timeoutMs: number): Promise<RunResult>;
+}

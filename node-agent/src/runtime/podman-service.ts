@@ -1,0 +1,65 @@
+// Runs the agent's own `podman system service` on a private unix socket under its data folder, and stops it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { PodmanRuntime } from './podman.js';
+import { AgentError } from '../errors.js';
+
+export class PodmanService {
+  private proc: ChildProcess | undefined;
+  private stderr = '';
+  readonly socketPath: string;
+
+  /** `ociRuntime` is passed as `podman --runtime` (runc where crun cannot run, as on cgroup v1 hosts). */
+  constructor(
+    dataDir: string,
+    private readonly ociRuntime?: string,
+  ) {
+    const dir = join(dataDir, 'podman');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.socketPath = join(dir, 'podman.sock');
+  }
+
+  /** Starts the service and resolves once its API answers (at most `timeoutMs`). */
+  async start(timeoutMs = 20_000): Promise<PodmanRuntime> {
+    rmSync(this.socketPath, { force: true });
+    const args = [...(this.ociRuntime ? ['--runtime', this.ociRuntime] : []), 'system', 'service', '--time=0', `unix://${this.socketPath}`];
+    const proc = spawn('podman', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    proc.stderr!.on('data', (d) => (this.stderr = (this.stderr + d).slice(-4000)));
+    const spawnError = new Promise<never>((_, reject) =>
+      proc.once('error', (err) => reject(new AgentError('unavailable', 'podman_missing', `cannot run podman: ${err.message} (install it: apt-get install podman runc)`))),
+    );
+    spawnError.catch(() => {});
+    const runtime = new PodmanRuntime(this.socketPath);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await Promise.race([runtime.ping(), spawnError]);
+        return runtime;
+      } catch (err) {
+        if ((err as AgentError).code === 'podman_missing') throw err;
+        if (proc.exitCode !== null || Date.now() > deadline) {
+          await this.stop();
+          throw new AgentError('unavailable', 'podman_service_failed', `podman system service did not come up: ${this.stderr.trim() || (err as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    this.proc = undefined;
+    if (!proc || proc.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      proc.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      proc.kill('SIGTERM');
+    });
+    rmSync(this.socketPath, { force: true });
+  }
+}

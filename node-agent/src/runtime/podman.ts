@@ -1,0 +1,150 @@
+// The ContainerRuntime over Podman's Docker-compatible REST API. The only file that imports dockerode.
+import Docker from 'dockerode';
+import type { ContainerRuntime, ContainerSpec, ContainerSummary, EngineInfo, RunResult } from './container-runtime.js';
+import { AgentError } from '../errors.js';
+
+export class PodmanRuntime implements ContainerRuntime {
+  private readonly docker: Docker;
+
+  constructor(readonly socketPath: string) {
+    this.docker = new Docker({ socketPath });
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (err) {
+      throw new AgentError('unavailable', 'engine_unavailable', `Podman does not answer on ${this.socketPath}: ${(err as Error).message}`);
+    }
+  }
+
+  async info(): Promise<EngineInfo> {
+    const [version, info] = await Promise.all([this.docker.version(), this.docker.info()]);
+    const i = info as { CgroupVersion?: string; DefaultRuntime?: string; SecurityOptions?: string[] };
+    return {
+      version: version.Version,
+      ociRuntime: i.DefaultRuntime ?? 'unknown',
+      cgroupVersion: i.CgroupVersion ?? 'unknown',
+      rootless: (i.SecurityOptions ?? []).some((o) => o.includes('rootless')),
+    };
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(ref).inspect();
+      return true;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return false;
+      throw err;
+    }
+  }
+
+  async buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string> {
+    const stream = await this.docker.buildImage(context, { t: tag, labels: opts.labels, rm: true, forcerm: true, dockerfile: 'Containerfile' });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        (stream as unknown as { destroy?: () => void }).destroy?.();
+        reject(new AgentError('unavailable', 'build_timeout', `image build did not finish in ${opts.timeoutMs} ms`));
+      }, opts.timeoutMs);
+    });
+    const done = new Promise<void>((resolve, reject) =>
+      this.docker.modem.followProgress(
+        stream,
+        (err) => (err ? reject(new AgentError('invalid', 'build_failed', err.message)) : resolve()),
+        (event: { stream?: string; error?: string }) => {
+          if (event.error) opts.onLog?.(event.error.trimEnd());
+          for (const line of (event.stream ?? '').split('\n')) if (line.trim()) opts.onLog?.(line.trimEnd());
+        },
+      ),
+    );
+    try {
+      await Promise.race([done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const image = await this.docker.getImage(tag).inspect();
+    return image.Id;
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    await this.docker.getImage(ref).remove({ force: true }).catch(ignore404);
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    const c = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Cmd: spec.cmd,
+      Entrypoint: spec.entrypoint,
+      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Labels: spec.labels,
+      User: spec.user,
+      HostConfig: {
+        NetworkMode: spec.network ? 'bridge' : 'none',
+        ReadonlyRootfs: spec.readOnlyRoot,
+        Memory: spec.memoryBytes,
+        MemorySwap: spec.memoryBytes, // swap = memory: no swapping past the limit
+        NanoCpus: spec.cpus ? Math.round(spec.cpus * 1e9) : undefined,
+        PidsLimit: spec.pidsLimit,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Tmpfs: spec.tmpfsBytes ? { '/tmp': `rw,nosuid,nodev,noexec,size=${spec.tmpfsBytes}` } : undefined,
+        Binds: (spec.mounts ?? []).map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
+        Ulimits: [
+          { Name: 'nofile', Soft: spec.ulimits.nofile, Hard: spec.ulimits.nofile },
+          { Name: 'nproc', Soft: spec.ulimits.nproc, Hard: spec.ulimits.nproc },
+        ],
+      },
+    });
+    return c.id;
+  }
+
+  async start(id: string): Promise<void> {
+    await this.docker.getContainer(id).start();
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.docker.getContainer(id).remove({ force: true }).catch(ignore404);
+  }
+
+  async list(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+    const rows = await this.docker.listContainers({ all: true, filters });
+    return rows.map((r) => ({ id: r.Id, labels: r.Labels ?? {}, state: r.State }));
+  }
+
+  async run(spec: ContainerSpec, timeoutMs: number): Promise<RunResult> {
+    const id = await this.create(spec);
+    const c = this.docker.getContainer(id);
+    try {
+      await c.start();
+      const waited = c.wait() as Promise<{ StatusCode: number }>;
+      let timer: NodeJS.Timeout | undefined;
+      const r = await Promise.race([
+        waited,
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new AgentError('unavailable', 'probe_timeout', `probe container did not finish in ${timeoutMs} ms`)), timeoutMs))),
+      ]).finally(() => clearTimeout(timer));
+      const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      return { exitCode: r.StatusCode, output: demux(logs) };
+    } finally {
+      await c.remove({ force: true }).catch(ignore404);
+    }
+  }
+}
+
+/** Docker's multiplexed log framing: 8-byte headers (stream, 0, 0, 0, size×4) before each chunk. */
+function demux(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length && (buf[i] === 1 || buf[i] === 2) && buf[i + 1] === 0) {
+    const size = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return (i === 0 ? buf : Buffer.concat(parts)).toString('utf8');
+}
+
+function ignore404(err: { statusCode?: number }) {
+  if (err?.statusCode !== 404) throw err;
+}

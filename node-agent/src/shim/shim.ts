@@ -1,0 +1,135 @@
+// The runtime shim: runs inside every function container. Loads the function bundle and serves it over HTTP
+// on the unix socket named by CPUB_SOCKET. Self-contained (Node built-ins only): it is copied into the
+// runtime image as /opt/cpub/shim.mjs.
+//
+// The contract with the agent (documented so other runtimes can implement it):
+// - one HTTP request in, one response out, on the unix socket; the request carries `Cpub-Invocation-Id` and
+//   `Cpub-Deadline` (epoch ms); the response is the function's own status, headers and body;
+// - log output is written to stdout as JSON lines {"i": invocation id, "t": epoch ms, "s": stream, "l": level,
+//   "m": message}, capped per invocation (CPUB_LOG_CAP bytes, default 256 KiB) with one {"truncated": true}
+//   line when the cap is hit; output outside any invocation has "i": "";
+// - `GET /__cpub/ready` answers 204 once the bundle has loaded.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { rmSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { format } from 'node:util';
+
+interface Invocation {
+  id: string;
+  written: number;
+  truncated: boolean;
+}
+
+type Handler = (req: Request, ctx: unknown) => unknown;
+
+const SOCKET = process.env.CPUB_SOCKET ?? '/run/cpub/fn.sock';
+const BUNDLE = process.env.CPUB_BUNDLE ?? '/app/index.mjs';
+const LOG_CAP = Number(process.env.CPUB_LOG_CAP ?? 256 * 1024);
+const FUNCTION = { name: process.env.CPUB_FUNCTION_NAME ?? '', version: Number(process.env.CPUB_FUNCTION_VERSION ?? 0) };
+
+const als = new AsyncLocalStorage<Invocation>();
+const rawWrite = process.stdout.write.bind(process.stdout);
+const outside: Invocation = { id: '', written: 0, truncated: false };
+
+function emit(stream: string, level: string, message: string): void {
+  const inv = als.getStore() ?? outside;
+  if (inv.truncated) return;
+  const line = JSON.stringify({ i: inv.id, t: Date.now(), s: stream, l: level, m: message }) + '\n';
+  if (inv !== outside && inv.written + line.length > LOG_CAP) {
+    inv.truncated = true;
+    rawWrite(JSON.stringify({ i: inv.id, t: Date.now(), truncated: true }) + '\n');
+    return;
+  }
+  inv.written += line.length;
+  rawWrite(line);
+}
+
+// Everything the function prints goes through emit: console.* and direct writes to stdout/stderr.
+for (const [method, level] of [['log', 'info'], ['info', 'info'], ['debug', 'debug'], ['warn', 'warn'], ['error', 'error']] as const) {
+  console[method] = (...args: unknown[]) => emit(level === 'warn' || level === 'error' ? 'stderr' : 'stdout', level, format(...args));
+}
+for (const [name, stream] of [['stdout', process.stdout], ['stderr', process.stderr]] as const) {
+  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    emit(name, name === 'stderr' ? 'error' : 'info', typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    cb?.();
+    return true;
+  }) as typeof stream.write;
+}
+
+function functionEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CPUB_')) env[k] = v;
+  return Object.freeze(env) as Record<string, string>;
+}
+
+async function loadHandler(): Promise<Handler> {
+  const mod = (await import(pathToFileURL(BUNDLE).href)) as { default?: unknown };
+  const d = mod.default as { fetch?: Handler } | Handler | undefined;
+  if (typeof d === 'function') return d as Handler;
+  if (d && typeof d.fetch === 'function') return d.fetch.bind(d);
+  throw new Error(`${BUNDLE} must default-export a function or an object with fetch(request, ctx)`);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function send(res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string[]> = {};
+  response.headers.forEach((v, k) => (headers[k] ??= []).push(v));
+  res.writeHead(response.status, headers);
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
+
+async function main(): Promise<void> {
+  const handler = await loadHandler();
+  const env = functionEnv();
+  const server = createServer(async (req, res) => {
+    if (req.url === '/__cpub/ready') return void res.writeHead(204).end();
+    const id = String(req.headers['cpub-invocation-id'] ?? '');
+    const deadline = Number(req.headers['cpub-deadline'] ?? Date.now() + 30_000);
+    const inv: Invocation = { id, written: 0, truncated: false };
+    await als.run(inv, async () => {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new Error('deadline exceeded')), Math.max(0, deadline - Date.now()));
+      try {
+        const body = await readBody(req);
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(req.headers)) {
+          if (k.startsWith('cpub-') || v === undefined) continue;
+          for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
+        }
+        const method = req.method ?? 'GET';
+        const request = new Request(new URL(req.url ?? '/', 'http://function.local'), {
+          method,
+          headers,
+          body: method === 'GET' || method === 'HEAD' ? undefined : new Uint8Array(body),
+          signal: controller.signal,
+        });
+        const log = Object.fromEntries(['info', 'debug', 'warn', 'error'].map((l) => [l, (...a: unknown[]) => emit('ctx', l, format(...a))]));
+        const ctx = { env, log, invocationId: id, deadline, signal: controller.signal, function: FUNCTION };
+        const result = await handler(request, ctx);
+        await send(res, result instanceof Response ? result : Response.json(result ?? null));
+      } catch (err) {
+        const e = err as Error;
+        emit('stderr', 'error', e?.stack ?? String(err));
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'function_error', message: e?.message ?? String(err) }));
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  rmSync(SOCKET, { force: true });
+  server.listen(SOCKET);
+}
+
+main().catch((err: Error) => {
+  emit('stderr', 'error', `cannot start the function: ${err.stack ?? err}`);
+  process.exit(70);
+});
