@@ -85,6 +85,7 @@ export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, imag
         image: result.runtimeImage!,
         entrypoint: [image.runtimeBase ? 'node' : NODE_PATH, '-e', PROBE_SCRIPT],
         labels: { 'containerpub.role': 'probe' },
+        keepLogs: true,
         network: false,
         readOnlyRoot: true,
         tmpfsBytes: 16 * 2 ** 20,

@@ -26,6 +26,8 @@ export interface ContainerSpec {
   mounts?: Mount[];
   /** nofile and nproc must be explicit on these hosts or the OCI runtime's setrlimit fails. */
   ulimits: { nofile: number; nproc: number };
+  /** Keep the engine's own log of the output (probes read it); function containers stream it via attach. */
+  keepLogs?: boolean;
 }
 
 export interface ContainerSummary {
@@ -39,6 +41,13 @@ export interface EngineInfo {
   ociRuntime: string;
   cgroupVersion: string;
   rootless: boolean;
+}
+
+export interface ContainerState {
+  running: boolean;
+  exitCode: number;
+  oomKilled: boolean;
+  pid: number;
 }
 
 export interface RunResult {
@@ -56,6 +65,12 @@ export interface ContainerRuntime {
   removeImage(ref: string): Promise<void>;
   create(spec: ContainerSpec): Promise<string>;
   start(id: string): Promise<void>;
+  /**
+   * Streams the container's stdout and stderr as lines (each cut at `maxLine` bytes) until it exits; call
+   * before start. Resolves with a function that detaches.
+   */
+  attach(id: string, onLine: (line: string) => void, maxLine?: number): Promise<() => void>;
+  inspect(id: string): Promise<ContainerState>;
   remove(id: string): Promise<void>;
   list(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** Creates, starts, waits for and removes a container; for probes, never on a hot path. */

@@ -4,10 +4,12 @@
 //
 // The contract with the agent (documented so other runtimes can implement it):
 // - one HTTP request in, one response out, on the unix socket; the request carries `Cpub-Invocation-Id` and
-//   `Cpub-Deadline` (epoch ms); the response is the function's own status, headers and body;
+//   `Cpub-Deadline` (epoch ms); the response is the function's own status, headers and body — or, when the
+//   function throws, a 500 with `Cpub-Function-Error: 1` and the stack in the call's log;
 // - log output is written to stdout as JSON lines {"i": invocation id, "t": epoch ms, "s": stream, "l": level,
 //   "m": message}, capped per invocation (CPUB_LOG_CAP bytes, default 256 KiB) with one {"truncated": true}
-//   line when the cap is hit; output outside any invocation has "i": "";
+//   line when the cap is hit, and a final {"end": true} line once the response is sent; output outside any
+//   invocation has "i": "";
 // - `GET /__cpub/ready` answers 204 once the bundle has loaded.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -117,10 +119,12 @@ async function main(): Promise<void> {
       } catch (err) {
         const e = err as Error;
         emit('stderr', 'error', e?.stack ?? String(err));
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', 'cpub-function-error': '1' });
         res.end(JSON.stringify({ error: 'function_error', message: e?.message ?? String(err) }));
       } finally {
         clearTimeout(timer);
+        // The end marker tells the agent it has every line of this call.
+        rawWrite(JSON.stringify({ i: id, t: Date.now(), end: true }) + '\n');
       }
     });
   });

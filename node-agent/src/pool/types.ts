@@ -1,0 +1,56 @@
+// The agent's view of a function version to run and of one call: plain types, no transport.
+
+export interface FunctionSpec {
+  functionId: string;
+  name: string;
+  version: number;
+  image: string;
+  memoryMb: number;
+  cpus: number;
+  timeoutMs: number;
+  concurrency: number;
+  maxInstances: number;
+  network: boolean;
+  env: Record<string, string>;
+}
+
+export interface CallRequest {
+  invocationId: string;
+  /** Absolute, epoch ms. */
+  deadlineMs: number;
+  method: string;
+  path: string;
+  query: string;
+  headers: [string, string][];
+  body: Buffer;
+}
+
+export interface CallLogLine {
+  atMs: number;
+  stream: string;
+  level: string;
+  message: string;
+}
+
+export type Outcome = 'ok' | 'error' | 'timeout' | 'oom' | 'crashed' | 'rejected';
+
+export interface CallTimings {
+  queuedMs: number;
+  coldStart: boolean;
+  createMs: number;
+  startMs: number;
+  readyMs: number;
+  runMs: number;
+}
+
+export interface CallResult {
+  outcome: Outcome;
+  status: number;
+  headers: [string, string][];
+  body: Buffer;
+  logs: CallLogLine[];
+  logsTruncated: boolean;
+  timings: CallTimings;
+  resources: { cpuMs: number; peakMemoryBytes: number };
+  error: string;
+}

@@ -1,0 +1,244 @@
+// One function container: cold start (create with limits and isolation, start, wait for the shim's socket),
+// calls over its unix socket with keep-alive, per-call logs routed from its output, and its end.
+import { request, Agent } from 'node:http';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import { FUNCTION_UID } from '../images/runtime-image.js';
+import { LABELS } from '../images/function-image.js';
+import { cgroupOf, type CgroupReader } from './cgroup.js';
+import type { CallLogLine, CallRequest, CallResult, FunctionSpec, Outcome } from './types.js';
+
+const SOCKET_IN_CONTAINER = '/run/cpub/fn.sock';
+const MAX_RESPONSE_BYTES = 16 * 2 ** 20;
+/** How long to wait, after the response, for the shim's end-of-call log marker. */
+const LOG_SETTLE_MS = 250;
+
+class LogCollector {
+  readonly lines: CallLogLine[] = [];
+  truncated = false;
+  private done!: () => void;
+  readonly ended = new Promise<void>((r) => (this.done = r));
+  end() {
+    this.done();
+  }
+}
+
+export interface ContainerOptions {
+  dataDir: string;
+  epoch: string;
+  logCapBytes: number;
+  /** Called with lines printed outside any call (e.g. a bundle that fails to load). */
+  onStrayLine?: (line: CallLogLine) => void;
+  /** Called with every per-call line as it arrives (live tail). */
+  onCallLine?: (invocationId: string, line: CallLogLine) => void;
+}
+
+export class WarmContainer {
+  busy = 0;
+  lastUsed = Date.now();
+  dead = false;
+  private readonly collectors = new Map<string, LogCollector>();
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private detach: () => void = () => {};
+  private cgroup: CgroupReader | undefined;
+  readonly startupLog: CallLogLine[] = [];
+
+  private constructor(
+    private readonly runtime: ContainerRuntime,
+    readonly spec: FunctionSpec,
+    readonly id: string,
+    private readonly dir: string,
+    private readonly opts: ContainerOptions,
+  ) {}
+
+  get socketPath(): string {
+    return join(this.dir, 'fn.sock');
+  }
+
+  /** Creates and starts a container and waits until its shim answers; times each phase. */
+  static async start(runtime: ContainerRuntime, spec: FunctionSpec, opts: ContainerOptions, deadlineMs: number) {
+    const name = `cpub-${spec.functionId.slice(0, 12)}-v${spec.version}-${randomBytes(4).toString('hex')}`;
+    const dir = join(opts.dataDir, 'run', name);
+    mkdirSync(dir, { recursive: true });
+    chmodSync(join(opts.dataDir, 'run'), 0o711);
+    chmodSync(dir, 0o777); // the function's uid creates its socket here
+    const t0 = performance.now();
+    const id = await runtime.create({
+      name,
+      image: spec.image,
+      labels: { [LABELS.managed]: 'true', [LABELS.epoch]: opts.epoch, [LABELS.function]: spec.functionId, [LABELS.version]: String(spec.version) },
+      env: {
+        ...spec.env,
+        CPUB_SOCKET: SOCKET_IN_CONTAINER,
+        CPUB_FUNCTION_NAME: spec.name,
+        CPUB_FUNCTION_VERSION: String(spec.version),
+        CPUB_LOG_CAP: String(opts.logCapBytes),
+      },
+      memoryBytes: spec.memoryMb * 2 ** 20,
+      cpus: spec.cpus,
+      pidsLimit: 128,
+      network: spec.network,
+      readOnlyRoot: true,
+      tmpfsBytes: 64 * 2 ** 20,
+      user: `${FUNCTION_UID}:${FUNCTION_UID}`,
+      mounts: [{ host: dir, container: '/run/cpub', readOnly: false }],
+      ulimits: { nofile: 1024, nproc: 4096 },
+    });
+    const c = new WarmContainer(runtime, spec, id, dir, opts);
+    try {
+      c.detach = await runtime.attach(id, (line) => c.route(line));
+      const t1 = performance.now();
+      await runtime.start(id);
+      const t2 = performance.now();
+      await c.waitReady(deadlineMs);
+      const t3 = performance.now();
+      const state = await runtime.inspect(id);
+      c.cgroup = state.pid ? cgroupOf(state.pid) : undefined;
+      return { container: c, createMs: Math.round(t1 - t0), startMs: Math.round(t2 - t1), readyMs: Math.round(t3 - t2) };
+    } catch (err) {
+      await c.destroy();
+      throw err;
+    }
+  }
+
+  private async waitReady(deadlineMs: number): Promise<void> {
+    for (let i = 0; ; i++) {
+      if (await this.ping()) return;
+      if (Date.now() > deadlineMs) throw new StartError('timeout', 'the function did not become ready before the deadline', this.startupLog);
+      if (i % 25 === 24 && !(await this.runtime.inspect(this.id)).running) {
+        throw new StartError('crashed', 'the function exited while starting', this.startupLog);
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  private ping(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = request({ socketPath: this.socketPath, path: '/__cpub/ready', method: 'GET', agent: this.agent }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 204);
+      });
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  }
+
+  /** One line of the container's output: a JSON line from the shim, routed to its call. */
+  private route(raw: string): void {
+    let j: { i?: string; t?: number; s?: string; l?: string; m?: string; truncated?: boolean; end?: boolean };
+    try {
+      j = JSON.parse(raw);
+    } catch {
+      j = { i: '', s: 'stdout', l: 'info', m: raw };
+    }
+    const line: CallLogLine = { atMs: j.t ?? Date.now(), stream: j.s ?? 'stdout', level: j.l ?? 'info', message: j.m ?? '' };
+    const col = j.i ? this.collectors.get(j.i) : undefined;
+    if (!col) {
+      if (j.m !== undefined) {
+        if (this.startupLog.length < 200) this.startupLog.push(line);
+        this.opts.onStrayLine?.(line);
+      }
+      return;
+    }
+    if (j.end) return col.end();
+    if (j.truncated) {
+      col.truncated = true;
+      return;
+    }
+    col.lines.push(line);
+    this.opts.onCallLine?.(j.i!, line);
+  }
+
+  /** Runs one call. Never throws: every failure is an outcome. */
+  async call(req: CallRequest): Promise<Omit<CallResult, 'timings'> & { runMs: number }> {
+    const col = new LogCollector();
+    this.collectors.set(req.invocationId, col);
+    const cpu0 = this.cgroup?.cpuNs() ?? 0;
+    if (this.busy === 1) this.cgroup?.resetPeak();
+    const t0 = performance.now();
+    const finish = async (outcome: Outcome, status: number, headers: [string, string][], body: Buffer, error = '') => {
+      const runMs = Math.round(performance.now() - t0);
+      if (outcome === 'ok' || outcome === 'error') await Promise.race([col.ended, new Promise((r) => setTimeout(r, LOG_SETTLE_MS))]);
+      this.collectors.delete(req.invocationId);
+      const resources = { cpuMs: Math.round(((this.cgroup?.cpuNs() ?? 0) - cpu0) / 1e6), peakMemoryBytes: this.cgroup?.peakBytes() ?? 0 };
+      return { outcome, status, headers, body, logs: col.lines, logsTruncated: col.truncated, resources, error, runMs };
+    };
+    const timeoutMs = req.deadlineMs - Date.now();
+    if (timeoutMs <= 0) return finish('timeout', 504, [], Buffer.alloc(0), 'the deadline passed before the call started');
+    try {
+      const res = await this.send(req, timeoutMs);
+      const fnError = res.headers.some(([k]) => k === 'cpub-function-error');
+      const headers = res.headers.filter(([k]) => !k.startsWith('cpub-'));
+      return finish(fnError ? 'error' : 'ok', res.status, headers, res.body, fnError ? 'the function threw an error' : '');
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') {
+        this.dead = true; // a call past its deadline may still be running: the container is replaced
+        return finish('timeout', 504, [], Buffer.alloc(0), `the call ran past its deadline (${timeoutMs} ms)`);
+      }
+      const oomKills = this.cgroup?.oomKills(); // read first: the cgroup goes away with the container
+      const state = await this.runtime.inspect(this.id).catch(() => undefined);
+      this.dead = true;
+      // Podman 4.3 with runc on cgroup v1 does not always set OOMKilled; the cgroup's oom_kill count does, and
+      // failing both, a SIGKILL (137) we did not send can only have come from the kernel's OOM killer.
+      if (state?.oomKilled || (oomKills ?? 0) > 0 || state?.exitCode === 137) return finish('oom', 502, [], Buffer.alloc(0), `killed for exceeding its ${this.spec.memoryMb} MB memory limit`);
+      if (state && !state.running) return finish('crashed', 502, [], Buffer.alloc(0), `the function's process exited (code ${state.exitCode})`);
+      return finish('crashed', 502, [], Buffer.alloc(0), `the call failed: ${(err as Error).message}`);
+    }
+  }
+
+  private send(req: CallRequest, timeoutMs: number): Promise<{ status: number; headers: [string, string][]; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of req.headers) {
+        const key = k.toLowerCase();
+        if (key.startsWith('cpub-') || key === 'connection' || key === 'keep-alive' || key === 'transfer-encoding') continue;
+        const prev = headers[key];
+        headers[key] = prev === undefined ? v : ([] as string[]).concat(prev, v);
+      }
+      headers['cpub-invocation-id'] = req.invocationId;
+      headers['cpub-deadline'] = String(req.deadlineMs);
+      headers['content-length'] = String(req.body.length);
+      const path = (req.path.startsWith('/') ? req.path : `/${req.path}`) + (req.query ? `?${req.query.replace(/^\?/, '')}` : '');
+      const r = request(
+        { socketPath: this.socketPath, method: req.method || 'GET', path, headers, agent: this.agent, signal: AbortSignal.timeout(timeoutMs) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_RESPONSE_BYTES) return res.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
+            chunks.push(c);
+          });
+          res.on('end', () => {
+            const out: [string, string][] = [];
+            for (let i = 0; i < res.rawHeaders.length; i += 2) out.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
+            resolve({ status: res.statusCode ?? 502, headers: out, body: Buffer.concat(chunks) });
+          });
+          res.on('error', reject);
+        },
+      );
+      r.on('error', reject);
+      r.end(req.body);
+    });
+  }
+
+  async destroy(): Promise<void> {
+    this.dead = true;
+    this.detach();
+    this.agent.destroy();
+    await this.runtime.remove(this.id).catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class StartError extends Error {
+  constructor(
+    readonly outcome: 'timeout' | 'crashed',
+    message: string,
+    readonly log: CallLogLine[],
+  ) {
+    super(message);
+  }
+}

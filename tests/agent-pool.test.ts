@@ -1,0 +1,178 @@
+// Function containers on real Podman (rootful, runc): builds, cold and warm calls, isolation, limits,
+// deadlines, crashes and log caps — through the agent's pools, no gRPC yet.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { PodmanService } from '../node-agent/src/runtime/podman-service.js';
+import type { ContainerRuntime } from '../node-agent/src/runtime/container-runtime.js';
+import { detectHost } from '../node-agent/src/runtime/host.js';
+import { ensureRuntimeImage } from '../node-agent/src/images/runtime-image.js';
+import { buildFunctionImage, LABELS } from '../node-agent/src/images/function-image.js';
+import { Pools } from '../node-agent/src/pool/pools.js';
+import type { CallRequest, FunctionSpec } from '../node-agent/src/pool/types.js';
+import { fnArtifact } from './helpers/agent.js';
+import { loud } from './helpers/hooks.js';
+
+const s = suite('agent pools on Podman');
+let dir: string;
+let service: PodmanService;
+let runtime: ContainerRuntime;
+let runtimeImage: string;
+let pools: Pools;
+const epoch = randomUUID();
+
+async function deploy(handler: string, limits: Partial<FunctionSpec> = {}): Promise<FunctionSpec> {
+  const functionId = randomUUID();
+  const art = await fnArtifact(handler);
+  const { image } = await buildFunctionImage(runtime, dir, { functionId, version: 1, digest: art.digest, artifactPath: art.path, runtimeImage, timeoutMs: 120_000 });
+  return { functionId, name: 'test', version: 1, image, memoryMb: 128, cpus: 0.5, timeoutMs: 10_000, concurrency: 1, maxInstances: 2, network: false, env: {}, ...limits };
+}
+
+const call = (spec: FunctionSpec, over: Partial<CallRequest> = {}) =>
+  pools.invoke(spec, { invocationId: randomUUID(), deadlineMs: Date.now() + 15_000, method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0), ...over });
+
+s.before(
+  loud(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cpub-pool-'));
+    service = new PodmanService(dir, detectHost().ociRuntime);
+    runtime = await service.start();
+    runtimeImage = (await ensureRuntimeImage(runtime, { dataDir: dir })).tag;
+    pools = new Pools(runtime, { dataDir: dir, epoch, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 20 });
+    await pools.start();
+  }),
+);
+
+s.after(
+  loud(async () => {
+    await pools?.stop();
+    await service?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }),
+);
+
+s('cold then warm call: the function’s status, headers, body and log line come back', async () => {
+  const spec = await deploy(`{
+    async fetch(request, ctx) {
+      console.log('hello from', ctx.invocationId, request.method, new URL(request.url).pathname);
+      ctx.log.warn('structured');
+      return new Response('made: ' + (await request.text()), { status: 201, headers: { 'x-hello': 'world' } });
+    }
+  }`);
+  const id = randomUUID();
+  const cold = await call(spec, { invocationId: id, method: 'POST', path: '/things', body: Buffer.from('a widget') });
+  assert.is(cold.outcome, 'ok', cold.error);
+  assert.is(cold.status, 201);
+  assert.is(cold.body.toString(), 'made: a widget');
+  assert.ok(cold.headers.some(([k, v]) => k === 'x-hello' && v === 'world'));
+  assert.ok(cold.timings.coldStart);
+  assert.ok(cold.timings.createMs > 0 && cold.timings.startMs > 0);
+  assert.ok(cold.logs.some((l) => l.message === `hello from ${id} POST /things`), JSON.stringify(cold.logs));
+  assert.ok(cold.logs.some((l) => l.stream === 'ctx' && l.level === 'warn' && l.message === 'structured'));
+  const warm = await call(spec);
+  assert.is(warm.outcome, 'ok');
+  assert.not.ok(warm.timings.coldStart, 'the second call reuses the warm container');
+  assert.is(warm.logs.length, 2, 'each call gets only its own lines');
+});
+
+s('returning a plain value sends JSON; a thrown error is a 500 with the stack in the log', async () => {
+  const json = await deploy(`async () => ({ ok: true })`);
+  const r = await call(json);
+  assert.is(r.status, 200);
+  assert.equal(JSON.parse(r.body.toString()), { ok: true });
+  const thrower = await deploy(`async () => { throw new Error('kaboom') }`);
+  const e = await call(thrower);
+  assert.is(e.outcome, 'error');
+  assert.is(e.status, 500);
+  assert.ok(e.logs.some((l) => l.message.includes('kaboom') && l.message.includes('at ')), 'stack logged');
+});
+
+s('inside a function container: no capabilities, no-new-privileges, non-root, read-only root, /tmp capped, only lo', async () => {
+  const spec = await deploy(`async () => {
+    const fs = await import('node:fs');
+    const status = fs.readFileSync('/proc/self/status', 'utf8');
+    const field = (k) => status.match(new RegExp(k + ':\\\\s*(\\\\S+)'))[1];
+    let rootWrite = 'ok';
+    try { fs.writeFileSync('/x', 'y'); } catch (e) { rootWrite = e.code; }
+    let tmpWrite = 'ok';
+    try { for (let i = 0; i < 100; i++) fs.appendFileSync('/tmp/big', Buffer.alloc(1 << 20)); } catch (e) { tmpWrite = e.code; }
+    const ifaces = fs.readFileSync('/proc/net/dev', 'utf8').split('\\n').slice(2).map((l) => l.split(':')[0].trim()).filter(Boolean);
+    return { capEff: field('CapEff'), noNewPrivs: field('NoNewPrivs'), uid: process.getuid(), rootWrite, tmpWrite, ifaces };
+  }`);
+  const r = await call(spec);
+  assert.is(r.outcome, 'ok', r.error + JSON.stringify(r.logs));
+  const p = JSON.parse(r.body.toString());
+  assert.is(p.capEff, '0000000000000000');
+  assert.is(p.noNewPrivs, '1');
+  assert.is.not(p.uid, 0);
+  assert.is(p.rootWrite, 'EROFS');
+  assert.is(p.tmpWrite, 'ENOSPC', '/tmp is a small tmpfs');
+  assert.equal(p.ifaces, ['lo']);
+});
+
+s('memory past the limit → oom, and the agent goes on with a new container', async () => {
+  const spec = await deploy(`async (req) => {
+    if (new URL(req.url).pathname === '/hog') { const keep = []; for (;;) keep.push(Buffer.alloc(16 << 20, 1)); }
+    return 'fine';
+  }`, { memoryMb: 64 });
+  const r = await call(spec, { path: '/hog' });
+  assert.is(r.outcome, 'oom', `${r.outcome}: ${r.error}`);
+  const after = await call(spec);
+  assert.is(after.outcome, 'ok');
+  assert.ok(after.timings.coldStart, 'a fresh container replaced the killed one');
+});
+
+s('a fork loop hits the pids limit', async () => {
+  const spec = await deploy(`async () => {
+    const { spawn } = await import('node:child_process');
+    const kids = []; let error = '';
+    try { for (let i = 0; i < 400; i++) { const k = spawn('/usr/local/bin/node', ['-e', 'setTimeout(() => {}, 20000)']); kids.push(k); await new Promise((r, j) => { k.once('spawn', r); k.once('error', j); }); } }
+    catch (e) { error = e.code || e.message; }
+    for (const k of kids) k.kill('SIGKILL');
+    return { started: kids.length, error };
+  }`, { memoryMb: 512 });
+  const r = await call(spec, { deadlineMs: Date.now() + 60_000 });
+  assert.is(r.outcome, 'ok', r.error);
+  const p = JSON.parse(r.body.toString());
+  assert.ok(p.error, `all ${p.started} children started`);
+  assert.ok(p.started < 128, `${p.started} started`);
+});
+
+s('a call past its deadline → timeout, and its container is gone', async () => {
+  const spec = await deploy(`async () => { await new Promise((r) => setTimeout(r, 10000)); return 'late'; }`);
+  const r = await call(spec, { deadlineMs: Date.now() + 3000 });
+  assert.is(r.outcome, 'timeout');
+  const left = await runtime.list({ [LABELS.function]: spec.functionId });
+  assert.is(left.length, 0, 'container removed');
+});
+
+s('process.exit(1) → crashed', async () => {
+  const spec = await deploy(`async () => { process.exit(1); }`);
+  const r = await call(spec);
+  assert.is(r.outcome, 'crashed', r.error);
+});
+
+s('1 GiB written to stdout: the log is capped and the agent’s memory stays bounded', async () => {
+  const spec = await deploy(`async () => { const mb = 'x'.repeat(1 << 20); for (let i = 0; i < 1024; i++) process.stdout.write(mb + '\\n'); console.log('after'); return 'done'; }`);
+  const rss0 = process.memoryUsage().rss;
+  const r = await call(spec, { deadlineMs: Date.now() + 60_000 });
+  assert.is(r.outcome, 'ok', r.error);
+  assert.ok(r.logsTruncated);
+  const bytes = r.logs.reduce((a, l) => a + l.message.length, 0);
+  assert.ok(bytes <= 64 * 1024, `${bytes} bytes of log kept`);
+  assert.ok(process.memoryUsage().rss - rss0 < 200 * 2 ** 20, 'agent memory grew by less than 200 MB');
+});
+
+s('containers of an earlier epoch are removed at start', async () => {
+  const spec = await deploy(`async () => 'x'`);
+  await call(spec);
+  const other = new Pools(runtime, { dataDir: dir, epoch: randomUUID(), logCapBytes: 1024, idleTimeoutMs: 60_000, maxContainers: 5 });
+  const removed = await other.start();
+  assert.ok(removed >= 1);
+  assert.is((await runtime.list({ [LABELS.function]: spec.functionId })).length, 0);
+  await other.stop();
+});
+
+s.run();
