@@ -23,9 +23,11 @@ let runtime: ContainerRuntime;
 let runtimeImage: string;
 let pools: Pools;
 const epoch = randomUUID();
+const deployed: string[] = [];
 
 async function deploy(handler: string, limits: Partial<FunctionSpec> = {}): Promise<FunctionSpec> {
   const functionId = randomUUID();
+  deployed.push(functionId);
   const art = await fnArtifact(handler);
   const { image } = await buildFunctionImage(runtime, dir, { functionId, version: 1, digest: art.digest, artifactPath: art.path, runtimeImage, timeoutMs: 120_000 });
   return { functionId, name: 'test', version: 1, image, memoryMb: 128, cpus: 0.5, timeoutMs: 10_000, concurrency: 1, maxInstances: 2, network: false, env: {}, ...limits };
@@ -48,6 +50,7 @@ s.before(
 s.after(
   loud(async () => {
     await pools?.stop();
+    for (const id of deployed) await runtime.removeImages({ [LABELS.function]: id });
     await service?.stop();
     rmSync(dir, { recursive: true, force: true });
   }),

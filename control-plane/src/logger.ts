@@ -31,7 +31,7 @@ const REDACT = [
 const BATCH_BYTES = 4096;
 const FLUSH_MS = 200;
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(level: string, destination?: DestinationStream, svc = 'cpub-server'): Logger {
   let dest = destination;
   if (!dest) {
     // Buffered, asynchronous writes keep logging off the request path (one write per ~4 KiB rather than per
@@ -49,7 +49,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return pino(
     {
       level,
-      base: { svc: 'cpub-server' },
+      base: { svc },
       redact: { paths: REDACT, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

@@ -40,6 +40,12 @@ export const agentSettings = {
     schema: z.string().min(1).optional(),
   },
   idleTimeout: { env: 'CPUB_AGENT_IDLE_TIMEOUT', flag: 'idle-timeout', help: 'stop warm containers idle this long', schema: duration.default(300_000) },
+  credential: {
+    env: 'CPUB_AGENT_CREDENTIAL',
+    flag: 'credential',
+    help: 'node credential every gRPC call must carry (set by joining; unset → generated into the data folder)',
+    schema: z.string().min(24, 'must be at least 24 characters').optional(),
+  },
   logLevel: { env: 'CPUB_AGENT_LOG_LEVEL', flag: 'log-level', help: 'fatal | error | warn | info | debug | trace | silent', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') },
 } as const;
 

@@ -1,5 +1,5 @@
-// `cpub-agent`: the node agent's command line. Today: `doctor`. (`start`, `status` and `drain` arrive with the
-// agent's gRPC service.)
+// `cpub-agent`: the node agent's command line: `start` and `doctor`. (`status`, `drain` and joining a
+// control plane arrive next.)
 import { Command, Option } from 'commander';
 import { agentSettings, loadAgentConfig, type AgentConfig } from './config.js';
 import { SettingsError } from '../../common/settings.js';
@@ -7,6 +7,8 @@ import { detectHost } from './runtime/host.js';
 import { PodmanService } from './runtime/podman-service.js';
 import { PodmanRuntime } from './runtime/podman.js';
 import { runDoctor } from './doctor.js';
+import { startAgent } from './agent.js';
+import { createLogger } from '../../control-plane/src/logger.js';
 import { VERSION } from '../../control-plane/src/version.js';
 
 function withSettings(cmd: Command, only: (keyof typeof agentSettings)[]): Command {
@@ -25,6 +27,30 @@ function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Agen
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const program = new Command('cpub-agent').description('ContainerPub node agent: runs functions in Podman containers on this host.').version(VERSION).showHelpAfterError();
+
+  withSettings(program.command('start').description('serve the Agent gRPC API (every call needs the node credential)'), [
+    'listen',
+    'dataDir',
+    'podmanSocket',
+    'maxMemory',
+    'maxContainers',
+    'runtimeBase',
+    'idleTimeout',
+    'credential',
+    'logLevel',
+  ]).action(async (opts) => {
+    const config = configFrom(opts, env);
+    const log = createLogger(config.logLevel, undefined, 'cpub-agent');
+    const agent = await startAgent(config, log);
+    const f = agent.facts;
+    log.info({ address: agent.address, nodeId: f.nodeId, epoch: f.epoch, limitsEnforced: f.limitsEnforced, rootless: f.rootless }, 'listening');
+    const shutdown = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      void agent.stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
 
   withSettings(
     program

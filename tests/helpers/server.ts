@@ -1,4 +1,4 @@
-// Runs `cpub-server start` as a real child process on port 0 and collects everything it prints.
+// Runs `cpub-server start` and `cpub-agent start` as real child processes on port 0 and collects what they print.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,8 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const serverBin = join(repoRoot, 'bin', 'cpub-server.js');
+export const agentBin = join(repoRoot, 'bin', 'cpub-agent.js');
 
 export interface RunningServer {
+  /** The server's URL, or the agent's host:port. */
   url: string;
   dataDir: string;
   proc: ChildProcess;
@@ -30,13 +32,22 @@ export interface StartOptions {
   logFile?: string;
 }
 
-export async function startServer(env: Record<string, string | undefined> = {}, opts: StartOptions = {}): Promise<RunningServer> {
-  const dataDir = env.CPUB_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'cpub-data-'));
-  const ownsDir = env.CPUB_DATA_DIR === undefined;
+export function startServer(env: Record<string, string | undefined> = {}, opts: StartOptions = {}): Promise<RunningServer> {
+  return startProcess(serverBin, 'CPUB_DATA_DIR', { CPUB_PORT: '0', CPUB_LOG_LEVEL: 'info', ...env }, opts);
+}
+
+export function startAgentProcess(env: Record<string, string | undefined> = {}, opts: StartOptions = {}): Promise<RunningServer> {
+  return startProcess(agentBin, 'CPUB_AGENT_DATA_DIR', { CPUB_AGENT_LISTEN: '127.0.0.1:0', CPUB_AGENT_LOG_LEVEL: 'info', ...env }, opts);
+}
+
+/** Starts `bin start`, resolving once it logs `listening` with its url or address. */
+async function startProcess(bin: string, dataDirVar: string, env: Record<string, string | undefined>, opts: StartOptions): Promise<RunningServer> {
+  const dataDir = env[dataDirVar] ?? mkdtempSync(join(tmpdir(), 'cpub-data-'));
+  const ownsDir = env[dataDirVar] === undefined;
   const fd = opts.logFile ? openSync(opts.logFile, 'w') : undefined;
-  const proc = spawn(process.execPath, [serverBin, 'start', ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [bin, 'start', ...(opts.args ?? [])], {
     cwd: repoRoot,
-    env: cleanEnv({ CPUB_PORT: '0', CPUB_LOG_LEVEL: 'info', ...env, CPUB_DATA_DIR: dataDir }),
+    env: cleanEnv({ ...env, [dataDirVar]: dataDir }),
     stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
   });
   if (fd !== undefined) closeSync(fd);
@@ -46,7 +57,7 @@ export async function startServer(env: Record<string, string | undefined> = {}, 
   proc.stdout?.on('data', collect);
   proc.stderr?.on('data', collect);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${output()}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`did not start in 60 s:\n${output()}`)), 60_000);
     let pending = '';
     const onData = (d: Buffer) => {
       pending += d;
@@ -55,12 +66,13 @@ export async function startServer(env: Record<string, string | undefined> = {}, 
       for (const line of lines) {
         if (!line.startsWith('{')) continue;
         try {
-          const j = JSON.parse(line) as { msg?: string; url?: string };
-          if (j.msg === 'listening' && j.url) {
+          const j = JSON.parse(line) as { msg?: string; url?: string; address?: string };
+          const where = j.url ?? j.address;
+          if (j.msg === 'listening' && where) {
             clearTimeout(timer);
             clearInterval(poll);
             proc.stdout?.off('data', onData);
-            resolve(j.url);
+            resolve(where);
           }
         } catch {
           // partial line

@@ -55,7 +55,7 @@ export async function buildFunctionImage(
     onLog?.(`building ${image} for version ${b.version}`);
     const context = tar.c({ cwd: dir, portable: true }, ['Containerfile', 'app']);
     const imageId = await runtime.buildImage(context as unknown as NodeJS.ReadableStream, image, {
-      labels: { [LABELS.managed]: 'true', [LABELS.function]: b.functionId, [LABELS.version]: String(b.version), [LABELS.digest]: b.digest },
+      labels: { 'containerpub.role': 'function', [LABELS.managed]: 'true', [LABELS.function]: b.functionId, [LABELS.version]: String(b.version), [LABELS.digest]: b.digest },
       timeoutMs: b.timeoutMs,
       onLog,
     });

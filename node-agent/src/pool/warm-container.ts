@@ -32,7 +32,7 @@ export interface ContainerOptions {
   /** Called with lines printed outside any call (e.g. a bundle that fails to load). */
   onStrayLine?: (line: CallLogLine) => void;
   /** Called with every per-call line as it arrives (live tail). */
-  onCallLine?: (invocationId: string, line: CallLogLine) => void;
+  onCallLine?: (spec: FunctionSpec, invocationId: string, line: CallLogLine) => void;
 }
 
 export class WarmContainer {
@@ -148,7 +148,7 @@ export class WarmContainer {
       return;
     }
     col.lines.push(line);
-    this.opts.onCallLine?.(j.i!, line);
+    this.opts.onCallLine?.(this.spec, j.i!, line);
   }
 
   /** Runs one call. Never throws: every failure is an outcome. */

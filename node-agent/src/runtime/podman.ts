@@ -72,6 +72,12 @@ export class PodmanRuntime implements ContainerRuntime {
     await this.docker.getImage(ref).remove({ force: true }).catch(ignore404);
   }
 
+  async removeImages(labels: Record<string, string>): Promise<number> {
+    const images = (await this.docker.listImages({ filters: labelFilter(labels) })).filter((i) => hasLabels(i.Labels, labels));
+    for (const img of images) await this.docker.getImage(img.Id).remove({ force: true }).catch(ignore404);
+    return images.length;
+  }
+
   async create(spec: ContainerSpec): Promise<string> {
     const c = await this.docker.createContainer({
       name: spec.name,
@@ -142,8 +148,7 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   async list(labels: Record<string, string>): Promise<ContainerSummary[]> {
-    const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
-    const rows = await this.docker.listContainers({ all: true, filters });
+    const rows = (await this.docker.listContainers({ all: true, filters: labelFilter(labels) })).filter((r) => hasLabels(r.Labels, labels));
     return rows.map((r) => ({ id: r.Id, labels: r.Labels ?? {}, state: r.State }));
   }
 
@@ -176,6 +181,19 @@ function demux(buf: Buffer): string {
     i += 8 + size;
   }
   return (i === 0 ? buf : Buffer.concat(parts)).toString('utf8');
+}
+
+/**
+ * Podman 4.3 ORs several label filters on images (Docker ANDs them), so we send the first one to narrow the
+ * listing and check all of them ourselves.
+ */
+function labelFilter(labels: Record<string, string>): Record<string, string[]> {
+  const first = Object.entries(labels)[0];
+  return first ? { label: [`${first[0]}=${first[1]}`] } : {};
+}
+
+function hasLabels(actual: Record<string, string> | undefined, wanted: Record<string, string>): boolean {
+  return Object.entries(wanted).every(([k, v]) => actual?.[k] === v);
 }
 
 function ignore404(err: { statusCode?: number }) {

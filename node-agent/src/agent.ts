@@ -1,0 +1,88 @@
+// Wires the agent from its configuration: Podman → host probe → runtime image → pools → gRPC server.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { totalmem, cpus } from 'node:os';
+import * as grpc from '@grpc/grpc-js';
+import type { AgentConfig } from './config.js';
+import type { Logger } from '../../control-plane/src/logger.js';
+import { readOrCreateKeyFile } from '../../control-plane/src/secrets/key-files.js';
+import { requireCredential, credentialMatches } from '../../proto/auth.js';
+import { detectHost } from './runtime/host.js';
+import { PodmanService } from './runtime/podman-service.js';
+import { PodmanRuntime } from './runtime/podman.js';
+import { runDoctor } from './doctor.js';
+import { Pools } from './pool/pools.js';
+import { AgentService, type NodeFacts } from './grpc/agent-service.js';
+import { VERSION } from '../../control-plane/src/version.js';
+
+export interface Agent {
+  facts: NodeFacts;
+  /** The address the gRPC server is bound to (host:port). */
+  address: string;
+  credential: string;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, log: Logger): Promise<Agent> {
+  const host = detectHost();
+  const service = config.podmanSocket ? undefined : new PodmanService(config.dataDir, host.ociRuntime);
+  const runtime = service ? await service.start() : new PodmanRuntime(config.podmanSocket!);
+  try {
+    const doctor = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, (line) => log.debug({ line }, 'runtime image build'));
+    const failed = doctor.checks.filter((c) => c.status === 'fail');
+    if (failed.length) throw new Error(`this host cannot run functions: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+    if (!doctor.limitsEnforced) log.warn({ notes: doctor.limitNotes }, 'resource limits are NOT enforced on this node');
+    const info = await runtime.info();
+    const credential = config.credential ?? readOrCreateKeyFile(config.dataDir, 'node-credential', () => randomBytes(32).toString('base64url'));
+    const nodeId = readOrCreateKeyFile(config.dataDir, 'node-id', () => randomUUID());
+    const epoch = randomUUID();
+    const facts: NodeFacts = {
+      nodeId,
+      epoch,
+      agentVersion: VERSION,
+      podmanVersion: info.version,
+      ociRuntime: host.ociRuntime ?? info.ociRuntime,
+      cgroupVersion: host.cgroupVersion,
+      rootless: host.rootless,
+      limitsEnforced: doctor.limitsEnforced,
+      limitNotes: doctor.limitNotes,
+      runtimeImage: doctor.runtimeImage!,
+      capacity: { memoryBytes: config.maxMemory ?? Math.floor(totalmem() * 0.75), cpus: cpus().length, maxContainers: config.maxContainers },
+    };
+    let svc: AgentService | undefined;
+    const pools = new Pools(runtime, {
+      dataDir: config.dataDir,
+      epoch,
+      logCapBytes: 256 * 1024,
+      idleTimeoutMs: config.idleTimeout,
+      maxContainers: config.maxContainers,
+      onCallLine: (spec, invocationId, line) => svc?.publishLog(spec.functionId, spec.version, invocationId, line),
+    });
+    const orphans = await pools.start();
+    if (orphans) log.info({ removed: orphans }, 'removed containers left by an earlier agent');
+    svc = new AgentService({ facts, runtime, pools, dataDir: config.dataDir, log });
+    const server = new grpc.Server({ interceptors: [requireCredential((t) => credentialMatches(credential, t))] });
+    svc.addToServer(server);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const address = `${config.listen.slice(0, config.listen.lastIndexOf(':'))}:${port}`;
+    let stopping: Promise<void> | undefined;
+    return {
+      facts,
+      address,
+      credential,
+      stop() {
+        stopping ??= (async () => {
+          svc?.closeWatchers();
+          await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+          await pools.stop();
+          await service?.stop();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await service?.stop();
+    throw err;
+  }
+}

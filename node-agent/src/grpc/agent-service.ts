@@ -1,0 +1,232 @@
+// The Agent gRPC service: turns Build, Invoke, Remove, Watch, Drain and Info into work on the pools and the
+// container runtime. Handlers translate messages; errors leave as kinds and codes (proto/errors.ts).
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { agentServiceDefinition } from '../../../proto/loader.js';
+import { toGrpcError } from '../../../proto/errors.js';
+import type { AgentHandlers } from '../../../proto/generated/containerpub/agent/v1/Agent.js';
+import type { BuildRequest__Output } from '../../../proto/generated/containerpub/agent/v1/BuildRequest.js';
+import type { BuildEvent } from '../../../proto/generated/containerpub/agent/v1/BuildEvent.js';
+import type { WatchEvent } from '../../../proto/generated/containerpub/agent/v1/WatchEvent.js';
+import type { InvokeRequest__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeRequest.js';
+import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import { buildFunctionImage, LABELS } from '../images/function-image.js';
+import type { Pools } from '../pool/pools.js';
+import { AgentError } from '../errors.js';
+import type { Logger } from '../../../control-plane/src/logger.js';
+
+export interface NodeFacts {
+  nodeId: string;
+  epoch: string;
+  agentVersion: string;
+  podmanVersion: string;
+  ociRuntime: string;
+  cgroupVersion: string;
+  rootless: boolean;
+  limitsEnforced: boolean;
+  limitNotes: string[];
+  runtimeImage: string;
+  capacity: { memoryBytes: number; cpus: number; maxContainers: number };
+}
+
+export interface AgentServiceDeps {
+  facts: NodeFacts;
+  runtime: ContainerRuntime;
+  pools: Pools;
+  dataDir: string;
+  log: Logger;
+}
+
+type WatchCall = grpc.ServerWritableStream<unknown, WatchEvent>;
+
+export class AgentService {
+  private draining = false;
+  private readonly watchers = new Set<WatchCall>();
+
+  constructor(private readonly d: AgentServiceDeps) {}
+
+  addToServer(server: grpc.Server): void {
+    server.addService(agentServiceDefinition(), this.handlers());
+  }
+
+  /** For the pools' live log hook: every call's line goes to every watcher. */
+  publishLog(functionId: string, version: number, invocationId: string, line: { atMs: number; stream: string; level: string; message: string }): void {
+    this.broadcast({ log: { functionId, version, invocationId, line } });
+  }
+
+  closeWatchers(): void {
+    for (const w of this.watchers) w.end();
+    this.watchers.clear();
+  }
+
+  private broadcast(event: Omit<WatchEvent, 'epoch'>): void {
+    for (const w of this.watchers) w.write({ epoch: this.d.facts.epoch, ...event });
+  }
+
+  private usage() {
+    return { containers: this.d.pools.totalContainers, inFlight: this.d.pools.callsInFlight, memoryBytes: 0, cpuPercent: 0 };
+  }
+
+  private handlers(): AgentHandlers {
+    const f = this.d.facts;
+    return {
+      Info: (_call, cb) =>
+        cb(null, {
+          epoch: f.epoch,
+          nodeId: f.nodeId,
+          agentVersion: f.agentVersion,
+          podmanVersion: f.podmanVersion,
+          ociRuntime: f.ociRuntime,
+          cgroupVersion: f.cgroupVersion,
+          capacity: f.capacity,
+          usage: this.usage(),
+          limitsEnforced: f.limitsEnforced,
+          limitNotes: f.limitNotes,
+          rootless: f.rootless,
+          runtimeImage: f.runtimeImage,
+          runtimeImagePresent: true,
+          draining: this.draining,
+        }),
+
+      // A streaming call ends with an error status by emitting it (grpc-js).
+      Build: (call) => void this.build(call).catch((err) => call.emit('error', toGrpcError(err))),
+
+      Invoke: (call, cb) => void this.invoke(call.request).then((r) => cb(null, r), (err) => cb(toGrpcError(err))),
+
+      Remove: (call, cb) =>
+        void (async () => {
+          const { functionId, version } = call.request;
+          const containers = await this.d.pools.removeFunction(functionId, version);
+          const left = await this.d.runtime.list({ [LABELS.managed]: 'true', [LABELS.function]: functionId });
+          for (const c of left) if (!version || c.labels[LABELS.version] === String(version)) await this.d.runtime.remove(c.id);
+          const images = await this.d.runtime.removeImages({
+            [LABELS.managed]: 'true',
+            [LABELS.function]: functionId,
+            ...(version ? { [LABELS.version]: String(version) } : {}),
+          });
+          return { epoch: f.epoch, containersRemoved: containers, imagesRemoved: images };
+        })().then((r) => cb(null, r), (err) => cb(toGrpcError(err))),
+
+      Watch: (call) => {
+        const every = Math.min(Math.max(call.request.heartbeatMs || 1000, 100), 30_000);
+        this.watchers.add(call);
+        const beat = () =>
+          call.write({ epoch: f.epoch, heartbeat: { atMs: Date.now(), usage: this.usage(), warm: this.d.pools.warmCounts(), draining: this.draining } });
+        beat();
+        const timer = setInterval(beat, every);
+        const done = () => {
+          clearInterval(timer);
+          this.watchers.delete(call);
+        };
+        call.on('cancelled', done);
+        call.on('close', done);
+        call.on('error', done);
+      },
+
+      Drain: (call, cb) =>
+        void (async () => {
+          this.draining = true;
+          if (call.request.wait) await this.d.pools.idle();
+          return { epoch: f.epoch, inFlight: this.d.pools.callsInFlight, drained: this.d.pools.callsInFlight === 0 };
+        })().then((r) => cb(null, r), (err) => cb(toGrpcError(err))),
+    };
+  }
+
+  private async build(call: grpc.ServerDuplexStream<BuildRequest__Output, BuildEvent>): Promise<void> {
+    const epoch = this.d.facts.epoch;
+    mkdirSync(join(this.d.dataDir, 'build'), { recursive: true });
+    const dir = mkdtempSync(join(this.d.dataDir, 'build', 'upload-'));
+    try {
+      const file = join(dir, 'artifact.tar.gz');
+      const out = createWriteStream(file);
+      const hash = createHash('sha256');
+      let header: BuildRequest__Output['header'] | undefined;
+      let size = 0;
+      // Events, not `for await`: grpc-js server streams do not end their async iterator.
+      await new Promise<void>((resolve, reject) => {
+        call.on('data', (msg: BuildRequest__Output) => {
+          if (msg.header) return void (header = msg.header);
+          if (!msg.chunk) return;
+          if (!header) return reject(new AgentError('invalid', 'build_header_missing', 'the first Build message must be the header'));
+          size += msg.chunk.length;
+          if (size > Number(header.sizeBytes)) return reject(new AgentError('invalid', 'artifact_size_mismatch', 'more bytes than the header announced'));
+          hash.update(msg.chunk);
+          if (!out.write(msg.chunk)) {
+            call.pause();
+            out.once('drain', () => call.resume());
+          }
+        });
+        call.on('end', resolve);
+        call.on('error', reject);
+        out.on('error', reject);
+      });
+      await new Promise<void>((resolve, reject) => {
+        out.once('error', reject);
+        out.end(() => resolve());
+      });
+      if (!header) throw new AgentError('invalid', 'build_header_missing', 'no Build header received');
+      const digest = hash.digest('hex');
+      if (digest !== header.digest) throw new AgentError('invalid', 'digest_mismatch', `artifact sha256 is ${digest}, header says ${header.digest}`);
+      const t0 = Date.now();
+      const r = await buildFunctionImage(
+        this.d.runtime,
+        this.d.dataDir,
+        { functionId: header.functionId, version: header.version, digest, artifactPath: file, runtimeImage: this.d.facts.runtimeImage, timeoutMs: header.timeoutMs || 300_000 },
+        (line) => call.write({ epoch, log: { atMs: Date.now(), line } }),
+      );
+      call.write({ epoch, result: { image: r.image, imageId: r.imageId, cached: r.cached, durationMs: Date.now() - t0 } });
+      call.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async invoke(req: InvokeRequest__Output) {
+    const f = this.d.facts;
+    if (this.draining) {
+      return { epoch: f.epoch, outcome: 'OUTCOME_REJECTED' as const, status: 503, error: 'the node is draining', headers: [], logs: [] };
+    }
+    if (!(await this.d.runtime.imageExists(req.image))) {
+      throw new AgentError('not_found', 'image_missing', `image ${req.image} is not built on this node; send Build first`);
+    }
+    const l = req.limits ?? { memoryMb: 128, cpus: 0.5, timeoutMs: 30_000, concurrency: 1, maxInstances: 1, network: false };
+    const r = await this.d.pools.invoke(
+      {
+        functionId: req.functionId,
+        name: req.functionName,
+        version: req.version,
+        image: req.image,
+        memoryMb: l.memoryMb || 128,
+        cpus: l.cpus || 0.5,
+        timeoutMs: l.timeoutMs || 30_000,
+        concurrency: l.concurrency || 1,
+        maxInstances: l.maxInstances || 1,
+        network: l.network,
+        env: Object.fromEntries(req.env.map((e) => [e.name, e.value])),
+      },
+      {
+        invocationId: req.invocationId,
+        deadlineMs: Number(req.deadlineMs) || Date.now() + (l.timeoutMs || 30_000),
+        method: req.request?.method || 'GET',
+        path: req.request?.path || '/',
+        query: req.request?.query || '',
+        headers: (req.request?.headers ?? []).map((h) => [h.name, h.value] as [string, string]),
+        body: req.request?.body ?? Buffer.alloc(0),
+      },
+    );
+    return {
+      epoch: f.epoch,
+      outcome: `OUTCOME_${r.outcome.toUpperCase()}` as 'OUTCOME_OK',
+      status: r.status,
+      headers: r.headers.map(([name, value]) => ({ name, value })),
+      body: r.body,
+      logs: r.logs,
+      logsTruncated: r.logsTruncated,
+      timings: r.timings,
+      resources: r.resources,
+      error: r.error,
+    };
+  }
+}

@@ -1,0 +1,192 @@
+// The agent as a real process behind real gRPC: authentication, Info, Build (streamed, idempotent by digest),
+// cold and warm Invoke, Watch heartbeats and live logs, Remove, Drain, and kill -9 + restart (new epoch,
+// old containers removed).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
+import { createAgentClient, type AgentClient } from '../proto/loader.js';
+import { sendCredential } from '../proto/auth.js';
+import { fromGrpcError } from '../proto/errors.js';
+import { startAgentProcess, type RunningServer } from './helpers/server.js';
+import { fnArtifact } from './helpers/agent.js';
+import { loud } from './helpers/hooks.js';
+
+const s = suite('agent over gRPC');
+const CREDENTIAL = 'test-node-credential-0123456789';
+let dataDir: string;
+let agent: RunningServer;
+let client: AgentClient;
+
+const unary = <Res>(method: string, req: object, c: AgentClient = client, ms = 60_000) =>
+  new Promise<Res>((resolve, reject) =>
+    (client as unknown as Record<string, Function>)[method]!.call(c, req, { deadline: Date.now() + ms }, (e: grpc.ServiceError | null, r: Res) => (e ? reject(e) : resolve(r))),
+  );
+
+async function build(functionId: string, version: number, art: { path: string; digest: string }) {
+  const call = client.Build({ deadline: Date.now() + 120_000 });
+  const events: { log?: { line: string }; result?: { image: string; cached: boolean }; epoch: string }[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    call.on('data', (e) => events.push(e));
+    call.on('end', resolve);
+    call.on('error', reject);
+  });
+  const bytes = readFileSync(art.path);
+  call.write({ header: { functionId, version, digest: art.digest, sizeBytes: bytes.length, timeoutMs: 120_000 } });
+  for (let i = 0; i < bytes.length; i += 16 * 1024) call.write({ chunk: bytes.subarray(i, i + 16 * 1024) });
+  call.end();
+  await done;
+  return events;
+}
+
+function connect(address: string, token = CREDENTIAL) {
+  return createAgentClient(address, grpc.credentials.createInsecure(), { interceptors: [sendCredential(token)] });
+}
+
+s.before(
+  loud(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'cpub-agent-grpc-'));
+    agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: dataDir, CPUB_AGENT_CREDENTIAL: CREDENTIAL, CPUB_AGENT_IDLE_TIMEOUT: '60s' });
+    client = connect(agent.url);
+  }),
+);
+
+s.after(
+  loud(async () => {
+    client?.close();
+    await agent?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }),
+);
+
+let epoch = '';
+const functionId = randomUUID();
+let image = '';
+
+s('Info answers with an epoch, and says whether limits are enforced', async () => {
+  const info = await unary<{ epoch: string; limitsEnforced: boolean; runtimeImage: string; ociRuntime: string }>('Info', {});
+  assert.match(info.epoch, /^[0-9a-f-]{36}$/);
+  assert.is(info.limitsEnforced, process.getuid?.() === 0);
+  assert.match(info.runtimeImage, 'runtime-node');
+  epoch = info.epoch;
+});
+
+s('an unauthenticated call is refused', async () => {
+  for (const token of [undefined, 'wrong-credential-wrong-credential']) {
+    const c = token ? connect(agent.url, token) : createAgentClient(agent.url, grpc.credentials.createInsecure());
+    try {
+      await unary('Info', {}, c);
+      assert.unreachable();
+    } catch (err) {
+      assert.is(fromGrpcError(err).kind, 'unauthenticated');
+    } finally {
+      c.close();
+    }
+  }
+});
+
+s('Build streams the artifact in and the log and result out; the same digest again answers at once', async () => {
+  const art = await fnArtifact(`{ async fetch(req, ctx) { console.log('called', ctx.function.version); return new Response('hi ' + new URL(req.url).searchParams.get('who'), { status: 200, headers: { 'x-fn': 'yes' } }); } }`);
+  const events = await build(functionId, 1, art);
+  const result = events.find((e) => e.result)?.result;
+  assert.ok(result, JSON.stringify(events));
+  assert.is(result!.cached, false);
+  assert.ok(events.some((e) => e.log?.line.includes('STEP')), 'build log lines streamed');
+  assert.ok(events.every((e) => e.epoch === epoch), 'every message carries the epoch');
+  image = result!.image;
+  const again = await build(functionId, 1, art);
+  assert.is(again.find((e) => e.result)?.result?.cached, true);
+});
+
+s('Build refuses a digest that does not match the bytes', async () => {
+  const art = await fnArtifact(`async () => 1`);
+  try {
+    await build(randomUUID(), 1, { path: art.path, digest: 'f'.repeat(64) });
+    assert.unreachable();
+  } catch (err) {
+    assert.equal([fromGrpcError(err).kind, fromGrpcError(err).code], ['invalid', 'digest_mismatch']);
+  }
+});
+
+const invokeReq = (over: object = {}) => ({
+  invocationId: randomUUID(),
+  functionId,
+  functionName: 'hello',
+  version: 1,
+  image,
+  limits: { memoryMb: 128, cpus: 0.5, timeoutMs: 10_000, concurrency: 1, maxInstances: 2, network: false },
+  deadlineMs: Date.now() + 30_000,
+  request: { method: 'GET', path: '/', query: 'who=ada', headers: [], body: Buffer.alloc(0) },
+  ...over,
+});
+
+type Reply = { epoch: string; outcome: string; status: number; body: Buffer; headers: { name: string; value: string }[]; logs: { message: string }[]; timings: { coldStart: boolean; createMs: number; startMs: number; readyMs: number; runMs: number } };
+
+s('Invoke: a cold call, then a warm one, with status, headers, body, logs and timings', async () => {
+  const cold = await unary<Reply>('Invoke', invokeReq());
+  assert.is(cold.outcome, 'OUTCOME_OK');
+  assert.is(cold.epoch, epoch);
+  assert.is(cold.status, 200);
+  assert.is(cold.body.toString(), 'hi ada');
+  assert.ok(cold.headers.some((h) => h.name === 'x-fn' && h.value === 'yes'));
+  assert.ok(cold.logs.some((l) => l.message === 'called 1'));
+  assert.ok(cold.timings.coldStart && cold.timings.startMs > 0);
+  const warm = await unary<Reply>('Invoke', invokeReq());
+  assert.is(warm.outcome, 'OUTCOME_OK');
+  assert.not.ok(warm.timings.coldStart);
+});
+
+s('Invoke of an image this node has not built is not_found/image_missing', async () => {
+  try {
+    await unary('Invoke', invokeReq({ image: 'localhost/containerpub/fn-nope:0' }));
+    assert.unreachable();
+  } catch (err) {
+    assert.equal([fromGrpcError(err).kind, fromGrpcError(err).code], ['not_found', 'image_missing']);
+  }
+});
+
+s('Watch sends heartbeats with warm containers, and live log lines', async () => {
+  const call = client.Watch({ heartbeatMs: 200 });
+  const seen: { heartbeat?: { warm: { functionId: string; idle: number }[] }; log?: { line: { message: string } } }[] = [];
+  call.on('data', (e) => seen.push(e));
+  call.on('error', () => {});
+  await unary('Invoke', invokeReq());
+  await new Promise((r) => setTimeout(r, 600));
+  call.cancel();
+  assert.ok(seen.filter((e) => e.heartbeat).length >= 2, 'heartbeats');
+  assert.ok(seen.some((e) => e.heartbeat?.warm.some((w) => w.functionId === functionId && w.idle >= 1)), 'warm container reported');
+  assert.ok(seen.some((e) => e.log?.line.message === 'called 1'), 'live log line');
+});
+
+s('kill -9 of the agent, then a restart: a new epoch, and the old containers are removed', async () => {
+  const before = spawnSync('podman', ['ps', '-a', '-q', '--filter', `label=containerpub.function=${functionId}`], { encoding: 'utf8' }).stdout.trim();
+  assert.ok(before.length > 0, 'a warm container exists');
+  agent.proc.kill('SIGKILL');
+  await new Promise((r) => agent.proc.once('exit', r));
+  client.close();
+  agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: dataDir, CPUB_AGENT_CREDENTIAL: CREDENTIAL });
+  client = connect(agent.url);
+  const info = await unary<{ epoch: string }>('Info', {});
+  assert.is.not(info.epoch, epoch);
+  const after = spawnSync('podman', ['ps', '-a', '-q', '--filter', `label=containerpub.function=${functionId}`], { encoding: 'utf8' }).stdout.trim();
+  assert.is(after, '', 'containers of the dead epoch were removed');
+  epoch = info.epoch;
+});
+
+s('Remove drops the function’s containers and images; Drain refuses new calls', async () => {
+  const warm = await unary<Reply>('Invoke', invokeReq());
+  assert.is(warm.outcome, 'OUTCOME_OK');
+  const removed = await unary<{ containersRemoved: number; imagesRemoved: number }>('Remove', { functionId, version: 0 });
+  assert.ok(removed.containersRemoved >= 1);
+  assert.ok(removed.imagesRemoved >= 1);
+  const drained = await unary<{ drained: boolean }>('Drain', { wait: true });
+  assert.ok(drained.drained);
+  const refused = await unary<Reply>('Invoke', invokeReq());
+  assert.is(refused.outcome, 'OUTCOME_REJECTED');
+});
+
+s.run();
