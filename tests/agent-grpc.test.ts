@@ -59,6 +59,7 @@ s.after(
   loud(async () => {
     client?.close();
     await agent?.stop();
+    assert.is(spawnSync('pgrep', ['-f', `unix://${dataDir}/podman/podman.sock`]).status, 1, 'no podman service left behind');
     rmSync(dataDir, { recursive: true, force: true });
   }),
 );
@@ -174,6 +175,8 @@ s('kill -9 of the agent, then a restart: a new epoch, and the old containers are
   assert.is.not(info.epoch, epoch);
   const after = spawnSync('podman', ['ps', '-a', '-q', '--filter', `label=containerpub.function=${functionId}`], { encoding: 'utf8' }).stdout.trim();
   assert.is(after, '', 'containers of the dead epoch were removed');
+  const services = spawnSync('pgrep', ['-f', `system service --time=0 unix://${dataDir}/podman/podman.sock`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  assert.is(services.length, 1, 'the dead agent’s podman service was stopped, not left running beside the new one');
   epoch = info.epoch;
 });
 

@@ -12,18 +12,6 @@ import type { CallLogLine, CallRequest, CallResult, FunctionSpec, Outcome } from
 
 const SOCKET_IN_CONTAINER = '/run/cpub/fn.sock';
 const MAX_RESPONSE_BYTES = 16 * 2 ** 20;
-/** How long to wait, after the response, for the shim's end-of-call log marker. */
-const LOG_SETTLE_MS = 250;
-
-class LogCollector {
-  readonly lines: CallLogLine[] = [];
-  truncated = false;
-  private done!: () => void;
-  readonly ended = new Promise<void>((r) => (this.done = r));
-  end() {
-    this.done();
-  }
-}
 
 export interface ContainerOptions {
   dataDir: string;
@@ -39,11 +27,12 @@ export class WarmContainer {
   busy = 0;
   lastUsed = Date.now();
   dead = false;
-  private readonly collectors = new Map<string, LogCollector>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
   private detach: () => void = () => {};
   private cgroup: CgroupReader | undefined;
   readonly startupLog: CallLogLine[] = [];
+  /** Lines seen on the output stream per call in flight: the record of a call that died before its trailer. */
+  private readonly seen = new Map<string, CallLogLine[]>();
 
   private constructor(
     private readonly runtime: ContainerRuntime,
@@ -125,45 +114,41 @@ export class WarmContainer {
     });
   }
 
-  /** One line of the container's output: a JSON line from the shim, routed to its call. */
+  /**
+   * One line of the container's output, for live tails: a call's lines go to onCallLine, others (a bundle that
+   * fails to load) to the startup log. The call's record gets its lines from the response's Cpub-Logs trailer.
+   */
   private route(raw: string): void {
-    let j: { i?: string; t?: number; s?: string; l?: string; m?: string; truncated?: boolean; end?: boolean };
+    let j: { i?: string; t?: number; s?: string; l?: string; m?: string };
     try {
       j = JSON.parse(raw);
     } catch {
       j = { i: '', s: 'stdout', l: 'info', m: raw };
     }
-    const line: CallLogLine = { atMs: j.t ?? Date.now(), stream: j.s ?? 'stdout', level: j.l ?? 'info', message: j.m ?? '' };
-    const col = j.i ? this.collectors.get(j.i) : undefined;
-    if (!col) {
-      if (j.m !== undefined) {
-        if (this.startupLog.length < 200) this.startupLog.push(line);
-        this.opts.onStrayLine?.(line);
-      }
-      return;
+    if (j.m === undefined) return;
+    const line: CallLogLine = { atMs: j.t ?? Date.now(), stream: j.s ?? 'stdout', level: j.l ?? 'info', message: j.m };
+    if (j.i) {
+      const seen = this.seen.get(j.i);
+      if (seen && seen.length < 200) seen.push(line);
+      return void this.opts.onCallLine?.(this.spec, j.i, line);
     }
-    if (j.end) return col.end();
-    if (j.truncated) {
-      col.truncated = true;
-      return;
-    }
-    col.lines.push(line);
-    this.opts.onCallLine?.(this.spec, j.i!, line);
+    if (this.startupLog.length < 200) this.startupLog.push(line);
+    this.opts.onStrayLine?.(line);
   }
 
   /** Runs one call. Never throws: every failure is an outcome. */
   async call(req: CallRequest): Promise<Omit<CallResult, 'timings'> & { runMs: number }> {
-    const col = new LogCollector();
-    this.collectors.set(req.invocationId, col);
+    this.seen.set(req.invocationId, []);
     const cpu0 = this.cgroup?.cpuNs() ?? 0;
     if (this.busy === 1) this.cgroup?.resetPeak();
     const t0 = performance.now();
-    const finish = async (outcome: Outcome, status: number, headers: [string, string][], body: Buffer, error = '') => {
+    const finish = (outcome: Outcome, status: number, headers: [string, string][], body: Buffer, error = '', log: { lines: CallLogLine[]; truncated: boolean } = { lines: [], truncated: false }) => {
       const runMs = Math.round(performance.now() - t0);
-      if (outcome === 'ok' || outcome === 'error') await Promise.race([col.ended, new Promise((r) => setTimeout(r, LOG_SETTLE_MS))]);
-      this.collectors.delete(req.invocationId);
+      const seen = this.seen.get(req.invocationId) ?? [];
+      this.seen.delete(req.invocationId);
+      if (outcome !== 'ok' && outcome !== 'error' && log.lines.length === 0) log = { lines: seen, truncated: seen.length >= 200 };
       const resources = { cpuMs: Math.round(((this.cgroup?.cpuNs() ?? 0) - cpu0) / 1e6), peakMemoryBytes: this.cgroup?.peakBytes() ?? 0 };
-      return { outcome, status, headers, body, logs: col.lines, logsTruncated: col.truncated, resources, error, runMs };
+      return { outcome, status, headers, body, logs: log.lines, logsTruncated: log.truncated, resources, error, runMs };
     };
     const timeoutMs = req.deadlineMs - Date.now();
     if (timeoutMs <= 0) return finish('timeout', 504, [], Buffer.alloc(0), 'the deadline passed before the call started');
@@ -171,7 +156,7 @@ export class WarmContainer {
       const res = await this.send(req, timeoutMs);
       const fnError = res.headers.some(([k]) => k === 'cpub-function-error');
       const headers = res.headers.filter(([k]) => !k.startsWith('cpub-'));
-      return finish(fnError ? 'error' : 'ok', res.status, headers, res.body, fnError ? 'the function threw an error' : '');
+      return finish(fnError ? 'error' : 'ok', res.status, headers, res.body, fnError ? 'the function threw an error' : '', res.log);
     } catch (err) {
       if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') {
         this.dead = true; // a call past its deadline may still be running: the container is replaced
@@ -188,7 +173,7 @@ export class WarmContainer {
     }
   }
 
-  private send(req: CallRequest, timeoutMs: number): Promise<{ status: number; headers: [string, string][]; body: Buffer }> {
+  private send(req: CallRequest, timeoutMs: number): Promise<{ status: number; headers: [string, string][]; body: Buffer; log: { lines: CallLogLine[]; truncated: boolean } }> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | string[]> = {};
       for (const [k, v] of req.headers) {
@@ -202,7 +187,8 @@ export class WarmContainer {
       headers['content-length'] = String(req.body.length);
       const path = (req.path.startsWith('/') ? req.path : `/${req.path}`) + (req.query ? `?${req.query.replace(/^\?/, '')}` : '');
       const r = request(
-        { socketPath: this.socketPath, method: req.method || 'GET', path, headers, agent: this.agent, signal: AbortSignal.timeout(timeoutMs) },
+        // The log trailer can be as large as the log cap (base64): allow headers that big.
+        { socketPath: this.socketPath, method: req.method || 'GET', path, headers, agent: this.agent, signal: AbortSignal.timeout(timeoutMs), maxHeaderSize: 4 * 2 ** 20 },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -214,7 +200,7 @@ export class WarmContainer {
           res.on('end', () => {
             const out: [string, string][] = [];
             for (let i = 0; i < res.rawHeaders.length; i += 2) out.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
-            resolve({ status: res.statusCode ?? 502, headers: out, body: Buffer.concat(chunks) });
+            resolve({ status: res.statusCode ?? 502, headers: out.filter(([k]) => k !== 'trailer'), body: Buffer.concat(chunks), log: parseLogTrailer(res.trailers['cpub-logs']) });
           });
           res.on('error', reject);
         },
@@ -230,6 +216,16 @@ export class WarmContainer {
     this.agent.destroy();
     await this.runtime.remove(this.id).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function parseLogTrailer(v: string | undefined): { lines: CallLogLine[]; truncated: boolean } {
+  if (!v) return { lines: [], truncated: false };
+  try {
+    const j = JSON.parse(Buffer.from(v, 'base64').toString('utf8')) as { lines: { t: number; s: string; l: string; m: string }[]; truncated: boolean };
+    return { lines: j.lines.map((l) => ({ atMs: l.t, stream: l.s, level: l.l, message: l.m })), truncated: Boolean(j.truncated) };
+  } catch {
+    return { lines: [{ atMs: Date.now(), stream: 'agent', level: 'error', message: 'the call’s log could not be read' }], truncated: true };
   }
 }
 

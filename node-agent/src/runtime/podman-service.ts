@@ -1,6 +1,6 @@
 // Runs the agent's own `podman system service` on a private unix socket under its data folder, and stops it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PodmanRuntime } from './podman.js';
 import { AgentError } from '../errors.js';
@@ -9,6 +9,7 @@ export class PodmanService {
   private proc: ChildProcess | undefined;
   private stderr = '';
   readonly socketPath: string;
+  private readonly pidFile: string;
 
   /** `ociRuntime` is passed as `podman --runtime` (runc where crun cannot run, as on cgroup v1 hosts). */
   constructor(
@@ -18,14 +19,37 @@ export class PodmanService {
     const dir = join(dataDir, 'podman');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.socketPath = join(dir, 'podman.sock');
+    this.pidFile = join(dir, 'podman.pid');
+  }
+
+  /**
+   * An agent killed with -9 leaves its podman service running (children outlive their parent); the next start
+   * finds it through the pid file and stops it, checking the process is really that service first.
+   */
+  private stopLeftover(): void {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(this.pidFile, 'utf8'));
+    } catch {
+      return;
+    }
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes('system\0service') && cmdline.includes(this.socketPath)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(this.pidFile, { force: true });
   }
 
   /** Starts the service and resolves once its API answers (at most `timeoutMs`). */
   async start(timeoutMs = 20_000): Promise<PodmanRuntime> {
+    this.stopLeftover();
     rmSync(this.socketPath, { force: true });
     const args = [...(this.ociRuntime ? ['--runtime', this.ociRuntime] : []), 'system', 'service', '--time=0', `unix://${this.socketPath}`];
     const proc = spawn('podman', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
+    if (proc.pid) writeFileSync(this.pidFile, String(proc.pid));
     proc.stderr!.on('data', (d) => (this.stderr = (this.stderr + d).slice(-4000)));
     const spawnError = new Promise<never>((_, reject) =>
       proc.once('error', (err) => reject(new AgentError('unavailable', 'podman_missing', `cannot run podman: ${err.message} (install it: apt-get install podman runc)`))),
@@ -61,5 +85,6 @@ export class PodmanService {
       proc.kill('SIGTERM');
     });
     rmSync(this.socketPath, { force: true });
+    rmSync(this.pidFile, { force: true });
   }
 }

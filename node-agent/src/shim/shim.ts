@@ -6,10 +6,11 @@
 // - one HTTP request in, one response out, on the unix socket; the request carries `Cpub-Invocation-Id` and
 //   `Cpub-Deadline` (epoch ms); the response is the function's own status, headers and body — or, when the
 //   function throws, a 500 with `Cpub-Function-Error: 1` and the stack in the call's log;
-// - log output is written to stdout as JSON lines {"i": invocation id, "t": epoch ms, "s": stream, "l": level,
-//   "m": message}, capped per invocation (CPUB_LOG_CAP bytes, default 256 KiB) with one {"truncated": true}
-//   line when the cap is hit, and a final {"end": true} line once the response is sent; output outside any
-//   invocation has "i": "";
+// - the call's log comes back in-band, as the HTTP trailer `Cpub-Logs`: base64 of JSON {"lines": [{"t": epoch
+//   ms, "s": stream, "l": level, "m": message}], "truncated": bool}, capped per invocation (CPUB_LOG_CAP bytes,
+//   default 256 KiB) — so the agent never waits on the container's output stream to finish a call;
+// - the same lines also go to stdout as JSON lines {"i": invocation id, "t", "s", "l", "m"} for live tails
+//   (output outside any invocation has "i": "");
 // - `GET /__cpub/ready` answers 204 once the bundle has loaded.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -21,6 +22,7 @@ interface Invocation {
   id: string;
   written: number;
   truncated: boolean;
+  lines: { t: number; s: string; l: string; m: string }[];
 }
 
 type Handler = (req: Request, ctx: unknown) => unknown;
@@ -32,19 +34,27 @@ const FUNCTION = { name: process.env.CPUB_FUNCTION_NAME ?? '', version: Number(p
 
 const als = new AsyncLocalStorage<Invocation>();
 const rawWrite = process.stdout.write.bind(process.stdout);
-const outside: Invocation = { id: '', written: 0, truncated: false };
+const outside: Invocation = { id: '', written: 0, truncated: false, lines: [] };
 
 function emit(stream: string, level: string, message: string): void {
   const inv = als.getStore() ?? outside;
   if (inv.truncated) return;
-  const line = JSON.stringify({ i: inv.id, t: Date.now(), s: stream, l: level, m: message }) + '\n';
-  if (inv !== outside && inv.written + line.length > LOG_CAP) {
-    inv.truncated = true;
-    rawWrite(JSON.stringify({ i: inv.id, t: Date.now(), truncated: true }) + '\n');
-    return;
+  const entry = { t: Date.now(), s: stream, l: level, m: message };
+  const line = JSON.stringify({ i: inv.id, ...entry }) + '\n';
+  if (inv !== outside) {
+    if (inv.written + line.length > LOG_CAP) {
+      inv.truncated = true;
+      rawWrite(JSON.stringify({ i: inv.id, t: Date.now(), truncated: true }) + '\n');
+      return;
+    }
+    inv.lines.push(entry);
   }
   inv.written += line.length;
   rawWrite(line);
+}
+
+function logTrailer(inv: Invocation): string {
+  return Buffer.from(JSON.stringify({ lines: inv.lines, truncated: inv.truncated })).toString('base64');
 }
 
 // Everything the function prints goes through emit: console.* and direct writes to stdout/stderr.
@@ -80,11 +90,16 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function send(res: ServerResponse, response: Response): Promise<void> {
-  const headers: Record<string, string[]> = {};
-  response.headers.forEach((v, k) => (headers[k] ??= []).push(v));
+async function send(res: ServerResponse, response: Response, inv: Invocation, extra: Record<string, string> = {}): Promise<void> {
+  const headers: Record<string, string[] | string> = { ...extra, trailer: 'Cpub-Logs' };
+  response.headers.forEach((v, k) => {
+    if (k !== 'content-length' && k !== 'transfer-encoding' && k !== 'trailer') ((headers[k] ??= []) as string[]).push(v);
+  });
+  const body = Buffer.from(await response.arrayBuffer());
   res.writeHead(response.status, headers);
-  res.end(Buffer.from(await response.arrayBuffer()));
+  res.write(body);
+  res.addTrailers({ 'Cpub-Logs': logTrailer(inv) });
+  res.end();
 }
 
 async function main(): Promise<void> {
@@ -94,7 +109,7 @@ async function main(): Promise<void> {
     if (req.url === '/__cpub/ready') return void res.writeHead(204).end();
     const id = String(req.headers['cpub-invocation-id'] ?? '');
     const deadline = Number(req.headers['cpub-deadline'] ?? Date.now() + 30_000);
-    const inv: Invocation = { id, written: 0, truncated: false };
+    const inv: Invocation = { id, written: 0, truncated: false, lines: [] };
     await als.run(inv, async () => {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new Error('deadline exceeded')), Math.max(0, deadline - Date.now()));
@@ -115,16 +130,15 @@ async function main(): Promise<void> {
         const log = Object.fromEntries(['info', 'debug', 'warn', 'error'].map((l) => [l, (...a: unknown[]) => emit('ctx', l, format(...a))]));
         const ctx = { env, log, invocationId: id, deadline, signal: controller.signal, function: FUNCTION };
         const result = await handler(request, ctx);
-        await send(res, result instanceof Response ? result : Response.json(result ?? null));
+        await send(res, result instanceof Response ? result : Response.json(result ?? null), inv);
       } catch (err) {
         const e = err as Error;
         emit('stderr', 'error', e?.stack ?? String(err));
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', 'cpub-function-error': '1' });
-        res.end(JSON.stringify({ error: 'function_error', message: e?.message ?? String(err) }));
+        if (!res.headersSent) {
+          await send(res, Response.json({ error: 'function_error', message: e?.message ?? String(err) }, { status: 500 }), inv, { 'cpub-function-error': '1' });
+        } else res.end();
       } finally {
         clearTimeout(timer);
-        // The end marker tells the agent it has every line of this call.
-        rawWrite(JSON.stringify({ i: id, t: Date.now(), end: true }) + '\n');
       }
     });
   });
