@@ -59,6 +59,34 @@ function invoke(client: AgentClient, functionId: string, image: string, concurre
   );
 }
 
+/** One long-lived InvokeStream; calls are messages on it, matched by invocation id. */
+function streamInvoker(client: AgentClient, functionId: string, image: string) {
+  const call = client.InvokeStream();
+  const waiting = new Map<string, (r: { outcome: string }) => void>();
+  call.on('data', (r: { invocationId: string; outcome: string }) => waiting.get(r.invocationId)?.(r));
+  call.on('error', () => {});
+  const invokeOne = () =>
+    new Promise<void>((resolve, reject) => {
+      const invocationId = randomUUID();
+      waiting.set(invocationId, (r) => {
+        waiting.delete(invocationId);
+        if (r.outcome === 'OUTCOME_OK') resolve();
+        else reject(new Error(r.outcome));
+      });
+      call.write({
+        invocationId,
+        functionId,
+        functionName: 'bench',
+        version: 1,
+        image,
+        limits: { memoryMb: 128, cpus: 1, timeoutMs: 10_000, concurrency: 16, maxInstances: 1, network: false },
+        deadlineMs: Date.now() + 10_000,
+        request: { method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0) },
+      });
+    });
+  return { invokeOne, close: () => call.end() };
+}
+
 function direct(socketPath: string, agent: Agent): Promise<void> {
   return new Promise((resolve, reject) => {
     const r = request({ socketPath, path: '/', method: 'GET', agent, headers: { 'cpub-invocation-id': randomUUID(), 'cpub-deadline': String(Date.now() + 10_000) } }, (res) => {
@@ -139,6 +167,12 @@ async function main() {
     const inv1 = await throughput(() => invoke(client, warmId, warmImage, 16), 1, SECONDS);
     const base16 = await throughput(() => direct(sock, httpAgent), 16, SECONDS);
     const inv16 = await throughput(() => invoke(client, warmId, warmImage, 16), 16, SECONDS);
+    const stream = streamInvoker(client, warmId, warmImage);
+    await timed(stream.invokeOne, 200);
+    const strSeq = await timed(stream.invokeOne, SEQ);
+    const str1 = await throughput(stream.invokeOne, 1, SECONDS);
+    const str16 = await throughput(stream.invokeOne, 16, SECONDS);
+    stream.close();
 
     // Host memory of an idle warm container: its cgroup's usage and its processes' RSS.
     const cid = spawnSync('podman', ['ps', '-q', '--no-trunc', '--filter', `label=containerpub.function=${warmId}`], { encoding: 'utf8' }).stdout.trim().split('\n')[0]!;
@@ -156,9 +190,10 @@ async function main() {
     console.log(`cold start (Invoke, no warm container → response), n=${cold.length}: p50 ${fmt(p50(cold))}, p95 ${fmt(pct(cold, 95))}   (goal p50 ≤ 200 ms)`);
     console.log(`  phases p50: create ${p50(phases.map((p) => p.createMs))} ms, start ${p50(phases.map((p) => p.startMs))} ms, ready ${p50(phases.map((p) => p.readyMs))} ms, run ${p50(phases.map((p) => p.runMs))} ms`);
     console.log(`warm, 1 caller, n=${SEQ}:   Invoke p50 ${fmt(p50(invSeq))} p99 ${fmt(pct(invSeq, 99))}   baseline (unix socket) p50 ${fmt(p50(baseSeq))} p99 ${fmt(pct(baseSeq, 99))}`);
-    console.log(`  Invoke p50 above baseline: ${fmt(p50(invSeq) - p50(baseSeq))}   (goal ≤ 0.5 ms)`);
-    console.log(`calls/s, 1 caller:   Invoke ${inv1.toFixed(0)}   baseline ${base1.toFixed(0)}`);
-    console.log(`calls/s, 16 callers: Invoke ${inv16.toFixed(0)}   baseline ${base16.toFixed(0)}   (goal ≥ 5000 Invokes/s)`);
+    console.log(`                           InvokeStream p50 ${fmt(p50(strSeq))} p99 ${fmt(pct(strSeq, 99))}`);
+    console.log(`  p50 above baseline: unary Invoke ${fmt(p50(invSeq) - p50(baseSeq))}, InvokeStream ${fmt(p50(strSeq) - p50(baseSeq))}   (goal ≤ 0.5 ms)`);
+    console.log(`calls/s, 1 caller:   unary Invoke ${inv1.toFixed(0)}   InvokeStream ${str1.toFixed(0)}   baseline ${base1.toFixed(0)}`);
+    console.log(`calls/s, 16 callers: unary Invoke ${inv16.toFixed(0)}   InvokeStream ${str16.toFixed(0)}   baseline ${base16.toFixed(0)}   (goal ≥ 5000 Invokes/s)`);
     console.log(
       `idle warm container: private (USS) ${(ussKb / 1024).toFixed(1)} MiB, PSS ${(pssKb / 1024).toFixed(1)} MiB, RSS ${(rssKb / 1024).toFixed(1)} MiB, cgroup usage ${(cgroupBytes / 2 ** 20).toFixed(1)} MiB   (goal ≤ 10 MB)`,
     );
@@ -173,6 +208,10 @@ async function main() {
         baseP99Ms: +pct(baseSeq, 99).toFixed(3),
         invokePerSec1: Math.round(inv1),
         invokePerSec16: Math.round(inv16),
+        streamP50Ms: +p50(strSeq).toFixed(3),
+        streamP99Ms: +pct(strSeq, 99).toFixed(3),
+        streamPerSec1: Math.round(str1),
+        streamPerSec16: Math.round(str16),
         basePerSec16: Math.round(base16),
         idleCgroupMiB: +(cgroupBytes / 2 ** 20).toFixed(1),
         idleRssMiB: +(rssKb / 1024).toFixed(1),

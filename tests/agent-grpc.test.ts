@@ -150,6 +150,27 @@ s('Invoke of an image this node has not built is not_found/image_missing', async
   }
 });
 
+s('InvokeStream: many calls on one stream, replies matched by invocation id; a call that cannot run carries a problem', async () => {
+  const call = client.InvokeStream();
+  const replies = new Map<string, Reply & { invocationId: string; problem: { kind: string; code: string } | null }>();
+  const finished = new Promise<void>((resolve, reject) => {
+    call.on('data', (r: Reply & { invocationId: string; problem: { kind: string; code: string } | null }) => replies.set(r.invocationId, r));
+    call.on('end', resolve);
+    call.on('error', reject);
+  });
+  const ids = Array.from({ length: 12 }, () => randomUUID());
+  for (const id of ids) call.write(invokeReq({ invocationId: id, limits: { memoryMb: 128, cpus: 0.5, timeoutMs: 10_000, concurrency: 4, maxInstances: 2, network: false } }));
+  const missing = randomUUID();
+  call.write(invokeReq({ invocationId: missing, image: 'localhost/containerpub/fn-nope:0' }));
+  call.end();
+  await finished;
+  for (const id of ids) {
+    assert.is(replies.get(id)?.outcome, 'OUTCOME_OK', id);
+    assert.is(replies.get(id)?.body.toString(), 'hi ada');
+  }
+  assert.equal([replies.get(missing)?.problem?.kind, replies.get(missing)?.problem?.code], ['not_found', 'image_missing']);
+});
+
 s('Watch sends heartbeats with warm containers, and live log lines', async () => {
   const call = client.Watch({ heartbeatMs: 200 });
   const seen: { heartbeat?: { warm: { functionId: string; idle: number }[] }; log?: { line: { message: string } } }[] = [];

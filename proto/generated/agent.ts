@@ -22,6 +22,7 @@ import type { InvokeReply as _containerpub_agent_v1_InvokeReply, InvokeReply__Ou
 import type { InvokeRequest as _containerpub_agent_v1_InvokeRequest, InvokeRequest__Output as _containerpub_agent_v1_InvokeRequest__Output } from './containerpub/agent/v1/InvokeRequest.js';
 import type { Limits as _containerpub_agent_v1_Limits, Limits__Output as _containerpub_agent_v1_Limits__Output } from './containerpub/agent/v1/Limits.js';
 import type { LogLine as _containerpub_agent_v1_LogLine, LogLine__Output as _containerpub_agent_v1_LogLine__Output } from './containerpub/agent/v1/LogLine.js';
+import type { Problem as _containerpub_agent_v1_Problem, Problem__Output as _containerpub_agent_v1_Problem__Output } from './containerpub/agent/v1/Problem.js';
 import type { RemoveReply as _containerpub_agent_v1_RemoveReply, RemoveReply__Output as _containerpub_agent_v1_RemoveReply__Output } from './containerpub/agent/v1/RemoveReply.js';
 import type { RemoveRequest as _containerpub_agent_v1_RemoveRequest, RemoveRequest__Output as _containerpub_agent_v1_RemoveRequest__Output } from './containerpub/agent/v1/RemoveRequest.js';
 import type { ResourceSample as _containerpub_agent_v1_ResourceSample, ResourceSample__Output as _containerpub_agent_v1_ResourceSample__Output } from './containerpub/agent/v1/ResourceSample.js';
@@ -62,6 +63,7 @@ export interface ProtoGrpcType {
         Limits: MessageTypeDefinition<_containerpub_agent_v1_Limits, _containerpub_agent_v1_Limits__Output>
         LogLine: MessageTypeDefinition<_containerpub_agent_v1_LogLine, _containerpub_agent_v1_LogLine__Output>
         Outcome: EnumTypeDefinition
+        Problem: MessageTypeDefinition<_containerpub_agent_v1_Problem, _containerpub_agent_v1_Problem__Output>
         RemoveReply: MessageTypeDefinition<_containerpub_agent_v1_RemoveReply, _containerpub_agent_v1_RemoveReply__Output>
         RemoveRequest: MessageTypeDefinition<_containerpub_agent_v1_RemoveRequest, _containerpub_agent_v1_RemoveRequest__Output>
         ResourceSample: MessageTypeDefinition<_containerpub_agent_v1_ResourceSample, _containerpub_agent_v1_ResourceSample__Output>

@@ -97,6 +97,34 @@ export class AgentService {
 
       Invoke: (call, cb) => void this.invoke(call.request).then((r) => cb(null, r), (err) => cb(toGrpcError(err))),
 
+      InvokeStream: (call) => {
+        let open = 0;
+        let ended = false;
+        const done = () => ended && open === 0 && call.end();
+        call.on('data', (req: InvokeRequest__Output) => {
+          open++;
+          void this.invoke(req)
+            .then(
+              (r) => call.write({ ...r, invocationId: req.invocationId }),
+              (err) => {
+                const e = err as Partial<AgentError>;
+                const problem = e instanceof AgentError ? { kind: e.kind, code: e.code, detail: e.detail } : { kind: 'internal', code: 'internal_error', detail: 'internal error on the agent' };
+                if (!(e instanceof AgentError)) this.d.log.error({ err }, 'invoke failed');
+                call.write({ epoch: f.epoch, invocationId: req.invocationId, problem });
+              },
+            )
+            .finally(() => {
+              open--;
+              done();
+            });
+        });
+        call.on('end', () => {
+          ended = true;
+          done();
+        });
+        call.on('error', () => {});
+      },
+
       Remove: (call, cb) =>
         void (async () => {
           const { functionId, version } = call.request;

@@ -75,6 +75,19 @@ export interface AgentClient extends grpc.Client {
   invoke(argument: _containerpub_agent_v1_InvokeRequest, callback: grpc.requestCallback<_containerpub_agent_v1_InvokeReply__Output>): grpc.ClientUnaryCall;
   
   /**
+   * The same calls as messages on one long-lived stream (a unary gRPC call costs ≈1 ms of latency here):
+   * replies come back in any order, matched by invocation_id; a call that cannot start carries `problem`.
+   */
+  InvokeStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_InvokeRequest, _containerpub_agent_v1_InvokeReply__Output>;
+  InvokeStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_InvokeRequest, _containerpub_agent_v1_InvokeReply__Output>;
+  /**
+   * The same calls as messages on one long-lived stream (a unary gRPC call costs ≈1 ms of latency here):
+   * replies come back in any order, matched by invocation_id; a call that cannot start carries `problem`.
+   */
+  invokeStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_InvokeRequest, _containerpub_agent_v1_InvokeReply__Output>;
+  invokeStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_InvokeRequest, _containerpub_agent_v1_InvokeReply__Output>;
+  
+  /**
    * Drops a function's (or one version's) containers and images.
    */
   Remove(argument: _containerpub_agent_v1_RemoveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_RemoveReply__Output>): grpc.ClientUnaryCall;
@@ -125,6 +138,12 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   Invoke: grpc.handleUnaryCall<_containerpub_agent_v1_InvokeRequest__Output, _containerpub_agent_v1_InvokeReply>;
   
   /**
+   * The same calls as messages on one long-lived stream (a unary gRPC call costs ≈1 ms of latency here):
+   * replies come back in any order, matched by invocation_id; a call that cannot start carries `problem`.
+   */
+  InvokeStream: grpc.handleBidiStreamingCall<_containerpub_agent_v1_InvokeRequest__Output, _containerpub_agent_v1_InvokeReply>;
+  
+  /**
    * Drops a function's (or one version's) containers and images.
    */
   Remove: grpc.handleUnaryCall<_containerpub_agent_v1_RemoveRequest__Output, _containerpub_agent_v1_RemoveReply>;
@@ -141,6 +160,7 @@ export interface AgentDefinition extends grpc.ServiceDefinition {
   Drain: MethodDefinition<_containerpub_agent_v1_DrainRequest, _containerpub_agent_v1_DrainReply, _containerpub_agent_v1_DrainRequest__Output, _containerpub_agent_v1_DrainReply__Output>
   Info: MethodDefinition<_containerpub_agent_v1_InfoRequest, _containerpub_agent_v1_InfoReply, _containerpub_agent_v1_InfoRequest__Output, _containerpub_agent_v1_InfoReply__Output>
   Invoke: MethodDefinition<_containerpub_agent_v1_InvokeRequest, _containerpub_agent_v1_InvokeReply, _containerpub_agent_v1_InvokeRequest__Output, _containerpub_agent_v1_InvokeReply__Output>
+  InvokeStream: MethodDefinition<_containerpub_agent_v1_InvokeRequest, _containerpub_agent_v1_InvokeReply, _containerpub_agent_v1_InvokeRequest__Output, _containerpub_agent_v1_InvokeReply__Output>
   Remove: MethodDefinition<_containerpub_agent_v1_RemoveRequest, _containerpub_agent_v1_RemoveReply, _containerpub_agent_v1_RemoveRequest__Output, _containerpub_agent_v1_RemoveReply__Output>
   Watch: MethodDefinition<_containerpub_agent_v1_WatchRequest, _containerpub_agent_v1_WatchEvent, _containerpub_agent_v1_WatchRequest__Output, _containerpub_agent_v1_WatchEvent__Output>
 }

@@ -5,6 +5,7 @@ import type { Header as _containerpub_agent_v1_Header, Header__Output as _contai
 import type { LogLine as _containerpub_agent_v1_LogLine, LogLine__Output as _containerpub_agent_v1_LogLine__Output } from '../../../containerpub/agent/v1/LogLine.js';
 import type { Timings as _containerpub_agent_v1_Timings, Timings__Output as _containerpub_agent_v1_Timings__Output } from '../../../containerpub/agent/v1/Timings.js';
 import type { Resources as _containerpub_agent_v1_Resources, Resources__Output as _containerpub_agent_v1_Resources__Output } from '../../../containerpub/agent/v1/Resources.js';
+import type { Problem as _containerpub_agent_v1_Problem, Problem__Output as _containerpub_agent_v1_Problem__Output } from '../../../containerpub/agent/v1/Problem.js';
 
 export interface InvokeReply {
   'epoch'?: (string);
@@ -20,6 +21,11 @@ export interface InvokeReply {
    * Why the call did not end `ok`, for the execution record.
    */
   'error'?: (string);
+  'invocationId'?: (string);
+  /**
+   * On InvokeStream only: the call could not be run at all (the error a unary Invoke would have returned).
+   */
+  'problem'?: (_containerpub_agent_v1_Problem | null);
 }
 
 export interface InvokeReply__Output {
@@ -36,4 +42,9 @@ export interface InvokeReply__Output {
    * Why the call did not end `ok`, for the execution record.
    */
   'error': (string);
+  'invocationId': (string);
+  /**
+   * On InvokeStream only: the call could not be run at all (the error a unary Invoke would have returned).
+   */
+  'problem': (_containerpub_agent_v1_Problem__Output | null);
 }
