@@ -23,6 +23,7 @@ let runtime: ContainerRuntime;
 let runtimeImage: string;
 let pools: Pools;
 const epoch = randomUUID();
+const nodeId = randomUUID();
 const deployed: string[] = [];
 
 async function deploy(handler: string, limits: Partial<FunctionSpec> = {}): Promise<FunctionSpec> {
@@ -42,7 +43,7 @@ s.before(
     service = new PodmanService(dir, detectHost().ociRuntime);
     runtime = await service.start();
     runtimeImage = (await ensureRuntimeImage(runtime, { dataDir: dir })).tag;
-    pools = new Pools(runtime, { dataDir: dir, epoch, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 20 });
+    pools = new Pools(runtime, { dataDir: dir, nodeId, epoch, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 20 });
     await pools.start();
   }),
 );
@@ -168,10 +169,14 @@ s('1 GiB written to stdout: the log is capped and the agent’s memory stays bou
   assert.ok(process.memoryUsage().rss - rss0 < 200 * 2 ** 20, 'agent memory grew by less than 200 MB');
 });
 
-s('containers of an earlier epoch are removed at start', async () => {
+s('containers this node left in an earlier epoch are removed at start; other nodes’ are not', async () => {
   const spec = await deploy(`async () => 'x'`);
   await call(spec);
-  const other = new Pools(runtime, { dataDir: dir, epoch: randomUUID(), logCapBytes: 1024, idleTimeoutMs: 60_000, maxContainers: 5 });
+  const stranger = new Pools(runtime, { dataDir: dir, nodeId: randomUUID(), epoch: randomUUID(), logCapBytes: 1024, idleTimeoutMs: 60_000, maxContainers: 5 });
+  assert.is(await stranger.start(), 0, 'another node on the same host leaves our containers alone');
+  await stranger.stop();
+  assert.is((await runtime.list({ [LABELS.function]: spec.functionId })).length, 1);
+  const other = new Pools(runtime, { dataDir: dir, nodeId, epoch: randomUUID(), logCapBytes: 1024, idleTimeoutMs: 60_000, maxContainers: 5 });
   const removed = await other.start();
   assert.ok(removed >= 1);
   assert.is((await runtime.list({ [LABELS.function]: spec.functionId })).length, 0);

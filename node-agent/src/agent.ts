@@ -51,6 +51,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     let svc: AgentService | undefined;
     const pools = new Pools(runtime, {
       dataDir: config.dataDir,
+      nodeId,
       epoch,
       logCapBytes: 256 * 1024,
       idleTimeoutMs: config.idleTimeout,

@@ -23,6 +23,7 @@ export const LABELS = {
   version: 'containerpub.version',
   digest: 'containerpub.digest',
   epoch: 'containerpub.epoch',
+  node: 'containerpub.node',
 } as const;
 
 export function functionImageTag(functionId: string, digest: string): string {

@@ -50,9 +50,9 @@ export class Pools {
     private readonly opts: PoolsOptions,
   ) {}
 
-  /** Removes containers left by earlier agent epochs, then starts the idle reaper. */
+  /** Removes containers this node left in earlier epochs, then starts the idle reaper. */
   async start(): Promise<number> {
-    const mine = await this.runtime.list({ [LABELS.managed]: 'true' });
+    const mine = await this.runtime.list({ [LABELS.node]: this.opts.nodeId, [LABELS.managed]: 'true' });
     const stale = mine.filter((c) => c.labels[LABELS.epoch] !== this.opts.epoch);
     await Promise.all(stale.map((c) => this.runtime.remove(c.id)));
     this.reaper = setInterval(() => void this.reap(), Math.min(5000, Math.max(250, this.opts.idleTimeoutMs / 4)));

@@ -67,11 +67,6 @@ export interface ContainerRuntime {
   removeImages(labels: Record<string, string>): Promise<number>;
   create(spec: ContainerSpec): Promise<string>;
   start(id: string): Promise<void>;
-  /**
-   * Streams the container's stdout and stderr as lines (each cut at `maxLine` bytes) until it exits; call
-   * before start. Resolves with a function that detaches.
-   */
-  attach(id: string, onLine: (line: string) => void, maxLine?: number): Promise<() => void>;
   inspect(id: string): Promise<ContainerState>;
   remove(id: string): Promise<void>;
   list(labels: Record<string, string>): Promise<ContainerSummary[]>;

@@ -1,5 +1,4 @@
 // The ContainerRuntime over Podman's Docker-compatible REST API. The only file that imports dockerode.
-import { Writable } from 'node:stream';
 import Docker from 'dockerode';
 import type { ContainerRuntime, ContainerSpec, ContainerState, ContainerSummary, EngineInfo, RunResult } from './container-runtime.js';
 import { AgentError } from '../errors.js';
@@ -99,7 +98,7 @@ export class PodmanRuntime implements ContainerRuntime {
         // Podman 4.3 forces mode 1755 on tmpfs mounts; U chowns /tmp to the container user instead.
         Tmpfs: spec.tmpfsBytes ? { '/tmp': `rw,nosuid,nodev,noexec,size=${spec.tmpfsBytes},U` } : undefined,
         Binds: (spec.mounts ?? []).map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
-        // Output reaches the agent through attach only: nothing piles up on disk.
+        // Function output reaches the agent through the shim's log socket: nothing piles up on disk.
         LogConfig: { Type: spec.keepLogs ? 'k8s-file' : 'none', Config: {} },
         Ulimits: [
           { Name: 'nofile', Soft: spec.ulimits.nofile, Hard: spec.ulimits.nofile },
@@ -112,30 +111,6 @@ export class PodmanRuntime implements ContainerRuntime {
 
   async start(id: string): Promise<void> {
     await this.docker.getContainer(id).start();
-  }
-
-  async attach(id: string, onLine: (line: string) => void, maxLine = 64 * 1024): Promise<() => void> {
-    const stream = (await this.docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream & { destroy(): void };
-    let pending = '';
-    const sink = new Writable({
-      write: (chunk: Buffer, _enc, cb) => {
-        pending += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = pending.indexOf('\n')) >= 0) {
-          onLine(pending.slice(0, Math.min(nl, maxLine)));
-          pending = pending.slice(nl + 1);
-        }
-        // A line longer than maxLine is cut, so a function printing without newlines cannot grow this buffer.
-        if (pending.length > maxLine) {
-          onLine(pending.slice(0, maxLine));
-          pending = '';
-        }
-        cb();
-      },
-    });
-    this.docker.modem.demuxStream(stream, sink, sink);
-    stream.on('error', () => {});
-    return () => stream.destroy();
   }
 
   async inspect(id: string): Promise<ContainerState> {

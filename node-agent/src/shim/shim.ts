@@ -9,10 +9,12 @@
 // - the call's log comes back in-band, as the HTTP trailer `Cpub-Logs`: base64 of JSON {"lines": [{"t": epoch
 //   ms, "s": stream, "l": level, "m": message}], "truncated": bool}, capped per invocation (CPUB_LOG_CAP bytes,
 //   default 256 KiB) — so the agent never waits on the container's output stream to finish a call;
-// - the same lines also go to stdout as JSON lines {"i": invocation id, "t", "s", "l", "m"} for live tails
-//   (output outside any invocation has "i": "");
+// - the same lines also go, for live tails, as JSON lines {"i": invocation id, "t", "s", "l", "m"} to the unix
+//   socket CPUB_LOG_SOCKET that the agent listens on (output outside any invocation has "i": ""); when the
+//   agent is slow to read, lines are dropped rather than buffered without bound;
 // - `GET /__cpub/ready` answers 204 once the bundle has loaded.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createConnection, type Socket } from 'node:net';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -33,7 +35,26 @@ const LOG_CAP = Number(process.env.CPUB_LOG_CAP ?? 256 * 1024);
 const FUNCTION = { name: process.env.CPUB_FUNCTION_NAME ?? '', version: Number(process.env.CPUB_FUNCTION_VERSION ?? 0) };
 
 const als = new AsyncLocalStorage<Invocation>();
-const rawWrite = process.stdout.write.bind(process.stdout);
+const LOG_SOCKET = process.env.CPUB_LOG_SOCKET;
+const MAX_PENDING_LOG_BYTES = 1 << 20;
+let logSocket: Socket | undefined;
+const early: string[] = [];
+if (LOG_SOCKET) {
+  const s = createConnection(LOG_SOCKET);
+  s.on('connect', () => {
+    logSocket = s;
+    for (const l of early.splice(0)) s.write(l);
+  });
+  s.on('error', () => (logSocket = undefined));
+}
+/** Sends one line to the agent's live log socket; drops it when the agent is not keeping up. */
+function rawWrite(line: string): void {
+  if (!logSocket) {
+    if (early.length < 100) early.push(line);
+    return;
+  }
+  if (logSocket.writableLength < MAX_PENDING_LOG_BYTES) logSocket.write(line);
+}
 const outside: Invocation = { id: '', written: 0, truncated: false, lines: [] };
 
 function emit(stream: string, level: string, message: string): void {
