@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
 import { fromGrpcError } from '../proto/errors.js';
-import { startAgentProcess, type RunningServer } from './helpers/server.js';
+import { startAgentProcess, agentBin, type RunningServer } from './helpers/server.js';
 import { fnArtifact } from './helpers/agent.js';
 import { loud } from './helpers/hooks.js';
 
@@ -201,14 +201,29 @@ s('kill -9 of the agent, then a restart: a new epoch, and the old containers are
   epoch = info.epoch;
 });
 
-s('Remove drops the function’s containers and images; Drain refuses new calls', async () => {
+s('`cpub-agent status` shows the node, its limits and its warm containers', async () => {
+  await unary<Reply>('Invoke', invokeReq());
+  const r = spawnSync(process.execPath, [agentBin, 'status', '--listen', agent.url, '--data-dir', dataDir, '--json'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  assert.is(r.status, 0, r.stderr);
+  const status = JSON.parse(r.stdout);
+  assert.is(status.info.epoch, epoch);
+  assert.ok(status.heartbeat.warm.some((w: { functionId: string }) => w.functionId === functionId));
+  const text = spawnSync(process.execPath, [agentBin, 'status', '--listen', agent.url, '--credential', CREDENTIAL], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  assert.match(text.stdout, /limits\s+(enforced|NOT enforced)/);
+  const bad = spawnSync(process.execPath, [agentBin, 'status', '--listen', agent.url, '--credential', 'x'.repeat(30)], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  assert.is(bad.status, 1);
+  assert.match(bad.stderr, 'bad_node_credential');
+});
+
+s('Remove drops the function’s containers and images; `cpub-agent drain` refuses new calls', async () => {
   const warm = await unary<Reply>('Invoke', invokeReq());
   assert.is(warm.outcome, 'OUTCOME_OK');
   const removed = await unary<{ containersRemoved: number; imagesRemoved: number }>('Remove', { functionId, version: 0 });
   assert.ok(removed.containersRemoved >= 1);
   assert.ok(removed.imagesRemoved >= 1);
-  const drained = await unary<{ drained: boolean }>('Drain', { wait: true });
-  assert.ok(drained.drained);
+  const drained = spawnSync(process.execPath, [agentBin, 'drain', '--listen', agent.url, '--data-dir', dataDir], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  assert.is(drained.status, 0, drained.stderr);
+  assert.match(drained.stdout, 'drained');
   const refused = await unary<Reply>('Invoke', invokeReq());
   assert.is(refused.outcome, 'OUTCOME_REJECTED');
 });

@@ -1,5 +1,7 @@
 // Wires the agent from its configuration: Podman → host probe → runtime image → pools → gRPC server.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { totalmem, cpus } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { AgentConfig } from './config.js';
@@ -32,7 +34,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     if (failed.length) throw new Error(`this host cannot run functions: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
     if (!doctor.limitsEnforced) log.warn({ notes: doctor.limitNotes }, 'resource limits are NOT enforced on this node');
     const info = await runtime.info();
-    const credential = config.credential ?? readOrCreateKeyFile(config.dataDir, 'node-credential', () => randomBytes(32).toString('base64url'));
+    // Kept in the data folder (0600) either way, so `cpub-agent status` and `drain` on this host can use it.
+    if (config.credential) writeFileSync(join(config.dataDir, 'node-credential'), config.credential + '\n', { mode: 0o600 });
+    const credential = readOrCreateKeyFile(config.dataDir, 'node-credential', () => randomBytes(32).toString('base64url'));
     const nodeId = readOrCreateKeyFile(config.dataDir, 'node-id', () => randomUUID());
     const epoch = randomUUID();
     const facts: NodeFacts = {

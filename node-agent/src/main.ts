@@ -1,5 +1,5 @@
-// `cpub-agent`: the node agent's command line: `start` and `doctor`. (`status`, `drain` and joining a
-// control plane arrive next.)
+// `cpub-agent`: the node agent's command line: `start`, `status`, `drain`, `doctor`. (Joining a control plane
+// arrives next.)
 import { Command, Option } from 'commander';
 import { agentSettings, loadAgentConfig, type AgentConfig } from './config.js';
 import { SettingsError } from '../../common/settings.js';
@@ -8,6 +8,7 @@ import { PodmanService } from './runtime/podman-service.js';
 import { PodmanRuntime } from './runtime/podman.js';
 import { runDoctor } from './doctor.js';
 import { startAgent } from './agent.js';
+import { agentStatus, agentDrain, formatStatus } from './local-client.js';
 import { createLogger } from '../../control-plane/src/logger.js';
 import { VERSION } from '../../control-plane/src/version.js';
 
@@ -51,6 +52,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
+
+  withSettings(program.command('status').description('ask the running agent for its state, capacity and warm containers').option('--json', 'print JSON'), [
+    'listen',
+    'dataDir',
+    'credential',
+  ]).action(async (opts) => {
+    const status = await agentStatus(configFrom(opts, env));
+    console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+  });
+
+  withSettings(program.command('drain').description('let in-flight calls finish and take no new ones; waits until drained'), ['listen', 'dataDir', 'credential']).action(
+    async (opts) => {
+      const r = await agentDrain(configFrom(opts, env));
+      console.log(r.drained ? 'drained: no calls in flight, no new calls accepted' : `draining: ${r.inFlight} calls still in flight`);
+    },
+  );
 
   withSettings(
     program
