@@ -54,7 +54,7 @@ s('migrate applies once, then reports up to date', () => {
   const dir = tmp();
   const a = run(['migrate', '--data-dir', dir]);
   assert.is(a.status, 0, a.stderr);
-  assert.match(a.stdout, 'applied: 0001-users-and-tokens');
+  assert.match(a.stdout, 'applied: 0001-users-and-tokens, 0002-nodes');
   const b = run(['migrate'], { CPUB_DATA_DIR: dir });
   assert.match(b.stdout, 'up to date');
 });

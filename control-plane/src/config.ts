@@ -51,6 +51,12 @@ export const settings = {
       .pipe(z.array(base64Key))
       .optional(),
   },
+  joinToken: {
+    env: 'CPUB_JOIN_TOKEN',
+    flag: 'join-token',
+    help: 'token agents present to join; unset → generated into the data folder (see `cpub-server join-token`)',
+    schema: z.string().min(16, 'must be at least 16 characters').optional(),
+  },
   registration: {
     env: 'CPUB_REGISTRATION',
     flag: 'registration',

@@ -17,6 +17,7 @@ import { AuthService } from './auth/auth.service.js';
 import { UsersService } from './users/users.service.js';
 import { UserCache } from './users/user-cache.js';
 import { Purger } from './maintenance/purge.js';
+import { Fleet } from './fleet/fleet.service.js';
 import { buildApp, type App } from './http/app.js';
 import { VERSION } from './version.js';
 
@@ -46,11 +47,13 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration });
   const users = new UsersService({ db: db.kysely, hasher, sessions, userCache });
   const purger = new Purger(db.kysely, log);
+  const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log);
   const app = buildApp({
     log,
     db,
     auth,
     users,
+    fleet,
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
   });
 
@@ -66,6 +69,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     async start() {
       await denylist.start();
       purger.start();
+      await fleet.start();
       void purger.runOnce();
       const s = tls
         ? serve({ fetch: app.fetch, hostname: config.host, port: config.port, createServer: createHttpsServer, serverOptions: tls })
@@ -91,6 +95,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
             setTimeout(() => h.closeAllConnections?.(), 5000).unref();
           });
         }
+        fleet.stop();
         await purger.stop();
         await denylist.stop();
         await db.close();

@@ -6,6 +6,7 @@ import { createControlPlane } from './control-plane.js';
 import { connectDb } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { readPassword } from './admin/read-password.js';
+import { loadKeyMaterial } from './secrets/key-files.js';
 import { VERSION } from './version.js';
 
 function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Config {
@@ -67,6 +68,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     } finally {
       await db.close();
     }
+  });
+
+  withSettings(program.command('join-token').description('print the token agents join this control plane with'), ['dataDir', 'joinToken']).action((opts) => {
+    const config = configFrom(opts, env);
+    console.log(loadKeyMaterial(config).joinToken);
   });
 
   const admin = program.command('admin').description('administrative tasks');

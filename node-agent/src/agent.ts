@@ -2,6 +2,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { totalmem, cpus } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { AgentConfig } from './config.js';
@@ -24,6 +25,26 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
+/** Registers with the control plane (retrying while it is unreachable); returns the node credential it issued. */
+async function joinControlPlane(server: string, body: { joinToken: string; nodeId: string; name: string; advertise: string }, log: Logger): Promise<string> {
+  const url = new URL('/api/agents/register', server);
+  for (let attempt = 1; ; attempt++) {
+    let res: Response;
+    try {
+      res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    } catch (err) {
+      if (attempt >= 30) throw new Error(`cannot reach ${server} to join: ${(err as Error).message}`);
+      log.warn({ server, attempt }, 'control plane unreachable; retrying');
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
+    const reply = (await res.json().catch(() => ({}))) as { credential?: string; detail?: string; code?: string };
+    if (!res.ok || !reply.credential) throw new Error(`joining ${server} failed: ${reply.code ?? res.status} — ${reply.detail ?? 'no credential in the answer'}`);
+    log.info({ server, advertise: body.advertise }, 'joined the control plane');
+    return reply.credential;
+  }
+}
+
 export async function startAgent(config: AgentConfig, log: Logger): Promise<Agent> {
   const host = detectHost();
   const service = config.podmanSocket ? undefined : new PodmanService(config.dataDir, host.ociRuntime);
@@ -36,7 +57,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     const info = await runtime.info();
     // Kept in the data folder (0600) either way, so `cpub-agent status` and `drain` on this host can use it.
     if (config.credential) writeFileSync(join(config.dataDir, 'node-credential'), config.credential + '\n', { mode: 0o600 });
-    const credential = readOrCreateKeyFile(config.dataDir, 'node-credential', () => randomBytes(32).toString('base64url'));
+    let credential = readOrCreateKeyFile(config.dataDir, 'node-credential', () => randomBytes(32).toString('base64url'));
     const nodeId = readOrCreateKeyFile(config.dataDir, 'node-id', () => randomUUID());
     const epoch = randomUUID();
     const facts: NodeFacts = {
@@ -71,6 +92,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
     const address = `${config.listen.slice(0, config.listen.lastIndexOf(':'))}:${port}`;
+    if (config.server) {
+      if (!config.joinToken) throw new Error('--server needs --join-token (from `cpub-server join-token`)');
+      credential = await joinControlPlane(config.server, { joinToken: config.joinToken, nodeId, name: hostname(), advertise: config.advertise ?? address }, log);
+      writeFileSync(join(config.dataDir, 'node-credential'), credential + '\n', { mode: 0o600 });
+    }
     let stopping: Promise<void> | undefined;
     return {
       facts,

@@ -29,7 +29,10 @@ function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Agen
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const program = new Command('cpub-agent').description('ContainerPub node agent: runs functions in Podman containers on this host.').version(VERSION).showHelpAfterError();
 
-  withSettings(program.command('start').description('serve the Agent gRPC API (every call needs the node credential)'), [
+  withSettings(program.command('start').description('serve the Agent gRPC API (every call needs the node credential); with --server, join that control plane'), [
+    'server',
+    'joinToken',
+    'advertise',
     'listen',
     'dataDir',
     'podmanSocket',

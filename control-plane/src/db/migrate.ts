@@ -1,9 +1,11 @@
 // Runs the schema migrations (at start and by `cpub-server migrate`); the list is static so bundling keeps it.
 import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
 import * as m0001 from './migrations/0001-users-and-tokens.js';
+import * as m0002 from './migrations/0002-nodes.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
+  '0002-nodes': m0002,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

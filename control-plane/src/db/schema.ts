@@ -79,6 +79,33 @@ export interface MetaTable {
   value: string;
 }
 
+export type NodeStatus = 'up' | 'suspect' | 'down' | 'draining';
+
+export interface NodesTable {
+  id: string;
+  name: string;
+  /** host:port the control plane dials. */
+  advertise: string;
+  /** The node credential, sealed with the encryption key (secrets/crypto.ts). */
+  credential_sealed: string;
+  status: NodeStatus;
+  epoch: string | null;
+  last_heartbeat_at: number | null;
+  memory_bytes: Generated<number>;
+  cpus: Generated<number>;
+  max_containers: Generated<number>;
+  containers: Generated<number>;
+  in_flight: Generated<number>;
+  /** 0/1 */
+  limits_enforced: Generated<number>;
+  limit_notes: Generated<string>;
+  /** 0/1 */
+  rootless: Generated<number>;
+  agent_version: Generated<string>;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   token_families: TokenFamiliesTable;
@@ -88,14 +115,15 @@ export interface Database {
   audit_log: AuditLogTable;
   login_throttle: LoginThrottleTable;
   meta: MetaTable;
+  nodes: NodesTable;
 }
+
+export type NodeRow = Selectable<NodesTable>;
 
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type RefreshToken = Selectable<RefreshTokensTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
-// Generated is re-exported for tables that later use database defaults.
-export type { Generated };
 
 /** What repositories run queries on: the database or a transaction. */
 export type Executor = import('kysely').Kysely<Database>;

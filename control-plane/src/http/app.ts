@@ -9,6 +9,8 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../db/connect.js';
 import type { AuthService } from '../auth/auth.service.js';
 import type { UsersService } from '../users/users.service.js';
+import type { Fleet } from '../fleet/fleet.service.js';
+import { fleetRoutes } from '../fleet/fleet.routes.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { requestLog } from './request-log.js';
 import { clientIp } from './client-ip.js';
@@ -22,6 +24,7 @@ export interface AppDeps {
   db: Db;
   auth: AuthService;
   users: UsersService;
+  fleet: Fleet;
   http: { bodyLimit: number; corsOrigins?: string[] | undefined; trustProxy: boolean; version: string };
 }
 
@@ -59,6 +62,7 @@ export function buildApp(d: AppDeps) {
   app.route('/', healthRoutes(d.db));
   app.route('/api/auth', authRoutes(d.auth));
   app.route('/api/users', usersRoutes(d.auth, d.users));
+  app.route('/api', fleetRoutes(d.auth, d.fleet));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'ContainerPub API', version: d.http.version } });

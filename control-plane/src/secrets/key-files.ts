@@ -29,6 +29,7 @@ export function readOrCreateKeyFile(dir: string, name: string, generate: () => s
 
 export interface KeyMaterial {
   jwtSecret: Uint8Array;
+  joinToken: string;
   encryptionKey: Buffer;
   previousEncryptionKeys: Buffer[];
 }
@@ -38,6 +39,7 @@ export function loadKeyMaterial(cfg: {
   jwtSecret?: string | undefined;
   encryptionKey?: string | undefined;
   previousEncryptionKeys?: string[] | undefined;
+  joinToken?: string | undefined;
 }): KeyMaterial {
   const jwt = cfg.jwtSecret ?? readOrCreateKeyFile(cfg.dataDir, 'jwt-secret', () => randomBytes(48).toString('base64url'));
   const enc = cfg.encryptionKey ?? readOrCreateKeyFile(cfg.dataDir, 'key.txt', () => randomBytes(32).toString('base64'));
@@ -45,6 +47,7 @@ export function loadKeyMaterial(cfg: {
   if (encryptionKey.length !== 32) throw new Error(`${join(cfg.dataDir, 'key.txt')} must hold 32 bytes, base64-encoded`);
   return {
     jwtSecret: new TextEncoder().encode(jwt),
+    joinToken: cfg.joinToken ?? readOrCreateKeyFile(cfg.dataDir, 'join-token', () => `cpj_${randomBytes(24).toString('base64url')}`),
     encryptionKey,
     previousEncryptionKeys: (cfg.previousEncryptionKeys ?? []).map((k) => Buffer.from(k, 'base64')),
   };

@@ -1,0 +1,62 @@
+// HTTP routes for the fleet: agents join (join token in the body); admins list nodes.
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../http/env.js';
+import type { AuthService } from '../auth/auth.service.js';
+import type { Fleet } from './fleet.service.js';
+import { requireAdmin, requireAuth } from '../http/auth-middleware.js';
+import { problem, json, jsonBody, bearer } from '../http/schemas.js';
+
+const NodeSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    advertise: z.string(),
+    status: z.string(),
+    epoch: z.string().nullable(),
+    lastHeartbeatAt: z.string().nullable(),
+    capacity: z.object({ memoryBytes: z.number(), cpus: z.number(), maxContainers: z.number() }),
+    usage: z.object({ containers: z.number(), inFlight: z.number() }),
+    limitsEnforced: z.boolean(),
+    limitNotes: z.string(),
+    rootless: z.boolean(),
+    agentVersion: z.string(),
+  })
+  .openapi('Node');
+
+const register = createRoute({
+  method: 'post',
+  path: '/agents/register',
+  summary: 'An agent joins the fleet with the join token; the answer holds its node credential',
+  request: {
+    body: jsonBody(z.object({ joinToken: z.string().min(1).max(512), nodeId: z.string().max(64), name: z.string().max(200).optional(), advertise: z.string().max(300) })),
+  },
+  responses: {
+    200: json('Joined', z.object({ nodeId: z.string(), credential: z.string() })),
+    400: problem('Bad address or node id'),
+    401: problem('Bad join token'),
+  },
+});
+
+export function fleetRoutes(auth: AuthService, fleet: Fleet) {
+  const listNodes = createRoute({
+    method: 'get',
+    path: '/nodes',
+    summary: 'The fleet (admin)',
+    security: bearer,
+    middleware: [requireAuth(auth), requireAdmin()] as const,
+    responses: { 200: json('Nodes', z.object({ nodes: z.array(NodeSchema) })), 401: problem('Not authenticated'), 403: problem('Not an administrator') },
+  });
+  const getNode = createRoute({
+    method: 'get',
+    path: '/nodes/{id}',
+    summary: 'One node (admin)',
+    security: bearer,
+    middleware: [requireAuth(auth), requireAdmin()] as const,
+    request: { params: z.object({ id: z.string().max(64) }) },
+    responses: { 200: json('Node', NodeSchema), 401: problem('Not authenticated'), 403: problem('Not an administrator'), 404: problem('No such node') },
+  });
+  return new OpenAPIHono<AppEnv>()
+    .openapi(register, async (c) => c.json(await fleet.register(c.req.valid('json')), 200))
+    .openapi(listNodes, async (c) => c.json({ nodes: await fleet.list() }, 200))
+    .openapi(getNode, async (c) => c.json(await fleet.get(c.req.valid('param').id), 200));
+}

@@ -1,0 +1,131 @@
+// The fleet: agents join with the join token, the control plane dials each one, and node liveness follows
+// their heartbeats (suspect after two missed beats, down after the TTL).
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Kysely } from 'kysely';
+import type { Database, NodeRow } from '../db/schema.js';
+import type { Sealer } from '../secrets/crypto.js';
+import type { Logger } from '../logger.js';
+import { credentialMatches } from '../../../proto/auth.js';
+import { Invalid, Unauthenticated, NotFound } from '../errors.js';
+import { nodesRepo } from './nodes.repo.js';
+import { AgentLink } from './agent-link.js';
+
+export interface FleetOptions {
+  heartbeatMs?: number;
+  /** A node with no heartbeat for this long is `down` (the TTL). */
+  downAfterMs?: number;
+}
+
+export interface NodeView {
+  id: string;
+  name: string;
+  advertise: string;
+  status: string;
+  epoch: string | null;
+  lastHeartbeatAt: string | null;
+  capacity: { memoryBytes: number; cpus: number; maxContainers: number };
+  usage: { containers: number; inFlight: number };
+  limitsEnforced: boolean;
+  limitNotes: string;
+  rootless: boolean;
+  agentVersion: string;
+}
+
+export function toNodeView(n: NodeRow): NodeView {
+  return {
+    id: n.id,
+    name: n.name,
+    advertise: n.advertise,
+    status: n.status,
+    epoch: n.epoch,
+    lastHeartbeatAt: n.last_heartbeat_at ? new Date(n.last_heartbeat_at).toISOString() : null,
+    capacity: { memoryBytes: n.memory_bytes, cpus: n.cpus, maxContainers: n.max_containers },
+    usage: { containers: n.containers, inFlight: n.in_flight },
+    limitsEnforced: n.limits_enforced === 1,
+    limitNotes: n.limit_notes,
+    rootless: n.rootless === 1,
+    agentVersion: n.agent_version,
+  };
+}
+
+const ADDRESS = /^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/;
+
+export class Fleet {
+  private readonly links = new Map<string, AgentLink>();
+  private liveness: NodeJS.Timeout | undefined;
+  private readonly heartbeatMs: number;
+  private readonly downAfterMs: number;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly sealer: Sealer,
+    private readonly joinToken: string,
+    private readonly log: Logger,
+    opts: FleetOptions = {},
+  ) {
+    this.heartbeatMs = opts.heartbeatMs ?? 1000;
+    this.downAfterMs = opts.downAfterMs ?? 10_000;
+  }
+
+  async start(): Promise<void> {
+    for (const n of await nodesRepo.list(this.db)) this.link(n.id, n.advertise, this.sealer.open(n.credential_sealed, `node:${n.id}`));
+    this.liveness = setInterval(() => void this.checkLiveness(), Math.min(1000, this.heartbeatMs));
+    this.liveness.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.liveness);
+    for (const l of this.links.values()) l.close();
+    this.links.clear();
+  }
+
+  /** An agent joins: returns its node id and the credential it must demand on every call. */
+  async register(input: { joinToken: string; nodeId: string; name?: string | undefined; advertise: string }): Promise<{ nodeId: string; credential: string }> {
+    if (!credentialMatches(this.joinToken, input.joinToken)) throw Unauthenticated('bad_join_token', 'the join token is not valid (see `cpub-server join-token`)');
+    if (!ADDRESS.test(input.advertise)) throw Invalid('invalid_advertise', 'advertise must be host:port', { field: 'advertise' });
+    if (!/^[A-Za-z0-9-]{8,64}$/.test(input.nodeId)) throw Invalid('invalid_node_id', 'nodeId must be 8–64 letters, digits or dashes', { field: 'nodeId' });
+    const credential = randomBytes(32).toString('base64url');
+    await nodesRepo.upsert(
+      this.db,
+      { id: input.nodeId, name: input.name || input.advertise || hostname(), advertise: input.advertise, credentialSealed: this.sealer.seal(credential, `node:${input.nodeId}`) },
+      Date.now(),
+    );
+    this.log.info({ node: input.nodeId, advertise: input.advertise }, 'agent joined');
+    this.link(input.nodeId, input.advertise, credential);
+    return { nodeId: input.nodeId, credential };
+  }
+
+  async list(): Promise<NodeView[]> {
+    return (await nodesRepo.list(this.db)).map(toNodeView);
+  }
+
+  async get(id: string): Promise<NodeView> {
+    const n = await nodesRepo.get(this.db, id);
+    if (!n) throw NotFound('node_not_found', 'no such node');
+    return toNodeView(n);
+  }
+
+  private link(nodeId: string, advertise: string, credential: string): void {
+    this.links.get(nodeId)?.close();
+    const l = new AgentLink(nodeId, advertise, credential, this.db, this.log, this.heartbeatMs);
+    this.links.set(nodeId, l);
+    l.start();
+  }
+
+  private async checkLiveness(now = Date.now()): Promise<void> {
+    try {
+      for (const n of await nodesRepo.list(this.db)) {
+        if (n.status === 'down' || n.last_heartbeat_at === null) continue;
+        const silent = now - n.last_heartbeat_at;
+        const next = silent >= this.downAfterMs ? 'down' : silent >= 2 * this.heartbeatMs + 500 ? 'suspect' : n.status;
+        if (next !== n.status) {
+          await nodesRepo.setStatus(this.db, n.id, next, now);
+          this.log.warn({ node: n.id, status: next, silentMs: silent }, 'node liveness changed');
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'liveness check failed');
+    }
+  }
+}

@@ -1,0 +1,69 @@
+// Queries on the nodes table (the fleet registry).
+import type { Executor, NodeRow, NodeStatus } from '../db/schema.js';
+
+export interface NodeReport {
+  epoch: string;
+  memoryBytes: number;
+  cpus: number;
+  maxContainers: number;
+  containers: number;
+  inFlight: number;
+  limitsEnforced: boolean;
+  limitNotes: string[];
+  rootless: boolean;
+  agentVersion: string;
+}
+
+export const nodesRepo = {
+  /** Inserts a node, or updates its address and credential when it joins again. */
+  async upsert(db: Executor, n: { id: string; name: string; advertise: string; credentialSealed: string }, now: number): Promise<void> {
+    await db
+      .insertInto('nodes')
+      .values({ id: n.id, name: n.name, advertise: n.advertise, credential_sealed: n.credentialSealed, status: 'down', created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ name: n.name, advertise: n.advertise, credential_sealed: n.credentialSealed, updated_at: now }))
+      .execute();
+  },
+
+  list(db: Executor): Promise<NodeRow[]> {
+    return db.selectFrom('nodes').selectAll().orderBy('created_at').orderBy('id').execute();
+  },
+
+  get(db: Executor, id: string): Promise<NodeRow | undefined> {
+    return db.selectFrom('nodes').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  async report(db: Executor, id: string, r: NodeReport, status: NodeStatus, now: number): Promise<void> {
+    await db
+      .updateTable('nodes')
+      .set({
+        epoch: r.epoch,
+        status,
+        last_heartbeat_at: now,
+        memory_bytes: r.memoryBytes,
+        cpus: r.cpus,
+        max_containers: r.maxContainers,
+        containers: r.containers,
+        in_flight: r.inFlight,
+        limits_enforced: r.limitsEnforced ? 1 : 0,
+        limit_notes: r.limitNotes.join('; '),
+        rootless: r.rootless ? 1 : 0,
+        agent_version: r.agentVersion,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .execute();
+  },
+
+  async heartbeat(db: Executor, id: string, epoch: string, usage: { containers: number; inFlight: number }, draining: boolean, now: number): Promise<void> {
+    await db
+      .updateTable('nodes')
+      .set({ last_heartbeat_at: now, containers: usage.containers, in_flight: usage.inFlight, status: draining ? 'draining' : 'up', updated_at: now })
+      .where('id', '=', id)
+      .where('epoch', '=', epoch)
+      .execute();
+  },
+
+  async setStatus(db: Executor, id: string, status: NodeStatus, now: number): Promise<void> {
+    await db.updateTable('nodes').set({ status, updated_at: now }).where('id', '=', id).execute();
+  },
+};

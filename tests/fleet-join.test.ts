@@ -1,0 +1,97 @@
+// An agent joins a real control plane: registration with the join token, the server dialling back over gRPC,
+// heartbeats on Watch, liveness (suspect, then down after a kill -9), and a restart with a new epoch.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, startAgentProcess, serverBin, cleanEnv, type RunningServer } from './helpers/server.js';
+import { client, type Client } from './helpers/http.js';
+import { loud } from './helpers/hooks.js';
+
+const s = suite('fleet: agents join the control plane');
+const JOIN = 'join-token-for-tests-0123456789';
+let server: RunningServer;
+let agent: RunningServer | undefined;
+let api: Client;
+let admin: string;
+let agentDir: string;
+
+type NodeView = { id: string; status: string; epoch: string; limitsEnforced: boolean; capacity: { cpus: number; maxContainers: number } };
+const nodes = async () => (await api.get<{ nodes: NodeView[] }>('/api/nodes', admin)).body.nodes;
+
+async function waitFor(pred: (n: NodeView[]) => boolean, ms: number, seen: string[] = []): Promise<NodeView[]> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const n = await nodes();
+    if (n[0]) seen.push(n[0].status);
+    if (pred(n)) return n;
+    if (Date.now() > end) throw new Error(`timed out; last: ${JSON.stringify(n)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+s.before(
+  loud(async () => {
+    server = await startServer({ CPUB_JOIN_TOKEN: JOIN });
+    api = client(server.url);
+    await api.post('/api/auth/register', { email: 'root@example.com', password: 'root-password-1' });
+    admin = (await api.post('/api/auth/login', { email: 'root@example.com', password: 'root-password-1' })).body.accessToken;
+    agentDir = mkdtempSync(join(tmpdir(), 'cpub-fleet-'));
+  }),
+);
+
+s.after(
+  loud(async () => {
+    await agent?.stop();
+    await server?.stop();
+    rmSync(agentDir, { recursive: true, force: true });
+  }),
+);
+
+const startAgent = () => startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN });
+
+s('`cpub-server join-token` prints the token; a wrong token is refused with 401', async () => {
+  const r = spawnSync(process.execPath, [serverBin, 'join-token', '--data-dir', server.dataDir], { encoding: 'utf8', env: cleanEnv({ CPUB_JOIN_TOKEN: JOIN }) });
+  assert.is(r.stdout.trim(), JOIN);
+  const generated = mkdtempSync(join(tmpdir(), 'cpub-jt-'));
+  const g = spawnSync(process.execPath, [serverBin, 'join-token', '--data-dir', generated], { encoding: 'utf8', env: cleanEnv() });
+  assert.match(g.stdout.trim(), /^cpj_[A-Za-z0-9_-]{32}$/);
+  rmSync(generated, { recursive: true, force: true });
+  const bad = await api.post('/api/agents/register', { joinToken: 'nope', nodeId: 'aaaaaaaa-1', advertise: '127.0.0.1:1' });
+  assert.is(bad.status, 401);
+  assert.is(bad.body.code, 'bad_join_token');
+});
+
+s('an agent joins and shows up; the server dials it and its heartbeats keep it up', async () => {
+  agent = await startAgent();
+  const [n] = await waitFor((ns) => ns[0]?.status === 'up', 15_000);
+  assert.match(n!.epoch, /^[0-9a-f-]{36}$/);
+  assert.is(n!.limitsEnforced, process.getuid?.() === 0);
+  assert.ok(n!.capacity.cpus >= 1);
+  const one = await api.get<NodeView>(`/api/nodes/${n!.id}`, admin);
+  assert.is(one.body.id, n!.id);
+  assert.is((await api.get('/api/nodes/nope-nope', admin)).status, 404);
+  await api.post('/api/auth/register', { email: 'user@example.com', password: 'user-password-1' });
+  const user = (await api.post('/api/auth/login', { email: 'user@example.com', password: 'user-password-1' })).body.accessToken;
+  assert.is((await api.get('/api/nodes', user)).status, 403);
+});
+
+s('kill -9 of the agent: suspect after missed beats, down within the TTL; a restart comes back up with a new epoch', async () => {
+  const before = (await nodes())[0]!;
+  agent!.proc.kill('SIGKILL');
+  await new Promise((r) => agent!.proc.once('exit', r));
+  const t0 = Date.now();
+  const seen: string[] = [];
+  await waitFor((ns) => ns[0]?.status === 'down', 15_000, seen);
+  const took = Date.now() - t0;
+  assert.ok(seen.includes('suspect'), `statuses seen: ${seen.join(',')}`);
+  assert.ok(took <= 12_000, `down after ${took} ms`);
+  agent = await startAgent();
+  const [n] = await waitFor((ns) => ns[0]?.status === 'up', 15_000);
+  assert.is(n!.id, before.id, 'same node id');
+  assert.is.not(n!.epoch, before.epoch, 'new epoch');
+});
+
+s.run();
