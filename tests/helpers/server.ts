@@ -30,6 +30,8 @@ export interface StartOptions {
   args?: string[];
   /** Send the server's output to this file instead of a pipe (benchmarks: keeps log handling out of the load generator). */
   logFile?: string;
+  /** Run as this user (the rootless test). */
+  user?: { uid: number; gid: number };
 }
 
 export function startServer(env: Record<string, string | undefined> = {}, opts: StartOptions = {}): Promise<RunningServer> {
@@ -49,6 +51,7 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
     cwd: repoRoot,
     env: cleanEnv({ ...env, [dataDirVar]: dataDir }),
     stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
+    ...(opts.user ?? {}),
   });
   if (fd !== undefined) closeSync(fd);
   const chunks: Buffer[] = [];

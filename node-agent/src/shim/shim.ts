@@ -16,7 +16,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createConnection, type Socket } from 'node:net';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 
@@ -165,7 +165,8 @@ async function main(): Promise<void> {
   });
   server.keepAliveTimeout = 60_000;
   rmSync(SOCKET, { force: true });
-  server.listen(SOCKET);
+  // Rootless, this process runs as a mapped uid that is not the agent's: open the socket to it.
+  server.listen(SOCKET, () => chmodSync(SOCKET, 0o777));
 }
 
 main().catch((err: Error) => {
