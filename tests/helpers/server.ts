@@ -1,5 +1,5 @@
 // Runs `cpub-server start` and `cpub-agent start` as real child processes on port 0 and collects what they print.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -107,6 +107,8 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         const done = () => {
+          // An agent killed before it could stop its podman service leaves it running: end it here.
+          if (bin === agentBin) spawnSync('pkill', ['-KILL', '-f', `unix://${join(dataDir, 'podman', 'podman.sock')}`]);
           if (ownsDir) rmSync(dataDir, { recursive: true, force: true });
           resolve();
         };
