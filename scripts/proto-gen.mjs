@@ -14,7 +14,7 @@ const r = spawnSync(
     join(root, 'node_modules', '@grpc', 'proto-loader', 'build', 'bin', 'proto-loader-gen-types.js'),
     'agent.proto', // first: --includeDirs would swallow it
     '--longs=Number', '--enums=String', '--defaults', '--oneofs', '--includeComments',
-    '--grpcLib=@grpc/grpc-js', '--importFileExtension=.js', `--outDir=${out}`, `--includeDirs=${join(root, 'proto')}`,
+    '--grpcLib=@grpc/grpc-js', '--importFileExtension=.js', `--outDir=${out}`, '--includeDirs=proto', // relative (cwd is the root), so the generated comments name no absolute path
   ],
   { stdio: 'inherit', cwd: root },
 );

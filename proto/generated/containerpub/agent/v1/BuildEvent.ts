@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/agent.proto
+// Original file: proto/agent.proto
 
 import type { BuildLog as _containerpub_agent_v1_BuildLog, BuildLog__Output as _containerpub_agent_v1_BuildLog__Output } from '../../../containerpub/agent/v1/BuildLog.js';
 import type { BuildResult as _containerpub_agent_v1_BuildResult, BuildResult__Output as _containerpub_agent_v1_BuildResult__Output } from '../../../containerpub/agent/v1/BuildResult.js';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/agent.proto
+// Original file: proto/agent.proto
 
 import type { BuildHeader as _containerpub_agent_v1_BuildHeader, BuildHeader__Output as _containerpub_agent_v1_BuildHeader__Output } from '../../../containerpub/agent/v1/BuildHeader.js';
 

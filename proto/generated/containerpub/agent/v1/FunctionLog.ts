@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/agent.proto
+// Original file: proto/agent.proto
 
 import type { LogLine as _containerpub_agent_v1_LogLine, LogLine__Output as _containerpub_agent_v1_LogLine__Output } from '../../../containerpub/agent/v1/LogLine.js';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/agent.proto
+// Original file: proto/agent.proto
 
 import type { Header as _containerpub_agent_v1_Header, Header__Output as _containerpub_agent_v1_Header__Output } from '../../../containerpub/agent/v1/Header.js';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/agent.proto
+// Original file: proto/agent.proto
 
 import type { Capacity as _containerpub_agent_v1_Capacity, Capacity__Output as _containerpub_agent_v1_Capacity__Output } from '../../../containerpub/agent/v1/Capacity.js';
 import type { Usage as _containerpub_agent_v1_Usage, Usage__Output as _containerpub_agent_v1_Usage__Output } from '../../../containerpub/agent/v1/Usage.js';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/agent.proto
+// Original file: proto/agent.proto
 
 import type { Limits as _containerpub_agent_v1_Limits, Limits__Output as _containerpub_agent_v1_Limits__Output } from '../../../containerpub/agent/v1/Limits.js';
 import type { EnvVar as _containerpub_agent_v1_EnvVar, EnvVar__Output as _containerpub_agent_v1_EnvVar__Output } from '../../../containerpub/agent/v1/EnvVar.js';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/agent.proto
+// Original file: proto/agent.proto
 
 import type { Heartbeat as _containerpub_agent_v1_Heartbeat, Heartbeat__Output as _containerpub_agent_v1_Heartbeat__Output } from '../../../containerpub/agent/v1/Heartbeat.js';
 import type { ResourceSample as _containerpub_agent_v1_ResourceSample, ResourceSample__Output as _containerpub_agent_v1_ResourceSample__Output } from '../../../containerpub/agent/v1/ResourceSample.js';
