@@ -173,7 +173,11 @@ s('InvokeStream: many calls on one stream, replies matched by invocation id; a c
 
 s('Watch sends heartbeats with warm containers, and live log lines', async () => {
   const call = client.Watch({ heartbeatMs: 200 });
-  const seen: { heartbeat?: { warm: { functionId: string; idle: number }[] }; log?: { line: { message: string } } }[] = [];
+  const seen: {
+    heartbeat?: { warm: { functionId: string; idle: number }[] };
+    log?: { line: { message: string } };
+    sample?: { functionId: string; memoryBytes: number; cpuMs: number };
+  }[] = [];
   call.on('data', (e) => seen.push(e));
   call.on('error', () => {});
   await unary('Invoke', invokeReq());
@@ -182,6 +186,28 @@ s('Watch sends heartbeats with warm containers, and live log lines', async () =>
   assert.ok(seen.filter((e) => e.heartbeat).length >= 2, 'heartbeats');
   assert.ok(seen.some((e) => e.heartbeat?.warm.some((w) => w.functionId === functionId && w.idle >= 1)), 'warm container reported');
   assert.ok(seen.some((e) => e.log?.line.message === 'called 1'), 'live log line');
+  const sample = seen.find((e) => e.sample?.functionId === functionId)?.sample;
+  assert.ok(sample, 'resource samples for the warm container');
+  assert.ok(sample!.memoryBytes > 1_000_000 && sample!.cpuMs > 0, JSON.stringify(sample));
+});
+
+s('Watch reports a container that exits', async () => {
+  const crashId = randomUUID();
+  const art = await fnArtifact(`async () => { process.exit(3); }`);
+  const built = await build(crashId, 1, art);
+  const call = client.Watch({ heartbeatMs: 1000 });
+  const exits: { functionId: string; exitCode: number; oomKilled: boolean }[] = [];
+  call.on('data', (e: { exit?: { functionId: string; exitCode: number; oomKilled: boolean } | null }) => e.exit && exits.push(e.exit));
+  call.on('error', () => {});
+  const r = await unary<Reply>('Invoke', invokeReq({ functionId: crashId, image: built.find((e) => e.result)!.result!.image }));
+  assert.is(r.outcome, 'OUTCOME_CRASHED');
+  await new Promise((res) => setTimeout(res, 300));
+  call.cancel();
+  const exit = exits.find((x) => x.functionId === crashId);
+  assert.ok(exit, 'an exit event');
+  assert.is(exit!.exitCode, 3);
+  assert.is(exit!.oomKilled, false);
+  await unary('Remove', { functionId: crashId, version: 0 });
 });
 
 s('kill -9 of the agent, then a restart: a new epoch, and the old containers are removed', async () => {

@@ -82,6 +82,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       idleTimeoutMs: config.idleTimeout,
       maxContainers: config.maxContainers,
       onCallLine: (spec, invocationId, line) => svc?.publishLog(spec.functionId, spec.version, invocationId, line),
+      onExit: (spec, containerId, state) => svc?.publishExit(spec.functionId, spec.version, containerId, state),
     });
     const orphans = await pools.start();
     if (orphans) log.info({ removed: orphans }, 'removed containers left by an earlier agent');

@@ -58,6 +58,10 @@ export class AgentService {
     this.broadcast({ log: { functionId, version, invocationId, line } });
   }
 
+  publishExit(functionId: string, version: number, containerId: string, state: { exitCode: number; oomKilled: boolean }): void {
+    this.broadcast({ exit: { atMs: Date.now(), functionId, version, containerId, exitCode: state.exitCode, oomKilled: state.oomKilled } });
+  }
+
   closeWatchers(): void {
     for (const w of this.watchers) w.end();
     this.watchers.clear();
@@ -143,8 +147,11 @@ export class AgentService {
       Watch: (call) => {
         const every = Math.min(Math.max(call.request.heartbeatMs || 1000, 100), 30_000);
         this.watchers.add(call);
-        const beat = () =>
-          call.write({ epoch: f.epoch, heartbeat: { atMs: Date.now(), usage: this.usage(), warm: this.d.pools.warmCounts(), draining: this.draining } });
+        const beat = () => {
+          const at = Date.now();
+          call.write({ epoch: f.epoch, heartbeat: { atMs: at, usage: this.usage(), warm: this.d.pools.warmCounts(), draining: this.draining } });
+          for (const s of this.d.pools.samples()) call.write({ epoch: f.epoch, sample: { atMs: at, ...s } });
+        };
         beat();
         const timer = setInterval(beat, every);
         const done = () => {

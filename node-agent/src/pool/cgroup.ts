@@ -7,6 +7,8 @@ export interface CgroupReader {
   cpuNs(): number;
   /** Peak memory since the last reset, bytes. */
   peakBytes(): number;
+  /** Memory in use now, bytes. */
+  memoryBytes(): number;
   /** Starts a new peak window (v1: write 0 to memory.max_usage_in_bytes). */
   resetPeak(): void;
   /** OOM kills in this cgroup so far; undefined when the kernel does not say (or the cgroup is gone). */
@@ -39,6 +41,7 @@ export function cgroupOf(pid: number): CgroupReader | undefined {
     return {
       cpuNs: () => Number(read(join(cpuDir, 'cpuacct.usage')) ?? 0),
       peakBytes: () => Number(read(join(memDir, 'memory.max_usage_in_bytes')) ?? 0),
+      memoryBytes: () => Number(read(join(memDir, 'memory.usage_in_bytes')) ?? 0),
       oomKills: () => oomKillCount(read(join(memDir, 'memory.oom_control'))),
       resetPeak: () => {
         try {
@@ -56,6 +59,7 @@ export function cgroupOf(pid: number): CgroupReader | undefined {
   return {
     cpuNs: () => Number(/usage_usec (\d+)/.exec(read(join(dir, 'cpu.stat')) ?? '')?.[1] ?? 0) * 1000,
     peakBytes: () => Number(read(join(dir, 'memory.peak')) ?? read(join(dir, 'memory.current')) ?? 0),
+    memoryBytes: () => Number(read(join(dir, 'memory.current')) ?? 0),
     oomKills: () => oomKillCount(read(join(dir, 'memory.events'))),
     resetPeak: () => {
       try {

@@ -81,6 +81,18 @@ export class Pools {
     return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
   }
 
+  /** A resource sample of every live container. */
+  samples(): { functionId: string; version: number; containerId: string; cpuMs: number; memoryBytes: number }[] {
+    const out = [];
+    for (const p of this.pools.values()) {
+      for (const c of p.containers) {
+        const s = c.sample();
+        if (s) out.push({ functionId: c.spec.functionId, version: c.spec.version, containerId: c.id, ...s });
+      }
+    }
+    return out;
+  }
+
   warmCounts(): { functionId: string; version: number; idle: number; busy: number }[] {
     return [...this.pools.entries()].map(([k, p]) => {
       const [functionId, version] = k.split('@') as [string, string];

@@ -24,6 +24,8 @@ export interface ContainerOptions {
   logCapBytes: number;
   /** Called with lines printed outside any call (e.g. a bundle that fails to load). */
   onStrayLine?: (line: CallLogLine) => void;
+  /** Called when a container is found dead (after a call failed on it). */
+  onExit?: (spec: FunctionSpec, containerId: string, state: { exitCode: number; oomKilled: boolean }) => void;
   /** Called with every per-call line as it arrives (live tail). */
   onCallLine?: (spec: FunctionSpec, invocationId: string, line: CallLogLine) => void;
 }
@@ -173,6 +175,8 @@ export class WarmContainer {
       const oomKills = this.cgroup?.oomKills(); // read first: the cgroup goes away with the container
       const state = await this.runtime.inspect(this.id).catch(() => undefined);
       this.dead = true;
+      const oomKilled = Boolean(state?.oomKilled || (oomKills ?? 0) > 0 || state?.exitCode === 137);
+      if (state && !state.running) this.opts.onExit?.(this.spec, this.id, { exitCode: state.exitCode, oomKilled });
       // Podman 4.3 with runc on cgroup v1 does not always set OOMKilled; the cgroup's oom_kill count does, and
       // failing both, a SIGKILL (137) we did not send can only have come from the kernel's OOM killer.
       if (state?.oomKilled || (oomKills ?? 0) > 0 || state?.exitCode === 137) return finish('oom', 502, [], Buffer.alloc(0), `killed for exceeding its ${this.spec.memoryMb} MB memory limit`);
@@ -216,6 +220,12 @@ export class WarmContainer {
       r.on('error', reject);
       r.end(req.body);
     });
+  }
+
+  /** CPU time so far and memory in use now, from the cgroup; undefined where it cannot be read. */
+  sample(): { cpuMs: number; memoryBytes: number } | undefined {
+    if (!this.cgroup || this.dead) return undefined;
+    return { cpuMs: Math.round(this.cgroup.cpuNs() / 1e6), memoryBytes: this.cgroup.memoryBytes() };
   }
 
   async destroy(): Promise<void> {
