@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
 import { startAgentProcess } from '../tests/helpers/server.js';
-import { fnArtifact } from '../tests/helpers/agent.js';
+import { fnArtifact, buildImageOverGrpc } from '../tests/helpers/agent.js';
 
 const COLD = Number(process.env.BENCH_COLD ?? 15);
 const SEQ = Number(process.env.BENCH_SEQ ?? 1000);
@@ -23,20 +23,6 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
-
-function build(client: AgentClient, functionId: string, art: { path: string; digest: string }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const call = client.Build({ deadline: Date.now() + 300_000 });
-    let image = '';
-    call.on('data', (e: { result?: { image: string } }) => e.result && (image = e.result.image));
-    call.on('end', () => resolve(image));
-    call.on('error', reject);
-    const bytes = readFileSync(art.path);
-    call.write({ header: { functionId, version: 1, digest: art.digest, sizeBytes: bytes.length, timeoutMs: 300_000 } });
-    call.write({ chunk: bytes });
-    call.end();
-  });
-}
 
 type Reply = { outcome: string; status: number; timings: { coldStart: boolean; createMs: number; startMs: number; readyMs: number; runMs: number } | null };
 
@@ -138,7 +124,7 @@ async function main() {
     for (let i = 0; i <= COLD; i++) {
       const id = randomUUID();
       ids.push(id);
-      images.push([id, await build(client, id, art)]);
+      images.push([id, await buildImageOverGrpc(client, id, art)]);
     }
 
     // Cold: the first Invoke of each version (no warm container) → response.

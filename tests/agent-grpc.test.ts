@@ -3,7 +3,7 @@
 // old containers removed).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -13,7 +13,7 @@ import { createAgentClient, type AgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
 import { fromGrpcError } from '../proto/errors.js';
 import { startAgentProcess, agentBin, type RunningServer } from './helpers/server.js';
-import { fnArtifact } from './helpers/agent.js';
+import { fnArtifact, buildOverGrpc } from './helpers/agent.js';
 import { loud } from './helpers/hooks.js';
 
 const s = suite('agent over gRPC');
@@ -27,21 +27,7 @@ const unary = <Res>(method: string, req: object, c: AgentClient = client, ms = 6
     (client as unknown as Record<string, Function>)[method]!.call(c, req, { deadline: Date.now() + ms }, (e: grpc.ServiceError | null, r: Res) => (e ? reject(e) : resolve(r))),
   );
 
-async function build(functionId: string, version: number, art: { path: string; digest: string }) {
-  const call = client.Build({ deadline: Date.now() + 120_000 });
-  const events: { log?: { line: string }; result?: { image: string; cached: boolean }; epoch: string }[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    call.on('data', (e) => events.push(e));
-    call.on('end', resolve);
-    call.on('error', reject);
-  });
-  const bytes = readFileSync(art.path);
-  call.write({ header: { functionId, version, digest: art.digest, sizeBytes: bytes.length, timeoutMs: 120_000 } });
-  for (let i = 0; i < bytes.length; i += 16 * 1024) call.write({ chunk: bytes.subarray(i, i + 16 * 1024) });
-  call.end();
-  await done;
-  return events;
-}
+const build = (functionId: string, version: number, art: { path: string; digest: string }) => buildOverGrpc(client, functionId, version, art);
 
 function connect(address: string, token = CREDENTIAL) {
   return createAgentClient(address, grpc.credentials.createInsecure(), { interceptors: [sendCredential(token)] });

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
 import { startAgentProcess, repoRoot, type RunningServer } from './helpers/server.js';
-import { fnArtifact } from './helpers/agent.js';
+import { fnArtifact, buildImageOverGrpc } from './helpers/agent.js';
 import { loud } from './helpers/hooks.js';
 
 const s = suite('agent, rootless');
@@ -69,17 +69,7 @@ s('runs a function rootless, and reports limits as not enforced on cgroup v1 ins
   }
   const functionId = randomUUID();
   const art = await fnArtifact(`async () => ({ uid: process.getuid(), hello: 'rootless' })`);
-  const image = await new Promise<string>((resolve, reject) => {
-    const call = client.Build();
-    let img = '';
-    call.on('data', (e: { result?: { image: string } }) => e.result && (img = e.result.image));
-    call.on('end', () => resolve(img));
-    call.on('error', reject);
-    const bytes = readFileSync(art.path);
-    call.write({ header: { functionId, version: 1, digest: art.digest, sizeBytes: bytes.length, timeoutMs: 120_000 } });
-    call.write({ chunk: bytes });
-    call.end();
-  });
+  const image = await buildImageOverGrpc(client, functionId, art);
   const reply = await new Promise<{ outcome: string; body: Buffer; error: string }>((resolve, reject) =>
     client.Invoke(
       {

@@ -1,14 +1,9 @@
 // Typed application errors with a stable code; http/problem.ts maps them to HTTP once.
 
-export type ErrorKind =
-  | 'invalid'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'too_large'
-  | 'rate_limited'
-  | 'unavailable';
+import type { RemoteErrorKind } from '../../proto/errors.js';
+
+/** The kinds a control-plane error can have: the wire's kinds less the two only an RPC produces. */
+export type ErrorKind = Exclude<RemoteErrorKind, 'deadline_exceeded' | 'internal'>;
 
 export class AppError extends Error {
   constructor(

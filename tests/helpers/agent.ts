@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tar from 'tar';
+import type { AgentClient } from '../../proto/loader.js';
 
 /** Writes `files` into a folder and packs them as a .tar.gz artifact; returns its path and sha256. */
 export async function makeArtifact(files: Record<string, string>): Promise<{ path: string; digest: string }> {
@@ -25,4 +26,34 @@ export function fnArtifact(handler: string, extra: Record<string, string> = {}) 
     'index.mjs': `export default ${handler};\n`,
     ...extra,
   });
+}
+
+export interface BuildEventOut {
+  epoch: string;
+  log?: { line: string } | null;
+  result?: { image: string; cached: boolean } | null;
+}
+
+/** Streams an artifact to an agent's Build (16 KiB chunks); resolves with every event it sent back. */
+export async function buildOverGrpc(client: AgentClient, functionId: string, version: number, art: { path: string; digest: string }): Promise<BuildEventOut[]> {
+  const call = client.Build({ deadline: Date.now() + 300_000 });
+  const events: BuildEventOut[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    call.on('data', (e: BuildEventOut) => events.push(e));
+    call.on('end', resolve);
+    call.on('error', reject);
+  });
+  const bytes = readFileSync(art.path);
+  call.write({ header: { functionId, version, digest: art.digest, sizeBytes: bytes.length, timeoutMs: 300_000 } });
+  for (let i = 0; i < bytes.length; i += 16 * 1024) call.write({ chunk: bytes.subarray(i, i + 16 * 1024) });
+  call.end();
+  await done;
+  return events;
+}
+
+/** The image a Build produced. */
+export async function buildImageOverGrpc(client: AgentClient, functionId: string, art: { path: string; digest: string }): Promise<string> {
+  const image = (await buildOverGrpc(client, functionId, 1, art)).find((e) => e.result)?.result?.image;
+  if (!image) throw new Error('Build ended without a result');
+  return image;
 }
