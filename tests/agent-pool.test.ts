@@ -103,7 +103,13 @@ s('inside a function container: no capabilities, no-new-privileges, non-root, re
     let tmpWrite = 'ok';
     try { for (let i = 0; i < 100; i++) fs.appendFileSync('/tmp/big', Buffer.alloc(1 << 20)); } catch (e) { tmpWrite = e.code; }
     const ifaces = fs.readFileSync('/proc/net/dev', 'utf8').split('\\n').slice(2).map((l) => l.split(':')[0].trim()).filter(Boolean);
-    return { capEff: field('CapEff'), noNewPrivs: field('NoNewPrivs'), uid: process.getuid(), rootWrite, tmpWrite, ifaces };
+    // The socket folder is shared with the agent: swapping the socket for a symlink (to the Podman API, say)
+    // or filling the folder must be impossible once the function is running.
+    let sockSwap = 'ok';
+    try { fs.unlinkSync('/run/cpub/fn.sock'); fs.symlinkSync('../../podman/podman.sock', '/run/cpub/fn.sock'); } catch (e) { sockSwap = e.code; }
+    let runWrite = 'ok';
+    try { fs.writeFileSync('/run/cpub/junk', 'x'); } catch (e) { runWrite = e.code; }
+    return { capEff: field('CapEff'), noNewPrivs: field('NoNewPrivs'), uid: process.getuid(), rootWrite, tmpWrite, ifaces, sockSwap, runWrite };
   }`);
   const r = await call(spec);
   assert.is(r.outcome, 'ok', r.error + JSON.stringify(r.logs));
@@ -114,6 +120,35 @@ s('inside a function container: no capabilities, no-new-privileges, non-root, re
   assert.is(p.rootWrite, 'EROFS');
   assert.is(p.tmpWrite, 'ENOSPC', '/tmp is a small tmpfs');
   assert.equal(p.ifaces, ['lo']);
+  assert.is(p.sockSwap, 'EACCES', 'the socket cannot be swapped');
+  assert.is(p.runWrite, 'EACCES', 'the socket folder cannot be written');
+  assert.is((await call(spec)).outcome, 'ok', 'the next call still reaches the function');
+});
+
+s('a container that dies while idle is noticed: the next call gets a new container, not a crash', async () => {
+  const spec = await deploy(`async () => { setTimeout(() => process.exit(5), 100); return 'bye'; }`);
+  assert.is((await call(spec)).outcome, 'ok');
+  await new Promise((r) => setTimeout(r, 800));
+  const next = await call(spec);
+  assert.is(next.outcome, 'ok', next.error);
+  assert.ok(next.timings.coldStart, 'a fresh container');
+});
+
+s('spare slots of a container are used while it starts: concurrency 4 runs four calls at once', async () => {
+  const spec = await deploy(`async () => { await new Promise((r) => setTimeout(r, 1000)); return 'done'; }`, { concurrency: 4, maxInstances: 1 });
+  const t0 = Date.now();
+  const rs = await Promise.all(Array.from({ length: 4 }, () => call(spec)));
+  assert.ok(rs.every((r) => r.outcome === 'ok'));
+  const cold = rs.find((r) => r.timings.coldStart)!;
+  assert.ok(Date.now() - t0 < cold.timings.createMs + cold.timings.startMs + cold.timings.readyMs + 1900, `took ${Date.now() - t0} ms`);
+});
+
+s('a shim that never answers does not hold a cold start past its deadline', async () => {
+  const spec = await deploy(`(() => { setTimeout(() => { for (;;); }, 0); return async () => 'never'; })()`);
+  const t0 = Date.now();
+  const r = await call(spec, { deadlineMs: Date.now() + 3000 });
+  assert.ok(['timeout', 'crashed'].includes(r.outcome), r.outcome);
+  assert.ok(Date.now() - t0 < 6000, `answered after ${Date.now() - t0} ms`);
 });
 
 s('memory past the limit → oom, and the agent goes on with a new container', async () => {

@@ -94,4 +94,13 @@ s('kill -9 of the agent: suspect after missed beats, down within the TTL; a rest
   assert.is.not(n!.epoch, before.epoch, 'new epoch');
 });
 
+s('the join token alone cannot take over an existing node', async () => {
+  const [n] = await nodes();
+  const hijack = await api.post('/api/agents/register', { joinToken: JOIN, nodeId: n!.id, advertise: '127.0.0.1:1' });
+  assert.is(hijack.status, 409);
+  assert.is(hijack.body.code, 'node_exists');
+  const [still] = await nodes();
+  assert.is(still!.status, 'up');
+});
+
 s.run();

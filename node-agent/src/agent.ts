@@ -26,7 +26,7 @@ export interface Agent {
 }
 
 /** Registers with the control plane (retrying while it is unreachable); returns the node credential it issued. */
-async function joinControlPlane(server: string, body: { joinToken: string; nodeId: string; name: string; advertise: string }, log: Logger): Promise<string> {
+async function joinControlPlane(server: string, body: { joinToken: string; nodeId: string; name: string; advertise: string; credential: string }, log: Logger): Promise<string> {
   const url = new URL('/api/agents/register', server);
   for (let attempt = 1; ; attempt++) {
     let res: Response;
@@ -95,7 +95,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     const address = `${config.listen.slice(0, config.listen.lastIndexOf(':'))}:${port}`;
     if (config.server) {
       if (!config.joinToken) throw new Error('--server needs --join-token (from `cpub-server join-token`)');
-      credential = await joinControlPlane(config.server, { joinToken: config.joinToken, nodeId, name: hostname(), advertise: config.advertise ?? address }, log);
+      credential = await joinControlPlane(config.server, { joinToken: config.joinToken, nodeId, name: hostname(), advertise: config.advertise ?? address, credential }, log);
       writeFileSync(join(config.dataDir, 'node-credential'), credential + '\n', { mode: 0o600 });
     }
     let stopping: Promise<void> | undefined;

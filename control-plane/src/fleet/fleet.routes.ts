@@ -28,12 +28,21 @@ const register = createRoute({
   path: '/agents/register',
   summary: 'An agent joins the fleet with the join token; the answer holds its node credential',
   request: {
-    body: jsonBody(z.object({ joinToken: z.string().min(1).max(512), nodeId: z.string().max(64), name: z.string().max(200).optional(), advertise: z.string().max(300) })),
+    body: jsonBody(
+      z.object({
+        joinToken: z.string().min(1).max(512),
+        nodeId: z.string().max(64),
+        name: z.string().max(200).optional(),
+        advertise: z.string().max(300),
+        credential: z.string().max(512).optional().openapi({ description: 'the node’s current credential, to re-join an existing node' }),
+      }),
+    ),
   },
   responses: {
     200: json('Joined', z.object({ nodeId: z.string(), credential: z.string() })),
     400: problem('Bad address or node id'),
     401: problem('Bad join token'),
+    409: problem('The node id exists and the credential does not match'),
   },
 });
 

@@ -7,7 +7,7 @@ import type { Database, NodeRow } from '../db/schema.js';
 import type { Sealer } from '../secrets/crypto.js';
 import type { Logger } from '../logger.js';
 import { credentialMatches } from '../../../proto/auth.js';
-import { Invalid, Unauthenticated, NotFound } from '../errors.js';
+import { Conflict, Invalid, Unauthenticated, NotFound } from '../errors.js';
 import { nodesRepo } from './nodes.repo.js';
 import { AgentLink } from './agent-link.js';
 
@@ -81,10 +81,16 @@ export class Fleet {
   }
 
   /** An agent joins: returns its node id and the credential it must demand on every call. */
-  async register(input: { joinToken: string; nodeId: string; name?: string | undefined; advertise: string }): Promise<{ nodeId: string; credential: string }> {
+  async register(input: { joinToken: string; nodeId: string; name?: string | undefined; advertise: string; credential?: string | undefined }): Promise<{ nodeId: string; credential: string }> {
     if (!credentialMatches(this.joinToken, input.joinToken)) throw Unauthenticated('bad_join_token', 'the join token is not valid (see `cpub-server join-token`)');
     if (!ADDRESS.test(input.advertise)) throw Invalid('invalid_advertise', 'advertise must be host:port', { field: 'advertise' });
     if (!/^[A-Za-z0-9-]{8,64}$/.test(input.nodeId)) throw Invalid('invalid_node_id', 'nodeId must be 8–64 letters, digits or dashes', { field: 'nodeId' });
+    // Re-joining an existing node (a restart, a new address) needs the credential it was given: the join
+    // token alone must not let anyone take over a node and receive the calls meant for it.
+    const existing = await nodesRepo.get(this.db, input.nodeId);
+    if (existing && !credentialMatches(this.sealer.open(existing.credential_sealed, `node:${existing.id}`), input.credential)) {
+      throw Conflict('node_exists', 'this node id is taken; re-joining needs the node’s current credential');
+    }
     const credential = randomBytes(32).toString('base64url');
     await nodesRepo.upsert(
       this.db,

@@ -231,6 +231,7 @@ export class AgentService {
       if (!(await this.d.runtime.imageExists(req.image))) throw new AgentError('not_found', 'image_missing', `image ${req.image} is not built on this node; send Build first`);
       this.images.add(req.image);
     }
+    if (this.draining) return { epoch: f.epoch, outcome: 'OUTCOME_REJECTED' as const, status: 503, error: 'the node is draining', headers: [], logs: [] };
     const l = req.limits ?? { memoryMb: 128, cpus: 0.5, timeoutMs: 30_000, concurrency: 1, maxInstances: 1, network: false };
     const r = await this.d.pools.invoke(
       {

@@ -55,7 +55,7 @@ export class Pools {
     const mine = await this.runtime.list({ [LABELS.node]: this.opts.nodeId, [LABELS.managed]: 'true' });
     const stale = mine.filter((c) => c.labels[LABELS.epoch] !== this.opts.epoch);
     await Promise.all(stale.map((c) => this.runtime.remove(c.id)));
-    this.reaper = setInterval(() => void this.reap(), Math.min(5000, Math.max(250, this.opts.idleTimeoutMs / 4)));
+    this.reaper = setInterval(() => void this.reap().catch(() => {}), Math.min(5000, Math.max(250, this.opts.idleTimeoutMs / 4)));
     this.reaper.unref();
     return stale.length;
   }
@@ -130,7 +130,7 @@ export class Pools {
       const r = await c.call(req);
       c.busy--;
       c.lastUsed = Date.now();
-      if (c.dead) await this.discard(pool, c);
+      if (c.dead && c.busy === 0) await this.discard(pool, c);
       pool.wake();
       const { runMs, ...rest } = r;
       return { ...rest, timings: { queuedMs: Math.max(0, queuedMs), coldStart: Boolean(slot.cold), createMs: slot.cold?.createMs ?? 0, startMs: slot.cold?.startMs ?? 0, readyMs: slot.cold?.readyMs ?? 0, runMs } };
@@ -150,11 +150,17 @@ export class Pools {
         pool.starting++;
         try {
           const { container, ...cold } = await WarmContainer.start(this.runtime, spec, this.opts, deadlineMs);
+          if (this.pools.get(key(spec.functionId, spec.version)) !== pool) {
+            // The function was removed while this container started.
+            await container.destroy();
+            throw new Error('the function was removed from this node');
+          }
           container.busy++;
           pool.containers.push(container);
           return { container, cold };
         } finally {
           pool.starting--;
+          pool.wake(); // a new container has free slots (or a failed start frees the way): waiters look again
         }
       }
       if (Date.now() >= deadlineMs) throw new Error('no container free for this function before the deadline');
@@ -186,7 +192,7 @@ export class Pools {
     const cutoff = Date.now() - this.opts.idleTimeoutMs;
     for (const p of this.pools.values()) {
       for (const c of [...p.containers]) {
-        if (c.busy === 0 && (c.dead || c.lastUsed < cutoff)) await this.discard(p, c);
+        if (c.busy === 0 && (c.dead || c.lastUsed < cutoff)) await this.discard(p, c).catch(() => {});
       }
     }
   }

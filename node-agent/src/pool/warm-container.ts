@@ -2,7 +2,7 @@
 // calls over its unix socket with keep-alive, per-call logs routed from its output, and its end.
 import { request, Agent } from 'node:http';
 import { createServer, type Server } from 'node:net';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
@@ -87,7 +87,7 @@ export class WarmContainer {
     try {
       // Live log lines arrive on a socket of ours in the container's folder: attaching to the container's
       // output through Podman would add ≈115 ms to every cold start.
-      c.logServer = await listenForLogs(join(dir, 'log.sock'), (line) => c.route(line));
+      c.logServer = await listenForLogs(join(dir, 'log.sock'), (line) => c.route(line), () => c.shimGone());
       const t1 = performance.now();
       await runtime.start(id);
       const t2 = performance.now();
@@ -102,9 +102,22 @@ export class WarmContainer {
     }
   }
 
+  /**
+   * Waits for the shim's socket, then locks the folder: until the socket exists the function's uid may write
+   * there (to create it); from then on nobody but the agent can add, swap or remove entries, so the path the
+   * agent connects to can never be turned into a symlink to something else (e.g. the Podman API socket).
+   */
   private async waitReady(deadlineMs: number): Promise<void> {
+    let locked = false;
     for (let i = 0; ; i++) {
-      if (await this.ping()) return;
+      if (!locked && isRealSocket(this.socketPath)) {
+        chmodSync(this.dir, 0o755);
+        locked = true;
+        if (!isRealSocket(this.socketPath) || readdirSync(this.dir).some((f) => f !== 'fn.sock' && f !== 'log.sock')) {
+          throw new StartError('crashed', 'the function tampered with its socket folder', this.startupLog);
+        }
+      }
+      if (locked && (await this.ping())) return;
       if (Date.now() > deadlineMs) throw new StartError('timeout', 'the function did not become ready before the deadline', this.startupLog);
       if (i % 25 === 24 && !(await this.runtime.inspect(this.id)).running) {
         throw new StartError('crashed', 'the function exited while starting', this.startupLog);
@@ -115,13 +128,25 @@ export class WarmContainer {
 
   private ping(): Promise<boolean> {
     return new Promise((resolve) => {
-      const req = request({ socketPath: this.socketPath, path: '/__cpub/ready', method: 'GET', agent: this.agent }, (res) => {
+      const req = request({ socketPath: this.socketPath, path: '/__cpub/ready', method: 'GET', agent: this.agent, timeout: 500 }, (res) => {
         res.resume();
         resolve(res.statusCode === 204);
       });
+      // A shim that accepts but never answers (a blocked event loop) must not hold the cold start forever.
+      req.on('timeout', () => req.destroy());
       req.on('error', () => resolve(false));
       req.end();
     });
+  }
+
+  /** The shim's log connection closed: its process is gone, even if no call was running. */
+  private shimGone(): void {
+    if (this.dead) return;
+    this.dead = true;
+    void this.runtime
+      .inspect(this.id)
+      .then((s) => !s.running && this.opts.onExit?.(this.spec, this.id, { exitCode: s.exitCode, oomKilled: s.oomKilled || s.exitCode === 137 }))
+      .catch(() => {});
   }
 
   /**
@@ -169,7 +194,9 @@ export class WarmContainer {
       return finish(fnError ? 'error' : 'ok', res.status, headers, res.body, fnError ? 'the function threw an error' : '', res.log);
     } catch (err) {
       if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') {
-        this.dead = true; // a call past its deadline may still be running: the container is replaced
+        // A call past its deadline may still be running: no new calls go here, and the container is replaced
+        // once its other calls have finished.
+        this.dead = true;
         return finish('timeout', 504, [], Buffer.alloc(0), `the call ran past its deadline (${timeoutMs} ms)`);
       }
       const oomKills = this.cgroup?.oomKills(); // read first: the cgroup goes away with the container
@@ -233,13 +260,26 @@ export class WarmContainer {
     this.logServer?.close();
     this.agent.destroy();
     await this.runtime.remove(this.id).catch(() => {});
-    rmSync(this.dir, { recursive: true, force: true });
+    try {
+      rmSync(this.dir, { recursive: true, force: true });
+    } catch {
+      // left for the next start's cleanup; never a reason to crash the agent
+    }
+  }
+}
+
+function isRealSocket(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket(); // lstat: a symlink is not a socket
+  } catch {
+    return false;
   }
 }
 
 /** Listens on a unix socket the container's uid may connect to; each connection is split into lines. */
-function listenForLogs(path: string, onLine: (line: string) => void): Promise<Server> {
+function listenForLogs(path: string, onLine: (line: string) => void, onClose: () => void): Promise<Server> {
   const server = createServer((sock) => {
+    sock.on('close', onClose);
     let pending = '';
     sock.setEncoding('utf8');
     sock.on('data', (d: string) => {
