@@ -141,12 +141,25 @@ export class WarmContainer {
 
   /** The shim's log connection closed: its process is gone, even if no call was running. */
   private shimGone(): void {
-    if (this.dead) return;
     this.dead = true;
-    void this.runtime
-      .inspect(this.id)
-      .then((s) => !s.running && this.opts.onExit?.(this.spec, this.id, { exitCode: s.exitCode, oomKilled: s.oomKilled || s.exitCode === 137 }))
-      .catch(() => {});
+    void this.reportExit();
+  }
+
+  private exitReported = false;
+
+  /** Reports the container's exit once, waiting (up to 3 s) for Podman to see it stopped. */
+  private async reportExit(oomHint = false): Promise<void> {
+    if (this.exitReported) return;
+    this.exitReported = true;
+    for (let i = 0; i < 30; i++) {
+      const s = await this.runtime.inspect(this.id).catch(() => undefined);
+      if (!s) return;
+      if (!s.running) {
+        this.opts.onExit?.(this.spec, this.id, { exitCode: s.exitCode, oomKilled: oomHint || s.oomKilled || s.exitCode === 137 });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /**
@@ -202,8 +215,7 @@ export class WarmContainer {
       const oomKills = this.cgroup?.oomKills(); // read first: the cgroup goes away with the container
       const state = await this.runtime.inspect(this.id).catch(() => undefined);
       this.dead = true;
-      const oomKilled = Boolean(state?.oomKilled || (oomKills ?? 0) > 0 || state?.exitCode === 137);
-      if (state && !state.running) this.opts.onExit?.(this.spec, this.id, { exitCode: state.exitCode, oomKilled });
+      void this.reportExit((oomKills ?? 0) > 0);
       // Podman 4.3 with runc on cgroup v1 does not always set OOMKilled; the cgroup's oom_kill count does, and
       // failing both, a SIGKILL (137) we did not send can only have come from the kernel's OOM killer.
       if (state?.oomKilled || (oomKills ?? 0) > 0 || state?.exitCode === 137) return finish('oom', 502, [], Buffer.alloc(0), `killed for exceeding its ${this.spec.memoryMb} MB memory limit`);
