@@ -72,7 +72,7 @@ function ensureNativeAddon(pkg, file, smokeTest) {
   copyFileSync(target, cached);
 }
 
-const SOURCES = ['common', 'control-plane', 'node-agent', 'proto', 'tests', 'bench', 'tsconfig.json', 'package.json'];
+const SOURCES = ['cli', 'common', 'control-plane', 'node-agent', 'proto', 'tests', 'bench', 'tsconfig.json', 'package.json'];
 
 function newestMtime(path) {
   if (!existsSync(path)) return 0;
