@@ -11,7 +11,10 @@ import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
 import { startAgentProcess } from '../tests/helpers/server.js';
-import { fnArtifact, buildImageOverGrpc } from '../tests/helpers/agent.js';
+import { fnArtifact, buildImageOverGrpc, invokeMessage } from '../tests/helpers/agent.js';
+
+/** One container taking up to 16 calls at once, a whole CPU. */
+const BENCH_LIMITS = { limits: { cpus: 1, concurrency: 16, maxInstances: 1 } };
 
 const COLD = Number(process.env.BENCH_COLD ?? 15);
 const SEQ = Number(process.env.BENCH_SEQ ?? 1000);
@@ -29,16 +32,7 @@ type Reply = { outcome: string; status: number; timings: { coldStart: boolean; c
 function invoke(client: AgentClient, functionId: string, image: string, concurrency = 1): Promise<Reply> {
   return new Promise((resolve, reject) =>
     client.Invoke(
-      {
-        invocationId: randomUUID(),
-        functionId,
-        functionName: 'bench',
-        version: 1,
-        image,
-        limits: { memoryMb: 128, cpus: 1, timeoutMs: 10_000, concurrency, maxInstances: 1, network: false },
-        deadlineMs: Date.now() + 10_000,
-        request: { method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0) },
-      },
+      invokeMessage(functionId, image, { limits: { ...BENCH_LIMITS.limits, concurrency } }),
       { deadline: Date.now() + 15_000 },
       (err: grpc.ServiceError | null, r?: Reply) => (err ? reject(err) : r!.outcome !== 'OUTCOME_OK' ? reject(new Error(r!.outcome)) : resolve(r!)),
     ),
@@ -59,16 +53,7 @@ function streamInvoker(client: AgentClient, functionId: string, image: string) {
         if (r.outcome === 'OUTCOME_OK') resolve();
         else reject(new Error(r.outcome));
       });
-      call.write({
-        invocationId,
-        functionId,
-        functionName: 'bench',
-        version: 1,
-        image,
-        limits: { memoryMb: 128, cpus: 1, timeoutMs: 10_000, concurrency: 16, maxInstances: 1, network: false },
-        deadlineMs: Date.now() + 10_000,
-        request: { method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0) },
-      });
+      call.write(invokeMessage(functionId, image, { invocationId, ...BENCH_LIMITS }));
     });
   return { invokeOne, close: () => call.end() };
 }

@@ -1,6 +1,6 @@
 // The rules every function artifact (.tar.gz with the bundle and containerpub.json) must pass. The control
 // plane checks uploads with them and the agent checks again before building: it trusts nothing.
-import { statSync, readFileSync, readdirSync, chmodSync } from 'node:fs';
+import { statSync, readdirSync, chmodSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 import * as tar from 'tar';
 
@@ -106,8 +106,4 @@ export async function extractArtifact(file: string, dest: string, limits: Artifa
   };
   fix(dest);
   return manifest;
-}
-
-export function readManifest(dir: string): Manifest {
-  return JSON.parse(readFileSync(join(dir, 'containerpub.json'), 'utf8')) as Manifest;
 }

@@ -13,7 +13,7 @@ import { createAgentClient, type AgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
 import { fromGrpcError } from '../proto/errors.js';
 import { startAgentProcess, agentBin, type RunningServer } from './helpers/server.js';
-import { fnArtifact, buildOverGrpc } from './helpers/agent.js';
+import { fnArtifact, buildOverGrpc, invokeMessage } from './helpers/agent.js';
 import { loud } from './helpers/hooks.js';
 
 const s = suite('agent over gRPC');
@@ -62,18 +62,24 @@ s('Info answers with an epoch, and says whether limits are enforced', async () =
   epoch = info.epoch;
 });
 
-s('an unauthenticated call is refused', async () => {
+s('unauthenticated calls are refused, whatever the method, and do nothing', async () => {
   for (const token of [undefined, 'wrong-credential-wrong-credential']) {
     const c = token ? connect(agent.url, token) : createAgentClient(agent.url, grpc.credentials.createInsecure());
     try {
-      await unary('Info', {}, c);
-      assert.unreachable();
-    } catch (err) {
-      assert.is(fromGrpcError(err).kind, 'unauthenticated');
+      for (const [method, req] of [['Info', {}], ['Drain', { wait: false }], ['Remove', { functionId: 'x', version: 0 }], ['Invoke', { functionId: 'x' }]] as const) {
+        try {
+          await unary(method, req, c);
+          assert.unreachable(`${method} accepted`);
+        } catch (err) {
+          assert.is(fromGrpcError(err).kind, 'unauthenticated', method);
+        }
+      }
     } finally {
       c.close();
     }
   }
+  const info = await unary<{ draining: boolean }>('Info', {});
+  assert.is(info.draining, false, 'the refused Drain did nothing');
 });
 
 s('Build streams the artifact in and the log and result out; the same digest again answers at once', async () => {
@@ -99,17 +105,10 @@ s('Build refuses a digest that does not match the bytes', async () => {
   }
 });
 
-const invokeReq = (over: object = {}) => ({
-  invocationId: randomUUID(),
-  functionId,
-  functionName: 'hello',
-  version: 1,
-  image,
-  limits: { memoryMb: 128, cpus: 0.5, timeoutMs: 10_000, concurrency: 1, maxInstances: 2, network: false },
-  deadlineMs: Date.now() + 30_000,
-  request: { method: 'GET', path: '/', query: 'who=ada', headers: [], body: Buffer.alloc(0) },
-  ...over,
-});
+const invokeReq = (over: { functionId?: string; image?: string; [k: string]: unknown } = {}) => {
+  const { functionId: fid = functionId, image: img = image, ...rest } = over;
+  return invokeMessage(fid, img, { request: { query: 'who=ada' }, ...rest });
+};
 
 type Reply = { epoch: string; outcome: string; status: number; body: Buffer; headers: { name: string; value: string }[]; logs: { message: string }[]; timings: { coldStart: boolean; createMs: number; startMs: number; readyMs: number; runMs: number } };
 

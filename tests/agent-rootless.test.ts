@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
 import { startAgentProcess, repoRoot, type RunningServer } from './helpers/server.js';
-import { fnArtifact, buildImageOverGrpc } from './helpers/agent.js';
+import { fnArtifact, buildImageOverGrpc, invokeMessage } from './helpers/agent.js';
 import { loud } from './helpers/hooks.js';
 
 const s = suite('agent, rootless');
@@ -72,16 +72,7 @@ s('runs a function rootless, and reports limits as not enforced on cgroup v1 ins
   const image = await buildImageOverGrpc(client, functionId, art);
   const reply = await new Promise<{ outcome: string; body: Buffer; error: string }>((resolve, reject) =>
     client.Invoke(
-      {
-        invocationId: randomUUID(),
-        functionId,
-        functionName: 'rootless',
-        version: 1,
-        image,
-        limits: { memoryMb: 128, cpus: 0.5, timeoutMs: 20_000, concurrency: 1, maxInstances: 1, network: false },
-        deadlineMs: Date.now() + 30_000,
-        request: { method: 'GET', path: '/' },
-      },
+      invokeMessage(functionId, image, { limits: { timeoutMs: 20_000 } }),
       { deadline: Date.now() + 40_000 },
       (e, r) => (e ? reject(e) : resolve(r as never)),
     ),

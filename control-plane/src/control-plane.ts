@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
 import { connectDb, type Db } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { loadKeyMaterial } from './secrets/key-files.js';
-import { createSealer, type Sealer } from './secrets/crypto.js';
+import { createSealer } from './secrets/crypto.js';
 import { createPasswordHasher } from './auth/passwords.js';
 import { createTokenIssuer } from './auth/tokens.js';
 import { DenylistCache } from './auth/denylist-cache.js';
@@ -25,7 +25,6 @@ export interface ControlPlane {
   app: App;
   db: Db;
   auth: AuthService;
-  sealer: Sealer;
   /** Listens; resolves with the URL it serves on. */
   start(): Promise<string>;
   /** Stops accepting, waits for in-flight work, closes the database. Idempotent. */
@@ -65,7 +64,6 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     app,
     db,
     auth,
-    sealer,
     async start() {
       await denylist.start();
       purger.start();

@@ -1,5 +1,6 @@
 // `cpub-server`: the control plane's command line (start, migrate, admin create). Parses flags, wires, runs.
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
+import { addSettingOptions, flagsFrom } from '../../common/settings-options.js';
 import { loadConfig, settings, ConfigError, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { createControlPlane } from './control-plane.js';
@@ -10,18 +11,10 @@ import { loadKeyMaterial } from './secrets/key-files.js';
 import { VERSION } from './version.js';
 
 function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Config {
-  const flags: Record<string, string | undefined> = {};
-  for (const key of Object.keys(settings)) if (opts[key] !== undefined) flags[key] = String(opts[key]);
-  return loadConfig(env, flags);
+  return loadConfig(env, flagsFrom(opts, settings));
 }
 
-function withSettings(cmd: Command, only?: (keyof typeof settings)[]): Command {
-  for (const [key, s] of Object.entries(settings)) {
-    if (only && !only.includes(key as keyof typeof settings)) continue;
-    cmd.addOption(new Option(`--${s.flag} <value>`, `${s.help} [${s.env}]`));
-  }
-  return cmd;
-}
+const withSettings = (cmd: Command, only?: (keyof typeof settings)[]) => addSettingOptions(cmd, settings, only);
 
 function banner(url: string, database: string, registration: string): string {
   const post = (path: string, body: string) => `    curl -X POST ${url}${path} -H 'content-type: application/json' -d '${body}'`;

@@ -1,6 +1,7 @@
 // `cpub-agent`: the node agent's command line: `start`, `status`, `drain`, `doctor`. (Joining a control plane
 // arrives next.)
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
+import { addSettingOptions, flagsFrom } from '../../common/settings-options.js';
 import { agentSettings, loadAgentConfig, type AgentConfig } from './config.js';
 import { SettingsError } from '../../common/settings.js';
 import { detectHost } from './runtime/host.js';
@@ -12,18 +13,10 @@ import { agentStatus, agentDrain, formatStatus } from './local-client.js';
 import { createLogger } from '../../control-plane/src/logger.js';
 import { VERSION } from '../../control-plane/src/version.js';
 
-function withSettings(cmd: Command, only: (keyof typeof agentSettings)[]): Command {
-  for (const key of only) {
-    const s = agentSettings[key];
-    cmd.addOption(new Option(`--${s.flag} <value>`, `${s.help} [${s.env}]`));
-  }
-  return cmd;
-}
+const withSettings = (cmd: Command, only: (keyof typeof agentSettings)[]) => addSettingOptions(cmd, agentSettings, only);
 
 function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): AgentConfig {
-  const flags: Record<string, string | undefined> = {};
-  for (const key of Object.keys(agentSettings)) if (opts[key] !== undefined) flags[key] = String(opts[key]);
-  return loadAgentConfig(env, flags);
+  return loadAgentConfig(env, flagsFrom(opts, agentSettings));
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {

@@ -1,5 +1,5 @@
 // Test helpers for the agent: artifacts made from inline sources, and a Podman service of the test's own.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -56,4 +56,20 @@ export async function buildImageOverGrpc(client: AgentClient, functionId: string
   const image = (await buildOverGrpc(client, functionId, 1, art)).find((e) => e.result)?.result?.image;
   if (!image) throw new Error('Build ended without a result');
   return image;
+}
+
+/** An InvokeRequest for a GET / on version 1, with defaults a test overrides as it needs. */
+export function invokeMessage(functionId: string, image: string, over: { limits?: object; request?: object; deadlineMs?: number; [k: string]: unknown } = {}) {
+  const { limits, request, ...rest } = over;
+  return {
+    invocationId: randomUUID(),
+    functionId,
+    functionName: 'test',
+    version: 1,
+    image,
+    deadlineMs: Date.now() + 30_000,
+    ...rest,
+    limits: { memoryMb: 128, cpus: 0.5, timeoutMs: 10_000, concurrency: 1, maxInstances: 2, network: false, ...limits },
+    request: { method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0), ...request },
+  };
 }

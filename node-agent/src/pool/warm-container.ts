@@ -22,8 +22,6 @@ export interface ContainerOptions {
   nodeId: string;
   epoch: string;
   logCapBytes: number;
-  /** Called with lines printed outside any call (e.g. a bundle that fails to load). */
-  onStrayLine?: (line: CallLogLine) => void;
   /** Called when a container is found dead (after a call failed on it). */
   onExit?: (spec: FunctionSpec, containerId: string, state: { exitCode: number; oomKilled: boolean }) => void;
   /** Called with every per-call line as it arrives (live tail). */
@@ -181,7 +179,6 @@ export class WarmContainer {
       return void this.opts.onCallLine?.(this.spec, j.i, line);
     }
     if (this.startupLog.length < 200) this.startupLog.push(line);
-    this.opts.onStrayLine?.(line);
   }
 
   /** Runs one call. Never throws: every failure is an outcome. */

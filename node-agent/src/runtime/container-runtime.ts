@@ -62,7 +62,6 @@ export interface ContainerRuntime {
   imageExists(ref: string): Promise<boolean>;
   /** Builds from a tar build context; streams log lines; rejects with AppError `build_failed` or `build_timeout`. */
   buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string>;
-  removeImage(ref: string): Promise<void>;
   /** Removes every image carrying all of `labels`; returns how many. */
   removeImages(labels: Record<string, string>): Promise<number>;
   create(spec: ContainerSpec): Promise<string>;

@@ -67,10 +67,6 @@ export class PodmanRuntime implements ContainerRuntime {
     return image.Id;
   }
 
-  async removeImage(ref: string): Promise<void> {
-    await this.docker.getImage(ref).remove({ force: true }).catch(ignore404);
-  }
-
   async removeImages(labels: Record<string, string>): Promise<number> {
     const images = (await this.docker.listImages({ filters: labelFilter(labels) })).filter((i) => hasLabels(i.Labels, labels));
     for (const img of images) await this.docker.getImage(img.Id).remove({ force: true }).catch(ignore404);
