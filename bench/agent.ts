@@ -1,7 +1,7 @@
 // `npm run bench -- agent`: the agent's cold start, warm Invoke latency and throughput over real gRPC, against a
 // baseline in the same run — the same request sent straight to the container's unix socket — and the host
 // memory of an idle warm container. See bench/README.md.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,12 +27,15 @@ const pct = (xs: number[], p: number) => {
 };
 const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
 
-type Reply = { outcome: string; status: number; timings: { coldStart: boolean; createMs: number; startMs: number; readyMs: number; runMs: number } | null };
+type Reply = { outcome: string; status: number; timings: { coldStart: boolean; prewarmed: boolean; createMs: number; startMs: number; readyMs: number; runMs: number } | null };
 
-function invoke(client: AgentClient, functionId: string, image: string, concurrency = 1): Promise<Reply> {
+/** The limits functions get by default (128 MB, 0.5 CPU): what cold starts are measured with. */
+const DEFAULT_LIMITS = { memoryMb: 128, cpus: 0.5, concurrency: 1, maxInstances: 1 };
+
+function invoke(client: AgentClient, functionId: string, image: string, concurrency = 1, limits: object = BENCH_LIMITS.limits): Promise<Reply> {
   return new Promise((resolve, reject) =>
     client.Invoke(
-      invokeMessage(functionId, image, { limits: { ...BENCH_LIMITS.limits, concurrency } }),
+      invokeMessage(functionId, image, { limits: { ...limits, concurrency } }),
       { deadline: Date.now() + 15_000 },
       (err: grpc.ServiceError | null, r?: Reply) => (err ? reject(err) : r!.outcome !== 'OUTCOME_OK' ? reject(new Error(r!.outcome)) : resolve(r!)),
     ),
@@ -69,6 +72,24 @@ function direct(socketPath: string, agent: Agent): Promise<void> {
   });
 }
 
+/** The id of a warm container of `functionId`, from the resource samples on the agent's Watch stream. */
+function warmContainerOf(client: AgentClient, functionId: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const call = client.Watch({ heartbeatMs: 100 });
+    const timer = setTimeout(() => {
+      call.cancel();
+      reject(new Error('no resource sample for the warm container within 10 s'));
+    }, 10_000);
+    call.on('data', (e: { sample?: { functionId: string; containerId: string } | null }) => {
+      if (e.sample?.functionId !== functionId) return;
+      clearTimeout(timer);
+      call.cancel();
+      resolve(e.sample.containerId);
+    });
+    call.on('error', () => {});
+  });
+}
+
 async function timed(fn: () => Promise<unknown>, n: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -79,9 +100,26 @@ async function timed(fn: () => Promise<unknown>, n: number): Promise<number[]> {
   return out;
 }
 
-async function throughput(fn: () => Promise<unknown>, callers: number, seconds: number): Promise<number> {
+/** CPU time (µs) used so far by the agent process, the warm container's cgroup and this process. */
+interface CpuMeters {
+  agent: () => number;
+  container: () => number;
+}
+let meters: CpuMeters = { agent: () => 0, container: () => 0 };
+const cpuSpent: Record<string, { agent: number; container: number; client: number }> = {};
+
+function processCpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime + stime, in clock ticks (100/s)
+}
+
+/** Calls per second with `callers` concurrent callers; records each side's CPU µs per call under `label`. */
+async function throughput(label: string, fn: () => Promise<unknown>, callers: number, seconds: number): Promise<number> {
   const end = Date.now() + seconds * 1000;
   let n = 0;
+  const a0 = meters.agent();
+  const k0 = meters.container();
+  const c0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: callers }, async () => {
       while (Date.now() < end) {
@@ -90,12 +128,14 @@ async function throughput(fn: () => Promise<unknown>, callers: number, seconds: 
       }
     }),
   );
+  const c = process.cpuUsage(c0);
+  cpuSpent[label] = { agent: (meters.agent() - a0) / n, container: (meters.container() - k0) / n, client: (c.user + c.system) / n };
   return n / seconds;
 }
 
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'cpub-bench-agent-'));
-  const agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: dataDir, CPUB_AGENT_CREDENTIAL: CREDENTIAL, CPUB_AGENT_LOG_LEVEL: 'info' }, { logFile: join(dataDir, 'agent.log') }).catch(
+  const agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: dataDir, CPUB_AGENT_CREDENTIAL: CREDENTIAL, CPUB_AGENT_LOG_LEVEL: 'info' }, { logFile: join(dataDir, 'agent.log'), nodeArgs: (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean) }).catch(
     async (err) => {
       throw err;
     },
@@ -112,43 +152,65 @@ async function main() {
       images.push([id, await buildImageOverGrpc(client, id, art)]);
     }
 
-    // Cold: the first Invoke of each version (no warm container) → response.
-    const cold: number[] = [];
-    const phases: { createMs: number; startMs: number; readyMs: number; runMs: number }[] = [];
-    for (const [id, image] of images.slice(1)) {
-      const t0 = performance.now();
-      const r = await invoke(client, id, image);
-      cold.push(performance.now() - t0);
-      phases.push(r.timings!);
-      if (!r.timings?.coldStart) throw new Error('expected a cold start');
-    }
+    // Cold: the first Invoke of each version (no warm container) → response. Calls come 1 s apart, as cold
+    // starts do (not back to back): a stem taken by one is replaced before the next.
+    const coldStarts = async (c: AgentClient, wantPrewarmed: boolean) => {
+      const ms: number[] = [];
+      const phases: Reply['timings'][] = [];
+      for (const [id, image] of images.slice(1)) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const t0 = performance.now();
+        const r = await invoke(c, id, image, 1, DEFAULT_LIMITS);
+        ms.push(performance.now() - t0);
+        phases.push(r.timings!);
+        if (!r.timings?.coldStart) throw new Error('expected a cold start');
+      }
+      const prewarmed = phases.filter((p) => p!.prewarmed).length;
+      if (wantPrewarmed ? prewarmed === 0 : prewarmed > 0) throw new Error(`${prewarmed} of ${phases.length} cold starts used a stem`);
+      return { ms, phases: phases.map((p) => p!), prewarmed };
+    };
+    const stemCold = await coldStarts(client, true);
+    // The same versions cold on a second agent that keeps no stems: create and start on the call's path.
+    const bareDir = mkdtempSync(join(tmpdir(), 'cpub-bench-agent-'));
+    const bare = await startAgentProcess({ CPUB_AGENT_DATA_DIR: bareDir, CPUB_AGENT_CREDENTIAL: CREDENTIAL, CPUB_AGENT_STEM_CELLS: '0' }, { logFile: join(bareDir, 'agent.log') });
+    const bareClient = createAgentClient(bare.url, grpc.credentials.createInsecure(), { interceptors: [sendCredential(CREDENTIAL)] });
+    const scratchCold = await coldStarts(bareClient, false).finally(async () => {
+      bareClient.close();
+      await bare.stop();
+      rmSync(bareDir, { recursive: true, force: true });
+    });
 
     const [warmId, warmImage] = images[0]!;
     await invoke(client, warmId, warmImage, 16);
-    const runDir = join(dataDir, 'run');
-    const sock = readdirSync(runDir).map((d) => join(runDir, d, 'fn.sock')).find((p) => existsSync(p) && p.includes(warmId.slice(0, 12)));
-    if (!sock) throw new Error('warm container socket not found');
+    // The warm container (possibly a claimed stem, so not findable by label): its id from the agent's Watch.
+    const cid = await warmContainerOf(client, warmId);
+    const [pidText, runDir] = spawnSync('podman', ['inspect', '-f', '{{.State.Pid}} {{range .Mounts}}{{if eq .Destination "/run/cpub"}}{{.Source}}{{end}}{{end}}', cid], { encoding: 'utf8' }).stdout.trim().split(' ');
+    const pid = Number(pidText);
+    const sock = join(runDir ?? '', 'fn.sock');
+    if (!existsSync(sock)) throw new Error(`warm container socket not found at ${sock}`);
     const httpAgent = new Agent({ keepAlive: true, maxSockets: 64 });
+    const cgroupLine = (controller: string) => readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').map((l) => l.split(':')).find(([, c]) => c?.split(',').includes(controller))?.[2];
+    const memPath = cgroupLine('memory');
+    const cpuPath = cgroupLine('cpuacct');
+    const cpuFile = ['/sys/fs/cgroup/cpuacct', '/sys/fs/cgroup/cpu,cpuacct'].map((d) => join(d, cpuPath ?? '', 'cpuacct.usage')).find((f) => cpuPath && existsSync(f));
+    meters = { agent: () => processCpuUs(agent.proc.pid!), container: () => (cpuFile ? Number(readFileSync(cpuFile, 'utf8')) / 1000 : NaN) };
 
     await timed(() => direct(sock, httpAgent), 200); // warm-up
     await timed(() => invoke(client, warmId, warmImage, 16), 200);
     const baseSeq = await timed(() => direct(sock, httpAgent), SEQ);
     const invSeq = await timed(() => invoke(client, warmId, warmImage, 16), SEQ);
-    const base1 = await throughput(() => direct(sock, httpAgent), 1, SECONDS);
-    const inv1 = await throughput(() => invoke(client, warmId, warmImage, 16), 1, SECONDS);
-    const base16 = await throughput(() => direct(sock, httpAgent), 16, SECONDS);
-    const inv16 = await throughput(() => invoke(client, warmId, warmImage, 16), 16, SECONDS);
+    const base1 = await throughput('base1', () => direct(sock, httpAgent), 1, SECONDS);
+    const inv1 = await throughput('inv1', () => invoke(client, warmId, warmImage, 16), 1, SECONDS);
+    const base16 = await throughput('base16', () => direct(sock, httpAgent), 16, SECONDS);
+    const inv16 = await throughput('inv16', () => invoke(client, warmId, warmImage, 16), 16, SECONDS);
     const stream = streamInvoker(client, warmId, warmImage);
     await timed(stream.invokeOne, 200);
     const strSeq = await timed(stream.invokeOne, SEQ);
-    const str1 = await throughput(stream.invokeOne, 1, SECONDS);
-    const str16 = await throughput(stream.invokeOne, 16, SECONDS);
+    const str1 = await throughput('str1', stream.invokeOne, 1, SECONDS);
+    const str16 = await throughput('str16', stream.invokeOne, 16, SECONDS);
     stream.close();
 
     // Host memory of an idle warm container: its cgroup's usage and its processes' RSS.
-    const cid = spawnSync('podman', ['ps', '-q', '--no-trunc', '--filter', `label=containerpub.function=${warmId}`], { encoding: 'utf8' }).stdout.trim().split('\n')[0]!;
-    const pid = Number(spawnSync('podman', ['inspect', '-f', '{{.State.Pid}}', cid], { encoding: 'utf8' }).stdout.trim());
-    const memPath = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').map((l) => l.split(':')).find(([, c]) => c?.split(',').includes('memory'))?.[2];
     const cgroupBytes = memPath ? Number(readFileSync(join('/sys/fs/cgroup/memory', memPath, 'memory.usage_in_bytes'), 'utf8')) : NaN;
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
     // Private memory (USS): what this container's process costs the host beyond pages shared with others.
@@ -158,13 +220,26 @@ async function main() {
     const pssKb = kb('Pss');
 
     const p50 = (xs: number[]) => pct(xs, 50);
-    console.log(`cold start (Invoke, no warm container → response), n=${cold.length}: p50 ${fmt(p50(cold))}, p95 ${fmt(pct(cold, 95))}   (goal p50 ≤ 200 ms)`);
-    console.log(`  phases p50: create ${p50(phases.map((p) => p.createMs))} ms, start ${p50(phases.map((p) => p.startMs))} ms, ready ${p50(phases.map((p) => p.readyMs))} ms, run ${p50(phases.map((p) => p.runMs))} ms`);
+    const cold = stemCold.ms;
+    for (const [label, c] of [
+      [`cold start (Invoke, no warm container → response), stems on (default)`, stemCold],
+      [`cold start, stems off (--stem-cells 0: create + start on the call's path)`, scratchCold],
+    ] as const) {
+      console.log(`${label}, n=${c.ms.length}: p50 ${fmt(p50(c.ms))}, p95 ${fmt(pct(c.ms, 95))}   ${c.prewarmed} of ${c.ms.length} from a stem`);
+      const ph = c.phases;
+      console.log(`  phases p50: create ${p50(ph.map((p) => p.createMs))} ms, start ${p50(ph.map((p) => p.startMs))} ms, ready/load ${p50(ph.map((p) => p.readyMs))} ms, run ${p50(ph.map((p) => p.runMs))} ms`);
+    }
+    console.log(`  goal: cold start p50 ≤ 200 ms`);
     console.log(`warm, 1 caller, n=${SEQ}:   Invoke p50 ${fmt(p50(invSeq))} p99 ${fmt(pct(invSeq, 99))}   baseline (unix socket) p50 ${fmt(p50(baseSeq))} p99 ${fmt(pct(baseSeq, 99))}`);
     console.log(`                           InvokeStream p50 ${fmt(p50(strSeq))} p99 ${fmt(pct(strSeq, 99))}`);
     console.log(`  p50 above baseline: unary Invoke ${fmt(p50(invSeq) - p50(baseSeq))}, InvokeStream ${fmt(p50(strSeq) - p50(baseSeq))}   (goal ≤ 0.5 ms)`);
     console.log(`calls/s, 1 caller:   unary Invoke ${inv1.toFixed(0)}   InvokeStream ${str1.toFixed(0)}   baseline ${base1.toFixed(0)}`);
     console.log(`calls/s, 16 callers: unary Invoke ${inv16.toFixed(0)}   InvokeStream ${str16.toFixed(0)}   baseline ${base16.toFixed(0)}   (goal ≥ 5000 Invokes/s)`);
+    const us = (label: string) => {
+      const c = cpuSpent[label]!;
+      return `agent ${c.agent.toFixed(0)}, container ${c.container.toFixed(0)}, caller ${c.client.toFixed(0)}`;
+    };
+    console.log(`CPU µs per call at 16 callers: baseline ${us('base16')} | unary Invoke ${us('inv16')} | InvokeStream ${us('str16')}`);
     console.log(
       `idle warm container: private (USS) ${(ussKb / 1024).toFixed(1)} MiB, PSS ${(pssKb / 1024).toFixed(1)} MiB, RSS ${(rssKb / 1024).toFixed(1)} MiB, cgroup usage ${(cgroupBytes / 2 ** 20).toFixed(1)} MiB   (goal ≤ 10 MB)`,
     );
@@ -173,6 +248,8 @@ async function main() {
         bench: 'agent',
         coldP50Ms: +p50(cold).toFixed(2),
         coldP95Ms: +pct(cold, 95).toFixed(2),
+        coldNoStemP50Ms: +p50(scratchCold.ms).toFixed(2),
+        coldNoStemP95Ms: +pct(scratchCold.ms, 95).toFixed(2),
         warmP50Ms: +p50(invSeq).toFixed(3),
         warmP99Ms: +pct(invSeq, 99).toFixed(3),
         baseP50Ms: +p50(baseSeq).toFixed(3),
@@ -187,6 +264,7 @@ async function main() {
         idleCgroupMiB: +(cgroupBytes / 2 ** 20).toFixed(1),
         idleRssMiB: +(rssKb / 1024).toFixed(1),
         idleUssMiB: +(ussKb / 1024).toFixed(1),
+        cpuUsPerCall16: cpuSpent,
       }),
     );
     httpAgent.destroy();

@@ -32,7 +32,8 @@ export function agentServiceDefinition() {
 /** A client for the Agent service at `address` (host:port). */
 export function createAgentClient(address: string, credentials: grpc.ChannelCredentials, options: grpc.ClientOptions = {}) {
   const Client = loadAgentProto().containerpub.agent.v1.Agent;
-  return new Client(address, credentials, options);
+  // Channelz bookkeeping costs every call and nothing here reads it.
+  return new Client(address, credentials, { 'grpc.enable_channelz': 0, ...options });
 }
 
 export type { ProtoGrpcType };

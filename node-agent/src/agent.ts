@@ -14,6 +14,7 @@ import { PodmanService } from './runtime/podman-service.js';
 import { PodmanRuntime } from './runtime/podman.js';
 import { runDoctor } from './doctor.js';
 import { Pools } from './pool/pools.js';
+import { bundleFor } from './images/function-image.js';
 import { AgentService, type NodeFacts } from './grpc/agent-service.js';
 import { VERSION } from '../../control-plane/src/version.js';
 
@@ -81,13 +82,16 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       logCapBytes: 256 * 1024,
       idleTimeoutMs: config.idleTimeout,
       maxContainers: config.maxContainers,
+      stemsPerShape: config.stemCells,
+      runtimeImage: doctor.runtimeImage!,
+      bundleFor: (image) => bundleFor(config.dataDir, image),
       onCallLine: (spec, invocationId, line) => svc?.publishLog(spec.functionId, spec.version, invocationId, line),
       onExit: (spec, containerId, state) => svc?.publishExit(spec.functionId, spec.version, containerId, state),
     });
     const orphans = await pools.start();
     if (orphans) log.info({ removed: orphans }, 'removed containers left by an earlier agent');
     svc = new AgentService({ facts, runtime, pools, dataDir: config.dataDir, log });
-    const server = new grpc.Server({ interceptors: [requireCredential((t) => credentialMatches(credential, t))] });
+    const server = new grpc.Server({ interceptors: [requireCredential((t) => credentialMatches(credential, t))], 'grpc.enable_channelz': 0 });
     svc.addToServer(server);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

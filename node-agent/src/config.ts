@@ -40,6 +40,12 @@ export const agentSettings = {
     schema: z.string().min(1).optional(),
   },
   idleTimeout: { env: 'CPUB_AGENT_IDLE_TIMEOUT', flag: 'idle-timeout', help: 'stop warm containers idle this long', schema: duration.default(300_000) },
+  stemCells: {
+    env: 'CPUB_AGENT_STEM_CELLS',
+    flag: 'stem-cells',
+    help: 'started containers with no function kept ready per limit shape, so a cold call skips container start (0: none)',
+    schema: z.coerce.number().int().min(0).max(16).default(1),
+  },
   credential: {
     env: 'CPUB_AGENT_CREDENTIAL',
     flag: 'credential',

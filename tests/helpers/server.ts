@@ -32,6 +32,8 @@ export interface StartOptions {
   logFile?: string;
   /** Run as this user (the rootless test). */
   user?: { uid: number; gid: number };
+  /** Extra `node` options for the process (benchmarks: `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 export function startServer(env: Record<string, string | undefined> = {}, opts: StartOptions = {}): Promise<RunningServer> {
@@ -47,7 +49,7 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
   const dataDir = env[dataDirVar] ?? mkdtempSync(join(tmpdir(), 'cpub-data-'));
   const ownsDir = env[dataDirVar] === undefined;
   const fd = opts.logFile ? openSync(opts.logFile, 'w') : undefined;
-  const proc = spawn(process.execPath, [bin, 'start', ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), bin, 'start', ...(opts.args ?? [])], {
     cwd: repoRoot,
     env: cleanEnv({ ...env, [dataDirVar]: dataDir }),
     stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],

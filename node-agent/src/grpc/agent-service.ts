@@ -12,7 +12,7 @@ import type { BuildEvent } from '../../../proto/generated/containerpub/agent/v1/
 import type { WatchEvent } from '../../../proto/generated/containerpub/agent/v1/WatchEvent.js';
 import type { InvokeRequest__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeRequest.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
-import { buildFunctionImage, LABELS } from '../images/function-image.js';
+import { buildFunctionImage, removeBundles, LABELS } from '../images/function-image.js';
 import type { Pools } from '../pool/pools.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../../../control-plane/src/logger.js';
@@ -134,6 +134,7 @@ export class AgentService {
           const { functionId, version } = call.request;
           for (const img of this.images) if (img.includes(`/fn-${functionId.toLowerCase()}:`)) this.images.delete(img);
           const containers = await this.d.pools.removeFunction(functionId, version);
+          removeBundles(this.d.dataDir, functionId, version);
           const left = await this.d.runtime.list({ [LABELS.managed]: 'true', [LABELS.function]: functionId });
           for (const c of left) if (!version || c.labels[LABELS.version] === String(version)) await this.d.runtime.remove(c.id);
           const images = await this.d.runtime.removeImages({

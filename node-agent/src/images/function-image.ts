@@ -1,6 +1,6 @@
 // One image per function version: the artifact is checked again (the agent trusts nothing), unpacked into a
 // build context, and built FROM the runtime image with a generated Containerfile. Idempotent by digest.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
@@ -24,6 +24,8 @@ export const LABELS = {
   digest: 'containerpub.digest',
   epoch: 'containerpub.epoch',
   node: 'containerpub.node',
+  /** A prewarmed container of the runtime image, not yet claimed by a function. */
+  stem: 'containerpub.stem',
 } as const;
 
 export function functionImageTag(functionId: string, digest: string): string {
@@ -40,7 +42,8 @@ export async function buildFunctionImage(
   if (!/^[a-z0-9][a-z0-9-]{0,63}$/i.test(b.functionId)) throw new AgentError('invalid', 'bad_function_id', 'function id must be letters, digits and dashes');
   if (!/^[0-9a-f]{64}$/.test(b.digest)) throw new AgentError('invalid', 'bad_digest', 'digest must be 64 hex characters (sha256)');
   const image = functionImageTag(b.functionId, b.digest);
-  if (await runtime.imageExists(image)) return { image, imageId: image, cached: true };
+  const cached = await runtime.imageExists(image);
+  if (cached && bundleFor(dataDir, image)) return { image, imageId: image, cached: true };
   mkdirSync(join(dataDir, 'build'), { recursive: true });
   const dir = mkdtempSync(join(dataDir, 'build', 'fn-'));
   try {
@@ -52,16 +55,64 @@ export async function buildFunctionImage(
       if (err instanceof ArtifactError) throw new AgentError('invalid', `artifact_${err.code}`, err.entry ? `${err.detail} (${err.entry})` : err.detail);
       throw err;
     }
-    writeFileSync(join(dir, 'Containerfile'), [`FROM ${b.runtimeImage}`, 'COPY app/ /app/', `ENV CPUB_BUNDLE=${JSON.stringify(`/app/${entry}`)}`, ''].join('\n'));
-    onLog?.(`building ${image} for version ${b.version}`);
-    const context = tar.c({ cwd: dir, portable: true }, ['Containerfile', 'app']);
-    const imageId = await runtime.buildImage(context as unknown as NodeJS.ReadableStream, image, {
-      labels: { 'containerpub.role': 'function', [LABELS.managed]: 'true', [LABELS.function]: b.functionId, [LABELS.version]: String(b.version), [LABELS.digest]: b.digest },
-      timeoutMs: b.timeoutMs,
-      onLog,
-    });
-    return { image, imageId, cached: false };
+    let imageId = image;
+    if (!cached) imageId = await buildFromContext(runtime, dir, image, entry, b, onLog);
+    keepBundle(dataDir, image, join(dir, 'app'), entry, b.version);
+    return { image, imageId, cached };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function buildFromContext(runtime: ContainerRuntime, dir: string, image: string, entry: string, b: FunctionBuild, onLog?: (line: string) => void): Promise<string> {
+  writeFileSync(join(dir, 'Containerfile'), [`FROM ${b.runtimeImage}`, 'COPY app/ /app/', `ENV CPUB_BUNDLE=${JSON.stringify(`/app/${entry}`)}`, ''].join('\n'));
+  onLog?.(`building ${image} for version ${b.version}`);
+  const context = tar.c({ cwd: dir, portable: true }, ['Containerfile', 'app']);
+  const imageId = await runtime.buildImage(context as unknown as NodeJS.ReadableStream, image, {
+    labels: { 'containerpub.role': 'function', [LABELS.managed]: 'true', [LABELS.function]: b.functionId, [LABELS.version]: String(b.version), [LABELS.digest]: b.digest },
+    timeoutMs: b.timeoutMs,
+    onLog,
+  });
+  return imageId;
+}
+
+/** Where the unpacked bundle of an image is kept: `bundles/<function id>/<digest prefix>/{app/,entry}`. */
+function bundleDir(dataDir: string, image: string): string | undefined {
+  const m = /\/fn-([a-z0-9-]+):([0-9a-f]{24})$/.exec(image);
+  return m ? join(dataDir, 'bundles', m[1]!, m[2]!) : undefined;
+}
+
+/**
+ * The checked, unpacked bundle of a function image, kept beside it so a prewarmed stem container can load it
+ * without a container start; undefined when this node has none (built before bundles were kept).
+ */
+export function bundleFor(dataDir: string, image: string): { appDir: string; entry: string } | undefined {
+  const dir = bundleDir(dataDir, image);
+  if (!dir || !existsSync(join(dir, 'entry'))) return undefined;
+  return { appDir: join(dir, 'app'), entry: readFileSync(join(dir, 'entry'), 'utf8') };
+}
+
+function keepBundle(dataDir: string, image: string, appDir: string, entry: string, version: number): void {
+  const dir = bundleDir(dataDir, image)!;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  renameSync(appDir, join(dir, 'app'));
+  writeFileSync(join(dir, 'version'), String(version));
+  writeFileSync(join(dir, 'entry'), entry); // written last: its presence says the bundle is complete
+}
+
+/** Forgets the kept bundles of a function (one version, or all when version is 0). */
+export function removeBundles(dataDir: string, functionId: string, version = 0): void {
+  if (!/^[a-z0-9-]+$/i.test(functionId)) return;
+  const root = join(dataDir, 'bundles', functionId.toLowerCase());
+  if (!version) return rmSync(root, { recursive: true, force: true });
+  for (const d of existsSync(root) ? readdirSync(root) : []) {
+    let v = '';
+    try {
+      v = readFileSync(join(root, d, 'version'), 'utf8');
+    } catch {
+      // incomplete: removed below
+    }
+    if (!v || v === String(version)) rmSync(join(root, d), { recursive: true, force: true });
   }
 }

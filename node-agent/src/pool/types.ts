@@ -37,6 +37,8 @@ export type Outcome = 'ok' | 'error' | 'timeout' | 'oom' | 'crashed' | 'rejected
 export interface CallTimings {
   queuedMs: number;
   coldStart: boolean;
+  /** The cold start loaded the function into a prewarmed stem container instead of starting one. */
+  prewarmed: boolean;
   createMs: number;
   startMs: number;
   readyMs: number;

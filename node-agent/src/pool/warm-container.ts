@@ -2,7 +2,7 @@
 // calls over its unix socket with keep-alive, per-call logs routed from its output, and its end.
 import { request, Agent } from 'node:http';
 import { createServer, type Server } from 'node:net';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
@@ -41,7 +41,8 @@ export class WarmContainer {
 
   private constructor(
     private readonly runtime: ContainerRuntime,
-    readonly spec: FunctionSpec,
+    /** For a stem, the shape it was made for until it is claimed; then the function it runs. */
+    public spec: FunctionSpec,
     readonly id: string,
     private readonly dir: string,
     private readonly opts: ContainerOptions,
@@ -51,26 +52,29 @@ export class WarmContainer {
     return join(this.dir, 'fn.sock');
   }
 
-  /** Creates and starts a container and waits until its shim answers; times each phase. */
-  static async start(runtime: ContainerRuntime, spec: FunctionSpec, opts: ContainerOptions, deadlineMs: number) {
-    const name = `cpub-${spec.functionId.slice(0, 12)}-v${spec.version}-${randomBytes(4).toString('hex')}`;
+  /** A stem not claimed yet: runs the runtime image with no function in it. */
+  stem = false;
+
+  /**
+   * Creates and starts a container and waits until its shim answers; times each phase. With `stemImage`, the
+   * container is a stem: the runtime image with `spec`'s limits and no function, for `claim` to load one into.
+   */
+  static async start(runtime: ContainerRuntime, spec: FunctionSpec, opts: ContainerOptions, deadlineMs: number, stemImage?: string) {
+    const name = stemImage ? `cpub-stem-${randomBytes(6).toString('hex')}` : containerName(spec);
     const dir = join(opts.dataDir, 'run', name);
     mkdirSync(dir, { recursive: true });
     chmodSync(join(opts.dataDir, 'run'), 0o711);
     chmodSync(dir, 0o777); // the function's uid creates its socket here
     const t0 = performance.now();
+    const shim = { CPUB_SOCKET: SOCKET_IN_CONTAINER, CPUB_LOG_SOCKET: LOG_SOCKET_IN_CONTAINER, CPUB_LOG_CAP: String(opts.logCapBytes) };
+    const mine = { [LABELS.managed]: 'true', [LABELS.node]: opts.nodeId, [LABELS.epoch]: opts.epoch };
     const id = await runtime.create({
       name,
-      image: spec.image,
-      labels: { [LABELS.managed]: 'true', [LABELS.node]: opts.nodeId, [LABELS.epoch]: opts.epoch, [LABELS.function]: spec.functionId, [LABELS.version]: String(spec.version) },
-      env: {
-        ...spec.env,
-        CPUB_SOCKET: SOCKET_IN_CONTAINER,
-        CPUB_LOG_SOCKET: LOG_SOCKET_IN_CONTAINER,
-        CPUB_FUNCTION_NAME: spec.name,
-        CPUB_FUNCTION_VERSION: String(spec.version),
-        CPUB_LOG_CAP: String(opts.logCapBytes),
-      },
+      image: stemImage ?? spec.image,
+      labels: stemImage ? { ...mine, [LABELS.stem]: 'true' } : { ...mine, [LABELS.function]: spec.functionId, [LABELS.version]: String(spec.version) },
+      env: stemImage
+        ? { ...shim, CPUB_STEM: '1' }
+        : { ...spec.env, ...shim, CPUB_FUNCTION_NAME: spec.name, CPUB_FUNCTION_VERSION: String(spec.version) },
       memoryBytes: spec.memoryMb * 2 ** 20,
       cpus: spec.cpus,
       pidsLimit: 128,
@@ -82,6 +86,7 @@ export class WarmContainer {
       ulimits: { nofile: 1024, nproc: 4096 },
     });
     const c = new WarmContainer(runtime, spec, id, dir, opts);
+    c.stem = Boolean(stemImage);
     try {
       // Live log lines arrive on a socket of ours in the container's folder: attaching to the container's
       // output through Podman would add ≈115 ms to every cold start.
@@ -98,6 +103,46 @@ export class WarmContainer {
       await c.destroy();
       throw err;
     }
+  }
+
+  /**
+   * Makes this stem run `spec`: copies the function's checked bundle into its folder (locked by now: the
+   * function's uid can read it at /run/cpub/app but not change it) and has the shim load it with the
+   * function's env. Returns the time taken; on failure the stem is destroyed and a StartError thrown.
+   */
+  async claim(spec: FunctionSpec, bundle: { appDir: string; entry: string }, deadlineMs: number): Promise<number> {
+    const t0 = performance.now();
+    this.stem = false;
+    this.spec = spec;
+    try {
+      cpSync(bundle.appDir, join(this.dir, 'app'), { recursive: true });
+      const r = await this.post('/__cpub/init', JSON.stringify({ entry: `/run/cpub/app/${bundle.entry}`, env: spec.env, name: spec.name, version: spec.version }), deadlineMs);
+      if (r.status !== 204) throw new StartError('crashed', `the function failed to load: ${r.body || `status ${r.status}`}`, this.startupLog);
+      // Off the call's path: the container's name says whose it is now (its stem label cannot change).
+      void this.runtime.rename(this.id, containerName(spec)).catch(() => {});
+      return Math.round(performance.now() - t0);
+    } catch (err) {
+      await this.destroy();
+      if (err instanceof StartError) throw err;
+      throw new StartError('crashed', `the function failed to load: ${(err as Error).message}`, this.startupLog);
+    }
+  }
+
+  private post(path: string, body: string, deadlineMs: number): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { socketPath: this.socketPath, path, method: 'POST', agent: this.agent, timeout: Math.max(1, deadlineMs - Date.now()), headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text = (text + d).slice(0, 2000)));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('timeout', () => req.destroy(new StartError('timeout', 'the function did not load before the deadline', this.startupLog)));
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   /**
@@ -153,6 +198,7 @@ export class WarmContainer {
       const s = await this.runtime.inspect(this.id).catch(() => undefined);
       if (!s) return;
       if (!s.running) {
+        if (this.stem) return; // no function's business
         this.opts.onExit?.(this.spec, this.id, { exitCode: s.exitCode, oomKilled: oomHint || s.oomKilled || s.exitCode === 137 });
         return;
       }
@@ -236,7 +282,7 @@ export class WarmContainer {
       const path = (req.path.startsWith('/') ? req.path : `/${req.path}`) + (req.query ? `?${req.query.replace(/^\?/, '')}` : '');
       const r = request(
         // The log trailer can be as large as the log cap (base64): allow headers that big.
-        { socketPath: this.socketPath, method: req.method || 'GET', path, headers, agent: this.agent, signal: AbortSignal.timeout(timeoutMs), maxHeaderSize: 4 * 2 ** 20 },
+        { socketPath: this.socketPath, method: req.method || 'GET', path, headers, agent: this.agent, maxHeaderSize: 4 * 2 ** 20 },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -248,12 +294,19 @@ export class WarmContainer {
           res.on('end', () => {
             const out: [string, string][] = [];
             for (let i = 0; i < res.rawHeaders.length; i += 2) out.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
+            clearTimeout(timer);
             resolve({ status: res.statusCode ?? 502, headers: out.filter(([k]) => k !== 'trailer'), body: Buffer.concat(chunks), log: parseLogTrailer(res.trailers['cpub-logs']) });
           });
-          res.on('error', reject);
+          res.on('error', fail);
         },
       );
-      r.on('error', reject);
+      // A plain timer: AbortSignal.timeout costs several listeners per call on this hot path.
+      const timer = setTimeout(() => r.destroy(Object.assign(new Error('deadline passed'), { name: 'TimeoutError' })), timeoutMs);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      r.on('error', fail);
       r.end(req.body);
     });
   }
@@ -268,6 +321,7 @@ export class WarmContainer {
     this.dead = true;
     this.logServer?.close();
     this.agent.destroy();
+    this.cgroup?.close();
     await this.runtime.remove(this.id).catch(() => {});
     try {
       rmSync(this.dir, { recursive: true, force: true });
@@ -276,6 +330,8 @@ export class WarmContainer {
     }
   }
 }
+
+const containerName = (spec: FunctionSpec) => `cpub-${spec.functionId.slice(0, 12)}-v${spec.version}-${randomBytes(4).toString('hex')}`;
 
 function isRealSocket(path: string): boolean {
   try {
@@ -311,8 +367,11 @@ function listenForLogs(path: string, onLine: (line: string) => void, onClose: ()
   });
 }
 
+/** The shim's trailer for a call that logged nothing. */
+const EMPTY_LOG = Buffer.from(JSON.stringify({ lines: [], truncated: false })).toString('base64');
+
 function parseLogTrailer(v: string | undefined): { lines: CallLogLine[]; truncated: boolean } {
-  if (!v) return { lines: [], truncated: false };
+  if (!v || v === EMPTY_LOG) return { lines: [], truncated: false };
   try {
     const j = JSON.parse(Buffer.from(v, 'base64').toString('utf8')) as { lines: { t: number; s: string; l: string; m: string }[]; truncated: boolean };
     return { lines: j.lines.map((l) => ({ atMs: l.t, stream: l.s, level: l.l, message: l.m })), truncated: Boolean(j.truncated) };

@@ -68,6 +68,8 @@ export interface ContainerRuntime {
   start(id: string): Promise<void>;
   inspect(id: string): Promise<ContainerState>;
   remove(id: string): Promise<void>;
+  /** Renames a container (labels cannot change after creation; names can). */
+  rename(id: string, name: string): Promise<void>;
   list(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** Creates, starts, waits for and removes a container; for probes, never on a hot path. */
   run(spec: ContainerSpec, timeoutMs: number): Promise<RunResult>;

@@ -114,8 +114,25 @@ export class PodmanRuntime implements ContainerRuntime {
     return { running: s.Running, exitCode: s.ExitCode, oomKilled: s.OOMKilled, pid: s.Pid };
   }
 
+  /**
+   * Force-removes a container. Podman 4.3 refuses while the container is in the middle of exiting (its own
+   * cleanup racing ours), so a refusal is retried for up to 2 s before it is reported.
+   */
   async remove(id: string): Promise<void> {
-    await this.docker.getContainer(id).remove({ force: true }).catch(ignore404);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.docker.getContainer(id).remove({ force: true });
+        return;
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) return;
+        if (attempt >= 10) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    await this.docker.getContainer(id).rename({ name });
   }
 
   async list(labels: Record<string, string>): Promise<ContainerSummary[]> {

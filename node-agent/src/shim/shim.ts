@@ -32,7 +32,9 @@ type Handler = (req: Request, ctx: unknown) => unknown;
 const SOCKET = process.env.CPUB_SOCKET ?? '/run/cpub/fn.sock';
 const BUNDLE = process.env.CPUB_BUNDLE ?? '/app/index.mjs';
 const LOG_CAP = Number(process.env.CPUB_LOG_CAP ?? 256 * 1024);
-const FUNCTION = { name: process.env.CPUB_FUNCTION_NAME ?? '', version: Number(process.env.CPUB_FUNCTION_VERSION ?? 0) };
+/** A stem: started before any function is known; `POST /__cpub/init` later names the bundle and its env. */
+const STEM = process.env.CPUB_STEM === '1';
+let FUNCTION = { name: process.env.CPUB_FUNCTION_NAME ?? '', version: Number(process.env.CPUB_FUNCTION_VERSION ?? 0) };
 
 const als = new AsyncLocalStorage<Invocation>();
 const LOG_SOCKET = process.env.CPUB_LOG_SOCKET;
@@ -74,9 +76,15 @@ function emit(stream: string, level: string, message: string): void {
   rawWrite(line);
 }
 
+const EMPTY_LOG = Buffer.from(JSON.stringify({ lines: [], truncated: false })).toString('base64');
+
 function logTrailer(inv: Invocation): string {
+  if (inv.lines.length === 0 && !inv.truncated) return EMPTY_LOG;
   return Buffer.from(JSON.stringify({ lines: inv.lines, truncated: inv.truncated })).toString('base64');
 }
+
+/** ctx.log: the invocation comes from the async context, so one object serves every call. */
+const ctxLog = Object.freeze(Object.fromEntries(['info', 'debug', 'warn', 'error'].map((l) => [l, (...a: unknown[]) => emit('ctx', l, format(...a))])));
 
 // Everything the function prints goes through emit: console.* and direct writes to stdout/stderr.
 for (const [method, level] of [['log', 'info'], ['info', 'info'], ['debug', 'debug'], ['warn', 'warn'], ['error', 'error']] as const) {
@@ -97,18 +105,40 @@ function functionEnv(): Record<string, string> {
   return Object.freeze(env) as Record<string, string>;
 }
 
-async function loadHandler(): Promise<Handler> {
-  const mod = (await import(pathToFileURL(BUNDLE).href)) as { default?: unknown };
+async function loadHandler(bundle: string): Promise<Handler> {
+  const mod = (await import(pathToFileURL(bundle).href)) as { default?: unknown };
   const d = mod.default as { fetch?: Handler } | Handler | undefined;
   if (typeof d === 'function') return d as Handler;
   if (d && typeof d.fetch === 'function') return d.fetch.bind(d);
-  throw new Error(`${BUNDLE} must default-export a function or an object with fetch(request, ctx)`);
+  throw new Error(`${bundle} must default-export a function or an object with fetch(request, ctx)`);
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+/** Node loads its fetch classes (undici) on first use: load them before the first call, not during it. */
+async function warmUp(): Promise<void> {
+  const request = new Request('http://function.local/', { method: 'POST', headers: new Headers([['a', 'b']]), body: new Uint8Array(1) });
+  await request.arrayBuffer();
+  await Response.json({ a: 1 }).arrayBuffer();
+  new Response('x').headers.forEach(() => {});
+}
+
+/** A stem's init: `{entry, env, name, version}`; the env joins process.env before the bundle loads. */
+async function init(body: Buffer): Promise<Handler> {
+  const j = JSON.parse(body.toString('utf8')) as { entry: string; env?: Record<string, string>; name?: string; version?: number };
+  for (const [k, v] of Object.entries(j.env ?? {})) if (!k.startsWith('CPUB_')) process.env[k] = String(v);
+  FUNCTION = { name: String(j.name ?? ''), version: Number(j.version ?? 0) };
+  return loadHandler(j.entry);
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  if (req.headers['content-length'] === '0') return Promise.resolve(NO_BODY);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
 async function send(res: ServerResponse, response: Response, inv: Invocation, extra: Record<string, string> = {}): Promise<void> {
@@ -118,39 +148,73 @@ async function send(res: ServerResponse, response: Response, inv: Invocation, ex
   });
   const body = Buffer.from(await response.arrayBuffer());
   res.writeHead(response.status, headers);
-  res.write(body);
   res.addTrailers({ 'Cpub-Logs': logTrailer(inv) });
-  res.end();
+  res.end(body);
 }
 
 async function main(): Promise<void> {
-  const handler = await loadHandler();
-  const env = functionEnv();
+  let handler = STEM ? undefined : await loadHandler(BUNDLE);
+  let env = functionEnv();
+  // A stem has time before its first call (nothing waits for it to start): it loads what calls use then.
+  if (STEM) await warmUp();
   const server = createServer(async (req, res) => {
     if (req.url === '/__cpub/ready') return void res.writeHead(204).end();
+    if (req.url === '/__cpub/init' && req.method === 'POST' && STEM) {
+      if (handler) return void res.writeHead(409).end();
+      try {
+        handler = await init(await readBody(req));
+        env = functionEnv();
+        return void res.writeHead(204).end();
+      } catch (err) {
+        emit('stderr', 'error', `cannot start the function: ${(err as Error)?.stack ?? err}`);
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(String((err as Error)?.message ?? err), () => process.exit(70));
+        return;
+      }
+    }
+    if (!handler) return void res.writeHead(503).end();
+    const fn = handler;
     const id = String(req.headers['cpub-invocation-id'] ?? '');
     const deadline = Number(req.headers['cpub-deadline'] ?? Date.now() + 30_000);
     const inv: Invocation = { id, written: 0, truncated: false, lines: [] };
     await als.run(inv, async () => {
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(new Error('deadline exceeded')), Math.max(0, deadline - Date.now()));
+      // The deadline's AbortSignal is made when first asked for: most functions never look, and an
+      // AbortController and its timer are a large part of a call's cost here.
+      let controller: AbortController | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const signal = () => {
+        if (!controller) {
+          const c = (controller = new AbortController());
+          timer = setTimeout(() => c.abort(new Error('deadline exceeded')), Math.max(0, deadline - Date.now()));
+        }
+        return controller.signal;
+      };
       try {
         const body = await readBody(req);
         const headers = new Headers();
-        for (const [k, v] of Object.entries(req.headers)) {
-          if (k.startsWith('cpub-') || v === undefined) continue;
-          for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
+        const raw = req.rawHeaders;
+        for (let i = 0; i < raw.length; i += 2) {
+          const k = raw[i]!;
+          if (!/^cpub-/i.test(k)) headers.append(k, raw[i + 1]!);
         }
         const method = req.method ?? 'GET';
-        const request = new Request(new URL(req.url ?? '/', 'http://function.local'), {
+        const url = req.url ?? '/';
+        const request = new Request(`http://function.local${url.startsWith('/') ? url : `/${url}`}`, {
           method,
           headers,
           body: method === 'GET' || method === 'HEAD' ? undefined : new Uint8Array(body),
-          signal: controller.signal,
         });
-        const log = Object.fromEntries(['info', 'debug', 'warn', 'error'].map((l) => [l, (...a: unknown[]) => emit('ctx', l, format(...a))]));
-        const ctx = { env, log, invocationId: id, deadline, signal: controller.signal, function: FUNCTION };
-        const result = await handler(request, ctx);
+        Object.defineProperty(request, 'signal', { get: signal });
+        const ctx = {
+          env,
+          log: ctxLog,
+          invocationId: id,
+          deadline,
+          get signal() {
+            return signal();
+          },
+          function: FUNCTION,
+        };
+        const result = await fn(request, ctx);
         await send(res, result instanceof Response ? result : Response.json(result ?? null), inv);
       } catch (err) {
         const e = err as Error;

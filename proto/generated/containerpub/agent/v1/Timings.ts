@@ -8,6 +8,10 @@ export interface Timings {
   'startMs'?: (number);
   'readyMs'?: (number);
   'runMs'?: (number);
+  /**
+   * The cold start loaded the function into a prewarmed stem container (create and start were done before).
+   */
+  'prewarmed'?: (boolean);
 }
 
 export interface Timings__Output {
@@ -17,4 +21,8 @@ export interface Timings__Output {
   'startMs': (number);
   'readyMs': (number);
   'runMs': (number);
+  /**
+   * The cold start loaded the function into a prewarmed stem container (create and start were done before).
+   */
+  'prewarmed': (boolean);
 }

@@ -1,0 +1,165 @@
+// Stems on real Podman: started containers of the runtime image with no function in them, kept per limit
+// shape, into which a cold call loads its function's bundle instead of creating and starting a container.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { PodmanService } from '../node-agent/src/runtime/podman-service.js';
+import type { ContainerRuntime } from '../node-agent/src/runtime/container-runtime.js';
+import { detectHost } from '../node-agent/src/runtime/host.js';
+import { ensureRuntimeImage } from '../node-agent/src/images/runtime-image.js';
+import { buildFunctionImage, bundleFor, removeBundles, LABELS } from '../node-agent/src/images/function-image.js';
+import { Pools } from '../node-agent/src/pool/pools.js';
+import type { CallRequest, FunctionSpec } from '../node-agent/src/pool/types.js';
+import { fnArtifact } from './helpers/agent.js';
+import { loud } from './helpers/hooks.js';
+
+const s = suite('stems: prewarmed containers on Podman');
+let dir: string;
+let service: PodmanService;
+let runtime: ContainerRuntime;
+let runtimeImage: string;
+let pools: Pools;
+const nodeId = randomUUID();
+const deployed: string[] = [];
+
+async function deploy(handler: string, limits: Partial<FunctionSpec> = {}): Promise<FunctionSpec> {
+  const functionId = randomUUID();
+  deployed.push(functionId);
+  const art = await fnArtifact(handler);
+  const { image } = await buildFunctionImage(runtime, dir, { functionId, version: 3, digest: art.digest, artifactPath: art.path, runtimeImage, timeoutMs: 120_000 });
+  return { functionId, name: 'stemmed', version: 3, image, memoryMb: 128, cpus: 0.5, timeoutMs: 10_000, concurrency: 1, maxInstances: 2, network: false, env: {}, ...limits };
+}
+
+const call = (spec: FunctionSpec, over: Partial<CallRequest> = {}) =>
+  pools.invoke(spec, { invocationId: randomUUID(), deadlineMs: Date.now() + 15_000, method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0), ...over });
+
+/** Stems ready in the pools (a claimed stem keeps its label, so Podman's listing cannot tell). */
+const stemIds = () => pools.stemIds();
+
+async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+s.before(
+  loud(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cpub-stems-'));
+    service = new PodmanService(dir, detectHost().ociRuntime);
+    runtime = await service.start();
+    runtimeImage = (await ensureRuntimeImage(runtime, { dataDir: dir })).tag;
+    pools = new Pools(runtime, {
+      dataDir: dir,
+      nodeId,
+      epoch: randomUUID(),
+      logCapBytes: 64 * 1024,
+      idleTimeoutMs: 60_000,
+      maxContainers: 20,
+      stemsPerShape: 1,
+      runtimeImage,
+      bundleFor: (image) => bundleFor(dir, image),
+    });
+    await pools.start();
+  }),
+);
+
+s.after(
+  loud(async () => {
+    await pools?.stop();
+    for (const id of deployed) await runtime.removeImages({ [LABELS.function]: id });
+    await service?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }),
+);
+
+s('a stem of the default shape is started with the pools, and a cold call loads its function into it', async () => {
+  await until('a stem', async () => stemIds().length === 1);
+  const before = stemIds()[0]!;
+  const spec = await deploy(
+    `async (request, ctx) => {
+      console.log('in a stem', ctx.invocationId);
+      return Response.json({ env: ctx.env.GREETING, proc: process.env.GREETING, fn: ctx.function, cpub: Object.keys(ctx.env).filter((k) => k.startsWith('CPUB_')) });
+    }`,
+    { env: { GREETING: 'hi there' } },
+  );
+  const id = randomUUID();
+  const r = await call(spec, { invocationId: id });
+  assert.is(r.outcome, 'ok', r.error);
+  assert.ok(r.timings.coldStart && r.timings.prewarmed, JSON.stringify(r.timings));
+  assert.is(r.timings.createMs, 0);
+  assert.is(r.timings.startMs, 0);
+  assert.equal(JSON.parse(r.body.toString()), { env: 'hi there', proc: 'hi there', fn: { name: 'stemmed', version: 3 }, cpub: [] });
+  assert.ok(r.logs.some((l) => l.message === `in a stem ${id}`), JSON.stringify(r.logs));
+  const warm = await call(spec);
+  assert.not.ok(warm.timings.coldStart, 'the claimed stem is now the function’s warm container');
+  // The claimed container is no longer a stem: a new one takes its place.
+  await until('a new stem', async () => stemIds().length === 1 && stemIds()[0] !== before);
+  const [claimed] = await runtime.list({ [LABELS.node]: nodeId, [LABELS.stem]: 'true' }).then((l) => l.filter((c) => c.id === before));
+  assert.ok(claimed, 'the claimed container runs on');
+});
+
+s('a claimed stem is fenced in like any function container; its bundle cannot be changed from inside', async () => {
+  await until('a stem', async () => stemIds().length === 1);
+  const spec = await deploy(`async () => {
+    const fs = await import('node:fs');
+    const status = fs.readFileSync('/proc/self/status', 'utf8');
+    const tryWrite = (p) => { try { fs.writeFileSync(p, 'x'); return 'wrote'; } catch (e) { return e.code; } };
+    return Response.json({
+      uid: process.getuid(),
+      capEff: /CapEff:\\s+(\\w+)/.exec(status)[1],
+      noNewPrivs: /NoNewPrivs:\\s+(\\d)/.exec(status)[1],
+      bundle: tryWrite('/run/cpub/app/index.mjs'),
+      folder: tryWrite('/run/cpub/app/new.mjs'),
+      root: tryWrite('/etc/x'),
+    });
+  }`);
+  const r = await call(spec);
+  assert.ok(r.timings.prewarmed);
+  assert.equal(JSON.parse(r.body.toString()), { uid: 10001, capEff: '0000000000000000', noNewPrivs: '1', bundle: 'EACCES', folder: 'EACCES', root: 'EROFS' });
+});
+
+s('a bundle that fails to load in a stem ends the call crashed with its error, and the stem is gone', async () => {
+  await until('a stem', async () => stemIds().length === 1);
+  const stem = stemIds()[0]!;
+  const spec = await deploy(`(() => { throw new Error('broken at load'); })()`);
+  const r = await call(spec);
+  assert.is(r.outcome, 'crashed');
+  assert.ok(r.timings.coldStart);
+  assert.match(r.error, /broken at load/);
+  assert.ok(r.logs.some((l) => l.message.includes('broken at load')), JSON.stringify(r.logs));
+  await until('the failed stem removed', async () => !(await runtime.list({ [LABELS.node]: nodeId })).some((c) => c.id === stem));
+});
+
+s('a function of another shape starts from scratch once, then finds stems of its shape', async () => {
+  const big = await deploy(`async () => new Response('big')`, { memoryMb: 192 });
+  const first = await call(big);
+  assert.is(first.outcome, 'ok', first.error);
+  assert.ok(first.timings.coldStart && !first.timings.prewarmed && first.timings.startMs > 0);
+  await until('stems for both shapes', async () => stemIds().length === 2);
+  // The limit the stem was made with is the function's.
+  const other = await deploy(`async () => new Response((await import('node:fs')).readFileSync('/sys/fs/cgroup/memory/memory.limit_in_bytes', 'utf8').trim())`, { memoryMb: 192 });
+  const r = await call(other);
+  assert.is(r.outcome, 'ok', r.error);
+  assert.ok(r.timings.prewarmed);
+  assert.is(Number(r.body.toString()), 192 * 2 ** 20);
+});
+
+s('removing a function removes its claimed stem and its kept bundle', async () => {
+  await until('a stem', async () => stemIds().length >= 1);
+  const spec = await deploy(`async () => new Response('bye')`);
+  const r = await call(spec);
+  assert.ok(r.timings.prewarmed);
+  assert.ok(bundleFor(dir, spec.image));
+  assert.is(await pools.removeFunction(spec.functionId), 1);
+  removeBundles(dir, spec.functionId);
+  assert.is(bundleFor(dir, spec.image), undefined);
+  const warm = pools.warmCounts().filter((w) => w.functionId === spec.functionId && (w.idle || w.busy));
+  assert.equal(warm, []);
+});
+
+s.run();
