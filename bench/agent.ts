@@ -72,6 +72,21 @@ function direct(socketPath: string, agent: Agent): Promise<void> {
   });
 }
 
+interface Memory {
+  cgroupMiB: number;
+  anonMiB: number;
+  pssMiB: number;
+  rssMiB: number;
+}
+
+/** A container's memory: its cgroup's usage, and its process's private anonymous memory, PSS and RSS. */
+function memoryOf(pid: number, memPath: string | undefined): Memory {
+  const cgroupBytes = memPath ? Number(readFileSync(join('/sys/fs/cgroup/memory', memPath, 'memory.usage_in_bytes'), 'utf8')) : NaN;
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? NaN);
+  return { cgroupMiB: cgroupBytes / 2 ** 20, anonMiB: kb('Pss_Anon') / 1024, pssMiB: kb('Pss') / 1024, rssMiB: kb('Rss') / 1024 };
+}
+
 /** The id of a warm container of `functionId`, from the resource samples on the agent's Watch stream. */
 function warmContainerOf(client: AgentClient, functionId: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -210,14 +225,20 @@ async function main() {
     const str16 = await throughput('str16', stream.invokeOne, 16, SECONDS);
     stream.close();
 
-    // Host memory of an idle warm container: its cgroup's usage and its processes' RSS.
-    const cgroupBytes = memPath ? Number(readFileSync(join('/sys/fs/cgroup/memory', memPath, 'memory.usage_in_bytes'), 'utf8')) : NaN;
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-    // Private memory (USS): what this container's process costs the host beyond pages shared with others.
-    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(rollup)?.[1] ?? 0);
-    const ussKb = kb('Private_Clean') + kb('Private_Dirty');
-    const pssKb = kb('Pss');
+    // Host memory of an idle warm container, right after the load and once it has settled (V8 gives back its
+    // grown young generation after some idle seconds), and of a stem that never ran a call.
+    const afterLoad = memoryOf(pid, memPath);
+    let settled = afterLoad;
+    for (let i = 0; i < 15; i++) {
+      await new Promise((r) => setTimeout(r, 2000));
+      const m = memoryOf(pid, memPath);
+      const steady = Math.abs(m.cgroupMiB - settled.cgroupMiB) < 0.2;
+      settled = m;
+      if (steady && i >= 2) break;
+    }
+    const stemId = spawnSync('podman', ['ps', '-q', '--no-trunc', '--filter', 'name=^cpub-stem-', '--filter', 'label=containerpub.stem=true'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+    const stemPid = stemId ? Number(spawnSync('podman', ['inspect', '-f', '{{.State.Pid}}', stemId], { encoding: 'utf8' }).stdout.trim()) : 0;
+    const stemMem = stemPid ? memoryOf(stemPid, readFileSync(`/proc/${stemPid}/cgroup`, 'utf8').split('\n').map((l) => l.split(':')).find(([, c]) => c?.split(',').includes('memory'))?.[2]) : undefined;
 
     const p50 = (xs: number[]) => pct(xs, 50);
     const cold = stemCold.ms;
@@ -240,9 +261,10 @@ async function main() {
       return `agent ${c.agent.toFixed(0)}, container ${c.container.toFixed(0)}, caller ${c.client.toFixed(0)}`;
     };
     console.log(`CPU µs per call at 16 callers: baseline ${us('base16')} | unary Invoke ${us('inv16')} | InvokeStream ${us('str16')}`);
-    console.log(
-      `idle warm container: private (USS) ${(ussKb / 1024).toFixed(1)} MiB, PSS ${(pssKb / 1024).toFixed(1)} MiB, RSS ${(rssKb / 1024).toFixed(1)} MiB, cgroup usage ${(cgroupBytes / 2 ** 20).toFixed(1)} MiB   (goal ≤ 10 MB)`,
-    );
+    const mem = (m: Memory) => `cgroup ${m.cgroupMiB.toFixed(1)} MiB, private (anon) ${m.anonMiB.toFixed(1)} MiB, PSS ${m.pssMiB.toFixed(1)} MiB, RSS ${m.rssMiB.toFixed(1)} MiB`;
+    console.log(`warm container right after the load:   ${mem(afterLoad)}`);
+    console.log(`the same, idle (settled):              ${mem(settled)}   (goal ≤ 10 MB)`);
+    if (stemMem) console.log(`a stem (idle, never called):           ${mem(stemMem)}`);
     console.log(
       JSON.stringify({
         bench: 'agent',
@@ -261,9 +283,10 @@ async function main() {
         streamPerSec1: Math.round(str1),
         streamPerSec16: Math.round(str16),
         basePerSec16: Math.round(base16),
-        idleCgroupMiB: +(cgroupBytes / 2 ** 20).toFixed(1),
-        idleRssMiB: +(rssKb / 1024).toFixed(1),
-        idleUssMiB: +(ussKb / 1024).toFixed(1),
+        idleCgroupMiB: +settled.cgroupMiB.toFixed(1),
+        idleAnonMiB: +settled.anonMiB.toFixed(1),
+        afterLoadCgroupMiB: +afterLoad.cgroupMiB.toFixed(1),
+        stemCgroupMiB: stemMem ? +stemMem.cgroupMiB.toFixed(1) : null,
         cpuUsPerCall16: cpuSpent,
       }),
     );

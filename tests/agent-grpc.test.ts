@@ -110,7 +110,7 @@ const invokeReq = (over: { functionId?: string; image?: string; [k: string]: unk
   return invokeMessage(fid, img, { request: { query: 'who=ada' }, ...rest });
 };
 
-type Reply = { epoch: string; outcome: string; status: number; body: Buffer; headers: { name: string; value: string }[]; logs: { message: string }[]; timings: { coldStart: boolean; createMs: number; startMs: number; readyMs: number; runMs: number } };
+type Reply = { epoch: string; outcome: string; status: number; body: Buffer; headers: { name: string; value: string }[]; logs: { message: string }[]; timings: { coldStart: boolean; prewarmed: boolean; createMs: number; startMs: number; readyMs: number; runMs: number } };
 
 s('Invoke: a cold call, then a warm one, with status, headers, body, logs and timings', async () => {
   const cold = await unary<Reply>('Invoke', invokeReq());

@@ -162,4 +162,33 @@ s('removing a function removes its claimed stem and its kept bundle', async () =
   assert.equal(warm, []);
 });
 
+s('a full node makes room from idle containers of other functions (least recently used first), else rejects', async () => {
+  const small = new Pools(runtime, { dataDir: dir, nodeId, epoch: randomUUID(), logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 20, maxMemoryBytes: 256 * 2 ** 20 });
+  await small.start();
+  try {
+    const run = (spec: FunctionSpec, deadlineMs = Date.now() + 15_000) => small.invoke(spec, { invocationId: randomUUID(), deadlineMs, method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0) });
+    const slow = `async () => { await new Promise((r) => setTimeout(r, 2500)); return new Response('slow'); }`;
+    const [a, b, c] = [await deploy(slow), await deploy(slow), await deploy(`async () => new Response('c')`)];
+    assert.is((await run(a)).outcome, 'ok');
+    assert.is((await run(b)).outcome, 'ok');
+    // 2 × 128 MB idle: c's container needs a's room (a was used least recently).
+    const rc = await run(c);
+    assert.is(rc.outcome, 'ok', rc.error);
+    const warm = (id: string) => small.warmCounts().find((w) => w.functionId === id);
+    assert.is(warm(a.functionId)?.idle ?? 0, 0, 'a was evicted');
+    assert.is(warm(b.functionId)?.idle, 1);
+    // Both 128 MB slots busy (b, and a started again): a fourth function cannot fit before its deadline.
+    const d = await deploy(`async () => new Response('d')`);
+    const busy = [run(a), run(b)];
+    await new Promise((r) => setTimeout(r, 1000));
+    const rejected = await run(d, Date.now() + 1000);
+    assert.is(rejected.outcome, 'rejected');
+    assert.is(rejected.status, 503);
+    assert.match(rejected.error, /full/);
+    for (const r of await Promise.all(busy)) assert.is(r.outcome, 'ok', r.error);
+  } finally {
+    await small.stop();
+  }
+});
+
 s.run();

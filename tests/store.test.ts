@@ -43,7 +43,7 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
       db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
       cleanup = pg.drop;
     }
-    assert.equal(await migrateToLatest(db.kysely), ['0001-users-and-tokens', '0002-nodes']);
+    assert.equal(await migrateToLatest(db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls']);
   }));
 
   s.after(loud(async () => {

@@ -72,6 +72,12 @@ export const settings = {
   },
   tlsCert: { env: 'CPUB_TLS_CERT', flag: 'tls-cert', help: 'PEM certificate file; with --tls-key the server speaks HTTPS', schema: z.string().min(1).optional() },
   tlsKey: { env: 'CPUB_TLS_KEY', flag: 'tls-key', help: 'PEM private key file', schema: z.string().min(1).optional() },
+  agentCa: {
+    env: 'CPUB_AGENT_CA',
+    flag: 'agent-ca',
+    help: 'PEM file of the CA (or self-signed certificate) that agents serving gRPC over TLS are checked against; unset → system CAs',
+    schema: z.string().min(1).optional(),
+  },
   corsOrigins: {
     env: 'CPUB_CORS_ORIGINS',
     flag: 'cors-origins',

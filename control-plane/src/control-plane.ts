@@ -1,6 +1,6 @@
 // Wires the control plane from its configuration: database → services → HTTP server. All wiring, no logic.
 import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { readPemFile } from '../../common/pem.js';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from './config.js';
@@ -46,7 +46,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration });
   const users = new UsersService({ db: db.kysely, hasher, sessions, userCache });
   const purger = new Purger(db.kysely, log);
-  const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log);
+  const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log, { agentCa: config.agentCa ? readPemFile(config.agentCa, 'CPUB_AGENT_CA') : undefined });
   const app = buildApp({
     log,
     db,
@@ -58,7 +58,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
 
   let server: ServerType | undefined;
   let stopping: Promise<void> | undefined;
-  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
+  const tls = config.tlsCert && config.tlsKey ? { cert: readPemFile(config.tlsCert, 'CPUB_TLS_CERT'), key: readPemFile(config.tlsKey, 'CPUB_TLS_KEY') } : undefined;
 
   return {
     app,

@@ -1,11 +1,12 @@
 // Wires the agent from its configuration: Podman → host probe → runtime image → pools → gRPC server.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { totalmem, cpus } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { AgentConfig } from './config.js';
+import { readPemFile } from '../../common/pem.js';
 import type { Logger } from '../../control-plane/src/logger.js';
 import { readOrCreateKeyFile } from '../../control-plane/src/secrets/key-files.js';
 import { requireCredential, credentialMatches } from '../../proto/auth.js';
@@ -16,6 +17,7 @@ import { runDoctor } from './doctor.js';
 import { Pools } from './pool/pools.js';
 import { bundleFor } from './images/function-image.js';
 import { AgentService, type NodeFacts } from './grpc/agent-service.js';
+import { localSocketPath } from './local-client.js';
 import { VERSION } from '../../control-plane/src/version.js';
 
 export interface Agent {
@@ -27,7 +29,13 @@ export interface Agent {
 }
 
 /** Registers with the control plane (retrying while it is unreachable); returns the node credential it issued. */
-async function joinControlPlane(server: string, body: { joinToken: string; nodeId: string; name: string; advertise: string; credential: string }, log: Logger): Promise<string> {
+/** TLS from the PEM files when configured: the per-node credential then never crosses the network in clear. */
+function serverCredentials(config: AgentConfig): grpc.ServerCredentials {
+  if (!config.tlsCert || !config.tlsKey) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(null, [{ cert_chain: readPemFile(config.tlsCert, 'CPUB_AGENT_TLS_CERT'), private_key: readPemFile(config.tlsKey, 'CPUB_AGENT_TLS_KEY') }], false);
+}
+
+async function joinControlPlane(server: string, body: { joinToken: string; nodeId: string; name: string; advertise: string; credential: string; tls: boolean }, log: Logger): Promise<string> {
   const url = new URL('/api/agents/register', server);
   for (let attempt = 1; ; attempt++) {
     let res: Response;
@@ -56,6 +64,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     if (failed.length) throw new Error(`this host cannot run functions: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
     if (!doctor.limitsEnforced) log.warn({ notes: doctor.limitNotes }, 'resource limits are NOT enforced on this node');
     const info = await runtime.info();
+    // Runtime images of earlier shim or Node versions that no function image is built on any more.
+    const pruned = await runtime.pruneImages({ 'containerpub.role': 'runtime' }, doctor.runtimeImage!).catch(() => 0);
+    if (pruned) log.info({ removed: pruned }, 'removed runtime images of earlier versions');
     // Kept in the data folder (0600) either way, so `cpub-agent status` and `drain` on this host can use it.
     if (config.credential) writeFileSync(join(config.dataDir, 'node-credential'), config.credential + '\n', { mode: 0o600 });
     let credential = readOrCreateKeyFile(config.dataDir, 'node-credential', () => randomBytes(32).toString('base64url'));
@@ -82,6 +93,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       logCapBytes: 256 * 1024,
       idleTimeoutMs: config.idleTimeout,
       maxContainers: config.maxContainers,
+      maxMemoryBytes: facts.capacity.memoryBytes,
       stemsPerShape: config.stemCells,
       runtimeImage: doctor.runtimeImage!,
       bundleFor: (image) => bundleFor(config.dataDir, image),
@@ -94,12 +106,17 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     const server = new grpc.Server({ interceptors: [requireCredential((t) => credentialMatches(credential, t))], 'grpc.enable_channelz': 0 });
     svc.addToServer(server);
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))),
     );
     const address = `${config.listen.slice(0, config.listen.lastIndexOf(':'))}:${port}`;
+    // The same API on a unix socket only this user can open, for `cpub-agent status` and `drain` on this host.
+    const local = localSocketPath(config.dataDir);
+    rmSync(local, { force: true });
+    await new Promise<void>((resolve, reject) => server.bindAsync(`unix:${local}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+    chmodSync(local, 0o600);
     if (config.server) {
       if (!config.joinToken) throw new Error('--server needs --join-token (from `cpub-server join-token`)');
-      credential = await joinControlPlane(config.server, { joinToken: config.joinToken, nodeId, name: hostname(), advertise: config.advertise ?? address, credential }, log);
+      credential = await joinControlPlane(config.server, { joinToken: config.joinToken, nodeId, name: hostname(), advertise: config.advertise ?? address, credential, tls: Boolean(config.tlsCert) }, log);
       writeFileSync(join(config.dataDir, 'node-credential'), credential + '\n', { mode: 0o600 });
     }
     let stopping: Promise<void> | undefined;
@@ -111,6 +128,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
         stopping ??= (async () => {
           svc?.closeWatchers();
           await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+          rmSync(local, { force: true });
           await pools.stop();
           await service?.stop();
         })();

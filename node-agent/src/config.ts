@@ -46,6 +46,13 @@ export const agentSettings = {
     help: 'started containers with no function kept ready per limit shape, so a cold call skips container start (0: none)',
     schema: z.coerce.number().int().min(0).max(16).default(1),
   },
+  tlsCert: {
+    env: 'CPUB_AGENT_TLS_CERT',
+    flag: 'tls-cert',
+    help: 'PEM certificate file; with --tls-key the agent serves gRPC over TLS (and tells the server so when joining)',
+    schema: z.string().min(1).optional(),
+  },
+  tlsKey: { env: 'CPUB_AGENT_TLS_KEY', flag: 'tls-key', help: 'PEM private key file for --tls-cert', schema: z.string().min(1).optional() },
   credential: {
     env: 'CPUB_AGENT_CREDENTIAL',
     flag: 'credential',
@@ -58,5 +65,7 @@ export const agentSettings = {
 export type AgentConfig = Parsed<typeof agentSettings>;
 
 export function loadAgentConfig(env: Record<string, string | undefined>, flags: Record<string, string | undefined> = {}): AgentConfig {
-  return parseSettings(agentSettings, env, flags);
+  return parseSettings(agentSettings, env, flags, (v) =>
+    Boolean(v.tlsCert) !== Boolean(v.tlsKey) ? ['CPUB_AGENT_TLS_CERT and CPUB_AGENT_TLS_KEY (--tls-cert, --tls-key): set both or neither'] : [],
+  );
 }

@@ -1,6 +1,6 @@
 // `cpub-agent status` and `cpub-agent drain`: talk to a running agent on this host over its gRPC API, with the
 // credential from its data folder.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../../proto/loader.js';
@@ -9,6 +9,9 @@ import { fromGrpcError } from '../../proto/errors.js';
 import type { AgentConfig } from './config.js';
 import type { InfoReply__Output } from '../../proto/generated/containerpub/agent/v1/InfoReply.js';
 import type { Heartbeat__Output } from '../../proto/generated/containerpub/agent/v1/Heartbeat.js';
+
+/** The unix socket a running agent also serves its gRPC API on, for this host's `status` and `drain`. */
+export const localSocketPath = (dataDir: string) => join(dataDir, 'agent.sock');
 
 function connect(config: AgentConfig): AgentClient {
   let credential = config.credential;
@@ -19,7 +22,9 @@ function connect(config: AgentConfig): AgentClient {
       throw new Error(`no credential: pass --credential, or --data-dir of the running agent (read ${join(config.dataDir, 'node-credential')})`);
     }
   }
-  return createAgentClient(config.listen, grpc.credentials.createInsecure(), { interceptors: [sendCredential(credential)] });
+  // The agent's local socket in its data folder (owner only) when there is one: no network, no TLS needed.
+  const local = localSocketPath(config.dataDir);
+  return createAgentClient(existsSync(local) ? `unix:${local}` : config.listen, grpc.credentials.createInsecure(), { interceptors: [sendCredential(credential)] });
 }
 
 function explain(err: unknown, address: string): Error {

@@ -2,10 +2,12 @@
 import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
 import * as m0001 from './migrations/0001-users-and-tokens.js';
 import * as m0002 from './migrations/0002-nodes.js';
+import * as m0003 from './migrations/0003-node-tls.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
   '0002-nodes': m0002,
+  '0003-node-tls': m0003,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

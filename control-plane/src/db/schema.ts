@@ -88,6 +88,8 @@ export interface NodesTable {
   advertise: string;
   /** The node credential, sealed with the encryption key (secrets/crypto.ts). */
   credential_sealed: string;
+  /** 0/1: the agent serves gRPC over TLS (dialled with CPUB_AGENT_CA). */
+  tls: Generated<number>;
   status: NodeStatus;
   epoch: string | null;
   last_heartbeat_at: number | null;

@@ -14,11 +14,13 @@ export class AgentLink {
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
   epoch: string | undefined;
+  private lastDialError: string | undefined;
 
   constructor(
     readonly nodeId: string,
     private readonly advertise: string,
     private readonly credential: string,
+    private readonly transport: grpc.ChannelCredentials,
     private readonly db: Executor,
     private readonly log: Logger,
     private readonly heartbeatMs: number,
@@ -47,7 +49,7 @@ export class AgentLink {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = createAgentClient(this.advertise, grpc.credentials.createInsecure(), { interceptors: [sendCredential(this.credential)] });
+    const client = createAgentClient(this.advertise, this.transport, { interceptors: [sendCredential(this.credential)] });
     this.client = client;
     try {
       const info = await new Promise<import('../../../proto/generated/containerpub/agent/v1/InfoReply.js').InfoReply__Output>((resolve, reject) =>
@@ -55,6 +57,7 @@ export class AgentLink {
       );
       if (this.epoch && this.epoch !== info.epoch) this.log.info({ node: this.nodeId, epoch: info.epoch }, 'agent restarted with a new epoch');
       this.epoch = info.epoch;
+      this.lastDialError = undefined;
       await nodesRepo.report(
         this.db,
         this.nodeId,
@@ -91,7 +94,10 @@ export class AgentLink {
       watch.on('end', () => this.redial());
     } catch (err) {
       const e = fromGrpcError(err);
-      this.log.debug({ node: this.nodeId, kind: e.kind, code: e.code, detail: e.detail }, 'agent not reachable; will retry');
+      // Said once per new reason (a bad certificate, a refused connection), not once per retry.
+      const level = e.detail === this.lastDialError ? 'debug' : 'warn';
+      this.lastDialError = e.detail;
+      this.log[level]({ node: this.nodeId, kind: e.kind, code: e.code, detail: e.detail }, 'agent not reachable; will retry');
       this.redial();
     }
   }

@@ -19,6 +19,7 @@ const NodeSchema = z
     limitsEnforced: z.boolean(),
     limitNotes: z.string(),
     rootless: z.boolean(),
+    tls: z.boolean().openapi({ description: 'the control plane dials this agent over TLS' }),
     agentVersion: z.string(),
   })
   .openapi('Node');
@@ -35,6 +36,7 @@ const register = createRoute({
         name: z.string().max(200).optional(),
         advertise: z.string().max(300),
         credential: z.string().max(512).optional().openapi({ description: 'the node’s current credential, to re-join an existing node' }),
+        tls: z.boolean().optional().openapi({ description: 'the agent serves gRPC over TLS: the control plane dials it only that way' }),
       }),
     ),
   },

@@ -1,5 +1,6 @@
 // The fleet: agents join with the join token, the control plane dials each one, and node liveness follows
 // their heartbeats (suspect after two missed beats, down after the TTL).
+import * as grpc from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
@@ -13,6 +14,8 @@ import { AgentLink } from './agent-link.js';
 
 export interface FleetOptions {
   heartbeatMs?: number;
+  /** PEM of the CA (or self-signed certificate) agents' TLS certificates are checked against; unset → system roots. */
+  agentCa?: Buffer | undefined;
   /** A node with no heartbeat for this long is `down` (the TTL). */
   downAfterMs?: number;
 }
@@ -29,6 +32,7 @@ export interface NodeView {
   limitsEnforced: boolean;
   limitNotes: string;
   rootless: boolean;
+  tls: boolean;
   agentVersion: string;
 }
 
@@ -45,6 +49,7 @@ export function toNodeView(n: NodeRow): NodeView {
     limitsEnforced: n.limits_enforced === 1,
     limitNotes: n.limit_notes,
     rootless: n.rootless === 1,
+    tls: n.tls === 1,
     agentVersion: n.agent_version,
   };
 }
@@ -56,6 +61,7 @@ export class Fleet {
   private liveness: NodeJS.Timeout | undefined;
   private readonly heartbeatMs: number;
   private readonly downAfterMs: number;
+  private readonly agentCa: Buffer | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -66,10 +72,11 @@ export class Fleet {
   ) {
     this.heartbeatMs = opts.heartbeatMs ?? 1000;
     this.downAfterMs = opts.downAfterMs ?? 10_000;
+    this.agentCa = opts.agentCa;
   }
 
   async start(): Promise<void> {
-    for (const n of await nodesRepo.list(this.db)) this.link(n.id, n.advertise, this.sealer.open(n.credential_sealed, `node:${n.id}`));
+    for (const n of await nodesRepo.list(this.db)) this.link(n.id, n.advertise, this.sealer.open(n.credential_sealed, `node:${n.id}`), n.tls === 1);
     this.liveness = setInterval(() => void this.checkLiveness(), Math.min(1000, this.heartbeatMs));
     this.liveness.unref();
   }
@@ -81,7 +88,7 @@ export class Fleet {
   }
 
   /** An agent joins: returns its node id and the credential it must demand on every call. */
-  async register(input: { joinToken: string; nodeId: string; name?: string | undefined; advertise: string; credential?: string | undefined }): Promise<{ nodeId: string; credential: string }> {
+  async register(input: { joinToken: string; nodeId: string; name?: string | undefined; advertise: string; credential?: string | undefined; tls?: boolean | undefined }): Promise<{ nodeId: string; credential: string }> {
     if (!credentialMatches(this.joinToken, input.joinToken)) throw Unauthenticated('bad_join_token', 'the join token is not valid (see `cpub-server join-token`)');
     if (!ADDRESS.test(input.advertise)) throw Invalid('invalid_advertise', 'advertise must be host:port', { field: 'advertise' });
     if (!/^[A-Za-z0-9-]{8,64}$/.test(input.nodeId)) throw Invalid('invalid_node_id', 'nodeId must be 8–64 letters, digits or dashes', { field: 'nodeId' });
@@ -94,11 +101,11 @@ export class Fleet {
     const credential = randomBytes(32).toString('base64url');
     await nodesRepo.upsert(
       this.db,
-      { id: input.nodeId, name: input.name || input.advertise || hostname(), advertise: input.advertise, credentialSealed: this.sealer.seal(credential, `node:${input.nodeId}`) },
+      { id: input.nodeId, name: input.name || input.advertise || hostname(), advertise: input.advertise, credentialSealed: this.sealer.seal(credential, `node:${input.nodeId}`), tls: Boolean(input.tls) },
       Date.now(),
     );
-    this.log.info({ node: input.nodeId, advertise: input.advertise }, 'agent joined');
-    this.link(input.nodeId, input.advertise, credential);
+    this.log.info({ node: input.nodeId, advertise: input.advertise, tls: Boolean(input.tls) }, 'agent joined');
+    this.link(input.nodeId, input.advertise, credential, Boolean(input.tls));
     return { nodeId: input.nodeId, credential };
   }
 
@@ -112,9 +119,11 @@ export class Fleet {
     return toNodeView(n);
   }
 
-  private link(nodeId: string, advertise: string, credential: string): void {
+  private link(nodeId: string, advertise: string, credential: string, tls: boolean): void {
     this.links.get(nodeId)?.close();
-    const l = new AgentLink(nodeId, advertise, credential, this.db, this.log, this.heartbeatMs);
+    // An agent that joined over TLS is only ever dialled over TLS, checked against CPUB_AGENT_CA.
+    const transport = tls ? grpc.credentials.createSsl(this.agentCa ?? null) : grpc.credentials.createInsecure();
+    const l = new AgentLink(nodeId, advertise, credential, transport, this.db, this.log, this.heartbeatMs);
     this.links.set(nodeId, l);
     l.start();
   }

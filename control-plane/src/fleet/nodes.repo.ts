@@ -16,11 +16,12 @@ export interface NodeReport {
 
 export const nodesRepo = {
   /** Inserts a node, or updates its address and credential when it joins again. */
-  async upsert(db: Executor, n: { id: string; name: string; advertise: string; credentialSealed: string }, now: number): Promise<void> {
+  async upsert(db: Executor, n: { id: string; name: string; advertise: string; credentialSealed: string; tls: boolean }, now: number): Promise<void> {
+    const tls = n.tls ? 1 : 0;
     await db
       .insertInto('nodes')
-      .values({ id: n.id, name: n.name, advertise: n.advertise, credential_sealed: n.credentialSealed, status: 'down', created_at: now, updated_at: now })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ name: n.name, advertise: n.advertise, credential_sealed: n.credentialSealed, updated_at: now }))
+      .values({ id: n.id, name: n.name, advertise: n.advertise, credential_sealed: n.credentialSealed, tls, status: 'down', created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ name: n.name, advertise: n.advertise, credential_sealed: n.credentialSealed, tls, updated_at: now }))
       .execute();
   },
 

@@ -75,26 +75,35 @@ export class AgentService {
     return { containers: this.d.pools.totalContainers, inFlight: this.d.pools.callsInFlight, memoryBytes: 0, cpuPercent: 0 };
   }
 
+  private info() {
+    const f = this.d.facts;
+    return {
+      epoch: f.epoch,
+      nodeId: f.nodeId,
+      agentVersion: f.agentVersion,
+      podmanVersion: f.podmanVersion,
+      ociRuntime: f.ociRuntime,
+      cgroupVersion: f.cgroupVersion,
+      capacity: f.capacity,
+      usage: this.usage(),
+      limitsEnforced: f.limitsEnforced,
+      limitNotes: f.limitNotes,
+      rootless: f.rootless,
+      runtimeImage: f.runtimeImage,
+      draining: this.draining,
+    };
+  }
+
   private handlers(): AgentHandlers {
     const f = this.d.facts;
     return {
+      // Asks Podman whether the runtime image is still there (someone may have removed it): ≈10 ms, and Info
+      // is called when a server connects, not per call.
       Info: (_call, cb) =>
-        cb(null, {
-          epoch: f.epoch,
-          nodeId: f.nodeId,
-          agentVersion: f.agentVersion,
-          podmanVersion: f.podmanVersion,
-          ociRuntime: f.ociRuntime,
-          cgroupVersion: f.cgroupVersion,
-          capacity: f.capacity,
-          usage: this.usage(),
-          limitsEnforced: f.limitsEnforced,
-          limitNotes: f.limitNotes,
-          rootless: f.rootless,
-          runtimeImage: f.runtimeImage,
-          runtimeImagePresent: true,
-          draining: this.draining,
-        }),
+        void this.d.runtime.imageExists(f.runtimeImage).then(
+          (present) => cb(null, { ...this.info(), runtimeImagePresent: present }),
+          (err) => cb(toGrpcError(err)),
+        ),
 
       // A streaming call ends with an error status by emitting it (grpc-js).
       Build: (call) => void this.build(call).catch((err) => call.emit('error', toGrpcError(err))),

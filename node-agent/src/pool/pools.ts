@@ -8,6 +8,8 @@ import type { CallRequest, CallResult, FunctionSpec } from './types.js';
 export interface PoolsOptions extends ContainerOptions {
   idleTimeoutMs: number;
   maxContainers: number;
+  /** Memory limits of all containers here add up to at most this (`--max-memory`); unset → no cap. */
+  maxMemoryBytes?: number;
   /**
    * Stems kept ready per limit shape (0: none). A stem is a started container of the runtime image with a
    * shape's limits and no function in it; a cold call of a function with that shape loads its bundle into one
@@ -32,6 +34,8 @@ const shapeKey = (s: { memoryMb: number; cpus: number }) => `${s.memoryMb}m/${s.
 class FunctionPool {
   readonly containers: WarmContainer[] = [];
   starting = 0;
+  /** Memory limits of the containers being started, bytes. */
+  startingBytes = 0;
   private waiters: (() => void)[] = [];
 
   wake(): void {
@@ -119,7 +123,7 @@ export class Pools {
           for (const [key, { spec }] of [...this.shapes].sort((a, b) => b[1].lastUsed - a[1].lastUsed)) {
             const list = (this.stems.get(key) ?? this.stems.set(key, []).get(key)!).filter((c) => !c.dead);
             this.stems.set(key, list);
-            if (list.length >= this.opts.stemsPerShape! || this.totalContainers + this.stemCount >= this.opts.maxContainers) continue;
+            if (list.length >= this.opts.stemsPerShape! || !this.fits(spec)) continue;
             const { container } = await WarmContainer.start(this.runtime, spec, this.opts, Date.now() + 30_000, this.opts.runtimeImage);
             if (this.stopped || !this.shapes.has(key)) await container.destroy();
             else list.push(container);
@@ -236,18 +240,22 @@ export class Pools {
         warm.busy++;
         return { container: warm };
       }
-      if (pool.containers.length + pool.starting < Math.max(1, spec.maxInstances) && this.totalContainers < this.opts.maxContainers) {
+      const below = pool.containers.length + pool.starting < Math.max(1, spec.maxInstances);
+      // A stem of this shape is counted already: claiming it needs no room.
+      const bundle = below && !spec.network ? this.opts.bundleFor?.(spec.image) : undefined;
+      const stem = bundle ? this.takeStem(spec) : undefined;
+      if (below && !stem && !this.fits(spec)) await this.evictFor(spec, pool);
+      if (below && (stem || this.fits(spec))) {
+        const bytes = spec.memoryMb * 2 ** 20;
         pool.starting++;
+        pool.startingBytes += bytes;
         try {
-          const bundle = spec.network ? undefined : this.opts.bundleFor?.(spec.image);
-          const stem = bundle && this.takeStem(spec);
           let container: WarmContainer;
           let cold: NonNullable<Slot['cold']>;
           if (stem && bundle) {
             container = stem;
             cold = { createMs: 0, startMs: 0, readyMs: await stem.claim(spec, bundle, deadlineMs), prewarmed: true };
           } else {
-            if (this.totalContainers + this.stemCount > this.opts.maxContainers) await this.dropStem();
             const started = await WarmContainer.start(this.runtime, spec, this.opts, deadlineMs);
             container = started.container;
             cold = { createMs: started.createMs, startMs: started.startMs, readyMs: started.readyMs, prewarmed: false };
@@ -263,11 +271,45 @@ export class Pools {
           return { container, cold };
         } finally {
           pool.starting--;
+          pool.startingBytes -= bytes;
           pool.wake(); // a new container has free slots (or a failed start frees the way): waiters look again
         }
       }
-      if (Date.now() >= deadlineMs) throw new Error('no container free for this function before the deadline');
-      await pool.waitForChange(deadlineMs);
+      if (Date.now() >= deadlineMs) {
+        throw new Error(below ? 'this node is full (containers or memory) and nothing idle could make room before the deadline' : 'no container free for this function before the deadline');
+      }
+      // A slot freed in this pool wakes us; room freed elsewhere on the node is looked for every 100 ms.
+      await pool.waitForChange(below ? Math.min(deadlineMs, Date.now() + 100) : deadlineMs);
+    }
+  }
+
+  /** Memory limits of every container here (warm, starting, stems), bytes. */
+  private committedBytes(): number {
+    let n = 0;
+    for (const p of this.pools.values()) {
+      n += p.startingBytes;
+      for (const c of p.containers) n += c.spec.memoryMb * 2 ** 20;
+    }
+    for (const list of this.stems.values()) for (const c of list) n += c.spec.memoryMb * 2 ** 20;
+    return n;
+  }
+
+  /** One more container of `spec` fits under --max-containers and --max-memory (stems included). */
+  private fits(spec: FunctionSpec): boolean {
+    const max = this.opts.maxMemoryBytes;
+    return this.totalContainers + this.stemCount < this.opts.maxContainers && (!max || this.committedBytes() + spec.memoryMb * 2 ** 20 <= max);
+  }
+
+  /** Makes room for `spec`: stems first, then idle containers of other functions, least recently used first. */
+  private async evictFor(spec: FunctionSpec, except: FunctionPool): Promise<void> {
+    while (!this.fits(spec) && this.stemCount > 0) await this.dropStem();
+    const idle = [...this.pools.values()]
+      .filter((p) => p !== except)
+      .flatMap((p) => p.containers.filter((c) => c.busy === 0).map((c) => ({ p, c })))
+      .sort((a, b) => a.c.lastUsed - b.c.lastUsed);
+    for (const { p, c } of idle) {
+      if (this.fits(spec)) return;
+      await this.discard(p, c);
     }
   }
 

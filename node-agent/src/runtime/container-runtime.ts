@@ -64,6 +64,8 @@ export interface ContainerRuntime {
   buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string>;
   /** Removes every image carrying all of `labels`; returns how many. */
   removeImages(labels: Record<string, string>): Promise<number>;
+  /** Removes images with these labels other than `keep`, where nothing uses them (no force). Returns how many. */
+  pruneImages(labels: Record<string, string>, keep: string): Promise<number>;
   create(spec: ContainerSpec): Promise<string>;
   start(id: string): Promise<void>;
   inspect(id: string): Promise<ContainerState>;

@@ -73,6 +73,22 @@ export class PodmanRuntime implements ContainerRuntime {
     return images.length;
   }
 
+  async pruneImages(labels: Record<string, string>, keep: string): Promise<number> {
+    const images = (await this.docker.listImages({ filters: labelFilter(labels) })).filter((i) => hasLabels(i.Labels, labels) && !(i.RepoTags ?? []).includes(keep));
+    let removed = 0;
+    for (const img of images) {
+      // Without force: an image a function image is built FROM, or a container runs, stays (409).
+      removed += await this.docker
+        .getImage(img.Id)
+        .remove()
+        .then(
+          () => 1,
+          () => 0,
+        );
+    }
+    return removed;
+  }
+
   async create(spec: ContainerSpec): Promise<string> {
     const c = await this.docker.createContainer({
       name: spec.name,
