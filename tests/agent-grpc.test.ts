@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
@@ -161,7 +161,7 @@ s('InvokeStream: many calls on one stream, replies matched by invocation id; a c
 s('Watch sends heartbeats with warm containers, and live log lines', async () => {
   const call = client.Watch({ heartbeatMs: 200 });
   const seen: {
-    heartbeat?: { warm: { functionId: string; idle: number }[] };
+    heartbeat?: { warm: { functionId: string; idle: number }[]; usage: { memoryBytes: number; containers: number } };
     log?: { line: { message: string } };
     sample?: { functionId: string; memoryBytes: number; cpuMs: number };
   }[] = [];
@@ -176,6 +176,8 @@ s('Watch sends heartbeats with warm containers, and live log lines', async () =>
   const sample = seen.find((e) => e.sample?.functionId === functionId)?.sample;
   assert.ok(sample, 'resource samples for the warm container');
   assert.ok(sample!.memoryBytes > 1_000_000 && sample!.cpuMs > 0, JSON.stringify(sample));
+  const usage = seen.filter((e) => e.heartbeat).at(-1)!.heartbeat!.usage;
+  assert.ok(usage.containers >= 1 && usage.memoryBytes >= sample!.memoryBytes, `heartbeat usage adds up the containers: ${JSON.stringify(usage)}`);
 });
 
 s('Watch reports a container that exits', async () => {
@@ -228,17 +230,33 @@ s('`cpub-agent status` shows the node, its limits and its warm containers', asyn
   assert.match(bad.stderr, 'bad_node_credential');
 });
 
-s('Remove drops the function’s containers and images; `cpub-agent drain` refuses new calls', async () => {
+s('Remove drops the function’s containers and images; `cpub-agent drain` waits for calls in flight and refuses new ones', async () => {
   const warm = await unary<Reply>('Invoke', invokeReq());
   assert.is(warm.outcome, 'OUTCOME_OK');
   const removed = await unary<{ containersRemoved: number; imagesRemoved: number }>('Remove', { functionId, version: 0 });
   assert.ok(removed.containersRemoved >= 1);
   assert.ok(removed.imagesRemoved >= 1);
-  const drained = spawnSync(process.execPath, [agentBin, 'drain', '--listen', agent.url, '--data-dir', dataDir], { encoding: 'utf8', env: { PATH: process.env.PATH } });
-  assert.is(drained.status, 0, drained.stderr);
-  assert.match(drained.stdout, 'drained');
+
+  const slowId = randomUUID();
+  const slow = (await build(slowId, 1, await fnArtifact(`async () => { await new Promise((r) => setTimeout(r, 2000)); return new Response('finished'); }`))).find((e) => e.result)!.result!.image;
+  const inFlight = unary<Reply>('Invoke', invokeReq({ functionId: slowId, image: slow }));
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = Date.now();
+  const drain = spawn(process.execPath, [agentBin, 'drain', '--data-dir', dataDir], { env: { PATH: process.env.PATH } });
+  let out = '';
+  drain.stdout.on('data', (d) => (out += d));
+  drain.stderr.on('data', (d) => (out += d));
+  const code = await new Promise((r) => drain.on('exit', r));
+  const tookMs = Date.now() - t0;
+  assert.is(code, 0, out);
+  assert.match(out, 'drained');
+  const finished = await inFlight;
+  assert.is(finished.outcome, 'OUTCOME_OK', 'the call in flight finished');
+  assert.is(finished.body.toString(), 'finished');
+  assert.ok(tookMs >= 1000, `drain returned after the call in flight (${tookMs} ms)`);
   const refused = await unary<Reply>('Invoke', invokeReq());
   assert.is(refused.outcome, 'OUTCOME_REJECTED');
+  await unary('Remove', { functionId: slowId, version: 0 });
 });
 
 s.run();

@@ -25,6 +25,7 @@ let pools: Pools;
 const epoch = randomUUID();
 const nodeId = randomUUID();
 const deployed: string[] = [];
+const live: { id: string; message: string }[] = [];
 
 async function deploy(handler: string, limits: Partial<FunctionSpec> = {}): Promise<FunctionSpec> {
   const functionId = randomUUID();
@@ -43,7 +44,7 @@ s.before(
     service = new PodmanService(dir, detectHost().ociRuntime);
     runtime = await service.start();
     runtimeImage = (await ensureRuntimeImage(runtime, { dataDir: dir })).tag;
-    pools = new Pools(runtime, { dataDir: dir, nodeId, epoch, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 20 });
+    pools = new Pools(runtime, { dataDir: dir, nodeId, epoch, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 20, onCallLine: (_spec, id, line) => live.push({ id, message: line.message }) });
     await pools.start();
   }),
 );
@@ -79,6 +80,29 @@ s('cold then warm call: the function’s status, headers, body and log line come
   assert.is(warm.outcome, 'ok');
   assert.not.ok(warm.timings.coldStart, 'the second call reuses the warm container');
   assert.is(warm.logs.length, 2, 'each call gets only its own lines');
+});
+
+s('live log lines carry only real invocation ids: the function cannot open its own line to the agent', async () => {
+  const spec = await deploy(`async () => {
+    const net = await import('node:net');
+    const spoof = JSON.stringify({ i: 'made-up-id', t: Date.now(), s: 'stdout', l: 'info', m: 'spoofed' }) + '\\n';
+    const closed = await new Promise((resolve) => {
+      const s = net.createConnection(process.env.CPUB_LOG_SOCKET, () => s.write(spoof));
+      s.on('close', () => resolve('closed'));
+      s.on('error', () => {});
+      setTimeout(() => resolve('open'), 2000);
+    });
+    console.log('genuine', closed);
+    return new Response('ok');
+  }`);
+  const id = randomUUID();
+  const r = await call(spec, { invocationId: id });
+  assert.is(r.outcome, 'ok', r.error);
+  assert.ok(r.logs.some((l) => l.message === 'genuine closed'), JSON.stringify(r.logs));
+  await new Promise((res) => setTimeout(res, 300));
+  assert.ok(live.some((l) => l.id === id && l.message === 'genuine closed'), 'the real line is live');
+  assert.not.ok(live.some((l) => l.message === 'spoofed' || l.id === 'made-up-id'), JSON.stringify(live.filter((l) => l.id !== id)));
+  assert.not.ok((await call(spec)).timings.coldStart, 'the container lives on');
 });
 
 s('returning a plain value sends JSON; a thrown error is a 500 with the stack in the log', async () => {

@@ -17,6 +17,9 @@ import type { Pools } from '../pool/pools.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../../../control-plane/src/logger.js';
 
+/** Messages queued on one Watch stream past which log lines and samples are dropped for it. */
+const WATCH_BACKLOG = 1000;
+
 export interface NodeFacts {
   nodeId: string;
   epoch: string;
@@ -67,12 +70,36 @@ export class AgentService {
     this.watchers.clear();
   }
 
+  /**
+   * Live log lines and exits to every Watch. A control plane that reads too slowly gets no more log lines
+   * until it catches up (they are dropped, not queued without bound); exits are always sent.
+   */
   private broadcast(event: Omit<WatchEvent, 'epoch'>): void {
-    for (const w of this.watchers) w.write({ epoch: this.d.facts.epoch, ...event });
+    for (const w of this.watchers) {
+      if (event.log && w.writableLength > WATCH_BACKLOG) {
+        this.droppedLogLines++;
+        continue;
+      }
+      w.write({ epoch: this.d.facts.epoch, ...event });
+    }
   }
 
-  private usage() {
-    return { containers: this.d.pools.totalContainers, inFlight: this.d.pools.callsInFlight, memoryBytes: 0, cpuPercent: 0 };
+  private droppedLogLines = 0;
+  private lastCpu: { atMs: number; cpuMs: number } | undefined;
+
+  /** Containers, calls in flight, memory in use (sum of the containers' cgroups) and CPU since last asked. */
+  private usage(samples = this.d.pools.samples()) {
+    const now = Date.now();
+    const cpuMs = samples.reduce((n, s) => n + s.cpuMs, 0);
+    const last = this.lastCpu;
+    this.lastCpu = { atMs: now, cpuMs };
+    const cpuPercent = last && now > last.atMs ? Math.max(0, ((cpuMs - last.cpuMs) / (now - last.atMs) / this.d.facts.capacity.cpus) * 100) : 0;
+    return {
+      containers: this.d.pools.totalContainers,
+      inFlight: this.d.pools.callsInFlight,
+      memoryBytes: samples.reduce((n, s) => n + s.memoryBytes, 0),
+      cpuPercent: Math.round(cpuPercent * 10) / 10,
+    };
   }
 
   private info() {
@@ -159,8 +186,14 @@ export class AgentService {
         this.watchers.add(call);
         const beat = () => {
           const at = Date.now();
-          call.write({ epoch: f.epoch, heartbeat: { atMs: at, usage: this.usage(), warm: this.d.pools.warmCounts(), draining: this.draining } });
-          for (const s of this.d.pools.samples()) call.write({ epoch: f.epoch, sample: { atMs: at, ...s } });
+          const samples = this.d.pools.samples();
+          call.write({ epoch: f.epoch, heartbeat: { atMs: at, usage: this.usage(samples), warm: this.d.pools.warmCounts(), draining: this.draining } });
+          if (call.writableLength > WATCH_BACKLOG) return; // samples wait for a reader that keeps up
+          for (const s of samples) call.write({ epoch: f.epoch, sample: { atMs: at, ...s } });
+          if (this.droppedLogLines) {
+            this.d.log.warn({ dropped: this.droppedLogLines }, 'live log lines dropped: a Watch reader is not keeping up');
+            this.droppedLogLines = 0;
+          }
         };
         beat();
         const timer = setInterval(beat, every);

@@ -38,6 +38,8 @@ export class WarmContainer {
   readonly startupLog: CallLogLine[] = [];
   /** Lines seen on the output stream per call in flight: the record of a call that died before its trailer. */
   private readonly seen = new Map<string, CallLogLine[]>();
+  /** The last invocations finished here (oldest first), whose live lines may still be on their way. */
+  private readonly finished = new Set<string>();
 
   private constructor(
     private readonly runtime: ContainerRuntime,
@@ -219,8 +221,10 @@ export class WarmContainer {
     }
     if (j.m === undefined) return;
     const line: CallLogLine = { atMs: j.t ?? Date.now(), stream: j.s ?? 'stdout', level: j.l ?? 'info', message: j.m };
-    if (j.i) {
-      const seen = this.seen.get(j.i);
+    // Only an invocation of this container (in flight, or just finished: this socket can trail the response)
+    // can have lines: the function writes this socket, and must not put lines under an id it made up.
+    const seen = j.i ? this.seen.get(j.i) : undefined;
+    if (j.i && (seen || this.finished.has(j.i))) {
       if (seen && seen.length < 200) seen.push(line);
       return void this.opts.onCallLine?.(this.spec, j.i, line);
     }
@@ -237,6 +241,8 @@ export class WarmContainer {
       const runMs = Math.round(performance.now() - t0);
       const seen = this.seen.get(req.invocationId) ?? [];
       this.seen.delete(req.invocationId);
+      this.finished.add(req.invocationId);
+      if (this.finished.size > 256) this.finished.delete(this.finished.values().next().value!);
       if (outcome !== 'ok' && outcome !== 'error' && log.lines.length === 0) log = { lines: seen, truncated: seen.length >= 200 };
       const resources = { cpuMs: Math.round(((this.cgroup?.cpuNs() ?? 0) - cpu0) / 1e6), peakMemoryBytes: this.cgroup?.peakBytes() ?? 0 };
       return { outcome, status, headers, body, logs: log.lines, logsTruncated: log.truncated, resources, error, runMs };
@@ -341,9 +347,16 @@ function isRealSocket(path: string): boolean {
   }
 }
 
-/** Listens on a unix socket the container's uid may connect to; each connection is split into lines. */
+/**
+ * Listens on a unix socket the container's uid may connect to, for the shim's one connection (made as it
+ * boots), split into lines; its close means the shim is gone. Any later connection — the function's own
+ * code trying to pass lines off as the shim's — is closed at once.
+ */
 function listenForLogs(path: string, onLine: (line: string) => void, onClose: () => void): Promise<Server> {
+  let taken = false;
   const server = createServer((sock) => {
+    if (taken) return void sock.destroy();
+    taken = true;
     sock.on('close', onClose);
     let pending = '';
     sock.setEncoding('utf8');
