@@ -19,6 +19,8 @@ export interface RemoteError {
   kind: RemoteErrorKind;
   code: string;
   detail: string;
+  /** The agent epoch the error came from, when an agent sent it (every agent reply carries its epoch). */
+  epoch?: string;
 }
 
 const STATUS: Record<RemoteErrorKind, grpc.status> = {
@@ -48,13 +50,14 @@ const KIND_OF_STATUS: Partial<Record<grpc.status, RemoteErrorKind>> = {
 
 const KIND_KEY = 'cpub-kind';
 const CODE_KEY = 'cpub-code';
+const EPOCH_KEY = 'cpub-epoch';
 
 function isKind(v: unknown): v is RemoteErrorKind {
   return typeof v === 'string' && v in STATUS;
 }
 
 /** Turns an error with a kind and code into a gRPC status error (for a callback or `call.destroy`). */
-export function toGrpcError(err: unknown): Partial<grpc.StatusObject> & Error {
+export function toGrpcError(err: unknown, epoch?: string): Partial<grpc.StatusObject> & Error {
   const e = err as Partial<RemoteError> | null;
   const kind: RemoteErrorKind = isKind(e?.kind) ? e!.kind! : 'internal';
   const code = typeof e?.code === 'string' ? e.code : 'internal_error';
@@ -62,6 +65,7 @@ export function toGrpcError(err: unknown): Partial<grpc.StatusObject> & Error {
   const metadata = new grpc.Metadata();
   metadata.set(KIND_KEY, kind);
   metadata.set(CODE_KEY, code);
+  if (epoch) metadata.set(EPOCH_KEY, epoch);
   return Object.assign(new Error(detail), { code: STATUS[kind], details: detail, metadata });
 }
 
@@ -71,7 +75,8 @@ export function fromGrpcError(err: unknown): RemoteError {
   const kind = e?.metadata?.get(KIND_KEY)[0];
   const code = e?.metadata?.get(CODE_KEY)[0];
   const detail = e?.details || e?.message || 'gRPC call failed';
-  if (isKind(kind) && typeof code === 'string') return { kind, code, detail };
+  const epoch = e?.metadata?.get(EPOCH_KEY)[0];
+  if (isKind(kind) && typeof code === 'string') return typeof epoch === 'string' ? { kind, code, detail, epoch } : { kind, code, detail };
   const status = typeof e?.code === 'number' ? (e.code as grpc.status) : grpc.status.UNKNOWN;
   const fallback = KIND_OF_STATUS[status] ?? 'internal';
   return { kind: fallback, code: `grpc_${grpc.status[status]?.toLowerCase() ?? 'unknown'}`, detail };

@@ -3,10 +3,10 @@
 // old containers removed).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../proto/loader.js';
@@ -15,6 +15,7 @@ import { fromGrpcError } from '../proto/errors.js';
 import { startAgentProcess, agentBin, type RunningServer } from './helpers/server.js';
 import { fnArtifact, buildOverGrpc, invokeMessage } from './helpers/agent.js';
 import { loud } from './helpers/hooks.js';
+import { rawTarGz } from './helpers/raw-tar.js';
 
 const s = suite('agent over gRPC');
 const CREDENTIAL = 'test-node-credential-0123456789';
@@ -112,6 +113,32 @@ const invokeReq = (over: { functionId?: string; image?: string; [k: string]: unk
 
 type Reply = { epoch: string; outcome: string; status: number; body: Buffer; headers: { name: string; value: string }[]; logs: { message: string }[]; timings: { coldStart: boolean; prewarmed: boolean; createMs: number; startMs: number; readyMs: number; runMs: number } };
 
+s('Build of a hostile artifact (a .. path, a symlink) is refused with the entry named, and leaves nothing behind', async () => {
+  const manifest = { name: 'containerpub.json', content: JSON.stringify({ entry: 'index.mjs' }) };
+  const entry = { name: 'index.mjs', content: 'export default () => new Response("x")' };
+  for (const [bad, name] of [
+    [{ name: 'a/../../escape.mjs', content: 'x' }, 'a/../../escape.mjs'],
+    [{ name: 'link', type: '2', linkname: '/etc/shadow' }, 'link'],
+  ] as const) {
+    const path = join(dataDir, 'hostile.tar.gz');
+    const bytes = rawTarGz([manifest, entry, bad]);
+    writeFileSync(path, bytes);
+    const hostileId = randomUUID();
+    try {
+      await build(hostileId, 1, { path, digest: createHash('sha256').update(bytes).digest('hex') });
+      assert.unreachable('the build must be refused');
+    } catch (err) {
+      const e = fromGrpcError(err);
+      assert.is(e.kind, 'invalid');
+      assert.match(e.code, /^artifact_/);
+      assert.match(e.detail, name);
+    }
+    assert.equal(readdirSync(join(dataDir, 'build')), [], 'no build folder left');
+    assert.not.ok(existsSync(join(dataDir, 'bundles', hostileId)), 'no bundle kept');
+    assert.is(spawnSync('podman', ['images', '-q', '--filter', `label=containerpub.function=${hostileId}`], { encoding: 'utf8' }).stdout.trim(), '');
+  }
+});
+
 s('Invoke: a cold call, then a warm one, with status, headers, body, logs and timings', async () => {
   const cold = await unary<Reply>('Invoke', invokeReq());
   assert.is(cold.outcome, 'OUTCOME_OK');
@@ -134,6 +161,7 @@ s('Invoke of an image this node has not built is not_found/image_missing', async
     assert.unreachable();
   } catch (err) {
     assert.equal([fromGrpcError(err).kind, fromGrpcError(err).code], ['not_found', 'image_missing']);
+    assert.is(fromGrpcError(err).epoch, epoch, 'errors carry the epoch too');
   }
 });
 

@@ -129,13 +129,13 @@ export class AgentService {
       Info: (_call, cb) =>
         void this.d.runtime.imageExists(f.runtimeImage).then(
           (present) => cb(null, { ...this.info(), runtimeImagePresent: present }),
-          (err) => cb(toGrpcError(err)),
+          (err) => cb(toGrpcError(err, f.epoch)),
         ),
 
       // A streaming call ends with an error status by emitting it (grpc-js).
-      Build: (call) => void this.build(call).catch((err) => call.emit('error', toGrpcError(err))),
+      Build: (call) => void this.build(call).catch((err) => call.emit('error', toGrpcError(err, f.epoch))),
 
-      Invoke: (call, cb) => void this.invoke(call.request).then((r) => cb(null, r), (err) => cb(toGrpcError(err))),
+      Invoke: (call, cb) => void this.invoke(call.request).then((r) => cb(null, r), (err) => cb(toGrpcError(err, f.epoch))),
 
       InvokeStream: (call) => {
         let open = 0;
@@ -179,7 +179,7 @@ export class AgentService {
             ...(version ? { [LABELS.version]: String(version) } : {}),
           });
           return { epoch: f.epoch, containersRemoved: containers, imagesRemoved: images };
-        })().then((r) => cb(null, r), (err) => cb(toGrpcError(err))),
+        })().then((r) => cb(null, r), (err) => cb(toGrpcError(err, f.epoch))),
 
       Watch: (call) => {
         const every = Math.min(Math.max(call.request.heartbeatMs || 1000, 100), 30_000);
@@ -211,7 +211,7 @@ export class AgentService {
           this.draining = true;
           if (call.request.wait) await this.d.pools.idle();
           return { epoch: f.epoch, inFlight: this.d.pools.callsInFlight, drained: this.d.pools.callsInFlight === 0 };
-        })().then((r) => cb(null, r), (err) => cb(toGrpcError(err))),
+        })().then((r) => cb(null, r), (err) => cb(toGrpcError(err, f.epoch))),
     };
   }
 
