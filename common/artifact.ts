@@ -1,6 +1,6 @@
 // The rules every function artifact (.tar.gz with the bundle and containerpub.json) must pass. The control
 // plane checks uploads with them and the agent checks again before building: it trusts nothing.
-import { statSync, readdirSync, chmodSync } from 'node:fs';
+import { createReadStream, statSync, readdirSync, chmodSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 import * as tar from 'tar';
 
@@ -40,46 +40,68 @@ export function checkEntry(path: string, type: string): void {
   if (!ALLOWED_TYPES.has(type)) throw new ArtifactError('bad_entry', `${path} is a ${type}; only files and folders are allowed`, path);
 }
 
-/** Lists and checks every member (nothing is written); returns the manifest. */
-export async function inspectArtifact(file: string, limits: ArtifactLimits = DEFAULT_ARTIFACT_LIMITS): Promise<Manifest> {
-  const size = statSync(file).size;
-  if (size > limits.maxCompressedBytes) throw new ArtifactError('too_large', `artifact is ${size} bytes; the limit is ${limits.maxCompressedBytes}`);
+/**
+ * A checker fed the .tar.gz bytes as they arrive (an upload as it streams): `write` each chunk, then `end()`
+ * resolves the manifest or rejects with the first ArtifactError; `failed` is set as soon as one is found, so
+ * the caller can stop reading. The compressed size is the caller's to count.
+ */
+export function artifactChecker(limits: ArtifactLimits = DEFAULT_ARTIFACT_LIMITS) {
   let files = 0;
   let unpacked = 0;
   let manifest: Buffer | undefined;
   const names = new Set<string>();
-  let failure: ArtifactError | undefined;
-  try {
-    await tar.t({
-      file,
-      strict: true,
-      onReadEntry: (entry) => {
-        if (failure) return entry.resume();
-        try {
-          checkEntry(entry.path, entry.type);
-          if (entry.type !== 'Directory') {
-            if (++files > limits.maxFiles) throw new ArtifactError('too_many_files', `more than ${limits.maxFiles} files`);
-            unpacked += entry.size ?? 0;
-            if (unpacked > limits.maxUnpackedBytes) throw new ArtifactError('too_large', `unpacked size exceeds ${limits.maxUnpackedBytes} bytes`, entry.path);
-            const name = normalize(entry.path);
-            names.add(name);
-            if (name === 'containerpub.json') {
-              const chunks: Buffer[] = [];
-              entry.on('data', (c: Buffer) => chunks.push(c));
-              entry.on('end', () => (manifest = Buffer.concat(chunks)));
-              return;
-            }
+  const state: { failed: ArtifactError | undefined } = { failed: undefined };
+  const parser = new tar.Parser({
+    strict: true,
+    onReadEntry: (entry) => {
+      if (state.failed) return entry.resume();
+      try {
+        checkEntry(entry.path, entry.type);
+        if (entry.type !== 'Directory') {
+          if (++files > limits.maxFiles) throw new ArtifactError('too_many_files', `more than ${limits.maxFiles} files`);
+          unpacked += entry.size ?? 0;
+          if (unpacked > limits.maxUnpackedBytes) throw new ArtifactError('too_large', `unpacked size exceeds ${limits.maxUnpackedBytes} bytes`, entry.path);
+          const name = normalize(entry.path);
+          names.add(name);
+          if (name === 'containerpub.json') {
+            const chunks: Buffer[] = [];
+            entry.on('data', (c: Buffer) => chunks.push(c));
+            entry.on('end', () => (manifest = Buffer.concat(chunks)));
+            return;
           }
-        } catch (err) {
-          failure = err as ArtifactError;
         }
-        entry.resume();
-      },
-    });
-  } catch (err) {
-    throw failure ?? new ArtifactError('bad_archive', `not a well-formed .tar.gz: ${(err as Error).message}`);
-  }
-  if (failure) throw failure;
+      } catch (err) {
+        state.failed = err as ArtifactError;
+      }
+      entry.resume();
+    },
+  });
+  let parseError: Error | undefined;
+  parser.on('error', (err: Error) => {
+    parseError ??= err;
+    state.failed ??= new ArtifactError('bad_archive', `not a well-formed .tar.gz: ${err.message}`);
+  });
+  parser.on('warn', (_code: string, message: string) => {
+    state.failed ??= new ArtifactError('bad_archive', `not a well-formed .tar.gz: ${message}`);
+  });
+  const finished = new Promise<void>((resolve) => parser.on('end', resolve).on('close', resolve).on('error', () => resolve()));
+  return {
+    state,
+    write(chunk: Buffer): void {
+      if (!state.failed) parser.write(chunk);
+    },
+    async end(): Promise<Manifest> {
+      if (!state.failed) {
+        parser.end();
+        await finished;
+      }
+      if (state.failed) throw state.failed;
+      return readManifest(manifest, names);
+    },
+  };
+}
+
+function readManifest(manifest: Buffer | undefined, names: Set<string>): Manifest {
   if (!manifest) throw new ArtifactError('no_manifest', 'containerpub.json is missing at the top of the archive');
   let parsed: Manifest;
   try {
@@ -91,6 +113,18 @@ export async function inspectArtifact(file: string, limits: ArtifactLimits = DEF
   checkEntry(parsed.entry, 'File');
   if (!names.has(normalize(parsed.entry))) throw new ArtifactError('no_entry', `the entry ${parsed.entry} named by containerpub.json is not in the archive`, parsed.entry);
   return parsed;
+}
+
+/** Lists and checks every member (nothing is written); returns the manifest. */
+export async function inspectArtifact(file: string, limits: ArtifactLimits = DEFAULT_ARTIFACT_LIMITS): Promise<Manifest> {
+  const size = statSync(file).size;
+  if (size > limits.maxCompressedBytes) throw new ArtifactError('too_large', `artifact is ${size} bytes; the limit is ${limits.maxCompressedBytes}`);
+  const checker = artifactChecker(limits);
+  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
+    checker.write(chunk as Buffer);
+    if (checker.state.failed) break;
+  }
+  return checker.end();
 }
 
 /** Checks, then extracts into `dest` with plain modes (files 0644, folders 0755). Returns the manifest. */

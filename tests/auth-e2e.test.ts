@@ -70,7 +70,7 @@ function authSuite(dialect: 'sqlite' | 'postgres') {
     assert.is(a.role, 'admin');
     const r = await api.post('/api/auth/register', { email: 'bob@example.com', password: pw('bob-password-1') });
     assert.is(r.status, 201);
-    assert.equal(Object.keys(r.body.user).sort(), ['createdAt', 'disabled', 'email', 'id', 'name', 'role']);
+    assert.equal(Object.keys(r.body.user).sort(), ['createdAt', 'disabled', 'email', 'handle', 'id', 'name', 'role']);
     assert.is(r.body.user.role, 'user');
     assert.is(r.body.user.name, 'bob');
     assert.not.ok('password_hash' in r.body.user || 'passwordHash' in r.body.user);

@@ -17,7 +17,7 @@ import { loud } from './helpers/hooks.js';
 const NOW = 1_800_000_000_000;
 
 function user(id: string, email = `${id}@example.com`, created = NOW) {
-  return { id, email, name: id, password_hash: 'h', role: 'user' as const, created_at: created, updated_at: created, disabled_at: null, session_version: 0 };
+  return { id, email, name: id, password_hash: 'h', role: 'user' as const, created_at: created, updated_at: created, disabled_at: null, session_version: 0, handle: `h-${Math.random().toString(36).slice(2, 10)}` };
 }
 
 async function family(db: Db, id: string, userId: string) {
@@ -43,7 +43,7 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
       db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
       cleanup = pg.drop;
     }
-    assert.equal(await migrateToLatest(db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls']);
+    assert.equal(await migrateToLatest(db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions']);
   }));
 
   s.after(loud(async () => {

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, User } from '../db/schema.js';
-import { usersRepo } from '../users/users.repo.js';
+import { usersRepo, makeHandle } from '../users/users.repo.js';
 import { auditRepo } from '../audit/audit.repo.js';
 import { tokenStore } from './token-store.repo.js';
 import { loginThrottle, throttleKeys, ACCOUNT_POLICY, ADDRESS_POLICY } from './login-throttle.js';
@@ -78,6 +78,7 @@ export class AuthService {
         updated_at: now,
         disabled_at: null,
         session_version: 0,
+        handle: makeHandle(email),
       });
       // The slot is claimed by whichever account comes first, even one made by `admin create`.
       const first = await usersRepo.claimFirstAdmin(tx, id);

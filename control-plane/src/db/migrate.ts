@@ -3,11 +3,13 @@ import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
 import * as m0001 from './migrations/0001-users-and-tokens.js';
 import * as m0002 from './migrations/0002-nodes.js';
 import * as m0003 from './migrations/0003-node-tls.js';
+import * as m0004 from './migrations/0004-functions.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
   '0002-nodes': m0002,
   '0003-node-tls': m0003,
+  '0004-functions': m0004,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

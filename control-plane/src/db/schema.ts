@@ -12,6 +12,8 @@ export interface UsersTable {
   disabled_at: number | null;
   /** Carried in every token as `sv`; bumped by a password change or disabling, which kills every older token. */
   session_version: number;
+  /** Stable, unique, URL-safe: function URLs are `/fn/<handle>/<function name>`. */
+  handle: string;
 }
 
 /** A login session: the chain of refresh tokens descending from one login. */
@@ -108,6 +110,103 @@ export interface NodesTable {
   updated_at: number;
 }
 
+export type AuthMode = 'private' | 'key' | 'public';
+export type DeploymentStatus = 'building' | 'ready' | 'failed';
+export type ExecutionStatus = 'success' | 'error' | 'timeout' | 'oom' | 'crashed' | 'rejected' | 'agent_lost';
+
+export interface FunctionsTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  memory_mb: number;
+  cpus: number;
+  timeout_ms: number;
+  concurrency: number;
+  max_instances: number;
+  auth: AuthMode;
+  network: 'none' | 'egress';
+  active_version: number | null;
+  /** The next version number to hand out (taken with an atomic increment: two deploys never share one). */
+  next_version: Generated<number>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DeploymentsTable {
+  function_id: string;
+  version: number;
+  /** sha256 of the artifact, hex: it is stored at artifacts/sha256/<digest>. */
+  digest: string;
+  size_bytes: number;
+  entry: string;
+  status: DeploymentStatus;
+  /** The image tag agents build for it (the same on every node). */
+  image: string | null;
+  /** The node that built it first. */
+  node_id: string | null;
+  build_log: Generated<string>;
+  error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export interface ExecutionsTable {
+  id: string;
+  function_id: string;
+  version: number;
+  node_id: string | null;
+  trigger: 'api' | 'url';
+  status: ExecutionStatus;
+  http_status: number;
+  started_at: number;
+  duration_ms: number;
+  /** 0/1 */
+  cold_start: number;
+  /** JSON: queued, create, start, ready, run (ms), prewarmed. */
+  timings: string;
+  cpu_ms: number;
+  peak_memory_bytes: number;
+  method: string;
+  path: string;
+  request_bytes: number;
+  error: string | null;
+  /** JSON array of {atMs, stream, level, message}, capped. */
+  logs: string;
+  /** 0/1 */
+  logs_truncated: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  function_id: string;
+  name: string;
+  /** The first characters of the secret, to tell keys apart in a list. */
+  prefix: string;
+  /** SHA-256 (hex) of the secret: bearer keys are found by it. */
+  secret_hash: string;
+  /** The secret sealed with the encryption key: signed calls need it to check the HMAC. */
+  secret_sealed: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface UsedSignaturesTable {
+  signature_hash: string;
+  expires_at: number;
+}
+
+export interface FunctionEnvTable {
+  function_id: string;
+  key: string;
+  /** 0/1 */
+  secret: number;
+  /** Plain value, or the secret sealed (secrets/crypto.ts). */
+  value: string;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   token_families: TokenFamiliesTable;
@@ -118,7 +217,17 @@ export interface Database {
   login_throttle: LoginThrottleTable;
   meta: MetaTable;
   nodes: NodesTable;
+  functions: FunctionsTable;
+  deployments: DeploymentsTable;
+  executions: ExecutionsTable;
+  api_keys: ApiKeysTable;
+  used_signatures: UsedSignaturesTable;
+  function_env: FunctionEnvTable;
 }
+
+export type FunctionRow = Selectable<FunctionsTable>;
+export type DeploymentRow = Selectable<DeploymentsTable>;
+export type ExecutionRow = Selectable<ExecutionsTable>;
 
 export type NodeRow = Selectable<NodesTable>;
 

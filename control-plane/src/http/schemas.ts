@@ -19,6 +19,7 @@ export const UserSchema = z
     email: z.string(),
     name: z.string(),
     role: z.enum(['admin', 'user']),
+    handle: z.string().openapi({ description: 'function URLs are /fn/<handle>/<function name>' }),
     createdAt: z.string(),
     disabled: z.boolean(),
   })

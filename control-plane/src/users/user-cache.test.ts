@@ -14,7 +14,7 @@ test('TTL and invalidation', async () => {
   const db = connectDb({ dataDir: dir });
   try {
     await migrateToLatest(db.kysely);
-    await usersRepo.insert(db.kysely, { id: 'u', email: 'u@x.io', name: 'u', password_hash: 'h', role: 'user', created_at: 1, updated_at: 1, disabled_at: null, session_version: 0 });
+    await usersRepo.insert(db.kysely, { id: 'u', email: 'u@x.io', name: 'u', password_hash: 'h', role: 'user', created_at: 1, updated_at: 1, disabled_at: null, session_version: 0, handle: `h-${Math.random().toString(36).slice(2, 10)}` });
     let now = 1000;
     const cache = new UserCache(db.kysely, 1000, 10, () => now);
     assert.is((await cache.get('u'))?.role, 'user');

@@ -1,9 +1,11 @@
 // Queries on the users table; takes the executor so services decide the transaction.
+import { randomBytes } from 'node:crypto';
 import type { Executor, NewUser, User } from '../db/schema.js';
 import { uniqueAsConflict } from '../db/connect.js';
 
 export const usersRepo = {
   async insert(db: Executor, user: NewUser): Promise<void> {
+    // The handle carries random characters, so a clash is all but impossible; it would be a 409 like the email.
     await uniqueAsConflict(
       () => db.insertInto('users').values(user).execute(),
       'email_taken',
@@ -97,3 +99,12 @@ export const usersRepo = {
     return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
   },
 };
+
+/**
+ * A user's handle for function URLs (`/fn/<handle>/<name>`): the email's local part made URL-safe, and four
+ * random characters so handles do not reveal whether another address exists. Set once, never changed.
+ */
+export function makeHandle(email: string): string {
+  const base = (email.split('@')[0] ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 20) || 'user';
+  return `${base}-${randomBytes(3).toString('hex').slice(0, 4)}`;
+}

@@ -8,6 +8,7 @@ import type { Sessions } from '../auth/sessions.js';
 import type { UserCache } from './user-cache.js';
 import type { ClientInfo, Principal } from '../auth/auth.service.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors.js';
+import { decodeCursor, page } from '../http/cursor.js';
 import { toPublicUser, type PublicUser } from './users.view.js';
 
 export interface UsersServiceDeps {
@@ -79,14 +80,9 @@ export class UsersService {
   }
 
   async list(limit: number, cursor?: string): Promise<{ users: PublicUser[]; nextCursor: string | null }> {
-    const after = cursor ? decodeCursor(cursor) : undefined;
-    const rows = await usersRepo.list(this.d.db, limit + 1, after);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      users: page.map(toPublicUser),
-      nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
-    };
+    const rows = await usersRepo.list(this.d.db, limit + 1, cursor ? decodeCursor(cursor) : undefined);
+    const p = page(rows, limit, (u) => u.id, toPublicUser);
+    return { users: p.items, nextCursor: p.nextCursor };
   }
 
   /** Admin: change a user's role or disable/enable them. Disabling revokes their sessions at once. */
@@ -137,15 +133,4 @@ export class UsersService {
       throw Conflict('last_admin', 'this is the only active administrator; make another user admin first');
     }
   }
-}
-
-function encodeCursor(createdAt: number, id: string): string {
-  return Buffer.from(`${createdAt}:${id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  const [t, id] = Buffer.from(cursor, 'base64url').toString().split(':');
-  const createdAt = Number(t);
-  if (!id || !Number.isSafeInteger(createdAt)) throw Invalid('invalid_cursor', 'cursor is not valid', { field: 'cursor' });
-  return { createdAt, id };
 }

@@ -6,6 +6,8 @@ export interface PublicUser {
   email: string;
   name: string;
   role: 'admin' | 'user';
+  /** Function URLs are /fn/<handle>/<function name>. */
+  handle: string;
   createdAt: string;
   disabled: boolean;
 }
@@ -16,6 +18,7 @@ export function toPublicUser(u: User): PublicUser {
     email: u.email,
     name: u.name,
     role: u.role,
+    handle: u.handle,
     createdAt: new Date(u.created_at).toISOString(),
     disabled: u.disabled_at !== null,
   };

@@ -200,6 +200,8 @@ function hasLabels(actual: Record<string, string> | undefined, wanted: Record<st
   return Object.entries(wanted).every(([k, v]) => actual?.[k] === v);
 }
 
-function ignore404(err: { statusCode?: number }) {
-  if (err?.statusCode !== 404) throw err;
+/** A container or image that is already gone. Podman 4.3 answers 500 "image not known" for an image removed
+ * between a listing and the removal (two tags of one image, removed one after the other). */
+function ignore404(err: { statusCode?: number; json?: { cause?: string } }) {
+  if (err?.statusCode !== 404 && err?.json?.cause !== 'image not known' && err?.json?.cause !== 'no such container') throw err;
 }
