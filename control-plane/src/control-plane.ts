@@ -1,6 +1,12 @@
 // Wires the control plane from its configuration: database → services → HTTP server. All wiring, no logic.
 import { createServer as createHttpsServer } from 'node:https';
 import { readPemFile } from '../../common/pem.js';
+import { ArtifactStore } from './functions/artifact-store.js';
+import { EnvService } from './functions/env.service.js';
+import { KeysService } from './functions/keys.service.js';
+import { Invoker } from './functions/invoker.js';
+import { FunctionsService } from './functions/functions.service.js';
+import { ExecutionsService } from './functions/executions.service.js';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from './config.js';
@@ -47,17 +53,30 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const users = new UsersService({ db: db.kysely, hasher, sessions, userCache });
   const purger = new Purger(db.kysely, log);
   const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log, { agentCa: config.agentCa ? readPemFile(config.agentCa, 'CPUB_AGENT_CA') : undefined });
+  const artifacts = new ArtifactStore(config.dataDir);
+  // A function's settings, env or versions changed: what is cached about it goes.
+  const changed = (functionId: string) => {
+    invoker.forget(functionId);
+    env.forget(functionId);
+  };
+  const env = new EnvService(db.kysely, sealer, changed);
+  const apiKeys = new KeysService(db.kysely, sealer);
+  const invoker = new Invoker({ db: db.kysely, fleet, artifacts, log, envOf: (id) => env.forCall(id) });
+  const functions = new FunctionsService({ db: db.kysely, fleet, artifacts, log, publicUrl: config.publicUrl, onChanged: changed });
+  const executions = new ExecutionsService(db.kysely);
   const app = buildApp({
     log,
     db,
     auth,
     users,
     fleet,
+    functions: { fns: functions, invoker, executions, env, keys: apiKeys },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
   });
 
   let server: ServerType | undefined;
   let stopping: Promise<void> | undefined;
+  let signaturePurge: NodeJS.Timeout | undefined;
   const tls = config.tlsCert && config.tlsKey ? { cert: readPemFile(config.tlsCert, 'CPUB_TLS_CERT'), key: readPemFile(config.tlsKey, 'CPUB_TLS_KEY') } : undefined;
 
   return {
@@ -68,6 +87,9 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
       await denylist.start();
       purger.start();
       await fleet.start();
+      await functions.start();
+      signaturePurge = setInterval(() => void apiKeys.purgeSignatures().catch((err) => log.warn({ err }, 'purging used signatures failed')), 10 * 60_000);
+      signaturePurge.unref();
       void purger.runOnce();
       const s = tls
         ? serve({ fetch: app.fetch, hostname: config.host, port: config.port, createServer: createHttpsServer, serverOptions: tls })
@@ -93,6 +115,9 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
             setTimeout(() => h.closeAllConnections?.(), 5000).unref();
           });
         }
+        // Builds left unfinished are resumed at the next start (their artifacts are on disk).
+        await Promise.race([functions.settle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+        clearInterval(signaturePurge);
         fleet.stop();
         await purger.stop();
         await denylist.stop();

@@ -1,5 +1,6 @@
 // The control plane's connection to one agent: dial with the node credential, read Info, keep a Watch stream
 // open, write heartbeats to the nodes table, and redial when the stream ends.
+import { createReadStream } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../../../proto/loader.js';
 import { sendCredential } from '../../../proto/auth.js';
@@ -7,6 +8,19 @@ import { fromGrpcError } from '../../../proto/errors.js';
 import type { Executor } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { nodesRepo } from './nodes.repo.js';
+import { AppError } from '../errors.js';
+import type { InvokeRequest } from '../../../proto/generated/containerpub/agent/v1/InvokeRequest.js';
+import type { InvokeReply__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';
+import type { BuildEvent__Output } from '../../../proto/generated/containerpub/agent/v1/BuildEvent.js';
+
+/** The agent went away (or stopped answering) while a call was on it: the function may have run. */
+export const AgentLost = (detail: string) => new AppError('unavailable', 'agent_lost', detail);
+
+interface Pending {
+  resolve: (r: InvokeReply__Output) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
 
 export class AgentLink {
   private client: AgentClient | undefined;
@@ -15,6 +29,101 @@ export class AgentLink {
   private closed = false;
   epoch: string | undefined;
   private lastDialError: string | undefined;
+  /** Calls on this agent not answered yet. */
+  inFlight = 0;
+  /** Digests this agent has built (this epoch): a call of one it has not needs a Build first. */
+  readonly built = new Set<string>();
+  private stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output> | undefined;
+  private readonly pending = new Map<string, Pending>();
+
+  /** Connected, with an epoch read from Info and a Watch open. */
+  get ready(): boolean {
+    return Boolean(this.client && this.epoch && this.watch);
+  }
+
+  /**
+   * Runs one call on the agent, as a message on the link's one long-lived InvokeStream (a unary gRPC call
+   * costs ≈1 ms here). Rejects with agent_lost when the stream breaks or no reply comes by the deadline
+   * (plus a grace second): never a hang.
+   */
+  invoke(req: InvokeRequest & { invocationId: string; deadlineMs: number }): Promise<InvokeReply__Output> {
+    const client = this.client;
+    if (!client || !this.epoch) return Promise.reject(AgentLost(`node ${this.nodeId} is not connected`));
+    if (!this.stream) {
+      const stream = client.InvokeStream();
+      this.stream = stream;
+      stream.on('data', (r: InvokeReply__Output) => {
+        const p = this.pending.get(r.invocationId);
+        if (!p) return;
+        this.settle(r.invocationId);
+        // A reply from another epoch than the one dialled is from an agent that restarted: refused.
+        if (r.epoch !== this.epoch) p.reject(AgentLost(`node ${this.nodeId} answered from a stale epoch`));
+        else p.resolve(r);
+      });
+      const broken = (why: string) => {
+        if (this.stream === stream) this.stream = undefined;
+        this.failAll(why);
+      };
+      stream.on('error', (err) => broken(`the call stream to node ${this.nodeId} broke: ${fromGrpcError(err).detail}`));
+      stream.on('end', () => broken(`node ${this.nodeId} closed the call stream`));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.settle(req.invocationId);
+        reject(AgentLost(`node ${this.nodeId} did not answer before the deadline`));
+      }, Math.max(0, Number(req.deadlineMs) - Date.now()) + 1000);
+      this.pending.set(req.invocationId, { resolve, reject, timer });
+      this.inFlight++;
+      this.stream!.write(req);
+    });
+  }
+
+  private settle(id: string): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    this.inFlight--;
+  }
+
+  private failAll(why: string): void {
+    for (const [id, p] of [...this.pending]) {
+      this.settle(id);
+      p.reject(AgentLost(why));
+    }
+  }
+
+  /** Drops a function's (or one version's) containers and images on this agent. */
+  remove(functionId: string, version = 0): Promise<void> {
+    const client = this.client;
+    if (!client) return Promise.resolve();
+    return new Promise((resolve, reject) => client.Remove({ functionId, version }, { deadline: Date.now() + 30_000 }, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Builds an artifact on this agent: streams it in, log lines out; resolves the image. */
+  async build(b: { functionId: string; version: number; digest: string; sizeBytes: number; file: string; timeoutMs: number }, onLog: (line: string) => void): Promise<{ image: string; cached: boolean }> {
+    const client = this.client;
+    if (!client) throw AgentLost(`node ${this.nodeId} is not connected`);
+    const call = client.Build({ deadline: Date.now() + b.timeoutMs + 30_000 });
+    let result: { image: string; cached: boolean } | undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      call.on('data', (e: BuildEvent__Output) => {
+        if (e.log) onLog(e.log.line);
+        if (e.result) result = { image: e.result.image, cached: e.result.cached };
+      });
+      call.on('end', resolve);
+      call.on('error', reject);
+    });
+    call.write({ header: { functionId: b.functionId, version: b.version, digest: b.digest, sizeBytes: b.sizeBytes, timeoutMs: b.timeoutMs } });
+    for await (const chunk of createReadStream(b.file, { highWaterMark: 64 * 1024 })) {
+      if (!call.write({ chunk })) await new Promise((r) => call.once('drain', r));
+    }
+    call.end();
+    await done;
+    if (!result) throw AgentLost(`node ${this.nodeId} ended the build without a result`);
+    this.built.add(b.digest);
+    return result;
+  }
 
   constructor(
     readonly nodeId: string,
@@ -32,6 +141,8 @@ export class AgentLink {
 
   close(): void {
     this.closed = true;
+    this.failAll(`node ${this.nodeId} was closed`);
+    this.stream?.cancel();
     clearTimeout(this.retry);
     this.watch?.cancel();
     this.client?.close();
@@ -39,7 +150,11 @@ export class AgentLink {
 
   private redial(afterMs = 1000): void {
     if (this.closed) return;
+    this.failAll(`lost the connection to node ${this.nodeId}`);
+    this.stream?.cancel();
+    this.stream = undefined;
     this.watch?.cancel();
+    this.watch = undefined;
     this.client?.close();
     this.client = undefined;
     clearTimeout(this.retry);
@@ -55,7 +170,11 @@ export class AgentLink {
       const info = await new Promise<import('../../../proto/generated/containerpub/agent/v1/InfoReply.js').InfoReply__Output>((resolve, reject) =>
         client.Info({}, { deadline: Date.now() + 5000 }, (err, r) => (err ? reject(err) : resolve(r!))),
       );
-      if (this.epoch && this.epoch !== info.epoch) this.log.info({ node: this.nodeId, epoch: info.epoch }, 'agent restarted with a new epoch');
+      if (this.epoch && this.epoch !== info.epoch) {
+        this.log.info({ node: this.nodeId, epoch: info.epoch }, 'agent restarted with a new epoch');
+        this.built.clear();
+        this.failAll(`node ${this.nodeId} restarted`);
+      }
       this.epoch = info.epoch;
       this.lastDialError = undefined;
       await nodesRepo.report(

@@ -8,6 +8,7 @@ import type { Database, NodeRow } from '../db/schema.js';
 import type { Sealer } from '../secrets/crypto.js';
 import type { Logger } from '../logger.js';
 import { credentialMatches } from '../../../proto/auth.js';
+import { fromGrpcError } from '../../../proto/errors.js';
 import { Conflict, Invalid, Unauthenticated, NotFound } from '../errors.js';
 import { nodesRepo } from './nodes.repo.js';
 import { AgentLink } from './agent-link.js';
@@ -117,6 +118,25 @@ export class Fleet {
     const n = await nodesRepo.get(this.db, id);
     if (!n) throw NotFound('node_not_found', 'no such node');
     return toNodeView(n);
+  }
+
+  private upCache: { at: number; ids: Set<string> } | undefined;
+
+  /** The agents that can take work now (status up, connected), least busy first. */
+  async available(): Promise<AgentLink[]> {
+    const now = Date.now();
+    if (!this.upCache || now - this.upCache.at > 500) {
+      this.upCache = { at: now, ids: new Set((await nodesRepo.list(this.db)).filter((n) => n.status === 'up').map((n) => n.id)) };
+    }
+    const up = this.upCache.ids;
+    return [...this.links.values()].filter((l) => l.ready && up.has(l.nodeId)).sort((a, b) => a.inFlight - b.inFlight);
+  }
+
+  /** Asks every connected agent to drop a function's containers and images (best effort: a restart cleans up too). */
+  async removeEverywhere(functionId: string, version = 0): Promise<void> {
+    await Promise.all(
+      [...this.links.values()].map((l) => l.remove(functionId, version).catch((err) => this.log.warn({ node: l.nodeId, err: fromGrpcError(err) }, 'remove on agent failed'))),
+    );
   }
 
   private link(nodeId: string, advertise: string, credential: string, tls: boolean): void {

@@ -20,6 +20,10 @@ export const functionsRepo = {
       .executeTakeFirst();
   },
 
+  byId(db: Executor, id: string): Promise<FunctionRow | undefined> {
+    return db.selectFrom('functions').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
   findByHandleAndName(db: Executor, handle: string, name: string): Promise<(FunctionRow & { handle: string }) | undefined> {
     return db
       .selectFrom('functions')

@@ -18,6 +18,9 @@ import { healthRoutes } from './health.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
 import { usersRoutes } from '../users/users.routes.js';
 import { Invalid, TooLarge } from '../errors.js';
+import { functionsRoutes, CALL_BODY_LIMIT, type FunctionsRouteDeps } from '../functions/functions.routes.js';
+import { urlRoutes } from '../functions/url.routes.js';
+import { requireAuth } from './auth-middleware.js';
 
 export interface AppDeps {
   log: Logger;
@@ -25,6 +28,7 @@ export interface AppDeps {
   auth: AuthService;
   users: UsersService;
   fleet: Fleet;
+  functions: Omit<FunctionsRouteDeps, 'auth'>;
   http: { bodyLimit: number; corsOrigins?: string[] | undefined; trustProxy: boolean; version: string };
 }
 
@@ -56,13 +60,29 @@ export function buildApp(d: AppDeps) {
       throw TooLarge('payload_too_large', `request body is larger than ${d.http.bodyLimit} bytes`);
     },
   });
+  // A call's JSON carries a body of up to 6 MB (base64 or text) and the function's headers.
+  const callLimit = bodyLimit({
+    maxSize: Math.ceil(CALL_BODY_LIMIT * 1.4) + 64 * 1024,
+    onError: () => {
+      throw TooLarge('body_too_large', `the call's body is over ${CALL_BODY_LIMIT} bytes`);
+    },
+  });
   // bodyLimit reads c.req.raw, which makes @hono/node-server build a full Request (≈50 µs): skip it for bodiless methods.
-  app.use('/api/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next)));
+  // Uploads are capped by the artifact store as they stream (50 MB by default), calls by their own limit.
+  app.use('/api/*', (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    if (c.req.method === 'POST' && /^\/api\/functions\/[^/]+\/deployments\/?$/.test(c.req.path)) return next();
+    if (c.req.method === 'POST' && /^\/api\/functions\/[^/]+\/invoke\/?$/.test(c.req.path)) return callLimit(c, next);
+    return limit(c, next);
+  });
 
   app.route('/', healthRoutes(d.db));
   app.route('/api/auth', authRoutes(d.auth));
   app.route('/api/users', usersRoutes(d.auth, d.users));
   app.route('/api', fleetRoutes(d.auth, d.fleet));
+  app.route('/api/functions', functionsRoutes({ auth: d.auth, ...d.functions }));
+  app.get('/api/executions/:id', requireAuth(d.auth), async (c) => c.json({ execution: await d.functions.executions.get(c.get('user'), c.req.param('id')) }));
+  app.route('/fn', urlRoutes(d.db.kysely, d.auth, d.functions.keys, d.functions.invoker));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'ContainerPub API', version: d.http.version } });

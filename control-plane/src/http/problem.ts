@@ -27,7 +27,9 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 const HTTP_CODES: Record<number, string> = {
@@ -75,7 +77,11 @@ export function problemResponse(c: Context, status: ContentfulStatusCode, code: 
 /** Builds the app's onError handler: known errors keep their status and code; the rest are a logged 500. */
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context): Response => {
-    if (err instanceof AppError) return problemResponse(c, STATUS[err.kind], err.code, err.detail, err.extra);
+    if (err instanceof AppError) {
+      // A function's failures carry their own status (502, 504, …): `httpStatus` picks it, and is not shown.
+      const { httpStatus, ...extra } = err.extra;
+      return problemResponse(c, typeof httpStatus === 'number' ? (httpStatus as ContentfulStatusCode) : STATUS[err.kind], err.code, err.detail, extra);
+    }
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;
       const malformed = status === 400 && /json/i.test(err.message);

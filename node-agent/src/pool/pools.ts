@@ -32,6 +32,8 @@ export const DEFAULT_SHAPE = { memoryMb: 128, cpus: 0.5 };
 const shapeKey = (s: { memoryMb: number; cpus: number }) => `${s.memoryMb}m/${s.cpus}cpu`;
 
 class FunctionPool {
+  /** What the containers were made with (image, limits, env): a call with other settings recycles them. */
+  fingerprint = '';
   readonly containers: WarmContainer[] = [];
   starting = 0;
   /** Memory limits of the containers being started, bytes. */
@@ -197,6 +199,13 @@ export class Pools {
     const queued = performance.now();
     this.inFlight++;
     const pool = this.pools.get(key(spec.functionId, spec.version)) ?? this.pools.set(key(spec.functionId, spec.version), new FunctionPool()).get(key(spec.functionId, spec.version))!;
+    const fingerprint = `${spec.image}|${spec.memoryMb}|${spec.cpus}|${spec.network}|${spec.concurrency}|${JSON.stringify(spec.env)}`;
+    if (pool.fingerprint !== fingerprint) {
+      // Settings or env changed: containers made with the old ones take no new calls and go once idle.
+      if (pool.fingerprint) for (const c of pool.containers) c.dead = true;
+      pool.fingerprint = fingerprint;
+      for (const c of pool.containers.filter((x) => x.busy === 0)) void this.discard(pool, c);
+    }
     try {
       let slot: Slot;
       try {

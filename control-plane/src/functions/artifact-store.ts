@@ -1,0 +1,114 @@
+// Content-addressed artifact storage: `artifacts/sha256/<digest>`. An upload streams into a staging file while
+// its size is capped and its tar checked (every refusal a 4xx naming the entry, and nothing of it left on
+// disk); an accepted one is fsynced and renamed into place before the version row is committed, so a 2xx
+// means the artifact survives a kill -9 of the server.
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { artifactChecker, ArtifactError, DEFAULT_ARTIFACT_LIMITS, type ArtifactLimits, type Manifest } from '../../../common/artifact.js';
+import { Invalid, TooLarge } from '../errors.js';
+
+export interface StagedArtifact {
+  path: string;
+  digest: string;
+  sizeBytes: number;
+  manifest: Manifest;
+}
+
+export class ArtifactStore {
+  private readonly root: string;
+  private readonly staging: string;
+
+  constructor(
+    dataDir: string,
+    readonly limits: ArtifactLimits = DEFAULT_ARTIFACT_LIMITS,
+  ) {
+    this.root = join(dataDir, 'artifacts', 'sha256');
+    this.staging = join(dataDir, 'artifacts', 'staging');
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    mkdirSync(this.staging, { recursive: true, mode: 0o700 });
+    // Staging files of uploads a crash cut short.
+    for (const f of readdirSync(this.staging)) rmSync(join(this.staging, f), { force: true });
+  }
+
+  path(digest: string): string {
+    if (!/^[0-9a-f]{64}$/.test(digest)) throw Invalid('bad_digest', 'not a sha256 digest');
+    return join(this.root, digest);
+  }
+
+  has(digest: string): boolean {
+    return existsSync(this.path(digest));
+  }
+
+  /** Reads an upload into a staging file, checking it as it streams; on any refusal nothing stays on disk. */
+  async stage(body: AsyncIterable<Uint8Array>): Promise<StagedArtifact> {
+    const path = join(this.staging, `${Date.now()}-${randomBytes(8).toString('hex')}.tar.gz`);
+    const file = await open(path, 'wx', 0o600);
+    const hash = createHash('sha256');
+    const checker = artifactChecker(this.limits);
+    let size = 0;
+    try {
+      for await (const part of body) {
+        const chunk = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+        size += chunk.length;
+        if (size > this.limits.maxCompressedBytes) throw TooLarge('artifact_too_large', `the archive is larger than ${this.limits.maxCompressedBytes} bytes`);
+        hash.update(chunk);
+        checker.write(chunk);
+        if (checker.state.failed) break; // refused: stop reading
+        await file.write(chunk);
+      }
+      if (size === 0) throw Invalid('artifact_empty', 'the upload is empty: send the .tar.gz as the body (application/gzip) or the multipart field "archive"');
+      const manifest = await checker.end().catch((err) => {
+        throw asHttpError(err);
+      });
+      await file.sync();
+      await file.close();
+      return { path, digest: hash.digest('hex'), sizeBytes: size, manifest };
+    } catch (err) {
+      await file.close().catch(() => {});
+      rmSync(path, { force: true });
+      throw asHttpError(err);
+    }
+  }
+
+  /** Moves a staged artifact to its content address (a copy already there is kept) and syncs the folder. */
+  commit(staged: StagedArtifact): string {
+    const dest = this.path(staged.digest);
+    if (existsSync(dest)) rmSync(staged.path, { force: true });
+    else renameSync(staged.path, dest);
+    const dir = openSync(this.root, 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+    return dest;
+  }
+
+  discard(staged: StagedArtifact): void {
+    rmSync(staged.path, { force: true });
+  }
+
+  /** Removes artifacts no deployment refers to any more. */
+  collect(keep: Set<string>): number {
+    let n = 0;
+    for (const f of readdirSync(this.root)) {
+      if (keep.has(f)) continue;
+      rmSync(join(this.root, f), { force: true });
+      n++;
+    }
+    return n;
+  }
+
+  sizeOf(digest: string): number {
+    return statSync(this.path(digest)).size;
+  }
+}
+
+function asHttpError(err: unknown): unknown {
+  if (!(err instanceof ArtifactError)) return err;
+  const extra = err.entry ? { entry: err.entry } : {};
+  if (err.code === 'too_large' || err.code === 'too_many_files') return TooLarge(`artifact_${err.code}`, err.detail);
+  return Invalid(`artifact_${err.code}`, err.entry ? `${err.detail} (entry: ${err.entry})` : err.detail, extra);
+}

@@ -1,0 +1,240 @@
+// Functions and their versions: create, list, read, change, delete; deploy (upload → content-addressed
+// artifact → version row → build on an agent) and rollback. Another user's function is a 404 everywhere.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Kysely } from 'kysely';
+import type { Database, DeploymentRow, FunctionRow, User } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import type { Fleet } from '../fleet/fleet.service.js';
+import { Conflict, Invalid, NotFound, Unavailable } from '../errors.js';
+import { decodeCursor, page } from '../http/cursor.js';
+import { functionsRepo } from './functions.repo.js';
+import { ArtifactStore, type StagedArtifact } from './artifact-store.js';
+import { DEFAULTS, NAME, toDeploymentView, toFunctionView, type DeploymentView, type FunctionView } from './functions.view.js';
+
+const BUILD_LOG_CAP = 64 * 1024;
+const BUILD_TIMEOUT_MS = 5 * 60_000;
+/** How long a build waits for an agent to be up before it fails. */
+const AGENT_WAIT_MS = 60_000;
+
+export interface FunctionSettingsInput {
+  memoryMb?: number | undefined;
+  cpus?: number | undefined;
+  timeoutMs?: number | undefined;
+  concurrency?: number | undefined;
+  maxInstances?: number | undefined;
+  auth?: 'private' | 'key' | 'public' | undefined;
+  network?: 'none' | 'egress' | undefined;
+}
+
+export interface FunctionsDeps {
+  db: Kysely<Database>;
+  fleet: Fleet;
+  artifacts: ArtifactStore;
+  log: Logger;
+  publicUrl?: string | undefined;
+  /** Called when a function's settings, env or versions change: warm containers must not serve the old ones. */
+  onChanged?: (functionId: string) => void;
+}
+
+export class FunctionsService {
+  /** Build log lines as they come, per `<function id>@<version>` (for `…/logs?follow=true`). */
+  readonly buildEvents = new EventEmitter();
+  private readonly builds = new Map<string, Promise<void>>();
+
+  constructor(private readonly d: FunctionsDeps) {
+    this.buildEvents.setMaxListeners(0);
+  }
+
+  get db(): Kysely<Database> {
+    return this.d.db;
+  }
+
+  /** Builds cut short by a restart are started again (their artifacts are on disk). */
+  async start(): Promise<void> {
+    const stuck = await this.d.db.selectFrom('deployments').innerJoin('functions', 'functions.id', 'deployments.function_id').selectAll('deployments').select(['functions.name', 'functions.owner_id']).where('deployments.status', '=', 'building').execute();
+    for (const d of stuck) {
+      this.d.log.info({ function: d.function_id, version: d.version }, 'resuming a build the last run did not finish');
+      void this.build(d.function_id, d.version, d.digest, Number(d.size_bytes));
+    }
+  }
+
+  /** Waits for the builds in progress (for shutdown and tests). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.builds.values()]);
+  }
+
+  async create(user: User, input: { name: string } & FunctionSettingsInput): Promise<FunctionView> {
+    if (!NAME.test(input.name)) throw Invalid('invalid_name', 'name must match ^[a-z][a-z0-9-]{0,62}$', { field: 'name' });
+    const now = Date.now();
+    const row = {
+      id: randomUUID(),
+      owner_id: user.id,
+      name: input.name,
+      memory_mb: input.memoryMb ?? DEFAULTS.memoryMb,
+      cpus: input.cpus ?? DEFAULTS.cpus,
+      timeout_ms: input.timeoutMs ?? DEFAULTS.timeoutMs,
+      concurrency: input.concurrency ?? DEFAULTS.concurrency,
+      max_instances: input.maxInstances ?? DEFAULTS.maxInstances,
+      auth: input.auth ?? DEFAULTS.auth,
+      network: input.network ?? DEFAULTS.network,
+      active_version: null,
+      created_at: now,
+      updated_at: now,
+    };
+    await functionsRepo.insert(this.d.db, row);
+    return this.view(user, (await functionsRepo.findForOwner(this.d.db, user.id, row.id))!);
+  }
+
+  async list(user: User, limit: number, cursor?: string): Promise<{ functions: FunctionView[]; nextCursor: string | null }> {
+    const rows = await functionsRepo.list(this.d.db, user.id, limit + 1, cursor ? decodeCursor(cursor) : undefined);
+    const p = page(rows, limit, (f) => f.id, (f) => this.view(user, f));
+    return { functions: p.items, nextCursor: p.nextCursor };
+  }
+
+  /** The caller's function by id or name; anyone else's is not found. */
+  async find(user: User, ref: string): Promise<FunctionRow> {
+    const f = await functionsRepo.findForOwner(this.d.db, user.id, ref);
+    if (!f) throw NotFound('function_not_found', `no function ${ref}`);
+    return f;
+  }
+
+  async get(user: User, ref: string): Promise<FunctionView> {
+    return this.view(user, await this.find(user, ref));
+  }
+
+  async update(user: User, ref: string, patch: FunctionSettingsInput): Promise<FunctionView> {
+    const f = await this.find(user, ref);
+    const set: Parameters<typeof functionsRepo.update>[2] = { updated_at: Date.now() };
+    if (patch.memoryMb !== undefined) set.memory_mb = patch.memoryMb;
+    if (patch.cpus !== undefined) set.cpus = patch.cpus;
+    if (patch.timeoutMs !== undefined) set.timeout_ms = patch.timeoutMs;
+    if (patch.concurrency !== undefined) set.concurrency = patch.concurrency;
+    if (patch.maxInstances !== undefined) set.max_instances = patch.maxInstances;
+    if (patch.auth !== undefined) set.auth = patch.auth;
+    if (patch.network !== undefined) set.network = patch.network;
+    await functionsRepo.update(this.d.db, f.id, set);
+    // The next call carries the new settings; agents recycle warm containers made with the old ones.
+    this.d.onChanged?.(f.id);
+    return this.get(user, f.id);
+  }
+
+  /** Deletes the function and everything of it: versions, executions, keys, env (cascade), containers, images, artifacts. */
+  async delete(user: User, ref: string): Promise<void> {
+    const f = await this.find(user, ref);
+    await functionsRepo.delete(this.d.db, f.id);
+    this.d.onChanged?.(f.id);
+    void (async () => {
+      await this.builds.get(f.id);
+      await this.d.fleet.removeEverywhere(f.id);
+      const removed = this.d.artifacts.collect(await functionsRepo.digestsInUse(this.d.db));
+      this.d.log.info({ function: f.id, artifactsRemoved: removed }, 'function deleted');
+    })().catch((err) => this.d.log.warn({ err }, 'cleaning up a deleted function failed'));
+  }
+
+  /**
+   * A new version from an uploaded artifact: checked as it streams, stored by digest (fsynced) and recorded
+   * before this returns; the build runs on an agent. With `wait`, resolves once the build ended.
+   */
+  async deploy(user: User, ref: string, body: AsyncIterable<Uint8Array>, wait: boolean): Promise<{ deployment: DeploymentView; buildLog: string }> {
+    const f = await this.find(user, ref);
+    const staged: StagedArtifact = await this.d.artifacts.stage(body);
+    let version: number;
+    try {
+      this.d.artifacts.commit(staged);
+      version = await functionsRepo.takeVersion(this.d.db, f.id);
+      await functionsRepo.insertDeployment(this.d.db, {
+        function_id: f.id,
+        version,
+        digest: staged.digest,
+        size_bytes: staged.sizeBytes,
+        entry: staged.manifest.entry,
+        status: 'building',
+        image: null,
+        node_id: null,
+        error: null,
+        created_at: Date.now(),
+        finished_at: null,
+      });
+    } catch (err) {
+      this.d.artifacts.discard(staged);
+      throw err;
+    }
+    const build = this.build(f.id, version, staged.digest, staged.sizeBytes);
+    if (wait) await build;
+    const d = (await functionsRepo.deployment(this.d.db, f.id, version))!;
+    const fresh = (await functionsRepo.findForOwner(this.d.db, user.id, f.id))!;
+    return { deployment: toDeploymentView(d, fresh.active_version), buildLog: d.build_log };
+  }
+
+  private build(functionId: string, version: number, digest: string, sizeBytes: number): Promise<void> {
+    const key = `${functionId}@${version}`;
+    let log = '';
+    const line = (text: string) => {
+      if (log.length < BUILD_LOG_CAP) log += `${text}\n`;
+      this.buildEvents.emit(key, { line: text });
+    };
+    const run = (async () => {
+      try {
+        const link = await this.waitForAgent();
+        line(`building version ${version} on node ${link.nodeId}`);
+        const r = await link.build({ functionId, version, digest, sizeBytes, file: this.d.artifacts.path(digest), timeoutMs: BUILD_TIMEOUT_MS }, line);
+        await functionsRepo.finishDeployment(this.d.db, functionId, version, { status: 'ready', image: r.image, node_id: link.nodeId, build_log: log, finished_at: Date.now() });
+        const active = await functionsRepo.activateIfNewest(this.d.db, functionId, version, Date.now());
+        line(active ? `version ${version} is ready and active` : `version ${version} is ready (a newer version stays active)`);
+        if (active) this.d.onChanged?.(functionId);
+        this.buildEvents.emit(key, { done: 'ready' });
+      } catch (err) {
+        const message = (err as { detail?: string }).detail ?? (err as Error).message;
+        line(`build failed: ${message}`);
+        await functionsRepo
+          .finishDeployment(this.d.db, functionId, version, { status: 'failed', build_log: log, error: message, finished_at: Date.now() })
+          .catch((e) => this.d.log.warn({ err: e }, 'recording a failed build failed'));
+        this.buildEvents.emit(key, { done: 'failed' });
+      }
+    })().finally(() => this.builds.delete(key));
+    this.builds.set(key, run);
+    return run;
+  }
+
+  private async waitForAgent() {
+    const end = Date.now() + AGENT_WAIT_MS;
+    for (;;) {
+      const [link] = await this.d.fleet.available();
+      if (link) return link;
+      if (Date.now() > end) throw Unavailable('no_agent', 'no agent is up to build on');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  async deployments(user: User, ref: string, limit: number, cursor?: string): Promise<{ deployments: DeploymentView[]; nextCursor: string | null }> {
+    const f = await this.find(user, ref);
+    const before = cursor === undefined ? undefined : Number(cursor);
+    if (before !== undefined && !Number.isSafeInteger(before)) throw Invalid('invalid_cursor', 'cursor is not valid', { field: 'cursor' });
+    const rows = await functionsRepo.deployments(this.d.db, f.id, limit + 1, before);
+    const shown = rows.slice(0, limit);
+    return { deployments: shown.map((d) => toDeploymentView(d, f.active_version)), nextCursor: rows.length > limit ? String(shown[shown.length - 1]!.version) : null };
+  }
+
+  async deployment(user: User, ref: string, version: number): Promise<{ function: FunctionRow; deployment: DeploymentRow }> {
+    const f = await this.find(user, ref);
+    const d = await functionsRepo.deployment(this.d.db, f.id, version);
+    if (!d) throw NotFound('deployment_not_found', `function ${f.name} has no version ${version}`);
+    return { function: f, deployment: d };
+  }
+
+  /** Switches the active version to a ready one (calls in flight finish on the old one). */
+  async rollback(user: User, ref: string, version: number): Promise<FunctionView> {
+    const f = await this.find(user, ref);
+    const d = await functionsRepo.deployment(this.d.db, f.id, version);
+    if (!d) throw NotFound('deployment_not_found', `function ${f.name} has no version ${version}`);
+    if (d.status !== 'ready') throw Conflict('version_not_ready', `version ${version} is ${d.status}; only a ready version can be made active`);
+    await functionsRepo.update(this.d.db, f.id, { active_version: version, updated_at: Date.now() });
+    this.d.onChanged?.(f.id);
+    return this.get(user, f.id);
+  }
+
+  view(user: User, f: FunctionRow): FunctionView {
+    return toFunctionView(f, user.handle, this.d.publicUrl);
+  }
+}

@@ -1,0 +1,245 @@
+// Runs one call of a function: its active version, an agent (that builds the version first if it has not),
+// the call as a message on the agent's InvokeStream, and one execution row written before the answer goes
+// back. Failures are typed (function_error, function_timeout, function_oom, function_crashed, agent_lost, …).
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database, DeploymentRow, ExecutionStatus, FunctionRow } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import type { Fleet } from '../fleet/fleet.service.js';
+import type { AgentLink } from '../fleet/agent-link.js';
+import type { InvokeReply__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';
+import { AppError, Conflict, RateLimited, Unavailable } from '../errors.js';
+import { functionsRepo } from './functions.repo.js';
+import type { ArtifactStore } from './artifact-store.js';
+
+export interface CallInput {
+  method: string;
+  path: string;
+  query: string;
+  headers: [string, string][];
+  body: Buffer;
+}
+
+export interface CallOutcome {
+  executionId: string;
+  status: ExecutionStatus;
+  /** The function's own status, headers and body (when it ran and answered). */
+  statusCode: number;
+  headers: [string, string][];
+  body: Buffer;
+  durationMs: number;
+  coldStart: boolean;
+  nodeId: string | null;
+  timings: { queuedMs: number; createMs: number; startMs: number; readyMs: number; runMs: number; prewarmed: boolean; placementMs: number };
+  /** Set when the call did not produce the function's answer: the problem to send instead. */
+  error?: AppError;
+}
+
+const OUTCOME_STATUS: Record<string, ExecutionStatus> = {
+  OUTCOME_OK: 'success',
+  OUTCOME_ERROR: 'error',
+  OUTCOME_TIMEOUT: 'timeout',
+  OUTCOME_OOM: 'oom',
+  OUTCOME_CRASHED: 'crashed',
+  OUTCOME_REJECTED: 'rejected',
+};
+
+const LOG_CAP = 256 * 1024;
+
+export interface InvokerDeps {
+  db: Kysely<Database>;
+  fleet: Fleet;
+  artifacts: ArtifactStore;
+  log: Logger;
+  /** The function's env (secrets decrypted) for a call. */
+  envOf: (functionId: string) => Promise<Record<string, string>>;
+}
+
+export class Invoker {
+  /** Calls in flight per function on this replica: over concurrency × maxInstances is a 429. */
+  private readonly inFlight = new Map<string, number>();
+  private readonly deployments = new Map<string, DeploymentRow>();
+
+  constructor(private readonly d: InvokerDeps) {}
+
+  async call(fn: FunctionRow, input: CallInput, trigger: 'api' | 'url'): Promise<CallOutcome> {
+    const started = Date.now();
+    const t0 = performance.now();
+    if (fn.active_version === null) throw Conflict('no_ready_version', `function ${fn.name} has no ready version: deploy one first`);
+    const limit = fn.concurrency * fn.max_instances;
+    const now = this.inFlight.get(fn.id) ?? 0;
+    if (now >= limit) throw RateLimited('too_many_calls', `function ${fn.name} already has ${now} calls in flight (concurrency ${fn.concurrency} × ${fn.max_instances} instances)`, 1);
+    this.inFlight.set(fn.id, now + 1);
+    const executionId = randomUUID();
+    let link: AgentLink | undefined;
+    let reply: InvokeReply__Output | undefined;
+    let error: AppError | undefined;
+    try {
+      const dep = await this.activeDeployment(fn);
+      const env = await this.d.envOf(fn.id);
+      link = await this.place(dep);
+      const placementMs = performance.now() - t0;
+      const request = {
+        invocationId: executionId,
+        functionId: fn.id,
+        functionName: fn.name,
+        version: dep.version,
+        image: dep.image!,
+        deadlineMs: started + fn.timeout_ms,
+        limits: { memoryMb: fn.memory_mb, cpus: fn.cpus, timeoutMs: fn.timeout_ms, concurrency: fn.concurrency, maxInstances: fn.max_instances, network: fn.network === 'egress' },
+        env: Object.entries(env).map(([name, value]) => ({ name, value })),
+        request: { method: input.method, path: input.path, query: input.query, headers: input.headers.map(([name, value]) => ({ name, value })), body: input.body },
+      };
+      reply = await link.invoke(request);
+      if (reply.problem?.code === 'image_missing') {
+        // The agent lost the image (a restart, a prune): it never ran the function, so build and send again.
+        link.built.delete(dep.digest);
+        await this.ensureBuilt(link, dep);
+        reply = await link.invoke({ ...request, invocationId: executionId });
+      }
+      if (reply.problem) error = new AppError(reply.problem.kind === 'invalid' ? 'invalid' : 'unavailable', reply.problem.code, reply.problem.detail);
+      return await this.record(fn, dep.version, executionId, trigger, input, started, link, reply, error, placementMs);
+    } catch (err) {
+      error = err instanceof AppError ? err : Unavailable('invoke_failed', (err as Error).message);
+      if (error.code === 'no_ready_version') throw error;
+      return await this.record(fn, fn.active_version, executionId, trigger, input, started, link, undefined, error, performance.now() - t0);
+    } finally {
+      const n = (this.inFlight.get(fn.id) ?? 1) - 1;
+      if (n) this.inFlight.set(fn.id, n);
+      else this.inFlight.delete(fn.id);
+    }
+  }
+
+  /** Drops what is cached about a function (its settings, env or versions changed). */
+  forget(functionId: string): void {
+    for (const k of this.deployments.keys()) if (k.startsWith(`${functionId}@`)) this.deployments.delete(k);
+  }
+
+  private async activeDeployment(fn: FunctionRow): Promise<DeploymentRow> {
+    const key = `${fn.id}@${fn.active_version}`;
+    let d = this.deployments.get(key);
+    if (!d) {
+      d = await functionsRepo.deployment(this.d.db, fn.id, fn.active_version!);
+      if (!d || d.status !== 'ready' || !d.image) throw Conflict('no_ready_version', `version ${fn.active_version} of ${fn.name} is not ready`);
+      this.deployments.set(key, d);
+    }
+    return d;
+  }
+
+  /** An agent for the call: one that has the version built, the least busy; else the least busy, built there first. */
+  private async place(dep: DeploymentRow): Promise<AgentLink> {
+    const links = await this.d.fleet.available();
+    if (!links.length) throw new AppError('unavailable', 'no_agent', 'no agent is up to run the function', { retryAfter: 2 });
+    const link = links.find((l) => l.built.has(dep.digest)) ?? links[0]!;
+    await this.ensureBuilt(link, dep);
+    return link;
+  }
+
+  private async ensureBuilt(link: AgentLink, dep: DeploymentRow): Promise<void> {
+    if (link.built.has(dep.digest)) return;
+    await link.build({ functionId: dep.function_id, version: dep.version, digest: dep.digest, sizeBytes: Number(dep.size_bytes), file: this.d.artifacts.path(dep.digest), timeoutMs: 5 * 60_000 }, () => {});
+  }
+
+  private async record(
+    fn: FunctionRow,
+    version: number,
+    id: string,
+    trigger: 'api' | 'url',
+    input: CallInput,
+    started: number,
+    link: AgentLink | undefined,
+    reply: InvokeReply__Output | undefined,
+    error: AppError | undefined,
+    placementMs: number,
+  ): Promise<CallOutcome> {
+    const status: ExecutionStatus = error ? (error.code === 'agent_lost' ? 'agent_lost' : 'rejected') : (OUTCOME_STATUS[reply!.outcome] ?? 'error');
+    const t = reply?.timings;
+    const timings = { queuedMs: t?.queuedMs ?? 0, createMs: t?.createMs ?? 0, startMs: t?.startMs ?? 0, readyMs: t?.readyMs ?? 0, runMs: t?.runMs ?? 0, prewarmed: t?.prewarmed ?? false, placementMs: Math.round(placementMs) };
+    const durationMs = Date.now() - started;
+    let logs = (reply?.logs ?? []).map((l) => ({ atMs: Number(l.atMs), stream: l.stream, level: l.level, message: l.message }));
+    let text = JSON.stringify(logs);
+    let truncated = reply?.logsTruncated ?? false;
+    while (text.length > LOG_CAP && logs.length) {
+      logs = logs.slice(0, Math.floor(logs.length / 2));
+      text = JSON.stringify(logs);
+      truncated = true;
+    }
+    const failure = error ?? problemFor(status, reply);
+    await this.d.db
+      .insertInto('executions')
+      .values({
+        id,
+        function_id: fn.id,
+        version,
+        node_id: link?.nodeId ?? null,
+        trigger,
+        status,
+        http_status: failure ? httpStatusOf(failure) : reply!.status,
+        started_at: started,
+        duration_ms: durationMs,
+        cold_start: t?.coldStart ? 1 : 0,
+        timings: JSON.stringify(timings),
+        cpu_ms: Number(reply?.resources?.cpuMs ?? 0),
+        peak_memory_bytes: Number(reply?.resources?.peakMemoryBytes ?? 0),
+        method: input.method,
+        path: input.path,
+        request_bytes: input.body.length,
+        error: failure ? failure.detail : reply?.error || null,
+        logs: text,
+        logs_truncated: truncated ? 1 : 0,
+      })
+      .execute()
+      .catch((err) => {
+        // The function was deleted while the call ran (its rows went with it): nothing to record.
+        this.d.log.warn({ err, function: fn.id }, 'execution row not written');
+      });
+    return {
+      executionId: id,
+      status,
+      statusCode: reply?.status ?? 0,
+      headers: (reply?.headers ?? []).map((h) => [h.name, h.value] as [string, string]),
+      body: reply?.body ?? Buffer.alloc(0),
+      durationMs,
+      coldStart: t?.coldStart ?? false,
+      nodeId: link?.nodeId ?? null,
+      timings,
+      ...(failure ? { error: failure } : {}),
+    };
+  }
+}
+
+/** The problem for an outcome that is not the function's own answer (a thrown error keeps its 500 response). */
+function problemFor(status: ExecutionStatus, reply: InvokeReply__Output | undefined): AppError | undefined {
+  const detail = reply?.error || status;
+  switch (status) {
+    case 'error': {
+      let message = detail;
+      try {
+        message = (JSON.parse(reply!.body.toString('utf8')) as { message?: string }).message ?? detail;
+      } catch {
+        // not the shim's JSON: keep the agent's words
+      }
+      return new AppError('unavailable', 'function_error', `the function threw: ${message}`, { httpStatus: 500 });
+    }
+    case 'timeout':
+      return new AppError('unavailable', 'function_timeout', detail, { httpStatus: 504 });
+    case 'oom':
+      return new AppError('unavailable', 'function_oom', detail, { httpStatus: 502 });
+    case 'crashed':
+      return new AppError('unavailable', 'function_crashed', detail, { httpStatus: 502 });
+    case 'rejected':
+      return new AppError('unavailable', 'agent_busy', detail, { httpStatus: 503, retryAfter: 1 });
+    default:
+      return undefined;
+  }
+}
+
+export function httpStatusOf(e: AppError): number {
+  const explicit = e.extra.httpStatus;
+  if (typeof explicit === 'number') return explicit;
+  if (e.code === 'agent_lost') return 502;
+  if (e.kind === 'rate_limited') return 429;
+  if (e.kind === 'invalid') return 400;
+  if (e.kind === 'conflict') return 409;
+  return 503;
+}

@@ -1,0 +1,221 @@
+// Functions end to end: HTTP → cpub-server → gRPC → cpub-agent → Podman and back. Create, deploy (checked as it
+// streams, built on the agent), invoke by API and by URL, versions and rollback, env and secrets, API keys
+// (bearer and signed), executions, failures with their codes, and another user's function being a 404.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHmac } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, startAgentProcess, type RunningServer } from './helpers/server.js';
+import { client, type Client } from './helpers/http.js';
+import { loud } from './helpers/hooks.js';
+import { fnArtifact } from './helpers/agent.js';
+import { rawTarGz } from './helpers/raw-tar.js';
+
+const s = suite('functions end to end');
+const JOIN = 'join-token-for-functions-0123456789';
+let server: RunningServer;
+let agent: RunningServer;
+let api: Client;
+let owner: { token: string; handle: string };
+let other: { token: string; handle: string };
+
+async function account(email: string) {
+  await api.post('/api/auth/register', { email, password: 'password-for-tests-1' });
+  const token = (await api.post('/api/auth/login', { email, password: 'password-for-tests-1' })).body.accessToken as string;
+  const handle = (await api.get('/api/users/me', token)).body.handle as string;
+  return { token, handle };
+}
+
+async function upload(fn: string, bytes: Buffer, token = owner.token, query = '?wait=true', type = 'application/gzip') {
+  const res = await fetch(`${server.url}/api/functions/${fn}/deployments${query}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body: new Uint8Array(bytes) });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+const deploy = async (fn: string, handler: string) => upload(fn, readFileSync((await fnArtifact(handler)).path));
+
+async function waitUntil(what: string, check: () => Promise<boolean>, ms = 30_000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+s.before(
+  loud(async () => {
+    server = await startServer({ CPUB_JOIN_TOKEN: JOIN });
+    api = client(server.url);
+    owner = await account('owner@example.com');
+    other = await account('other@example.com');
+    agent = await startAgentProcess({ CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN });
+    await waitUntil('the agent up', async () => (await api.get('/api/nodes', owner.token)).body.nodes?.[0]?.status === 'up');
+  }),
+);
+
+s.after(
+  loud(async () => {
+    await agent?.stop();
+    await server?.stop();
+  }),
+);
+
+s('create: defaults, bounds named, names unique per owner', async () => {
+  const r = await api.post('/api/functions', { name: 'hello' }, owner.token);
+  assert.is(r.status, 201, r.text);
+  assert.equal(
+    [r.body.function.memoryMb, r.body.function.cpus, r.body.function.timeoutMs, r.body.function.concurrency, r.body.function.auth, r.body.function.network, r.body.function.activeVersion],
+    [128, 0.5, 30_000, 1, 'private', 'none', null],
+  );
+  assert.is(r.body.function.url, `/fn/${owner.handle}/hello`);
+  assert.is((await api.post('/api/functions', { name: 'hello' }, owner.token)).status, 409);
+  assert.is((await api.post('/api/functions', { name: 'hello' }, other.token)).status, 201, 'another owner may use the name');
+  const bad = await api.post('/api/functions', { name: 'Bad_Name' }, owner.token);
+  assert.is(bad.status, 400);
+  const big = await api.post('/api/functions', { name: 'big', memoryMb: 999_999 }, owner.token);
+  assert.is(big.status, 400);
+  assert.match(big.body.detail, 'memoryMb');
+  const list = await api.get('/api/functions?limit=1', owner.token);
+  assert.is(list.body.functions.length, 1);
+});
+
+s('deploy with ?wait=true builds on the agent; invoke by API returns the function’s status, headers and body', async () => {
+  const d = await deploy('hello', `async (req, ctx) => { console.log('hi from', ctx.function.name); return new Response(JSON.stringify({ path: new URL(req.url).pathname, q: new URL(req.url).searchParams.get('q'), body: await req.text() }), { status: 201, headers: { 'content-type': 'application/json', 'x-made-by': 'hello' } }); }`);
+  assert.is(d.status, 201, JSON.stringify(d.body));
+  assert.equal([d.body.deployment.version, d.body.deployment.status, d.body.deployment.active], [1, 'ready', true]);
+  const r = await api.post('/api/functions/hello/invoke', { method: 'POST', path: '/things', query: 'q=1', body: 'payload' }, owner.token);
+  assert.is(r.status, 200, r.text);
+  assert.is(r.body.statusCode, 201);
+  assert.is(r.body.headers['x-made-by'], 'hello');
+  assert.equal(JSON.parse(r.body.body), { path: '/things', q: '1', body: 'payload' });
+  const ex = await api.get(`/api/executions/${r.body.executionId}`, owner.token);
+  assert.is(ex.status, 200);
+  assert.equal([ex.body.execution.status, ex.body.execution.httpStatus, ex.body.execution.trigger, ex.body.execution.request.method], ['success', 201, 'api', 'POST']);
+  assert.ok(ex.body.execution.logs.some((l: { message: string }) => l.message === 'hi from hello'), JSON.stringify(ex.body.execution.logs));
+  const list = await api.get('/api/functions/hello/executions?status=success', owner.token);
+  assert.ok(list.body.executions.some((e: { id: string }) => e.id === r.body.executionId));
+});
+
+s('the function URL: private needs the owner’s token; the raw request passes through; Server-Timing and the execution id come back', async () => {
+  const url = `${server.url}/fn/${owner.handle}/hello/deep/path?q=2`;
+  assert.is((await fetch(url)).status, 401);
+  const res = await fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${owner.token}`, 'x-custom': 'yes' }, body: 'raw body' });
+  assert.is(res.status, 201);
+  assert.is(res.headers.get('x-made-by'), 'hello');
+  assert.ok(res.headers.get('cpub-execution-id'));
+  assert.match(res.headers.get('server-timing') ?? '', /run;dur=\d+/);
+  assert.equal(await res.json(), { path: '/deep/path', q: '2', body: 'raw body' });
+  const ex = await api.get(`/api/executions/${res.headers.get('cpub-execution-id')}`, owner.token);
+  assert.is(ex.body.execution.trigger, 'url');
+});
+
+s('another user’s function is a 404 everywhere, and nothing changes', async () => {
+  for (const [method, path, body] of [
+    ['GET', '/api/functions/hello'],
+    ['PATCH', '/api/functions/hello', { memoryMb: 256 }],
+    ['DELETE', '/api/functions/hello'],
+    ['GET', '/api/functions/hello/deployments'],
+    ['GET', '/api/functions/hello/deployments/1'],
+    ['POST', '/api/functions/hello/rollback', { version: 1 }],
+    ['POST', '/api/functions/hello/invoke', {}],
+    ['GET', '/api/functions/hello/executions'],
+    ['GET', '/api/functions/hello/env'],
+    ['PUT', '/api/functions/hello/env', { vars: { A: 'b' } }],
+    ['GET', '/api/functions/hello/keys'],
+    ['POST', '/api/functions/hello/keys', { name: 'x' }],
+  ] as const) {
+    // "hello" of the other user exists too (created above): address the owner's by id.
+    const mine = (await api.get('/api/functions/hello', owner.token)).body.function.id as string;
+    const r = await api.call(method, path.replace('hello', mine), { body, token: other.token });
+    assert.is(r.status, 404, `${method} ${path}: ${r.status}`);
+  }
+  const res = await fetch(`${server.url}/fn/${owner.handle}/hello`, { headers: { authorization: `Bearer ${other.token}` } });
+  assert.is(res.status, 404);
+  assert.is((await api.get('/api/functions/hello', owner.token)).body.function.memoryMb, 128, 'unchanged');
+  const up = await upload((await api.get('/api/functions/hello', owner.token)).body.function.id, readFileSync((await fnArtifact('() => 1')).path), other.token);
+  assert.is(up.status, 404);
+});
+
+s('versions and rollback: a new version becomes active; rollback switches back; a failed upload leaves the active one', async () => {
+  const v2 = await deploy('hello', `() => new Response('v2')`);
+  assert.is(v2.body.deployment.version, 2);
+  const call = async () => (await api.post('/api/functions/hello/invoke', {}, owner.token)).body;
+  assert.is((await call()).body, 'v2');
+  const rb = await api.post('/api/functions/hello/rollback', { version: 1 }, owner.token);
+  assert.is(rb.status, 200);
+  assert.is(rb.body.function.activeVersion, 1);
+  assert.is((await call()).statusCode, 201);
+  const versions = await api.get('/api/functions/hello/deployments', owner.token);
+  assert.equal(versions.body.deployments.map((d: { version: number; active: boolean }) => [d.version, d.active]), [[2, false], [1, true]]);
+  const refused = await upload('hello', rawTarGz([{ name: 'containerpub.json', content: '{"entry":"index.mjs"}' }, { name: 'index.mjs', content: 'x' }, { name: 'evil', type: '2', linkname: '/etc/shadow' }]));
+  assert.is(refused.status, 400);
+  assert.match(refused.body.detail, 'evil');
+  assert.equal(readdirSync(join(server.dataDir, 'artifacts', 'staging')), [], 'nothing of a refused upload stays');
+  assert.is((await api.get('/api/functions/hello', owner.token)).body.function.activeVersion, 1);
+});
+
+s('env and secrets: masked in every answer, present in the function', async () => {
+  await api.post('/api/functions', { name: 'env-echo' }, owner.token);
+  await deploy('env-echo', `(req, ctx) => ({ plain: ctx.env.GREETING, secretLength: (ctx.env.API_TOKEN ?? '').length })`);
+  const put = await api.call('PUT', '/api/functions/env-echo/env', { body: { vars: { GREETING: 'hello' }, secrets: { API_TOKEN: 'very-secret-value' } }, token: owner.token });
+  assert.is(put.status, 200, put.text);
+  assert.not.match(put.text, 'very-secret-value');
+  assert.ok(put.body.env.some((e: { key: string; secret: boolean; value: string }) => e.key === 'API_TOKEN' && e.secret && e.value !== 'very-secret-value'));
+  const r = await api.post('/api/functions/env-echo/invoke', {}, owner.token);
+  assert.equal(JSON.parse(r.body.body), { plain: 'hello', secretLength: 17 });
+  assert.is((await api.call('PUT', '/api/functions/env-echo/env', { body: { vars: { CPUB_X: 'no' } }, token: owner.token })).status, 400);
+  assert.is((await api.del('/api/functions/env-echo/env/GREETING', undefined, owner.token)).status, 204);
+  const after = await api.post('/api/functions/env-echo/invoke', {}, owner.token);
+  assert.equal(JSON.parse(after.body.body), { secretLength: 17 });
+  assert.not.match(server.output(), 'very-secret-value');
+});
+
+s('API keys: bearer and signed calls; a signature is accepted once; a revoked key is refused', async () => {
+  await api.patch('/api/functions/hello', { auth: 'key' }, owner.token);
+  const created = await api.post('/api/functions/hello/keys', { name: 'ci', expiresIn: '1d' }, owner.token);
+  assert.is(created.status, 201, created.text);
+  const { secret, key } = created.body;
+  assert.match(secret, /^cpk_/);
+  const listed = await api.get('/api/functions/hello/keys', owner.token);
+  assert.not.match(listed.text, secret);
+  const url = `${server.url}/fn/${owner.handle}/hello`;
+  assert.is((await fetch(url)).status, 401);
+  assert.is((await fetch(url, { headers: { authorization: `Bearer ${secret}` } })).status, 201);
+  assert.is((await api.post('/api/functions/hello/invoke', {}, secret)).status, 200, 'invoke API with the key');
+  const ts = String(Math.floor(Date.now() / 1000));
+  const sig = createHmac('sha256', secret).update(`${ts}:signed body`).digest('base64');
+  const signed = () => fetch(url, { method: 'POST', headers: { 'x-api-key': key.id, 'x-timestamp': ts, 'x-signature': sig }, body: 'signed body' });
+  assert.is((await signed()).status, 201);
+  const replay = await signed();
+  assert.is(replay.status, 401);
+  assert.is(((await replay.json()) as { code: string }).code, 'signature_reused');
+  assert.is((await api.del(`/api/functions/hello/keys/${key.id}`, undefined, owner.token)).status, 204);
+  const revoked = await fetch(url, { headers: { authorization: `Bearer ${secret}` } });
+  assert.is(revoked.status, 401);
+  await api.patch('/api/functions/hello', { auth: 'private' }, owner.token);
+});
+
+s('failures have their own codes and execution rows: thrown error 500, timeout 504', async () => {
+  await api.post('/api/functions', { name: 'fails', timeoutMs: 1500, auth: 'public' }, owner.token);
+  await deploy('fails', `async (req) => { if (new URL(req.url).pathname === '/slow') await new Promise((r) => setTimeout(r, 5000)); throw new Error('kaboom'); }`);
+  const thrown = await fetch(`${server.url}/fn/${owner.handle}/fails`);
+  assert.is(thrown.status, 500);
+  const p = (await thrown.json()) as { code: string; detail: string; executionId: string };
+  assert.is(p.code, 'function_error');
+  assert.match(p.detail, 'kaboom');
+  assert.is((await api.get(`/api/executions/${p.executionId}`, owner.token)).body.execution.status, 'error');
+  const slow = await fetch(`${server.url}/fn/${owner.handle}/fails/slow`);
+  assert.is(slow.status, 504);
+  assert.is(((await slow.json()) as { code: string }).code, 'function_timeout');
+  const none = await api.post('/api/functions', { name: 'empty' }, owner.token);
+  assert.is(none.status, 201);
+  assert.is((await api.post('/api/functions/empty/invoke', {}, owner.token)).status, 409);
+});
+
+s('delete: 204, then the function is gone', async () => {
+  assert.is((await api.del('/api/functions/fails', undefined, owner.token)).status, 204);
+  assert.is((await api.get('/api/functions/fails', owner.token)).status, 404);
+  assert.is((await fetch(`${server.url}/fn/${owner.handle}/fails`)).status, 404);
+});
+
+s.run();
