@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectArtifact, extractArtifact, ArtifactError } from '../common/artifact.js';
-import { rawTarGz, type RawEntry } from './helpers/raw-tar.js';
+import { rawTarGz } from './helpers/raw-tar.js';
+import { BASIC, refused } from './helpers/hostile-artifacts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cpub-art-'));
 let n = 0;
@@ -14,23 +15,7 @@ const write = (buf: Buffer) => {
   writeFileSync(p, buf);
   return p;
 };
-const manifest: RawEntry = { name: 'containerpub.json', content: '{"entry":"index.mjs"}' };
-const entry: RawEntry = { name: 'index.mjs', content: 'export default () => 1' };
-
-const refused: [string, Buffer, string, string?][] = [
-  ['absolute path', rawTarGz([manifest, entry, { name: '/etc/passwd', content: 'x' }]), 'bad_entry', '/etc/passwd'],
-  ['.. in a path', rawTarGz([manifest, entry, { name: 'a/../../x', content: 'x' }]), 'bad_entry', 'a/../../x'],
-  ['symlink', rawTarGz([manifest, entry, { name: 'link', type: '2', linkname: '/etc/shadow' }]), 'bad_entry', 'link'],
-  ['hardlink', rawTarGz([manifest, entry, { name: 'hard', type: '1', linkname: 'index.mjs' }]), 'bad_entry', 'hard'],
-  ['device', rawTarGz([manifest, entry, { name: 'dev', type: '3' }]), 'bad_entry', 'dev'],
-  ['FIFO', rawTarGz([manifest, entry, { name: 'pipe', type: '6' }]), 'bad_entry', 'pipe'],
-  ['control character in a name', rawTarGz([manifest, entry, { name: 'bad\u0007name', content: 'x' }]), 'bad_entry'],
-  ['no manifest', rawTarGz([entry]), 'no_manifest'],
-  ['manifest not JSON', rawTarGz([{ name: 'containerpub.json', content: '{nope' }, entry]), 'bad_manifest', 'containerpub.json'],
-  ['entry missing', rawTarGz([manifest]), 'no_entry', 'index.mjs'],
-  ['not gzip', Buffer.from('just some text, not an archive'), 'bad_archive'],
-  ['truncated gzip', rawTarGz([manifest, entry]).subarray(0, 40), 'bad_archive'],
-];
+const { manifest, entry } = BASIC;
 
 for (const [what, buf, code, offending] of refused) {
   test(`refused: ${what} → ${code}`, async () => {

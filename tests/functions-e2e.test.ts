@@ -212,6 +212,46 @@ s('failures have their own codes and execution rows: thrown error 500, timeout 5
   assert.is((await api.post('/api/functions/empty/invoke', {}, owner.token)).status, 409);
 });
 
+s('logs (recent and followed live over SSE) and stats (period, hourly buckets, overview)', async () => {
+  const recent = await api.get('/api/functions/hello/logs?since=1h', owner.token);
+  assert.is(recent.status, 200);
+  assert.ok(recent.body.lines.some((l: { message: string; executionId: string }) => l.message === 'hi from hello' && l.executionId), recent.text);
+  // Follow: lines of a call made while the stream is open arrive live.
+  const ctl = new AbortController();
+  const res = await fetch(`${server.url}/api/functions/env-echo/logs?follow=true`, { headers: { authorization: `Bearer ${owner.token}` }, signal: ctl.signal });
+  assert.is(res.headers.get('content-type')?.split(';')[0], 'text/event-stream');
+  await api.post('/api/functions', { name: 'talker' }, owner.token);
+  await deploy('talker', `async (req, ctx) => { console.log('live line', ctx.invocationId); return new Response('ok'); }`);
+  const followed = await fetch(`${server.url}/api/functions/talker/logs?follow=true`, { headers: { authorization: `Bearer ${owner.token}` }, signal: ctl.signal });
+  const reader = followed.body!.getReader();
+  const call = await api.post('/api/functions/talker/invoke', {}, owner.token);
+  let text = '';
+  const end = Date.now() + 10_000;
+  while (!text.includes(`live line ${call.body.executionId}`) && Date.now() < end) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    text += new TextDecoder().decode(chunk.value);
+  }
+  ctl.abort();
+  assert.match(text, `live line ${call.body.executionId}`);
+  assert.match(text, 'event: log');
+
+  const st = await api.get('/api/functions/hello/stats?period=24h', owner.token);
+  assert.is(st.status, 200, st.text);
+  assert.ok(st.body.invocations >= 5, st.text);
+  assert.ok(st.body.latencyMs.p50 > 0 && st.body.latencyMs.p99 >= st.body.latencyMs.p50);
+  assert.ok(st.body.coldStarts >= 1);
+  const hourly = await api.get('/api/functions/hello/stats/hourly?hours=3', owner.token);
+  assert.is(hourly.body.buckets.length, 3);
+  assert.is(hourly.body.buckets.reduce((n: number, b: { invocations: number }) => n + b.invocations, 0), st.body.invocations);
+  assert.is((await api.get('/api/functions/hello/stats/hourly?hours=999', owner.token)).status, 400);
+  assert.is((await api.get('/api/functions/hello/stats?period=2y', owner.token)).status, 400);
+  const overview = await api.get('/api/stats/overview?period=24h', owner.token);
+  assert.ok(overview.body.invocations > st.body.invocations, 'the overview counts every function of the user');
+  assert.is((await api.get('/api/stats/overview', other.token)).body.invocations, 0, 'and only theirs');
+  assert.is((await api.get('/api/stats/overview/daily?days=2', owner.token)).body.buckets.length, 2);
+});
+
 s('delete: 204, then the function is gone', async () => {
   assert.is((await api.del('/api/functions/fails', undefined, owner.token)).status, 204);
   assert.is((await api.get('/api/functions/fails', owner.token)).status, 404);

@@ -100,6 +100,12 @@ export const settings = {
     help: 'largest JSON request body, bytes',
     schema: z.coerce.number({ message: 'must be a number' }).int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   },
+  artifactMaxBytes: {
+    env: 'CPUB_ARTIFACT_MAX_BYTES',
+    flag: 'artifact-max-bytes',
+    help: 'largest function archive (.tar.gz) accepted, bytes; unpacked it may be 5× that, with 10,000 files at most',
+    schema: z.coerce.number({ message: 'must be a number' }).int().min(1024).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
+  },
 } as const;
 
 export type Config = Parsed<typeof settings>;

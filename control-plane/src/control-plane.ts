@@ -7,6 +7,7 @@ import { KeysService } from './functions/keys.service.js';
 import { Invoker } from './functions/invoker.js';
 import { FunctionsService } from './functions/functions.service.js';
 import { ExecutionsService } from './functions/executions.service.js';
+import { StatsService } from './functions/stats.service.js';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from './config.js';
@@ -53,7 +54,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const users = new UsersService({ db: db.kysely, hasher, sessions, userCache });
   const purger = new Purger(db.kysely, log);
   const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log, { agentCa: config.agentCa ? readPemFile(config.agentCa, 'CPUB_AGENT_CA') : undefined });
-  const artifacts = new ArtifactStore(config.dataDir);
+  const artifacts = new ArtifactStore(config.dataDir, { maxCompressedBytes: config.artifactMaxBytes, maxUnpackedBytes: config.artifactMaxBytes * 5, maxFiles: 10_000 });
   // A function's settings, env or versions changed: what is cached about it goes.
   const changed = (functionId: string) => {
     invoker.forget(functionId);
@@ -70,7 +71,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     auth,
     users,
     fleet,
-    functions: { fns: functions, invoker, executions, env, keys: apiKeys },
+    functions: { fns: functions, invoker, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely) },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
   });
 

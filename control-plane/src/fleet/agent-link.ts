@@ -16,6 +16,13 @@ import type { BuildEvent__Output } from '../../../proto/generated/containerpub/a
 /** The agent went away (or stopped answering) while a call was on it: the function may have run. */
 export const AgentLost = (detail: string) => new AppError('unavailable', 'agent_lost', detail);
 
+export interface FunctionLog {
+  functionId: string;
+  version: number;
+  invocationId: string;
+  line: { atMs: number | string; stream: string; level: string; message: string } | null;
+}
+
 interface Pending {
   resolve: (r: InvokeReply__Output) => void;
   reject: (err: Error) => void;
@@ -133,6 +140,8 @@ export class AgentLink {
     private readonly db: Executor,
     private readonly log: Logger,
     private readonly heartbeatMs: number,
+    /** Live function log lines from the agent's Watch stream. */
+    private readonly onLog?: (log: FunctionLog) => void,
   ) {}
 
   start(): void {
@@ -197,9 +206,10 @@ export class AgentLink {
       );
       const watch = client.Watch({ heartbeatMs: this.heartbeatMs });
       this.watch = watch;
-      watch.on('data', (e: { epoch: string; heartbeat?: { usage: { containers: number; inFlight: number } | null; draining: boolean } | null }) => {
+      watch.on('data', (e: { epoch: string; heartbeat?: { usage: { containers: number; inFlight: number } | null; draining: boolean } | null; log?: FunctionLog | null }) => {
         // Events from an agent epoch other than the one we read are stale: fence them off.
         if (e.epoch !== this.epoch) return this.redial(0);
+        if (e.log) this.onLog?.(e.log);
         if (e.heartbeat) {
           const u = e.heartbeat.usage ?? { containers: 0, inFlight: 0 };
           void nodesRepo.heartbeat(this.db, this.nodeId, e.epoch, u, e.heartbeat.draining, Date.now()).catch((err) => this.log.warn({ err }, 'heartbeat write failed'));

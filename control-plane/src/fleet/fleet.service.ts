@@ -1,6 +1,7 @@
 // The fleet: agents join with the join token, the control plane dials each one, and node liveness follows
 // their heartbeats (suspect after two missed beats, down after the TTL).
 import * as grpc from '@grpc/grpc-js';
+import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
@@ -57,8 +58,19 @@ export function toNodeView(n: NodeRow): NodeView {
 
 const ADDRESS = /^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/;
 
+/** A live line of a function's output, as it arrives from any agent. */
+export interface LiveLogLine {
+  executionId: string;
+  atMs: number;
+  level: string;
+  stream: string;
+  message: string;
+}
+
 export class Fleet {
   private readonly links = new Map<string, AgentLink>();
+  /** Live function log lines from every agent, by function id (for `…/logs?follow=true`). */
+  readonly logs = new EventEmitter();
   private liveness: NodeJS.Timeout | undefined;
   private readonly heartbeatMs: number;
   private readonly downAfterMs: number;
@@ -74,6 +86,7 @@ export class Fleet {
     this.heartbeatMs = opts.heartbeatMs ?? 1000;
     this.downAfterMs = opts.downAfterMs ?? 10_000;
     this.agentCa = opts.agentCa;
+    this.logs.setMaxListeners(0);
   }
 
   async start(): Promise<void> {
@@ -143,7 +156,9 @@ export class Fleet {
     this.links.get(nodeId)?.close();
     // An agent that joined over TLS is only ever dialled over TLS, checked against CPUB_AGENT_CA.
     const transport = tls ? grpc.credentials.createSsl(this.agentCa ?? null) : grpc.credentials.createInsecure();
-    const l = new AgentLink(nodeId, advertise, credential, transport, this.db, this.log, this.heartbeatMs);
+    const l = new AgentLink(nodeId, advertise, credential, transport, this.db, this.log, this.heartbeatMs, (e) => {
+      if (e.line) this.logs.emit(e.functionId, { executionId: e.invocationId, atMs: Number(e.line.atMs), level: e.line.level, stream: e.line.stream, message: e.line.message });
+    });
     this.links.set(nodeId, l);
     l.start();
   }

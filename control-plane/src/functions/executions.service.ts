@@ -37,6 +37,21 @@ export class ExecutionsService {
     return { executions: p.items, nextCursor: p.nextCursor };
   }
 
+  /** The log lines of the function's calls since `since`, oldest first, at most `limit` (the newest ones). */
+  async recentLines(fn: FunctionRow, since: string, limit: number): Promise<{ executionId: string; atMs: number; level: string; stream: string; message: string }[]> {
+    const from = parseSince(since) ?? Date.now() - 3_600_000;
+    const rows = await this.db
+      .selectFrom('executions')
+      .select(['id', 'logs'])
+      .where('function_id', '=', fn.id)
+      .where('started_at', '>=', from)
+      .orderBy('started_at', 'desc')
+      .limit(Math.min(limit, 500))
+      .execute();
+    const lines = rows.flatMap((r) => (JSON.parse(r.logs) as { atMs: number; level: string; stream: string; message: string }[]).map((l) => ({ executionId: r.id, ...l })));
+    return lines.sort((a, b) => a.atMs - b.atMs).slice(-limit);
+  }
+
   /** One execution with its logs, if it is a call of one of the user's functions. */
   async get(user: User, id: string): Promise<ExecutionView> {
     const row = await this.db

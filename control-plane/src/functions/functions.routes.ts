@@ -14,6 +14,15 @@ import { functionsRepo } from './functions.repo.js';
 import type { EnvService } from './env.service.js';
 import { KEY_PREFIX, type KeysService } from './keys.service.js';
 import { withExecution } from './url.routes.js';
+import type { EventEmitter } from 'node:events';
+import type { LiveLogLine } from '../fleet/fleet.service.js';
+import { PERIODS, type Period, type StatsService } from './stats.service.js';
+
+export function periodOf(p: string | undefined): Period {
+  const period = p ?? '24h';
+  if (!(period in PERIODS)) throw Invalid('invalid_period', 'period must be 1h, 24h, 7d or 30d', { field: 'period' });
+  return period as Period;
+}
 import type { FunctionsService } from './functions.service.js';
 import type { Invoker } from './invoker.js';
 import type { ExecutionsService } from './executions.service.js';
@@ -240,9 +249,12 @@ export interface FunctionsRouteDeps {
   executions: ExecutionsService;
   env: EnvService;
   keys: KeysService;
+  /** Live function log lines from every agent, emitted by function id. */
+  liveLogs: EventEmitter;
+  stats: StatsService;
 }
 
-export function functionsRoutes({ auth, fns, invoker, executions, env, keys }: FunctionsRouteDeps) {
+export function functionsRoutes({ auth, fns, invoker, executions, env, keys, liveLogs, stats }: FunctionsRouteDeps) {
   const app = new OpenAPIHono<AppEnv>();
   const user = requireAuth(auth);
 
@@ -350,6 +362,53 @@ export function functionsRoutes({ auth, fns, invoker, executions, env, keys }: F
       }
       return c.json({ deployment: r.deployment }, wait ? 201 : 202);
     })
+    .get('/:ref/stats', user, async (c) => {
+      const fn = await fns.find(c.get('user'), c.req.param('ref'));
+      return c.json(await stats.summary({ functionId: fn.id }, periodOf(c.req.query('period'))));
+    })
+    .get('/:ref/stats/hourly', user, async (c) => {
+      const fn = await fns.find(c.get('user'), c.req.param('ref'));
+      return c.json({ buckets: await stats.buckets({ functionId: fn.id }, 'hour', Number(c.req.query('hours') ?? 24)) });
+    })
+    .get('/:ref/stats/daily', user, async (c) => {
+      const fn = await fns.find(c.get('user'), c.req.param('ref'));
+      return c.json({ buckets: await stats.buckets({ functionId: fn.id }, 'day', Number(c.req.query('days') ?? 30)) });
+    })
+    .get('/:ref/logs', user, async (c) => {
+      const fn = await fns.find(c.get('user'), c.req.param('ref'));
+      const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 200) || 200, 1), 1000);
+      const recent = await executions.recentLines(fn, c.req.query('since') ?? '1h', limit);
+      if (c.req.query('follow') !== 'true') return c.json({ lines: recent });
+      return streamSSE(c, async (sse) => {
+        const queue: LiveLogLine[] = [];
+        let wake: (() => void) | undefined;
+        const on = (l: LiveLogLine) => {
+          if (queue.length < 10_000) queue.push(l); // a reader that does not keep up loses lines, not memory
+          wake?.();
+        };
+        liveLogs.on(fn.id, on);
+        let open = true;
+        sse.onAbort(() => {
+          open = false;
+          liveLogs.off(fn.id, on);
+          wake?.();
+        });
+        const ping = setInterval(() => wake?.(), 15_000);
+        try {
+          for (const l of recent) await sse.writeSSE({ event: 'log', data: JSON.stringify(l) });
+          while (open) {
+            if (!queue.length) {
+              await new Promise<void>((r) => (wake = r));
+              if (!queue.length && open) await sse.write(': keep-alive\n\n');
+            }
+            while (queue.length) await sse.writeSSE({ event: 'log', data: JSON.stringify(queue.shift()) });
+          }
+        } finally {
+          clearInterval(ping);
+          liveLogs.off(fn.id, on);
+        }
+      });
+    })
     .get('/:ref/deployments/:version/logs', user, async (c) => {
       const v = Number(c.req.param('version'));
       if (!Number.isSafeInteger(v) || v < 1) throw Invalid('invalid_version', 'version must be a positive integer', { field: 'version' });
@@ -401,6 +460,9 @@ function uploadBody(c: Context<AppEnv>): AsyncIterable<Uint8Array> {
     throw Invalid('bad_multipart', `the multipart body cannot be read: ${(err as Error).message}`);
   }
   const out = new Readable({ read() {} });
+  // The reader (the artifact store) may start only after the function is looked up: until then an error is
+  // kept on the stream, for its iteration to throw, instead of crashing the process as an unheard 'error'.
+  out.on('error', () => {});
   let found = false;
   bb.on('file', (name, file) => {
     if (name !== 'archive' || found) return void file.resume();
@@ -412,6 +474,8 @@ function uploadBody(c: Context<AppEnv>): AsyncIterable<Uint8Array> {
   bb.on('close', () => {
     if (!found) out.destroy(Invalid('artifact_missing', 'the multipart body has no field "archive"'));
   });
-  Readable.fromWeb(raw as import('node:stream/web').ReadableStream).pipe(bb);
+  const source = Readable.fromWeb(raw as import('node:stream/web').ReadableStream);
+  source.on('error', (err) => out.destroy(err));
+  source.pipe(bb);
   return out;
 }

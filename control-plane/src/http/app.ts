@@ -18,7 +18,7 @@ import { healthRoutes } from './health.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
 import { usersRoutes } from '../users/users.routes.js';
 import { Invalid, TooLarge } from '../errors.js';
-import { functionsRoutes, CALL_BODY_LIMIT, type FunctionsRouteDeps } from '../functions/functions.routes.js';
+import { functionsRoutes, periodOf, CALL_BODY_LIMIT, type FunctionsRouteDeps } from '../functions/functions.routes.js';
 import { urlRoutes } from '../functions/url.routes.js';
 import { requireAuth } from './auth-middleware.js';
 
@@ -82,6 +82,9 @@ export function buildApp(d: AppDeps) {
   app.route('/api', fleetRoutes(d.auth, d.fleet));
   app.route('/api/functions', functionsRoutes({ auth: d.auth, ...d.functions }));
   app.get('/api/executions/:id', requireAuth(d.auth), async (c) => c.json({ execution: await d.functions.executions.get(c.get('user'), c.req.param('id')) }));
+  app.get('/api/stats/overview', requireAuth(d.auth), async (c) => c.json(await d.functions.stats.summary({ ownerId: c.get('user').id }, periodOf(c.req.query('period')))));
+  app.get('/api/stats/overview/hourly', requireAuth(d.auth), async (c) => c.json({ buckets: await d.functions.stats.buckets({ ownerId: c.get('user').id }, 'hour', Number(c.req.query('hours') ?? 24)) }));
+  app.get('/api/stats/overview/daily', requireAuth(d.auth), async (c) => c.json({ buckets: await d.functions.stats.buckets({ ownerId: c.get('user').id }, 'day', Number(c.req.query('days') ?? 30)) }));
   app.route('/fn', urlRoutes(d.db.kysely, d.auth, d.functions.keys, d.functions.invoker));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

@@ -1,0 +1,112 @@
+// The numbers of calls: per function or across a user's functions, for a period, and in zero-filled UTC
+// hourly or daily buckets. Counts and sums in SQL; latency percentiles from the period's durations (the
+// newest 100,000 at most).
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { Invalid } from '../errors.js';
+
+export const PERIODS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
+export type Period = keyof typeof PERIODS;
+const PERCENTILE_ROWS = 100_000;
+
+export interface Stats {
+  period: string;
+  invocations: number;
+  successes: number;
+  errors: number;
+  errorRate: number;
+  latencyMs: { p50: number; p95: number; p99: number; avg: number };
+  coldStarts: number;
+  avgCpuMs: number;
+  maxMemoryBytes: number;
+}
+
+export interface Bucket {
+  start: string;
+  invocations: number;
+  errors: number;
+  coldStarts: number;
+  avgDurationMs: number;
+}
+
+/** Which functions: one, or all of a user's. */
+export type Scope = { functionId: string } | { ownerId: string };
+
+function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export class StatsService {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  private scoped(scope: Scope) {
+    const q = this.db.selectFrom('executions');
+    return 'functionId' in scope
+      ? q.where('executions.function_id', '=', scope.functionId)
+      : q.where('executions.function_id', 'in', this.db.selectFrom('functions').select('id').where('owner_id', '=', scope.ownerId));
+  }
+
+  async summary(scope: Scope, period: Period, now = Date.now()): Promise<Stats> {
+    const from = now - PERIODS[period];
+    const agg = await this.scoped(scope)
+      .where('started_at', '>=', from)
+      .select((eb) => [
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.sum<number>(sql`CASE WHEN status = 'success' THEN 1 ELSE 0 END`).as('ok'),
+        eb.fn.sum<number>('cold_start').as('cold'),
+        eb.fn.avg<number>('duration_ms').as('avg'),
+        eb.fn.avg<number>('cpu_ms').as('cpu'),
+        eb.fn.max<number>('peak_memory_bytes').as('mem'),
+      ])
+      .executeTakeFirstOrThrow();
+    const durations = (await this.scoped(scope).where('started_at', '>=', from).select('duration_ms').orderBy('started_at', 'desc').limit(PERCENTILE_ROWS).execute())
+      .map((r) => r.duration_ms)
+      .sort((a, b) => a - b);
+    const n = Number(agg.n ?? 0);
+    const ok = Number(agg.ok ?? 0);
+    return {
+      period,
+      invocations: n,
+      successes: ok,
+      errors: n - ok,
+      errorRate: n ? Math.round(((n - ok) / n) * 10_000) / 10_000 : 0,
+      latencyMs: { p50: pct(durations, 50), p95: pct(durations, 95), p99: pct(durations, 99), avg: Math.round(Number(agg.avg ?? 0) * 10) / 10 },
+      coldStarts: Number(agg.cold ?? 0),
+      avgCpuMs: Math.round(Number(agg.cpu ?? 0) * 10) / 10,
+      maxMemoryBytes: Number(agg.mem ?? 0),
+    };
+  }
+
+  /** `count` buckets of `size` ms ending with the current one, oldest first, empty ones included. */
+  async buckets(scope: Scope, size: 'hour' | 'day', count: number, now = Date.now()): Promise<Bucket[]> {
+    const ms = size === 'hour' ? 3_600_000 : 86_400_000;
+    const max = size === 'hour' ? 168 : 90;
+    if (!Number.isInteger(count) || count < 1 || count > max) throw Invalid('invalid_range', `${size === 'hour' ? 'hours' : 'days'} must be 1..${max}`, { field: size === 'hour' ? 'hours' : 'days' });
+    const current = Math.floor(now / ms);
+    const first = current - count + 1;
+    const slot = sql<number>`started_at / ${sql.lit(ms)}`;
+    const rows = await this.scoped(scope)
+      .where('started_at', '>=', first * ms)
+      .select((eb) => [
+        slot.as('slot'),
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.sum<number>(sql`CASE WHEN status = 'success' THEN 0 ELSE 1 END`).as('errors'),
+        eb.fn.sum<number>('cold_start').as('cold'),
+        eb.fn.avg<number>('duration_ms').as('avg'),
+      ])
+      .groupBy(slot)
+      .execute();
+    const bySlot = new Map(rows.map((r) => [Math.floor(Number(r.slot)), r]));
+    return Array.from({ length: count }, (_, i) => {
+      const r = bySlot.get(first + i);
+      return {
+        start: new Date((first + i) * ms).toISOString(),
+        invocations: Number(r?.n ?? 0),
+        errors: Number(r?.errors ?? 0),
+        coldStarts: Number(r?.cold ?? 0),
+        avgDurationMs: Math.round(Number(r?.avg ?? 0) * 10) / 10,
+      };
+    });
+  }
+}
