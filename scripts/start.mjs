@@ -1,7 +1,8 @@
 // `npm start`: install dependencies if missing or stale, build, run the control plane on SQLite in ./data and a
 // local agent joined to it (when Podman is installed), print how to log in, and stop both on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { root, ensureNpmDependencies, ensureBuild } from './lib/ensure.mjs';
 
@@ -64,8 +65,63 @@ try {
     const agentDir = process.env.CPUB_AGENT_DATA_DIR || join(dataDir, 'agent');
     const address = await run('cpub-agent.js', [], { ...process.env, CPUB_AGENT_SERVER: url, CPUB_AGENT_JOIN_TOKEN: joinToken, CPUB_AGENT_DATA_DIR: agentDir });
     console.error(`\nLocal agent joined from ${address} (${process.getuid?.() === 0 ? 'rootful' : 'rootless'} Podman); see it with GET ${url}/api/nodes as the admin.\n`);
+    await deployHello(url, dataDir);
   }
 } catch (err) {
   console.error(`error: ${err.message}`);
   stopAll(1);
+}
+
+/**
+ * Deploys examples/hello as the first user's public function `hello` and prints how to call it. The first
+ * user is made here (an admin; credentials kept in data/first-user.json, 0600) unless someone registered
+ * already, in which case the example is left to them.
+ */
+async function deployHello(url, dataDir) {
+  const credsFile = join(dataDir, 'first-user.json');
+  const post = async (path, body, token, type = 'application/json') => {
+    const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: type === 'application/json' ? JSON.stringify(body) : body });
+    return { status: res.status, body: await res.json().catch(() => ({})) };
+  };
+  let creds;
+  if (existsSync(credsFile)) creds = JSON.parse(readFileSync(credsFile, 'utf8'));
+  else {
+    const candidate = { email: 'admin@localhost.test', password: randomBytes(12).toString('base64url') };
+    const r = await post('/api/auth/register', candidate);
+    if (r.status !== 201 || r.body.user?.role !== 'admin') {
+      console.error('Accounts exist already: deploy the example yourself (cpub deploy examples/hello).\n');
+      return;
+    }
+    creds = candidate;
+    writeFileSync(credsFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
+  }
+  const login = await post('/api/auth/login', creds);
+  if (login.status !== 200) {
+    console.error(`Could not log in as ${creds.email} (${login.body.code ?? login.status}): the example was not deployed.\n`);
+    return;
+  }
+  const token = login.body.accessToken;
+  const me = await (await fetch(`${url}/api/users/me`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const created = await post('/api/functions', { name: 'hello', auth: 'public' }, token);
+  if (created.status !== 201 && created.status !== 409) {
+    console.error(`Could not create the function hello: ${created.body.detail ?? created.status}\n`);
+    return;
+  }
+  const { packFunction } = await import(join(root, 'dist', 'common', 'pack.js'));
+  console.error('Deploying examples/hello (bundle, upload, build on the local agent)…');
+  const packed = await packFunction(join(root, 'examples', 'hello'));
+  const d = await post('/api/functions/hello/deployments?wait=true', packed.bytes, token, 'application/gzip');
+  if (d.status !== 201) {
+    console.error(`The example did not deploy: ${d.body.detail ?? d.status}\n${d.body.buildLogTail ?? ''}`);
+    return;
+  }
+  const fnUrl = `${url}/fn/${me.handle}/hello`;
+  console.error(
+    [
+      `Deployed examples/hello as version ${d.body.deployment.version}. Call it:`,
+      `  curl '${fnUrl}?name=you'`,
+      `First user (admin): ${creds.email} / ${creds.password}   (kept in ${credsFile})`,
+      '',
+    ].join('\n'),
+  );
 }

@@ -11,6 +11,8 @@ import { client, type Client } from './helpers/http.js';
 import { loud } from './helpers/hooks.js';
 import { fnArtifact } from './helpers/agent.js';
 import { rawTarGz } from './helpers/raw-tar.js';
+import { packFunction } from '../common/pack.js';
+import { repoRoot } from './helpers/server.js';
 
 const s = suite('functions end to end');
 const JOIN = 'join-token-for-functions-0123456789';
@@ -250,6 +252,23 @@ s('logs (recent and followed live over SSE) and stats (period, hourly buckets, o
   assert.ok(overview.body.invocations > st.body.invocations, 'the overview counts every function of the user');
   assert.is((await api.get('/api/stats/overview', other.token)).body.invocations, 0, 'and only theirs');
   assert.is((await api.get('/api/stats/overview/daily?days=2', owner.token)).body.buckets.length, 2);
+});
+
+s('the examples deploy and answer: hello (TypeScript), hono-app (two routes), env-echo (a secret proven, not shown)', async () => {
+  const packed = async (name: string) => (await packFunction(join(repoRoot, 'examples', name))).bytes;
+  for (const name of ['hello', 'hono-app', 'env-echo']) {
+    const fn = `ex-${name}`;
+    assert.is((await api.post('/api/functions', { name: fn, auth: 'public' }, owner.token)).status, 201);
+    const d = await upload(fn, await packed(name));
+    assert.is(d.status, 201, JSON.stringify(d.body));
+  }
+  const hello = await fetch(`${server.url}/fn/${owner.handle}/ex-hello?name=Ada`);
+  assert.equal(((await hello.json()) as { message: string }).message, 'Hello, Ada!');
+  const hono = await fetch(`${server.url}/fn/${owner.handle}/ex-hono-app/users/42?x=1`);
+  assert.equal(await hono.json(), { id: '42', query: { x: '1' } });
+  await api.call('PUT', '/api/functions/ex-env-echo/env', { body: { vars: { GREETING: 'hi' }, secrets: { API_TOKEN: 'sixteen-chars-ok' } }, token: owner.token });
+  const envEcho = await fetch(`${server.url}/fn/${owner.handle}/ex-env-echo`);
+  assert.equal(await envEcho.json(), { greeting: 'hi', secretPresent: true, secretLength: 16 });
 });
 
 s('delete: 204, then the function is gone', async () => {
