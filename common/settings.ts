@@ -1,6 +1,6 @@
 // Shared by the control plane and the agent: parse a table of settings (env var + flag + zod schema) once,
 // reporting every bad value with the variable and flag that carry it.
-import type { z } from 'zod';
+import { z } from 'zod';
 
 export interface Setting {
   env: string;
@@ -37,3 +37,12 @@ export function parseSettings<S extends Record<string, Setting>>(
   if (problems.length > 0) throw new SettingsError(problems);
   return Object.freeze(out) as Parsed<S>;
 }
+
+/** A duration setting (`300s`, `5m`, `24h`, `30d`, `60000ms`; a bare number is milliseconds), in milliseconds. */
+export const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)?$/, 'must be a duration like 300s, 5m, 24h, 30d or 60000ms')
+  .transform((v) => {
+    const m = /^(\d+)(ms|s|m|h|d)?$/.exec(v)!;
+    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
+  });

@@ -1,5 +1,8 @@
 // The store suite: the same repository cases on SQLite and on a real PostgreSQL (Fn's datastoretest pattern).
 import { suite } from 'uvu';
+import { Purger } from '../control-plane/src/maintenance/purge.js';
+import { functionsRepo } from '../control-plane/src/functions/functions.repo.js';
+import type { Logger } from '../control-plane/src/logger.js';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -198,6 +201,18 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
     assert.equal(rows.map((r) => r.event), ['logout', 'login_failure']);
     assert.equal(JSON.parse(rows[1]!.detail), { email: 'u1@example.com' });
     assert.is((await auditRepo.list(db.kysely, { event: 'logout' })).length, 1);
+  });
+
+  s('purge: executions past the retention and used signatures past their window go; newer ones stay', async () => {
+    await usersRepo.insert(db.kysely, user('owner-p'));
+    await functionsRepo.insert(db.kysely, { id: 'fn-p', owner_id: 'owner-p', name: 'p', memory_mb: 128, cpus: 0.5, timeout_ms: 1000, concurrency: 1, max_instances: 1, auth: 'private', network: 'none', active_version: null, created_at: NOW, updated_at: NOW });
+    const execution = (id: string, at: number) => ({ id, function_id: 'fn-p', version: 1, node_id: null, trigger: 'api' as const, status: 'success' as const, http_status: 200, started_at: at, duration_ms: 1, cold_start: 0, timings: '{}', cpu_ms: 0, peak_memory_bytes: 0, method: 'GET', path: '/', request_bytes: 0, error: null, logs: '[]', logs_truncated: 0 });
+    await db.kysely.insertInto('executions').values([execution('old', NOW - 10_000), execution('new', NOW - 10)]).execute();
+    await db.kysely.insertInto('used_signatures').values([{ signature_hash: 'a', expires_at: NOW - 1 }, { signature_hash: 'b', expires_at: NOW + 1000 }]).execute();
+    const silent = { info() {}, warn() {} } as unknown as Logger;
+    await new Purger(db.kysely, silent, 60_000, 1000).runOnce(NOW);
+    assert.equal((await db.kysely.selectFrom('executions').select('id').execute()).map((r) => r.id), ['new']);
+    assert.equal((await db.kysely.selectFrom('used_signatures').select('signature_hash').execute()).map((r) => r.signature_hash), ['b']);
   });
 
   return s;

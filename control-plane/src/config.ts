@@ -1,6 +1,6 @@
 // The control plane's configuration: one zod schema, parsed once in main.ts from env and flags, then frozen.
 import { z } from 'zod';
-import { parseSettings, SettingsError, type Parsed } from '../../common/settings.js';
+import { duration, parseSettings, SettingsError, type Parsed } from '../../common/settings.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -99,6 +99,12 @@ export const settings = {
     flag: 'body-limit',
     help: 'largest JSON request body, bytes',
     schema: z.coerce.number({ message: 'must be a number' }).int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  },
+  executionRetention: {
+    env: 'CPUB_EXECUTION_RETENTION',
+    flag: 'execution-retention',
+    help: 'how long execution records (with their logs) are kept, e.g. 30d, 12h',
+    schema: duration.default(30 * 86_400_000),
   },
   artifactMaxBytes: {
     env: 'CPUB_ARTIFACT_MAX_BYTES',

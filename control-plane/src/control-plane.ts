@@ -52,7 +52,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const userCache = new UserCache(db.kysely);
   const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration });
   const users = new UsersService({ db: db.kysely, hasher, sessions, userCache });
-  const purger = new Purger(db.kysely, log);
+  const purger = new Purger(db.kysely, log, 10 * 60_000, config.executionRetention);
   const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log, { agentCa: config.agentCa ? readPemFile(config.agentCa, 'CPUB_AGENT_CA') : undefined });
   const artifacts = new ArtifactStore(config.dataDir, { maxCompressedBytes: config.artifactMaxBytes, maxUnpackedBytes: config.artifactMaxBytes * 5, maxFiles: 10_000 });
   // A function's settings, env or versions changed: what is cached about it goes.
@@ -77,7 +77,6 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
 
   let server: ServerType | undefined;
   let stopping: Promise<void> | undefined;
-  let signaturePurge: NodeJS.Timeout | undefined;
   const tls = config.tlsCert && config.tlsKey ? { cert: readPemFile(config.tlsCert, 'CPUB_TLS_CERT'), key: readPemFile(config.tlsKey, 'CPUB_TLS_KEY') } : undefined;
 
   return {
@@ -89,8 +88,6 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
       purger.start();
       await fleet.start();
       await functions.start();
-      signaturePurge = setInterval(() => void apiKeys.purgeSignatures().catch((err) => log.warn({ err }, 'purging used signatures failed')), 10 * 60_000);
-      signaturePurge.unref();
       void purger.runOnce();
       const s = tls
         ? serve({ fetch: app.fetch, hostname: config.host, port: config.port, createServer: createHttpsServer, serverOptions: tls })
@@ -118,7 +115,6 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
         }
         // Builds left unfinished are resumed at the next start (their artifacts are on disk).
         await Promise.race([functions.settle(), new Promise((r) => setTimeout(r, 5000).unref())]);
-        clearInterval(signaturePurge);
         fleet.stop();
         await purger.stop();
         await denylist.stop();

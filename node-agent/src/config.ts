@@ -1,6 +1,6 @@
 // The agent's configuration: one zod schema over CPUB_AGENT_* variables and `cpub-agent start` flags, parsed once.
 import { z } from 'zod';
-import { parseSettings, type Parsed } from '../../common/settings.js';
+import { duration, parseSettings, type Parsed } from '../../common/settings.js';
 
 const bytes = z
   .string()
@@ -9,14 +9,6 @@ const bytes = z
     const m = /^(\d+(?:\.\d+)?)\s*([kmgt])?/i.exec(v)!;
     const unit = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 1;
     return Math.floor(Number(m[1]) * unit);
-  });
-
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h)?$/, 'must be a duration like 300s, 5m or 60000ms')
-  .transform((v) => {
-    const m = /^(\d+)(ms|s|m|h)?$/.exec(v)!;
-    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms'];
   });
 
 export const agentSettings = {

@@ -122,8 +122,4 @@ export class KeysService {
     if (key.revoked_at !== null) throw Unauthenticated('key_revoked', 'this API key was revoked');
     if (key.expires_at !== null && Number(key.expires_at) <= now) throw Unauthenticated('key_expired', 'this API key has expired');
   }
-
-  async purgeSignatures(now = Date.now()): Promise<void> {
-    await this.db.deleteFrom('used_signatures').where('expires_at', '<', now).execute();
-  }
 }

@@ -1,4 +1,5 @@
-// Periodic purge of rows that can no longer matter: expired denylist entries, expired refresh tokens, stale throttle rows.
+// Periodic purge of rows that can no longer matter: expired denylist entries, expired refresh tokens, stale
+// throttle rows, used signatures past their window, and executions older than the retention.
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { tokenStore } from '../auth/token-store.repo.js';
@@ -13,6 +14,8 @@ export class Purger {
     private readonly db: Kysely<Database>,
     private readonly log: Logger,
     private readonly everyMs = 10 * 60_000,
+    /** Executions older than this go (with their logs). */
+    private readonly executionRetentionMs = 30 * 86_400_000,
   ) {}
 
   start(): void {
@@ -31,7 +34,9 @@ export class Purger {
       try {
         const t = await tokenStore.purgeExpired(this.db, now);
         const throttle = await loginThrottle.purge(this.db, now);
-        if (t.denylist + t.refresh + throttle > 0) this.log.info({ ...t, throttle }, 'purged expired rows');
+        const signatures = Number((await this.db.deleteFrom('used_signatures').where('expires_at', '<', now).executeTakeFirst()).numDeletedRows);
+        const executions = Number((await this.db.deleteFrom('executions').where('started_at', '<', now - this.executionRetentionMs).executeTakeFirst()).numDeletedRows);
+        if (t.denylist + t.refresh + throttle + signatures + executions > 0) this.log.info({ ...t, throttle, signatures, executions }, 'purged expired rows');
       } catch (err) {
         this.log.warn({ err }, 'purge failed; will retry');
       } finally {
