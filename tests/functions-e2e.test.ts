@@ -271,6 +271,18 @@ s('the examples deploy and answer: hello (TypeScript), hono-app (two routes), en
   assert.equal(await envEcho.json(), { greeting: 'hi', secretPresent: true, secretLength: 16 });
 });
 
+s('GET /metrics: Prometheus text for admins (calls by function and status, nodes by status); others refused', async () => {
+  const m = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${owner.token}` } });
+  assert.is(m.status, 200);
+  const text = await m.text();
+  assert.match(text, /cpub_invocations_total\{function_id="[^"]+",function="hello",status="success"\} \d+/);
+  assert.match(text, /cpub_invocation_duration_seconds_bucket\{/);
+  assert.match(text, /cpub_build_duration_seconds_count\{result="ready"\} \d+/);
+  assert.match(text, /cpub_nodes\{status="up"\} 1/);
+  assert.is((await fetch(`${server.url}/metrics`)).status, 401);
+  assert.is((await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${other.token}` } })).status, 403);
+});
+
 s('delete: 204, then the function is gone', async () => {
   assert.is((await api.del('/api/functions/fails', undefined, owner.token)).status, 204);
   assert.is((await api.get('/api/functions/fails', owner.token)).status, 404);

@@ -100,6 +100,12 @@ export const settings = {
     help: 'largest JSON request body, bytes',
     schema: z.coerce.number({ message: 'must be a number' }).int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   },
+  metricsToken: {
+    env: 'CPUB_METRICS_TOKEN',
+    flag: 'metrics-token',
+    help: 'bearer token a Prometheus scraper sends for GET /metrics (admins can always read it); at least 24 characters',
+    schema: z.string().min(24, 'must be at least 24 characters').optional(),
+  },
   executionRetention: {
     env: 'CPUB_EXECUTION_RETENTION',
     flag: 'execution-retention',

@@ -8,6 +8,7 @@ import { Invoker } from './functions/invoker.js';
 import { FunctionsService } from './functions/functions.service.js';
 import { ExecutionsService } from './functions/executions.service.js';
 import { StatsService } from './functions/stats.service.js';
+import { Metrics } from './metrics.js';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from './config.js';
@@ -62,8 +63,16 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   };
   const env = new EnvService(db.kysely, sealer, changed);
   const apiKeys = new KeysService(db.kysely, sealer);
-  const invoker = new Invoker({ db: db.kysely, fleet, artifacts, log, envOf: (id) => env.forCall(id) });
-  const functions = new FunctionsService({ db: db.kysely, fleet, artifacts, log, publicUrl: config.publicUrl, onChanged: changed });
+  const metrics = new Metrics(db.kysely);
+  const invoker = new Invoker({
+    db: db.kysely,
+    fleet,
+    artifacts,
+    log,
+    envOf: (id) => env.forCall(id),
+    onCall: (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold),
+  });
+  const functions = new FunctionsService({ db: db.kysely, fleet, artifacts, log, publicUrl: config.publicUrl, onChanged: changed, onBuild: (ms, ok) => metrics.build(ms, ok) });
   const executions = new ExecutionsService(db.kysely);
   const app = buildApp({
     log,
@@ -71,6 +80,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     auth,
     users,
     fleet,
+    metrics: { registry: metrics.registry, token: config.metricsToken },
     functions: { fns: functions, invoker, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely) },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
   });

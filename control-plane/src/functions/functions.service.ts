@@ -35,6 +35,8 @@ export interface FunctionsDeps {
   publicUrl?: string | undefined;
   /** Called when a function's settings, env or versions change: warm containers must not serve the old ones. */
   onChanged?: (functionId: string) => void;
+  /** Told about every build that ended (metrics). */
+  onBuild?: (durationMs: number, ok: boolean) => void;
 }
 
 export class FunctionsService {
@@ -174,6 +176,7 @@ export class FunctionsService {
       if (log.length < BUILD_LOG_CAP) log += `${text}\n`;
       this.buildEvents.emit(key, { line: text });
     };
+    const t0 = Date.now();
     const run = (async () => {
       try {
         const link = await this.waitForAgent();
@@ -183,6 +186,7 @@ export class FunctionsService {
         const active = await functionsRepo.activateIfNewest(this.d.db, functionId, version, Date.now());
         line(active ? `version ${version} is ready and active` : `version ${version} is ready (a newer version stays active)`);
         if (active) this.d.onChanged?.(functionId);
+        this.d.onBuild?.(Date.now() - t0, true);
         this.buildEvents.emit(key, { done: 'ready' });
       } catch (err) {
         const message = (err as { detail?: string }).detail ?? (err as Error).message;
@@ -190,6 +194,7 @@ export class FunctionsService {
         await functionsRepo
           .finishDeployment(this.d.db, functionId, version, { status: 'failed', build_log: log, error: message, finished_at: Date.now() })
           .catch((e) => this.d.log.warn({ err: e }, 'recording a failed build failed'));
+        this.d.onBuild?.(Date.now() - t0, false);
         this.buildEvents.emit(key, { done: 'failed' });
       }
     })().finally(() => this.builds.delete(key));

@@ -53,6 +53,8 @@ export interface InvokerDeps {
   log: Logger;
   /** The function's env (secrets decrypted) for a call. */
   envOf: (functionId: string) => Promise<Record<string, string>>;
+  /** Told about every call once it is recorded (metrics). */
+  onCall?: (fn: FunctionRow, status: ExecutionStatus, durationMs: number, coldStart: boolean) => void;
 }
 
 export class Invoker {
@@ -193,6 +195,7 @@ export class Invoker {
         // The function was deleted while the call ran (its rows went with it): nothing to record.
         this.d.log.warn({ err, function: fn.id }, 'execution row not written');
       });
+    this.d.onCall?.(fn, status, durationMs, t?.coldStart ?? false);
     return {
       executionId: id,
       status,

@@ -20,7 +20,9 @@ import { usersRoutes } from '../users/users.routes.js';
 import { Invalid, TooLarge } from '../errors.js';
 import { functionsRoutes, periodOf, CALL_BODY_LIMIT, type FunctionsRouteDeps } from '../functions/functions.routes.js';
 import { urlRoutes } from '../functions/url.routes.js';
-import { requireAuth } from './auth-middleware.js';
+import { requireAdmin, requireAuth } from './auth-middleware.js';
+import type { Registry } from 'prom-client';
+import { credentialMatches } from '../../../proto/auth.js';
 
 export interface AppDeps {
   log: Logger;
@@ -29,6 +31,7 @@ export interface AppDeps {
   users: UsersService;
   fleet: Fleet;
   functions: Omit<FunctionsRouteDeps, 'auth'>;
+  metrics: { registry: Registry; token?: string | undefined };
   http: { bodyLimit: number; corsOrigins?: string[] | undefined; trustProxy: boolean; version: string };
 }
 
@@ -85,6 +88,16 @@ export function buildApp(d: AppDeps) {
   app.get('/api/stats/overview', requireAuth(d.auth), async (c) => c.json(await d.functions.stats.summary({ ownerId: c.get('user').id }, periodOf(c.req.query('period')))));
   app.get('/api/stats/overview/hourly', requireAuth(d.auth), async (c) => c.json({ buckets: await d.functions.stats.buckets({ ownerId: c.get('user').id }, 'hour', Number(c.req.query('hours') ?? 24)) }));
   app.get('/api/stats/overview/daily', requireAuth(d.auth), async (c) => c.json({ buckets: await d.functions.stats.buckets({ ownerId: c.get('user').id }, 'day', Number(c.req.query('days') ?? 30)) }));
+  // Prometheus: a scraper with CPUB_METRICS_TOKEN, or an admin's access token.
+  app.get('/metrics', async (c, next) => {
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    if (!(d.metrics.token && bearer && credentialMatches(d.metrics.token, bearer))) {
+      await requireAuth(d.auth)(c, async () => {});
+      await requireAdmin()(c, async () => {});
+    }
+    void next;
+    return c.body(await d.metrics.registry.metrics(), 200, { 'content-type': d.metrics.registry.contentType });
+  });
   app.route('/fn', urlRoutes(d.db.kysely, d.auth, d.functions.keys, d.functions.invoker));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

@@ -1,0 +1,53 @@
+// Prometheus metrics (prom-client): calls by function and status, their durations, cold starts, build
+// durations, and nodes by status (read from the nodes table at each scrape). Served at GET /metrics to admins
+// or to a scraper holding CPUB_METRICS_TOKEN.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Kysely } from 'kysely';
+import type { Database } from './db/schema.js';
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly calls = new Counter({ name: 'cpub_invocations_total', help: 'Function calls by function and outcome', labelNames: ['function_id', 'function', 'status'] as const, registers: [this.registry] });
+  private readonly duration = new Histogram({
+    name: 'cpub_invocation_duration_seconds',
+    help: 'Function call duration, from the control plane receiving it to the answer',
+    labelNames: ['function_id', 'function'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly cold = new Counter({ name: 'cpub_cold_starts_total', help: 'Calls that started a container (or loaded a stem)', labelNames: ['function_id', 'function'] as const, registers: [this.registry] });
+  private readonly builds = new Histogram({
+    name: 'cpub_build_duration_seconds',
+    help: 'Function image builds on agents, by result',
+    labelNames: ['result'] as const,
+    buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+
+  constructor(db: Kysely<Database>) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'cpub_server_' });
+    new Gauge({
+      name: 'cpub_nodes',
+      help: 'Agents by status',
+      labelNames: ['status'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows = await db.selectFrom('nodes').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+        this.reset();
+        for (const s of ['up', 'suspect', 'down', 'draining']) this.set({ status: s }, 0);
+        for (const r of rows) this.set({ status: r.status }, Number(r.n));
+      },
+    });
+  }
+
+  call(functionId: string, name: string, status: string, durationMs: number, coldStart: boolean): void {
+    const fn = { function_id: functionId, function: name };
+    this.calls.inc({ ...fn, status });
+    this.duration.observe(fn, durationMs / 1000);
+    if (coldStart) this.cold.inc(fn);
+  }
+
+  build(durationMs: number, ok: boolean): void {
+    this.builds.observe({ result: ok ? 'ready' : 'failed' }, durationMs / 1000);
+  }
+}
