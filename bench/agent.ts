@@ -12,6 +12,7 @@ import { createAgentClient, type AgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
 import { startAgentProcess } from '../tests/helpers/server.js';
 import { fnArtifact, buildImageOverGrpc, invokeMessage } from '../tests/helpers/agent.js';
+import { warmContainerOf } from './lib.js';
 
 /** One container taking up to 16 calls at once, a whole CPU. */
 const BENCH_LIMITS = { limits: { cpus: 1, concurrency: 16, maxInstances: 1 } };
@@ -85,24 +86,6 @@ function memoryOf(pid: number, memPath: string | undefined): Memory {
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? NaN);
   return { cgroupMiB: cgroupBytes / 2 ** 20, anonMiB: kb('Pss_Anon') / 1024, pssMiB: kb('Pss') / 1024, rssMiB: kb('Rss') / 1024 };
-}
-
-/** The id of a warm container of `functionId`, from the resource samples on the agent's Watch stream. */
-function warmContainerOf(client: AgentClient, functionId: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const call = client.Watch({ heartbeatMs: 100 });
-    const timer = setTimeout(() => {
-      call.cancel();
-      reject(new Error('no resource sample for the warm container within 10 s'));
-    }, 10_000);
-    call.on('data', (e: { sample?: { functionId: string; containerId: string } | null }) => {
-      if (e.sample?.functionId !== functionId) return;
-      clearTimeout(timer);
-      call.cancel();
-      resolve(e.sample.containerId);
-    });
-    call.on('error', () => {});
-  });
 }
 
 async function timed(fn: () => Promise<unknown>, n: number): Promise<number[]> {

@@ -1,41 +1,18 @@
 // `npm run bench -- auth`: requests per second of an authenticated GET /api/users/me against GET /health on the
 // same server in the same run (goal: ratio ≥ 0.7), and login latency p50/p99. Load from wrk. See bench/README.md.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
+import { wrk, type WrkRun } from './lib.js';
+
+const load = (url: string, headers: Record<string, string> = {}) => wrk(url, { connections: CONNECTIONS, seconds: DURATION_S, headers });
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 40);
-
-interface Run {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-}
-
-const run = promisify(execFile);
-
-/** One wrk run (a C load generator: it needs far less CPU than the server, so the server is what is measured). */
-async function load(url: string, headers: Record<string, string> = {}): Promise<Run> {
-  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-  const { stdout } = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '--latency', ...h, url]);
-  const ms = (label: string) => {
-    const m = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
-    if (!m) return NaN;
-    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
-  };
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
-  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-  return { rps, p50: ms('50'), p99: ms('99'), non2xx: non2xx + (errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0) };
-}
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -53,8 +30,8 @@ async function main() {
     const { accessToken } = (await api.post('/api/auth/login', creds)).body as { accessToken: string };
 
     console.log(`server ${server.url} (SQLite, log level info), wrk ${CONNECTIONS} connections, ${ROUNDS} rounds × ${DURATION_S} s per endpoint, interleaved`);
-    const health: Run[] = [];
-    const me: Run[] = [];
+    const health: WrkRun[] = [];
+    const me: WrkRun[] = [];
     await load(`${server.url}/health`); // warm-up (JIT)
     await load(`${server.url}/api/users/me`, { authorization: `Bearer ${accessToken}` });
     for (let i = 0; i < ROUNDS; i++) {
@@ -73,7 +50,7 @@ async function main() {
     }
     logins.sort((a, b) => a - b);
 
-    const row = (name: string, runs: Run[]) =>
+    const row = (name: string, runs: WrkRun[]) =>
       `${name.padEnd(22)} ${median(runs.map((r) => r.rps)).toFixed(0).padStart(8)} req/s (median of ${runs.length}: ${runs.map((r) => r.rps.toFixed(0)).join(' ')})   latency p50 ${median(runs.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(runs.map((r) => r.p99)).toFixed(2)} ms`;
     // Each round's ratio pairs two back-to-back runs, so slow drift of the machine cancels out.
     const ratio = median(me.map((r, i) => r.rps / health[i]!.rps));

@@ -60,6 +60,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const changed = (functionId: string) => {
     invoker.forget(functionId);
     env.forget(functionId);
+    functions.forget(functionId);
   };
   const env = new EnvService(db.kysely, sealer, changed);
   const apiKeys = new KeysService(db.kysely, sealer);

@@ -52,6 +52,25 @@ export class FunctionsService {
     return this.d.db;
   }
 
+  /** Function URLs look functions up by owner handle and name on every call: kept for a second. */
+  private readonly byUrlCache = new Map<string, { at: number; row: (FunctionRow & { handle: string }) | undefined }>();
+
+  async byUrl(handle: string, name: string): Promise<(FunctionRow & { handle: string }) | undefined> {
+    const key = `${handle}/${name}`;
+    const hit = this.byUrlCache.get(key);
+    const now = Date.now();
+    if (hit && now - hit.at < 1000) return hit.row;
+    const row = await functionsRepo.findByHandleAndName(this.d.db, handle, name);
+    if (this.byUrlCache.size > 10_000) this.byUrlCache.clear();
+    this.byUrlCache.set(key, { at: now, row });
+    return row;
+  }
+
+  /** Drops what is cached about a function (it changed here). */
+  forget(functionId: string): void {
+    for (const [k, v] of this.byUrlCache) if (v.row?.id === functionId) this.byUrlCache.delete(k);
+  }
+
   /** Builds cut short by a restart are started again (their artifacts are on disk). */
   async start(): Promise<void> {
     const stuck = await this.d.db.selectFrom('deployments').innerJoin('functions', 'functions.id', 'deployments.function_id').selectAll('deployments').select(['functions.name', 'functions.owner_id']).where('deployments.status', '=', 'building').execute();

@@ -10,6 +10,7 @@ import type { AgentLink } from '../fleet/agent-link.js';
 import type { InvokeReply__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';
 import { AppError, Conflict, RateLimited, Unavailable } from '../errors.js';
 import { functionsRepo } from './functions.repo.js';
+import { ExecutionWriter } from './execution-writer.js';
 import type { ArtifactStore } from './artifact-store.js';
 
 export interface CallInput {
@@ -30,7 +31,7 @@ export interface CallOutcome {
   durationMs: number;
   coldStart: boolean;
   nodeId: string | null;
-  timings: { queuedMs: number; createMs: number; startMs: number; readyMs: number; runMs: number; prewarmed: boolean; placementMs: number };
+  timings: { queuedMs: number; createMs: number; startMs: number; readyMs: number; runMs: number; prewarmed: boolean; placementMs: number; agentMs: number; recordMs: number };
   /** Set when the call did not produce the function's answer: the problem to send instead. */
   error?: AppError;
 }
@@ -61,8 +62,11 @@ export class Invoker {
   /** Calls in flight per function on this replica: over concurrency × maxInstances is a 429. */
   private readonly inFlight = new Map<string, number>();
   private readonly deployments = new Map<string, DeploymentRow>();
+  private readonly writer: ExecutionWriter;
 
-  constructor(private readonly d: InvokerDeps) {}
+  constructor(private readonly d: InvokerDeps) {
+    this.writer = new ExecutionWriter(d.db, d.log);
+  }
 
   async call(fn: FunctionRow, input: CallInput, trigger: 'api' | 'url'): Promise<CallOutcome> {
     const started = Date.now();
@@ -76,6 +80,7 @@ export class Invoker {
     let link: AgentLink | undefined;
     let reply: InvokeReply__Output | undefined;
     let error: AppError | undefined;
+    let agentMs = 0;
     try {
       const dep = await this.activeDeployment(fn);
       const env = await this.d.envOf(fn.id);
@@ -92,7 +97,9 @@ export class Invoker {
         env: Object.entries(env).map(([name, value]) => ({ name, value })),
         request: { method: input.method, path: input.path, query: input.query, headers: input.headers.map(([name, value]) => ({ name, value })), body: input.body },
       };
+      const ta = performance.now();
       reply = await link.invoke(request);
+      agentMs = performance.now() - ta;
       if (reply.problem?.code === 'image_missing') {
         // The agent lost the image (a restart, a prune): it never ran the function, so build and send again.
         link.built.delete(dep.digest);
@@ -100,11 +107,11 @@ export class Invoker {
         reply = await link.invoke({ ...request, invocationId: executionId });
       }
       if (reply.problem) error = new AppError(reply.problem.kind === 'invalid' ? 'invalid' : 'unavailable', reply.problem.code, reply.problem.detail);
-      return await this.record(fn, dep.version, executionId, trigger, input, started, link, reply, error, placementMs);
+      return await this.record(fn, dep.version, executionId, trigger, input, started, link, reply, error, placementMs, agentMs);
     } catch (err) {
       error = err instanceof AppError ? err : Unavailable('invoke_failed', (err as Error).message);
       if (error.code === 'no_ready_version') throw error;
-      return await this.record(fn, fn.active_version, executionId, trigger, input, started, link, undefined, error, performance.now() - t0);
+      return await this.record(fn, fn.active_version, executionId, trigger, input, started, link, undefined, error, performance.now() - t0, agentMs);
     } finally {
       const n = (this.inFlight.get(fn.id) ?? 1) - 1;
       if (n) this.inFlight.set(fn.id, n);
@@ -153,10 +160,12 @@ export class Invoker {
     reply: InvokeReply__Output | undefined,
     error: AppError | undefined,
     placementMs: number,
+    agentMs: number,
   ): Promise<CallOutcome> {
     const status: ExecutionStatus = error ? (error.code === 'agent_lost' ? 'agent_lost' : 'rejected') : (OUTCOME_STATUS[reply!.outcome] ?? 'error');
     const t = reply?.timings;
-    const timings = { queuedMs: t?.queuedMs ?? 0, createMs: t?.createMs ?? 0, startMs: t?.startMs ?? 0, readyMs: t?.readyMs ?? 0, runMs: t?.runMs ?? 0, prewarmed: t?.prewarmed ?? false, placementMs: Math.round(placementMs) };
+    const timings = { queuedMs: t?.queuedMs ?? 0, createMs: t?.createMs ?? 0, startMs: t?.startMs ?? 0, readyMs: t?.readyMs ?? 0, runMs: t?.runMs ?? 0, prewarmed: t?.prewarmed ?? false, placementMs: Math.round(placementMs), agentMs: Math.round(agentMs * 10) / 10, recordMs: 0 };
+    const tr = performance.now();
     const durationMs = Date.now() - started;
     let logs = (reply?.logs ?? []).map((l) => ({ atMs: Number(l.atMs), stream: l.stream, level: l.level, message: l.message }));
     let text = JSON.stringify(logs);
@@ -167,34 +176,28 @@ export class Invoker {
       truncated = true;
     }
     const failure = error ?? problemFor(status, reply);
-    await this.d.db
-      .insertInto('executions')
-      .values({
-        id,
-        function_id: fn.id,
-        version,
-        node_id: link?.nodeId ?? null,
-        trigger,
-        status,
-        http_status: failure ? httpStatusOf(failure) : reply!.status,
-        started_at: started,
-        duration_ms: durationMs,
-        cold_start: t?.coldStart ? 1 : 0,
-        timings: JSON.stringify(timings),
-        cpu_ms: Number(reply?.resources?.cpuMs ?? 0),
-        peak_memory_bytes: Number(reply?.resources?.peakMemoryBytes ?? 0),
-        method: input.method,
-        path: input.path,
-        request_bytes: input.body.length,
-        error: failure ? failure.detail : reply?.error || null,
-        logs: text,
-        logs_truncated: truncated ? 1 : 0,
-      })
-      .execute()
-      .catch((err) => {
-        // The function was deleted while the call ran (its rows went with it): nothing to record.
-        this.d.log.warn({ err, function: fn.id }, 'execution row not written');
-      });
+    await this.writer.write({
+      id,
+      function_id: fn.id,
+      version,
+      node_id: link?.nodeId ?? null,
+      trigger,
+      status,
+      http_status: failure ? httpStatusOf(failure) : reply!.status,
+      started_at: started,
+      duration_ms: durationMs,
+      cold_start: t?.coldStart ? 1 : 0,
+      timings: JSON.stringify(timings),
+      cpu_ms: Number(reply?.resources?.cpuMs ?? 0),
+      peak_memory_bytes: Number(reply?.resources?.peakMemoryBytes ?? 0),
+      method: input.method,
+      path: input.path,
+      request_bytes: input.body.length,
+      error: failure ? failure.detail : reply?.error || null,
+      logs: text,
+      logs_truncated: truncated ? 1 : 0,
+    });
+    timings.recordMs = Math.round((performance.now() - tr) * 10) / 10;
     this.d.onCall?.(fn, status, durationMs, t?.coldStart ?? false);
     return {
       executionId: id,

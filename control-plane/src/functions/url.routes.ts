@@ -2,12 +2,11 @@
 // with its response as is, plus `Cpub-Execution-Id` and `Server-Timing`. Auth by the function's mode:
 // `public` (none), `private` (the owner's access token), `key` (one of its API keys, bearer or signed).
 import { Hono, type Context } from 'hono';
+import type { IncomingMessage } from 'node:http';
 import type { AppEnv } from '../http/env.js';
 import type { AuthService } from '../auth/auth.service.js';
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
 import { AppError, NotFound, TooLarge, Unauthenticated } from '../errors.js';
-import { functionsRepo } from './functions.repo.js';
+import type { FunctionsService } from './functions.service.js';
 import type { Invoker, CallOutcome } from './invoker.js';
 import type { KeysService } from './keys.service.js';
 import { CALL_BODY_LIMIT } from './functions.routes.js';
@@ -16,23 +15,34 @@ import { CALL_BODY_LIMIT } from './functions.routes.js';
 const STRIPPED_REQUEST = new Set(['authorization', 'cookie', 'x-api-key', 'x-timestamp', 'x-signature', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'te', 'trailer', 'host', 'content-length']);
 const STRIPPED_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'trailer', 'upgrade']);
 
-export function urlRoutes(db: Kysely<Database>, auth: AuthService, keys: KeysService, invoker: Invoker) {
+export function urlRoutes(fns: FunctionsService, auth: AuthService, keys: KeysService, invoker: Invoker) {
   const app = new Hono<AppEnv>();
   const handle = async (c: Context<AppEnv>) => {
     const owner = c.req.param('owner')!;
     const name = c.req.param('name')!;
-    const fn = await functionsRepo.findByHandleAndName(db, owner, name);
+    const fn = await fns.byUrl(owner, name);
     if (!fn) throw NotFound('function_not_found', `no function ${owner}/${name}`);
-    const body = Buffer.from(await readCapped(c));
+    // From Node's own request where there is one: building a web Request for it costs more than the call.
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const body = await readCapped(c, incoming);
     await authorize(c, fn, body);
     const prefix = `/fn/${owner}/${name}`;
-    const url = new URL(c.req.url);
-    const path = url.pathname.slice(prefix.length) || '/';
+    const target = incoming?.url ?? new URL(c.req.url).pathname + new URL(c.req.url).search;
+    const q = target.indexOf('?');
+    const path = (q < 0 ? target : target.slice(0, q)).slice(prefix.length) || '/';
     const headers: [string, string][] = [];
-    c.req.raw.headers.forEach((v, k) => {
-      if (!STRIPPED_REQUEST.has(k)) headers.push([k, v]);
-    });
-    const out = await invoker.call(fn, { method: c.req.method, path, query: url.search.replace(/^\?/, ''), headers, body }, 'url');
+    if (incoming) {
+      const raw = incoming.rawHeaders;
+      for (let i = 0; i < raw.length; i += 2) {
+        const k = raw[i]!.toLowerCase();
+        if (!STRIPPED_REQUEST.has(k)) headers.push([k, raw[i + 1]!]);
+      }
+    } else {
+      c.req.raw.headers.forEach((v, k) => {
+        if (!STRIPPED_REQUEST.has(k)) headers.push([k, v]);
+      });
+    }
+    const out = await invoker.call(fn, { method: c.req.method, path, query: q < 0 ? '' : target.slice(q + 1), headers, body }, 'url');
     if (out.error) throw withExecution(out.error, out);
     const res = new Headers();
     for (const [k, v] of out.headers) if (!STRIPPED_RESPONSE.has(k.toLowerCase())) res.append(k, v);
@@ -60,12 +70,16 @@ export function urlRoutes(db: Kysely<Database>, auth: AuthService, keys: KeysSer
   return app;
 }
 
+const NO_BODY = Buffer.alloc(0);
+
 /** The request body, refused (413) past the call limit without reading it all. */
-async function readCapped(c: Context<AppEnv>): Promise<Uint8Array> {
-  const declared = Number(c.req.header('content-length') ?? 0);
+async function readCapped(c: Context<AppEnv>, incoming: IncomingMessage | undefined): Promise<Buffer> {
+  const header = (name: string) => (incoming ? (incoming.headers[name] as string | undefined) : c.req.header(name));
+  const declared = Number(header('content-length') ?? 0);
   if (declared > CALL_BODY_LIMIT) throw TooLarge('body_too_large', `the request body is over ${CALL_BODY_LIMIT} bytes`);
-  const raw = c.req.raw.body;
-  if (!raw) return new Uint8Array(0);
+  if (!declared && header('transfer-encoding') === undefined) return NO_BODY;
+  const raw = incoming ?? c.req.raw.body;
+  if (!raw) return NO_BODY;
   const parts: Uint8Array[] = [];
   let size = 0;
   for await (const part of raw as unknown as AsyncIterable<Uint8Array>) {
@@ -89,6 +103,6 @@ export function serverTiming(out: CallOutcome): string {
   const t = out.timings;
   const parts = [`placement;dur=${t.placementMs}`];
   if (out.coldStart) parts.push(`cold;desc="${t.prewarmed ? 'stem' : 'container'}"`, `create;dur=${t.createMs}`, `start;dur=${t.startMs}`, `ready;dur=${t.readyMs}`);
-  parts.push(`run;dur=${t.runMs}`, `total;dur=${out.durationMs}`);
+  parts.push(`run;dur=${t.runMs}`, `agent;desc="round trip to the agent";dur=${t.agentMs}`, `record;desc="execution row";dur=${t.recordMs}`, `total;dur=${out.durationMs}`);
   return parts.join(', ');
 }

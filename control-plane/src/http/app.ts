@@ -98,7 +98,7 @@ export function buildApp(d: AppDeps) {
     void next;
     return c.body(await d.metrics.registry.metrics(), 200, { 'content-type': d.metrics.registry.contentType });
   });
-  app.route('/fn', urlRoutes(d.db.kysely, d.auth, d.functions.keys, d.functions.invoker));
+  app.route('/fn', urlRoutes(d.functions.fns, d.auth, d.functions.keys, d.functions.invoker));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'ContainerPub API', version: d.http.version } });

@@ -1,0 +1,72 @@
+// What the benchmarks share: wrk runs with their latency distribution, and finding a function's warm container.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AgentClient } from '../proto/loader.js';
+
+export interface WrkRun {
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Non-2xx answers and socket errors. */
+  non2xx: number;
+  requests: number;
+}
+
+const run = promisify(execFile);
+
+/**
+ * One wrk run (a C load generator: it needs far less CPU than the server, so the server is what is measured).
+ * `post` sends that JSON body with POST.
+ */
+export async function wrk(url: string, o: { connections: number; seconds: number; headers?: Record<string, string>; post?: string }): Promise<WrkRun> {
+  const h = Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  let dir: string | undefined;
+  const script: string[] = [];
+  if (o.post !== undefined) {
+    dir = mkdtempSync(join(tmpdir(), 'cpub-wrk-'));
+    const file = join(dir, 'post.lua');
+    writeFileSync(file, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(o.post)}\nwrk.headers["Content-Type"] = "application/json"\n`);
+    script.push('-s', file);
+  }
+  try {
+    const { stdout } = await run('wrk', ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', ...script, ...h, url]);
+    const ms = (label: string) => {
+      const m = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
+      if (!m) return NaN;
+      return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+    };
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+    const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
+    const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
+    const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+    return { rps, p50: ms('50'), p99: ms('99'), requests, non2xx: non2xx + (errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0) };
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The id of a warm container of `functionId`, from the resource samples on the agent's Watch stream. */
+export function warmContainerOf(client: AgentClient, functionId: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const call = client.Watch({ heartbeatMs: 100 });
+    const timer = setTimeout(() => {
+      call.cancel();
+      reject(new Error('no resource sample for the warm container within 10 s'));
+    }, 10_000);
+    call.on('data', (e: { sample?: { functionId: string; containerId: string } | null }) => {
+      if (e.sample?.functionId !== functionId) return;
+      clearTimeout(timer);
+      call.cancel();
+      resolve(e.sample.containerId);
+    });
+    call.on('error', () => {});
+  });
+}
+
+export const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
