@@ -12,7 +12,7 @@ import { createAgentClient, type AgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
 import { startAgentProcess } from '../tests/helpers/server.js';
 import { fnArtifact, buildImageOverGrpc, invokeMessage } from '../tests/helpers/agent.js';
-import { warmContainerOf } from './lib.js';
+import { timed, warmContainerOf } from './lib.js';
 
 /** One container taking up to 16 calls at once, a whole CPU. */
 const BENCH_LIMITS = { limits: { cpus: 1, concurrency: 16, maxInstances: 1 } };
@@ -88,15 +88,6 @@ function memoryOf(pid: number, memPath: string | undefined): Memory {
   return { cgroupMiB: cgroupBytes / 2 ** 20, anonMiB: kb('Pss_Anon') / 1024, pssMiB: kb('Pss') / 1024, rssMiB: kb('Rss') / 1024 };
 }
 
-async function timed(fn: () => Promise<unknown>, n: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
 
 /** CPU time (µs) used so far by the agent process, the warm container's cgroup and this process. */
 interface CpuMeters {

@@ -15,7 +15,7 @@ import { startServer, startAgentProcess } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
 import { functionImageTag } from '../node-agent/src/images/function-image.js';
-import { pct, warmContainerOf, wrk } from './lib.js';
+import { pct, timed, warmContainerOf, wrk } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SEQ = Number(process.env.BENCH_SEQ ?? 1000);
@@ -25,15 +25,6 @@ const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
 /** The no-op function's settings: one container taking up to 64 calls at once, a whole CPU. */
 const LIMITS = { memoryMb: 128, cpus: 1, timeoutMs: 30_000, concurrency: 64, maxInstances: 1 };
 
-async function timed(fn: () => Promise<unknown>, n: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
 
 async function throughput(fn: () => Promise<unknown>, callers: number, seconds: number): Promise<number> {
   const end = Date.now() + seconds * 1000;

@@ -14,7 +14,7 @@ import { buildFunctionImage, bundleFor, removeBundles, LABELS } from '../node-ag
 import { Pools } from '../node-agent/src/pool/pools.js';
 import type { CallRequest, FunctionSpec } from '../node-agent/src/pool/types.js';
 import { fnArtifact } from './helpers/agent.js';
-import { loud } from './helpers/hooks.js';
+import { loud, until } from './helpers/hooks.js';
 
 const s = suite('stems: prewarmed containers on Podman');
 let dir: string;
@@ -38,14 +38,6 @@ const call = (spec: FunctionSpec, over: Partial<CallRequest> = {}) =>
 
 /** Stems ready in the pools (a claimed stem keeps its label, so Podman's listing cannot tell). */
 const stemIds = () => pools.stemIds();
-
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 s.before(
   loud(async () => {

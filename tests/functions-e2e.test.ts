@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, startAgentProcess, type RunningServer } from './helpers/server.js';
 import { client, type Client } from './helpers/http.js';
-import { loud } from './helpers/hooks.js';
+import { loud, until } from './helpers/hooks.js';
 import { fnArtifact } from './helpers/agent.js';
 import { rawTarGz } from './helpers/raw-tar.js';
 import { packFunction } from '../common/pack.js';
@@ -36,14 +36,6 @@ async function upload(fn: string, bytes: Buffer, token = owner.token, query = '?
 
 const deploy = async (fn: string, handler: string) => upload(fn, readFileSync((await fnArtifact(handler)).path));
 
-async function waitUntil(what: string, check: () => Promise<boolean>, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 s.before(
   loud(async () => {
     server = await startServer({ CPUB_JOIN_TOKEN: JOIN });
@@ -51,7 +43,7 @@ s.before(
     owner = await account('owner@example.com');
     other = await account('other@example.com');
     agent = await startAgentProcess({ CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN });
-    await waitUntil('the agent up', async () => (await api.get('/api/nodes', owner.token)).body.nodes?.[0]?.status === 'up');
+    await until('the agent up', async () => (await api.get('/api/nodes', owner.token)).body.nodes?.[0]?.status === 'up');
   }),
 );
 

@@ -269,7 +269,7 @@ export function functionsRoutes({ auth, fns, invoker, executions, env, keys, liv
       return fn;
     }
     await user(c, async () => {});
-    return fns.find(c.get('user'), ref);
+    return fns.findForCall(c.get('user'), ref);
   }
   // Every route but invoke (which also takes an API key) needs the caller's access token.
   for (const r of [createFn, listFns, getFn, patchFn, deleteFn, listDeployments, getDeployment, rollback, listExecutions, envList, envPut, envDelete, keysCreate, keysList, keysRevoke, keysRoll]) {

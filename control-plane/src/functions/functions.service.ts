@@ -52,8 +52,21 @@ export class FunctionsService {
     return this.d.db;
   }
 
-  /** Function URLs look functions up by owner handle and name on every call: kept for a second. */
+  /** Calls look functions up on every call: kept for a second, dropped on any change here. */
   private readonly byUrlCache = new Map<string, { at: number; row: (FunctionRow & { handle: string }) | undefined }>();
+  private readonly forCallCache = new Map<string, { at: number; row: FunctionRow }>();
+
+  /** `find` for a call (`POST …/invoke`): the same answer, from the one-second cache. */
+  async findForCall(user: User, ref: string): Promise<FunctionRow> {
+    const key = `${user.id}/${ref}`;
+    const hit = this.forCallCache.get(key);
+    const now = Date.now();
+    if (hit && now - hit.at < 1000) return hit.row;
+    const row = await this.find(user, ref);
+    if (this.forCallCache.size > 10_000) this.forCallCache.clear();
+    this.forCallCache.set(key, { at: now, row });
+    return row;
+  }
 
   async byUrl(handle: string, name: string): Promise<(FunctionRow & { handle: string }) | undefined> {
     const key = `${handle}/${name}`;
@@ -69,6 +82,7 @@ export class FunctionsService {
   /** Drops what is cached about a function (it changed here). */
   forget(functionId: string): void {
     for (const [k, v] of this.byUrlCache) if (v.row?.id === functionId) this.byUrlCache.delete(k);
+    for (const [k, v] of this.forCallCache) if (v.row.id === functionId) this.forCallCache.delete(k);
   }
 
   /** Builds cut short by a restart are started again (their artifacts are on disk). */
