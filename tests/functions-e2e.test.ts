@@ -4,7 +4,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHmac } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, startAgentProcess, type RunningServer } from './helpers/server.js';
 import { client, type Client } from './helpers/http.js';
@@ -18,6 +19,7 @@ const s = suite('functions end to end');
 const JOIN = 'join-token-for-functions-0123456789';
 let server: RunningServer;
 let agent: RunningServer;
+let agentDir: string;
 let api: Client;
 let owner: { token: string; handle: string };
 let other: { token: string; handle: string };
@@ -42,7 +44,8 @@ s.before(
     api = client(server.url);
     owner = await account('owner@example.com');
     other = await account('other@example.com');
-    agent = await startAgentProcess({ CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN });
+    agentDir = mkdtempSync(join(tmpdir(), 'cpub-fn-agent-'));
+    agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN });
     await until('the agent up', async () => (await api.get('/api/nodes', owner.token)).body.nodes?.[0]?.status === 'up');
   }),
 );
@@ -51,6 +54,7 @@ s.after(
   loud(async () => {
     await agent?.stop();
     await server?.stop();
+    rmSync(agentDir, { recursive: true, force: true });
   }),
 );
 
@@ -279,6 +283,27 @@ s('delete: 204, then the function is gone', async () => {
   assert.is((await api.del('/api/functions/fails', undefined, owner.token)).status, 204);
   assert.is((await api.get('/api/functions/fails', owner.token)).status, 404);
   assert.is((await fetch(`${server.url}/fn/${owner.handle}/fails`)).status, 404);
+});
+
+s('an agent killed mid-call: 502 agent_lost well before the deadline, and the execution says so', async () => {
+  await api.post('/api/functions', { name: 'sleepy', auth: 'public', timeoutMs: 20_000 }, owner.token);
+  await deploy('sleepy', `async () => { await new Promise((r) => setTimeout(r, 10_000)); return new Response('late'); }`);
+  const t0 = Date.now();
+  const call = fetch(`${server.url}/fn/${owner.handle}/sleepy`);
+  await new Promise((r) => setTimeout(r, 1500));
+  agent.proc.kill('SIGKILL');
+  try {
+    const res = await call;
+    const took = Date.now() - t0;
+    assert.is(res.status, 502);
+    const p = (await res.json()) as { code: string; executionId: string };
+    assert.is(p.code, 'agent_lost');
+    assert.ok(took < 8000, `answered after ${took} ms, not at the deadline`);
+    assert.is((await api.get(`/api/executions/${p.executionId}`, owner.token)).body.execution.status, 'agent_lost');
+  } finally {
+    // The agent comes back (a new epoch; it removes what the dead one left) and stops cleanly after.
+    agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN });
+  }
 });
 
 s.run();

@@ -114,7 +114,7 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
           if (ownsDir) rmSync(dataDir, { recursive: true, force: true });
           resolve();
         };
-        if (proc.exitCode !== null) return done();
+        if (proc.exitCode !== null || proc.signalCode !== null) return done(); // killed already (-9)
         const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
         proc.once('exit', () => {
           clearTimeout(kill);

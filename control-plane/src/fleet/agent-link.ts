@@ -14,7 +14,7 @@ import type { InvokeReply__Output } from '../../../proto/generated/containerpub/
 import type { BuildEvent__Output } from '../../../proto/generated/containerpub/agent/v1/BuildEvent.js';
 
 /** The agent went away (or stopped answering) while a call was on it: the function may have run. */
-export const AgentLost = (detail: string) => new AppError('unavailable', 'agent_lost', detail);
+export const AgentLost = (detail: string) => new AppError('unavailable', 'agent_lost', detail, { httpStatus: 502 });
 
 export interface FunctionLog {
   functionId: string;
