@@ -4,7 +4,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, startAgentProcess, type RunningServer } from './helpers/server.js';
@@ -152,6 +153,18 @@ s('versions and rollback: a new version becomes active; rollback switches back; 
   assert.is((await api.get('/api/functions/hello', owner.token)).body.function.activeVersion, 1);
 });
 
+s('PATCH limits: the next call runs in a new container with them (the warm one is recycled)', async () => {
+  await api.post('/api/functions', { name: 'limits', auth: 'public' }, owner.token);
+  await deploy('limits', `async () => new Response((await import('node:fs')).readFileSync('/sys/fs/cgroup/memory/memory.limit_in_bytes', 'utf8').trim())`);
+  const call = () => api.post('/api/functions/limits/invoke', {}, owner.token);
+  assert.is(Number((await call()).body.body), 128 * 2 ** 20);
+  assert.not.ok((await call()).body.coldStart, 'warm');
+  assert.is((await api.patch('/api/functions/limits', { memoryMb: 256 }, owner.token)).body.function.memoryMb, 256);
+  const after = await call();
+  assert.ok(after.body.coldStart, 'a new container');
+  assert.is(Number(after.body.body), 256 * 2 ** 20);
+});
+
 s('env and secrets: masked in every answer, present in the function', async () => {
   await api.post('/api/functions', { name: 'env-echo' }, owner.token);
   await deploy('env-echo', `(req, ctx) => ({ plain: ctx.env.GREETING, secretLength: (ctx.env.API_TOKEN ?? '').length })`);
@@ -279,10 +292,24 @@ s('GET /metrics: Prometheus text for admins (calls by function and status, nodes
   assert.is((await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${other.token}` } })).status, 403);
 });
 
-s('delete: 204, then the function is gone', async () => {
+s('delete: 204, and within seconds no container, image, artifact, key, env entry or execution of it remains', async () => {
+  const fn = (await api.get('/api/functions/fails', owner.token)).body.function as { id: string };
+  const digest = (await api.get('/api/functions/fails/deployments/1', owner.token)).body.deployment.digest as string;
+  await api.post('/api/functions/fails/keys', { name: 'k' }, owner.token);
+  await api.call('PUT', '/api/functions/fails/env', { body: { vars: { A: 'b' } }, token: owner.token });
+  const executions = (await api.get('/api/functions/fails/executions', owner.token)).body.executions as { id: string }[];
+  assert.ok(executions.length > 0);
+  assert.ok(existsSync(join(server.dataDir, 'artifacts', 'sha256', digest)));
   assert.is((await api.del('/api/functions/fails', undefined, owner.token)).status, 204);
   assert.is((await api.get('/api/functions/fails', owner.token)).status, 404);
   assert.is((await fetch(`${server.url}/fn/${owner.handle}/fails`)).status, 404);
+  assert.is((await api.get(`/api/executions/${executions[0]!.id}`, owner.token)).status, 404);
+  const podman = (...args: string[]) => spawnSync('podman', args, { encoding: 'utf8' }).stdout.trim();
+  await until('containers, images and the artifact gone', async () =>
+    podman('ps', '-a', '-q', '--filter', `label=containerpub.function=${fn.id}`) === '' &&
+    podman('ps', '-a', '-q', '--filter', `name=cpub-${fn.id.slice(0, 12)}`) === '' &&
+    podman('images', '-q', '--filter', `label=containerpub.function=${fn.id}`) === '' &&
+    !existsSync(join(server.dataDir, 'artifacts', 'sha256', digest)), 15_000);
 });
 
 s('an agent killed mid-call: 502 agent_lost well before the deadline, and the execution says so', async () => {

@@ -38,7 +38,7 @@ export class AgentLink {
   private lastDialError: string | undefined;
   /** Calls on this agent not answered yet. */
   inFlight = 0;
-  /** Digests this agent has built (this epoch): a call of one it has not needs a Build first. */
+  /** `<function id>:<digest>` of the versions this agent has built (this epoch): others need a Build first. */
   readonly built = new Set<string>();
   private stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output> | undefined;
   private readonly pending = new Map<string, Pending>();
@@ -128,7 +128,7 @@ export class AgentLink {
     call.end();
     await done;
     if (!result) throw AgentLost(`node ${this.nodeId} ended the build without a result`);
-    this.built.add(b.digest);
+    this.built.add(`${b.functionId}:${b.digest}`);
     return result;
   }
 

@@ -47,6 +47,9 @@ const OUTCOME_STATUS: Record<string, ExecutionStatus> = {
 
 const LOG_CAP = 256 * 1024;
 
+/** How an agent link remembers a built version (images are per function and digest). */
+const builtKey = (d: DeploymentRow) => `${d.function_id}:${d.digest}`;
+
 export interface InvokerDeps {
   db: Kysely<Database>;
   fleet: Fleet;
@@ -102,7 +105,7 @@ export class Invoker {
       agentMs = performance.now() - ta;
       if (reply.problem?.code === 'image_missing') {
         // The agent lost the image (a restart, a prune): it never ran the function, so build and send again.
-        link.built.delete(dep.digest);
+        link.built.delete(builtKey(dep));
         await this.ensureBuilt(link, dep);
         reply = await link.invoke({ ...request, invocationId: executionId });
       }
@@ -139,13 +142,13 @@ export class Invoker {
   private async place(dep: DeploymentRow): Promise<AgentLink> {
     const links = await this.d.fleet.available();
     if (!links.length) throw new AppError('unavailable', 'no_agent', 'no agent is up to run the function', { retryAfter: 2 });
-    const link = links.find((l) => l.built.has(dep.digest)) ?? links[0]!;
+    const link = links.find((l) => l.built.has(builtKey(dep))) ?? links[0]!;
     await this.ensureBuilt(link, dep);
     return link;
   }
 
   private async ensureBuilt(link: AgentLink, dep: DeploymentRow): Promise<void> {
-    if (link.built.has(dep.digest)) return;
+    if (link.built.has(builtKey(dep))) return;
     await link.build({ functionId: dep.function_id, version: dep.version, digest: dep.digest, sizeBytes: Number(dep.size_bytes), file: this.d.artifacts.path(dep.digest), timeoutMs: 5 * 60_000 }, () => {});
   }
 

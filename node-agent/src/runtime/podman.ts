@@ -67,14 +67,29 @@ export class PodmanRuntime implements ContainerRuntime {
     return image.Id;
   }
 
+  /**
+   * Podman 4.3 fails a whole image listing with 500 "image not known" when an image goes away while it lists
+   * (another process removing one): such a listing is tried again.
+   */
+  private async listImages(labels: Record<string, string>) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.docker.listImages({ filters: labelFilter(labels) })).filter((i) => hasLabels(i.Labels, labels));
+      } catch (err) {
+        if ((err as { json?: { cause?: string } }).json?.cause !== 'image not known' || attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
   async removeImages(labels: Record<string, string>): Promise<number> {
-    const images = (await this.docker.listImages({ filters: labelFilter(labels) })).filter((i) => hasLabels(i.Labels, labels));
+    const images = await this.listImages(labels);
     for (const img of images) await this.docker.getImage(img.Id).remove({ force: true }).catch(ignore404);
     return images.length;
   }
 
   async pruneImages(labels: Record<string, string>, keep: string): Promise<number> {
-    const images = (await this.docker.listImages({ filters: labelFilter(labels) })).filter((i) => hasLabels(i.Labels, labels) && !(i.RepoTags ?? []).includes(keep));
+    const images = (await this.listImages(labels)).filter((i) => !(i.RepoTags ?? []).includes(keep));
     let removed = 0;
     for (const img of images) {
       // Without force: an image a function image is built FROM, or a container runs, stays (409).
