@@ -2,48 +2,32 @@
 // deadlines, crashes and log caps — through the agent's pools, no gRPC yet.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { PodmanService } from '../node-agent/src/runtime/podman-service.js';
 import type { ContainerRuntime } from '../node-agent/src/runtime/container-runtime.js';
-import { detectHost } from '../node-agent/src/runtime/host.js';
-import { ensureRuntimeImage } from '../node-agent/src/images/runtime-image.js';
-import { buildFunctionImage, LABELS } from '../node-agent/src/images/function-image.js';
+import { LABELS } from '../node-agent/src/images/function-image.js';
 import { Pools } from '../node-agent/src/pool/pools.js';
 import type { CallRequest, FunctionSpec } from '../node-agent/src/pool/types.js';
-import { fnArtifact } from './helpers/agent.js';
 import { loud } from './helpers/hooks.js';
+import { podmanFixture, type PodmanFixture } from './helpers/podman-fixture.js';
 
 const s = suite('agent pools on Podman');
+let fx: PodmanFixture;
 let dir: string;
-let service: PodmanService;
 let runtime: ContainerRuntime;
-let runtimeImage: string;
 let pools: Pools;
 const epoch = randomUUID();
 const nodeId = randomUUID();
-const deployed: string[] = [];
 const live: { id: string; message: string }[] = [];
 
-async function deploy(handler: string, limits: Partial<FunctionSpec> = {}): Promise<FunctionSpec> {
-  const functionId = randomUUID();
-  deployed.push(functionId);
-  const art = await fnArtifact(handler);
-  const { image } = await buildFunctionImage(runtime, dir, { functionId, version: 1, digest: art.digest, artifactPath: art.path, runtimeImage, timeoutMs: 120_000 });
-  return { functionId, name: 'test', version: 1, image, memoryMb: 128, cpus: 0.5, timeoutMs: 10_000, concurrency: 1, maxInstances: 2, network: false, env: {}, ...limits };
-}
+const deploy = (handler: string, over: Partial<FunctionSpec> = {}) => fx.deploy(handler, over);
 
 const call = (spec: FunctionSpec, over: Partial<CallRequest> = {}) =>
   pools.invoke(spec, { invocationId: randomUUID(), deadlineMs: Date.now() + 15_000, method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0), ...over });
 
 s.before(
   loud(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cpub-pool-'));
-    service = new PodmanService(dir, detectHost().ociRuntime);
-    runtime = await service.start();
-    runtimeImage = (await ensureRuntimeImage(runtime, { dataDir: dir })).tag;
+    fx = await podmanFixture('cpub-pool-');
+    ({ dir, runtime } = fx);
     pools = new Pools(runtime, { dataDir: dir, nodeId, epoch, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 20, onCallLine: (_spec, id, line) => live.push({ id, message: line.message }) });
     await pools.start();
   }),
@@ -52,9 +36,7 @@ s.before(
 s.after(
   loud(async () => {
     await pools?.stop();
-    for (const id of deployed) await runtime.removeImages({ [LABELS.function]: id });
-    await service?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await fx?.stop();
   }),
 );
 

@@ -2,36 +2,23 @@
 // shape, into which a cold call loads its function's bundle instead of creating and starting a container.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { PodmanService } from '../node-agent/src/runtime/podman-service.js';
 import type { ContainerRuntime } from '../node-agent/src/runtime/container-runtime.js';
-import { detectHost } from '../node-agent/src/runtime/host.js';
-import { ensureRuntimeImage } from '../node-agent/src/images/runtime-image.js';
-import { buildFunctionImage, bundleFor, removeBundles, LABELS } from '../node-agent/src/images/function-image.js';
+import { bundleFor, removeBundles, LABELS } from '../node-agent/src/images/function-image.js';
 import { Pools } from '../node-agent/src/pool/pools.js';
 import type { CallRequest, FunctionSpec } from '../node-agent/src/pool/types.js';
-import { fnArtifact } from './helpers/agent.js';
 import { loud, until } from './helpers/hooks.js';
+import { podmanFixture, type PodmanFixture } from './helpers/podman-fixture.js';
 
 const s = suite('stems: prewarmed containers on Podman');
+let fx: PodmanFixture;
 let dir: string;
-let service: PodmanService;
 let runtime: ContainerRuntime;
 let runtimeImage: string;
 let pools: Pools;
 const nodeId = randomUUID();
-const deployed: string[] = [];
 
-async function deploy(handler: string, limits: Partial<FunctionSpec> = {}): Promise<FunctionSpec> {
-  const functionId = randomUUID();
-  deployed.push(functionId);
-  const art = await fnArtifact(handler);
-  const { image } = await buildFunctionImage(runtime, dir, { functionId, version: 3, digest: art.digest, artifactPath: art.path, runtimeImage, timeoutMs: 120_000 });
-  return { functionId, name: 'stemmed', version: 3, image, memoryMb: 128, cpus: 0.5, timeoutMs: 10_000, concurrency: 1, maxInstances: 2, network: false, env: {}, ...limits };
-}
+const deploy = (handler: string, over: Partial<FunctionSpec> = {}) => fx.deploy(handler, { name: 'stemmed', version: 3, ...over });
 
 const call = (spec: FunctionSpec, over: Partial<CallRequest> = {}) =>
   pools.invoke(spec, { invocationId: randomUUID(), deadlineMs: Date.now() + 15_000, method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0), ...over });
@@ -41,10 +28,8 @@ const stemIds = () => pools.stemIds();
 
 s.before(
   loud(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cpub-stems-'));
-    service = new PodmanService(dir, detectHost().ociRuntime);
-    runtime = await service.start();
-    runtimeImage = (await ensureRuntimeImage(runtime, { dataDir: dir })).tag;
+    fx = await podmanFixture('cpub-stems-');
+    ({ dir, runtime, runtimeImage } = fx);
     pools = new Pools(runtime, {
       dataDir: dir,
       nodeId,
@@ -63,9 +48,7 @@ s.before(
 s.after(
   loud(async () => {
     await pools?.stop();
-    for (const id of deployed) await runtime.removeImages({ [LABELS.function]: id });
-    await service?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await fx?.stop();
   }),
 );
 
@@ -160,7 +143,7 @@ s('a full node makes room from idle containers of other functions (least recentl
   try {
     const run = (spec: FunctionSpec, deadlineMs = Date.now() + 15_000) => small.invoke(spec, { invocationId: randomUUID(), deadlineMs, method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0) });
     const slow = `async () => { await new Promise((r) => setTimeout(r, 2500)); return new Response('slow'); }`;
-    const [a, b, c] = [await deploy(slow), await deploy(slow), await deploy(`async () => new Response('c')`)];
+    const [a, b, c] = [await deploy(slow), await deploy(`${slow} // b`), await deploy(`async () => new Response('c')`)];
     assert.is((await run(a)).outcome, 'ok');
     assert.is((await run(b)).outcome, 'ok');
     // 2 × 128 MB idle: c's container needs a's room (a was used least recently).

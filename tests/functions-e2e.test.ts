@@ -320,7 +320,9 @@ s('an agent killed mid-call: 502 agent_lost well before the deadline, and the ex
   await new Promise((r) => setTimeout(r, 1500));
   agent.proc.kill('SIGKILL');
   try {
-    const res = await call;
+    const res = await call.catch((err: Error) => {
+      throw new Error(`${err.message} (${String(err.cause)}); the server said:\n${server.output().slice(-4000)}`);
+    });
     const took = Date.now() - t0;
     assert.is(res.status, 502);
     const p = (await res.json()) as { code: string; executionId: string };

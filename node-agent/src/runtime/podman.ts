@@ -63,8 +63,16 @@ export class PodmanRuntime implements ContainerRuntime {
     } finally {
       clearTimeout(timer);
     }
-    const image = await this.docker.getImage(tag).inspect();
-    return image.Id;
+    // Podman 4.3 can answer the build's last line a moment before the tag is visible (seen when an identical
+    // context was just built under another tag): look a few times before calling the build failed.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.docker.getImage(tag).inspect()).Id;
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 404 || attempt >= 20) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   /**
