@@ -142,7 +142,7 @@ s('a full node makes room from idle containers of other functions (least recentl
   await small.start();
   try {
     const run = (spec: FunctionSpec, deadlineMs = Date.now() + 15_000) => small.invoke(spec, { invocationId: randomUUID(), deadlineMs, method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0) });
-    const slow = `async () => { await new Promise((r) => setTimeout(r, 2500)); return new Response('slow'); }`;
+    const slow = `async () => { await new Promise((r) => setTimeout(r, 4000)); return new Response('slow'); }`;
     const [a, b, c] = [await deploy(slow), await deploy(`${slow} // b`), await deploy(`async () => new Response('c')`)];
     assert.is((await run(a)).outcome, 'ok');
     assert.is((await run(b)).outcome, 'ok');
@@ -155,7 +155,7 @@ s('a full node makes room from idle containers of other functions (least recentl
     // Both 128 MB slots busy (b, and a started again): a fourth function cannot fit before its deadline.
     const d = await deploy(`async () => new Response('d')`);
     const busy = [run(a), run(b)];
-    await new Promise((r) => setTimeout(r, 1000));
+    await until('a and b both running', () => small.warmCounts().filter((w) => w.busy > 0).length === 2, 30_000, 50);
     const rejected = await run(d, Date.now() + 1000);
     assert.is(rejected.outcome, 'rejected');
     assert.is(rejected.status, 503);

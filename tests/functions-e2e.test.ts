@@ -5,7 +5,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, startAgentProcess, type RunningServer } from './helpers/server.js';
@@ -17,6 +18,7 @@ import { packFunction } from '../common/pack.js';
 import { repoRoot } from './helpers/server.js';
 
 const s = suite('functions end to end');
+const execFileP = promisify(execFile);
 const JOIN = 'join-token-for-functions-0123456789';
 let server: RunningServer;
 let agent: RunningServer;
@@ -304,12 +306,19 @@ s('delete: 204, and within seconds no container, image, artifact, key, env entry
   assert.is((await api.get('/api/functions/fails', owner.token)).status, 404);
   assert.is((await fetch(`${server.url}/fn/${owner.handle}/fails`)).status, 404);
   assert.is((await api.get(`/api/executions/${executions[0]!.id}`, owner.token)).status, 404);
-  const podman = (...args: string[]) => spawnSync('podman', args, { encoding: 'utf8' }).stdout.trim();
-  await until('containers, images and the artifact gone', async () =>
-    podman('ps', '-a', '-q', '--filter', `label=containerpub.function=${fn.id}`) === '' &&
-    podman('ps', '-a', '-q', '--filter', `name=cpub-${fn.id.slice(0, 12)}`) === '' &&
-    podman('images', '-q', '--filter', `label=containerpub.function=${fn.id}`) === '' &&
-    !existsSync(join(server.dataDir, 'artifacts', 'sha256', digest)), 15_000);
+  // Asynchronously: a blocked event loop would miss the server closing idle keep-alive connections, and the
+  // next request would go out on a closed one.
+  // A listing can fail while another test removes an image (Podman 4.3): that counts as "not yet", not as an answer.
+  const podman = async (...args: string[]) => (await execFileP('podman', args, { encoding: 'utf8' }).catch((e: Error) => ({ stdout: `failed: ${e.message}` }))).stdout.trim();
+  await until(
+    'containers, images and the artifact gone',
+    async () =>
+      (await podman('ps', '-a', '-q', '--filter', `label=containerpub.function=${fn.id}`)) === '' &&
+      (await podman('ps', '-a', '-q', '--filter', `name=cpub-${fn.id.slice(0, 12)}`)) === '' &&
+      (await podman('images', '-q', '--filter', `label=containerpub.function=${fn.id}`)) === '' &&
+      !existsSync(join(server.dataDir, 'artifacts', 'sha256', digest)),
+    30_000,
+  );
 });
 
 s('an agent killed mid-call: 502 agent_lost well before the deadline, and the execution says so', async () => {

@@ -48,12 +48,14 @@ export class PodmanRuntime implements ContainerRuntime {
         reject(new AgentError('unavailable', 'build_timeout', `image build did not finish in ${opts.timeoutMs} ms`));
       }, opts.timeoutMs);
     });
+    let builtId: string | undefined;
     const done = new Promise<void>((resolve, reject) =>
       this.docker.modem.followProgress(
         stream,
         (err) => (err ? reject(new AgentError('invalid', 'build_failed', err.message)) : resolve()),
-        (event: { stream?: string; error?: string }) => {
+        (event: { stream?: string; error?: string; aux?: { ID?: string } }) => {
           if (event.error) opts.onLog?.(event.error.trimEnd());
+          if (event.aux?.ID) builtId = event.aux.ID;
           for (const line of (event.stream ?? '').split('\n')) if (line.trim()) opts.onLog?.(line.trimEnd());
         },
       ),
@@ -63,13 +65,20 @@ export class PodmanRuntime implements ContainerRuntime {
     } finally {
       clearTimeout(timer);
     }
-    // Podman 4.3 can answer the build's last line a moment before the tag is visible (seen when an identical
-    // context was just built under another tag): look a few times before calling the build failed.
+    // Several Podman services on one image store (agents, or an agent and `podman` itself, on one host) can
+    // lose a tag another one has just written (Podman 4.3): the image is there by its id, so tag it again.
     for (let attempt = 0; ; attempt++) {
       try {
         return (await this.docker.getImage(tag).inspect()).Id;
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode !== 404 || attempt >= 20) throw err;
+        if ((err as { statusCode?: number }).statusCode !== 404 || attempt >= 5) throw err;
+        if (builtId) {
+          const at = tag.lastIndexOf(':');
+          await this.docker
+            .getImage(builtId)
+            .tag({ repo: tag.slice(0, at), tag: tag.slice(at + 1) })
+            .catch(() => {});
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -97,7 +106,13 @@ export class PodmanRuntime implements ContainerRuntime {
   }
 
   async pruneImages(labels: Record<string, string>, keep: string): Promise<number> {
-    const images = (await this.listImages(labels)).filter((i) => !(i.RepoTags ?? []).includes(keep));
+    // Only images tagged like `keep` (same repository): an untagged one may be another process's build in the
+    // middle of being committed, and it carries its base image's labels until it is tagged.
+    const repo = keep.slice(0, keep.lastIndexOf(':') + 1);
+    const images = (await this.listImages(labels)).filter((i) => {
+      const tags = (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
+      return tags.length > 0 && tags.every((t) => t.startsWith(repo)) && !tags.includes(keep);
+    });
     let removed = 0;
     for (const img of images) {
       // Without force: an image a function image is built FROM, or a container runs, stays (409).
