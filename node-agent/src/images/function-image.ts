@@ -56,7 +56,17 @@ export async function buildFunctionImage(
       throw err;
     }
     let imageId = image;
-    if (!cached) imageId = await buildFromContext(runtime, dir, image, entry, b, onLog);
+    if (!cached) {
+      try {
+        imageId = await buildFromContext(runtime, dir, image, entry, b, onLog);
+      } catch (err) {
+        // Podman 4.3 with several API services on one image store can lose a just-built image to another
+        // service's concurrent write: the build is run once more (its layers are cached) before failing.
+        if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+        onLog?.('the built image went missing; building it again');
+        imageId = await buildFromContext(runtime, dir, image, entry, b, onLog);
+      }
+    }
     keepBundle(dataDir, image, join(dir, 'app'), entry, b.version);
     return { image, imageId, cached };
   } finally {
