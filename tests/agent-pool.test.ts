@@ -35,8 +35,11 @@ s.before(
 
 s.after(
   loud(async () => {
-    await pools?.stop();
-    await fx?.stop();
+    try {
+      await pools?.stop();
+    } finally {
+      await fx?.stop(); // its Podman service must not outlive the test, whatever failed
+    }
   }),
 );
 
