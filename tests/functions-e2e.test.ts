@@ -132,6 +132,34 @@ s('another user’s function is a 404 everywhere, and nothing changes', async ()
   }
   const res = await fetch(`${server.url}/fn/${owner.handle}/hello`, { headers: { authorization: `Bearer ${other.token}` } });
   assert.is(res.status, 404);
+  // Anonymously, every endpoint is a 401 problem (never a 404 that would confirm or deny a name).
+  const mine = (await api.get('/api/functions/hello', owner.token)).body.function.id as string;
+  for (const [method, path] of [
+    ['GET', '/api/functions'],
+    ['POST', '/api/functions'],
+    ['GET', `/api/functions/${mine}`],
+    ['PATCH', `/api/functions/${mine}`],
+    ['DELETE', `/api/functions/${mine}`],
+    ['POST', `/api/functions/${mine}/deployments`],
+    ['GET', `/api/functions/${mine}/deployments`],
+    ['GET', `/api/functions/${mine}/deployments/1`],
+    ['GET', `/api/functions/${mine}/deployments/1/logs`],
+    ['POST', `/api/functions/${mine}/rollback`],
+    ['POST', `/api/functions/${mine}/invoke`],
+    ['GET', `/api/functions/${mine}/executions`],
+    ['GET', `/api/functions/${mine}/logs`],
+    ['GET', `/api/functions/${mine}/stats`],
+    ['GET', `/api/functions/${mine}/env`],
+    ['PUT', `/api/functions/${mine}/env`],
+    ['GET', `/api/functions/${mine}/keys`],
+    ['POST', `/api/functions/${mine}/keys`],
+    ['GET', '/api/executions/x'],
+    ['GET', '/api/stats/overview'],
+  ] as const) {
+    const r = await api.call(method, path, { body: method === 'GET' || method === 'DELETE' ? undefined : {} });
+    assert.is(r.status, 401, `${method} ${path} anonymously: ${r.status}`);
+    assert.is(r.headers.get('content-type'), 'application/problem+json');
+  }
   assert.is((await api.get('/api/functions/hello', owner.token)).body.function.memoryMb, 128, 'unchanged');
   const up = await upload((await api.get('/api/functions/hello', owner.token)).body.function.id, readFileSync((await fnArtifact('() => 1')).path), other.token);
   assert.is(up.status, 404);
