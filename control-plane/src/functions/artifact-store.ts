@@ -3,7 +3,7 @@
 // disk); an accepted one is fsynced and renamed into place before the version row is committed, so a 2xx
 // means the artifact survives a kill -9 of the server.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { artifactChecker, ArtifactError, DEFAULT_ARTIFACT_LIMITS, type ArtifactLimits, type Manifest } from '../../../common/artifact.js';
@@ -35,10 +35,6 @@ export class ArtifactStore {
   path(digest: string): string {
     if (!/^[0-9a-f]{64}$/.test(digest)) throw Invalid('bad_digest', 'not a sha256 digest');
     return join(this.root, digest);
-  }
-
-  has(digest: string): boolean {
-    return existsSync(this.path(digest));
   }
 
   /** Reads an upload into a staging file, checking it as it streams; on any refusal nothing stays on disk. */
@@ -99,10 +95,6 @@ export class ArtifactStore {
       n++;
     }
     return n;
-  }
-
-  sizeOf(digest: string): number {
-    return statSync(this.path(digest)).size;
   }
 }
 

@@ -9,7 +9,8 @@ export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MASK = '••••••••';
 
 export class EnvService {
-  private readonly cache = new Map<string, Record<string, string>>();
+  /** Opened env per function, for calls: a few seconds at most (another replica may have changed it). */
+  private readonly cache = new Map<string, { at: number; env: Record<string, string> }>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -55,14 +56,14 @@ export class EnvService {
     this.changed(fn.id);
   }
 
-  /** Every var with secrets opened: only for a call's container. Cached until the env changes. */
+  /** Every var with secrets opened: only for a call's container. Cached until it changes here, or 2 s. */
   async forCall(functionId: string): Promise<Record<string, string>> {
     const hit = this.cache.get(functionId);
-    if (hit) return hit;
+    if (hit && Date.now() - hit.at < 2000) return hit.env;
     const rows = await this.db.selectFrom('function_env').selectAll().where('function_id', '=', functionId).execute();
     const env: Record<string, string> = {};
     for (const r of rows) env[r.key] = r.secret ? this.sealer.open(r.value, this.aad(functionId, r.key)) : r.value;
-    this.cache.set(functionId, env);
+    this.cache.set(functionId, { at: Date.now(), env });
     return env;
   }
 

@@ -243,7 +243,7 @@ function problemFor(status: ExecutionStatus, reply: InvokeReply__Output | undefi
   }
 }
 
-export function httpStatusOf(e: AppError): number {
+function httpStatusOf(e: AppError): number {
   const explicit = e.extra.httpStatus;
   if (typeof explicit === 'number') return explicit;
   if (e.code === 'agent_lost') return 502;
