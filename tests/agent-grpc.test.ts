@@ -218,7 +218,7 @@ s('Watch reports a container that exits', async () => {
   call.on('error', () => {});
   const r = await unary<Reply>('Invoke', invokeReq({ functionId: crashId, image: built.find((e) => e.result)!.result!.image }));
   assert.is(r.outcome, 'OUTCOME_CRASHED');
-  for (let i = 0; i < 50 && !exits.some((x) => x.functionId === crashId); i++) await new Promise((res) => setTimeout(res, 100));
+  for (let i = 0; i < 150 && !exits.some((x) => x.functionId === crashId); i++) await new Promise((res) => setTimeout(res, 100));
   call.cancel();
   const exit = exits.find((x) => x.functionId === crashId);
   assert.ok(exit, 'an exit event');

@@ -192,11 +192,11 @@ export class WarmContainer {
 
   private exitReported = false;
 
-  /** Reports the container's exit once, waiting (up to 3 s) for Podman to see it stopped. */
+  /** Reports the container's exit once, waiting (up to 10 s: a busy host is slow to notice) for Podman to see it stopped. */
   private async reportExit(oomHint = false): Promise<void> {
     if (this.exitReported) return;
     this.exitReported = true;
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < 50; i++) {
       const s = await this.runtime.inspect(this.id).catch(() => undefined);
       if (!s) return;
       if (!s.running) {
@@ -204,7 +204,7 @@ export class WarmContainer {
         this.opts.onExit?.(this.spec, this.id, { exitCode: s.exitCode, oomKilled: oomHint || s.oomKilled || s.exitCode === 137 });
         return;
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 
