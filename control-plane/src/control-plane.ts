@@ -67,6 +67,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const metrics = new Metrics(db.kysely);
   const invoker = new Invoker({
     db: db.kysely,
+    database: db,
     fleet,
     artifacts,
     log,

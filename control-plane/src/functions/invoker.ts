@@ -3,6 +3,7 @@
 // back. Failures are typed (function_error, function_timeout, function_oom, function_crashed, agent_lost, …).
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { Db } from '../db/connect.js';
 import type { Database, DeploymentRow, ExecutionStatus, FunctionRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { Fleet } from '../fleet/fleet.service.js';
@@ -52,6 +53,8 @@ const builtKey = (d: DeploymentRow) => `${d.function_id}:${d.digest}`;
 
 export interface InvokerDeps {
   db: Kysely<Database>;
+  /** For the execution rows' hot-path insert. */
+  database: Db;
   fleet: Fleet;
   artifacts: ArtifactStore;
   log: Logger;
@@ -64,11 +67,12 @@ export interface InvokerDeps {
 export class Invoker {
   /** Calls in flight per function on this replica: over concurrency × maxInstances is a 429. */
   private readonly inFlight = new Map<string, number>();
+  private running = 0;
   private readonly deployments = new Map<string, DeploymentRow>();
   private readonly writer: ExecutionWriter;
 
   constructor(private readonly d: InvokerDeps) {
-    this.writer = new ExecutionWriter(d.db, d.log);
+    this.writer = new ExecutionWriter(d.database, d.log, () => this.running);
   }
 
   async call(fn: FunctionRow, input: CallInput, trigger: 'api' | 'url'): Promise<CallOutcome> {
@@ -79,6 +83,7 @@ export class Invoker {
     const now = this.inFlight.get(fn.id) ?? 0;
     if (now >= limit) throw RateLimited('too_many_calls', `function ${fn.name} already has ${now} calls in flight (concurrency ${fn.concurrency} × ${fn.max_instances} instances)`, 1);
     this.inFlight.set(fn.id, now + 1);
+    this.running++;
     const executionId = randomUUID();
     let link: AgentLink | undefined;
     let reply: InvokeReply__Output | undefined;
@@ -116,6 +121,7 @@ export class Invoker {
       if (error.code === 'no_ready_version') throw error;
       return await this.record(fn, fn.active_version, executionId, trigger, input, started, link, undefined, error, performance.now() - t0, agentMs);
     } finally {
+      this.running--;
       const n = (this.inFlight.get(fn.id) ?? 1) - 1;
       if (n) this.inFlight.set(fn.id, n);
       else this.inFlight.delete(fn.id);
