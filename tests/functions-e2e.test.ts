@@ -99,12 +99,27 @@ s('deploy with ?wait=true builds on the agent; invoke by API returns the functio
 
 s('the function URL: private needs the owner’s token; the raw request passes through; Server-Timing and the execution id come back', async () => {
   const url = `${server.url}/fn/${owner.handle}/hello/deep/path?q=2`;
-  assert.is((await fetch(url)).status, 401);
+  const anonymous = await fetch(url);
+  assert.is(anonymous.status, 401);
+  assert.is(anonymous.headers.get('content-type'), 'application/problem+json');
+  const problem = (await anonymous.json()) as { code: string; requestId: string; instance: string };
+  assert.equal([problem.code, problem.instance], ['unauthenticated', `/fn/${owner.handle}/hello/deep/path`]);
+  assert.is(problem.requestId, anonymous.headers.get('x-request-id'));
+  // Unknown functions, a missing name and a malformed escape are 404 problems, never a 500.
+  for (const path of [`/fn/${owner.handle}/nope`, `/fn/${owner.handle}`, `/fn/${owner.handle}/%E0%A4%A`]) {
+    const r = await fetch(`${server.url}${path}`);
+    assert.is(r.status, 404, path);
+    assert.is(((await r.json()) as { status: number }).status, 404, path);
+  }
+  const tooBig = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${owner.token}` }, body: new Uint8Array(6 * 1024 * 1024 + 1) });
+  assert.is(tooBig.status, 413);
+  assert.is(((await tooBig.json()) as { code: string }).code, 'body_too_large');
   const res = await fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${owner.token}`, 'x-custom': 'yes' }, body: 'raw body' });
   assert.is(res.status, 201);
   assert.is(res.headers.get('x-made-by'), 'hello');
   assert.ok(res.headers.get('cpub-execution-id'));
   assert.match(res.headers.get('server-timing') ?? '', /run;dur=\d+/);
+  assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
   assert.equal(await res.json(), { path: '/deep/path', q: '2', body: 'raw body' });
   const ex = await api.get(`/api/executions/${res.headers.get('cpub-execution-id')}`, owner.token);
   assert.is(ex.body.execution.trigger, 'url');

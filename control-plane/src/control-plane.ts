@@ -10,7 +10,9 @@ import { ExecutionsService } from './functions/executions.service.js';
 import { StatsService } from './functions/stats.service.js';
 import { Metrics } from './metrics.js';
 import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { functionUrlHandler, isFunctionUrl } from './functions/function-url.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { connectDb, type Db } from './db/connect.js';
@@ -87,7 +89,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
   });
 
-  let server: ServerType | undefined;
+  let server: Server | undefined;
   let stopping: Promise<void> | undefined;
   const tls = config.tlsCert && config.tlsKey ? { cert: readPemFile(config.tlsCert, 'CPUB_TLS_CERT'), key: readPemFile(config.tlsKey, 'CPUB_TLS_KEY') } : undefined;
 
@@ -101,9 +103,12 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
       await fleet.start();
       await functions.start();
       void purger.runOnce();
-      const s = tls
-        ? serve({ fetch: app.fetch, hostname: config.host, port: config.port, createServer: createHttpsServer, serverOptions: tls })
-        : serve({ fetch: app.fetch, hostname: config.host, port: config.port });
+      // Function URLs go to their own handler (the hot path); everything else to the Hono app.
+      const api = getRequestListener(app.fetch, { hostname: config.host });
+      const fnUrl = functionUrlHandler({ fns: functions, auth, keys: apiKeys, invoker, log });
+      const listener = (req: IncomingMessage, res: ServerResponse) => (isFunctionUrl(req.url) ? fnUrl(req, res) : api(req, res));
+      const s = tls ? createHttpsServer(tls, listener) : createHttpServer(listener);
+      s.listen(config.port, config.host);
       server = s;
       await new Promise<void>((resolve, reject) => {
         s.once('listening', resolve);

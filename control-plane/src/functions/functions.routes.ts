@@ -13,7 +13,7 @@ import type { FunctionRow } from '../db/schema.js';
 import { functionsRepo } from './functions.repo.js';
 import type { EnvService } from './env.service.js';
 import { KEY_PREFIX, type KeysService } from './keys.service.js';
-import { withExecution } from './url.routes.js';
+import { withExecution } from './function-url.js';
 import type { EventEmitter } from 'node:events';
 import type { LiveLogLine } from '../fleet/fleet.service.js';
 import { PERIODS, type Period, type StatsService } from './stats.service.js';

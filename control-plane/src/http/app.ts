@@ -19,7 +19,6 @@ import { authRoutes } from '../auth/auth.routes.js';
 import { usersRoutes } from '../users/users.routes.js';
 import { Invalid, TooLarge } from '../errors.js';
 import { functionsRoutes, periodOf, CALL_BODY_LIMIT, type FunctionsRouteDeps } from '../functions/functions.routes.js';
-import { urlRoutes } from '../functions/url.routes.js';
 import { requireAdmin, requireAuth } from './auth-middleware.js';
 import type { Registry } from 'prom-client';
 import { credentialMatches } from '../../../proto/auth.js';
@@ -98,7 +97,7 @@ export function buildApp(d: AppDeps) {
     void next;
     return c.body(await d.metrics.registry.metrics(), 200, { 'content-type': d.metrics.registry.contentType });
   });
-  app.route('/fn', urlRoutes(d.functions.fns, d.auth, d.functions.keys, d.functions.invoker));
+  // /fn/* (function URLs) never reaches this app: see functions/function-url.ts and control-plane.ts.
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'ContainerPub API', version: d.http.version } });

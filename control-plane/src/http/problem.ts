@@ -57,30 +57,33 @@ export function problemType(code: string): string {
   return `urn:containerpub:problem:${code}`;
 }
 
-export function problemResponse(c: Context, status: ContentfulStatusCode, code: string, detail: string, extra: Record<string, unknown> = {}): Response {
-  const body: Problem = {
-    type: problemType(code),
-    title: TITLES[status] ?? 'Error',
-    status,
-    code,
-    detail,
-    instance: c.req.path,
-    requestId: c.get('requestId' as never) as string | undefined,
-    ...extra,
-  };
+/** A problem's status, headers and body, for any transport (Hono below, the function-URL handler). */
+export function problemParts(status: number, code: string, detail: string, instance: string, requestId: string | undefined, extra: Record<string, unknown> = {}): { status: number; headers: Record<string, string>; body: string } {
+  const body: Problem = { type: problemType(code), title: TITLES[status] ?? 'Error', status, code, detail, instance, requestId, ...extra };
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' };
   if (status === 401) headers['WWW-Authenticate'] = `Bearer realm="containerpub", error="invalid_token"`;
   if (typeof extra.retryAfter === 'number') headers['Retry-After'] = String(extra.retryAfter);
-  return c.body(JSON.stringify(body), status, headers);
+  return { status, headers, body: JSON.stringify(body) };
+}
+
+/** The status and extra fields an AppError maps to: its kind's status, or the `httpStatus` it carries (not shown). */
+export function appErrorStatus(err: AppError): { status: ContentfulStatusCode; extra: Record<string, unknown> } {
+  // A function's failures carry their own status (502, 504, …).
+  const { httpStatus, ...extra } = err.extra;
+  return { status: typeof httpStatus === 'number' ? (httpStatus as ContentfulStatusCode) : STATUS[err.kind], extra };
+}
+
+export function problemResponse(c: Context, status: ContentfulStatusCode, code: string, detail: string, extra: Record<string, unknown> = {}): Response {
+  const p = problemParts(status, code, detail, c.req.path, c.get('requestId' as never) as string | undefined, extra);
+  return c.body(p.body, status, p.headers);
 }
 
 /** Builds the app's onError handler: known errors keep their status and code; the rest are a logged 500. */
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context): Response => {
     if (err instanceof AppError) {
-      // A function's failures carry their own status (502, 504, …): `httpStatus` picks it, and is not shown.
-      const { httpStatus, ...extra } = err.extra;
-      return problemResponse(c, typeof httpStatus === 'number' ? (httpStatus as ContentfulStatusCode) : STATUS[err.kind], err.code, err.detail, extra);
+      const { status, extra } = appErrorStatus(err);
+      return problemResponse(c, status, err.code, err.detail, extra);
     }
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;

@@ -1,0 +1,166 @@
+// Function URLs: `ANY /fn/:owner/:name[/*]` passes the raw HTTP request through to the function and answers
+// with its response as is, plus `Cpub-Execution-Id`, `Server-Timing` and `X-Request-Id`. Auth by the
+// function's mode: `public` (none), `private` (the owner's access token), `key` (one of its API keys, bearer
+// or signed). This is the hot path, so it is a plain Node request handler beside the Hono app (which costs
+// more per request than the rest of the server's share of a warm call); errors still become problems
+// through http/problem.ts, and the request gets the same log line as any other.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { AuthService } from '../auth/auth.service.js';
+import type { Logger } from '../logger.js';
+import { AppError, NotFound, TooLarge, Unauthenticated } from '../errors.js';
+import { appErrorStatus, problemParts } from '../http/problem.js';
+import type { FunctionsService } from './functions.service.js';
+import type { Invoker, CallOutcome } from './invoker.js';
+import type { KeysService } from './keys.service.js';
+import { CALL_BODY_LIMIT } from './functions.routes.js';
+
+/** Never passed to a function: credentials, and hop-by-hop headers. */
+const STRIPPED_REQUEST = new Set(['authorization', 'cookie', 'x-api-key', 'x-timestamp', 'x-signature', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'te', 'trailer', 'host', 'content-length']);
+const STRIPPED_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'trailer', 'upgrade', 'x-request-id', 'cpub-execution-id', 'server-timing']);
+const PREFIX = '/fn/';
+
+export interface FunctionUrlDeps {
+  fns: FunctionsService;
+  auth: AuthService;
+  keys: KeysService;
+  invoker: Invoker;
+  log: Logger;
+}
+
+/** True for the requests `functionUrlHandler` serves. */
+export const isFunctionUrl = (url: string | undefined): boolean => url !== undefined && url.startsWith(PREFIX);
+
+export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  // The line below holds only fixed, non-secret fields: no redaction pass (as in http/request-log.ts).
+  const log = d.log.child({}, { redact: { paths: [] } });
+
+  async function serve(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const target = req.url!;
+    const q = target.indexOf('?');
+    const pathname = q < 0 ? target : target.slice(0, q);
+    const [ownerRaw, nameRaw, ...rest] = pathname.slice(PREFIX.length).split('/');
+    const owner = decode(ownerRaw);
+    const name = decode(nameRaw);
+    if (!owner || !name) throw NotFound('not_found', `no route for ${req.method} ${pathname}`);
+    const fn = await d.fns.byUrl(owner, name);
+    if (!fn) throw NotFound('function_not_found', `no function ${owner}/${name}`);
+    const body = await readCapped(req);
+    await authorize(req, fn, owner, body);
+    const headers: [string, string][] = [];
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!.toLowerCase();
+      if (!STRIPPED_REQUEST.has(k)) headers.push([k, raw[i + 1]!]);
+    }
+    const path = rest.length ? `/${rest.join('/')}` : '/';
+    const out = await d.invoker.call(fn, { method: req.method ?? 'GET', path, query: q < 0 ? '' : target.slice(q + 1), headers, body }, 'url');
+    if (out.error) throw withExecution(out.error, out);
+    const head: string[] = [];
+    for (const [k, v] of out.headers) if (!STRIPPED_RESPONSE.has(k.toLowerCase())) head.push(k, v);
+    head.push('X-Request-Id', requestId, 'Cpub-Execution-Id', out.executionId, 'Server-Timing', serverTiming(out));
+    const empty = nullBodyStatus(out.statusCode) || req.method === 'HEAD';
+    if (!empty) head.push('Content-Length', String(out.body.length));
+    res.writeHead(out.statusCode, head);
+    res.end(empty ? undefined : out.body);
+  }
+
+  async function authorize(req: IncomingMessage, fn: { owner_id: string; auth: string; id: string; name: string }, owner: string, body: Buffer): Promise<void> {
+    if (fn.auth === 'public') return;
+    const header = req.headers.authorization;
+    const bearer = header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+    if (fn.auth === 'private') {
+      if (!bearer) throw Unauthenticated('unauthenticated', 'this function is private: send the owner’s access token (Authorization: Bearer …)');
+      const { user } = await d.auth.authenticate(bearer);
+      // Someone else's private function does not exist, as far as they can tell.
+      if (user.id !== fn.owner_id) throw NotFound('function_not_found', `no function ${owner}/${fn.name}`);
+      return;
+    }
+    await d.keys.authorize(fn.id, { bearer, apiKey: one(req.headers['x-api-key']), timestamp: one(req.headers['x-timestamp']), signature: one(req.headers['x-signature']), body });
+  }
+
+  function fail(req: IncomingMessage, res: ServerResponse, requestId: string, err: unknown): void {
+    let p: ReturnType<typeof problemParts>;
+    const path = req.url!.split('?')[0]!;
+    if (err instanceof AppError) {
+      const { status, extra } = appErrorStatus(err);
+      p = problemParts(status, err.code, err.detail, path, requestId, extra);
+    } else {
+      log.error({ err, requestId, path }, 'unhandled error');
+      p = problemParts(500, 'internal_error', 'something went wrong on our side; the request id identifies it in the server log', path, requestId);
+    }
+    if (res.headersSent) return void res.destroy();
+    // A body refused before it was read is drained (clients read the answer once they have sent it all), up
+    // to a bound past which the connection is cut.
+    if (!req.complete) drain(req, 4 * CALL_BODY_LIMIT);
+    res.writeHead(p.status, { ...p.headers, 'X-Request-Id': requestId, 'Content-Length': Buffer.byteLength(p.body) });
+    res.end(p.body);
+  }
+
+  return (req, res) => {
+    const started = performance.now();
+    const given = one(req.headers['x-request-id']);
+    const requestId = given && given.length <= 255 && !/[^\w\-=]/.test(given) ? given : randomUUID();
+    res.once('finish', () => {
+      const line = { requestId, method: req.method, path: req.url!.split('?')[0], status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 };
+      if (res.statusCode >= 500) log.error(line, 'request');
+      else log.info(line, 'request');
+    });
+    serve(req, res, requestId).catch((err) => fail(req, res, requestId, err));
+  };
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+/** The request body, refused (413) past the call limit without reading it all. */
+async function readCapped(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > CALL_BODY_LIMIT) throw TooLarge('body_too_large', `the request body is over ${CALL_BODY_LIMIT} bytes`);
+  if (!declared && req.headers['transfer-encoding'] === undefined) return NO_BODY;
+  const parts: Buffer[] = [];
+  let size = 0;
+  // Not destroyed on a refusal: the rest is drained so the client gets its 413 (see fail()).
+  for await (const part of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    size += part.length;
+    if (size > CALL_BODY_LIMIT) throw TooLarge('body_too_large', `the request body is over ${CALL_BODY_LIMIT} bytes`);
+    parts.push(part);
+  }
+  return Buffer.concat(parts);
+}
+
+function drain(req: IncomingMessage, max: number): void {
+  let seen = 0;
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > max) req.socket.destroy();
+  });
+  req.resume();
+}
+
+function decode(segment: string | undefined): string | undefined {
+  if (!segment) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+export function withExecution(err: AppError, out: CallOutcome): AppError {
+  return new AppError(err.kind, err.code, err.detail, { ...err.extra, executionId: out.executionId });
+}
+
+function nullBodyStatus(status: number): boolean {
+  return status === 204 || status === 205 || status === 304 || (status >= 100 && status < 200);
+}
+
+/** Where the time went, for browsers' and proxies' timing views. */
+export function serverTiming(out: CallOutcome): string {
+  const t = out.timings;
+  const parts = [`placement;dur=${t.placementMs}`];
+  if (out.coldStart) parts.push(`cold;desc="${t.prewarmed ? 'stem' : 'container'}"`, `create;dur=${t.createMs}`, `start;dur=${t.startMs}`, `ready;dur=${t.readyMs}`);
+  parts.push(`run;dur=${t.runMs}`, `agent;desc="round trip to the agent";dur=${t.agentMs}`, `record;desc="execution row";dur=${t.recordMs}`, `total;dur=${out.durationMs}`);
+  return parts.join(', ');
+}
