@@ -101,6 +101,7 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
     });
   });
   let stopped: Promise<void> | undefined;
+  let killed = false;
   return {
     url,
     dataDir,
@@ -109,13 +110,23 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         const done = () => {
-          // An agent killed before it could stop its podman service leaves it running: end it here.
-          if (bin === agentBin) spawnSync('pkill', ['-KILL', '-f', `unix://${join(dataDir, 'podman', 'podman.sock')}`]);
+          if (bin === agentBin) {
+            // An agent killed before it could stop its podman service leaves it running: end it here, and
+            // remove the containers it could not (by its node id's label).
+            spawnSync('pkill', ['-KILL', '-f', `unix://${join(dataDir, 'podman', 'podman.sock')}`]);
+            if (killed) removeContainersOf(dataDir);
+          }
           if (ownsDir) rmSync(dataDir, { recursive: true, force: true });
           resolve();
         };
-        if (proc.exitCode !== null || proc.signalCode !== null) return done(); // killed already (-9)
-        const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        if (proc.exitCode !== null || proc.signalCode !== null) {
+          killed = true;
+          return done(); // killed already (-9)
+        }
+        const kill = setTimeout(() => {
+          killed = true;
+          proc.kill('SIGKILL');
+        }, 10_000);
         proc.once('exit', () => {
           clearTimeout(kill);
           done();
@@ -125,4 +136,16 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
       return stopped;
     },
   };
+}
+
+/** Removes the containers of the agent whose data folder this is (after it was killed and could not). */
+function removeContainersOf(dataDir: string): void {
+  let nodeId: string;
+  try {
+    nodeId = readFileSync(join(dataDir, 'node-id'), 'utf8').trim();
+  } catch {
+    return;
+  }
+  const ids = spawnSync('podman', ['ps', '-aq', '--filter', `label=containerpub.node=${nodeId}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  if (ids.length) spawnSync('podman', ['rm', '-f', ...ids], { stdio: 'ignore' });
 }
