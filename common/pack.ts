@@ -1,7 +1,10 @@
 // Turns a function folder into the artifact the platform takes: its entry (TypeScript or JavaScript) bundled
-// by esbuild into one ES module, beside a containerpub.json naming it, packed as .tar.gz. Used by `npm start`
-// (the example it deploys) and the CLI.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// by esbuild into one ES module (dependencies inlined, with a source map for stack traces), beside a
+// containerpub.json naming it, packed as .tar.gz. The same folder always packs to the same bytes (fixed
+// times and order), so its sha256 says whether what is deployed is up to date. Used by `npm start` (the
+// example it deploys) and the CLI.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
@@ -10,38 +13,82 @@ import type { Manifest } from './artifact.js';
 
 export interface Packed {
   bytes: Buffer;
+  /** sha256 of `bytes`, hex: what the server calls the deployment's digest. */
+  digest: string;
   manifest: Manifest;
   /** Bytes of the bundled entry. */
   bundleBytes: number;
 }
 
-export async function packFunction(dir: string): Promise<Packed> {
-  let manifest: Manifest;
+/** A folder that cannot be packed: the message says why, naming the file or dependency. */
+export class PackError extends Error {}
+
+const EPOCH = new Date('2000-01-01T00:00:00Z');
+
+export function readManifest(dir: string): Manifest {
+  const file = join(dir, 'containerpub.json');
+  if (!existsSync(file)) throw new PackError(`${file} is missing: run \`cpub init\` or add one ({"name": "...", "entry": "index.ts"})`);
   try {
-    manifest = JSON.parse(readFileSync(join(dir, 'containerpub.json'), 'utf8')) as Manifest;
+    return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
   } catch (err) {
-    throw new Error(`${join(dir, 'containerpub.json')}: ${(err as Error).message}`);
+    throw new PackError(`${file}: ${(err as Error).message}`);
   }
+}
+
+export async function packFunction(dir: string): Promise<Packed> {
+  const manifest = readManifest(dir);
+  const entry = join(dir, manifest.entry || 'index.ts');
+  if (!existsSync(entry)) throw new PackError(`the entry ${manifest.entry || 'index.ts'} named in containerpub.json is not in ${dir}`);
   const out = mkdtempSync(join(tmpdir(), 'cpub-pack-'));
   try {
-    await esbuild.build({
-      entryPoints: [join(dir, manifest.entry || 'index.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile: join(out, 'index.mjs'),
-      logLevel: 'silent',
-      // Bundled CommonJS dependencies may call require(): give the ES module one.
-      banner: { js: "import { createRequire as __cpubCreateRequire } from 'node:module'; const require = __cpubCreateRequire(import.meta.url);" },
-    });
+    let result: esbuild.BuildResult<{ metafile: true }>;
+    try {
+      result = await esbuild.build({
+        entryPoints: [entry],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        outfile: join(out, 'index.mjs'),
+        sourcemap: 'external',
+        sourcesContent: false,
+        metafile: true,
+        logLevel: 'silent',
+        // Bundled CommonJS dependencies may call require(): give the ES module one.
+        banner: { js: "import { createRequire as __cpubCreateRequire } from 'node:module'; const require = __cpubCreateRequire(import.meta.url);" },
+      });
+    } catch (err) {
+      throw new PackError(describeBuildFailure(err as esbuild.BuildFailure));
+    }
+    const output = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('index.mjs'))?.[1];
+    if (!output?.exports.includes('default')) {
+      throw new PackError(`${manifest.entry || 'index.ts'} has no default export: export default a function (request, ctx) => Response, or an object with fetch()`);
+    }
     const packedManifest = { ...manifest, entry: 'index.mjs' };
     writeFileSync(join(out, 'containerpub.json'), JSON.stringify(packedManifest, null, 2));
+    const files = ['containerpub.json', 'index.mjs', 'index.mjs.map'];
+    for (const f of files) utimesSync(join(out, f), EPOCH, EPOCH);
     const chunks: Buffer[] = [];
-    const stream = tar.c({ gzip: true, cwd: out, portable: true }, ['containerpub.json', 'index.mjs']);
+    const stream = tar.c({ gzip: true, cwd: out, portable: true, mtime: EPOCH, noDirRecurse: true }, files);
     for await (const c of stream as unknown as AsyncIterable<Buffer>) chunks.push(c);
-    return { bytes: Buffer.concat(chunks), manifest: packedManifest, bundleBytes: readFileSync(join(out, 'index.mjs')).length };
+    const bytes = Buffer.concat(chunks);
+    return { bytes, digest: createHash('sha256').update(bytes).digest('hex'), manifest: packedManifest, bundleBytes: readFileSync(join(out, 'index.mjs')).length };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+}
+
+/** esbuild's errors, in words: a native addon is named as such. */
+function describeBuildFailure(err: esbuild.BuildFailure): string {
+  const errors = err.errors ?? [];
+  const native = errors.find((e) => /\.node"|No loader is configured for "\.node"/.test(e.text));
+  if (native) {
+    const where = native.location ? `${native.location.file}:${native.location.line}` : 'a dependency';
+    return `a native addon cannot be bundled (${where}: ${native.text}); functions run plain JavaScript — pick a pure-JS alternative`;
+  }
+  if (!errors.length) return err.message;
+  return errors
+    .slice(0, 5)
+    .map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text))
+    .join('\n');
 }

@@ -13,6 +13,14 @@ export class ApiError extends Error {
   }
 }
 
+export interface SendOptions {
+  /** A JSON body, or raw bytes with their content type. */
+  body?: unknown;
+  raw?: { bytes: Uint8Array; contentType: string; onProgress?: (sent: number) => void };
+  auth?: boolean;
+  headers?: Record<string, string>;
+}
+
 export class ApiClient {
   private config: CliConfig;
 
@@ -22,7 +30,7 @@ export class ApiClient {
   ) {
     this.config = readConfig(env);
     const server = serverFlag ?? env.CPUB_SERVER ?? this.config.server;
-    if (!server) throw new ApiError(0, 'no_server', 'no server', 'pass --server URL, set CPUB_SERVER, or log in first');
+    if (!server) throw new ApiError(0, 'no_server', 'no server', 'pass --server URL, set CPUB_SERVER, or run `cpub login --server URL` first');
     this.config.server = server.replace(/\/+$/, '');
   }
 
@@ -44,30 +52,81 @@ export class ApiClient {
     return this.config.refreshToken;
   }
 
+  /** A JSON call: the parsed answer, or an ApiError from the problem the server sent. */
   async request<T>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
-    let res = await this.send(method, path, body, auth);
-    if (res.status === 401 && auth && !this.env.CPUB_TOKEN && this.config.refreshToken) {
-      const refreshed = await this.send('POST', '/api/auth/refresh', { refreshToken: this.config.refreshToken }, false);
-      if (!refreshed.ok) throw new ApiError(401, 'session_expired', 'not logged in', 'your session has ended; run `cpub login`');
-      this.saveTokens((await refreshed.json()) as { accessToken: string; refreshToken: string });
-      res = await this.send(method, path, body, auth);
-    }
+    return this.json<T>(await this.send(method, path, { body, auth }));
+  }
+
+  /** Parses an answer: its JSON on 2xx, else the problem as an ApiError. */
+  async json<T>(res: Response): Promise<T> {
     const text = await res.text();
-    const data = text ? JSON.parse(text) : undefined;
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
     if (!res.ok) {
       const p = (data ?? {}) as { code?: string; title?: string; detail?: string };
-      throw new ApiError(res.status, p.code ?? 'http_error', p.title ?? `HTTP ${res.status}`, p.detail ?? res.statusText);
+      throw new ApiError(res.status, p.code ?? 'http_error', p.title ?? `HTTP ${res.status}`, p.detail ?? (text.slice(0, 200) || res.statusText));
     }
     return data as T;
   }
 
-  private send(method: string, path: string, body: unknown, auth: boolean): Promise<Response> {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const token = this.env.CPUB_TOKEN ?? this.config.accessToken;
+  /** Any call, answered as the Response (streams, uploads); refreshed and retried once on a 401. */
+  async send(method: string, path: string, opts: SendOptions = {}): Promise<Response> {
+    const auth = opts.auth ?? true;
+    let res = await this.once(method, path, opts, auth);
+    if (res.status === 401 && auth && !this.env.CPUB_TOKEN && this.config.refreshToken) {
+      await res.body?.cancel();
+      const refreshed = await this.once('POST', '/api/auth/refresh', { body: { refreshToken: this.config.refreshToken } }, false);
+      if (!refreshed.ok) {
+        await refreshed.body?.cancel();
+        throw new ApiError(401, 'session_expired', 'not logged in', 'your session has ended; run `cpub login`');
+      }
+      this.saveTokens((await refreshed.json()) as { accessToken: string; refreshToken: string });
+      res = await this.once(method, path, opts, auth);
+    }
+    if (res.status === 401 && auth && !this.env.CPUB_TOKEN && !this.config.accessToken) {
+      await res.body?.cancel();
+      throw new ApiError(401, 'not_logged_in', 'not logged in', 'run `cpub login` (or set CPUB_TOKEN)');
+    }
+    return res;
+  }
+
+  private once(method: string, path: string, opts: SendOptions, auth: boolean): Promise<Response> {
+    const headers: Record<string, string> = { ...opts.headers };
+    let body: BodyInit | undefined;
+    if (opts.raw) {
+      headers['content-type'] = opts.raw.contentType;
+      headers['content-length'] = String(opts.raw.bytes.length);
+      body = progressStream(opts.raw.bytes, opts.raw.onProgress);
+    } else if (opts.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(opts.body);
+    }
+    const token = this.env.CPUB_TOKEN || this.config.accessToken;
     if (auth && token) headers.authorization = `Bearer ${token}`;
-    return fetch(this.server + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }).catch((err: Error) => {
+    return fetch(this.server + path, { method, headers, body, ...(opts.raw ? { duplex: 'half' } : {}) } as RequestInit).catch((err: Error) => {
       throw new ApiError(0, 'unreachable', 'cannot reach the server', `${this.server}: ${(err.cause as Error)?.message ?? err.message}`);
     });
   }
+}
+
+/** The bytes as a stream that reports how much the connection has taken. */
+function progressStream(bytes: Uint8Array, onProgress?: (sent: number) => void): ReadableStream<Uint8Array> {
+  const CHUNK = 64 * 1024;
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= bytes.length) {
+        onProgress?.(bytes.length);
+        return controller.close();
+      }
+      const end = Math.min(bytes.length, offset + CHUNK);
+      controller.enqueue(bytes.subarray(offset, end));
+      offset = end;
+      onProgress?.(offset);
+    },
+  });
 }

@@ -1,89 +1,48 @@
-// `cpub`: the developer CLI. Today: register, login, logout, whoami (the rest arrives with the CLI issue).
-import { createInterface } from 'node:readline/promises';
-import { Command } from 'commander';
-import { ApiClient, ApiError } from './api-client.js';
-import { readPassword } from '../../control-plane/src/admin/read-password.js';
+// `cpub`: the developer CLI. Wiring only: one function per command group (commands/), errors printed once
+// as `error: <title> — <detail>` (exit 1; 2 for usage errors).
+import { Command, CommanderError } from 'commander';
+import { ApiError } from './api-client.js';
+import { makeCtx } from './context.js';
+import { CliError } from './output.js';
 import { VERSION } from '../../control-plane/src/version.js';
-
-interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: string;
-}
-
-async function ask(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return (await rl.question(question)).trim();
-  } finally {
-    rl.close();
-  }
-}
+import { authCommands } from './commands/auth.js';
+import { initCommand } from './commands/init.js';
+import { checkCommand } from './commands/check.js';
+import { deployCommands } from './commands/deploy.js';
+import { functionCommands } from './commands/functions.js';
+import { invokeCommand } from './commands/invoke.js';
+import { observeCommands } from './commands/observe.js';
+import { envCommands } from './commands/env.js';
+import { keysCommands } from './commands/keys.js';
+import { nodesCommand } from './commands/nodes.js';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const program = new Command('cpub').description('ContainerPub CLI: deploy and run functions on your ContainerPub server.').version(VERSION).showHelpAfterError();
-  const serverOpt = ['--server <url>', 'control plane URL [CPUB_SERVER, then the saved one]'] as const;
-
-  program
-    .command('register')
-    .description('create an account (the first one on a server becomes its admin)')
-    .option(...serverOpt)
-    .option('--email <email>', 'your email (asked when missing)')
-    .option('--name <name>', 'display name')
-    .option('--password-stdin', 'read the password from standard input')
-    .action(async (opts) => {
-      const api = new ApiClient(env, opts.server);
-      const email = opts.email ?? (await ask('Email: '));
-      const password = await readPassword('Password (8–256 characters): ');
-      const { user } = await api.request<{ user: User }>('POST', '/api/auth/register', { email, password, name: opts.name }, false);
-      api.saveTokens({});
-      console.log(`registered ${user.email} (${user.role}); now run: cpub login`);
-    });
-
-  program
-    .command('login')
-    .description('log in and keep the tokens in ~/.config/containerpub/config.json (mode 0600)')
-    .option(...serverOpt)
-    .option('--email <email>', 'your email (asked when missing)')
-    .option('--password-stdin', 'read the password from standard input')
-    .action(async (opts) => {
-      const api = new ApiClient(env, opts.server);
-      const email = opts.email ?? (await ask('Email: '));
-      const password = await readPassword('Password: ');
-      const t = await api.request<{ accessToken: string; refreshToken: string }>('POST', '/api/auth/login', { email, password }, false);
-      api.saveTokens({ accessToken: t.accessToken, refreshToken: t.refreshToken, email });
-      console.log(`logged in to ${api.server} as ${email}`);
-    });
-
-  program
-    .command('logout')
-    .description('end the session on the server, then forget it here')
-    .option(...serverOpt)
-    .action(async (opts) => {
-      const api = new ApiClient(env, opts.server);
-      if (api.refreshToken) await api.request('POST', '/api/auth/logout', { refreshToken: api.refreshToken }).catch(() => undefined);
-      api.forgetTokens();
-      console.log('logged out');
-    });
-
-  program
-    .command('whoami')
-    .description('the account you are logged in as')
-    .option(...serverOpt)
-    .option('--json', 'print JSON')
-    .action(async (opts) => {
-      const api = new ApiClient(env, opts.server);
-      const me = await api.request<User>('GET', '/api/users/me');
-      console.log(opts.json ? JSON.stringify(me, null, 2) : `${me.email} (${me.name}, ${me.role}) on ${api.server}`);
-    });
+  const program = new Command('cpub')
+    .description('ContainerPub CLI: deploy and run functions on your ContainerPub server.\nServer URL: --server, then CPUB_SERVER, then the one saved by `cpub login`. CPUB_TOKEN (an access token or API key) skips the login.')
+    .version(VERSION)
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  const ctx = makeCtx(env);
+  for (const add of [authCommands, initCommand, checkCommand, deployCommands, functionCommands, invokeCommand, observeCommands, envCommands, keysCommands, nodesCommand]) add(program, ctx);
+  // Subcommands report usage errors the same way.
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) c.exitOverride().showHelpAfterError('(add --help for usage)');
+  program.addHelpText('after', '\nStart with: cpub login --server URL, then cpub init hello && cd hello && cpub deploy\n');
 
   try {
     await program.parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here too (exit code 0).
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    }
     if (err instanceof ApiError) {
       console.error(`error: ${err.title} — ${err.detail}`);
       process.exit(1);
+    }
+    if (err instanceof CliError) {
+      console.error(`error: ${err.title} — ${err.detail}`);
+      process.exit(err.exitCode);
     }
     throw err;
   }

@@ -233,6 +233,9 @@ async function main(): Promise<void> {
   server.listen(SOCKET, () => chmodSync(SOCKET, 0o777));
 }
 
+// Stack traces point into the function's own sources (the bundle ships with its source map).
+process.setSourceMapsEnabled(true);
+
 // As PID 1 in its container, Node has no default handler for SIGTERM: without this, stopping a container
 // waits out Podman's stop timeout.
 process.on('SIGTERM', () => process.exit(0));

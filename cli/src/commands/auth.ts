@@ -1,0 +1,68 @@
+// `cpub register | login | logout | whoami`: accounts and the saved session.
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { readPassword } from '../../../control-plane/src/admin/read-password.js';
+import { examples, withServer, withServerJson, type Ctx } from '../context.js';
+import { printJson } from '../output.js';
+
+interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  handle?: string;
+}
+
+async function ask(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim();
+  } finally {
+    rl.close();
+  }
+}
+
+export function authCommands(program: Command, ctx: Ctx): void {
+  examples(
+    withServer(program.command('register').description('create an account (the first one on a server becomes its admin)'))
+      .option('--email <email>', 'your email (asked when missing)')
+      .option('--name <name>', 'display name')
+      .option('--password-stdin', 'read the password from standard input'),
+    ['cpub register --server http://127.0.0.1:8080 --email me@example.com'],
+  ).action(async (opts) => {
+    const api = ctx.api(opts);
+    const email = opts.email ?? (await ask('Email: '));
+    const password = await readPassword('Password (8–256 characters): ');
+    const { user } = await api.request<{ user: User }>('POST', '/api/auth/register', { email, password, name: opts.name }, false);
+    api.saveTokens({});
+    console.log(`registered ${user.email} (${user.role}); now run: cpub login`);
+  });
+
+  examples(
+    withServer(program.command('login').description('log in and keep the tokens in $XDG_CONFIG_HOME/containerpub/config.json (mode 0600)'))
+      .option('--email <email>', 'your email (asked when missing)')
+      .option('--password-stdin', 'read the password from standard input'),
+    ['cpub login --server http://127.0.0.1:8080', 'echo "$PASSWORD" | cpub login --email me@example.com --password-stdin'],
+  ).action(async (opts) => {
+    const api = ctx.api(opts);
+    const email = opts.email ?? (await ask('Email: '));
+    const password = await readPassword('Password: ');
+    const t = await api.request<{ accessToken: string; refreshToken: string }>('POST', '/api/auth/login', { email, password }, false);
+    api.saveTokens({ accessToken: t.accessToken, refreshToken: t.refreshToken, email });
+    console.log(`logged in to ${api.server} as ${email}`);
+  });
+
+  withServer(program.command('logout').description('end the session on the server, then forget it here')).action(async (opts) => {
+    const api = ctx.api(opts);
+    if (api.refreshToken) await api.request('POST', '/api/auth/logout', { refreshToken: api.refreshToken }).catch(() => undefined);
+    api.forgetTokens();
+    console.log('logged out');
+  });
+
+  withServerJson(program.command('whoami').description('the account you are logged in as')).action(async (opts) => {
+    const api = ctx.api(opts);
+    const me = await api.request<User>('GET', '/api/users/me');
+    if (opts.json) return printJson(me);
+    console.log(`${me.email} (${me.name}, ${me.role}${me.handle ? `, handle ${me.handle}` : ''}) on ${api.server}`);
+  });
+}

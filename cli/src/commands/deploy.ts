@@ -1,0 +1,151 @@
+// `cpub deploy [dir]`: analyse, bundle, pack, upload with a progress bar, stream the build log, print the
+// version and URL. `cpub status [dir]`: is what is deployed this folder's current content?
+import { basename, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { analyse } from '../analysis/check.js';
+import { packFunction, PackError, readManifest, type Packed } from '../../../common/pack.js';
+import { ApiError, type ApiClient } from '../api-client.js';
+import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
+import { CliError, color, formatBytes, printJson } from '../output.js';
+import { spinner, uploadBar } from '../progress.js';
+import { readEvents } from '../sse.js';
+import { report } from './check.js';
+
+/** The server's default cap on an upload (CPUB_ARTIFACT_MAX_BYTES). */
+const MAX_ARTIFACT = 50 * 2 ** 20;
+const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'auth', 'network'] as const;
+
+export interface FunctionView {
+  id: string;
+  name: string;
+  url: string;
+  activeVersion: number | null;
+  status: string;
+  [k: string]: unknown;
+}
+
+interface DeploymentView {
+  version: number;
+  status: 'building' | 'ready' | 'failed';
+  digest: string;
+  error: string | null;
+  active?: boolean;
+}
+
+async function pack(dir: string): Promise<Packed> {
+  try {
+    return await packFunction(dir);
+  } catch (err) {
+    if (err instanceof PackError) throw new CliError('cannot bundle the function', err.message);
+    throw err;
+  }
+}
+
+/** The function named by the manifest; created (with the manifest's settings) when it does not exist yet. */
+async function ensureFunction(api: ApiClient, manifest: Record<string, unknown>): Promise<FunctionView> {
+  const name = String(manifest.name ?? '');
+  try {
+    return (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(name)}`)).function;
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+  }
+  const settings = Object.fromEntries(SETTINGS.filter((k) => manifest[k] !== undefined).map((k) => [k, manifest[k]]));
+  const created = (await api.request<{ function: FunctionView }>('POST', '/api/functions', { name, ...settings })).function;
+  console.error(`created function ${name}`);
+  return created;
+}
+
+export function absoluteUrl(api: ApiClient, url: string): string {
+  return url.startsWith('/') ? api.server + url : url;
+}
+
+export function deployCommands(program: Command, ctx: Ctx): void {
+  examples(
+    withServer(program.command('deploy [dir]').description('analyse, bundle and upload a function folder, stream its build log, print the version and URL'))
+      .option('--strict', 'stop on any analysis finding (files that must never ship, risky APIs)')
+      .option('--no-wait', 'return once uploaded, without waiting for the build')
+      .option('--json', 'print the deployment and function as JSON when done'),
+    ['cpub deploy', 'cpub deploy ./hello --strict', 'cpub deploy --no-wait'],
+  ).action(async (dirArg: string | undefined, opts: { server?: string; strict?: boolean; wait: boolean; json?: boolean }) => {
+    const dir = resolve(dirArg ?? '.');
+    const api = ctx.api(opts);
+    let manifest: Record<string, unknown>;
+    try {
+      manifest = readManifest(dir) as unknown as Record<string, unknown>;
+    } catch (err) {
+      throw new CliError('not a function folder', (err as Error).message);
+    }
+    manifest.name ??= basename(dir);
+    report(analyse(dir), Boolean(opts.strict));
+    const bundling = spinner('bundling');
+    let packed: Packed;
+    try {
+      packed = await pack(dir);
+    } finally {
+      bundling.stop();
+    }
+    if (packed.bytes.length > MAX_ARTIFACT) throw new CliError('bundle too large', `${formatBytes(packed.bytes.length)} is over the ${formatBytes(MAX_ARTIFACT)} upload limit`);
+    console.error(`bundled ${String(manifest.name)}: ${formatBytes(packed.bundleBytes)} (${formatBytes(packed.bytes.length)} packed, sha256 ${packed.digest.slice(0, 12)})`);
+    const fn = await ensureFunction(api, manifest);
+    const bar = uploadBar(packed.bytes.length);
+    const res = await api.send('POST', `/api/functions/${enc(fn.name)}/deployments`, { raw: { bytes: packed.bytes, contentType: 'application/gzip', onProgress: bar.update } });
+    bar.done();
+    let deployment = (await api.json<{ deployment: DeploymentView }>(res)).deployment;
+    if (!opts.wait) {
+      if (opts.json) return printJson({ deployment, function: fn });
+      return console.log(`uploaded ${fn.name} v${deployment.version}: building (follow with: cpub deployments ${fn.name})`);
+    }
+    deployment = await followBuild(api, fn.name, deployment);
+    const after = (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(fn.name)}`)).function;
+    if (opts.json) printJson({ deployment, function: after });
+    if (deployment.status === 'failed') throw new CliError('build failed', `${fn.name} v${deployment.version}: ${deployment.error ?? 'see the build log above'}; v${after.activeVersion ?? '-'} stays active`);
+    if (!opts.json) console.log(`${color.green('deployed')} ${fn.name} v${deployment.version} → ${absoluteUrl(api, after.url)}`);
+  });
+
+  examples(withServerJson(program.command('status [dir]').description('compare the folder with what is deployed: up to date, changed, or never deployed')), ['cpub status', 'cpub status ./hello --json']).action(
+    async (dirArg: string | undefined, opts: { server?: string; json?: boolean }) => {
+      const dir = resolve(dirArg ?? '.');
+      const api = ctx.api(opts);
+      const packed = await pack(dir);
+      const name = packed.manifest.name ?? basename(dir);
+      let state: 'up-to-date' | 'changed' | 'never-deployed' = 'never-deployed';
+      let active: DeploymentView | undefined;
+      try {
+        const fn = (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(name)}`)).function;
+        if (fn.activeVersion !== null) {
+          active = (await api.request<{ deployment: DeploymentView }>('GET', `/api/functions/${enc(name)}/deployments/${fn.activeVersion}`)).deployment;
+          state = active.digest === packed.digest ? 'up-to-date' : 'changed';
+        }
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 404)) throw err;
+      }
+      if (opts.json) return printJson({ name, state, localDigest: packed.digest, deployedDigest: active?.digest ?? null, activeVersion: active?.version ?? null });
+      const words = { 'up-to-date': color.green(`up to date (v${active?.version})`), changed: color.yellow(`changed since v${active?.version}: run cpub deploy`), 'never-deployed': color.yellow('never deployed: run cpub deploy') };
+      console.log(`${name}: ${words[state]}`);
+    },
+  );
+}
+
+/** Streams the build log under a spinner until the build ends; returns the deployment as it ended. */
+async function followBuild(api: ApiClient, name: string, d: DeploymentView): Promise<DeploymentView> {
+  const spin = spinner(`building ${name} v${d.version}`);
+  try {
+    const res = await api.send('GET', `/api/functions/${enc(name)}/deployments/${d.version}/logs?follow=true`);
+    if (!res.ok) await api.json(res);
+    if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      for await (const e of readEvents(res)) {
+        if (e.event === 'log') spin.line(e.data);
+        if (e.event === 'done') break;
+      }
+    } else {
+      for (const l of (await res.text()).split('\n').filter(Boolean)) spin.line(l);
+    }
+  } finally {
+    spin.stop();
+  }
+  for (;;) {
+    const now = (await api.request<{ deployment: DeploymentView }>('GET', `/api/functions/${enc(name)}/deployments/${d.version}`)).deployment;
+    if (now.status !== 'building') return now;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

@@ -1,0 +1,171 @@
+// `cpub list | info | update | delete | deployments | rollback`: functions and their versions.
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import type { ApiClient } from '../api-client.js';
+import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
+import { CliError, color, formatBytes, printFields, printJson, printTable } from '../output.js';
+import { absoluteUrl, type FunctionView } from './deploy.js';
+
+interface DeploymentRow {
+  version: number;
+  status: string;
+  digest: string;
+  sizeBytes: number;
+  active: boolean;
+  createdAt: string;
+  durationMs: number | null;
+  error: string | null;
+}
+
+/** Parses durations like 500ms, 10s, 5m, 1h into milliseconds. */
+export function parseDuration(text: string, field: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new CliError('invalid duration', `${field}: ${text} (use e.g. 500ms, 10s, 5m, 1h)`, 2);
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms']);
+}
+
+async function ask(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim();
+  } finally {
+    rl.close();
+  }
+}
+
+const getFn = async (api: ApiClient, ref: string) => (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(ref)}`)).function;
+
+export function functionCommands(program: Command, ctx: Ctx): void {
+  withServerJson(program.command('list').alias('ls').description('your functions, newest first')).action(async (opts) => {
+    const api = ctx.api(opts);
+    const all: FunctionView[] = [];
+    for (let cursor: string | null = null; ; ) {
+      const page: { functions: FunctionView[]; nextCursor: string | null } = await api.request('GET', `/api/functions?limit=100${cursor ? `&cursor=${enc(cursor)}` : ''}`);
+      all.push(...page.functions);
+      if (!(cursor = page.nextCursor)) break;
+    }
+    if (opts.json) return printJson({ functions: all });
+    printTable(
+      all.map((f) => ({ ...f, version: f.activeVersion === null ? '-' : `v${f.activeVersion}`, limits: `${f.memoryMb} MB, ${f.cpus} CPU, ${Number(f.timeoutMs) / 1000} s` })),
+      [
+        ['name', 'NAME'],
+        ['status', 'STATUS'],
+        ['version', 'VERSION'],
+        ['auth', 'AUTH'],
+        ['limits', 'LIMITS'],
+        ['url', 'URL'],
+      ],
+    );
+  });
+
+  examples(withServerJson(program.command('info <fn>').description('one function: limits, auth, active version, URL')), ['cpub info hello']).action(async (ref: string, opts) => {
+    const api = ctx.api(opts);
+    const f = await getFn(api, ref);
+    if (opts.json) return printJson({ function: f });
+    printFields([
+      ['name', f.name],
+      ['id', f.id],
+      ['status', f.status],
+      ['active version', f.activeVersion === null ? '-' : `v${f.activeVersion}`],
+      ['url', absoluteUrl(api, f.url)],
+      ['auth', f.auth],
+      ['network', f.network],
+      ['memory', `${f.memoryMb} MB`],
+      ['cpus', f.cpus],
+      ['timeout', `${Number(f.timeoutMs) / 1000} s`],
+      ['concurrency', f.concurrency],
+      ['max instances', f.maxInstances],
+      ['updated', f.updatedAt],
+    ]);
+  });
+
+  examples(
+    withServerJson(program.command('update <fn>').description('change limits, auth mode or network (warm containers are recycled)'))
+      .option('--memory <mb>', 'memory in MB (64–4096)')
+      .option('--cpus <n>', 'CPUs (0.1–8)')
+      .option('--timeout <duration>', 'per-call timeout, e.g. 10s (100ms–15m)')
+      .option('--concurrency <n>', 'calls one container takes at once (1–1000)')
+      .option('--max-instances <n>', 'containers at most (1–100)')
+      .option('--auth <mode>', 'private (your token), key (an API key) or public')
+      .option('--network <mode>', 'none or egress'),
+    ['cpub update hello --memory 256 --timeout 10s', 'cpub update hello --auth public'],
+  ).action(async (ref: string, opts) => {
+    const api = ctx.api(opts);
+    const num = (v: string | undefined, field: string) => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new CliError('invalid value', `${field}: ${v} is not a number`, 2);
+      return n;
+    };
+    const patch = Object.fromEntries(
+      Object.entries({
+        memoryMb: num(opts.memory, '--memory'),
+        cpus: num(opts.cpus, '--cpus'),
+        timeoutMs: opts.timeout === undefined ? undefined : parseDuration(opts.timeout, '--timeout'),
+        concurrency: num(opts.concurrency, '--concurrency'),
+        maxInstances: num(opts.maxInstances, '--max-instances'),
+        auth: opts.auth,
+        network: opts.network,
+      }).filter(([, v]) => v !== undefined),
+    );
+    if (!Object.keys(patch).length) throw new CliError('nothing to change', 'pass at least one of --memory, --cpus, --timeout, --concurrency, --max-instances, --auth, --network', 2);
+    const f = (await api.request<{ function: FunctionView }>('PATCH', `/api/functions/${enc(ref)}`, patch)).function;
+    if (opts.json) return printJson({ function: f });
+    console.log(`updated ${f.name}: ${f.memoryMb} MB, ${f.cpus} CPU, timeout ${Number(f.timeoutMs) / 1000} s, concurrency ${f.concurrency}, auth ${f.auth}, network ${f.network}`);
+  });
+
+  examples(withServer(program.command('delete <fn>').description('delete a function with its versions, keys, env and executions')).option('-y, --yes', 'do not ask for the name'), [
+    'cpub delete hello',
+    'cpub delete hello --yes',
+  ]).action(async (ref: string, opts) => {
+    const api = ctx.api(opts);
+    const f = await getFn(api, ref);
+    if (!opts.yes) {
+      if (!process.stdin.isTTY) throw new CliError('confirmation needed', `pass --yes to delete ${f.name} without a terminal`, 2);
+      const typed = await ask(`This deletes ${f.name} and everything of it. Type its name to confirm: `);
+      if (typed !== f.name) throw new CliError('not deleted', 'the name did not match');
+    }
+    await api.request('DELETE', `/api/functions/${enc(f.id)}`);
+    console.log(`deleted ${f.name}`);
+  });
+
+  examples(withServerJson(program.command('deployments <fn>').description('versions of a function, newest first')), ['cpub deployments hello']).action(async (ref: string, opts) => {
+    const api = ctx.api(opts);
+    const r = await api.request<{ deployments: DeploymentRow[] }>('GET', `/api/functions/${enc(ref)}/deployments?limit=100`);
+    if (opts.json) return printJson(r);
+    printTable(
+      r.deployments.map((d) => ({ ...d, v: `v${d.version}${d.active ? ' *' : ''}`, digest: d.digest.slice(0, 12), size: formatBytes(d.sizeBytes), build: d.durationMs === null ? '-' : `${(d.durationMs / 1000).toFixed(1)} s` })),
+      [
+        ['v', 'VERSION'],
+        ['status', 'STATUS'],
+        ['digest', 'DIGEST'],
+        ['size', 'SIZE'],
+        ['build', 'BUILD'],
+        ['createdAt', 'CREATED'],
+        ['error', 'ERROR'],
+      ],
+    );
+  });
+
+  examples(withServerJson(program.command('rollback <fn> [version]').description('make a ready version active again (without a version: pick one on a terminal)')), [
+    'cpub rollback hello 2',
+    'cpub rollback hello',
+  ]).action(async (ref: string, version: string | undefined, opts) => {
+    const api = ctx.api(opts);
+    let v = version === undefined ? undefined : Number(version.replace(/^v/, ''));
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new CliError('invalid version', `${version}: a version number like 2`, 2);
+    if (v === undefined) {
+      const { deployments } = await api.request<{ deployments: DeploymentRow[] }>('GET', `/api/functions/${enc(ref)}/deployments?limit=20`);
+      const ready = deployments.filter((d) => d.status === 'ready' && !d.active);
+      if (!ready.length) throw new CliError('nothing to roll back to', 'no other ready version');
+      if (!process.stdin.isTTY) throw new CliError('version needed', `pass the version (ready ones: ${ready.map((d) => d.version).join(', ')})`, 2);
+      ready.forEach((d, i) => console.error(`  ${i + 1}) v${d.version}  ${d.digest.slice(0, 12)}  ${d.createdAt}`));
+      const pick = Number(await ask(`Roll back to which (1–${ready.length})? `));
+      if (!(pick >= 1 && pick <= ready.length)) throw new CliError('not rolled back', 'no version picked');
+      v = ready[pick - 1]!.version;
+    }
+    const f = (await api.request<{ function: FunctionView }>('POST', `/api/functions/${enc(ref)}/rollback`, { version: v })).function;
+    if (opts.json) return printJson({ function: f });
+    console.log(`${color.green('rolled back')} ${f.name}: v${f.activeVersion} is active`);
+  });
+}

@@ -1,0 +1,61 @@
+// `cpub keys create | list | revoke | roll`: a function's API keys (a secret is printed once, at creation or roll).
+import type { Command } from 'commander';
+import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
+import { CliError, color, printJson, printTable } from '../output.js';
+
+interface KeyView {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+const EXPIRIES = ['1h', '1d', '7d', '30d', 'never'];
+
+function printSecret(fn: string, key: KeyView, secret: string, json: boolean | undefined): void {
+  if (json) return printJson({ key, secret });
+  console.log(secret);
+  console.error(color.yellow(`↑ the secret of key ${key.id} (${key.name}) for ${fn}: shown this once, store it now`, process.stderr));
+}
+
+export function keysCommands(program: Command, ctx: Ctx): void {
+  const keys = program.command('keys').description('API keys of a function (for auth mode "key", and for POST …/invoke)');
+
+  examples(withServerJson(keys.command('create <fn>').description('issue a key; its secret is printed once')).option('--name <name>', 'a label', 'default').option('--expires <when>', `${EXPIRIES.join(', ')}`, '30d'), [
+    'cpub keys create hello --name ci --expires 7d',
+  ]).action(async (ref: string, opts) => {
+    if (!EXPIRIES.includes(opts.expires)) throw new CliError('invalid --expires', `${opts.expires}: use ${EXPIRIES.join(', ')}`, 2);
+    const r = await ctx.api(opts).request<{ key: KeyView; secret: string }>('POST', `/api/functions/${enc(ref)}/keys`, { name: opts.name, expiresIn: opts.expires });
+    printSecret(ref, r.key, r.secret, opts.json);
+  });
+
+  withServerJson(keys.command('list <fn>').description('keys without their secrets')).action(async (ref: string, opts) => {
+    const r = await ctx.api(opts).request<{ keys: KeyView[] }>('GET', `/api/functions/${enc(ref)}/keys`);
+    if (opts.json) return printJson(r);
+    printTable(
+      r.keys.map((k) => ({ ...k, state: k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) < Date.now() ? 'expired' : 'active' })),
+      [
+        ['id', 'ID'],
+        ['name', 'NAME'],
+        ['prefix', 'PREFIX'],
+        ['state', 'STATE'],
+        ['createdAt', 'CREATED'],
+        ['expiresAt', 'EXPIRES'],
+        ['lastUsedAt', 'LAST USED'],
+      ],
+    );
+  });
+
+  withServer(keys.command('revoke <fn> <keyId>').description('revoke a key (kept for the record)')).action(async (ref: string, keyId: string, opts) => {
+    await ctx.api(opts).request('DELETE', `/api/functions/${enc(ref)}/keys/${enc(keyId)}`);
+    console.log(`revoked ${keyId}`);
+  });
+
+  withServerJson(keys.command('roll <fn> <keyId>').description('replace a key’s secret; the new one is printed once')).action(async (ref: string, keyId: string, opts) => {
+    const r = await ctx.api(opts).request<{ key: KeyView; secret: string }>('POST', `/api/functions/${enc(ref)}/keys/${enc(keyId)}/roll`);
+    printSecret(ref, r.key, r.secret, opts.json);
+  });
+}

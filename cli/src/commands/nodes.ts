@@ -1,0 +1,47 @@
+// `cpub nodes`: the fleet, for admins.
+import type { Command } from 'commander';
+import { withServerJson, type Ctx } from '../context.js';
+import { color, formatBytes, printJson, printTable } from '../output.js';
+
+interface NodeView {
+  id: string;
+  name: string;
+  advertise: string;
+  status: string;
+  lastHeartbeatAt: string | null;
+  capacity: { memoryBytes: number; cpus: number; maxContainers: number };
+  usage: { containers: number; inFlight: number };
+  limitsEnforced: boolean;
+  rootless: boolean;
+  tls: boolean;
+  agentVersion: string;
+}
+
+export function nodesCommand(program: Command, ctx: Ctx): void {
+  withServerJson(program.command('nodes').description('worker hosts: status, capacity, usage, whether limits are enforced (admins)')).action(async (opts) => {
+    const r = await ctx.api(opts).request<{ nodes: NodeView[] }>('GET', '/api/nodes');
+    if (opts.json) return printJson(r);
+    const paint: Record<string, (s: string) => string> = { up: color.green, suspect: color.yellow, down: color.red, draining: color.yellow };
+    printTable(
+      r.nodes.map((n) => ({
+        ...n,
+        status: (paint[n.status] ?? ((s: string) => s))(n.status),
+        capacity: `${formatBytes(n.capacity.memoryBytes)}, ${n.capacity.cpus} CPU`,
+        containers: `${n.usage.containers}/${n.capacity.maxContainers}`,
+        limits: n.limitsEnforced ? 'enforced' : color.red('NOT enforced'),
+        mode: `${n.rootless ? 'rootless' : 'rootful'}${n.tls ? ', tls' : ''}`,
+      })),
+      [
+        ['name', 'NAME'],
+        ['advertise', 'ADDRESS'],
+        ['status', 'STATUS'],
+        ['lastHeartbeatAt', 'LAST HEARTBEAT'],
+        ['capacity', 'CAPACITY'],
+        ['containers', 'CONTAINERS'],
+        ['limits', 'LIMITS'],
+        ['mode', 'MODE'],
+        ['agentVersion', 'AGENT'],
+      ],
+    );
+  });
+}
