@@ -30,7 +30,7 @@ const RISKY: [RegExp, string][] = [
 
 /** File writes whose first argument is not visibly under /tmp. */
 const WRITE_CALL = /\b(writeFile|writeFileSync|appendFile|appendFileSync|createWriteStream|mkdir|mkdirSync|rm|rmSync|unlink|unlinkSync|rename|renameSync|copyFile|copyFileSync|cp|cpSync)\s*\(\s*([^,)]*)/;
-const UNDER_TMP = /^(['"`]\/tmp\/|.*\btmpdir\s*\(\))/;
+const UNDER_TMP = /^(['"`]\/tmp\/|.*\btmpdir\s*\()/;
 
 const SOURCE = /\.(m|c)?(j|t)sx?$/;
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.cpub']);

@@ -1,0 +1,153 @@
+// The built `cpub` binary against a real server and agent (Podman): register, login, init, deploy with its
+// progress output, status, invoke, logs (and -f receiving a line from a new call), env with a secret, keys,
+// deployments and rollback, executions, stats, delete, logout — and refresh-and-retry after the access token
+// is revoked on the server.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, startAgentProcess, repoRoot, cleanEnv, type RunningServer } from './helpers/server.js';
+import { client } from './helpers/http.js';
+import { loud, until } from './helpers/hooks.js';
+
+const s = suite('cpub CLI: functions');
+const JOIN = 'join-token-for-cli-0123456789abcdef';
+let server: RunningServer;
+let agent: RunningServer;
+let home: string;
+let work: string;
+const env = () => cleanEnv({ XDG_CONFIG_HOME: home, NO_COLOR: '1' });
+const cpub = (args: string[], input = '', cwd = work) => spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), ...args], { encoding: 'utf8', input, cwd, env: env() });
+const ok = (args: string[], input = '', cwd = work) => {
+  const r = cpub(args, input, cwd);
+  assert.is(r.status, 0, `cpub ${args.join(' ')}: ${r.stderr}${r.stdout}`);
+  return r;
+};
+const config = () => JSON.parse(readFileSync(join(home, 'containerpub', 'config.json'), 'utf8'));
+
+s.before(
+  loud(async () => {
+    server = await startServer({ CPUB_JOIN_TOKEN: JOIN });
+    home = mkdtempSync(join(tmpdir(), 'cpub-cli-home-'));
+    work = mkdtempSync(join(tmpdir(), 'cpub-cli-work-'));
+    agent = await startAgentProcess({ CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN });
+    ok(['register', '--server', server.url, '--email', 'cli@example.com', '--password-stdin'], 'cli-password-1\n');
+    ok(['login', '--email', 'cli@example.com', '--password-stdin'], 'cli-password-1\n');
+    await until('the agent up', async () => (await client(server.url).get('/api/nodes', config().accessToken)).body.nodes?.[0]?.status === 'up');
+  }),
+);
+
+s.after(
+  loud(async () => {
+    await agent?.stop();
+    await server?.stop();
+    rmSync(home, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  }),
+);
+
+s('init, deploy with progress, status, invoke', () => {
+  const i = ok(['init', 'greeter']);
+  assert.match(i.stdout, 'created greeter');
+  const dir = join(work, 'greeter');
+  assert.equal(JSON.parse(readFileSync(join(dir, 'containerpub.json'), 'utf8')).name, 'greeter');
+  assert.match(ok(['status'], '', dir).stdout, 'greeter: never deployed');
+  const d = ok(['deploy'], '', dir);
+  // Not a terminal: plain progress lines, the build log streamed, then the version and URL.
+  assert.match(d.stderr, /bundled greeter: .* packed, sha256 [0-9a-f]{12}/);
+  assert.match(d.stderr, /uploading .*\nuploaded /);
+  assert.match(d.stderr, /building greeter v1…/);
+  assert.match(d.stdout, new RegExp(`deployed greeter v1 → ${server.url}/fn/[a-z0-9-]+/greeter`));
+  assert.match(ok(['status'], '', dir).stdout, 'greeter: up to date (v1)');
+  appendFileSync(join(dir, 'index.ts'), '\n// changed\nexport const version = 2;\n');
+  assert.match(ok(['status'], '', dir).stdout, 'greeter: changed since v1');
+  const inv = ok(['invoke', 'greeter', '--path', '/?name=Ada', '-v']);
+  assert.is(JSON.parse(inv.stdout).message, 'Hello, Ada!');
+  assert.match(inv.stderr, /status: 200\n/);
+  assert.match(inv.stderr, /execution: [0-9a-f-]{36}/);
+  const info = JSON.parse(ok(['info', 'greeter', '--json']).stdout);
+  assert.equal([info.function.name, info.function.activeVersion], ['greeter', 1]);
+  assert.ok(JSON.parse(ok(['list', '--json']).stdout).functions.some((f: { name: string }) => f.name === 'greeter'));
+});
+
+s('logs, logs -f receiving a line from a new call, executions, execution, stats', async () => {
+  assert.match(ok(['logs', 'greeter']).stdout, /info  [0-9a-f]{8} greeting Ada/);
+  const follow = spawn(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), 'logs', 'greeter', '-f', '--since', '1s'], { env: env() });
+  let out = '';
+  follow.stdout.on('data', (c: Buffer) => (out += c));
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    ok(['invoke', 'greeter', '--path', '/?name=Live']);
+    await until('the live line', async () => out.includes('greeting Live'), 15_000);
+  } finally {
+    follow.kill();
+  }
+  const ex = JSON.parse(ok(['executions', 'greeter', '--json']).stdout).executions;
+  assert.ok(ex.length >= 2);
+  assert.is(ex[0].status, 'success');
+  const one = ok(['execution', ex[0].id]);
+  assert.match(one.stdout, /status: +success \(HTTP 200\)/);
+  assert.match(one.stdout, 'greeting Live');
+  const st = ok(['stats', 'greeter']);
+  assert.match(st.stdout, /calls: +\d+ \(\d+ ok, 0 errors/);
+  assert.match(st.stdout, /calls\/hour \(24 h\): [▁▂▃▄▅▆▇█]{24}/);
+});
+
+s('env with a secret (masked), keys created once and revoked', () => {
+  ok(['env', 'set', 'greeter', 'GREETING=hi']);
+  ok(['env', 'set', 'greeter', '--secret', 'API_TOKEN'], 's3cret-value\n');
+  const list = ok(['env', 'list', 'greeter']);
+  assert.match(list.stdout, /GREETING +hi +var/);
+  assert.match(list.stdout, /API_TOKEN +\S+ +secret/);
+  assert.not.match(list.stdout, 's3cret-value');
+  const created = ok(['keys', 'create', 'greeter', '--name', 'ci', '--expires', '7d']);
+  const secret = created.stdout.trim();
+  assert.match(secret, /^cpk_/);
+  assert.match(created.stderr, 'shown this once');
+  const keys = JSON.parse(ok(['keys', 'list', 'greeter', '--json']).stdout).keys;
+  assert.is(keys.length, 1);
+  assert.not.match(JSON.stringify(keys), secret);
+  // The key calls the function without a login.
+  const viaKey = spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), 'invoke', 'greeter', '--server', server.url], { encoding: 'utf8', env: cleanEnv({ XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'cpub-cli-ci-')), CPUB_TOKEN: secret }) });
+  assert.is(viaKey.status, 0, viaKey.stderr);
+  ok(['keys', 'revoke', 'greeter', keys[0].id]);
+  assert.ok(JSON.parse(ok(['keys', 'list', 'greeter', '--json']).stdout).keys[0].revokedAt);
+});
+
+s('a second version, deployments, rollback', () => {
+  const dir = join(work, 'greeter');
+  ok(['deploy'], '', dir);
+  const deps = JSON.parse(ok(['deployments', 'greeter', '--json']).stdout).deployments;
+  assert.equal(
+    deps.map((d: { version: number; active: boolean }) => [d.version, d.active]),
+    [
+      [2, true],
+      [1, false],
+    ],
+  );
+  assert.match(ok(['rollback', 'greeter', '1']).stdout, 'v1 is active');
+  assert.match(ok(['status'], '', dir).stdout, 'changed since v1');
+});
+
+s('a revoked access token is refreshed once and the call retried; delete; logout', async () => {
+  const api = client(server.url);
+  const mine = config();
+  // Another session of the same user logs out naming the CLI's access token: that token is denied on the server.
+  const other = (await api.post('/api/auth/login', { email: 'cli@example.com', password: 'cli-password-1' })).body;
+  assert.is((await api.post('/api/auth/logout', { refreshToken: other.refreshToken }, mine.accessToken)).status, 200);
+  assert.is((await api.get('/api/users/me', mine.accessToken)).status, 401, 'control: the CLI’s access token is revoked');
+  assert.match(ok(['info', 'greeter']).stdout, /name: +greeter/);
+  assert.is.not(config().refreshToken, mine.refreshToken, 'the rotated refresh token is stored');
+  const noYes = cpub(['delete', 'greeter']);
+  assert.is(noYes.status, 2, 'no terminal and no --yes: nothing deleted');
+  ok(['delete', 'greeter', '--yes']);
+  const gone = cpub(['info', 'greeter']);
+  assert.is(gone.status, 1);
+  assert.match(gone.stderr, /^error: Not Found — /);
+  ok(['logout']);
+  assert.match(cpub(['whoami']).stderr, /^error: /);
+});
+
+s.run();
