@@ -1,7 +1,7 @@
 // `cpub register | login | logout | whoami`: accounts and the saved session.
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { readPassword } from '../../../control-plane/src/admin/read-password.js';
+import { ask } from '../prompt.js';
 import { examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { printJson } from '../output.js';
 
@@ -11,15 +11,6 @@ interface User {
   name: string;
   role: string;
   handle?: string;
-}
-
-async function ask(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return (await rl.question(question)).trim();
-  } finally {
-    rl.close();
-  }
 }
 
 export function authCommands(program: Command, ctx: Ctx): void {

@@ -1,7 +1,7 @@
 // `cpub list | info | update | delete | deployments | rollback`: functions and their versions.
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { ApiClient } from '../api-client.js';
+import { ask } from '../prompt.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, formatBytes, printFields, printJson, printTable } from '../output.js';
 import { absoluteUrl, type FunctionView } from './deploy.js';
@@ -22,15 +22,6 @@ export function parseDuration(text: string, field: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m) throw new CliError('invalid duration', `${field}: ${text} (use e.g. 500ms, 10s, 5m, 1h)`, 2);
   return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms']);
-}
-
-async function ask(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return (await rl.question(question)).trim();
-  } finally {
-    rl.close();
-  }
 }
 
 const getFn = async (api: ApiClient, ref: string) => (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(ref)}`)).function;

@@ -1,17 +1,9 @@
 // `cpub keys create | list | revoke | roll`: a function's API keys (a secret is printed once, at creation or roll).
 import type { Command } from 'commander';
+import type { KeyView } from '../../../control-plane/src/functions/keys.service.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, printJson, printTable } from '../output.js';
 
-interface KeyView {
-  id: string;
-  name: string;
-  prefix: string;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
 
 const EXPIRIES = ['1h', '1d', '7d', '30d', 'never'];
 

@@ -1,21 +1,9 @@
 // `cpub nodes`: the fleet, for admins.
 import type { Command } from 'commander';
+import type { NodeView } from '../../../control-plane/src/fleet/fleet.service.js';
 import { withServerJson, type Ctx } from '../context.js';
 import { color, formatBytes, printJson, printTable } from '../output.js';
 
-interface NodeView {
-  id: string;
-  name: string;
-  advertise: string;
-  status: string;
-  lastHeartbeatAt: string | null;
-  capacity: { memoryBytes: number; cpus: number; maxContainers: number };
-  usage: { containers: number; inFlight: number };
-  limitsEnforced: boolean;
-  rootless: boolean;
-  tls: boolean;
-  agentVersion: string;
-}
 
 export function nodesCommand(program: Command, ctx: Ctx): void {
   withServerJson(program.command('nodes').description('worker hosts: status, capacity, usage, whether limits are enforced (admins)')).action(async (opts) => {
