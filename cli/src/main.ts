@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ApiError } from './api-client.js';
 import { makeCtx } from './context.js';
 import { CliError } from './output.js';
-import { VERSION } from '../../control-plane/src/version.js';
+import { VERSION } from '../../common/version.js';
 import { authCommands } from './commands/auth.js';
 import { initCommand } from './commands/init.js';
 import { checkCommand } from './commands/check.js';

@@ -29,7 +29,7 @@ import { UserCache } from './users/user-cache.js';
 import { Purger } from './maintenance/purge.js';
 import { Fleet } from './fleet/fleet.service.js';
 import { buildApp, type App } from './http/app.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../../common/version.js';
 
 export interface ControlPlane {
   app: App;

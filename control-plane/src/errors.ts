@@ -30,3 +30,21 @@ export const TooLarge = (code: string, detail: string) => new AppError('too_larg
 export const RateLimited = (code: string, detail: string, retryAfterSeconds: number) =>
   new AppError('rate_limited', code, detail, { retryAfter: retryAfterSeconds });
 export const Unavailable = (code: string, detail: string) => new AppError('unavailable', code, detail);
+
+const STATUS: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+/** The HTTP status an error answers with: its kind's, or the `httpStatus` it carries (not shown), and the rest of its extra fields. */
+export function statusOf(err: AppError): { status: number; extra: Record<string, unknown> } {
+  // A function's failures carry their own status (502, 504, …).
+  const { httpStatus, ...extra } = err.extra;
+  return { status: typeof httpStatus === 'number' ? httpStatus : STATUS[err.kind], extra };
+}

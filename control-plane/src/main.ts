@@ -6,9 +6,9 @@ import { createLogger } from './logger.js';
 import { createControlPlane } from './control-plane.js';
 import { connectDb } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
-import { readPassword } from './admin/read-password.js';
+import { readPassword } from '../../common/read-password.js';
 import { loadKeyMaterial } from './secrets/key-files.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../../common/version.js';
 
 function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Config {
   return loadConfig(env, flagsFrom(opts, settings));

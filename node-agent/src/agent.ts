@@ -18,7 +18,7 @@ import { Pools } from './pool/pools.js';
 import { bundleFor } from './images/function-image.js';
 import { AgentService, type NodeFacts } from './grpc/agent-service.js';
 import { localSocketPath } from './local-client.js';
-import { VERSION } from '../../control-plane/src/version.js';
+import { VERSION } from '../../common/version.js';
 
 export interface Agent {
   facts: NodeFacts;

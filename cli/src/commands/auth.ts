@@ -1,6 +1,6 @@
 // `cpub register | login | logout | whoami`: accounts and the saved session.
 import type { Command } from 'commander';
-import { readPassword } from '../../../control-plane/src/admin/read-password.js';
+import { readPassword } from '../../../common/read-password.js';
 import { ask } from '../prompt.js';
 import { examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { printJson } from '../output.js';

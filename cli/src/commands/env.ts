@@ -1,6 +1,6 @@
 // `cpub env list | set | unset`: a function's env vars and secrets (secret values never printed).
 import type { Command } from 'commander';
-import { readPassword } from '../../../control-plane/src/admin/read-password.js';
+import { readPassword } from '../../../common/read-password.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, printJson, printTable } from '../output.js';
 

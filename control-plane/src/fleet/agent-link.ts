@@ -16,6 +16,16 @@ import type { BuildEvent__Output } from '../../../proto/generated/containerpub/a
 /** The agent went away (or stopped answering) while a call was on it: the function may have run. */
 export const AgentLost = (detail: string) => new AppError('unavailable', 'agent_lost', detail, { httpStatus: 502 });
 
+/** How a link remembers a version it has built (images are per function and digest). */
+export const builtKey = (functionId: string, digest: string) => `${functionId}:${digest}`;
+
+/** An agent's error as ours: its kind and code kept (internal and deadline become unavailable). */
+function remoteError(err: unknown): AppError {
+  const e = fromGrpcError(err);
+  const kind = e.kind === 'internal' || e.kind === 'deadline_exceeded' ? 'unavailable' : e.kind;
+  return new AppError(kind, e.code, e.detail);
+}
+
 export interface FunctionLog {
   functionId: string;
   version: number;
@@ -100,14 +110,17 @@ export class AgentLink {
     }
   }
 
-  /** Drops a function's (or one version's) containers and images on this agent. */
-  remove(functionId: string, version = 0): Promise<void> {
+  /** Drops a function's containers and images on this agent. */
+  remove(functionId: string): Promise<void> {
     const client = this.client;
     if (!client) return Promise.resolve();
-    return new Promise((resolve, reject) => client.Remove({ functionId, version }, { deadline: Date.now() + 30_000 }, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) => client.Remove({ functionId, version: 0 }, { deadline: Date.now() + 30_000 }, (err) => (err ? reject(remoteError(err)) : resolve())));
   }
 
-  /** Builds an artifact on this agent: streams it in, log lines out; resolves the image. */
+  /**
+   * Builds an artifact on this agent: streams it in, log lines out; resolves the image. Fails (never hangs)
+   * when the agent goes away mid-upload or the artifact cannot be read; the call is cancelled then.
+   */
   async build(b: { functionId: string; version: number; digest: string; sizeBytes: number; file: string; timeoutMs: number }, onLog: (line: string) => void): Promise<{ image: string; cached: boolean }> {
     const client = this.client;
     if (!client) throw AgentLost(`node ${this.nodeId} is not connected`);
@@ -119,16 +132,24 @@ export class AgentLink {
         if (e.result) result = { image: e.result.image, cached: e.result.cached };
       });
       call.on('end', resolve);
-      call.on('error', reject);
+      call.on('error', (err) => reject(remoteError(err)));
     });
-    call.write({ header: { functionId: b.functionId, version: b.version, digest: b.digest, sizeBytes: b.sizeBytes, timeoutMs: b.timeoutMs } });
-    for await (const chunk of createReadStream(b.file, { highWaterMark: 64 * 1024 })) {
-      if (!call.write({ chunk })) await new Promise((r) => call.once('drain', r));
+    const upload = async () => {
+      call.write({ header: { functionId: b.functionId, version: b.version, digest: b.digest, sizeBytes: b.sizeBytes, timeoutMs: b.timeoutMs } });
+      for await (const chunk of createReadStream(b.file, { highWaterMark: 64 * 1024 })) {
+        // A call that fails while we wait for room ends the wait (done rejects) instead of waiting forever.
+        if (!call.write({ chunk })) await Promise.race([new Promise((r) => call.once('drain', r)), done]);
+      }
+      call.end();
+    };
+    try {
+      await Promise.all([upload(), done]);
+    } catch (err) {
+      call.cancel();
+      throw err instanceof AppError ? err : new AppError('unavailable', 'build_failed', `the build on node ${this.nodeId} could not be sent: ${(err as Error).message}`);
     }
-    call.end();
-    await done;
     if (!result) throw AgentLost(`node ${this.nodeId} ended the build without a result`);
-    this.built.add(`${b.functionId}:${b.digest}`);
+    this.built.add(builtKey(b.functionId, b.digest));
     return result;
   }
 

@@ -146,13 +146,13 @@ export class Fleet {
   }
 
   /** Asks every connected agent to drop a function's containers and images (best effort: a restart cleans up too). */
-  async removeEverywhere(functionId: string, version = 0): Promise<void> {
+  async removeEverywhere(functionId: string): Promise<void> {
     await Promise.all(
       [...this.links.values()].map(async (l) => {
         // A busy Podman can refuse once (an image listing racing a removal): a few tries before giving up.
         for (let attempt = 1; ; attempt++) {
           try {
-            return await l.remove(functionId, version);
+            return await l.remove(functionId);
           } catch (err) {
             if (attempt >= 4) return this.log.warn({ node: l.nodeId, err: fromGrpcError(err) }, 'remove on agent failed');
             await new Promise((r) => setTimeout(r, 1000 * attempt));

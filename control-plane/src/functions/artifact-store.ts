@@ -3,7 +3,7 @@
 // disk); an accepted one is fsynced and renamed into place before the version row is committed, so a 2xx
 // means the artifact survives a kill -9 of the server.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { artifactChecker, ArtifactError, DEFAULT_ARTIFACT_LIMITS, type ArtifactLimits, type Manifest } from '../../../common/artifact.js';
@@ -86,17 +86,28 @@ export class ArtifactStore {
     rmSync(staged.path, { force: true });
   }
 
-  /** Removes artifacts no deployment refers to any more. */
-  collect(keep: Set<string>): number {
+  /**
+   * Removes artifacts no version uses: the given ones (a deleted function's) whatever their age, and any other
+   * unreferenced file once it is older than COLLECT_GRACE_MS — a file renamed into place moments ago may be a
+   * deploy whose version row is not committed yet.
+   */
+  collect(keep: Set<string>, mine: Iterable<string> = [], now = Date.now()): number {
+    const owned = new Set(mine);
     let n = 0;
     for (const f of readdirSync(this.root)) {
       if (keep.has(f)) continue;
-      rmSync(join(this.root, f), { force: true });
+      const path = join(this.root, f);
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (!st || (!owned.has(f) && now - st.mtimeMs < COLLECT_GRACE_MS)) continue;
+      rmSync(path, { force: true });
       n++;
     }
     return n;
   }
 }
+
+/** How old an unreferenced artifact must be before collect() removes it. */
+const COLLECT_GRACE_MS = 10 * 60_000;
 
 function asHttpError(err: unknown): unknown {
   if (!(err instanceof ArtifactError)) return err;

@@ -1,6 +1,7 @@
-// Execution rows are written in groups (group commit): a call's row waits, at most GROUP_WAIT_MS, for the rows
-// of the other calls in flight, and they go in one transaction — a commit costs far more than a row. A call
-// alone is written at once. Each call still answers only after its row is in the database.
+// Execution rows are written in groups (group commit): under load (the last group was written moments ago) a
+// call's row waits, at most GROUP_WAIT_MS, for the rows of the other calls in flight, and they go in one
+// transaction — a commit costs far more than a row. Otherwise (a call alone, or beside slow ones) a row is
+// written at once. Each call still answers only after its row is in the database.
 import type { Insertable } from 'kysely';
 import type { ExecutionsTable } from '../db/schema.js';
 import type { Db } from '../db/connect.js';
@@ -41,6 +42,7 @@ export class ExecutionWriter {
   private queue: Queued[] = [];
   /** Set while a group is waiting: the timer that writes it, or null when it goes on the next turn. */
   private waiting: NodeJS.Timeout | null | undefined;
+  private lastFlush = 0;
   private readonly insert: (rows: Insertable<ExecutionsTable>[]) => Promise<void>;
 
   /** `inFlight` counts the calls running now, those whose rows are queued included. */
@@ -61,7 +63,7 @@ export class ExecutionWriter {
   }
 
   private schedule(): void {
-    const othersComing = this.inFlight() > this.queue.length;
+    const othersComing = this.inFlight() > this.queue.length && performance.now() - this.lastFlush < 2 * GROUP_WAIT_MS;
     if (this.waiting === undefined) {
       this.waiting = othersComing ? setTimeout(() => void this.flush(), GROUP_WAIT_MS) : null;
       if (this.waiting === null) setImmediate(() => void this.flush());
@@ -75,6 +77,7 @@ export class ExecutionWriter {
 
   private async flush(): Promise<void> {
     this.waiting = undefined;
+    this.lastFlush = performance.now();
     const batch = this.queue.splice(0, MAX_BATCH);
     if (this.queue.length) this.schedule();
     try {

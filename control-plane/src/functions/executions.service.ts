@@ -9,7 +9,8 @@ import { toExecutionView, type ExecutionView } from './executions.view.js';
 export function parseSince(since: string | undefined, now = Date.now()): number | undefined {
   if (!since) return undefined;
   const m = /^(\d+)(s|m|h|d)$/.exec(since);
-  if (m) return now - Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  // Clamped at the epoch: a duration longer than all time (99999999999d) means "everything", not a bigint overflow.
+  if (m) return Math.max(0, now - Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd']);
   const t = Date.parse(since);
   if (Number.isNaN(t)) throw Invalid('invalid_since', 'since must be an ISO time or a duration like 10m, 24h, 7d', { field: 'since' });
   return t;

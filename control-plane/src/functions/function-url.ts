@@ -8,12 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AuthService } from '../auth/auth.service.js';
 import type { Logger } from '../logger.js';
-import { AppError, NotFound, TooLarge, Unauthenticated } from '../errors.js';
-import { appErrorStatus, problemParts } from '../http/problem.js';
+import { AppError, NotFound, TooLarge, Unauthenticated, statusOf } from '../errors.js';
+import { problemParts } from '../http/problem.js';
 import type { FunctionsService } from './functions.service.js';
-import type { Invoker, CallOutcome } from './invoker.js';
+import { CALL_BODY_LIMIT, withExecution, type Invoker, type CallOutcome } from './invoker.js';
 import type { KeysService } from './keys.service.js';
-import { CALL_BODY_LIMIT } from './functions.routes.js';
 
 /** Never passed to a function: credentials, and hop-by-hop headers. */
 const STRIPPED_REQUEST = new Set(['authorization', 'cookie', 'x-api-key', 'x-timestamp', 'x-signature', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'te', 'trailer', 'host', 'content-length']);
@@ -45,8 +44,11 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     if (!owner || !name) throw NotFound('not_found', `no route for ${req.method} ${pathname}`);
     const fn = await d.fns.byUrl(owner, name);
     if (!fn) throw NotFound('function_not_found', `no function ${owner}/${name}`);
+    // Only a signed call needs its body to be authorized: the others are refused before it is read.
+    const signed = fn.auth === 'key' && (req.headers['x-signature'] !== undefined || req.headers['x-timestamp'] !== undefined);
+    if (!signed) await authorize(req, fn, owner, NO_BODY);
     const body = await readCapped(req);
-    await authorize(req, fn, owner, body);
+    if (signed) await authorize(req, fn, owner, body);
     const headers: [string, string][] = [];
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
@@ -83,10 +85,10 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     let p: ReturnType<typeof problemParts>;
     const path = req.url!.split('?')[0]!;
     if (err instanceof AppError) {
-      const { status, extra } = appErrorStatus(err);
+      const { status, extra } = statusOf(err);
       p = problemParts(status, err.code, err.detail, path, requestId, extra);
     } else {
-      log.error({ err, requestId, path }, 'unhandled error');
+      d.log.error({ err, requestId, path }, 'unhandled error'); // the root logger: its redaction applies
       p = problemParts(500, 'internal_error', 'something went wrong on our side; the request id identifies it in the server log', path, requestId);
     }
     if (res.headersSent) return void res.destroy();
@@ -147,10 +149,6 @@ function decode(segment: string | undefined): string | undefined {
 }
 
 const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
-
-export function withExecution(err: AppError, out: CallOutcome): AppError {
-  return new AppError(err.kind, err.code, err.detail, { ...err.extra, executionId: out.executionId });
-}
 
 function nullBodyStatus(status: number): boolean {
   return status === 204 || status === 205 || status === 304 || (status >= 100 && status < 200);

@@ -24,6 +24,11 @@ export const functionsRepo = {
     return db.selectFrom('functions').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
+  /** The function, unless its owner is disabled (whose functions answer to no one). */
+  byIdOfActiveOwner(db: Executor, id: string): Promise<FunctionRow | undefined> {
+    return db.selectFrom('functions').innerJoin('users', 'users.id', 'functions.owner_id').selectAll('functions').where('functions.id', '=', id).where('users.disabled_at', 'is', null).executeTakeFirst();
+  },
+
   findByHandleAndName(db: Executor, handle: string, name: string): Promise<(FunctionRow & { handle: string }) | undefined> {
     return db
       .selectFrom('functions')
@@ -106,6 +111,10 @@ export const functionsRepo = {
   },
 
   /** Digests of every deployment still recorded (the artifacts to keep). */
+  async digestsOf(db: Executor, functionId: string): Promise<string[]> {
+    return (await db.selectFrom('deployments').select('digest').where('function_id', '=', functionId).execute()).map((r) => r.digest);
+  },
+
   async digestsInUse(db: Executor): Promise<Set<string>> {
     return new Set((await db.selectFrom('deployments').select('digest').distinct().execute()).map((r) => r.digest));
   },

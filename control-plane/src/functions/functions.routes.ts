@@ -9,11 +9,10 @@ import type { AuthService } from '../auth/auth.service.js';
 import { requireAuth } from '../http/auth-middleware.js';
 import { problem, json, jsonBody, bearer } from '../http/schemas.js';
 import { Invalid, TooLarge, Unauthenticated } from '../errors.js';
-import type { FunctionRow } from '../db/schema.js';
+import type { DeploymentRow, FunctionRow } from '../db/schema.js';
 import { functionsRepo } from './functions.repo.js';
 import type { EnvService } from './env.service.js';
 import { KEY_PREFIX, type KeysService } from './keys.service.js';
-import { withExecution } from './function-url.js';
 import type { EventEmitter } from 'node:events';
 import type { LiveLogLine } from '../fleet/fleet.service.js';
 import { PERIODS, type Period, type StatsService } from './stats.service.js';
@@ -24,13 +23,12 @@ export function periodOf(p: string | undefined): Period {
   return period as Period;
 }
 import type { FunctionsService } from './functions.service.js';
-import type { Invoker } from './invoker.js';
+import { CALL_BODY_LIMIT, withExecution, type Invoker } from './invoker.js';
 import type { ExecutionsService } from './executions.service.js';
 import { DeploymentSchema, FunctionSchema, FunctionSettings, toDeploymentView } from './functions.view.js';
 import { ExecutionSchema } from './executions.view.js';
 
 /** The largest request a function call may carry (its body), bytes. */
-export const CALL_BODY_LIMIT = 6 * 2 ** 20;
 
 const unauth = problem('Not authenticated');
 const EnvEntry = z.object({ key: z.string(), value: z.string(), secret: z.boolean(), updatedAt: z.string() });
@@ -263,7 +261,7 @@ export function functionsRoutes({ auth, fns, invoker, executions, env, keys, liv
     const token = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
     if (token?.startsWith(KEY_PREFIX)) {
       const functionId = await keys.functionOfKey(token);
-      const fn = functionId ? await functionsRepo.byId(fns.db, functionId) : undefined;
+      const fn = functionId ? await functionsRepo.byIdOfActiveOwner(fns.db, functionId) : undefined;
       if (!fn || (fn.id !== ref && fn.name !== ref)) throw Unauthenticated('invalid_key', 'the API key is not valid for this function');
       await keys.authorize(fn.id, { bearer: token, body: Buffer.alloc(0) });
       return fn;
@@ -412,29 +410,54 @@ export function functionsRoutes({ auth, fns, invoker, executions, env, keys, liv
     .get('/:ref/deployments/:version/logs', user, async (c) => {
       const v = Number(c.req.param('version'));
       if (!Number.isSafeInteger(v) || v < 1) throw Invalid('invalid_version', 'version must be a positive integer', { field: 'version' });
-      const { function: f, deployment: d } = await fns.deployment(c.get('user'), c.req.param('ref'), v);
-      if (c.req.query('follow') !== 'true' || d.status !== 'building') return c.text(d.build_log);
+      if (c.req.query('follow') !== 'true') return c.text((await fns.deployment(c.get('user'), c.req.param('ref'), v)).deployment.build_log);
+      // Subscribed before the row is read, so the end of a build cannot fall between the two; the row is
+      // read again every few seconds, for a build that runs on another replica (its events never come here).
+      const f = await fns.find(c.get('user'), c.req.param('ref'));
+      const key = `${f.id}@${v}`;
+      const queue: { line?: string; done?: string }[] = [];
+      let wake: (() => void) | undefined;
+      const on = (e: { line?: string; done?: string }) => {
+        queue.push(e);
+        wake?.();
+      };
+      fns.buildEvents.on(key, on);
+      let d: DeploymentRow;
+      try {
+        d = (await fns.deployment(c.get('user'), f.id, v)).deployment;
+      } catch (err) {
+        fns.buildEvents.off(key, on);
+        throw err;
+      }
+      if (d.status !== 'building') {
+        fns.buildEvents.off(key, on);
+        return c.text(d.build_log);
+      }
+      // Lines that came before the row was read are in its log already.
+      for (let i = queue.length - 1; i >= 0; i--) if (queue[i]!.line !== undefined) queue.splice(i, 1);
       return streamSSE(c, async (sse) => {
-        const key = `${f.id}@${v}`;
-        const queue: { line?: string; done?: string }[] = [];
-        let wake: (() => void) | undefined;
-        const on = (e: { line?: string; done?: string }) => {
-          queue.push(e);
+        let open = true;
+        sse.onAbort(() => {
+          open = false;
           wake?.();
-        };
-        fns.buildEvents.on(key, on);
-        sse.onAbort(() => void fns.buildEvents.off(key, on));
+        });
+        const poll = setInterval(() => wake?.(), 2000);
         try {
           for (const l of d.build_log.split('\n').filter(Boolean)) await sse.writeSSE({ event: 'log', data: l });
-          for (;;) {
+          while (open) {
             while (queue.length) {
               const e = queue.shift()!;
               if (e.line !== undefined) await sse.writeSSE({ event: 'log', data: e.line });
               if (e.done) return void (await sse.writeSSE({ event: 'done', data: e.done }));
             }
             await new Promise<void>((r) => (wake = r));
+            if (!queue.length && open) {
+              const now = await functionsRepo.deployment(fns.db, f.id, v);
+              if (now?.status !== 'building') return void (await sse.writeSSE({ event: 'done', data: now?.status ?? 'failed' }));
+            }
           }
         } finally {
+          clearInterval(poll);
           fns.buildEvents.off(key, on);
         }
       });

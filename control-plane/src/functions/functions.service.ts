@@ -157,12 +157,13 @@ export class FunctionsService {
   /** Deletes the function and everything of it: versions, executions, keys, env (cascade), containers, images, artifacts. */
   async delete(user: User, ref: string): Promise<void> {
     const f = await this.find(user, ref);
+    const digests = await functionsRepo.digestsOf(this.d.db, f.id);
     await functionsRepo.delete(this.d.db, f.id);
     this.d.onChanged?.(f.id);
     void (async () => {
-      await this.builds.get(f.id);
+      await Promise.allSettled([...this.builds].filter(([key]) => key.startsWith(`${f.id}@`)).map(([, run]) => run));
       await this.d.fleet.removeEverywhere(f.id);
-      const removed = this.d.artifacts.collect(await functionsRepo.digestsInUse(this.d.db));
+      const removed = this.d.artifacts.collect(await functionsRepo.digestsInUse(this.d.db), digests);
       this.d.log.info({ function: f.id, artifactsRemoved: removed }, 'function deleted');
     })().catch((err) => this.d.log.warn({ err }, 'cleaning up a deleted function failed'));
   }

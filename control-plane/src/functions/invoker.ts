@@ -7,9 +7,9 @@ import type { Db } from '../db/connect.js';
 import type { Database, DeploymentRow, ExecutionStatus, FunctionRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { Fleet } from '../fleet/fleet.service.js';
-import type { AgentLink } from '../fleet/agent-link.js';
+import { builtKey, type AgentLink } from '../fleet/agent-link.js';
 import type { InvokeReply__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';
-import { AppError, Conflict, RateLimited, Unavailable } from '../errors.js';
+import { AppError, Conflict, RateLimited, statusOf } from '../errors.js';
 import { functionsRepo } from './functions.repo.js';
 import { ExecutionWriter } from './execution-writer.js';
 import type { ArtifactStore } from './artifact-store.js';
@@ -48,8 +48,14 @@ const OUTCOME_STATUS: Record<string, ExecutionStatus> = {
 
 const LOG_CAP = 256 * 1024;
 
-/** How an agent link remembers a built version (images are per function and digest). */
-const builtKey = (d: DeploymentRow) => `${d.function_id}:${d.digest}`;
+/** A call's request body at most (URL or envelope): larger is a 413. */
+export const CALL_BODY_LIMIT = 6 * 2 ** 20;
+
+/** The error with the id of the execution that recorded it, for the problem body. */
+export function withExecution(err: AppError, out: CallOutcome): AppError {
+  return new AppError(err.kind, err.code, err.detail, { ...err.extra, executionId: out.executionId });
+}
+
 
 export interface InvokerDeps {
   db: Kysely<Database>;
@@ -69,6 +75,8 @@ export class Invoker {
   private readonly inFlight = new Map<string, number>();
   private running = 0;
   private readonly deployments = new Map<string, DeploymentRow>();
+  /** Builds under way per agent and image, so concurrent first calls share one. */
+  private readonly building = new Map<string, Promise<unknown>>();
   private readonly writer: ExecutionWriter;
 
   constructor(private readonly d: InvokerDeps) {
@@ -110,14 +118,18 @@ export class Invoker {
       agentMs = performance.now() - ta;
       if (reply.problem?.code === 'image_missing') {
         // The agent lost the image (a restart, a prune): it never ran the function, so build and send again.
-        link.built.delete(builtKey(dep));
+        link.built.delete(builtKey(dep.function_id, dep.digest));
         await this.ensureBuilt(link, dep);
         reply = await link.invoke({ ...request, invocationId: executionId });
       }
       if (reply.problem) error = new AppError(reply.problem.kind === 'invalid' ? 'invalid' : 'unavailable', reply.problem.code, reply.problem.detail);
       return await this.record(fn, dep.version, executionId, trigger, input, started, link, reply, error, placementMs, agentMs);
     } catch (err) {
-      error = err instanceof AppError ? err : Unavailable('invoke_failed', (err as Error).message);
+      if (!(err instanceof AppError)) {
+        // Our own failure (a database error, a bug): logged with the execution id, not shown to the caller.
+        this.d.log.error({ err, executionId, function: fn.id }, 'call failed');
+      }
+      error = err instanceof AppError ? err : new AppError('unavailable', 'internal_error', `the call could not be completed; execution ${executionId} identifies it in the server log`, { httpStatus: 500 });
       if (error.code === 'no_ready_version') throw error;
       return await this.record(fn, fn.active_version, executionId, trigger, input, started, link, undefined, error, performance.now() - t0, agentMs);
     } finally {
@@ -148,14 +160,23 @@ export class Invoker {
   private async place(dep: DeploymentRow): Promise<AgentLink> {
     const links = await this.d.fleet.available();
     if (!links.length) throw new AppError('unavailable', 'no_agent', 'no agent is up to run the function', { retryAfter: 2 });
-    const link = links.find((l) => l.built.has(builtKey(dep))) ?? links[0]!;
+    const link = links.find((l) => l.built.has(builtKey(dep.function_id, dep.digest))) ?? links[0]!;
     await this.ensureBuilt(link, dep);
     return link;
   }
 
   private async ensureBuilt(link: AgentLink, dep: DeploymentRow): Promise<void> {
-    if (link.built.has(builtKey(dep))) return;
-    await link.build({ functionId: dep.function_id, version: dep.version, digest: dep.digest, sizeBytes: Number(dep.size_bytes), file: this.d.artifacts.path(dep.digest), timeoutMs: 5 * 60_000 }, () => {});
+    const key = builtKey(dep.function_id, dep.digest);
+    if (link.built.has(key)) return;
+    const flight = `${link.nodeId}/${key}`;
+    let build = this.building.get(flight);
+    if (!build) {
+      build = link
+        .build({ functionId: dep.function_id, version: dep.version, digest: dep.digest, sizeBytes: Number(dep.size_bytes), file: this.d.artifacts.path(dep.digest), timeoutMs: 5 * 60_000 }, () => {})
+        .finally(() => this.building.delete(flight));
+      this.building.set(flight, build);
+    }
+    await build;
   }
 
   private async record(
@@ -192,11 +213,12 @@ export class Invoker {
       node_id: link?.nodeId ?? null,
       trigger,
       status,
-      http_status: failure ? httpStatusOf(failure) : reply!.status,
+      http_status: failure ? statusOf(failure).status : reply!.status,
       started_at: started,
       duration_ms: durationMs,
       cold_start: t?.coldStart ? 1 : 0,
-      timings: JSON.stringify(timings),
+      // The row cannot hold the time it takes to write itself: recordMs goes only in Server-Timing.
+      timings: JSON.stringify(timings, (k, v) => (k === 'recordMs' ? undefined : v)),
       cpu_ms: Number(reply?.resources?.cpuMs ?? 0),
       peak_memory_bytes: Number(reply?.resources?.peakMemoryBytes ?? 0),
       method: input.method,
@@ -249,12 +271,3 @@ function problemFor(status: ExecutionStatus, reply: InvokeReply__Output | undefi
   }
 }
 
-function httpStatusOf(e: AppError): number {
-  const explicit = e.extra.httpStatus;
-  if (typeof explicit === 'number') return explicit;
-  if (e.code === 'agent_lost') return 502;
-  if (e.kind === 'rate_limited') return 429;
-  if (e.kind === 'invalid') return 400;
-  if (e.kind === 'conflict') return 409;
-  return 503;
-}

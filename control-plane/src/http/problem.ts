@@ -2,19 +2,8 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { AppError, type ErrorKind } from '../errors.js';
+import { AppError, statusOf } from '../errors.js';
 import type { Logger } from '../logger.js';
-
-const STATUS: Record<ErrorKind, ContentfulStatusCode> = {
-  invalid: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  too_large: 413,
-  rate_limited: 429,
-  unavailable: 503,
-};
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -66,13 +55,6 @@ export function problemParts(status: number, code: string, detail: string, insta
   return { status, headers, body: JSON.stringify(body) };
 }
 
-/** The status and extra fields an AppError maps to: its kind's status, or the `httpStatus` it carries (not shown). */
-export function appErrorStatus(err: AppError): { status: ContentfulStatusCode; extra: Record<string, unknown> } {
-  // A function's failures carry their own status (502, 504, …).
-  const { httpStatus, ...extra } = err.extra;
-  return { status: typeof httpStatus === 'number' ? (httpStatus as ContentfulStatusCode) : STATUS[err.kind], extra };
-}
-
 export function problemResponse(c: Context, status: ContentfulStatusCode, code: string, detail: string, extra: Record<string, unknown> = {}): Response {
   const p = problemParts(status, code, detail, c.req.path, c.get('requestId' as never) as string | undefined, extra);
   return c.body(p.body, status, p.headers);
@@ -82,8 +64,8 @@ export function problemResponse(c: Context, status: ContentfulStatusCode, code: 
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context): Response => {
     if (err instanceof AppError) {
-      const { status, extra } = appErrorStatus(err);
-      return problemResponse(c, status, err.code, err.detail, extra);
+      const { status, extra } = statusOf(err);
+      return problemResponse(c, status as ContentfulStatusCode, err.code, err.detail, extra);
     }
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;
