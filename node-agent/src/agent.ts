@@ -54,10 +54,15 @@ async function joinControlPlane(server: string, body: { joinToken: string; nodeI
   }
 }
 
+/** How long stop() lets calls in flight finish before it cuts the gRPC connections. */
+const SHUTDOWN_GRACE_MS = 3000;
+
 export async function startAgent(config: AgentConfig, log: Logger): Promise<Agent> {
   const host = detectHost();
   const service = config.podmanSocket ? undefined : new PodmanService(config.dataDir, host.ociRuntime);
   const runtime = service ? await service.start() : new PodmanRuntime(config.podmanSocket!);
+  let pools: Pools | undefined;
+  let server: grpc.Server | undefined;
   try {
     const doctor = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, (line) => log.debug({ line }, 'runtime image build'));
     const failed = doctor.checks.filter((c) => c.status === 'fail');
@@ -86,7 +91,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       capacity: { memoryBytes: config.maxMemory ?? Math.floor(totalmem() * 0.75), cpus: cpus().length, maxContainers: config.maxContainers },
     };
     let svc: AgentService | undefined;
-    const pools = new Pools(runtime, {
+    pools = new Pools(runtime, {
       dataDir: config.dataDir,
       nodeId,
       epoch,
@@ -103,16 +108,16 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     const orphans = await pools.start();
     if (orphans) log.info({ removed: orphans }, 'removed containers left by an earlier agent');
     svc = new AgentService({ facts, runtime, pools, dataDir: config.dataDir, log });
-    const server = new grpc.Server({ interceptors: [requireCredential((t) => credentialMatches(credential, t))], 'grpc.enable_channelz': 0 });
-    svc.addToServer(server);
+    const grpcServer = (server = new grpc.Server({ interceptors: [requireCredential((t) => credentialMatches(credential, t))], 'grpc.enable_channelz': 0 }));
+    svc.addToServer(grpcServer);
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))),
+      grpcServer.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))),
     );
     const address = `${config.listen.slice(0, config.listen.lastIndexOf(':'))}:${port}`;
     // The same API on a unix socket only this user can open, for `cpub-agent status` and `drain` on this host.
     const local = localSocketPath(config.dataDir);
     rmSync(local, { force: true });
-    await new Promise<void>((resolve, reject) => server.bindAsync(`unix:${local}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => grpcServer.bindAsync(`unix:${local}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
     chmodSync(local, 0o600);
     if (config.server) {
       if (!config.joinToken) throw new Error('--server needs --join-token (from `cpub-server join-token`)');
@@ -120,6 +125,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       writeFileSync(join(config.dataDir, 'node-credential'), credential + '\n', { mode: 0o600 });
     }
     let stopping: Promise<void> | undefined;
+    const agentPools = pools;
     return {
       facts,
       address,
@@ -127,15 +133,29 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       stop() {
         stopping ??= (async () => {
           svc?.closeWatchers();
-          await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+          // Calls in flight get a few seconds; the control plane's InvokeStream never ends on its own, so a
+          // graceful shutdown alone would wait for ever (and the containers below would never be removed).
+          await new Promise<void>((resolve) => {
+            const force = setTimeout(() => {
+              grpcServer.forceShutdown();
+              resolve();
+            }, SHUTDOWN_GRACE_MS);
+            grpcServer.tryShutdown(() => {
+              clearTimeout(force);
+              resolve();
+            });
+          });
           rmSync(local, { force: true });
-          await pools.stop();
+          await agentPools.stop();
           await service?.stop();
         })();
         return stopping;
       },
     };
   } catch (err) {
+    // Nothing of a failed start stays: the gRPC server, the first stem, the Podman service.
+    server?.forceShutdown();
+    await pools?.stop().catch(() => {});
     await service?.stop();
     throw err;
   }

@@ -33,6 +33,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     'maxContainers',
     'runtimeBase',
     'idleTimeout',
+    'stemCells',
+    'tlsCert',
+    'tlsKey',
     'credential',
     'logLevel',
   ]).action(async (opts) => {

@@ -92,8 +92,11 @@ export class Pools {
     await this.refilling;
     const stems = [...this.stems.values()].flat();
     this.stems.clear();
-    await Promise.all([...[...this.pools.values()].flatMap((p) => p.containers), ...stems].map((c) => c.destroy()));
+    await Promise.all([...[...this.pools.values()].flatMap((p) => p.containers), ...stems].map((c) => c.destroy().catch(() => {})));
     this.pools.clear();
+    // Whatever a race left behind (a stem started or a container replaced while stopping): by this epoch's labels.
+    const left = await this.runtime.list({ [LABELS.node]: this.opts.nodeId, [LABELS.epoch]: this.opts.epoch }).catch(() => []);
+    await Promise.all(left.map((c) => this.runtime.remove(c.id).catch(() => {})));
   }
 
   /** Container ids of the stems ready now. */
@@ -123,7 +126,10 @@ export class Pools {
         for (let again = true; again && !this.stopped; ) {
           again = false;
           for (const [key, { spec }] of [...this.shapes].sort((a, b) => b[1].lastUsed - a[1].lastUsed)) {
-            const list = (this.stems.get(key) ?? this.stems.set(key, []).get(key)!).filter((c) => !c.dead);
+            const all = this.stems.get(key) ?? [];
+            const list = all.filter((c) => !c.dead);
+            // A stem that died is destroyed (its container, folder, log server and cgroup handles), not just dropped.
+            await Promise.all(all.filter((c) => c.dead).map((c) => c.destroy().catch(() => {})));
             this.stems.set(key, list);
             if (list.length >= this.opts.stemsPerShape! || !this.fits(spec)) continue;
             const { container } = await WarmContainer.start(this.runtime, spec, this.opts, Date.now() + 30_000, this.opts.runtimeImage);

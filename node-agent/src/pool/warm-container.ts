@@ -325,6 +325,8 @@ export class WarmContainer {
 
   async destroy(): Promise<void> {
     this.dead = true;
+    // An exit we cause is not news (and its 137 must not read as an OOM kill).
+    this.exitReported = true;
     this.logServer?.close();
     this.agent.destroy();
     this.cgroup?.close();
