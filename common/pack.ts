@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import * as esbuild from 'esbuild';
 import * as tar from 'tar';
 import type { Manifest } from './artifact.js';
@@ -35,7 +35,8 @@ export function readManifest(dir: string): Manifest {
   }
 }
 
-export async function packFunction(dir: string): Promise<Packed> {
+export async function packFunction(folder: string): Promise<Packed> {
+  const dir = resolve(folder);
   const manifest = readManifest(dir);
   const entry = join(dir, manifest.entry || 'index.ts');
   if (!existsSync(entry)) throw new PackError(`the entry ${manifest.entry || 'index.ts'} named in containerpub.json is not in ${dir}`);
@@ -45,6 +46,9 @@ export async function packFunction(dir: string): Promise<Packed> {
     try {
       result = await esbuild.build({
         entryPoints: [entry],
+        // Paths in the bundle's comments are relative to the folder, so the digest does not depend on where
+        // the folder is or where cpub runs.
+        absWorkingDir: dir,
         bundle: true,
         platform: 'node',
         format: 'esm',
@@ -64,6 +68,11 @@ export async function packFunction(dir: string): Promise<Packed> {
     if (!output?.exports.includes('default')) {
       throw new PackError(`${manifest.entry || 'index.ts'} has no default export: export default a function (request, ctx) => Response, or an object with fetch()`);
     }
+    // The source map names sources relative to its own (temporary) folder: make them relative to the function's.
+    const mapFile = join(out, 'index.mjs.map');
+    const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[] };
+    map.sources = map.sources.map((src) => relative(dir, resolve(out, src)).split(sep).join('/'));
+    writeFileSync(mapFile, JSON.stringify(map));
     const packedManifest = { ...manifest, entry: 'index.mjs' };
     writeFileSync(join(out, 'containerpub.json'), JSON.stringify(packedManifest, null, 2));
     const files = ['containerpub.json', 'index.mjs', 'index.mjs.map'];

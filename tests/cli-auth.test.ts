@@ -53,6 +53,12 @@ s('a dead access token is refreshed once and the rotated tokens are saved', () =
   assert.is.not(after.refreshToken, cfg.refreshToken, 'the refresh token rotated and was stored');
 });
 
+s('without a terminal the password comes only with --password-stdin (a usage error otherwise)', () => {
+  const r = cpub(['login', '--email', 'dev@example.com'], 'dev-password-1\n');
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /^error: no terminal to ask for the password — pass --password-stdin/);
+});
+
 s('wrong password and logged-out use print `error: <title> — <detail>` and exit 1', () => {
   const bad = cpub(['login', '--email', 'dev@example.com', '--password-stdin'], 'not-the-password\n');
   assert.is(bad.status, 1);

@@ -76,7 +76,9 @@ s('an agent with a certificate joins; the server dials it over TLS checked again
   running.push(server);
   const api = await admin(server);
   const dataDir = tempDir('cpub-tls-agent-');
-  const agent = await startAgentProcess(agentEnv(server, dataDir));
+  // The flags this time (the next test uses the environment): the documented command line works.
+  const { CPUB_AGENT_TLS_CERT: _c, CPUB_AGENT_TLS_KEY: _k, CPUB_AGENT_STEM_CELLS: _s, ...rest } = agentEnv(server, dataDir);
+  const agent = await startAgentProcess(rest, { args: ['--tls-cert', cert, '--tls-key', key, '--stem-cells', '0'] });
   running.push(agent);
   let nodes = await api.nodes();
   for (const end = Date.now() + 15_000; nodes[0]?.status !== 'up' && Date.now() < end; nodes = await api.nodes()) await new Promise((r) => setTimeout(r, 200));

@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, startAgentProcess, repoRoot, cleanEnv, type RunningServer } from './helpers/server.js';
@@ -51,6 +51,9 @@ s.after(
 s('init, deploy with progress, status, invoke', () => {
   const i = ok(['init', 'greeter']);
   assert.match(i.stdout, 'created greeter');
+  const again = cpub(['init', 'greeter']);
+  assert.is(again.status, 1, 'init never overwrites');
+  assert.match(again.stderr, /^error: folder not empty — .*containerpub\.json/);
   const dir = join(work, 'greeter');
   assert.equal(JSON.parse(readFileSync(join(dir, 'containerpub.json'), 'utf8')).name, 'greeter');
   assert.match(ok(['status'], '', dir).stdout, 'greeter: never deployed');
@@ -58,7 +61,8 @@ s('init, deploy with progress, status, invoke', () => {
   // Not a terminal: plain progress lines, the build log streamed, then the version and URL.
   assert.match(d.stderr, /bundled greeter: .* packed, sha256 [0-9a-f]{12}/);
   assert.match(d.stderr, /uploading .*\nuploaded /);
-  assert.match(d.stderr, /building greeter v1…/);
+  // The build log streamed under the spinner (plain lines off a terminal): at least one line of it.
+  assert.match(d.stderr, /building greeter v1…\n( {2}\S.*\n)+/);
   assert.match(d.stdout, new RegExp(`deployed greeter v1 → ${server.url}/fn/[a-z0-9-]+/greeter`));
   assert.match(ok(['status'], '', dir).stdout, 'greeter: up to date (v1)');
   appendFileSync(join(dir, 'index.ts'), '\n// changed\nexport const version = 2;\n');
@@ -76,9 +80,11 @@ s('logs, logs -f receiving a line from a new call, executions, execution, stats'
   assert.match(ok(['logs', 'greeter']).stdout, /info  [0-9a-f]{8} greeting Ada/);
   const follow = spawn(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), 'logs', 'greeter', '-f', '--since', '1s'], { env: env() });
   let out = '';
+  let err = '';
   follow.stdout.on('data', (c: Buffer) => (out += c));
+  follow.stderr.on('data', (c: Buffer) => (err += c));
   try {
-    await new Promise((r) => setTimeout(r, 1000));
+    await until('the follower connected', async () => err.includes('following'), 15_000);
     ok(['invoke', 'greeter', '--path', '/?name=Live']);
     await until('the live line', async () => out.includes('greeting Live'), 15_000);
   } finally {
@@ -91,14 +97,24 @@ s('logs, logs -f receiving a line from a new call, executions, execution, stats'
   assert.match(one.stdout, /status: +success \(HTTP 200\)/);
   assert.match(one.stdout, 'greeting Live');
   const st = ok(['stats', 'greeter']);
-  assert.match(st.stdout, /calls: +\d+ \(\d+ ok, 0 errors/);
-  assert.match(st.stdout, /calls\/hour \(24 h\): [▁▂▃▄▅▆▇█]{24}/);
+  const calls = Number(/calls: +(\d+) \(\d+ ok, 0 errors/.exec(st.stdout)?.[1]);
+  assert.ok(calls >= 2, st.stdout);
+  const bars = /calls\/hour \(24\): ([▁▂▃▄▅▆▇█]{24})/.exec(st.stdout)?.[1] ?? '';
+  assert.match(bars, /[▂▃▄▅▆▇█]/, 'the hour of the calls shows');
+  assert.match(ok(['stats', 'greeter', '--period', '7d']).stdout, /calls\/day \(7\): [▁▂▃▄▅▆▇█]{7}/);
+  for (const bad of [['stats', 'greeter', '--period', '2d'], ['logs', 'greeter', '--since', 'soon'], ['update', 'greeter', '--timeout', '10x'], ['invoke', 'greeter', '-H', 'no-colon']]) {
+    const r = cpub(bad);
+    assert.is(r.status, 2, `${bad.join(' ')}: a usage error (${r.stderr})`);
+    assert.match(r.stderr, /^error: /);
+  }
 });
 
-s('env with a secret (masked), keys created once and revoked', () => {
-  ok(['env', 'set', 'greeter', 'GREETING=hi']);
-  ok(['env', 'set', 'greeter', '--secret', 'API_TOKEN'], 's3cret-value\n');
-  const list = ok(['env', 'list', 'greeter']);
+s('env with a secret: masked in the list, present in the function; keys created once, rolled and revoked', () => {
+  ok(['deploy', join(repoRoot, 'examples', 'env-echo')]);
+  ok(['env', 'set', 'env-echo', 'GREETING=hi']);
+  ok(['env', 'set', 'env-echo', '--secret', 'API_TOKEN'], 's3cret-value\n');
+  assert.equal(JSON.parse(ok(['invoke', 'env-echo']).stdout), { greeting: 'hi', secretPresent: true, secretLength: 12 });
+  const list = ok(['env', 'list', 'env-echo']);
   assert.match(list.stdout, /GREETING +hi +var/);
   assert.match(list.stdout, /API_TOKEN +\S+ +secret/);
   assert.not.match(list.stdout, 's3cret-value');
@@ -112,13 +128,23 @@ s('env with a secret (masked), keys created once and revoked', () => {
   // The key calls the function without a login.
   const viaKey = spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), 'invoke', 'greeter', '--server', server.url], { encoding: 'utf8', env: cleanEnv({ XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'cpub-cli-ci-')), CPUB_TOKEN: secret }) });
   assert.is(viaKey.status, 0, viaKey.stderr);
+  const rolled = ok(['keys', 'roll', 'greeter', keys[0].id]).stdout.trim();
+  assert.match(rolled, /^cpk_/);
+  assert.is.not(rolled, secret);
+  const oldKey = spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), 'invoke', 'greeter', '--server', server.url], { encoding: 'utf8', env: cleanEnv({ XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'cpub-cli-ci-')), CPUB_TOKEN: secret }) });
+  assert.is(oldKey.status, 1, 'the rolled-over secret no longer works');
   ok(['keys', 'revoke', 'greeter', keys[0].id]);
   assert.ok(JSON.parse(ok(['keys', 'list', 'greeter', '--json']).stdout).keys[0].revokedAt);
 });
 
-s('a second version, deployments, rollback', () => {
+s('a second version with new settings from containerpub.json, --no-wait, deployments, rollback; update', async () => {
   const dir = join(work, 'greeter');
-  ok(['deploy'], '', dir);
+  const manifest = JSON.parse(readFileSync(join(dir, 'containerpub.json'), 'utf8'));
+  writeFileSync(join(dir, 'containerpub.json'), JSON.stringify({ ...manifest, memoryMb: 192 }));
+  const d = ok(['deploy', '--no-wait'], '', dir);
+  assert.match(d.stderr, "updating greeter's settings from containerpub.json: memoryMb 128 → 192");
+  assert.match(d.stdout, 'uploaded greeter v2: building');
+  await until('v2 ready', () => JSON.parse(ok(['deployments', 'greeter', '--json']).stdout).deployments[0].status === 'ready', 120_000, 500);
   const deps = JSON.parse(ok(['deployments', 'greeter', '--json']).stdout).deployments;
   assert.equal(
     deps.map((d: { version: number; active: boolean }) => [d.version, d.active]),
@@ -129,6 +155,9 @@ s('a second version, deployments, rollback', () => {
   );
   assert.match(ok(['rollback', 'greeter', '1']).stdout, 'v1 is active');
   assert.match(ok(['status'], '', dir).stdout, 'changed since v1');
+  assert.match(ok(['update', 'greeter', '--memory', '256', '--timeout', '10s', '--auth', 'public']).stdout, 'updated greeter: 256 MB');
+  const f = JSON.parse(ok(['info', 'greeter', '--json']).stdout).function;
+  assert.equal([f.memoryMb, f.timeoutMs, f.auth, f.activeVersion], [256, 10_000, 'public', 1]);
 });
 
 s('a revoked access token is refreshed once and the call retried; delete; logout', async () => {

@@ -18,11 +18,12 @@ export interface SendOptions {
   body?: unknown;
   raw?: { bytes: Uint8Array; contentType: string; onProgress?: (sent: number) => void };
   auth?: boolean;
-  headers?: Record<string, string>;
 }
 
 export class ApiClient {
   private config: CliConfig;
+  /** One refresh at a time: a refresh token works once, so concurrent 401s wait for the same one. */
+  private refreshing: Promise<void> | undefined;
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
@@ -64,7 +65,7 @@ export class ApiClient {
     try {
       data = text ? JSON.parse(text) : undefined;
     } catch {
-      data = undefined;
+      if (res.ok) throw new ApiError(res.status, 'bad_response', 'unexpected answer', `${this.server} answered ${res.status} with something other than JSON — is it a ContainerPub server?`);
     }
     if (!res.ok) {
       const p = (data ?? {}) as { code?: string; title?: string; detail?: string };
@@ -79,12 +80,7 @@ export class ApiClient {
     let res = await this.once(method, path, opts, auth);
     if (res.status === 401 && auth && !this.env.CPUB_TOKEN && this.config.refreshToken) {
       await res.body?.cancel();
-      const refreshed = await this.once('POST', '/api/auth/refresh', { body: { refreshToken: this.config.refreshToken } }, false);
-      if (!refreshed.ok) {
-        await refreshed.body?.cancel();
-        throw new ApiError(401, 'session_expired', 'not logged in', 'your session has ended; run `cpub login`');
-      }
-      this.saveTokens((await refreshed.json()) as { accessToken: string; refreshToken: string });
+      await (this.refreshing ??= this.refresh().finally(() => (this.refreshing = undefined)));
       res = await this.once(method, path, opts, auth);
     }
     if (res.status === 401 && auth && !this.env.CPUB_TOKEN && !this.config.accessToken) {
@@ -94,8 +90,24 @@ export class ApiClient {
     return res;
   }
 
+  private async refresh(): Promise<void> {
+    // Another cpub process may have refreshed already (its rotated token is on disk): use that one.
+    const saved = readConfig(this.env);
+    if (saved.refreshToken && saved.refreshToken !== this.config.refreshToken && saved.server === this.config.server) {
+      this.config = { ...this.config, accessToken: saved.accessToken, refreshToken: saved.refreshToken };
+      return;
+    }
+    const refreshed = await this.once('POST', '/api/auth/refresh', { body: { refreshToken: this.config.refreshToken } }, false);
+    const tokens = refreshed.ok ? ((await refreshed.json().catch(() => undefined)) as { accessToken?: string; refreshToken?: string } | undefined) : undefined;
+    if (!tokens?.accessToken || !tokens.refreshToken) {
+      await refreshed.body?.cancel().catch(() => {});
+      throw new ApiError(401, 'session_expired', 'not logged in', 'your session has ended; run `cpub login`');
+    }
+    this.saveTokens({ accessToken: tokens.accessToken, refreshToken: tokens.refreshToken });
+  }
+
   private once(method: string, path: string, opts: SendOptions, auth: boolean): Promise<Response> {
-    const headers: Record<string, string> = { ...opts.headers };
+    const headers: Record<string, string> = {};
     let body: BodyInit | undefined;
     if (opts.raw) {
       headers['content-type'] = opts.raw.contentType;

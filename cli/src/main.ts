@@ -22,6 +22,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .version(VERSION)
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
+  // `cpub logs -f | head`: a reader that goes away ends the command quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const ctx = makeCtx(env);
   for (const add of [authCommands, initCommand, checkCommand, deployCommands, functionCommands, invokeCommand, observeCommands, envCommands, keysCommands, nodesCommand]) add(program, ctx);
   // Subcommands report usage errors the same way.
@@ -44,6 +49,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       console.error(`error: ${err.title} — ${err.detail}`);
       process.exit(err.exitCode);
     }
-    throw err;
+    // Anything else (a file that cannot be read, stdin closed early): still one line, no stack.
+    console.error(`error: failed — ${(err as Error)?.message ?? String(err)}`);
+    process.exit(1);
   }
 }

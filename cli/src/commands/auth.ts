@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { readPassword } from '../../../common/read-password.js';
 import { ask } from '../prompt.js';
 import { examples, withServer, withServerJson, type Ctx } from '../context.js';
-import { printJson } from '../output.js';
+import { CliError, printJson } from '../output.js';
+import { ApiError } from '../api-client.js';
 
 interface User {
   id: string;
@@ -11,6 +12,12 @@ interface User {
   name: string;
   role: string;
   handle?: string;
+}
+
+/** The password: typed on a terminal, or with --password-stdin the first line of standard input. */
+function password(prompt: string, fromStdin: boolean | undefined): Promise<string> {
+  if (!process.stdin.isTTY && !fromStdin) throw new CliError('no terminal to ask for the password', 'pass --password-stdin and send it on standard input', 2);
+  return readPassword(prompt);
 }
 
 export function authCommands(program: Command, ctx: Ctx): void {
@@ -23,8 +30,8 @@ export function authCommands(program: Command, ctx: Ctx): void {
   ).action(async (opts) => {
     const api = ctx.api(opts);
     const email = opts.email ?? (await ask('Email: '));
-    const password = await readPassword('Password (8–256 characters): ');
-    const { user } = await api.request<{ user: User }>('POST', '/api/auth/register', { email, password, name: opts.name }, false);
+    const pw = await password('Password (8–256 characters): ', opts.passwordStdin);
+    const { user } = await api.request<{ user: User }>('POST', '/api/auth/register', { email, password: pw, name: opts.name }, false);
     api.saveTokens({});
     console.log(`registered ${user.email} (${user.role}); now run: cpub login`);
   });
@@ -37,20 +44,23 @@ export function authCommands(program: Command, ctx: Ctx): void {
   ).action(async (opts) => {
     const api = ctx.api(opts);
     const email = opts.email ?? (await ask('Email: '));
-    const password = await readPassword('Password: ');
-    const t = await api.request<{ accessToken: string; refreshToken: string }>('POST', '/api/auth/login', { email, password }, false);
+    const pw = await password('Password: ', opts.passwordStdin);
+    const t = await api.request<{ accessToken: string; refreshToken: string }>('POST', '/api/auth/login', { email, password: pw }, false);
     api.saveTokens({ accessToken: t.accessToken, refreshToken: t.refreshToken, email });
     console.log(`logged in to ${api.server} as ${email}`);
   });
 
-  withServer(program.command('logout').description('end the session on the server, then forget it here')).action(async (opts) => {
+  examples(withServer(program.command('logout').description('end the session on the server, then forget it here')), ['cpub logout']).action(async (opts) => {
     const api = ctx.api(opts);
-    if (api.refreshToken) await api.request('POST', '/api/auth/logout', { refreshToken: api.refreshToken }).catch(() => undefined);
+    const refreshToken = api.refreshToken;
+    // A 401 means the session had ended already; anything else (unreachable, 5xx) leaves it alive on the server.
+    const ended: true | Error = refreshToken ? await api.request('POST', '/api/auth/logout', { refreshToken }).then(() => true as const, (err: Error) => (err instanceof ApiError && err.status === 401 ? true : err)) : true;
     api.forgetTokens();
+    if (ended !== true) throw new CliError('logged out here only', `the server did not end the session (${ended.message}); it ends when its refresh token expires`);
     console.log('logged out');
   });
 
-  withServerJson(program.command('whoami').description('the account you are logged in as')).action(async (opts) => {
+  examples(withServerJson(program.command('whoami').description('the account you are logged in as')), ['cpub whoami', 'cpub whoami --json']).action(async (opts) => {
     const api = ctx.api(opts);
     const me = await api.request<User>('GET', '/api/users/me');
     if (opts.json) return printJson(me);

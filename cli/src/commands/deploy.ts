@@ -3,16 +3,15 @@
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { analyse } from '../analysis/check.js';
-import { packFunction, PackError, readManifest, type Packed } from '../../../common/pack.js';
+import { readManifest, type Packed } from '../../../common/pack.js';
+import { pack } from '../bundle/pack.js';
 import { ApiError, type ApiClient } from '../api-client.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
-import { CliError, color, formatBytes, printJson } from '../output.js';
+import { CliError, color, formatBytes, jsonOption, printJson } from '../output.js';
 import { spinner, uploadBar } from '../progress.js';
 import { readEvents } from '../sse.js';
-import { report } from './check.js';
+import { report } from '../analysis/report.js';
 
-/** The server's default cap on an upload (CPUB_ARTIFACT_MAX_BYTES). */
-const MAX_ARTIFACT = 50 * 2 ** 20;
 const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'auth', 'network'] as const;
 
 export interface FunctionView {
@@ -32,24 +31,26 @@ interface DeploymentView {
   active?: boolean;
 }
 
-async function pack(dir: string): Promise<Packed> {
-  try {
-    return await packFunction(dir);
-  } catch (err) {
-    if (err instanceof PackError) throw new CliError('cannot bundle the function', err.message);
-    throw err;
-  }
-}
 
-/** The function named by the manifest; created (with the manifest's settings) when it does not exist yet. */
+/**
+ * The function named by the manifest: created with the manifest's settings when it does not exist yet, else
+ * brought in line with them (the settings the manifest names and the server holds otherwise).
+ */
 async function ensureFunction(api: ApiClient, manifest: Record<string, unknown>): Promise<FunctionView> {
   const name = String(manifest.name ?? '');
+  const settings = Object.fromEntries(SETTINGS.filter((k) => manifest[k] !== undefined).map((k) => [k, manifest[k]]));
+  let existing: FunctionView | undefined;
   try {
-    return (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(name)}`)).function;
+    existing = (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(name)}`)).function;
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 404)) throw err;
   }
-  const settings = Object.fromEntries(SETTINGS.filter((k) => manifest[k] !== undefined).map((k) => [k, manifest[k]]));
+  if (existing) {
+    const changed = Object.fromEntries(Object.entries(settings).filter(([k, v]) => existing![k] !== v));
+    if (!Object.keys(changed).length) return existing;
+    console.error(`updating ${name}'s settings from containerpub.json: ${Object.entries(changed).map(([k, v]) => `${k} ${String(existing![k])} → ${String(v)}`).join(', ')}`);
+    return (await api.request<{ function: FunctionView }>('PATCH', `/api/functions/${enc(name)}`, changed)).function;
+  }
   const created = (await api.request<{ function: FunctionView }>('POST', '/api/functions', { name, ...settings })).function;
   console.error(`created function ${name}`);
   return created;
@@ -64,7 +65,7 @@ export function deployCommands(program: Command, ctx: Ctx): void {
     withServer(program.command('deploy [dir]').description('analyse, bundle and upload a function folder, stream its build log, print the version and URL'))
       .option('--strict', 'stop on any analysis finding (files that must never ship, risky APIs)')
       .option('--no-wait', 'return once uploaded, without waiting for the build')
-      .option('--json', 'print the deployment and function as JSON when done'),
+      .addOption(jsonOption()),
     ['cpub deploy', 'cpub deploy ./hello --strict', 'cpub deploy --no-wait'],
   ).action(async (dirArg: string | undefined, opts: { server?: string; strict?: boolean; wait: boolean; json?: boolean }) => {
     const dir = resolve(dirArg ?? '.');
@@ -84,7 +85,6 @@ export function deployCommands(program: Command, ctx: Ctx): void {
     } finally {
       bundling.stop();
     }
-    if (packed.bytes.length > MAX_ARTIFACT) throw new CliError('bundle too large', `${formatBytes(packed.bytes.length)} is over the ${formatBytes(MAX_ARTIFACT)} upload limit`);
     console.error(`bundled ${String(manifest.name)}: ${formatBytes(packed.bundleBytes)} (${formatBytes(packed.bytes.length)} packed, sha256 ${packed.digest.slice(0, 12)})`);
     const fn = await ensureFunction(api, manifest);
     const bar = uploadBar(packed.bytes.length);

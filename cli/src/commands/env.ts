@@ -14,7 +14,7 @@ interface EnvEntry {
 export function envCommands(program: Command, ctx: Ctx): void {
   const env = program.command('env').description('env vars and secrets of a function (new containers get them; warm ones are recycled)');
 
-  withServerJson(env.command('list <fn>').description('the vars, with secrets masked')).action(async (ref: string, opts) => {
+  examples(withServerJson(env.command('list <fn>').description('the vars, with secrets masked')), ['cpub env list hello']).action(async (ref: string, opts) => {
     const r = await ctx.api(opts).request<{ env: EnvEntry[] }>('GET', `/api/functions/${enc(ref)}/env`);
     if (opts.json) return printJson(r);
     printTable(

@@ -1,6 +1,7 @@
 // `cpub list | info | update | delete | deployments | rollback`: functions and their versions.
 import type { Command } from 'commander';
 import type { ApiClient } from '../api-client.js';
+import { duration } from '../../../common/settings.js';
 import { ask } from '../prompt.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, formatBytes, printFields, printJson, printTable } from '../output.js';
@@ -17,17 +18,17 @@ interface DeploymentRow {
   error: string | null;
 }
 
-/** Parses durations like 500ms, 10s, 5m, 1h into milliseconds. */
+/** A duration flag (500ms, 10s, 5m, 1h) in milliseconds, with the shared parser of the server's settings. */
 export function parseDuration(text: string, field: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new CliError('invalid duration', `${field}: ${text} (use e.g. 500ms, 10s, 5m, 1h)`, 2);
-  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms']);
+  const r = duration.safeParse(text.trim());
+  if (!r.success) throw new CliError('invalid duration', `${field}: ${text} (use e.g. 500ms, 10s, 5m, 1h)`, 2);
+  return r.data;
 }
 
 const getFn = async (api: ApiClient, ref: string) => (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(ref)}`)).function;
 
 export function functionCommands(program: Command, ctx: Ctx): void {
-  withServerJson(program.command('list').alias('ls').description('your functions, newest first')).action(async (opts) => {
+  examples(withServerJson(program.command('list').alias('ls').description('your functions, newest first')), ['cpub list', 'cpub list --json']).action(async (opts) => {
     const api = ctx.api(opts);
     const all: FunctionView[] = [];
     for (let cursor: string | null = null; ; ) {

@@ -1,5 +1,6 @@
 // `cpub init [name] [--template hello|hono]`: scaffolds a function folder.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { examples, type Ctx } from '../context.js';
@@ -7,31 +8,17 @@ import { CliError } from '../output.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
-const HELLO = `// A function: a web-standard handler. \`ctx\` has the env, a logger, the invocation id, the deadline and its
-// AbortSignal, and the function's name and version.
-interface Context {
-  env: Record<string, string>;
-  invocationId: string;
-  function: { name: string; version: number };
-  log: { info(...args: unknown[]): void };
+/** The templates are the repository's examples, so they cannot drift from what is tested. */
+const TEMPLATES = { hello: 'hello', hono: 'hono-app' } as const;
+
+function exampleDir(name: string): string {
+  // From cli/src/commands in the sources, or dist/cli/src/commands once built.
+  for (const up of ['../../..', '../../../..']) {
+    const dir = fileURLToPath(new URL(`${up}/examples/${name}/`, import.meta.url));
+    if (existsSync(join(dir, 'index.ts'))) return dir;
+  }
+  throw new CliError('templates missing', `the examples/ folder of this installation has no ${name}`);
 }
-
-export default async function handler(request: Request, ctx: Context): Promise<Response> {
-  const name = new URL(request.url).searchParams.get('name') ?? 'world';
-  ctx.log.info(\`greeting \${name}\`);
-  return Response.json({ message: \`Hello, \${name}!\`, invocationId: ctx.invocationId });
-}
-`;
-
-const HONO = `// A Hono app deploys as is: its default export has fetch(request, env, ctx), the shape functions have.
-import { Hono } from 'hono';
-
-const app = new Hono();
-app.get('/', (c) => c.json({ app: 'hono', routes: ['/', '/users/:id'] }));
-app.get('/users/:id', (c) => c.json({ id: c.req.param('id') }));
-
-export default app;
-`;
 
 export function initCommand(program: Command, _ctx: Ctx): void {
   examples(
@@ -45,17 +32,21 @@ export function initCommand(program: Command, _ctx: Ctx): void {
     const dir = resolve(nameArg ?? '.');
     const name = nameArg ? basename(dir) : basename(process.cwd());
     if (!NAME.test(name)) throw new CliError('invalid name', `${name}: lower-case letters, digits and dashes, starting with a letter (at most 63)`, 2);
-    if (existsSync(dir) && readdirSync(dir).some((f) => f === 'containerpub.json' || f === 'index.ts')) throw new CliError('folder not empty', `${dir} already holds a function`);
-    mkdirSync(dir, { recursive: true });
+    const template = exampleDir(TEMPLATES[opts.template as keyof typeof TEMPLATES]);
+    const pkg = JSON.parse(readFileSync(join(template, 'package.json'), 'utf8')) as Record<string, unknown>;
     const files: Record<string, string> = {
-      'index.ts': opts.template === 'hono' ? HONO : HELLO,
+      'index.ts': readFileSync(join(template, 'index.ts'), 'utf8'),
       'containerpub.json': JSON.stringify({ name, entry: 'index.ts', memoryMb: 128, timeoutMs: 10_000 }, null, 2) + '\n',
-      'package.json': JSON.stringify({ name, private: true, type: 'module', ...(opts.template === 'hono' ? { dependencies: { hono: '^4.13.0' } } : {}) }, null, 2) + '\n',
-      'tsconfig.json': JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', strict: true, lib: ['ES2022', 'DOM'], noEmit: true } }, null, 2) + '\n',
+      'package.json': JSON.stringify({ ...pkg, name }, null, 2) + '\n',
+      'tsconfig.json': readFileSync(join(template, 'tsconfig.json'), 'utf8'),
       'README.md': `# ${name}\n\nA ContainerPub function.\n\n\`\`\`sh\n${opts.template === 'hono' ? 'npm install\n' : ''}cpub deploy        # bundle, upload, build; prints the URL\ncpub invoke ${name}\ncpub logs ${name} -f\n\`\`\`\n`,
       '.gitignore': 'node_modules/\n.env*\n',
     };
-    for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+    // Nothing of the folder is overwritten: any file already there stops init before it writes one.
+    const taken = Object.keys(files).filter((f) => existsSync(join(dir, f)));
+    if (taken.length) throw new CliError('folder not empty', `${dir} already has ${taken.join(', ')}`);
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text, { flag: 'wx' });
     console.log(`created ${name} in ${dir} (${opts.template} template)`);
     console.log(`next: ${nameArg ? `cd ${nameArg} && ` : ''}${opts.template === 'hono' ? 'npm install && ' : ''}cpub deploy`);
   });

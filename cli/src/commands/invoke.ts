@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { enc, examples, withServer, type Ctx } from '../context.js';
-import { CliError, printJson } from '../output.js';
+import { CliError, jsonOption, printJson } from '../output.js';
 
 interface InvokeReply {
   executionId: string;
@@ -22,7 +22,7 @@ export function invokeCommand(program: Command, ctx: Ctx): void {
       .option('--path <path>', 'path under the function', '/')
       .option('-H, --header <header...>', 'request header as K:V (repeatable)')
       .option('-v, --verbose', 'also print the status, headers, execution id and timings (on stderr)')
-      .option('--json', 'print the whole answer as JSON'),
+      .addOption(jsonOption()),
     ['cpub invoke hello', `cpub invoke hello --data '{"name":"Ada"}' -H content-type:application/json`, 'cpub invoke api --path /users/7 -v'],
   ).action(async (ref: string, opts) => {
     const api = ctx.api(opts);

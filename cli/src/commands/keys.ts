@@ -24,7 +24,7 @@ export function keysCommands(program: Command, ctx: Ctx): void {
     printSecret(ref, r.key, r.secret, opts.json);
   });
 
-  withServerJson(keys.command('list <fn>').description('keys without their secrets')).action(async (ref: string, opts) => {
+  examples(withServerJson(keys.command('list <fn>').description('keys without their secrets')), ['cpub keys list hello']).action(async (ref: string, opts) => {
     const r = await ctx.api(opts).request<{ keys: KeyView[] }>('GET', `/api/functions/${enc(ref)}/keys`);
     if (opts.json) return printJson(r);
     printTable(
@@ -41,12 +41,12 @@ export function keysCommands(program: Command, ctx: Ctx): void {
     );
   });
 
-  withServer(keys.command('revoke <fn> <keyId>').description('revoke a key (kept for the record)')).action(async (ref: string, keyId: string, opts) => {
+  examples(withServer(keys.command('revoke <fn> <keyId>').description('revoke a key (kept for the record)')), ['cpub keys revoke hello 3f2c…  # the ID from cpub keys list']).action(async (ref: string, keyId: string, opts) => {
     await ctx.api(opts).request('DELETE', `/api/functions/${enc(ref)}/keys/${enc(keyId)}`);
     console.log(`revoked ${keyId}`);
   });
 
-  withServerJson(keys.command('roll <fn> <keyId>').description('replace a key’s secret; the new one is printed once')).action(async (ref: string, keyId: string, opts) => {
+  examples(withServerJson(keys.command('roll <fn> <keyId>').description('replace a key’s secret; the new one is printed once')), ['cpub keys roll hello 3f2c…']).action(async (ref: string, keyId: string, opts) => {
     const r = await ctx.api(opts).request<{ key: KeyView; secret: string }>('POST', `/api/functions/${enc(ref)}/keys/${enc(keyId)}/roll`);
     printSecret(ref, r.key, r.secret, opts.json);
   });

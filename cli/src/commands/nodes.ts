@@ -1,12 +1,12 @@
 // `cpub nodes`: the fleet, for admins.
 import type { Command } from 'commander';
 import type { NodeView } from '../../../control-plane/src/fleet/fleet.service.js';
-import { withServerJson, type Ctx } from '../context.js';
+import { examples, withServerJson, type Ctx } from '../context.js';
 import { color, formatBytes, printJson, printTable } from '../output.js';
 
 
 export function nodesCommand(program: Command, ctx: Ctx): void {
-  withServerJson(program.command('nodes').description('worker hosts: status, capacity, usage, whether limits are enforced (admins)')).action(async (opts) => {
+  examples(withServerJson(program.command('nodes').description('worker hosts: status, capacity, usage, whether limits are enforced (admins)')), ['cpub nodes', 'cpub nodes --json']).action(async (opts) => {
     const r = await ctx.api(opts).request<{ nodes: NodeView[] }>('GET', '/api/nodes');
     if (opts.json) return printJson(r);
     const paint: Record<string, (s: string) => string> = { up: color.green, suspect: color.yellow, down: color.red, draining: color.yellow };

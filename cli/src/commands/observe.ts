@@ -1,6 +1,7 @@
 // `cpub logs | executions | execution | stats`: what a function did.
 import type { Command } from 'commander';
 import type { ApiClient } from '../api-client.js';
+import { parseDuration } from './functions.js';
 import { enc, examples, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, formatBytes, printFields, printJson, printTable, sparkline } from '../output.js';
 import { readEvents } from '../sse.js';
@@ -38,7 +39,6 @@ function printLine(l: LogLine): void {
   console.log(`${color.dim(new Date(l.atMs).toISOString())} ${level} ${color.cyan(l.executionId.slice(0, 8))} ${l.message.replace(/\n$/, '')}`);
 }
 
-const SINCE = /^\d+(ms|s|m|h|d)$/;
 
 export function observeCommands(program: Command, ctx: Ctx): void {
   examples(
@@ -50,7 +50,7 @@ export function observeCommands(program: Command, ctx: Ctx): void {
     ['cpub logs hello', 'cpub logs hello -f', 'cpub logs hello --since 24h --limit 1000'],
   ).action(async (ref: string, opts) => {
     const api = ctx.api(opts);
-    if (!SINCE.test(opts.since)) throw new CliError('invalid --since', `${opts.since}: use e.g. 10m, 1h, 7d`, 2);
+    parseDuration(opts.since, '--since');
     if (opts.execution) {
       const { execution: e } = await api.request<{ execution: Execution }>('GET', `/api/executions/${enc(opts.execution)}`);
       const lines = (e.logs ?? []).map((l) => ({ ...l, executionId: e.id }));
@@ -66,10 +66,15 @@ export function observeCommands(program: Command, ctx: Ctx): void {
     }
     const res = await api.send('GET', `/api/functions/${enc(ref)}/logs?${q}&follow=true`);
     if (!res.ok) await api.json(res);
-    if (process.stderr.isTTY) console.error(color.dim('following; Ctrl-C to stop', process.stderr));
+    console.error(color.dim('following; Ctrl-C to stop', process.stderr));
     for await (const e of readEvents(res)) {
       if (e.event !== 'log') continue;
-      const l = JSON.parse(e.data) as LogLine;
+      let l: LogLine;
+      try {
+        l = JSON.parse(e.data) as LogLine;
+      } catch {
+        continue; // not a line of ours
+      }
       if (opts.json) console.log(JSON.stringify(l));
       else printLine(l);
     }
@@ -122,21 +127,23 @@ export function observeCommands(program: Command, ctx: Ctx): void {
     for (const l of e.logs ?? []) printLine({ ...l, executionId: e.id });
   });
 
-  examples(withServerJson(program.command('stats <fn>').description('calls, errors, latency, cold starts, CPU and memory; with an hourly sparkline')).option('--period <period>', '1h, 24h, 7d or 30d', '24h'), [
+  examples(withServerJson(program.command('stats <fn>').description('calls, errors, latency, cold starts, CPU and memory; with a sparkline per hour (per day for 7d, 30d)')).option('--period <period>', '1h, 24h, 7d or 30d', '24h'), [
     'cpub stats hello',
     'cpub stats hello --period 7d',
   ]).action(async (ref: string, opts) => {
     if (!['1h', '24h', '7d', '30d'].includes(opts.period)) throw new CliError('invalid --period', `${opts.period}: use 1h, 24h, 7d or 30d`, 2);
     const api: ApiClient = ctx.api(opts);
-    const hours = { '1h': 1, '24h': 24, '7d': 168, '30d': 168 }[opts.period as '1h'];
-    const [s, hourly] = await Promise.all([
+    // Hours for a day or less, days beyond: the sparkline covers the whole period.
+    const [unit, count] = ({ '1h': ['hourly', 'hours=1'], '24h': ['hourly', 'hours=24'], '7d': ['daily', 'days=7'], '30d': ['daily', 'days=30'] } as const)[opts.period as '1h'];
+    const [s, series] = await Promise.all([
       api.request<{ invocations: number; successes: number; errors: number; errorRate: number; latencyMs: { p50: number; p95: number; p99: number; avg: number }; coldStarts: number; avgCpuMs: number; maxMemoryBytes: number }>(
         'GET',
         `/api/functions/${enc(ref)}/stats?period=${opts.period}`,
       ),
-      api.request<{ buckets: { start: string; invocations: number; errors: number }[] }>('GET', `/api/functions/${enc(ref)}/stats/hourly?hours=${hours}`),
+      api.request<{ buckets: { start: string; invocations: number; errors: number }[] }>('GET', `/api/functions/${enc(ref)}/stats/${unit}?${count}`),
     ]);
-    if (opts.json) return printJson({ ...s, hourly: hourly.buckets });
+    if (opts.json) return printJson({ ...s, [unit]: series.buckets });
+    const per = unit === 'hourly' ? 'hour' : 'day';
     printFields([
       ['period', opts.period],
       ['calls', `${s.invocations} (${s.successes} ok, ${s.errors} errors, ${(s.errorRate * 100).toFixed(1)}%)`],
@@ -144,8 +151,8 @@ export function observeCommands(program: Command, ctx: Ctx): void {
       ['cold starts', s.coldStarts],
       ['avg cpu', `${s.avgCpuMs} ms`],
       ['max memory', formatBytes(s.maxMemoryBytes)],
-      [`calls/hour (${hours} h)`, sparkline(hourly.buckets.map((b) => b.invocations))],
-      ['errors/hour', sparkline(hourly.buckets.map((b) => b.errors))],
+      [`calls/${per} (${series.buckets.length})`, sparkline(series.buckets.map((b) => b.invocations))],
+      [`errors/${per}`, sparkline(series.buckets.map((b) => b.errors))],
     ]);
   });
 }
