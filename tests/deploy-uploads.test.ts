@@ -16,14 +16,14 @@ let server: RunningServer;
 let api: Client;
 let token: string;
 
-const post = async (bytes: Buffer, type = 'application/gzip') => {
-  const res = await fetch(`${server.url}/api/functions/up/deployments`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body: new Uint8Array(bytes) });
+const post = async (bytes: Buffer, type = 'application/gzip', query = '') => {
+  const res = await fetch(`${server.url}/api/functions/up/deployments${query}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body: new Uint8Array(bytes) });
   return { status: res.status, body: (await res.json()) as { code: string; detail: string; entry?: string; deployment?: { version: number; digest: string; status: string } } };
 };
 const staging = () => readdirSync(join(server.dataDir, 'artifacts', 'staging'));
 
 async function boot(dataDir?: string) {
-  server = await startServer({ CPUB_ARTIFACT_MAX_BYTES: String(64 * 1024), ...(dataDir ? { CPUB_DATA_DIR: dataDir } : {}) });
+  server = await startServer({ CPUB_ARTIFACT_MAX_BYTES: String(64 * 1024), CPUB_BUILD_AGENT_WAIT: '1s', ...(dataDir ? { CPUB_DATA_DIR: dataDir } : {}) });
   api = client(server.url);
 }
 
@@ -53,6 +53,16 @@ for (const [what, bytes, code, offending] of refused) {
     assert.equal(staging(), []);
   });
 }
+
+s('with ?wait=true a build that fails (no agent here) is a 422 problem with the build log’s tail', async () => {
+  const r = await post(rawTarGz([BASIC.manifest, BASIC.entry]), 'application/gzip', '?wait=true');
+  assert.is(r.status, 422, JSON.stringify(r.body));
+  const p = r.body as unknown as { code: string; status: number; buildLogTail: string; deployment: { status: string; active: boolean } };
+  assert.equal([p.code, p.status, p.deployment.status, p.deployment.active], ['build_failed', 422, 'failed', false]);
+  assert.match(p.buildLogTail, 'build failed: no agent is up to build on');
+  const fn = await api.get('/api/functions/up', token);
+  assert.is(fn.body.function.activeVersion, null, 'a failed build activates nothing');
+});
 
 s('an archive over the size cap is a 413 while it streams, nothing staged', async () => {
   const big = rawTarGz([BASIC.manifest, BASIC.entry, { name: 'noise.bin', content: randomBytes(200 * 1024).toString('base64') }]);

@@ -43,7 +43,7 @@ const deploy = async (fn: string, handler: string) => upload(fn, readFileSync((a
 
 s.before(
   loud(async () => {
-    server = await startServer({ CPUB_JOIN_TOKEN: JOIN });
+    server = await startServer({ CPUB_JOIN_TOKEN: JOIN, CPUB_BUILD_AGENT_WAIT: '2s' });
     api = client(server.url);
     owner = await account('owner@example.com');
     other = await account('other@example.com');
@@ -381,6 +381,11 @@ s('an agent killed mid-call: 502 agent_lost well before the deadline, and the ex
     assert.is(p.code, 'agent_lost');
     assert.ok(took < 8000, `answered after ${took} ms, not at the deadline`);
     assert.is((await api.get(`/api/executions/${p.executionId}`, owner.token)).body.execution.status, 'agent_lost');
+    // With no agent, a new version's build fails (after CPUB_BUILD_AGENT_WAIT): 422, and v1 stays active.
+    const failed = await deploy('sleepy', `() => new Response('v2')`);
+    assert.is(failed.status, 422, JSON.stringify(failed.body));
+    assert.equal([failed.body.code, failed.body.deployment.version, failed.body.deployment.status], ['build_failed', 2, 'failed']);
+    assert.is((await api.get('/api/functions/sleepy', owner.token)).body.function.activeVersion, 1);
   } finally {
     // The agent comes back (a new epoch; it removes what the dead one left) and stops cleanly after.
     agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN });

@@ -112,6 +112,12 @@ export const settings = {
     help: 'how long execution records (with their logs) are kept, e.g. 30d, 12h',
     schema: duration.default(30 * 86_400_000),
   },
+  buildAgentWait: {
+    env: 'CPUB_BUILD_AGENT_WAIT',
+    flag: 'build-agent-wait',
+    help: 'how long a new version waits for an agent to build it before its build fails, e.g. 60s',
+    schema: duration.default(60_000),
+  },
   artifactMaxBytes: {
     env: 'CPUB_ARTIFACT_MAX_BYTES',
     flag: 'artifact-max-bytes',

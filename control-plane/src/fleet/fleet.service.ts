@@ -133,15 +133,22 @@ export class Fleet {
     return toNodeView(n);
   }
 
+  private upRefresh: Promise<void> | undefined;
   private upCache: { at: number; ids: Set<string> } | undefined;
 
   /** The agents that can take work now (status up, connected), least busy first. */
   async available(): Promise<AgentLink[]> {
-    const now = Date.now();
-    if (!this.upCache || now - this.upCache.at > 500) {
-      this.upCache = { at: now, ids: new Set((await nodesRepo.list(this.db)).filter((n) => n.status === 'up').map((n) => n.id)) };
+    // The nodes that are up, read at most every 500 ms by one query at a time; calls meanwhile use the last
+    // answer (stale by a fraction of the heartbeat TTL), so the query is never on a warm call's path.
+    if (!this.upCache || Date.now() - this.upCache.at > 500) {
+      this.upRefresh ??= nodesRepo
+        .list(this.db)
+        .then((rows) => void (this.upCache = { at: Date.now(), ids: new Set(rows.filter((n) => n.status === 'up').map((n) => n.id)) }))
+        .finally(() => (this.upRefresh = undefined));
+      if (!this.upCache) await this.upRefresh;
+      else this.upRefresh.catch(() => {}); // a failed refresh keeps the last answer; the next call tries again
     }
-    const up = this.upCache.ids;
+    const up = this.upCache!.ids;
     return [...this.links.values()].filter((l) => l.ready && up.has(l.nodeId)).sort((a, b) => a.inFlight - b.inFlight);
   }
 

@@ -4,6 +4,7 @@
 // or signed). This is the hot path, so it is a plain Node request handler beside the Hono app (which costs
 // more per request than the rest of the server's share of a warm call); errors still become problems
 // through http/problem.ts, and the request gets the same log line as any other.
+import { bearerToken } from '../auth/bearer.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AuthService } from '../auth/auth.service.js';
@@ -69,8 +70,7 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
 
   async function authorize(req: IncomingMessage, fn: { owner_id: string; auth: string; id: string; name: string }, owner: string, body: Buffer): Promise<void> {
     if (fn.auth === 'public') return;
-    const header = req.headers.authorization;
-    const bearer = header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+    const bearer = bearerToken(req.headers.authorization);
     if (fn.auth === 'private') {
       if (!bearer) throw Unauthenticated('unauthenticated', 'this function is private: send the owner’s access token (Authorization: Bearer …)');
       const { user } = await d.auth.authenticate(bearer);

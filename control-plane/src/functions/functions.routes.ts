@@ -1,4 +1,5 @@
 // HTTP routes for functions: CRUD, deployments (upload, list, read, build log), rollback, invoke, executions.
+import { bearerToken } from '../auth/bearer.js';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import Busboy from 'busboy';
@@ -8,7 +9,7 @@ import type { AppEnv } from '../http/env.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { requireAuth } from '../http/auth-middleware.js';
 import { problem, json, jsonBody, bearer } from '../http/schemas.js';
-import { Invalid, TooLarge, Unauthenticated } from '../errors.js';
+import { AppError, Invalid, TooLarge, Unauthenticated } from '../errors.js';
 import type { DeploymentRow, FunctionRow } from '../db/schema.js';
 import { functionsRepo } from './functions.repo.js';
 import type { EnvService } from './env.service.js';
@@ -258,7 +259,7 @@ export function functionsRoutes({ auth, fns, invoker, executions, env, keys, liv
 
   /** `POST …/invoke` takes the owner's access token, or an API key of that very function. */
   async function callerFunction(c: Context<AppEnv>, ref: string): Promise<FunctionRow> {
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    const token = bearerToken(c.req.header('authorization'));
     if (token?.startsWith(KEY_PREFIX)) {
       const functionId = await keys.functionOfKey(token);
       const fn = functionId ? await functionsRepo.byIdOfActiveOwner(fns.db, functionId) : undefined;
@@ -352,11 +353,7 @@ export function functionsRoutes({ auth, fns, invoker, executions, env, keys, liv
       const wait = c.req.query('wait') === 'true';
       const r = await fns.deploy(c.get('user'), c.req.param('ref'), uploadBody(c), wait);
       if (wait && r.deployment.status === 'failed') {
-        return c.json(
-          { type: 'urn:containerpub:problem:build_failed', title: 'Unprocessable Content', status: 422, code: 'build_failed', detail: r.deployment.error ?? 'the build failed', deployment: r.deployment, buildLogTail: r.buildLog.slice(-4000) },
-          422,
-          { 'content-type': 'application/problem+json' },
-        );
+        throw new AppError('invalid', 'build_failed', r.deployment.error ?? 'the build failed', { httpStatus: 422, deployment: r.deployment, buildLogTail: r.buildLog.slice(-4000) });
       }
       return c.json({ deployment: r.deployment }, wait ? 201 : 202);
     })

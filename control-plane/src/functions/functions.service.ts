@@ -15,7 +15,6 @@ import { DEFAULTS, NAME, toDeploymentView, toFunctionView, type DeploymentView, 
 const BUILD_LOG_CAP = 64 * 1024;
 const BUILD_TIMEOUT_MS = 5 * 60_000;
 /** How long a build waits for an agent to be up before it fails. */
-const AGENT_WAIT_MS = 60_000;
 
 export interface FunctionSettingsInput {
   memoryMb?: number | undefined;
@@ -37,6 +36,8 @@ export interface FunctionsDeps {
   onChanged?: (functionId: string) => void;
   /** Told about every build that ended (metrics). */
   onBuild?: (durationMs: number, ok: boolean) => void;
+  /** How long a build waits for an agent before it fails (CPUB_BUILD_AGENT_WAIT; 60 s). */
+  agentWaitMs?: number;
 }
 
 export class FunctionsService {
@@ -237,7 +238,7 @@ export class FunctionsService {
   }
 
   private async waitForAgent() {
-    const end = Date.now() + AGENT_WAIT_MS;
+    const end = Date.now() + (this.d.agentWaitMs ?? 60_000);
     for (;;) {
       const [link] = await this.d.fleet.available();
       if (link) return link;

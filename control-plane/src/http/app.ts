@@ -1,4 +1,5 @@
 // The HTTP app: middleware order and the route table, in one place.
+import { bearerToken } from '../auth/bearer.js';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
@@ -90,7 +91,7 @@ export function buildApp(d: AppDeps) {
   app.get('/api/stats/overview/daily', requireAuth(d.auth), async (c) => c.json({ buckets: await d.functions.stats.buckets({ ownerId: c.get('user').id }, 'day', Number(c.req.query('days') ?? 30)) }));
   // Prometheus: a scraper with CPUB_METRICS_TOKEN, or an admin's access token.
   app.get('/metrics', async (c, next) => {
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    const bearer = bearerToken(c.req.header('authorization'));
     if (!(d.metrics.token && bearer && credentialMatches(d.metrics.token, bearer))) {
       await requireAuth(d.auth)(c, async () => {});
       await requireAdmin()(c, async () => {});

@@ -92,7 +92,9 @@ export class AgentService {
     const now = Date.now();
     const cpuMs = samples.reduce((n, s) => n + s.cpuMs, 0);
     const last = this.lastCpu;
-    this.lastCpu = { atMs: now, cpuMs };
+    // The baseline moves at most once a second: several readers (a Watch per replica, `status`) do not each
+    // see the few milliseconds since another one asked.
+    if (!last || now - last.atMs >= 1000) this.lastCpu = { atMs: now, cpuMs };
     const cpuPercent = last && now > last.atMs ? Math.max(0, ((cpuMs - last.cpuMs) / (now - last.atMs) / this.d.facts.capacity.cpus) * 100) : 0;
     return {
       containers: this.d.pools.totalContainers,

@@ -130,19 +130,29 @@ export class WarmContainer {
     }
   }
 
+  /** One request to the shim, settled by the deadline whatever happens (the shim dying mid-answer included). */
   private post(path: string, body: string, deadlineMs: number): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
       const req = request(
-        { socketPath: this.socketPath, path, method: 'POST', agent: this.agent, timeout: Math.max(1, deadlineMs - Date.now()), headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        { socketPath: this.socketPath, path, method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
           res.on('data', (d: string) => (text = (text + d).slice(0, 2000)));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, body: text });
+          });
+          res.on('error', fail);
+          res.on('aborted', () => fail(new Error('the shim closed the connection mid-answer')));
         },
       );
-      req.on('timeout', () => req.destroy(new StartError('timeout', 'the function did not load before the deadline', this.startupLog)));
-      req.on('error', reject);
+      const timer = setTimeout(() => req.destroy(new StartError('timeout', 'the function did not load before the deadline', this.startupLog)), Math.max(1, deadlineMs - Date.now()));
+      req.on('error', fail);
       req.end(body);
     });
   }
