@@ -12,7 +12,7 @@ import { createAgentClient, type AgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
 import { startAgentProcess } from '../tests/helpers/server.js';
 import { fnArtifact, buildImageOverGrpc, invokeMessage } from '../tests/helpers/agent.js';
-import { timed, warmContainerOf } from './lib.js';
+import { directCall, pct, streamInvoker, timed, warmContainerOf } from './lib.js';
 
 /** One container taking up to 16 calls at once, a whole CPU. */
 const BENCH_LIMITS = { limits: { cpus: 1, concurrency: 16, maxInstances: 1 } };
@@ -22,10 +22,6 @@ const SEQ = Number(process.env.BENCH_SEQ ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CREDENTIAL = 'bench-credential-0123456789abcdef';
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
 
 type Reply = { outcome: string; status: number; timings: { coldStart: boolean; prewarmed: boolean; createMs: number; startMs: number; readyMs: number; runMs: number } | null };
@@ -41,36 +37,6 @@ function invoke(client: AgentClient, functionId: string, image: string, concurre
       (err: grpc.ServiceError | null, r?: Reply) => (err ? reject(err) : r!.outcome !== 'OUTCOME_OK' ? reject(new Error(r!.outcome)) : resolve(r!)),
     ),
   );
-}
-
-/** One long-lived InvokeStream; calls are messages on it, matched by invocation id. */
-function streamInvoker(client: AgentClient, functionId: string, image: string) {
-  const call = client.InvokeStream();
-  const waiting = new Map<string, (r: { outcome: string }) => void>();
-  call.on('data', (r: { invocationId: string; outcome: string }) => waiting.get(r.invocationId)?.(r));
-  call.on('error', () => {});
-  const invokeOne = () =>
-    new Promise<void>((resolve, reject) => {
-      const invocationId = randomUUID();
-      waiting.set(invocationId, (r) => {
-        waiting.delete(invocationId);
-        if (r.outcome === 'OUTCOME_OK') resolve();
-        else reject(new Error(r.outcome));
-      });
-      call.write(invokeMessage(functionId, image, { invocationId, ...BENCH_LIMITS }));
-    });
-  return { invokeOne, close: () => call.end() };
-}
-
-function direct(socketPath: string, agent: Agent): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const r = request({ socketPath, path: '/', method: 'GET', agent, headers: { 'cpub-invocation-id': randomUUID(), 'cpub-deadline': String(Date.now() + 10_000) } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
-    });
-    r.on('error', reject);
-    r.end();
-  });
 }
 
 interface Memory {
@@ -124,11 +90,7 @@ async function throughput(label: string, fn: () => Promise<unknown>, callers: nu
 
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'cpub-bench-agent-'));
-  const agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: dataDir, CPUB_AGENT_CREDENTIAL: CREDENTIAL, CPUB_AGENT_LOG_LEVEL: 'info' }, { logFile: join(dataDir, 'agent.log'), nodeArgs: (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean) }).catch(
-    async (err) => {
-      throw err;
-    },
-  );
+  const agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: dataDir, CPUB_AGENT_CREDENTIAL: CREDENTIAL, CPUB_AGENT_LOG_LEVEL: 'info' }, { logFile: join(dataDir, 'agent.log'), nodeArgs: (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean) });
   const client = createAgentClient(agent.url, grpc.credentials.createInsecure(), { interceptors: [sendCredential(CREDENTIAL)] });
   const ids: string[] = [];
   try {
@@ -184,15 +146,15 @@ async function main() {
     const cpuFile = ['/sys/fs/cgroup/cpuacct', '/sys/fs/cgroup/cpu,cpuacct'].map((d) => join(d, cpuPath ?? '', 'cpuacct.usage')).find((f) => cpuPath && existsSync(f));
     meters = { agent: () => processCpuUs(agent.proc.pid!), container: () => (cpuFile ? Number(readFileSync(cpuFile, 'utf8')) / 1000 : NaN) };
 
-    await timed(() => direct(sock, httpAgent), 200); // warm-up
+    await timed(() => directCall(sock, httpAgent), 200); // warm-up
     await timed(() => invoke(client, warmId, warmImage, 16), 200);
-    const baseSeq = await timed(() => direct(sock, httpAgent), SEQ);
+    const baseSeq = await timed(() => directCall(sock, httpAgent), SEQ);
     const invSeq = await timed(() => invoke(client, warmId, warmImage, 16), SEQ);
-    const base1 = await throughput('base1', () => direct(sock, httpAgent), 1, SECONDS);
+    const base1 = await throughput('base1', () => directCall(sock, httpAgent), 1, SECONDS);
     const inv1 = await throughput('inv1', () => invoke(client, warmId, warmImage, 16), 1, SECONDS);
-    const base16 = await throughput('base16', () => direct(sock, httpAgent), 16, SECONDS);
+    const base16 = await throughput('base16', () => directCall(sock, httpAgent), 16, SECONDS);
     const inv16 = await throughput('inv16', () => invoke(client, warmId, warmImage, 16), 16, SECONDS);
-    const stream = streamInvoker(client, warmId, warmImage);
+    const stream = streamInvoker(client, (invocationId) => invokeMessage(warmId, warmImage, { invocationId, ...BENCH_LIMITS }));
     await timed(stream.invokeOne, 200);
     const strSeq = await timed(stream.invokeOne, SEQ);
     const str1 = await throughput('str1', stream.invokeOne, 1, SECONDS);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
-import { wrk, type WrkRun } from './lib.js';
+import { pct, wrk, type WrkRun } from './lib.js';
 
 const load = (url: string, headers: Record<string, string> = {}) => wrk(url, { connections: CONNECTIONS, seconds: DURATION_S, headers });
 
@@ -14,11 +14,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 40);
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
+const median = (xs: number[]) => pct(xs, 50);
 
 async function main() {
   const logDir = mkdtempSync(join(tmpdir(), 'cpub-bench-'));

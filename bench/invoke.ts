@@ -13,9 +13,9 @@ import { createAgentClient } from '../proto/loader.js';
 import { sendCredential } from '../proto/auth.js';
 import { startServer, startAgentProcess } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
-import { fnArtifact } from '../tests/helpers/agent.js';
+import { fnArtifact, invokeMessage } from '../tests/helpers/agent.js';
 import { functionImageTag } from '../node-agent/src/images/function-image.js';
-import { pct, timed, warmContainerOf, wrk } from './lib.js';
+import { directCall, pct, streamInvoker, timed, warmContainerOf, wrk } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SEQ = Number(process.env.BENCH_SEQ ?? 1000);
@@ -78,42 +78,14 @@ async function main() {
     // Baselines in the same run: the agent over gRPC (InvokeStream, as the control plane calls it), and the container's socket.
     const credential = readFileSync(join(agentDir, 'node-credential'), 'utf8').trim();
     grpcClient = createAgentClient(agent.url, grpc.credentials.createInsecure(), { interceptors: [sendCredential(credential)] });
-    const stream = grpcClient.InvokeStream();
-    const waiting = new Map<string, () => void>();
-    stream.on('data', (r: { invocationId: string }) => waiting.get(r.invocationId)?.());
-    stream.on('error', () => {});
     const image = functionImageTag(noop.id, noop.digest);
-    const viaGrpc = () =>
-      new Promise<void>((resolve) => {
-        const invocationId = randomUUID();
-        waiting.set(invocationId, () => {
-          waiting.delete(invocationId);
-          resolve();
-        });
-        stream.write({
-          invocationId,
-          functionId: noop.id,
-          functionName: 'noop',
-          version: 1,
-          image,
-          deadlineMs: Date.now() + 30_000,
-          limits: { ...LIMITS, network: false },
-          env: [],
-          request: { method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0) },
-        });
-      });
+    // As the control plane sends them: messages on one InvokeStream.
+    const stream = streamInvoker(grpcClient, (invocationId) => invokeMessage(noop.id, image, { invocationId, functionName: 'noop', limits: { ...LIMITS, network: false } }));
+    const viaGrpc = stream.invokeOne;
     const cid = await warmContainerOf(grpcClient, noop.id);
     const runDir = spawnSync('podman', ['inspect', '-f', '{{range .Mounts}}{{if eq .Destination "/run/cpub"}}{{.Source}}{{end}}{{end}}', cid], { encoding: 'utf8' }).stdout.trim();
     const httpAgent = new Agent({ keepAlive: true, maxSockets: 64 });
-    const direct = () =>
-      new Promise<void>((resolve, reject) => {
-        const r = request({ socketPath: join(runDir, 'fn.sock'), path: '/', agent: httpAgent, headers: { 'cpub-invocation-id': randomUUID(), 'cpub-deadline': String(Date.now() + 10_000) } }, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        });
-        r.on('error', reject);
-        r.end();
-      });
+    const direct = () => directCall(join(runDir, 'fn.sock'), httpAgent);
     await timed(direct, 200);
     await timed(viaGrpc, 200);
 
@@ -127,7 +99,7 @@ async function main() {
     const grpc32 = await throughput(viaGrpc, 32, SECONDS);
     const directSeq = await timed(direct, SEQ);
     const direct32 = await throughput(direct, 32, SECONDS);
-    stream.end();
+    stream.close();
     httpAgent.destroy();
 
     // Cold starts end to end: the first call of freshly deployed functions (default limits), one a second.

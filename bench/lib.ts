@@ -1,9 +1,12 @@
-// What the benchmarks share: wrk runs with their latency distribution, and finding a function's warm container.
+// What the benchmarks share: wrk runs with their latency distribution, finding a function's warm container, calls
+// as messages on one InvokeStream, calls straight to a container's socket, percentiles.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { request, type Agent } from 'node:http';
 import type { AgentClient } from '../proto/loader.js';
 
 export interface WrkRun {
@@ -80,4 +83,35 @@ export async function timed(fn: () => Promise<unknown>, n: number): Promise<numb
     out.push(performance.now() - t0);
   }
   return out;
+}
+
+/** One long-lived InvokeStream; calls are messages on it, matched by invocation id. A failed call rejects. */
+export function streamInvoker(client: AgentClient, message: (invocationId: string) => object) {
+  const call = client.InvokeStream();
+  const waiting = new Map<string, (r: { outcome: string; status: number }) => void>();
+  call.on('data', (r: { invocationId: string; outcome: string; status: number }) => waiting.get(r.invocationId)?.(r));
+  call.on('error', () => {});
+  const invokeOne = () =>
+    new Promise<void>((resolve, reject) => {
+      const invocationId = randomUUID();
+      waiting.set(invocationId, (r) => {
+        waiting.delete(invocationId);
+        if (r.outcome === 'OUTCOME_OK' && r.status === 200) resolve();
+        else reject(new Error(`Invoke over gRPC: ${r.outcome} ${r.status}`));
+      });
+      call.write(message(invocationId));
+    });
+  return { invokeOne, close: () => call.end() };
+}
+
+/** A request straight to a container's socket (the baseline: no gRPC, no agent). A non-200 rejects. */
+export function directCall(socketPath: string, agent: Agent): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const r = request({ socketPath, path: '/', method: 'GET', agent, headers: { 'cpub-invocation-id': randomUUID(), 'cpub-deadline': String(Date.now() + 10_000) } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`container socket: ${res.statusCode}`))));
+    });
+    r.on('error', reject);
+    r.end();
+  });
 }

@@ -16,8 +16,8 @@ let server: RunningServer;
 let api: Client;
 let token: string;
 
-const post = async (bytes: Buffer, type = 'application/gzip', query = '') => {
-  const res = await fetch(`${server.url}/api/functions/up/deployments${query}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body: new Uint8Array(bytes) });
+const post = async (bytes: Buffer, type = 'application/gzip', query = '', fn = 'up') => {
+  const res = await fetch(`${server.url}/api/functions/${fn}/deployments${query}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body: new Uint8Array(bytes) });
   return { status: res.status, body: (await res.json()) as { code: string; detail: string; entry?: string; deployment?: { version: number; digest: string; status: string } } };
 };
 const staging = () => readdirSync(join(server.dataDir, 'artifacts', 'staging'));
@@ -55,12 +55,13 @@ for (const [what, bytes, code, offending] of refused) {
 }
 
 s('with ?wait=true a build that fails (no agent here) is a 422 problem with the build log’s tail', async () => {
-  const r = await post(rawTarGz([BASIC.manifest, BASIC.entry]), 'application/gzip', '?wait=true');
+  assert.is((await api.post('/api/functions', { name: 'fails' }, token)).status, 201);
+  const r = await post(rawTarGz([BASIC.manifest, BASIC.entry]), 'application/gzip', '?wait=true', 'fails');
   assert.is(r.status, 422, JSON.stringify(r.body));
   const p = r.body as unknown as { code: string; status: number; buildLogTail: string; deployment: { status: string; active: boolean } };
   assert.equal([p.code, p.status, p.deployment.status, p.deployment.active], ['build_failed', 422, 'failed', false]);
   assert.match(p.buildLogTail, 'build failed: no agent is up to build on');
-  const fn = await api.get('/api/functions/up', token);
+  const fn = await api.get('/api/functions/fails', token);
   assert.is(fn.body.function.activeVersion, null, 'a failed build activates nothing');
 });
 
@@ -70,6 +71,18 @@ s('an archive over the size cap is a 413 while it streams, nothing staged', asyn
   assert.is(r.status, 413);
   assert.is(r.body.code, 'artifact_too_large');
   assert.equal(staging(), []);
+  // The same as a multipart field (with more after it): the client still reads its 413, and nothing is staged.
+  const form = new FormData();
+  form.append('archive', new Blob([new Uint8Array(big)]), 'big.tar.gz');
+  form.append('after', new Blob([randomBytes(512 * 1024)]), 'after.bin');
+  const res = await fetch(`${server.url}/api/functions/up/deployments`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  assert.is(res.status, 413);
+  assert.is(((await res.json()) as { code: string }).code, 'artifact_too_large');
+  assert.equal(staging(), []);
+  const unknown = new FormData();
+  unknown.append('archive', new Blob([new Uint8Array(big)]), 'big.tar.gz');
+  const nf = await fetch(`${server.url}/api/functions/nope/deployments`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: unknown });
+  assert.is(nf.status, 404, 'an unknown function: a 404 the client reads');
 });
 
 s('other bodies: empty, the wrong type, multipart without the field', async () => {

@@ -3,7 +3,7 @@ import { bearerToken } from '../auth/bearer.js';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import Busboy from 'busboy';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import type { AuthService } from '../auth/auth.service.js';
@@ -351,7 +351,12 @@ export function functionsRoutes({ auth, fns, invoker, executions, env, keys, liv
     })
     .post('/:ref/deployments', user, async (c) => {
       const wait = c.req.query('wait') === 'true';
-      const r = await fns.deploy(c.get('user'), c.req.param('ref'), uploadBody(c), wait);
+      const body = uploadBody(c);
+      const r = await fns.deploy(c.get('user'), c.req.param('ref'), body, wait).catch((err: unknown) => {
+        // Refused (unknown function, too large, malformed): the rest of a multipart upload is read and dropped.
+        if (body instanceof Readable) body.resume();
+        throw err;
+      });
       if (wait && r.deployment.status === 'failed') {
         throw new AppError('invalid', 'build_failed', r.deployment.error ?? 'the build failed', { httpStatus: 422, deployment: r.deployment, buildLogTail: r.buildLog.slice(-4000) });
       }
@@ -479,7 +484,8 @@ function uploadBody(c: Context<AppEnv>): AsyncIterable<Uint8Array> {
   } catch (err) {
     throw Invalid('bad_multipart', `the multipart body cannot be read: ${(err as Error).message}`);
   }
-  const out = new Readable({ read() {} });
+  // Piped, not pushed: a slow or absent reader holds the upload back (backpressure) instead of buffering it.
+  const out = new PassThrough();
   // The reader (the artifact store) may start only after the function is looked up: until then an error is
   // kept on the stream, for its iteration to throw, instead of crashing the process as an unheard 'error'.
   out.on('error', () => {});
@@ -487,8 +493,9 @@ function uploadBody(c: Context<AppEnv>): AsyncIterable<Uint8Array> {
   bb.on('file', (name, file) => {
     if (name !== 'archive' || found) return void file.resume();
     found = true;
-    file.on('data', (d: Buffer) => out.push(d));
-    file.on('end', () => out.push(null));
+    file.pipe(out);
+    // A reader that gave up (a refusal) destroys `out`: the rest of the file is then read and dropped.
+    out.once('close', () => file.resume());
   });
   bb.on('error', (err) => out.destroy(Invalid('bad_multipart', `the multipart body cannot be read: ${(err as Error).message}`)));
   bb.on('close', () => {
