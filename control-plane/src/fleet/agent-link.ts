@@ -146,7 +146,10 @@ export class AgentLink {
       await Promise.all([upload(), done]);
     } catch (err) {
       call.cancel();
-      throw err instanceof AppError ? err : new AppError('unavailable', 'build_failed', `the build on node ${this.nodeId} could not be sent: ${(err as Error).message}`);
+      if (err instanceof AppError) throw err;
+      // Our side failed (the artifact unreadable): the details, paths included, go to the log only.
+      this.log.error({ err, node: this.nodeId, functionId: b.functionId, version: b.version }, 'sending a build failed');
+      throw new AppError('unavailable', 'build_failed', `the build on node ${this.nodeId} could not be sent; the server log says why`);
     }
     if (!result) throw AgentLost(`node ${this.nodeId} ended the build without a result`);
     this.built.add(builtKey(b.functionId, b.digest));

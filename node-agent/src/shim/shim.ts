@@ -12,7 +12,10 @@
 // - the same lines also go, for live tails, as JSON lines {"i": invocation id, "t", "s", "l", "m"} to the unix
 //   socket CPUB_LOG_SOCKET that the agent listens on (output outside any invocation has "i": ""); when the
 //   agent is slow to read, lines are dropped rather than buffered without bound;
-// - `GET /__cpub/ready` answers 204 once the bundle has loaded.
+// - `GET /__cpub/ready` answers 204 once the bundle has loaded;
+// - a stem (`CPUB_STEM=1`: started before any function is known) loads nothing until `POST /__cpub/init` with
+//   JSON {entry, env, name, version}: the env joins process.env, the entry is imported, 204 (or 500 with the
+//   error, and the process exits); a second init is a 409, and calls before it a 503.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createConnection, type Socket } from 'node:net';
 import { AsyncLocalStorage } from 'node:async_hooks';
