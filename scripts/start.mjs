@@ -121,6 +121,10 @@ async function deployHello(url, dataDir) {
       `Deployed examples/hello as version ${d.body.deployment.version}. Call it:`,
       `  curl '${fnUrl}?name=you'`,
       `First user (admin): ${creds.email} / ${creds.password}   (kept in ${credsFile})`,
+      'With the CLI, in another terminal (README: "Deploying with the CLI"):',
+      `  alias cpub='node ${join(root, 'bin', 'cpub.js')}'`,
+      `  cpub login --server ${url} --email ${creds.email}`,
+      '  cpub init greeter && cd greeter && cpub deploy && cpub invoke greeter -v',
       '',
     ].join('\n'),
   );

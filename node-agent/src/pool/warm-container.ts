@@ -14,6 +14,8 @@ import type { CallLogLine, CallRequest, CallResult, FunctionSpec, Outcome } from
 const SOCKET_IN_CONTAINER = '/run/cpub/fn.sock';
 const LOG_SOCKET_IN_CONTAINER = '/run/cpub/log.sock';
 const MAX_LOG_LINE = 64 * 1024;
+/** Headers of the hop between the agent and the shim, never part of the function's answer. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'content-length']);
 const MAX_RESPONSE_BYTES = 16 * 2 ** 20;
 
 export interface ContainerOptions {
@@ -261,9 +263,7 @@ export class WarmContainer {
     if (timeoutMs <= 0) return finish('timeout', 504, [], Buffer.alloc(0), 'the deadline passed before the call started');
     try {
       const res = await this.send(req, timeoutMs);
-      const fnError = res.headers.some(([k]) => k === 'cpub-function-error');
-      const headers = res.headers.filter(([k]) => !k.startsWith('cpub-'));
-      return finish(fnError ? 'error' : 'ok', res.status, headers, res.body, fnError ? 'the function threw an error' : '', res.log);
+      return finish(res.functionError ? 'error' : 'ok', res.status, res.headers, res.body, res.functionError ? 'the function threw an error' : '', res.log);
     } catch (err) {
       if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') {
         // A call past its deadline may still be running: no new calls go here, and the container is replaced
@@ -283,7 +283,7 @@ export class WarmContainer {
     }
   }
 
-  private send(req: CallRequest, timeoutMs: number): Promise<{ status: number; headers: [string, string][]; body: Buffer; log: { lines: CallLogLine[]; truncated: boolean } }> {
+  private send(req: CallRequest, timeoutMs: number): Promise<{ status: number; headers: [string, string][]; functionError: boolean; body: Buffer; log: { lines: CallLogLine[]; truncated: boolean } }> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | string[]> = {};
       for (const [k, v] of req.headers) {
@@ -308,10 +308,16 @@ export class WarmContainer {
             chunks.push(c);
           });
           res.on('end', () => {
+            // The function's own headers: not the shim's (cpub-*), not this hop's (connection, framing).
             const out: [string, string][] = [];
-            for (let i = 0; i < res.rawHeaders.length; i += 2) out.push([res.rawHeaders[i]!.toLowerCase(), res.rawHeaders[i + 1]!]);
+            let functionError = false;
+            for (let i = 0; i < res.rawHeaders.length; i += 2) {
+              const k = res.rawHeaders[i]!.toLowerCase();
+              if (k === 'cpub-function-error') functionError = true;
+              else if (!k.startsWith('cpub-') && !HOP_BY_HOP.has(k)) out.push([k, res.rawHeaders[i + 1]!]);
+            }
             clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 502, headers: out.filter(([k]) => k !== 'trailer'), body: Buffer.concat(chunks), log: parseLogTrailer(res.trailers['cpub-logs']) });
+            resolve({ status: res.statusCode ?? 502, headers: out, functionError, body: Buffer.concat(chunks), log: parseLogTrailer(res.trailers['cpub-logs']) });
           });
           res.on('error', fail);
         },
