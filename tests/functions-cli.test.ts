@@ -70,6 +70,8 @@ s('init, deploy with progress, status, invoke', () => {
   const inv = ok(['invoke', 'greeter', '--path', '/?name=Ada', '-v']);
   assert.is(JSON.parse(inv.stdout).message, 'Hello, Ada!');
   assert.match(inv.stderr, /status: 200\n/);
+  assert.match(inv.stderr, /^content-type: application\/json$/m, 'the function’s own headers');
+  assert.not.match(inv.stderr, /^(connection|keep-alive|transfer-encoding):/m, 'not those of the hop to the container');
   assert.match(inv.stderr, /execution: [0-9a-f-]{36}/);
   const info = JSON.parse(ok(['info', 'greeter', '--json']).stdout);
   assert.equal([info.function.name, info.function.activeVersion], ['greeter', 1]);

@@ -203,11 +203,17 @@ export class WarmContainer {
   }
 
   private exitReported = false;
+  /** The exit report under way, which destroy() lets finish (briefly) before it removes the container. */
+  private reporting: Promise<void> | undefined;
 
   /** Reports the container's exit once, waiting (up to 10 s: a busy host is slow to notice) for Podman to see it stopped. */
-  private async reportExit(oomHint = false): Promise<void> {
-    if (this.exitReported) return;
+  private reportExit(oomHint = false): Promise<void> {
+    if (this.exitReported) return Promise.resolve();
     this.exitReported = true;
+    return (this.reporting = this.pollExit(oomHint));
+  }
+
+  private async pollExit(oomHint: boolean): Promise<void> {
     for (let i = 0; i < 50; i++) {
       const s = await this.runtime.inspect(this.id).catch(() => undefined);
       if (!s) return;
@@ -341,7 +347,9 @@ export class WarmContainer {
 
   async destroy(): Promise<void> {
     this.dead = true;
-    // An exit we cause is not news (and its 137 must not read as an OOM kill).
+    // A container that died by itself is reported before it is removed (removed, Podman can no longer say how
+    // it ended); an exit we cause is not news (and its 137 must not read as an OOM kill).
+    if (this.reporting) await Promise.race([this.reporting, new Promise((r) => setTimeout(r, 3000))]);
     this.exitReported = true;
     this.logServer?.close();
     this.agent.destroy();
