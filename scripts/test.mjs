@@ -1,6 +1,6 @@
 // `npm test`: installs what the suite needs, builds, starts a throwaway PostgreSQL, runs every suite
 // (each test file in its own process), and ends with `N passed, N failed`. Exits non-zero on any failure.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { root, ensureSystemPackages, ensureNpmDependencies, ensureBuild } from './lib/ensure.mjs';
@@ -64,6 +64,7 @@ async function main() {
   ensureNpmDependencies();
   ensureBuild({ clean: true });
 
+  const runStarted = Math.floor(Date.now() / 1000) - 1;
   const only = process.argv.slice(2);
   let files = findTests(join(root, 'dist')).sort();
   if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
@@ -78,7 +79,7 @@ async function main() {
   // Suites that build function images each run their own Podman API service on the host's one image store;
   // Podman 4.3 services working on that store at the same time can lose each other's fresh images. Those
   // suites run one at a time; the others run beside them.
-  const SERIAL = /tests\/(agent-(pool|stems|grpc)|functions-[a-z0-9-]+)\.test\.js$/;
+  const SERIAL = /tests\/(agent-(pool|stems|grpc)|functions-[a-z0-9-]+|fleet-(agents|replicas))\.test\.js$/;
   const queues = [files.filter((f) => SERIAL.test(f)), files.filter((f) => !SERIAL.test(f))];
   const results = [];
   async function worker(queue) {
@@ -97,6 +98,7 @@ async function main() {
     await Promise.all([worker(queues[0]), ...Array.from({ length: Math.max(1, CONCURRENCY - 1) }, () => worker(queues[1]))]);
   } finally {
     await pg.stop();
+    removeFunctionImagesSince(runStarted);
   }
 
   const passed = results.reduce((a, r) => a + r.passed, 0);
@@ -105,6 +107,18 @@ async function main() {
   if (skipped) console.log(`${skipped} test(s) were skipped, which this project does not allow`);
   console.log(`${passed} passed, ${failed + skipped} failed`);
   process.exitCode = failed + skipped > 0 ? 1 : 0;
+}
+
+/**
+ * Function images the suites built during this run (their agents are gone and nothing else knows their ids):
+ * left behind they pile up in the host's one image store run after run and slow every image listing down.
+ * Images older than the run (someone's `npm start`) are not touched.
+ */
+function removeFunctionImagesSince(since) {
+  const r = spawnSync('podman', ['images', '--filter', 'label=containerpub.role=function', '--format', 'json'], { encoding: 'utf8' });
+  if (r.status !== 0) return;
+  const ids = JSON.parse(r.stdout || '[]').filter((i) => i.Created >= since).map((i) => i.Id);
+  if (ids.length) spawnSync('podman', ['rmi', '-f', ...ids], { stdio: 'ignore' });
 }
 
 main().catch((err) => {

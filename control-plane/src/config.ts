@@ -118,6 +118,24 @@ export const settings = {
     help: 'how long a new version waits for an agent to build it before its build fails, e.g. 60s',
     schema: duration.default(60_000),
   },
+  purgeEvery: {
+    env: 'CPUB_PURGE_EVERY',
+    flag: 'purge-every',
+    help: 'how often expired rows are purged (one replica at a time holds the job), e.g. 10m',
+    schema: duration.default(10 * 60_000),
+  },
+  heartbeat: {
+    env: 'CPUB_HEARTBEAT',
+    flag: 'heartbeat',
+    help: 'how often agents report on their Watch stream, e.g. 1s; a node is suspect after two missed beats',
+    schema: duration.default(1000),
+  },
+  nodeTtl: {
+    env: 'CPUB_NODE_TTL',
+    flag: 'node-ttl',
+    help: 'a node silent for this long is down (its calls go elsewhere), e.g. 10s',
+    schema: duration.default(10_000),
+  },
   artifactMaxBytes: {
     env: 'CPUB_ARTIFACT_MAX_BYTES',
     flag: 'artifact-max-bytes',

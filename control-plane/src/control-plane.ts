@@ -27,6 +27,9 @@ import { AuthService } from './auth/auth.service.js';
 import { UsersService } from './users/users.service.js';
 import { UserCache } from './users/user-cache.js';
 import { Purger } from './maintenance/purge.js';
+import { Leases } from './maintenance/lease.js';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { Fleet } from './fleet/fleet.service.js';
 import { buildApp, type App } from './http/app.js';
 import { VERSION } from '../../common/version.js';
@@ -55,9 +58,18 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const userCache = new UserCache(db.kysely);
   const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration });
   const users = new UsersService({ db: db.kysely, hasher, sessions, userCache });
-  const purger = new Purger(db.kysely, log, 10 * 60_000, config.executionRetention);
-  const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log, { agentCa: config.agentCa ? readPemFile(config.agentCa, 'CPUB_AGENT_CA') : undefined });
-  const artifacts = new ArtifactStore(config.dataDir, { maxCompressedBytes: config.artifactMaxBytes, maxUnpackedBytes: config.artifactMaxBytes * 5, maxFiles: 10_000 });
+  // This replica's name in the leases table: background work runs on one replica at a time.
+  const leases = new Leases(db.kysely, `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`);
+  const metrics = new Metrics(db.kysely);
+  const purger = new Purger(db.kysely, log, config.purgeEvery, config.executionRetention, leases, () => metrics.backgroundRun('purge'));
+  const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log, {
+    agentCa: config.agentCa ? readPemFile(config.agentCa, 'CPUB_AGENT_CA') : undefined,
+    heartbeatMs: config.heartbeat,
+    downAfterMs: config.nodeTtl,
+    leases,
+  });
+  // With PostgreSQL there may be several replicas: artifacts are shared through the database.
+  const artifacts = new ArtifactStore(config.dataDir, { maxCompressedBytes: config.artifactMaxBytes, maxUnpackedBytes: config.artifactMaxBytes * 5, maxFiles: 10_000 }, db.dialect === 'postgres' ? db.kysely : undefined);
   // A function's settings, env or versions changed: what is cached about it goes.
   const changed = (functionId: string) => {
     invoker.forget(functionId);
@@ -66,7 +78,6 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   };
   const env = new EnvService(db.kysely, sealer, changed);
   const apiKeys = new KeysService(db.kysely, sealer);
-  const metrics = new Metrics(db.kysely);
   const invoker = new Invoker({
     db: db.kysely,
     database: db,
@@ -99,10 +110,9 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     auth,
     async start() {
       await denylist.start();
-      purger.start();
       await fleet.start();
       await functions.start();
-      void purger.runOnce();
+      purger.start();
       // Function URLs go to their own handler (the hot path); everything else to the Hono app.
       const api = getRequestListener(app.fetch, { hostname: config.host });
       const fnUrl = functionUrlHandler({ fns: functions, auth, keys: apiKeys, invoker, log });

@@ -1,9 +1,9 @@
 // Prometheus metrics (prom-client): calls by function and status, their durations, cold starts, build
-// durations, and nodes by status (read from the nodes table at each scrape). Served at GET /metrics to admins
-// or to a scraper holding CPUB_METRICS_TOKEN.
+// durations, nodes by status and per-node usage (read from the nodes table at each scrape), and the background
+// jobs this replica ran. Served at GET /metrics to admins or to a scraper holding CPUB_METRICS_TOKEN.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Kysely } from 'kysely';
-import type { Database } from './db/schema.js';
+import type { Database, NodeRow } from './db/schema.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -24,6 +24,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly background = new Counter({ name: 'cpub_background_runs_total', help: 'Background jobs this replica ran (one replica at a time holds each job)', labelNames: ['job'] as const, registers: [this.registry] });
+
   constructor(db: Kysely<Database>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'cpub_server_' });
     new Gauge({
@@ -34,10 +36,31 @@ export class Metrics {
       async collect() {
         const rows = await db.selectFrom('nodes').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
         this.reset();
-        for (const s of ['up', 'suspect', 'down', 'draining']) this.set({ status: s }, 0);
+        for (const s of ['up', 'suspect', 'down', 'draining', 'drained']) this.set({ status: s }, 0);
         for (const r of rows) this.set({ status: r.status }, Number(r.n));
       },
     });
+    // Per-node usage, from the nodes table at each scrape (what the last heartbeat said).
+    const perNode = (name: string, help: string, value: (n: NodeRow) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['node', 'name'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const n of await db.selectFrom('nodes').selectAll().where('status', '!=', 'down').execute()) this.set({ node: n.id, name: n.name }, value(n));
+        },
+      });
+    perNode('cpub_node_containers', 'Containers on a node (warm and starting)', (n) => n.containers);
+    perNode('cpub_node_in_flight', 'Calls running on a node', (n) => n.in_flight);
+    perNode('cpub_node_memory_used_bytes', 'Memory the containers on a node use', (n) => Number(n.memory_used_bytes));
+    perNode('cpub_node_memory_reserved_bytes', 'Memory limits of the containers on a node', (n) => Number(n.memory_reserved_bytes));
+    perNode('cpub_node_memory_capacity_bytes', 'Memory a node offers to functions', (n) => Number(n.memory_bytes));
+  }
+
+  backgroundRun(job: string): void {
+    this.background.inc({ job });
   }
 
   call(functionId: string, name: string, status: string, durationMs: number, coldStart: boolean): void {

@@ -28,6 +28,7 @@ import type { RemoveRequest as _containerpub_agent_v1_RemoveRequest, RemoveReque
 import type { ResourceSample as _containerpub_agent_v1_ResourceSample, ResourceSample__Output as _containerpub_agent_v1_ResourceSample__Output } from './containerpub/agent/v1/ResourceSample.js';
 import type { Resources as _containerpub_agent_v1_Resources, Resources__Output as _containerpub_agent_v1_Resources__Output } from './containerpub/agent/v1/Resources.js';
 import type { Timings as _containerpub_agent_v1_Timings, Timings__Output as _containerpub_agent_v1_Timings__Output } from './containerpub/agent/v1/Timings.js';
+import type { UndrainRequest as _containerpub_agent_v1_UndrainRequest, UndrainRequest__Output as _containerpub_agent_v1_UndrainRequest__Output } from './containerpub/agent/v1/UndrainRequest.js';
 import type { Usage as _containerpub_agent_v1_Usage, Usage__Output as _containerpub_agent_v1_Usage__Output } from './containerpub/agent/v1/Usage.js';
 import type { WarmCount as _containerpub_agent_v1_WarmCount, WarmCount__Output as _containerpub_agent_v1_WarmCount__Output } from './containerpub/agent/v1/WarmCount.js';
 import type { WatchEvent as _containerpub_agent_v1_WatchEvent, WatchEvent__Output as _containerpub_agent_v1_WatchEvent__Output } from './containerpub/agent/v1/WatchEvent.js';
@@ -69,6 +70,7 @@ export interface ProtoGrpcType {
         ResourceSample: MessageTypeDefinition<_containerpub_agent_v1_ResourceSample, _containerpub_agent_v1_ResourceSample__Output>
         Resources: MessageTypeDefinition<_containerpub_agent_v1_Resources, _containerpub_agent_v1_Resources__Output>
         Timings: MessageTypeDefinition<_containerpub_agent_v1_Timings, _containerpub_agent_v1_Timings__Output>
+        UndrainRequest: MessageTypeDefinition<_containerpub_agent_v1_UndrainRequest, _containerpub_agent_v1_UndrainRequest__Output>
         Usage: MessageTypeDefinition<_containerpub_agent_v1_Usage, _containerpub_agent_v1_Usage__Output>
         WarmCount: MessageTypeDefinition<_containerpub_agent_v1_WarmCount, _containerpub_agent_v1_WarmCount__Output>
         WatchEvent: MessageTypeDefinition<_containerpub_agent_v1_WatchEvent, _containerpub_agent_v1_WatchEvent__Output>

@@ -4,12 +4,14 @@ import * as m0001 from './migrations/0001-users-and-tokens.js';
 import * as m0002 from './migrations/0002-nodes.js';
 import * as m0003 from './migrations/0003-node-tls.js';
 import * as m0004 from './migrations/0004-functions.js';
+import * as m0005 from './migrations/0005-fleet.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
   '0002-nodes': m0002,
   '0003-node-tls': m0003,
   '0004-functions': m0004,
+  '0005-fleet': m0005,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

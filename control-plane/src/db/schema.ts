@@ -81,7 +81,7 @@ export interface MetaTable {
   value: string;
 }
 
-export type NodeStatus = 'up' | 'suspect' | 'down' | 'draining';
+export type NodeStatus = 'up' | 'suspect' | 'down' | 'draining' | 'drained';
 
 export interface NodesTable {
   id: string;
@@ -106,8 +106,28 @@ export interface NodesTable {
   /** 0/1 */
   rootless: Generated<number>;
   agent_version: Generated<string>;
+  memory_used_bytes: Generated<number>;
+  /** Memory limits of the node's containers (what placement packs by). */
+  memory_reserved_bytes: Generated<number>;
+  /** JSON: [{functionId, version, idle, busy}] from the last heartbeat. */
+  warm: Generated<string>;
   created_at: number;
   updated_at: number;
+}
+
+/** Artifacts kept in the database so every replica can build any version (PostgreSQL only). */
+export interface ArtifactBlobsTable {
+  digest: string;
+  data: Buffer;
+  created_at: number;
+}
+
+export interface LeasesTable {
+  /** The background job the lease is for (e.g. `purge`, `liveness`). */
+  name: string;
+  /** The replica holding it. */
+  holder: string;
+  expires_at: number;
 }
 
 export type AuthMode = 'private' | 'key' | 'public';
@@ -223,6 +243,8 @@ export interface Database {
   api_keys: ApiKeysTable;
   used_signatures: UsedSignaturesTable;
   function_env: FunctionEnvTable;
+  leases: LeasesTable;
+  artifact_blobs: ArtifactBlobsTable;
 }
 
 export type FunctionRow = Selectable<FunctionsTable>;

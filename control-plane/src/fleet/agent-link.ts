@@ -12,9 +12,15 @@ import { AppError } from '../errors.js';
 import type { InvokeRequest } from '../../../proto/generated/containerpub/agent/v1/InvokeRequest.js';
 import type { InvokeReply__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';
 import type { BuildEvent__Output } from '../../../proto/generated/containerpub/agent/v1/BuildEvent.js';
+import type { WatchEvent__Output } from '../../../proto/generated/containerpub/agent/v1/WatchEvent.js';
+import type { Heartbeat__Output } from '../../../proto/generated/containerpub/agent/v1/Heartbeat.js';
+import type { DrainReply__Output } from '../../../proto/generated/containerpub/agent/v1/DrainReply.js';
 
 /** The agent went away (or stopped answering) while a call was on it: the function may have run. */
 export const AgentLost = (detail: string) => new AppError('unavailable', 'agent_lost', detail, { httpStatus: 502 });
+
+/** The call never left this control plane (the link was down): safe to place on another node. */
+export const NotSent = (detail: string) => new AppError('unavailable', 'agent_unreachable', detail);
 
 /** How a link remembers a version it has built (images are per function and digest). */
 export const builtKey = (functionId: string, digest: string) => `${functionId}:${digest}`;
@@ -50,6 +56,14 @@ export class AgentLink {
   inFlight = 0;
   /** `<function id>:<digest>` of the versions this agent has built (this epoch): others need a Build first. */
   readonly built = new Set<string>();
+  /** What placement needs, from Info and the heartbeats (plus what this control plane sent since the last one). */
+  capacity = { memoryBytes: 0, maxContainers: 0 };
+  reservedBytes = 0;
+  containers = 0;
+  /** Warm containers per `<function id>@<version>` (last heartbeat, plus cold starts answered since). */
+  readonly warm = new Map<string, number>();
+  /** Calls this control plane has on the node per `<function id>@<version>`. */
+  readonly callsOf = new Map<string, number>();
   private stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output> | undefined;
   private readonly pending = new Map<string, Pending>();
 
@@ -63,9 +77,42 @@ export class AgentLink {
    * costs ≈1 ms here). Rejects with agent_lost when the stream breaks or no reply comes by the deadline
    * (plus a grace second): never a hang.
    */
-  invoke(req: InvokeRequest & { invocationId: string; deadlineMs: number }): Promise<InvokeReply__Output> {
+  invoke(req: InvokeRequest & { invocationId: string; deadlineMs: number; functionId: string; version: number }, memoryBytes = 0): Promise<InvokeReply__Output> {
     const client = this.client;
-    if (!client || !this.epoch) return Promise.reject(AgentLost(`node ${this.nodeId} is not connected`));
+    if (!client || !this.epoch) return Promise.reject(NotSent(`node ${this.nodeId} is not connected`));
+    const fv = `${req.functionId}@${req.version}`;
+    const warmFree = this.warmFree(fv, Number(req.limits?.concurrency ?? 1));
+    if (warmFree <= 0) {
+      // A new container is likely: count it until the next heartbeat says what the node really holds.
+      this.reservedBytes += memoryBytes;
+      this.containers++;
+    }
+    this.callsOf.set(fv, (this.callsOf.get(fv) ?? 0) + 1);
+    const done = () => {
+      const n = (this.callsOf.get(fv) ?? 1) - 1;
+      if (n) this.callsOf.set(fv, n);
+      else this.callsOf.delete(fv);
+    };
+    return this.send(req).then(
+      (r) => {
+        done();
+        if (r.timings?.coldStart && r.outcome === 'OUTCOME_OK') this.warm.set(fv, (this.warm.get(fv) ?? 0) + 1);
+        return r;
+      },
+      (err) => {
+        done();
+        throw err;
+      },
+    );
+  }
+
+  /** Free warm slots of a version on this node, as far as this control plane knows. */
+  warmFree(fv: string, concurrency: number): number {
+    return (this.warm.get(fv) ?? 0) * Math.max(1, concurrency) - (this.callsOf.get(fv) ?? 0);
+  }
+
+  private send(req: InvokeRequest & { invocationId: string; deadlineMs: number }): Promise<InvokeReply__Output> {
+    const client = this.client!;
     if (!this.stream) {
       const stream = client.InvokeStream();
       this.stream = stream;
@@ -158,14 +205,18 @@ export class AgentLink {
 
   constructor(
     readonly nodeId: string,
-    private readonly advertise: string,
+    readonly advertise: string,
     private readonly credential: string,
+    /** The credential as stored: a change (the node re-joined through another replica) means a new link. */
+    readonly sealedCredential: string,
     private readonly transport: grpc.ChannelCredentials,
     private readonly db: Executor,
     private readonly log: Logger,
     private readonly heartbeatMs: number,
     /** Live function log lines from the agent's Watch stream. */
     private readonly onLog?: (log: FunctionLog) => void,
+    /** The agent was connected and now refuses connections: its process is gone (not merely slow). */
+    private readonly onGone?: () => void,
   ) {}
 
   start(): void {
@@ -179,6 +230,29 @@ export class AgentLink {
     clearTimeout(this.retry);
     this.watch?.cancel();
     this.client?.close();
+  }
+
+  private onHeartbeat(epoch: string, h: Heartbeat__Output): void {
+    const u = h.usage;
+    this.reservedBytes = Number(u?.memoryReservedBytes ?? 0);
+    this.containers = u?.containers ?? 0;
+    this.warm.clear();
+    for (const w of h.warm) if (w.idle + w.busy > 0) this.warm.set(`${w.functionId}@${w.version}`, w.idle + w.busy);
+    const warm = h.warm.filter((w) => w.idle + w.busy > 0).map((w) => ({ functionId: w.functionId, version: w.version, idle: w.idle, busy: w.busy }));
+    void nodesRepo
+      .heartbeat(this.db, this.nodeId, epoch, { containers: this.containers, inFlight: u?.inFlight ?? 0, memoryBytes: Number(u?.memoryBytes ?? 0), reservedBytes: this.reservedBytes, warm }, h.draining, Date.now())
+      .catch((err) => this.log.warn({ err }, 'heartbeat write failed'));
+  }
+
+  /** Asks the agent to finish its calls and take no new ones (`undo`: take calls again). */
+  drain(undo: boolean): Promise<{ inFlight: number; drained: boolean }> {
+    const client = this.client;
+    if (!client || !this.epoch) return Promise.reject(NotSent(`node ${this.nodeId} is not connected`));
+    return new Promise((resolve, reject) => {
+      const cb = (err: grpc.ServiceError | null, r?: DrainReply__Output) => (err ? reject(remoteError(err)) : resolve({ inFlight: r!.inFlight, drained: r!.drained }));
+      if (undo) client.Undrain({}, { deadline: Date.now() + 10_000 }, cb);
+      else client.Drain({ wait: false }, { deadline: Date.now() + 10_000 }, cb);
+    });
   }
 
   private redial(afterMs = 1000): void {
@@ -210,6 +284,9 @@ export class AgentLink {
       }
       this.epoch = info.epoch;
       this.lastDialError = undefined;
+      this.capacity = { memoryBytes: Number(info.capacity?.memoryBytes ?? 0), maxContainers: info.capacity?.maxContainers ?? 0 };
+      this.reservedBytes = Number(info.usage?.memoryReservedBytes ?? 0);
+      this.containers = info.usage?.containers ?? 0;
       await nodesRepo.report(
         this.db,
         this.nodeId,
@@ -230,14 +307,11 @@ export class AgentLink {
       );
       const watch = client.Watch({ heartbeatMs: this.heartbeatMs });
       this.watch = watch;
-      watch.on('data', (e: { epoch: string; heartbeat?: { usage: { containers: number; inFlight: number } | null; draining: boolean } | null; log?: FunctionLog | null }) => {
+      watch.on('data', (e: WatchEvent__Output) => {
         // Events from an agent epoch other than the one we read are stale: fence them off.
         if (e.epoch !== this.epoch) return this.redial(0);
         if (e.log) this.onLog?.(e.log);
-        if (e.heartbeat) {
-          const u = e.heartbeat.usage ?? { containers: 0, inFlight: 0 };
-          void nodesRepo.heartbeat(this.db, this.nodeId, e.epoch, u, e.heartbeat.draining, Date.now()).catch((err) => this.log.warn({ err }, 'heartbeat write failed'));
-        }
+        if (e.heartbeat) this.onHeartbeat(e.epoch, e.heartbeat);
       });
       watch.on('error', (err) => {
         const e = fromGrpcError(err);
@@ -247,6 +321,9 @@ export class AgentLink {
       watch.on('end', () => this.redial());
     } catch (err) {
       const e = fromGrpcError(err);
+      // A refused connection after a live one: nothing listens at the address any more (kill -9, a crash).
+      // That is known now, not after the heartbeat TTL (which still covers hung agents and partitions).
+      if (this.epoch && /ECONNREFUSED/.test(e.detail)) this.onGone?.();
       // Said once per new reason (a bad certificate, a refused connection), not once per retry.
       const level = e.detail === this.lastDialError ? 'debug' : 'warn';
       this.lastDialError = e.detail;

@@ -1,4 +1,4 @@
-// HTTP routes for the fleet: agents join (join token in the body); admins list nodes.
+// HTTP routes for the fleet: agents join (join token in the body); admins list nodes and drain or undrain them.
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/env.js';
 import type { AuthService } from '../auth/auth.service.js';
@@ -11,11 +11,17 @@ const NodeSchema = z
     id: z.string(),
     name: z.string(),
     advertise: z.string(),
-    status: z.string(),
+    status: z.enum(['up', 'suspect', 'down', 'draining', 'drained']),
     epoch: z.string().nullable(),
     lastHeartbeatAt: z.string().nullable(),
     capacity: z.object({ memoryBytes: z.number(), cpus: z.number(), maxContainers: z.number() }),
-    usage: z.object({ containers: z.number(), inFlight: z.number() }),
+    usage: z.object({
+      containers: z.number(),
+      inFlight: z.number(),
+      memoryBytes: z.number().openapi({ description: 'memory the containers use now' }),
+      memoryReservedBytes: z.number().openapi({ description: 'memory limits of the containers: what placement packs by' }),
+    }),
+    warm: z.array(z.object({ functionId: z.string(), version: z.number(), idle: z.number(), busy: z.number() })).openapi({ description: 'warm containers per function version' }),
     limitsEnforced: z.boolean(),
     limitNotes: z.string(),
     rootless: z.boolean(),
@@ -55,8 +61,28 @@ export function fleetRoutes(auth: AuthService, fleet: Fleet) {
     summary: 'The fleet (admin)',
     security: bearer,
     middleware: [requireAuth(auth), requireAdmin()] as const,
-    responses: { 200: json('Nodes', z.object({ nodes: z.array(NodeSchema) })), 401: problem('Not authenticated'), 403: problem('Not an administrator') },
+    responses: {
+      200: json('Nodes', z.object({ nodes: z.array(NodeSchema), alert: z.string().nullable().openapi({ description: 'set when every agent stopped answering at once' }) })),
+      401: problem('Not authenticated'),
+      403: problem('Not an administrator'),
+    },
   });
+  const drainRoute = (undo: boolean) =>
+    createRoute({
+      method: 'post',
+      path: `/nodes/{id}/${undo ? 'undrain' : 'drain'}`,
+      summary: undo ? 'Lets a drained node take calls again (admin)' : 'Drains a node: its calls finish, new ones go to other nodes (admin)',
+      security: bearer,
+      middleware: [requireAuth(auth), requireAdmin()] as const,
+      request: { params: z.object({ id: z.string().max(64) }) },
+      responses: {
+        200: json(undo ? 'The node, up' : 'The node, draining (or drained when nothing was in flight)', NodeSchema),
+        401: problem('Not authenticated'),
+        403: problem('Not an administrator'),
+        404: problem('No such node'),
+        503: problem('The node is not connected'),
+      },
+    });
   const getNode = createRoute({
     method: 'get',
     path: '/nodes/{id}',
@@ -68,6 +94,8 @@ export function fleetRoutes(auth: AuthService, fleet: Fleet) {
   });
   return new OpenAPIHono<AppEnv>()
     .openapi(register, async (c) => c.json(await fleet.register(c.req.valid('json')), 200))
-    .openapi(listNodes, async (c) => c.json({ nodes: await fleet.list() }, 200))
-    .openapi(getNode, async (c) => c.json(await fleet.get(c.req.valid('param').id), 200));
+    .openapi(listNodes, async (c) => c.json(await fleet.list(), 200))
+    .openapi(getNode, async (c) => c.json(await fleet.get(c.req.valid('param').id), 200))
+    .openapi(drainRoute(false), async (c) => c.json(await fleet.drain(c.req.valid('param').id, false), 200))
+    .openapi(drainRoute(true), async (c) => c.json(await fleet.drain(c.req.valid('param').id, true), 200));
 }

@@ -1,18 +1,21 @@
-// The fleet: agents join with the join token, the control plane dials each one, and node liveness follows
-// their heartbeats (suspect after two missed beats, down after the TTL).
+// The fleet: agents join with the join token, every control-plane replica dials each one, calls are placed
+// by placement.ts, and node liveness follows their heartbeats (suspect after two missed beats, down after the
+// TTL; judged by one replica at a time).
 import * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
-import type { Database, NodeRow } from '../db/schema.js';
+import type { Database, NodeRow, NodeStatus } from '../db/schema.js';
 import type { Sealer } from '../secrets/crypto.js';
 import type { Logger } from '../logger.js';
 import { credentialMatches } from '../../../proto/auth.js';
 import { fromGrpcError } from '../../../proto/errors.js';
-import { Conflict, Invalid, Unauthenticated, NotFound } from '../errors.js';
+import { Conflict, Invalid, Unauthenticated, NotFound, Unavailable } from '../errors.js';
+import type { Leases } from '../maintenance/lease.js';
 import { nodesRepo } from './nodes.repo.js';
-import { AgentLink } from './agent-link.js';
+import { AgentLink, builtKey } from './agent-link.js';
+import { place, type NodeState } from '../scheduling/placement.js';
 
 export interface FleetOptions {
   heartbeatMs?: number;
@@ -20,17 +23,27 @@ export interface FleetOptions {
   agentCa?: Buffer | undefined;
   /** A node with no heartbeat for this long is `down` (the TTL). */
   downAfterMs?: number;
+  /** With several replicas on one database: node liveness is judged by the one holding the `liveness` lease. */
+  leases?: Leases;
+}
+
+export interface WarmView {
+  functionId: string;
+  version: number;
+  idle: number;
+  busy: number;
 }
 
 export interface NodeView {
   id: string;
   name: string;
   advertise: string;
-  status: string;
+  status: NodeStatus;
   epoch: string | null;
   lastHeartbeatAt: string | null;
   capacity: { memoryBytes: number; cpus: number; maxContainers: number };
-  usage: { containers: number; inFlight: number };
+  usage: { containers: number; inFlight: number; memoryBytes: number; memoryReservedBytes: number };
+  warm: WarmView[];
   limitsEnforced: boolean;
   limitNotes: string;
   rootless: boolean;
@@ -39,15 +52,22 @@ export interface NodeView {
 }
 
 export function toNodeView(n: NodeRow): NodeView {
+  let warm: WarmView[] = [];
+  try {
+    warm = JSON.parse(n.warm) as WarmView[];
+  } catch {
+    // an unreadable column shows as no warm containers
+  }
   return {
     id: n.id,
     name: n.name,
     advertise: n.advertise,
     status: n.status,
     epoch: n.epoch,
-    lastHeartbeatAt: n.last_heartbeat_at ? new Date(n.last_heartbeat_at).toISOString() : null,
-    capacity: { memoryBytes: n.memory_bytes, cpus: n.cpus, maxContainers: n.max_containers },
-    usage: { containers: n.containers, inFlight: n.in_flight },
+    lastHeartbeatAt: n.last_heartbeat_at ? new Date(Number(n.last_heartbeat_at)).toISOString() : null,
+    capacity: { memoryBytes: Number(n.memory_bytes), cpus: n.cpus, maxContainers: n.max_containers },
+    usage: { containers: n.containers, inFlight: n.in_flight, memoryBytes: Number(n.memory_used_bytes), memoryReservedBytes: Number(n.memory_reserved_bytes) },
+    warm,
     limitsEnforced: n.limits_enforced === 1,
     limitNotes: n.limit_notes,
     rootless: n.rootless === 1,
@@ -67,6 +87,15 @@ export interface LiveLogLine {
   message: string;
 }
 
+/** What a call needs placed: its version, image and limits. */
+export interface PlacementNeed {
+  functionId: string;
+  version: number;
+  digest: string;
+  memoryMb: number;
+  concurrency: number;
+}
+
 export class Fleet {
   private readonly links = new Map<string, AgentLink>();
   /** Live function log lines from every agent, by function id (for `…/logs?follow=true`). */
@@ -75,6 +104,14 @@ export class Fleet {
   private readonly heartbeatMs: number;
   private readonly downAfterMs: number;
   private readonly agentCa: Buffer | undefined;
+  private readonly leases: Leases | undefined;
+  /** The nodes table as last read (status, epoch), at most 500 ms old on the call path. */
+  private rows = new Map<string, NodeRow>();
+  private rowsAt = 0;
+  private rowsRefresh: Promise<void> | undefined;
+  private startedAt = 0;
+  private turn = 0;
+  private alerted = false;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -86,12 +123,14 @@ export class Fleet {
     this.heartbeatMs = opts.heartbeatMs ?? 1000;
     this.downAfterMs = opts.downAfterMs ?? 10_000;
     this.agentCa = opts.agentCa;
+    this.leases = opts.leases;
     this.logs.setMaxListeners(0);
   }
 
   async start(): Promise<void> {
-    for (const n of await nodesRepo.list(this.db)) this.link(n.id, n.advertise, this.sealer.open(n.credential_sealed, `node:${n.id}`), n.tls === 1);
-    this.liveness = setInterval(() => void this.checkLiveness(), Math.min(1000, this.heartbeatMs));
+    this.startedAt = Date.now();
+    await this.readRows();
+    this.liveness = setInterval(() => void this.tick(), Math.min(1000, this.heartbeatMs));
     this.liveness.unref();
   }
 
@@ -113,18 +152,16 @@ export class Fleet {
       throw Conflict('node_exists', 'this node id is taken; re-joining needs the node’s current credential');
     }
     const credential = randomBytes(32).toString('base64url');
-    await nodesRepo.upsert(
-      this.db,
-      { id: input.nodeId, name: input.name || input.advertise || hostname(), advertise: input.advertise, credentialSealed: this.sealer.seal(credential, `node:${input.nodeId}`), tls: Boolean(input.tls) },
-      Date.now(),
-    );
+    const sealed = this.sealer.seal(credential, `node:${input.nodeId}`);
+    await nodesRepo.upsert(this.db, { id: input.nodeId, name: input.name || input.advertise || hostname(), advertise: input.advertise, credentialSealed: sealed, tls: Boolean(input.tls) }, Date.now());
     this.log.info({ node: input.nodeId, advertise: input.advertise, tls: Boolean(input.tls) }, 'agent joined');
-    this.link(input.nodeId, input.advertise, credential, Boolean(input.tls));
+    this.link(input.nodeId, input.advertise, sealed, Boolean(input.tls));
     return { nodeId: input.nodeId, credential };
   }
 
-  async list(): Promise<NodeView[]> {
-    return (await nodesRepo.list(this.db)).map(toNodeView);
+  async list(): Promise<{ nodes: NodeView[]; alert: string | null }> {
+    const rows = await nodesRepo.list(this.db);
+    return { nodes: rows.map(toNodeView), alert: this.allUnreachable(rows, Date.now()) };
   }
 
   async get(id: string): Promise<NodeView> {
@@ -133,23 +170,51 @@ export class Fleet {
     return toNodeView(n);
   }
 
-  private upRefresh: Promise<void> | undefined;
-  private upCache: { at: number; ids: Set<string> } | undefined;
-
-  /** The agents that can take work now (status up, connected), least busy first. */
-  async available(): Promise<AgentLink[]> {
-    // The nodes that are up, read at most every 500 ms by one query at a time; calls meanwhile use the last
-    // answer (stale by a fraction of the heartbeat TTL), so the query is never on a warm call's path.
-    if (!this.upCache || Date.now() - this.upCache.at > 500) {
-      this.upRefresh ??= nodesRepo
-        .list(this.db)
-        .then((rows) => void (this.upCache = { at: Date.now(), ids: new Set(rows.filter((n) => n.status === 'up').map((n) => n.id)) }))
-        .finally(() => (this.upRefresh = undefined));
-      if (!this.upCache) await this.upRefresh;
-      else this.upRefresh.catch(() => {}); // a failed refresh keeps the last answer; the next call tries again
+  /**
+   * The agents that may take a call of this version, best first (see placement.ts): a node that declines is
+   * skipped for the next. The nodes table is read at most every 500 ms, by one query at a time; calls
+   * meanwhile use the last answer (stale by a fraction of the heartbeat TTL), so it is never on a warm call's path.
+   */
+  async candidates(need: PlacementNeed): Promise<AgentLink[]> {
+    if (Date.now() - this.rowsAt > 500) {
+      const refresh = this.readRows();
+      if (!this.rowsAt) await refresh;
+      else refresh.catch(() => {}); // a failed read keeps the last answer; the next call tries again
     }
-    const up = this.upCache!.ids;
-    return [...this.links.values()].filter((l) => l.ready && up.has(l.nodeId)).sort((a, b) => a.inFlight - b.inFlight);
+    const fv = `${need.functionId}@${need.version}`;
+    const image = builtKey(need.functionId, need.digest);
+    const states: NodeState[] = [];
+    for (const l of this.links.values()) {
+      const row = this.rows.get(l.nodeId);
+      states.push({
+        id: l.nodeId,
+        status: row?.status ?? 'down',
+        connected: l.ready,
+        // Another replica may have seen the agent restart first: its epoch in the table is then newer.
+        epochCurrent: !row?.epoch || row.epoch === l.epoch,
+        capacity: l.capacity,
+        reservedBytes: l.reservedBytes,
+        containers: l.containers,
+        warmFree: l.warmFree(fv, need.concurrency),
+        hasImage: l.built.has(image),
+        inFlight: l.inFlight,
+      });
+    }
+    return place({ memoryBytes: need.memoryMb * 2 ** 20, turn: this.turn++ }, states).map((s) => this.links.get(s.id)!);
+  }
+
+  /** Drains a node (its calls finish, new ones go elsewhere), or with `undo` lets it take calls again. */
+  async drain(id: string, undo: boolean): Promise<NodeView> {
+    const row = await nodesRepo.get(this.db, id);
+    if (!row) throw NotFound('node_not_found', 'no such node');
+    const l = this.links.get(id);
+    if (!l?.ready) throw Unavailable('node_unreachable', `node ${row.name} is not connected; it cannot be ${undo ? 'undrained' : 'drained'} now`);
+    const r = await l.drain(undo);
+    const status: NodeStatus = undo ? 'up' : r.drained ? 'drained' : 'draining';
+    await nodesRepo.setStatus(this.db, id, status, Date.now());
+    this.rows.set(id, { ...row, status });
+    this.log.info({ node: id, status, inFlight: r.inFlight }, undo ? 'node undrained' : 'node draining');
+    return this.get(id);
   }
 
   /** Asks every connected agent to drop a function's containers and images (best effort: a restart cleans up too). */
@@ -169,25 +234,88 @@ export class Fleet {
     );
   }
 
-  private link(nodeId: string, advertise: string, credential: string, tls: boolean): void {
+  /** Reads the nodes table; dials nodes that joined through another replica (or re-joined with a new credential). */
+  private readRows(): Promise<void> {
+    this.rowsRefresh ??= nodesRepo
+      .list(this.db)
+      .then((rows) => {
+        this.rows = new Map(rows.map((r) => [r.id, r]));
+        this.rowsAt = Date.now();
+        for (const n of rows) {
+          const l = this.links.get(n.id);
+          if (!l || l.advertise !== n.advertise || l.sealedCredential !== n.credential_sealed) this.link(n.id, n.advertise, n.credential_sealed, n.tls === 1);
+        }
+      })
+      .finally(() => (this.rowsRefresh = undefined));
+    return this.rowsRefresh;
+  }
+
+  private link(nodeId: string, advertise: string, sealedCredential: string, tls: boolean): void {
     this.links.get(nodeId)?.close();
     // An agent that joined over TLS is only ever dialled over TLS, checked against CPUB_AGENT_CA.
     const transport = tls ? grpc.credentials.createSsl(this.agentCa ?? null) : grpc.credentials.createInsecure();
-    const l = new AgentLink(nodeId, advertise, credential, transport, this.db, this.log, this.heartbeatMs, (e) => {
-      if (e.line) this.logs.emit(e.functionId, { executionId: e.invocationId, atMs: Number(e.line.atMs), level: e.line.level, stream: e.line.stream, message: e.line.message });
-    });
+    const credential = this.sealer.open(sealedCredential, `node:${nodeId}`);
+    const l = new AgentLink(
+      nodeId,
+      advertise,
+      credential,
+      sealedCredential,
+      transport,
+      this.db,
+      this.log,
+      this.heartbeatMs,
+      (e) => {
+        if (e.line) this.logs.emit(e.functionId, { executionId: e.invocationId, atMs: Number(e.line.atMs), level: e.line.level, stream: e.line.stream, message: e.line.message });
+      },
+      () => void this.gone(nodeId),
+    );
     this.links.set(nodeId, l);
     l.start();
   }
 
-  private async checkLiveness(now = Date.now()): Promise<void> {
+  /** A node whose agent refuses connections is down at once (its epoch is over: it comes back with a new one). */
+  private async gone(nodeId: string): Promise<void> {
+    const row = this.rows.get(nodeId);
+    if (!row || row.status === 'down') return;
     try {
-      for (const n of await nodesRepo.list(this.db)) {
+      await nodesRepo.setStatus(this.db, nodeId, 'down', Date.now());
+      this.rows.set(nodeId, { ...row, status: 'down' });
+      this.log.warn({ node: nodeId, status: 'down' }, 'node down: its agent refuses connections');
+    } catch (err) {
+      this.log.warn({ err }, 'marking a node down failed');
+    }
+  }
+
+  /** Every node that was reachable went silent past the TTL at once: more likely our network than every host. */
+  private allUnreachable(rows: NodeRow[], now: number): string | null {
+    const live = rows.filter((n) => n.status !== 'down' && n.last_heartbeat_at !== null);
+    if (live.length < 2 || !live.every((n) => now - Number(n.last_heartbeat_at) >= this.downAfterMs)) return null;
+    return `all ${live.length} agents stopped answering at once: check this control plane's network before replacing hosts`;
+  }
+
+  private async tick(now = Date.now()): Promise<void> {
+    try {
+      await this.readRows();
+      // After a control-plane start, agents get one TTL to be dialled again before any is judged.
+      if (now - this.startedAt < this.downAfterMs) return;
+      if (this.leases && !(await this.leases.acquire('liveness', 3 * Math.max(1000, this.heartbeatMs)))) return;
+      const rows = [...this.rows.values()];
+      const alert = this.allUnreachable(rows, now);
+      if (alert) {
+        // No mass re-placement: the nodes stay suspect (calls still try them) until they answer again.
+        if (!this.alerted) this.log.error({ nodes: rows.length }, alert);
+        this.alerted = true;
+      } else if (this.alerted) {
+        this.alerted = false;
+        this.log.info('agents answer again');
+      }
+      for (const n of rows) {
         if (n.status === 'down' || n.last_heartbeat_at === null) continue;
-        const silent = now - n.last_heartbeat_at;
-        const next = silent >= this.downAfterMs ? 'down' : silent >= 2 * this.heartbeatMs + 500 ? 'suspect' : n.status;
+        const silent = now - Number(n.last_heartbeat_at);
+        const next: NodeStatus = silent >= this.downAfterMs && !alert ? 'down' : silent >= 2 * this.heartbeatMs + 500 ? 'suspect' : n.status;
         if (next !== n.status) {
           await nodesRepo.setStatus(this.db, n.id, next, now);
+          this.rows.set(n.id, { ...n, status: next });
           this.log.warn({ node: n.id, status: next, silentMs: silent }, 'node liveness changed');
         }
       }

@@ -14,6 +14,14 @@ export interface NodeReport {
   agentVersion: string;
 }
 
+export interface NodeUsage {
+  containers: number;
+  inFlight: number;
+  memoryBytes: number;
+  reservedBytes: number;
+  warm: { functionId: string; version: number; idle: number; busy: number }[];
+}
+
 export const nodesRepo = {
   /** Inserts a node, or updates its address and credential when it joins again. */
   async upsert(db: Executor, n: { id: string; name: string; advertise: string; credentialSealed: string; tls: boolean }, now: number): Promise<void> {
@@ -55,10 +63,20 @@ export const nodesRepo = {
       .execute();
   },
 
-  async heartbeat(db: Executor, id: string, epoch: string, usage: { containers: number; inFlight: number }, draining: boolean, now: number): Promise<void> {
+  /** A heartbeat of the node's current epoch (one from an older epoch changes nothing). */
+  async heartbeat(db: Executor, id: string, epoch: string, usage: NodeUsage, draining: boolean, now: number): Promise<void> {
     await db
       .updateTable('nodes')
-      .set({ last_heartbeat_at: now, containers: usage.containers, in_flight: usage.inFlight, status: draining ? 'draining' : 'up', updated_at: now })
+      .set({
+        last_heartbeat_at: now,
+        containers: usage.containers,
+        in_flight: usage.inFlight,
+        memory_used_bytes: usage.memoryBytes,
+        memory_reserved_bytes: usage.reservedBytes,
+        warm: JSON.stringify(usage.warm),
+        status: draining ? (usage.inFlight === 0 ? 'drained' : 'draining') : 'up',
+        updated_at: now,
+      })
       .where('id', '=', id)
       .where('epoch', '=', epoch)
       .execute();

@@ -1,13 +1,17 @@
 // Content-addressed artifact storage: `artifacts/sha256/<digest>`. An upload streams into a staging file while
 // its size is capped and its tar checked (every refusal a 4xx naming the entry, and nothing of it left on
 // disk); an accepted one is fsynced and renamed into place before the version row is committed, so a 2xx
-// means the artifact survives a kill -9 of the server.
+// means the artifact survives a kill -9 of the server. With several replicas (PostgreSQL), every artifact is
+// also kept in the database (`artifact_blobs`), so a replica that did not receive the upload can restore it
+// when it must build that version on an agent.
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { artifactChecker, ArtifactError, DEFAULT_ARTIFACT_LIMITS, type ArtifactLimits, type Manifest } from '../../../common/artifact.js';
-import { Invalid, TooLarge } from '../errors.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { Invalid, TooLarge, Unavailable } from '../errors.js';
 
 export interface StagedArtifact {
   path: string;
@@ -23,6 +27,8 @@ export class ArtifactStore {
   constructor(
     dataDir: string,
     readonly limits: ArtifactLimits = DEFAULT_ARTIFACT_LIMITS,
+    /** Set with several replicas: artifacts are shared through this database. */
+    private readonly shared?: Kysely<Database>,
   ) {
     this.root = join(dataDir, 'artifacts', 'sha256');
     this.staging = join(dataDir, 'artifacts', 'staging');
@@ -80,6 +86,35 @@ export class ArtifactStore {
       closeSync(dir);
     }
     return dest;
+  }
+
+  /** Stores a committed artifact in the shared database too (no-op without one); before its version row. */
+  async share(digest: string): Promise<void> {
+    if (!this.shared) return;
+    const data = await readFile(this.path(digest));
+    await this.shared.insertInto('artifact_blobs').values({ digest, data, created_at: Date.now() }).onConflict((oc) => oc.column('digest').doNothing()).execute();
+  }
+
+  /** The artifact's file on this replica, restored from the shared database when another replica received it. */
+  async local(digest: string): Promise<string> {
+    const dest = this.path(digest);
+    if (existsSync(dest)) return dest;
+    const row = this.shared && (await this.shared.selectFrom('artifact_blobs').select('data').where('digest', '=', digest).executeTakeFirst());
+    if (!row) throw Unavailable('artifact_missing', `the artifact ${digest.slice(0, 12)}… is not on this control plane; deploy the version again`);
+    const tmp = join(this.staging, `${Date.now()}-${randomBytes(8).toString('hex')}.tar.gz`);
+    await writeFile(tmp, row.data, { mode: 0o600, flush: true });
+    if (createHash('sha256').update(row.data).digest('hex') !== digest) {
+      rmSync(tmp, { force: true });
+      throw Unavailable('artifact_corrupt', `the stored artifact ${digest.slice(0, 12)}… does not match its digest`);
+    }
+    renameSync(tmp, dest);
+    return dest;
+  }
+
+  /** Drops shared copies no version uses any more (a deleted function's). */
+  async unshare(digests: Iterable<string>, inUse: Set<string>): Promise<void> {
+    const gone = [...digests].filter((d) => !inUse.has(d));
+    if (this.shared && gone.length) await this.shared.deleteFrom('artifact_blobs').where('digest', 'in', gone).execute();
   }
 
   discard(staged: StagedArtifact): void {

@@ -95,7 +95,9 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     // A body refused before it was read is drained (clients read the answer once they have sent it all), up
     // to a bound past which the connection is cut.
     if (!req.complete) drain(req, 4 * CALL_BODY_LIMIT);
-    res.writeHead(p.status, { ...p.headers, 'X-Request-Id': requestId, 'Content-Length': Buffer.byteLength(p.body) });
+    // A call that was recorded names its execution in a header too, as a successful one does.
+    const executionId = err instanceof AppError && typeof err.extra.executionId === 'string' ? { 'Cpub-Execution-Id': err.extra.executionId } : {};
+    res.writeHead(p.status, { ...p.headers, ...executionId, 'X-Request-Id': requestId, 'Content-Length': Buffer.byteLength(p.body) });
     res.end(p.body);
   }
 

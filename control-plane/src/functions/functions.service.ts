@@ -164,7 +164,9 @@ export class FunctionsService {
     void (async () => {
       await Promise.allSettled([...this.builds].filter(([key]) => key.startsWith(`${f.id}@`)).map(([, run]) => run));
       await this.d.fleet.removeEverywhere(f.id);
-      const removed = this.d.artifacts.collect(await functionsRepo.digestsInUse(this.d.db), digests);
+      const inUse = await functionsRepo.digestsInUse(this.d.db);
+      const removed = this.d.artifacts.collect(inUse, digests);
+      await this.d.artifacts.unshare(digests, inUse);
       this.d.log.info({ function: f.id, artifactsRemoved: removed }, 'function deleted');
     })().catch((err) => this.d.log.warn({ err }, 'cleaning up a deleted function failed'));
   }
@@ -179,6 +181,7 @@ export class FunctionsService {
     let version: number;
     try {
       this.d.artifacts.commit(staged);
+      await this.d.artifacts.share(staged.digest);
       version = await functionsRepo.takeVersion(this.d.db, f.id);
       await functionsRepo.insertDeployment(this.d.db, {
         function_id: f.id,
@@ -214,9 +217,9 @@ export class FunctionsService {
     const t0 = Date.now();
     const run = (async () => {
       try {
-        const link = await this.waitForAgent();
+        const link = await this.waitForAgent(functionId, version, digest);
         line(`building version ${version} on node ${link.nodeId}`);
-        const r = await link.build({ functionId, version, digest, sizeBytes, file: this.d.artifacts.path(digest), timeoutMs: BUILD_TIMEOUT_MS }, line);
+        const r = await link.build({ functionId, version, digest, sizeBytes, file: await this.d.artifacts.local(digest), timeoutMs: BUILD_TIMEOUT_MS }, line);
         await functionsRepo.finishDeployment(this.d.db, functionId, version, { status: 'ready', image: r.image, node_id: link.nodeId, build_log: log, finished_at: Date.now() });
         const active = await functionsRepo.activateIfNewest(this.d.db, functionId, version, Date.now());
         line(active ? `version ${version} is ready and active` : `version ${version} is ready (a newer version stays active)`);
@@ -237,10 +240,11 @@ export class FunctionsService {
     return run;
   }
 
-  private async waitForAgent() {
+  /** The node to build on: placed like a call (the most free memory, ties spread), waiting for one to be up. */
+  private async waitForAgent(functionId: string, version: number, digest: string) {
     const end = Date.now() + (this.d.agentWaitMs ?? 60_000);
     for (;;) {
-      const [link] = await this.d.fleet.available();
+      const [link] = await this.d.fleet.candidates({ functionId, version, digest, memoryMb: 0, concurrency: 1 });
       if (link) return link;
       if (Date.now() > end) throw Unavailable('no_agent', 'no agent is up to build on');
       await new Promise((r) => setTimeout(r, 500));

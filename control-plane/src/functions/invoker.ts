@@ -48,6 +48,9 @@ const OUTCOME_STATUS: Record<string, ExecutionStatus> = {
 
 const LOG_CAP = 256 * 1024;
 
+/** How long a full node may wait for room before it declines a call that another node could take. */
+const DECLINE_AFTER_MS = 250;
+
 /** A call's request body at most (URL or envelope): larger is a 413. */
 export const CALL_BODY_LIMIT = 6 * 2 ** 20;
 
@@ -97,11 +100,12 @@ export class Invoker {
     let reply: InvokeReply__Output | undefined;
     let error: AppError | undefined;
     let agentMs = 0;
+    let placementMs = 0;
     try {
       const dep = await this.activeDeployment(fn);
       const env = await this.d.envOf(fn.id);
-      link = await this.place(dep);
-      const placementMs = performance.now() - t0;
+      const candidates = await this.d.fleet.candidates({ functionId: fn.id, version: dep.version, digest: dep.digest, memoryMb: fn.memory_mb, concurrency: fn.concurrency });
+      if (!candidates.length) throw new AppError('unavailable', 'no_agent', 'no agent is up to run the function', { retryAfter: 2 });
       const request = {
         invocationId: executionId,
         functionId: fn.id,
@@ -113,17 +117,34 @@ export class Invoker {
         env: Object.entries(env).map(([name, value]) => ({ name, value })),
         request: { method: input.method, path: input.path, query: input.query, headers: input.headers.map(([name, value]) => ({ name, value })), body: input.body },
       };
-      const ta = performance.now();
-      reply = await link.invoke(request);
-      agentMs = performance.now() - ta;
-      if (reply.problem?.code === 'image_missing') {
-        // The agent lost the image (a restart, a prune): it never ran the function, so build and send again.
-        link.built.delete(builtKey(dep.function_id, dep.digest));
-        await this.ensureBuilt(link, dep);
-        reply = await link.invoke({ ...request, invocationId: executionId });
+      // Best node first; one that declines (full, draining) or cannot be reached never ran the function, so the
+      // next is tried while the deadline allows. A call that reached an agent is never sent again elsewhere.
+      for (let i = 0; i < candidates.length; i++) {
+        link = candidates[i]!;
+        const last = i === candidates.length - 1 || Date.now() >= request.deadlineMs;
+        try {
+          await this.ensureBuilt(link, dep);
+          placementMs = performance.now() - t0;
+          const ta = performance.now();
+          reply = await link.invoke({ ...request, declineAfterMs: last ? 0 : DECLINE_AFTER_MS }, fn.memory_mb * 2 ** 20);
+          agentMs = performance.now() - ta;
+          if (reply.problem?.code === 'image_missing') {
+            // The agent lost the image (a restart, a prune): it never ran the function, so build and send again.
+            link.built.delete(builtKey(dep.function_id, dep.digest));
+            await this.ensureBuilt(link, dep);
+            reply = await link.invoke({ ...request, declineAfterMs: last ? 0 : DECLINE_AFTER_MS }, fn.memory_mb * 2 ** 20);
+            agentMs = performance.now() - ta;
+          }
+        } catch (err) {
+          if (!last && err instanceof AppError && (err.code === 'agent_unreachable' || err.code === 'build_failed')) continue;
+          throw err;
+        }
+        if (!last && reply.outcome === 'OUTCOME_REJECTED' && !reply.problem) continue;
+        break;
       }
+      reply = reply!;
       if (reply.problem) error = new AppError(reply.problem.kind === 'invalid' ? 'invalid' : 'unavailable', reply.problem.code, reply.problem.detail);
-      return await this.record(fn, dep.version, executionId, trigger, input, started, link, reply, error, placementMs, agentMs);
+      return await this.record(fn, dep.version, executionId, trigger, input, started, link, reply, error, placementMs || performance.now() - t0, agentMs);
     } catch (err) {
       if (!(err instanceof AppError)) {
         // Our own failure (a database error, a bug): logged with the execution id, not shown to the caller.
@@ -156,23 +177,15 @@ export class Invoker {
     return d;
   }
 
-  /** An agent for the call: one that has the version built, the least busy; else the least busy, built there first. */
-  private async place(dep: DeploymentRow): Promise<AgentLink> {
-    const links = await this.d.fleet.available();
-    if (!links.length) throw new AppError('unavailable', 'no_agent', 'no agent is up to run the function', { retryAfter: 2 });
-    const link = links.find((l) => l.built.has(builtKey(dep.function_id, dep.digest))) ?? links[0]!;
-    await this.ensureBuilt(link, dep);
-    return link;
-  }
-
   private async ensureBuilt(link: AgentLink, dep: DeploymentRow): Promise<void> {
     const key = builtKey(dep.function_id, dep.digest);
     if (link.built.has(key)) return;
     const flight = `${link.nodeId}/${key}`;
     let build = this.building.get(flight);
     if (!build) {
-      build = link
-        .build({ functionId: dep.function_id, version: dep.version, digest: dep.digest, sizeBytes: Number(dep.size_bytes), file: this.d.artifacts.path(dep.digest), timeoutMs: 5 * 60_000 }, () => {})
+      build = this.d.artifacts
+        .local(dep.digest)
+        .then((file) => link.build({ functionId: dep.function_id, version: dep.version, digest: dep.digest, sizeBytes: Number(dep.size_bytes), file, timeoutMs: 5 * 60_000 }, () => {}))
         .finally(() => this.building.delete(flight));
       this.building.set(flight, build);
     }

@@ -1,10 +1,12 @@
 // Periodic purge of rows that can no longer matter: expired denylist entries, expired refresh tokens, stale
-// throttle rows, used signatures past their window, and executions older than the retention.
+// throttle rows, used signatures past their window, and executions older than the retention. With several
+// replicas on one database, the one holding the `purge` lease runs it; another takes over when it stops.
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { tokenStore } from '../auth/token-store.repo.js';
 import { loginThrottle } from '../auth/login-throttle.js';
 import type { Logger } from '../logger.js';
+import type { Leases } from './lease.js';
 
 export class Purger {
   private timer: NodeJS.Timeout | undefined;
@@ -16,16 +18,27 @@ export class Purger {
     private readonly everyMs = 10 * 60_000,
     /** Executions older than this go (with their logs). */
     private readonly executionRetentionMs = 30 * 86_400_000,
+    private readonly leases?: Leases,
+    /** Told after every run this replica made. */
+    private readonly onRun?: () => void,
   ) {}
 
+  /** Runs now and then every `everyMs`, while this replica holds the lease. */
   start(): void {
-    this.timer = setInterval(() => void this.runOnce(), this.everyMs);
+    const tick = () =>
+      void (this.leases ? this.leases.acquire('purge', 2 * this.everyMs + 5000) : Promise.resolve(true)).then(
+        (mine) => (mine ? this.runOnce() : undefined),
+        (err) => this.log.warn({ err }, 'purge lease check failed; will retry'),
+      );
+    this.timer = setInterval(tick, this.everyMs);
     this.timer.unref();
+    tick();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+    await this.leases?.release('purge').catch(() => {});
   }
 
   /** Deletes are idempotent, so replicas running this at once do no harm. */
@@ -37,6 +50,7 @@ export class Purger {
         const signatures = Number((await this.db.deleteFrom('used_signatures').where('expires_at', '<', now).executeTakeFirst()).numDeletedRows);
         const executions = Number((await this.db.deleteFrom('executions').where('started_at', '<', now - this.executionRetentionMs).executeTakeFirst()).numDeletedRows);
         if (t.denylist + t.refresh + throttle + signatures + executions > 0) this.log.info({ ...t, throttle, signatures, executions }, 'purged expired rows');
+        this.onRun?.();
       } catch (err) {
         this.log.warn({ err }, 'purge failed; will retry');
       } finally {

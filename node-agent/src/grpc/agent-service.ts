@@ -100,6 +100,7 @@ export class AgentService {
       containers: this.d.pools.totalContainers,
       inFlight: this.d.pools.callsInFlight,
       memoryBytes: samples.reduce((n, s) => n + s.memoryBytes, 0),
+      memoryReservedBytes: this.d.pools.reservedBytes(),
       cpuPercent: Math.round(cpuPercent * 10) / 10,
     };
   }
@@ -214,6 +215,12 @@ export class AgentService {
           if (call.request.wait) await this.d.pools.idle();
           return { epoch: f.epoch, inFlight: this.d.pools.callsInFlight, drained: this.d.pools.callsInFlight === 0 };
         })().then((r) => cb(null, r), (err) => cb(toGrpcError(err, f.epoch))),
+
+      Undrain: (_call, cb) => {
+        if (this.draining) this.d.log.info('draining ended: taking calls again');
+        this.draining = false;
+        cb(null, { epoch: f.epoch, inFlight: this.d.pools.callsInFlight, drained: false });
+      },
     };
   }
 
@@ -295,6 +302,7 @@ export class AgentService {
       {
         invocationId: req.invocationId,
         deadlineMs: Number(req.deadlineMs) || Date.now() + (l.timeoutMs || 30_000),
+        declineAfterMs: req.declineAfterMs,
         method: req.request?.method || 'GET',
         path: req.request?.path || '/',
         query: req.request?.query || '',

@@ -215,7 +215,7 @@ export class Pools {
     try {
       let slot: Slot;
       try {
-        slot = await this.acquire(pool, spec, req.deadlineMs);
+        slot = await this.acquire(pool, spec, req.deadlineMs, req.declineAfterMs ? Date.now() + req.declineAfterMs : req.deadlineMs);
       } catch (err) {
         const outcome = err instanceof StartError ? err.outcome : 'rejected';
         const queuedMs = Math.round(performance.now() - queued);
@@ -248,7 +248,8 @@ export class Pools {
     }
   }
 
-  private async acquire(pool: FunctionPool, spec: FunctionSpec, deadlineMs: number): Promise<Slot> {
+  /** A container slot for the call; `fullBy`: when the node stays full (not the function at its instances) until then, decline. */
+  private async acquire(pool: FunctionPool, spec: FunctionSpec, deadlineMs: number, fullBy: number): Promise<Slot> {
     for (;;) {
       const warm = pool.containers.find((c) => !c.dead && c.busy < Math.max(1, spec.concurrency));
       if (warm) {
@@ -290,16 +291,16 @@ export class Pools {
           pool.wake(); // a new container has free slots (or a failed start frees the way): waiters look again
         }
       }
-      if (Date.now() >= deadlineMs) {
-        throw new Error(below ? 'this node is full (containers or memory) and nothing idle could make room before the deadline' : 'no container free for this function before the deadline');
+      if (Date.now() >= (below ? Math.min(fullBy, deadlineMs) : deadlineMs)) {
+        throw new Error(below ? 'this node is full (containers or memory) and nothing idle could make room in time' : 'no container free for this function before the deadline');
       }
       // A slot freed in this pool wakes us; room freed elsewhere on the node is looked for every 100 ms.
       await pool.waitForChange(below ? Math.min(deadlineMs, Date.now() + 100) : deadlineMs);
     }
   }
 
-  /** Memory limits of every container here (warm, starting, stems), bytes. */
-  private committedBytes(): number {
+  /** Memory limits of every container here (warm, starting, stems), bytes: what the control plane packs by. */
+  reservedBytes(): number {
     let n = 0;
     for (const p of this.pools.values()) {
       n += p.startingBytes;
@@ -312,7 +313,7 @@ export class Pools {
   /** One more container of `spec` fits under --max-containers and --max-memory (stems included). */
   private fits(spec: FunctionSpec): boolean {
     const max = this.opts.maxMemoryBytes;
-    return this.totalContainers + this.stemCount < this.opts.maxContainers && (!max || this.committedBytes() + spec.memoryMb * 2 ** 20 <= max);
+    return this.totalContainers + this.stemCount < this.opts.maxContainers && (!max || this.reservedBytes() + spec.memoryMb * 2 ** 20 <= max);
   }
 
   /** Makes room for `spec`: stems first, then idle containers of other functions, least recently used first. */

@@ -18,6 +18,8 @@ export interface CallRequest {
   invocationId: string;
   /** Absolute, epoch ms. */
   deadlineMs: number;
+  /** > 0: when the node has no room for another container, decline after this long instead of waiting until the deadline. */
+  declineAfterMs?: number;
   method: string;
   path: string;
   query: string;

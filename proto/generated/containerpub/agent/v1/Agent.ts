@@ -12,6 +12,7 @@ import type { InvokeReply as _containerpub_agent_v1_InvokeReply, InvokeReply__Ou
 import type { InvokeRequest as _containerpub_agent_v1_InvokeRequest, InvokeRequest__Output as _containerpub_agent_v1_InvokeRequest__Output } from '../../../containerpub/agent/v1/InvokeRequest.js';
 import type { RemoveReply as _containerpub_agent_v1_RemoveReply, RemoveReply__Output as _containerpub_agent_v1_RemoveReply__Output } from '../../../containerpub/agent/v1/RemoveReply.js';
 import type { RemoveRequest as _containerpub_agent_v1_RemoveRequest, RemoveRequest__Output as _containerpub_agent_v1_RemoveRequest__Output } from '../../../containerpub/agent/v1/RemoveRequest.js';
+import type { UndrainRequest as _containerpub_agent_v1_UndrainRequest, UndrainRequest__Output as _containerpub_agent_v1_UndrainRequest__Output } from '../../../containerpub/agent/v1/UndrainRequest.js';
 import type { WatchEvent as _containerpub_agent_v1_WatchEvent, WatchEvent__Output as _containerpub_agent_v1_WatchEvent__Output } from '../../../containerpub/agent/v1/WatchEvent.js';
 import type { WatchRequest as _containerpub_agent_v1_WatchRequest, WatchRequest__Output as _containerpub_agent_v1_WatchRequest__Output } from '../../../containerpub/agent/v1/WatchRequest.js';
 
@@ -103,6 +104,21 @@ export interface AgentClient extends grpc.Client {
   remove(argument: _containerpub_agent_v1_RemoveRequest, callback: grpc.requestCallback<_containerpub_agent_v1_RemoveReply__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Takes calls again after a Drain.
+   */
+  Undrain(argument: _containerpub_agent_v1_UndrainRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  Undrain(argument: _containerpub_agent_v1_UndrainRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  Undrain(argument: _containerpub_agent_v1_UndrainRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  Undrain(argument: _containerpub_agent_v1_UndrainRequest, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  /**
+   * Takes calls again after a Drain.
+   */
+  undrain(argument: _containerpub_agent_v1_UndrainRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  undrain(argument: _containerpub_agent_v1_UndrainRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  undrain(argument: _containerpub_agent_v1_UndrainRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  undrain(argument: _containerpub_agent_v1_UndrainRequest, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Heartbeats, resource samples, live function log lines, container exits; one stream per control plane.
    */
   Watch(argument: _containerpub_agent_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_containerpub_agent_v1_WatchEvent__Output>;
@@ -149,6 +165,11 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   Remove: grpc.handleUnaryCall<_containerpub_agent_v1_RemoveRequest__Output, _containerpub_agent_v1_RemoveReply>;
   
   /**
+   * Takes calls again after a Drain.
+   */
+  Undrain: grpc.handleUnaryCall<_containerpub_agent_v1_UndrainRequest__Output, _containerpub_agent_v1_DrainReply>;
+  
+  /**
    * Heartbeats, resource samples, live function log lines, container exits; one stream per control plane.
    */
   Watch: grpc.handleServerStreamingCall<_containerpub_agent_v1_WatchRequest__Output, _containerpub_agent_v1_WatchEvent>;
@@ -162,5 +183,6 @@ export interface AgentDefinition extends grpc.ServiceDefinition {
   Invoke: MethodDefinition<_containerpub_agent_v1_InvokeRequest, _containerpub_agent_v1_InvokeReply, _containerpub_agent_v1_InvokeRequest__Output, _containerpub_agent_v1_InvokeReply__Output>
   InvokeStream: MethodDefinition<_containerpub_agent_v1_InvokeRequest, _containerpub_agent_v1_InvokeReply, _containerpub_agent_v1_InvokeRequest__Output, _containerpub_agent_v1_InvokeReply__Output>
   Remove: MethodDefinition<_containerpub_agent_v1_RemoveRequest, _containerpub_agent_v1_RemoveReply, _containerpub_agent_v1_RemoveRequest__Output, _containerpub_agent_v1_RemoveReply__Output>
+  Undrain: MethodDefinition<_containerpub_agent_v1_UndrainRequest, _containerpub_agent_v1_DrainReply, _containerpub_agent_v1_UndrainRequest__Output, _containerpub_agent_v1_DrainReply__Output>
   Watch: MethodDefinition<_containerpub_agent_v1_WatchRequest, _containerpub_agent_v1_WatchEvent, _containerpub_agent_v1_WatchRequest__Output, _containerpub_agent_v1_WatchEvent__Output>
 }

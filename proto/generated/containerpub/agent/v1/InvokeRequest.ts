@@ -19,6 +19,12 @@ export interface InvokeRequest {
    */
   'deadlineMs'?: (number | string | Long);
   'request'?: (_containerpub_agent_v1_HttpRequest | null);
+  /**
+   * When set and the node has no room for one more container of this function, decline (outcome REJECTED,
+   * the function not run) after waiting this long for room instead of until the deadline: the control
+   * plane then tries another node. 0 = wait for room until the deadline.
+   */
+  'declineAfterMs'?: (number);
 }
 
 export interface InvokeRequest__Output {
@@ -35,4 +41,10 @@ export interface InvokeRequest__Output {
    */
   'deadlineMs': (number);
   'request': (_containerpub_agent_v1_HttpRequest__Output | null);
+  /**
+   * When set and the node has no room for one more container of this function, decline (outcome REJECTED,
+   * the function not run) after waiting this long for room instead of until the deadline: the control
+   * plane then tries another node. 0 = wait for room until the deadline.
+   */
+  'declineAfterMs': (number);
 }

@@ -7,6 +7,10 @@ export interface Usage {
   'containers'?: (number);
   'inFlight'?: (number);
   'cpuPercent'?: (number | string);
+  /**
+   * Memory limits of every container on the node (warm, starting, prewarmed stems): what placement packs by.
+   */
+  'memoryReservedBytes'?: (number | string | Long);
 }
 
 export interface Usage__Output {
@@ -14,4 +18,8 @@ export interface Usage__Output {
   'containers': (number);
   'inFlight': (number);
   'cpuPercent': (number);
+  /**
+   * Memory limits of every container on the node (warm, starting, prewarmed stems): what placement packs by.
+   */
+  'memoryReservedBytes': (number);
 }

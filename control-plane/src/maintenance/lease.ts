@@ -1,0 +1,34 @@
+// Leases in the database, so background work (purges, node liveness) runs on one control-plane replica at a
+// time: a replica holds a job's lease while it renews it; when it stops renewing (it died), another takes the
+// lease once it has expired. One conditional upsert, the same on SQLite and PostgreSQL.
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+
+export class Leases {
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** This replica's name in the leases table. */
+    readonly holder: string,
+  ) {}
+
+  /** Takes or renews the lease `name` for `ttlMs`; true when this replica holds it now. */
+  async acquire(name: string, ttlMs: number, now = Date.now()): Promise<boolean> {
+    await this.db
+      .insertInto('leases')
+      .values({ name, holder: this.holder, expires_at: now + ttlMs })
+      .onConflict((oc) =>
+        oc
+          .column('name')
+          .doUpdateSet({ holder: this.holder, expires_at: now + ttlMs })
+          .where((eb) => eb.or([eb('leases.holder', '=', this.holder), eb('leases.expires_at', '<', now)])),
+      )
+      .execute();
+    const row = await this.db.selectFrom('leases').select('holder').where('name', '=', name).executeTakeFirst();
+    return row?.holder === this.holder;
+  }
+
+  /** Gives a lease up (a clean stop), so another replica need not wait for it to expire. */
+  async release(name: string): Promise<void> {
+    await this.db.deleteFrom('leases').where('name', '=', name).where('holder', '=', this.holder).execute();
+  }
+}

@@ -1,0 +1,8 @@
+// Original file: proto/agent.proto
+
+
+export interface UndrainRequest {
+}
+
+export interface UndrainRequest__Output {
+}
