@@ -2,7 +2,7 @@
 // as messages on one InvokeStream, calls straight to a container's socket, percentiles.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -22,17 +22,21 @@ const run = promisify(execFile);
 
 /**
  * One wrk run (a C load generator: it needs far less CPU than the server, so the server is what is measured).
- * `post` sends that JSON body with POST.
+ * `post` sends that JSON body with POST; `paths` rotates GET requests over those paths of `url`'s host.
  */
-export async function wrk(url: string, o: { connections: number; seconds: number; headers?: Record<string, string>; post?: string }): Promise<WrkRun> {
+export async function wrk(url: string, o: { connections: number; seconds: number; headers?: Record<string, string>; post?: string; paths?: string[] }): Promise<WrkRun> {
   const h = Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   let dir: string | undefined;
   const script: string[] = [];
-  if (o.post !== undefined) {
+  const lua = (text: string) => {
     dir = mkdtempSync(join(tmpdir(), 'cpub-wrk-'));
-    const file = join(dir, 'post.lua');
-    writeFileSync(file, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(o.post)}\nwrk.headers["Content-Type"] = "application/json"\n`);
+    const file = join(dir, 'script.lua');
+    writeFileSync(file, text);
     script.push('-s', file);
+  };
+  if (o.post !== undefined) lua(`wrk.method = "POST"\nwrk.body = ${JSON.stringify(o.post)}\nwrk.headers["Content-Type"] = "application/json"\n`);
+  else if (o.paths?.length) {
+    lua(`local paths = {${o.paths.map((p) => JSON.stringify(p)).join(', ')}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format("GET", paths[(i % #paths) + 1])\nend\n`);
   }
   try {
     const { stdout } = await run('wrk', ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', ...script, ...h, url]);
@@ -67,6 +71,12 @@ export function warmContainerOf(client: AgentClient, functionId: string): Promis
     });
     call.on('error', () => {});
   });
+}
+
+/** CPU time (user + system) a process has used so far, in ms (from /proc; clock ticks are 10 ms on Linux). */
+export function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 export const pct = (xs: number[], p: number) => {

@@ -1,5 +1,5 @@
 // An agent joins a real control plane: registration with the join token, the server dialling back over gRPC,
-// heartbeats on Watch, liveness (suspect, then down after a kill -9), and a restart with a new epoch.
+// heartbeats on Watch, liveness (suspect while hung, down at once after a kill -9), and a restart with a new epoch.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -78,7 +78,18 @@ s('an agent joins and shows up; the server dials it and its heartbeats keep it u
   assert.is((await api.get('/api/nodes', user)).status, 403);
 });
 
-s('kill -9 of the agent: suspect after missed beats, down within the TTL; a restart comes back up with a new epoch', async () => {
+s('a hung agent (SIGSTOP) is suspect after two missed beats, and up again when it answers', async () => {
+  agent!.proc.kill('SIGSTOP');
+  const seen: string[] = [];
+  try {
+    await waitFor((ns) => ns[0]?.status === 'suspect', 8000, seen);
+  } finally {
+    agent!.proc.kill('SIGCONT');
+  }
+  await waitFor((ns) => ns[0]?.status === 'up', 8000);
+});
+
+s('kill -9 of the agent: down at once (its port refuses connections); a restart comes back up with a new epoch', async () => {
   const before = (await nodes())[0]!;
   agent!.proc.kill('SIGKILL');
   await new Promise((r) => agent!.proc.once('exit', r));
@@ -86,8 +97,7 @@ s('kill -9 of the agent: suspect after missed beats, down within the TTL; a rest
   const seen: string[] = [];
   await waitFor((ns) => ns[0]?.status === 'down', 15_000, seen);
   const took = Date.now() - t0;
-  assert.ok(seen.includes('suspect'), `statuses seen: ${seen.join(',')}`);
-  assert.ok(took <= 12_000, `down after ${took} ms`);
+  assert.ok(took <= 5000, `down after ${took} ms (statuses seen: ${seen.join(',')})`);
   agent = await startAgent();
   const [n] = await waitFor((ns) => ns[0]?.status === 'up', 15_000);
   assert.is(n!.id, before.id, 'same node id');

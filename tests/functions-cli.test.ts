@@ -162,6 +162,21 @@ s('a second version with new settings from containerpub.json, --no-wait, deploym
   assert.equal([f.memoryMb, f.timeoutMs, f.auth, f.activeVersion], [256, 10_000, 'public', 1]);
 });
 
+s('nodes: the fleet; drain and undrain by name; an unknown node is a clear error', async () => {
+  const [n] = JSON.parse(ok(['nodes', '--json']).stdout).nodes as { id: string; name: string; status: string }[];
+  assert.is(n!.status, 'up');
+  const table = ok(['nodes']).stdout;
+  assert.match(table, /NAME\s+ADDRESS\s+STATUS/);
+  assert.match(table, new RegExp(`${n!.name}\\s+\\S+\\s+up`));
+  assert.match(ok(['nodes', 'drain', n!.name]).stdout, new RegExp(`^${n!.name}: (drained|draining)`));
+  await until('drained', () => JSON.parse(ok(['nodes', 'list', '--json']).stdout).nodes[0].status === 'drained', 10_000);
+  assert.match(ok(['nodes', 'undrain', n!.id]).stdout, `${n!.name}: up`);
+  const bad = cpub(['nodes', 'drain', 'no-such-node']);
+  assert.is(bad.status, 1);
+  assert.match(bad.stderr, /^error: no such node — no-such-node is neither a node id nor a node name/);
+  assert.match(cpub(['nodes', '--help']).stdout, /drain \[options\] <node> +finish the calls in flight/);
+});
+
 s('a revoked access token is refreshed once and the call retried; delete; logout', async () => {
   const api = client(server.url);
   const mine = config();

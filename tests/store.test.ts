@@ -1,6 +1,7 @@
 // The store suite: the same repository cases on SQLite and on a real PostgreSQL (Fn's datastoretest pattern).
 import { suite } from 'uvu';
 import { Purger } from '../control-plane/src/maintenance/purge.js';
+import { Leases } from '../control-plane/src/maintenance/lease.js';
 import { functionsRepo } from '../control-plane/src/functions/functions.repo.js';
 import type { Logger } from '../control-plane/src/logger.js';
 import * as assert from 'uvu/assert';
@@ -46,7 +47,7 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
       db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
       cleanup = pg.drop;
     }
-    assert.equal(await migrateToLatest(db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions']);
+    assert.equal(await migrateToLatest(db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet']);
   }));
 
   s.after(loud(async () => {
@@ -213,6 +214,20 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
     await new Purger(db.kysely, silent, 60_000, 1000).runOnce(NOW);
     assert.equal((await db.kysely.selectFrom('executions').select('id').execute()).map((r) => r.id), ['new']);
     assert.equal((await db.kysely.selectFrom('used_signatures').select('signature_hash').execute()).map((r) => r.signature_hash), ['b']);
+  });
+
+  s('leases: one holder at a time; it renews; another takes over once it expires or is released', async () => {
+    const a = new Leases(db.kysely, 'replica-a');
+    const b = new Leases(db.kysely, 'replica-b');
+    assert.is(await a.acquire('job', 1000, NOW), true);
+    assert.is(await b.acquire('job', 1000, NOW + 10), false, 'held by a');
+    assert.is(await a.acquire('job', 1000, NOW + 900), true, 'a renews');
+    assert.is(await b.acquire('job', 1000, NOW + 1500), false, 'renewed until NOW + 1900');
+    assert.is(await b.acquire('job', 1000, NOW + 1901), true, 'expired: b takes it');
+    assert.is(await a.acquire('job', 1000, NOW + 1902), false);
+    await b.release('job');
+    assert.is(await a.acquire('job', 1000, NOW + 1903), true, 'released: a takes it at once');
+    assert.is(await b.acquire('other', 1000, NOW + 1903), true, 'leases are per job');
   });
 
   return s;

@@ -1,21 +1,25 @@
-// `cpub nodes`: the fleet, for admins.
+// `cpub nodes [list] | drain | undrain`: the fleet, for admins.
 import type { Command } from 'commander';
 import type { NodeView } from '../../../control-plane/src/fleet/fleet.service.js';
-import { examples, withServerJson, type Ctx } from '../context.js';
-import { color, formatBytes, printJson, printTable } from '../output.js';
+import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
+import { CliError, color, formatBytes, printJson, printTable } from '../output.js';
 
+const paint: Record<string, (s: string) => string> = { up: color.green, suspect: color.yellow, down: color.red, draining: color.yellow, drained: color.yellow };
 
 export function nodesCommand(program: Command, ctx: Ctx): void {
-  examples(withServerJson(program.command('nodes').description('worker hosts: status, capacity, usage, whether limits are enforced (admins)')), ['cpub nodes', 'cpub nodes --json']).action(async (opts) => {
-    const r = await ctx.api(opts).request<{ nodes: NodeView[] }>('GET', '/api/nodes');
+  const nodes = program.command('nodes').description('worker hosts: status, capacity, usage, whether limits are enforced; drain and undrain (admins)');
+
+  examples(withServerJson(nodes.command('list', { isDefault: true }).description('the fleet (the default: `cpub nodes`)')), ['cpub nodes', 'cpub nodes --json']).action(async (opts) => {
+    const r = await ctx.api(opts).request<{ nodes: NodeView[]; alert: string | null }>('GET', '/api/nodes');
     if (opts.json) return printJson(r);
-    const paint: Record<string, (s: string) => string> = { up: color.green, suspect: color.yellow, down: color.red, draining: color.yellow };
+    if (r.alert) console.error(color.red(`alert: ${r.alert}`));
     printTable(
       r.nodes.map((n) => ({
         ...n,
         status: (paint[n.status] ?? ((s: string) => s))(n.status),
-        capacity: `${formatBytes(n.capacity.memoryBytes)}, ${n.capacity.cpus} CPU`,
+        memory: `${formatBytes(n.usage.memoryReservedBytes)} / ${formatBytes(n.capacity.memoryBytes)}`,
         containers: `${n.usage.containers}/${n.capacity.maxContainers}`,
+        warm: String(n.warm.reduce((sum, w) => sum + w.idle + w.busy, 0)),
         limits: n.limitsEnforced ? 'enforced' : color.red('NOT enforced'),
         mode: `${n.rootless ? 'rootless' : 'rootful'}${n.tls ? ', tls' : ''}`,
       })),
@@ -24,12 +28,34 @@ export function nodesCommand(program: Command, ctx: Ctx): void {
         ['advertise', 'ADDRESS'],
         ['status', 'STATUS'],
         ['lastHeartbeatAt', 'LAST HEARTBEAT'],
-        ['capacity', 'CAPACITY'],
+        ['memory', 'MEMORY (RESERVED/CAPACITY)'],
         ['containers', 'CONTAINERS'],
+        ['warm', 'WARM'],
         ['limits', 'LIMITS'],
         ['mode', 'MODE'],
         ['agentVersion', 'AGENT'],
       ],
     );
   });
+
+  for (const undo of [false, true]) {
+    const name = undo ? 'undrain' : 'drain';
+    examples(
+      withServer(
+        nodes
+          .command(`${name} <node>`)
+          .description(undo ? 'let a drained node take calls again' : 'finish the calls in flight on a node and send it no new ones (before maintenance)'),
+      ),
+      [`cpub nodes ${name} worker1`, `cpub nodes ${name} 3f1c…   # a node id works too`],
+    ).action(async (ref: string, opts) => {
+      const api = ctx.api(opts);
+      const { nodes: all } = await api.request<{ nodes: NodeView[] }>('GET', '/api/nodes');
+      const matches = all.filter((n) => n.id === ref || n.name === ref);
+      if (matches.length !== 1) {
+        throw new CliError(matches.length ? 'ambiguous node' : 'no such node', matches.length ? `${matches.length} nodes are named ${ref}: give its id` : `${ref} is neither a node id nor a node name (see \`cpub nodes\`)`);
+      }
+      const n = await api.request<NodeView>('POST', `/api/nodes/${enc(matches[0]!.id)}/${name}`);
+      console.log(`${n.name}: ${n.status}${n.status === 'draining' ? ` (${n.usage.inFlight} calls in flight; \`cpub nodes\` shows when it is drained)` : ''}`);
+    });
+  }
 }

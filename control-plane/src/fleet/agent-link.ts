@@ -217,6 +217,8 @@ export class AgentLink {
     private readonly onLog?: (log: FunctionLog) => void,
     /** The agent was connected and now refuses connections: its process is gone (not merely slow). */
     private readonly onGone?: () => void,
+    /** When the node row this link was made from was written (a re-join makes a newer one). */
+    readonly since = 0,
   ) {}
 
   start(): void {
@@ -323,7 +325,7 @@ export class AgentLink {
       const e = fromGrpcError(err);
       // A refused connection after a live one: nothing listens at the address any more (kill -9, a crash).
       // That is known now, not after the heartbeat TTL (which still covers hung agents and partitions).
-      if (this.epoch && /ECONNREFUSED/.test(e.detail)) this.onGone?.();
+      if (this.epoch && !this.closed && /ECONNREFUSED/.test(e.detail)) this.onGone?.();
       // Said once per new reason (a bad certificate, a refused connection), not once per retry.
       const level = e.detail === this.lastDialError ? 'debug' : 'warn';
       this.lastDialError = e.detail;

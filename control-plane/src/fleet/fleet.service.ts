@@ -153,9 +153,10 @@ export class Fleet {
     }
     const credential = randomBytes(32).toString('base64url');
     const sealed = this.sealer.seal(credential, `node:${input.nodeId}`);
-    await nodesRepo.upsert(this.db, { id: input.nodeId, name: input.name || input.advertise || hostname(), advertise: input.advertise, credentialSealed: sealed, tls: Boolean(input.tls) }, Date.now());
+    const now = Date.now();
+    await nodesRepo.upsert(this.db, { id: input.nodeId, name: input.name || input.advertise || hostname(), advertise: input.advertise, credentialSealed: sealed, tls: Boolean(input.tls) }, now);
     this.log.info({ node: input.nodeId, advertise: input.advertise, tls: Boolean(input.tls) }, 'agent joined');
-    this.link(input.nodeId, input.advertise, sealed, Boolean(input.tls));
+    this.link(input.nodeId, input.advertise, sealed, Boolean(input.tls), now);
     return { nodeId: input.nodeId, credential };
   }
 
@@ -243,14 +244,17 @@ export class Fleet {
         this.rowsAt = Date.now();
         for (const n of rows) {
           const l = this.links.get(n.id);
-          if (!l || l.advertise !== n.advertise || l.sealedCredential !== n.credential_sealed) this.link(n.id, n.advertise, n.credential_sealed, n.tls === 1);
+          // A row read before a re-join here committed is older than the link: it must not undo it.
+          const changed = l && (l.advertise !== n.advertise || l.sealedCredential !== n.credential_sealed) && Number(n.updated_at) >= l.since;
+          if (!l || changed) this.link(n.id, n.advertise, n.credential_sealed, n.tls === 1, Number(n.updated_at));
         }
       })
       .finally(() => (this.rowsRefresh = undefined));
     return this.rowsRefresh;
   }
 
-  private link(nodeId: string, advertise: string, sealedCredential: string, tls: boolean): void {
+  /** Dials a node (replacing its link); `since`: when the row this link follows was written. */
+  private link(nodeId: string, advertise: string, sealedCredential: string, tls: boolean, since: number): void {
     this.links.get(nodeId)?.close();
     // An agent that joined over TLS is only ever dialled over TLS, checked against CPUB_AGENT_CA.
     const transport = tls ? grpc.credentials.createSsl(this.agentCa ?? null) : grpc.credentials.createInsecure();
@@ -267,7 +271,9 @@ export class Fleet {
       (e) => {
         if (e.line) this.logs.emit(e.functionId, { executionId: e.invocationId, atMs: Number(e.line.atMs), level: e.line.level, stream: e.line.stream, message: e.line.message });
       },
-      () => void this.gone(nodeId),
+      // Only the node's current link speaks for it (a replaced one may still be finishing a dial).
+      () => void (this.links.get(nodeId) === l && this.gone(nodeId)),
+      since,
     );
     this.links.set(nodeId, l);
     l.start();
