@@ -13,10 +13,10 @@ import { processCpuMs, wrk } from './lib.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const FUNCTIONS = Number(process.env.BENCH_FUNCTIONS ?? 6);
+const FUNCTIONS = Number(process.env.BENCH_FUNCTIONS ?? 3);
 const JOIN = 'bench-join-token-fleet-0123456789';
-/** Each function: one container taking up to 64 calls at once, half a CPU. */
-const LIMITS = { memoryMb: 128, cpus: 0.5, timeoutMs: 30_000, concurrency: 64, maxInstances: 1 };
+/** Each function: one container taking up to 64 calls at once, a whole CPU (a smaller quota throttles it: the container, not the fleet, would be measured). */
+const LIMITS = { memoryMb: 128, cpus: 1, timeoutMs: 30_000, concurrency: 64, maxInstances: 1 };
 
 type NodeView = { id: string; name: string; status: string; warm: { functionId: string }[] };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -70,7 +70,7 @@ async function waitForStatus(f: Fleet, id: string, status: string, from: number)
 }
 
 async function main() {
-  const results: { agents: number; rps: number; p50: number; p99: number; cpuMsPer1000: number; spread: number[]; errors: number }[] = [];
+  const results: { agents: number; rps: number; p50: number; p99: number; cpuMsPer1000: number; agentCpuMsPer1000: number; spread: number[]; errors: number }[] = [];
   let killToDownMs = NaN;
   let stopToDownMs = NaN;
   for (const agentCount of [1, 2, 3]) {
@@ -88,14 +88,16 @@ async function main() {
         paths.push(`/fn/${handle}/${name}`);
       }
       await wrk(f.server.url, { connections: 8, seconds: 2, paths }); // warm-up: a container per function, the JIT
+      await new Promise((r) => setTimeout(r, 1500)); // a heartbeat after the warm-up: where the warm containers are
       const nodes = (await f.api.get<{ nodes: NodeView[] }>('/api/nodes', f.token)).body.nodes;
       const spread = nodes.map((n) => n.warm.length);
       const pid = f.server.proc.pid!;
-      const rounds: { rps: number; p50: number; p99: number; requests: number; non2xx: number; cpuMs: number }[] = [];
+      const agentsCpu = () => f.agents.reduce((n, a) => n + processCpuMs(a.proc.pid!), 0);
+      const rounds: { rps: number; p50: number; p99: number; requests: number; non2xx: number; cpuMs: number; agentCpuMs: number }[] = [];
       for (let r = 0; r < ROUNDS; r++) {
-        const cpu0 = processCpuMs(pid);
+        const [cpu0, agents0] = [processCpuMs(pid), agentsCpu()];
         const w = await wrk(f.server.url, { connections: CONNECTIONS, seconds: SECONDS, paths });
-        rounds.push({ ...w, cpuMs: processCpuMs(pid) - cpu0 });
+        rounds.push({ ...w, cpuMs: processCpuMs(pid) - cpu0, agentCpuMs: agentsCpu() - agents0 });
       }
       const row = {
         agents: agentCount,
@@ -103,13 +105,14 @@ async function main() {
         p50: median(rounds.map((r) => r.p50)),
         p99: median(rounds.map((r) => r.p99)),
         cpuMsPer1000: median(rounds.map((r) => (r.cpuMs / r.requests) * 1000)),
+        agentCpuMsPer1000: median(rounds.map((r) => (r.agentCpuMs / r.requests) * 1000)),
         spread,
         errors: rounds.reduce((n, r) => n + r.non2xx, 0),
       };
       results.push(row);
       console.log(
         `${agentCount} agent(s): ${row.rps.toFixed(0)} calls/s at ${CONNECTIONS} connections (median of ${ROUNDS} × ${SECONDS} s), p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms; ` +
-          `server CPU ${row.cpuMsPer1000.toFixed(0)} ms per 1,000 calls; warm functions per node ${spread.join('/')}; errors ${row.errors}`,
+          `CPU per 1,000 calls: server ${row.cpuMsPer1000.toFixed(0)} ms, agents ${row.agentCpuMsPer1000.toFixed(0)} ms; warm functions per node ${spread.join('/')}; errors ${row.errors}`,
       );
       if (agentCount === 3) {
         // Detection: kill -9 (the port then refuses connections) and SIGSTOP (a hung agent: the heartbeat TTL).

@@ -213,6 +213,32 @@ s('1 GiB written to stdout: the log is capped and the agent’s memory stays bou
   assert.ok(process.memoryUsage().rss - rss0 < 200 * 2 ** 20, 'agent memory grew by less than 200 MB');
 });
 
+s('a full node declines after decline_after_ms (the function not run) instead of waiting; without it the call waits for room', async () => {
+  const small = new Pools(runtime, { dataDir: dir, nodeId: randomUUID(), epoch: randomUUID(), logCapBytes: 1024, idleTimeoutMs: 60_000, maxContainers: 1 });
+  await small.start();
+  try {
+    const holder = await deploy(`async () => { await new Promise((r) => setTimeout(r, 2500)); return new Response('held'); }`);
+    const other = await deploy(`() => new Response('other')`);
+    const req = (over: Partial<CallRequest> = {}) => ({ invocationId: randomUUID(), deadlineMs: Date.now() + 15_000, method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0), ...over });
+    const held = small.invoke(holder, req()); // the node's one container, busy for 2.5 s
+    await new Promise((r) => setTimeout(r, 1000)); // (started)
+    const t0 = Date.now();
+    const declined = await small.invoke(other, req({ declineAfterMs: 300 }));
+    const tookMs = Date.now() - t0;
+    assert.is(declined.outcome, 'rejected');
+    assert.match(declined.error ?? '', /this node is full/);
+    assert.ok(tookMs < 1500, `declined after ${tookMs} ms`);
+    assert.not.ok(declined.timings.coldStart, 'nothing was started for it');
+    // Without decline_after_ms the call waits: once the holder is idle its container is evicted to make room.
+    const waited = await small.invoke(other, req());
+    assert.is(waited.outcome, 'ok', waited.error);
+    assert.is(waited.body.toString(), 'other');
+    assert.is((await held).body.toString(), 'held');
+  } finally {
+    await small.stop();
+  }
+});
+
 s('containers this node left in an earlier epoch are removed at start; other nodes’ are not', async () => {
   const spec = await deploy(`async () => 'x'`);
   await call(spec);

@@ -209,7 +209,38 @@ s('drain under load: no call fails, the drained node gets no new calls, undrain 
   assert.ok(late.every((e) => e.nodeId !== nodeId), 'a call went to the drained node');
   assert.is((await api.post(`/api/nodes/${nodeId}/undrain`, {}, admin)).body.status, 'up');
   await until('up after undrain', async () => (await node(nodeId)).status === 'up', 5000);
+  // With every node drained no node can take a call: 503 with Retry-After, at once.
+  for (const a of agents) assert.is((await api.post(`/api/nodes/${a.id}/drain`, {}, admin)).status, 200);
+  const res = await fetch(`${server.url}/fn/${handle}/busy`);
+  assert.is(res.status, 503);
+  assert.ok(Number(res.headers.get('retry-after')) > 0);
+  assert.is(((await res.json()) as { code: string }).code, 'no_agent');
+  for (const a of agents) assert.is((await api.post(`/api/nodes/${a.id}/undrain`, {}, admin)).body.status, 'up');
   assert.is((await api.post('/api/nodes/nope-nope/drain', {}, admin)).status, 404);
+});
+
+s('every agent silent at once: an alert in the log and the nodes API, not a mass `down`; cleared when they answer', async () => {
+  for (const a of agents) a.proc.proc.kill('SIGSTOP');
+  try {
+    await new Promise((r) => setTimeout(r, 12_000)); // past the TTL
+    const r = (await api.get<{ nodes: NodeView[]; alert: string | null }>('/api/nodes', admin)).body;
+    assert.match(r.alert ?? '', /all 3 agents stopped answering at once/);
+    assert.ok(r.nodes.every((n) => n.status === 'suspect'), JSON.stringify(r.nodes.map((n) => n.status)));
+    assert.match(server.output(), /all 3 agents stopped answering at once/);
+  } finally {
+    for (const a of agents) a.proc.proc.kill('SIGCONT');
+  }
+  await until('all up again', async () => {
+    const r = (await api.get<{ nodes: NodeView[]; alert: string | null }>('/api/nodes', admin)).body;
+    return r.alert === null && r.nodes.every((n) => n.status === 'up');
+  }, 15_000);
+});
+
+s('Prometheus: nodes by status and per-node usage', async () => {
+  const text = (await api.get('/metrics', admin)).text;
+  assert.match(text, /^cpub_nodes\{status="up"\} 3$/m);
+  for (const a of agents) assert.match(text, new RegExp(`^cpub_node_memory_capacity_bytes\\{node="${a.id}",name="[^"]+"\\} [1-9]\\d*$`, 'm'));
+  assert.match(text, /^cpub_node_containers\{node="[^"]+",name="[^"]+"\} [1-9]/m);
 });
 
 s.run();

@@ -17,6 +17,7 @@ let agent: RunningServer | undefined;
 let api: Client;
 let admin: string;
 let agentDir: string;
+let serverDir: string;
 
 type NodeView = { id: string; status: string; epoch: string; limitsEnforced: boolean; capacity: { cpus: number; maxContainers: number } };
 const nodes = async () => (await api.get<{ nodes: NodeView[] }>('/api/nodes', admin)).body.nodes;
@@ -34,7 +35,8 @@ async function waitFor(pred: (n: NodeView[]) => boolean, ms: number, seen: strin
 
 s.before(
   loud(async () => {
-    server = await startServer({ CPUB_JOIN_TOKEN: JOIN });
+    serverDir = mkdtempSync(join(tmpdir(), 'cpub-fleet-server-'));
+    server = await startServer({ CPUB_JOIN_TOKEN: JOIN, CPUB_DATA_DIR: serverDir });
     api = client(server.url);
     await api.post('/api/auth/register', { email: 'root@example.com', password: 'root-password-1' });
     admin = (await api.post('/api/auth/login', { email: 'root@example.com', password: 'root-password-1' })).body.accessToken;
@@ -47,6 +49,7 @@ s.after(
     await agent?.stop();
     await server?.stop();
     rmSync(agentDir, { recursive: true, force: true });
+    rmSync(serverDir, { recursive: true, force: true });
   }),
 );
 
@@ -111,6 +114,23 @@ s('the join token alone cannot take over an existing node', async () => {
   assert.is(hijack.body.code, 'node_exists');
   const [still] = await nodes();
   assert.is(still!.status, 'up');
+});
+
+s('a control-plane restart: its agent gets a grace period, is dialled again and never declared down meanwhile', async () => {
+  const [before] = await nodes();
+  assert.is(before!.status, 'up');
+  await server.stop();
+  await new Promise((r) => setTimeout(r, 11_000)); // past the TTL: the last heartbeat on record is stale
+  const restartedAt = Date.now();
+  server = await startServer({ CPUB_JOIN_TOKEN: JOIN, CPUB_DATA_DIR: serverDir });
+  api = client(server.url);
+  const seen: string[] = [];
+  type Beat = NodeView & { lastHeartbeatAt: string };
+  await waitFor((ns) => ns[0]?.status === 'up' && Date.parse((ns[0] as Beat).lastHeartbeatAt) > restartedAt, 15_000, seen);
+  await new Promise((r) => setTimeout(r, 2000));
+  await waitFor((ns) => ns[0]?.status === 'up', 1000, seen);
+  assert.not.ok(seen.includes('down'), `statuses seen: ${seen.join(',')}`);
+  assert.is((await nodes())[0]!.epoch, before!.epoch, 'the same agent, not restarted');
 });
 
 s.run();
