@@ -87,7 +87,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     envOf: (id) => env.forCall(id),
     onCall: (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold),
   });
-  const functions = new FunctionsService({ db: db.kysely, fleet, artifacts, log, publicUrl: config.publicUrl, onChanged: changed, onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait });
+  const functions = new FunctionsService({ db: db.kysely, fleet, artifacts, log, publicUrl: config.publicUrl, onChanged: changed, onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases });
   const executions = new ExecutionsService(db.kysely);
   const app = buildApp({
     log,
@@ -141,6 +141,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
           });
         }
         // Builds left unfinished are resumed at the next start (their artifacts are on disk).
+        functions.stop();
         await Promise.race([functions.settle(), new Promise((r) => setTimeout(r, 5000).unref())]);
         fleet.stop();
         await purger.stop();

@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import type { Database, DeploymentRow, FunctionRow, User } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { Fleet } from '../fleet/fleet.service.js';
+import type { Leases } from '../maintenance/lease.js';
 import { Conflict, Invalid, NotFound, Unavailable } from '../errors.js';
 import { decodeCursor, page } from '../http/cursor.js';
 import { functionsRepo } from './functions.repo.js';
@@ -38,9 +39,15 @@ export interface FunctionsDeps {
   onBuild?: (durationMs: number, ok: boolean) => void;
   /** How long a build waits for an agent before it fails (CPUB_BUILD_AGENT_WAIT; 60 s). */
   agentWaitMs?: number;
+  /** With several replicas: a build is run by the replica holding its lease (another resumes it if that one dies). */
+  leases?: Leases;
 }
 
+/** A build's lease, renewed every third of this while it runs. */
+const BUILD_LEASE_MS = 30_000;
+
 export class FunctionsService {
+  private resumer: NodeJS.Timeout | undefined;
   /** Build log lines as they come, per `<function id>@<version>` (for `…/logs?follow=true`). */
   readonly buildEvents = new EventEmitter();
   private readonly builds = new Map<string, Promise<void>>();
@@ -86,11 +93,28 @@ export class FunctionsService {
     for (const [k, v] of this.forCallCache) if (v.row.id === functionId) this.forCallCache.delete(k);
   }
 
-  /** Builds cut short by a restart are started again (their artifacts are on disk). */
+  /** Resumes builds no one runs now, at start and then every half lease. */
   async start(): Promise<void> {
-    const stuck = await this.d.db.selectFrom('deployments').innerJoin('functions', 'functions.id', 'deployments.function_id').selectAll('deployments').select(['functions.name', 'functions.owner_id']).where('deployments.status', '=', 'building').execute();
+    await this.resumeOrphans();
+    this.resumer = setInterval(() => void this.resumeOrphans().catch((err) => this.d.log.warn({ err }, 'looking for orphaned builds failed')), BUILD_LEASE_MS / 2);
+    this.resumer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.resumer);
+  }
+
+  /**
+   * Builds cut short (a restart, a replica that died) are started again: their artifacts are on disk, or in the
+   * database with several replicas. One whose lease another replica holds is being built right now: left to
+   * it (a crashed holder's lease expires, and the next look takes it over).
+   */
+  private async resumeOrphans(): Promise<void> {
+    const stuck = await this.d.db.selectFrom('deployments').select(['function_id', 'version', 'digest', 'size_bytes']).where('status', '=', 'building').execute();
     for (const d of stuck) {
-      this.d.log.info({ function: d.function_id, version: d.version }, 'resuming a build the last run did not finish');
+      if (this.builds.has(`${d.function_id}@${d.version}`)) continue;
+      if (this.d.leases && !(await this.d.leases.acquire(`build:${d.function_id}@${d.version}`, BUILD_LEASE_MS))) continue;
+      this.d.log.info({ function: d.function_id, version: d.version }, 'resuming a build no one finished');
       void this.build(d.function_id, d.version, d.digest, Number(d.size_bytes));
     }
   }
@@ -209,13 +233,22 @@ export class FunctionsService {
 
   private build(functionId: string, version: number, digest: string, sizeBytes: number): Promise<void> {
     const key = `${functionId}@${version}`;
+    const under = this.builds.get(key);
+    if (under) return under;
     let log = '';
     const line = (text: string) => {
       if (log.length < BUILD_LOG_CAP) log += `${text}\n`;
       this.buildEvents.emit(key, { line: text });
     };
     const t0 = Date.now();
+    const lease = `build:${key}`;
     const run = (async () => {
+      // (A lease that cannot be read is no reason to refuse the build: at worst it runs twice, idempotently.)
+      if (this.d.leases && !(await this.d.leases.acquire(lease, BUILD_LEASE_MS).catch(() => true))) {
+        // Another replica resumed this build at its start: its outcome lands in the row.
+        return this.outcomeOf(functionId, version, key);
+      }
+      const renew = this.d.leases && setInterval(() => void this.d.leases!.acquire(lease, BUILD_LEASE_MS).catch(() => {}), BUILD_LEASE_MS / 3);
       try {
         const link = await this.waitForAgent(functionId, version, digest);
         line(`building version ${version} on node ${link.nodeId}`);
@@ -234,10 +267,22 @@ export class FunctionsService {
           .catch((e) => this.d.log.warn({ err: e }, 'recording a failed build failed'));
         this.d.onBuild?.(Date.now() - t0, false);
         this.buildEvents.emit(key, { done: 'failed' });
+      } finally {
+        clearInterval(renew);
+        await this.d.leases?.release(lease).catch(() => {});
       }
     })().finally(() => this.builds.delete(key));
     this.builds.set(key, run);
     return run;
+  }
+
+  /** Waits for a build another replica runs, by its row. */
+  private async outcomeOf(functionId: string, version: number, key: string): Promise<void> {
+    for (;;) {
+      const d = await functionsRepo.deployment(this.d.db, functionId, version);
+      if (!d || d.status !== 'building') return void this.buildEvents.emit(key, { done: d?.status ?? 'failed' });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 
   /** The node to build on: placed like a call (the most free memory, ties spread), waiting for one to be up. */

@@ -46,6 +46,8 @@ type WatchCall = grpc.ServerWritableStream<unknown, WatchEvent>;
 
 export class AgentService {
   private draining = false;
+  /** Builds under way by `<function id>:<digest>`. */
+  private readonly buildsUnderWay = new Map<string, ReturnType<typeof buildFunctionImage>>();
   /** Images known to exist here: asking Podman on every Invoke costs ≈10 ms. Dropped by Remove. */
   private readonly images = new Set<string>();
   private readonly watchers = new Set<WatchCall>();
@@ -260,12 +262,29 @@ export class AgentService {
       const digest = hash.digest('hex');
       if (digest !== header.digest) throw new AgentError('invalid', 'digest_mismatch', `artifact sha256 is ${digest}, header says ${header.digest}`);
       const t0 = Date.now();
-      const r = await buildFunctionImage(
-        this.d.runtime,
-        this.d.dataDir,
-        { functionId: header.functionId, version: header.version, digest, artifactPath: file, runtimeImage: this.d.facts.runtimeImage, timeoutMs: header.timeoutMs || 300_000 },
-        (line) => call.write({ epoch, log: { atMs: Date.now(), line } }),
-      );
+      // One build per function and digest at a time: a second Build of it (another control-plane replica,
+      // a retry) waits for the one under way and answers with its image.
+      const key = `${header.functionId}:${digest}`;
+      const under = this.buildsUnderWay.get(key);
+      const log = (line: string) => call.write({ epoch, log: { atMs: Date.now(), line } });
+      let r: Awaited<ReturnType<typeof buildFunctionImage>>;
+      if (under) {
+        log('the same version is being built for another request: waiting for it');
+        r = { ...(await under), cached: true };
+      } else {
+        const build = buildFunctionImage(
+          this.d.runtime,
+          this.d.dataDir,
+          { functionId: header.functionId, version: header.version, digest, artifactPath: file, runtimeImage: this.d.facts.runtimeImage, timeoutMs: header.timeoutMs || 300_000 },
+          log,
+        );
+        this.buildsUnderWay.set(key, build);
+        try {
+          r = await build;
+        } finally {
+          this.buildsUnderWay.delete(key);
+        }
+      }
       this.images.add(r.image);
       call.write({ epoch, result: { image: r.image, imageId: r.imageId, cached: r.cached, durationMs: Date.now() - t0 } });
       call.end();
