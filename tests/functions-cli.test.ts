@@ -26,6 +26,12 @@ const ok = (args: string[], input = '', cwd = work) => {
   return r;
 };
 const config = () => JSON.parse(readFileSync(join(home, 'containerpub', 'config.json'), 'utf8'));
+/** `cpub` on a terminal: util-linux `script` gives it a pty (stdin, stdout and stderr); `input` is typed into it. */
+const tty = (args: string[], input = '', cwd = work) => {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const r = spawnSync('script', ['-qec', [process.execPath, join(repoRoot, 'bin', 'cpub.js'), ...args].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', input, cwd, env: cleanEnv({ XDG_CONFIG_HOME: home, TERM: 'xterm' }) });
+  return { status: r.status, raw: r.stdout, text: r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
+};
 
 s.before(
   loud(async () => {
@@ -175,6 +181,42 @@ s('nodes: the fleet; drain and undrain by name; an unknown node is a clear error
   assert.is(bad.status, 1);
   assert.match(bad.stderr, /^error: no such node — no-such-node is neither a node id nor a node name/);
   assert.match(cpub(['nodes', '--help']).stdout, /drain \[options\] <node> +finish the calls in flight/);
+});
+
+s('on a terminal: an upload bar and a build spinner, the rollback picker, delete asking for the name', () => {
+  ok(['init', 'tty-fn']);
+  const dir = join(work, 'tty-fn');
+  const first = tty(['deploy'], '', dir);
+  assert.is(first.status, 0, first.text);
+  assert.match(first.raw, /\r\x1b\[Kuploading \[#{30}\] 100% /, 'the bar is redrawn in place (\\r, erase line) and reaches 100%');
+  assert.match(first.raw, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] building tty-fn v1/, 'a spinner while it builds');
+  assert.match(first.text, /deployed tty-fn v1 → /);
+  appendFileSync(join(dir, 'index.ts'), '\n// v2\nexport const v = 2;\n');
+  ok(['deploy'], '', dir);
+  const picked = tty(['rollback', 'tty-fn'], '1\n');
+  assert.is(picked.status, 0, picked.text);
+  assert.match(picked.text, /1\) v1 +[0-9a-f]{12}/);
+  assert.match(picked.text, /Roll back to which \(1–1\)\?/);
+  assert.match(picked.text, /rolled back tty-fn: v1 is active/);
+  const wrong = tty(['delete', 'tty-fn'], 'not-it\n');
+  assert.is(wrong.status, 1);
+  assert.match(wrong.text, /Type its name to confirm: .*\n.*error: not deleted — the name did not match/s);
+  const deleted = tty(['delete', 'tty-fn'], 'tty-fn\n');
+  assert.is(deleted.status, 0, deleted.text);
+  assert.match(deleted.text, /deleted tty-fn/);
+});
+
+s('a refresh that fails asks the user to log in again', () => {
+  const file = join(home, 'containerpub', 'config.json');
+  const saved = readFileSync(file, 'utf8');
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(saved), accessToken: 'not-a-token', refreshToken: 'not-a-refresh-token' }), { mode: 0o600 });
+  try {
+    const r = cpub(['list']);
+    assert.is(r.status, 1);
+    assert.match(r.stderr, /^error: not logged in — your session has ended; run `cpub login`/);
+  } finally {
+    writeFileSync(file, saved, { mode: 0o600 });
+  }
 });
 
 s('a revoked access token is refreshed once and the call retried; delete; logout', async () => {

@@ -112,9 +112,16 @@ export class AgentLink {
   }
 
   private send(req: InvokeRequest & { invocationId: string; deadlineMs: number }): Promise<InvokeReply__Output> {
-    const client = this.client!;
+    const client = this.client;
+    if (!client) return Promise.reject(NotSent(`node ${this.nodeId} is not connected`));
     if (!this.stream) {
-      const stream = client.InvokeStream();
+      let stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output>;
+      try {
+        stream = client.InvokeStream();
+      } catch (err) {
+        // The channel was shut down under us (the link replaced or closed): nothing was sent.
+        return Promise.reject(NotSent(`node ${this.nodeId}: ${(err as Error).message}`));
+      }
       this.stream = stream;
       stream.on('data', (r: InvokeReply__Output) => {
         const p = this.pending.get(r.invocationId);
@@ -170,7 +177,7 @@ export class AgentLink {
    */
   async build(b: { functionId: string; version: number; digest: string; sizeBytes: number; file: string; timeoutMs: number }, onLog: (line: string) => void): Promise<{ image: string; cached: boolean }> {
     const client = this.client;
-    if (!client) throw AgentLost(`node ${this.nodeId} is not connected`);
+    if (!client) throw NotSent(`node ${this.nodeId} is not connected`);
     const call = client.Build({ deadline: Date.now() + b.timeoutMs + 30_000 });
     let result: { image: string; cached: boolean } | undefined;
     const done = new Promise<void>((resolve, reject) => {
@@ -229,9 +236,12 @@ export class AgentLink {
     this.closed = true;
     this.failAll(`node ${this.nodeId} was closed`);
     this.stream?.cancel();
+    this.stream = undefined;
     clearTimeout(this.retry);
     this.watch?.cancel();
+    this.watch = undefined;
     this.client?.close();
+    this.client = undefined; // not `ready` any more: placement skips it, a call on it is NotSent
   }
 
   private onHeartbeat(epoch: string, h: Heartbeat__Output): void {

@@ -112,6 +112,7 @@ export class Fleet {
   private startedAt = 0;
   private turn = 0;
   private alerted = false;
+  private stopped = false;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -135,6 +136,7 @@ export class Fleet {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.liveness);
     for (const l of this.links.values()) l.close();
     this.links.clear();
@@ -161,8 +163,8 @@ export class Fleet {
   }
 
   async list(): Promise<{ nodes: NodeView[]; alert: string | null }> {
-    const rows = await nodesRepo.list(this.db);
-    return { nodes: rows.map(toNodeView), alert: this.allUnreachable(rows, Date.now()) };
+    const [rows, now] = await Promise.all([nodesRepo.list(this.db), nodesRepo.dbNow(this.db)]);
+    return { nodes: rows.map(toNodeView), alert: this.allUnreachable(rows, now) };
   }
 
   async get(id: string): Promise<NodeView> {
@@ -240,6 +242,7 @@ export class Fleet {
     this.rowsRefresh ??= nodesRepo
       .list(this.db)
       .then((rows) => {
+        if (this.stopped) return; // a read that ended after stop() dials nothing
         this.rows = new Map(rows.map((r) => [r.id, r]));
         this.rowsAt = Date.now();
         for (const n of rows) {
@@ -292,19 +295,30 @@ export class Fleet {
     }
   }
 
-  /** Every node that was reachable went silent past the TTL at once: more likely our network than every host. */
+  /**
+   * Every node that was reachable went silent at once (all past two missed beats, one past the TTL): more
+   * likely our own network than every host, so none is declared down.
+   */
   private allUnreachable(rows: NodeRow[], now: number): string | null {
     const live = rows.filter((n) => n.status !== 'down' && n.last_heartbeat_at !== null);
-    if (live.length < 2 || !live.every((n) => now - Number(n.last_heartbeat_at) >= this.downAfterMs)) return null;
+    const silent = live.map((n) => now - Number(n.last_heartbeat_at));
+    if (live.length < 2 || !silent.every((ms) => ms >= this.suspectAfterMs) || !silent.some((ms) => ms >= this.downAfterMs)) return null;
     return `all ${live.length} agents stopped answering at once: check this control plane's network before replacing hosts`;
   }
 
-  private async tick(now = Date.now()): Promise<void> {
+  /** Two missed heartbeats (and half a second of slack). */
+  private get suspectAfterMs(): number {
+    return 2 * this.heartbeatMs + 500;
+  }
+
+  private async tick(): Promise<void> {
     try {
       await this.readRows();
       // After a control-plane start, agents get one TTL to be dialled again before any is judged.
-      if (now - this.startedAt < this.downAfterMs) return;
+      if (Date.now() - this.startedAt < this.downAfterMs) return;
       if (this.leases && !(await this.leases.acquire('liveness', 3 * Math.max(1000, this.heartbeatMs)))) return;
+      // Heartbeats carry the database's clock: judged by it, not by this replica's.
+      const now = await nodesRepo.dbNow(this.db);
       const rows = [...this.rows.values()];
       const alert = this.allUnreachable(rows, now);
       if (alert) {
@@ -318,9 +332,9 @@ export class Fleet {
       for (const n of rows) {
         if (n.status === 'down' || n.last_heartbeat_at === null) continue;
         const silent = now - Number(n.last_heartbeat_at);
-        const next: NodeStatus = silent >= this.downAfterMs && !alert ? 'down' : silent >= 2 * this.heartbeatMs + 500 ? 'suspect' : n.status;
-        if (next !== n.status) {
-          await nodesRepo.setStatus(this.db, n.id, next, now);
+        const next: NodeStatus = silent >= this.downAfterMs && !alert ? 'down' : silent >= this.suspectAfterMs ? 'suspect' : n.status;
+        // Only if no heartbeat came since the row was read (another replica may have written one).
+        if (next !== n.status && (await nodesRepo.setStatus(this.db, n.id, next, Date.now(), Number(n.last_heartbeat_at)))) {
           this.rows.set(n.id, { ...n, status: next });
           this.log.warn({ node: n.id, status: next, silentMs: silent }, 'node liveness changed');
         }

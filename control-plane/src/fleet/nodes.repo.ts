@@ -1,5 +1,8 @@
-// Queries on the nodes table (the fleet registry).
+// Queries on the nodes table (the fleet registry). Heartbeats are stamped with the database's clock, so the
+// replica judging liveness compares them with one clock whichever replica wrote them.
+import { sql } from 'kysely';
 import type { Executor, NodeRow, NodeStatus } from '../db/schema.js';
+import { dbNowMs } from '../db/connect.js';
 
 export interface NodeReport {
   epoch: string;
@@ -47,7 +50,7 @@ export const nodesRepo = {
       .set({
         epoch: r.epoch,
         status,
-        last_heartbeat_at: now,
+        last_heartbeat_at: dbNowMs(db),
         memory_bytes: r.memoryBytes,
         cpus: r.cpus,
         max_containers: r.maxContainers,
@@ -68,7 +71,7 @@ export const nodesRepo = {
     await db
       .updateTable('nodes')
       .set({
-        last_heartbeat_at: now,
+        last_heartbeat_at: dbNowMs(db),
         containers: usage.containers,
         in_flight: usage.inFlight,
         memory_used_bytes: usage.memoryBytes,
@@ -82,7 +85,16 @@ export const nodesRepo = {
       .execute();
   },
 
-  async setStatus(db: Executor, id: string, status: NodeStatus, now: number): Promise<void> {
-    await db.updateTable('nodes').set({ status, updated_at: now }).where('id', '=', id).execute();
+  /** Sets a node's status; with `ifHeartbeatAt`, only while its last heartbeat is still the one judged (none came since). */
+  async setStatus(db: Executor, id: string, status: NodeStatus, now: number, ifHeartbeatAt?: number): Promise<boolean> {
+    let q = db.updateTable('nodes').set({ status, updated_at: now }).where('id', '=', id);
+    if (ifHeartbeatAt !== undefined) q = q.where('last_heartbeat_at', '=', ifHeartbeatAt);
+    return Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
+  },
+
+  /** The database's clock, epoch ms (what heartbeats are stamped with). */
+  async dbNow(db: Executor): Promise<number> {
+    const r = await sql<{ now: number | string }>`select ${dbNowMs(db)} as now`.execute(db);
+    return Number(r.rows[0]!.now);
   },
 };

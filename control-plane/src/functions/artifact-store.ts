@@ -111,10 +111,33 @@ export class ArtifactStore {
     return dest;
   }
 
-  /** Drops shared copies no version uses any more (a deleted function's). */
+  /** Drops shared copies no version uses any more (a deleted function's): checked again in the statement itself. */
   async unshare(digests: Iterable<string>, inUse: Set<string>): Promise<void> {
     const gone = [...digests].filter((d) => !inUse.has(d));
-    if (this.shared && gone.length) await this.shared.deleteFrom('artifact_blobs').where('digest', 'in', gone).execute();
+    if (!this.shared || !gone.length) return;
+    await this.shared
+      .deleteFrom('artifact_blobs')
+      .where('digest', 'in', gone)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('deployments').select('digest').whereRef('deployments.digest', '=', 'artifact_blobs.digest'))))
+      .execute();
+  }
+
+  /** Shares the artifacts of versions made before sharing existed (or by a single replica before PostgreSQL). */
+  async backfill(): Promise<number> {
+    if (!this.shared) return 0;
+    const missing = await this.shared
+      .selectFrom('deployments')
+      .select('digest')
+      .distinct()
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('artifact_blobs').select('digest').whereRef('artifact_blobs.digest', '=', 'deployments.digest'))))
+      .execute();
+    let n = 0;
+    for (const { digest } of missing) {
+      if (!existsSync(this.path(digest))) continue; // another replica has it: it shares it at its start
+      await this.share(digest);
+      n++;
+    }
+    return n;
   }
 
   discard(staged: StagedArtifact): void {

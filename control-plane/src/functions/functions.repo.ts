@@ -81,8 +81,10 @@ export const functionsRepo = {
     return q.orderBy('version', 'desc').limit(limit).execute();
   },
 
-  async finishDeployment(db: Executor, functionId: string, version: number, patch: { status: 'ready' | 'failed'; image?: string | null; node_id?: string | null; build_log: string; error?: string | null; finished_at: number }): Promise<void> {
-    await db.updateTable('deployments').set(patch).where('function_id', '=', functionId).where('version', '=', version).execute();
+  /** Records a build's end, once: false when the version was not `building` any more (another run finished it). */
+  async finishDeployment(db: Executor, functionId: string, version: number, patch: { status: 'ready' | 'failed'; image?: string | null; node_id?: string | null; build_log: string; error?: string | null; finished_at: number }): Promise<boolean> {
+    const r = await db.updateTable('deployments').set(patch).where('function_id', '=', functionId).where('version', '=', version).where('status', '=', 'building').executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   },
 
   /**

@@ -95,6 +95,8 @@ export class FunctionsService {
 
   /** Resumes builds no one runs now, at start and then every half lease. */
   async start(): Promise<void> {
+    const shared = await this.d.artifacts.backfill();
+    if (shared) this.d.log.info({ artifacts: shared }, 'artifacts shared through the database for the other replicas');
     await this.resumeOrphans();
     this.resumer = setInterval(() => void this.resumeOrphans().catch((err) => this.d.log.warn({ err }, 'looking for orphaned builds failed')), BUILD_LEASE_MS / 2);
     this.resumer.unref();
@@ -231,57 +233,72 @@ export class FunctionsService {
     return { deployment: toDeploymentView(d, fresh.active_version), buildLog: d.build_log };
   }
 
+  /** Builds a version on an agent, once per replica at a time; never rejects (the outcome is in the row). */
   private build(functionId: string, version: number, digest: string, sizeBytes: number): Promise<void> {
     const key = `${functionId}@${version}`;
     const under = this.builds.get(key);
     if (under) return under;
+    const run = this.runBuild(functionId, version, digest, sizeBytes, key)
+      .catch((err) => this.d.log.error({ err, function: functionId, version }, 'a build could not be run or recorded'))
+      .finally(() => this.builds.delete(key));
+    this.builds.set(key, run);
+    return run;
+  }
+
+  /**
+   * The build runs on the replica holding its lease. Until this one holds it (another replica is building the
+   * version, or died building it and its lease has not expired), it watches the row; it builds only while the
+   * row still says `building`, so a build that ended meanwhile is never run again.
+   */
+  private async runBuild(functionId: string, version: number, digest: string, sizeBytes: number, key: string): Promise<void> {
+    const lease = `build:${key}`;
+    // (A lease that cannot be read is no reason to refuse the build: at worst it runs twice, and is recorded once.)
+    const take = async () => !this.d.leases || (await this.d.leases.acquire(lease, BUILD_LEASE_MS).catch(() => true));
+    for (;;) {
+      const mine = await take();
+      const d = await functionsRepo.deployment(this.d.db, functionId, version);
+      if (!d || d.status !== 'building') {
+        if (mine) await this.d.leases?.release(lease).catch(() => {});
+        return void this.buildEvents.emit(key, { done: d?.status ?? 'failed' });
+      }
+      if (mine) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     let log = '';
     const line = (text: string) => {
       if (log.length < BUILD_LOG_CAP) log += `${text}\n`;
       this.buildEvents.emit(key, { line: text });
     };
     const t0 = Date.now();
-    const lease = `build:${key}`;
-    const run = (async () => {
-      // (A lease that cannot be read is no reason to refuse the build: at worst it runs twice, idempotently.)
-      if (this.d.leases && !(await this.d.leases.acquire(lease, BUILD_LEASE_MS).catch(() => true))) {
-        // Another replica resumed this build at its start: its outcome lands in the row.
-        return this.outcomeOf(functionId, version, key);
-      }
-      const renew = this.d.leases && setInterval(() => void this.d.leases!.acquire(lease, BUILD_LEASE_MS).catch(() => {}), BUILD_LEASE_MS / 3);
-      try {
-        const link = await this.waitForAgent(functionId, version, digest);
-        line(`building version ${version} on node ${link.nodeId}`);
-        const r = await link.build({ functionId, version, digest, sizeBytes, file: await this.d.artifacts.local(digest), timeoutMs: BUILD_TIMEOUT_MS }, line);
-        await functionsRepo.finishDeployment(this.d.db, functionId, version, { status: 'ready', image: r.image, node_id: link.nodeId, build_log: log, finished_at: Date.now() });
+    let held = true;
+    const renew = this.d.leases && setInterval(() => void take().then((ok) => (held &&= ok)), BUILD_LEASE_MS / 3);
+    try {
+      const link = await this.waitForAgent(functionId, version, digest);
+      line(`building version ${version} on node ${link.nodeId}`);
+      const r = await link.build({ functionId, version, digest, sizeBytes, file: await this.d.artifacts.local(digest), timeoutMs: BUILD_TIMEOUT_MS }, line);
+      // A lease lost meanwhile (the database unreachable for longer than it lasts) means another replica may be
+      // building it too: whichever records first wins; the other records nothing.
+      if (!held) line('this replica lost the build lease while building; the result counts only if no one recorded one');
+      const recorded = await functionsRepo.finishDeployment(this.d.db, functionId, version, { status: 'ready', image: r.image, node_id: link.nodeId, build_log: log, finished_at: Date.now() });
+      if (recorded) {
         const active = await functionsRepo.activateIfNewest(this.d.db, functionId, version, Date.now());
         line(active ? `version ${version} is ready and active` : `version ${version} is ready (a newer version stays active)`);
         if (active) this.d.onChanged?.(functionId);
-        this.d.onBuild?.(Date.now() - t0, true);
-        this.buildEvents.emit(key, { done: 'ready' });
-      } catch (err) {
-        const message = (err as { detail?: string }).detail ?? (err as Error).message;
-        line(`build failed: ${message}`);
-        await functionsRepo
-          .finishDeployment(this.d.db, functionId, version, { status: 'failed', build_log: log, error: message, finished_at: Date.now() })
-          .catch((e) => this.d.log.warn({ err: e }, 'recording a failed build failed'));
-        this.d.onBuild?.(Date.now() - t0, false);
-        this.buildEvents.emit(key, { done: 'failed' });
-      } finally {
-        clearInterval(renew);
-        await this.d.leases?.release(lease).catch(() => {});
       }
-    })().finally(() => this.builds.delete(key));
-    this.builds.set(key, run);
-    return run;
-  }
-
-  /** Waits for a build another replica runs, by its row. */
-  private async outcomeOf(functionId: string, version: number, key: string): Promise<void> {
-    for (;;) {
-      const d = await functionsRepo.deployment(this.d.db, functionId, version);
-      if (!d || d.status !== 'building') return void this.buildEvents.emit(key, { done: d?.status ?? 'failed' });
-      await new Promise((r) => setTimeout(r, 1000));
+      this.d.onBuild?.(Date.now() - t0, true);
+      const status = recorded ? 'ready' : ((await functionsRepo.deployment(this.d.db, functionId, version))?.status ?? 'failed');
+      this.buildEvents.emit(key, { done: status });
+    } catch (err) {
+      const message = (err as { detail?: string }).detail ?? (err as Error).message;
+      line(`build failed: ${message}`);
+      await functionsRepo
+        .finishDeployment(this.d.db, functionId, version, { status: 'failed', build_log: log, error: message, finished_at: Date.now() })
+        .catch((e) => this.d.log.warn({ err: e }, 'recording a failed build failed'));
+      this.d.onBuild?.(Date.now() - t0, false);
+      this.buildEvents.emit(key, { done: 'failed' });
+    } finally {
+      clearInterval(renew);
+      await this.d.leases?.release(lease).catch(() => {});
     }
   }
 

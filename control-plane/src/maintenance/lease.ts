@@ -1,8 +1,9 @@
 // Leases in the database, so background work (purges, node liveness) runs on one control-plane replica at a
 // time: a replica holds a job's lease while it renews it; when it stops renewing (it died), another takes the
-// lease once it has expired. One conditional upsert, the same on SQLite and PostgreSQL.
-import type { Kysely } from 'kysely';
+// lease once it has expired. One conditional upsert, the same on SQLite and PostgreSQL, timed by the database's clock.
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { dbNowMs } from '../db/connect.js';
 
 export class Leases {
   constructor(
@@ -11,16 +12,21 @@ export class Leases {
     readonly holder: string,
   ) {}
 
-  /** Takes or renews the lease `name` for `ttlMs`; true when this replica holds it now. */
-  async acquire(name: string, ttlMs: number, now = Date.now()): Promise<boolean> {
+  /**
+   * Takes or renews the lease `name` for `ttlMs`; true when this replica holds it now. Expiry is on the
+   * database's clock (replicas' clocks may differ); `now` overrides it in tests.
+   */
+  async acquire(name: string, ttlMs: number, now?: number): Promise<boolean> {
+    const at = now === undefined ? dbNowMs(this.db) : now;
+    const expires = now === undefined ? sql<number>`${dbNowMs(this.db)} + ${ttlMs}` : now + ttlMs;
     await this.db
       .insertInto('leases')
-      .values({ name, holder: this.holder, expires_at: now + ttlMs })
+      .values({ name, holder: this.holder, expires_at: expires })
       .onConflict((oc) =>
         oc
           .column('name')
-          .doUpdateSet({ holder: this.holder, expires_at: now + ttlMs })
-          .where((eb) => eb.or([eb('leases.holder', '=', this.holder), eb('leases.expires_at', '<', now)])),
+          .doUpdateSet({ holder: this.holder, expires_at: expires })
+          .where((eb) => eb.or([eb('leases.holder', '=', this.holder), eb('leases.expires_at', '<', at)])),
       )
       .execute();
     const row = await this.db.selectFrom('leases').select('holder').where('name', '=', name).executeTakeFirst();
