@@ -172,11 +172,12 @@ s('nodes: the fleet; drain and undrain by name; an unknown node is a clear error
   const [n] = JSON.parse(ok(['nodes', '--json']).stdout).nodes as { id: string; name: string; status: string }[];
   assert.is(n!.status, 'up');
   const table = ok(['nodes']).stdout;
-  assert.match(table, /NAME\s+ADDRESS\s+STATUS/);
+  assert.match(table, /ID\s+NAME\s+ADDRESS\s+STATUS/);
+  assert.match(table, new RegExp(`^${n!.id.slice(0, 8)} `, 'm'));
   assert.match(table, new RegExp(`${n!.name}\\s+\\S+\\s+up`));
   assert.match(ok(['nodes', 'drain', n!.name]).stdout, new RegExp(`^${n!.name}: (drained|draining)`));
   await until('drained', () => JSON.parse(ok(['nodes', 'list', '--json']).stdout).nodes[0].status === 'drained', 10_000);
-  assert.match(ok(['nodes', 'undrain', n!.id]).stdout, `${n!.name}: up`);
+  assert.match(ok(['nodes', 'undrain', n!.id.slice(0, 8)]).stdout, `${n!.name}: up`, 'the start of an id, as the ID column shows it');
   const bad = cpub(['nodes', 'drain', 'no-such-node']);
   assert.is(bad.status, 1);
   assert.match(bad.stderr, /^error: no such node — no-such-node is neither a node id nor a node name/);

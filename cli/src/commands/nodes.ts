@@ -16,6 +16,7 @@ export function nodesCommand(program: Command, ctx: Ctx): void {
     printTable(
       r.nodes.map((n) => ({
         ...n,
+        shortId: n.id.slice(0, 8),
         status: (paint[n.status] ?? ((s: string) => s))(n.status),
         memory: `${formatBytes(n.usage.memoryReservedBytes)} / ${formatBytes(n.capacity.memoryBytes)}`,
         containers: `${n.usage.containers}/${n.capacity.maxContainers}`,
@@ -24,6 +25,7 @@ export function nodesCommand(program: Command, ctx: Ctx): void {
         mode: `${n.rootless ? 'rootless' : 'rootful'}${n.tls ? ', tls' : ''}`,
       })),
       [
+        ['shortId', 'ID'],
         ['name', 'NAME'],
         ['advertise', 'ADDRESS'],
         ['status', 'STATUS'],
@@ -46,13 +48,20 @@ export function nodesCommand(program: Command, ctx: Ctx): void {
           .command(`${name} <node>`)
           .description(undo ? 'let a drained node take calls again' : 'finish the calls in flight on a node and send it no new ones (before maintenance)'),
       ),
-      [`cpub nodes ${name} worker1`, `cpub nodes ${name} 3f1c…   # a node id works too`],
+      [`cpub nodes ${name} worker1`, `cpub nodes ${name} 3f1c9a02   # an id, or its start as \`cpub nodes\` shows it`],
     ).action(async (ref: string, opts) => {
       const api = ctx.api(opts);
       const { nodes: all } = await api.request<{ nodes: NodeView[] }>('GET', '/api/nodes');
-      const matches = all.filter((n) => n.id === ref || n.name === ref);
+      // The id, then a name, then the start of an id (as `cpub nodes` shows it): each must name one node.
+      const exact = all.filter((n) => n.id === ref);
+      const named = all.filter((n) => n.name === ref);
+      const prefixed = ref.length >= 4 ? all.filter((n) => n.id.startsWith(ref)) : [];
+      const matches = exact.length ? exact : named.length ? named : prefixed;
       if (matches.length !== 1) {
-        throw new CliError(matches.length ? 'ambiguous node' : 'no such node', matches.length ? `${matches.length} nodes are named ${ref}: give its id` : `${ref} is neither a node id nor a node name (see \`cpub nodes\`)`);
+        throw new CliError(
+          matches.length ? 'ambiguous node' : 'no such node',
+          matches.length ? `${matches.length} nodes match ${ref}: give its id (the ID column of \`cpub nodes\`)` : `${ref} is neither a node id nor a node name (see \`cpub nodes\`)`,
+        );
       }
       const n = await api.request<NodeView>('POST', `/api/nodes/${enc(matches[0]!.id)}/${name}`);
       console.log(`${n.name}: ${n.status}${n.status === 'draining' ? ` (${n.usage.inFlight} calls in flight; \`cpub nodes\` shows when it is drained)` : ''}`);
