@@ -60,6 +60,7 @@ async function main() {
     { name: 'openssl', present: () => existsSync('/usr/bin/openssl'), packages: ['openssl'] },
     { name: 'Podman', present: () => existsSync('/usr/bin/podman'), packages: ['podman'] },
     { name: 'runc', present: () => existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc'), packages: ['runc'] },
+    { name: 'Chromium (the dashboard browser tests)', present: () => existsSync('/usr/bin/chromium'), packages: ['chromium'] },
   ]);
   ensureNpmDependencies();
   ensureBuild({ clean: true });
@@ -79,7 +80,7 @@ async function main() {
   // Suites that build function images each run their own Podman API service on the host's one image store;
   // Podman 4.3 services working on that store at the same time can lose each other's fresh images. Those
   // suites run one at a time; the others run beside them.
-  const SERIAL = /tests\/(agent-(pool|stems|grpc)|functions-[a-z0-9-]+|fleet-(agents|replicas))\.test\.js$/;
+  const SERIAL = /tests\/(agent-(pool|stems|grpc)|functions-[a-z0-9-]+|fleet-(agents|replicas)|dashboard)\.test\.js$/;
   const queues = [files.filter((f) => SERIAL.test(f)), files.filter((f) => !SERIAL.test(f))];
   const results = [];
   async function worker(queue) {

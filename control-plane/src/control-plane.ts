@@ -98,6 +98,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     metrics: { registry: metrics.registry, token: config.metricsToken },
     functions: { fns: functions, invoker, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely) },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
+    registration: config.registration,
   });
 
   let server: Server | undefined;

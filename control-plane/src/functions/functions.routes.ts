@@ -15,7 +15,7 @@ import { functionsRepo } from './functions.repo.js';
 import type { EnvService } from './env.service.js';
 import { KEY_PREFIX, type KeysService } from './keys.service.js';
 import type { EventEmitter } from 'node:events';
-import type { LiveLogLine } from '../fleet/fleet.service.js';
+import { liveLogStream } from './live-logs.js';
 import { PERIODS, type Period, type StatsService } from './stats.service.js';
 
 export function periodOf(p: string | undefined): Period {
@@ -379,35 +379,7 @@ export function functionsRoutes({ auth, fns, invoker, executions, env, keys, liv
       const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 200) || 200, 1), 1000);
       const recent = await executions.recentLines(fn, c.req.query('since') ?? '1h', limit);
       if (c.req.query('follow') !== 'true') return c.json({ lines: recent });
-      return streamSSE(c, async (sse) => {
-        const queue: LiveLogLine[] = [];
-        let wake: (() => void) | undefined;
-        const on = (l: LiveLogLine) => {
-          if (queue.length < 10_000) queue.push(l); // a reader that does not keep up loses lines, not memory
-          wake?.();
-        };
-        liveLogs.on(fn.id, on);
-        let open = true;
-        sse.onAbort(() => {
-          open = false;
-          liveLogs.off(fn.id, on);
-          wake?.();
-        });
-        const ping = setInterval(() => wake?.(), 15_000);
-        try {
-          for (const l of recent) await sse.writeSSE({ event: 'log', data: JSON.stringify(l) });
-          while (open) {
-            if (!queue.length) {
-              await new Promise<void>((r) => (wake = r));
-              if (!queue.length && open) await sse.write(': keep-alive\n\n');
-            }
-            while (queue.length) await sse.writeSSE({ event: 'log', data: JSON.stringify(queue.shift()) });
-          }
-        } finally {
-          clearInterval(ping);
-          liveLogs.off(fn.id, on);
-        }
-      });
+      return liveLogStream(c, liveLogs, fn.id, recent);
     })
     .get('/:ref/deployments/:version/logs', user, async (c) => {
       const v = Number(c.req.param('version'));

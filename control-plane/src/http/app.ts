@@ -24,6 +24,7 @@ import { CALL_BODY_LIMIT } from '../functions/invoker.js';
 import { requireAdmin, requireAuth } from './auth-middleware.js';
 import type { Registry } from 'prom-client';
 import { credentialMatches } from '../../../proto/auth.js';
+import { dashboardRoutes } from '../dashboard/dashboard.routes.js';
 
 export interface AppDeps {
   log: Logger;
@@ -34,6 +35,8 @@ export interface AppDeps {
   functions: Omit<FunctionsRouteDeps, 'auth'>;
   metrics: { registry: Registry; token?: string | undefined };
   http: { bodyLimit: number; corsOrigins?: string[] | undefined; trustProxy: boolean; version: string };
+  /** Whether the dashboard offers registration. */
+  registration: 'open' | 'closed';
 }
 
 export function buildApp(d: AppDeps) {
@@ -99,6 +102,9 @@ export function buildApp(d: AppDeps) {
     void next;
     return c.body(await d.metrics.registry.metrics(), 200, { 'content-type': d.metrics.registry.contentType });
   });
+  // The web dashboard: pages under /ui over the same services, cookie sessions with CSRF tokens.
+  app.route('/ui', dashboardRoutes({ auth: d.auth, users: d.users, fleet: d.fleet, functions: d.functions, registration: d.registration }));
+  app.get('/', (c) => c.redirect('/ui/functions'));
   // /fn/* (function URLs) never reaches this app: see functions/function-url.ts and control-plane.ts.
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

@@ -21,20 +21,13 @@ export interface RuntimeImageOptions {
   nodeBinary?: string;
 }
 
-/**
- * Node flags of every function container. A young generation capped at 1 MB per semi-space (V8 grows it to
- * 16 MB under load and keeps it) holds a warm container's memory near its idle size after bursts of calls:
- * the host keeps many of them. Scavenges of a small heap are cheap either way.
- */
-export const NODE_FLAGS = ['--max-semi-space-size=1'];
-
 function shimSource(): Buffer {
   return readFileSync(fileURLToPath(new URL('../shim/shim.js', import.meta.url)));
 }
 
 /** `localhost/containerpub/runtime-node:<version>`: the version changes with the shim, Node and the base. */
 export function runtimeImageTag(opts: RuntimeImageOptions): string {
-  const h = createHash('sha256').update(shimSource()).update(process.version).update(opts.runtimeBase ?? 'host').update(NODE_FLAGS.join(' ')).digest('hex');
+  const h = createHash('sha256').update(shimSource()).update(process.version).update(opts.runtimeBase ?? 'host').digest('hex');
   return `localhost/containerpub/runtime-node:${h.slice(0, 12)}`;
 }
 
@@ -49,7 +42,7 @@ function writeContext(dir: string, opts: RuntimeImageOptions): void {
   mkdirSync(join(dir, 'rootfs', 'opt', 'cpub'), { recursive: true });
   writeFileSync(join(dir, 'rootfs', SHIM_PATH), shimSource());
   const user = `USER ${FUNCTION_UID}:${FUNCTION_UID}`;
-  const entry = `ENTRYPOINT ${JSON.stringify([opts.runtimeBase ? 'node' : NODE_PATH, ...NODE_FLAGS, SHIM_PATH])}`;
+  const entry = `ENTRYPOINT ["${opts.runtimeBase ? 'node' : NODE_PATH}", "${SHIM_PATH}"]`;
   if (opts.runtimeBase) {
     writeFileSync(join(dir, 'Containerfile'), `FROM ${opts.runtimeBase}\nCOPY rootfs/ /\n${user}\n${entry}\n`);
     return;

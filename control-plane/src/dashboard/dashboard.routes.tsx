@@ -1,0 +1,318 @@
+/** @jsxImportSource hono/jsx */
+// The web dashboard under /ui: server-rendered pages (Hono JSX) over the same services as the API, forms that
+// post and redirect, a session in cookies (session.ts) and a CSRF token on every form. Another user's function
+// or execution is a 404 page, as in the API.
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { raw } from 'hono/html';
+import type { Child } from 'hono/jsx';
+import type { AuthService } from '../auth/auth.service.js';
+import type { UsersService } from '../users/users.service.js';
+import type { Fleet } from '../fleet/fleet.service.js';
+import type { FunctionsRouteDeps } from '../functions/functions.routes.js';
+import { withExecution } from '../functions/invoker.js';
+import { liveLogStream } from '../functions/live-logs.js';
+import { AppError, Invalid, TooLarge, statusOf } from '../errors.js';
+import { LIMITS } from '../functions/functions.view.js';
+import type { ExecutionStatus } from '../db/schema.js';
+import { getCookie } from 'hono/cookie';
+import { COOKIE, checkCsrf, clearSession, csrfToken, sessionUser, setSession, type UiEnv } from './session.js';
+import { CSS, JS, Layout } from './ui.js';
+import { AccountPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages.js';
+
+export interface DashboardDeps {
+  auth: AuthService;
+  users: UsersService;
+  fleet: Fleet;
+  functions: Omit<FunctionsRouteDeps, 'auth'>;
+  registration: 'open' | 'closed';
+}
+
+/** Pages allow only our own script and styles; nothing inline, no framing. */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+type Form = Record<string, string>;
+
+export function dashboardRoutes(d: DashboardDeps) {
+  const { fns, invoker, executions, env, keys, stats, liveLogs } = d.functions;
+  const app = new Hono<UiEnv>();
+
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('Content-Security-Policy', CSP);
+    c.header('Cache-Control', 'no-store');
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: () => {
+        throw TooLarge('payload_too_large', 'the form is larger than 1 MB');
+      },
+    }),
+  );
+  app.use('*', csrfToken());
+
+  app.get('/assets/app.css', (c) => c.body(CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }));
+  app.get('/assets/app.js', (c) => c.body(JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=300' }));
+
+  const page = (c: Context<UiEnv>, title: string, body: Child, status: 200 | 400 | 403 | 404 | 422 = 200) => {
+    const p = c.get('principal');
+    const user = p ? { email: p.email, name: c.get('user').name, admin: p.role === 'admin' } : undefined;
+    return c.html(
+      <>
+        {raw('<!doctype html>')}
+        <Layout title={title} user={user} csrf={c.get('csrf')}>
+          {body}
+        </Layout>
+      </>,
+      status,
+    );
+  };
+  const form = async (c: Context<UiEnv>): Promise<Form> => {
+    const f = (await c.req.parseBody()) as Record<string, string | File>;
+    const out: Form = {};
+    for (const [k, v] of Object.entries(f)) if (typeof v === 'string') out[k] = v;
+    await checkCsrf(c, out);
+    return out;
+  };
+  const safeNext = (next: string | undefined) => (next && /^\/ui\/[A-Za-z0-9/_\-.?=&%]*$/.test(next) ? next : '/ui/functions');
+
+  // --- signing in and out -------------------------------------------------------------------------------------
+  const loginPage = (c: Context<UiEnv>, mode: 'login' | 'register', error?: string, status: 200 | 400 | 403 = 200) =>
+    page(c, mode === 'login' ? 'Log in' : 'Create an account', <LoginPage csrf={c.get('csrf')} error={error} mode={mode} registerOpen={d.registration === 'open'} next={safeNext(c.req.query('next'))} />, status);
+  app.get('/login', (c) => loginPage(c, 'login'));
+  app.get('/register', (c) => (d.registration === 'open' ? loginPage(c, 'register') : c.redirect('/ui/login')));
+  for (const mode of ['login', 'register'] as const) {
+    app.post(`/${mode}`, async (c) => {
+      const f = await form(c);
+      try {
+        if (mode === 'register') await d.auth.register({ email: f.email ?? '', password: f.password ?? '' }, { ip: c.get('clientIp') });
+        setSession(c, await d.auth.login({ email: f.email ?? '', password: f.password ?? '' }, { ip: c.get('clientIp') }));
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        const text = err.code === 'invalid_credentials' ? 'Wrong email or password.' : err.detail;
+        return loginPage(c, mode, text, 400);
+      }
+      return c.redirect(safeNext(f.next), 303);
+    });
+  }
+
+  // Everything below needs a session; without one, the login page (then back here).
+  app.use('*', async (c, next) => {
+    if (await sessionUser(c, d.auth)) return next();
+    const target = new URL(c.req.url);
+    return c.redirect(`/ui/login?next=${encodeURIComponent(target.pathname + target.search)}`, 303);
+  });
+
+  app.post('/logout', async (c) => {
+    await form(c);
+    const refresh = getCookie(c, COOKIE.refresh);
+    if (refresh) await d.auth.logout(c.get('principal'), refresh, { ip: c.get('clientIp') }).catch(() => {});
+    clearSession(c);
+    return c.redirect('/ui/login', 303);
+  });
+
+  // --- functions -------------------------------------------------------------------------------------------------
+  app.get('/', (c) => c.redirect('/ui/functions'));
+  app.get('/functions', async (c) => {
+    const user = c.get('user');
+    const { functions } = await fns.list(user, 100);
+    const rows: FunctionRowView[] = await Promise.all(
+      functions.map(async (fn) => {
+        const [s, hourly, last] = await Promise.all([
+          stats.summary({ functionId: fn.id }, '24h'),
+          stats.buckets({ functionId: fn.id }, 'hour', 24),
+          executions.list(await fns.find(user, fn.id), { limit: 1 }),
+        ]);
+        return { fn, stats: s, hourly: hourly.map((b) => b.invocations), lastCall: last.executions[0]?.startedAt ?? null };
+      }),
+    );
+    return page(c, 'Functions', <FunctionsPage csrf={c.get('csrf')} rows={rows} error={c.req.query('error')} />);
+  });
+
+  app.post('/functions', async (c) => {
+    const f = await form(c);
+    try {
+      const fn = await fns.create(c.get('user'), { name: f.name ?? '', auth: LIMITS.auth.safeParse(f.auth).data });
+      return c.redirect(`/ui/functions/${fn.name}`, 303);
+    } catch (err) {
+      if (!(err instanceof AppError) || statusOf(err).status >= 500) throw err;
+      return c.redirect(`/ui/functions?error=${encodeURIComponent(err.detail)}`, 303);
+    }
+  });
+
+  /** The function page's data; `extra` adds what an action just did (a notice, an invoke result, a new key). */
+  async function functionPage(c: Context<UiEnv>, extra: Partial<FunctionPageData> = {}, status: 200 | 400 = 200) {
+    const user = c.get('user');
+    let row;
+    try {
+      row = await fns.find(user, c.req.param('name')!);
+    } catch (err) {
+      if (err instanceof AppError && err.kind === 'not_found') return page(c, 'Not found', <NotFoundPage what={`You have no function named ${c.req.param('name')}.`} />, 404);
+      throw err;
+    }
+    const statusFilter = (c.req.query('status') ?? '') as ExecutionStatus | '';
+    const [fn, deps, envList, keyList, s, hourly, ex] = await Promise.all([
+      fns.get(user, row.id),
+      fns.deployments(user, row.id, 20),
+      env.list(row),
+      keys.list(row),
+      stats.summary({ functionId: row.id }, '24h'),
+      stats.buckets({ functionId: row.id }, 'hour', 24),
+      executions.list(row, { limit: 20, ...(statusFilter ? { status: statusFilter } : {}) }),
+    ]);
+    const withLogs = await Promise.all(deps.deployments.map(async (v) => ({ ...v, buildLog: (await fns.deployment(user, row.id, v.version)).deployment.build_log })));
+    const notice = c.req.query('ok') ? { kind: 'ok' as const, text: c.req.query('ok')! } : c.req.query('error') ? { kind: 'error' as const, text: c.req.query('error')! } : undefined;
+    const data: FunctionPageData = { fn, deployments: withLogs, env: envList, keys: keyList, stats: s, hourly, executions: ex.executions, statusFilter, notice, ...extra };
+    return page(c, fn.name, <FunctionPage csrf={c.get('csrf')} d={data} />, status);
+  }
+  app.get('/functions/:name', (c) => functionPage(c));
+
+  /** Runs a form action on the user's function, then back to its page with what happened. */
+  const action = (path: string, run: (c: Context<UiEnv>, fn: Awaited<ReturnType<typeof fns.find>>, f: Form) => Promise<string>) =>
+    app.post(`/functions/:name/${path}`, async (c) => {
+      const f = await form(c);
+      const fn = await fns.find(c.get('user'), c.req.param('name')!);
+      const base = `/ui/functions/${encodeURIComponent(fn.name)}`;
+      try {
+        return c.redirect(`${base}?ok=${encodeURIComponent(await run(c, fn, f))}`, 303);
+      } catch (err) {
+        if (!(err instanceof AppError) || statusOf(err).status >= 500) throw err;
+        return c.redirect(`${base}?error=${encodeURIComponent(err.detail)}`, 303);
+      }
+    });
+
+  action('rollback', async (c, fn, f) => {
+    const v = await fns.rollback(c.get('user'), fn.id, Number(f.version));
+    return `Rolled back: v${v.activeVersion} is active.`;
+  });
+  action('settings', async (c, fn, f) => {
+    const num = (k: string) => (f[k] === undefined || f[k] === '' ? undefined : Number(f[k]));
+    const parsed = {
+      memoryMb: num('memoryMb'),
+      cpus: num('cpus'),
+      timeoutMs: num('timeoutMs'),
+      concurrency: num('concurrency'),
+      maxInstances: num('maxInstances'),
+      auth: LIMITS.auth.safeParse(f.auth).data,
+      network: LIMITS.network.safeParse(f.network).data,
+    };
+    for (const [k, v] of Object.entries(parsed)) {
+      const check = (LIMITS as Record<string, { safeParse(x: unknown): { success: boolean } }>)[k]!;
+      if (v !== undefined && !check.safeParse(v).success) throw Invalid('invalid_setting', `${k}: out of bounds`, { field: k });
+    }
+    await fns.update(c.get('user'), fn.id, parsed);
+    return 'Settings saved: new containers use them.';
+  });
+  action('env', async (_c, fn, f) => {
+    const key = f.key ?? '';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw Invalid('invalid_key', 'a key is letters, digits and _ (not starting with a digit)', { field: 'key' });
+    await env.set(fn, f.secret ? {} : { [key]: f.value ?? '' }, f.secret ? { [key]: f.value ?? '' } : {});
+    return `${key} set${f.secret ? ' (secret)' : ''}.`;
+  });
+  action('env/unset', async (_c, fn, f) => {
+    await env.unset(fn, f.key ?? '');
+    return `${f.key} unset.`;
+  });
+  action('keys/:keyId/revoke', async (c, fn) => {
+    await keys.revoke(fn, c.req.param('keyId')!);
+    return 'Key revoked.';
+  });
+
+  // Creating or rolling a key shows its secret once: the page is rendered, not redirected to.
+  const showSecret = (roll: boolean) => async (c: Context<UiEnv>) => {
+    const f = await form(c);
+    const fn = await fns.find(c.get('user'), c.req.param('name')!);
+    const expiry = (['1h', '1d', '7d', '30d', 'never'] as const).find((x) => x === f.expires) ?? '30d';
+    const r = roll ? await keys.roll(fn, c.req.param('keyId')!) : await keys.create(fn, (f.name ?? '').trim() || 'key', expiry);
+    return functionPage(c, { newSecret: { name: r.key.name, secret: r.secret } });
+  };
+  app.post('/functions/:name/keys', showSecret(false));
+  app.post('/functions/:name/keys/:keyId/roll', showSecret(true));
+
+  // The invoke form: the function's answer is shown on its page, with a link to the execution.
+  app.post('/functions/:name/invoke', async (c) => {
+    const f = await form(c);
+    const fn = await fns.find(c.get('user'), c.req.param('name')!);
+    const method = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(f.method ?? '') ? f.method! : 'GET';
+    const raw = f.path?.trim() || '/';
+    const [path, query = ''] = (raw.startsWith('/') ? raw : `/${raw}`).split(/\?(.*)/s);
+    const headers: [string, string][] = [];
+    for (const line of (f.headers ?? '').split(/\r?\n/)) {
+      if (!line.trim()) continue;
+      const i = line.indexOf(':');
+      if (i < 1) return functionPage(c, { invoked: { error: `header line "${line}": write it as Name: value` }, invokeForm: { method, path: raw, headers: f.headers ?? '', body: f.body ?? '' } }, 400);
+      headers.push([line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim()]);
+    }
+    const out = await invoker.call(fn, { method, path: path!, query, headers, body: Buffer.from(f.body ?? '', 'utf8') }, 'api');
+    const invokeForm = { method, path: raw, headers: f.headers ?? '', body: f.body ?? '' };
+    if (out.error) {
+      const e = withExecution(out.error, out);
+      return functionPage(c, { invoked: { error: e.detail, executionId: out.executionId }, invokeForm });
+    }
+    return functionPage(c, {
+      invoked: { statusCode: out.statusCode, headers: Object.fromEntries(out.headers), body: out.body.toString('utf8'), executionId: out.executionId, durationMs: out.durationMs, coldStart: out.coldStart },
+      invokeForm,
+    });
+  });
+
+  // The live log tail (Server-Sent Events) of one's own function.
+  app.get('/functions/:name/logs', async (c) => {
+    const fn = await fns.find(c.get('user'), c.req.param('name')!);
+    return liveLogStream(c, liveLogs, fn.id, await executions.recentLines(fn, '10m', 100));
+  });
+
+  app.get('/executions/:id', async (c) => {
+    try {
+      const e = await executions.get(c.get('user'), c.req.param('id'));
+      const fn = await fns.get(c.get('user'), e.functionId);
+      return page(c, `Execution ${e.id.slice(0, 8)}`, <ExecutionPage e={e} fnName={fn.name} />);
+    } catch (err) {
+      if (err instanceof AppError && err.kind === 'not_found') return page(c, 'Not found', <NotFoundPage what="You have no execution with that id." />, 404);
+      throw err;
+    }
+  });
+
+  // --- fleet (admins) ------------------------------------------------------------------------------------------
+  const adminOnly = (c: Context<UiEnv>) => (c.get('principal').role === 'admin' ? undefined : page(c, 'Not found', <NotFoundPage what="This page is for administrators." />, 404));
+  app.get('/fleet', async (c) => {
+    const denied = adminOnly(c);
+    if (denied) return denied;
+    const { nodes, alert } = await d.fleet.list();
+    return page(c, 'Fleet', <FleetPage csrf={c.get('csrf')} nodes={nodes} alert={alert} notice={c.req.query('ok')} />);
+  });
+  for (const undo of [false, true]) {
+    app.post(`/fleet/:id/${undo ? 'undrain' : 'drain'}`, async (c) => {
+      await form(c);
+      const denied = adminOnly(c);
+      if (denied) return denied;
+      const n = await d.fleet.drain(c.req.param('id'), undo);
+      return c.redirect(`/ui/fleet?ok=${encodeURIComponent(`${n.name}: ${n.status}`)}`, 303);
+    });
+  }
+
+  // --- account ---------------------------------------------------------------------------------------------------
+  const accountPage = (c: Context<UiEnv>, notice?: { kind: 'ok' | 'error'; text: string }, status: 200 | 400 = 200) =>
+    page(c, 'Account', <AccountPage csrf={c.get('csrf')} email={c.get('principal').email} name={c.get('user').name} notice={notice} />, status);
+  app.get('/account', (c) => accountPage(c, c.req.query('ok') ? { kind: 'ok', text: c.req.query('ok')! } : undefined));
+  app.post('/account/name', async (c) => {
+    const f = await form(c);
+    await d.users.updateProfile(c.get('principal'), { name: (f.name ?? '').slice(0, 200) }, { ip: c.get('clientIp') });
+    return c.redirect('/ui/account?ok=Saved.', 303);
+  });
+  app.post('/account/password', async (c) => {
+    const f = await form(c);
+    try {
+      await d.users.changePassword(c.get('principal'), { currentPassword: f.currentPassword ?? '', newPassword: f.newPassword ?? '' }, { ip: c.get('clientIp') });
+    } catch (err) {
+      if (!(err instanceof AppError) || statusOf(err).status >= 500) throw err;
+      return accountPage(c, { kind: 'error', text: err.detail }, 400);
+    }
+    // Every session ended with the change, this one too: log in again with the new password.
+    clearSession(c);
+    return c.redirect('/ui/login?next=/ui/account', 303);
+  });
+
+  return app;
+}

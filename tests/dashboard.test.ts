@@ -1,0 +1,214 @@
+// The web dashboard in a real browser (Debian's Chromium driven by playwright-core) against a real server and
+// agent: log in, create a function, deploy examples/hello through the API, invoke it from the form, see its log
+// line arrive in the live tail and the execution in the list, roll back, set a secret and see it masked, drain
+// and undrain a node as admin; another user's function is a 404 and a form without its CSRF token is refused.
+// Screenshots go to tests/artifacts/ (ignored by git).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startServer, startAgentProcess, repoRoot, type RunningServer } from './helpers/server.js';
+import { client, type Client } from './helpers/http.js';
+import { loud, until } from './helpers/hooks.js';
+import { fnArtifact } from './helpers/agent.js';
+import { packFunction } from '../common/pack.js';
+
+const s = suite('dashboard in Chromium');
+const JOIN = 'join-token-for-dashboard-0123456789';
+const ARTIFACTS = join(repoRoot, 'tests', 'artifacts');
+let server: RunningServer;
+let agent: RunningServer;
+let api: Client;
+let browser: Browser;
+let page: Page;
+let adminToken: string;
+
+const upload = async (name: string, bytes: Buffer) => {
+  const res = await fetch(`${server.url}/api/functions/${name}/deployments?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/gzip' }, body: new Uint8Array(bytes) });
+  assert.is(res.status, 201, await res.text());
+};
+const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+s.before(
+  loud(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startServer({ CPUB_JOIN_TOKEN: JOIN });
+    api = client(server.url);
+    await api.post('/api/auth/register', { email: 'admin@example.com', password: 'admin-password-1' });
+    adminToken = (await api.post('/api/auth/login', { email: 'admin@example.com', password: 'admin-password-1' })).body.accessToken;
+    // Another user with a function of their own.
+    await api.post('/api/auth/register', { email: 'other@example.com', password: 'other-password-1' });
+    const other = (await api.post('/api/auth/login', { email: 'other@example.com', password: 'other-password-1' })).body.accessToken;
+    assert.is((await api.post('/api/functions', { name: 'theirs' }, other)).status, 201);
+    agent = await startAgentProcess({ CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN });
+    await until('the agent up', async () => (await api.get('/api/nodes', adminToken)).body.nodes?.[0]?.status === 'up');
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  }),
+);
+
+s.after(
+  loud(async () => {
+    await browser?.close();
+    await agent?.stop();
+    await server?.stop();
+  }),
+);
+
+s('log in: a page without a session goes to the login form, and back after it', async () => {
+  await page.goto(`${server.url}/ui/functions`);
+  assert.match(page.url(), /\/ui\/login\?next=%2Fui%2Ffunctions$/);
+  await page.getByLabel('Email').fill('admin@example.com');
+  await page.getByLabel('Password').fill('wrong-password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  assert.match(await page.getByRole('alert').innerText(), /Wrong email or password/);
+  await page.getByLabel('Email').fill('admin@example.com');
+  await page.getByLabel('Password').fill('admin-password-1');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/ui\/functions$/);
+  assert.is(await page.getByRole('heading', { level: 1 }).innerText(), 'Functions');
+  const cookies = await page.context().cookies();
+  const at = cookies.find((c) => c.name === 'cpub_at')!;
+  assert.ok(at.httpOnly && at.sameSite === 'Strict', 'the session cookie is httpOnly and SameSite=Strict');
+});
+
+s('create a function from the form, deploy examples/hello through the API, invoke it from the form', async () => {
+  await page.getByLabel('Name').fill('web');
+  await page.getByLabel('Who may call it').selectOption('public');
+  await page.getByRole('button', { name: 'Create function' }).click();
+  await page.waitForURL(/\/ui\/functions\/web$/);
+  assert.match(await page.locator('h1').innerText(), /web\s+not deployed/);
+  await upload('web', (await packFunction(join(repoRoot, 'examples', 'hello'))).bytes);
+  await page.reload();
+  assert.match(await page.locator('#versions').innerText(), /v1\s+active\s+ready/);
+  assert.match(await page.locator('#fn-url').innerText(), /\/fn\/[a-z0-9-]+\/web$/);
+  // The live tail is open before the call: its log line arrives over Server-Sent Events.
+  await until('the live tail connected', async () => (await page.locator('[data-tail-state]').innerText()) === 'live', 10_000);
+  const url = await page.locator('#fn-url').innerText();
+  const called = await fetch(`${server.url}${url}?name=Tail`);
+  assert.is(called.status, 200);
+  await until('the log line in the live tail', async () => (await page.locator('pre.tail').innerText()).includes('greeting Tail'), 10_000);
+  // And from the invoke form: the answer shows on the page, with its execution.
+  await page.getByLabel('Path and query').fill('/?name=Browser');
+  await page.getByRole('button', { name: 'Invoke' }).click();
+  await page.waitForSelector('#invoke-body');
+  assert.match(await page.locator('#invoke-body').innerText(), /"message":"Hello, Browser!"/);
+  assert.match(await page.locator('#invoke-result').innerText(), /HTTP 200/);
+  const executions = await page.locator('#executions').innerText();
+  assert.is((executions.match(/success/g) ?? []).length, 2, executions);
+  await page.locator('#invoke-result a').click();
+  await page.waitForURL(/\/ui\/executions\/[0-9a-f-]{36}$/);
+  assert.match(await page.locator('#execution-logs').innerText(), /greeting Browser/);
+  await page.goto(`${server.url}/ui/functions/web`);
+});
+
+s('roll back from the versions table; set a secret and see it masked; edit limits', async () => {
+  await upload('web', readFileSync((await fnArtifact(`() => new Response('v2')`)).path));
+  await page.goto(`${server.url}/ui/functions/web`);
+  assert.match(await page.locator('#versions').innerText(), /v2\s+active\s+ready/);
+  await page.getByRole('button', { name: 'Roll back to v1' }).click();
+  await page.waitForURL(/ok=/);
+  assert.match(await page.getByRole('status').first().innerText(), /Rolled back: v1 is active/);
+  assert.is((await api.get('/api/functions/web', adminToken)).body.function.activeVersion, 1);
+  const envForm = page.locator('form[action="/ui/functions/web/env"]');
+  await envForm.getByLabel('Key').fill('API_TOKEN');
+  await envForm.getByLabel('Value').fill('s3cret-value');
+  await envForm.getByLabel('secret').check();
+  await envForm.getByRole('button', { name: 'Set' }).click();
+  await page.waitForURL(/ok=/);
+  const env = await page.locator('#env').innerText();
+  assert.match(env, /API_TOKEN\s+••••••••\s+secret/);
+  assert.not.match(await page.content(), /s3cret-value/, 'the secret value is never in the page');
+  await page.getByLabel('Memory (MB)').fill('256');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.waitForURL(/ok=/);
+  assert.is((await api.get('/api/functions/web', adminToken)).body.function.memoryMb, 256);
+  await shot('function-page');
+});
+
+s('API keys: created once (the secret shown once), revoked', async () => {
+  const keysForm = page.locator('form[action="/ui/functions/web/keys"]');
+  await keysForm.getByLabel('Name').fill('ci');
+  await keysForm.getByRole('button', { name: 'Create key' }).click();
+  const secret = await page.locator('#new-secret').innerText();
+  assert.match(secret, /^cpk_/);
+  await page.goto(`${server.url}/ui/functions/web`);
+  assert.not.match(await page.content(), new RegExp(secret), 'shown once only');
+  await page.locator('#keys').getByRole('button', { name: 'Revoke' }).click();
+  await page.waitForURL(/ok=/);
+  assert.match(await page.locator('#keys').innerText(), /revoked/);
+});
+
+s('the functions list: status, version, calls and a sparkline', async () => {
+  await page.goto(`${server.url}/ui/functions`);
+  const row = page.locator('tr', { hasText: 'web' });
+  assert.match(await row.innerText(), /web\s+ready\s+v1\s+2\s+0/);
+  assert.is(await row.locator('svg.spark').count(), 1);
+  await shot('functions-list');
+});
+
+s('the fleet page (admin): drain and undrain a node', async () => {
+  await page.goto(`${server.url}/ui/fleet`);
+  const nodes = page.locator('#nodes');
+  assert.match(await nodes.innerText(), /up/);
+  await shot('fleet');
+  await nodes.getByRole('button', { name: /^Drain / }).click();
+  await page.waitForURL(/ok=/);
+  assert.match(await page.getByRole('status').innerText(), /: drain(ed|ing)/);
+  assert.match(['draining', 'drained'].join('|'), new RegExp((await api.get('/api/nodes', adminToken)).body.nodes[0].status));
+  await page.locator('#nodes').getByRole('button', { name: /^Undrain / }).click();
+  await page.waitForURL(/ok=/);
+  assert.is((await api.get('/api/nodes', adminToken)).body.nodes[0].status, 'up');
+});
+
+s('another user’s function is a 404; a form without a valid CSRF token is refused (403)', async () => {
+  const res = await page.goto(`${server.url}/ui/functions/theirs`);
+  assert.is(res!.status(), 404);
+  assert.match(await page.locator('h1').innerText(), /Not found/);
+  const none = await page.request.post(`${server.url}/ui/functions`, { form: { name: 'sneaky', auth: 'public' }, maxRedirects: 0 });
+  assert.is(none.status(), 403);
+  const wrong = await page.request.post(`${server.url}/ui/functions`, { form: { name: 'sneaky', auth: 'public', _csrf: 'x'.repeat(32) }, maxRedirects: 0 });
+  assert.is(wrong.status(), 403);
+  assert.is((await api.get('/api/functions/sneaky', adminToken)).status, 404, 'nothing was created');
+  const fleetAsUser = await browser.newPage();
+  await fleetAsUser.goto(`${server.url}/ui/login`);
+  await fleetAsUser.getByLabel('Email').fill('other@example.com');
+  await fleetAsUser.getByLabel('Password').fill('other-password-1');
+  await fleetAsUser.getByRole('button', { name: 'Log in' }).click();
+  await fleetAsUser.waitForURL(/\/ui\/functions$/);
+  assert.is((await fleetAsUser.goto(`${server.url}/ui/fleet`))!.status(), 404, 'the fleet is for admins');
+  await fleetAsUser.close();
+});
+
+s('a narrow window: the pages still fit, with the main navigation reachable', async () => {
+  await page.setViewportSize({ width: 380, height: 800 });
+  await page.goto(`${server.url}/ui/functions/web`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px`);
+  assert.ok(await page.getByRole('link', { name: 'Account' }).isVisible());
+  await shot('function-page-narrow');
+  await page.setViewportSize({ width: 1200, height: 900 });
+});
+
+s('account: a password change ends every session; the new password logs in', async () => {
+  await page.goto(`${server.url}/ui/account`);
+  await page.getByLabel('Current password').fill('admin-password-1');
+  await page.getByLabel('New password').fill('admin-password-2');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.waitForURL(/\/ui\/login/);
+  assert.is((await api.get('/api/users/me', adminToken)).status, 401, 'the API session ended too');
+  await page.getByLabel('Email').fill('admin@example.com');
+  await page.getByLabel('Password').fill('admin-password-2');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/ui\/account$/);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL(/\/ui\/login$/);
+  await page.goto(`${server.url}/ui/functions`);
+  assert.match(page.url(), /\/ui\/login/);
+});
+
+s.run();
