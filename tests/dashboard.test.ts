@@ -28,6 +28,10 @@ const upload = async (name: string, bytes: Buffer) => {
   const res = await fetch(`${server.url}/api/functions/${name}/deployments?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/gzip' }, body: new Uint8Array(bytes) });
   assert.is(res.status, 201, await res.text());
 };
+/** Clicks a form's button and waits for the page it leads to (a redirect back, with a notice). */
+const submit = async (button: ReturnType<Page['locator']>) => {
+  await Promise.all([page.waitForEvent('load'), button.click()]);
+};
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
 s.before(
@@ -110,22 +114,19 @@ s('roll back from the versions table; set a secret and see it masked; edit limit
   await upload('web', readFileSync((await fnArtifact(`() => new Response('v2')`)).path));
   await page.goto(`${server.url}/ui/functions/web`);
   assert.match(await page.locator('#versions').innerText(), /v2\s+active\s+ready/);
-  await page.getByRole('button', { name: 'Roll back to v1' }).click();
-  await page.waitForURL(/ok=/);
+  await submit(page.getByRole('button', { name: 'Roll back to v1' }));
   assert.match(await page.getByRole('status').first().innerText(), /Rolled back: v1 is active/);
   assert.is((await api.get('/api/functions/web', adminToken)).body.function.activeVersion, 1);
   const envForm = page.locator('form[action="/ui/functions/web/env"]');
   await envForm.getByLabel('Key').fill('API_TOKEN');
   await envForm.getByLabel('Value').fill('s3cret-value');
   await envForm.getByLabel('secret').check();
-  await envForm.getByRole('button', { name: 'Set' }).click();
-  await page.waitForURL(/ok=/);
+  await submit(envForm.getByRole('button', { name: 'Set' }));
   const env = await page.locator('#env').innerText();
   assert.match(env, /API_TOKEN\s+••••••••\s+secret/);
   assert.not.match(await page.content(), /s3cret-value/, 'the secret value is never in the page');
   await page.getByLabel('Memory (MB)').fill('256');
-  await page.getByRole('button', { name: 'Save settings' }).click();
-  await page.waitForURL(/ok=/);
+  await submit(page.getByRole('button', { name: 'Save settings' }));
   assert.is((await api.get('/api/functions/web', adminToken)).body.function.memoryMb, 256);
   await shot('function-page');
 });
@@ -138,8 +139,7 @@ s('API keys: created once (the secret shown once), revoked', async () => {
   assert.match(secret, /^cpk_/);
   await page.goto(`${server.url}/ui/functions/web`);
   assert.not.match(await page.content(), new RegExp(secret), 'shown once only');
-  await page.locator('#keys').getByRole('button', { name: 'Revoke' }).click();
-  await page.waitForURL(/ok=/);
+  await submit(page.locator('#keys').getByRole('button', { name: 'Revoke' }));
   assert.match(await page.locator('#keys').innerText(), /revoked/);
 });
 
@@ -156,12 +156,10 @@ s('the fleet page (admin): drain and undrain a node', async () => {
   const nodes = page.locator('#nodes');
   assert.match(await nodes.innerText(), /up/);
   await shot('fleet');
-  await nodes.getByRole('button', { name: /^Drain / }).click();
-  await page.waitForURL(/ok=/);
+  await submit(nodes.getByRole('button', { name: /^Drain / }));
   assert.match(await page.getByRole('status').innerText(), /: drain(ed|ing)/);
   assert.match(['draining', 'drained'].join('|'), new RegExp((await api.get('/api/nodes', adminToken)).body.nodes[0].status));
-  await page.locator('#nodes').getByRole('button', { name: /^Undrain / }).click();
-  await page.waitForURL(/ok=/);
+  await submit(page.locator('#nodes').getByRole('button', { name: /^Undrain / }));
   assert.is((await api.get('/api/nodes', adminToken)).body.nodes[0].status, 'up');
 });
 
@@ -171,6 +169,8 @@ s('another user’s function is a 404; a form without a valid CSRF token is refu
   assert.match(await page.locator('h1').innerText(), /Not found/);
   const none = await page.request.post(`${server.url}/ui/functions`, { form: { name: 'sneaky', auth: 'public' }, maxRedirects: 0 });
   assert.is(none.status(), 403);
+  assert.match(none.headers()['content-type'] ?? '', /text\/html/, 'a page saying why, not JSON');
+  assert.match(await none.text(), /CSRF token/);
   const wrong = await page.request.post(`${server.url}/ui/functions`, { form: { name: 'sneaky', auth: 'public', _csrf: 'x'.repeat(32) }, maxRedirects: 0 });
   assert.is(wrong.status(), 403);
   assert.is((await api.get('/api/functions/sneaky', adminToken)).status, 404, 'nothing was created');
@@ -182,6 +182,31 @@ s('another user’s function is a 404; a form without a valid CSRF token is refu
   await fleetAsUser.waitForURL(/\/ui\/functions$/);
   assert.is((await fleetAsUser.goto(`${server.url}/ui/fleet`))!.status(), 404, 'the fleet is for admins');
   await fleetAsUser.close();
+});
+
+s('register (registration is open): a new account lands on an empty functions list', async () => {
+  const fresh = await browser.newPage();
+  await fresh.goto(`${server.url}/ui/login`);
+  await fresh.getByRole('link', { name: 'Create an account' }).click();
+  await fresh.getByLabel('Email').fill('new@example.com');
+  await fresh.getByLabel('Password').fill('new-password-1');
+  await fresh.getByRole('button', { name: 'Create account' }).click();
+  await fresh.waitForURL(/\/ui\/functions$/);
+  assert.match(await fresh.locator('main').innerText(), /No functions yet/);
+  assert.is(await fresh.getByRole('link', { name: 'Fleet' }).count(), 0, 'no fleet link for a user');
+  await fresh.close();
+});
+
+s('a function’s page cannot reach the dashboard: its cookies are dropped and it runs sandboxed', async () => {
+  assert.is((await api.post('/api/functions', { name: 'evil', auth: 'public' }, adminToken)).status, 201);
+  const html = `() => new Response('<script>fetch("/ui/account")</script>', { headers: { 'content-type': 'text/html', 'set-cookie': 'cpub_at=stolen; Path=/' } })`;
+  await upload('evil', readFileSync((await fnArtifact(html)).path));
+  const handle = (await api.get('/api/users/me', adminToken)).body.handle;
+  const res = await fetch(`${server.url}/fn/${handle}/evil`);
+  assert.is(res.status, 200);
+  assert.is(res.headers.get('set-cookie'), null, 'a function cannot set a cookie on the dashboard’s origin');
+  assert.match(res.headers.get('content-security-policy') ?? '', /^sandbox /);
+  assert.not.match(res.headers.get('content-security-policy') ?? '', /allow-same-origin/);
 });
 
 s('a narrow window: the pages still fit, with the main navigation reachable', async () => {

@@ -16,7 +16,9 @@ import { AppError, Invalid, TooLarge, statusOf } from '../errors.js';
 import { LIMITS } from '../functions/functions.view.js';
 import type { ExecutionStatus } from '../db/schema.js';
 import { getCookie } from 'hono/cookie';
-import { COOKIE, checkCsrf, clearSession, csrfToken, sessionUser, setSession, type UiEnv } from './session.js';
+import { COOKIE, checkCsrf, clearSession, csrfToken, flash, newCsrfToken, sessionUser, setSession, takeFlash, type UiEnv } from './session.js';
+import type { Logger } from '../logger.js';
+import { EnvValue, InvokeBody, KeyName } from '../functions/functions.routes.js';
 import { CSS, JS, Layout } from './ui.js';
 import { AccountPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages.js';
 
@@ -26,6 +28,9 @@ export interface DashboardDeps {
   fleet: Fleet;
   functions: Omit<FunctionsRouteDeps, 'auth'>;
   registration: 'open' | 'closed';
+  /** CPUB_TRUST_PROXY: X-Forwarded-Proto says whether the browser used HTTPS (cookies are then Secure). */
+  trustProxy: boolean;
+  log: Logger;
 }
 
 /** Pages allow only our own script and styles; nothing inline, no framing. */
@@ -38,9 +43,10 @@ export function dashboardRoutes(d: DashboardDeps) {
   const app = new Hono<UiEnv>();
 
   app.use('*', async (c, next) => {
+    c.set('trustProxy', d.trustProxy);
     await next();
     c.header('Content-Security-Policy', CSP);
-    c.header('Cache-Control', 'no-store');
+    if (!c.res.headers.has('cache-control')) c.header('Cache-Control', 'no-store');
   });
   app.use(
     '*',
@@ -56,9 +62,10 @@ export function dashboardRoutes(d: DashboardDeps) {
   app.get('/assets/app.css', (c) => c.body(CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }));
   app.get('/assets/app.js', (c) => c.body(JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=300' }));
 
-  const page = (c: Context<UiEnv>, title: string, body: Child, status: 200 | 400 | 403 | 404 | 422 = 200) => {
+  const page = (c: Context<UiEnv>, title: string, body: Child, status: 200 | 400 | 403 | 404 | 422 | 500 = 200) => {
     const p = c.get('principal');
     const user = p ? { email: p.email, name: c.get('user').name, admin: p.role === 'admin' } : undefined;
+    c.header('Content-Security-Policy', CSP);
     return c.html(
       <>
         {raw('<!doctype html>')}
@@ -76,7 +83,7 @@ export function dashboardRoutes(d: DashboardDeps) {
     await checkCsrf(c, out);
     return out;
   };
-  const safeNext = (next: string | undefined) => (next && /^\/ui\/[A-Za-z0-9/_\-.?=&%]*$/.test(next) ? next : '/ui/functions');
+  const safeNext = (next: string | undefined) => (next && /^\/ui\/[A-Za-z0-9/_\-.?=&%]*$/.test(next) && !next.includes('..') && !next.includes('//') ? next : '/ui/functions');
 
   // --- signing in and out -------------------------------------------------------------------------------------
   const loginPage = (c: Context<UiEnv>, mode: 'login' | 'register', error?: string, status: 200 | 400 | 403 = 200) =>
@@ -89,6 +96,7 @@ export function dashboardRoutes(d: DashboardDeps) {
       try {
         if (mode === 'register') await d.auth.register({ email: f.email ?? '', password: f.password ?? '' }, { ip: c.get('clientIp') });
         setSession(c, await d.auth.login({ email: f.email ?? '', password: f.password ?? '' }, { ip: c.get('clientIp') }));
+        newCsrfToken(c);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         const text = err.code === 'invalid_credentials' ? 'Wrong email or password.' : err.detail;
@@ -110,6 +118,7 @@ export function dashboardRoutes(d: DashboardDeps) {
     const refresh = getCookie(c, COOKIE.refresh);
     if (refresh) await d.auth.logout(c.get('principal'), refresh, { ip: c.get('clientIp') }).catch(() => {});
     clearSession(c);
+    newCsrfToken(c);
     return c.redirect('/ui/login', 303);
   });
 
@@ -128,7 +137,7 @@ export function dashboardRoutes(d: DashboardDeps) {
         return { fn, stats: s, hourly: hourly.map((b) => b.invocations), lastCall: last.executions[0]?.startedAt ?? null };
       }),
     );
-    return page(c, 'Functions', <FunctionsPage csrf={c.get('csrf')} rows={rows} error={c.req.query('error')} />);
+    return page(c, 'Functions', <FunctionsPage csrf={c.get('csrf')} rows={rows} error={takeFlash(c)?.text} />);
   });
 
   app.post('/functions', async (c) => {
@@ -138,7 +147,8 @@ export function dashboardRoutes(d: DashboardDeps) {
       return c.redirect(`/ui/functions/${fn.name}`, 303);
     } catch (err) {
       if (!(err instanceof AppError) || statusOf(err).status >= 500) throw err;
-      return c.redirect(`/ui/functions?error=${encodeURIComponent(err.detail)}`, 303);
+      flash(c, 'error', err.detail);
+      return c.redirect('/ui/functions', 303);
     }
   });
 
@@ -163,7 +173,7 @@ export function dashboardRoutes(d: DashboardDeps) {
       executions.list(row, { limit: 20, ...(statusFilter ? { status: statusFilter } : {}) }),
     ]);
     const withLogs = await Promise.all(deps.deployments.map(async (v) => ({ ...v, buildLog: (await fns.deployment(user, row.id, v.version)).deployment.build_log })));
-    const notice = c.req.query('ok') ? { kind: 'ok' as const, text: c.req.query('ok')! } : c.req.query('error') ? { kind: 'error' as const, text: c.req.query('error')! } : undefined;
+    const notice = takeFlash(c);
     const data: FunctionPageData = { fn, deployments: withLogs, env: envList, keys: keyList, stats: s, hourly, executions: ex.executions, statusFilter, notice, ...extra };
     return page(c, fn.name, <FunctionPage csrf={c.get('csrf')} d={data} />, status);
   }
@@ -174,17 +184,19 @@ export function dashboardRoutes(d: DashboardDeps) {
     app.post(`/functions/:name/${path}`, async (c) => {
       const f = await form(c);
       const fn = await fns.find(c.get('user'), c.req.param('name')!);
-      const base = `/ui/functions/${encodeURIComponent(fn.name)}`;
       try {
-        return c.redirect(`${base}?ok=${encodeURIComponent(await run(c, fn, f))}`, 303);
+        flash(c, 'ok', await run(c, fn, f));
       } catch (err) {
         if (!(err instanceof AppError) || statusOf(err).status >= 500) throw err;
-        return c.redirect(`${base}?error=${encodeURIComponent(err.detail)}`, 303);
+        flash(c, 'error', err.detail);
       }
+      return c.redirect(`/ui/functions/${encodeURIComponent(fn.name)}`, 303);
     });
 
   action('rollback', async (c, fn, f) => {
-    const v = await fns.rollback(c.get('user'), fn.id, Number(f.version));
+    const version = Number(f.version);
+    if (!Number.isSafeInteger(version) || version < 1) throw Invalid('invalid_version', 'pick a version to roll back to', { field: 'version' });
+    const v = await fns.rollback(c.get('user'), fn.id, version);
     return `Rolled back: v${v.activeVersion} is active.`;
   });
   action('settings', async (c, fn, f) => {
@@ -207,7 +219,7 @@ export function dashboardRoutes(d: DashboardDeps) {
   });
   action('env', async (_c, fn, f) => {
     const key = f.key ?? '';
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw Invalid('invalid_key', 'a key is letters, digits and _ (not starting with a digit)', { field: 'key' });
+    if (!EnvValue.safeParse(f.value ?? '').success) throw Invalid('invalid_env_value', `the value of ${key} is over 32 KiB`, { field: 'value' });
     await env.set(fn, f.secret ? {} : { [key]: f.value ?? '' }, f.secret ? { [key]: f.value ?? '' } : {});
     return `${key} set${f.secret ? ' (secret)' : ''}.`;
   });
@@ -225,7 +237,9 @@ export function dashboardRoutes(d: DashboardDeps) {
     const f = await form(c);
     const fn = await fns.find(c.get('user'), c.req.param('name')!);
     const expiry = (['1h', '1d', '7d', '30d', 'never'] as const).find((x) => x === f.expires) ?? '30d';
-    const r = roll ? await keys.roll(fn, c.req.param('keyId')!) : await keys.create(fn, (f.name ?? '').trim() || 'key', expiry);
+    const name = KeyName.safeParse((f.name ?? '').trim() || 'key');
+    if (!name.success) return functionPage(c, { notice: { kind: 'error', text: 'a key name is 1–100 characters' } }, 400);
+    const r = roll ? await keys.roll(fn, c.req.param('keyId')!) : await keys.create(fn, name.data, expiry);
     return functionPage(c, { newSecret: { name: r.key.name, secret: r.secret } });
   };
   app.post('/functions/:name/keys', showSecret(false));
@@ -245,8 +259,17 @@ export function dashboardRoutes(d: DashboardDeps) {
       if (i < 1) return functionPage(c, { invoked: { error: `header line "${line}": write it as Name: value` }, invokeForm: { method, path: raw, headers: f.headers ?? '', body: f.body ?? '' } }, 400);
       headers.push([line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim()]);
     }
-    const out = await invoker.call(fn, { method, path: path!, query, headers, body: Buffer.from(f.body ?? '', 'utf8') }, 'api');
     const invokeForm = { method, path: raw, headers: f.headers ?? '', body: f.body ?? '' };
+    const checked = InvokeBody.safeParse({ method, path, query, headers: Object.fromEntries(headers), body: f.body ?? '' });
+    if (!checked.success) return functionPage(c, { invoked: { error: `${checked.error.issues[0]?.path.join('.')}: ${checked.error.issues[0]?.message}` }, invokeForm }, 400);
+    let out;
+    try {
+      out = await invoker.call(fn, { method, path: path!, query, headers, body: Buffer.from(f.body ?? '', 'utf8') }, 'api');
+    } catch (err) {
+      // Refused before it ran (no ready version, too many calls in flight): said on the page.
+      if (!(err instanceof AppError) || statusOf(err).status >= 500) throw err;
+      return functionPage(c, { invoked: { error: err.detail }, invokeForm }, 400);
+    }
     if (out.error) {
       const e = withExecution(out.error, out);
       return functionPage(c, { invoked: { error: e.detail, executionId: out.executionId }, invokeForm });
@@ -280,26 +303,34 @@ export function dashboardRoutes(d: DashboardDeps) {
     const denied = adminOnly(c);
     if (denied) return denied;
     const { nodes, alert } = await d.fleet.list();
-    return page(c, 'Fleet', <FleetPage csrf={c.get('csrf')} nodes={nodes} alert={alert} notice={c.req.query('ok')} />);
+    const notice = takeFlash(c);
+    return page(c, 'Fleet', <FleetPage csrf={c.get('csrf')} nodes={nodes} alert={alert} notice={notice} />);
   });
   for (const undo of [false, true]) {
     app.post(`/fleet/:id/${undo ? 'undrain' : 'drain'}`, async (c) => {
       await form(c);
       const denied = adminOnly(c);
       if (denied) return denied;
-      const n = await d.fleet.drain(c.req.param('id'), undo);
-      return c.redirect(`/ui/fleet?ok=${encodeURIComponent(`${n.name}: ${n.status}`)}`, 303);
+      try {
+        const n = await d.fleet.drain(c.req.param('id'), undo);
+        flash(c, 'ok', `${n.name}: ${n.status}`);
+      } catch (err) {
+        if (!(err instanceof AppError) || statusOf(err).status >= 500) throw err;
+        flash(c, 'error', err.detail);
+      }
+      return c.redirect('/ui/fleet', 303);
     });
   }
 
   // --- account ---------------------------------------------------------------------------------------------------
   const accountPage = (c: Context<UiEnv>, notice?: { kind: 'ok' | 'error'; text: string }, status: 200 | 400 = 200) =>
     page(c, 'Account', <AccountPage csrf={c.get('csrf')} email={c.get('principal').email} name={c.get('user').name} notice={notice} />, status);
-  app.get('/account', (c) => accountPage(c, c.req.query('ok') ? { kind: 'ok', text: c.req.query('ok')! } : undefined));
+  app.get('/account', (c) => accountPage(c, takeFlash(c)));
   app.post('/account/name', async (c) => {
     const f = await form(c);
     await d.users.updateProfile(c.get('principal'), { name: (f.name ?? '').slice(0, 200) }, { ip: c.get('clientIp') });
-    return c.redirect('/ui/account?ok=Saved.', 303);
+    flash(c, 'ok', 'Saved.');
+    return c.redirect('/ui/account', 303);
   });
   app.post('/account/password', async (c) => {
     const f = await form(c);
@@ -312,6 +343,16 @@ export function dashboardRoutes(d: DashboardDeps) {
     // Every session ended with the change, this one too: log in again with the new password.
     clearSession(c);
     return c.redirect('/ui/login?next=/ui/account', 303);
+  });
+
+  // A refused action (a bad form, an expired CSRF token, something not found) is a page with its status, not JSON.
+  app.onError((err, c) => {
+    if (!(err instanceof AppError)) {
+      d.log.error({ err, path: c.req.path }, 'dashboard request failed');
+      return page(c, 'Something went wrong', <NotFoundPage title="Something went wrong" what="The server could not complete this; its log says why." />, 500);
+    }
+    const { status } = statusOf(err);
+    return page(c, 'Not possible', <NotFoundPage title={status === 404 ? 'Not found' : 'Not possible'} what={err.detail} />, status as 400);
   });
 
   return app;

@@ -179,7 +179,18 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
           buckets={d.hourly.map((b) => ({ label: b.start.slice(11, 16), a: b.invocations - b.errors, b: b.errors }))}
         />
         <BarChart title="Warm and cold starts per hour" legend={['warm', 'cold start']} buckets={d.hourly.map((b) => ({ label: b.start.slice(11, 16), a: b.invocations - b.coldStarts, b: b.coldStarts }))} />
-        <LineChart title="Mean duration per hour (ms)" points={d.hourly.map((b) => ({ label: b.start.slice(11, 16), value: b.invocations ? b.avgDurationMs : null }))} />
+        <LineChart
+          title="Latency per hour (ms): p50, p95, p99"
+          labels={d.hourly.map((b) => b.start.slice(11, 16))}
+          series={(['p50', 'p95', 'p99'] as const).map((p) => ({ name: p, values: d.hourly.map((b) => (b.invocations ? b.latencyMs[p] : null)) }))}
+        />
+        <LineChart title="CPU per call per hour (ms, mean)" labels={d.hourly.map((b) => b.start.slice(11, 16))} series={[{ name: 'CPU', values: d.hourly.map((b) => (b.invocations ? b.avgCpuMs : null)) }]} />
+        <LineChart
+          title="Peak memory per hour"
+          labels={d.hourly.map((b) => b.start.slice(11, 16))}
+          series={[{ name: 'memory', values: d.hourly.map((b) => (b.invocations ? b.maxMemoryBytes : null)) }]}
+          unit={mib}
+        />
       </section>
 
       <h2>Invoke</h2>
@@ -553,11 +564,11 @@ export const ExecutionPage: FC<{ e: ExecutionView; fnName: string }> = ({ e, fnN
   </>
 );
 
-export const FleetPage: FC<{ csrf: string; nodes: NodeView[]; alert: string | null; notice?: string | undefined }> = ({ csrf, nodes, alert, notice }) => (
+export const FleetPage: FC<{ csrf: string; nodes: NodeView[]; alert: string | null; notice?: { kind: 'ok' | 'error'; text: string } | undefined }> = ({ csrf, nodes, alert, notice }) => (
   <>
     <h1>Fleet</h1>
     {alert && <Notice kind="error">{alert}</Notice>}
-    {notice && <Notice kind="ok">{notice}</Notice>}
+    {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
     <section class="card">
       <table class="fleet" id="nodes">
         <thead>
@@ -657,9 +668,9 @@ export const AccountPage: FC<{ csrf: string; email: string; name: string; notice
   </>
 );
 
-export const NotFoundPage: FC<{ what: string }> = ({ what }) => (
+export const NotFoundPage: FC<{ what: string; title?: string }> = ({ what, title = 'Not found' }) => (
   <section class="card">
-    <h1>Not found</h1>
+    <h1>{title}</h1>
     <p>{what}</p>
     <p>
       <a href="/ui/functions">Back to your functions</a>

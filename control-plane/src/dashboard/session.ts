@@ -2,7 +2,7 @@
 // (Secure when the request came over HTTPS); an expired access token is refreshed (and the pair rotated) on the
 // next page. Every form carries a CSRF token that must equal the `cpub_csrf` cookie (double submit; the cookie
 // is SameSite=Strict and httpOnly, so another site can neither send nor read it).
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import type { AppEnv } from '../http/env.js';
@@ -10,14 +10,14 @@ import type { AuthService } from '../auth/auth.service.js';
 import type { TokenResponse } from '../auth/sessions.js';
 import { AppError, Forbidden } from '../errors.js';
 
-export const COOKIE = { access: 'cpub_at', refresh: 'cpub_rt', csrf: 'cpub_csrf' } as const;
+export const COOKIE = { access: 'cpub_at', refresh: 'cpub_rt', csrf: 'cpub_csrf', flash: 'cpub_flash' } as const;
 const REFRESH_MAX_AGE = 30 * 86_400;
 
-export type UiEnv = AppEnv & { Variables: AppEnv['Variables'] & { csrf: string } };
+export type UiEnv = AppEnv & { Variables: AppEnv['Variables'] & { csrf: string; trustProxy: boolean } };
 
-/** HTTPS as the browser sees it (directly, or through a proxy we trust to say so). */
+/** HTTPS as the browser sees it (directly, or through a proxy we trust to say so: CPUB_TRUST_PROXY). */
 function secure(c: Context): boolean {
-  return new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+  return new URL(c.req.url).protocol === 'https:' || (c.get('trustProxy') === true && c.req.header('x-forwarded-proto') === 'https');
 }
 
 const options = (c: Context, maxAge: number) => ({ httpOnly: true, secure: secure(c), sameSite: 'Strict' as const, path: '/', maxAge });
@@ -35,14 +35,35 @@ export function clearSession(c: Context): void {
 /** The CSRF token of this browser (made on first visit), put in c.var.csrf for the forms. */
 export function csrfToken(): MiddlewareHandler<UiEnv> {
   return async (c, next) => {
-    let token = getCookie(c, COOKIE.csrf);
-    if (!token || !/^[A-Za-z0-9_-]{32,64}$/.test(token)) {
-      token = randomBytes(24).toString('base64url');
-      setCookie(c, COOKIE.csrf, token, options(c, REFRESH_MAX_AGE));
-    }
-    c.set('csrf', token);
+    const token = getCookie(c, COOKIE.csrf);
+    if (token && /^[A-Za-z0-9_-]{32,64}$/.test(token)) c.set('csrf', token);
+    else newCsrfToken(c);
     await next();
   };
+}
+
+/** A fresh CSRF token (at every login and logout, so one seen before a session is no use in it). */
+export function newCsrfToken(c: Context<UiEnv>): void {
+  const token = randomBytes(24).toString('base64url');
+  setCookie(c, COOKIE.csrf, token, options(c, REFRESH_MAX_AGE));
+  c.set('csrf', token);
+}
+
+/** A message for the next page only (after a redirect), kept in a short-lived cookie, never in the URL. */
+export function flash(c: Context, kind: 'ok' | 'error', text: string): void {
+  setCookie(c, COOKIE.flash, Buffer.from(JSON.stringify({ kind, text: text.slice(0, 500) })).toString('base64url'), { ...options(c, 60), path: '/ui' });
+}
+
+export function takeFlash(c: Context): { kind: 'ok' | 'error'; text: string } | undefined {
+  const raw = getCookie(c, COOKIE.flash);
+  if (!raw) return undefined;
+  deleteCookie(c, COOKIE.flash, { path: '/ui', secure: secure(c) });
+  try {
+    const f = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { kind?: string; text?: string };
+    return (f.kind === 'ok' || f.kind === 'error') && typeof f.text === 'string' ? { kind: f.kind, text: f.text } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Refuses a state-changing request whose form field (or header) `_csrf` does not match the cookie: 403. */
@@ -73,7 +94,7 @@ export async function sessionUser(c: Context<UiEnv>, auth: AuthService): Promise
   const refresh = getCookie(c, COOKIE.refresh);
   if (!refresh) return false;
   try {
-    const t = await auth.refresh(refresh, { ip: c.get('clientIp') });
+    const t = await refreshOnce(auth, refresh, c.get('clientIp'));
     setSession(c, t);
     const { principal, user } = await auth.authenticate(t.accessToken);
     c.set('principal', principal);
@@ -84,4 +105,24 @@ export async function sessionUser(c: Context<UiEnv>, auth: AuthService): Promise
     clearSession(c);
     return false;
   }
+}
+
+/**
+ * A refresh token works once; a second use revokes its whole session (reuse detection). Pages of one browser
+ * often refresh at the same moment (two tabs, the log tail reconnecting): they share one refresh, and for a few
+ * seconds after it a request still carrying the spent token gets the same new pair.
+ */
+const refreshed = new Map<string, { at: number; tokens: Promise<TokenResponse> }>();
+const REFRESH_GRACE_MS = 10_000;
+
+function refreshOnce(auth: AuthService, token: string, ip: string | null): Promise<TokenResponse> {
+  const now = Date.now();
+  for (const [k, v] of refreshed) if (now - v.at > REFRESH_GRACE_MS) refreshed.delete(k);
+  const key = createHash('sha256').update(token).digest('base64url');
+  const hit = refreshed.get(key);
+  if (hit) return hit.tokens;
+  const tokens = auth.refresh(token, { ip });
+  refreshed.set(key, { at: now, tokens });
+  tokens.catch(() => refreshed.delete(key));
+  return tokens;
 }

@@ -120,32 +120,56 @@ export const BarChart: FC<{ title: string; buckets: { label: string; a: number; 
   );
 };
 
-/** A line over buckets; a bucket with no value (no calls) leaves a gap. */
-export const LineChart: FC<{ title: string; points: { label: string; value: number | null }[] }> = ({ title, points }) => {
+const SERIES = ['#3b6fd8', '#a86b00', '#d64545'];
+
+/** Lines over buckets, one per series; a bucket with no value (no calls) leaves a gap. */
+export const LineChart: FC<{ title: string; labels: string[]; series: { name: string; values: (number | null)[] }[]; unit?: (v: number) => string }> = ({ title, labels, series, unit = (v) => String(Math.round(v)) }) => {
   const w = 720;
   const h = 140;
   const pad = 24;
-  const values = points.map((p) => p.value ?? 0);
-  const max = Math.max(1, ...values);
-  const x = (i: number) => pad + ((w - pad * 2) * i) / Math.max(1, points.length - 1);
+  const max = Math.max(1, ...series.flatMap((x) => x.values.map((v) => v ?? 0)));
+  const x = (i: number) => pad + ((w - pad * 2) * i) / Math.max(1, labels.length - 1);
   const y = (v: number) => h - pad - ((h - pad * 2) * v) / max;
-  const segments: string[][] = [[]];
-  points.forEach((p, i) => (p.value === null ? segments.push([]) : segments[segments.length - 1]!.push(`${x(i).toFixed(1)},${y(p.value).toFixed(1)}`)));
+  const paths = series.map((sr) => {
+    const segments: string[][] = [[]];
+    sr.values.forEach((v, i) => (v === null ? segments.push([]) : segments[segments.length - 1]!.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`)));
+    return segments.filter((seg) => seg.length);
+  });
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>
-      <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${title}: at most ${Math.round(max)}`} preserveAspectRatio="none">
+      <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${title}: at most ${unit(max)}`} preserveAspectRatio="none">
         <line x1={pad} y1={h - pad} x2={w - pad} y2={h - pad} stroke="#c9ced6" />
         <text x={pad - 4} y={pad} text-anchor="end" class="axis">
-          {Math.round(max)}
+          {unit(max)}
         </text>
-        {segments.filter((seg) => seg.length).map((seg) => (seg.length === 1 ? <circle cx={seg[0]!.split(',')[0]} cy={seg[0]!.split(',')[1]} r="3" fill="#3b6fd8" /> : <polyline points={seg.join(' ')} fill="none" stroke="#3b6fd8" stroke-width="2" />))}
-        {points.map((p, i) => i % 6 === 0 && (
-          <text x={x(i)} y={h - 6} class="axis">
-            {p.label}
-          </text>
-        ))}
+        {paths.map((segs, k) =>
+          segs.map((seg) =>
+            seg.length === 1 ? (
+              <circle cx={seg[0]!.split(',')[0]} cy={seg[0]!.split(',')[1]} r="3" fill={SERIES[k % SERIES.length]} />
+            ) : (
+              <polyline points={seg.join(' ')} fill="none" stroke={SERIES[k % SERIES.length]} stroke-width="2" />
+            ),
+          ),
+        )}
+        {labels.map(
+          (l, i) =>
+            i % 6 === 0 && (
+              <text x={x(i)} y={h - 6} class="axis">
+                {l}
+              </text>
+            ),
+        )}
       </svg>
+      {series.length > 1 && (
+        <p class="legend">
+          {series.map((sr, k) => (
+            <>
+              <span class={`key s${k}`}></span> {sr.name}{' '}
+            </>
+          ))}
+        </p>
+      )}
     </figure>
   );
 };
@@ -202,7 +226,7 @@ pre { background:#0f1420; color:#d7dde8; padding:10px; border-radius:6px; overfl
 .stat { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:10px 12px; } .stat b { display:block; font-size:1.3rem; }
 figure.chart { margin:0; } figure.chart svg { width:100%; height:160px; } figcaption { font-weight:600; margin-bottom:4px; }
 .axis { font-size:10px; fill:#5f6b7a; }
-.legend { font-size:.8rem; color:var(--muted); } .key { display:inline-block; width:10px; height:10px; } .key.a { background:#3b6fd8; } .key.b { background:#d64545; }
+.legend { font-size:.8rem; color:var(--muted); } .key { display:inline-block; width:10px; height:10px; } .key.a, .key.s0 { background:#3b6fd8; } .key.b, .key.s2 { background:#d64545; } .key.s1 { background:#a86b00; }
 .spark { color:var(--accent); vertical-align:middle; }
 .meter { display:inline-flex; gap:6px; align-items:center; font-size:.8rem; }
 .copy { display:flex; gap:8px; align-items:center; flex-wrap:wrap; }

@@ -17,7 +17,17 @@ import type { KeysService } from './keys.service.js';
 
 /** Never passed to a function: credentials, and hop-by-hop headers. */
 const STRIPPED_REQUEST = new Set(['authorization', 'cookie', 'x-api-key', 'x-timestamp', 'x-signature', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'te', 'trailer', 'host', 'content-length']);
-const STRIPPED_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'trailer', 'upgrade', 'x-request-id', 'cpub-execution-id', 'server-timing']);
+/**
+ * Never passed from a function to the client: hop-by-hop headers, ours, and cookies — function URLs share the
+ * dashboard's origin, so a function must not set (or overwrite) a cookie there.
+ */
+const STRIPPED_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'trailer', 'upgrade', 'x-request-id', 'cpub-execution-id', 'server-timing', 'set-cookie', 'set-cookie2']);
+/**
+ * Every function response is a sandboxed document: a page a function returns runs with an opaque origin, so
+ * its scripts cannot read the dashboard's pages or act with its cookies (they are SameSite=Strict) even though
+ * both are served from this host.
+ */
+const SANDBOX = 'sandbox allow-scripts allow-forms allow-popups allow-downloads';
 const PREFIX = '/fn/';
 
 export interface FunctionUrlDeps {
@@ -61,7 +71,7 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     if (out.error) throw withExecution(out.error, out);
     const head: string[] = [];
     for (const [k, v] of out.headers) if (!STRIPPED_RESPONSE.has(k.toLowerCase())) head.push(k, v);
-    head.push('X-Request-Id', requestId, 'Cpub-Execution-Id', out.executionId, 'Server-Timing', serverTiming(out));
+    head.push('X-Request-Id', requestId, 'Cpub-Execution-Id', out.executionId, 'Server-Timing', serverTiming(out), 'Content-Security-Policy', SANDBOX, 'X-Content-Type-Options', 'nosniff');
     const empty = nullBodyStatus(out.statusCode) || req.method === 'HEAD';
     if (!empty) head.push('Content-Length', String(out.body.length));
     res.writeHead(out.statusCode, head);

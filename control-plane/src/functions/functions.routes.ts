@@ -34,6 +34,10 @@ import { ExecutionSchema } from './executions.view.js';
 const unauth = problem('Not authenticated');
 const EnvEntry = z.object({ key: z.string(), value: z.string(), secret: z.boolean(), updatedAt: z.string() });
 const notFound = problem('No such function (or not yours)');
+/** An env value (a secret's too), and an API key's name: the API's bounds, shared with the dashboard's forms. */
+export const EnvValue = z.string().max(32_768);
+export const KeyName = z.string().min(1).max(100);
+
 const ref = z.object({ ref: z.string().min(1).max(100).openapi({ description: 'the function’s id or name' }) });
 
 const createFn = createRoute({
@@ -118,7 +122,8 @@ const rollback = createRoute({
   responses: { 200: json('Function', z.object({ function: FunctionSchema })), 401: unauth, 404: notFound, 409: problem('That version is not ready') },
 });
 
-const InvokeBody = z.object({
+/** The invoke envelope (also what the dashboard's invoke form is checked against). */
+export const InvokeBody = z.object({
   method: z.string().regex(/^[A-Z]{3,10}$/).default('GET'),
   path: z.string().max(4096).default('/'),
   query: z.string().max(8192).default(''),
@@ -164,7 +169,7 @@ const envPut = createRoute({
   summary: 'Set env vars and secrets (new and warm containers get them)',
   security: bearer,
   middleware: [] as unknown as MiddlewareHandler[],
-  request: { params: ref, body: jsonBody(z.object({ vars: z.record(z.string(), z.string().max(32_768)).optional(), secrets: z.record(z.string(), z.string().max(32_768)).optional() })) },
+  request: { params: ref, body: jsonBody(z.object({ vars: z.record(z.string(), EnvValue).optional(), secrets: z.record(z.string(), EnvValue).optional() })) },
   responses: { 200: json('Env', z.object({ env: z.array(EnvEntry) })), 400: problem('Bad name'), 401: unauth, 404: notFound },
 });
 
@@ -189,7 +194,7 @@ const keysCreate = createRoute({
   summary: 'A new API key; its secret is in this answer only',
   security: bearer,
   middleware: [] as unknown as MiddlewareHandler[],
-  request: { params: ref, body: jsonBody(z.object({ name: z.string().min(1).max(100).default('key'), expiresIn: z.enum(['1h', '1d', '7d', '30d', 'never']).default('never') })) },
+  request: { params: ref, body: jsonBody(z.object({ name: KeyName.default('key'), expiresIn: z.enum(['1h', '1d', '7d', '30d', 'never']).default('never') })) },
   responses: { 201: json('Key and secret', z.object({ key: KeySchema, secret: z.string() })), 401: unauth, 404: notFound },
 });
 

@@ -27,6 +27,9 @@ export interface Bucket {
   errors: number;
   coldStarts: number;
   avgDurationMs: number;
+  latencyMs: { p50: number; p95: number; p99: number };
+  avgCpuMs: number;
+  maxMemoryBytes: number;
 }
 
 /** Which functions: one, or all of a user's. */
@@ -94,18 +97,31 @@ export class StatsService {
         eb.fn.sum<number>(sql`CASE WHEN status = 'success' THEN 0 ELSE 1 END`).as('errors'),
         eb.fn.sum<number>('cold_start').as('cold'),
         eb.fn.avg<number>('duration_ms').as('avg'),
+        eb.fn.avg<number>('cpu_ms').as('cpu'),
+        eb.fn.max<number>('peak_memory_bytes').as('mem'),
       ])
       .groupBy(slot)
       .execute();
+    // Latency percentiles per bucket, from the durations (the newest PERCENTILE_ROWS of the range, as in summary()).
+    const durations = await this.scoped(scope).where('started_at', '>=', first * ms).select(['started_at', 'duration_ms']).orderBy('started_at', 'desc').limit(PERCENTILE_ROWS).execute();
+    const perSlot = new Map<number, number[]>();
+    for (const d of durations) {
+      const k = Math.floor(Number(d.started_at) / ms);
+      (perSlot.get(k) ?? perSlot.set(k, []).get(k)!).push(d.duration_ms);
+    }
     const bySlot = new Map(rows.map((r) => [Math.floor(Number(r.slot)), r]));
     return Array.from({ length: count }, (_, i) => {
       const r = bySlot.get(first + i);
+      const sorted = (perSlot.get(first + i) ?? []).sort((a, b) => a - b);
       return {
         start: new Date((first + i) * ms).toISOString(),
         invocations: Number(r?.n ?? 0),
         errors: Number(r?.errors ?? 0),
         coldStarts: Number(r?.cold ?? 0),
         avgDurationMs: Math.round(Number(r?.avg ?? 0) * 10) / 10,
+        latencyMs: { p50: pct(sorted, 50), p95: pct(sorted, 95), p99: pct(sorted, 99) },
+        avgCpuMs: Math.round(Number(r?.cpu ?? 0) * 10) / 10,
+        maxMemoryBytes: Number(r?.mem ?? 0),
       };
     });
   }

@@ -103,7 +103,7 @@ export function buildApp(d: AppDeps) {
     return c.body(await d.metrics.registry.metrics(), 200, { 'content-type': d.metrics.registry.contentType });
   });
   // The web dashboard: pages under /ui over the same services, cookie sessions with CSRF tokens.
-  app.route('/ui', dashboardRoutes({ auth: d.auth, users: d.users, fleet: d.fleet, functions: d.functions, registration: d.registration }));
+  app.route('/ui', dashboardRoutes({ auth: d.auth, users: d.users, fleet: d.fleet, functions: d.functions, registration: d.registration, trustProxy: d.http.trustProxy, log: d.log }));
   app.get('/', (c) => c.redirect('/ui/functions'));
   // /fn/* (function URLs) never reaches this app: see functions/function-url.ts and control-plane.ts.
 
