@@ -22,8 +22,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 
 interface Invocation {
   id: string;
@@ -157,21 +155,11 @@ async function send(res: ServerResponse, response: Response, inv: Invocation, ex
   res.end(body);
 }
 
-/**
- * A full garbage collection once the container has been idle for 2 s: V8 keeps a heap grown by a burst of
- * calls (and the garbage in it) until it needs room, and the host keeps many idle warm containers.
- */
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
-const idle = setTimeout(() => collect(), 2000);
-idle.unref();
-
 async function main(): Promise<void> {
   let handler = STEM ? undefined : await loadHandler(BUNDLE);
   let env = functionEnv();
   // A stem has time before its first call (nothing waits for it to start): it loads what calls use then.
   if (STEM) await warmUp();
-  idle.refresh();
   const server = createServer(async (req, res) => {
     if (req.url === '/__cpub/ready') return void res.writeHead(204).end();
     if (req.url === '/__cpub/init' && req.method === 'POST' && STEM) {
@@ -239,7 +227,6 @@ async function main(): Promise<void> {
         } else res.end();
       } finally {
         clearTimeout(timer);
-        idle.refresh();
       }
     });
   });
