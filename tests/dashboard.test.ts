@@ -102,6 +102,8 @@ s('create a function from the form, deploy examples/hello through the API, invok
   await page.waitForSelector('#invoke-body');
   assert.match(await page.locator('#invoke-body').innerText(), /"message":"Hello, Browser!"/);
   assert.match(await page.locator('#invoke-result').innerText(), /HTTP 200/);
+  // The page after the call reconnects its tail: the call's log line is there with the earlier one.
+  await until('the form call’s log line in the live tail', async () => (await page.locator('pre.tail').innerText()).includes('greeting Browser'), 10_000);
   const executions = await page.locator('#executions').innerText();
   assert.is((executions.match(/success/g) ?? []).length, 2, executions);
   await page.locator('#invoke-result a').click();
