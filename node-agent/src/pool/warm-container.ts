@@ -1,6 +1,7 @@
 // One function container: cold start (create with limits and isolation, start, wait for the shim's socket),
 // calls over its unix socket with keep-alive, per-call logs routed from its output, and its end.
 import { request, Agent } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
 import { createServer, type Server } from 'node:net';
 import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +36,11 @@ export class WarmContainer {
   lastUsed = Date.now();
   dead = false;
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private undici: Pool | undefined;
+  /** Calls go through undici's pool (less CPU per request than node:http's client); the log trailer can be as large as the log cap. */
+  private get pool(): Pool {
+    return (this.undici ??= new Pool('http://function.local', { socketPath: this.socketPath, connections: 64, maxHeaderSize: 4 * 2 ** 20, keepAliveTimeout: 30_000 }));
+  }
   private logServer: Server | undefined;
   private cgroup: CgroupReader | undefined;
   readonly startupLog: CallLogLine[] = [];
@@ -292,53 +298,46 @@ export class WarmContainer {
   }
 
   private send(req: CallRequest, timeoutMs: number): Promise<{ status: number; headers: [string, string][]; functionError: boolean; body: Buffer; log: { lines: CallLogLine[]; truncated: boolean } }> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string | string[]> = {};
-      for (const [k, v] of req.headers) {
-        const key = k.toLowerCase();
-        if (key.startsWith('cpub-') || key === 'connection' || key === 'keep-alive' || key === 'transfer-encoding') continue;
-        const prev = headers[key];
-        headers[key] = prev === undefined ? v : ([] as string[]).concat(prev, v);
-      }
-      headers['cpub-invocation-id'] = req.invocationId;
-      headers['cpub-deadline'] = String(req.deadlineMs);
-      headers['content-length'] = String(req.body.length);
-      const path = (req.path.startsWith('/') ? req.path : `/${req.path}`) + (req.query ? `?${req.query.replace(/^\?/, '')}` : '');
-      const r = request(
-        // The log trailer can be as large as the log cap (base64): allow headers that big.
-        { socketPath: this.socketPath, method: req.method || 'GET', path, headers, agent: this.agent, maxHeaderSize: 4 * 2 ** 20 },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > MAX_RESPONSE_BYTES) return res.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
-            chunks.push(c);
-          });
-          res.on('end', () => {
-            // The function's own headers: not the shim's (cpub-*), not this hop's (connection, framing).
-            const out: [string, string][] = [];
-            let functionError = false;
-            for (let i = 0; i < res.rawHeaders.length; i += 2) {
-              const k = res.rawHeaders[i]!.toLowerCase();
-              if (k === 'cpub-function-error') functionError = true;
-              else if (!k.startsWith('cpub-') && !HOP_BY_HOP.has(k)) out.push([k, res.rawHeaders[i + 1]!]);
-            }
-            clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 502, headers: out, functionError, body: Buffer.concat(chunks), log: parseLogTrailer(res.trailers['cpub-logs']) });
-          });
-          res.on('error', fail);
-        },
-      );
-      // A plain timer: AbortSignal.timeout costs several listeners per call on this hot path.
-      const timer = setTimeout(() => r.destroy(Object.assign(new Error('deadline passed'), { name: 'TimeoutError' })), timeoutMs);
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        reject(err);
-      };
-      r.on('error', fail);
-      r.end(req.body);
-    });
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of req.headers) {
+      const key = k.toLowerCase();
+      if (key.startsWith('cpub-') || HOP_BY_HOP.has(key)) continue;
+      const prev = headers[key];
+      headers[key] = prev === undefined ? v : ([] as string[]).concat(prev, v);
+    }
+    headers['cpub-invocation-id'] = req.invocationId;
+    headers['cpub-deadline'] = String(req.deadlineMs);
+    const path = (req.path.startsWith('/') ? req.path : `/${req.path}`) + (req.query ? `?${req.query.replace(/^\?/, '')}` : '');
+    // The shim answers once the function has (headers and body together): both timeouts are the deadline.
+    return this.pool
+      .request({ path, method: (req.method || 'GET') as Dispatcher.HttpMethod, headers, body: req.body.length ? req.body : null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+      .then(async (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const c of res.body as AsyncIterable<Buffer>) {
+          size += c.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            res.body.destroy();
+            throw new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
+          }
+          chunks.push(c);
+        }
+        // The function's own headers: not the shim's (cpub-*), not this hop's (connection, framing).
+        const out: [string, string][] = [];
+        let functionError = false;
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (v === undefined) continue;
+          if (k === 'cpub-function-error') functionError = true;
+          else if (!k.startsWith('cpub-') && !HOP_BY_HOP.has(k)) for (const one of Array.isArray(v) ? v : [v]) out.push([k, one]);
+        }
+        const trailer = res.trailers['cpub-logs'];
+        return { status: res.statusCode, headers: out, functionError, body: Buffer.concat(chunks), log: parseLogTrailer(Array.isArray(trailer) ? trailer[0] : trailer) };
+      })
+      .catch((err: Error & { code?: string }) => {
+        // The deadline passed: said the way the caller knows (a TimeoutError).
+        if (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT') throw Object.assign(new Error('deadline passed'), { name: 'TimeoutError' });
+        throw err;
+      });
   }
 
   /** CPU time so far and memory in use now, from the cgroup; undefined where it cannot be read. */
@@ -355,6 +354,7 @@ export class WarmContainer {
     this.exitReported = true;
     this.logServer?.close();
     this.agent.destroy();
+    void this.undici?.destroy().catch(() => {});
     this.cgroup?.close();
     await this.runtime.remove(this.id).catch(() => {});
     try {
