@@ -7,7 +7,7 @@ import type { ExecutionView } from '../functions/executions.view.js';
 import type { Stats, Bucket } from '../functions/stats.service.js';
 import type { KeyView } from '../functions/keys.service.js';
 import type { NodeView } from '../fleet/fleet.service.js';
-import { Badge, BarChart, Form, LineChart, Meter, Notice, Sparkline, mib, when } from './ui.js';
+import { Badge, BarChart, Form, Head, LineChart, Meter, Notice, Sparkline, mib, when } from './ui.js';
 
 export const LoginPage: FC<{ csrf: string; error?: string | undefined; registerOpen: boolean; mode: 'login' | 'register'; next: string }> = ({ csrf, error, registerOpen, mode, next }) => (
   <section class="card narrow">
@@ -48,17 +48,7 @@ export const FunctionsPage: FC<{ csrf: string; rows: FunctionRowView[]; error?: 
     {error && <Notice kind="error">{error}</Notice>}
     <section class="card">
       <table>
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Status</th>
-            <th>Version</th>
-            <th>Calls 24 h</th>
-            <th>Errors 24 h</th>
-            <th>Last call</th>
-            <th>Calls per hour</th>
-          </tr>
-        </thead>
+        <Head cols={['Name', 'Status', 'Version', 'Calls 24 h', 'Errors 24 h', 'Last call', 'Calls per hour']} />
         <tbody>
           {rows.length === 0 && (
             <tr>
@@ -279,16 +269,7 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
           </button>
         </form>
         <table id="executions">
-          <thead>
-            <tr>
-              <th>Started</th>
-              <th>Status</th>
-              <th>HTTP</th>
-              <th>Duration</th>
-              <th>Version</th>
-              <th>Trigger</th>
-            </tr>
-          </thead>
+          <Head cols={['Started', 'Status', 'HTTP', 'Duration', 'Version', 'Trigger']} />
           <tbody>
             {d.executions.map((e) => (
               <tr>
@@ -311,15 +292,7 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
       <h2>Versions</h2>
       <section class="card">
         <table id="versions">
-          <thead>
-            <tr>
-              <th>Version</th>
-              <th>Status</th>
-              <th>Digest</th>
-              <th>Deployed</th>
-              <th></th>
-            </tr>
-          </thead>
+          <Head cols={['Version', 'Status', 'Digest', 'Deployed', '']} />
           <tbody>
             {d.deployments.map((v) => (
               <tr>
@@ -403,14 +376,7 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
       <h2>Environment</h2>
       <section class="card">
         <table id="env">
-          <thead>
-            <tr>
-              <th>Key</th>
-              <th>Value</th>
-              <th>Kind</th>
-              <th></th>
-            </tr>
-          </thead>
+          <Head cols={['Key', 'Value', 'Kind', '']} />
           <tbody>
             {d.env.map((e) => (
               <tr>
@@ -453,16 +419,7 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
           </Notice>
         )}
         <table id="keys">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Prefix</th>
-              <th>Created</th>
-              <th>Expires</th>
-              <th>Last used</th>
-              <th></th>
-            </tr>
-          </thead>
+          <Head cols={['Name', 'Prefix', 'Created', 'Expires', 'Last used', '']} />
           <tbody>
             {d.keys.map((k) => (
               <tr>
@@ -571,19 +528,7 @@ export const FleetPage: FC<{ csrf: string; nodes: NodeView[]; alert: string | nu
     {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
     <section class="card">
       <table class="fleet" id="nodes">
-        <thead>
-          <tr>
-            <th>Node</th>
-            <th>Status</th>
-            <th>Epoch</th>
-            <th>Last heartbeat</th>
-            <th>Memory reserved</th>
-            <th>Containers</th>
-            <th>Warm</th>
-            <th>Limits</th>
-            <th></th>
-          </tr>
-        </thead>
+        <Head cols={['Node', 'Status', 'Epoch', 'Last heartbeat', 'Memory reserved', 'Containers', 'Warm', 'Limits', '']} />
         <tbody>
           {nodes.map((n) => (
             <tr>

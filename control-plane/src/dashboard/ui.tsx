@@ -49,6 +49,17 @@ export const Form: FC<{ action: string; csrf: string; class?: string; children?:
   </form>
 );
 
+/** A table's header row. */
+export const Head: FC<{ cols: string[] }> = ({ cols }) => (
+  <thead>
+    <tr>
+      {cols.map((c) => (
+        <th>{c}</th>
+      ))}
+    </tr>
+  </thead>
+);
+
 export const Notice: FC<{ kind: 'error' | 'ok'; children?: Child }> = ({ kind, children }) => (
   <p class={`notice ${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
     {children}
