@@ -121,6 +121,7 @@ async function deployHello(url, dataDir) {
       `Deployed examples/hello as version ${d.body.deployment.version}. Call it:`,
       `  curl '${fnUrl}?name=you'`,
       `First user (admin): ${creds.email} / ${creds.password}   (kept in ${credsFile})`,
+      `The dashboard: ${url}/ui   (log in as the first user)`,
       'With the CLI, in another terminal (README: "Deploying with the CLI"):',
       `  alias cpub='node ${join(root, 'bin', 'cpub.js')}'`,
       `  cpub login --server ${url} --email ${creds.email}`,

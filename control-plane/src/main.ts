@@ -25,7 +25,7 @@ function banner(url: string, database: string, registration: string): string {
       ? `  Create an account (the first one becomes admin):\n${post('/api/auth/register', '{"email":"you@example.com","password":"at-least-8-chars"}')}`
       : '  Registration is closed: create accounts with `cpub-server admin create --email …`.',
     `  Log in (returns an access and a refresh token):\n${post('/api/auth/login', '{"email":"you@example.com","password":"at-least-8-chars"}')}`,
-    `  API description: ${url}/openapi.json   Health: ${url}/health   Stop: Ctrl-C`,
+    `  Dashboard: ${url}/ui   API description: ${url}/openapi.json   Health: ${url}/health   Stop: Ctrl-C`,
     '',
     '',
   ].join('\n');
