@@ -116,6 +116,8 @@ s('roll back from the versions table; set a secret and see it masked; edit limit
   await upload('web', readFileSync((await fnArtifact(`() => new Response('v2')`)).path));
   await page.goto(`${server.url}/ui/functions/web`);
   assert.match(await page.locator('#versions').innerText(), /v2\s+active\s+ready/);
+  const log = await page.request.get(`${server.url}${await page.locator('#versions a', { hasText: 'build log' }).first().getAttribute('href')}`);
+  assert.match(await log.text(), /building version 2 on node /, 'the build log, linked from the versions table');
   await submit(page.getByRole('button', { name: 'Roll back to v1' }));
   assert.match(await page.getByRole('status').first().innerText(), /Rolled back: v1 is active/);
   assert.is((await api.get('/api/functions/web', adminToken)).body.function.activeVersion, 1);
@@ -169,6 +171,7 @@ s('another user’s function is a 404; a form without a valid CSRF token is refu
   const res = await page.goto(`${server.url}/ui/functions/theirs`);
   assert.is(res!.status(), 404);
   assert.match(await page.locator('h1').innerText(), /Not found/);
+  assert.is((await page.request.get(`${server.url}/ui/functions/theirs/versions/1/log`)).status(), 404);
   const none = await page.request.post(`${server.url}/ui/functions`, { form: { name: 'sneaky', auth: 'public' }, maxRedirects: 0 });
   assert.is(none.status(), 403);
   assert.match(none.headers()['content-type'] ?? '', /text\/html/, 'a page saying why, not JSON');

@@ -172,12 +172,19 @@ export function dashboardRoutes(d: DashboardDeps) {
       stats.buckets({ functionId: row.id }, 'hour', 24),
       executions.list(row, { limit: 20, ...(statusFilter ? { status: statusFilter } : {}) }),
     ]);
-    const withLogs = await Promise.all(deps.deployments.map(async (v) => ({ ...v, buildLog: (await fns.deployment(user, row.id, v.version)).deployment.build_log })));
     const notice = takeFlash(c);
-    const data: FunctionPageData = { fn, deployments: withLogs, env: envList, keys: keyList, stats: s, hourly, executions: ex.executions, statusFilter, notice, ...extra };
+    const data: FunctionPageData = { fn, deployments: deps.deployments, env: envList, keys: keyList, stats: s, hourly, executions: ex.executions, statusFilter, notice, ...extra };
     return page(c, fn.name, <FunctionPage csrf={c.get('csrf')} d={data} />, status);
   }
   app.get('/functions/:name', (c) => functionPage(c));
+
+  // A version's build log, as text (linked from the versions table: logs are not all loaded with the page).
+  app.get('/functions/:name/versions/:version/log', async (c) => {
+    const version = Number(c.req.param('version'));
+    if (!Number.isSafeInteger(version) || version < 1) throw Invalid('invalid_version', 'a version is a positive integer', { field: 'version' });
+    const { deployment } = await fns.deployment(c.get('user'), c.req.param('name'), version);
+    return c.text(deployment.build_log || deployment.error || '(empty)');
+  });
 
   /** Runs a form action on the user's function, then back to its page with what happened. */
   const action = (path: string, run: (c: Context<UiEnv>, fn: Awaited<ReturnType<typeof fns.find>>, f: Form) => Promise<string>) =>

@@ -100,7 +100,7 @@ export const FunctionsPage: FC<{ csrf: string; rows: FunctionRowView[]; error?: 
 
 export interface FunctionPageData {
   fn: FunctionView;
-  deployments: (DeploymentView & { buildLog: string })[];
+  deployments: DeploymentView[];
   env: { key: string; value: string; secret: boolean; updatedAt: string }[];
   keys: KeyView[];
   stats: Stats;
@@ -305,10 +305,8 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
                 <td class="mono">{v.digest.slice(0, 12)}</td>
                 <td>
                   {when(v.createdAt)}
-                  <details>
-                    <summary>build log</summary>
-                    <pre>{v.buildLog || v.error || '(empty)'}</pre>
-                  </details>
+                  <br />
+                  <a href={`${base}/versions/${v.version}/log`}>build log</a>
                 </td>
                 <td>
                   {v.status === 'ready' && !v.active && (
