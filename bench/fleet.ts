@@ -3,6 +3,7 @@
 // and the time from kill -9 of an agent (and from SIGSTOP, the heartbeat TTL's case) to its `down` status.
 // See bench/README.md.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, startAgentProcess, type RunningServer } from '../tests/helpers/server.js';
@@ -22,6 +23,8 @@ type NodeView = { id: string; name: string; status: string; warm: { functionId: 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Fleet {
+  /** Ids of the functions this run made: their images are removed when it ends. */
+  functionIds: string[];
   server: RunningServer;
   agents: RunningServer[];
   api: Client;
@@ -48,7 +51,7 @@ async function startFleet(agentCount: number): Promise<Fleet> {
     if (Date.now() > end) throw new Error('the agents did not come up');
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { server, agents, api, token, dirs };
+  return { functionIds: [], server, agents, api, token, dirs };
 }
 
 async function stopFleet(f: Fleet): Promise<void> {
@@ -58,6 +61,11 @@ async function stopFleet(f: Fleet): Promise<void> {
   }
   await f.server.stop();
   for (const d of f.dirs) rmSync(d, { recursive: true, force: true });
+  // The agents are gone; the images they built for this run's functions would stay in the host's store.
+  for (const id of f.functionIds) {
+    const images = spawnSync('podman', ['images', '-q', '--filter', `label=containerpub.function=${id}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    if (images.length) spawnSync('podman', ['rmi', '-f', ...images], { stdio: 'ignore' });
+  }
 }
 
 async function waitForStatus(f: Fleet, id: string, status: string, from: number): Promise<number> {
@@ -83,6 +91,7 @@ async function main() {
         const name = `noop-${i}`;
         const created = await f.api.post('/api/functions', { name, auth: 'public', ...LIMITS }, f.token);
         if (created.status !== 201) throw new Error(`create ${name}: ${created.text}`);
+        f.functionIds.push(created.body.function.id as string);
         const res = await fetch(`${f.server.url}/api/functions/${name}/deployments?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${f.token}`, 'content-type': 'application/gzip' }, body: new Uint8Array(readFileSync(art.path)) });
         if (res.status !== 201) throw new Error(`deploy ${name}: ${res.status} ${await res.text()}`);
         paths.push(`/fn/${handle}/${name}`);
