@@ -176,6 +176,7 @@ s('another user’s function is a 404; a form without a valid CSRF token is refu
   assert.is(none.status(), 403);
   assert.match(none.headers()['content-type'] ?? '', /text\/html/, 'a page saying why, not JSON');
   assert.match(await none.text(), /CSRF token/);
+  assert.match(none.headers()['content-security-policy'] ?? '', /default-src 'self'; script-src 'self'/, 'error pages keep the strict CSP');
   const wrong = await page.request.post(`${server.url}/ui/functions`, { form: { name: 'sneaky', auth: 'public', _csrf: 'x'.repeat(32) }, maxRedirects: 0 });
   assert.is(wrong.status(), 403);
   assert.is((await api.get('/api/functions/sneaky', adminToken)).status, 404, 'nothing was created');

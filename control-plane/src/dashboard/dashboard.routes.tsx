@@ -65,7 +65,6 @@ export function dashboardRoutes(d: DashboardDeps) {
   const page = (c: Context<UiEnv>, title: string, body: Child, status: 200 | 400 | 403 | 404 | 422 | 500 = 200) => {
     const p = c.get('principal');
     const user = p ? { email: p.email, name: c.get('user').name, admin: p.role === 'admin' } : undefined;
-    c.header('Content-Security-Policy', CSP);
     return c.html(
       <>
         {raw('<!doctype html>')}

@@ -78,8 +78,7 @@ export class AgentLink {
    * (plus a grace second): never a hang.
    */
   invoke(req: InvokeRequest & { invocationId: string; deadlineMs: number; functionId: string; version: number }, memoryBytes = 0): Promise<InvokeReply__Output> {
-    const client = this.client;
-    if (!client || !this.epoch) return Promise.reject(NotSent(`node ${this.nodeId} is not connected`));
+    if (!this.client || !this.epoch) return Promise.reject(NotSent(`node ${this.nodeId} is not connected`));
     const fv = `${req.functionId}@${req.version}`;
     const warmFree = this.warmFree(fv, Number(req.limits?.concurrency ?? 1));
     if (warmFree <= 0) {
@@ -111,9 +110,9 @@ export class AgentLink {
     return (this.warm.get(fv) ?? 0) * Math.max(1, concurrency) - (this.callsOf.get(fv) ?? 0);
   }
 
+  /** Writes the call on the InvokeStream (opened on first use); `invoke` has checked the link is connected. */
   private send(req: InvokeRequest & { invocationId: string; deadlineMs: number }): Promise<InvokeReply__Output> {
-    const client = this.client;
-    if (!client) return Promise.reject(NotSent(`node ${this.nodeId} is not connected`));
+    const client = this.client!;
     if (!this.stream) {
       let stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output>;
       try {
