@@ -196,6 +196,39 @@ s('a call past its deadline → timeout, and its container is gone', async () =>
   assert.is(left.length, 0, 'container removed');
 });
 
+s('answers of every shape come back whole: a streamed body, bytes, 204, HEAD; a function cannot set cpub-* headers', async () => {
+  const spec = await deploy(`async (req) => {
+    const p = new URL(req.url).pathname;
+    if (p === '/stream') return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('part one, ')); c.enqueue(new TextEncoder().encode('part two')); c.close(); } }));
+    if (p === '/bytes') return new Response(new Uint8Array([0, 1, 2, 255]), { headers: { 'cpub-function-error': '1', 'cpub-logs': 'forged', 'x-kept': 'yes' } });
+    if (p === '/empty') return new Response(null, { status: 204 });
+    if (p === '/chatty') { for (let i = 0; i < 40; i++) console.log(i + ' ' + 'y'.repeat(1024)); return new Response('said a lot'); }
+    console.log('head or get');
+    return new Response('body of get', { headers: { 'content-type': 'text/plain' } });
+  }`);
+  const stream = await call(spec, { path: '/stream' });
+  assert.is(stream.body.toString(), 'part one, part two');
+  const bytes = await call(spec, { path: '/bytes' });
+  assert.is(bytes.outcome, 'ok', 'a cpub-function-error set by the function is not the shim’s');
+  assert.equal([...bytes.body], [0, 1, 2, 255]);
+  assert.ok(bytes.headers.some(([k, v]) => k === 'x-kept' && v === 'yes'));
+  assert.not.ok(bytes.headers.some(([k]) => k.startsWith('cpub-')), JSON.stringify(bytes.headers));
+  assert.equal(bytes.logs, []);
+  const empty = await call(spec, { path: '/empty' });
+  assert.is(empty.status, 204);
+  assert.is(empty.body.length, 0);
+  const head = await call(spec, { method: 'HEAD' });
+  assert.is(head.status, 200);
+  assert.is(head.body.length, 0);
+  assert.ok(head.logs.some((l) => l.message === 'head or get'), JSON.stringify(head.logs));
+  // 40 KiB of log is past what goes in a header: it comes back as a trailer, every line of it.
+  const chatty = await call(spec, { path: '/chatty' });
+  assert.is(chatty.body.toString(), 'said a lot');
+  assert.is(chatty.logs.length, 40);
+  assert.ok(chatty.logs.every((l, i) => l.message === `${i} ${'y'.repeat(1024)}`));
+  assert.not.ok(chatty.logsTruncated);
+});
+
 s('process.exit(1) → crashed', async () => {
   const spec = await deploy(`async () => { process.exit(1); }`);
   const r = await call(spec);

@@ -63,11 +63,21 @@ export class Metrics {
     this.background.inc({ job });
   }
 
+  /** Each function's series, bound once: labelling on every call (hashing the label values) costs more than counting. */
+  private readonly series = new Map<string, { name: string; duration: Histogram.Internal<'function_id' | 'function'>; cold: Counter.Internal; calls: Map<string, Counter.Internal> }>();
+
   call(functionId: string, name: string, status: string, durationMs: number, coldStart: boolean): void {
-    const fn = { function_id: functionId, function: name };
-    this.calls.inc({ ...fn, status });
-    this.duration.observe(fn, durationMs / 1000);
-    if (coldStart) this.cold.inc(fn);
+    let s = this.series.get(functionId);
+    if (!s || s.name !== name) {
+      const fn = { function_id: functionId, function: name };
+      s = { name, duration: this.duration.labels(fn), cold: this.cold.labels(fn), calls: new Map() };
+      this.series.set(functionId, s);
+    }
+    let calls = s.calls.get(status);
+    if (!calls) s.calls.set(status, (calls = this.calls.labels({ function_id: functionId, function: name, status })));
+    calls.inc();
+    s.duration.observe(durationMs / 1000);
+    if (coldStart) s.cold.inc();
   }
 
   build(durationMs: number, ok: boolean): void {

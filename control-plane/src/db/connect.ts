@@ -1,5 +1,6 @@
 // Opens the database: SQLite (better-sqlite3, the embedded default) or PostgreSQL (a pg pool). The only file that knows the dialect.
 import { mkdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -8,6 +9,11 @@ import type { Database } from './schema.js';
 import { Conflict, type AppError } from '../errors.js';
 
 export type Dialect = 'sqlite' | 'postgres';
+
+/** How often the checkpoint worker copies the write-ahead log into the database file. */
+const CHECKPOINT_EVERY_MS = 500;
+/** The log size (pages of 4 KiB) past which a commit on the main connection checkpoints itself. */
+const FALLBACK_CHECKPOINT_PAGES = 20_000;
 
 export interface Db {
   kysely: Kysely<Database>;
@@ -43,6 +49,15 @@ function connectSqlite(dataDir: string): Db {
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
+  // Checkpoints run on a worker thread (db/checkpointer.ts); this connection checkpoints only as a fallback,
+  // once the log is far past what the worker keeps it to.
+  database.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+  const checkpointer = new Worker(new URL('./checkpointer.js', import.meta.url), { workerData: { file, everyMs: CHECKPOINT_EVERY_MS } });
+  checkpointer.unref();
+  let checkpointerGone = false;
+  // Should it fail (it cannot open the file), this connection's own fallback threshold still bounds the log.
+  checkpointer.on('error', () => {});
+  checkpointer.once('exit', () => (checkpointerGone = true));
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return {
     kysely,
@@ -60,7 +75,14 @@ function connectSqlite(dataDir: string): Db {
         insert(rows as Record<string, unknown>[]);
       };
     },
-    close: () => kysely.destroy(),
+    close: async () => {
+      if (!checkpointerGone) {
+        const exited = new Promise((r) => checkpointer.once('exit', r));
+        checkpointer.postMessage('stop');
+        await exited;
+      }
+      await kysely.destroy();
+    },
   };
 }
 

@@ -39,7 +39,7 @@ export class WarmContainer {
   private undici: Pool | undefined;
   /** Calls go through undici's pool (less CPU per request than node:http's client); the log trailer can be as large as the log cap. */
   private get pool(): Pool {
-    return (this.undici ??= new Pool('http://function.local', { socketPath: this.socketPath, connections: 64, maxHeaderSize: 4 * 2 ** 20, keepAliveTimeout: 30_000 }));
+    return (this.undici ??= new Pool('http://function.local', { socketPath: this.socketPath, connections: 64, maxHeaderSize: 4 * 2 ** 20, maxResponseSize: MAX_RESPONSE_BYTES, keepAliveTimeout: 30_000 }));
   }
   private logServer: Server | undefined;
   private cgroup: CgroupReader | undefined;
@@ -312,16 +312,8 @@ export class WarmContainer {
     return this.pool
       .request({ path, method: (req.method || 'GET') as Dispatcher.HttpMethod, headers, body: req.body.length ? req.body : null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
       .then(async (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const c of res.body as AsyncIterable<Buffer>) {
-          size += c.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            res.body.destroy();
-            throw new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
-          }
-          chunks.push(c);
-        }
+        // The pool's maxResponseSize refuses a body past MAX_RESPONSE_BYTES while it arrives.
+        const body = Buffer.from(await res.body.arrayBuffer());
         // The function's own headers: not the shim's (cpub-*), not this hop's (connection, framing).
         const out: [string, string][] = [];
         let functionError = false;
@@ -330,12 +322,14 @@ export class WarmContainer {
           if (k === 'cpub-function-error') functionError = true;
           else if (!k.startsWith('cpub-') && !HOP_BY_HOP.has(k)) for (const one of Array.isArray(v) ? v : [v]) out.push([k, one]);
         }
-        const trailer = res.trailers['cpub-logs'];
-        return { status: res.statusCode, headers: out, functionError, body: Buffer.concat(chunks), log: parseLogTrailer(Array.isArray(trailer) ? trailer[0] : trailer) };
+        // The call's log: a header when small, a trailer otherwise (see the shim).
+        const log = res.headers['cpub-logs'] ?? res.trailers['cpub-logs'];
+        return { status: res.statusCode, headers: out, functionError, body, log: parseLogTrailer(Array.isArray(log) ? log[0] : log) };
       })
       .catch((err: Error & { code?: string }) => {
         // The deadline passed: said the way the caller knows (a TimeoutError).
         if (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT') throw Object.assign(new Error('deadline passed'), { name: 'TimeoutError' });
+        if (err.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') throw new Error(`the response is larger than ${MAX_RESPONSE_BYTES / 2 ** 20} MiB`);
         throw err;
       });
   }

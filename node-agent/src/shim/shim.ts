@@ -6,9 +6,10 @@
 // - one HTTP request in, one response out, on the unix socket; the request carries `Cpub-Invocation-Id` and
 //   `Cpub-Deadline` (epoch ms); the response is the function's own status, headers and body — or, when the
 //   function throws, a 500 with `Cpub-Function-Error: 1` and the stack in the call's log;
-// - the call's log comes back in-band, as the HTTP trailer `Cpub-Logs`: base64 of JSON {"lines": [{"t": epoch
-//   ms, "s": stream, "l": level, "m": message}], "truncated": bool}, capped per invocation (CPUB_LOG_CAP bytes,
-//   default 256 KiB) — so the agent never waits on the container's output stream to finish a call;
+// - the call's log comes back in-band, as `Cpub-Logs`: base64 of JSON {"lines": [{"t": epoch ms, "s": stream,
+//   "l": level, "m": message}], "truncated": bool}, capped per invocation (CPUB_LOG_CAP bytes, default 256 KiB) —
+//   a response header when it is at most 16 KiB (most calls; the response then has a Content-Length), else an
+//   HTTP trailer after a chunked body — so the agent never waits on the container's output stream to finish a call;
 // - the same lines also go, for live tails, as JSON lines {"i": invocation id, "t", "s", "l", "m"} to the unix
 //   socket CPUB_LOG_SOCKET that the agent listens on (output outside any invocation has "i": ""); when the
 //   agent is slow to read, lines are dropped rather than buffered without bound;
@@ -144,15 +145,53 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-async function send(res: ServerResponse, response: Response, inv: Invocation, extra: Record<string, string> = {}): Promise<void> {
-  const headers: Record<string, string[] | string> = { ...extra, trailer: 'Cpub-Logs' };
+/** The log in a header when it is this small (most calls); past it, a trailer (the body is sent first). */
+const HEADER_LOG_MAX = 16 * 1024;
+
+async function send(res: ServerResponse, response: Response, inv: Invocation, extra: Record<string, string> = {}, method = 'GET'): Promise<void> {
+  const headers: Record<string, string[] | string> = { ...extra };
   response.headers.forEach((v, k) => {
-    if (k !== 'content-length' && k !== 'transfer-encoding' && k !== 'trailer') ((headers[k] ??= []) as string[]).push(v);
+    // Framing is this hop's, and cpub-* names are the shim's: a function cannot set them.
+    if (k !== 'content-length' && k !== 'transfer-encoding' && k !== 'trailer' && !k.startsWith('cpub-')) ((headers[k] ??= []) as string[]).push(v);
   });
-  const body = Buffer.from(await response.arrayBuffer());
-  res.writeHead(response.status, headers);
-  res.addTrailers({ 'Cpub-Logs': logTrailer(inv) });
+  const body = await bodyOf(response);
+  // Every line the call wrote while its answer was made is in by now.
+  const log = logTrailer(inv);
+  if (log.length > HEADER_LOG_MAX) {
+    headers.trailer = 'Cpub-Logs';
+    res.writeHead(response.status, headers);
+    res.addTrailers({ 'Cpub-Logs': log });
+    return void res.end(body);
+  }
+  headers['cpub-logs'] = log;
+  const status = response.status;
+  if (!(status === 204 || status === 304 || status < 200 || method === 'HEAD')) headers['content-length'] = String(body.length);
+  res.writeHead(status, headers);
   res.end(body);
+}
+
+/**
+ * Node's fetch classes keep the body a Response was made from (a string or bytes) in an internal state object;
+ * reading it there skips a web stream and its promises per call. The symbol is found once, by a probe: where
+ * Node's internals differ, it is not found and every body is read the standard way.
+ */
+const STATE = (() => {
+  const probe = new Response('probe');
+  for (const sym of Object.getOwnPropertySymbols(probe)) {
+    const v = (probe as unknown as Record<symbol, { body?: { source?: unknown } } | undefined>)[sym];
+    if (v?.body?.source === 'probe') return sym;
+  }
+  return undefined;
+})();
+
+async function bodyOf(response: Response): Promise<Buffer> {
+  if (STATE && !response.bodyUsed) {
+    const source = (response as unknown as Record<symbol, { body?: { source?: unknown } | null } | undefined>)[STATE]?.body?.source;
+    if (typeof source === 'string') return Buffer.from(source);
+    if (source instanceof Uint8Array) return Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+  }
+  if (response.body === null) return NO_BODY;
+  return Buffer.from(await response.arrayBuffer());
 }
 
 async function main(): Promise<void> {
@@ -218,12 +257,12 @@ async function main(): Promise<void> {
           function: FUNCTION,
         };
         const result = await fn(request, ctx);
-        await send(res, result instanceof Response ? result : Response.json(result ?? null), inv);
+        await send(res, result instanceof Response ? result : Response.json(result ?? null), inv, {}, method);
       } catch (err) {
         const e = err as Error;
         emit('stderr', 'error', e?.stack ?? String(err));
         if (!res.headersSent) {
-          await send(res, Response.json({ error: 'function_error', message: e?.message ?? String(err) }, { status: 500 }), inv, { 'cpub-function-error': '1' });
+          await send(res, Response.json({ error: 'function_error', message: e?.message ?? String(err) }, { status: 500 }), inv, { 'cpub-function-error': '1' }, req.method);
         } else res.end();
       } finally {
         clearTimeout(timer);
