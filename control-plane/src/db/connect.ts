@@ -78,6 +78,7 @@ function connectSqlite(dataDir: string): Db {
     close: async () => {
       if (!checkpointerGone) {
         const exited = new Promise((r) => checkpointer.once('exit', r));
+        checkpointer.ref(); // an unref'd worker's exit would not keep this process alive to see it
         checkpointer.postMessage('stop');
         await exited;
       }
