@@ -63,15 +63,17 @@ export class ExecutionWriter {
   }
 
   private schedule(): void {
-    const othersComing = this.inFlight() > this.queue.length && performance.now() - this.lastFlush < 2 * GROUP_WAIT_MS;
+    // Every call in flight has its row queued: no other row can join this group, so it is written now (a call
+    // alone does not wait a turn of the event loop for company that cannot come).
+    if (this.inFlight() <= this.queue.length) {
+      if (this.waiting) clearTimeout(this.waiting);
+      if (this.waiting !== null) return void this.flush();
+      return; // a flush is already due on the next turn; it takes this row too
+    }
+    const othersComing = performance.now() - this.lastFlush < 2 * GROUP_WAIT_MS;
     if (this.waiting === undefined) {
       this.waiting = othersComing ? setTimeout(() => void this.flush(), GROUP_WAIT_MS) : null;
       if (this.waiting === null) setImmediate(() => void this.flush());
-    } else if (this.waiting && !othersComing) {
-      // Every call in flight has its row queued: nothing to wait for.
-      clearTimeout(this.waiting);
-      this.waiting = null;
-      setImmediate(() => void this.flush());
     }
   }
 
