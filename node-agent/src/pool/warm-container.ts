@@ -1,7 +1,7 @@
 // One function container: cold start (create with limits and isolation, start, wait for the shim's socket),
 // calls over its unix socket with keep-alive, per-call logs routed from its output, and its end.
 import { request, Agent } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool, util as undiciUtil, type Dispatcher } from 'undici';
 import { createServer, type Server } from 'node:net';
 import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -309,29 +309,48 @@ export class WarmContainer {
     headers['cpub-deadline'] = String(req.deadlineMs);
     const path = (req.path.startsWith('/') ? req.path : `/${req.path}`) + (req.query ? `?${req.query.replace(/^\?/, '')}` : '');
     // The shim answers once the function has (headers and body together): both timeouts are the deadline.
-    return this.pool
-      .request({ path, method: (req.method || 'GET') as Dispatcher.HttpMethod, headers, body: req.body.length ? req.body : null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
-      .then(async (res) => {
-        // The pool's maxResponseSize refuses a body past MAX_RESPONSE_BYTES while it arrives.
-        const body = Buffer.from(await res.body.arrayBuffer());
-        // The function's own headers: not the shim's (cpub-*), not this hop's (connection, framing).
-        const out: [string, string][] = [];
-        let functionError = false;
-        for (const [k, v] of Object.entries(res.headers)) {
-          if (v === undefined) continue;
-          if (k === 'cpub-function-error') functionError = true;
-          else if (!k.startsWith('cpub-') && !HOP_BY_HOP.has(k)) for (const one of Array.isArray(v) ? v : [v]) out.push([k, one]);
-        }
-        // The call's log: a header when small, a trailer otherwise (see the shim).
-        const log = res.headers['cpub-logs'] ?? res.trailers['cpub-logs'];
-        return { status: res.statusCode, headers: out, functionError, body, log: parseLogTrailer(Array.isArray(log) ? log[0] : log) };
-      })
-      .catch((err: Error & { code?: string }) => {
-        // The deadline passed: said the way the caller knows (a TimeoutError).
-        if (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT') throw Object.assign(new Error('deadline passed'), { name: 'TimeoutError' });
-        if (err.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') throw new Error(`the response is larger than ${MAX_RESPONSE_BYTES / 2 ** 20} MiB`);
-        throw err;
-      });
+    // undici's dispatch with a handler of our own: the answer is small and taken whole, so no stream and no
+    // promise per chunk (what `request` would make for every call).
+    return new Promise((resolve, reject) => {
+      let status = 0;
+      let raw: Buffer[] = [];
+      const chunks: Buffer[] = [];
+      this.pool.dispatch(
+        { path, method: (req.method || 'GET') as Dispatcher.HttpMethod, headers, body: req.body.length ? req.body : null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+        {
+          onConnect: () => {},
+          onError: (err: Error & { code?: string }) => {
+            // The deadline passed: said the way the caller knows (a TimeoutError).
+            if (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT') reject(Object.assign(new Error('deadline passed'), { name: 'TimeoutError' }));
+            // The pool's maxResponseSize refuses a body past MAX_RESPONSE_BYTES while it arrives.
+            else if (err.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') reject(new Error(`the response is larger than ${MAX_RESPONSE_BYTES / 2 ** 20} MiB`));
+            else reject(err);
+          },
+          onHeaders: (statusCode: number, rawHeaders: Buffer[]) => {
+            status = statusCode;
+            raw = rawHeaders;
+            return true;
+          },
+          onData: (chunk: Buffer) => {
+            chunks.push(chunk);
+            return true;
+          },
+          onComplete: (trailers: string[] | null) => {
+            const parsed = undiciUtil.parseHeaders(raw);
+            // The function's own headers: not the shim's (cpub-*), not this hop's (connection, framing).
+            const out: [string, string][] = [];
+            let functionError = false;
+            for (const [k, v] of Object.entries(parsed)) {
+              if (k === 'cpub-function-error') functionError = true;
+              else if (!k.startsWith('cpub-') && !HOP_BY_HOP.has(k)) for (const one of Array.isArray(v) ? v : [v]) out.push([k, one]);
+            }
+            // The call's log: a header when small, a trailer otherwise (see the shim).
+            const log = parsed['cpub-logs'] ?? (trailers?.length ? undiciUtil.parseHeaders(trailers)['cpub-logs'] : undefined);
+            resolve({ status, headers: out, functionError, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), log: parseLogTrailer(Array.isArray(log) ? log[0] : log) });
+          },
+        },
+      );
+    });
   }
 
   /** CPU time so far and memory in use now, from the cgroup; undefined where it cannot be read. */
