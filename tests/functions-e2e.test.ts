@@ -53,10 +53,14 @@ s.before(
   }),
 );
 
+/** Data folders of servers started on another's folder (they do not remove it). */
+const leftovers: string[] = [];
+
 s.after(
   loud(async () => {
     await agent?.stop();
     await server?.stop();
+    for (const d of leftovers) rmSync(d, { recursive: true, force: true });
     rmSync(agentDir, { recursive: true, force: true });
   }),
 );
@@ -390,6 +394,30 @@ s('an agent killed mid-call: 502 agent_lost well before the deadline, and the ex
     // The agent comes back (a new epoch; it removes what the dead one left) and stops cleanly after.
     agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN });
   }
+});
+
+s('the server stopped (SIGTERM) with a call running past its grace: the call’s execution row is still written', async () => {
+  await api.post('/api/functions', { name: 'outlives', auth: 'public', timeoutMs: 20_000 }, owner.token);
+  await deploy('outlives', `async () => { await new Promise((r) => setTimeout(r, 12_000)); return new Response('late'); }`);
+  const call = fetch(`${server.url}/fn/${owner.handle}/outlives`).then(
+    (r) => r.status,
+    () => 'cut',
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  const dir = server.dataDir;
+  const exited = new Promise((r) => server.proc.once('exit', r));
+  server.proc.kill('SIGTERM');
+  await exited;
+  assert.is(await call, 'cut', 'the call outlived the 5 s grace, so its connection was cut');
+  // The same data folder, a new process (it dials the agent from the nodes table).
+  const restarted = await startServer({ CPUB_DATA_DIR: dir, CPUB_JOIN_TOKEN: JOIN });
+  server = restarted;
+  leftovers.push(dir);
+  api = client(server.url);
+  const token = (await api.post('/api/auth/login', { email: 'owner@example.com', password: 'password-for-tests-1' })).body.accessToken as string;
+  const rows = (await api.get('/api/functions/outlives/executions', token)).body.executions as { status: string; error: string }[];
+  assert.is(rows.length, 1, 'one row for the call');
+  assert.is(rows[0]!.status, 'agent_lost', JSON.stringify(rows));
 });
 
 s.run();

@@ -144,7 +144,10 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
         // Builds left unfinished are resumed at the next start (their artifacts are on disk).
         functions.stop();
         await Promise.race([functions.settle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+        // Calls still running past the grace end as agent_lost when the links close; their rows are written
+        // before the database closes.
         fleet.stop();
+        await invoker.settle(5000);
         await purger.stop();
         await denylist.stop();
         await db.close();

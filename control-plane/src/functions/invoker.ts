@@ -178,6 +178,14 @@ export class Invoker {
     }
   }
 
+  /**
+   * Resolves once no call is running (or after `ms`): a call counts as running until its execution row is
+   * written, so at shutdown this is what keeps the database open for the rows of the last calls.
+   */
+  async settle(ms: number): Promise<void> {
+    for (const end = Date.now() + ms; this.running > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** Drops what is cached about a function (its settings, env or versions changed). */
   forget(functionId: string): void {
     for (const k of this.deployments.keys()) if (k.startsWith(`${functionId}@`)) this.deployments.delete(k);
