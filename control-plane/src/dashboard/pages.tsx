@@ -7,7 +7,7 @@ import type { ExecutionView } from '../functions/executions.view.js';
 import type { Stats, Bucket } from '../functions/stats.service.js';
 import type { KeyView } from '../functions/keys.service.js';
 import type { NodeView } from '../fleet/fleet.service.js';
-import { Badge, BarChart, Form, Head, LineChart, Meter, Notice, Sparkline, mib, when } from './ui.js';
+import { ActionButton, Badge, BarChart, Form, Head, LineChart, Meter, Notice, Sparkline, mib, when } from './ui.js';
 
 export const LoginPage: FC<{ csrf: string; error?: string | undefined; registerOpen: boolean; mode: 'login' | 'register'; next: string }> = ({ csrf, error, registerOpen, mode, next }) => (
   <section class="card narrow">
@@ -310,12 +310,7 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
                 </td>
                 <td>
                   {v.status === 'ready' && !v.active && (
-                    <Form action={`${base}/rollback`} csrf={csrf} class="inline">
-                      <input type="hidden" name="version" value={String(v.version)} />
-                      <button type="submit" class="secondary" aria-label={`Roll back to v${v.version}`}>
-                        Roll back to v{v.version}
-                      </button>
-                    </Form>
+                    <ActionButton action={`${base}/rollback`} csrf={csrf} kind="secondary" label={`Roll back to v${v.version}`} fields={{ version: String(v.version) }} />
                   )}
                 </td>
               </tr>
@@ -382,12 +377,7 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
                 <td class={e.secret ? 'mono secret' : 'mono'}>{e.secret ? '••••••••' : e.value}</td>
                 <td>{e.secret ? 'secret' : 'var'}</td>
                 <td>
-                  <Form action={`${base}/env/unset`} csrf={csrf} class="inline">
-                    <input type="hidden" name="key" value={e.key} />
-                    <button type="submit" class="danger" aria-label={`Unset ${e.key}`}>
-                      Unset
-                    </button>
-                  </Form>
+                  <ActionButton action={`${base}/env/unset`} csrf={csrf} kind="danger" label="Unset" ariaLabel={`Unset ${e.key}`} fields={{ key: e.key }} />
                 </td>
               </tr>
             ))}
@@ -431,16 +421,8 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
                     <span class="muted">revoked</span>
                   ) : (
                     <>
-                      <Form action={`${base}/keys/${k.id}/roll`} csrf={csrf} class="inline">
-                        <button type="submit" class="secondary">
-                          Roll
-                        </button>
-                      </Form>{' '}
-                      <Form action={`${base}/keys/${k.id}/revoke`} csrf={csrf} class="inline">
-                        <button type="submit" class="danger">
-                          Revoke
-                        </button>
-                      </Form>
+                      <ActionButton action={`${base}/keys/${k.id}/roll`} csrf={csrf} kind="secondary" label="Roll" />{' '}
+                      <ActionButton action={`${base}/keys/${k.id}/revoke`} csrf={csrf} kind="danger" label="Revoke" />
                     </>
                   )}
                 </td>
@@ -554,17 +536,9 @@ export const FleetPage: FC<{ csrf: string; nodes: NodeView[]; alert: string | nu
               <td>{n.limitsEnforced ? <span class="badge good">enforced</span> : <span class="badge bad">not enforced</span>}</td>
               <td>
                 {n.status === 'draining' || n.status === 'drained' ? (
-                  <Form action={`/ui/fleet/${n.id}/undrain`} csrf={csrf} class="inline">
-                    <button type="submit" class="secondary" aria-label={`Undrain ${n.name}`}>
-                      Undrain
-                    </button>
-                  </Form>
+                  <ActionButton action={`/ui/fleet/${n.id}/undrain`} csrf={csrf} kind="secondary" label="Undrain" ariaLabel={`Undrain ${n.name}`} />
                 ) : (
-                  <Form action={`/ui/fleet/${n.id}/drain`} csrf={csrf} class="inline">
-                    <button type="submit" class="danger" aria-label={`Drain ${n.name}`}>
-                      Drain
-                    </button>
-                  </Form>
+                  <ActionButton action={`/ui/fleet/${n.id}/drain`} csrf={csrf} kind="danger" label="Drain" ariaLabel={`Drain ${n.name}`} />
                 )}
               </td>
             </tr>

@@ -49,6 +49,18 @@ export const Form: FC<{ action: string; csrf: string; class?: string; children?:
   </form>
 );
 
+/** A one-button form (drain, roll back, revoke, …): hidden `fields` go with the CSRF token. */
+export const ActionButton: FC<{ action: string; csrf: string; kind: 'secondary' | 'danger'; label: string; ariaLabel?: string; fields?: Record<string, string> }> = ({ action, csrf, kind, label, ariaLabel, fields }) => (
+  <Form action={action} csrf={csrf} class="inline">
+    {Object.entries(fields ?? {}).map(([name, value]) => (
+      <input type="hidden" name={name} value={value} />
+    ))}
+    <button type="submit" class={kind} aria-label={ariaLabel}>
+      {label}
+    </button>
+  </Form>
+);
+
 /** A table's header row. */
 export const Head: FC<{ cols: string[] }> = ({ cols }) => (
   <thead>

@@ -37,7 +37,7 @@ export class WarmContainer {
   dead = false;
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
   private undici: Pool | undefined;
-  /** Calls go through undici's pool (less CPU per request than node:http's client); the log trailer can be as large as the log cap. */
+  /** Calls go through undici's pool (less CPU per request than node:http's client); a large call log comes as a trailer, up to the log cap. */
   private get pool(): Pool {
     return (this.undici ??= new Pool('http://function.local', { socketPath: this.socketPath, connections: 64, maxHeaderSize: 4 * 2 ** 20, maxResponseSize: MAX_RESPONSE_BYTES, keepAliveTimeout: 30_000 }));
   }
@@ -236,7 +236,7 @@ export class WarmContainer {
 
   /**
    * One line of the container's output, for live tails: a call's lines go to onCallLine, others (a bundle that
-   * fails to load) to the startup log. The call's record gets its lines from the response's Cpub-Logs trailer.
+   * fails to load) to the startup log. The call's record gets its lines from the response's Cpub-Logs (header or trailer).
    */
   private route(raw: string): void {
     let j: { i?: string; t?: number; s?: string; l?: string; m?: string };
@@ -346,7 +346,7 @@ export class WarmContainer {
             }
             // The call's log: a header when small, a trailer otherwise (see the shim).
             const log = parsed['cpub-logs'] ?? (trailers?.length ? undiciUtil.parseHeaders(trailers)['cpub-logs'] : undefined);
-            resolve({ status, headers: out, functionError, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), log: parseLogTrailer(Array.isArray(log) ? log[0] : log) });
+            resolve({ status, headers: out, functionError, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), log: parseCallLog(Array.isArray(log) ? log[0] : log) });
           },
         },
       );
@@ -424,7 +424,7 @@ function listenForLogs(path: string, onLine: (line: string) => void, onClose: ()
 /** The shim's trailer for a call that logged nothing. */
 const EMPTY_LOG = Buffer.from(JSON.stringify({ lines: [], truncated: false })).toString('base64');
 
-function parseLogTrailer(v: string | undefined): { lines: CallLogLine[]; truncated: boolean } {
+function parseCallLog(v: string | undefined): { lines: CallLogLine[]; truncated: boolean } {
   if (!v || v === EMPTY_LOG) return { lines: [], truncated: false };
   try {
     const j = JSON.parse(Buffer.from(v, 'base64').toString('utf8')) as { lines: { t: number; s: string; l: string; m: string }[]; truncated: boolean };

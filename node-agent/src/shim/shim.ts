@@ -82,7 +82,7 @@ function emit(stream: string, level: string, message: string): void {
 
 const EMPTY_LOG = Buffer.from(JSON.stringify({ lines: [], truncated: false })).toString('base64');
 
-function logTrailer(inv: Invocation): string {
+function encodedLog(inv: Invocation): string {
   if (inv.lines.length === 0 && !inv.truncated) return EMPTY_LOG;
   return Buffer.from(JSON.stringify({ lines: inv.lines, truncated: inv.truncated })).toString('base64');
 }
@@ -156,7 +156,7 @@ async function send(res: ServerResponse, response: Response, inv: Invocation, ex
   });
   const body = await bodyOf(response);
   // Every line the call wrote while its answer was made is in by now.
-  const log = logTrailer(inv);
+  const log = encodedLog(inv);
   if (log.length > HEADER_LOG_MAX) {
     headers.trailer = 'Cpub-Logs';
     res.writeHead(response.status, headers);
