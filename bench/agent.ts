@@ -13,6 +13,7 @@ import { sendCredential } from '../proto/auth.js';
 import { startAgentProcess } from '../tests/helpers/server.js';
 import { fnArtifact, buildImageOverGrpc, invokeMessage } from '../tests/helpers/agent.js';
 import { directCall, pct, streamInvoker, timed, warmContainerOf } from './lib.js';
+import { NODE_PATH } from '../node-agent/src/images/runtime-image.js';
 
 /** One container taking up to 16 calls at once, a whole CPU. */
 const BENCH_LIMITS = { limits: { cpus: 1, concurrency: 16, maxInstances: 1 } };
@@ -54,6 +55,19 @@ function memoryOf(pid: number, memPath: string | undefined): Memory {
   return { cgroupMiB: cgroupBytes / 2 ** 20, anonMiB: kb('Pss_Anon') / 1024, pssMiB: kb('Pss') / 1024, rssMiB: kb('Rss') / 1024 };
 }
 
+/** The memory of a running container, by its id; undefined when it is not running. */
+function containerMemory(id: string): Memory | undefined {
+  const pid = Number(spawnSync('podman', ['inspect', '-f', '{{.State.Pid}}', id], { encoding: 'utf8' }).stdout.trim());
+  if (!pid) return undefined;
+  return memoryOf(pid, readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').map((l) => l.split(':')).find(([, c]) => c?.split(',').includes('memory'))?.[2]);
+}
+
+/** A container running `node -e script` from `image`, isolated and limited as the agent runs function containers. */
+function floorContainer(image: string, script: string): string {
+  const r = spawnSync('podman', ['run', '-d', '--runtime', 'runc', '--memory', '128m', '--memory-swap', '128m', '--cpus', '1', '--pids-limit', '128', '--network', 'none', '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--user', '65534:65534', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', '--log-driver', 'none', '-e', 'MALLOC_ARENA_MAX=1', '-e', 'MALLOC_TRIM_THRESHOLD_=65536', '--label', 'containerpub.bench=floor', '--entrypoint', NODE_PATH, image, '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`floor container: ${r.stderr}`);
+  return r.stdout.trim();
+}
 
 /** CPU time (µs) used so far by the agent process, the warm container's cgroup and this process. */
 interface CpuMeters {
@@ -164,15 +178,23 @@ async function main() {
     // Host memory of an idle warm container, right after the load and once it has settled (V8 gives back its
     // grown young generation after some idle seconds), and of a stem that never ran a call.
     const afterLoad = memoryOf(pid, memPath);
+    // Floors in the same run, idle as long: Node alone (no shim, no calls) from the same image, the same
+    // isolation as function containers, and Node having made one Request and one Response (Node loads its fetch
+    // classes, undici, on first use; every function's handler takes a Request and returns a Response).
+    const floors = [
+      ['Node alone', 'setInterval(() => {}, 1e9)'],
+      ['Node with Request/Response loaded', `new Request('http://x/', { method: 'POST', body: 'x' }); new Response('ok'); setInterval(() => {}, 1e9)`],
+    ].map(([label, script]) => ({ label: label!, id: floorContainer(spawnSync('podman', ['inspect', '-f', '{{.ImageName}}', cid], { encoding: 'utf8' }).stdout.trim(), script!) }));
     let settled = afterLoad;
     for (let i = 0; i < 12; i++) {
       await new Promise((r) => setTimeout(r, 2500));
       const m = memoryOf(pid, memPath);
       if (m.cgroupMiB < settled.cgroupMiB) settled = m;
     }
+    const floorMem = floors.map((f) => ({ label: f.label, mem: containerMemory(f.id) }));
+    for (const f of floors) spawnSync('podman', ['rm', '-f', '-t', '0', f.id]);
     const stemId = spawnSync('podman', ['ps', '-q', '--no-trunc', '--filter', 'name=^cpub-stem-', '--filter', 'label=containerpub.stem=true'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
-    const stemPid = stemId ? Number(spawnSync('podman', ['inspect', '-f', '{{.State.Pid}}', stemId], { encoding: 'utf8' }).stdout.trim()) : 0;
-    const stemMem = stemPid ? memoryOf(stemPid, readFileSync(`/proc/${stemPid}/cgroup`, 'utf8').split('\n').map((l) => l.split(':')).find(([, c]) => c?.split(',').includes('memory'))?.[2]) : undefined;
+    const stemMem = stemId ? containerMemory(stemId) : undefined;
 
     const p50 = (xs: number[]) => pct(xs, 50);
     const cold = stemCold.ms;
@@ -199,6 +221,7 @@ async function main() {
     console.log(`warm container right after the load:   ${mem(afterLoad)}`);
     console.log(`the same, idle for 30 s (lowest seen):  ${mem(settled)}   (goal ≤ 10 MB)`);
     if (stemMem) console.log(`a stem (idle, never called):           ${mem(stemMem)}`);
+    for (const f of floorMem) if (f.mem) console.log(`floor, ${f.label}:`.padEnd(39) + ` ${mem(f.mem)}`);
     console.log(
       JSON.stringify({
         bench: 'agent',
@@ -221,6 +244,8 @@ async function main() {
         idleAnonMiB: +settled.anonMiB.toFixed(1),
         afterLoadCgroupMiB: +afterLoad.cgroupMiB.toFixed(1),
         stemCgroupMiB: stemMem ? +stemMem.cgroupMiB.toFixed(1) : null,
+        floorNodeCgroupMiB: floorMem[0]?.mem ? +floorMem[0].mem.cgroupMiB.toFixed(1) : null,
+        floorFetchCgroupMiB: floorMem[1]?.mem ? +floorMem[1].mem.cgroupMiB.toFixed(1) : null,
         cpuUsPerCall16: cpuSpent,
       }),
     );

@@ -259,7 +259,7 @@ s('`cpub-agent status` shows the node, its limits and its warm containers', asyn
   assert.match(bad.stderr, 'bad_node_credential');
 });
 
-s('Remove drops the function’s containers and images; `cpub-agent drain` waits for calls in flight and refuses new ones', async () => {
+s('Remove drops the function’s containers and images; `cpub-agent drain` waits for calls in flight, refuses new ones, and lasts through a restart', async () => {
   const warm = await unary<Reply>('Invoke', invokeReq());
   assert.is(warm.outcome, 'OUTCOME_OK');
   const removed = await unary<{ containersRemoved: number; imagesRemoved: number }>('Remove', { functionId, version: 0 });
@@ -286,6 +286,20 @@ s('Remove drops the function’s containers and images; `cpub-agent drain` waits
   const refused = await unary<Reply>('Invoke', invokeReq());
   assert.is(refused.outcome, 'OUTCOME_REJECTED');
   await unary('Remove', { functionId: slowId, version: 0 });
+
+  // A drained node stays drained through a restart (maintenance), until it is undrained.
+  client.close();
+  await agent.stop();
+  agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: dataDir, CPUB_AGENT_CREDENTIAL: CREDENTIAL });
+  client = connect(agent.url);
+  assert.is((await unary<{ draining: boolean }>('Info', {})).draining, true, 'still draining after the restart');
+  assert.is((await unary<Reply>('Invoke', invokeReq())).outcome, 'OUTCOME_REJECTED');
+  await unary('Undrain', {});
+  client.close();
+  await agent.stop();
+  agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: dataDir, CPUB_AGENT_CREDENTIAL: CREDENTIAL });
+  client = connect(agent.url);
+  assert.is((await unary<{ draining: boolean }>('Info', {})).draining, false, 'undrained, and so after the next restart');
 });
 
 s.run();

@@ -141,8 +141,12 @@ s('API keys: created once (the secret shown once), revoked', async () => {
   await keysForm.getByRole('button', { name: 'Create key' }).click();
   const secret = await page.locator('#new-secret').innerText();
   assert.match(secret, /^cpk_/);
-  await page.goto(`${server.url}/ui/functions/web`);
+  assert.is(new URL(page.url()).pathname, '/ui/functions/web', 'shown after a redirect: a reload posts nothing again');
+  const listed = async () => (await api.get('/api/functions/web/keys', adminToken)).body.keys.length as number;
+  const before = await listed();
+  await page.reload();
   assert.not.match(await page.content(), new RegExp(secret), 'shown once only');
+  assert.is(await listed(), before, 'the reload created no other key');
   await submit(page.locator('#keys').getByRole('button', { name: 'Revoke' }));
   assert.match(await page.locator('#keys').innerText(), /revoked/);
 });

@@ -88,6 +88,9 @@ s('deploy with ?wait=true builds on the agent; invoke by API returns the functio
   const d = await deploy('hello', `async (req, ctx) => { console.log('hi from', ctx.function.name); return new Response(JSON.stringify({ path: new URL(req.url).pathname, q: new URL(req.url).searchParams.get('q'), body: await req.text() }), { status: 201, headers: { 'content-type': 'application/json', 'x-made-by': 'hello' } }); }`);
   assert.is(d.status, 201, JSON.stringify(d.body));
   assert.equal([d.body.deployment.version, d.body.deployment.status, d.body.deployment.active], [1, 'ready', true]);
+  const stored = (await api.get('/api/functions/hello/deployments/1', owner.token)).body.deployment.buildLog as string;
+  assert.match(stored, /^building version 1 on node /);
+  assert.match(stored, /version 1 is ready and active\n$/, 'the stored build log ends with the outcome line');
   const r = await api.post('/api/functions/hello/invoke', { method: 'POST', path: '/things', query: 'q=1', body: 'payload' }, owner.token);
   assert.is(r.status, 200, r.text);
   assert.is(r.body.statusCode, 201);

@@ -99,6 +99,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     functions: { fns: functions, invoker, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely) },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
+    sealer,
   });
 
   let server: Server | undefined;

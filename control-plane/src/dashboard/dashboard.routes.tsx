@@ -16,7 +16,8 @@ import { AppError, Invalid, TooLarge, statusOf } from '../errors.js';
 import { LIMITS } from '../functions/functions.view.js';
 import type { ExecutionStatus } from '../db/schema.js';
 import { getCookie } from 'hono/cookie';
-import { COOKIE, checkCsrf, clearSession, csrfToken, flash, newCsrfToken, sessionUser, setSession, takeFlash, type UiEnv } from './session.js';
+import { COOKIE, checkCsrf, clearSession, csrfToken, flash, flashSecret, newCsrfToken, sessionUser, setSession, takeFlash, takeSecret, type UiEnv } from './session.js';
+import type { Sealer } from '../secrets/crypto.js';
 import type { Logger } from '../logger.js';
 import { EnvValue, InvokeBody, KeyName } from '../functions/functions.routes.js';
 import { CSS, JS, Layout } from './ui.js';
@@ -30,6 +31,8 @@ export interface DashboardDeps {
   registration: 'open' | 'closed';
   /** CPUB_TRUST_PROXY: X-Forwarded-Proto says whether the browser used HTTPS (cookies are then Secure). */
   trustProxy: boolean;
+  /** Seals a new key's secret for the one page that shows it. */
+  sealer: Sealer;
   log: Logger;
 }
 
@@ -172,7 +175,8 @@ export function dashboardRoutes(d: DashboardDeps) {
       executions.list(row, { limit: 20, ...(statusFilter ? { status: statusFilter } : {}) }),
     ]);
     const notice = takeFlash(c);
-    const data: FunctionPageData = { fn, deployments: deps.deployments, env: envList, keys: keyList, stats: s, hourly, executions: ex.executions, statusFilter, notice, ...extra };
+    const newSecret = takeSecret(c, d.sealer, user.id);
+    const data: FunctionPageData = { fn, deployments: deps.deployments, env: envList, keys: keyList, stats: s, hourly, executions: ex.executions, statusFilter, notice, newSecret, ...extra };
     return page(c, fn.name, <FunctionPage csrf={c.get('csrf')} d={data} />, status);
   }
   app.get('/functions/:name', (c) => functionPage(c));
@@ -238,7 +242,8 @@ export function dashboardRoutes(d: DashboardDeps) {
     return 'Key revoked.';
   });
 
-  // Creating or rolling a key shows its secret once: the page is rendered, not redirected to.
+  // Creating or rolling a key shows its secret once, on the function's page after the redirect (a reload of
+  // that page shows it no more, and creates no other key).
   const showSecret = (roll: boolean) => async (c: Context<UiEnv>) => {
     const f = await form(c);
     const fn = await fns.find(c.get('user'), c.req.param('name')!);
@@ -246,7 +251,8 @@ export function dashboardRoutes(d: DashboardDeps) {
     const name = KeyName.safeParse((f.name ?? '').trim() || 'key');
     if (!name.success) return functionPage(c, { notice: { kind: 'error', text: 'a key name is 1–100 characters' } }, 400);
     const r = roll ? await keys.roll(fn, c.req.param('keyId')!) : await keys.create(fn, name.data, expiry);
-    return functionPage(c, { newSecret: { name: r.key.name, secret: r.secret } });
+    flashSecret(c, d.sealer, c.get('user').id, { name: r.key.name, secret: r.secret });
+    return c.redirect(`/ui/functions/${encodeURIComponent(fn.name)}`, 303);
   };
   app.post('/functions/:name/keys', showSecret(false));
   app.post('/functions/:name/keys/:keyId/roll', showSecret(true));

@@ -9,8 +9,9 @@ import type { AppEnv } from '../http/env.js';
 import type { AuthService } from '../auth/auth.service.js';
 import type { TokenResponse } from '../auth/sessions.js';
 import { AppError, Forbidden } from '../errors.js';
+import type { Sealer } from '../secrets/crypto.js';
 
-export const COOKIE = { access: 'cpub_at', refresh: 'cpub_rt', csrf: 'cpub_csrf', flash: 'cpub_flash' } as const;
+export const COOKIE = { access: 'cpub_at', refresh: 'cpub_rt', csrf: 'cpub_csrf', flash: 'cpub_flash', secret: 'cpub_secret' } as const;
 const REFRESH_MAX_AGE = 30 * 86_400;
 
 export type UiEnv = AppEnv & { Variables: AppEnv['Variables'] & { csrf: string; trustProxy: boolean } };
@@ -63,6 +64,26 @@ export function takeFlash(c: Context): { kind: 'ok' | 'error'; text: string } | 
     return (f.kind === 'ok' || f.kind === 'error') && typeof f.text === 'string' ? { kind: f.kind, text: f.text } : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A new API key's secret for the page after the redirect (so a reload does not create another key): sealed
+ * with the server's AES-256-GCM key, bound to the user, in a cookie that lives a minute and is read once.
+ */
+export function flashSecret(c: Context, sealer: Sealer, userId: string, s: { name: string; secret: string }): void {
+  setCookie(c, COOKIE.secret, sealer.seal(JSON.stringify(s), `key-secret:${userId}`), { ...options(c, 60), path: '/ui/functions' });
+}
+
+export function takeSecret(c: Context, sealer: Sealer, userId: string): { name: string; secret: string } | undefined {
+  const raw = getCookie(c, COOKIE.secret);
+  if (!raw) return undefined;
+  deleteCookie(c, COOKIE.secret, { path: '/ui/functions', secure: secure(c) });
+  try {
+    const s = JSON.parse(sealer.open(raw, `key-secret:${userId}`)) as { name?: unknown; secret?: unknown };
+    return typeof s.name === 'string' && typeof s.secret === 'string' ? { name: s.name, secret: s.secret } : undefined;
+  } catch {
+    return undefined; // another user's, an old key's, or tampered with: nothing to show
   }
 }
 

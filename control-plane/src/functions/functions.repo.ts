@@ -87,6 +87,11 @@ export const functionsRepo = {
     return Number(r.numUpdatedRows) > 0;
   },
 
+  /** Replaces a finished build's stored log (its last line is known only once the version is recorded). */
+  async setBuildLog(db: Executor, functionId: string, version: number, buildLog: string): Promise<void> {
+    await db.updateTable('deployments').set({ build_log: buildLog }).where('function_id', '=', functionId).where('version', '=', version).execute();
+  },
+
   /**
    * A version that became ready is made active when it is the newest ready one: a rollback is undone by a
    * newer deploy, and an older build finishing late never replaces a newer active version.

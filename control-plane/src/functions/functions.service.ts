@@ -283,6 +283,7 @@ export class FunctionsService {
       if (recorded) {
         const active = await functionsRepo.activateIfNewest(this.d.db, functionId, version, Date.now());
         line(active ? `version ${version} is ready and active` : `version ${version} is ready (a newer version stays active)`);
+        await functionsRepo.setBuildLog(this.d.db, functionId, version, log);
         if (active) this.d.onChanged?.(functionId);
       }
       this.d.onBuild?.(Date.now() - t0, true);

@@ -25,6 +25,7 @@ import { requireAdmin, requireAuth } from './auth-middleware.js';
 import type { Registry } from 'prom-client';
 import { credentialMatches } from '../../../proto/auth.js';
 import { dashboardRoutes } from '../dashboard/dashboard.routes.js';
+import type { Sealer } from '../secrets/crypto.js';
 
 export interface AppDeps {
   log: Logger;
@@ -37,6 +38,8 @@ export interface AppDeps {
   http: { bodyLimit: number; corsOrigins?: string[] | undefined; trustProxy: boolean; version: string };
   /** Whether the dashboard offers registration. */
   registration: 'open' | 'closed';
+  /** The server's AES-256-GCM sealer (the dashboard seals a new key's secret for its one showing). */
+  sealer: Sealer;
 }
 
 export function buildApp(d: AppDeps) {
@@ -103,7 +106,7 @@ export function buildApp(d: AppDeps) {
     return c.body(await d.metrics.registry.metrics(), 200, { 'content-type': d.metrics.registry.contentType });
   });
   // The web dashboard: pages under /ui over the same services, cookie sessions with CSRF tokens.
-  app.route('/ui', dashboardRoutes({ auth: d.auth, users: d.users, fleet: d.fleet, functions: d.functions, registration: d.registration, trustProxy: d.http.trustProxy, log: d.log }));
+  app.route('/ui', dashboardRoutes({ auth: d.auth, users: d.users, fleet: d.fleet, functions: d.functions, registration: d.registration, trustProxy: d.http.trustProxy, sealer: d.sealer, log: d.log }));
   app.get('/', (c) => c.redirect('/ui/functions'));
   // /fn/* (function URLs) never reaches this app: see functions/function-url.ts and control-plane.ts.
 

@@ -1,7 +1,7 @@
 // The Agent gRPC service: turns Build, Invoke, Remove, Watch, Drain and Info into work on the pools and the
 // container runtime. Handlers translate messages; errors leave as kinds and codes (proto/errors.ts).
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { agentServiceDefinition } from '../../../proto/loader.js';
@@ -44,15 +44,28 @@ export interface AgentServiceDeps {
 
 type WatchCall = grpc.ServerWritableStream<unknown, WatchEvent>;
 
+/** Present in the data folder while the node is drained: a restart (maintenance, an upgrade) keeps it drained. */
+const DRAINING_FILE = 'draining';
+
 export class AgentService {
-  private draining = false;
+  private draining: boolean;
   /** Builds under way by `<function id>:<digest>`. */
   private readonly buildsUnderWay = new Map<string, ReturnType<typeof buildFunctionImage>>();
   /** Images known to exist here: asking Podman on every Invoke costs ≈10 ms. Dropped by Remove. */
   private readonly images = new Set<string>();
   private readonly watchers = new Set<WatchCall>();
 
-  constructor(private readonly d: AgentServiceDeps) {}
+  constructor(private readonly d: AgentServiceDeps) {
+    this.draining = existsSync(join(d.dataDir, DRAINING_FILE));
+    if (this.draining) d.log.warn('this node was drained before it restarted: it takes no calls until it is undrained');
+  }
+
+  /** Drains or undrains, and remembers it across restarts. */
+  private setDraining(on: boolean): void {
+    this.draining = on;
+    if (on) writeFileSync(join(this.d.dataDir, DRAINING_FILE), `${new Date().toISOString()}\n`);
+    else rmSync(join(this.d.dataDir, DRAINING_FILE), { force: true });
+  }
 
   addToServer(server: grpc.Server): void {
     server.addService(agentServiceDefinition(), this.handlers());
@@ -213,14 +226,18 @@ export class AgentService {
 
       Drain: (call, cb) =>
         void (async () => {
-          this.draining = true;
+          this.setDraining(true);
           if (call.request.wait) await this.d.pools.idle();
           return { epoch: f.epoch, inFlight: this.d.pools.callsInFlight, drained: this.d.pools.callsInFlight === 0 };
         })().then((r) => cb(null, r), (err) => cb(toGrpcError(err, f.epoch))),
 
       Undrain: (_call, cb) => {
         if (this.draining) this.d.log.info('draining ended: taking calls again');
-        this.draining = false;
+        try {
+          this.setDraining(false);
+        } catch (err) {
+          return cb(toGrpcError(err, f.epoch));
+        }
         cb(null, { epoch: f.epoch, inFlight: this.d.pools.callsInFlight, drained: false });
       },
     };
