@@ -97,18 +97,19 @@ async function main() {
 
     // Rounds, each measuring every path in turn, so a slow spell of this shared machine falls on all of them.
     const before = (await api.get('/api/functions/noop/stats?period=1h', token)).body.invocations as number;
-    const rounds: { url1: WrkRun; url32: WrkRun; api1: WrkRun; api32: WrkRun; grpcSeq: number[]; grpc32: number; directSeq: number[]; direct32: number }[] = [];
+    const rounds: { url1: WrkRun; url32: WrkRun; url64: WrkRun; api1: WrkRun; api32: WrkRun; grpcSeq: number[]; grpc32: number; directSeq: number[]; direct32: number }[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const url1 = await wrk(url, { connections: 1, seconds: SECONDS });
       const url32 = await wrk(url, { connections: 32, seconds: SECONDS });
+      const url64 = await wrk(url, { connections: 64, seconds: SECONDS });
       const api1 = await wrk(invokeUrl, { connections: 1, seconds: SECONDS, headers: auth, post: '{}' });
       const api32 = await wrk(invokeUrl, { connections: 32, seconds: SECONDS, headers: auth, post: '{}' });
       const grpcSeq = await timed(viaGrpc, SEQ);
       const grpc32 = await throughput(viaGrpc, 32, SECONDS);
       const directSeq = await timed(direct, SEQ);
       const direct32 = await throughput(direct, 32, SECONDS);
-      rounds.push({ url1, url32, api1, api32, grpcSeq, grpc32, directSeq, direct32 });
-      console.log(`round ${i + 1}/${ROUNDS}: URL p50 ${fmt(url1.p50)}, ${url32.rps.toFixed(0)}/s at 32   …/invoke ${fmt(api1.p50)}, ${api32.rps.toFixed(0)}/s   gRPC ${fmt(pct(grpcSeq, 50))}, ${grpc32.toFixed(0)}/s   socket ${fmt(pct(directSeq, 50))}, ${direct32.toFixed(0)}/s`);
+      rounds.push({ url1, url32, url64, api1, api32, grpcSeq, grpc32, directSeq, direct32 });
+      console.log(`round ${i + 1}/${ROUNDS}: URL p50 ${fmt(url1.p50)}, ${url32.rps.toFixed(0)}/s at 32, ${url64.rps.toFixed(0)}/s at 64   …/invoke ${fmt(api1.p50)}, ${api32.rps.toFixed(0)}/s   gRPC ${fmt(pct(grpcSeq, 50))}, ${grpc32.toFixed(0)}/s   socket ${fmt(pct(directSeq, 50))}, ${direct32.toFixed(0)}/s`);
     }
     const after = (await api.get('/api/functions/noop/stats?period=1h', token)).body.invocations as number;
     stream.close();
@@ -116,6 +117,7 @@ async function main() {
     const med = (f: (r: (typeof rounds)[number]) => number) => pct(rounds.map(f), 50);
     const url1 = { p50: med((r) => r.url1.p50), p99: med((r) => r.url1.p99), rps: med((r) => r.url1.rps) };
     const url32 = { rps: med((r) => r.url32.rps) };
+    const url64 = { rps: med((r) => r.url64.rps) };
     const api1 = { p50: med((r) => r.api1.p50), p99: med((r) => r.api1.p99), rps: med((r) => r.api1.rps) };
     const api32 = { rps: med((r) => r.api32.rps) };
     const grpcSeq = rounds.flatMap((r) => r.grpcSeq);
@@ -139,7 +141,7 @@ async function main() {
     }
 
     const written = after - before;
-    const all = rounds.flatMap((r) => [r.url1, r.url32, r.api1, r.api32]);
+    const all = rounds.flatMap((r) => [r.url1, r.url32, r.url64, r.api1, r.api32]);
     const calls = all.reduce((n, w) => n + w.requests, 0);
     const errors = all.reduce((n, w) => n + w.non2xx, 0);
     console.log(`medians of ${ROUNDS} rounds:`);
@@ -148,6 +150,7 @@ async function main() {
     console.log(`  URL p50 above the container socket: ${fmt(above)}   (goal ≤ 1 ms)`);
     console.log(`calls/s, 1 client:    URL ${url1.rps.toFixed(0)}   …/invoke ${api1.rps.toFixed(0)}`);
     console.log(`calls/s, 32 clients:  URL ${url32.rps.toFixed(0)}   …/invoke ${api32.rps.toFixed(0)}   agent over gRPC ${grpc32.toFixed(0)}   container socket ${direct32.toFixed(0)}   (goal ≥ 3000 with an execution row each)`);
+    console.log(`calls/s, 64 clients:  URL ${url64.rps.toFixed(0)}   (for comparison with the issue's prototype: 3.1–4.4k at 64, unary gRPC)`);
     console.log(`execution rows written for the ${calls} calls above: ${written}; non-2xx or socket errors: ${errors}`);
     console.log(`cold start end to end (first URL call of a new function), n=${cold.length}: p50 ${fmt(pct(cold, 50))}, p95 ${fmt(pct(cold, 95))}   (goal p50 ≤ 250 ms)`);
     console.log(
@@ -165,6 +168,7 @@ async function main() {
         directP99Ms: +pct(directSeq, 99).toFixed(3),
         urlPerSec1: Math.round(url1.rps),
         urlPerSec32: Math.round(url32.rps),
+        urlPerSec64: Math.round(url64.rps),
         apiPerSec1: Math.round(api1.rps),
         apiPerSec32: Math.round(api32.rps),
         grpcPerSec32: Math.round(grpc32),
