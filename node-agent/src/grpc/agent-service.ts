@@ -62,9 +62,10 @@ export class AgentService {
 
   /** Drains or undrains, and remembers it across restarts. */
   private setDraining(on: boolean): void {
-    this.draining = on;
+    // Written first: a failure leaves the node as it was, and the caller gets the error.
     if (on) writeFileSync(join(this.d.dataDir, DRAINING_FILE), `${new Date().toISOString()}\n`);
     else rmSync(join(this.d.dataDir, DRAINING_FILE), { force: true });
+    this.draining = on;
   }
 
   addToServer(server: grpc.Server): void {
