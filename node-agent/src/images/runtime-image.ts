@@ -3,10 +3,11 @@
 // shim; on hosts with a registry, `--runtime-base IMAGE` builds it FROM that image instead.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
+import * as esbuild from 'esbuild';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { AgentError } from '../errors.js';
 
@@ -21,8 +22,14 @@ export interface RuntimeImageOptions {
   nodeBinary?: string;
 }
 
+let shim: Buffer | undefined;
+/** The shim as one file (it imports its frame codec, shim/frames.ts): bundled once per process. */
 function shimSource(): Buffer {
-  return readFileSync(fileURLToPath(new URL('../shim/shim.js', import.meta.url)));
+  if (!shim) {
+    const out = esbuild.buildSync({ entryPoints: [fileURLToPath(new URL('../shim/shim.js', import.meta.url))], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, logLevel: 'silent' });
+    shim = Buffer.from(out.outputFiles[0]!.contents);
+  }
+  return shim;
 }
 
 /** `localhost/containerpub/runtime-node:<version>`: the version changes with the shim, Node and the base. */

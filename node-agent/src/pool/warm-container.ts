@@ -10,14 +10,27 @@ import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { FUNCTION_UID } from '../images/runtime-image.js';
 import { LABELS } from '../images/function-image.js';
 import { cgroupOf, type CgroupReader } from './cgroup.js';
+import { MuxClient } from './mux-client.js';
 import type { CallLogLine, CallRequest, CallResult, FunctionSpec, Outcome } from './types.js';
 
 const SOCKET_IN_CONTAINER = '/run/cpub/fn.sock';
 const LOG_SOCKET_IN_CONTAINER = '/run/cpub/log.sock';
+const MUX_SOCKET_IN_CONTAINER = '/run/cpub/mux.sock';
 const MAX_LOG_LINE = 64 * 1024;
 /** Headers of the hop between the agent and the shim, never part of the function's answer. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'content-length']);
 const MAX_RESPONSE_BYTES = 16 * 2 ** 20;
+/** Room in an answer's frame for its head beside the call's log (base64, under twice the log cap): the function's headers. */
+const MAX_ANSWER_HEAD_BYTES = 4 * 2 ** 20;
+
+/** What the shim answered for a call, over either socket. */
+interface ShimAnswer {
+  status: number;
+  headers: [string, string][];
+  functionError: boolean;
+  body: Buffer;
+  log: { lines: CallLogLine[]; truncated: boolean };
+}
 
 export interface ContainerOptions {
   dataDir: string;
@@ -42,6 +55,8 @@ export class WarmContainer {
     return (this.undici ??= new Pool('http://function.local', { socketPath: this.socketPath, connections: 64, maxHeaderSize: 4 * 2 ** 20, maxResponseSize: MAX_RESPONSE_BYTES, keepAliveTimeout: 30_000 }));
   }
   private logServer: Server | undefined;
+  /** The shim's multiplexed call socket, when it has one. */
+  private mux: MuxClient | undefined;
   private cgroup: CgroupReader | undefined;
   readonly startupLog: CallLogLine[] = [];
   /** Lines seen on the output stream per call in flight: the record of a call that died before its trailer. */
@@ -78,7 +93,15 @@ export class WarmContainer {
     const t0 = performance.now();
     // glibc's malloc: one arena (libuv's threads would each get their own) and memory given back to the
     // kernel sooner: an idle warm container keeps less of what a burst of calls allocated.
-    const shim = { CPUB_SOCKET: SOCKET_IN_CONTAINER, CPUB_LOG_SOCKET: LOG_SOCKET_IN_CONTAINER, CPUB_LOG_CAP: String(opts.logCapBytes), MALLOC_ARENA_MAX: '1', MALLOC_TRIM_THRESHOLD_: '65536' };
+    const shim = {
+      CPUB_SOCKET: SOCKET_IN_CONTAINER,
+      CPUB_MUX_SOCKET: MUX_SOCKET_IN_CONTAINER,
+      CPUB_MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES),
+      CPUB_LOG_SOCKET: LOG_SOCKET_IN_CONTAINER,
+      CPUB_LOG_CAP: String(opts.logCapBytes),
+      MALLOC_ARENA_MAX: '1',
+      MALLOC_TRIM_THRESHOLD_: '65536',
+    };
     const mine = { [LABELS.managed]: 'true', [LABELS.node]: opts.nodeId, [LABELS.epoch]: opts.epoch };
     const id = await runtime.create({
       name,
@@ -107,6 +130,10 @@ export class WarmContainer {
       await runtime.start(id);
       const t2 = performance.now();
       await c.waitReady(deadlineMs);
+      // Calls go over the multiplexed socket when the shim made one (a runtime that speaks only the HTTP
+      // contract gets HTTP calls); the folder is locked by now, so the path is the shim's own socket.
+      const mux = join(dir, 'mux.sock');
+      if (isRealSocket(mux)) c.mux = new MuxClient(mux, MAX_RESPONSE_BYTES + 2 * opts.logCapBytes + MAX_ANSWER_HEAD_BYTES);
       const t3 = performance.now();
       const state = await runtime.inspect(id);
       c.cgroup = state.pid ? cgroupOf(state.pid) : undefined;
@@ -178,7 +205,7 @@ export class WarmContainer {
       if (!locked && isRealSocket(this.socketPath)) {
         chmodSync(this.dir, 0o755);
         locked = true;
-        if (!isRealSocket(this.socketPath) || readdirSync(this.dir).some((f) => f !== 'fn.sock' && f !== 'log.sock')) {
+        if (!isRealSocket(this.socketPath) || readdirSync(this.dir).some((f) => f !== 'fn.sock' && f !== 'log.sock' && f !== 'mux.sock')) {
           throw new StartError('crashed', 'the function tampered with its socket folder', this.startupLog);
         }
       }
@@ -297,7 +324,26 @@ export class WarmContainer {
     }
   }
 
-  private send(req: CallRequest, timeoutMs: number): Promise<{ status: number; headers: [string, string][]; functionError: boolean; body: Buffer; log: { lines: CallLogLine[]; truncated: boolean } }> {
+  private send(req: CallRequest, timeoutMs: number): Promise<ShimAnswer> {
+    const path = (req.path.startsWith('/') ? req.path : `/${req.path}`) + (req.query ? `?${req.query.replace(/^\?/, '')}` : '');
+    return this.mux ? this.sendMux(req, path, timeoutMs) : this.sendHttp(req, path, timeoutMs);
+  }
+
+  private async sendMux(req: CallRequest, path: string, timeoutMs: number): Promise<ShimAnswer> {
+    const h: [string, string][] = [];
+    for (const [k, v] of req.headers) {
+      const key = k.toLowerCase();
+      if (!key.startsWith('cpub-') && !HOP_BY_HOP.has(key)) h.push([key, v]);
+    }
+    const r = await this.mux!.call({ m: req.method || 'GET', u: path, h, i: req.invocationId, d: req.deadlineMs }, req.body, timeoutMs);
+    const head = r.head as { s: number; h: [string, string][]; l?: string; e?: number; big?: number };
+    if (head.big !== undefined) throw new Error(`the response is larger than ${MAX_RESPONSE_BYTES / 2 ** 20} MiB`);
+    const out: [string, string][] = [];
+    for (const [k, v] of head.h) if (!k.startsWith('cpub-') && !HOP_BY_HOP.has(k)) out.push([k, v]);
+    return { status: head.s, headers: out, functionError: head.e === 1, body: r.body, log: parseCallLog(head.l) };
+  }
+
+  private sendHttp(req: CallRequest, path: string, timeoutMs: number): Promise<ShimAnswer> {
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of req.headers) {
       const key = k.toLowerCase();
@@ -307,7 +353,6 @@ export class WarmContainer {
     }
     headers['cpub-invocation-id'] = req.invocationId;
     headers['cpub-deadline'] = String(req.deadlineMs);
-    const path = (req.path.startsWith('/') ? req.path : `/${req.path}`) + (req.query ? `?${req.query.replace(/^\?/, '')}` : '');
     // The shim answers once the function has (headers and body together): both timeouts are the deadline.
     // undici's dispatch with a handler of our own: the answer is small and taken whole, so no stream and no
     // promise per chunk (what `request` would make for every call).
@@ -366,6 +411,7 @@ export class WarmContainer {
     if (this.reporting) await Promise.race([this.reporting, new Promise((r) => setTimeout(r, 3000))]);
     this.exitReported = true;
     this.logServer?.close();
+    this.mux?.close();
     this.agent.destroy();
     void this.undici?.destroy().catch(() => {});
     this.cgroup?.close();

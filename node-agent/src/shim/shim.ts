@@ -18,7 +18,8 @@
 //   JSON {entry, env, name, version}: the env joins process.env, the entry is imported, 204 (or 500 with the
 //   error, and the process exits); a second init is a 409, and calls before it a 503.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, createServer as createNetServer, type Socket } from 'node:net';
+import { encodeFrame, FrameReader, FrameWriter } from './frames.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -36,6 +37,12 @@ type Handler = (req: Request, ctx: unknown) => unknown;
 const SOCKET = process.env.CPUB_SOCKET ?? '/run/cpub/fn.sock';
 const BUNDLE = process.env.CPUB_BUNDLE ?? '/app/index.mjs';
 const LOG_CAP = Number(process.env.CPUB_LOG_CAP ?? 256 * 1024);
+/** The multiplexed call socket (frames.ts), when the agent asks for one. */
+const MUX_SOCKET = process.env.CPUB_MUX_SOCKET;
+/** The largest answer the agent takes over the multiplexed socket; a larger one is refused, not sent. */
+const MAX_ANSWER_BYTES = Number(process.env.CPUB_MAX_RESPONSE_BYTES ?? 16 * 2 ** 20);
+/** A call's request frame at most: the platform's 6 MB request body, its headers, and room to spare. */
+const MAX_REQUEST_FRAME = 64 * 2 ** 20;
 /** A stem: started before any function is known; `POST /__cpub/init` later names the bundle and its env. */
 const STEM = process.env.CPUB_STEM === '1';
 let FUNCTION = { name: process.env.CPUB_FUNCTION_NAME ?? '', version: Number(process.env.CPUB_FUNCTION_VERSION ?? 0) };
@@ -148,26 +155,35 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 /** The log in a header when it is this small (most calls); past it, a trailer (the body is sent first). */
 const HEADER_LOG_MAX = 16 * 1024;
 
-async function send(res: ServerResponse, response: Response, inv: Invocation, extra: Record<string, string> = {}, method = 'GET'): Promise<void> {
+/** A function's answer as the shim sends it: status, headers (not framing, not cpub-*), body in full. */
+interface Answer {
+  status: number;
+  headers: Record<string, string[] | string>;
+  body: Buffer;
+}
+
+async function answerOf(response: Response, extra: Record<string, string> = {}): Promise<Answer> {
   const headers: Record<string, string[] | string> = { ...extra };
   response.headers.forEach((v, k) => {
     // Framing is this hop's, and cpub-* names are the shim's: a function cannot set them.
     if (k !== 'content-length' && k !== 'transfer-encoding' && k !== 'trailer' && !k.startsWith('cpub-')) ((headers[k] ??= []) as string[]).push(v);
   });
-  const body = await bodyOf(response);
-  // Every line the call wrote while its answer was made is in by now.
-  const log = encodedLog(inv);
+  return { status: response.status, headers, body: await bodyOf(response) };
+}
+
+/** No body goes with these, whatever the function put in its Response. */
+const bodiless = (status: number, method: string) => status === 204 || status === 304 || status < 200 || method === 'HEAD';
+
+function sendHttp(res: ServerResponse, a: Answer, log: string, method: string): void {
   if (log.length > HEADER_LOG_MAX) {
-    headers.trailer = 'Cpub-Logs';
-    res.writeHead(response.status, headers);
+    res.writeHead(a.status, { ...a.headers, trailer: 'Cpub-Logs' });
     res.addTrailers({ 'Cpub-Logs': log });
-    return void res.end(body);
+    return void res.end(a.body);
   }
-  headers['cpub-logs'] = log;
-  const status = response.status;
-  if (!(status === 204 || status === 304 || status < 200 || method === 'HEAD')) headers['content-length'] = String(body.length);
-  res.writeHead(status, headers);
-  res.end(body);
+  const headers: Record<string, string[] | string> = { ...a.headers, 'cpub-logs': log };
+  if (!bodiless(a.status, method)) headers['content-length'] = String(a.body.length);
+  res.writeHead(a.status, headers);
+  res.end(a.body);
 }
 
 /**
@@ -199,6 +215,53 @@ async function main(): Promise<void> {
   let env = functionEnv();
   // A stem has time before its first call (nothing waits for it to start): it loads what calls use then.
   if (STEM) await warmUp();
+  /** One call, whichever way it came: runs the function in its invocation's context; never throws. */
+  const handle = (fn: Handler, c: { method: string; url: string; headers: Headers; body: Buffer; id: string; deadline: number }): Promise<{ answer: Answer; log: string }> => {
+    const inv: Invocation = { id: c.id, written: 0, truncated: false, lines: [] };
+    return als.run(inv, async () => {
+      // The deadline's AbortSignal is made when first asked for: most functions never look, and an
+      // AbortController and its timer are a large part of a call's cost here.
+      let controller: AbortController | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const signal = () => {
+        if (!controller) {
+          const ac = (controller = new AbortController());
+          timer = setTimeout(() => ac.abort(new Error('deadline exceeded')), Math.max(0, c.deadline - Date.now()));
+        }
+        return controller.signal;
+      };
+      let answer: Answer;
+      try {
+        const request = new Request(`http://function.local${c.url.startsWith('/') ? c.url : `/${c.url}`}`, {
+          method: c.method,
+          headers: c.headers,
+          body: c.method === 'GET' || c.method === 'HEAD' ? undefined : new Uint8Array(c.body),
+        });
+        Object.defineProperty(request, 'signal', { get: signal });
+        const ctx = {
+          env,
+          log: ctxLog,
+          invocationId: c.id,
+          deadline: c.deadline,
+          get signal() {
+            return signal();
+          },
+          function: FUNCTION,
+        };
+        const result = await fn(request, ctx);
+        answer = await answerOf(result instanceof Response ? result : Response.json(result ?? null));
+      } catch (err) {
+        const e = err as Error;
+        emit('stderr', 'error', e?.stack ?? String(err));
+        answer = await answerOf(Response.json({ error: 'function_error', message: e?.message ?? String(err) }, { status: 500 }), { 'cpub-function-error': '1' });
+      } finally {
+        clearTimeout(timer);
+      }
+      // Every line the call wrote while its answer was made is in by now.
+      return { answer, log: encodedLog(inv) };
+    });
+  };
+
   const server = createServer(async (req, res) => {
     if (req.url === '/__cpub/ready') return void res.writeHead(204).end();
     if (req.url === '/__cpub/init' && req.method === 'POST' && STEM) {
@@ -215,61 +278,59 @@ async function main(): Promise<void> {
     }
     if (!handler) return void res.writeHead(503).end();
     const fn = handler;
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch {
+      return void res.destroy(); // the agent went away mid-request: nobody to answer
+    }
+    const headers = new Headers();
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      if (!/^cpub-/i.test(k)) headers.append(k, raw[i + 1]!);
+    }
+    const method = req.method ?? 'GET';
     const id = String(req.headers['cpub-invocation-id'] ?? '');
     const deadline = Number(req.headers['cpub-deadline'] ?? Date.now() + 30_000);
-    const inv: Invocation = { id, written: 0, truncated: false, lines: [] };
-    await als.run(inv, async () => {
-      // The deadline's AbortSignal is made when first asked for: most functions never look, and an
-      // AbortController and its timer are a large part of a call's cost here.
-      let controller: AbortController | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const signal = () => {
-        if (!controller) {
-          const c = (controller = new AbortController());
-          timer = setTimeout(() => c.abort(new Error('deadline exceeded')), Math.max(0, deadline - Date.now()));
-        }
-        return controller.signal;
-      };
-      try {
-        const body = await readBody(req);
-        const headers = new Headers();
-        const raw = req.rawHeaders;
-        for (let i = 0; i < raw.length; i += 2) {
-          const k = raw[i]!;
-          if (!/^cpub-/i.test(k)) headers.append(k, raw[i + 1]!);
-        }
-        const method = req.method ?? 'GET';
-        const url = req.url ?? '/';
-        const request = new Request(`http://function.local${url.startsWith('/') ? url : `/${url}`}`, {
-          method,
-          headers,
-          body: method === 'GET' || method === 'HEAD' ? undefined : new Uint8Array(body),
-        });
-        Object.defineProperty(request, 'signal', { get: signal });
-        const ctx = {
-          env,
-          log: ctxLog,
-          invocationId: id,
-          deadline,
-          get signal() {
-            return signal();
-          },
-          function: FUNCTION,
-        };
-        const result = await fn(request, ctx);
-        await send(res, result instanceof Response ? result : Response.json(result ?? null), inv, {}, method);
-      } catch (err) {
-        const e = err as Error;
-        emit('stderr', 'error', e?.stack ?? String(err));
-        if (!res.headersSent) {
-          await send(res, Response.json({ error: 'function_error', message: e?.message ?? String(err) }, { status: 500 }), inv, { 'cpub-function-error': '1' }, req.method);
-        } else res.end();
-      } finally {
-        clearTimeout(timer);
-      }
-    });
+    const { answer, log } = await handle(fn, { method, url: req.url ?? '/', headers, body, id, deadline });
+    sendHttp(res, answer, log, method);
   });
   server.keepAliveTimeout = 60_000;
+
+  // The multiplexed socket (see frames.ts), made before the HTTP one: the agent locks the folder once that exists.
+  if (MUX_SOCKET) {
+    const mux = createNetServer((sock) => {
+      const out = new FrameWriter(sock);
+      const reader = new FrameReader(MAX_REQUEST_FRAME, (id, head, body) => {
+        const h = head as { m: string; u: string; h: [string, string][]; i: string; d: number };
+        void (async () => {
+          if (!handler) return out.write(encodeFrame(id, { s: 503, h: [], l: EMPTY_LOG }));
+          const headers = new Headers();
+          for (const [k, v] of h.h) if (!/^cpub-/i.test(k)) headers.append(k, v);
+          const { answer, log } = await handle(handler, { method: h.m, url: h.u, headers, body, id: h.i, deadline: h.d });
+          const pairs: [string, string][] = [];
+          for (const [k, v] of Object.entries(answer.headers)) for (const one of Array.isArray(v) ? v : [v]) pairs.push([k, one]);
+          const error = answer.headers['cpub-function-error'] !== undefined;
+          const sent = bodiless(answer.status, h.m) ? NO_BODY : answer.body;
+          // An answer past the agent's limit is refused here, so the connection's other calls go on.
+          if (sent.length > MAX_ANSWER_BYTES) out.write(encodeFrame(id, { s: 502, h: [], l: log, big: sent.length }));
+          else out.write(encodeFrame(id, { s: answer.status, h: pairs, l: log, ...(error ? { e: 1 } : {}) }, sent));
+        })().catch(() => sock.destroy());
+      });
+      sock.on('data', (d: Buffer) => {
+        try {
+          reader.push(d);
+        } catch {
+          sock.destroy(); // not our protocol
+        }
+      });
+      sock.on('error', () => {});
+    });
+    rmSync(MUX_SOCKET, { force: true });
+    await new Promise<void>((resolve) => mux.listen(MUX_SOCKET, resolve));
+    chmodSync(MUX_SOCKET, 0o777);
+  }
   rmSync(SOCKET, { force: true });
   // Rootless, this process runs as a mapped uid that is not the agent's: open the socket to it.
   server.listen(SOCKET, () => chmodSync(SOCKET, 0o777));

@@ -1,0 +1,82 @@
+// The agent's end of a container's multiplexed call socket (shim/frames.ts): one connection, many calls in
+// flight, each answered by its id; the frames of one turn leave in one write.
+import { createConnection, type Socket } from 'node:net';
+import { encodeFrame, FrameReader, FrameWriter } from '../shim/frames.js';
+
+interface Waiting {
+  resolve: (r: { head: unknown; body: Buffer }) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class MuxClient {
+  private socket: Socket | undefined;
+  private writer: FrameWriter | undefined;
+  private readonly waiting = new Map<number, Waiting>();
+  private lastId = 0;
+  private closed = false;
+
+  /** `maxFrameBytes`: a frame larger than this breaks the connection (the shim refuses such answers itself). */
+  constructor(
+    private readonly path: string,
+    private readonly maxFrameBytes: number,
+  ) {}
+
+  /** One call: its answer's head and body, a TimeoutError past `timeoutMs`, or the connection's failure. */
+  call(head: object, body: Buffer, timeoutMs: number): Promise<{ head: unknown; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new Error('the call socket is closed'));
+      const writer = this.connection();
+      const id = (this.lastId = (this.lastId % 0xfffffffe) + 1);
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(Object.assign(new Error('deadline passed'), { name: 'TimeoutError' }));
+      }, timeoutMs);
+      this.waiting.set(id, { resolve, reject, timer });
+      writer.write(encodeFrame(id, head, body));
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket?.destroy();
+    this.failAll(new Error('the call socket is closed'));
+  }
+
+  private connection(): FrameWriter {
+    if (this.writer) return this.writer;
+    const socket = (this.socket = createConnection(this.path));
+    const reader = new FrameReader(this.maxFrameBytes, (id, head, body) => {
+      const w = this.waiting.get(id);
+      if (!w) return; // its deadline passed: the caller has had its answer
+      this.waiting.delete(id);
+      clearTimeout(w.timer);
+      w.resolve({ head, body });
+    });
+    socket.on('data', (d: Buffer) => {
+      try {
+        reader.push(d);
+      } catch (err) {
+        socket.destroy(err as Error);
+      }
+    });
+    const gone = (err?: Error) => {
+      if (this.socket === socket) {
+        this.socket = undefined;
+        this.writer = undefined;
+      }
+      this.failAll(err ?? new Error('the function’s process closed its call socket'));
+    };
+    socket.on('error', gone);
+    socket.on('close', () => gone());
+    return (this.writer = new FrameWriter(socket));
+  }
+
+  private failAll(err: Error): void {
+    for (const [id, w] of this.waiting) {
+      clearTimeout(w.timer);
+      this.waiting.delete(id);
+      w.reject(err);
+    }
+  }
+}
