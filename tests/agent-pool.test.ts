@@ -3,6 +3,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ContainerRuntime } from '../node-agent/src/runtime/container-runtime.js';
 import { LABELS } from '../node-agent/src/images/function-image.js';
 import { Pools } from '../node-agent/src/pool/pools.js';
@@ -65,6 +67,9 @@ s('cold then warm call: the function’s status, headers, body and log line come
   assert.is(warm.outcome, 'ok');
   assert.not.ok(warm.timings.coldStart, 'the second call reuses the warm container');
   assert.is(warm.logs.length, 2, 'each call gets only its own lines');
+  // Calls went over the shim's multiplexed socket, which sits beside its HTTP one in the container's folder.
+  const folders = readdirSync(join(dir, 'run')).map((f) => readdirSync(join(dir, 'run', f)));
+  assert.ok(folders.some((files) => files.includes('mux.sock') && files.includes('fn.sock')), JSON.stringify(folders));
 });
 
 s('live log lines carry only real invocation ids: the function cannot open its own line to the agent', async () => {

@@ -1,6 +1,6 @@
 // The runtime shim: runs inside every function container. Loads the function bundle and serves it over HTTP
-// on the unix socket named by CPUB_SOCKET. Self-contained (Node built-ins only): it is copied into the
-// runtime image as /opt/cpub/shim.mjs.
+// on the unix socket named by CPUB_SOCKET. Node built-ins only: bundled with frames.ts into one file, it is
+// copied into the runtime image as /opt/cpub/shim.mjs.
 //
 // The contract with the agent (documented so other runtimes can implement it):
 // - one HTTP request in, one response out, on the unix socket; the request carries `Cpub-Invocation-Id` and
@@ -13,6 +13,10 @@
 // - the same lines also go, for live tails, as JSON lines {"i": invocation id, "t", "s", "l", "m"} to the unix
 //   socket CPUB_LOG_SOCKET that the agent listens on (output outside any invocation has "i": ""); when the
 //   agent is slow to read, lines are dropped rather than buffered without bound;
+// - with `CPUB_MUX_SOCKET` set, the same calls also come as frames on that socket (frames.ts), many in flight on
+//   one connection: head {m, u, h, i, d} in, {s, h, l, e?, big?} out (l: the log as in Cpub-Logs; e: 1 when the
+//   function threw; big: the answer was over CPUB_MAX_RESPONSE_BYTES and not sent). The agent uses it when it
+//   exists; it is made before CPUB_SOCKET;
 // - `GET /__cpub/ready` answers 204 once the bundle has loaded;
 // - a stem (`CPUB_STEM=1`: started before any function is known) loads nothing until `POST /__cpub/init` with
 //   JSON {entry, env, name, version}: the env joins process.env, the entry is imported, 204 (or 500 with the
