@@ -23,6 +23,9 @@ const MAX_RESPONSE_BYTES = 16 * 2 ** 20;
 /** Room in an answer's frame for its head beside the call's log (base64, under twice the log cap): the function's headers. */
 const MAX_ANSWER_HEAD_BYTES = 4 * 2 ** 20;
 
+/** A header name as HTTP allows it (a token), lower case as the shim sends it. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
 /** What the shim answered for a call, over either socket. */
 interface ShimAnswer {
   status: number;
@@ -338,8 +341,14 @@ export class WarmContainer {
     const r = await this.mux!.call({ m: req.method || 'GET', u: path, h, i: req.invocationId, d: req.deadlineMs }, req.body, timeoutMs);
     const head = r.head as { s: number; h: [string, string][]; l?: string; e?: number; big?: number };
     if (head.big !== undefined) throw new Error(`the response is larger than ${MAX_RESPONSE_BYTES / 2 ** 20} MiB`);
+    // The other end runs the function's code: what it sends is checked as an HTTP parser would.
+    if (!Number.isInteger(head.s) || head.s < 100 || head.s > 999 || !Array.isArray(head.h)) throw new Error('the function’s process sent a malformed answer');
     const out: [string, string][] = [];
-    for (const [k, v] of head.h) if (!k.startsWith('cpub-') && !HOP_BY_HOP.has(k)) out.push([k, v]);
+    for (const pair of head.h) {
+      const [k, v] = Array.isArray(pair) ? pair : [];
+      if (typeof k !== 'string' || typeof v !== 'string' || !HEADER_NAME.test(k) || /[\r\n\0]/.test(v)) throw new Error('the function’s process sent a malformed answer');
+      if (!k.startsWith('cpub-') && !HOP_BY_HOP.has(k)) out.push([k, v]);
+    }
     return { status: head.s, headers: out, functionError: head.e === 1, body: r.body, log: parseCallLog(head.l) };
   }
 
