@@ -49,7 +49,10 @@ export async function wrk(url: string, o: { connections: number; seconds: number
     const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
     const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
     const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-    return { rps, p50: ms('50'), p99: ms('99'), requests, non2xx: non2xx + (errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0) };
+    const failed = non2xx + (errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+    // Which kind, and where: a run's failures are printed as wrk reported them.
+    if (failed) console.log(`  wrk -c${o.connections} ${o.post !== undefined ? 'POST' : 'GET'} ${new URL(url).pathname}: ${non2xx} non-2xx; ${errors?.[0] ?? 'no socket errors'}`);
+    return { rps, p50: ms('50'), p99: ms('99'), requests, non2xx: failed };
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
