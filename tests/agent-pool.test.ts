@@ -201,7 +201,7 @@ s('a call past its deadline → timeout, and its container is gone', async () =>
   assert.is(left.length, 0, 'container removed');
 });
 
-s('answers of every shape come back whole: a streamed body, bytes, 204, HEAD; a function cannot set cpub-* headers', async () => {
+s('answers of every shape come back whole, over frames and over the HTTP contract: a streamed body, bytes, 204, HEAD; a function cannot set cpub-* headers', async () => {
   const spec = await deploy(`async (req) => {
     const p = new URL(req.url).pathname;
     if (p === '/stream') return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('part one, ')); c.enqueue(new TextEncoder().encode('part two')); c.close(); } }));
@@ -211,6 +211,21 @@ s('answers of every shape come back whole: a streamed body, bytes, 204, HEAD; a 
     console.log('head or get');
     return new Response('body of get', { headers: { 'content-type': 'text/plain' } });
   }`);
+  // The same calls through a second pool that speaks only the HTTP contract (as to a runtime without frames).
+  const httpPools = new Pools(runtime, { dataDir: join(dir, 'http-only'), nodeId, epoch, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 4, callProtocol: 'http' });
+  await httpPools.start();
+  try {
+    for (const viaHttp of [false, true]) await everyShape(spec, viaHttp ? httpPools : pools);
+    const folders = readdirSync(join(dir, 'http-only', 'run')).map((f) => readdirSync(join(dir, 'http-only', 'run', f)));
+    assert.ok(folders.length > 0 && folders.every((files) => files.includes('fn.sock') && !files.includes('mux.sock')), JSON.stringify(folders));
+  } finally {
+    await httpPools.stop();
+  }
+});
+
+async function everyShape(spec: FunctionSpec, through: Pools): Promise<void> {
+  const call = (s: FunctionSpec, over: Partial<CallRequest> = {}) =>
+    through.invoke(s, { invocationId: randomUUID(), deadlineMs: Date.now() + 15_000, method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0), ...over });
   const stream = await call(spec, { path: '/stream' });
   assert.is(stream.body.toString(), 'part one, part two');
   const bytes = await call(spec, { path: '/bytes' });
@@ -232,7 +247,7 @@ s('answers of every shape come back whole: a streamed body, bytes, 204, HEAD; a 
   assert.is(chatty.logs.length, 40);
   assert.ok(chatty.logs.every((l, i) => l.message === `${i} ${'y'.repeat(1024)}`));
   assert.not.ok(chatty.logsTruncated);
-});
+}
 
 s('process.exit(1) → crashed', async () => {
   const spec = await deploy(`async () => { process.exit(1); }`);

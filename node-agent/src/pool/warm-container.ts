@@ -41,6 +41,8 @@ export interface ContainerOptions {
   nodeId: string;
   epoch: string;
   logCapBytes: number;
+  /** `http`: calls over the shim's HTTP contract only, as a runtime without the frame socket is called. */
+  callProtocol?: 'frames' | 'http';
   /** Called when a container is found dead (after a call failed on it). */
   onExit?: (spec: FunctionSpec, containerId: string, state: { exitCode: number; oomKilled: boolean }) => void;
   /** Called with every per-call line as it arrives (live tail). */
@@ -98,7 +100,7 @@ export class WarmContainer {
     // kernel sooner: an idle warm container keeps less of what a burst of calls allocated.
     const shim = {
       CPUB_SOCKET: SOCKET_IN_CONTAINER,
-      CPUB_MUX_SOCKET: MUX_SOCKET_IN_CONTAINER,
+      ...(opts.callProtocol === 'http' ? {} : { CPUB_MUX_SOCKET: MUX_SOCKET_IN_CONTAINER }),
       CPUB_MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES),
       CPUB_LOG_SOCKET: LOG_SOCKET_IN_CONTAINER,
       CPUB_LOG_CAP: String(opts.logCapBytes),
