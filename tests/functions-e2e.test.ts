@@ -91,6 +91,9 @@ s('deploy with ?wait=true builds on the agent; invoke by API returns the functio
   const stored = (await api.get('/api/functions/hello/deployments/1', owner.token)).body.deployment.buildLog as string;
   assert.match(stored, /^building version 1 on node /);
   assert.match(stored, /version 1 is ready and active\n$/, 'the stored build log ends with the outcome line');
+  const badHeader = await api.post('/api/functions/hello/invoke', { headers: { 'bad name': 'x' } }, owner.token);
+  assert.is(badHeader.status, 400, badHeader.text);
+  assert.match(badHeader.body.detail, 'headers');
   const r = await api.post('/api/functions/hello/invoke', { method: 'POST', path: '/things', query: 'q=1', body: 'payload' }, owner.token);
   assert.is(r.status, 200, r.text);
   assert.is(r.body.statusCode, 201);

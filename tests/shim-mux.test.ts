@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MuxClient } from '../node-agent/src/pool/mux-client.js';
+import { MuxClient, answerHead } from '../node-agent/src/pool/mux-client.js';
 import { FrameReader, encodeFrame } from '../node-agent/src/shim/frames.js';
 import { loud } from './helpers/hooks.js';
 
@@ -147,6 +147,22 @@ s('garbage on the socket closes that connection only; frames split anywhere are 
     [8, { b: 2 }, ''],
   ]);
   assert.throws(() => new FrameReader(16, () => {}).push(Buffer.concat(encodeFrame(1, { big: 'x'.repeat(64) }))), /out of bounds/);
+});
+
+s('a request header the Headers class refuses fails that call only (400), not the connection', async () => {
+  const bad = await viaMux('/', { h: [['bad name', 'x']] });
+  assert.is(bad.head.s, 400);
+  assert.match(bad.body, 'invalid request header');
+  assert.is((await viaMux('/')).head.s, 201, 'the connection goes on');
+});
+
+s('the agent checks an answer head as an HTTP parser would: anything malformed is an error, not passed on', () => {
+  const keep = (k: string) => !k.startsWith('cpub-');
+  assert.equal(answerHead({ s: 201, h: [['x-b', '1'], ['cpub-x', 'y']], l: 'e30=', e: 1 }, keep), { status: 201, headers: [['x-b', '1']], functionError: true, log: 'e30=' });
+  assert.is(answerHead({ s: 502, h: [], big: 123 }, keep).big, 123);
+  for (const bad of [null, {}, { s: '200', h: [] }, { s: 99, h: [] }, { s: 200 }, { s: 200, h: [['X-Upper', 'v']] }, { s: 200, h: [['x', 'a\r\nSet-Cookie: y']] }, { s: 200, h: [['x']] }, { s: 200, h: [[1, 'v']] }, { s: 200, h: [], l: 5 }, { big: 'x' }]) {
+    assert.throws(() => answerHead(bad, keep), /malformed/, JSON.stringify(bad));
+  }
 });
 
 s('the shim dying fails the calls in flight at once, not at their deadlines', async () => {

@@ -127,7 +127,10 @@ export const InvokeBody = z.object({
   method: z.string().regex(/^[A-Z]{3,10}$/).default('GET'),
   path: z.string().max(4096).default('/'),
   query: z.string().max(8192).default(''),
-  headers: z.record(z.string(), z.string()).default({}),
+  // As HTTP allows them: a name is a token, a value has no line break or NUL (the function gets a real Request).
+  headers: z
+    .record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a header name is a token (letters, digits and !#$%&\'*+.^_`|~-)'), z.string().regex(/^[^\r\n\0]*$/, 'a header value has no line break or NUL'))
+    .default({}),
   body: z.string().optional(),
 });
 

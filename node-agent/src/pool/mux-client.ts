@@ -3,6 +3,30 @@
 import { createConnection, type Socket } from 'node:net';
 import { encodeFrame, FrameReader, FrameWriter } from '../shim/frames.js';
 
+/** A header name as HTTP allows it (a token), lower case as the shim sends it. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
+/**
+ * An answer frame's head, checked as an HTTP parser would check a response: the other end runs the function's
+ * code, so a malformed head is an error (the call fails), never passed on. `keep` picks the headers passed on.
+ */
+export function answerHead(raw: unknown, keep: (name: string) => boolean): { status: number; headers: [string, string][]; functionError: boolean; log?: string; big?: number } {
+  const head = (raw ?? {}) as { s?: unknown; h?: unknown; l?: unknown; e?: unknown; big?: unknown };
+  const malformed = () => new Error('the function’s process sent a malformed answer');
+  if (head.big !== undefined) {
+    if (typeof head.big !== 'number') throw malformed();
+    return { status: 502, headers: [], functionError: false, big: head.big };
+  }
+  if (!Number.isInteger(head.s) || (head.s as number) < 100 || (head.s as number) > 999 || !Array.isArray(head.h) || (head.l !== undefined && typeof head.l !== 'string')) throw malformed();
+  const headers: [string, string][] = [];
+  for (const pair of head.h as unknown[]) {
+    const [k, v] = Array.isArray(pair) ? pair : [];
+    if (typeof k !== 'string' || typeof v !== 'string' || !HEADER_NAME.test(k) || /[\r\n\0]/.test(v)) throw malformed();
+    if (keep(k)) headers.push([k, v]);
+  }
+  return { status: head.s as number, headers, functionError: head.e === 1, log: head.l as string | undefined };
+}
+
 interface Waiting {
   resolve: (r: { head: unknown; body: Buffer }) => void;
   reject: (err: Error) => void;

@@ -10,7 +10,7 @@ import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { FUNCTION_UID } from '../images/runtime-image.js';
 import { LABELS } from '../images/function-image.js';
 import { cgroupOf, type CgroupReader } from './cgroup.js';
-import { MuxClient } from './mux-client.js';
+import { MuxClient, answerHead } from './mux-client.js';
 import type { CallLogLine, CallRequest, CallResult, FunctionSpec, Outcome } from './types.js';
 
 const SOCKET_IN_CONTAINER = '/run/cpub/fn.sock';
@@ -22,9 +22,6 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'tr
 const MAX_RESPONSE_BYTES = 16 * 2 ** 20;
 /** Room in an answer's frame for its head beside the call's log (base64, under twice the log cap): the function's headers. */
 const MAX_ANSWER_HEAD_BYTES = 4 * 2 ** 20;
-
-/** A header name as HTTP allows it (a token), lower case as the shim sends it. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /** What the shim answered for a call, over either socket. */
 interface ShimAnswer {
@@ -341,17 +338,9 @@ export class WarmContainer {
       if (!key.startsWith('cpub-') && !HOP_BY_HOP.has(key)) h.push([key, v]);
     }
     const r = await this.mux!.call({ m: req.method || 'GET', u: path, h, i: req.invocationId, d: req.deadlineMs }, req.body, timeoutMs);
-    const head = r.head as { s: number; h: [string, string][]; l?: string; e?: number; big?: number };
+    const head = answerHead(r.head, (name) => !name.startsWith('cpub-') && !HOP_BY_HOP.has(name));
     if (head.big !== undefined) throw new Error(`the response is larger than ${MAX_RESPONSE_BYTES / 2 ** 20} MiB`);
-    // The other end runs the function's code: what it sends is checked as an HTTP parser would.
-    if (!Number.isInteger(head.s) || head.s < 100 || head.s > 999 || !Array.isArray(head.h)) throw new Error('the function’s process sent a malformed answer');
-    const out: [string, string][] = [];
-    for (const pair of head.h) {
-      const [k, v] = Array.isArray(pair) ? pair : [];
-      if (typeof k !== 'string' || typeof v !== 'string' || !HEADER_NAME.test(k) || /[\r\n\0]/.test(v)) throw new Error('the function’s process sent a malformed answer');
-      if (!k.startsWith('cpub-') && !HOP_BY_HOP.has(k)) out.push([k, v]);
-    }
-    return { status: head.s, headers: out, functionError: head.e === 1, body: r.body, log: parseCallLog(head.l) };
+    return { status: head.status, headers: head.headers, functionError: head.functionError, body: r.body, log: parseCallLog(head.log) };
   }
 
   private sendHttp(req: CallRequest, path: string, timeoutMs: number): Promise<ShimAnswer> {

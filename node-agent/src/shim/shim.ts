@@ -311,7 +311,12 @@ async function main(): Promise<void> {
         void (async () => {
           if (!handler) return out.write(encodeFrame(id, { s: 503, h: [], l: EMPTY_LOG }));
           const headers = new Headers();
-          for (const [k, v] of h.h) if (!/^cpub-/i.test(k)) headers.append(k, v);
+          try {
+            for (const [k, v] of h.h) if (!/^cpub-/i.test(k)) headers.append(k, v);
+          } catch (err) {
+            // That call only: the connection carries other calls.
+            return out.write(encodeFrame(id, { s: 400, h: [['content-type', 'text/plain']], l: EMPTY_LOG }, Buffer.from(`invalid request header: ${(err as Error).message}`)));
+          }
           const { answer, log } = await handle(handler, { method: h.m, url: h.u, headers, body, id: h.i, deadline: h.d });
           const pairs: [string, string][] = [];
           for (const [k, v] of Object.entries(answer.headers)) for (const one of Array.isArray(v) ? v : [v]) pairs.push([k, one]);
