@@ -60,6 +60,8 @@ async function main() {
     { name: 'openssl', present: () => existsSync('/usr/bin/openssl'), packages: ['openssl'] },
     { name: 'Podman', present: () => existsSync('/usr/bin/podman'), packages: ['podman'] },
     { name: 'runc', present: () => existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc'), packages: ['runc'] },
+    // newuidmap/newgidmap: rootless Podman (the rootless suite) maps its subordinate ids with them.
+    { name: 'newuidmap (rootless Podman)', present: () => existsSync('/usr/bin/newuidmap'), packages: ['uidmap'] },
     { name: 'Chromium (the dashboard browser tests)', present: () => existsSync('/usr/bin/chromium'), packages: ['chromium'] },
   ]);
   ensureNpmDependencies();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectArtifact, extractArtifact, ArtifactError } from '../common/artifact.js';
 import { rawTarGz } from './helpers/raw-tar.js';
-import { BASIC, refused } from './helpers/hostile-artifacts.js';
+import { BASIC, refused, manyFolders } from './helpers/hostile-artifacts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cpub-art-'));
 let n = 0;
@@ -44,6 +44,18 @@ test('caps: compressed size, unpacked size, file count', async () => {
   await expectCode({ maxCompressedBytes: 10, maxUnpackedBytes: 1e9, maxFiles: 100 }, 'too_large');
   await expectCode({ maxCompressedBytes: 1e9, maxUnpackedBytes: 5000, maxFiles: 100 }, 'too_large');
   await expectCode({ maxCompressedBytes: 1e9, maxUnpackedBytes: 1e9, maxFiles: 2 }, 'too_many_files');
+});
+
+test('folders count toward the entry cap; padding up to a record after the end is fine', async () => {
+  try {
+    await inspectArtifact(write(manyFolders(10_001)));
+    assert.unreachable('accepted');
+  } catch (err) {
+    assert.is((err as ArtifactError).code, 'too_many_files');
+  }
+  // GNU tar pads an archive to its 10 KiB record: zeros after the end blocks are not refused.
+  const m = await inspectArtifact(write(rawTarGz([manifest, entry], Buffer.alloc(10240 - 1024 - 1024))));
+  assert.is(m.entry, 'index.mjs');
 });
 
 test('a good artifact extracts with plain modes and returns its manifest', async () => {

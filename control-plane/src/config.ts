@@ -142,6 +142,18 @@ export const settings = {
     help: 'largest function archive (.tar.gz) accepted, bytes; unpacked it may be 5× that, with 10,000 files at most',
     schema: z.coerce.number({ message: 'must be a number' }).int().min(1024).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
   },
+  uploadIdleTimeout: {
+    env: 'CPUB_UPLOAD_IDLE_TIMEOUT',
+    flag: 'upload-idle-timeout',
+    help: 'an upload that sends nothing for this long is closed with 408, e.g. 30s',
+    schema: duration.default(30_000),
+  },
+  uploadTimeout: {
+    env: 'CPUB_UPLOAD_TIMEOUT',
+    flag: 'upload-timeout',
+    help: 'an upload (body and archive check) must finish within this, or it is closed with 408, e.g. 2m',
+    schema: duration.default(120_000),
+  },
 } as const;
 
 export type Config = Parsed<typeof settings>;

@@ -69,7 +69,10 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     leases,
   });
   // With PostgreSQL there may be several replicas: artifacts are shared through the database.
-  const artifacts = new ArtifactStore(config.dataDir, { maxCompressedBytes: config.artifactMaxBytes, maxUnpackedBytes: config.artifactMaxBytes * 5, maxFiles: 10_000 }, db.dialect === 'postgres' ? db.kysely : undefined);
+  const artifacts = new ArtifactStore(config.dataDir, { maxCompressedBytes: config.artifactMaxBytes, maxUnpackedBytes: config.artifactMaxBytes * 5, maxFiles: 10_000 }, db.dialect === 'postgres' ? db.kysely : undefined, {
+    idleMs: config.uploadIdleTimeout,
+    totalMs: config.uploadTimeout,
+  });
   // A function's settings, env or versions changed: what is cached about it goes.
   const changed = (functionId: string) => {
     invoker.forget(functionId);

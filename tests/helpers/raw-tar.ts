@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 
 export interface RawEntry {
   name: string;
-  /** '0' file, '1' hardlink, '2' symlink, '3' char device, '5' directory, '6' FIFO. */
+  /** '0' file, '1' hardlink, '2' symlink, '3' char device, '5' directory, '6' FIFO, 'L' GNU long name, 'x' pax header. */
   type?: string;
   content?: string;
   linkname?: string;
@@ -31,12 +31,14 @@ function header(e: RawEntry, size: number): Buffer {
   return h;
 }
 
-export function rawTarGz(entries: RawEntry[]): Buffer {
+/** The archive, with `after` (bytes past its end-of-archive blocks) appended before compression. */
+export function rawTarGz(entries: RawEntry[], after?: Buffer): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
-    const body = Buffer.from(e.type === undefined || e.type === '0' ? (e.content ?? '') : '');
+    const body = Buffer.from(e.type === undefined || e.type === '0' || e.type === 'L' || e.type === 'x' ? (e.content ?? '') : '');
     parts.push(header(e, body.length), body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
   parts.push(Buffer.alloc(1024));
+  if (after) parts.push(after);
   return gzipSync(Buffer.concat(parts));
 }

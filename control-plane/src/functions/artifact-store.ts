@@ -8,16 +8,23 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { artifactChecker, ArtifactError, DEFAULT_ARTIFACT_LIMITS, type ArtifactLimits, type Manifest } from '../../../common/artifact.js';
+import { ArtifactError, DEFAULT_ARTIFACT_LIMITS, type ArtifactLimits, type Manifest } from '../../../common/artifact.js';
+import { artifactCheckerInWorker, CheckTimeout, type WorkerChecker } from '../../../common/artifact-check.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { Invalid, TooLarge, Unavailable } from '../errors.js';
+import { AppError, Invalid, TooLarge, Unavailable } from '../errors.js';
 
 export interface StagedArtifact {
   path: string;
   digest: string;
   sizeBytes: number;
   manifest: Manifest;
+}
+
+/** How long an upload may take: without a byte for `idleMs`, or past `totalMs` in all, it is a 408. */
+export interface UploadPace {
+  idleMs: number;
+  totalMs: number;
 }
 
 export class ArtifactStore {
@@ -29,6 +36,7 @@ export class ArtifactStore {
     readonly limits: ArtifactLimits = DEFAULT_ARTIFACT_LIMITS,
     /** Set with several replicas: artifacts are shared through this database. */
     private readonly shared?: Kysely<Database>,
+    private readonly pace: UploadPace = { idleMs: 30_000, totalMs: 120_000 },
   ) {
     this.root = join(dataDir, 'artifacts', 'sha256');
     this.staging = join(dataDir, 'artifacts', 'staging');
@@ -43,31 +51,42 @@ export class ArtifactStore {
     return join(this.root, digest);
   }
 
-  /** Reads an upload into a staging file, checking it as it streams; on any refusal nothing stays on disk. */
+  /** Refuses an upload by its declared length, before a byte of it is read. */
+  admit(declaredBytes: number | undefined): void {
+    // Multipart framing around the archive is allowed a little room.
+    if (declaredBytes !== undefined && declaredBytes > this.limits.maxCompressedBytes + 64 * 1024) {
+      throw TooLarge('artifact_too_large', `the upload declares ${declaredBytes} bytes; the archive limit is ${this.limits.maxCompressedBytes} bytes`);
+    }
+  }
+
+  /**
+   * Reads an upload into a staging file, checking it as it streams (in a worker thread, with the upload's
+   * deadline); on any refusal nothing stays on disk.
+   */
   async stage(body: AsyncIterable<Uint8Array>): Promise<StagedArtifact> {
     const path = join(this.staging, `${Date.now()}-${randomBytes(8).toString('hex')}.tar.gz`);
     const file = await open(path, 'wx', 0o600);
     const hash = createHash('sha256');
-    const checker = artifactChecker(this.limits);
     let size = 0;
+    let checker: WorkerChecker | undefined;
     try {
-      for await (const part of body) {
+      checker = await artifactCheckerInWorker(this.limits, this.pace.totalMs);
+      for await (const part of paced(body, this.pace)) {
         const chunk = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
         size += chunk.length;
         if (size > this.limits.maxCompressedBytes) throw TooLarge('artifact_too_large', `the archive is larger than ${this.limits.maxCompressedBytes} bytes`);
         hash.update(chunk);
-        checker.write(chunk);
+        await checker.write(chunk);
         if (checker.state.failed) break; // refused: stop reading
         await file.write(chunk);
       }
-      if (size === 0) throw Invalid('artifact_empty', 'the upload is empty: send the .tar.gz as the body (application/gzip) or the multipart field "archive"');
-      const manifest = await checker.end().catch((err) => {
-        throw asHttpError(err);
-      });
+      if (size === 0 && !checker.state.failed) throw Invalid('artifact_empty', 'the upload is empty: send the .tar.gz as the body (application/gzip) or the multipart field "archive"');
+      const manifest = await checker.end();
       await file.sync();
       await file.close();
       return { path, digest: hash.digest('hex'), sizeBytes: size, manifest };
     } catch (err) {
+      checker?.close();
       await file.close().catch(() => {});
       rmSync(path, { force: true });
       throw asHttpError(err);
@@ -167,7 +186,32 @@ export class ArtifactStore {
 /** How old an unreferenced artifact must be before collect() removes it. */
 const COLLECT_GRACE_MS = 10 * 60_000;
 
+/** The upload's bytes, failing with 408 when none come for `idleMs` or the whole takes longer than `totalMs`. */
+async function* paced(body: AsyncIterable<Uint8Array>, pace: UploadPace): AsyncGenerator<Uint8Array> {
+  const it = body[Symbol.asyncIterator]();
+  const deadline = Date.now() + pace.totalMs;
+  for (;;) {
+    const total = deadline - Date.now();
+    const wait = Math.min(pace.idleMs, total);
+    let timer: NodeJS.Timeout | undefined;
+    const next = await Promise.race([
+      it.next(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(wait < pace.idleMs ? uploadTimeout(`the upload did not finish within ${pace.totalMs} ms`) : uploadTimeout(`the upload sent nothing for ${pace.idleMs} ms`)),
+          Math.max(0, wait),
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+const uploadTimeout = (detail: string) => new AppError('invalid', 'upload_timeout', detail, { httpStatus: 408 });
+
 function asHttpError(err: unknown): unknown {
+  if (err instanceof CheckTimeout) return uploadTimeout(err.message);
   if (!(err instanceof ArtifactError)) return err;
   const extra = err.entry ? { entry: err.entry } : {};
   if (err.code === 'too_large' || err.code === 'too_many_files') return TooLarge(`artifact_${err.code}`, err.detail);

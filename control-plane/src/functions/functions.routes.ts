@@ -359,8 +359,9 @@ export function functionsRoutes({ auth, fns, invoker, executions, env, keys, liv
     })
     .post('/:ref/deployments', user, async (c) => {
       const wait = c.req.query('wait') === 'true';
+      const declared = c.req.header('content-length');
       const body = uploadBody(c);
-      const r = await fns.deploy(c.get('user'), c.req.param('ref'), body, wait).catch((err: unknown) => {
+      const r = await fns.deploy(c.get('user'), c.req.param('ref'), body, wait, declared === undefined ? undefined : Number(declared)).catch((err: unknown) => {
         // Refused (unknown function, too large, malformed): the rest of a multipart upload is read and dropped.
         if (body instanceof Readable) body.resume();
         throw err;

@@ -201,8 +201,10 @@ export class FunctionsService {
    * A new version from an uploaded artifact: checked as it streams, stored by digest (fsynced) and recorded
    * before this returns; the build runs on an agent. With `wait`, resolves once the build ended.
    */
-  async deploy(user: User, ref: string, body: AsyncIterable<Uint8Array>, wait: boolean): Promise<{ deployment: DeploymentView; buildLog: string }> {
+  /** A new version from an upload; one whose declared size is over the cap is refused (413) before its body is read. */
+  async deploy(user: User, ref: string, body: AsyncIterable<Uint8Array>, wait: boolean, declaredBytes?: number): Promise<{ deployment: DeploymentView; buildLog: string }> {
     const f = await this.find(user, ref);
+    this.d.artifacts.admit(declaredBytes);
     const staged: StagedArtifact = await this.d.artifacts.stage(body);
     let version: number;
     try {

@@ -14,6 +14,7 @@ import type { Fleet } from '../fleet/fleet.service.js';
 import { fleetRoutes } from '../fleet/fleet.routes.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { requestLog } from './request-log.js';
+import { closeUnread } from './close-unread.js';
 import { clientIp } from './client-ip.js';
 import { healthRoutes } from './health.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
@@ -57,6 +58,7 @@ export function buildApp(d: AppDeps) {
   app.use('*', requestId());
   app.use('*', requestLog(d.log));
   app.use('*', secureHeaders());
+  app.use('*', closeUnread());
   app.use('*', clientIp(d.http.trustProxy));
   if (d.http.corsOrigins?.length) {
     app.use(
