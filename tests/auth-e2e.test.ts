@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SignJWT, base64url } from 'jose';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -159,9 +159,10 @@ function authSuite(dialect: 'sqlite' | 'postgres') {
     await login('admin@example.com', 'admin-password-1');
   });
 
-  s('refresh: rotates; old access denied; reuse of the old refresh revokes the family', async () => {
+  s('refresh: rotates; old access denied; reuse of the old refresh (from elsewhere) revokes the family', async () => {
     const t1 = await login('bob@example.com', 'bob-password-1');
-    const r = await api.post('/api/auth/refresh', { refreshToken: t1.refreshToken });
+    const ip = freshIp();
+    const r = await api.post('/api/auth/refresh', { refreshToken: t1.refreshToken }, undefined, { 'x-forwarded-for': ip });
     assert.is(r.status, 200, r.text);
     const t2 = remember(r.body);
     assert.is.not(t2.refreshToken, t1.refreshToken);
@@ -169,24 +170,66 @@ function authSuite(dialect: 'sqlite' | 'postgres') {
     assert.is((await me(t1.accessToken)).status, 401, 'access token after refresh');
     assert.is((await me(t2.accessToken)).status, 200);
 
-    const reuse = await api.post('/api/auth/refresh', { refreshToken: t1.refreshToken });
+    // Within the grace window, but from another address: a replay.
+    const reuse = await api.post('/api/auth/refresh', { refreshToken: t1.refreshToken }, undefined, { 'x-forwarded-for': freshIp() });
     assert.is(reuse.status, 401);
     assert.is(reuse.body.code, 'refresh_token_reused');
     assert.is((await me(t2.accessToken)).status, 401, 'newest access token after family revocation');
     assert.is((await api.post('/api/auth/refresh', { refreshToken: t2.refreshToken })).status, 401, 'newest refresh token after family revocation');
   });
 
-  s('refresh: concurrent refreshes with one token never leave two live successors', async () => {
+  s('refresh: concurrent refreshes with one token by one client all get the same successor pair', async () => {
     const t = await login('bob@example.com', 'bob-password-1');
-    const replies = await Promise.all(Array.from({ length: 6 }, () => api.post('/api/auth/refresh', { refreshToken: t.refreshToken })));
+    const ip = freshIp();
+    const replies = await Promise.all(Array.from({ length: 6 }, () => api.post('/api/auth/refresh', { refreshToken: t.refreshToken }, undefined, { 'x-forwarded-for': ip })));
+    assert.equal(replies.map((r) => r.status), [200, 200, 200, 200, 200, 200], replies.map((r) => r.text).join('\n'));
+    const pairs = new Set(replies.map((r) => `${remember(r.body).accessToken} ${r.body.refreshToken}`));
+    assert.is(pairs.size, 1, 'one successor pair, the same for all');
+    const succ = replies[0]!.body as Tokens;
+    assert.is((await me(succ.accessToken)).status, 200, 'the session lives on');
+    assert.is((await api.post('/api/auth/refresh', { refreshToken: succ.refreshToken }, undefined, { 'x-forwarded-for': ip })).status, 200, 'and rotates on');
+  });
+
+  s('refresh: concurrent refreshes with one token from different clients leave no live successor', async () => {
+    const t = await login('bob@example.com', 'bob-password-1');
+    const replies = await Promise.all(Array.from({ length: 6 }, () => api.post('/api/auth/refresh', { refreshToken: t.refreshToken }, undefined, { 'x-forwarded-for': freshIp() })));
     const ok = replies.filter((r) => r.status === 200).map((r) => remember(r.body) as Tokens);
     assert.ok(ok.length <= 1, `${ok.length} successful refreshes`);
     assert.ok(replies.every((r) => r.status === 200 || r.status === 401));
     let live = 0;
     for (const succ of ok) if ((await me(succ.accessToken)).status === 200) live++;
-    for (const succ of ok) if ((await api.post('/api/auth/refresh', { refreshToken: succ.refreshToken })).status === 200) live++;
-    assert.ok(live <= 1, `${live} live successors`);
+    assert.is(live, 0, 'a replay from another client revokes the family, successor included');
   });
+
+  if (dialect === 'sqlite') {
+    s('refresh: the same client presenting a spent token after the grace window revokes the family', async () => {
+      const t = await login('bob@example.com', 'bob-password-1');
+      const ip = freshIp();
+      const r = await api.post('/api/auth/refresh', { refreshToken: t.refreshToken }, undefined, { 'x-forwarded-for': ip });
+      assert.is(r.status, 200);
+      const succ = remember(r.body) as Tokens;
+      await new Promise((res) => setTimeout(res, 10_500));
+      const late = await api.post('/api/auth/refresh', { refreshToken: t.refreshToken }, undefined, { 'x-forwarded-for': ip });
+      assert.is(late.status, 401);
+      assert.is(late.body.code, 'refresh_token_reused');
+      assert.is((await me(succ.accessToken)).status, 401);
+    });
+
+    s('the database file is 0600 in a data folder made beforehand with 0755', async () => {
+      const { mkdtempSync, mkdirSync, statSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const dir = join(mkdtempSync(join(tmpdir(), 'cpub-mode-')), 'data');
+      mkdirSync(dir, { mode: 0o755 });
+      const other = await startServer({ CPUB_DATA_DIR: dir });
+      try {
+        assert.is((await client(other.url).post('/api/auth/register', { email: 'mode@example.com', password: 'password-for-tests-1' })).status, 201);
+        for (const f of ['containerpub.db', 'containerpub.db-wal']) assert.is(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+      } finally {
+        await other.stop();
+        rmSync(dirname(dir), { recursive: true, force: true });
+      }
+    });
+  }
 
   s('refresh: garbage and access tokens are refused', async () => {
     const t = await login('bob@example.com', 'bob-password-1');

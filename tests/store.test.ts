@@ -47,7 +47,7 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
       db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
       cleanup = pg.drop;
     }
-    assert.equal(await migrateToLatest(db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet']);
+    assert.equal(await migrateToLatest(db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace']);
   }));
 
   s.after(loud(async () => {
@@ -165,6 +165,19 @@ function storeSuite(dialect: 'sqlite' | 'postgres') {
     assert.ok(purged.refresh >= 1, 'expired refresh tokens purged');
     assert.not.ok(await tokenStore.isDenied(db.kysely, 'd1'));
     assert.ok(await tokenStore.isDenied(db.kysely, 'd2'));
+  });
+
+  s('token store: a spent token keeps its sealed successor for the grace window only', async () => {
+    await tokenStore.insertFamily(db.kysely, { id: 'f-grace', userId: 'u1', now: NOW, expiresAt: NOW + 10 * 86_400_000 });
+    await tokenStore.insertRefresh(db.kysely, { ...refresh('r-grace', 'u1', 'f-grace'), expiresAt: NOW + 10 * 86_400_000 }, { jti: 'a-grace', expiresAt: NOW + 100 });
+    assert.ok(await tokenStore.spend(db.kysely, 'hash-r-grace', NOW));
+    await tokenStore.recordSuccessor(db.kysely, 'hash-r-grace', 'sealed-pair', '10.0.0.1');
+    const row = await tokenStore.findRefreshByHash(db.kysely, 'hash-r-grace');
+    assert.equal([row?.successor_sealed, row?.spent_ip], ['sealed-pair', '10.0.0.1']);
+    await tokenStore.purgeExpired(db.kysely, NOW + 20_000);
+    assert.is((await tokenStore.findRefreshByHash(db.kysely, 'hash-r-grace'))?.successor_sealed, 'sealed-pair', 'still within a minute');
+    await tokenStore.purgeExpired(db.kysely, NOW + 61_000);
+    assert.is((await tokenStore.findRefreshByHash(db.kysely, 'hash-r-grace'))?.successor_sealed, null, 'cleared after it');
   });
 
   s('login throttle: attempts are counted before checking, atomically, so parallel guesses stop at the limit', async () => {

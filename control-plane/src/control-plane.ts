@@ -56,7 +56,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const sessions = new Sessions(issuer, denylist);
   const hasher = createPasswordHasher();
   const userCache = new UserCache(db.kysely);
-  const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration });
+  const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration, sealer });
   const users = new UsersService({ db: db.kysely, hasher, sessions, userCache });
   // This replica's name in the leases table: background work runs on one replica at a time.
   const leases = new Leases(db.kysely, `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`);

@@ -12,6 +12,7 @@ import { foreignKeyAs } from '../db/connect.js';
 import type { Sessions, TokenResponse } from './sessions.js';
 import type { DenylistCache } from './denylist-cache.js';
 import type { UserCache } from '../users/user-cache.js';
+import type { Sealer } from '../secrets/crypto.js';
 import { Forbidden, RateLimited, Unauthenticated, Invalid } from '../errors.js';
 import { toPublicUser, type PublicUser } from '../users/users.view.js';
 
@@ -36,8 +37,13 @@ export interface AuthServiceDeps {
   denylist: DenylistCache;
   userCache: UserCache;
   registration: 'open' | 'closed';
+  /** Seals the successor pair kept for the refresh grace window. */
+  sealer: Sealer;
   now?: () => number;
 }
+
+/** A refresh token presented again this soon by the client that spent it gets the same successor pair. */
+export const REFRESH_GRACE_MS = 10_000;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -153,9 +159,18 @@ export class AuthService {
           return { denied, error: Unauthenticated('session_revoked', 'this session is no longer valid; log in again') };
         }
         await auditRepo.record(tx, { event: 'refresh', actorId: user.id, subjectId: user.id, clientIp: client.ip }, now);
-        return { denied, tokens: await this.d.sessions.rotate(tx, user, now, row.family_id, row.id) };
+        const tokens = await this.d.sessions.rotate(tx, user, now, row.family_id, row.id);
+        await tokenStore.recordSuccessor(tx, hash, this.d.sealer.seal(JSON.stringify(tokens), `refresh-grace:${row.id}`), client.ip);
+        return { denied, tokens };
       }
       if (!live) return { denied: [], error: Unauthenticated('session_revoked', 'this session has ended; log in again') };
+      // Spent a moment ago by the same client (two tabs or two CLI processes refreshing together): the same
+      // successor pair, and the session lives on. Read again: the refresh that spent it may have committed
+      // while this one waited for the family.
+      const spent = await tokenStore.findRefreshByHash(tx, hash);
+      if (spent?.spent_at != null && spent.revoked_at === null && spent.successor_sealed && now - spent.spent_at <= REFRESH_GRACE_MS && spent.spent_ip === client.ip) {
+        return { denied: [], tokens: JSON.parse(this.d.sealer.open(spent.successor_sealed, `refresh-grace:${row.id}`)) as TokenResponse };
+      }
       // Spent (or revoked on its own): someone is replaying a token. Kill the family, including its newest tokens.
       const denied = await this.d.sessions.revokeFamily(tx, row.family_id, 'refresh_reuse', now);
       await auditRepo.record(tx, { event: 'refresh_reuse_detected', subjectId: row.user_id, clientIp: client.ip, detail: { family: row.family_id } }, now);

@@ -84,6 +84,11 @@ export const tokenStore = {
     return Number(r.numUpdatedRows) === 1;
   },
 
+  /** Remembers, on a token just spent, the (sealed) pair it became and who spent it: the refresh grace window. */
+  async recordSuccessor(db: Executor, tokenHash: string, sealed: string, ip: string | null): Promise<void> {
+    await db.updateTable('refresh_tokens').set({ successor_sealed: sealed, spent_ip: ip }).where('token_hash', '=', tokenHash).execute();
+  },
+
   /** The access token issued beside a refresh token, if still recorded. */
   linkedAccess(db: Executor, refreshId: string): Promise<DenylistEntry | undefined> {
     return db
@@ -148,6 +153,8 @@ export const tokenStore = {
   async purgeExpired(db: Executor, now: number): Promise<{ denylist: number; refresh: number }> {
     const d = await db.deleteFrom('access_denylist').where('expires_at', '<=', now).executeTakeFirst();
     const r = await db.deleteFrom('refresh_tokens').where('expires_at', '<=', now).executeTakeFirst();
+    // A successor pair is needed for the grace window only: nothing sealed stays longer than it must.
+    await db.updateTable('refresh_tokens').set({ successor_sealed: null }).where('successor_sealed', 'is not', null).where('spent_at', '<', now - 60_000).execute();
     await db.deleteFrom('token_families').where('expires_at', '<=', now).execute();
     return { denylist: Number(d.numDeletedRows), refresh: Number(r.numDeletedRows) };
   },

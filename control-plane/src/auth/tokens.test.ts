@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
+import { createHmac } from 'node:crypto';
 import { createTokenIssuer, ISSUER, ACCESS_AUDIENCE } from './tokens.js';
 import { AppError } from '../errors.js';
 
@@ -61,6 +62,22 @@ test('forgeries are refused', async () => {
   await rejects(issuer.verifyAccess(none));
   await rejects(issuer.verifyAccess('not-a-jwt'));
   assert.is((await issuer.verifyAccess(await sign('HS256', secret))).role, 'admin', 'control: a correct token passes');
+});
+
+test('times out of bounds are refused even when signed with the real secret', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  // Signed by hand: JSON.stringify cannot write 1e309 (Infinity), and jose's builder checks its numbers.
+  const raw = (times: string) => {
+    const head = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url');
+    const body = Buffer.from(`{"typ":"access","email":"u@example.com","role":"user","sv":0,"sub":"u1","jti":"j","iss":"${ISSUER}","aud":"${ACCESS_AUDIENCE}",${times}}`).toString('base64url');
+    const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
+    return `${head}.${body}.${sig}`;
+  };
+  await rejects(issuer.verifyAccess(raw(`"iat":${now},"exp":1e309`)));
+  await rejects(issuer.verifyAccess(raw(`"iat":${now},"exp":${now + 10 * 365 * 86400}`)), 'invalid_token');
+  await rejects(issuer.verifyAccess(raw(`"iat":${now + 3600},"exp":${now + 7200}`)), 'invalid_token');
+  await rejects(issuer.verifyAccess(raw(`"iat":${now - 0.5},"exp":${now + 60}`)), 'invalid_token');
+  assert.is((await issuer.verifyAccess(raw(`"iat":${now},"exp":${now + 3600}`))).sub, 'u1', 'control: in-bounds times pass');
 });
 
 test('a cached verification still expires with the token', async () => {

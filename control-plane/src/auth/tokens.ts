@@ -9,6 +9,8 @@ export const ACCESS_AUDIENCE = 'containerpub:api';
 export const REFRESH_AUDIENCE = 'containerpub:refresh';
 export const ACCESS_TTL_S = 3600;
 export const REFRESH_TTL_S = 30 * 24 * 3600;
+/** Clock difference between replicas tolerated on `iat` and `exp`, seconds. */
+export const CLOCK_LEEWAY_S = 30;
 
 export interface AccessClaims {
   sub: string;
@@ -88,6 +90,13 @@ export function createTokenIssuer(secret: Uint8Array, now: () => number = Date.n
         requiredClaims: ['sub', 'jti', 'iat', 'exp'],
       });
       if (payload.typ !== typ) throw Unauthenticated('invalid_token', `not an ${typ} token`);
+      // jose takes any number: Infinity (`1e309`), a far-future exp or a future iat would pass.
+      const { iat, exp } = payload;
+      const nowS = Math.floor(now() / 1000);
+      const ttl = typ === 'access' ? ACCESS_TTL_S : REFRESH_TTL_S;
+      if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp) || iat! > nowS + CLOCK_LEEWAY_S || exp! <= iat! || exp! > iat! + ttl + CLOCK_LEEWAY_S) {
+        throw Unauthenticated('invalid_token', `the ${typ} token's times are not valid`);
+      }
       return payload;
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw Unauthenticated('token_expired', `the ${typ} token has expired`);

@@ -1,5 +1,5 @@
 // Opens the database: SQLite (better-sqlite3, the embedded default) or PostgreSQL (a pg pool). The only file that knows the dialect.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -44,6 +44,9 @@ export function connectDb(opts: DbOptions): Db {
 function connectSqlite(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, 'containerpub.db');
+  // 0600 whatever the folder's mode or the umask: SQLite gives its -wal and -shm files the database file's mode.
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   const database = new SQLite(file);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');

@@ -5,6 +5,7 @@ import * as m0002 from './migrations/0002-nodes.js';
 import * as m0003 from './migrations/0003-node-tls.js';
 import * as m0004 from './migrations/0004-functions.js';
 import * as m0005 from './migrations/0005-fleet.js';
+import * as m0006 from './migrations/0006-refresh-grace.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -12,6 +13,7 @@ const migrations = {
   '0003-node-tls': m0003,
   '0004-functions': m0004,
   '0005-fleet': m0005,
+  '0006-refresh-grace': m0006,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

@@ -40,6 +40,10 @@ export interface RefreshTokensTable {
   spent_at: number | null;
   revoked_at: number | null;
   revoke_reason: string | null;
+  /** The pair this token was rotated into, sealed; kept for the refresh grace window only. */
+  successor_sealed: string | null;
+  /** The client address that spent it. */
+  spent_ip: string | null;
 }
 
 /** The link from a refresh token to the access token issued beside it (the architecture's token_links). */
