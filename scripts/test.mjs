@@ -62,6 +62,8 @@ async function main() {
     { name: 'runc', present: () => existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc'), packages: ['runc'] },
     // newuidmap/newgidmap: rootless Podman (the rootless suite) maps its subordinate ids with them.
     { name: 'newuidmap (rootless Podman)', present: () => existsSync('/usr/bin/newuidmap'), packages: ['uidmap'] },
+    // The isolation suite compiles a small C program that a function runs through the container's loader.
+    { name: 'gcc and the C library headers', present: () => existsSync('/usr/bin/gcc') && existsSync('/usr/include/stdio.h'), packages: ['gcc', 'libc6-dev'] },
     { name: 'Chromium (the dashboard browser tests)', present: () => existsSync('/usr/bin/chromium'), packages: ['chromium'] },
   ]);
   ensureNpmDependencies();
@@ -82,7 +84,7 @@ async function main() {
   // Suites that build function images each run their own Podman API service on the host's one image store;
   // Podman 4.3 services working on that store at the same time can lose each other's fresh images. Those
   // suites run one at a time; the others run beside them.
-  const SERIAL = /tests\/(agent-(pool|stems|grpc)|functions-[a-z0-9-]+|fleet-(agents|replicas)|dashboard)\.test\.js$/;
+  const SERIAL = /tests\/(agent-(pool|stems|grpc|isolation)|functions-[a-z0-9-]+|fleet-(agents|replicas)|dashboard)\.test\.js$/;
   const queues = [files.filter((f) => SERIAL.test(f)), files.filter((f) => !SERIAL.test(f))];
   const results = [];
   async function worker(queue) {

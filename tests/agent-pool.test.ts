@@ -30,7 +30,7 @@ s.before(
   loud(async () => {
     fx = await podmanFixture('cpub-pool-');
     ({ dir, runtime } = fx);
-    pools = new Pools(runtime, { dataDir: dir, nodeId, epoch, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 20, onCallLine: (_spec, id, line) => live.push({ id, message: line.message }) });
+    pools = new Pools(runtime, { isolation: fx.isolation, dataDir: dir, nodeId, epoch, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 20, onCallLine: (_spec, id, line) => live.push({ id, message: line.message }) });
     await pools.start();
   }),
 );
@@ -212,7 +212,7 @@ s('answers of every shape come back whole, over frames and over the HTTP contrac
     return new Response('body of get', { headers: { 'content-type': 'text/plain' } });
   }`);
   // The same calls through a second pool that speaks only the HTTP contract (as to a runtime without frames).
-  const httpPools = new Pools(runtime, { dataDir: join(dir, 'http-only'), nodeId, epoch, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 4, callProtocol: 'http' });
+  const httpPools = new Pools(runtime, { isolation: fx.isolation, dataDir: join(dir, 'http-only'), nodeId, epoch, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 4, callProtocol: 'http' });
   await httpPools.start();
   try {
     for (const viaHttp of [false, true]) await everyShape(spec, viaHttp ? httpPools : pools);
@@ -267,7 +267,7 @@ s('1 GiB written to stdout: the log is capped and the agent’s memory stays bou
 });
 
 s('a full node declines after decline_after_ms (the function not run) instead of waiting; without it the call waits for room', async () => {
-  const small = new Pools(runtime, { dataDir: dir, nodeId: randomUUID(), epoch: randomUUID(), logCapBytes: 1024, idleTimeoutMs: 60_000, maxContainers: 1 });
+  const small = new Pools(runtime, { isolation: fx.isolation, dataDir: dir, nodeId: randomUUID(), epoch: randomUUID(), logCapBytes: 1024, idleTimeoutMs: 60_000, maxContainers: 1 });
   await small.start();
   try {
     const holder = await deploy(`async () => { await new Promise((r) => setTimeout(r, 2500)); return new Response('held'); }`);
@@ -295,11 +295,11 @@ s('a full node declines after decline_after_ms (the function not run) instead of
 s('containers this node left in an earlier epoch are removed at start; other nodes’ are not', async () => {
   const spec = await deploy(`async () => 'x'`);
   await call(spec);
-  const stranger = new Pools(runtime, { dataDir: dir, nodeId: randomUUID(), epoch: randomUUID(), logCapBytes: 1024, idleTimeoutMs: 60_000, maxContainers: 5 });
+  const stranger = new Pools(runtime, { isolation: fx.isolation, dataDir: dir, nodeId: randomUUID(), epoch: randomUUID(), logCapBytes: 1024, idleTimeoutMs: 60_000, maxContainers: 5 });
   assert.is(await stranger.start(), 0, 'another node on the same host leaves our containers alone');
   await stranger.stop();
   assert.is((await runtime.list({ [LABELS.function]: spec.functionId })).length, 1);
-  const other = new Pools(runtime, { dataDir: dir, nodeId, epoch: randomUUID(), logCapBytes: 1024, idleTimeoutMs: 60_000, maxContainers: 5 });
+  const other = new Pools(runtime, { isolation: fx.isolation, dataDir: dir, nodeId, epoch: randomUUID(), logCapBytes: 1024, idleTimeoutMs: 60_000, maxContainers: 5 });
   const removed = await other.start();
   assert.ok(removed >= 1);
   assert.is((await runtime.list({ [LABELS.function]: spec.functionId })).length, 0);

@@ -31,6 +31,7 @@ s.before(
     fx = await podmanFixture('cpub-stems-');
     ({ dir, runtime, runtimeImage } = fx);
     pools = new Pools(runtime, {
+      isolation: fx.isolation,
       dataDir: dir,
       nodeId,
       epoch: randomUUID(),
@@ -141,7 +142,7 @@ s('removing a function removes its claimed stem and its kept bundle', async () =
 });
 
 s('a full node makes room from idle containers of other functions (least recently used first), else rejects', async () => {
-  const small = new Pools(runtime, { dataDir: dir, nodeId, epoch: randomUUID(), logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 20, maxMemoryBytes: 256 * 2 ** 20 });
+  const small = new Pools(runtime, { isolation: fx.isolation, dataDir: dir, nodeId, epoch: randomUUID(), logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 20, maxMemoryBytes: 256 * 2 ** 20 });
   await small.start();
   try {
     const run = (spec: FunctionSpec, deadlineMs = Date.now() + 15_000) => small.invoke(spec, { invocationId: randomUUID(), deadlineMs, method: 'GET', path: '/', query: '', headers: [], body: Buffer.alloc(0) });

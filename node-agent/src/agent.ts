@@ -64,7 +64,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   let pools: Pools | undefined;
   let server: grpc.Server | undefined;
   try {
-    const doctor = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, (line) => log.debug({ line }, 'runtime image build'));
+    const doctor = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, (line) => log.debug({ line }, 'runtime image build'), (msg) => log.info(msg));
     const failed = doctor.checks.filter((c) => c.status === 'fail');
     if (failed.length) throw new Error(`this host cannot run functions: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
     if (!doctor.limitsEnforced) log.warn({ notes: doctor.limitNotes }, 'resource limits are NOT enforced on this node');
@@ -92,6 +92,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     };
     let svc: AgentService | undefined;
     pools = new Pools(runtime, {
+      isolation: doctor.isolation!,
       dataDir: config.dataDir,
       nodeId,
       epoch,

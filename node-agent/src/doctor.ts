@@ -2,7 +2,12 @@
 // plainly what it cannot (e.g. limits not enforced rootless on cgroup v1) instead of pretending.
 import type { ContainerRuntime } from './runtime/container-runtime.js';
 import type { HostFacts } from './runtime/host.js';
+import { existsSync } from 'node:fs';
 import { ensureRuntimeImage, FUNCTION_UID, NODE_PATH, type RuntimeImageOptions } from './images/runtime-image.js';
+import { prepareIsolation, USERNS_SIZE, type Isolation } from './runtime/isolation.js';
+
+/** The host's unshare(1) (util-linux), run in a probe to see that our seccomp profile refuses namespaces. */
+const UNSHARE = '/usr/bin/unshare';
 
 export interface Check {
   name: string;
@@ -53,9 +58,11 @@ export interface DoctorResult {
   limitsEnforced: boolean;
   limitNotes: string[];
   runtimeImage?: string;
+  /** The isolation set up for function containers (our seccomp profile, per-container uids). */
+  isolation?: Isolation;
 }
 
-export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, image: RuntimeImageOptions, onLog?: (line: string) => void): Promise<DoctorResult> {
+export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, image: RuntimeImageOptions, onLog?: (line: string) => void, onChange?: (msg: string) => void): Promise<DoctorResult> {
   const checks: Check[] = [];
   const result: DoctorResult = { checks, limitsEnforced: false, limitNotes: [] };
   try {
@@ -78,10 +85,20 @@ export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, imag
     return result;
   }
 
+  let isolation: Isolation;
+  try {
+    isolation = result.isolation = prepareIsolation(image.dataDir, host.rootless, onChange);
+  } catch (err) {
+    checks.push({ name: 'isolation setup', status: 'fail', detail: (err as Error).message });
+    return result;
+  }
+  const fenced = { seccompProfile: isolation.seccompProfile, usernsSize: isolation.ownUids ? USERNS_SIZE : undefined };
+
   let probe: ProbeReport;
   try {
     const r = await runtime.run(
       {
+        ...fenced,
         image: result.runtimeImage!,
         entrypoint: [image.runtimeBase ? 'node' : NODE_PATH, '-e', PROBE_SCRIPT],
         labels: { 'containerpub.role': 'probe' },
@@ -118,16 +135,51 @@ export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, imag
     detail: result.limitsEnforced ? 'memory, cpu and pids limits enforced (read back inside the probe)' : result.limitNotes.join('; '),
   });
 
-  const isolation: string[] = [];
-  if (probe.uid === 0) isolation.push('runs as root');
-  if (!/^0+$/.test(probe.capEff ?? '')) isolation.push(`capabilities ${probe.capEff}`);
-  if (probe.noNewPrivs !== '1') isolation.push('no-new-privileges off');
-  if (probe.rootWritable) isolation.push('root filesystem writable');
-  if (probe.interfaces.some((i) => i !== 'lo')) isolation.push(`network interfaces ${probe.interfaces.join(',')}`);
+  const problems: string[] = [];
+  if (probe.uid === 0) problems.push('runs as root');
+  if (!/^0+$/.test(probe.capEff ?? '')) problems.push(`capabilities ${probe.capEff}`);
+  if (probe.noNewPrivs !== '1') problems.push('no-new-privileges off');
+  if (probe.rootWritable) problems.push('root filesystem writable');
+  if (probe.interfaces.some((i) => i !== 'lo')) problems.push(`network interfaces ${probe.interfaces.join(',')}`);
   checks.push({
     name: 'isolation',
-    status: isolation.length ? 'fail' : 'ok',
-    detail: isolation.length ? isolation.join('; ') : `uid ${probe.uid}, no capabilities, no-new-privileges, read-only root, only lo`,
+    status: problems.length ? 'fail' : 'ok',
+    detail: problems.length ? problems.join('; ') : `uid ${probe.uid}, no capabilities, no-new-privileges, read-only root, only lo`,
   });
+  checks.push(await seccompCheck(runtime, result.runtimeImage!, fenced));
+  checks.push(
+    isolation.ownUids
+      ? { name: 'user namespaces', status: 'ok', detail: `each container gets ${USERNS_SIZE} host uids of its own (userns=auto, from the "containers" subordinate range)` }
+      : { name: 'user namespaces', status: 'warn', detail: 'rootless: all containers share this user’s subordinate uids (per-container uids need rootful Podman)' },
+  );
   return result;
+}
+
+/** Runs the host's unshare(1) in a probe container under our profile: a new user namespace must be refused. */
+async function seccompCheck(runtime: ContainerRuntime, image: string, fenced: { seccompProfile: string; usernsSize: number | undefined }): Promise<Check> {
+  if (!existsSync(UNSHARE)) return { name: 'seccomp', status: 'warn', detail: `profile ${fenced.seccompProfile} installed; not checked (${UNSHARE} is missing)` };
+  try {
+    const r = await runtime.run(
+      {
+        ...fenced,
+        image,
+        entrypoint: ['/opt/cpub-probe/unshare', '--user', NODE_PATH, '-e', '0'],
+        labels: { 'containerpub.role': 'probe' },
+        keepLogs: true,
+        network: false,
+        readOnlyRoot: true,
+        user: `${FUNCTION_UID}:${FUNCTION_UID}`,
+        ulimits: { nofile: 1024, nproc: 1024 },
+        mounts: [{ host: UNSHARE, container: '/opt/cpub-probe/unshare', readOnly: true }],
+        ...PROBE_LIMITS,
+      },
+      60_000,
+    );
+    if (r.exitCode !== 0 && /Operation not permitted/.test(r.output)) {
+      return { name: 'seccomp', status: 'ok', detail: `our profile (${fenced.seccompProfile}) refuses namespace creation, keyrings, bpf, perf and kexec` };
+    }
+    return { name: 'seccomp', status: 'fail', detail: `a function container could create a user namespace (unshare exited ${r.exitCode}: ${r.output.trim().slice(0, 200)})` };
+  } catch (err) {
+    return { name: 'seccomp', status: 'fail', detail: `the seccomp probe did not run: ${(err as Error).message}` };
+  }
 }

@@ -81,7 +81,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     try {
       const runtime = service ? await service.start() : new PodmanRuntime(config.podmanSocket!);
       const log = (line: string) => process.stderr.write(`  build: ${line}\n`);
-      const report = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, log);
+      const report = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, log, (msg) => console.log(`NOTE  ${msg}`));
       for (const c of report.checks) console.log(`${c.status.toUpperCase().padEnd(5)} ${c.name.padEnd(16)} ${c.detail}`);
       failed = report.checks.some((c) => c.status === 'fail');
       console.log(failed ? 'functions cannot run on this host until the failures above are fixed' : report.limitsEnforced ? 'this host can run functions' : 'this host can run functions, but WITHOUT resource limits');

@@ -7,7 +7,7 @@ import * as tar from 'tar';
 import type { AgentClient } from '../../proto/loader.js';
 
 /** Writes `files` into a folder and packs them as a .tar.gz artifact; returns its path and sha256. */
-export async function makeArtifact(files: Record<string, string>): Promise<{ path: string; digest: string }> {
+export async function makeArtifact(files: Record<string, string | Buffer>): Promise<{ path: string; digest: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'cpub-artifact-'));
   const src = join(dir, 'src');
   for (const [name, content] of Object.entries(files)) {
@@ -20,7 +20,7 @@ export async function makeArtifact(files: Record<string, string>): Promise<{ pat
 }
 
 /** A function artifact whose index.mjs default-exports `handler` (source text of a function). */
-export function fnArtifact(handler: string, extra: Record<string, string> = {}) {
+export function fnArtifact(handler: string, extra: Record<string, string | Buffer> = {}) {
   return makeArtifact({
     'containerpub.json': JSON.stringify({ name: 'test', entry: 'index.mjs' }),
     'index.mjs': `export default ${handler};\n`,

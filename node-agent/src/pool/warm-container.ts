@@ -3,10 +3,11 @@
 import { request, Agent } from 'node:http';
 import { Pool, util as undiciUtil, type Dispatcher } from 'undici';
 import { createServer, type Server } from 'node:net';
-import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import type { ContainerRuntime, IdRange } from '../runtime/container-runtime.js';
+import { USERNS_SIZE, type Isolation } from '../runtime/isolation.js';
 import { FUNCTION_UID } from '../images/runtime-image.js';
 import { LABELS } from '../images/function-image.js';
 import { cgroupOf, type CgroupReader } from './cgroup.js';
@@ -40,6 +41,8 @@ export interface ContainerOptions {
   logCapBytes: number;
   /** `http`: calls over the shim's HTTP contract only, as a runtime without the frame socket is called. */
   callProtocol?: 'frames' | 'http';
+  /** The seccomp profile and user namespaces function containers get (runtime/isolation.ts). */
+  isolation: Isolation;
   /** Called when a container is found dead (after a call failed on it). */
   onExit?: (spec: FunctionSpec, containerId: string, state: { exitCode: number; oomKilled: boolean }) => void;
   /** Called with every per-call line as it arrives (live tail). */
@@ -81,6 +84,8 @@ export class WarmContainer {
 
   /** A stem not claimed yet: runs the runtime image with no function in it. */
   stem = false;
+  /** The host gid the container's user has, when the agent could give it the folder (rootful); else none. */
+  private group: number | undefined;
 
   /**
    * Creates and starts a container and waits until its shim answers; times each phase. With `stemImage`, the
@@ -90,8 +95,8 @@ export class WarmContainer {
     const name = stemImage ? `cpub-stem-${randomBytes(6).toString('hex')}` : containerName(spec);
     const dir = join(opts.dataDir, 'run', name);
     mkdirSync(dir, { recursive: true });
-    chmodSync(join(opts.dataDir, 'run'), 0o711);
-    chmodSync(dir, 0o777); // the function's uid creates its socket here
+    // Only the agent reaches the containers' folders on the host (a container reaches its own through its mount).
+    chmodSync(join(opts.dataDir, 'run'), 0o700);
     const t0 = performance.now();
     // glibc's malloc: one arena (libuv's threads would each get their own) and memory given back to the
     // kernel sooner: an idle warm container keeps less of what a burst of calls allocated.
@@ -101,6 +106,8 @@ export class WarmContainer {
       CPUB_MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES),
       CPUB_LOG_SOCKET: LOG_SOCKET_IN_CONTAINER,
       CPUB_LOG_CAP: String(opts.logCapBytes),
+      // A root agent gives the folder to the container's group (fenceFolder): the sockets need no more.
+      CPUB_SOCKET_MODE: process.getuid?.() === 0 ? '660' : '777',
       MALLOC_ARENA_MAX: '1',
       MALLOC_TRIM_THRESHOLD_: '65536',
     };
@@ -121,13 +128,17 @@ export class WarmContainer {
       user: `${FUNCTION_UID}:${FUNCTION_UID}`,
       mounts: [{ host: dir, container: '/run/cpub', readOnly: false }],
       ulimits: { nofile: 1024, nproc: 4096 },
+      seccompProfile: opts.isolation.seccompProfile,
+      usernsSize: opts.isolation.ownUids ? USERNS_SIZE : undefined,
     });
     const c = new WarmContainer(runtime, spec, id, dir, opts);
     c.stem = Boolean(stemImage);
     try {
+      // The folder is the agent's and the container group's alone (its uid creates its sockets here).
+      c.group = await fenceFolder(runtime, id, dir, opts.isolation);
       // Live log lines arrive on a socket of ours in the container's folder: attaching to the container's
       // output through Podman would add ≈115 ms to every cold start.
-      c.logServer = await listenForLogs(join(dir, 'log.sock'), (line) => c.route(line), () => c.shimGone());
+      c.logServer = await listenForLogs(join(dir, 'log.sock'), c.group, (line) => c.route(line), () => c.shimGone());
       const t1 = performance.now();
       await runtime.start(id);
       const t2 = performance.now();
@@ -205,7 +216,7 @@ export class WarmContainer {
     let locked = false;
     for (let i = 0; ; i++) {
       if (!locked && isRealSocket(this.socketPath)) {
-        chmodSync(this.dir, 0o755);
+        chmodSync(this.dir, this.group === undefined ? 0o755 : 0o750);
         locked = true;
         if (!isRealSocket(this.socketPath) || readdirSync(this.dir).some((f) => f !== 'fn.sock' && f !== 'log.sock' && f !== 'mux.sock')) {
           throw new StartError('crashed', 'the function tampered with its socket folder', this.startupLog);
@@ -439,7 +450,7 @@ function isRealSocket(path: string): boolean {
  * boots), split into lines; its close means the shim is gone. Any later connection — the function's own
  * code trying to pass lines off as the shim's — is closed at once.
  */
-function listenForLogs(path: string, onLine: (line: string) => void, onClose: () => void): Promise<Server> {
+function listenForLogs(path: string, group: number | undefined, onLine: (line: string) => void, onClose: () => void): Promise<Server> {
   let taken = false;
   const server = createServer((sock) => {
     if (taken) return void sock.destroy();
@@ -461,10 +472,44 @@ function listenForLogs(path: string, onLine: (line: string) => void, onClose: ()
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
-      chmodSync(path, 0o777);
+      if (group === undefined) chmodSync(path, 0o777);
+      else {
+        chownSync(path, process.getuid!(), group);
+        chmodSync(path, 0o660);
+      }
       resolve(server);
     });
   });
+}
+
+/** The host id that `id` inside maps to (itself with no namespace); undefined when the map leaves it out. */
+function hostId(map: IdRange[], id: number): number | undefined {
+  if (!map.length) return id;
+  const r = map.find((m) => id >= m.container && id < m.container + m.size);
+  return r && r.host + (id - r.container);
+}
+
+/**
+ * Gives a container's socket folder to the agent and the container's group (mode 0770; 0750 once the shim's
+ * sockets are there): no other host user can enter it. Returns that group, or undefined where the agent cannot
+ * give files away (rootless): the folder is then 0777 inside the agent's own 0700 `run` folder.
+ */
+async function fenceFolder(runtime: ContainerRuntime, id: string, dir: string, isolation: Isolation): Promise<number | undefined> {
+  if (process.getuid?.() !== 0) {
+    chmodSync(dir, 0o777);
+    return undefined;
+  }
+  const map = isolation.ownUids ? await runtime.idMap(id) : { uid: [], gid: [] };
+  // Equal sizes should keep Podman from splitting a range; a split one would put part of the image under
+  // another container's ids, so it is refused.
+  if (isolation.ownUids && (map.uid.length !== 1 || map.gid.length !== 1)) {
+    throw new StartError('crashed', `the container did not get one id range of its own (uid map ${JSON.stringify(map.uid)})`, []);
+  }
+  const gid = hostId(map.gid, FUNCTION_UID);
+  if (gid === undefined) throw new StartError('crashed', `the container's id map leaves out uid ${FUNCTION_UID}`, []);
+  chownSync(dir, process.getuid(), gid);
+  chmodSync(dir, 0o770);
+  return gid;
 }
 
 /** The shim's trailer for a call that logged nothing. */

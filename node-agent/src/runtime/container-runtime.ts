@@ -28,6 +28,17 @@ export interface ContainerSpec {
   ulimits: { nofile: number; nproc: number };
   /** Keep the engine's own log of the output (probes read it); function containers stream it via attach. */
   keepLogs?: boolean;
+  /** Absolute path of a seccomp profile (unset: the engine's default). */
+  seccompProfile?: string;
+  /** A user namespace of this many ids of its own, allocated by the engine (`--userns=auto:size=N`); unset: none. */
+  usernsSize?: number;
+}
+
+/** One line of a user namespace's id map: `size` ids from `container` inside are `host` outside. */
+export interface IdRange {
+  container: number;
+  host: number;
+  size: number;
 }
 
 export interface ContainerSummary {
@@ -70,6 +81,8 @@ export interface ContainerRuntime {
   start(id: string): Promise<void>;
   inspect(id: string): Promise<ContainerState>;
   remove(id: string): Promise<void>;
+  /** A created container's user namespace maps (empty: no namespace of its own). */
+  idMap(id: string): Promise<{ uid: IdRange[]; gid: IdRange[] }>;
   /** Renames a container (labels cannot change after creation; names can). */
   rename(id: string, name: string): Promise<void>;
   list(labels: Record<string, string>): Promise<ContainerSummary[]>;

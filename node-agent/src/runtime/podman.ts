@@ -1,6 +1,6 @@
 // The ContainerRuntime over Podman's Docker-compatible REST API. The only file that imports dockerode.
 import Docker from 'dockerode';
-import type { ContainerRuntime, ContainerSpec, ContainerState, ContainerSummary, EngineInfo, RunResult } from './container-runtime.js';
+import type { ContainerRuntime, ContainerSpec, ContainerState, ContainerSummary, EngineInfo, IdRange, RunResult } from './container-runtime.js';
 import { AgentError } from '../errors.js';
 
 export class PodmanRuntime implements ContainerRuntime {
@@ -144,7 +144,9 @@ export class PodmanRuntime implements ContainerRuntime {
         NanoCpus: spec.cpus ? Math.round(spec.cpus * 1e9) : undefined,
         PidsLimit: spec.pidsLimit,
         CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges'],
+        // A profile is passed by path: Podman 4.3's compatible API cannot take its text (as Docker's does).
+        SecurityOpt: ['no-new-privileges', ...(spec.seccompProfile ? [`seccomp=${spec.seccompProfile}`] : [])],
+        UsernsMode: spec.usernsSize ? `auto:size=${spec.usernsSize}` : undefined,
         // Podman 4.3 forces mode 1755 on tmpfs mounts; U chowns /tmp to the container user instead.
         Tmpfs: spec.tmpfsBytes ? { '/tmp': `rw,nosuid,nodev,noexec,size=${spec.tmpfsBytes},U` } : undefined,
         Binds: (spec.mounts ?? []).map((m) => `${m.host}:${m.container}:${m.readOnly ? 'ro' : 'rw'}`),
@@ -185,6 +187,21 @@ export class PodmanRuntime implements ContainerRuntime {
     }
   }
 
+  async idMap(id: string): Promise<{ uid: IdRange[]; gid: IdRange[] }> {
+    // Only Podman's own API tells the map before the container starts (the compatible inspect has no field for it).
+    const body = await new Promise<{ HostConfig?: { IDMappings?: { UidMap?: string[]; GidMap?: string[] } } }>((resolve, reject) =>
+      this.docker.modem.dial({ path: `/v4.0.0/libpod/containers/${encodeURIComponent(id)}/json`, method: 'GET', statusCodes: { 200: true, 404: 'no such container' } }, (err, data) =>
+        err ? reject(err) : resolve(data as never),
+      ),
+    );
+    const parse = (lines: string[] | undefined): IdRange[] =>
+      (lines ?? []).map((l) => {
+        const [container, host, size] = l.split(':').map(Number);
+        return { container: container!, host: host!, size: size! };
+      });
+    return { uid: parse(body.HostConfig?.IDMappings?.UidMap), gid: parse(body.HostConfig?.IDMappings?.GidMap) };
+  }
+
   async rename(id: string, name: string): Promise<void> {
     await this.docker.getContainer(id).rename({ name });
   }
@@ -208,7 +225,7 @@ export class PodmanRuntime implements ContainerRuntime {
       const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
       return { exitCode: r.StatusCode, output: demux(logs) };
     } finally {
-      await c.remove({ force: true }).catch(ignore404);
+      await this.remove(id);
     }
   }
 }

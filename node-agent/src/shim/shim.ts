@@ -43,6 +43,8 @@ const BUNDLE = process.env.CPUB_BUNDLE ?? '/app/index.mjs';
 const LOG_CAP = Number(process.env.CPUB_LOG_CAP ?? 256 * 1024);
 /** The multiplexed call socket (frames.ts), when the agent asks for one. */
 const MUX_SOCKET = process.env.CPUB_MUX_SOCKET;
+/** The mode of the sockets made here: 0660 when the agent is root (its folder is root's and this container's group); rootless, the agent is another uid and needs 0777 (its own 0700 folder keeps other users out). */
+const SOCKET_MODE = parseInt(process.env.CPUB_SOCKET_MODE ?? '777', 8) & 0o777;
 /** The largest answer the agent takes over the multiplexed socket; a larger one is refused, not sent. */
 const MAX_ANSWER_BYTES = Number(process.env.CPUB_MAX_RESPONSE_BYTES ?? 16 * 2 ** 20);
 /** A call's request frame at most: the platform's 6 MB request body, its headers, and room to spare. */
@@ -338,11 +340,10 @@ async function main(): Promise<void> {
     });
     rmSync(MUX_SOCKET, { force: true });
     await new Promise<void>((resolve) => mux.listen(MUX_SOCKET, resolve));
-    chmodSync(MUX_SOCKET, 0o777);
+    chmodSync(MUX_SOCKET, SOCKET_MODE);
   }
   rmSync(SOCKET, { force: true });
-  // Rootless, this process runs as a mapped uid that is not the agent's: open the socket to it.
-  server.listen(SOCKET, () => chmodSync(SOCKET, 0o777));
+  server.listen(SOCKET, () => chmodSync(SOCKET, SOCKET_MODE));
 }
 
 // Stack traces point into the function's own sources (the bundle ships with its source map).
