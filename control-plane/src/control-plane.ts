@@ -32,6 +32,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Fleet } from './fleet/fleet.service.js';
 import { buildApp, type App } from './http/app.js';
+import { StorageCheck } from './http/storage-check.js';
 import { VERSION } from '../../common/version.js';
 
 export interface ControlPlane {
@@ -103,6 +104,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     sealer,
+    storage: new StorageCheck(config.dataDir, db),
   });
 
   let server: Server | undefined;

@@ -31,6 +31,16 @@ export const RateLimited = (code: string, detail: string, retryAfterSeconds: num
   new AppError('rate_limited', code, detail, { retryAfter: retryAfterSeconds });
 export const Unavailable = (code: string, detail: string) => new AppError('unavailable', code, detail);
 
+/** Driver and system codes that mean the disk (or the database's) is full: SQLite, Node's fs, PostgreSQL. */
+const STORAGE_FULL = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT', '53100']);
+
+/** A full disk is an answer (507 insufficient_storage), not a 500: undefined for any other error. */
+export function storageFull(err: unknown): AppError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !STORAGE_FULL.has(code)) return undefined;
+  return new AppError('unavailable', 'insufficient_storage', 'the server is out of storage space and cannot save this; try again once an operator has freed some', { httpStatus: 507 });
+}
+
 const STATUS: Record<ErrorKind, number> = {
   invalid: 400,
   unauthenticated: 401,

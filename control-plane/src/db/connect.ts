@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Insertable, type RawBuilder } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Insertable, type RawBuilder, type SqliteDialectConfig } from 'kysely';
 import type { Database } from './schema.js';
 import { Conflict, type AppError } from '../errors.js';
 
@@ -22,6 +22,8 @@ export interface Db {
   location: string;
   /** Cheap round trip, for /ready. */
   ping(): Promise<void>;
+  /** One small write (a row in `meta`), for /ready: throws the driver's error (e.g. SQLITE_FULL) when it cannot. */
+  probeWrite(): Promise<void>;
   /**
    * An insert of many rows in one transaction, for hot paths: on SQLite a statement prepared once (Kysely
    * compiles and prepares every query, which costs more than the insert); on PostgreSQL one multi-row INSERT.
@@ -61,7 +63,7 @@ function connectSqlite(dataDir: string): Db {
   // Should it fail (it cannot open the file), this connection's own fallback threshold still bounds the log.
   checkpointer.on('error', () => {});
   checkpointer.once('exit', () => (checkpointerGone = true));
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const kysely = new Kysely<Database>({ dialect: new KeepCauseSqliteDialect({ database }, () => database.inTransaction) });
   return {
     kysely,
     dialect: 'sqlite',
@@ -69,6 +71,7 @@ function connectSqlite(dataDir: string): Db {
     ping: async () => {
       await sql`select 1`.execute(kysely);
     },
+    probeWrite: () => probeWrite(kysely),
     bulkInsert: (table, columns) => {
       const statement = database.prepare(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
       const insert = database.transaction((rows: Record<string, unknown>[]) => {
@@ -112,12 +115,44 @@ function connectPostgres(url: string, max: number): Db {
     ping: async () => {
       await sql`select 1`.execute(kysely);
     },
+    probeWrite: () => probeWrite(kysely),
     // One multi-row INSERT; Kysely takes the columns from the rows.
     bulkInsert: (table) => async (rows) => {
       await kysely.insertInto(table).values(rows as never).execute();
     },
     close: () => kysely.destroy(),
   };
+}
+
+/**
+ * SQLite ends a transaction by itself on some errors (SQLITE_FULL among them); Kysely's ROLLBACK after that fails
+ * with "cannot rollback - no transaction is active", which would replace the error that matters. This driver
+ * rolls back only a transaction that is still open.
+ */
+class KeepCauseSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly settings: SqliteDialectConfig,
+    private readonly inTransaction: () => boolean,
+  ) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    const inTransaction = this.inTransaction;
+    return new (class extends SqliteDriver {
+      override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+        if (inTransaction()) await super.rollbackTransaction(connection);
+      }
+    })(this.settings);
+  }
+}
+
+async function probeWrite(kysely: Kysely<Database>): Promise<void> {
+  await kysely
+    .insertInto('meta')
+    .values({ key: 'ready_probe', value: String(Date.now()) })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(Date.now()) }))
+    .execute();
 }
 
 /** True when a driver error is a unique-constraint violation (SQLite or PostgreSQL). */

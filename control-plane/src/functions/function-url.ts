@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AuthService } from '../auth/auth.service.js';
 import type { Logger } from '../logger.js';
-import { AppError, NotFound, TooLarge, Unauthenticated, statusOf } from '../errors.js';
+import { AppError, NotFound, TooLarge, Unauthenticated, statusOf, storageFull } from '../errors.js';
 import { problemParts } from '../http/problem.js';
 import type { FunctionsService } from './functions.service.js';
 import { CALL_BODY_LIMIT, withExecution, type Invoker, type CallOutcome } from './invoker.js';
@@ -91,7 +91,8 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     await d.keys.authorize(fn.id, { bearer, apiKey: one(req.headers['x-api-key']), timestamp: one(req.headers['x-timestamp']), signature: one(req.headers['x-signature']), body });
   }
 
-  function fail(req: IncomingMessage, res: ServerResponse, requestId: string, err: unknown): void {
+  function fail(req: IncomingMessage, res: ServerResponse, requestId: string, thrown: unknown): void {
+    const err = storageFull(thrown) ?? thrown;
     let p: ReturnType<typeof problemParts>;
     const path = req.url!.split('?')[0]!;
     if (err instanceof AppError) {

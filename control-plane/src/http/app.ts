@@ -15,6 +15,7 @@ import { fleetRoutes } from '../fleet/fleet.routes.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { requestLog } from './request-log.js';
 import { closeUnread } from './close-unread.js';
+import type { StorageCheck } from './storage-check.js';
 import { clientIp } from './client-ip.js';
 import { healthRoutes } from './health.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
@@ -39,6 +40,8 @@ export interface AppDeps {
   http: { bodyLimit: number; corsOrigins?: string[] | undefined; trustProxy: boolean; version: string };
   /** Whether the dashboard offers registration. */
   registration: 'open' | 'closed';
+  /** Whether the server can write its data (for /ready). */
+  storage: StorageCheck;
   /** The server's AES-256-GCM sealer (the dashboard seals a new key's secret for its one showing). */
   sealer: Sealer;
 }
@@ -88,7 +91,7 @@ export function buildApp(d: AppDeps) {
     return limit(c, next);
   });
 
-  app.route('/', healthRoutes(d.db));
+  app.route('/', healthRoutes(d.db, d.storage));
   app.route('/api/auth', authRoutes(d.auth));
   app.route('/api/users', usersRoutes(d.auth, d.users));
   app.route('/api', fleetRoutes(d.auth, d.fleet));

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { AppError, statusOf } from '../errors.js';
+import { AppError, statusOf, storageFull } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 const TITLES: Record<number, string> = {
@@ -65,7 +65,10 @@ export function problemResponse(c: Context, status: ContentfulStatusCode, code: 
 
 /** Builds the app's onError handler: known errors keep their status and code; the rest are a logged 500. */
 export function errorHandler(log: Logger) {
-  return (err: Error, c: Context): Response => {
+  return (thrown: Error, c: Context): Response => {
+    const full = storageFull(thrown);
+    if (full) log.warn({ requestId: c.get('requestId' as never), path: c.req.path, code: (thrown as { code?: string }).code }, 'out of storage space');
+    const err = full ?? thrown;
     if (err instanceof AppError) {
       const { status, extra } = statusOf(err);
       return problemResponse(c, status as ContentfulStatusCode, err.code, err.detail, extra);
