@@ -27,7 +27,7 @@ const MAX_IN_FLIGHT = 4 * 2 ** 20;
  * Checks running at once in this process. Process-wide on purpose (like the root logger): it shares out the
  * host's cores, which are one per process whatever the callers are.
  */
-const MAX_CHECKS = Math.max(2, availableParallelism());
+const MAX_CHECKS = Math.max(4, 2 * availableParallelism());
 let running = 0;
 const queue: (() => void)[] = [];
 

@@ -4,9 +4,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { root, ensureNpmDependencies, ensureBuild } from './lib/ensure.mjs';
+import { root, ensureNpmDependencies, ensureBuild, ensureSystemPackages } from './lib/ensure.mjs';
+
+/** What the local agent runs: rootful Podman with runc (crun fails on cgroup v1 hosts), newuidmap for user namespaces. */
+const AGENT_PACKAGES = [
+  { name: 'Podman', present: () => existsSync('/usr/bin/podman'), packages: ['podman'] },
+  { name: 'runc', present: () => existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc'), packages: ['runc'] },
+  { name: 'newuidmap', present: () => existsSync('/usr/bin/newuidmap'), packages: ['uidmap'] },
+];
 
 try {
+  // As root, whatever the local agent needs is installed; otherwise the control plane runs alone if it is missing.
+  if (process.getuid?.() === 0) ensureSystemPackages(AGENT_PACKAGES);
   ensureNpmDependencies();
   ensureBuild();
 } catch (err) {
@@ -16,15 +25,24 @@ try {
 
 const children = [];
 let stopping = false;
-function stopAll(code = 0) {
+/**
+ * Passes the signal on to the server and the agent (the agent first stops taking calls and removes its
+ * containers), waits for both, then exits. A second signal while they stop changes nothing.
+ */
+function stopAll(code = 0, signal = 'SIGTERM') {
   if (stopping) return;
   stopping = true;
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  const wait = children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once('exit', r)));
+  // The agent before the server: its containers go while the server can still see it leave.
+  for (const c of [...children].reverse()) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+  const wait = children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => new Promise((r) => c.once('exit', r)));
   Promise.all(wait).then(() => process.exit(code));
-  setTimeout(() => process.exit(code), 15_000).unref();
+  // Past this, whatever is left is killed, so nothing outlives `npm start`.
+  setTimeout(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    process.exit(code || 1);
+  }, 30_000).unref();
 }
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => stopAll(0));
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => stopAll(0, sig));
 
 /** Starts `bin start`, echoes its output, and resolves with the first `listening` line's url or address. */
 function run(bin, args, env = process.env) {
@@ -59,7 +77,7 @@ try {
   const url = await run('cpub-server.js', process.argv.slice(2));
   const dataDir = resolve(root, process.env.CPUB_DATA_DIR || './data');
   if (spawnSync('sh', ['-c', 'command -v podman'], { stdio: 'ignore' }).status !== 0) {
-    console.error('\nPodman is not installed, so no local agent was started (apt-get install podman runc); the control plane runs alone.\n');
+    console.error('\nPodman is not installed, so no local agent was started (as root, `npm start` installs it: apt-get install podman runc uidmap); the control plane runs alone.\n');
   } else {
     const joinToken = process.env.CPUB_JOIN_TOKEN || readFileSync(join(dataDir, 'join-token'), 'utf8').trim();
     const agentDir = process.env.CPUB_AGENT_DATA_DIR || join(dataDir, 'agent');

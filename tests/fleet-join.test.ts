@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, startAgentProcess, serverBin, cleanEnv, type RunningServer } from './helpers/server.js';
 import { client, type Client } from './helpers/http.js';
@@ -114,6 +114,35 @@ s('the join token alone cannot take over an existing node', async () => {
   assert.is(hijack.body.code, 'node_exists');
   const [still] = await nodes();
   assert.is(still!.status, 'up');
+});
+
+s('names: a second agent cannot take a live node’s name; with --name it joins under its own, and drains by name', async () => {
+  const [first] = await nodes();
+  const firstName = (first as NodeView & { name: string }).name;
+  assert.is(firstName, hostname().slice(0, 63), 'the default name is the host name');
+  const otherDir = mkdtempSync(join(tmpdir(), 'cpub-fleet-2-'));
+  try {
+    const env = { CPUB_AGENT_DATA_DIR: otherDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN, CPUB_AGENT_STEM_CELLS: '0' };
+    const refused = await startAgentProcess(env).then(
+      async (a) => (await a.stop(), 'joined'),
+      (err: Error) => err.message,
+    );
+    assert.match(refused, 'node_name_taken');
+    assert.match(refused, `already named "${firstName}"`);
+    const second = await startAgentProcess({ ...env }, { args: ['--name', 'second-node'] });
+    try {
+      const all = await waitFor((ns) => ns.some((n) => (n as NodeView & { name: string }).name === 'second-node' && n.status === 'up'), 15_000);
+      assert.is(all.length, 2);
+      const drained = await api.post<NodeView>('/api/nodes/second-node/drain', {}, admin);
+      assert.is(drained.status, 200, JSON.stringify(drained.body));
+      assert.ok(['draining', 'drained'].includes(drained.body.status));
+      assert.is.not(drained.body.id, first!.id, 'the node named, not another');
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    rmSync(otherDir, { recursive: true, force: true });
+  }
 });
 
 s('a control-plane restart: an agent that is slow to answer gets a grace period, not `down`', async () => {

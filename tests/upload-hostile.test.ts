@@ -104,8 +104,9 @@ s('hostile uploads are each answered within 2 s, and /health within 100 ms p99 a
     }
   })();
   try {
-    // Each hostile upload twice, the two at the same time as everything else.
-    const answers = await Promise.all(cases.flatMap(([what, bytes, status, code]) => [1, 2].map(async () => ({ what, status, code, got: await upload(bytes) }))));
+    // All at once.
+    const answers = await Promise.all(cases.map(async ([what, bytes, status, code]) => ({ what, status, code, got: await upload(bytes) })));
+    console.log(answers.map((a) => `${a.what}: ${a.got.status} in ${a.got.ms} ms`).join('\n'));
     for (const a of answers) {
       assert.is(a.got.status, a.status, `${a.what}: ${JSON.stringify(a.got)}`);
       assert.is(a.got.code, a.code, a.what);

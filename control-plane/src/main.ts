@@ -44,12 +44,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const url = await cp.start();
     log.info({ url, database: cp.db.location, registration: config.registration }, 'listening');
     process.stderr.write(banner(url, cp.db.location, config.registration));
+    let stopping = false;
     const shutdown = (signal: string) => {
+      if (stopping) return; // one stop, whatever signals follow
+      stopping = true;
       log.info({ signal }, 'shutting down');
       void cp.stop().then(() => process.exit(0));
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
   });
 
   withSettings(program.command('migrate').description('apply pending database migrations and exit'), ['dataDir', 'databaseUrl']).action(async (opts) => {

@@ -2,7 +2,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hostname } from 'node:os';
 import { totalmem, cpus } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { AgentConfig } from './config.js';
@@ -25,7 +24,8 @@ export interface Agent {
   /** The address the gRPC server is bound to (host:port). */
   address: string;
   credential: string;
-  stop(): Promise<void>;
+  /** Lets calls in flight finish briefly, removes every container of this agent and stops its Podman service; resolves with how many containers it removed. */
+  stop(): Promise<number>;
 }
 
 /** Registers with the control plane (retrying while it is unreachable); returns the node credential it issued. */
@@ -122,10 +122,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     chmodSync(local, 0o600);
     if (config.server) {
       if (!config.joinToken) throw new Error('--server needs --join-token (from `cpub-server join-token`)');
-      credential = await joinControlPlane(config.server, { joinToken: config.joinToken, nodeId, name: hostname(), advertise: config.advertise ?? address, credential, tls: Boolean(config.tlsCert) }, log);
+      credential = await joinControlPlane(config.server, { joinToken: config.joinToken, nodeId, name: config.name, advertise: config.advertise ?? address, credential, tls: Boolean(config.tlsCert) }, log);
       writeFileSync(join(config.dataDir, 'node-credential'), credential + '\n', { mode: 0o600 });
     }
-    let stopping: Promise<void> | undefined;
+    let stopping: Promise<number> | undefined;
     const agentPools = pools;
     return {
       facts,
@@ -147,8 +147,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
             });
           });
           rmSync(local, { force: true });
-          await agentPools.stop();
+          const removed = await agentPools.stop();
           await service?.stop();
+          return removed;
         })();
         return stopping;
       },

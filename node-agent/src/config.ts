@@ -1,4 +1,6 @@
 // The agent's configuration: one zod schema over CPUB_AGENT_* variables and `cpub-agent start` flags, parsed once.
+import { resolve } from 'node:path';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { duration, parseSettings, type Parsed } from '../../common/settings.js';
 
@@ -13,10 +15,29 @@ const bytes = z
 
 export const agentSettings = {
   server: { env: 'CPUB_AGENT_SERVER', flag: 'server', help: 'control plane URL to join', schema: z.url({ message: 'must be an http(s) URL' }).optional() },
+  name: {
+    env: 'CPUB_AGENT_NAME',
+    flag: 'name',
+    help: 'this node’s name in `cpub nodes` (default: the host name); unique among live nodes',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1–63 letters, digits, dots, dashes or underscores, starting with a letter or digit')
+      .default(() => hostname().slice(0, 63) || 'node'),
+  },
   joinToken: { env: 'CPUB_AGENT_JOIN_TOKEN', flag: 'join-token', help: 'join token from `cpub-server join-token`', schema: z.string().min(16).optional() },
   listen: { env: 'CPUB_AGENT_LISTEN', flag: 'listen', help: 'gRPC listen address host:port', schema: z.string().regex(/^.+:\d+$/, 'must be host:port').default('127.0.0.1:9191') },
   advertise: { env: 'CPUB_AGENT_ADVERTISE', flag: 'advertise', help: 'address the server dials (default: --listen)', schema: z.string().regex(/^.+:\d+$/, 'must be host:port').optional() },
-  dataDir: { env: 'CPUB_AGENT_DATA_DIR', flag: 'data-dir', help: 'agent data folder (podman socket, build contexts, credential)', schema: z.string().min(1).default('./data/agent') },
+  dataDir: {
+    env: 'CPUB_AGENT_DATA_DIR',
+    flag: 'data-dir',
+    help: 'agent data folder (podman socket, build contexts, credential); a relative one is taken from the current folder',
+    // Absolute from here on: it becomes a unix socket URL (unix://<dir>/podman/podman.sock) and container mounts.
+    schema: z
+      .string()
+      .min(1)
+      .default('./data/agent')
+      .transform((p) => resolve(p)),
+  },
   podmanSocket: {
     env: 'CPUB_AGENT_PODMAN_SOCKET',
     flag: 'podman-socket',

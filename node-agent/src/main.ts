@@ -25,6 +25,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   withSettings(program.command('start').description('serve the Agent gRPC API (every call needs the node credential); with --server, join that control plane'), [
     'server',
     'joinToken',
+    'name',
     'advertise',
     'listen',
     'dataDir',
@@ -44,12 +45,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const agent = await startAgent(config, log);
     const f = agent.facts;
     log.info({ address: agent.address, nodeId: f.nodeId, epoch: f.epoch, limitsEnforced: f.limitsEnforced, rootless: f.rootless }, 'listening');
+    let stopping = false;
     const shutdown = (signal: string) => {
+      // A second signal (Ctrl-C twice, or the group's signal after ours) must not cut the cleanup short.
+      if (stopping) return;
+      stopping = true;
       log.info({ signal }, 'shutting down');
-      void agent.stop().then(() => process.exit(0));
+      void agent.stop().then((removed) => {
+        log.info({ removed }, `stopped; removed ${removed} container${removed === 1 ? '' : 's'}`);
+        process.exit(0);
+      });
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
   });
 
   withSettings(program.command('status').description('ask the running agent for its state, capacity and warm containers').option('--json', 'print JSON'), [

@@ -34,6 +34,10 @@ export interface StartOptions {
   user?: { uid: number; gid: number };
   /** Extra `node` options for the process (benchmarks: `--cpu-prof`). */
   nodeArgs?: string[];
+  /** Run in this folder and give no data folder at all: the process uses its default, relative to `cwd` (`dataDir` is then that default). */
+  defaultDataDirIn?: { cwd: string; relative: string };
+  /** A process group of its own (a test signals the whole group, as a terminal's Ctrl-C does). */
+  detached?: boolean;
 }
 
 export function startServer(env: Record<string, string | undefined> = {}, opts: StartOptions = {}): Promise<RunningServer> {
@@ -46,12 +50,14 @@ export function startAgentProcess(env: Record<string, string | undefined> = {}, 
 
 /** Starts `bin start`, resolving once it logs `listening` with its url or address. */
 async function startProcess(bin: string, dataDirVar: string, env: Record<string, string | undefined>, opts: StartOptions): Promise<RunningServer> {
-  const dataDir = env[dataDirVar] ?? mkdtempSync(join(tmpdir(), 'cpub-data-'));
-  const ownsDir = env[dataDirVar] === undefined;
+  const byDefault = opts.defaultDataDirIn;
+  const dataDir = byDefault ? join(byDefault.cwd, byDefault.relative) : (env[dataDirVar] ?? mkdtempSync(join(tmpdir(), 'cpub-data-')));
+  const ownsDir = env[dataDirVar] === undefined && !byDefault;
   const fd = opts.logFile ? openSync(opts.logFile, 'w') : undefined;
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), bin, 'start', ...(opts.args ?? [])], {
-    cwd: repoRoot,
-    env: cleanEnv({ ...env, [dataDirVar]: dataDir }),
+    cwd: byDefault?.cwd ?? repoRoot,
+    env: cleanEnv(byDefault ? env : { ...env, [dataDirVar]: dataDir }),
+    detached: opts.detached,
     stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
     ...(opts.user ?? {}),
   });

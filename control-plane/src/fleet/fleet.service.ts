@@ -153,13 +153,27 @@ export class Fleet {
     if (existing && !credentialMatches(this.sealer.open(existing.credential_sealed, `node:${existing.id}`), input.credential)) {
       throw Conflict('node_exists', 'this node id is taken; re-joining needs the node’s current credential');
     }
+    // Names tell nodes apart in `cpub nodes` and `cpub nodes drain`: a live node of another id keeps its own.
+    const name = input.name || input.advertise || hostname();
+    const clash = (await nodesRepo.byName(this.db, name)).find((n) => n.id !== input.nodeId && n.status !== 'down');
+    if (clash) throw Conflict('node_name_taken', `a live node (${clash.id}, at ${clash.advertise}) is already named "${name}"; give this agent another with --name or CPUB_AGENT_NAME`);
     const credential = randomBytes(32).toString('base64url');
     const sealed = this.sealer.seal(credential, `node:${input.nodeId}`);
     const now = Date.now();
-    await nodesRepo.upsert(this.db, { id: input.nodeId, name: input.name || input.advertise || hostname(), advertise: input.advertise, credentialSealed: sealed, tls: Boolean(input.tls) }, now);
+    await nodesRepo.upsert(this.db, { id: input.nodeId, name, advertise: input.advertise, credentialSealed: sealed, tls: Boolean(input.tls) }, now);
     this.log.info({ node: input.nodeId, advertise: input.advertise, tls: Boolean(input.tls) }, 'agent joined');
     this.link(input.nodeId, input.advertise, sealed, Boolean(input.tls), now);
     return { nodeId: input.nodeId, credential };
+  }
+
+  /** A node by id, else by name (a live one first); NotFound otherwise. */
+  private async resolve(idOrName: string): Promise<NodeRow> {
+    const byId = await nodesRepo.get(this.db, idOrName);
+    if (byId) return byId;
+    const named = await nodesRepo.byName(this.db, idOrName);
+    const row = named.find((n) => n.status !== 'down') ?? named[0];
+    if (!row) throw NotFound('node_not_found', 'no such node');
+    return row;
   }
 
   async list(): Promise<{ nodes: NodeView[]; alert: string | null }> {
@@ -207,9 +221,10 @@ export class Fleet {
   }
 
   /** Drains a node (its calls finish, new ones go elsewhere), or with `undo` lets it take calls again. */
-  async drain(id: string, undo: boolean): Promise<NodeView> {
-    const row = await nodesRepo.get(this.db, id);
-    if (!row) throw NotFound('node_not_found', 'no such node');
+  /** Drains (or undrains) a node named by its id or its name. */
+  async drain(idOrName: string, undo: boolean): Promise<NodeView> {
+    const row = await this.resolve(idOrName);
+    const id = row.id;
     const l = this.links.get(id);
     if (!l?.ready) throw Unavailable('node_unreachable', `node ${row.name} is not connected; it cannot be ${undo ? 'undrained' : 'drained'} now`);
     const r = await l.drain(undo);

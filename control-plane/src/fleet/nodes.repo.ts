@@ -40,6 +40,10 @@ export const nodesRepo = {
     return db.selectFrom('nodes').selectAll().orderBy('created_at').orderBy('id').execute();
   },
 
+  byName(db: Executor, name: string): Promise<NodeRow[]> {
+    return db.selectFrom('nodes').selectAll().where('name', '=', name).execute();
+  },
+
   get(db: Executor, id: string): Promise<NodeRow | undefined> {
     return db.selectFrom('nodes').selectAll().where('id', '=', id).executeTakeFirst();
   },

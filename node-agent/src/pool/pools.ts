@@ -86,17 +86,20 @@ export class Pools {
     return stale.length;
   }
 
-  async stop(): Promise<void> {
+  /** Removes every container and stem of this agent; resolves with how many there were. */
+  async stop(): Promise<number> {
     this.stopped = true;
     clearInterval(this.reaper);
     await this.refilling;
     const stems = [...this.stems.values()].flat();
     this.stems.clear();
-    await Promise.all([...[...this.pools.values()].flatMap((p) => p.containers), ...stems].map((c) => c.destroy().catch(() => {})));
+    const mine = [...[...this.pools.values()].flatMap((p) => p.containers), ...stems];
+    await Promise.all(mine.map((c) => c.destroy().catch(() => {})));
     this.pools.clear();
     // Whatever a race left behind (a stem started or a container replaced while stopping): by this epoch's labels.
     const left = await this.runtime.list({ [LABELS.node]: this.opts.nodeId, [LABELS.epoch]: this.opts.epoch }).catch(() => []);
     await Promise.all(left.map((c) => this.runtime.remove(c.id).catch(() => {})));
+    return mine.length + left.length;
   }
 
   /** Container ids of the stems ready now. */

@@ -47,7 +47,9 @@ export class PodmanService {
     this.stopLeftover();
     rmSync(this.socketPath, { force: true });
     const args = [...(this.ociRuntime ? ['--runtime', this.ociRuntime] : []), 'system', 'service', '--time=0', `unix://${this.socketPath}`];
-    const proc = spawn('podman', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A process group of its own: a signal to the agent's group (Ctrl-C in a terminal, `kill -- -PGID`, a
+    // container runtime's stop) must not reach the service, which the agent still needs to remove its containers.
+    const proc = spawn('podman', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     this.proc = proc;
     if (proc.pid) writeFileSync(this.pidFile, String(proc.pid));
     proc.stderr!.on('data', (d) => (this.stderr = (this.stderr + d).slice(-4000)));

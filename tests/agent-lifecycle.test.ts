@@ -1,0 +1,142 @@
+// The commands a new user types, as written: `cpub-agent doctor` and the worker-host `cpub-agent start
+// --server … --join-token … --listen … --advertise …` with no --data-dir (a relative default, from whatever
+// folder they are in); and every stop is clean: a signal to the agent's whole process group (Ctrl-C in a
+// terminal) removes its containers and its Podman service, and `npm start` stopped by SIGTERM or SIGHUP leaves
+// no process and no container behind.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agentBin, cleanEnv, repoRoot, startAgentProcess, startServer, type RunningServer } from './helpers/server.js';
+import { client } from './helpers/http.js';
+import { loud, until } from './helpers/hooks.js';
+import { fnArtifact } from './helpers/agent.js';
+
+const s = suite('agent and npm start lifecycles');
+let server: RunningServer;
+const folders: string[] = [];
+const folder = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  folders.push(d);
+  return d;
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Pids of processes whose environment or command line mentions `text` (this test's data folders). */
+function processesMentioning(text: string): number[] {
+  const found: number[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+      if (env.includes(text) || cmd.includes(text)) found.push(Number(pid));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+const containersOfNode = (nodeId: string) =>
+  spawnSync('podman', ['ps', '-aq', '--filter', `label=containerpub.node=${nodeId}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+
+s.before(
+  loud(async () => {
+    server = await startServer({ CPUB_BUILD_AGENT_WAIT: '120s' });
+  }),
+);
+
+s.after(
+  loud(async () => {
+    await server?.stop();
+    for (const d of folders) {
+      spawnSync('pkill', ['-KILL', '-f', d]);
+      rmSync(d, { recursive: true, force: true });
+    }
+  }),
+);
+
+s('`cpub-agent doctor` with no --data-dir, from another folder, passes', () => {
+  const cwd = folder('cpub-doctor-cwd-');
+  const r = spawnSync(process.execPath, [agentBin, 'doctor'], { cwd, env: cleanEnv(), encoding: 'utf8', timeout: 180_000 });
+  assert.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, 'this host can run functions');
+  assert.ok(existsSync(join(cwd, 'data', 'agent', 'seccomp.json')), 'the default data folder is ./data/agent of that folder');
+});
+
+s('the README’s worker-host command with no --data-dir joins and serves; Ctrl-C to its group removes its containers and its Podman service', async () => {
+  const cwd = folder('cpub-agent-cwd-');
+  const joinToken = readFileSync(join(server.dataDir, 'join-token'), 'utf8').trim();
+  const port = await freePort();
+  const agent = await startAgentProcess(
+    {},
+    { defaultDataDirIn: { cwd, relative: 'data/agent' }, detached: true, args: ['--server', server.url, '--join-token', joinToken, '--listen', `127.0.0.1:${port}`, '--advertise', `127.0.0.1:${port}`] },
+  );
+  const nodeId = readFileSync(join(cwd, 'data', 'agent', 'node-id'), 'utf8').trim();
+  try {
+    const api = client(server.url);
+    await api.post('/api/auth/register', { email: 'life@example.com', password: 'password-for-tests-1' });
+    const login = await api.post('/api/auth/login', { email: 'life@example.com', password: 'password-for-tests-1' });
+    const token = login.body.accessToken as string;
+    const me = await api.get('/api/users/me', token);
+    assert.is((await api.post('/api/functions', { name: 'life', auth: 'public' }, token)).status, 201);
+    const art = await fnArtifact(`() => 'alive'`);
+    const d = await fetch(`${server.url}/api/functions/life/deployments?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' }, body: new Uint8Array(readFileSync(art.path)) });
+    assert.is(d.status, 201, await d.text());
+    const call = await fetch(`${server.url}/fn/${me.body.handle}/life`);
+    assert.is(await call.json(), 'alive');
+    assert.ok(containersOfNode(nodeId).length >= 1, 'a warm container (and a stem) run');
+    const service = Number(readFileSync(join(cwd, 'data', 'agent', 'podman', 'podman.pid'), 'utf8'));
+
+    // Ctrl-C in a terminal: SIGINT to every process of the foreground group.
+    process.kill(-agent.proc.pid!, 'SIGINT');
+    await until('the agent exits', () => agent.proc.exitCode !== null || agent.proc.signalCode !== null, 30_000);
+    assert.is(agent.proc.exitCode, 0, agent.output());
+    assert.match(agent.output(), /removed [1-9]\d* containers?/);
+    assert.equal(containersOfNode(nodeId), [], 'no container of the agent is left');
+    assert.not.ok(existsSync(`/proc/${service}`), 'its Podman service is gone');
+  } finally {
+    await agent.stop();
+  }
+});
+
+for (const [how, signal, group] of [
+  ['SIGTERM to npm start alone (timeout, a service manager)', 'SIGTERM', false],
+  ['SIGHUP to its process group (the terminal closed)', 'SIGHUP', true],
+] as const) {
+  s(`npm start stopped by ${how} leaves no process and no container`, async () => {
+    const dataDir = folder('cpub-npm-start-');
+    const proc = spawn(process.execPath, [join(repoRoot, 'scripts', 'start.mjs')], { cwd: repoRoot, env: cleanEnv({ CPUB_DATA_DIR: dataDir, CPUB_PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.stderr.on('data', (d) => (out += d));
+    try {
+      await until('npm start deploys the example', () => /Deployed examples\/hello|did not deploy|error:/.test(out), 240_000, 200);
+      assert.match(out, 'Deployed examples/hello', out.slice(-3000));
+      const nodeId = readFileSync(join(dataDir, 'agent', 'node-id'), 'utf8').trim();
+      assert.ok(processesMentioning(dataDir).length >= 3, 'server, agent and Podman service run');
+      if (group) process.kill(-proc.pid!, signal);
+      else proc.kill(signal);
+      await until('npm start exits', () => proc.exitCode !== null || proc.signalCode !== null, 60_000, 100);
+      await until('nothing of it runs', () => processesMentioning(dataDir).length === 0, 10_000, 100).catch(() => {});
+      assert.equal(processesMentioning(dataDir), [], 'no process of this npm start is left');
+      assert.equal(containersOfNode(nodeId), [], 'no container of its agent is left');
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) process.kill(-proc.pid!, 'SIGKILL');
+    }
+  });
+}
+
+s.run();
