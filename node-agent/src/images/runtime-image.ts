@@ -26,7 +26,8 @@ let shim: Buffer | undefined;
 /** The shim as one file (it imports its frame codec, shim/frames.ts): bundled once per process. */
 function shimSource(): Buffer {
   if (!shim) {
-    const out = esbuild.buildSync({ entryPoints: [fileURLToPath(new URL('../shim/shim.js', import.meta.url))], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, logLevel: 'silent' });
+    // absWorkingDir: the bundle's path comments (and so the image tag) must not depend on the folder the agent runs in.
+    const out = esbuild.buildSync({ absWorkingDir: fileURLToPath(new URL('../', import.meta.url)), entryPoints: [fileURLToPath(new URL('../shim/shim.js', import.meta.url))], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, logLevel: 'silent' });
     shim = Buffer.from(out.outputFiles[0]!.contents);
   }
   return shim;
