@@ -84,7 +84,7 @@ async function main() {
   // Suites that build function images each run their own Podman API service on the host's one image store;
   // Podman 4.3 services working on that store at the same time can lose each other's fresh images. Those
   // suites run one at a time; the others run beside them.
-  const SERIAL = /tests\/(agent-(pool|stems|grpc|isolation|lifecycle)|functions-[a-z0-9-]+|fleet-(agents|replicas)|dashboard)\.test\.js$/;
+  const SERIAL = /tests\/(agent-(pool|stems|grpc|isolation|lifecycle)|backup|functions-[a-z0-9-]+|fleet-(agents|replicas)|dashboard)\.test\.js$/;
   const queues = [files.filter((f) => SERIAL.test(f)), files.filter((f) => !SERIAL.test(f))];
   const results = [];
   async function worker(queue) {

@@ -81,7 +81,7 @@ s('the README’s worker-host command with no --data-dir joins and serves; Ctrl-
   const joinToken = readFileSync(join(server.dataDir, 'join-token'), 'utf8').trim();
   const port = await freePort();
   const agent = await startAgentProcess(
-    {},
+    { CPUB_AGENT_NAME: undefined }, // nothing but the README's flags: the default name too
     { defaultDataDirIn: { cwd, relative: 'data/agent' }, detached: true, args: ['--server', server.url, '--join-token', joinToken, '--listen', `127.0.0.1:${port}`, '--advertise', `127.0.0.1:${port}`] },
   );
   const nodeId = readFileSync(join(cwd, 'data', 'agent', 'node-id'), 'utf8').trim();

@@ -116,7 +116,8 @@ s('functions spread over equal nodes, and each one’s calls reuse its warm cont
     assert.is(nodes.size, 1, `${name} ran on ${[...nodes]}`);
     used.add([...nodes][0]!);
     const views = (await api.get<{ executions: { coldStart: boolean }[] }>(`/api/functions/${name}/executions?limit=10`, admin)).body.executions;
-    assert.is(views.filter((v) => v.coldStart).length, 1, 'one cold start, then the warm container');
+    // The deploy's startup check left a warm container on the node that built it: no call starts one.
+    assert.is(views.filter((v) => v.coldStart).length, 0, 'the warm container from the startup check serves every call');
   }
   // Equal empty nodes: builds and first calls go round the fleet rather than piling on one node.
   assert.is(used.size, 3, `three functions used nodes ${[...used]}`);

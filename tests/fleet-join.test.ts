@@ -53,7 +53,8 @@ s.after(
   }),
 );
 
-const startAgent = () => startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN });
+// CPUB_AGENT_NAME unset: the agent's default name (the host name).
+const startAgent = () => startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN, CPUB_AGENT_NAME: undefined });
 
 s('`cpub-server join-token` prints the token; a wrong token is refused with 401', async () => {
   const r = spawnSync(process.execPath, [serverBin, 'join-token', '--data-dir', server.dataDir], { encoding: 'utf8', env: cleanEnv({ CPUB_JOIN_TOKEN: JOIN }) });
@@ -122,7 +123,7 @@ s('names: a second agent cannot take a live node’s name; with --name it joins 
   assert.is(firstName, hostname().slice(0, 63), 'the default name is the host name');
   const otherDir = mkdtempSync(join(tmpdir(), 'cpub-fleet-2-'));
   try {
-    const env = { CPUB_AGENT_DATA_DIR: otherDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN, CPUB_AGENT_STEM_CELLS: '0' };
+    const env = { CPUB_AGENT_DATA_DIR: otherDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN, CPUB_AGENT_STEM_CELLS: '0', CPUB_AGENT_NAME: undefined };
     const refused = await startAgentProcess(env).then(
       async (a) => (await a.stop(), 'joined'),
       (err: Error) => err.message,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startServer, startAgentProcess, type RunningServer } from './helpers/server.js';
 import { client, type Client } from './helpers/http.js';
 import { loud, until } from './helpers/hooks.js';
-import { fnArtifact } from './helpers/agent.js';
+import { fnArtifact, makeArtifact } from './helpers/agent.js';
 import { rawTarGz } from './helpers/raw-tar.js';
 import { packFunction } from '../common/pack.js';
 import { repoRoot } from './helpers/server.js';
@@ -208,6 +208,32 @@ s('versions and rollback: a new version becomes active; rollback switches back; 
   assert.is((await api.get('/api/functions/hello', owner.token)).body.function.activeVersion, 1);
 });
 
+s('the startup check: a version that cannot load answers 422 with where it failed, and the previous version stays active and serving', async () => {
+  assert.is((await api.post('/api/functions', { name: 'checked' }, owner.token)).status, 201);
+  const good = await deploy('checked', `() => new Response('good')`);
+  assert.is(good.status, 201, JSON.stringify(good.body));
+  const serving = async () => (await api.post('/api/functions/checked/invoke', {}, owner.token)).body.body;
+  assert.is(await serving(), 'good');
+  const manifest = JSON.stringify({ name: 'checked', entry: 'index.mjs' });
+  const cases: [string, string, RegExp][] = [
+    ['a syntax error', `export default {\n  fetch() {\n    return new Response('x'\n  }\n};\n`, /SyntaxError.*\(at index\.mjs:\d+\)/],
+    ['a throw while loading', `const config = JSON.parse('{');\nexport default () => 1;\n`, /SyntaxError: .*JSON.*\(at index\.mjs:1\)/],
+    ['no default export', `export const handler = () => 1;\n`, /must default-export a function or an object with fetch/],
+    ['a default export without fetch', `export default { handle() { return 1; } };\n`, /must default-export a function or an object with fetch/],
+  ];
+  for (const [what, source, detail] of cases) {
+    const r = await upload('checked', readFileSync((await makeArtifact({ 'containerpub.json': manifest, 'index.mjs': source })).path));
+    assert.is(r.status, 422, `${what}: ${JSON.stringify(r.body)}`);
+    assert.is(r.body.code, 'build_failed');
+    assert.match(r.body.detail, detail, `${what}: ${r.body.detail}`);
+    assert.match(r.body.buildLogTail, 'startup check', what);
+    assert.is(r.body.deployment.status, 'failed');
+    const fn = await api.get('/api/functions/checked', owner.token);
+    assert.is(fn.body.function.activeVersion, 1, `${what}: the version that worked stays active`);
+    assert.is(await serving(), 'good', `${what}: and serving`);
+  }
+});
+
 s('PATCH limits: the next call runs in a new container with them (the warm one is recycled)', async () => {
   await api.post('/api/functions', { name: 'limits', auth: 'public' }, owner.token);
   await deploy('limits', `async () => new Response((await import('node:fs')).readFileSync('/sys/fs/cgroup/memory/memory.limit_in_bytes', 'utf8').trim())`);
@@ -302,6 +328,10 @@ s('logs (recent and followed live over SSE) and stats (period, hourly buckets, o
   assert.match(text, `live line ${call.body.executionId}`);
   assert.match(text, 'event: log');
 
+  // A cold start to count (a deploy's startup check leaves a warm container): new limits recycle it.
+  assert.is((await api.patch('/api/functions/hello', { memoryMb: 192 }, owner.token)).status, 200);
+  assert.ok((await api.post('/api/functions/hello/invoke', {}, owner.token)).body.coldStart, 'a cold start');
+  await until('the cold start is counted', async () => (await api.get('/api/functions/hello/stats?period=24h', owner.token)).body.coldStarts >= 1, 10_000);
   const st = await api.get('/api/functions/hello/stats?period=24h', owner.token);
   assert.is(st.status, 200, st.text);
   assert.ok(st.body.invocations >= 5, st.text);

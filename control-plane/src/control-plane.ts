@@ -91,7 +91,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     envOf: (id) => env.forCall(id),
     onCall: (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold),
   });
-  const functions = new FunctionsService({ db: db.kysely, fleet, artifacts, log, publicUrl: config.publicUrl, onChanged: changed, onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases });
+  const functions = new FunctionsService({ db: db.kysely, fleet, artifacts, log, publicUrl: config.publicUrl, onChanged: changed, onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases, envOf: (id) => env.forCall(id) });
   const executions = new ExecutionsService(db.kysely);
   const app = buildApp({
     log,

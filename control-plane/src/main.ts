@@ -1,4 +1,4 @@
-// `cpub-server`: the control plane's command line (start, migrate, admin create). Parses flags, wires, runs.
+// `cpub-server`: the control plane's command line (start, migrate, join-token, backup, restore, rotate-key, admin create). Parses flags, wires, runs.
 import { Command } from 'commander';
 import { addSettingOptions, flagsFrom } from '../../common/settings-options.js';
 import { loadConfig, settings, ConfigError, type Config } from './config.js';
@@ -9,6 +9,9 @@ import { migrateToLatest } from './db/migrate.js';
 import { readPassword } from '../../common/read-password.js';
 import { loadKeyMaterial } from './secrets/key-files.js';
 import { VERSION } from '../../common/version.js';
+import { backup, restore } from './maintenance/backup.js';
+import { rotateKey } from './maintenance/rotate-key.js';
+import { createSealer } from './secrets/crypto.js';
 
 function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Config {
   return loadConfig(env, flagsFrom(opts, settings));
@@ -68,6 +71,44 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   withSettings(program.command('join-token').description('print the token agents join this control plane with'), ['dataDir', 'joinToken']).action((opts) => {
     const config = configFrom(opts, env);
     console.log(loadKeyMaterial(config).joinToken);
+  });
+
+  withSettings(
+    program
+      .command('backup')
+      .description('write a consistent snapshot (database, artifacts; key files only with --include-keys) to one .tar.gz, while the server runs')
+      .requiredOption('--out <file>', 'the backup file to write (mode 0600)')
+      .option('--include-keys', 'also the key files (jwt-secret, key.txt, join-token): keep the backup as safe as the keys'),
+    ['dataDir', 'databaseUrl', 'jwtSecret', 'encryptionKey', 'joinToken'],
+  ).action(async (opts) => {
+    const config = configFrom(opts, env);
+    const m = await backup(config, opts.out, { includeKeys: Boolean(opts.includeKeys) }, (line) => console.error(`  ${line}`));
+    console.log(`backup written to ${opts.out}: ${m.dialect} database, ${m.artifacts} artifacts${m.includesKeys ? ', key files' : ''}`);
+  });
+
+  withSettings(
+    program.command('restore').description('fill an empty data folder (or empty PostgreSQL database) from a backup file').argument('<file>', 'a file written by `cpub-server backup`'),
+    ['dataDir', 'databaseUrl'],
+  ).action(async (file: string, opts) => {
+    const config = configFrom(opts, env);
+    const m = await restore(config, file, (line) => console.error(`  ${line}`));
+    console.log(`restored a ${m.dialect} backup of ${m.createdAt} into ${config.databaseUrl ? 'PostgreSQL' : config.dataDir}; start the server as usual (migrations run forward)`);
+  });
+
+  withSettings(
+    program.command('rotate-key').description('re-seal every secret under the current CPUB_ENCRYPTION_KEY (older keys in CPUB_PREVIOUS_ENCRYPTION_KEYS), so an old key can be retired'),
+    ['dataDir', 'databaseUrl', 'encryptionKey', 'previousEncryptionKeys'],
+  ).action(async (opts) => {
+    const config = configFrom(opts, env);
+    const keys = loadKeyMaterial(config);
+    const db = connectDb(config);
+    try {
+      await migrateToLatest(db.kysely);
+      const r = await rotateKey(db.kysely, createSealer(keys.encryptionKey, keys.previousEncryptionKeys));
+      console.log(`re-sealed ${r.resealed} value${r.resealed === 1 ? '' : 's'} under the current key (${r.current} already were); the previous keys can now be retired`);
+    } finally {
+      await db.close();
+    }
   });
 
   const admin = program.command('admin').description('administrative tasks');

@@ -1,5 +1,6 @@
 // Runs `cpub-server start` and `cpub-agent start` as real child processes on port 0 and collects what they print.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -44,8 +45,13 @@ export function startServer(env: Record<string, string | undefined> = {}, opts: 
   return startProcess(serverBin, 'CPUB_DATA_DIR', { CPUB_PORT: '0', CPUB_LOG_LEVEL: 'info', ...env }, opts);
 }
 
+/**
+ * Starts `cpub-agent start`. Agents of one test share a host, so each gets a name of its own unless the test
+ * sets CPUB_AGENT_NAME (to undefined: the agent's own default, the host name).
+ */
 export function startAgentProcess(env: Record<string, string | undefined> = {}, opts: StartOptions = {}): Promise<RunningServer> {
-  return startProcess(agentBin, 'CPUB_AGENT_DATA_DIR', { CPUB_AGENT_LISTEN: '127.0.0.1:0', CPUB_AGENT_LOG_LEVEL: 'info', ...env }, opts);
+  const name = 'CPUB_AGENT_NAME' in env || opts.args?.includes('--name') ? {} : { CPUB_AGENT_NAME: `test-agent-${randomBytes(4).toString('hex')}` };
+  return startProcess(agentBin, 'CPUB_AGENT_DATA_DIR', { CPUB_AGENT_LISTEN: '127.0.0.1:0', CPUB_AGENT_LOG_LEVEL: 'info', ...name, ...env }, opts);
 }
 
 /** Starts `bin start`, resolving once it logs `listening` with its url or address. */

@@ -1,5 +1,6 @@
 // The control plane's connection to one agent: dial with the node credential, read Info, keep a Watch stream
 // open, write heartbeats to the nodes table, and redial when the stream ends.
+import type { StartupCheck } from '../../../proto/generated/containerpub/agent/v1/StartupCheck.js';
 import { createReadStream } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../../../proto/loader.js';
@@ -174,7 +175,7 @@ export class AgentLink {
    * Builds an artifact on this agent: streams it in, log lines out; resolves the image. Fails (never hangs)
    * when the agent goes away mid-upload or the artifact cannot be read; the call is cancelled then.
    */
-  async build(b: { functionId: string; version: number; digest: string; sizeBytes: number; file: string; timeoutMs: number }, onLog: (line: string) => void): Promise<{ image: string; cached: boolean }> {
+  async build(b: { functionId: string; version: number; digest: string; sizeBytes: number; file: string; timeoutMs: number; startupCheck?: StartupCheck }, onLog: (line: string) => void): Promise<{ image: string; cached: boolean }> {
     const client = this.client;
     if (!client) throw NotSent(`node ${this.nodeId} is not connected`);
     const call = client.Build({ deadline: Date.now() + b.timeoutMs + 30_000 });
@@ -188,7 +189,7 @@ export class AgentLink {
       call.on('error', (err) => reject(remoteError(err)));
     });
     const upload = async () => {
-      call.write({ header: { functionId: b.functionId, version: b.version, digest: b.digest, sizeBytes: b.sizeBytes, timeoutMs: b.timeoutMs } });
+      call.write({ header: { functionId: b.functionId, version: b.version, digest: b.digest, sizeBytes: b.sizeBytes, timeoutMs: b.timeoutMs, startupCheck: b.startupCheck } });
       for await (const chunk of createReadStream(b.file, { highWaterMark: 64 * 1024 })) {
         // A call that fails while we wait for room ends the wait (done rejects) instead of waiting forever.
         if (!call.write({ chunk })) await Promise.race([new Promise((r) => call.once('drain', r)), done]);

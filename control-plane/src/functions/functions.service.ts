@@ -41,6 +41,8 @@ export interface FunctionsDeps {
   agentWaitMs?: number;
   /** With several replicas: a build is run by the replica holding its lease (another resumes it if that one dies). */
   leases?: Leases;
+  /** A function's env and decrypted secrets, for the startup check of a new version. */
+  envOf: (functionId: string) => Promise<Record<string, string>>;
 }
 
 /** A build's lease, renewed every third of this while it runs. */
@@ -277,7 +279,15 @@ export class FunctionsService {
     try {
       const link = await this.waitForAgent(functionId, version, digest);
       line(`building version ${version} on node ${link.nodeId}`);
-      const r = await link.build({ functionId, version, digest, sizeBytes, file: await this.d.artifacts.local(digest), timeoutMs: BUILD_TIMEOUT_MS }, line);
+      // The new version is started once with its settings and env before it can go live (the startup check).
+      const fn = await functionsRepo.byId(this.d.db, functionId);
+      if (!fn) throw NotFound('function_not_found', 'the function was deleted while its version was building');
+      const startupCheck = {
+        functionName: fn.name,
+        limits: { memoryMb: fn.memory_mb, cpus: fn.cpus, timeoutMs: fn.timeout_ms, concurrency: fn.concurrency, maxInstances: fn.max_instances, network: fn.network === 'egress' },
+        env: Object.entries(await this.d.envOf(functionId)).map(([name, value]) => ({ name, value })),
+      };
+      const r = await link.build({ functionId, version, digest, sizeBytes, file: await this.d.artifacts.local(digest), timeoutMs: BUILD_TIMEOUT_MS, startupCheck }, line);
       // A lease lost meanwhile (the database unreachable for longer than it lasts) means another replica may be
       // building it too: whichever records first wins; the other records nothing.
       if (!held) line('this replica lost the build lease while building; the result counts only if no one recorded one');

@@ -15,8 +15,11 @@ export function closeUnread(): MiddlewareHandler {
     await next();
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     if (!incoming || incoming.complete) return;
+    // Such answers are refusals, small: taken whole, so they go out with a Content-Length and the client
+    // knows where they end without waiting for the connection to close.
     const res = c.res;
-    c.res = new Response(res.body, res);
+    const body = res.body ? await res.arrayBuffer() : null;
+    c.res = new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
     c.res.headers.set('connection', 'close');
     lingerOnClose(incoming.socket);
     incoming.resume();

@@ -11,8 +11,13 @@ import type { BuildRequest__Output } from '../../../proto/generated/containerpub
 import type { BuildEvent } from '../../../proto/generated/containerpub/agent/v1/BuildEvent.js';
 import type { WatchEvent } from '../../../proto/generated/containerpub/agent/v1/WatchEvent.js';
 import type { InvokeRequest__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeRequest.js';
+import type { Limits__Output } from '../../../proto/generated/containerpub/agent/v1/Limits.js';
+import type { EnvVar__Output } from '../../../proto/generated/containerpub/agent/v1/EnvVar.js';
+import type { FunctionSpec } from '../pool/types.js';
+import { StartError } from '../pool/warm-container.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
-import { buildFunctionImage, removeBundles, LABELS } from '../images/function-image.js';
+import { buildFunctionImage, bundleFor, removeBundles, LABELS } from '../images/function-image.js';
+import { execFile } from 'node:child_process';
 import type { Pools } from '../pool/pools.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../../../control-plane/src/logger.js';
@@ -304,10 +309,31 @@ export class AgentService {
         }
       }
       this.images.add(r.image);
+      const check = header.startupCheck;
+      if (check) await this.startupCheck(specOf(header.functionId, check.functionName, header.version, r.image, check.limits, check.env), log);
       call.write({ epoch, result: { image: r.image, imageId: r.imageId, cached: r.cached, durationMs: Date.now() - t0 } });
       call.end();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Starts the new version once (its limits, isolation and env) so its entry is imported: a module that throws
+   * while loading, or exports no handler, fails the build here, with the error and where it happened, instead
+   * of failing every call once it is live. The container stays warm for the first call.
+   */
+  private async startupCheck(spec: FunctionSpec, log: (line: string) => void): Promise<void> {
+    log(`startup check: starting version ${spec.version} once and importing its entry`);
+    try {
+      const r = await this.d.pools.prepare(spec, Date.now() + STARTUP_CHECK_MS);
+      log(`startup check passed in ${r.ms} ms${r.prewarmed ? ' (on a prewarmed container)' : ''}; the container stays warm`);
+    } catch (err) {
+      const lines = err instanceof StartError ? err.log.map((l) => l.message) : [];
+      for (const line of lines) for (const part of line.split('\n')) log(`  ${part}`);
+      // An import() that fails to parse says what but not where: `node --check` (parse only) on the bundle does.
+      const where = failedAt(lines) ?? (await syntaxErrorAt(bundleFor(this.d.dataDir, spec.image)));
+      throw new AgentError('invalid', 'startup_failed', `the startup check failed: ${firstError(lines) ?? (err as Error).message}${where ? ` (at ${where})` : ''}`);
     }
   }
 
@@ -321,24 +347,12 @@ export class AgentService {
       this.images.add(req.image);
     }
     if (this.draining) return { epoch: f.epoch, outcome: 'OUTCOME_REJECTED' as const, status: 503, error: 'the node is draining', headers: [], logs: [] };
-    const l = req.limits ?? { memoryMb: 128, cpus: 0.5, timeoutMs: 30_000, concurrency: 1, maxInstances: 1, network: false };
+    const spec = specOf(req.functionId, req.functionName, req.version, req.image, req.limits, req.env);
     const r = await this.d.pools.invoke(
-      {
-        functionId: req.functionId,
-        name: req.functionName,
-        version: req.version,
-        image: req.image,
-        memoryMb: l.memoryMb || 128,
-        cpus: l.cpus || 0.5,
-        timeoutMs: l.timeoutMs || 30_000,
-        concurrency: l.concurrency || 1,
-        maxInstances: l.maxInstances || 1,
-        network: l.network,
-        env: Object.fromEntries(req.env.map((e) => [e.name, e.value])),
-      },
+      spec,
       {
         invocationId: req.invocationId,
-        deadlineMs: Number(req.deadlineMs) || Date.now() + (l.timeoutMs || 30_000),
+        deadlineMs: Number(req.deadlineMs) || Date.now() + spec.timeoutMs,
         declineAfterMs: req.declineAfterMs,
         method: req.request?.method || 'GET',
         path: req.request?.path || '/',
@@ -360,4 +374,53 @@ export class AgentService {
       error: r.error,
     };
   }
+}
+
+/** How long a new version's startup check may take (a cold container start and the module's import). */
+const STARTUP_CHECK_MS = 30_000;
+
+/** A call's or a check's function spec from its wire fields, with the control plane's defaults for what is unset. */
+function specOf(functionId: string, name: string, version: number, image: string, limits: Limits__Output | null, env: EnvVar__Output[]): FunctionSpec {
+  const l = limits ?? { memoryMb: 128, cpus: 0.5, timeoutMs: 30_000, concurrency: 1, maxInstances: 1, network: false };
+  return {
+    functionId,
+    name,
+    version,
+    image,
+    memoryMb: l.memoryMb || 128,
+    cpus: l.cpus || 0.5,
+    timeoutMs: l.timeoutMs || 30_000,
+    concurrency: l.concurrency || 1,
+    maxInstances: l.maxInstances || 1,
+    network: l.network,
+    env: Object.fromEntries(env.map((e) => [e.name, e.value])),
+  };
+}
+
+/** Where in the function's own files a load failed (`index.mjs:3`), from the stack or V8's syntax-error header. */
+export function failedAt(lines: string[]): string | undefined {
+  for (const line of lines) {
+    const m = /(?:file:\/\/)?\/(?:run\/cpub\/app|app)\/([^\s:()]+):(\d+)/.exec(line);
+    if (m) return `${m[1]}:${m[2]}`;
+  }
+  return undefined;
+}
+
+/** The error's own line (`SyntaxError: Unexpected token '}'`) from the function's output, if there is one. */
+function firstError(lines: string[]): string | undefined {
+  for (const line of lines) {
+    const m = /^(?:cannot start the function: )?((?:[A-Z][A-Za-z]*Error|Error)(?: \[[A-Z_]+\])?: .*)$/m.exec(line);
+    if (m) return m[1]!.replace(/(file:\/\/)?\/(run\/cpub\/)?app\//g, '');
+  }
+  return undefined;
+}
+
+/** Where the entry fails to parse (`index.mjs:4`), by `node --check` on the kept bundle: it parses, runs nothing. */
+async function syntaxErrorAt(bundle: { appDir: string; entry: string } | undefined): Promise<string | undefined> {
+  if (!bundle) return undefined;
+  const r = await new Promise<{ stderr: string }>((resolve) =>
+    execFile(process.execPath, ['--check', join(bundle.appDir, bundle.entry)], { encoding: 'utf8', timeout: 10_000, env: {} }, (_err, _stdout, stderr) => resolve({ stderr })),
+  );
+  const m = new RegExp(`${bundle.appDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^\\s:]+):(\\d+)`).exec(r.stderr);
+  return m ? `${m[1]}:${m[2]}` : undefined;
 }

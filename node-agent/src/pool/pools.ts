@@ -203,10 +203,8 @@ export class Pools {
     });
   }
 
-  /** Runs one call on a warm container, or a new one; never throws — every failure is an outcome. */
-  async invoke(spec: FunctionSpec, req: CallRequest): Promise<CallResult> {
-    const queued = performance.now();
-    this.inFlight++;
+  /** The pool of a version, made fresh when `spec` differs from what its containers were made with. */
+  private poolFor(spec: FunctionSpec): FunctionPool {
     const pool = this.pools.get(key(spec.functionId, spec.version)) ?? this.pools.set(key(spec.functionId, spec.version), new FunctionPool()).get(key(spec.functionId, spec.version))!;
     const fingerprint = `${spec.image}|${spec.memoryMb}|${spec.cpus}|${spec.network}|${spec.concurrency}|${JSON.stringify(spec.env)}`;
     if (pool.fingerprint !== fingerprint) {
@@ -215,6 +213,29 @@ export class Pools {
       pool.fingerprint = fingerprint;
       for (const c of pool.containers.filter((x) => x.busy === 0)) void this.discard(pool, c);
     }
+    return pool;
+  }
+
+  /**
+   * The startup check of a new version: starts one container of `spec` (from a stem when one fits), which
+   * imports its entry, and leaves it warm for the first call. Throws StartError (with the function's output)
+   * when the module cannot load.
+   */
+  async prepare(spec: FunctionSpec, deadlineMs: number): Promise<{ ms: number; prewarmed: boolean }> {
+    const t0 = performance.now();
+    const pool = this.poolFor(spec);
+    const slot = await this.acquire(pool, spec, deadlineMs, deadlineMs);
+    slot.container.busy--;
+    slot.container.lastUsed = Date.now();
+    pool.wake();
+    return { ms: Math.round(performance.now() - t0), prewarmed: slot.cold?.prewarmed ?? false };
+  }
+
+  /** Runs one call on a warm container, or a new one; never throws — every failure is an outcome. */
+  async invoke(spec: FunctionSpec, req: CallRequest): Promise<CallResult> {
+    const queued = performance.now();
+    this.inFlight++;
+    const pool = this.poolFor(spec);
     try {
       let slot: Slot;
       try {

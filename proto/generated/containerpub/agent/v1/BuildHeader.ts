@@ -1,5 +1,6 @@
 // Original file: proto/agent.proto
 
+import type { StartupCheck as _containerpub_agent_v1_StartupCheck, StartupCheck__Output as _containerpub_agent_v1_StartupCheck__Output } from '../../../containerpub/agent/v1/StartupCheck.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BuildHeader {
@@ -11,6 +12,13 @@ export interface BuildHeader {
   'digest'?: (string);
   'sizeBytes'?: (number | string | Long);
   'timeoutMs'?: (number);
+  /**
+   * Set when this build makes a new version: the agent then starts it once, with these limits, its isolation
+   * and this env, and imports its entry (the startup check). A module that throws while loading, or has no
+   * default export with fetch, fails the build (`startup_failed`), its error in the build log. Unset for a
+   * lazy build of a version that passed already.
+   */
+  'startupCheck'?: (_containerpub_agent_v1_StartupCheck | null);
 }
 
 export interface BuildHeader__Output {
@@ -22,4 +30,11 @@ export interface BuildHeader__Output {
   'digest': (string);
   'sizeBytes': (number);
   'timeoutMs': (number);
+  /**
+   * Set when this build makes a new version: the agent then starts it once, with these limits, its isolation
+   * and this env, and imports its entry (the startup check). A module that throws while loading, or has no
+   * default export with fetch, fails the build (`startup_failed`), its error in the build log. Unset for a
+   * lazy build of a version that passed already.
+   */
+  'startupCheck': (_containerpub_agent_v1_StartupCheck__Output | null);
 }
