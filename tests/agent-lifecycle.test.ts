@@ -6,7 +6,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { createAgentClient } from '../proto/loader.js';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +101,18 @@ s('the README’s worker-host command with no --data-dir joins and serves; Ctrl-
     assert.is(await call.json(), 'alive');
     assert.ok(containersOfNode(nodeId).length >= 1, 'a warm container (and a stem) run');
     const service = Number(readFileSync(join(cwd, 'data', 'agent', 'podman', 'podman.pid'), 'utf8'));
+
+    // The agent's local socket: its owner's alone (0600), and even so every call needs the node credential.
+    const sock = join(cwd, 'data', 'agent', 'agent.sock');
+    assert.ok(statSync(sock).isSocket());
+    assert.is(statSync(sock).mode & 0o777, 0o600);
+    const bare = createAgentClient(`unix:${sock}`, grpc.credentials.createInsecure());
+    const refused = await new Promise<grpc.ServiceError | null>((resolve) => bare.Info({}, { deadline: Date.now() + 5000 }, (err) => resolve(err)));
+    bare.close();
+    assert.is(refused?.code, grpc.status.UNAUTHENTICATED, 'a call without the credential is refused');
+    const status = spawnSync(process.execPath, [agentBin, 'status', '--json'], { cwd, env: cleanEnv(), encoding: 'utf8' });
+    assert.is(status.status, 0, status.stderr);
+    assert.is(JSON.parse(status.stdout).info.nodeId, nodeId, '`cpub-agent status` (with the credential from its folder) answers');
 
     // Ctrl-C in a terminal: SIGINT to every process of the foreground group.
     process.kill(-agent.proc.pid!, 'SIGINT');

@@ -1,6 +1,7 @@
 // Stems on real Podman: started containers of the runtime image with no function in them, kept per limit
 // shape, into which a cold call loads its function's bundle instead of creating and starting a container.
 import { suite } from 'uvu';
+import { createServer } from 'node:http';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import type { ContainerRuntime } from '../node-agent/src/runtime/container-runtime.js';
@@ -112,6 +113,33 @@ s('a bundle that fails to load in a stem ends the call crashed with its error, a
   assert.match(r.error, /broken at load/);
   assert.ok(r.logs.some((l) => l.message.includes('broken at load')), JSON.stringify(r.logs));
   await until('the failed stem removed', async () => !(await runtime.list({ [LABELS.node]: nodeId })).some((c) => c.id === stem));
+});
+
+s('a function asking for egress never takes a stem (stems have no network), and its network works', async () => {
+  await until('a stem of the default shape', async () => stemIds().length >= 1);
+  // A server on the host, reached from the container through its default gateway (Podman's bridge).
+  const host = createServer((_req, res) => res.end('from the host'));
+  await new Promise<void>((r) => host.listen(0, '0.0.0.0', r));
+  const port = (host.address() as { port: number }).port;
+  try {
+    const spec = await deploy(
+      `async () => {
+        const route = (await import('node:fs')).readFileSync('/proc/net/route', 'utf8').split(String.fromCharCode(10)).map((l) => l.split(String.fromCharCode(9))).find((f) => f[1] === '00000000');
+        const gw = Buffer.from(route[2], 'hex').reverse().join('.');
+        const r = await fetch('http://' + gw + ':${port}/', { signal: AbortSignal.timeout(5000) });
+        return new Response(await r.text());
+      }`,
+      { network: true, version: 7 },
+    );
+    const stemsBefore = stemIds();
+    const r = await call(spec);
+    assert.is(r.outcome, 'ok', `${r.error} ${r.logs.map((l) => l.message).join('\n')}`);
+    assert.is(r.body.toString(), 'from the host');
+    assert.ok(r.timings.coldStart && !r.timings.prewarmed, 'a container of its own, not a stem');
+    assert.equal(stemIds().filter((id) => stemsBefore.includes(id)), stemsBefore, 'the stems are all still there');
+  } finally {
+    host.close();
+  }
 });
 
 s('a function of another shape starts from scratch once, then finds stems of its shape', async () => {

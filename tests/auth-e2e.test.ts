@@ -302,6 +302,8 @@ function authSuite(dialect: 'sqlite' | 'postgres') {
     const change = api.post('/api/users/me/password', { currentPassword: 'erin-password-1', newPassword: pw('erin-password-2') }, t.accessToken);
     const [changed, ...logins] = await Promise.all([change, ...racing]);
     assert.is(changed.status, 204);
+    // Whether a login lands in the window here depends on timing; control-plane/src/auth/login-race.test.ts
+    // holds one there deterministically. Here: whatever landed, none of it works.
     for (const r of logins) {
       if (r.status !== 200) continue;
       remember(r.body);

@@ -12,6 +12,7 @@ import { cleanEnv, serverBin, startAgentProcess, startServer, type RunningServer
 import { client, type Client } from './helpers/http.js';
 import { loud, until } from './helpers/hooks.js';
 import { fnArtifact } from './helpers/agent.js';
+import { createTestDatabase } from './helpers/postgres.js';
 
 const s = suite('backup, restore and key rotation');
 const work = mkdtempSync(join(tmpdir(), 'cpub-backup-'));
@@ -115,6 +116,49 @@ s('a backup under load restores into a new folder where everything serves; resto
   assert.is(await (await fetch(url(rotated.server.url))).text(), `${SECRET} v${active}`);
   const again2 = cli(['rotate-key', '--data-dir', restored], { CPUB_ENCRYPTION_KEY: newKey });
   assert.match(again2.stdout, /re-sealed 0 values under the current key/, again2.stderr);
+});
+
+s('PostgreSQL: pg_dump into the backup, pg_restore into an empty database; secrets open there; a database with tables is refused', async () => {
+  const source = await createTestDatabase();
+  const target = await createTestDatabase();
+  const dataDir = join(work, 'pg-first');
+  try {
+    const server = await startServer({ CPUB_DATA_DIR: dataDir, DATABASE_URL: source.url });
+    running.push(server);
+    const api = client(server.url);
+    await api.post('/api/auth/register', { email: 'keeper@example.com', password: 'password-for-tests-1' });
+    const token = await login(api);
+    assert.is((await api.post('/api/functions', { name: 'kept' }, token)).status, 201);
+    assert.is((await api.call('PUT', '/api/functions/kept/env', { token, body: { secrets: { API_TOKEN: SECRET } } })).status, 200);
+    const file = join(work, 'pg-backup.tar.gz');
+    const b = cli(['backup', '--data-dir', dataDir, '--out', file, '--include-keys'], { DATABASE_URL: source.url });
+    assert.is(b.status, 0, b.stderr);
+    assert.match(b.stdout, 'postgres database');
+    await stopAll();
+
+    const refused = cli(['restore', file, '--data-dir', join(work, 'pg-refused')], { DATABASE_URL: source.url });
+    assert.is.not(refused.status, 0);
+    assert.match(refused.stderr, 'restore fills an empty database');
+
+    const restoredDir = join(work, 'pg-restored');
+    const r = cli(['restore', file, '--data-dir', restoredDir], { DATABASE_URL: target.url });
+    assert.is(r.status, 0, r.stderr);
+    const again = await startServer({ CPUB_DATA_DIR: restoredDir, DATABASE_URL: target.url });
+    running.push(again);
+    const api2 = client(again.url);
+    const t2 = await login(api2);
+    const env = await api2.get('/api/functions/kept/env', t2);
+    assert.equal(env.body.env.map((e: { key: string; secret: boolean }) => [e.key, e.secret]), [['API_TOKEN', true]]);
+    await stopAll();
+    // The secret opens under the restored key: rotating to a new key has to open it first.
+    const rot = cli(['rotate-key', '--data-dir', restoredDir], { DATABASE_URL: target.url, CPUB_ENCRYPTION_KEY: randomBytes(32).toString('base64'), CPUB_PREVIOUS_ENCRYPTION_KEYS: readFileSync(join(restoredDir, 'key.txt'), 'utf8').trim() });
+    assert.is(rot.status, 0, rot.stderr);
+    assert.match(rot.stdout, /re-sealed [1-9]\d* values? under the current key/);
+  } finally {
+    await stopAll();
+    await source.drop();
+    await target.drop();
+  }
 });
 
 s.run();

@@ -16,10 +16,16 @@ import { fnArtifact, makeArtifact } from './helpers/agent.js';
 import { rawTarGz } from './helpers/raw-tar.js';
 import { packFunction } from '../common/pack.js';
 import { repoRoot } from './helpers/server.js';
+import { createTestDatabase } from './helpers/postgres.js';
 
-const s = suite('functions end to end');
+/** SQLite here; functions-e2e-pg.test.ts runs the same cases on PostgreSQL. */
+const DIALECT = process.env.CPUB_TEST_FUNCTIONS_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
+const s = suite(`functions end to end [${DIALECT}]`);
+let dbEnv: Record<string, string> = {};
+let dropDb: (() => Promise<void>) | undefined;
 const execFileP = promisify(execFile);
 const JOIN = 'join-token-for-functions-0123456789';
+const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 let server: RunningServer;
 let agent: RunningServer;
 let agentDir: string;
@@ -41,9 +47,24 @@ async function upload(fn: string, bytes: Buffer, token = owner.token, query = '?
 
 const deploy = async (fn: string, handler: string) => upload(fn, readFileSync((await fnArtifact(handler)).path));
 
+/** A dashboard session cookie for an account (its login form, as a browser would send it). */
+async function dashboardCookie(email: string): Promise<string> {
+  const form = await fetch(`${server.url}/ui/login`);
+  const csrfCookie = (form.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? "";
+  const r = await fetch(`${server.url}/ui/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie }, body: new URLSearchParams({ email, password: "password-for-tests-1", _csrf: csrf }) });
+  const session = (r.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]);
+  return [csrfCookie, ...session].filter(Boolean).join('; ');
+}
+
 s.before(
   loud(async () => {
-    server = await startServer({ CPUB_JOIN_TOKEN: JOIN, CPUB_BUILD_AGENT_WAIT: '2s' });
+    if (DIALECT === 'postgres') {
+      const db = await createTestDatabase();
+      dropDb = db.drop;
+      dbEnv = { DATABASE_URL: db.url };
+    }
+    server = await startServer({ CPUB_JOIN_TOKEN: JOIN, CPUB_BUILD_AGENT_WAIT: '2s', CPUB_METRICS_TOKEN: METRICS_TOKEN, ...dbEnv });
     api = client(server.url);
     owner = await account('owner@example.com');
     other = await account('other@example.com');
@@ -62,6 +83,7 @@ s.after(
     await server?.stop();
     for (const d of leftovers) rmSync(d, { recursive: true, force: true });
     rmSync(agentDir, { recursive: true, force: true });
+    await dropDb?.();
   }),
 );
 
@@ -157,6 +179,14 @@ s('another user’s function is a 404 everywhere, and nothing changes', async ()
   }
   const res = await fetch(`${server.url}/fn/${owner.handle}/hello`, { headers: { authorization: `Bearer ${other.token}` } });
   assert.is(res.status, 404);
+  // The owner's execution, by its id: a 404 for another user, in the API and in the dashboard.
+  const execution = (await api.get('/api/functions/hello/executions', owner.token)).body.executions[0].id as string;
+  assert.is((await api.get(`/api/executions/${execution}`, owner.token)).status, 200, 'control: the owner sees it');
+  assert.is((await api.get(`/api/executions/${execution}`, other.token)).status, 404);
+  const page = await fetch(`${server.url}/ui/executions/${execution}`, { headers: { cookie: await dashboardCookie('other@example.com') }, redirect: 'manual' });
+  assert.is(page.status, 404);
+  const own = await fetch(`${server.url}/ui/executions/${execution}`, { headers: { cookie: await dashboardCookie('owner@example.com') }, redirect: 'manual' });
+  assert.is(own.status, 200, 'control: the owner’s dashboard shows it');
   // Anonymously, every endpoint is a 401 problem (never a 404 that would confirm or deny a name).
   const mine = (await api.get('/api/functions/hello', owner.token)).body.function.id as string;
   for (const [method, path] of [
@@ -287,6 +317,40 @@ s('API keys: bearer and signed calls; a signature is accepted once; a revoked ke
   await api.patch('/api/functions/hello', { auth: 'private' }, owner.token);
 });
 
+s('credentials never reach the function: Authorization, Cookie and X-Api-Key are stripped', async () => {
+  await api.post('/api/functions', { name: 'echo-headers', auth: 'private' }, owner.token);
+  assert.is((await deploy('echo-headers', `(req) => Object.fromEntries(req.headers)`)).status, 201);
+  const r = await fetch(`${server.url}/fn/${owner.handle}/echo-headers`, { headers: { authorization: `Bearer ${owner.token}`, cookie: 'cpub_session=secret; other=1', 'x-api-key': 'key-secret', 'x-kept': 'yes' } });
+  assert.is(r.status, 200);
+  const seen = (await r.json()) as Record<string, string>;
+  assert.is(seen['x-kept'], 'yes', 'control: other headers pass');
+  for (const h of ['authorization', 'cookie', 'x-api-key']) assert.is(seen[h], undefined, `${h} reached the function`);
+});
+
+s('failures through the HTTP API: 429 too_many_calls past capacity, 502 function_oom, 502 function_crashed', async () => {
+  await api.post('/api/functions', { name: 'busy', auth: 'public', concurrency: 1, maxInstances: 1 }, owner.token);
+  assert.is((await deploy('busy', `async () => { await new Promise((r) => setTimeout(r, 1500)); return 'done'; }`)).status, 201);
+  const all = await Promise.all([1, 2, 3].map(() => fetch(`${server.url}/fn/${owner.handle}/busy`).then(async (r) => ({ status: r.status, body: (await r.json()) as { code?: string } }))));
+  assert.ok(all.some((a) => a.status === 200), JSON.stringify(all));
+  const over = all.filter((a) => a.status !== 200);
+  assert.ok(over.length >= 1, JSON.stringify(all));
+  for (const o of over) assert.equal([o.status, o.body.code], [429, 'too_many_calls']);
+
+  await api.post('/api/functions', { name: 'hog', auth: 'public', memoryMb: 128 }, owner.token);
+  assert.is((await deploy('hog', `() => { const keep = []; for (;;) keep.push(Buffer.alloc(16 * 2 ** 20, 1)); }`)).status, 201);
+  const oom = await fetch(`${server.url}/fn/${owner.handle}/hog`);
+  assert.is(oom.status, 502);
+  assert.is(((await oom.json()) as { code: string }).code, 'function_oom');
+
+  await api.post('/api/functions', { name: 'quits', auth: 'public' }, owner.token);
+  assert.is((await deploy('quits', `() => process.exit(3)`)).status, 201);
+  const crashed = await fetch(`${server.url}/fn/${owner.handle}/quits`);
+  assert.is(crashed.status, 502);
+  const p = (await crashed.json()) as { code: string; executionId: string };
+  assert.is(p.code, 'function_crashed');
+  assert.is((await api.get(`/api/executions/${p.executionId}`, owner.token)).body.execution.status, 'crashed');
+});
+
 s('failures have their own codes and execution rows: thrown error 500, timeout 504', async () => {
   await api.post('/api/functions', { name: 'fails', timeoutMs: 1500, auth: 'public' }, owner.token);
   await deploy('fails', `async (req) => { if (new URL(req.url).pathname === '/slow') await new Promise((r) => setTimeout(r, 5000)); throw new Error('kaboom'); }`);
@@ -375,6 +439,11 @@ s('GET /metrics: Prometheus text for admins (calls by function and status, nodes
   assert.match(text, /cpub_nodes\{status="up"\} 1/);
   assert.is((await fetch(`${server.url}/metrics`)).status, 401);
   assert.is((await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${other.token}` } })).status, 403);
+  // A scraper with CPUB_METRICS_TOKEN, and nothing with a wrong one.
+  const scraped = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  assert.is(scraped.status, 200);
+  assert.match(await scraped.text(), 'cpub_invocations_total');
+  assert.is((await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}x` } })).status, 401);
 });
 
 s('delete: 204, and within seconds no container, image, artifact, key, env entry or execution of it remains', async () => {
@@ -446,7 +515,7 @@ s('the server stopped (SIGTERM) with a call running past its grace: the call’s
   await exited;
   assert.is(await call, 'cut', 'the call outlived the 5 s grace, so its connection was cut');
   // The same data folder, a new process (it dials the agent from the nodes table).
-  const restarted = await startServer({ CPUB_DATA_DIR: dir, CPUB_JOIN_TOKEN: JOIN });
+  const restarted = await startServer({ CPUB_DATA_DIR: dir, CPUB_JOIN_TOKEN: JOIN, ...dbEnv });
   server = restarted;
   leftovers.push(dir);
   api = client(server.url);
