@@ -12,7 +12,7 @@ import { LABELS } from '../node-agent/src/images/function-image.js';
 import { Pools } from '../node-agent/src/pool/pools.js';
 import type { CallRequest, FunctionSpec } from '../node-agent/src/pool/types.js';
 import { loud } from './helpers/hooks.js';
-import { podmanFixture, type PodmanFixture } from './helpers/podman-fixture.js';
+import { podmanFixture, stopPoolsAndFixture, type PodmanFixture } from './helpers/podman-fixture.js';
 import { repoRoot } from './helpers/server.js';
 
 const s = suite('tenant isolation on Podman');
@@ -36,15 +36,7 @@ s.before(
   }),
 );
 
-s.after(
-  loud(async () => {
-    try {
-      await pools?.stop();
-    } finally {
-      await fx?.stop();
-    }
-  }),
-);
+s.after(loud(() => stopPoolsAndFixture(pools, fx)));
 
 s('native code in a function: namespaces, keyrings, bpf, perf, kexec and open_by_handle_at are refused', async () => {
   const out = join(fx.dir, 'syscall-probe');

@@ -10,7 +10,7 @@ import { LABELS } from '../node-agent/src/images/function-image.js';
 import { Pools } from '../node-agent/src/pool/pools.js';
 import type { CallRequest, FunctionSpec } from '../node-agent/src/pool/types.js';
 import { loud } from './helpers/hooks.js';
-import { podmanFixture, type PodmanFixture } from './helpers/podman-fixture.js';
+import { podmanFixture, stopPoolsAndFixture, type PodmanFixture } from './helpers/podman-fixture.js';
 
 const s = suite('agent pools on Podman');
 let fx: PodmanFixture;
@@ -35,15 +35,7 @@ s.before(
   }),
 );
 
-s.after(
-  loud(async () => {
-    try {
-      await pools?.stop();
-    } finally {
-      await fx?.stop(); // its Podman service must not outlive the test, whatever failed
-    }
-  }),
-);
+s.after(loud(() => stopPoolsAndFixture(pools, fx)));
 
 s('cold then warm call: the function’s status, headers, body and log line come back', async () => {
   const spec = await deploy(`{

@@ -9,7 +9,7 @@ import { bundleFor, removeBundles, LABELS } from '../node-agent/src/images/funct
 import { Pools } from '../node-agent/src/pool/pools.js';
 import type { CallRequest, FunctionSpec } from '../node-agent/src/pool/types.js';
 import { loud, until } from './helpers/hooks.js';
-import { podmanFixture, type PodmanFixture } from './helpers/podman-fixture.js';
+import { podmanFixture, stopPoolsAndFixture, type PodmanFixture } from './helpers/podman-fixture.js';
 
 const s = suite('stems: prewarmed containers on Podman');
 let fx: PodmanFixture;
@@ -47,15 +47,7 @@ s.before(
   }),
 );
 
-s.after(
-  loud(async () => {
-    try {
-      await pools?.stop();
-    } finally {
-      await fx?.stop(); // its Podman service must not outlive the test, whatever failed
-    }
-  }),
-);
+s.after(loud(() => stopPoolsAndFixture(pools, fx)));
 
 s('a stem of the default shape is started with the pools, and a cold call loads its function into it', async () => {
   await until('a stem', async () => stemIds().length === 1);

@@ -52,3 +52,12 @@ export async function podmanFixture(prefix: string): Promise<PodmanFixture> {
     },
   };
 }
+
+/** The after-hook of a pools suite: its pools stop (removing their containers), then the fixture, whatever failed. */
+export async function stopPoolsAndFixture(pools: { stop(): Promise<unknown> } | undefined, fx: PodmanFixture | undefined): Promise<void> {
+  try {
+    await pools?.stop();
+  } finally {
+    await fx?.stop(); // its Podman service must not outlive the test
+  }
+}
