@@ -43,6 +43,12 @@ function stopAll(code = 0, signal = 'SIGTERM') {
   }, 30_000).unref();
 }
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => stopAll(0, sig));
+// npm does not pass SIGTERM on to this script: it exits and leaves it behind (its parent becomes another
+// process). A parent gone is taken as the signal to stop.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) stopAll(0, 'SIGTERM');
+}, 250).unref();
 
 /** Starts `bin start`, echoes its output, and resolves with the first `listening` line's url or address. */
 function run(bin, args, env = process.env) {
