@@ -70,6 +70,21 @@ s.after(
   }),
 );
 
+s('`cpub-agent doctor` with no --data-dir, from the repository root (as the README says), passes', () => {
+  const dataDir = join(repoRoot, 'data', 'agent');
+  const existed = existsSync(dataDir);
+  try {
+    const r = spawnSync(process.execPath, [agentBin, 'doctor'], { cwd: repoRoot, env: cleanEnv(), encoding: 'utf8', timeout: 180_000 });
+    assert.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, 'this host can run functions');
+    assert.ok(existsSync(join(dataDir, 'seccomp.json')), 'the default data folder is ./data/agent');
+  } finally {
+    // Its own Podman folder only: a running agent's data (npm start's) is never touched.
+    rmSync(join(dataDir, 'podman-doctor'), { recursive: true, force: true });
+    if (!existed) rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 s('`cpub-agent doctor` with no --data-dir, from another folder, passes', () => {
   const cwd = folder('cpub-doctor-cwd-');
   const r = spawnSync(process.execPath, [agentBin, 'doctor'], { cwd, env: cleanEnv(), encoding: 'utf8', timeout: 180_000 });

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +147,16 @@ s('the function URL: private needs the owner’s token; the raw request passes t
   const tooBig = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${owner.token}` }, body: new Uint8Array(6 * 1024 * 1024 + 1) });
   assert.is(tooBig.status, 413);
   assert.is(((await tooBig.json()) as { code: string }).code, 'body_too_large');
+  // Refused by its declared length before the body is read: the connection is not kept for another request.
+  const early = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { authorization: `Bearer ${owner.token}`, 'content-length': String(7 * 2 ** 20) } }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, connection: res.headers.connection });
+    });
+    req.on('error', (err) => (/ECONNRESET|EPIPE/.test(String(err)) ? undefined : reject(err)));
+    req.write(Buffer.alloc(1024));
+  });
+  assert.equal(early, { status: 413, connection: 'close' });
   const res = await fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${owner.token}`, 'x-custom': 'yes' }, body: 'raw body' });
   assert.is(res.status, 201);
   assert.is(res.headers.get('x-made-by'), 'hello');

@@ -83,7 +83,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   ).action(async (opts) => {
     const config = configFrom(opts, env);
     const host = detectHost();
-    const service = config.podmanSocket ? undefined : new PodmanService(config.dataDir, host.ociRuntime);
+    // A service of its own (not the agent's folder): doctor may run beside an agent on the same data folder.
+    const service = config.podmanSocket ? undefined : new PodmanService(config.dataDir, host.ociRuntime, 'podman-doctor');
     let failed = false;
     try {
       const runtime = service ? await service.start() : new PodmanRuntime(config.podmanSocket!);

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuthService } from '../auth/auth.service.js';
 import type { Logger } from '../logger.js';
 import { AppError, NotFound, TooLarge, Unauthenticated, statusOf, storageFull } from '../errors.js';
+import { lingerOnClose } from '../http/close-unread.js';
 import { problemParts } from '../http/problem.js';
 import type { FunctionsService } from './functions.service.js';
 import { CALL_BODY_LIMIT, withExecution, type Invoker, type CallOutcome } from './invoker.js';
@@ -103,12 +104,16 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
       p = problemParts(500, 'internal_error', 'something went wrong on our side; the request id identifies it in the server log', path, requestId);
     }
     if (res.headersSent) return void res.destroy();
-    // A body refused before it was read is drained (clients read the answer once they have sent it all), up
-    // to a bound past which the connection is cut.
-    if (!req.complete) drain(req, 4 * CALL_BODY_LIMIT);
+    // A body refused before it was read: the answer says the connection closes, and the rest of the body is read
+    // and dropped for a moment (a lingering close) so the client gets the answer before the connection ends.
+    const unread = !req.complete;
+    if (unread) {
+      lingerOnClose(req.socket);
+      req.resume();
+    }
     // A call that was recorded names its execution in a header too, as a successful one does.
     const executionId = err instanceof AppError && typeof err.extra.executionId === 'string' ? { 'Cpub-Execution-Id': err.extra.executionId } : {};
-    res.writeHead(p.status, { ...p.headers, ...executionId, 'X-Request-Id': requestId, 'Content-Length': Buffer.byteLength(p.body) });
+    res.writeHead(p.status, { ...p.headers, ...executionId, 'X-Request-Id': requestId, 'Content-Length': Buffer.byteLength(p.body), ...(unread ? { Connection: 'close' } : {}) });
     res.end(p.body);
   }
 
@@ -141,15 +146,6 @@ async function readCapped(req: IncomingMessage): Promise<Buffer> {
     parts.push(part);
   }
   return Buffer.concat(parts);
-}
-
-function drain(req: IncomingMessage, max: number): void {
-  let seen = 0;
-  req.on('data', (chunk: Buffer) => {
-    seen += chunk.length;
-    if (seen > max) req.socket.destroy();
-  });
-  req.resume();
 }
 
 function decode(segment: string | undefined): string | undefined {

@@ -15,8 +15,10 @@ export class PodmanService {
   constructor(
     dataDir: string,
     private readonly ociRuntime?: string,
+    /** The folder under `dataDir` for its socket and pid file: `doctor` uses its own, so it never stops a running agent's. */
+    folder = 'podman',
   ) {
-    const dir = join(dataDir, 'podman');
+    const dir = join(dataDir, folder);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.socketPath = join(dir, 'podman.sock');
     this.pidFile = join(dir, 'podman.pid');
