@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import { Purger } from '../control-plane/src/maintenance/purge.js';
 import { Leases } from '../control-plane/src/maintenance/lease.js';
 import { functionsRepo } from '../control-plane/src/functions/functions.repo.js';
-import type { Logger } from '../control-plane/src/logger.js';
+import type { Logger } from '../common/logger.js';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

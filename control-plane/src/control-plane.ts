@@ -14,7 +14,7 @@ import { getRequestListener } from '@hono/node-server';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { functionUrlHandler, isFunctionUrl } from './functions/function-url.js';
 import type { Config } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../../common/logger.js';
 import { connectDb, type Db } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { loadKeyMaterial } from './secrets/key-files.js';

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { addSettingOptions, flagsFrom } from '../../common/settings-options.js';
 import { loadConfig, settings, ConfigError, type Config } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../../common/logger.js';
 import { createControlPlane } from './control-plane.js';
 import { connectDb } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';

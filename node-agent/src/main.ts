@@ -10,7 +10,7 @@ import { PodmanRuntime } from './runtime/podman.js';
 import { runDoctor } from './doctor.js';
 import { startAgent } from './agent.js';
 import { agentStatus, agentDrain, formatStatus } from './local-client.js';
-import { createLogger } from '../../control-plane/src/logger.js';
+import { createLogger } from '../../common/logger.js';
 import { VERSION } from '../../common/version.js';
 
 const withSettings = (cmd: Command, only: (keyof typeof agentSettings)[]) => addSettingOptions(cmd, agentSettings, only);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { connectDb, type Db } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { createLogger } from '../logger.js';
+import { createLogger } from '../../../common/logger.js';
 import { DenylistCache } from './denylist-cache.js';
 import { tokenStore } from './token-store.repo.js';
 import { AppError } from '../errors.js';

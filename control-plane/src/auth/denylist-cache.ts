@@ -12,7 +12,7 @@
 import type { Executor } from '../db/schema.js';
 import { tokenStore, type DenylistEntry } from './token-store.repo.js';
 import { Unavailable } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../../common/logger.js';
 
 export interface DenylistCacheOptions {
   pollMs?: number;

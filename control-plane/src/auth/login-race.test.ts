@@ -15,7 +15,7 @@ import { AuthService } from './auth.service.js';
 import { UsersService } from '../users/users.service.js';
 import { UserCache } from '../users/user-cache.js';
 import { createSealer } from '../secrets/crypto.js';
-import { createLogger } from '../logger.js';
+import { createLogger } from '../../../common/logger.js';
 import type { PasswordHasher } from './passwords.js';
 import { AppError } from '../errors.js';
 

@@ -18,7 +18,7 @@ import type { ExecutionStatus } from '../db/schema.js';
 import { getCookie } from 'hono/cookie';
 import { COOKIE, checkCsrf, clearSession, csrfToken, flash, flashSecret, newCsrfToken, sessionUser, setSession, takeFlash, takeSecret, type UiEnv } from './session.js';
 import type { Sealer } from '../secrets/crypto.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../../common/logger.js';
 import { EnvValue, InvokeBody, KeyName } from '../functions/functions.routes.js';
 import { CSS, JS, Layout } from './ui.js';
 import { AccountPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages.js';

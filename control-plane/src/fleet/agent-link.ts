@@ -7,7 +7,7 @@ import { createAgentClient, type AgentClient } from '../../../proto/loader.js';
 import { sendCredential } from '../../../proto/auth.js';
 import { fromGrpcError } from '../../../proto/errors.js';
 import type { Executor } from '../db/schema.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../../common/logger.js';
 import { nodesRepo } from './nodes.repo.js';
 import { AppError } from '../errors.js';
 import type { InvokeRequest } from '../../../proto/generated/containerpub/agent/v1/InvokeRequest.js';

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
 import type { Database, NodeRow, NodeStatus } from '../db/schema.js';
 import type { Sealer } from '../secrets/crypto.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../../common/logger.js';
 import { credentialMatches } from '../../../proto/auth.js';
 import { fromGrpcError } from '../../../proto/errors.js';
 import { Conflict, Invalid, Unauthenticated, NotFound, Unavailable } from '../errors.js';

@@ -5,7 +5,7 @@
 import type { Insertable } from 'kysely';
 import type { ExecutionsTable } from '../db/schema.js';
 import type { Db } from '../db/connect.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../../common/logger.js';
 
 const MAX_BATCH = 500;
 /** How long a row waits for the rows of other calls in flight before its group is written. */

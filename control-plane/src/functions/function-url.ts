@@ -8,7 +8,7 @@ import { bearerToken } from '../auth/bearer.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AuthService } from '../auth/auth.service.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../../common/logger.js';
 import { AppError, NotFound, TooLarge, Unauthenticated, statusOf, storageFull } from '../errors.js';
 import { lingerOnClose } from '../http/close-unread.js';
 import { problemParts } from '../http/problem.js';

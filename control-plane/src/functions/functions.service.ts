@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { Database, DeploymentRow, FunctionRow, User } from '../db/schema.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../../common/logger.js';
 import type { Fleet } from '../fleet/fleet.service.js';
 import type { Leases } from '../maintenance/lease.js';
 import { Conflict, Invalid, NotFound, Unavailable } from '../errors.js';

@@ -6,7 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/connect.js';
 import type { Database, DeploymentRow, ExecutionStatus, FunctionRow } from '../db/schema.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../../common/logger.js';
 import type { Fleet } from '../fleet/fleet.service.js';
 import { builtKey, type AgentLink } from '../fleet/agent-link.js';
 import type { InvokeReply__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';

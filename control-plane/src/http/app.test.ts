@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { createLogger } from '../../../common/logger.js';
 import { createControlPlane, type ControlPlane } from '../control-plane.js';
 
 const s = suite('http app');

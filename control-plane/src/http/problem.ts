@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, statusOf, storageFull } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../../common/logger.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',

@@ -1,6 +1,6 @@
 // One log line per request: id, method, path (no query string), status and time — never headers or bodies.
 import type { MiddlewareHandler } from 'hono';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../../common/logger.js';
 
 export function requestLog(root: Logger): MiddlewareHandler {
   // The line below holds only these fixed, non-secret fields, so it skips the root logger's redaction pass

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { tokenStore } from '../auth/token-store.repo.js';
 import { loginThrottle } from '../auth/login-throttle.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../../common/logger.js';
 import type { Leases } from './lease.js';
 
 export class Purger {

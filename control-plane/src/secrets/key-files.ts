@@ -1,31 +1,7 @@
-// Creates and reads the key material kept in the data folder (key.txt, jwt-secret), mode 0600, created once.
+// The control plane's key material: from its settings, else the data folder's key files (common/key-files.ts).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, readFileSync, chmodSync, statSync } from 'node:fs';
+import { readOrCreateKeyFile } from '../../../common/key-files.js';
 import { join } from 'node:path';
-
-/**
- * Returns the content of `<dir>/<name>`, creating it first with `generate()` when it does not exist.
- * Creation uses O_EXCL so two processes starting at once agree on one value.
- */
-export function readOrCreateKeyFile(dir: string, name: string, generate: () => string): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, name);
-  try {
-    const fd = openSync(path, 'wx', 0o600);
-    try {
-      writeSync(fd, generate() + '\n');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
-  const value = readFileSync(path, 'utf8').trim();
-  if (!value) throw new Error(`${path} is empty; remove it to have a new one generated`);
-  return value;
-}
 
 export interface KeyMaterial {
   jwtSecret: Uint8Array;

@@ -20,7 +20,7 @@ import { buildFunctionImage, bundleFor, removeBundles, LABELS } from '../images/
 import { execFile } from 'node:child_process';
 import type { Pools } from '../pool/pools.js';
 import { AgentError } from '../errors.js';
-import type { Logger } from '../../../control-plane/src/logger.js';
+import type { Logger } from '../../../common/logger.js';
 
 /** Messages queued on one Watch stream past which log lines and samples are dropped for it. */
 const WATCH_BACKLOG = 1000;
