@@ -105,7 +105,15 @@ s.after(
 
 s('functions spread over equal nodes, and each one’s calls reuse its warm container', async () => {
   const ids: string[] = [];
-  for (const name of ['spread-a', 'spread-b', 'spread-c']) ids.push(await deploy(name, `() => new Response('hi')`));
+  // Memory reserved over the fleet, as the heartbeats report it (what placement packs by).
+  const reserved = async () => (await api.get<{ nodes: { usage: { memoryReservedBytes: number } }[] }>('/api/nodes', admin)).body.nodes.reduce((n, x) => n + x.usage.memoryReservedBytes, 0);
+  for (const name of ['spread-a', 'spread-b', 'spread-c']) {
+    const before = await reserved();
+    ids.push(await deploy(name, `() => new Response('hi')`));
+    // Its startup check left a warm container on the node that built it: the next build is placed once the
+    // heartbeats say so (placement reads them, a second at most behind).
+    await until('the new warm container in the heartbeats', async () => (await reserved()) >= before + 128 * 2 ** 20, 15_000, 200);
+  }
   const used = new Set<string>();
   for (const name of ['spread-a', 'spread-b', 'spread-c']) {
     const rs: Result[] = [];
