@@ -1,7 +1,7 @@
 // Runs the agent's own `podman system service` on a private unix socket under its data folder, and stops it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PodmanRuntime } from './podman.js';
 import { AgentError } from '../errors.js';
 
@@ -51,7 +51,9 @@ export class PodmanService {
     const args = [...(this.ociRuntime ? ['--runtime', this.ociRuntime] : []), 'system', 'service', '--time=0', `unix://${this.socketPath}`];
     // A process group of its own: a signal to the agent's group (Ctrl-C in a terminal, `kill -- -PGID`, a
     // container runtime's stop) must not reach the service, which the agent still needs to remove its containers.
-    const proc = spawn('podman', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    // Its own folder as the working directory: conmon writes an `oom` file into its working directory when a
+    // container is OOM-killed, which would otherwise land wherever the agent was started (a checkout, say).
+    const proc = spawn('podman', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, cwd: dirname(this.socketPath) });
     this.proc = proc;
     if (proc.pid) writeFileSync(this.pidFile, String(proc.pid));
     proc.stderr!.on('data', (d) => (this.stderr = (this.stderr + d).slice(-4000)));
