@@ -100,12 +100,16 @@ s('hostile uploads are each answered within 2 s, and /health within 100 ms p99 a
       const r = await fetch(`${server.url}/health`);
       await r.arrayBuffer();
       health.push(performance.now() - t);
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 5));
     }
   })();
   try {
-    // All at once.
-    const answers = await Promise.all(cases.map(async ([what, bytes, status, code]) => ({ what, status, code, got: await upload(bytes) })));
+    // All at once, in three rounds back to back: a few seconds of hostile load, so the p99 of /health rests on a
+    // few hundred answers rather than on the slowest of a few dozen.
+    const answers: { what: string; status: number; code: string; got: Answer }[] = [];
+    for (let round = 0; round < 3; round++) {
+      answers.push(...(await Promise.all(cases.map(async ([what, bytes, status, code]) => ({ what, status, code, got: await upload(bytes) })))));
+    }
     console.log(answers.map((a) => `${a.what}: ${a.got.status} in ${a.got.ms} ms`).join('\n'));
     for (const a of answers) {
       assert.is(a.got.status, a.status, `${a.what}: ${JSON.stringify(a.got)}`);
