@@ -85,6 +85,11 @@ async function main() {
   // Podman 4.3 services working on that store at the same time can lose each other's fresh images. Those
   // suites run one at a time; the others run beside them.
   const SERIAL = /tests\/(agent-(pool|stems|grpc|isolation|lifecycle)|backup|functions-[a-z0-9-]+|fleet-(agents|replicas)|dashboard)\.test\.js$/;
+  // Suites that time the server under load (hostile uploads against /health's p99) run alone, after the others:
+  // beside two other suites on a 2-core machine they would measure those suites, not the server.
+  const ALONE = /tests\/upload-hostile\.test\.js$/;
+  const alone = files.filter((f) => ALONE.test(f));
+  files = files.filter((f) => !ALONE.test(f));
   const queues = [files.filter((f) => SERIAL.test(f)), files.filter((f) => !SERIAL.test(f))];
   const results = [];
   async function worker(queue) {
@@ -101,6 +106,7 @@ async function main() {
   try {
     // One worker for the serial suites; the rest share the other workers.
     await Promise.all([worker(queues[0]), ...Array.from({ length: Math.max(1, CONCURRENCY - 1) }, () => worker(queues[1]))]);
+    await worker(alone);
   } finally {
     await pg.stop();
     removeFunctionImagesSince(runStarted);
