@@ -1,18 +1,22 @@
 // Wires the control plane from its configuration: database → services → HTTP server. All wiring, no logic.
 import { createServer as createHttpsServer } from 'node:https';
 import { readPemFile } from '../../common/pem.js';
-import { ArtifactStore } from './functions/artifact-store.js';
-import { EnvService } from './functions/env.service.js';
-import { KeysService } from './functions/keys.service.js';
-import { Invoker } from './functions/invoker.js';
+import { ArtifactStore } from './artifacts/artifact-store.js';
+import { EnvService } from './env/env.service.js';
+import { KeysService } from './keys/keys.service.js';
 import { FunctionsService } from './functions/functions.service.js';
-import { ExecutionsService } from './functions/executions.service.js';
-import { StatsService } from './functions/stats.service.js';
+import { Builder } from './deployments/builder.js';
+import { DeploymentsService } from './deployments/deployments.service.js';
+import { CallAuth } from './invocations/call-auth.js';
+import { InvocationService } from './invocations/invocation.service.js';
+import { CallRecorder } from './executions/call-recorder.js';
+import { ExecutionsService } from './executions/executions.service.js';
+import { StatsService } from './stats/stats.service.js';
 import { Metrics } from './metrics.js';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import { functionUrlHandler, isFunctionUrl } from './functions/function-url.js';
+import { functionUrlHandler, isFunctionUrl } from './invocations/function-url.js';
 import type { Config } from './config.js';
 import type { Logger } from '../../common/logger.js';
 import { connectDb, type Db } from './db/connect.js';
@@ -69,30 +73,26 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     downAfterMs: config.nodeTtl,
     leases,
   });
-  // With PostgreSQL there may be several replicas: artifacts are shared through the database.
-  const artifacts = new ArtifactStore(config.dataDir, { maxCompressedBytes: config.artifactMaxBytes, maxUnpackedBytes: config.artifactMaxBytes * 5, maxFiles: 10_000 }, db.dialect === 'postgres' ? db.kysely : undefined, {
+  // With several replicas (a shared database) artifacts are shared through the database.
+  const artifacts = new ArtifactStore(config.dataDir, { maxCompressedBytes: config.artifactMaxBytes, maxUnpackedBytes: config.artifactMaxBytes * 5, maxFiles: 10_000 }, db.shared ? db.kysely : undefined, {
     idleMs: config.uploadIdleTimeout,
     totalMs: config.uploadTimeout,
   });
   // A function's settings, env or versions changed: what is cached about it goes.
   const changed = (functionId: string) => {
-    invoker.forget(functionId);
+    deployments.forget(functionId);
     env.forget(functionId);
     functions.forget(functionId);
   };
-  const env = new EnvService(db.kysely, sealer, changed);
-  const apiKeys = new KeysService(db.kysely, sealer);
-  const invoker = new Invoker({
-    db: db.kysely,
-    database: db,
-    fleet,
-    artifacts,
-    log,
-    envOf: (id) => env.forCall(id),
-    onCall: (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold),
-  });
-  const functions = new FunctionsService({ db: db.kysely, fleet, artifacts, log, publicUrl: config.publicUrl, onChanged: changed, onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases, envOf: (id) => env.forCall(id) });
-  const executions = new ExecutionsService(db.kysely);
+  const functions: FunctionsService = new FunctionsService({ db: db.kysely, publicUrl: config.publicUrl, onChanged: changed, onDelete: (id) => deployments.beforeDelete(id) });
+  const env = new EnvService(db.kysely, sealer, changed, functions);
+  const envOf = (id: string) => env.forCall(id);
+  const apiKeys = new KeysService(db.kysely, sealer, functions);
+  const builder = new Builder({ db: db.kysely, fleet, artifacts, log, onActivated: changed, onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases, envOf });
+  const deployments: DeploymentsService = new DeploymentsService({ db: db.kysely, functions, builder, artifacts, fleet, log, onChanged: changed });
+  const recorder = new CallRecorder(db, log, (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold));
+  const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf });
+  const executions = new ExecutionsService(db.kysely, functions);
   const app = buildApp({
     log,
     db,
@@ -100,7 +100,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     users,
     fleet,
     metrics: { registry: metrics.registry, token: config.metricsToken },
-    functions: { fns: functions, invoker, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely) },
+    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions) },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     sealer,
@@ -118,11 +118,11 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     async start() {
       await denylist.start();
       await fleet.start();
-      await functions.start();
+      await builder.start();
       purger.start();
       // Function URLs go to their own handler (the hot path); everything else to the Hono app.
       const api = getRequestListener(app.fetch, { hostname: config.host });
-      const fnUrl = functionUrlHandler({ fns: functions, auth, keys: apiKeys, invoker, log });
+      const fnUrl = functionUrlHandler({ invocations, log });
       const listener = (req: IncomingMessage, res: ServerResponse) => (isFunctionUrl(req.url) ? fnUrl(req, res) : api(req, res));
       const s = tls ? createHttpsServer(tls, listener) : createHttpServer(listener);
       s.listen(config.port, config.host);
@@ -148,12 +148,12 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
           });
         }
         // Builds left unfinished are resumed at the next start (their artifacts are on disk).
-        functions.stop();
-        await Promise.race([functions.settle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+        builder.stop();
+        await Promise.race([builder.settle(), new Promise((r) => setTimeout(r, 5000).unref())]);
         // Calls still running past the grace end as agent_lost when the links close; their rows are written
         // before the database closes.
         fleet.stop();
-        await invoker.settle(5000);
+        await recorder.settle(5000);
         await purger.stop();
         await denylist.stop();
         await db.close();

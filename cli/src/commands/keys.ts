@@ -1,6 +1,6 @@
 // `cpub keys create | list | revoke | roll`: a function's API keys (a secret is printed once, at creation or roll).
 import type { Command } from 'commander';
-import type { KeyView } from '../../../control-plane/src/functions/keys.service.js';
+import type { KeyView } from '../../../control-plane/src/keys/keys.service.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, printJson, printTable } from '../output.js';
 

@@ -9,9 +9,8 @@ import type { Child } from 'hono/jsx';
 import type { AuthService } from '../auth/auth.service.js';
 import type { UsersService } from '../users/users.service.js';
 import type { Fleet } from '../fleet/fleet.service.js';
-import type { FunctionsRouteDeps } from '../functions/functions.routes.js';
-import { withExecution } from '../functions/invoker.js';
-import { liveLogStream } from '../functions/live-logs.js';
+import type { Features } from '../http/features.js';
+import { liveLogStream } from '../executions/live-logs.js';
 import { AppError, Invalid, TooLarge, statusOf } from '../errors.js';
 import { LIMITS } from '../functions/functions.view.js';
 import type { ExecutionStatus } from '../db/schema.js';
@@ -19,7 +18,9 @@ import { getCookie } from 'hono/cookie';
 import { COOKIE, checkCsrf, clearSession, csrfToken, flash, flashSecret, newCsrfToken, sessionUser, setSession, takeFlash, takeSecret, type UiEnv } from './session.js';
 import type { Sealer } from '../secrets/crypto.js';
 import type { Logger } from '../../../common/logger.js';
-import { EnvValue, InvokeBody, KeyName } from '../functions/functions.routes.js';
+import { EnvValue } from '../env/env.routes.js';
+import { KeyName } from '../keys/keys.routes.js';
+import { InvokeBody } from '../invocations/invoke.routes.js';
 import { CSS, JS, Layout } from './ui.js';
 import { AccountPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages.js';
 
@@ -27,7 +28,7 @@ export interface DashboardDeps {
   auth: AuthService;
   users: UsersService;
   fleet: Fleet;
-  functions: Omit<FunctionsRouteDeps, 'auth'>;
+  features: Features;
   registration: 'open' | 'closed';
   /** CPUB_TRUST_PROXY: X-Forwarded-Proto says whether the browser used HTTPS (cookies are then Secure). */
   trustProxy: boolean;
@@ -42,7 +43,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 type Form = Record<string, string>;
 
 export function dashboardRoutes(d: DashboardDeps) {
-  const { fns, invoker, executions, env, keys, stats, liveLogs } = d.functions;
+  const { functions: fns, deployments, invocations, executions, env, keys, stats, liveLogs } = d.features;
   const app = new Hono<UiEnv>();
 
   app.use('*', async (c, next) => {
@@ -134,7 +135,7 @@ export function dashboardRoutes(d: DashboardDeps) {
         const [s, hourly, last] = await Promise.all([
           stats.summary({ functionId: fn.id }, '24h'),
           stats.buckets({ functionId: fn.id }, 'hour', 24),
-          executions.list(await fns.find(user, fn.id), { limit: 1 }),
+          executions.list(user, fn.id, { limit: 1 }),
         ]);
         return { fn, stats: s, hourly: hourly.map((b) => b.invocations), lastCall: last.executions[0]?.startedAt ?? null };
       }),
@@ -167,12 +168,12 @@ export function dashboardRoutes(d: DashboardDeps) {
     const statusFilter = (c.req.query('status') ?? '') as ExecutionStatus | '';
     const [fn, deps, envList, keyList, s, hourly, ex] = await Promise.all([
       fns.get(user, row.id),
-      fns.deployments(user, row.id, 20),
-      env.list(row),
-      keys.list(row),
+      deployments.list(user, row.id, 20),
+      env.list(user, row.id),
+      keys.list(user, row.id),
       stats.summary({ functionId: row.id }, '24h'),
       stats.buckets({ functionId: row.id }, 'hour', 24),
-      executions.list(row, { limit: 20, ...(statusFilter ? { status: statusFilter } : {}) }),
+      executions.list(user, row.id, { limit: 20, ...(statusFilter ? { status: statusFilter } : {}) }),
     ]);
     const notice = takeFlash(c);
     const newSecret = takeSecret(c, d.sealer, user.id);
@@ -185,8 +186,8 @@ export function dashboardRoutes(d: DashboardDeps) {
   app.get('/functions/:name/versions/:version/log', async (c) => {
     const version = Number(c.req.param('version'));
     if (!Number.isSafeInteger(version) || version < 1) throw Invalid('invalid_version', 'a version is a positive integer', { field: 'version' });
-    const { deployment } = await fns.deployment(c.get('user'), c.req.param('name'), version);
-    return c.text(deployment.build_log || deployment.error || '(empty)');
+    const deployment = await deployments.get(c.get('user'), c.req.param('name'), version);
+    return c.text(deployment.buildLog || deployment.error || '(empty)');
   });
 
   /** Runs a form action on the user's function, then back to its page with what happened. */
@@ -206,7 +207,7 @@ export function dashboardRoutes(d: DashboardDeps) {
   action('rollback', async (c, fn, f) => {
     const version = Number(f.version);
     if (!Number.isSafeInteger(version) || version < 1) throw Invalid('invalid_version', 'pick a version to roll back to', { field: 'version' });
-    const v = await fns.rollback(c.get('user'), fn.id, version);
+    const v = await deployments.rollback(c.get('user'), fn.id, version);
     return `Rolled back: v${v.activeVersion} is active.`;
   });
   action('settings', async (c, fn, f) => {
@@ -227,18 +228,18 @@ export function dashboardRoutes(d: DashboardDeps) {
     await fns.update(c.get('user'), fn.id, parsed);
     return 'Settings saved: new containers use them.';
   });
-  action('env', async (_c, fn, f) => {
+  action('env', async (c, fn, f) => {
     const key = f.key ?? '';
     if (!EnvValue.safeParse(f.value ?? '').success) throw Invalid('invalid_env_value', `the value of ${key} is over 32 KiB`, { field: 'value' });
-    await env.set(fn, f.secret ? {} : { [key]: f.value ?? '' }, f.secret ? { [key]: f.value ?? '' } : {});
+    await env.set(c.get('user'), fn.id, f.secret ? {} : { [key]: f.value ?? '' }, f.secret ? { [key]: f.value ?? '' } : {});
     return `${key} set${f.secret ? ' (secret)' : ''}.`;
   });
-  action('env/unset', async (_c, fn, f) => {
-    await env.unset(fn, f.key ?? '');
+  action('env/unset', async (c, fn, f) => {
+    await env.unset(c.get('user'), fn.id, f.key ?? '');
     return `${f.key} unset.`;
   });
   action('keys/:keyId/revoke', async (c, fn) => {
-    await keys.revoke(fn, c.req.param('keyId')!);
+    await keys.revoke(c.get('user'), fn.id, c.req.param('keyId')!);
     return 'Key revoked.';
   });
 
@@ -250,7 +251,7 @@ export function dashboardRoutes(d: DashboardDeps) {
     const expiry = (['1h', '1d', '7d', '30d', 'never'] as const).find((x) => x === f.expires) ?? '30d';
     const name = KeyName.safeParse((f.name ?? '').trim() || 'key');
     if (!name.success) return functionPage(c, { notice: { kind: 'error', text: 'a key name is 1–100 characters' } }, 400);
-    const r = roll ? await keys.roll(fn, c.req.param('keyId')!) : await keys.create(fn, name.data, expiry);
+    const r = roll ? await keys.roll(c.get('user'), fn.id, c.req.param('keyId')!) : await keys.create(c.get('user'), fn.id, name.data, expiry);
     flashSecret(c, d.sealer, c.get('user').id, { name: r.key.name, secret: r.secret });
     return c.redirect(`/ui/functions/${encodeURIComponent(fn.name)}`, 303);
   };
@@ -276,16 +277,13 @@ export function dashboardRoutes(d: DashboardDeps) {
     if (!checked.success) return functionPage(c, { invoked: { error: `${checked.error.issues[0]?.path.join('.')}: ${checked.error.issues[0]?.message}` }, invokeForm }, 400);
     let out;
     try {
-      out = await invoker.call(fn, { method, path: path!, query, headers, body: Buffer.from(f.body ?? '', 'utf8') }, 'api');
+      out = await invocations.invoke({ user: c.get('user') }, { ref: fn.id }, { method, path: path!, query, headers, body: Buffer.from(f.body ?? '', 'utf8') }, { trigger: 'api' });
     } catch (err) {
       // Refused before it ran (no ready version, too many calls in flight): said on the page.
       if (!(err instanceof AppError) || statusOf(err).status >= 500) throw err;
       return functionPage(c, { invoked: { error: err.detail }, invokeForm }, 400);
     }
-    if (out.error) {
-      const e = withExecution(out.error, out);
-      return functionPage(c, { invoked: { error: e.detail, executionId: out.executionId }, invokeForm });
-    }
+    if (out.error) return functionPage(c, { invoked: { error: out.error.detail, executionId: out.executionId }, invokeForm });
     return functionPage(c, {
       invoked: { statusCode: out.statusCode, headers: Object.fromEntries(out.headers), body: out.body.toString('utf8'), executionId: out.executionId, durationMs: out.durationMs, coldStart: out.coldStart },
       invokeForm,
@@ -294,8 +292,8 @@ export function dashboardRoutes(d: DashboardDeps) {
 
   // The live log tail (Server-Sent Events) of one's own function.
   app.get('/functions/:name/logs', async (c) => {
-    const fn = await fns.find(c.get('user'), c.req.param('name')!);
-    return liveLogStream(c, liveLogs, fn.id, await executions.recentLines(fn, '10m', 100));
+    const recent = await executions.recentLines(c.get('user'), c.req.param('name')!, '10m', 100);
+    return liveLogStream(c, liveLogs, recent.functionId, recent.lines);
   });
 
   app.get('/executions/:id', async (c) => {

@@ -2,10 +2,11 @@
 // The dashboard's pages, as components of plain data: the routes (dashboard.routes.tsx) load it through the
 // same services the API uses and pass it in.
 import type { FC } from 'hono/jsx';
-import type { FunctionView, DeploymentView } from '../functions/functions.view.js';
-import type { ExecutionView } from '../functions/executions.view.js';
-import type { Stats, Bucket } from '../functions/stats.service.js';
-import type { KeyView } from '../functions/keys.service.js';
+import type { FunctionView } from '../functions/functions.view.js';
+import type { DeploymentView } from '../deployments/deployments.view.js';
+import type { ExecutionView } from '../executions/executions.view.js';
+import type { Stats, Bucket } from '../stats/stats.service.js';
+import type { KeyView } from '../keys/keys.service.js';
 import type { NodeView } from '../fleet/fleet.service.js';
 import { ActionButton, Badge, BarChart, Form, Head, LineChart, Meter, Notice, Sparkline, mib, when } from './ui.js';
 

@@ -18,6 +18,11 @@ const FALLBACK_CHECKPOINT_PAGES = 20_000;
 export interface Db {
   kysely: Kysely<Database>;
   dialect: Dialect;
+  /**
+   * Whether several control-plane replicas may share this database (PostgreSQL): what only one replica's disk
+   * holds (uploaded artifacts) must then be kept in the database too.
+   */
+  shared: boolean;
   /** Where the data lives, for messages (never includes a password). */
   location: string;
   /** Cheap round trip, for /ready. */
@@ -67,6 +72,7 @@ function connectSqlite(dataDir: string): Db {
   return {
     kysely,
     dialect: 'sqlite',
+    shared: false,
     location: file,
     ping: async () => {
       await sql`select 1`.execute(kysely);
@@ -111,6 +117,7 @@ function connectPostgres(url: string, max: number): Db {
   return {
     kysely,
     dialect: 'postgres',
+    shared: true,
     location: `postgres://${u.host}${u.pathname}`,
     ping: async () => {
       await sql`select 1`.execute(kysely);

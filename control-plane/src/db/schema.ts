@@ -136,7 +136,8 @@ export interface LeasesTable {
 
 export type AuthMode = 'private' | 'key' | 'public';
 export type DeploymentStatus = 'building' | 'ready' | 'failed';
-export type ExecutionStatus = 'success' | 'error' | 'timeout' | 'oom' | 'crashed' | 'rejected' | 'agent_lost';
+export type { ExecutionStatus } from '../../../proto/outcomes.js';
+import type { ExecutionStatus } from '../../../proto/outcomes.js';
 
 export interface FunctionsTable {
   id: string;

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../../../proto/loader.js';
 import { sendCredential } from '../../../proto/auth.js';
 import { fromGrpcError } from '../../../proto/errors.js';
+import { AGENT_LOST, fromWire } from '../../../proto/outcomes.js';
 import type { Executor } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
 import { nodesRepo } from './nodes.repo.js';
@@ -18,7 +19,7 @@ import type { Heartbeat__Output } from '../../../proto/generated/containerpub/ag
 import type { DrainReply__Output } from '../../../proto/generated/containerpub/agent/v1/DrainReply.js';
 
 /** The agent went away (or stopped answering) while a call was on it: the function may have run. */
-export const AgentLost = (detail: string) => new AppError('unavailable', 'agent_lost', detail, { httpStatus: 502 });
+export const AgentLost = (detail: string) => new AppError('unavailable', AGENT_LOST.code, detail, { httpStatus: AGENT_LOST.httpStatus });
 
 /** The call never left this control plane (the link was down): safe to place on another node. */
 export const NotSent = (detail: string) => new AppError('unavailable', 'agent_unreachable', detail);
@@ -96,7 +97,7 @@ export class AgentLink {
     return this.send(req).then(
       (r) => {
         done();
-        if (r.timings?.coldStart && r.outcome === 'OUTCOME_OK') this.warm.set(fv, (this.warm.get(fv) ?? 0) + 1);
+        if (r.timings?.coldStart && fromWire(r.outcome) === 'ok') this.warm.set(fv, (this.warm.get(fv) ?? 0) + 1);
         return r;
       },
       (err) => {

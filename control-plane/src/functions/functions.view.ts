@@ -1,6 +1,6 @@
-// The public shapes of functions and deployments, and the bounds of a function's settings.
+// The public shape of a function, and the bounds of a function's settings.
 import { z } from '@hono/zod-openapi';
-import type { DeploymentRow, FunctionRow } from '../db/schema.js';
+import type { FunctionRow } from '../db/schema.js';
 
 export const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
@@ -67,38 +67,5 @@ export function toFunctionView(f: FunctionRow, handle: string, publicUrl: string
     status: f.active_version === null ? 'not_deployed' : 'ready',
     createdAt: new Date(Number(f.created_at)).toISOString(),
     updatedAt: new Date(Number(f.updated_at)).toISOString(),
-  };
-}
-
-export const DeploymentSchema = z
-  .object({
-    id: z.string().openapi({ description: '<function id>@<version>' }),
-    version: z.number(),
-    status: z.enum(['building', 'ready', 'failed']),
-    digest: z.string(),
-    sizeBytes: z.number(),
-    active: z.boolean(),
-    createdAt: z.string(),
-    finishedAt: z.string().nullable(),
-    durationMs: z.number().nullable(),
-    error: z.string().nullable(),
-  })
-  .openapi('Deployment');
-
-export type DeploymentView = z.infer<typeof DeploymentSchema>;
-
-export function toDeploymentView(d: DeploymentRow, activeVersion: number | null): DeploymentView {
-  const finished = d.finished_at === null ? null : Number(d.finished_at);
-  return {
-    id: `${d.function_id}@${d.version}`,
-    version: d.version,
-    status: d.status,
-    digest: d.digest,
-    sizeBytes: Number(d.size_bytes),
-    active: d.version === activeVersion,
-    createdAt: new Date(Number(d.created_at)).toISOString(),
-    finishedAt: finished === null ? null : new Date(finished).toISOString(),
-    durationMs: finished === null ? null : finished - Number(d.created_at),
-    error: d.error,
   };
 }

@@ -21,8 +21,15 @@ import { healthRoutes } from './health.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
 import { usersRoutes } from '../users/users.routes.js';
 import { Invalid, TooLarge } from '../errors.js';
-import { functionsRoutes, periodOf, type FunctionsRouteDeps } from '../functions/functions.routes.js';
-import { CALL_BODY_LIMIT } from '../functions/invoker.js';
+import { functionsRoutes } from '../functions/functions.routes.js';
+import { deploymentsRoutes } from '../deployments/deployments.routes.js';
+import { invokeRoutes } from '../invocations/invoke.routes.js';
+import { executionsRoutes } from '../executions/executions.routes.js';
+import { keysRoutes } from '../keys/keys.routes.js';
+import { envRoutes } from '../env/env.routes.js';
+import { statsRoutes } from '../stats/stats.routes.js';
+import { CALL_BODY_LIMIT } from '../invocations/invocation.service.js';
+import type { Features } from './features.js';
 import { requireAdmin, requireAuth } from './auth-middleware.js';
 import type { Registry } from 'prom-client';
 import { credentialMatches } from '../../../proto/auth.js';
@@ -35,7 +42,8 @@ export interface AppDeps {
   auth: AuthService;
   users: UsersService;
   fleet: Fleet;
-  functions: Omit<FunctionsRouteDeps, 'auth'>;
+  /** The services of the function features (functions, deployments, calls, records, keys, env, stats). */
+  features: Features;
   metrics: { registry: Registry; token?: string | undefined };
   http: { bodyLimit: number; corsOrigins?: string[] | undefined; trustProxy: boolean; version: string };
   /** Whether the dashboard offers registration. */
@@ -95,11 +103,16 @@ export function buildApp(d: AppDeps) {
   app.route('/api/auth', authRoutes(d.auth));
   app.route('/api/users', usersRoutes(d.auth, d.users));
   app.route('/api', fleetRoutes(d.auth, d.fleet));
-  app.route('/api/functions', functionsRoutes({ auth: d.auth, ...d.functions }));
-  app.get('/api/executions/:id', requireAuth(d.auth), async (c) => c.json({ execution: await d.functions.executions.get(c.get('user'), c.req.param('id')) }));
-  app.get('/api/stats/overview', requireAuth(d.auth), async (c) => c.json(await d.functions.stats.summary({ ownerId: c.get('user').id }, periodOf(c.req.query('period')))));
-  app.get('/api/stats/overview/hourly', requireAuth(d.auth), async (c) => c.json({ buckets: await d.functions.stats.buckets({ ownerId: c.get('user').id }, 'hour', Number(c.req.query('hours') ?? 24)) }));
-  app.get('/api/stats/overview/daily', requireAuth(d.auth), async (c) => c.json({ buckets: await d.functions.stats.buckets({ ownerId: c.get('user').id }, 'day', Number(c.req.query('days') ?? 30)) }));
+  const user = requireAuth(d.auth);
+  const f = d.features;
+  app.route('/api/functions', functionsRoutes(f.functions, user));
+  app.route('/api/functions', deploymentsRoutes(f.deployments, user));
+  // Calls take the owner's access token or an API key of the function: the pipeline checks which (no `user` here).
+  app.route('/api/functions', invokeRoutes(f.invocations));
+  app.route('/api/functions', keysRoutes(f.keys, user));
+  app.route('/api/functions', envRoutes(f.env, user));
+  app.route('/api', executionsRoutes(f.executions, f.liveLogs, user));
+  app.route('/api', statsRoutes(f.stats, user));
   // Prometheus: a scraper with CPUB_METRICS_TOKEN, or an admin's access token.
   app.get('/metrics', async (c, next) => {
     const bearer = bearerToken(c.req.header('authorization'));
@@ -111,9 +124,9 @@ export function buildApp(d: AppDeps) {
     return c.body(await d.metrics.registry.metrics(), 200, { 'content-type': d.metrics.registry.contentType });
   });
   // The web dashboard: pages under /ui over the same services, cookie sessions with CSRF tokens.
-  app.route('/ui', dashboardRoutes({ auth: d.auth, users: d.users, fleet: d.fleet, functions: d.functions, registration: d.registration, trustProxy: d.http.trustProxy, sealer: d.sealer, log: d.log }));
+  app.route('/ui', dashboardRoutes({ auth: d.auth, users: d.users, fleet: d.fleet, features: d.features, registration: d.registration, trustProxy: d.http.trustProxy, sealer: d.sealer, log: d.log }));
   app.get('/', (c) => c.redirect('/ui/functions'));
-  // /fn/* (function URLs) never reaches this app: see functions/function-url.ts and control-plane.ts.
+  // /fn/* (function URLs) never reaches this app: see invocations/function-url.ts and control-plane.ts.
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'ContainerPub API', version: d.http.version } });

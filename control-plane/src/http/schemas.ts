@@ -48,3 +48,12 @@ export function json<T extends z.ZodType>(description: string, schema: T) {
 }
 
 export const bearer = [{ bearer: [] as string[] }];
+
+/** A page of a list: `limit` (1–200, 50 by default) and the opaque cursor of the previous page's end. */
+export const pageQuery = (cursorMax = 200) => z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(cursorMax).optional() });
+
+/** A function by id or name, in a route's path. */
+export const fnRef = z.object({ ref: z.string().min(1).max(100).openapi({ description: 'the function’s id or name' }) });
+
+export const unauthenticated = problem('Not authenticated');
+export const fnNotFound = problem('No such function (or not yours)');

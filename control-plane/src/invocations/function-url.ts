@@ -4,25 +4,16 @@
 // or signed). This is the hot path, so it is a plain Node request handler beside the Hono app (which costs
 // more per request than the rest of the server's share of a warm call); errors still become problems
 // through http/problem.ts, and the request gets the same log line as any other.
-import { bearerToken } from '../auth/bearer.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { AuthService } from '../auth/auth.service.js';
 import type { Logger } from '../../../common/logger.js';
-import { AppError, NotFound, TooLarge, Unauthenticated, statusOf, storageFull } from '../errors.js';
+import { STRIPPED_REQUEST, STRIPPED_RESPONSE } from '../../../common/headers.js';
+import { bearerToken } from '../auth/bearer.js';
+import { AppError, NotFound, TooLarge, statusOf, storageFull } from '../errors.js';
 import { lingerOnClose } from '../http/close-unread.js';
 import { problemParts } from '../http/problem.js';
-import type { FunctionsService } from './functions.service.js';
-import { CALL_BODY_LIMIT, withExecution, type Invoker, type CallOutcome } from './invoker.js';
-import type { KeysService } from './keys.service.js';
+import { CALL_BODY_LIMIT, type CallOutcome, type InvocationService } from './invocation.service.js';
 
-/** Never passed to a function: credentials, and hop-by-hop headers. */
-const STRIPPED_REQUEST = new Set(['authorization', 'cookie', 'x-api-key', 'x-timestamp', 'x-signature', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'te', 'trailer', 'host', 'content-length']);
-/**
- * Never passed from a function to the client: hop-by-hop headers, ours, and cookies — function URLs share the
- * dashboard's origin, so a function must not set (or overwrite) a cookie there.
- */
-const STRIPPED_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'trailer', 'upgrade', 'x-request-id', 'cpub-execution-id', 'server-timing', 'set-cookie', 'set-cookie2']);
 /**
  * Every function response is a sandboxed document: a page a function returns runs with an opaque origin, so
  * its scripts cannot read the dashboard's pages or act with its cookies (they are SameSite=Strict) even though
@@ -32,10 +23,7 @@ const SANDBOX = 'sandbox allow-scripts allow-forms allow-popups allow-downloads'
 const PREFIX = '/fn/';
 
 export interface FunctionUrlDeps {
-  fns: FunctionsService;
-  auth: AuthService;
-  keys: KeysService;
-  invoker: Invoker;
+  invocations: InvocationService;
   log: Logger;
 }
 
@@ -54,22 +42,16 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     const owner = decode(ownerRaw);
     const name = decode(nameRaw);
     if (!owner || !name) throw NotFound('not_found', `no route for ${req.method} ${pathname}`);
-    const fn = await d.fns.byUrl(owner, name);
-    if (!fn) throw NotFound('function_not_found', `no function ${owner}/${name}`);
-    // Only a signed call needs its body to be authorized: the others are refused before it is read.
-    const signed = fn.auth === 'key' && (req.headers['x-signature'] !== undefined || req.headers['x-timestamp'] !== undefined);
-    if (!signed) await authorize(req, fn, owner, NO_BODY);
-    const body = await readCapped(req);
-    if (signed) await authorize(req, fn, owner, body);
     const headers: [string, string][] = [];
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const k = raw[i]!.toLowerCase();
       if (!STRIPPED_REQUEST.has(k)) headers.push([k, raw[i + 1]!]);
     }
-    const path = rest.length ? `/${rest.join('/')}` : '/';
-    const out = await d.invoker.call(fn, { method: req.method ?? 'GET', path, query: q < 0 ? '' : target.slice(q + 1), headers, body }, 'url');
-    if (out.error) throw withExecution(out.error, out);
+    const credentials = { bearer: bearerToken(req.headers.authorization), apiKey: one(req.headers['x-api-key']), timestamp: one(req.headers['x-timestamp']), signature: one(req.headers['x-signature']) };
+    const request = { method: req.method ?? 'GET', path: rest.length ? `/${rest.join('/')}` : '/', query: q < 0 ? '' : target.slice(q + 1), headers, body: () => readCapped(req) };
+    const out = await d.invocations.invoke({ credentials }, { handle: owner, name }, request, { trigger: 'url' });
+    if (out.error) throw out.error;
     const head: string[] = [];
     for (const [k, v] of out.headers) if (!STRIPPED_RESPONSE.has(k.toLowerCase())) head.push(k, v);
     head.push('X-Request-Id', requestId, 'Cpub-Execution-Id', out.executionId, 'Server-Timing', serverTiming(out), 'Content-Security-Policy', SANDBOX, 'X-Content-Type-Options', 'nosniff');
@@ -77,19 +59,6 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     if (!empty) head.push('Content-Length', String(out.body.length));
     res.writeHead(out.statusCode, head);
     res.end(empty ? undefined : out.body);
-  }
-
-  async function authorize(req: IncomingMessage, fn: { owner_id: string; auth: string; id: string; name: string }, owner: string, body: Buffer): Promise<void> {
-    if (fn.auth === 'public') return;
-    const bearer = bearerToken(req.headers.authorization);
-    if (fn.auth === 'private') {
-      if (!bearer) throw Unauthenticated('unauthenticated', 'this function is private: send the owner’s access token (Authorization: Bearer …)');
-      const { user } = await d.auth.authenticate(bearer);
-      // Someone else's private function does not exist, as far as they can tell.
-      if (user.id !== fn.owner_id) throw NotFound('function_not_found', `no function ${owner}/${fn.name}`);
-      return;
-    }
-    await d.keys.authorize(fn.id, { bearer, apiKey: one(req.headers['x-api-key']), timestamp: one(req.headers['x-timestamp']), signature: one(req.headers['x-signature']), body });
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, requestId: string, thrown: unknown): void {
@@ -130,8 +99,6 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
   };
 }
 
-const NO_BODY = Buffer.alloc(0);
-
 /** The request body, refused (413) past the call limit without reading it all. */
 async function readCapped(req: IncomingMessage): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -156,6 +123,8 @@ function decode(segment: string | undefined): string | undefined {
     return undefined;
   }
 }
+
+const NO_BODY = Buffer.alloc(0);
 
 const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 

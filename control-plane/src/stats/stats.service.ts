@@ -1,9 +1,13 @@
 // The numbers of calls: per function or across a user's functions, for a period, and in zero-filled UTC
 // hourly or daily buckets. Counts and sums in SQL; latency percentiles from the period's durations (the
 // newest 100,000 at most).
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { Kysely } from 'kysely';
+import type { Database, User } from '../db/schema.js';
 import { Invalid } from '../errors.js';
+import type { FunctionLookup } from '../functions/functions.service.js';
+import { statsRepo, type Scope } from './stats.repo.js';
+
+export type { Scope } from './stats.repo.js';
 
 export const PERIODS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
 export type Period = keyof typeof PERIODS;
@@ -32,40 +36,26 @@ export interface Bucket {
   maxMemoryBytes: number;
 }
 
-/** Which functions: one, or all of a user's. */
-export type Scope = { functionId: string } | { ownerId: string };
-
 function pct(sorted: number[], p: number): number {
   if (!sorted.length) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 export class StatsService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly functions: FunctionLookup,
+  ) {}
 
-  private scoped(scope: Scope) {
-    const q = this.db.selectFrom('executions');
-    return 'functionId' in scope
-      ? q.where('executions.function_id', '=', scope.functionId)
-      : q.where('executions.function_id', 'in', this.db.selectFrom('functions').select('id').where('owner_id', '=', scope.ownerId));
+  /** One of the user's functions (by id or name), or all of them when `ref` is undefined. */
+  async scope(user: User, ref: string | undefined): Promise<Scope> {
+    return ref === undefined ? { ownerId: user.id } : { functionId: (await this.functions.find(user, ref)).id };
   }
 
   async summary(scope: Scope, period: Period, now = Date.now()): Promise<Stats> {
     const from = now - PERIODS[period];
-    const agg = await this.scoped(scope)
-      .where('started_at', '>=', from)
-      .select((eb) => [
-        eb.fn.countAll<number>().as('n'),
-        eb.fn.sum<number>(sql`CASE WHEN status = 'success' THEN 1 ELSE 0 END`).as('ok'),
-        eb.fn.sum<number>('cold_start').as('cold'),
-        eb.fn.avg<number>('duration_ms').as('avg'),
-        eb.fn.avg<number>('cpu_ms').as('cpu'),
-        eb.fn.max<number>('peak_memory_bytes').as('mem'),
-      ])
-      .executeTakeFirstOrThrow();
-    const durations = (await this.scoped(scope).where('started_at', '>=', from).select('duration_ms').orderBy('started_at', 'desc').limit(PERCENTILE_ROWS).execute())
-      .map((r) => r.duration_ms)
-      .sort((a, b) => a - b);
+    const agg = await statsRepo.summary(this.db, scope, from);
+    const durations = (await statsRepo.durations(this.db, scope, from, PERCENTILE_ROWS)).map((r) => r.duration_ms).sort((a, b) => a - b);
     const n = Number(agg.n ?? 0);
     const ok = Number(agg.ok ?? 0);
     return {
@@ -88,22 +78,9 @@ export class StatsService {
     if (!Number.isInteger(count) || count < 1 || count > max) throw Invalid('invalid_range', `${size === 'hour' ? 'hours' : 'days'} must be 1..${max}`, { field: size === 'hour' ? 'hours' : 'days' });
     const current = Math.floor(now / ms);
     const first = current - count + 1;
-    const slot = sql<number>`started_at / ${sql.lit(ms)}`;
-    const rows = await this.scoped(scope)
-      .where('started_at', '>=', first * ms)
-      .select((eb) => [
-        slot.as('slot'),
-        eb.fn.countAll<number>().as('n'),
-        eb.fn.sum<number>(sql`CASE WHEN status = 'success' THEN 0 ELSE 1 END`).as('errors'),
-        eb.fn.sum<number>('cold_start').as('cold'),
-        eb.fn.avg<number>('duration_ms').as('avg'),
-        eb.fn.avg<number>('cpu_ms').as('cpu'),
-        eb.fn.max<number>('peak_memory_bytes').as('mem'),
-      ])
-      .groupBy(slot)
-      .execute();
+    const rows = await statsRepo.slots(this.db, scope, first * ms, ms);
     // Latency percentiles per bucket, from the durations (the newest PERCENTILE_ROWS of the range, as in summary()).
-    const durations = await this.scoped(scope).where('started_at', '>=', first * ms).select(['started_at', 'duration_ms']).orderBy('started_at', 'desc').limit(PERCENTILE_ROWS).execute();
+    const durations = await statsRepo.durations(this.db, scope, first * ms, PERCENTILE_ROWS);
     const perSlot = new Map<number, number[]>();
     for (const d of durations) {
       const k = Math.floor(Number(d.started_at) / ms);

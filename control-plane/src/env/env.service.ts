@@ -1,12 +1,21 @@
 // A function's env: plain vars shown as they are, secrets sealed with AES-256-GCM at rest (bound to the
 // function and key by the AAD), masked in every answer, opened only to start a container.
 import type { Kysely } from 'kysely';
-import type { Database, FunctionRow } from '../db/schema.js';
+import type { Database, User } from '../db/schema.js';
+import type { FunctionLookup } from '../functions/functions.service.js';
+import { envRepo } from './env.repo.js';
 import type { Sealer } from '../secrets/crypto.js';
 import { Invalid, NotFound } from '../errors.js';
 
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MASK = '••••••••';
+
+export interface EnvEntry {
+  key: string;
+  value: string;
+  secret: boolean;
+  updatedAt: string;
+}
 
 export class EnvService {
   /** Opened env per function, for calls: a few seconds at most (another replica may have changed it). */
@@ -16,6 +25,7 @@ export class EnvService {
     private readonly db: Kysely<Database>,
     private readonly sealer: Sealer,
     private readonly onChanged: (functionId: string) => void,
+    private readonly functions: FunctionLookup,
   ) {}
 
   private aad(functionId: string, key: string): string {
@@ -23,12 +33,15 @@ export class EnvService {
   }
 
   /** For the API: plain values, secrets masked. */
-  async list(fn: FunctionRow): Promise<{ key: string; value: string; secret: boolean; updatedAt: string }[]> {
-    const rows = await this.db.selectFrom('function_env').selectAll().where('function_id', '=', fn.id).orderBy('key').execute();
+  async list(user: User, ref: string): Promise<EnvEntry[]> {
+    const fn = await this.functions.find(user, ref);
+    const rows = await envRepo.list(this.db, fn.id);
     return rows.map((r) => ({ key: r.key, value: r.secret ? MASK : r.value, secret: r.secret === 1, updatedAt: new Date(Number(r.updated_at)).toISOString() }));
   }
 
-  async set(fn: FunctionRow, vars: Record<string, string>, secrets: Record<string, string>): Promise<void> {
+  /** Sets vars and secrets all at once (or none), and answers the function's env as it then is. */
+  async set(user: User, ref: string, vars: Record<string, string>, secrets: Record<string, string>): Promise<EnvEntry[]> {
+    const fn = await this.functions.find(user, ref);
     const now = Date.now();
     const rows = [
       ...Object.entries(vars).map(([key, value]) => ({ key, value, secret: 0 })),
@@ -38,21 +51,14 @@ export class EnvService {
       if (!ENV_KEY.test(r.key) || r.key.startsWith('CPUB_')) throw Invalid('invalid_env_key', `${r.key}: env names are letters, digits and _, not starting with a digit or CPUB_`, { field: r.key });
     }
     if (!rows.length) throw Invalid('empty_env', 'send vars or secrets to set');
-    await this.db.transaction().execute(async (tx) => {
-      for (const r of rows) {
-        await tx
-          .insertInto('function_env')
-          .values({ function_id: fn.id, key: r.key, value: r.value, secret: r.secret, updated_at: now })
-          .onConflict((oc) => oc.columns(['function_id', 'key']).doUpdateSet({ value: r.value, secret: r.secret, updated_at: now }))
-          .execute();
-      }
-    });
+    await this.db.transaction().execute((tx) => envRepo.upsert(tx, fn.id, rows, now));
     this.changed(fn.id);
+    return this.list(user, fn.id);
   }
 
-  async unset(fn: FunctionRow, key: string): Promise<void> {
-    const r = await this.db.deleteFrom('function_env').where('function_id', '=', fn.id).where('key', '=', key).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0) throw NotFound('env_not_found', `${fn.name} has no env var ${key}`);
+  async unset(user: User, ref: string, key: string): Promise<void> {
+    const fn = await this.functions.find(user, ref);
+    if (!(await envRepo.delete(this.db, fn.id, key))) throw NotFound('env_not_found', `${fn.name} has no env var ${key}`);
     this.changed(fn.id);
   }
 
@@ -60,7 +66,7 @@ export class EnvService {
   async forCall(functionId: string): Promise<Record<string, string>> {
     const hit = this.cache.get(functionId);
     if (hit && Date.now() - hit.at < 2000) return hit.env;
-    const rows = await this.db.selectFrom('function_env').selectAll().where('function_id', '=', functionId).execute();
+    const rows = await envRepo.list(this.db, functionId);
     const env: Record<string, string> = {};
     for (const r of rows) env[r.key] = r.secret ? this.sealer.open(r.value, this.aad(functionId, r.key)) : r.value;
     this.cache.set(functionId, { at: Date.now(), env });

@@ -13,6 +13,7 @@ import { artifactCheckerInWorker, CheckTimeout, type WorkerChecker } from '../..
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { AppError, Invalid, TooLarge, Unavailable } from '../errors.js';
+import { artifactsRepo } from './artifacts.repo.js';
 
 export interface StagedArtifact {
   path: string;
@@ -111,18 +112,18 @@ export class ArtifactStore {
   async share(digest: string): Promise<void> {
     if (!this.shared) return;
     const data = await readFile(this.path(digest));
-    await this.shared.insertInto('artifact_blobs').values({ digest, data, created_at: Date.now() }).onConflict((oc) => oc.column('digest').doNothing()).execute();
+    await artifactsRepo.insert(this.shared, digest, data, Date.now());
   }
 
   /** The artifact's file on this replica, restored from the shared database when another replica received it. */
   async local(digest: string): Promise<string> {
     const dest = this.path(digest);
     if (existsSync(dest)) return dest;
-    const row = this.shared && (await this.shared.selectFrom('artifact_blobs').select('data').where('digest', '=', digest).executeTakeFirst());
-    if (!row) throw Unavailable('artifact_missing', `the artifact ${digest.slice(0, 12)}… is not on this control plane; deploy the version again`);
+    const data = this.shared && (await artifactsRepo.data(this.shared, digest));
+    if (!data) throw Unavailable('artifact_missing', `the artifact ${digest.slice(0, 12)}… is not on this control plane; deploy the version again`);
     const tmp = join(this.staging, `${Date.now()}-${randomBytes(8).toString('hex')}.tar.gz`);
-    await writeFile(tmp, row.data, { mode: 0o600, flush: true });
-    if (createHash('sha256').update(row.data).digest('hex') !== digest) {
+    await writeFile(tmp, data, { mode: 0o600, flush: true });
+    if (createHash('sha256').update(data).digest('hex') !== digest) {
       rmSync(tmp, { force: true });
       throw Unavailable('artifact_corrupt', `the stored artifact ${digest.slice(0, 12)}… does not match its digest`);
     }
@@ -134,24 +135,14 @@ export class ArtifactStore {
   async unshare(digests: Iterable<string>, inUse: Set<string>): Promise<void> {
     const gone = [...digests].filter((d) => !inUse.has(d));
     if (!this.shared || !gone.length) return;
-    await this.shared
-      .deleteFrom('artifact_blobs')
-      .where('digest', 'in', gone)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('deployments').select('digest').whereRef('deployments.digest', '=', 'artifact_blobs.digest'))))
-      .execute();
+    await artifactsRepo.deleteUnused(this.shared, gone);
   }
 
   /** Shares the artifacts of versions made before sharing existed (or by a single replica before PostgreSQL). */
   async backfill(): Promise<number> {
     if (!this.shared) return 0;
-    const missing = await this.shared
-      .selectFrom('deployments')
-      .select('digest')
-      .distinct()
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('artifact_blobs').select('digest').whereRef('artifact_blobs.digest', '=', 'deployments.digest'))))
-      .execute();
     let n = 0;
-    for (const { digest } of missing) {
+    for (const digest of await artifactsRepo.unshared(this.shared)) {
       if (!existsSync(this.path(digest))) continue; // another replica has it: it shares it at its start
       await this.share(digest);
       n++;

@@ -3,11 +3,11 @@
 // ±300 s), X-Signature = base64 HMAC-SHA256(secret, timestamp + ":" + body), each signature accepted once.
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { ApiKeysTable, Database, FunctionRow } from '../db/schema.js';
-import type { Selectable } from 'kysely';
+import type { Database, FunctionRow, User } from '../db/schema.js';
 import type { Sealer } from '../secrets/crypto.js';
 import { NotFound, Unauthenticated } from '../errors.js';
-import { isUniqueViolation } from '../db/connect.js';
+import type { FunctionLookup } from '../functions/functions.service.js';
+import { keysRepo, type ApiKeyRow } from './keys.repo.js';
 
 export const KEY_PREFIX = 'cpk_';
 const WINDOW_S = 300;
@@ -27,7 +27,7 @@ export interface KeyView {
 const iso = (t: number | null) => (t === null ? null : new Date(Number(t)).toISOString());
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-function toKeyView(k: Selectable<ApiKeysTable>): KeyView {
+function toKeyView(k: ApiKeyRow): KeyView {
   return { id: k.id, name: k.name, prefix: k.prefix, createdAt: iso(k.created_at)!, expiresAt: iso(k.expires_at), lastUsedAt: iso(k.last_used_at), revokedAt: iso(k.revoked_at) };
 }
 
@@ -38,6 +38,7 @@ export class KeysService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly sealer: Sealer,
+    private readonly functions: FunctionLookup,
   ) {}
 
   private newSecret(id: string): { secret: string; hash: string; sealed: string; prefix: string } {
@@ -45,80 +46,78 @@ export class KeysService {
     return { secret, hash: sha256(secret), sealed: this.sealer.seal(secret, `key:${id}`), prefix: secret.slice(0, 12) };
   }
 
-  async create(fn: FunctionRow, name: string, expiresIn: KeyExpiry): Promise<{ key: KeyView; secret: string }> {
+  async create(user: User, ref: string, name: string, expiresIn: KeyExpiry): Promise<{ key: KeyView; secret: string }> {
+    const fn = await this.functions.find(user, ref);
     const id = randomUUID();
     const s = this.newSecret(id);
     const now = Date.now();
     const row = { id, function_id: fn.id, name, prefix: s.prefix, secret_hash: s.hash, secret_sealed: s.sealed, created_at: now, expires_at: EXPIRY[expiresIn] ? now + EXPIRY[expiresIn] : null, last_used_at: null, revoked_at: null };
-    await this.db.insertInto('api_keys').values(row).execute();
+    await keysRepo.insert(this.db, row);
     return { key: toKeyView(row), secret: s.secret };
   }
 
-  async list(fn: FunctionRow): Promise<KeyView[]> {
-    return (await this.db.selectFrom('api_keys').selectAll().where('function_id', '=', fn.id).orderBy('created_at', 'desc').execute()).map(toKeyView);
+  async list(user: User, ref: string): Promise<KeyView[]> {
+    const fn = await this.functions.find(user, ref);
+    return (await keysRepo.list(this.db, fn.id)).map(toKeyView);
   }
 
-  private async find(fn: FunctionRow, keyId: string) {
-    const k = await this.db.selectFrom('api_keys').selectAll().where('function_id', '=', fn.id).where('id', '=', keyId).executeTakeFirst();
+  private async find(fn: FunctionRow, keyId: string): Promise<ApiKeyRow> {
+    const k = await keysRepo.byId(this.db, fn.id, keyId);
     if (!k) throw NotFound('key_not_found', `${fn.name} has no key ${keyId}`);
     return k;
   }
 
   /** Revoked keys are kept for the record. */
-  async revoke(fn: FunctionRow, keyId: string): Promise<void> {
-    const k = await this.find(fn, keyId);
-    if (k.revoked_at === null) await this.db.updateTable('api_keys').set({ revoked_at: Date.now() }).where('id', '=', k.id).execute();
+  async revoke(user: User, ref: string, keyId: string): Promise<void> {
+    const k = await this.find(await this.functions.find(user, ref), keyId);
+    if (k.revoked_at === null) await keysRepo.update(this.db, k.id, { revoked_at: Date.now() });
   }
 
   /** A new secret for the same key; the old one stops working at once. */
-  async roll(fn: FunctionRow, keyId: string): Promise<{ key: KeyView; secret: string }> {
-    const k = await this.find(fn, keyId);
+  async roll(user: User, ref: string, keyId: string): Promise<{ key: KeyView; secret: string }> {
+    const k = await this.find(await this.functions.find(user, ref), keyId);
     if (k.revoked_at !== null) throw NotFound('key_not_found', `key ${keyId} is revoked`);
     const s = this.newSecret(k.id);
-    await this.db.updateTable('api_keys').set({ secret_hash: s.hash, secret_sealed: s.sealed, prefix: s.prefix }).where('id', '=', k.id).execute();
+    await keysRepo.update(this.db, k.id, { secret_hash: s.hash, secret_sealed: s.sealed, prefix: s.prefix });
     return { key: toKeyView({ ...k, prefix: s.prefix }), secret: s.secret };
   }
 
   /** Checks a call's key (bearer, or a signature) against the function's keys; throws 401 otherwise. */
   async authorize(functionId: string, c: { bearer?: string | undefined; apiKey?: string | undefined; timestamp?: string | undefined; signature?: string | undefined; body: Buffer }): Promise<void> {
     const now = Date.now();
-    let key: Selectable<ApiKeysTable> | undefined;
+    let key: ApiKeyRow | undefined;
     if (c.signature !== undefined || c.timestamp !== undefined) {
       if (!c.apiKey || !c.timestamp || !c.signature) throw Unauthenticated('bad_signature', 'a signed call needs X-Api-Key, X-Timestamp and X-Signature');
       const ts = Number(c.timestamp);
       if (!Number.isFinite(ts) || Math.abs(now / 1000 - ts) > WINDOW_S) throw Unauthenticated('stale_signature', `X-Timestamp must be within ${WINDOW_S} s of the server's clock`);
-      key = await this.db.selectFrom('api_keys').selectAll().where('id', '=', c.apiKey).where('function_id', '=', functionId).executeTakeFirst();
+      key = await keysRepo.byId(this.db, functionId, c.apiKey);
       if (!key) throw Unauthenticated('bad_signature', 'the signature does not match');
       const expected = createHmac('sha256', this.sealer.open(key.secret_sealed, `key:${key.id}`)).update(`${c.timestamp}:`).update(c.body).digest();
       const given = Buffer.from(c.signature, 'base64');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw Unauthenticated('bad_signature', 'the signature does not match');
       this.checkUsable(key, now);
-      try {
-        await this.db.insertInto('used_signatures').values({ signature_hash: sha256(`${key.id}:${c.signature}`), expires_at: (ts + WINDOW_S) * 1000 + 60_000 }).execute();
-      } catch (err) {
-        if (isUniqueViolation(err)) throw Unauthenticated('signature_reused', 'this signature was already used: sign every call afresh');
-        throw err;
-      }
+      const fresh = await keysRepo.useSignature(this.db, sha256(`${key.id}:${c.signature}`), (ts + WINDOW_S) * 1000 + 60_000);
+      if (!fresh) throw Unauthenticated('signature_reused', 'this signature was already used: sign every call afresh');
     } else {
       const secret = c.bearer ?? (c.apiKey?.startsWith(KEY_PREFIX) ? c.apiKey : undefined);
       if (!secret) throw Unauthenticated('unauthenticated', 'this function needs an API key: Authorization: Bearer <key>, or a signed call');
-      key = await this.db.selectFrom('api_keys').selectAll().where('secret_hash', '=', sha256(secret)).where('function_id', '=', functionId).executeTakeFirst();
+      key = await keysRepo.bySecretHash(this.db, sha256(secret), functionId);
       if (!key) throw Unauthenticated('invalid_key', 'the API key is not valid for this function');
       this.checkUsable(key, now);
     }
     if ((this.touched.get(key.id) ?? 0) < now - 60_000) {
       this.touched.set(key.id, now);
-      await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', key.id).execute();
+      await keysRepo.update(this.db, key.id, { last_used_at: now });
     }
   }
 
   /** An API key of a function, from a bearer value: for `POST …/invoke` with a key. */
   async functionOfKey(secret: string): Promise<string | undefined> {
     if (!secret.startsWith(KEY_PREFIX)) return undefined;
-    return (await this.db.selectFrom('api_keys').select('function_id').where('secret_hash', '=', sha256(secret)).executeTakeFirst())?.function_id;
+    return (await keysRepo.bySecretHash(this.db, sha256(secret)))?.function_id;
   }
 
-  private checkUsable(key: Selectable<ApiKeysTable>, now: number): void {
+  private checkUsable(key: ApiKeyRow, now: number): void {
     if (key.revoked_at !== null) throw Unauthenticated('key_revoked', 'this API key was revoked');
     if (key.expires_at !== null && Number(key.expires_at) <= now) throw Unauthenticated('key_expired', 'this API key has expired');
   }

@@ -1,6 +1,8 @@
 // The public shape of an execution: one call of a function, with its timings, resources and logs.
 import { z } from '@hono/zod-openapi';
 import type { ExecutionRow } from '../db/schema.js';
+import { EXECUTION_STATUSES } from '../../../proto/outcomes.js';
+import { decodeCallLog } from '../../../common/call-log.js';
 
 export const ExecutionSchema = z
   .object({
@@ -9,7 +11,7 @@ export const ExecutionSchema = z
     version: z.number(),
     nodeId: z.string().nullable(),
     trigger: z.enum(['api', 'url']),
-    status: z.enum(['success', 'error', 'timeout', 'oom', 'crashed', 'rejected', 'agent_lost']),
+    status: z.enum(EXECUTION_STATUSES),
     httpStatus: z.number(),
     startedAt: z.string(),
     durationMs: z.number(),
@@ -43,7 +45,7 @@ export function toExecutionView(e: ExecutionRow, withLogs: boolean): ExecutionVi
     peakMemoryBytes: Number(e.peak_memory_bytes),
     request: { method: e.method, path: e.path, bytes: e.request_bytes },
     error: e.error,
-    ...(withLogs ? { logs: JSON.parse(e.logs) as ExecutionView['logs'] } : {}),
+    ...(withLogs ? { logs: decodeCallLog(e.logs) } : {}),
     logsTruncated: e.logs_truncated === 1,
   };
 }

@@ -1,0 +1,66 @@
+// Reading the record of calls: a function's executions (newest first, by status and time), one execution, and
+// the recent log lines of a function's calls.
+import type { Kysely } from 'kysely';
+import type { Database, ExecutionStatus, User } from '../db/schema.js';
+import { Invalid, NotFound } from '../errors.js';
+import { decodeCursor, page } from '../http/cursor.js';
+import { decodeCallLog, type CallLogLine } from '../../../common/call-log.js';
+import type { FunctionLookup } from '../functions/functions.service.js';
+import { executionsRepo } from './executions.repo.js';
+import { toExecutionView, type ExecutionView } from './executions.view.js';
+
+/** `since` as an ISO time or a duration back from now (`30s`, `10m`, `24h`, `7d`). */
+export function parseSince(since: string | undefined, now = Date.now()): number | undefined {
+  if (!since) return undefined;
+  const m = /^(\d+)(s|m|h|d)$/.exec(since);
+  // Clamped at the epoch: a duration longer than all time (99999999999d) means "everything", not a bigint overflow.
+  if (m) return Math.max(0, now - Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd']);
+  const t = Date.parse(since);
+  if (Number.isNaN(t)) throw Invalid('invalid_since', 'since must be an ISO time or a duration like 10m, 24h, 7d', { field: 'since' });
+  return t;
+}
+
+export interface ExecutionListQuery {
+  limit: number;
+  cursor?: string | undefined;
+  status?: ExecutionStatus | undefined;
+  since?: string | undefined;
+}
+
+export type LogLineOfCall = CallLogLine & { executionId: string };
+
+export class ExecutionsService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly functions: FunctionLookup,
+  ) {}
+
+  async list(user: User, ref: string, q: ExecutionListQuery): Promise<{ executions: ExecutionView[]; nextCursor: string | null }> {
+    const fn = await this.functions.find(user, ref);
+    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+    const rows = await executionsRepo.list(this.db, { functionId: fn.id, limit: q.limit + 1, status: q.status, since: parseSince(q.since), before: after && { startedAt: after.createdAt, id: after.id } });
+    const p = page(
+      rows.map((r) => ({ ...r, created_at: Number(r.started_at) })),
+      q.limit,
+      (r) => r.id,
+      (r) => toExecutionView(r, false),
+    );
+    return { executions: p.items, nextCursor: p.nextCursor };
+  }
+
+  /** The log lines of the function's calls since `since`, oldest first, at most `limit` (the newest ones). */
+  async recentLines(user: User, ref: string, since: string, limit: number): Promise<{ functionId: string; lines: LogLineOfCall[] }> {
+    const fn = await this.functions.find(user, ref);
+    const from = parseSince(since) ?? Date.now() - 3_600_000;
+    const rows = await executionsRepo.recentLogs(this.db, fn.id, from, Math.min(limit, 500));
+    const lines = rows.flatMap((r) => decodeCallLog(r.logs).map((l) => ({ executionId: r.id, ...l })));
+    return { functionId: fn.id, lines: lines.sort((a, b) => a.atMs - b.atMs).slice(-limit) };
+  }
+
+  /** One execution with its logs, if it is a call of one of the user's functions. */
+  async get(user: User, id: string): Promise<ExecutionView> {
+    const row = await executionsRepo.forOwner(this.db, user.id, id);
+    if (!row) throw NotFound('execution_not_found', `no execution ${id}`);
+    return toExecutionView(row, true);
+  }
+}

@@ -1,0 +1,21 @@
+// The services of the function features, as the HTTP app and the dashboard take them (wired in control-plane.ts).
+import type { EventEmitter } from 'node:events';
+import type { FunctionsService } from '../functions/functions.service.js';
+import type { DeploymentsService } from '../deployments/deployments.service.js';
+import type { InvocationService } from '../invocations/invocation.service.js';
+import type { ExecutionsService } from '../executions/executions.service.js';
+import type { EnvService } from '../env/env.service.js';
+import type { KeysService } from '../keys/keys.service.js';
+import type { StatsService } from '../stats/stats.service.js';
+
+export interface Features {
+  functions: FunctionsService;
+  deployments: DeploymentsService;
+  invocations: InvocationService;
+  executions: ExecutionsService;
+  env: EnvService;
+  keys: KeysService;
+  stats: StatsService;
+  /** Live function log lines from every agent, emitted by function id. */
+  liveLogs: EventEmitter;
+}

@@ -1,0 +1,155 @@
+// The one way a function is called. Every door — the function URL, `POST …/invoke`, the dashboard's form, and the
+// async and scheduled calls to come — hands `invoke()` a caller, a function reference and a request; it owns the
+// rest: lookup and the auth mode (call-auth.ts), the concurrency limit, placement, the lazy build (through the
+// deployments service), dispatch on the agent's stream, and the execution record written before it answers.
+import { randomFillSync } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import type { FunctionRow } from '../db/schema.js';
+import type { Logger } from '../../../common/logger.js';
+import type { Fleet } from '../fleet/fleet.service.js';
+import type { AgentLink } from '../fleet/agent-link.js';
+import type { InvokeReply__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';
+import { fromWire } from '../../../proto/outcomes.js';
+import { AppError, RateLimited, TooLarge } from '../errors.js';
+import type { DeploymentsService } from '../deployments/deployments.service.js';
+import type { CallRecorder, RecordedCall } from '../executions/call-recorder.js';
+import type { CallAuth, Caller, FunctionRef } from './call-auth.js';
+
+export type { Caller, Credentials, FunctionRef } from './call-auth.js';
+export type { RecordedCall as CallOutcome } from '../executions/call-recorder.js';
+
+/** A call's request body at most (URL or envelope): larger is a 413. */
+export const CALL_BODY_LIMIT = 6 * 2 ** 20;
+
+export interface CallRequest {
+  method: string;
+  path: string;
+  query: string;
+  headers: [string, string][];
+  /** The body, or how to read it: read only once the caller is admitted (a refused call's body is never read). */
+  body: Buffer | (() => Promise<Buffer>);
+}
+
+export interface InvokeOptions {
+  /** What the record says started the call. */
+  trigger: 'api' | 'url';
+}
+
+/** How long a full node may wait for room before it declines a call that another node could take. */
+const DECLINE_AFTER_MS = 250;
+
+/**
+ * 16 random bytes for an execution id, from a pool filled 256 ids at a time (as crypto.randomUUID does): uuid's
+ * own source asks Web Crypto for every id, which costs more than the rest of the id.
+ */
+const pool = Buffer.alloc(16 * 256);
+let poolAt = pool.length;
+function randomBytes16(): Uint8Array {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  poolAt += 16;
+  return pool.subarray(poolAt - 16, poolAt);
+}
+
+export interface InvocationDeps {
+  callAuth: CallAuth;
+  deployments: DeploymentsService;
+  fleet: Fleet;
+  recorder: CallRecorder;
+  log: Logger;
+  /** The function's env (secrets decrypted) for a call. */
+  envOf: (functionId: string) => Promise<Record<string, string>>;
+}
+
+export class InvocationService {
+  /** Calls in flight per function on this replica: over concurrency × maxInstances is a 429. */
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(private readonly d: InvocationDeps) {}
+
+  /**
+   * Runs one call. Refusals before the function runs (not found 404, unauthenticated 401, too large 413, no ready
+   * version 409, too many calls 429) throw; everything after is recorded, and a call that did not produce the
+   * function's answer comes back with `error` set (the problem, naming the execution).
+   */
+  async invoke(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions): Promise<RecordedCall> {
+    const { fn, checkSigned } = await this.d.callAuth.admit(caller, ref);
+    const body = typeof request.body === 'function' ? await request.body() : request.body;
+    if (body.length > CALL_BODY_LIMIT) throw TooLarge('body_too_large', `the request body is over ${CALL_BODY_LIMIT} bytes`);
+    await checkSigned?.(body);
+    return this.run(fn, { ...request, body }, options.trigger);
+  }
+
+  private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: 'api' | 'url'): Promise<RecordedCall> {
+    const started = Date.now();
+    const t0 = performance.now();
+    const dep = await this.d.deployments.active(fn);
+    const limit = fn.concurrency * fn.max_instances;
+    const now = this.inFlight.get(fn.id) ?? 0;
+    if (now >= limit) throw RateLimited('too_many_calls', `function ${fn.name} already has ${now} calls in flight (concurrency ${fn.concurrency} × ${fn.max_instances} instances)`, 1);
+    this.inFlight.set(fn.id, now + 1);
+    const call = this.d.recorder.begin();
+    // Time-ordered (UUIDv7): rows of one moment share index pages, so a group commit writes a few pages, not one per row.
+    const executionId = uuidv7({ random: randomBytes16() });
+    const record = { executionId, fn, version: dep.version, trigger, input, started } as const;
+    let link: AgentLink | undefined;
+    let agentMs = 0;
+    let placementMs = 0;
+    try {
+      const env = await this.d.envOf(fn.id);
+      const candidates = await this.d.fleet.candidates({ functionId: fn.id, version: dep.version, digest: dep.digest, memoryMb: fn.memory_mb, concurrency: fn.concurrency });
+      if (!candidates.length) throw new AppError('unavailable', 'no_agent', 'no agent is up to run the function', { retryAfter: 2 });
+      const message = {
+        invocationId: executionId,
+        functionId: fn.id,
+        functionName: fn.name,
+        version: dep.version,
+        image: dep.image!,
+        deadlineMs: started + fn.timeout_ms,
+        limits: { memoryMb: fn.memory_mb, cpus: fn.cpus, timeoutMs: fn.timeout_ms, concurrency: fn.concurrency, maxInstances: fn.max_instances, network: fn.network === 'egress' },
+        env: Object.entries(env).map(([name, value]) => ({ name, value })),
+        request: { method: input.method, path: input.path, query: input.query, headers: input.headers.map(([name, value]) => ({ name, value })), body: input.body },
+      };
+      let reply: InvokeReply__Output | undefined;
+      // Best node first; one that declines (full, draining) or cannot be reached never ran the function, so the
+      // next is tried while the deadline allows. A call that reached an agent is never sent again elsewhere.
+      for (let i = 0; i < candidates.length; i++) {
+        link = candidates[i]!;
+        const last = i === candidates.length - 1 || Date.now() >= message.deadlineMs;
+        const send = { ...message, declineAfterMs: last ? 0 : DECLINE_AFTER_MS };
+        try {
+          await this.d.deployments.ensureOn(link, dep);
+          placementMs = performance.now() - t0;
+          const ta = performance.now();
+          reply = await link.invoke(send, fn.memory_mb * 2 ** 20);
+          if (reply.problem?.code === 'image_missing') {
+            // The agent lost the image (a restart, a prune): it never ran the function, so build and send again.
+            await this.d.deployments.ensureOn(link, dep, true);
+            reply = await link.invoke(send, fn.memory_mb * 2 ** 20);
+          }
+          agentMs = performance.now() - ta;
+        } catch (err) {
+          if (!last && err instanceof AppError && (err.code === 'agent_unreachable' || err.code === 'build_failed')) continue;
+          throw err;
+        }
+        if (!last && fromWire(reply.outcome) === 'rejected' && !reply.problem) continue;
+        break;
+      }
+      return await this.d.recorder.record({ ...record, nodeId: link?.nodeId ?? null, reply: reply!, placementMs: placementMs || performance.now() - t0, agentMs });
+    } catch (err) {
+      if (!(err instanceof AppError)) {
+        // Our own failure (a database error, a bug): logged with the execution id, not shown to the caller.
+        this.d.log.error({ err, executionId, function: fn.id }, 'call failed');
+      }
+      const error = err instanceof AppError ? err : new AppError('unavailable', 'internal_error', `the call could not be completed; execution ${executionId} identifies it in the server log`, { httpStatus: 500 });
+      return await this.d.recorder.record({ ...record, nodeId: link?.nodeId ?? null, error, placementMs: performance.now() - t0, agentMs });
+    } finally {
+      call.end();
+      const n = (this.inFlight.get(fn.id) ?? 1) - 1;
+      if (n) this.inFlight.set(fn.id, n);
+      else this.inFlight.delete(fn.id);
+    }
+  }
+}

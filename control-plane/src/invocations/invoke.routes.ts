@@ -1,0 +1,72 @@
+// `POST /api/functions/{ref}/invoke`: a call as JSON (method, path, query, headers, body) and the function's answer
+// as JSON; for tools and the CLI. A thin adapter over InvocationService.invoke, as the function URL is.
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../http/env.js';
+import { bearerToken } from '../auth/bearer.js';
+import { problem, json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound } from '../http/schemas.js';
+import type { InvocationService } from './invocation.service.js';
+
+/** The invoke envelope (also what the dashboard's invoke form is checked against). */
+export const InvokeBody = z.object({
+  method: z.string().regex(/^[A-Z]{3,10}$/).default('GET'),
+  path: z.string().max(4096).default('/'),
+  query: z.string().max(8192).default(''),
+  // As HTTP allows them: a name is a token, a value has no line break or NUL (the function gets a real Request).
+  headers: z
+    .record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a header name is a token (letters, digits and !#$%&\'*+.^_`|~-)'), z.string().regex(/^[^\r\n\0]*$/, 'a header value has no line break or NUL'))
+    .default({}),
+  body: z.string().optional(),
+});
+
+const InvokeAnswer = z.object({
+  executionId: z.string(),
+  statusCode: z.number(),
+  headers: z.record(z.string(), z.string()),
+  body: z.string(),
+  bodyEncoding: z.enum(['utf8', 'base64']),
+  durationMs: z.number(),
+  coldStart: z.boolean(),
+});
+
+const invoke = createRoute({
+  method: 'post',
+  path: '/{ref}/invoke',
+  summary: 'Call the function (the owner’s access token, or an API key of the function); the answer is its own status, headers and body',
+  security: bearer,
+  request: { params: fnRef, body: jsonBody(InvokeBody) },
+  responses: {
+    200: json('The function answered', InvokeAnswer),
+    401: unauthenticated,
+    404: fnNotFound,
+    409: problem('No ready version'),
+    413: problem('The body is over 6 MiB'),
+    429: problem('Over the function’s concurrency'),
+    500: problem('The function threw (function_error)'),
+    502: problem('function_oom, function_crashed, agent_lost'),
+    503: problem('No agent can take it'),
+    504: problem('function_timeout'),
+  },
+});
+
+export function invokeRoutes(invocations: InvocationService) {
+  return new OpenAPIHono<AppEnv>().openapi(invoke, async (c) => {
+    const b = c.req.valid('json');
+    const request = { method: b.method, path: b.path.startsWith('/') ? b.path : `/${b.path}`, query: b.query.replace(/^\?/, ''), headers: Object.entries(b.headers), body: Buffer.from(b.body ?? '', 'utf8') };
+    const out = await invocations.invoke({ credentials: { bearer: bearerToken(c.req.header('authorization')) } }, { ref: c.req.valid('param').ref }, request, { trigger: 'api' });
+    if (out.error) throw out.error;
+    const text = out.body.toString('utf8');
+    const utf8 = Buffer.from(text, 'utf8').equals(out.body);
+    return c.json(
+      {
+        executionId: out.executionId,
+        statusCode: out.statusCode,
+        headers: Object.fromEntries(out.headers),
+        body: utf8 ? text : out.body.toString('base64'),
+        bodyEncoding: utf8 ? ('utf8' as const) : ('base64' as const),
+        durationMs: out.durationMs,
+        coldStart: out.coldStart,
+      },
+      200,
+    );
+  });
+}
