@@ -1,5 +1,6 @@
 // The control plane's connection to one agent: dial with the node credential, read Info, keep a Watch stream
-// open, write heartbeats to the nodes table, and redial when the stream ends.
+// open, send calls and builds, and redial when the stream ends. Transport only: what the agent reports (Info,
+// heartbeats, log lines, its going away) is handed to the fleet service, which keeps the node's state.
 import type { StartupCheck } from '../../../proto/generated/containerpub/agent/v1/StartupCheck.js';
 import { createReadStream } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -7,9 +8,8 @@ import { createAgentClient, type AgentClient } from '../../../proto/loader.js';
 import { sendCredential } from '../../../proto/auth.js';
 import { fromGrpcError } from '../../../proto/errors.js';
 import { AGENT_LOST, fromWire } from '../../../proto/outcomes.js';
-import type { Executor } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
-import { nodesRepo } from './nodes.repo.js';
+import type { NodeReport, NodeUsage } from './nodes.repo.js';
 import { AppError } from '../errors.js';
 import type { InvokeRequest } from '../../../proto/generated/containerpub/agent/v1/InvokeRequest.js';
 import type { InvokeReply__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';
@@ -32,6 +32,18 @@ function remoteError(err: unknown): AppError {
   const e = fromGrpcError(err);
   const kind = e.kind === 'internal' || e.kind === 'deadline_exceeded' ? 'unavailable' : e.kind;
   return new AppError(kind, e.code, e.detail);
+}
+
+/** What a link hands to the fleet service as the agent reports it. */
+export interface LinkEvents {
+  /** The agent's Info, read at every (re)connection: awaited before the Watch stream opens. */
+  onInfo(report: NodeReport, status: 'up' | 'draining'): Promise<void>;
+  /** A heartbeat: what the node holds now. */
+  onHeartbeat(epoch: string, usage: NodeUsage, draining: boolean): void;
+  /** Live function log lines from the agent's Watch stream. */
+  onLog?(log: FunctionLog): void;
+  /** The agent was connected and now refuses connections: its process is gone (not merely slow). */
+  onGone?(): void;
 }
 
 export interface FunctionLog {
@@ -218,13 +230,9 @@ export class AgentLink {
     /** The credential as stored: a change (the node re-joined through another replica) means a new link. */
     readonly sealedCredential: string,
     private readonly transport: grpc.ChannelCredentials,
-    private readonly db: Executor,
     private readonly log: Logger,
     private readonly heartbeatMs: number,
-    /** Live function log lines from the agent's Watch stream. */
-    private readonly onLog?: (log: FunctionLog) => void,
-    /** The agent was connected and now refuses connections: its process is gone (not merely slow). */
-    private readonly onGone?: () => void,
+    private readonly events: LinkEvents,
     /** When the node row this link was made from was written (a re-join makes a newer one). */
     readonly since = 0,
   ) {}
@@ -252,9 +260,7 @@ export class AgentLink {
     this.warm.clear();
     for (const w of h.warm) if (w.idle + w.busy > 0) this.warm.set(`${w.functionId}@${w.version}`, w.idle + w.busy);
     const warm = h.warm.filter((w) => w.idle + w.busy > 0).map((w) => ({ functionId: w.functionId, version: w.version, idle: w.idle, busy: w.busy }));
-    void nodesRepo
-      .heartbeat(this.db, this.nodeId, epoch, { containers: this.containers, inFlight: u?.inFlight ?? 0, memoryBytes: Number(u?.memoryBytes ?? 0), reservedBytes: this.reservedBytes, warm }, h.draining, Date.now())
-      .catch((err) => this.log.warn({ err }, 'heartbeat write failed'));
+    this.events.onHeartbeat(epoch, { containers: this.containers, inFlight: u?.inFlight ?? 0, memoryBytes: Number(u?.memoryBytes ?? 0), reservedBytes: this.reservedBytes, warm }, h.draining);
   }
 
   /** Asks the agent to finish its calls and take no new ones (`undo`: take calls again). */
@@ -300,9 +306,7 @@ export class AgentLink {
       this.capacity = { memoryBytes: Number(info.capacity?.memoryBytes ?? 0), maxContainers: info.capacity?.maxContainers ?? 0 };
       this.reservedBytes = Number(info.usage?.memoryReservedBytes ?? 0);
       this.containers = info.usage?.containers ?? 0;
-      await nodesRepo.report(
-        this.db,
-        this.nodeId,
+      await this.events.onInfo(
         {
           epoch: info.epoch,
           memoryBytes: Number(info.capacity?.memoryBytes ?? 0),
@@ -316,14 +320,13 @@ export class AgentLink {
           agentVersion: info.agentVersion,
         },
         info.draining ? 'draining' : 'up',
-        Date.now(),
       );
       const watch = client.Watch({ heartbeatMs: this.heartbeatMs });
       this.watch = watch;
       watch.on('data', (e: WatchEvent__Output) => {
         // Events from an agent epoch other than the one we read are stale: fence them off.
         if (e.epoch !== this.epoch) return this.redial(0);
-        if (e.log) this.onLog?.(e.log);
+        if (e.log) this.events.onLog?.(e.log);
         if (e.heartbeat) this.onHeartbeat(e.epoch, e.heartbeat);
       });
       watch.on('error', (err) => {
@@ -336,7 +339,7 @@ export class AgentLink {
       const e = fromGrpcError(err);
       // A refused connection after a live one: nothing listens at the address any more (kill -9, a crash).
       // That is known now, not after the heartbeat TTL (which still covers hung agents and partitions).
-      if (this.epoch && !this.closed && /ECONNREFUSED/.test(e.detail)) this.onGone?.();
+      if (this.epoch && !this.closed && /ECONNREFUSED/.test(e.detail)) this.events.onGone?.();
       // Said once per new reason (a bad certificate, a refused connection), not once per retry.
       const level = e.detail === this.lastDialError ? 'debug' : 'warn';
       this.lastDialError = e.detail;

@@ -277,22 +277,17 @@ export class Fleet {
     // An agent that joined over TLS is only ever dialled over TLS, checked against CPUB_AGENT_CA.
     const transport = tls ? grpc.credentials.createSsl(this.agentCa ?? null) : grpc.credentials.createInsecure();
     const credential = this.sealer.open(sealedCredential, `node:${nodeId}`);
-    const l = new AgentLink(
-      nodeId,
-      advertise,
-      credential,
-      sealedCredential,
-      transport,
-      this.db,
-      this.log,
-      this.heartbeatMs,
-      (e) => {
+    const l: AgentLink = new AgentLink(nodeId, advertise, credential, sealedCredential, transport, this.log, this.heartbeatMs, {
+      // The node's state is the fleet's: the link only reports what the agent says.
+      onInfo: (report, status) => nodesRepo.report(this.db, nodeId, report, status, Date.now()),
+      onHeartbeat: (epoch, usage, draining) =>
+        void nodesRepo.heartbeat(this.db, nodeId, epoch, usage, draining, Date.now()).catch((err) => this.log.warn({ err }, 'heartbeat write failed')),
+      onLog: (e) => {
         if (e.line) this.logs.emit(e.functionId, { executionId: e.invocationId, atMs: Number(e.line.atMs), level: e.line.level, stream: e.line.stream, message: e.line.message });
       },
       // Only the node's current link speaks for it (a replaced one may still be finishing a dial).
-      () => void (this.links.get(nodeId) === l && this.gone(nodeId)),
-      since,
-    );
+      onGone: () => void (this.links.get(nodeId) === l && this.gone(nodeId)),
+    }, since);
     this.links.set(nodeId, l);
     l.start();
   }

@@ -1,25 +1,23 @@
 // `cpub-server backup` and `restore`: one .tar.gz with a consistent snapshot of the database (SQLite's online
 // backup API while the server runs; pg_dump for PostgreSQL), every artifact, and — only when asked — the key
 // files. Restore fills an empty data folder (or an empty PostgreSQL database) from it.
-import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import SQLite from 'better-sqlite3';
 import * as tar from 'tar';
-import pg from 'pg';
 import { VERSION } from '../../../common/version.js';
+import { checkDialect, dumpDatabase, restoreDatabase, type Dialect } from '../db/dump.js';
 
 /** What a backup file holds, in its `manifest.json`. */
 export interface BackupManifest {
   format: 1;
   version: string;
-  dialect: 'sqlite' | 'postgres';
+  dialect: Dialect;
   createdAt: string;
   artifacts: number;
   includesKeys: boolean;
 }
 
-interface Target {
+export interface Target {
   dataDir: string;
   databaseUrl?: string | undefined;
   jwtSecret?: string | undefined;
@@ -28,42 +26,12 @@ interface Target {
 }
 
 const KEY_FILES = ['jwt-secret', 'key.txt', 'join-token'] as const;
-const DB_FILE = 'containerpub.db';
-
-/** The PostgreSQL client tools (pg_dump, pg_restore): on the PATH, or Debian's versioned folder. */
-function pgTool(name: 'pg_dump' | 'pg_restore'): string {
-  if (spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0) return name;
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const v of versions) if (existsSync(join(root, v, 'bin', name))) return join(root, v, 'bin', name);
-  throw new Error(`${name} is not installed (Debian: apt-get install postgresql-client)`);
-}
-
-function run(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().slice(0, 2000)}`);
-}
 
 /** Writes the backup to `out` (mode 0600, renamed into place when complete); `progress` hears each step. */
 export async function backup(cfg: Target, out: string, opts: { includeKeys: boolean }, progress: (line: string) => void = () => {}): Promise<BackupManifest> {
   const work = mkdtempSync(join(dirname(resolve(out)), '.cpub-backup-'));
   try {
-    const dialect = cfg.databaseUrl ? 'postgres' : 'sqlite';
-    if (dialect === 'sqlite') {
-      const file = join(cfg.dataDir, DB_FILE);
-      if (!existsSync(file)) throw new Error(`no database at ${file}`);
-      progress(`database: SQLite online backup of ${file}`);
-      const db = new SQLite(file, { fileMustExist: true });
-      try {
-        // Pages are copied in steps while the server goes on writing; the copy is one consistent snapshot.
-        await db.backup(join(work, 'database.sqlite'));
-      } finally {
-        db.close();
-      }
-    } else {
-      progress('database: pg_dump (one consistent snapshot)');
-      run(pgTool('pg_dump'), ['--format=custom', '--no-owner', '--no-privileges', `--file=${join(work, 'database.pgdump')}`, cfg.databaseUrl!]);
-    }
+    const dialect = await dumpDatabase(cfg, work, progress);
     // Artifacts are content-addressed and never change: those written after the snapshot are simply extra.
     const from = join(cfg.dataDir, 'artifacts', 'sha256');
     const artifacts = existsSync(from) ? readdirSync(from).filter((f) => /^[0-9a-f]{64}$/.test(f)) : [];
@@ -99,30 +67,10 @@ export async function restore(cfg: Target, file: string, progress: (line: string
     await tar.x({ file, cwd: work, strict: true, preservePaths: false, filter: (_p, e) => ['File', 'Directory'].includes((e as tar.ReadEntry).type) });
     const manifest = JSON.parse(readFileSync(join(work, 'manifest.json'), 'utf8')) as BackupManifest;
     if (manifest.format !== 1) throw new Error(`unknown backup format ${String(manifest.format)}`);
-    const dialect = cfg.databaseUrl ? 'postgres' : 'sqlite';
-    if (manifest.dialect !== dialect) {
-      throw new Error(`this is a ${manifest.dialect} backup; restore it into ${manifest.dialect === 'sqlite' ? 'a data folder without DATABASE_URL' : 'PostgreSQL (set DATABASE_URL)'}`);
-    }
+    checkDialect(cfg, manifest.dialect);
     const artifactsDir = join(cfg.dataDir, 'artifacts', 'sha256');
     if (existsSync(artifactsDir) && readdirSync(artifactsDir).length) throw new Error(`${artifactsDir} is not empty: restore fills an empty data folder`);
-    if (dialect === 'sqlite') {
-      const dest = join(cfg.dataDir, DB_FILE);
-      if (existsSync(dest)) throw new Error(`${dest} exists: restore fills an empty data folder`);
-      copyFileSync(join(work, 'database.sqlite'), dest);
-      chmodSync(dest, 0o600);
-      progress(`database: ${dest}`);
-    } else {
-      const client = new pg.Client({ connectionString: cfg.databaseUrl });
-      await client.connect();
-      try {
-        const r = await client.query(`select count(*)::int as n from information_schema.tables where table_schema = 'public'`);
-        if ((r.rows[0] as { n: number }).n > 0) throw new Error('the PostgreSQL database has tables: restore fills an empty database');
-      } finally {
-        await client.end();
-      }
-      run(pgTool('pg_restore'), ['--no-owner', '--no-privileges', '--exit-on-error', `--dbname=${cfg.databaseUrl!}`, join(work, 'database.pgdump')]);
-      progress('database: restored into PostgreSQL');
-    }
+    await restoreDatabase(cfg, work, manifest.dialect, progress);
     mkdirSync(artifactsDir, { recursive: true, mode: 0o700 });
     const artifacts = readdirSync(join(work, 'artifacts')).filter((f) => /^[0-9a-f]{64}$/.test(f));
     for (const f of artifacts) renameSync(join(work, 'artifacts', f), join(artifactsDir, f));
