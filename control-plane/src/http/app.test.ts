@@ -97,6 +97,22 @@ s('openapi.json is generated from the route schemas', async () => {
   assert.ok(doc.components.securitySchemes.bearer);
 });
 
+s('a body field the route does not know is a 400 naming it, never ignored', async () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['/api/auth/login', { email: 'a@example.com', password: 'x'.repeat(12), remember: true }, 'remember'],
+    ['/api/auth/register', { email: 'b@example.com', password: 'y'.repeat(12), nmae: 'typo' }, 'nmae'],
+    ['/api/auth/refresh', { refreshToken: 'r', extra: 1 }, 'extra'],
+  ];
+  for (const [path, body, field] of cases) {
+    const r = await cp.app.request(path, json(body));
+    assert.is(r.status, 400, path);
+    const p = await r.json();
+    assert.is(p.code, 'unknown_field', path);
+    assert.is(p.field, field, path);
+    assert.match(p.detail, field, path);
+  }
+});
+
 s('request log lines carry the request id and never headers', async () => {
   await cp.app.request('/api/users/me', { headers: { authorization: 'Bearer secret-looking-token', cookie: 'a=b' } });
   const lines = logged.trim().split('\n').map((l) => JSON.parse(l));

@@ -60,7 +60,10 @@ export function buildApp(d: AppDeps) {
     defaultHook: (result) => {
       if (!result.success) {
         const issue = result.error.issues[0];
-        const field = issue?.path.join('.') || 'body';
+        // An unknown field is named as itself (`memoryMB`), not as the object that holds it.
+        const unknown = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+        const field = [...(issue?.path ?? []), ...(unknown === undefined ? [] : [unknown])].join('.') || 'body';
+        if (unknown !== undefined) throw Invalid('unknown_field', `${field}: no such field`, { field });
         throw Invalid('invalid_request', `${field}: ${issue?.message ?? 'invalid'}`, { field });
       }
     },

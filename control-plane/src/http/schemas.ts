@@ -39,8 +39,13 @@ export function problem(description: string) {
   return { description, content: { 'application/problem+json': { schema: ProblemSchema } } };
 }
 
+/**
+ * A JSON request body. An object's unknown fields are refused (a 400 naming the field), never dropped: a typo in
+ * a setting must not be silently ignored.
+ */
 export function jsonBody<T extends z.ZodType>(schema: T) {
-  return { required: true, content: { 'application/json': { schema } } };
+  const strict = (schema instanceof z.ZodObject ? schema.strict() : schema) as T;
+  return { required: true, content: { 'application/json': { schema: strict } } };
 }
 
 export function json<T extends z.ZodType>(description: string, schema: T) {
