@@ -21,7 +21,7 @@ import type { Sealer } from '../secrets/crypto.js';
 import type { Logger } from '../../../common/logger.js';
 import { EnvValue, InvokeBody, KeyName } from '../functions/functions.routes.js';
 import { CSS, JS, Layout } from './ui.js';
-import { AccountPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages.js';
+import { AccountPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages/index.js';
 
 export interface DashboardDeps {
   auth: AuthService;
