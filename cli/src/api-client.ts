@@ -1,6 +1,7 @@
 // The CLI's only way to the control plane: the public HTTP API. On a 401 it refreshes once (storing the
 // rotated tokens) and retries; problems become errors carrying the server's title, code and detail.
 import { readConfig, writeConfig, type CliConfig } from './config-store.js';
+import type { ProblemBody, TokenPair } from '../../common/api-types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -68,7 +69,7 @@ export class ApiClient {
       if (res.ok) throw new ApiError(res.status, 'bad_response', 'unexpected answer', `${this.server} answered ${res.status} with something other than JSON — is it a ContainerPub server?`);
     }
     if (!res.ok) {
-      const p = (data ?? {}) as { code?: string; title?: string; detail?: string };
+      const p = (data ?? {}) as Partial<ProblemBody>;
       throw new ApiError(res.status, p.code ?? 'http_error', p.title ?? `HTTP ${res.status}`, p.detail ?? (text.slice(0, 200) || res.statusText));
     }
     return data as T;
@@ -98,7 +99,7 @@ export class ApiClient {
       return;
     }
     const refreshed = await this.once('POST', '/api/auth/refresh', { body: { refreshToken: this.config.refreshToken } }, false);
-    const tokens = refreshed.ok ? ((await refreshed.json().catch(() => undefined)) as { accessToken?: string; refreshToken?: string } | undefined) : undefined;
+    const tokens = refreshed.ok ? ((await refreshed.json().catch(() => undefined)) as Partial<TokenPair> | undefined) : undefined;
     if (!tokens?.accessToken || !tokens.refreshToken) {
       await refreshed.body?.cancel().catch(() => {});
       throw new ApiError(401, 'session_expired', 'not logged in', 'your session has ended; run `cpub login`');

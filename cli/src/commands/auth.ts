@@ -5,14 +5,7 @@ import { ask } from '../prompt.js';
 import { examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, printJson } from '../output.js';
 import { ApiError } from '../api-client.js';
-
-interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: string;
-  handle?: string;
-}
+import type { TokenPair, UserView } from '../../../common/api-types.js';
 
 /** The password: typed on a terminal, or with --password-stdin the first line of standard input. */
 function password(prompt: string, fromStdin: boolean | undefined): Promise<string> {
@@ -31,7 +24,7 @@ export function authCommands(program: Command, ctx: Ctx): void {
     const api = ctx.api(opts);
     const email = opts.email ?? (await ask('Email: '));
     const pw = await password('Password (8–256 characters): ', opts.passwordStdin);
-    const { user } = await api.request<{ user: User }>('POST', '/api/auth/register', { email, password: pw, name: opts.name }, false);
+    const { user } = await api.request<{ user: UserView }>('POST', '/api/auth/register', { email, password: pw, name: opts.name }, false);
     api.saveTokens({});
     console.log(`registered ${user.email} (${user.role}); now run: cpub login`);
   });
@@ -45,7 +38,7 @@ export function authCommands(program: Command, ctx: Ctx): void {
     const api = ctx.api(opts);
     const email = opts.email ?? (await ask('Email: '));
     const pw = await password('Password: ', opts.passwordStdin);
-    const t = await api.request<{ accessToken: string; refreshToken: string }>('POST', '/api/auth/login', { email, password: pw }, false);
+    const t = await api.request<TokenPair>('POST', '/api/auth/login', { email, password: pw }, false);
     api.saveTokens({ accessToken: t.accessToken, refreshToken: t.refreshToken, email });
     console.log(`logged in to ${api.server} as ${email}`);
   });
@@ -62,7 +55,7 @@ export function authCommands(program: Command, ctx: Ctx): void {
 
   examples(withServerJson(program.command('whoami').description('the account you are logged in as')), ['cpub whoami', 'cpub whoami --json']).action(async (opts) => {
     const api = ctx.api(opts);
-    const me = await api.request<User>('GET', '/api/users/me');
+    const me = await api.request<UserView>('GET', '/api/users/me');
     if (opts.json) return printJson(me);
     console.log(`${me.email} (${me.name}, ${me.role}${me.handle ? `, handle ${me.handle}` : ''}) on ${api.server}`);
   });

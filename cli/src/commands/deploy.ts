@@ -11,26 +11,10 @@ import { CliError, color, formatBytes, jsonOption, printJson } from '../output.j
 import { spinner, uploadBar } from '../progress.js';
 import { readEvents } from '../sse.js';
 import { report } from '../analysis/report.js';
+import type { DeploymentDetail, DeploymentView, FunctionView } from '../../../common/api-types.js';
 
 const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'auth', 'network'] as const;
-
-export interface FunctionView {
-  id: string;
-  name: string;
-  url: string;
-  activeVersion: number | null;
-  status: string;
-  [k: string]: unknown;
-}
-
-interface DeploymentView {
-  version: number;
-  status: 'building' | 'ready' | 'failed';
-  digest: string;
-  error: string | null;
-  active?: boolean;
-}
-
+type Setting = (typeof SETTINGS)[number];
 
 /**
  * The function named by the manifest: created with the manifest's settings when it does not exist yet, else
@@ -46,9 +30,9 @@ async function ensureFunction(api: ApiClient, manifest: Record<string, unknown>)
     if (!(err instanceof ApiError && err.status === 404)) throw err;
   }
   if (existing) {
-    const changed = Object.fromEntries(Object.entries(settings).filter(([k, v]) => existing![k] !== v));
+    const changed = Object.fromEntries(Object.entries(settings).filter(([k, v]) => existing![k as Setting] !== v));
     if (!Object.keys(changed).length) return existing;
-    console.error(`updating ${name}'s settings from containerpub.json: ${Object.entries(changed).map(([k, v]) => `${k} ${String(existing![k])} → ${String(v)}`).join(', ')}`);
+    console.error(`updating ${name}'s settings from containerpub.json: ${Object.entries(changed).map(([k, v]) => `${k} ${String(existing![k as Setting])} → ${String(v)}`).join(', ')}`);
     return (await api.request<{ function: FunctionView }>('PATCH', `/api/functions/${enc(name)}`, changed)).function;
   }
   const created = (await api.request<{ function: FunctionView }>('POST', '/api/functions', { name, ...settings })).function;
@@ -113,7 +97,7 @@ export function deployCommands(program: Command, ctx: Ctx): void {
       try {
         const fn = (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(name)}`)).function;
         if (fn.activeVersion !== null) {
-          active = (await api.request<{ deployment: DeploymentView }>('GET', `/api/functions/${enc(name)}/deployments/${fn.activeVersion}`)).deployment;
+          active = (await api.request<{ deployment: DeploymentDetail }>('GET', `/api/functions/${enc(name)}/deployments/${fn.activeVersion}`)).deployment;
           state = active.digest === packed.digest ? 'up-to-date' : 'changed';
         }
       } catch (err) {
@@ -144,7 +128,7 @@ async function followBuild(api: ApiClient, name: string, d: DeploymentView): Pro
     spin.stop();
   }
   for (;;) {
-    const now = (await api.request<{ deployment: DeploymentView }>('GET', `/api/functions/${enc(name)}/deployments/${d.version}`)).deployment;
+    const now = (await api.request<{ deployment: DeploymentDetail }>('GET', `/api/functions/${enc(name)}/deployments/${d.version}`)).deployment;
     if (now.status !== 'building') return now;
     await new Promise((r) => setTimeout(r, 300));
   }

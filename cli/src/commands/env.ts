@@ -3,19 +3,13 @@ import type { Command } from 'commander';
 import { readPassword } from '../../../common/read-password.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, printJson, printTable } from '../output.js';
-
-interface EnvEntry {
-  key: string;
-  value: string;
-  secret: boolean;
-  updatedAt: string;
-}
+import type { EnvList } from '../../../common/api-types.js';
 
 export function envCommands(program: Command, ctx: Ctx): void {
   const env = program.command('env').description('env vars and secrets of a function (new containers get them; warm ones are recycled)');
 
   examples(withServerJson(env.command('list <fn>').description('the vars, with secrets masked')), ['cpub env list hello']).action(async (ref: string, opts) => {
-    const r = await ctx.api(opts).request<{ env: EnvEntry[] }>('GET', `/api/functions/${enc(ref)}/env`);
+    const r = await ctx.api(opts).request<EnvList>('GET', `/api/functions/${enc(ref)}/env`);
     if (opts.json) return printJson(r);
     printTable(
       r.env.map((e) => ({ ...e, kind: e.secret ? 'secret' : 'var' })),

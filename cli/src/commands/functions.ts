@@ -5,18 +5,8 @@ import { duration } from '../../../common/settings.js';
 import { ask } from '../prompt.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, formatBytes, printFields, printJson, printTable } from '../output.js';
-import { absoluteUrl, type FunctionView } from './deploy.js';
-
-interface DeploymentRow {
-  version: number;
-  status: string;
-  digest: string;
-  sizeBytes: number;
-  active: boolean;
-  createdAt: string;
-  durationMs: number | null;
-  error: string | null;
-}
+import { absoluteUrl } from './deploy.js';
+import type { DeploymentList, FunctionList, FunctionView } from '../../../common/api-types.js';
 
 /** A duration flag (500ms, 10s, 5m, 1h) in milliseconds, with the shared parser of the server's settings. */
 export function parseDuration(text: string, field: string): number {
@@ -32,7 +22,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
     const api = ctx.api(opts);
     const all: FunctionView[] = [];
     for (let cursor: string | null = null; ; ) {
-      const page: { functions: FunctionView[]; nextCursor: string | null } = await api.request('GET', `/api/functions?limit=100${cursor ? `&cursor=${enc(cursor)}` : ''}`);
+      const page: FunctionList = await api.request('GET', `/api/functions?limit=100${cursor ? `&cursor=${enc(cursor)}` : ''}`);
       all.push(...page.functions);
       if (!(cursor = page.nextCursor)) break;
     }
@@ -123,7 +113,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
 
   examples(withServerJson(program.command('deployments <fn>').description('versions of a function, newest first')), ['cpub deployments hello']).action(async (ref: string, opts) => {
     const api = ctx.api(opts);
-    const r = await api.request<{ deployments: DeploymentRow[] }>('GET', `/api/functions/${enc(ref)}/deployments?limit=100`);
+    const r = await api.request<DeploymentList>('GET', `/api/functions/${enc(ref)}/deployments?limit=100`);
     if (opts.json) return printJson(r);
     printTable(
       r.deployments.map((d) => ({ ...d, v: `v${d.version}${d.active ? ' *' : ''}`, digest: d.digest.slice(0, 12), size: formatBytes(d.sizeBytes), build: d.durationMs === null ? '-' : `${(d.durationMs / 1000).toFixed(1)} s` })),
@@ -147,7 +137,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
     let v = version === undefined ? undefined : Number(version.replace(/^v/, ''));
     if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new CliError('invalid version', `${version}: a version number like 2`, 2);
     if (v === undefined) {
-      const { deployments } = await api.request<{ deployments: DeploymentRow[] }>('GET', `/api/functions/${enc(ref)}/deployments?limit=20`);
+      const { deployments } = await api.request<DeploymentList>('GET', `/api/functions/${enc(ref)}/deployments?limit=20`);
       const ready = deployments.filter((d) => d.status === 'ready' && !d.active);
       if (!ready.length) throw new CliError('nothing to roll back to', 'no other ready version');
       if (!process.stdin.isTTY) throw new CliError('version needed', `pass the version (ready ones: ${ready.map((d) => d.version).join(', ')})`, 2);

@@ -3,16 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { enc, examples, withServer, type Ctx } from '../context.js';
 import { CliError, jsonOption, printJson } from '../output.js';
-
-interface InvokeReply {
-  executionId: string;
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-  bodyEncoding: 'utf8' | 'base64';
-  durationMs: number;
-  coldStart: boolean;
-}
+import type { InvokeResult } from '../../../common/api-types.js';
 
 export function invokeCommand(program: Command, ctx: Ctx): void {
   examples(
@@ -44,7 +35,7 @@ export function invokeCommand(program: Command, ctx: Ctx): void {
     }
     const [path, query = ''] = String(opts.path).split('?');
     const method = (opts.method ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
-    const r = await api.request<InvokeReply>('POST', `/api/functions/${enc(ref)}/invoke`, { method, path, query, headers, ...(body === undefined ? {} : { body }) });
+    const r = await api.request<InvokeResult>('POST', `/api/functions/${enc(ref)}/invoke`, { method, path, query, headers, ...(body === undefined ? {} : { body }) });
     if (opts.json) return printJson(r);
     if (opts.verbose) {
       process.stderr.write(`status: ${r.statusCode}\n`);

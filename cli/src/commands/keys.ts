@@ -1,9 +1,8 @@
 // `cpub keys create | list | revoke | roll`: a function's API keys (a secret is printed once, at creation or roll).
 import type { Command } from 'commander';
-import type { KeyView } from '../../../control-plane/src/keys/keys.service.js';
+import type { KeyList, KeyView, KeyWithSecret } from '../../../common/api-types.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, printJson, printTable } from '../output.js';
-
 
 const EXPIRIES = ['1h', '1d', '7d', '30d', 'never'];
 
@@ -20,12 +19,12 @@ export function keysCommands(program: Command, ctx: Ctx): void {
     'cpub keys create hello --name ci --expires 7d',
   ]).action(async (ref: string, opts) => {
     if (!EXPIRIES.includes(opts.expires)) throw new CliError('invalid --expires', `${opts.expires}: use ${EXPIRIES.join(', ')}`, 2);
-    const r = await ctx.api(opts).request<{ key: KeyView; secret: string }>('POST', `/api/functions/${enc(ref)}/keys`, { name: opts.name, expiresIn: opts.expires });
+    const r = await ctx.api(opts).request<KeyWithSecret>('POST', `/api/functions/${enc(ref)}/keys`, { name: opts.name, expiresIn: opts.expires });
     printSecret(ref, r.key, r.secret, opts.json);
   });
 
   examples(withServerJson(keys.command('list <fn>').description('keys without their secrets')), ['cpub keys list hello']).action(async (ref: string, opts) => {
-    const r = await ctx.api(opts).request<{ keys: KeyView[] }>('GET', `/api/functions/${enc(ref)}/keys`);
+    const r = await ctx.api(opts).request<KeyList>('GET', `/api/functions/${enc(ref)}/keys`);
     if (opts.json) return printJson(r);
     printTable(
       r.keys.map((k) => ({ ...k, state: k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) < Date.now() ? 'expired' : 'active' })),
@@ -47,7 +46,7 @@ export function keysCommands(program: Command, ctx: Ctx): void {
   });
 
   examples(withServerJson(keys.command('roll <fn> <keyId>').description('replace a key’s secret; the new one is printed once')), ['cpub keys roll hello 3f2c…']).action(async (ref: string, keyId: string, opts) => {
-    const r = await ctx.api(opts).request<{ key: KeyView; secret: string }>('POST', `/api/functions/${enc(ref)}/keys/${enc(keyId)}/roll`);
+    const r = await ctx.api(opts).request<KeyWithSecret>('POST', `/api/functions/${enc(ref)}/keys/${enc(keyId)}/roll`);
     printSecret(ref, r.key, r.secret, opts.json);
   });
 }

@@ -1,6 +1,6 @@
 // `cpub nodes [list] | drain | undrain`: the fleet, for admins.
 import type { Command } from 'commander';
-import type { NodeView } from '../../../control-plane/src/fleet/fleet.service.js';
+import type { NodeList, NodeView } from '../../../common/api-types.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, formatBytes, printJson, printTable } from '../output.js';
 
@@ -10,7 +10,7 @@ export function nodesCommand(program: Command, ctx: Ctx): void {
   const nodes = program.command('nodes').description('worker hosts: status, capacity, usage, whether limits are enforced; drain and undrain (admins)');
 
   examples(withServerJson(nodes.command('list', { isDefault: true }).description('the fleet (the default: `cpub nodes`)')), ['cpub nodes', 'cpub nodes --json']).action(async (opts) => {
-    const r = await ctx.api(opts).request<{ nodes: NodeView[]; alert: string | null }>('GET', '/api/nodes');
+    const r = await ctx.api(opts).request<NodeList>('GET', '/api/nodes');
     if (opts.json) return printJson(r);
     if (r.alert) console.error(color.red(`alert: ${r.alert}`));
     printTable(
@@ -51,7 +51,7 @@ export function nodesCommand(program: Command, ctx: Ctx): void {
       [`cpub nodes ${name} worker1`, `cpub nodes ${name} 3f1c9a02   # an id, or its start as \`cpub nodes\` shows it`],
     ).action(async (ref: string, opts) => {
       const api = ctx.api(opts);
-      const { nodes: all } = await api.request<{ nodes: NodeView[] }>('GET', '/api/nodes');
+      const { nodes: all } = await api.request<NodeList>('GET', '/api/nodes');
       // The id, then a name, then the start of an id (as `cpub nodes` shows it): each must name one node.
       const exact = all.filter((n) => n.id === ref);
       const named = all.filter((n) => n.name === ref);

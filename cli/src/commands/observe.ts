@@ -5,32 +5,7 @@ import { parseDuration } from './functions.js';
 import { enc, examples, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, formatBytes, printFields, printJson, printTable, sparkline } from '../output.js';
 import { readEvents } from '../sse.js';
-
-interface LogLine {
-  executionId: string;
-  atMs: number;
-  level: string;
-  stream: string;
-  message: string;
-}
-
-interface Execution {
-  id: string;
-  version: number;
-  status: string;
-  httpStatus: number;
-  trigger: string;
-  startedAt: string;
-  durationMs: number;
-  coldStart: boolean;
-  timings: Record<string, number | boolean>;
-  cpuMs: number;
-  peakMemoryBytes: number;
-  request: { method: string; path: string; bytes: number };
-  error: string | null;
-  logs?: { atMs: number; stream: string; level: string; message: string }[];
-  logsTruncated: boolean;
-}
+import type { ExecutionList, ExecutionView, LogLine, LogLines, StatsBuckets, StatsSummary } from '../../../common/api-types.js';
 
 const LEVEL_COLOR: Record<string, (s: string) => string> = { error: color.red, warn: color.yellow, debug: color.dim };
 
@@ -52,14 +27,14 @@ export function observeCommands(program: Command, ctx: Ctx): void {
     const api = ctx.api(opts);
     parseDuration(opts.since, '--since');
     if (opts.execution) {
-      const { execution: e } = await api.request<{ execution: Execution }>('GET', `/api/executions/${enc(opts.execution)}`);
+      const { execution: e } = await api.request<{ execution: ExecutionView }>('GET', `/api/executions/${enc(opts.execution)}`);
       const lines = (e.logs ?? []).map((l) => ({ ...l, executionId: e.id }));
       if (opts.json) return printJson({ lines });
       return lines.forEach(printLine);
     }
     const q = `since=${enc(opts.since)}&limit=${enc(opts.limit)}`;
     if (!opts.follow) {
-      const { lines } = await api.request<{ lines: LogLine[] }>('GET', `/api/functions/${enc(ref)}/logs?${q}`);
+      const { lines } = await api.request<LogLines>('GET', `/api/functions/${enc(ref)}/logs?${q}`);
       if (opts.json) return printJson({ lines });
       if (!lines.length) console.error(color.dim(`(no lines in the last ${opts.since})`, process.stderr));
       return lines.forEach(printLine);
@@ -88,7 +63,7 @@ export function observeCommands(program: Command, ctx: Ctx): void {
   ).action(async (ref: string, opts) => {
     const api = ctx.api(opts);
     const q = new URLSearchParams({ limit: opts.limit, ...(opts.status ? { status: opts.status } : {}) });
-    const r = await api.request<{ executions: Execution[]; nextCursor: string | null }>('GET', `/api/functions/${enc(ref)}/executions?${q}`);
+    const r = await api.request<ExecutionList>('GET', `/api/functions/${enc(ref)}/executions?${q}`);
     if (opts.json) return printJson(r);
     printTable(
       r.executions.map((e) => ({ ...e, status: e.status === 'success' ? color.green(e.status) : color.red(e.status), call: `${e.request.method} ${e.request.path}`, ms: `${e.durationMs}${e.coldStart ? ' (cold)' : ''}`, v: `v${e.version}` })),
@@ -107,7 +82,7 @@ export function observeCommands(program: Command, ctx: Ctx): void {
 
   examples(withServerJson(program.command('execution <id>').description('one call: status, timings, resources and its log')), ['cpub execution 0b6f…']).action(async (id: string, opts) => {
     const api = ctx.api(opts);
-    const { execution: e } = await api.request<{ execution: Execution }>('GET', `/api/executions/${enc(id)}`);
+    const { execution: e } = await api.request<{ execution: ExecutionView }>('GET', `/api/executions/${enc(id)}`);
     if (opts.json) return printJson({ execution: e });
     const t = e.timings;
     printFields([
@@ -136,11 +111,8 @@ export function observeCommands(program: Command, ctx: Ctx): void {
     // Hours for a day or less, days beyond: the sparkline covers the whole period.
     const [unit, count] = ({ '1h': ['hourly', 'hours=1'], '24h': ['hourly', 'hours=24'], '7d': ['daily', 'days=7'], '30d': ['daily', 'days=30'] } as const)[opts.period as '1h'];
     const [s, series] = await Promise.all([
-      api.request<{ invocations: number; successes: number; errors: number; errorRate: number; latencyMs: { p50: number; p95: number; p99: number; avg: number }; coldStarts: number; avgCpuMs: number; maxMemoryBytes: number }>(
-        'GET',
-        `/api/functions/${enc(ref)}/stats?period=${opts.period}`,
-      ),
-      api.request<{ buckets: { start: string; invocations: number; errors: number }[] }>('GET', `/api/functions/${enc(ref)}/stats/${unit}?${count}`),
+      api.request<StatsSummary>('GET', `/api/functions/${enc(ref)}/stats?period=${opts.period}`),
+      api.request<StatsBuckets>('GET', `/api/functions/${enc(ref)}/stats/${unit}?${count}`),
     ]);
     if (opts.json) return printJson({ ...s, [unit]: series.buckets });
     const per = unit === 'hourly' ? 'hour' : 'day';

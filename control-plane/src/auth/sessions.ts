@@ -5,13 +5,10 @@ import { tokenStore, type DenylistEntry } from './token-store.repo.js';
 import type { DenylistCache } from './denylist-cache.js';
 import type { TokenIssuer, TokenSubject } from './tokens.js';
 import { ACCESS_TTL_S } from './tokens.js';
+import type { TokenPair } from '../../../common/api-types.js';
 
-export interface TokenResponse {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: 'Bearer';
-  expiresIn: number;
-}
+/** A new token pair, as login and refresh answer it (the shape lives in common/api-types.ts). */
+export type TokenResponse = TokenPair;
 
 export class Sessions {
   constructor(

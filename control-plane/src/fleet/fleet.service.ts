@@ -16,6 +16,7 @@ import type { Leases } from '../maintenance/lease.js';
 import { nodesRepo } from './nodes.repo.js';
 import { AgentLink, builtKey } from './agent-link.js';
 import { place, type NodeState } from '../scheduling/placement.js';
+import type { LogLine, NodeView, NodeWarm } from '../../../common/api-types.js';
 
 export interface FleetOptions {
   heartbeatMs?: number;
@@ -27,34 +28,13 @@ export interface FleetOptions {
   leases?: Leases;
 }
 
-export interface WarmView {
-  functionId: string;
-  version: number;
-  idle: number;
-  busy: number;
-}
-
-export interface NodeView {
-  id: string;
-  name: string;
-  advertise: string;
-  status: NodeStatus;
-  epoch: string | null;
-  lastHeartbeatAt: string | null;
-  capacity: { memoryBytes: number; cpus: number; maxContainers: number };
-  usage: { containers: number; inFlight: number; memoryBytes: number; memoryReservedBytes: number };
-  warm: WarmView[];
-  limitsEnforced: boolean;
-  limitNotes: string;
-  rootless: boolean;
-  tls: boolean;
-  agentVersion: string;
-}
+/** A node as the API shows it; the shape lives in common/api-types.ts, which the CLI reads too. */
+export type { NodeView };
 
 export function toNodeView(n: NodeRow): NodeView {
-  let warm: WarmView[] = [];
+  let warm: NodeWarm[] = [];
   try {
-    warm = JSON.parse(n.warm) as WarmView[];
+    warm = JSON.parse(n.warm) as NodeWarm[];
   } catch {
     // an unreadable column shows as no warm containers
   }
@@ -78,14 +58,8 @@ export function toNodeView(n: NodeRow): NodeView {
 
 const ADDRESS = /^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/;
 
-/** A live line of a function's output, as it arrives from any agent. */
-export interface LiveLogLine {
-  executionId: string;
-  atMs: number;
-  level: string;
-  stream: string;
-  message: string;
-}
+/** A live line of a function's output, as it arrives from any agent: what `…/logs?follow=true` sends on. */
+export type LiveLogLine = LogLine;
 
 /** What a call needs placed: its version, image and limits. */
 export interface PlacementNeed {

@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, statusOf, storageFull } from '../errors.js';
 import type { Logger } from '../../../common/logger.js';
+import type { ProblemBody } from '../../../common/api-types.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -34,16 +35,8 @@ const HTTP_CODES: Record<number, string> = {
   415: 'unsupported_media_type',
 };
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  instance: string;
-  requestId?: string;
-  [extra: string]: unknown;
-}
+/** The body of every error answer (the shape lives in common/api-types.ts, which the CLI reads too). */
+export type Problem = ProblemBody;
 
 export function problemType(code: string): string {
   return `urn:containerpub:problem:${code}`;

@@ -1,16 +1,9 @@
 // The public shape of a user: what the API returns, never the password hash.
 import type { User } from '../db/schema.js';
+import type { UserView } from '../../../common/api-types.js';
 
-export interface PublicUser {
-  id: string;
-  email: string;
-  name: string;
-  role: 'admin' | 'user';
-  /** Function URLs are /fn/<handle>/<function name>. */
-  handle: string;
-  createdAt: string;
-  disabled: boolean;
-}
+/** The shape lives in common/api-types.ts, which the CLI reads too. */
+export type PublicUser = UserView;
 
 export function toPublicUser(u: User): PublicUser {
   return {

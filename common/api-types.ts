@@ -1,0 +1,263 @@
+// The JSON answers of the public HTTP API as plain types, so the CLI never imports server source and the
+// server's views are checked against the same shapes (types only: nothing here exists at run time).
+
+/** Who may call a function by its URL: the owner's token, an API key of the function, or anyone. */
+export type FunctionAuth = 'private' | 'key' | 'public';
+export type FunctionNetwork = 'none' | 'egress';
+
+/** A function (`{ function }` from GET, POST, PATCH /api/functions… and POST …/rollback). */
+export interface FunctionView {
+  id: string;
+  name: string;
+  /** The owner's handle. */
+  owner: string;
+  /** /fn/<owner>/<name>, absolute when the server has a public URL. */
+  url: string;
+  memoryMb: number;
+  cpus: number;
+  timeoutMs: number;
+  concurrency: number;
+  maxInstances: number;
+  auth: FunctionAuth;
+  network: FunctionNetwork;
+  activeVersion: number | null;
+  status: 'ready' | 'not_deployed';
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** GET /api/functions: a page, newest first. */
+export interface FunctionList {
+  functions: FunctionView[];
+  nextCursor: string | null;
+}
+
+export type DeploymentStatus = 'building' | 'ready' | 'failed';
+
+/** A version of a function (`{ deployment }` from POST …/deployments). */
+export interface DeploymentView {
+  /** <function id>@<version> */
+  id: string;
+  version: number;
+  status: DeploymentStatus;
+  digest: string;
+  sizeBytes: number;
+  active: boolean;
+  createdAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  error: string | null;
+}
+
+/** `{ deployment }` from GET …/deployments/:version: the version with its build log. */
+export interface DeploymentDetail extends DeploymentView {
+  buildLog: string;
+}
+
+/** GET …/deployments: a page, newest first. */
+export interface DeploymentList {
+  deployments: DeploymentView[];
+  nextCursor: string | null;
+}
+
+export type ExecutionStatus = 'success' | 'error' | 'timeout' | 'oom' | 'crashed' | 'rejected' | 'agent_lost';
+
+/** One line a call wrote, as kept with its execution. */
+export interface ExecutionLogEntry {
+  atMs: number;
+  stream: string;
+  level: string;
+  message: string;
+}
+
+/** An execution as GET …/executions lists it (without its log). */
+export interface ExecutionListItem {
+  id: string;
+  functionId: string;
+  version: number;
+  nodeId: string | null;
+  trigger: 'api' | 'url';
+  status: ExecutionStatus;
+  httpStatus: number;
+  startedAt: string;
+  durationMs: number;
+  coldStart: boolean;
+  /** createMs, startMs, readyMs, runMs, … and flags such as whether a stem was used. */
+  timings: Record<string, number | boolean>;
+  cpuMs: number;
+  peakMemoryBytes: number;
+  request: { method: string; path: string; bytes: number };
+  error: string | null;
+  logsTruncated: boolean;
+}
+
+/** One execution (`{ execution }` from GET /api/executions/:id), with its log. */
+export interface ExecutionView extends ExecutionListItem {
+  logs?: ExecutionLogEntry[] | undefined;
+}
+
+/** GET …/executions: a page, newest first. */
+export interface ExecutionList {
+  executions: ExecutionListItem[];
+  nextCursor: string | null;
+}
+
+/** A line of a function's log as GET …/logs answers it, and as each `log` event of …/logs?follow=true carries it. */
+export interface LogLine extends ExecutionLogEntry {
+  executionId: string;
+}
+
+/** GET …/logs: the recent lines, oldest first. */
+export interface LogLines {
+  lines: LogLine[];
+}
+
+/** An env var or secret of a function; a secret's value is masked. */
+export interface EnvEntry {
+  key: string;
+  value: string;
+  secret: boolean;
+  updatedAt: string;
+}
+
+/** GET and PUT …/env. */
+export interface EnvList {
+  env: EnvEntry[];
+}
+
+/** An API key of a function, without its secret. */
+export interface KeyView {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** POST …/keys and …/keys/:id/roll: the secret is in this answer only. */
+export interface KeyWithSecret {
+  key: KeyView;
+  secret: string;
+}
+
+/** GET …/keys. */
+export interface KeyList {
+  keys: KeyView[];
+}
+
+/** GET …/stats?period=: the calls of a period. */
+export interface StatsSummary {
+  /** 1h, 24h, 7d or 30d. */
+  period: string;
+  invocations: number;
+  successes: number;
+  errors: number;
+  /** errors / invocations, 0 to 1. */
+  errorRate: number;
+  latencyMs: { p50: number; p95: number; p99: number; avg: number };
+  coldStarts: number;
+  avgCpuMs: number;
+  maxMemoryBytes: number;
+}
+
+/** One hour or day of calls (UTC), empty ones included. */
+export interface StatsBucket {
+  start: string;
+  invocations: number;
+  errors: number;
+  coldStarts: number;
+  avgDurationMs: number;
+  latencyMs: { p50: number; p95: number; p99: number };
+  avgCpuMs: number;
+  maxMemoryBytes: number;
+}
+
+/** GET …/stats/hourly and …/stats/daily, oldest first. */
+export interface StatsBuckets {
+  buckets: StatsBucket[];
+}
+
+/** POST …/invoke: the function's own answer. */
+export interface InvokeResult {
+  executionId: string;
+  statusCode: number;
+  headers: Record<string, string>;
+  /** The body as text, or base64 when it is not valid UTF-8 (see bodyEncoding). */
+  body: string;
+  bodyEncoding: 'utf8' | 'base64';
+  durationMs: number;
+  coldStart: boolean;
+}
+
+/** POST /api/auth/login and /api/auth/refresh. */
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  /** Seconds the access token lives. */
+  expiresIn: number;
+}
+
+/** A user (GET /api/users/me, `{ user }` from POST /api/auth/register); never the password hash. */
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  role: 'admin' | 'user';
+  /** Function URLs are /fn/<handle>/<function name>. */
+  handle: string;
+  createdAt: string;
+  disabled: boolean;
+}
+
+export type NodeStatus = 'up' | 'suspect' | 'down' | 'draining' | 'drained';
+
+/** Warm containers of one function version on a node. */
+export interface NodeWarm {
+  functionId: string;
+  version: number;
+  idle: number;
+  busy: number;
+}
+
+/** A worker host (GET /api/nodes/:id, POST /api/nodes/:id/drain and …/undrain). */
+export interface NodeView {
+  id: string;
+  name: string;
+  advertise: string;
+  status: NodeStatus;
+  epoch: string | null;
+  lastHeartbeatAt: string | null;
+  capacity: { memoryBytes: number; cpus: number; maxContainers: number };
+  /** memoryBytes: what the containers use now; memoryReservedBytes: their limits, what placement packs by. */
+  usage: { containers: number; inFlight: number; memoryBytes: number; memoryReservedBytes: number };
+  warm: NodeWarm[];
+  limitsEnforced: boolean;
+  limitNotes: string;
+  rootless: boolean;
+  /** The control plane dials this agent over TLS. */
+  tls: boolean;
+  agentVersion: string;
+}
+
+/** GET /api/nodes (admins). */
+export interface NodeList {
+  nodes: NodeView[];
+  /** Set when every agent stopped answering at once. */
+  alert: string | null;
+}
+
+/** Every error answer: RFC 9457 application/problem+json with a stable `code`. */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  instance: string;
+  requestId?: string | undefined;
+  /** Some problems carry more (field, retryAfter, deployment, buildLogTail, executionId, …). */
+  [extra: string]: unknown;
+}
