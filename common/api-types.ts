@@ -60,7 +60,8 @@ export interface DeploymentList {
   nextCursor: string | null;
 }
 
-export type ExecutionStatus = 'success' | 'error' | 'timeout' | 'oom' | 'crashed' | 'rejected' | 'agent_lost';
+export type { ExecutionStatus } from '../proto/outcomes.js';
+import type { ExecutionStatus } from '../proto/outcomes.js';
 
 /** One line a call wrote, as kept with its execution. */
 export interface ExecutionLogEntry {

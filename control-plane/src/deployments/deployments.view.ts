@@ -1,6 +1,8 @@
 // The public shape of a function's version (deployment).
 import { z } from '@hono/zod-openapi';
 import type { DeploymentRow } from '../db/schema.js';
+import type * as api from '../../../common/api-types.js';
+import type { Same } from '../http/schemas.js';
 
 export const DeploymentSchema = z
   .object({
@@ -17,7 +19,8 @@ export const DeploymentSchema = z
   })
   .openapi('Deployment');
 
-export type DeploymentView = z.infer<typeof DeploymentSchema>;
+export type DeploymentView = api.DeploymentView;
+true satisfies Same<z.infer<typeof DeploymentSchema>, api.DeploymentView>;
 
 export function toDeploymentView(d: DeploymentRow, activeVersion: number | null): DeploymentView {
   const finished = d.finished_at === null ? null : Number(d.finished_at);

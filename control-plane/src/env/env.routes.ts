@@ -2,14 +2,16 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound, problem } from '../http/schemas.js';
+import { json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound, problem, type Same } from '../http/schemas.js';
 import type { EnvService } from './env.service.js';
+import type * as api from '../../../common/api-types.js';
 
 /** An env value (a secret's too): the API's bound, shared with the dashboard's form. */
 export const EnvValue = z.string().max(32_768);
 
 const EnvEntry = z.object({ key: z.string(), value: z.string(), secret: z.boolean(), updatedAt: z.string() }).openapi('EnvEntry');
 const EnvList = z.object({ env: z.array(EnvEntry) });
+true satisfies Same<z.infer<typeof EnvList>, api.EnvList>;
 
 export function envRoutes(env: EnvService, user: MiddlewareHandler<AppEnv>) {
   const authed = { security: bearer, middleware: user };

@@ -4,18 +4,14 @@ import type { Kysely } from 'kysely';
 import type { Database, User } from '../db/schema.js';
 import type { FunctionLookup } from '../functions/functions.service.js';
 import { envRepo } from './env.repo.js';
+import type { EnvEntry } from '../../../common/api-types.js';
 import type { Sealer } from '../secrets/crypto.js';
 import { Invalid, NotFound } from '../errors.js';
 
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MASK = '••••••••';
 
-export interface EnvEntry {
-  key: string;
-  value: string;
-  secret: boolean;
-  updatedAt: string;
-}
+export type { EnvEntry } from '../../../common/api-types.js';
 
 export class EnvService {
   /** Opened env per function, for calls: a few seconds at most (another replica may have changed it). */

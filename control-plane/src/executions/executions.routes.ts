@@ -4,13 +4,15 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { EventEmitter } from 'node:events';
 import type { AppEnv } from '../http/env.js';
-import { json, bearer, pageQuery, fnRef, unauthenticated, fnNotFound, problem } from '../http/schemas.js';
+import { json, bearer, pageQuery, fnRef, unauthenticated, fnNotFound, problem, type Same } from '../http/schemas.js';
 import { EXECUTION_STATUSES } from '../../../proto/outcomes.js';
 import type { ExecutionsService } from './executions.service.js';
 import { ExecutionSchema } from './executions.view.js';
 import { liveLogStream } from './live-logs.js';
+import type * as api from '../../../common/api-types.js';
 
 const LogLine = z.object({ executionId: z.string(), atMs: z.number(), stream: z.string(), level: z.string(), message: z.string() }).openapi('LogLine');
+true satisfies Same<z.infer<typeof LogLine>, api.LogLine>;
 
 export function executionsRoutes(executions: ExecutionsService, liveLogs: EventEmitter, user: MiddlewareHandler<AppEnv>) {
   const authed = { security: bearer, middleware: user };

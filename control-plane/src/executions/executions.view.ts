@@ -1,6 +1,8 @@
 // The public shape of an execution: one call of a function, with its timings, resources and logs.
 import { z } from '@hono/zod-openapi';
 import type { ExecutionRow } from '../db/schema.js';
+import type * as api from '../../../common/api-types.js';
+import type { Same } from '../http/schemas.js';
 import { EXECUTION_STATUSES } from '../../../proto/outcomes.js';
 import { decodeCallLog } from '../../../common/call-log.js';
 
@@ -26,7 +28,8 @@ export const ExecutionSchema = z
   })
   .openapi('Execution');
 
-export type ExecutionView = z.infer<typeof ExecutionSchema>;
+export type ExecutionView = api.ExecutionView;
+true satisfies Same<z.infer<typeof ExecutionSchema>, api.ExecutionView>;
 
 export function toExecutionView(e: ExecutionRow, withLogs: boolean): ExecutionView {
   return {

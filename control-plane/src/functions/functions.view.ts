@@ -1,6 +1,8 @@
 // The public shape of a function, and the bounds of a function's settings.
 import { z } from '@hono/zod-openapi';
 import type { FunctionRow } from '../db/schema.js';
+import type * as api from '../../../common/api-types.js';
+import type { Same } from '../http/schemas.js';
 
 export const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
@@ -47,7 +49,8 @@ export const FunctionSchema = z
   })
   .openapi('Function');
 
-export type FunctionView = z.infer<typeof FunctionSchema>;
+export type FunctionView = api.FunctionView;
+true satisfies Same<z.infer<typeof FunctionSchema>, api.FunctionView>;
 
 export function toFunctionView(f: FunctionRow, handle: string, publicUrl: string | undefined): FunctionView {
   const path = `/fn/${handle}/${f.name}`;

@@ -62,3 +62,9 @@ export const fnRef = z.object({ ref: z.string().min(1).max(100).openapi({ descri
 
 export const unauthenticated = problem('Not authenticated');
 export const fnNotFound = problem('No such function (or not yours)');
+
+/**
+ * True when two types are the same (neither has a field the other lacks): `true satisfies Same<A, B>` ties a
+ * route's zod schema to the answer's type in common/api-types.ts, so the two cannot drift.
+ */
+export type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? ((<T>() => T extends B ? 1 : 2) extends <T>() => T extends A ? 1 : 2 ? true : false) : false;

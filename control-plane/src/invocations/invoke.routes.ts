@@ -3,8 +3,9 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/env.js';
 import { bearerToken } from '../auth/bearer.js';
-import { problem, json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound } from '../http/schemas.js';
+import { problem, json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound, type Same } from '../http/schemas.js';
 import type { InvocationService } from './invocation.service.js';
+import type * as api from '../../../common/api-types.js';
 
 /** The invoke envelope (also what the dashboard's invoke form is checked against). */
 export const InvokeBody = z.object({
@@ -27,6 +28,8 @@ const InvokeAnswer = z.object({
   durationMs: z.number(),
   coldStart: z.boolean(),
 });
+
+true satisfies Same<z.infer<typeof InvokeAnswer>, api.InvokeResult>;
 
 const invoke = createRoute({
   method: 'post',

@@ -2,8 +2,9 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound } from '../http/schemas.js';
+import { json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound, type Same } from '../http/schemas.js';
 import type { KeysService } from './keys.service.js';
+import type * as api from '../../../common/api-types.js';
 
 /** An API key's name: the API's bounds, shared with the dashboard's form. */
 export const KeyName = z.string().min(1).max(100);
@@ -13,6 +14,7 @@ const KeySchema = z
   .openapi('ApiKey');
 const keyId = fnRef.extend({ keyId: z.string().max(64) });
 const KeyAndSecret = z.object({ key: KeySchema, secret: z.string() });
+true satisfies Same<z.infer<typeof KeyAndSecret>, api.KeyWithSecret>;
 
 export function keysRoutes(keys: KeysService, user: MiddlewareHandler<AppEnv>) {
   const authed = { security: bearer, middleware: user };

@@ -8,21 +8,14 @@ import type { Sealer } from '../secrets/crypto.js';
 import { NotFound, Unauthenticated } from '../errors.js';
 import type { FunctionLookup } from '../functions/functions.service.js';
 import { keysRepo, type ApiKeyRow } from './keys.repo.js';
+import type { KeyView } from '../../../common/api-types.js';
 
 export const KEY_PREFIX = 'cpk_';
 const WINDOW_S = 300;
 const EXPIRY = { '1h': 3_600_000, '1d': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000, never: 0 } as const;
 export type KeyExpiry = keyof typeof EXPIRY;
 
-export interface KeyView {
-  id: string;
-  name: string;
-  prefix: string;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+export type { KeyView } from '../../../common/api-types.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(Number(t)).toISOString());
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -3,8 +3,9 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { json, bearer, fnRef, unauthenticated, fnNotFound, problem } from '../http/schemas.js';
+import { json, bearer, fnRef, unauthenticated, fnNotFound, problem, type Same } from '../http/schemas.js';
 import { Invalid } from '../errors.js';
+import type * as api from '../../../common/api-types.js';
 import { PERIODS, type Period, type StatsService } from './stats.service.js';
 
 export function periodOf(p: string | undefined): Period {
@@ -31,6 +32,8 @@ const BucketSchema = z
   .object({ start: z.string(), invocations: z.number(), errors: z.number(), coldStarts: z.number(), avgDurationMs: z.number(), latencyMs: z.object(Latency), avgCpuMs: z.number(), maxMemoryBytes: z.number() })
   .openapi('StatsBucket');
 const Buckets = z.object({ buckets: z.array(BucketSchema) });
+true satisfies Same<z.infer<typeof StatsSchema>, api.StatsSummary>;
+true satisfies Same<z.infer<typeof Buckets>, api.StatsBuckets>;
 
 // Bounds are checked by the service, which names the field (period: 1h|24h|7d|30d; hours 1–168; days 1–90).
 const period = z.object({ period: z.string().max(8).optional().openapi({ description: '1h, 24h (default), 7d or 30d' }) });

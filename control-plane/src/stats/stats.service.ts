@@ -6,6 +6,7 @@ import type { Database, User } from '../db/schema.js';
 import { Invalid } from '../errors.js';
 import type { FunctionLookup } from '../functions/functions.service.js';
 import { statsRepo, type Scope } from './stats.repo.js';
+import type { StatsSummary as Stats, StatsBucket as Bucket } from '../../../common/api-types.js';
 
 export type { Scope } from './stats.repo.js';
 
@@ -13,28 +14,7 @@ export const PERIODS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_00
 export type Period = keyof typeof PERIODS;
 const PERCENTILE_ROWS = 100_000;
 
-export interface Stats {
-  period: string;
-  invocations: number;
-  successes: number;
-  errors: number;
-  errorRate: number;
-  latencyMs: { p50: number; p95: number; p99: number; avg: number };
-  coldStarts: number;
-  avgCpuMs: number;
-  maxMemoryBytes: number;
-}
-
-export interface Bucket {
-  start: string;
-  invocations: number;
-  errors: number;
-  coldStarts: number;
-  avgDurationMs: number;
-  latencyMs: { p50: number; p95: number; p99: number };
-  avgCpuMs: number;
-  maxMemoryBytes: number;
-}
+export type { StatsSummary as Stats, StatsBucket as Bucket } from '../../../common/api-types.js';
 
 function pct(sorted: number[], p: number): number {
   if (!sorted.length) return 0;
