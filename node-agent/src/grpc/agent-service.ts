@@ -21,6 +21,7 @@ import { execFile } from 'node:child_process';
 import type { Pools } from '../pool/pools.js';
 import { AgentError } from '../errors.js';
 import type { Logger } from '../../../common/logger.js';
+import { httpStatusOf, toWire } from '../../../proto/outcomes.js';
 
 /** Messages queued on one Watch stream past which log lines and samples are dropped for it. */
 const WATCH_BACKLOG = 1000;
@@ -340,13 +341,13 @@ export class AgentService {
   private async invoke(req: InvokeRequest__Output) {
     const f = this.d.facts;
     if (this.draining) {
-      return { epoch: f.epoch, outcome: 'OUTCOME_REJECTED' as const, status: 503, error: 'the node is draining', headers: [], logs: [] };
+      return { epoch: f.epoch, outcome: toWire('rejected'), status: httpStatusOf('rejected'), error: 'the node is draining', headers: [], logs: [] };
     }
     if (!this.images.has(req.image)) {
       if (!(await this.d.runtime.imageExists(req.image))) throw new AgentError('not_found', 'image_missing', `image ${req.image} is not built on this node; send Build first`);
       this.images.add(req.image);
     }
-    if (this.draining) return { epoch: f.epoch, outcome: 'OUTCOME_REJECTED' as const, status: 503, error: 'the node is draining', headers: [], logs: [] };
+    if (this.draining) return { epoch: f.epoch, outcome: toWire('rejected'), status: httpStatusOf('rejected'), error: 'the node is draining', headers: [], logs: [] };
     const spec = specOf(req.functionId, req.functionName, req.version, req.image, req.limits, req.env);
     const r = await this.d.pools.invoke(
       spec,
@@ -363,7 +364,7 @@ export class AgentService {
     );
     return {
       epoch: f.epoch,
-      outcome: `OUTCOME_${r.outcome.toUpperCase()}` as 'OUTCOME_OK',
+      outcome: toWire(r.outcome),
       status: r.status,
       headers: r.headers.map(([name, value]) => ({ name, value })),
       body: r.body,

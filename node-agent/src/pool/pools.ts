@@ -4,6 +4,7 @@ import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { LABELS } from '../images/function-image.js';
 import { WarmContainer, StartError, type ContainerOptions } from './warm-container.js';
 import type { CallRequest, CallResult, FunctionSpec } from './types.js';
+import { httpStatusOf } from '../../../proto/outcomes.js';
 
 export interface PoolsOptions extends ContainerOptions {
   idleTimeoutMs: number;
@@ -245,7 +246,7 @@ export class Pools {
         const queuedMs = Math.round(performance.now() - queued);
         return {
           outcome,
-          status: outcome === 'rejected' ? 503 : outcome === 'timeout' ? 504 : 502,
+          status: httpStatusOf(outcome),
           headers: [],
           body: Buffer.alloc(0),
           logs: err instanceof StartError ? err.log : [],

@@ -27,14 +27,11 @@ export interface CallRequest {
   body: Buffer;
 }
 
-export interface CallLogLine {
-  atMs: number;
-  stream: string;
-  level: string;
-  message: string;
-}
+export type { CallLogLine } from '../../../common/call-log.js';
+import type { CallLogLine } from '../../../common/call-log.js';
 
-export type Outcome = 'ok' | 'error' | 'timeout' | 'oom' | 'crashed' | 'rejected';
+export type { Outcome } from '../../../proto/outcomes.js';
+import type { Outcome } from '../../../proto/outcomes.js';
 
 export interface CallTimings {
   queuedMs: number;

@@ -13,13 +13,13 @@ import { LABELS } from '../images/function-image.js';
 import { cgroupOf, type CgroupReader } from './cgroup.js';
 import { MuxClient, answerHead } from './mux-client.js';
 import type { CallLogLine, CallRequest, CallResult, FunctionSpec, Outcome } from './types.js';
+import { HOP_BY_HOP } from '../../../common/headers.js';
 
 const SOCKET_IN_CONTAINER = '/run/cpub/fn.sock';
 const LOG_SOCKET_IN_CONTAINER = '/run/cpub/log.sock';
 const MUX_SOCKET_IN_CONTAINER = '/run/cpub/mux.sock';
 const MAX_LOG_LINE = 64 * 1024;
 /** Headers of the hop between the agent and the shim, never part of the function's answer. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'content-length']);
 const MAX_RESPONSE_BYTES = 16 * 2 ** 20;
 /** Room in an answer's frame for its head beside the call's log (base64, under twice the log cap): the function's headers. */
 const MAX_ANSWER_HEAD_BYTES = 4 * 2 ** 20;
