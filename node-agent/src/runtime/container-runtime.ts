@@ -1,5 +1,5 @@
 // Our interface to the container engine, in our own types. podman.ts is its only implementation over
-// dockerode; unit tests use a fake. Everything we create carries labels, so listing and cleanup go by label.
+// dockerode; unit tests use FakeRuntime (fake-runtime.ts). Everything we create carries labels, so listing and cleanup go by label.
 
 export interface Mount {
   host: string;
