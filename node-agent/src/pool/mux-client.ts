@@ -85,10 +85,11 @@ export class MuxClient {
       }
     });
     const gone = (err?: Error) => {
-      if (this.socket === socket) {
-        this.socket = undefined;
-        this.writer = undefined;
-      }
+      // Once per connection ('error' and then 'close' both come after a reset): a later event of an old
+      // connection must not fail the calls already sent on a newer one.
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.writer = undefined;
       this.failAll(err ?? new Error('the function’s process closed its call socket'));
     };
     socket.on('error', gone);

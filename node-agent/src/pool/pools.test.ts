@@ -275,6 +275,37 @@ s('a container that dies mid-call ends the call oom, is reported and replaced by
   assert.ok(next.timings.coldStart, 'a fresh container');
 });
 
+s('a container that dies while idle frees its instance at once: the next call starts a new one, it does not wait for the reaper', async () => {
+  const p = await newPools();
+  const spec = deploy('f1', () => 'fine');
+  const first = await p.invoke(spec, request());
+  assert.is(first.outcome, 'ok', first.error);
+  const [c] = containersOf('f1');
+  fake.exit(c!.id, { exitCode: 1 });
+  await until('the death is noticed', () => exits.length === 1);
+  const t0 = Date.now();
+  const next = await p.invoke(spec, request({ deadlineMs: Date.now() + 3000 }));
+  assert.is(next.outcome, 'ok', next.error);
+  assert.ok(next.timings.coldStart, 'a fresh container');
+  assert.ok(Date.now() - t0 < 1000, `served in ${Date.now() - t0} ms, not at the deadline`);
+});
+
+s('a call waiting for the only instance gets a new container as soon as the busy one dies', async () => {
+  const p = await newPools();
+  const g = gated();
+  const spec = deploy('f1', (req, ctx) => (new URL(req.url).pathname === '/die' ? (setTimeout(() => fake.exit(ctx.containerId, { exitCode: 3 }), 50), new Promise(() => {})) : g.handler(req, ctx)));
+  const dying = p.invoke(spec, request({ path: '/die' }));
+  await until('the first container', () => containersOf('f1').length === 1);
+  const t0 = Date.now();
+  const waiting = p.invoke(spec, request({ path: '/', deadlineMs: Date.now() + 3000 }));
+  assert.is((await dying).outcome, 'crashed');
+  await until('the waiting call runs', () => g.waiting.length === 1);
+  g.release();
+  const r = await waiting;
+  assert.is(r.outcome, 'ok', r.error);
+  assert.ok(Date.now() - t0 < 1500, `served in ${Date.now() - t0} ms`);
+});
+
 s('a call past its deadline ends timeout, and its container is removed once its calls are done', async () => {
   const p = await newPools();
   const spec = deploy('f1', () => new Promise(() => {}), { concurrency: 2 });

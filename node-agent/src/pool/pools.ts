@@ -276,6 +276,8 @@ export class Pools {
   /** A container slot for the call; `fullBy`: when the node stays full (not the function at its instances) until then, decline. */
   private async acquire(pool: FunctionPool, spec: FunctionSpec, deadlineMs: number, fullBy: number): Promise<Slot> {
     for (;;) {
+      // A container that died idle holds an instance until it is removed: removed now, not at the next reap.
+      for (const c of pool.containers.filter((x) => x.dead && x.busy === 0)) void this.discard(pool, c).catch(() => {});
       const warm = pool.containers.find((c) => !c.dead && c.busy < Math.max(1, spec.concurrency));
       if (warm) {
         warm.busy++;
@@ -308,6 +310,8 @@ export class Pools {
             throw new Error('the function was removed from this node');
           }
           container.busy++;
+          // Its death (even idle) wakes the calls waiting in this pool: its instance is free again.
+          container.onGone = () => pool.wake();
           pool.containers.push(container);
           return { container, cold };
         } finally {

@@ -247,8 +247,12 @@ export class WarmContainer {
   /** The shim's log connection closed: its process is gone, even if no call was running. */
   private shimGone(): void {
     this.dead = true;
+    this.onGone?.();
     void this.reportExit();
   }
+
+  /** Told when the container's process is found gone (set by the pool that holds it). */
+  onGone: (() => void) | undefined;
 
   private exitReported = false;
   /** The exit report under way, which destroy() lets finish (briefly) before it removes the container. */
@@ -419,7 +423,11 @@ export class WarmContainer {
     this.dead = true;
     // A container that died by itself is reported before it is removed (removed, Podman can no longer say how
     // it ended); an exit we cause is not news (and its 137 must not read as an OOM kill).
-    if (this.reporting) await Promise.race([this.reporting, new Promise((r) => setTimeout(r, 3000))]);
+    if (this.reporting) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.reporting, new Promise((r) => (timer = setTimeout(r, 3000)))]);
+      clearTimeout(timer);
+    }
     this.exitReported = true;
     this.logServer?.close();
     this.mux?.close();
