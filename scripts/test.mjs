@@ -72,7 +72,9 @@ async function main() {
   const runStarted = Math.floor(Date.now() / 1000) - 1;
   const only = process.argv.slice(2);
   let files = findTests(join(root, 'dist')).sort();
-  if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
+  // Matched against the path under dist/, not the absolute one: a checkout's own folder name (a worktree called
+  // wt-store) would otherwise match every suite.
+  if (only.length) files = files.filter((f) => only.some((o) => relative(join(root, 'dist'), f).includes(o)));
   if (files.length === 0) throw new Error('no test files found');
 
   const { startPostgres } = await import(join(root, 'dist', 'tests', 'helpers', 'postgres.js'));

@@ -1,0 +1,105 @@
+// The store suite's harness (Fn's datastoretest): one uvu suite per dialect on a fresh database, into which the
+// case modules under tests/store/ register their cases, so every repository runs the same cases on both.
+import { suite, type Test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Insertable } from 'kysely';
+import { connectDb, type Db, type Dialect } from '../../control-plane/src/db/connect.js';
+import { migrateToLatest } from '../../control-plane/src/db/migrate.js';
+import type { DeploymentRow, ExecutionsTable, FunctionsTable, NewUser } from '../../control-plane/src/db/schema.js';
+import { usersRepo } from '../../control-plane/src/users/users.repo.js';
+import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
+import { AppError } from '../../control-plane/src/errors.js';
+import { createTestDatabase } from './postgres.js';
+import { loud } from './hooks.js';
+
+/** Every case's clock: a fixed instant, a whole number of hours and of minutes since the epoch. */
+export const NOW = 1_800_000_000_000;
+
+export interface StoreContext {
+  db: Db;
+  dialect: Dialect;
+}
+export type StoreSuite = Test<StoreContext>;
+/** A case module: registers its cases into one dialect's suite. Ids it creates are its own (one database per suite). */
+export type StoreCases = (s: StoreSuite) => void;
+
+export function storeSuite(dialect: Dialect, modules: StoreCases[]): StoreSuite {
+  const s = suite<StoreContext>(`store [${dialect}]`, { dialect } as StoreContext);
+  let cleanup: () => Promise<void> = async () => {};
+
+  s.before(loud(async (ctx) => {
+    if (dialect === 'sqlite') {
+      const dir = mkdtempSync(join(tmpdir(), 'cpub-store-'));
+      ctx.db = connectDb({ dataDir: dir });
+      cleanup = async () => rmSync(dir, { recursive: true, force: true });
+    } else {
+      const pg = await createTestDatabase();
+      ctx.db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
+      cleanup = pg.drop;
+    }
+    assert.equal(await migrateToLatest(ctx.db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace']);
+  }));
+
+  s.after(loud(async (ctx) => {
+    await ctx.db?.close();
+    await cleanup();
+  }));
+
+  s('migrations are idempotent', async ({ db }) => {
+    assert.equal(await migrateToLatest(db.kysely), []);
+  });
+
+  for (const register of modules) register(s);
+  return s;
+}
+
+export function user(id: string, email = `${id}@example.com`, created = NOW): NewUser {
+  return { id, email, name: id, password_hash: 'h', role: 'user', created_at: created, updated_at: created, disabled_at: null, session_version: 0, handle: `h-${id}` };
+}
+
+export function fnRow(id: string, ownerId: string, name = id, createdAt = NOW): Insertable<FunctionsTable> {
+  return { id, owner_id: ownerId, name, memory_mb: 128, cpus: 0.5, timeout_ms: 1000, concurrency: 1, max_instances: 1, auth: 'private', network: 'none', active_version: null, created_at: createdAt, updated_at: createdAt };
+}
+
+/**
+ * A user and one function of theirs per id in `functionIds` (named after the id). The user is a day older than
+ * NOW, behind the users that the users-list case pages through.
+ */
+export async function ownerWith(db: Db, ownerId: string, ...functionIds: string[]): Promise<void> {
+  await usersRepo.insert(db.kysely, user(ownerId, undefined, NOW - 86_400_000));
+  for (const id of functionIds) await functionsRepo.insert(db.kysely, fnRow(id, ownerId));
+}
+
+export function executionRow(id: string, functionId: string, startedAt: number, patch: Partial<Insertable<ExecutionsTable>> = {}): Insertable<ExecutionsTable> {
+  return { id, function_id: functionId, version: 1, node_id: null, trigger: 'api', status: 'success', http_status: 200, started_at: startedAt, duration_ms: 1, cold_start: 0, timings: '{}', cpu_ms: 0, peak_memory_bytes: 0, method: 'GET', path: '/', request_bytes: 0, error: null, logs: '[]', logs_truncated: 0, ...patch };
+}
+
+export function deploymentRow(functionId: string, version: number, patch: Partial<Omit<DeploymentRow, 'build_log'>> = {}): Omit<DeploymentRow, 'build_log'> {
+  return { function_id: functionId, version, digest: `digest-${functionId}-${version}`, size_bytes: 1024, entry: 'index.js', status: 'building', image: null, node_id: null, error: null, created_at: NOW + version, finished_at: null, ...patch };
+}
+
+/** Fails unless `p` rejects with an AppError of this code. */
+export async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+  let caught: unknown;
+  try {
+    await p;
+  } catch (err) {
+    caught = err;
+  }
+  assert.instance(caught, AppError, `expected an AppError ${code}`);
+  assert.is((caught as AppError).code, code);
+}
+
+/** Fails unless `p` rejects (a driver error: a constraint the schema enforces). */
+export async function rejects(p: Promise<unknown>, message: string): Promise<void> {
+  let caught: unknown;
+  try {
+    await p;
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof Error, message);
+}
