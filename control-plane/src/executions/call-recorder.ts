@@ -8,6 +8,7 @@ import type { InvokeReply__Output } from '../../../proto/generated/containerpub/
 import { AGENT_LOST, failureOf, fromWire, statusOfOutcome, type CallFailure } from '../../../proto/outcomes.js';
 import { encodeCallLog } from '../../../common/call-log.js';
 import { AppError, statusOf } from '../errors.js';
+import { replyProblem } from '../fleet/agent-link.js';
 import { ExecutionWriter } from './execution-writer.js';
 
 export interface CallTimings {
@@ -104,9 +105,10 @@ export class CallRecorder {
     const { reply } = c;
     let status: ExecutionStatus;
     let failure: AppError | undefined;
-    if (c.error || reply?.problem) {
+    const stopped = c.error ?? (reply && replyProblem(reply));
+    if (stopped) {
       // Stopped before the function ran (no agent, no image, the agent lost): the error is the answer.
-      failure = c.error ?? new AppError(reply!.problem!.kind === 'invalid' ? 'invalid' : 'unavailable', reply!.problem!.code, reply!.problem!.detail);
+      failure = stopped;
       status = failure.code === AGENT_LOST.code ? 'agent_lost' : 'rejected';
     } else {
       const outcome = fromWire(reply!.outcome);

@@ -46,6 +46,15 @@ export interface LinkEvents {
   onGone?(): void;
 }
 
+/**
+ * The problem an InvokeStream reply carries when the agent could not run the call at all (what a unary Invoke
+ * would have thrown): a refusal of the request stays `invalid`; anything else is the node being unable (503).
+ */
+export function replyProblem(reply: InvokeReply__Output): AppError | undefined {
+  const p = reply.problem;
+  return p ? new AppError(p.kind === 'invalid' ? 'invalid' : 'unavailable', p.code, p.detail) : undefined;
+}
+
 export interface FunctionLog {
   functionId: string;
   version: number;

@@ -56,22 +56,32 @@ export function problemResponse(c: Context, status: ContentfulStatusCode, code: 
   return c.body(p.body, status, p.headers);
 }
 
-/** Builds the app's onError handler: known errors keep their status and code; the rest are a logged 500. */
+/**
+ * Any thrown value as a problem, for every transport: an AppError keeps its status and code, a full disk is a
+ * 507, Hono's HTTPException its status; anything else is a 500 that says only where to look, logged here with
+ * the request id.
+ */
+export function problemOf(thrown: unknown, instance: string, requestId: string | undefined, log: Logger): { status: number; headers: Record<string, string>; body: string } {
+  const full = storageFull(thrown);
+  if (full) log.warn({ requestId, path: instance, code: (thrown as { code?: string }).code }, 'out of storage space');
+  const err = full ?? thrown;
+  if (err instanceof AppError) {
+    const { status, extra } = statusOf(err);
+    return problemParts(status, err.code, err.detail, instance, requestId, extra);
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    const malformed = status === 400 && /json/i.test(err.message);
+    return problemParts(status, malformed ? 'invalid_json' : (HTTP_CODES[status] ?? 'http_error'), err.message || TITLES[status] || 'error', instance, requestId);
+  }
+  log.error({ err, requestId, path: instance }, 'unhandled error');
+  return problemParts(500, 'internal_error', 'something went wrong on our side; the request id identifies it in the server log', instance, requestId);
+}
+
+/** Builds the app's onError handler (problemOf, answered through Hono). */
 export function errorHandler(log: Logger) {
   return (thrown: Error, c: Context): Response => {
-    const full = storageFull(thrown);
-    if (full) log.warn({ requestId: c.get('requestId' as never), path: c.req.path, code: (thrown as { code?: string }).code }, 'out of storage space');
-    const err = full ?? thrown;
-    if (err instanceof AppError) {
-      const { status, extra } = statusOf(err);
-      return problemResponse(c, status as ContentfulStatusCode, err.code, err.detail, extra);
-    }
-    if (err instanceof HTTPException) {
-      const status = err.status as ContentfulStatusCode;
-      const malformed = status === 400 && /json/i.test(err.message);
-      return problemResponse(c, status, malformed ? 'invalid_json' : (HTTP_CODES[status] ?? 'http_error'), err.message || TITLES[status] || 'error');
-    }
-    log.error({ err, requestId: c.get('requestId' as never), path: c.req.path }, 'unhandled error');
-    return problemResponse(c, 500, 'internal_error', 'something went wrong on our side; the request id identifies it in the server log');
+    const p = problemOf(thrown, c.req.path, c.get('requestId' as never) as string | undefined, log);
+    return c.body(p.body, p.status as ContentfulStatusCode, p.headers);
   };
 }

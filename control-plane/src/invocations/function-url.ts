@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../common/logger.js';
 import { STRIPPED_REQUEST, STRIPPED_RESPONSE } from '../../../common/headers.js';
 import { bearerToken } from '../auth/bearer.js';
-import { AppError, NotFound, TooLarge, statusOf, storageFull } from '../errors.js';
+import { AppError, NotFound, TooLarge } from '../errors.js';
 import { lingerOnClose } from '../http/close-unread.js';
-import { problemParts } from '../http/problem.js';
+import { problemOf } from '../http/problem.js';
 import { CALL_BODY_LIMIT, type CallOutcome, type InvocationService } from './invocation.service.js';
 
 /**
@@ -62,16 +62,9 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, requestId: string, thrown: unknown): void {
-    const err = storageFull(thrown) ?? thrown;
-    let p: ReturnType<typeof problemParts>;
-    const path = req.url!.split('?')[0]!;
-    if (err instanceof AppError) {
-      const { status, extra } = statusOf(err);
-      p = problemParts(status, err.code, err.detail, path, requestId, extra);
-    } else {
-      d.log.error({ err, requestId, path }, 'unhandled error'); // the root logger: its redaction applies
-      p = problemParts(500, 'internal_error', 'something went wrong on our side; the request id identifies it in the server log', path, requestId);
-    }
+    // The root logger (not the request line's): its redaction applies to what an unknown error carries.
+    const p = problemOf(thrown, req.url!.split('?')[0]!, requestId, d.log);
+    const err = thrown;
     if (res.headersSent) return void res.destroy();
     // A body refused before it was read: the answer says the connection closes, and the rest of the body is read
     // and dropped for a moment (a lingering close) so the client gets the answer before the connection ends.
