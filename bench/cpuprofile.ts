@@ -1,4 +1,4 @@
-// `npm run bench -- cpuprofile <file.cpuprofile> [--windows <file>] [--setting one64] [--run url] [--proc server|agent] [--top 30]`:
+// `npm run bench -- cpuprofile <file.cpuprofile> [--windows <file>] [--setting one64] [--run url] [--proc server|agent] [--cpu-per-1k <ms>] [--top 30]`:
 // where a process's CPU went per call, from a V8 profile (`node --cpu-prof`) of cpub-server or cpub-agent during
 // `npm run bench -- invoke`. With --windows (the file BENCH_PROFILE_WINDOWS named), only the samples taken during
 // those measured runs count, and every figure is also given in ms per 1,000 calls. See bench/README.md.
@@ -33,7 +33,7 @@ const opt = (name: string) => {
 };
 const file = argv[0];
 if (!file || file.startsWith('--')) {
-  console.error('usage: npm run bench -- cpuprofile <file.cpuprofile> [--windows <file>] [--setting <name>] [--run url|api|…] [--proc server|agent] [--top N]');
+  console.error('usage: npm run bench -- cpuprofile <file.cpuprofile> [--windows <file>] [--setting <name>] [--run url|api|…] [--proc server|agent] [--cpu-per-1k <ms>] [--top N]');
   process.exit(2);
 }
 const top = Number(opt('top') ?? 30);
@@ -93,16 +93,18 @@ for (let i = 0; i < profile.samples.length; i++) {
 
 const calls = windows?.reduce((n, w) => n + w.calls, 0);
 const procMs = windows && opt('proc') ? windows.reduce((n, w) => n + (opt('proc') === 'agent' ? w.agentMs : w.serverMs), 0) : undefined;
-// A sample stands for the wall time to the next one, which on a busy machine includes time the thread waited for a
-// core: with --proc, each share of the samples is also given as that share of the CPU /proc counted for the process.
-const scale = procMs !== undefined ? (procMs * 1000) / busyUs : undefined;
+// A sample stands for the wall time to the next one (on a busy machine that includes waiting for a core), and the
+// profiler's own thread adds CPU to the process: with --cpu-per-1k (the process's CPU per 1,000 calls measured in a
+// run without the profiler), each share of the samples is also given as that share of it.
+const cpuPer1k = opt('cpu-per-1k') !== undefined ? Number(opt('cpu-per-1k')) : undefined;
+const scale = cpuPer1k !== undefined && calls ? (cpuPer1k * calls) / busyUs : undefined;
 const ms = (us: number) => (us / 1000).toFixed(0).padStart(7);
 const per1000 = (us: number) => (calls ? ((us / 1000 / calls) * 1000).toFixed(1).padStart(7) : '');
 const head = `${'ms'.padStart(7)}  ${calls ? `${'/1k'.padStart(7)}  ` : ''}${scale ? `${'≈cpu/1k'.padStart(7)}  ` : ''}${'%'.padStart(5)}`;
 const row = (us: number) => `${ms(us)}  ${calls ? `${per1000(us)}  ` : ''}${scale ? `${per1000(us * scale)}  ` : ''}${((us / busyUs) * 100).toFixed(1).padStart(5)}`;
 
 console.log(`${file}: main thread busy ${(busyUs / 1000).toFixed(0)} ms, idle ${(idleUs / 1000).toFixed(0)} ms` + (windows ? ` during ${windows.length} run(s) with ${calls} calls answered` : ''));
-if (calls) console.log(`main thread busy per 1,000 calls: ${per1000(busyUs).trim()} ms (samples' wall time)` + (procMs !== undefined ? `; the process's CPU (all threads, /proc): ${((procMs / calls) * 1000).toFixed(1)} ms, which ≈cpu/1k spreads by each share of the samples` : ''));
+if (calls) console.log(`main thread busy per 1,000 calls: ${per1000(busyUs).trim()} ms (samples' wall time)` + (procMs !== undefined ? `; the process's CPU (all threads, /proc, profiler included): ${((procMs / calls) * 1000).toFixed(1)} ms` : '') + (cpuPer1k !== undefined ? `; ≈cpu/1k spreads ${cpuPer1k} ms (measured without the profiler) by each share of the samples` : ''));
 const show = (title: string, m: Map<string, number>, n: number) => {
   console.log(`\n${title}\n${head}  where`);
   for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${row(us)}  ${k}`);

@@ -3,7 +3,7 @@
 // through its socket, both with wrk, in interleaved rounds; with the CPU the server and the agent processes spend
 // per 1,000 calls and the execution rows written. Then cold starts end to end. See bench/README.md.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import SQLite from 'better-sqlite3';
@@ -116,6 +116,7 @@ async function main() {
       return out;
     };
 
+    const loadAtStart = loadavg().map((x) => +x.toFixed(2));
     // Rounds, each taking every path of every setting in turn, so a slow spell of this shared machine falls on all of them.
     type Round = { url1: Window; sock1: Window; url: Window; sock: Window; api?: Window };
     const rounds = new Map<string, Round[]>(chosen.map((k) => [k, []]));
@@ -158,7 +159,8 @@ async function main() {
         failed: bad,
       };
     };
-    console.log(`\nmedians of ${ROUNDS} interleaved rounds of ${SECONDS} s (wrk, 1 thread); calls/s and CPU count the calls answered 200 (CPU in ms per 1,000 of them: /proc/<pid>/stat of cpub-server and cpub-agent, the function's containers' cgroups)`);
+    const load = loadavg().map((x) => +x.toFixed(2));
+    console.log(`\nmedians of ${ROUNDS} interleaved rounds of ${SECONDS} s (wrk, 1 thread); calls/s and CPU count the calls answered 200 (CPU in ms per 1,000 of them: /proc/<pid>/stat of cpub-server and cpub-agent, the function's containers' cgroups); load average ${loadAtStart.join(' ')} before the rounds, ${load.join(' ')} after: this machine is shared`);
     for (const key of chosen) {
       const rs = rounds.get(key)!;
       console.log(`\n${key}: ${SETTINGS[key]!.label}`);
@@ -198,6 +200,7 @@ async function main() {
         rounds: ROUNDS,
         seconds: SECONDS,
         clients: CLIENTS,
+        loadAverage: { before: loadAtStart, after: load },
         settings: summary,
         ...(cold.length ? { coldP50Ms: +pct(cold, 50).toFixed(2), coldP95Ms: +pct(cold, 95).toFixed(2) } : {}),
       }),
