@@ -1,10 +1,11 @@
 // What the benchmarks share: wrk runs with their latency distribution, finding a function's warm container, calls
 // as messages on one InvokeStream, calls straight to a container's socket, percentiles.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { request, type Agent } from 'node:http';
 import type { AgentClient } from '../proto/loader.js';
@@ -20,11 +21,28 @@ export interface WrkRun {
 
 const run = promisify(execFile);
 
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The port wrk is pointed at when its connections go to a unix socket instead (see wrk-unix.c): nothing listens on it. */
+const UNIX_PORT = 9;
+
+/**
+ * bench/wrk-unix.c compiled (once, and again when the source changes) into dist/bench: an LD_PRELOAD that turns
+ * wrk's connect() to 127.0.0.1:UNIX_PORT into a connect() to a unix socket.
+ */
+function wrkUnixPreload(): string {
+  const src = join(root, 'bench', 'wrk-unix.c');
+  const out = join(root, 'dist', 'bench', 'wrk-unix.so');
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) execFileSync('gcc', ['-O2', '-shared', '-fPIC', '-o', out, src, '-ldl'], { stdio: 'inherit' });
+  return out;
+}
+
 /**
  * One wrk run (a C load generator: it needs far less CPU than the server, so the server is what is measured).
  * `post` sends that JSON body with POST; `paths` rotates GET requests over those paths of `url`'s host.
+ * `unixSocket`: the connections go to that unix socket (no relay: wrk's connect() is redirected, see
+ * wrk-unix.c); `url` then gives only the path.
  */
-export async function wrk(url: string, o: { connections: number; seconds: number; headers?: Record<string, string>; post?: string; paths?: string[] }): Promise<WrkRun> {
+export async function wrk(url: string, o: { connections: number; seconds: number; headers?: Record<string, string>; post?: string; paths?: string[]; unixSocket?: string }): Promise<WrkRun> {
   const h = Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   let dir: string | undefined;
   const script: string[] = [];
@@ -39,7 +57,9 @@ export async function wrk(url: string, o: { connections: number; seconds: number
     lua(`local paths = {${o.paths.map((p) => JSON.stringify(p)).join(', ')}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format("GET", paths[(i % #paths) + 1])\nend\n`);
   }
   try {
-    const { stdout } = await run('wrk', ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', ...script, ...h, url]);
+    const target = o.unixSocket ? `http://127.0.0.1:${UNIX_PORT}${new URL(url, 'http://x').pathname}` : url;
+    const env = o.unixSocket ? { ...process.env, LD_PRELOAD: wrkUnixPreload(), WRK_UNIX_SOCKET: o.unixSocket, WRK_UNIX_PORT: String(UNIX_PORT) } : process.env;
+    const { stdout } = await run('wrk', ['-t1', `-c${o.connections}`, `-d${Math.max(1, Math.round(o.seconds))}s`, '--latency', ...script, ...h, target], { env });
     const ms = (label: string) => {
       const m = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout);
       if (!m) return NaN;
@@ -51,7 +71,7 @@ export async function wrk(url: string, o: { connections: number; seconds: number
     const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
     const failed = non2xx + (errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
     // Which kind, and where: a run's failures are printed as wrk reported them.
-    if (failed) console.log(`  wrk -c${o.connections} ${o.post !== undefined ? 'POST' : 'GET'} ${new URL(url).pathname}: ${non2xx} non-2xx; ${errors?.[0] ?? 'no socket errors'}`);
+    if (failed) console.log(`  wrk -c${o.connections} ${o.post !== undefined ? 'POST' : 'GET'} ${o.unixSocket ?? new URL(url).pathname}: ${non2xx} non-2xx; ${errors?.[0] ?? 'no socket errors'}`);
     return { rps, p50: ms('50'), p99: ms('99'), requests, non2xx: failed };
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -76,10 +96,15 @@ export function warmContainerOf(client: AgentClient, functionId: string): Promis
   });
 }
 
-/** CPU time (user + system) a process has used so far, in ms (from /proc; clock ticks are 10 ms on Linux). */
+let clockTicks: number | undefined;
+
+/** CPU time (user + system, all its threads) a process has used so far, in ms: /proc/<pid>/stat, in clock ticks of `getconf CLK_TCK`. */
 export function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  // Fields after the command (which may hold spaces, hence the last ')'): utime and stime are the 14th and 15th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
 }
 
 export const pct = (xs: number[], p: number) => {

@@ -9,7 +9,11 @@ if (!name) {
   console.error('usage: npm run bench -- <name>   (see bench/README.md)');
   process.exit(2);
 }
-ensureSystemPackages([{ name: 'wrk (HTTP load generator)', present: () => existsSync('/usr/bin/wrk'), packages: ['wrk'] }]);
+ensureSystemPackages([
+  { name: 'wrk (HTTP load generator)', present: () => existsSync('/usr/bin/wrk'), packages: ['wrk'] },
+  // bench/wrk-unix.c: lets wrk drive a container's unix socket (bench invoke's baseline).
+  { name: 'gcc and the C library headers', present: () => existsSync('/usr/bin/gcc') && existsSync('/usr/include/dlfcn.h'), packages: ['gcc', 'libc6-dev'] },
+]);
 ensureNpmDependencies();
 ensureBuild();
 const file = join(root, 'dist', 'bench', `${name}.js`);
