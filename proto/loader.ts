@@ -32,8 +32,9 @@ export function agentServiceDefinition() {
 /** A client for the Agent service at `address` (host:port). */
 export function createAgentClient(address: string, credentials: grpc.ChannelCredentials, options: grpc.ClientOptions = {}) {
   const Client = loadAgentProto().containerpub.agent.v1.Agent;
-  // Channelz bookkeeping costs every call and nothing here reads it.
-  return new Client(address, credentials, { 'grpc.enable_channelz': 0, ...options });
+  // Channelz bookkeeping costs every call and nothing here reads it; gRPC's own retries are off (a call is never
+  // sent twice: the control plane decides where a call goes next), which also drops their layer from every call.
+  return new Client(address, credentials, { 'grpc.enable_channelz': 0, 'grpc.enable_retries': 0, ...options });
 }
 
 export type { ProtoGrpcType };

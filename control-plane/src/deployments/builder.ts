@@ -168,11 +168,14 @@ export class Builder {
     }
   }
 
-  /** Makes sure the agent has the version's image before a call goes there (`again`: it said it lost it). */
-  async ensureOn(link: AgentLink, dep: DeploymentRow, again = false): Promise<void> {
+  /**
+   * Makes sure the agent has the version's image before a call goes there (`again`: it said it lost it):
+   * undefined when it has (no promise on a call's hot path), else the build to wait for.
+   */
+  ensureOn(link: AgentLink, dep: DeploymentRow, again = false): Promise<unknown> | undefined {
     const key = builtKey(dep.function_id, dep.digest);
     if (again) link.built.delete(key);
-    if (link.built.has(key)) return;
+    if (link.built.has(key)) return undefined;
     const flight = `${link.nodeId}/${key}`;
     let build = this.onAgent.get(flight);
     if (!build) {
@@ -182,6 +185,6 @@ export class Builder {
         .finally(() => this.onAgent.delete(flight));
       this.onAgent.set(flight, build);
     }
-    await build;
+    return build;
   }
 }

@@ -58,6 +58,12 @@ export class EnvService {
     this.changed(fn.id);
   }
 
+  /** `forCall` when the answer is cached (no promise on a call's hot path), else undefined. */
+  cachedForCall(functionId: string): Record<string, string> | undefined {
+    const hit = this.cache.get(functionId);
+    return hit && Date.now() - hit.at < 2000 ? hit.env : undefined;
+  }
+
   /** Every var with secrets opened: only for a call's container. Cached until it changes here, or 2 s. */
   async forCall(functionId: string): Promise<Record<string, string>> {
     const hit = this.cache.get(functionId);

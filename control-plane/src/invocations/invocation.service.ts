@@ -59,8 +59,8 @@ export interface InvocationDeps {
   fleet: Fleet;
   recorder: CallRecorder;
   log: Logger;
-  /** The function's env (secrets decrypted) for a call. */
-  envOf: (functionId: string) => Promise<Record<string, string>>;
+  /** The function's env (secrets decrypted) for a call: at once when cached, else a promise. */
+  envOf: (functionId: string) => Record<string, string> | Promise<Record<string, string>>;
 }
 
 export class InvocationService {
@@ -85,7 +85,7 @@ export class InvocationService {
   private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: 'api' | 'url'): Promise<RecordedCall> {
     const started = Date.now();
     const t0 = performance.now();
-    const dep = await this.d.deployments.active(fn);
+    const dep = this.d.deployments.activeCached(fn) ?? (await this.d.deployments.active(fn));
     const limit = fn.concurrency * fn.max_instances;
     const now = this.inFlight.get(fn.id) ?? 0;
     if (now >= limit) throw RateLimited('too_many_calls', `function ${fn.name} already has ${now} calls in flight (concurrency ${fn.concurrency} × ${fn.max_instances} instances)`, 1);
@@ -98,7 +98,8 @@ export class InvocationService {
     let agentMs = 0;
     let placementMs = 0;
     try {
-      const env = await this.d.envOf(fn.id);
+      const cachedEnv = this.d.envOf(fn.id);
+      const env = cachedEnv instanceof Promise ? await cachedEnv : cachedEnv;
       const candidates = await this.d.fleet.candidates({ functionId: fn.id, version: dep.version, digest: dep.digest, memoryMb: fn.memory_mb, concurrency: fn.concurrency });
       if (!candidates.length) throw new AppError('unavailable', 'no_agent', 'no agent is up to run the function', { retryAfter: 2 });
       const message = {
@@ -120,7 +121,8 @@ export class InvocationService {
         const last = i === candidates.length - 1 || Date.now() >= message.deadlineMs;
         const send = { ...message, declineAfterMs: last ? 0 : DECLINE_AFTER_MS };
         try {
-          await this.d.deployments.ensureOn(link, dep);
+          const building = this.d.deployments.ensureOn(link, dep);
+          if (building) await building;
           placementMs = performance.now() - t0;
           const ta = performance.now();
           reply = await link.invoke(send, fn.memory_mb * 2 ** 20);

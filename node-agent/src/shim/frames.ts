@@ -27,7 +27,9 @@ export class FrameWriter {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
+      // Once per turn of the event loop (not per tick): the frames of every call answered or sent in this turn
+      // go out in one write, and wake the other side once.
+      setImmediate(() => {
         this.corked = false;
         this.socket.uncork();
       });
