@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client): calls by function and status, their durations, cold starts, build
 // durations, nodes by status and per-node usage (read from the nodes table at each scrape), and the background
 // jobs this replica ran. Served at GET /metrics to admins or to a scraper holding CPUB_METRICS_TOKEN.
+import { nodesRepo } from './fleet/nodes.repo.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Database, NodeRow } from './db/schema.js';
@@ -34,7 +35,7 @@ export class Metrics {
       labelNames: ['status'] as const,
       registers: [this.registry],
       async collect() {
-        const rows = await db.selectFrom('nodes').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+        const rows = await nodesRepo.countByStatus(db);
         this.reset();
         for (const s of ['up', 'suspect', 'down', 'draining', 'drained']) this.set({ status: s }, 0);
         for (const r of rows) this.set({ status: r.status }, Number(r.n));
@@ -49,7 +50,7 @@ export class Metrics {
         registers: [this.registry],
         async collect() {
           this.reset();
-          for (const n of await db.selectFrom('nodes').selectAll().where('status', '!=', 'down').execute()) this.set({ node: n.id, name: n.name }, value(n));
+          for (const n of await nodesRepo.notDown(db)) this.set({ node: n.id, name: n.name }, value(n));
         },
       });
     perNode('cpub_node_containers', 'Containers on a node (warm and starting)', (n) => n.containers);

@@ -80,4 +80,14 @@ export const fleetCases: StoreCases = (s) => {
     }
     assert.is(await nodesRepo.setStatus(db.kysely, 'n-none', 'up', NOW), false);
   });
+
+  s('nodes: the metrics’ view — counts by status, and every node not down', async ({ db }) => {
+    const all = await nodesRepo.list(db.kysely);
+    const counts = new Map<string, number>();
+    for (const n of all) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
+    const got = await nodesRepo.countByStatus(db.kysely);
+    assert.equal(new Map(got.map((r) => [r.status, Number(r.n)])), counts);
+    assert.equal((await nodesRepo.notDown(db.kysely)).map((n) => n.id).sort(), all.filter((n) => n.status !== 'down').map((n) => n.id).sort());
+    assert.ok(all.length >= 2, 'the earlier cases left nodes to count');
+  });
 };

@@ -51,4 +51,12 @@ export const keysCases: StoreCases = (s) => {
     const stored = await db.kysely.selectFrom('used_signatures').selectAll().where('signature_hash', 'in', ['sig-1', 'sig-2', 'sig-3']).orderBy('signature_hash').execute();
     assert.equal(stored, ['sig-1', 'sig-2', 'sig-3'].map((signature_hash) => ({ signature_hash, expires_at: NOW + 300_000 })));
   });
+
+  s('keys: purgeSignatures forgets only the signatures past their window', async ({ db }) => {
+    await keysRepo.useSignature(db.kysely, 'sig-old', NOW + 100);
+    await keysRepo.useSignature(db.kysely, 'sig-new', NOW + 400_000);
+    assert.ok((await keysRepo.purgeSignatures(db.kysely, NOW + 300_001)) >= 1);
+    assert.is(await keysRepo.useSignature(db.kysely, 'sig-old', NOW + 100), true, 'forgotten');
+    assert.is(await keysRepo.useSignature(db.kysely, 'sig-new', NOW + 400_000), false, 'still remembered');
+  });
 };

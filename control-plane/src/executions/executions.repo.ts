@@ -27,6 +27,11 @@ export const executionsRepo = {
     return db.selectFrom('executions').select(['id', 'logs']).where('function_id', '=', functionId).where('started_at', '>=', since).orderBy('started_at', 'desc').limit(limit).execute();
   },
 
+  /** Deletes the records of calls started before `before` (the retention); the number removed. */
+  async purgeBefore(db: Executor, before: number): Promise<number> {
+    return Number((await db.deleteFrom('executions').where('started_at', '<', before).executeTakeFirst()).numDeletedRows);
+  },
+
   /** One execution, if it is a call of one of the owner's functions. */
   forOwner(db: Executor, ownerId: string, id: string): Promise<ExecutionRow | undefined> {
     return db

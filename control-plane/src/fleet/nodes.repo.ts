@@ -26,6 +26,16 @@ export interface NodeUsage {
 }
 
 export const nodesRepo = {
+  /** How many nodes have each status (for the metrics). */
+  countByStatus(db: Executor): Promise<{ status: NodeStatus; n: number }[]> {
+    return db.selectFrom('nodes').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+  },
+
+  /** Every node not `down` (for the metrics). */
+  notDown(db: Executor): Promise<NodeRow[]> {
+    return db.selectFrom('nodes').selectAll().where('status', '!=', 'down').execute();
+  },
+
   /** Inserts a node, or updates its address and credential when it joins again. */
   async upsert(db: Executor, n: { id: string; name: string; advertise: string; credentialSealed: string; tls: boolean }, now: number): Promise<void> {
     const tls = n.tls ? 1 : 0;

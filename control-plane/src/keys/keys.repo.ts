@@ -29,6 +29,11 @@ export const keysRepo = {
     await db.updateTable('api_keys').set(patch).where('id', '=', id).execute();
   },
 
+  /** Forgets the signatures too old to be accepted again; the number removed. */
+  async purgeSignatures(db: Executor, now: number): Promise<number> {
+    return Number((await db.deleteFrom('used_signatures').where('expires_at', '<', now).executeTakeFirst()).numDeletedRows);
+  },
+
   /** Records a signature as used: false when it was used before (a replay). */
   async useSignature(db: Executor, signatureHash: string, expiresAt: number): Promise<boolean> {
     try {

@@ -1,6 +1,8 @@
 // Periodic purge of rows that can no longer matter: expired denylist entries, expired refresh tokens, stale
 // throttle rows, used signatures past their window, and executions older than the retention. With several
 // replicas on one database, the one holding the `purge` lease runs it; another takes over when it stops.
+import { keysRepo } from '../keys/keys.repo.js';
+import { executionsRepo } from '../executions/executions.repo.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { tokenStore } from '../auth/token-store.repo.js';
@@ -47,8 +49,8 @@ export class Purger {
       try {
         const t = await tokenStore.purgeExpired(this.db, now);
         const throttle = await loginThrottle.purge(this.db, now);
-        const signatures = Number((await this.db.deleteFrom('used_signatures').where('expires_at', '<', now).executeTakeFirst()).numDeletedRows);
-        const executions = Number((await this.db.deleteFrom('executions').where('started_at', '<', now - this.executionRetentionMs).executeTakeFirst()).numDeletedRows);
+        const signatures = await keysRepo.purgeSignatures(this.db, now);
+        const executions = await executionsRepo.purgeBefore(this.db, now - this.executionRetentionMs);
         if (t.denylist + t.refresh + throttle + signatures + executions > 0) this.log.info({ ...t, throttle, signatures, executions }, 'purged expired rows');
         this.onRun?.();
       } catch (err) {
