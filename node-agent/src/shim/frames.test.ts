@@ -43,16 +43,22 @@ for (const [name, frame, max] of [
   });
 }
 
-test('frames written in one turn leave corked together, uncorked on the next tick', async () => {
+test('frames written in one turn of the event loop leave corked together, ticks and promises included; uncorked once the turn ends', async () => {
   const calls: string[] = [];
   const socket = { cork: () => calls.push('cork'), uncork: () => calls.push('uncork'), write: () => calls.push('write') } as unknown as Socket;
   const w = new FrameWriter(socket);
   w.write(encodeFrame(1, {}, Buffer.from('a')));
   w.write(encodeFrame(2, {}));
   assert.equal(calls, ['cork', 'write', 'write', 'write', 'write', 'write']);
+  // Calls answered a tick or a promise later in the same turn (each gRPC message is one) join the same write.
   await new Promise((r) => process.nextTick(r));
-  assert.equal(calls.slice(-1), ['uncork']);
+  await Promise.resolve();
   w.write(encodeFrame(3, {}));
+  assert.not.ok(calls.includes('uncork'), 'still corked within the turn');
+  assert.is(calls.filter((c) => c === 'cork').length, 1);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(calls.slice(-1), ['uncork']);
+  w.write(encodeFrame(4, {}));
   assert.equal(calls.slice(-3), ['cork', 'write', 'write'], 'a later turn corks again');
 });
 
