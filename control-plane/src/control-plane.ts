@@ -88,7 +88,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const env = new EnvService(db.kysely, sealer, changed, functions);
   const envOf = (id: string) => env.forCall(id);
   const apiKeys = new KeysService(db.kysely, sealer, functions);
-  const builder = new Builder({ db: db.kysely, fleet, artifacts, log, onActivated: changed, onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases, envOf });
+  const builder = new Builder({ db: db.kysely, fleet, artifacts, log, onActivated: changed, onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases, envOf, functionById: (id) => functions.byId(id) });
   const deployments: DeploymentsService = new DeploymentsService({ db: db.kysely, functions, builder, artifacts, fleet, log, onChanged: changed });
   const recorder = new CallRecorder(db, log, (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold));
   const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id) });

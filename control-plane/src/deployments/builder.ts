@@ -3,14 +3,13 @@
 // first calls share one build). Build log lines go out as events for `…/logs?follow=true`.
 import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
-import type { Database, DeploymentRow } from '../db/schema.js';
+import type { Database, DeploymentRow, FunctionRow } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
 import type { Fleet } from '../fleet/fleet.service.js';
 import { builtKey, type AgentLink } from '../fleet/agent-link.js';
 import type { Leases } from '../maintenance/lease.js';
 import { NotFound, Unavailable } from '../errors.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
-import { functionsRepo } from '../functions/functions.repo.js';
 import { deploymentsRepo } from './deployments.repo.js';
 
 const BUILD_LOG_CAP = 64 * 1024;
@@ -36,6 +35,8 @@ export interface BuilderDeps {
   leases?: Leases;
   /** A function's env and decrypted secrets, for the startup check of a new version. */
   envOf: (functionId: string) => Promise<Record<string, string>>;
+  /** A function by id, whoever owns it (the functions service): its settings for the startup check. */
+  functionById: (functionId: string) => Promise<FunctionRow | undefined>;
 }
 
 export class Builder {
@@ -123,7 +124,7 @@ export class Builder {
       const link = await this.waitForAgent(functionId, version, digest);
       line(`building version ${version} on node ${link.nodeId}`);
       // The new version is started once with its settings and env before it can go live (the startup check).
-      const fn = await functionsRepo.byId(this.d.db, functionId);
+      const fn = await this.d.functionById(functionId);
       if (!fn) throw NotFound('function_not_found', 'the function was deleted while its version was building');
       const startupCheck = {
         functionName: fn.name,
