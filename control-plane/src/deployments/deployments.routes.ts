@@ -6,7 +6,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { ReadableStream } from 'node:stream/web';
 import { Readable } from 'node:stream';
 import type { AppEnv } from '../http/env.js';
-import { problem, json, jsonBody, bearer, pageQuery, fnRef, unauthenticated, fnNotFound } from '../http/schemas.js';
+import { problem, json, jsonBody, pageQuery, fnRef, unauthenticated, fnNotFound, authed } from '../http/schemas.js';
 import { FunctionSchema } from '../functions/functions.view.js';
 import type { DeploymentsService } from './deployments.service.js';
 import { DeploymentSchema } from './deployments.view.js';
@@ -16,9 +16,9 @@ const version = fnRef.extend({ version: z.coerce.number().int().min(1).openapi({
 const archive = { type: 'string', format: 'binary', description: 'the .tar.gz made by `cpub deploy` (cpub.json manifest and the bundle)' } as const;
 
 export function deploymentsRoutes(deployments: DeploymentsService, user: MiddlewareHandler<AppEnv>) {
-  const authed = { security: bearer, middleware: user };
+  const auth = authed(user);
   const upload = createRoute({
-    ...authed,
+    ...auth,
     method: 'post',
     path: '/{ref}/deployments',
     summary: 'Upload a new version; it is built on an agent (with wait=true, the answer comes when the build ended)',
@@ -46,7 +46,7 @@ export function deploymentsRoutes(deployments: DeploymentsService, user: Middlew
     },
   });
   const list = createRoute({
-    ...authed,
+    ...auth,
     method: 'get',
     path: '/{ref}/deployments',
     summary: 'Versions, newest first',
@@ -54,7 +54,7 @@ export function deploymentsRoutes(deployments: DeploymentsService, user: Middlew
     responses: { 200: json('Versions', z.object({ deployments: z.array(DeploymentSchema), nextCursor: z.string().nullable() })), 401: unauthenticated, 404: fnNotFound },
   });
   const get = createRoute({
-    ...authed,
+    ...auth,
     method: 'get',
     path: '/{ref}/deployments/{version}',
     summary: 'One version: status, digest, timings and build log',
@@ -62,7 +62,7 @@ export function deploymentsRoutes(deployments: DeploymentsService, user: Middlew
     responses: { 200: json('Version', z.object({ deployment: DeploymentSchema.extend({ buildLog: z.string() }) })), 401: unauthenticated, 404: fnNotFound },
   });
   const log = createRoute({
-    ...authed,
+    ...auth,
     method: 'get',
     path: '/{ref}/deployments/{version}/logs',
     summary: 'A version’s build log; with follow=true and the build running, its lines as Server-Sent Events (`log`, then `done`)',
@@ -74,7 +74,7 @@ export function deploymentsRoutes(deployments: DeploymentsService, user: Middlew
     },
   });
   const rollback = createRoute({
-    ...authed,
+    ...auth,
     method: 'post',
     path: '/{ref}/rollback',
     summary: 'Make a ready version the active one',

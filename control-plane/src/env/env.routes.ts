@@ -2,7 +2,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound, problem, type Same } from '../http/schemas.js';
+import { json, jsonBody, fnRef, unauthenticated, fnNotFound, problem, type Same, authed } from '../http/schemas.js';
 import type { EnvService } from './env.service.js';
 import type * as api from '../../../common/api-types.js';
 
@@ -14,9 +14,9 @@ const EnvList = z.object({ env: z.array(EnvEntry) });
 true satisfies Same<z.infer<typeof EnvList>, api.EnvList>;
 
 export function envRoutes(env: EnvService, user: MiddlewareHandler<AppEnv>) {
-  const authed = { security: bearer, middleware: user };
+  const auth = authed(user);
   const list = createRoute({
-    ...authed,
+    ...auth,
     method: 'get',
     path: '/{ref}/env',
     summary: 'Env vars (secrets masked)',
@@ -24,7 +24,7 @@ export function envRoutes(env: EnvService, user: MiddlewareHandler<AppEnv>) {
     responses: { 200: json('Env', EnvList), 401: unauthenticated, 404: fnNotFound },
   });
   const put = createRoute({
-    ...authed,
+    ...auth,
     method: 'put',
     path: '/{ref}/env',
     summary: 'Set env vars and secrets (new and warm containers get them)',
@@ -32,7 +32,7 @@ export function envRoutes(env: EnvService, user: MiddlewareHandler<AppEnv>) {
     responses: { 200: json('Env', EnvList), 400: problem('Bad name'), 401: unauthenticated, 404: fnNotFound },
   });
   const unset = createRoute({
-    ...authed,
+    ...auth,
     method: 'delete',
     path: '/{ref}/env/{key}',
     summary: 'Unset one env var or secret',

@@ -4,7 +4,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { EventEmitter } from 'node:events';
 import type { AppEnv } from '../http/env.js';
-import { json, bearer, pageQuery, fnRef, unauthenticated, fnNotFound, problem, type Same } from '../http/schemas.js';
+import { json, pageQuery, fnRef, unauthenticated, fnNotFound, problem, type Same, authed } from '../http/schemas.js';
 import { EXECUTION_STATUSES } from '../../../proto/outcomes.js';
 import type { ExecutionsService } from './executions.service.js';
 import { ExecutionSchema } from './executions.view.js';
@@ -15,9 +15,9 @@ const LogLine = z.object({ executionId: z.string(), atMs: z.number(), stream: z.
 true satisfies Same<z.infer<typeof LogLine>, api.LogLine>;
 
 export function executionsRoutes(executions: ExecutionsService, liveLogs: EventEmitter, user: MiddlewareHandler<AppEnv>) {
-  const authed = { security: bearer, middleware: user };
+  const auth = authed(user);
   const list = createRoute({
-    ...authed,
+    ...auth,
     method: 'get',
     path: '/functions/{ref}/executions',
     summary: 'Calls of the function, newest first',
@@ -31,7 +31,7 @@ export function executionsRoutes(executions: ExecutionsService, liveLogs: EventE
     responses: { 200: json('Executions', z.object({ executions: z.array(ExecutionSchema), nextCursor: z.string().nullable() })), 401: unauthenticated, 404: fnNotFound },
   });
   const get = createRoute({
-    ...authed,
+    ...auth,
     method: 'get',
     path: '/executions/{id}',
     summary: 'One call of one of the caller’s functions, with its logs',
@@ -39,7 +39,7 @@ export function executionsRoutes(executions: ExecutionsService, liveLogs: EventE
     responses: { 200: json('Execution', z.object({ execution: ExecutionSchema })), 401: unauthenticated, 404: problem('No such execution (or not yours)') },
   });
   const logs = createRoute({
-    ...authed,
+    ...auth,
     method: 'get',
     path: '/functions/{ref}/logs',
     summary: 'The log lines of the function’s calls, oldest first; with follow=true, then each new line as a Server-Sent Event (`log`)',

@@ -2,14 +2,14 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { problem, json, jsonBody, bearer, pageQuery, fnRef, unauthenticated, fnNotFound } from '../http/schemas.js';
+import { problem, json, jsonBody, pageQuery, fnRef, unauthenticated, fnNotFound, authed } from '../http/schemas.js';
 import type { FunctionsService } from './functions.service.js';
 import { FunctionSchema, FunctionSettings } from './functions.view.js';
 
 export function functionsRoutes(fns: FunctionsService, user: MiddlewareHandler<AppEnv>) {
-  const authed = { security: bearer, middleware: user };
+  const auth = authed(user);
   const create = createRoute({
-    ...authed,
+    ...auth,
     method: 'post',
     path: '/',
     summary: 'Create a function',
@@ -17,7 +17,7 @@ export function functionsRoutes(fns: FunctionsService, user: MiddlewareHandler<A
     responses: { 201: json('Created', z.object({ function: FunctionSchema })), 400: problem('Bad name or setting (named)'), 401: unauthenticated, 409: problem('Name taken') },
   });
   const list = createRoute({
-    ...authed,
+    ...auth,
     method: 'get',
     path: '/',
     summary: 'The caller’s functions, newest first',
@@ -25,7 +25,7 @@ export function functionsRoutes(fns: FunctionsService, user: MiddlewareHandler<A
     responses: { 200: json('Functions', z.object({ functions: z.array(FunctionSchema), nextCursor: z.string().nullable() })), 401: unauthenticated },
   });
   const get = createRoute({
-    ...authed,
+    ...auth,
     method: 'get',
     path: '/{ref}',
     summary: 'One function with its active version, limits and URL',
@@ -33,7 +33,7 @@ export function functionsRoutes(fns: FunctionsService, user: MiddlewareHandler<A
     responses: { 200: json('Function', z.object({ function: FunctionSchema })), 401: unauthenticated, 404: fnNotFound },
   });
   const patch = createRoute({
-    ...authed,
+    ...auth,
     method: 'patch',
     path: '/{ref}',
     summary: 'Change limits, auth or network (new containers pick it up; warm ones are recycled)',
@@ -41,7 +41,7 @@ export function functionsRoutes(fns: FunctionsService, user: MiddlewareHandler<A
     responses: { 200: json('Function', z.object({ function: FunctionSchema })), 400: problem('Bad setting (named)'), 401: unauthenticated, 404: fnNotFound },
   });
   const remove = createRoute({
-    ...authed,
+    ...auth,
     method: 'delete',
     path: '/{ref}',
     summary: 'Delete the function, its versions, executions, keys, env, containers and images',

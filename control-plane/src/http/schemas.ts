@@ -54,6 +54,9 @@ export function json<T extends z.ZodType>(description: string, schema: T) {
 
 export const bearer = [{ bearer: [] as string[] }];
 
+/** A route's `security` and `middleware` when it takes the caller's access token (`user`: requireAuth). */
+export const authed = <M>(user: M) => ({ security: bearer, middleware: user });
+
 /** A page of a list: `limit` (1–200, 50 by default) and the opaque cursor of the previous page's end. */
 export const pageQuery = (cursorMax = 200) => z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(cursorMax).optional() });
 

@@ -64,7 +64,6 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
   function fail(req: IncomingMessage, res: ServerResponse, requestId: string, thrown: unknown): void {
     // The root logger (not the request line's): its redaction applies to what an unknown error carries.
     const p = problemOf(thrown, req.url!.split('?')[0]!, requestId, d.log);
-    const err = thrown;
     if (res.headersSent) return void res.destroy();
     // A body refused before it was read: the answer says the connection closes, and the rest of the body is read
     // and dropped for a moment (a lingering close) so the client gets the answer before the connection ends.
@@ -74,7 +73,7 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
       req.resume();
     }
     // A call that was recorded names its execution in a header too, as a successful one does.
-    const executionId = err instanceof AppError && typeof err.extra.executionId === 'string' ? { 'Cpub-Execution-Id': err.extra.executionId } : {};
+    const executionId = thrown instanceof AppError && typeof thrown.extra.executionId === 'string' ? { 'Cpub-Execution-Id': thrown.extra.executionId } : {};
     res.writeHead(p.status, { ...p.headers, ...executionId, 'X-Request-Id': requestId, 'Content-Length': Buffer.byteLength(p.body), ...(unread ? { Connection: 'close' } : {}) });
     res.end(p.body);
   }

@@ -2,7 +2,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound, type Same } from '../http/schemas.js';
+import { json, jsonBody, fnRef, unauthenticated, fnNotFound, type Same, authed } from '../http/schemas.js';
 import type { KeysService } from './keys.service.js';
 import type * as api from '../../../common/api-types.js';
 
@@ -17,9 +17,9 @@ const KeyAndSecret = z.object({ key: KeySchema, secret: z.string() });
 true satisfies Same<z.infer<typeof KeyAndSecret>, api.KeyWithSecret>;
 
 export function keysRoutes(keys: KeysService, user: MiddlewareHandler<AppEnv>) {
-  const authed = { security: bearer, middleware: user };
+  const auth = authed(user);
   const create = createRoute({
-    ...authed,
+    ...auth,
     method: 'post',
     path: '/{ref}/keys',
     summary: 'A new API key; its secret is in this answer only',
@@ -27,7 +27,7 @@ export function keysRoutes(keys: KeysService, user: MiddlewareHandler<AppEnv>) {
     responses: { 201: json('Key and secret', KeyAndSecret), 401: unauthenticated, 404: fnNotFound },
   });
   const list = createRoute({
-    ...authed,
+    ...auth,
     method: 'get',
     path: '/{ref}/keys',
     summary: 'The function’s API keys (no secrets)',
@@ -35,7 +35,7 @@ export function keysRoutes(keys: KeysService, user: MiddlewareHandler<AppEnv>) {
     responses: { 200: json('Keys', z.object({ keys: z.array(KeySchema) })), 401: unauthenticated, 404: fnNotFound },
   });
   const revoke = createRoute({
-    ...authed,
+    ...auth,
     method: 'delete',
     path: '/{ref}/keys/{keyId}',
     summary: 'Revoke a key (kept for the record)',
@@ -43,7 +43,7 @@ export function keysRoutes(keys: KeysService, user: MiddlewareHandler<AppEnv>) {
     responses: { 204: { description: 'Revoked' }, 401: unauthenticated, 404: fnNotFound },
   });
   const roll = createRoute({
-    ...authed,
+    ...auth,
     method: 'post',
     path: '/{ref}/keys/{keyId}/roll',
     summary: 'A new secret for a key; the old one stops working',

@@ -3,7 +3,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { json, bearer, fnRef, unauthenticated, fnNotFound, problem, type Same } from '../http/schemas.js';
+import { json, fnRef, unauthenticated, fnNotFound, problem, type Same, authed } from '../http/schemas.js';
 import { Invalid } from '../errors.js';
 import type * as api from '../../../common/api-types.js';
 import { PERIODS, type Period, type StatsService } from './stats.service.js';
@@ -41,11 +41,11 @@ const hours = z.object({ hours: z.string().max(8).optional().openapi({ descripti
 const days = z.object({ days: z.string().max(8).optional().openapi({ description: '1–90 (30)' }) });
 
 export function statsRoutes(stats: StatsService, user: MiddlewareHandler<AppEnv>) {
-  const authed = { security: bearer, middleware: user };
+  const auth = authed(user);
   const bad = problem('Bad period or range (named)');
   const route = <P extends string, Q extends z.ZodObject, S extends z.ZodType>(path: P, summary: string, query: Q, schema: S, withRef: boolean) =>
     createRoute({
-      ...authed,
+      ...auth,
       method: 'get',
       path,
       summary,
