@@ -20,6 +20,10 @@ export interface FunctionView {
   maxInstances: number;
   auth: FunctionAuth;
   network: FunctionNetwork;
+  /** How long its execution records are kept (`7d`, `12h`); null: the server's default. */
+  executionRetention: string | null;
+  /** Successful calls per second that get a record (errors and cold starts always do); null: the server's default. */
+  executionSampling: number | null;
   activeVersion: number | null;
   status: 'ready' | 'not_deployed';
   createdAt: string;
@@ -190,6 +194,8 @@ export interface InvokeResult {
   bodyEncoding: 'utf8' | 'base64';
   durationMs: number;
   coldStart: boolean;
+  /** True when sampling kept no execution record of the call (a success past the function's rate): it counts in the stats only. */
+  sampled: boolean;
 }
 
 /** POST /api/auth/login and /api/auth/refresh. */

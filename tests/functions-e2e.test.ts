@@ -423,6 +423,46 @@ s('logs (recent and followed live over SSE) and stats (period, hourly buckets, o
   assert.is((await api.get('/api/stats/overview/daily?days=2', owner.token)).body.buckets.length, 2);
 });
 
+s('records as the operator chooses: executionRetention and executionSampling (a sampled success says so and has no record, but counts in the stats)', async () => {
+  for (const [patch, field] of [
+    [{ executionRetention: '7x' }, 'executionRetention'],
+    [{ executionRetention: '0d' }, 'executionRetention'],
+    [{ executionRetention: '401d' }, 'executionRetention'],
+    [{ executionSampling: -1 }, 'executionSampling'],
+    [{ executionSampling: 1.5 }, 'executionSampling'],
+    [{ executionSamplng: 5 }, 'executionSamplng'],
+  ] as const) {
+    const r = await api.patch('/api/functions/hello', patch, owner.token);
+    assert.is(r.status, 400, JSON.stringify(patch));
+    assert.match(r.text, field);
+  }
+  const set = await api.patch('/api/functions/hello', { executionRetention: '3d', executionSampling: 0 }, owner.token);
+  assert.equal([set.body.function.executionRetention, set.body.function.executionSampling], ['3d', 0]);
+  const before = (await api.get('/api/functions/hello/stats?period=1h', owner.token)).body.invocations as number;
+
+  const sampled = await api.post('/api/functions/hello/invoke', {}, owner.token);
+  assert.equal([sampled.status, sampled.body.sampled, sampled.body.coldStart], [200, true, false], sampled.text);
+  assert.is((await api.get(`/api/executions/${sampled.body.executionId}`, owner.token)).status, 404, 'no record of a sampled call');
+  const url = await fetch(`${server.url}/fn/${owner.handle}/hello`, { headers: { authorization: `Bearer ${owner.token}` } });
+  await url.arrayBuffer();
+  assert.equal([url.ok, url.headers.get('cpub-sampled')], [true, 'true']);
+  // A cold start is always recorded: new limits recycle the warm container.
+  assert.is((await api.patch('/api/functions/hello', { memoryMb: 160 }, owner.token)).status, 200);
+  const cold = await api.post('/api/functions/hello/invoke', {}, owner.token);
+  assert.equal([cold.body.coldStart, cold.body.sampled], [true, false]);
+  assert.is((await api.get(`/api/executions/${cold.body.executionId}`, owner.token)).status, 200);
+  await until('the three calls are counted', async () => (await api.get('/api/functions/hello/stats?period=1h', owner.token)).body.invocations === before + 3, 10_000);
+
+  const reset = await api.patch('/api/functions/hello', { executionRetention: null, executionSampling: null }, owner.token);
+  assert.equal([reset.body.function.executionRetention, reset.body.function.executionSampling], [null, null]);
+  const kept = await api.post('/api/functions/hello/invoke', {}, owner.token);
+  assert.is(kept.body.sampled, false);
+  const keptUrl = await fetch(`${server.url}/fn/${owner.handle}/hello`, { headers: { authorization: `Bearer ${owner.token}` } });
+  await keptUrl.arrayBuffer();
+  assert.is(keptUrl.headers.get('cpub-sampled'), null);
+  assert.is((await api.get(`/api/executions/${kept.body.executionId}`, owner.token)).status, 200);
+});
+
 s('the examples deploy and answer: hello (TypeScript), hono-app (two routes), env-echo (a secret proven, not shown)', async () => {
   const packed = async (name: string) => (await packFunction(join(repoRoot, 'examples', name))).bytes;
   for (const name of ['hello', 'hono-app', 'env-echo']) {

@@ -109,8 +109,14 @@ export const settings = {
   executionRetention: {
     env: 'CPUB_EXECUTION_RETENTION',
     flag: 'execution-retention',
-    help: 'how long execution records (with their logs) are kept, e.g. 30d, 12h',
-    schema: duration.default(30 * 86_400_000),
+    help: 'how long execution records (with their logs) are kept when a function sets no executionRetention, e.g. 7d, 12h (the statistics are kept apart)',
+    schema: duration.default(7 * 86_400_000),
+  },
+  executionSampling: {
+    env: 'CPUB_EXECUTION_SAMPLING',
+    flag: 'execution-sampling',
+    help: 'successful calls per second per function that get an execution record when a function sets no executionSampling (every error and cold start does; all count in the statistics); unset: every call',
+    schema: z.coerce.number({ message: 'must be a number' }).int().min(0).max(1_000_000).optional(),
   },
   buildAgentWait: {
     env: 'CPUB_BUILD_AGENT_WAIT',

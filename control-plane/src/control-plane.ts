@@ -90,7 +90,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const apiKeys = new KeysService(db.kysely, sealer, functions);
   const builder = new Builder({ db: db.kysely, fleet, artifacts, log, onActivated: changed, onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases, envOf, functionById: (id) => functions.byId(id) });
   const deployments: DeploymentsService = new DeploymentsService({ db: db.kysely, functions, builder, artifacts, fleet, log, onChanged: changed });
-  const recorder = new CallRecorder(db, log, (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold));
+  const recorder = new CallRecorder(db, log, { onCall: (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold), sampleRate: config.executionSampling ?? null });
   const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id) });
   const executions = new ExecutionsService(db.kysely, functions);
   const app = buildApp({

@@ -12,6 +12,7 @@ import type { DeploymentRow, ExecutionsTable, FunctionsTable, NewUser } from '..
 import { usersRepo } from '../../control-plane/src/users/users.repo.js';
 import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
 import { AppError } from '../../control-plane/src/errors.js';
+import { uuidBytes, uuidText } from '../../control-plane/src/executions/records.js';
 import { createTestDatabase } from './postgres.js';
 import { loud } from './hooks.js';
 
@@ -40,7 +41,7 @@ export function storeSuite(dialect: Dialect, modules: StoreCases[]): StoreSuite 
       ctx.db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
       cleanup = pg.drop;
     }
-    assert.equal(await migrateToLatest(ctx.db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace']);
+    assert.equal(await migrateToLatest(ctx.db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace', '0007-records']);
   }));
 
   s.after(loud(async (ctx) => {
@@ -61,7 +62,7 @@ export function user(id: string, email = `${id}@example.com`, created = NOW): Ne
 }
 
 export function fnRow(id: string, ownerId: string, name = id, createdAt = NOW): Insertable<FunctionsTable> {
-  return { id, owner_id: ownerId, name, memory_mb: 128, cpus: 0.5, timeout_ms: 1000, concurrency: 1, max_instances: 1, auth: 'private', network: 'none', active_version: null, created_at: createdAt, updated_at: createdAt };
+  return { id, owner_id: ownerId, name, memory_mb: 128, cpus: 0.5, timeout_ms: 1000, concurrency: 1, max_instances: 1, auth: 'private', network: 'none', execution_retention_ms: null, execution_sample_rate: null, active_version: null, created_at: createdAt, updated_at: createdAt };
 }
 
 /**
@@ -73,8 +74,56 @@ export async function ownerWith(db: Db, ownerId: string, ...functionIds: string[
   for (const id of functionIds) await functionsRepo.insert(db.kysely, fnRow(id, ownerId));
 }
 
-export function executionRow(id: string, functionId: string, startedAt: number, patch: Partial<Insertable<ExecutionsTable>> = {}): Insertable<ExecutionsTable> {
-  return { id, function_id: functionId, version: 1, node_id: null, trigger: 'api', status: 'success', http_status: 200, started_at: startedAt, duration_ms: 1, cold_start: 0, timings: '{}', cpu_ms: 0, peak_memory_bytes: 0, method: 'GET', path: '/', request_bytes: 0, error: null, logs: '[]', logs_truncated: 0, ...patch };
+/**
+ * A readable name as a UUID whose bytes sort as the name does (ASCII, padded with zeros): for the functions of
+ * record cases, whose records keep function ids as 16 bytes.
+ */
+export function uid(name: string): string {
+  return uuidText(Buffer.concat([Buffer.from(name, 'ascii'), Buffer.alloc(16)]).subarray(0, 16));
+}
+
+/** An execution id like the server's (UUIDv7: its first 6 bytes are the start in ms), then the name: ids of one ms sort by name. */
+export function executionId(name: string, startedAt: number): string {
+  const b = Buffer.alloc(16);
+  b.writeUIntBE(startedAt, 0, 6);
+  b.write(name.slice(0, 10), 6, 'ascii');
+  return uuidText(b);
+}
+
+/** The name in an id made by executionId or uid. */
+export function nameOf(id: string | Uint8Array): string {
+  const b = typeof id === 'string' ? uuidBytes(id) : Buffer.from(id);
+  const name = b.subarray(/^[a-z]/.test(b.subarray(0, 1).toString('ascii')) ? 0 : 6);
+  return name.toString('ascii').replace(/\0+$/, '');
+}
+
+/** A record of a call `name` of function `fn` (a name given to uid): the fewest columns set, then `patch`. */
+export function executionRow(name: string, fn: string, startedAt: number, patch: Partial<Insertable<ExecutionsTable>> = {}): Insertable<ExecutionsTable> {
+  return {
+    function_id: uuidBytes(uid(fn)),
+    started_at: startedAt,
+    id: uuidBytes(executionId(name, startedAt)),
+    version: 1,
+    node_id: null,
+    trigger: 'api',
+    status: 0,
+    http_status: 200,
+    duration_ms: 1,
+    cold_start: 0,
+    cpu_ms: 0,
+    peak_memory_kib: 0,
+    method: 'GET',
+    path: '/',
+    request_bytes: 0,
+    error: null,
+    queued_ms: 0,
+    run_ms: 0,
+    placement_ms: 0,
+    agent_us: 0,
+    cold: null,
+    logs: 0,
+    ...patch,
+  };
 }
 
 export function deploymentRow(functionId: string, version: number, patch: Partial<Omit<DeploymentRow, 'build_log'>> = {}): Omit<DeploymentRow, 'build_log'> {

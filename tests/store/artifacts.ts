@@ -35,7 +35,7 @@ export const artifactsCases: StoreCases = (s) => {
 
     await artifactsRepo.insert(db.kysely, 'art-unshared', BYTES, NOW);
     assert.equal(await mine(), []);
-    await functionsRepo.delete(db.kysely, 'fa-art');
+    await functionsRepo.delete(db.kysely, 'fa-art', NOW);
     await artifactsRepo.deleteUnused(db.kysely, ['art-used', 'art-unshared']);
     assert.equal(await stored('art-used', 'art-unshared', 'art-kept', 'art-1'), [false, false, true, true], 'no version uses them any more');
   });

@@ -89,7 +89,7 @@ export const deploymentsCases: StoreCases = (s) => {
       { function_id: 'fd-dig1', version: 1, digest: 'dig-shared', size_bytes: 1024 },
       { function_id: 'fd-dig2', version: 2, digest: 'dig-other', size_bytes: 5_000_000_000 },
     ]);
-    await functionsRepo.delete(db.kysely, 'fd-dig2');
+    await functionsRepo.delete(db.kysely, 'fd-dig2', NOW);
     assert.not.ok((await deploymentsRepo.digestsInUse(db.kysely)).has('dig-other'), 'gone with its function');
   });
 };

@@ -1,16 +1,21 @@
-// Store cases for the record of calls: executions.repo's filtered, cursor-paged list, recent logs and owner
-// scoping, and the hot-path insert (ExecutionWriter through db.bulkInsert).
+// Store cases for the record of calls: executions.repo's filtered, cursor-paged list, the logs of calls, owner
+// scoping, the purge in batches, and the hot-path write (ExecutionWriter through db.batchWriter: records, log lines
+// and rollups in one transaction).
 import * as assert from 'uvu/assert';
-import type { Insertable } from 'kysely';
 import type { Logger } from '../../common/logger.js';
 import type { Db } from '../../control-plane/src/db/connect.js';
-import type { ExecutionsTable } from '../../control-plane/src/db/schema.js';
 import { executionsRepo, type ExecutionQuery } from '../../control-plane/src/executions/executions.repo.js';
-import { ExecutionWriter } from '../../control-plane/src/executions/execution-writer.js';
-import { executionRow, NOW, ownerWith, rejects, type StoreCases } from '../helpers/store.js';
+import { ExecutionWriter, type CallWrite } from '../../control-plane/src/executions/execution-writer.js';
+import { STATUS_CODES, uuidBytes, uuidText } from '../../control-plane/src/executions/records.js';
+import { EXECUTION_STATUSES, toWire, type Outcome } from '../../proto/outcomes.js';
+import { CallRecorder } from '../../control-plane/src/executions/call-recorder.js';
+import type { FunctionRow } from '../../control-plane/src/db/schema.js';
+import type { InvokeReply__Output } from '../../proto/generated/containerpub/agent/v1/InvokeReply.js';
+import { randomUUID } from 'node:crypto';
+import { executionId, executionRow, fnRow, nameOf, NOW, ownerWith, uid, type StoreCases } from '../helpers/store.js';
 
 // Calls of fe, oldest first; three start in the same millisecond.
-const CALLS: [id: string, at: number, status: 'success' | 'error' | 'timeout'][] = [
+const CALLS: [name: string, at: number, status: 'success' | 'error' | 'timeout'][] = [
   ['e1', NOW + 100, 'success'],
   ['e2', NOW + 200, 'error'],
   ['e3a', NOW + 300, 'success'],
@@ -18,117 +23,211 @@ const CALLS: [id: string, at: number, status: 'success' | 'error' | 'timeout'][]
   ['e3c', NOW + 300, 'success'],
   ['e4', NOW + 400, 'timeout'],
 ];
+const FE = uid('fe');
 
-/** The database as ExecutionWriter sees it, with the size of every batch it inserts recorded. */
+/** The database as ExecutionWriter sees it, with the number of records of every batch it writes. */
 function countingBatches(db: Db): { db: Db; batches: number[] } {
   const batches: number[] = [];
-  const bulkInsert: Db['bulkInsert'] = (table, columns) => {
-    const insert = db.bulkInsert(table, columns);
-    return async (rows) => {
-      batches.push(rows.length);
-      await insert(rows);
+  const batchWriter: Db['batchWriter'] = (spec) => {
+    const write = db.batchWriter(spec);
+    return async (batch) => {
+      batches.push(batch.inserts[0]!.length);
+      await write(batch);
     };
   };
-  return { db: { ...db, bulkInsert }, batches };
+  return { db: { ...db, batchWriter }, batches };
 }
 
-/** A row per column value worth round-tripping: nulls and not, bigints past 2^32, JSON text. */
-function writtenRow(id: string, functionId: string, i: number): Insertable<ExecutionsTable> {
-  return executionRow(id, functionId, NOW + 1000 + i, {
+/** A write of call `name` of function `fn`: every column worth round-tripping set; logs when `i` is even. */
+function callWrite(name: string, fn: string, i: number): CallWrite {
+  const at = NOW + 1000 + i;
+  const record = executionRow(name, fn, at, {
     version: 3 + i,
     node_id: i % 2 ? null : `node-${i}`,
     trigger: i % 2 ? 'url' : 'api',
-    status: i % 2 ? 'oom' : 'success',
+    status: STATUS_CODES[i % 2 ? 'oom' : 'success'],
     http_status: i % 2 ? 502 : 200,
     duration_ms: 40 + i,
     cold_start: i % 2,
-    timings: JSON.stringify({ queued: i, run: 40 }),
     cpu_ms: 7 + i,
-    peak_memory_bytes: 5_000_000_000 + i,
+    peak_memory_kib: 5_000_000 + i,
     method: 'POST',
     path: `/p/${i}?q=ü`,
     request_bytes: 123 + i,
     error: i % 2 ? 'out of memory' : null,
-    logs: JSON.stringify([{ atMs: 1, stream: 'stdout', level: 'info', message: `line ${i}` }]),
-    logs_truncated: i % 2,
+    queued_ms: i,
+    run_ms: 40,
+    placement_ms: 2,
+    agent_us: 1234,
+    cold: i % 2 ? JSON.stringify({ createMs: 1, startMs: 2, readyMs: 3, prewarmed: true }) : null,
+    logs: i % 2 ? 0 : 1,
   });
+  return {
+    record,
+    logs: i % 2 ? undefined : { function_id: record.function_id, started_at: at, id: record.id, lines: JSON.stringify([{ atMs: 1, stream: 'stdout', level: 'info', message: `line ${i}` }]) },
+    call: { functionId: uid(fn), version: 3 + i, startedAt: at, status: i % 2 ? 'oom' : 'success', coldStart: Boolean(i % 2), durationMs: 40 + i, cpuMs: 7 + i, peakMemoryBytes: (5_000_000 + i) * 1024 },
+  };
 }
 
+const names = (rows: { id: Uint8Array }[]) => rows.map((r) => nameOf(r.id));
+
 export const executionsCases: StoreCases = (s) => {
+  s('executions: status codes are the places in EXECUTION_STATUSES, which only grows at its end', () => {
+    assert.equal(STATUS_CODES, { success: 0, error: 1, timeout: 2, oom: 3, crashed: 4, rejected: 5, agent_lost: 6 });
+    assert.is(EXECUTION_STATUSES.length, 7);
+  });
+
   s('executions: list filters by status and since, pages strictly before a cursor, ties broken by id', async ({ db }) => {
-    await ownerWith(db, 'eo', 'fe', 'fe-2', 'fe-w');
-    await ownerWith(db, 'eo-x', 'fx');
-    await db.kysely.insertInto('executions').values(CALLS.map(([id, at, status]) => executionRow(id, 'fe', at, { status, logs: `["${id}"]` }))).execute();
+    await ownerWith(db, 'eo', FE, uid('fe-2'), uid('fe-w'));
+    await ownerWith(db, 'eo-x', uid('fx'));
+    await db.kysely.insertInto('executions').values(CALLS.map(([name, at, status]) => executionRow(name, 'fe', at, { status: STATUS_CODES[status], logs: 1 }))).execute();
+    await db.kysely.insertInto('execution_logs').values(CALLS.map(([name, at]) => ({ function_id: uuidBytes(FE), started_at: at, id: uuidBytes(executionId(name, at)), lines: `["${name}"]` }))).execute();
     await db.kysely.insertInto('executions').values([executionRow('f2-1', 'fe-2', NOW + 300), executionRow('x1', 'fx', NOW + 300)]).execute();
+    const at = (name: string) => CALLS.find((c) => c[0] === name)![1];
+    const before = (name: string) => ({ startedAt: at(name), id: executionId(name, at(name)) });
     const cases: [query: Omit<ExecutionQuery, 'functionId'> & { functionId?: string }, expected: string[]][] = [
       [{ limit: 10 }, ['e4', 'e3c', 'e3b', 'e3a', 'e2', 'e1']],
       [{ limit: 2 }, ['e4', 'e3c']],
       [{ limit: 10, status: 'error' }, ['e3b', 'e2']],
       [{ limit: 10, since: NOW + 300 }, ['e4', 'e3c', 'e3b', 'e3a']],
-      [{ limit: 10, before: { startedAt: NOW + 300, id: 'e3c' } }, ['e3b', 'e3a', 'e2', 'e1']],
-      [{ limit: 10, before: { startedAt: NOW + 300, id: 'e3a' } }, ['e2', 'e1']],
-      [{ limit: 10, status: 'success', before: { startedAt: NOW + 400, id: 'e4' } }, ['e3c', 'e3a', 'e1']],
-      [{ limit: 10, since: NOW + 200, before: { startedAt: NOW + 300, id: 'e3b' } }, ['e3a', 'e2']],
-      [{ limit: 10, functionId: 'fe-none' }, []],
+      [{ limit: 10, before: before('e3c') }, ['e3b', 'e3a', 'e2', 'e1']],
+      [{ limit: 10, before: before('e3a') }, ['e2', 'e1']],
+      [{ limit: 10, status: 'success', before: before('e4') }, ['e3c', 'e3a', 'e1']],
+      [{ limit: 10, since: NOW + 200, before: before('e3b') }, ['e3a', 'e2']],
+      [{ limit: 10, functionId: uid('fe-none') }, []],
+      [{ limit: 10, functionId: 'not-a-uuid' }, []],
+      [{ limit: 10, before: { startedAt: NOW + 300, id: 'not-a-uuid' } }, []],
     ];
     for (const [q, expected] of cases) {
-      assert.equal((await executionsRepo.list(db.kysely, { functionId: 'fe', ...q })).map((e) => e.id), expected, JSON.stringify(q));
+      assert.equal(names(await executionsRepo.list(db.kysely, { functionId: FE, ...q })), expected, JSON.stringify(q));
     }
     const seen: string[] = [];
-    let before: ExecutionQuery['before'];
+    let cursor: ExecutionQuery['before'];
     // Bounded: a cursor that does not advance must fail, not hang.
-    for (let page, i = 0; i < 5 && (page = await executionsRepo.list(db.kysely, { functionId: 'fe', limit: 2, before })).length; i++) {
-      seen.push(...page.map((e) => e.id));
-      before = { startedAt: page[page.length - 1]!.started_at, id: page[page.length - 1]!.id };
+    for (let page, i = 0; i < 5 && (page = await executionsRepo.list(db.kysely, { functionId: FE, limit: 2, before: cursor })).length; i++) {
+      seen.push(...names(page));
+      const last = page[page.length - 1]!;
+      cursor = { startedAt: Number(last.started_at), id: executionId(nameOf(last.id), Number(last.started_at)) };
     }
     assert.equal(seen, ['e4', 'e3c', 'e3b', 'e3a', 'e2', 'e1'], 'paging by the cursor sees each call once');
   });
 
-  s('executions: recentLogs gives the newest calls’ logs since a time', async ({ db }) => {
-    assert.equal(await executionsRepo.recentLogs(db.kysely, 'fe', NOW, 1), [{ id: 'e4', logs: '["e4"]' }]);
-    const since = await executionsRepo.recentLogs(db.kysely, 'fe', NOW + 200, 10);
-    assert.equal([since[0]?.id, since[since.length - 1]?.id], ['e4', 'e2'], 'newest first');
-    assert.equal(since.map((r) => r.id).sort(), ['e2', 'e3a', 'e3b', 'e3c', 'e4']);
-    assert.ok(since.every((r) => r.logs === `["${r.id}"]`));
-    // The three calls of one millisecond come in either order: only which calls a limit keeps is fixed.
-    assert.equal((await executionsRepo.recentLogs(db.kysely, 'fe', NOW, 4)).map((r) => r.id).slice(1).sort(), ['e3a', 'e3b', 'e3c']);
-    assert.equal(await executionsRepo.recentLogs(db.kysely, 'fe', NOW + 401, 10), []);
+  s('executions: recentLogs gives the newest calls’ logs since a time; lines gives one call’s', async ({ db }) => {
+    const recent = (since: number, limit: number) => executionsRepo.recentLogs(db.kysely, FE, since, limit);
+    assert.equal((await recent(NOW, 1)).map((r) => [nameOf(r.id), r.logs]), [['e4', '["e4"]']]);
+    assert.equal((await recent(NOW + 200, 10)).map((r) => nameOf(r.id)), ['e4', 'e3c', 'e3b', 'e3a', 'e2'], 'newest first, ties by id');
+    assert.equal(await recent(NOW + 401, 10), []);
+    assert.equal(await executionsRepo.recentLogs(db.kysely, 'not-a-uuid', NOW, 10), []);
+    const e2 = executionRow('e2', 'fe', NOW + 200);
+    assert.is(await executionsRepo.lines(db.kysely, e2), '["e2"]');
+    assert.is(await executionsRepo.lines(db.kysely, executionRow('f2-1', 'fe-2', NOW + 300)), null, 'a call that logged nothing');
   });
 
-  s('executions: forOwner finds a call of the owner’s functions only', async ({ db }) => {
-    assert.equal(await executionsRepo.forOwner(db.kysely, 'eo', 'e1'), executionRow('e1', 'fe', NOW + 100, { logs: '["e1"]' }), 'every column round-trips');
-    const cases: [owner: string, id: string, expected: string | undefined][] = [
-      ['eo', 'f2-1', 'f2-1'],
-      ['eo-x', 'x1', 'x1'],
-      ['eo-x', 'e1', undefined],
-      ['eo', 'x1', undefined],
-      ['eo', 'nope', undefined],
+  s('executions: forOwner finds a call of the owner’s functions only, by its id', async ({ db }) => {
+    const e1 = await executionsRepo.forOwner(db.kysely, 'eo', executionId('e1', NOW + 100));
+    assert.equal(e1, executionRow('e1', 'fe', NOW + 100, { logs: 1 }), 'every column round-trips');
+    const cases: [owner: string, name: string, at: number, expected: string | undefined][] = [
+      ['eo', 'f2-1', NOW + 300, 'f2-1'],
+      ['eo-x', 'x1', NOW + 300, 'x1'],
+      ['eo-x', 'e1', NOW + 100, undefined],
+      ['eo', 'x1', NOW + 300, undefined],
+      ['eo', 'nope', NOW, undefined],
+      // The id's time is the call's start: one that does not match finds nothing.
+      ['eo', 'e1', NOW + 200, undefined],
     ];
-    for (const [owner, id, expected] of cases) assert.is((await executionsRepo.forOwner(db.kysely, owner, id))?.id, expected, `${owner} ${id}`);
+    for (const [owner, name, at, expected] of cases) {
+      const row = await executionsRepo.forOwner(db.kysely, owner, executionId(name, at));
+      assert.is(row && nameOf(row.id), expected, `${owner} ${name}`);
+    }
+    assert.is(await executionsRepo.forOwner(db.kysely, 'eo', 'x'), undefined, 'not a UUID');
   });
 
-  s('executions: the writer inserts the rows of calls in flight in one batch; every column round-trips', async ({ db }) => {
+  s('executions: the writer writes the calls in flight in one batch, with their logs and rollups; every column round-trips', async ({ db }) => {
     const counting = countingBatches(db);
     const writer = new ExecutionWriter(counting.db, {} as Logger, () => 3);
-    const rows = [0, 1, 2].map((i) => writtenRow(`w${i}`, 'fe-w', i));
-    await Promise.all(rows.map((r) => writer.write(r)));
+    const writes = [0, 1, 2].map((i) => callWrite(`w${i}`, 'fe-w', i));
+    await Promise.all(writes.map((w) => writer.write(w)));
     assert.equal(counting.batches, [3]);
-    assert.equal(await db.kysely.selectFrom('executions').selectAll().where('function_id', '=', 'fe-w').orderBy('id').execute(), rows);
+    const FW = uuidBytes(uid('fe-w'));
+    assert.equal(await db.kysely.selectFrom('executions').selectAll().where('function_id', '=', FW).orderBy('started_at').execute(), writes.map((w) => w.record));
+    assert.equal(await db.kysely.selectFrom('execution_logs').selectAll().where('function_id', '=', FW).orderBy('started_at').execute(), [writes[0]!.logs, writes[2]!.logs]);
+    const rollups = await db.kysely.selectFrom('execution_rollups').select(['size_ms', 'version', 'calls', 'oom', 'success']).where('function_id', '=', uid('fe-w')).orderBy('size_ms').orderBy('version').execute();
+    assert.is(rollups.length, 9, 'a minute, an hour and a day for each of the three versions');
+    assert.equal(rollups.slice(0, 3).map((r) => [Number(r.size_ms), r.version, Number(r.calls), Number(r.oom), Number(r.success)]), [
+      [60_000, 3, 1, 0, 1],
+      [60_000, 4, 1, 1, 0],
+      [60_000, 5, 1, 0, 1],
+    ]);
   });
 
-  s('executions: a batch is one transaction; the writer then writes the good rows one by one', async ({ db }) => {
-    const rows = [writtenRow('b1', 'fe-w', 4), writtenRow('b2', 'fe-gone', 5), writtenRow('b3', 'fe-w', 6)];
-    const ids = rows.map((r) => r.id);
-    const columns = Object.keys(rows[0]!) as (keyof ExecutionsTable & string)[];
-    await rejects(db.bulkInsert('executions', columns)(rows), 'a row of a function that is gone fails the batch');
-    assert.equal(await db.kysely.selectFrom('executions').select('id').where('id', 'in', ids).execute(), [], 'and none of it is written');
+  s('executions: a call sampled away is counted in the rollups with no record', async ({ db }) => {
+    const writer = new ExecutionWriter(db, {} as Logger, () => 1);
+    const w = callWrite('ws', 'fe-w', 10);
+    await writer.write({ call: { ...w.call, version: 99 } });
+    assert.is((await db.kysely.selectFrom('executions').select('id').where('id', '=', w.record!.id).execute()).length, 0);
+    const r = await db.kysely.selectFrom('execution_rollups').select(['calls']).where('function_id', '=', uid('fe-w')).where('version', '=', 99).execute();
+    assert.equal(r.map((x) => Number(x.calls)), [1, 1, 1]);
+  });
 
+  s('executions: a batch is one transaction; the writer then writes the good calls one by one', async ({ db }) => {
+    // fe-gone has no function row: its rollup breaks the batch, and none of the batch is written.
+    const writes = [callWrite('b1', 'fe-w', 4), callWrite('b2', 'fe-gone', 6), callWrite('b3', 'fe-w', 8)];
+    const ids = writes.map((w) => w.record!.id);
     const counting = countingBatches(db);
     const warned: unknown[] = [];
     const writer = new ExecutionWriter(counting.db, { warn: (o: { function: string }) => warned.push(o.function) } as unknown as Logger, () => 3);
-    await Promise.all(rows.map((r) => writer.write(r)));
+    await Promise.all(writes.map((w) => writer.write(w)));
     assert.equal(counting.batches, [3, 1, 1, 1]);
-    assert.equal((await db.kysely.selectFrom('executions').select('id').where('id', 'in', ids).orderBy('id').execute()).map((r) => r.id), ['b1', 'b3']);
-    assert.equal(warned, ['fe-gone']);
+    assert.equal(names(await db.kysely.selectFrom('executions').select('id').where('id', 'in', ids).orderBy('started_at').execute()), ['b1', 'b3']);
+    assert.is((await db.kysely.selectFrom('execution_logs').select('id').where('id', 'in', ids).execute()).length, 2);
+    assert.equal(warned, [uid('fe-gone')]);
+  });
+
+  s('executions: purgeBatch deletes about a batch of the oldest records before a time, with their logs', async ({ db }) => {
+    await ownerWith(db, 'eo-p', uid('fp'));
+    const rows = Array.from({ length: 25 }, (_, i) => executionRow(`p${String(i).padStart(2, '0')}`, 'fp', NOW + Math.floor(i / 2), { logs: 1 }));
+    await db.kysely.insertInto('executions').values(rows).execute();
+    await db.kysely.insertInto('execution_logs').values(rows.map((r) => ({ function_id: r.function_id, started_at: r.started_at, id: r.id, lines: '[]' }))).execute();
+    const left = async () => names(await db.kysely.selectFrom('executions').select('id').where('function_id', '=', uuidBytes(uid('fp'))).orderBy('started_at').orderBy('id').execute());
+    // Two calls per millisecond: a batch of 5 ends inside a millisecond and takes its other call too.
+    assert.is(await executionsRepo.purgeBatch(db.kysely, uid('fp'), NOW + 10, 5), 6);
+    assert.equal((await left()).slice(0, 2), ['p06', 'p07']);
+    assert.is(await executionsRepo.purgeBatch(db.kysely, uid('fp'), NOW + 10, 100), 14, 'then everything before the time');
+    assert.is(await executionsRepo.purgeBatch(db.kysely, uid('fp'), NOW + 10, 100), 0);
+    assert.equal(await left(), ['p20', 'p21', 'p22', 'p23', 'p24']);
+    assert.is((await db.kysely.selectFrom('execution_logs').select('id').where('function_id', '=', uuidBytes(uid('fp'))).execute()).length, 5, 'their logs went with them');
+  });
+
+  s('recorder: past the function’s rate, successes are counted but not recorded (sampled); every error and cold start is recorded', async ({ db }) => {
+    await ownerWith(db, 'eo-s', uid('fsamp'));
+    const fn = { ...fnRow(uid('fsamp'), 'eo-s'), execution_retention_ms: null, execution_sample_rate: 2, next_version: 1 } as FunctionRow;
+    const recorder = new CallRecorder(db, { warn() {} } as unknown as Logger);
+    const reply = (outcome: Outcome, cold = false) =>
+      ({ epoch: '1', outcome: toWire(outcome), status: outcome === 'ok' ? 200 : 500, headers: [], body: Buffer.from('x'), logs: [], logsTruncated: false, timings: { queuedMs: 0, createMs: 1, startMs: 2, readyMs: 3, runMs: 1, coldStart: cold, prewarmed: false }, resources: { cpuMs: '1', peakMemoryBytes: '1024' }, error: outcome === 'ok' ? '' : 'boom', invocationId: '', problem: null }) as unknown as InvokeReply__Output;
+    // All in one second of the clock: successes 1 and 2 are recorded, 3 and 4 not; the error and the cold start are.
+    const t = Math.floor(Date.now() / 1000) * 1000 - 10_000; // a whole second, in the past (durations are measured to now)
+    const calls: [Outcome, boolean][] = [['ok', false], ['ok', false], ['ok', false], ['error', false], ['ok', true], ['ok', false]];
+    const out = [];
+    for (const [i, [outcome, cold]] of calls.entries()) {
+      const executionId = executionId_(t + i);
+      const call = recorder.begin();
+      out.push(await recorder.record({ executionId, fn, version: 1, trigger: 'url', input: { method: 'GET', path: '/', body: Buffer.alloc(0) }, started: t + i, nodeId: null, reply: reply(outcome, cold), placementMs: 0, agentMs: 0 }));
+      call.end();
+    }
+    assert.equal(out.map((o) => o.sampled), [false, false, true, false, false, true]);
+    const kept = await db.kysely.selectFrom('executions').select(['status', 'cold_start']).where('function_id', '=', uuidBytes(uid('fsamp'))).orderBy('started_at').execute();
+    assert.equal(kept.map((r) => [r.status, r.cold_start]), [[0, 0], [0, 0], [1, 0], [0, 1]]);
+    const minute = await db.kysely.selectFrom('execution_rollups').select(['calls', 'success', 'error', 'cold_starts']).where('function_id', '=', uid('fsamp')).where('size_ms', '=', 60_000).execute();
+    assert.equal(minute.map((r) => [Number(r.calls), Number(r.success), Number(r.error), Number(r.cold_starts)]), [[6, 5, 1, 1]], 'the rollups count every call');
+    // The next second starts a new allowance.
+    const next = await recorder.record({ executionId: executionId_(t + 1000), fn, version: 1, trigger: 'url', input: { method: 'GET', path: '/', body: Buffer.alloc(0) }, started: t + 1000, nodeId: null, reply: reply('ok'), placementMs: 0, agentMs: 0 });
+    assert.is(next.sampled, false);
   });
 };
+
+/** A UUIDv7-shaped id for a call started at `at`. */
+function executionId_(at: number): string {
+  const b = Buffer.from(randomUUID().replace(/-/g, ''), 'hex');
+  b.writeUIntBE(at, 0, 6);
+  return uuidText(b);
+}

@@ -6,7 +6,7 @@ import { usersRepo } from '../../control-plane/src/users/users.repo.js';
 import { deploymentsRepo } from '../../control-plane/src/deployments/deployments.repo.js';
 import { keysRepo } from '../../control-plane/src/keys/keys.repo.js';
 import { envRepo } from '../../control-plane/src/env/env.repo.js';
-import { deploymentRow, executionRow, fnRow, NOW, ownerWith, rejectsWith, type StoreCases } from '../helpers/store.js';
+import { deploymentRow, fnRow, NOW, ownerWith, rejectsWith, type StoreCases } from '../helpers/store.js';
 
 export const functionsCases: StoreCases = (s) => {
   s('functions: a name is unique per owner: a second one is a Conflict (function_exists); another owner may use it', async ({ db }) => {
@@ -78,16 +78,17 @@ export const functionsCases: StoreCases = (s) => {
     assert.equal([other?.memory_mb, other?.auth, other?.updated_at], [128, 'private', NOW]);
   });
 
-  s('functions: delete takes its versions, calls, keys and env with it; other functions keep theirs', async ({ db }) => {
+  s('functions: delete takes its versions, keys, env and rollups with it and marks its records for the purger; other functions keep theirs', async ({ db }) => {
     for (const id of ['fa-1', 'fa-2']) {
       await deploymentsRepo.insertDeployment(db.kysely, deploymentRow(id, 1));
-      await db.kysely.insertInto('executions').values(executionRow(`x-${id}`, id, NOW)).execute();
+      await db.kysely.insertInto('execution_rollups').values({ function_id: id, size_ms: 60_000, start: NOW, version: 1, calls: 1, success: 1, error: 0, timeout: 0, oom: 0, crashed: 0, rejected: 0, agent_lost: 0, cold_starts: 0, duration_sum_ms: 1, cpu_sum_ms: 0, memory_max_bytes: 0, latency: Buffer.from([0]) }).execute();
       await keysRepo.insert(db.kysely, { id: `k-${id}`, function_id: id, name: 'k', prefix: 'p', secret_hash: `hash-k-${id}`, secret_sealed: 's', created_at: NOW, expires_at: null, last_used_at: null, revoked_at: null });
       await envRepo.upsert(db.kysely, id, [{ key: 'A', value: '1', secret: 0 }], NOW);
     }
-    await functionsRepo.delete(db.kysely, 'fa-1');
+    await functionsRepo.delete(db.kysely, 'fa-1', NOW);
     assert.is(await functionsRepo.byId(db.kysely, 'fa-1'), undefined);
-    for (const table of ['deployments', 'executions', 'api_keys', 'function_env'] as const) {
+    assert.equal((await db.kysely.selectFrom('record_purges').selectAll().execute()).map((r) => [r.function_id, Number(r.deleted_at)]), [['fa-1', NOW]]);
+    for (const table of ['deployments', 'execution_rollups', 'api_keys', 'function_env'] as const) {
       const rows = await db.kysely.selectFrom(table).select('function_id').where('function_id', 'in', ['fa-1', 'fa-2']).execute();
       assert.equal(rows.map((r) => r.function_id), ['fa-2'], table);
     }

@@ -9,18 +9,28 @@ import { tokenStore } from '../../control-plane/src/auth/token-store.repo.js';
 import { envRepo } from '../../control-plane/src/env/env.repo.js';
 import { keysRepo } from '../../control-plane/src/keys/keys.repo.js';
 import { nodesRepo } from '../../control-plane/src/fleet/nodes.repo.js';
-import { executionRow, NOW, ownerWith, type StoreCases } from '../helpers/store.js';
+import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
+import { uuidBytes } from '../../control-plane/src/executions/records.js';
+import { executionRow, nameOf, NOW, ownerWith, uid, type StoreCases } from '../helpers/store.js';
 
 const silent = { info() {}, warn() {} } as unknown as Logger;
 
 export const maintenanceCases: StoreCases = (s) => {
-  s('purge: executions past the retention and used signatures past their window go; newer ones stay', async ({ db }) => {
-    await ownerWith(db, 'owner-p', 'fn-p');
-    await db.kysely.insertInto('executions').values([executionRow('old', 'fn-p', NOW - 10_000), executionRow('new', 'fn-p', NOW - 10)]).execute();
+  s('purge: records past their function’s retention (in batches), a deleted function’s records, and used signatures past their window go; newer ones stay', async ({ db }) => {
+    await ownerWith(db, 'owner-p', uid('fn-p'), uid('fn-q'), uid('fn-gone'));
+    await functionsRepo.update(db.kysely, uid('fn-q'), { execution_retention_ms: 100 });
+    const rows = ['fn-p', 'fn-q', 'fn-gone'].flatMap((fn) => [executionRow('old1', fn, NOW - 10_000), executionRow('old2', fn, NOW - 9_000), executionRow('mid', fn, NOW - 500), executionRow('new', fn, NOW - 10)]);
+    await db.kysely.insertInto('executions').values(rows).execute();
+    await functionsRepo.delete(db.kysely, uid('fn-gone'), NOW);
     await db.kysely.insertInto('used_signatures').values([{ signature_hash: 'a', expires_at: NOW - 1 }, { signature_hash: 'b', expires_at: NOW + 1000 }]).execute();
-    await new Purger(db.kysely, silent, 60_000, 1000).runOnce(NOW);
+    // Server default 1 s; fn-q keeps 100 ms; batches of one record.
+    await new Purger(db.kysely, silent, 60_000, 1000, undefined, undefined, 1).runOnce(NOW);
     // Other cases share the tables: only this case's rows are looked at.
-    assert.equal((await db.kysely.selectFrom('executions').select('id').where('function_id', '=', 'fn-p').execute()).map((r) => r.id), ['new']);
+    const left = async (fn: string) => (await db.kysely.selectFrom('executions').select('id').where('function_id', '=', uuidBytes(uid(fn))).orderBy('started_at').execute()).map((r) => nameOf(r.id));
+    assert.equal(await left('fn-p'), ['mid', 'new']);
+    assert.equal(await left('fn-q'), ['new']);
+    assert.equal(await left('fn-gone'), []);
+    assert.equal(await db.kysely.selectFrom('record_purges').selectAll().where('function_id', '=', uid('fn-gone')).execute(), [], 'its mark is gone once its records are');
     assert.equal((await db.kysely.selectFrom('used_signatures').select('signature_hash').where('signature_hash', 'in', ['a', 'b']).execute()).map((r) => r.signature_hash), ['b']);
   });
 

@@ -1,86 +1,141 @@
-// Store cases for stats.repo: counts and sums over a period and per time slot (integer division of started_at on
-// both dialects), and the durations behind the percentiles, for one function or all of an owner's.
+// Store cases for the statistics: calls written through the execution writer (records and rollups in one
+// transaction), then every answer of StatsService — summary for each period, hourly and daily buckets, for a
+// function and for an owner — compared with the exact answer computed from the calls themselves. Counts and sums
+// are equal; percentiles are within the histogram's 1 %. And the rollups' purge.
 import * as assert from 'uvu/assert';
-import { statsRepo, type Aggregate, type Scope } from '../../control-plane/src/stats/stats.repo.js';
-import { executionRow, NOW, ownerWith, type StoreCases } from '../helpers/store.js';
+import type { Logger } from '../../common/logger.js';
+import type { ExecutionStatus } from '../../control-plane/src/db/schema.js';
+import { ExecutionWriter } from '../../control-plane/src/executions/execution-writer.js';
+import type { FunctionLookup } from '../../control-plane/src/functions/functions.service.js';
+import { RELATIVE_ACCURACY } from '../../control-plane/src/stats/histogram.js';
+import { DAY, HOUR, MINUTE, type RolledCall } from '../../control-plane/src/stats/rollups.js';
+import { statsRepo } from '../../control-plane/src/stats/stats.repo.js';
+import { PERIODS, StatsService, type Period, type Scope } from '../../control-plane/src/stats/stats.service.js';
+import { NOW, ownerWith, uid, type StoreCases } from '../helpers/store.js';
 
-const H = 3_600_000;
-const DAY = 86_400_000;
-const S = NOW / H; // NOW is a whole hour: its slot starts there
+/** The statistics' clock: 13:27:45.5 on a day 40 days after the calls began. */
+const AT = NOW + 13 * HOUR + 27 * MINUTE + 45_500;
+const FA = uid('fs-a');
+const FB = uid('fs-b');
+const FX = uid('fs-x');
 
-// [id, function, started_at, status, duration_ms, cpu_ms, peak_memory_bytes, cold_start]
-const CALLS: [string, string, number, 'success' | 'error' | 'timeout', number, number, number, number][] = [
-  ['sa-0', 'fs-a', NOW - 1, 'success', 999, 999, 9999, 1], // before the period
-  ['sa-1', 'fs-a', NOW, 'success', 10, 4, 100, 1], // first millisecond of slot S
-  ['sa-2', 'fs-a', NOW + H - 1, 'error', 30, 6, 300, 0], // last millisecond of slot S
-  ['sa-3', 'fs-a', NOW + H, 'success', 20, 2, 50, 1], // first of slot S + 1
-  ['sb-1', 'fs-b', NOW + H + 1, 'timeout', 40, 8, 5_000_000_000, 0],
-  ['sx-1', 'fs-x', NOW + 5, 'success', 1000, 100, 1, 1], // another owner's
-];
-
-/**
- * Aggregates as numbers. PostgreSQL returns avg() (and sum() of a bigint) as numeric, which node-postgres gives as
- * a string; StatsService reads every aggregate through Number(), and so does this.
- */
-function numbers<T extends object>(row: T): T {
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === null ? null : Number(v)])) as T;
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-const EMPTY: Aggregate = { n: 0, ok: null, cold: null, avg: null, cpu: null, mem: null };
+/** 3,000 calls over the 40 days before AT, denser in the last day and hour; some at AT itself and at the edges of periods. */
+function calls(): RolledCall[] {
+  const r = rng(42);
+  const statuses: ExecutionStatus[] = ['success', 'success', 'success', 'success', 'error', 'timeout', 'oom', 'crashed', 'rejected', 'agent_lost'];
+  const out: RolledCall[] = [];
+  const spans = [40 * DAY, 2 * DAY, 2 * HOUR];
+  for (let i = 0; i < 3000; i++) {
+    const back = Math.floor(r() * spans[i % 3]!);
+    out.push({
+      functionId: [FA, FA, FB, FX][i % 4]!,
+      version: 1 + (i % 3 === 0 ? 1 : 0),
+      startedAt: AT - back,
+      status: statuses[Math.floor(r() * statuses.length)]!,
+      coldStart: r() < 0.1,
+      durationMs: r() < 0.05 ? 200 + Math.floor(r() * 3000) : Math.floor(r() * 30),
+      cpuMs: Math.floor(r() * 20),
+      peakMemoryBytes: Math.floor(r() * 100) * 1_000_000,
+    });
+  }
+  // The edges: the first and last millisecond of the windows, and the clock itself.
+  for (const t of [AT, AT - HOUR, AT - DAY, AT - 7 * DAY, AT - 30 * DAY]) out.push({ ...out[0]!, startedAt: t, functionId: FA, durationMs: 7 });
+  return out;
+}
+
+function exact(list: RolledCall[]) {
+  const d = list.map((c) => c.durationMs).sort((a, b) => a - b);
+  const pct = (q: number) => (d.length ? d[Math.max(1, Math.ceil(q * d.length)) - 1]! : 0);
+  const ok = list.filter((c) => c.status === 'success').length;
+  const sum = (f: (c: RolledCall) => number) => list.reduce((a, c) => a + f(c), 0);
+  const round1 = (n: number) => Math.round(n * 10) / 10;
+  return {
+    calls: list.length,
+    ok,
+    cold: list.filter((c) => c.coldStart).length,
+    avg: list.length ? round1(sum((c) => c.durationMs) / list.length) : 0,
+    cpu: list.length ? round1(sum((c) => c.cpuMs) / list.length) : 0,
+    mem: list.reduce((a, c) => Math.max(a, c.peakMemoryBytes), 0),
+    p: { p50: pct(0.5), p95: pct(0.95), p99: pct(0.99) },
+  };
+}
+
+function near(got: { p50: number; p95: number; p99: number }, want: { p50: number; p95: number; p99: number }, what: string): void {
+  for (const k of ['p50', 'p95', 'p99'] as const) {
+    assert.ok(Math.abs(got[k] - want[k]) <= RELATIVE_ACCURACY * want[k] + 0.005, `${what} ${k}: ${got[k]} vs exact ${want[k]}`);
+  }
+}
 
 export const statsCases: StoreCases = (s) => {
-  s('stats: summary counts and sums the period’s calls of a function or of an owner', async ({ db }) => {
-    await ownerWith(db, 'so', 'fs-a', 'fs-b', 'fs-empty');
-    await ownerWith(db, 'so-x', 'fs-x');
-    await db.kysely
-      .insertInto('executions')
-      .values(CALLS.map(([id, fn, at, status, duration_ms, cpu_ms, peak_memory_bytes, cold_start]) => executionRow(id, fn, at, { status, duration_ms, cpu_ms, peak_memory_bytes, cold_start })))
-      .execute();
-    const cases: [Scope, Aggregate][] = [
-      [{ functionId: 'fs-a' }, { n: 3, ok: 2, cold: 2, avg: 20, cpu: 4, mem: 300 }],
-      [{ ownerId: 'so' }, { n: 4, ok: 2, cold: 2, avg: 25, cpu: 5, mem: 5_000_000_000 }],
-      [{ functionId: 'fs-empty' }, EMPTY],
-      [{ ownerId: 'so-nobody' }, EMPTY],
-    ];
-    for (const [scope, expected] of cases) assert.equal(numbers(await statsRepo.summary(db.kysely, scope, NOW)), expected, JSON.stringify(scope));
+  const all = calls();
+  const owned: Record<string, string[]> = { so: [FA, FB], 'so-x': [FX] };
+  const inScope = (scope: Scope) => all.filter((c) => ('functionId' in scope ? c.functionId === scope.functionId : (owned[scope.ownerId] ?? []).includes(c.functionId)));
+  const service = (db: Parameters<Parameters<typeof s>[1]>[0]['db']) => new StatsService(db.kysely, {} as FunctionLookup);
+
+  s('stats: calls written through the writer (one batch per 100 calls)', async ({ db }) => {
+    await ownerWith(db, 'so', FA, FB, uid('fs-empty'));
+    await ownerWith(db, 'so-x', FX);
+    const writer = new ExecutionWriter(db, {} as Logger, () => 100);
+    for (let i = 0; i < all.length; i += 100) await Promise.all(all.slice(i, i + 100).map((call) => writer.write({ call })));
+    const rows = await db.kysely.selectFrom('execution_rollups').select((eb) => eb.fn.countAll<number>().as('n')).where('function_id', 'in', [FA, FB, FX]).executeTakeFirstOrThrow();
+    assert.ok(Number(rows.n) < 3 * all.length, `${rows.n} rollup rows`);
   });
 
-  s('stats: slots group by started_at / ms, an integer on both dialects', async ({ db }) => {
-    const cases: [Scope, number, (Aggregate & { slot: number })[]][] = [
-      [{ functionId: 'fs-a' }, H, [
-        { slot: S, n: 2, errors: 1, cold: 1, avg: 20, cpu: 5, mem: 300 },
-        { slot: S + 1, n: 1, errors: 0, cold: 1, avg: 20, cpu: 2, mem: 50 },
-      ]],
-      [{ ownerId: 'so' }, H, [
-        { slot: S, n: 2, errors: 1, cold: 1, avg: 20, cpu: 5, mem: 300 },
-        { slot: S + 1, n: 2, errors: 1, cold: 1, avg: 30, cpu: 5, mem: 5_000_000_000 },
-      ]],
-      // NOW is not a whole day: the slot number is truncated (20833.33… → 20833), not rounded or fractional.
-      [{ ownerId: 'so' }, DAY, [{ slot: 20_833, n: 4, errors: 2, cold: 2, avg: 25, cpu: 5, mem: 5_000_000_000 }]],
-      // A divisor that splits none of these evenly, with slot numbers past 2^32: NOW + H - 1 and NOW + H share one.
-      [{ functionId: 'fs-a' }, 7, [
-        { slot: 257_142_857_142, n: 1, errors: 0, cold: 1, avg: 10, cpu: 4, mem: 100 },
-        { slot: 257_143_371_428, n: 2, errors: 1, cold: 1, avg: 25, cpu: 4, mem: 300 },
-      ]],
-      [{ functionId: 'fs-empty' }, H, []],
-    ];
-    for (const [scope, ms, expected] of cases) {
-      const rows = (await statsRepo.slots(db.kysely, scope, NOW, ms)).map(numbers).sort((a, b) => a.slot - b.slot);
-      assert.equal(rows, expected, `${JSON.stringify(scope)} per ${ms} ms`);
+  s('stats: every period’s summary equals the exact one from the calls (percentiles within 1 %)', async ({ db }) => {
+    const stats = service(db);
+    for (const scope of [{ functionId: FA }, { functionId: FB }, { ownerId: 'so' }, { ownerId: 'so-x' }, { functionId: uid('fs-empty') }, { ownerId: 'so-nobody' }] as Scope[]) {
+      for (const period of Object.keys(PERIODS) as Period[]) {
+        // The window starts on a whole minute (1h, 24h) or hour (7d, 30d), and ends now.
+        const align = PERIODS[period] > DAY ? HOUR : MINUTE;
+        const from = Math.floor((AT - PERIODS[period]) / align) * align;
+        const want = exact(inScope(scope).filter((c) => c.startedAt >= from && c.startedAt <= AT));
+        const got = await stats.summary(scope, period, AT);
+        const what = `${JSON.stringify(scope)} ${period}`;
+        assert.equal(
+          [got.invocations, got.successes, got.errors, got.coldStarts, got.latencyMs.avg, got.avgCpuMs, got.maxMemoryBytes],
+          [want.calls, want.ok, want.calls - want.ok, want.cold, want.avg, want.cpu, want.mem],
+          what,
+        );
+        near(got.latencyMs, want.p, what);
+      }
     }
   });
 
-  s('stats: durations are the newest calls’ start and duration, within the scope and period', async ({ db }) => {
-    const cases: [Scope, from: number, limit: number, expected: [number, number][]][] = [
-      [{ functionId: 'fs-a' }, NOW, 2, [[NOW + H, 20], [NOW + H - 1, 30]]],
-      [{ functionId: 'fs-a' }, NOW - 1, 10, [[NOW + H, 20], [NOW + H - 1, 30], [NOW, 10], [NOW - 1, 999]]],
-      [{ ownerId: 'so' }, NOW, 10, [[NOW + H + 1, 40], [NOW + H, 20], [NOW + H - 1, 30], [NOW, 10]]],
-      [{ ownerId: 'so-x' }, NOW, 10, [[NOW + 5, 1000]]],
-      [{ functionId: 'fs-empty' }, NOW, 10, []],
-    ];
-    for (const [scope, from, limit, expected] of cases) {
-      const rows = await statsRepo.durations(db.kysely, scope, from, limit);
-      assert.equal(rows.map((r) => [r.started_at, r.duration_ms]), expected, `${JSON.stringify(scope)} from ${from - NOW} limit ${limit}`);
+  s('stats: hourly and daily buckets equal the exact ones from the calls', async ({ db }) => {
+    const stats = service(db);
+    for (const scope of [{ functionId: FA }, { ownerId: 'so' }] as Scope[]) {
+      for (const [size, count] of [['hour', 30], ['day', 35]] as const) {
+        const ms = size === 'hour' ? HOUR : DAY;
+        const buckets = await stats.buckets(scope, size, count, AT);
+        assert.is(buckets.length, count);
+        const first = Math.floor(AT / ms) - count + 1;
+        buckets.forEach((b, i) => {
+          const slot = inScope(scope).filter((c) => Math.floor(c.startedAt / ms) === first + i);
+          const want = exact(slot);
+          const what = `${JSON.stringify(scope)} ${size} ${b.start}`;
+          assert.is(b.start, new Date((first + i) * ms).toISOString());
+          assert.equal([b.invocations, b.errors, b.coldStarts, b.avgDurationMs, b.avgCpuMs, b.maxMemoryBytes], [want.calls, want.calls - want.ok, want.cold, want.avg, want.cpu, want.mem], what);
+          near(b.latencyMs, want.p, what);
+        });
+      }
     }
+  });
+
+  s('stats: the rollups’ purge removes one function’s rows of one size before a time', async ({ db }) => {
+    const count = async (fn: string, size: number) =>
+      Number((await db.kysely.selectFrom('execution_rollups').select((eb) => eb.fn.countAll<number>().as('n')).where('function_id', '=', fn).where('size_ms', '=', size).executeTakeFirstOrThrow()).n);
+    const minutes = await count(FB, MINUTE);
+    const hours = await count(FB, HOUR);
+    const removed = await statsRepo.purge(db.kysely, FB, MINUTE, AT - 2 * DAY);
+    assert.ok(removed > 0 && removed < minutes, `${removed} of ${minutes}`);
+    assert.is(await count(FB, MINUTE), minutes - removed);
+    assert.is(await count(FB, HOUR), hours, 'other sizes stay');
+    const stats = await service(db).summary({ functionId: FB }, '24h', AT);
+    assert.is(stats.invocations, exact(inScope({ functionId: FB }).filter((c) => c.startedAt >= Math.floor((AT - DAY) / MINUTE) * MINUTE)).calls, 'the last day is intact');
   });
 };

@@ -57,20 +57,24 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       ['timeout', `${Number(f.timeoutMs) / 1000} s`],
       ['concurrency', f.concurrency],
       ['max instances', f.maxInstances],
+      ['records kept', f.executionRetention ?? 'server default'],
+      ['records of successes', f.executionSampling === null ? 'server default' : `${f.executionSampling} per second at most`],
       ['updated', f.updatedAt],
     ]);
   });
 
   examples(
-    withServerJson(program.command('update <fn>').description('change limits, auth mode or network (warm containers are recycled)'))
+    withServerJson(program.command('update <fn>').description('change limits, auth mode, network (warm containers are recycled) or how its calls are recorded'))
       .option('--memory <mb>', 'memory in MB (64–4096)')
       .option('--cpus <n>', 'CPUs (0.1–8)')
       .option('--timeout <duration>', 'per-call timeout, e.g. 10s (100ms–15m)')
       .option('--concurrency <n>', 'calls one container takes at once (1–1000)')
       .option('--max-instances <n>', 'containers at most (1–100)')
       .option('--auth <mode>', 'private (your token), key (an API key) or public')
-      .option('--network <mode>', 'none or egress'),
-    ['cpub update hello --memory 256 --timeout 10s', 'cpub update hello --auth public'],
+      .option('--network <mode>', 'none or egress')
+      .option('--execution-retention <duration>', 'how long execution records are kept, 1h–400d (e.g. 3d), or "default" for the server’s')
+      .option('--execution-sampling <n>', 'successful calls per second that get a record (errors and cold starts always do; all count in stats), or "default"'),
+    ['cpub update hello --memory 256 --timeout 10s', 'cpub update hello --auth public', 'cpub update hello --execution-retention 3d --execution-sampling 100'],
   ).action(async (ref: string, opts) => {
     const api = ctx.api(opts);
     const num = (v: string | undefined, field: string) => {
@@ -88,9 +92,11 @@ export function functionCommands(program: Command, ctx: Ctx): void {
         maxInstances: num(opts.maxInstances, '--max-instances'),
         auth: opts.auth,
         network: opts.network,
+        executionRetention: opts.executionRetention === 'default' ? null : opts.executionRetention,
+        executionSampling: opts.executionSampling === 'default' ? null : num(opts.executionSampling, '--execution-sampling'),
       }).filter(([, v]) => v !== undefined),
     );
-    if (!Object.keys(patch).length) throw new CliError('nothing to change', 'pass at least one of --memory, --cpus, --timeout, --concurrency, --max-instances, --auth, --network', 2);
+    if (!Object.keys(patch).length) throw new CliError('nothing to change', 'pass at least one of --memory, --cpus, --timeout, --concurrency, --max-instances, --auth, --network, --execution-retention, --execution-sampling', 2);
     const f = (await api.request<{ function: FunctionView }>('PATCH', `/api/functions/${enc(ref)}`, patch)).function;
     if (opts.json) return printJson({ function: f });
     console.log(`updated ${f.name}: ${f.memoryMb} MB, ${f.cpus} CPU, timeout ${Number(f.timeoutMs) / 1000} s, concurrency ${f.concurrency}, auth ${f.auth}, network ${f.network}`);

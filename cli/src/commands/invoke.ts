@@ -40,7 +40,7 @@ export function invokeCommand(program: Command, ctx: Ctx): void {
     if (opts.verbose) {
       process.stderr.write(`status: ${r.statusCode}\n`);
       for (const [k, v] of Object.entries(r.headers)) process.stderr.write(`${k}: ${v}\n`);
-      process.stderr.write(`execution: ${r.executionId}\nduration: ${r.durationMs} ms${r.coldStart ? ' (cold start)' : ''}\n\n`);
+      process.stderr.write(`execution: ${r.executionId}${r.sampled ? ' (sampled: no record kept)' : ''}\nduration: ${r.durationMs} ms${r.coldStart ? ' (cold start)' : ''}\n\n`);
     }
     const bytes = Buffer.from(r.body, r.bodyEncoding === 'base64' ? 'base64' : 'utf8');
     process.stdout.write(bytes);

@@ -285,7 +285,7 @@ export function dashboardRoutes(d: DashboardDeps) {
     }
     if (out.error) return functionPage(c, { invoked: { error: out.error.detail, executionId: out.executionId }, invokeForm });
     return functionPage(c, {
-      invoked: { statusCode: out.statusCode, headers: Object.fromEntries(out.headers), body: out.body.toString('utf8'), executionId: out.executionId, durationMs: out.durationMs, coldStart: out.coldStart },
+      invoked: { statusCode: out.statusCode, headers: Object.fromEntries(out.headers), body: out.body.toString('utf8'), executionId: out.executionId, durationMs: out.durationMs, coldStart: out.coldStart, sampled: out.sampled },
       invokeForm,
     });
   });

@@ -30,11 +30,33 @@ export interface Db {
   /** One small write (a row in `meta`), for /ready: throws the driver's error (e.g. SQLITE_FULL) when it cannot. */
   probeWrite(): Promise<void>;
   /**
-   * An insert of many rows in one transaction, for hot paths: on SQLite a statement prepared once (Kysely
-   * compiles and prepares every query, which costs more than the insert); on PostgreSQL one multi-row INSERT.
+   * A writer for a hot path: rows inserted into several tables and rows merged into one (read, combined in
+   * JavaScript, written back), all in one transaction. On SQLite its statements are prepared once (Kysely compiles
+   * and prepares every query, which costs more than the insert); on PostgreSQL multi-row INSERTs, and each merged
+   * row locked (SELECT … FOR UPDATE) while it is combined, so replicas sharing the database add up, never overwrite.
    */
-  bulkInsert<T extends keyof Database & string>(table: T, columns: readonly (keyof Database[T] & string)[]): (rows: Insertable<Database[T]>[]) => Promise<void>;
+  batchWriter(spec: BatchSpec): (batch: Batch) => Promise<void>;
   close(): Promise<void>;
+}
+
+type Row = Record<string, unknown>;
+
+export interface BatchSpec {
+  inserts: { table: keyof Database & string; columns: readonly string[] }[];
+  merge: {
+    table: keyof Database & string;
+    key: readonly string[];
+    columns: readonly string[];
+    /** The stored row with `add` folded in (both have every column). */
+    combine(stored: Row, add: Row): Row;
+  };
+}
+
+export interface Batch {
+  /** Rows for each of spec.inserts, in order. */
+  inserts: Row[][];
+  /** Rows to fold into spec.merge's table (at most one per key). */
+  merges: Row[];
 }
 
 export interface DbOptions {
@@ -78,13 +100,27 @@ function connectSqlite(dataDir: string): Db {
       await sql`select 1`.execute(kysely);
     },
     probeWrite: () => probeWrite(kysely),
-    bulkInsert: (table, columns) => {
-      const statement = database.prepare(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
-      const insert = database.transaction((rows: Record<string, unknown>[]) => {
-        for (const row of rows) statement.run(columns.map((c) => row[c] ?? null));
+    batchWriter: (spec) => {
+      const cols = (c: readonly string[]) => c.map((x) => `"${x}"`).join(', ');
+      const marks = (c: readonly string[]) => c.map(() => '?').join(', ');
+      const inserts = spec.inserts.map((i) => ({ columns: i.columns, statement: database.prepare(`insert into "${i.table}" (${cols(i.columns)}) values (${marks(i.columns)})`) }));
+      const m = spec.merge;
+      const where = m.key.map((k) => `"${k}" = ?`).join(' and ');
+      const read = database.prepare(`select ${cols(m.columns)} from "${m.table}" where ${where}`);
+      const set = m.columns.filter((c) => !m.key.includes(c)).map((c) => `"${c}" = excluded."${c}"`).join(', ');
+      const write = database.prepare(`insert into "${m.table}" (${cols(m.columns)}) values (${marks(m.columns)}) on conflict (${cols(m.key)}) do update set ${set}`);
+      const run = database.transaction((batch: Batch) => {
+        inserts.forEach((ins, i) => {
+          for (const row of batch.inserts[i] ?? []) ins.statement.run(ins.columns.map((c) => row[c] ?? null));
+        });
+        for (const add of batch.merges) {
+          const stored = read.get(m.key.map((k) => add[k])) as Row | undefined;
+          const row = stored ? m.combine(stored, add) : add;
+          write.run(m.columns.map((c) => row[c] ?? null));
+        }
       });
-      return async (rows) => {
-        insert(rows as Record<string, unknown>[]);
+      return async (batch) => {
+        run(batch);
       };
     },
     close: async () => {
@@ -123,9 +159,32 @@ function connectPostgres(url: string, max: number): Db {
       await sql`select 1`.execute(kysely);
     },
     probeWrite: () => probeWrite(kysely),
-    // One multi-row INSERT; Kysely takes the columns from the rows.
-    bulkInsert: (table) => async (rows) => {
-      await kysely.insertInto(table).values(rows as never).execute();
+    batchWriter: (spec) => {
+      const m = spec.merge;
+      const keyOf = (r: Row) => m.key.map((k) => String(r[k])).join('\u0000');
+      return async (batch) => {
+        // Keys in one order on every replica: two batches locking the same rows never wait on each other in a cycle.
+        const merges = [...batch.merges].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+        await kysely.transaction().execute(async (tx) => {
+          for (const [i, ins] of spec.inserts.entries()) {
+            const rows = batch.inserts[i] ?? [];
+            if (rows.length) await tx.insertInto(ins.table).values(rows as never).execute();
+          }
+          const t = tx as unknown as Kysely<Record<string, Row>>;
+          for (const add of merges) {
+            const locked = () =>
+              t.selectFrom(m.table).select(m.columns as string[]).where((eb) => eb.and(m.key.map((k) => eb(k, '=', add[k])))).forUpdate().executeTakeFirst();
+            let stored = await locked();
+            if (!stored) {
+              const inserted = await t.insertInto(m.table).values(add).onConflict((oc) => oc.columns(m.key as string[]).doNothing()).executeTakeFirst();
+              if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) continue;
+              stored = await locked(); // another replica inserted it meanwhile
+            }
+            const row = m.combine(stored!, add);
+            await t.updateTable(m.table).set(Object.fromEntries(m.columns.filter((c) => !m.key.includes(c)).map((c) => [c, row[c]]))).where((eb) => eb.and(m.key.map((k) => eb(k, '=', add[k])))).execute();
+          }
+        });
+      };
     },
     close: () => kysely.destroy(),
   };
@@ -199,7 +258,12 @@ export async function foreignKeyAs<T>(fn: () => Promise<T>, error: () => AppErro
  * and, in PostgreSQL, not the transaction's start (clock_timestamp(), not now()).
  */
 export function dbNowMs(db: Kysely<any>): RawBuilder<number> {
-  return db.getExecutor().adapter instanceof PostgresAdapter
+  return isPostgres(db)
     ? sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`
     : sql<number>`cast(unixepoch('subsec') * 1000 as integer)`;
+}
+
+/** For migrations, whose SQL differs by dialect in places (column types, table options). */
+export function isPostgres(db: Kysely<any>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }

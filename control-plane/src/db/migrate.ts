@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003-node-tls.js';
 import * as m0004 from './migrations/0004-functions.js';
 import * as m0005 from './migrations/0005-fleet.js';
 import * as m0006 from './migrations/0006-refresh-grace.js';
+import * as m0007 from './migrations/0007-records.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -14,16 +15,24 @@ const migrations = {
   '0004-functions': m0004,
   '0005-fleet': m0005,
   '0006-refresh-grace': m0006,
+  '0007-records': m0007,
 };
 
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+export type MigrationName = keyof typeof migrations;
+
+export function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  return migrateTo(db, undefined);
+}
+
+/** Up (or down) to `target`, for tests of one migration; the latest when undefined. The migrations that ran. */
+export async function migrateTo(db: Kysely<any>, target: MigrationName | undefined): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'cpub_migrations',
     migrationLockTableName: 'cpub_migrations_lock',
   });
-  const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
+  const { error, results }: MigrationResultSet = await (target ? migrator.migrateTo(target) : migrator.migrateToLatest());
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`migration ${failed ?? ''} failed: ${(error as Error).message ?? error}`);

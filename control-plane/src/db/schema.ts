@@ -151,6 +151,10 @@ export interface FunctionsTable {
   auth: AuthMode;
   network: 'none' | 'egress';
   active_version: number | null;
+  /** How long its execution records are kept (ms); null: the server's default (CPUB_EXECUTION_RETENTION). */
+  execution_retention_ms: number | null;
+  /** Successful calls recorded per second at most (every error and cold start is); null: the server's default. */
+  execution_sample_rate: number | null;
   /** The next version number to hand out (taken with an atomic increment: two deploys never share one). */
   next_version: Generated<number>;
   created_at: number;
@@ -175,30 +179,87 @@ export interface DeploymentsTable {
   finished_at: number | null;
 }
 
+/**
+ * The record of one call: compact, since a busy function writes one per call (ids as 16 bytes, the status as its
+ * code, a cold start's phases only for a cold start, logs in execution_logs). Keyed by function, then time: a
+ * function's records are one range of the table, purged and paged by time.
+ */
 export interface ExecutionsTable {
-  id: string;
-  function_id: string;
+  /** The function's UUID as 16 bytes. */
+  function_id: Buffer;
+  started_at: number;
+  /** The execution's UUID (v7, its time is started_at) as 16 bytes. */
+  id: Buffer;
   version: number;
   node_id: string | null;
   trigger: 'api' | 'url';
-  status: ExecutionStatus;
+  /** The status's code (executions/records.ts STATUS_CODES). */
+  status: number;
   http_status: number;
-  started_at: number;
   duration_ms: number;
   /** 0/1 */
   cold_start: number;
-  /** JSON: queued, create, start, ready, run (ms), prewarmed. */
-  timings: string;
   cpu_ms: number;
-  peak_memory_bytes: number;
+  peak_memory_kib: number;
   method: string;
   path: string;
   request_bytes: number;
   error: string | null;
-  /** JSON array of {atMs, stream, level, message}, capped. */
-  logs: string;
-  /** 0/1 */
-  logs_truncated: number;
+  queued_ms: number;
+  run_ms: number;
+  placement_ms: number;
+  agent_us: number;
+  /** A cold start's phases, JSON {createMs, startMs, readyMs, prewarmed}; null for a warm call. */
+  cold: string | null;
+  /** 0: the call logged nothing; 1: its lines are in execution_logs; 2: the same, cut at the cap. */
+  logs: number;
+}
+
+/** The log lines of a call that logged any (common/call-log.ts's JSON), beside its record. */
+export interface ExecutionLogsTable {
+  function_id: Buffer;
+  started_at: number;
+  id: Buffer;
+  lines: string;
+}
+
+/**
+ * The numbers of a function version's calls per minute, hour and day (size_ms), written with the records they
+ * summarise: what every statistic reads.
+ */
+export interface ExecutionRollupsTable {
+  function_id: string;
+  size_ms: number;
+  /** Epoch ms, a multiple of size_ms. */
+  start: number;
+  version: number;
+  calls: number;
+  success: number;
+  error: number;
+  timeout: number;
+  oom: number;
+  crashed: number;
+  rejected: number;
+  agent_lost: number;
+  cold_starts: number;
+  duration_sum_ms: number;
+  cpu_sum_ms: number;
+  memory_max_bytes: number;
+  /** stats/histogram.ts, of duration_ms. */
+  latency: Buffer;
+}
+
+/** Records made before execution ids were UUIDv7 of the call's start: where to find them by id. */
+export interface LegacyExecutionIdsTable {
+  id: Buffer;
+  function_id: Buffer;
+  started_at: number;
+}
+
+/** Functions deleted whose records the purger still has to remove (in batches, not in the delete's transaction). */
+export interface RecordPurgesTable {
+  function_id: string;
+  deleted_at: number;
 }
 
 export interface ApiKeysTable {
@@ -245,6 +306,10 @@ export interface Database {
   functions: FunctionsTable;
   deployments: DeploymentsTable;
   executions: ExecutionsTable;
+  execution_logs: ExecutionLogsTable;
+  execution_rollups: ExecutionRollupsTable;
+  record_purges: RecordPurgesTable;
+  legacy_execution_ids: LegacyExecutionIdsTable;
   api_keys: ApiKeysTable;
   used_signatures: UsedSignaturesTable;
   function_env: FunctionEnvTable;

@@ -1,6 +1,8 @@
 // The execution record of a call, written before the call answers: the outcome mapped once (proto/outcomes.ts)
 // to the record's status and, for a call that did not produce the function's answer, to its problem; the log
-// capped (common/call-log.ts); the row handed to the group-commit writer.
+// capped (common/call-log.ts); the record, its log lines and its count in the rollups handed to the group-commit
+// writer. Sampling: past the function's rate of recorded successes per second, a success that was not a cold
+// start is counted in the rollups only (the answer says `sampled`); every error and cold start is recorded.
 import type { Db } from '../db/connect.js';
 import type { ExecutionStatus, FunctionRow } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
@@ -10,6 +12,7 @@ import { encodeCallLog } from '../../../common/call-log.js';
 import { AppError, statusOf } from '../errors.js';
 import { replyProblem } from '../fleet/agent-link.js';
 import { ExecutionWriter } from './execution-writer.js';
+import { STATUS_CODES, uuidBytes } from './records.js';
 
 export interface CallTimings {
   queuedMs: number;
@@ -34,6 +37,8 @@ export interface RecordedCall {
   coldStart: boolean;
   nodeId: string | null;
   timings: CallTimings;
+  /** True when sampling kept no record of the call (a success past the function's rate): it is counted in the stats only. */
+  sampled: boolean;
   /** Set when the call did not produce the function's answer: the problem to send instead (naming the execution). */
   error?: AppError;
 }
@@ -54,6 +59,8 @@ export interface FinishedCall {
 }
 
 /** The problem for a failure of the call (a thrown error in the function keeps its 500 and its message). */
+const EMPTY_LOG = encodeCallLog([], false).text;
+
 function problem(f: CallFailure, detail: string): AppError {
   return new AppError('unavailable', f.code, detail, { httpStatus: f.httpStatus, ...(f.retryAfter ? { retryAfter: f.retryAfter } : {}) });
 }
@@ -68,17 +75,44 @@ function functionError(reply: InvokeReply__Output, f: CallFailure): AppError {
   return problem(f, `the function threw: ${message}`);
 }
 
+/** Successes recorded this second, per function: the sampling window. */
+class Sampler {
+  private second = 0;
+  private readonly taken = new Map<string, number>();
+
+  /** Whether one more success of the function may be recorded this second, at `rate` per second (null: all). */
+  take(functionId: string, rate: number | null, now: number): boolean {
+    if (rate === null) return true;
+    const second = Math.floor(now / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.taken.clear();
+    }
+    const n = this.taken.get(functionId) ?? 0;
+    if (n >= rate) return false;
+    this.taken.set(functionId, n + 1);
+    return true;
+  }
+}
+
+export interface RecorderOptions {
+  /** Told about every call once it is recorded (metrics). */
+  onCall?: (fn: FunctionRow, status: ExecutionStatus, durationMs: number, coldStart: boolean) => void;
+  /** Successes recorded per second per function when the function sets no rate (CPUB_EXECUTION_SAMPLING); null: all. */
+  sampleRate?: number | null;
+}
+
 export class CallRecorder {
   private running = 0;
   private readonly writer: ExecutionWriter;
+  private readonly sampler = new Sampler();
+  private readonly onCall: RecorderOptions['onCall'];
+  private readonly sampleRate: number | null;
 
-  constructor(
-    database: Db,
-    log: Logger,
-    /** Told about every call once it is recorded (metrics). */
-    private readonly onCall?: (fn: FunctionRow, status: ExecutionStatus, durationMs: number, coldStart: boolean) => void,
-  ) {
+  constructor(database: Db, log: Logger, options: RecorderOptions = {}) {
     this.writer = new ExecutionWriter(database, log, () => this.running);
+    this.onCall = options.onCall;
+    this.sampleRate = options.sampleRate ?? null;
   }
 
   /** A call started: it counts as running (for group commit and shutdown) until `end()`, after its row is written. */
@@ -119,32 +153,44 @@ export class CallRecorder {
     const t = reply?.timings;
     const recorded = { queuedMs: t?.queuedMs ?? 0, createMs: t?.createMs ?? 0, startMs: t?.startMs ?? 0, readyMs: t?.readyMs ?? 0, runMs: t?.runMs ?? 0, prewarmed: t?.prewarmed ?? false, placementMs: Math.round(c.placementMs), agentMs: Math.round(c.agentMs * 10) / 10 };
     const tr = performance.now();
-    const durationMs = Date.now() - c.started;
+    const durationMs = Math.max(0, Date.now() - c.started); // never negative, whatever the clock did
     const logs = encodeCallLog(
       (reply?.logs ?? []).map((l) => ({ atMs: Number(l.atMs), stream: l.stream, level: l.level, message: l.message })),
       reply?.logsTruncated ?? false,
     );
+    const coldStart = t?.coldStart ?? false;
+    const kept = status !== 'success' || coldStart || this.sampler.take(c.fn.id, c.fn.execution_sample_rate ?? this.sampleRate, c.started);
+    const key = { function_id: uuidBytes(c.fn.id), started_at: c.started, id: uuidBytes(c.executionId) };
+    const cpuMs = Number(reply?.resources?.cpuMs ?? 0);
+    const peakMemoryBytes = Number(reply?.resources?.peakMemoryBytes ?? 0);
     await this.writer.write({
-      id: c.executionId,
-      function_id: c.fn.id,
-      version: c.version,
-      node_id: c.nodeId,
-      trigger: c.trigger,
-      status,
-      http_status: failure ? statusOf(failure).status : reply!.status,
-      started_at: c.started,
-      duration_ms: durationMs,
-      cold_start: t?.coldStart ? 1 : 0,
-      // The row cannot hold the time it takes to write itself: recordMs goes only in Server-Timing.
-      timings: JSON.stringify(recorded),
-      cpu_ms: Number(reply?.resources?.cpuMs ?? 0),
-      peak_memory_bytes: Number(reply?.resources?.peakMemoryBytes ?? 0),
-      method: c.input.method,
-      path: c.input.path,
-      request_bytes: c.input.body.length,
-      error: failure ? failure.detail : reply?.error || null,
-      logs: logs.text,
-      logs_truncated: logs.truncated ? 1 : 0,
+      record: kept
+        ? {
+            ...key,
+            version: c.version,
+            node_id: c.nodeId,
+            trigger: c.trigger,
+            status: STATUS_CODES[status],
+            http_status: failure ? statusOf(failure).status : reply!.status,
+            duration_ms: durationMs,
+            cold_start: coldStart ? 1 : 0,
+            cpu_ms: cpuMs,
+            peak_memory_kib: Math.round(peakMemoryBytes / 1024),
+            method: c.input.method,
+            path: c.input.path,
+            request_bytes: c.input.body.length,
+            error: failure ? failure.detail : reply?.error || null,
+            // The row cannot hold the time it takes to write itself: recordMs goes only in Server-Timing.
+            queued_ms: recorded.queuedMs,
+            run_ms: recorded.runMs,
+            placement_ms: recorded.placementMs,
+            agent_us: Math.round(c.agentMs * 1000),
+            cold: coldStart ? JSON.stringify({ createMs: recorded.createMs, startMs: recorded.startMs, readyMs: recorded.readyMs, prewarmed: recorded.prewarmed }) : null,
+            logs: logs.truncated ? 2 : logs.text === EMPTY_LOG ? 0 : 1,
+          }
+        : undefined,
+      logs: kept && logs.text !== EMPTY_LOG ? { ...key, lines: logs.text } : undefined,
+      call: { functionId: c.fn.id, version: c.version, startedAt: c.started, status, coldStart, durationMs, cpuMs, peakMemoryBytes },
     });
     const timings = { ...recorded, recordMs: Math.round((performance.now() - tr) * 10) / 10 };
     this.onCall?.(c.fn, status, durationMs, t?.coldStart ?? false);
@@ -158,6 +204,7 @@ export class CallRecorder {
       coldStart: t?.coldStart ?? false,
       nodeId: c.nodeId,
       timings,
+      sampled: !kept,
       ...(failure ? { error: new AppError(failure.kind, failure.code, failure.detail, { ...failure.extra, executionId: c.executionId }) } : {}),
     };
   }

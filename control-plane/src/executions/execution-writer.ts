@@ -1,40 +1,53 @@
-// Execution rows are written in groups (group commit): under load (the last group was written moments ago) a
-// call's row waits, at most GROUP_WAIT_MS, for the rows of the other calls in flight, and they go in one
-// transaction — a commit costs far more than a row. Otherwise (a call alone, or beside slow ones) a row is
+// Execution records, their log lines and the rollups that count them are written in groups (group commit), in
+// one transaction: a crash loses neither a record nor its count alone. Under load (the last group was written
+// moments ago) a call's row waits, at most GROUP_WAIT_MS, for the rows of the other calls in flight — a commit
+// costs far more than a row. Otherwise (a call alone, or beside slow ones) a row is
 // written at once. Each call still answers only after its row is in the database.
 import type { Insertable } from 'kysely';
-import type { ExecutionsTable } from '../db/schema.js';
-import type { Db } from '../db/connect.js';
+import type { ExecutionLogsTable, ExecutionsTable } from '../db/schema.js';
+import type { Batch, Db } from '../db/connect.js';
 import type { Logger } from '../../../common/logger.js';
+import { combineRollups, ROLLUP_COLUMNS, ROLLUP_KEY, rollupRows, type RolledCall } from '../stats/rollups.js';
 
 const MAX_BATCH = 500;
 /** How long a row waits for the rows of other calls in flight before its group is written. */
 const GROUP_WAIT_MS = 1;
 
-const COLUMNS: readonly (keyof ExecutionsTable)[] = [
-  'id',
+const RECORD_COLUMNS: readonly (keyof ExecutionsTable)[] = [
   'function_id',
+  'started_at',
+  'id',
   'version',
   'node_id',
   'trigger',
   'status',
   'http_status',
-  'started_at',
   'duration_ms',
   'cold_start',
-  'timings',
   'cpu_ms',
-  'peak_memory_bytes',
+  'peak_memory_kib',
   'method',
   'path',
   'request_bytes',
   'error',
+  'queued_ms',
+  'run_ms',
+  'placement_ms',
+  'agent_us',
+  'cold',
   'logs',
-  'logs_truncated',
 ];
+const LOG_COLUMNS: readonly (keyof ExecutionLogsTable)[] = ['function_id', 'started_at', 'id', 'lines'];
+
+/** What is written for one call: its record and log lines (unless sampling dropped them), and always its count in the rollups. */
+export interface CallWrite {
+  record?: Insertable<ExecutionsTable> | undefined;
+  logs?: Insertable<ExecutionLogsTable> | undefined;
+  call: RolledCall;
+}
 
 interface Queued {
-  row: Insertable<ExecutionsTable>;
+  row: CallWrite;
   done: () => void;
 }
 
@@ -43,7 +56,7 @@ export class ExecutionWriter {
   /** Set while a group is waiting: the timer that writes it, or null when it goes on the next turn. */
   private waiting: NodeJS.Timeout | null | undefined;
   private lastFlush = 0;
-  private readonly insert: (rows: Insertable<ExecutionsTable>[]) => Promise<void>;
+  private readonly insert: (batch: Batch) => Promise<void>;
 
   /** `inFlight` counts the calls running now, those whose rows are queued included. */
   constructor(
@@ -51,11 +64,17 @@ export class ExecutionWriter {
     private readonly log: Logger,
     private readonly inFlight: () => number,
   ) {
-    this.insert = db.bulkInsert('executions', COLUMNS);
+    this.insert = db.batchWriter({
+      inserts: [
+        { table: 'executions', columns: RECORD_COLUMNS },
+        { table: 'execution_logs', columns: LOG_COLUMNS },
+      ],
+      merge: { table: 'execution_rollups', key: ROLLUP_KEY, columns: ROLLUP_COLUMNS, combine: combineRollups },
+    });
   }
 
   /** Resolves once the row is written (or could not be: the function was deleted meanwhile; logged). */
-  write(row: Insertable<ExecutionsTable>): Promise<void> {
+  write(row: CallWrite): Promise<void> {
     return new Promise((done) => {
       this.queue.push({ row, done });
       this.schedule();
@@ -83,13 +102,23 @@ export class ExecutionWriter {
     const batch = this.queue.splice(0, MAX_BATCH);
     if (this.queue.length) this.schedule();
     try {
-      await this.insert(batch.map((q) => q.row));
+      await this.insert(toBatch(batch.map((q) => q.row)));
     } catch {
       // One bad row (its function deleted while the call ran) must not cost the others theirs.
       for (const q of batch) {
-        await this.insert([q.row]).catch((err) => this.log.warn({ err, function: q.row.function_id }, 'execution row not written'));
+        await this.insert(toBatch([q.row])).catch((err) => this.log.warn({ err, function: q.row.call.functionId }, 'execution row not written'));
       }
     }
     for (const q of batch) q.done();
   }
+}
+
+function toBatch(writes: CallWrite[]): Batch {
+  const records: Record<string, unknown>[] = [];
+  const logs: Record<string, unknown>[] = [];
+  for (const w of writes) {
+    if (w.record) records.push(w.record);
+    if (w.logs) logs.push(w.logs);
+  }
+  return { inserts: [records, logs], merges: rollupRows(writes.map((w) => w.call)) };
 }

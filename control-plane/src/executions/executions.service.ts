@@ -40,10 +40,10 @@ export class ExecutionsService {
     const after = q.cursor ? decodeCursor(q.cursor) : undefined;
     const rows = await executionsRepo.list(this.db, { functionId: fn.id, limit: q.limit + 1, status: q.status, since: parseSince(q.since), before: after && { startedAt: after.createdAt, id: after.id } });
     const p = page(
-      rows.map((r) => ({ ...r, created_at: Number(r.started_at) })),
+      rows.map((r) => ({ view: toExecutionView(r), created_at: Number(r.started_at) })),
       q.limit,
-      (r) => r.id,
-      (r) => toExecutionView(r, false),
+      (r) => r.view.id,
+      (r) => r.view,
     );
     return { executions: p.items, nextCursor: p.nextCursor };
   }
@@ -61,6 +61,6 @@ export class ExecutionsService {
   async get(user: User, id: string): Promise<ExecutionView> {
     const row = await executionsRepo.forOwner(this.db, user.id, id);
     if (!row) throw NotFound('execution_not_found', `no execution ${id}`);
-    return toExecutionView(row, true);
+    return toExecutionView(row, row.logs ? await executionsRepo.lines(this.db, row) : null);
   }
 }

@@ -5,6 +5,7 @@ import type * as api from '../../../common/api-types.js';
 import type { Same } from '../http/schemas.js';
 import { EXECUTION_STATUSES } from '../../../proto/outcomes.js';
 import { decodeCallLog } from '../../../common/call-log.js';
+import { statusOfCode, uuidText } from './records.js';
 
 export const ExecutionSchema = z
   .object({
@@ -31,24 +32,26 @@ export const ExecutionSchema = z
 export type ExecutionView = api.ExecutionView;
 true satisfies Same<z.infer<typeof ExecutionSchema>, api.ExecutionView>;
 
-export function toExecutionView(e: ExecutionRow, withLogs: boolean): ExecutionView {
+/** `lines`: the call's log (execution_logs), for the view of one execution; omitted in lists. */
+export function toExecutionView(e: ExecutionRow, lines?: string | null): ExecutionView {
+  const cold = e.cold ? (JSON.parse(e.cold) as { createMs: number; startMs: number; readyMs: number; prewarmed: boolean }) : { createMs: 0, startMs: 0, readyMs: 0, prewarmed: false };
   return {
-    id: e.id,
-    functionId: e.function_id,
+    id: uuidText(e.id),
+    functionId: uuidText(e.function_id),
     version: e.version,
     nodeId: e.node_id,
     trigger: e.trigger,
-    status: e.status,
+    status: statusOfCode(e.status),
     httpStatus: e.http_status,
     startedAt: new Date(Number(e.started_at)).toISOString(),
     durationMs: e.duration_ms,
     coldStart: e.cold_start === 1,
-    timings: JSON.parse(e.timings) as Record<string, number | boolean>,
+    timings: { queuedMs: e.queued_ms, createMs: cold.createMs, startMs: cold.startMs, readyMs: cold.readyMs, runMs: e.run_ms, prewarmed: cold.prewarmed, placementMs: e.placement_ms, agentMs: Math.round(e.agent_us / 100) / 10 },
     cpuMs: e.cpu_ms,
-    peakMemoryBytes: Number(e.peak_memory_bytes),
+    peakMemoryBytes: Number(e.peak_memory_kib) * 1024,
     request: { method: e.method, path: e.path, bytes: e.request_bytes },
     error: e.error,
-    ...(withLogs ? { logs: decodeCallLog(e.logs) } : {}),
-    logsTruncated: e.logs_truncated === 1,
+    ...(lines !== undefined ? { logs: lines ? decodeCallLog(lines) : [] } : {}),
+    logsTruncated: e.logs === 2,
   };
 }

@@ -51,7 +51,23 @@ export const functionsRepo = {
     await db.updateTable('functions').set(patch).where('id', '=', id).execute();
   },
 
-  async delete(db: Executor, id: string): Promise<void> {
-    await db.deleteFrom('functions').where('id', '=', id).execute();
+  /** Every function's record retention (null: the server's default), and the functions deleted whose records remain. */
+  async retentions(db: Executor): Promise<{ live: { id: string; retentionMs: number | null }[]; deleted: string[] }> {
+    const live = await db.selectFrom('functions').select(['id', 'execution_retention_ms']).execute();
+    const deleted = await db.selectFrom('record_purges').select('function_id').execute();
+    return { live: live.map((f) => ({ id: f.id, retentionMs: f.execution_retention_ms === null ? null : Number(f.execution_retention_ms) })), deleted: deleted.map((d) => d.function_id) };
+  },
+
+  /** A deleted function's records are all gone. */
+  async recordsPurged(db: Executor, id: string): Promise<void> {
+    await db.deleteFrom('record_purges').where('function_id', '=', id).execute();
+  },
+
+  /** Its versions, keys, env and rollups go with it (cascade); its records are left to the purger, marked in record_purges. */
+  async delete(db: Executor, id: string, now: number): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      await tx.insertInto('record_purges').values({ function_id: id, deleted_at: now }).onConflict((oc) => oc.column('function_id').doNothing()).execute();
+      await tx.deleteFrom('functions').where('id', '=', id).execute();
+    });
   },
 };

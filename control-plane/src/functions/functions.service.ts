@@ -6,7 +6,7 @@ import type { Database, FunctionRow, User } from '../db/schema.js';
 import { Invalid, NotFound } from '../errors.js';
 import { decodeCursor, page } from '../http/cursor.js';
 import { functionsRepo } from './functions.repo.js';
-import { DEFAULTS, NAME, toFunctionView, type FunctionView } from './functions.view.js';
+import { DEFAULTS, NAME, retentionMs, toFunctionView, type FunctionView } from './functions.view.js';
 
 export interface FunctionSettingsInput {
   memoryMb?: number | undefined;
@@ -16,6 +16,8 @@ export interface FunctionSettingsInput {
   maxInstances?: number | undefined;
   auth?: 'private' | 'key' | 'public' | undefined;
   network?: 'none' | 'egress' | undefined;
+  executionRetention?: string | null | undefined;
+  executionSampling?: number | null | undefined;
 }
 
 /** How other features find the caller's function (deployments, executions, keys, env, stats). */
@@ -99,6 +101,8 @@ export class FunctionsService implements FunctionLookup {
       max_instances: input.maxInstances ?? DEFAULTS.maxInstances,
       auth: input.auth ?? DEFAULTS.auth,
       network: input.network ?? DEFAULTS.network,
+      execution_retention_ms: input.executionRetention ? retentionMs(input.executionRetention) : null,
+      execution_sample_rate: input.executionSampling ?? null,
       active_version: null,
       created_at: now,
       updated_at: now,
@@ -133,6 +137,8 @@ export class FunctionsService implements FunctionLookup {
     if (patch.maxInstances !== undefined) set.max_instances = patch.maxInstances;
     if (patch.auth !== undefined) set.auth = patch.auth;
     if (patch.network !== undefined) set.network = patch.network;
+    if (patch.executionRetention !== undefined) set.execution_retention_ms = patch.executionRetention === null ? null : retentionMs(patch.executionRetention);
+    if (patch.executionSampling !== undefined) set.execution_sample_rate = patch.executionSampling;
     await functionsRepo.update(this.d.db, f.id, set);
     // The next call carries the new settings; agents recycle warm containers made with the old ones.
     this.d.onChanged?.(f.id);
@@ -143,7 +149,7 @@ export class FunctionsService implements FunctionLookup {
   async delete(user: User, ref: string): Promise<void> {
     const f = await this.find(user, ref);
     const cleanup = await this.d.onDelete?.(f.id);
-    await functionsRepo.delete(this.d.db, f.id);
+    await functionsRepo.delete(this.d.db, f.id, Date.now());
     this.d.onChanged?.(f.id);
     void cleanup?.();
   }

@@ -15,7 +15,25 @@ export const LIMITS = {
   maxInstances: z.number().int().min(1).max(100),
   auth: z.enum(['private', 'key', 'public']),
   network: z.enum(['none', 'egress']),
+  /** How long the function's execution records are kept: 1h–400d (null: the server's default). */
+  executionRetention: z
+    .string()
+    .regex(/^[1-9][0-9]{0,4}(h|d)$/, 'a duration in hours or days, like 12h or 7d')
+    .refine((v) => retentionMs(v) >= 3_600_000 && retentionMs(v) <= 400 * 86_400_000, 'between 1h and 400d')
+    .nullable(),
+  /** Successful calls per second that get a record (0–1,000,000; every error and cold start does; null: the server's default). */
+  executionSampling: z.number().int().min(0).max(1_000_000).nullable(),
 };
+
+/** `12h` or `7d` in ms. */
+export function retentionMs(v: string): number {
+  return Number(v.slice(0, -1)) * (v.endsWith('d') ? 86_400_000 : 3_600_000);
+}
+
+/** ms as the shortest of `Nd` or `Nh`. */
+export function retentionText(ms: number): string {
+  return ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : `${Math.round(ms / 3_600_000)}h`;
+}
 
 export const DEFAULTS = { memoryMb: 128, cpus: 0.5, timeoutMs: 30_000, concurrency: 1, maxInstances: 10, auth: 'private', network: 'none' } as const;
 
@@ -27,6 +45,8 @@ export const FunctionSettings = z.object({
   maxInstances: LIMITS.maxInstances.optional(),
   auth: LIMITS.auth.optional(),
   network: LIMITS.network.optional(),
+  executionRetention: LIMITS.executionRetention.optional(),
+  executionSampling: LIMITS.executionSampling.optional(),
 });
 
 export const FunctionSchema = z
@@ -42,6 +62,8 @@ export const FunctionSchema = z
     maxInstances: z.number(),
     auth: LIMITS.auth,
     network: LIMITS.network,
+    executionRetention: z.string().nullable().openapi({ description: 'how long its execution records are kept; null: the server’s default (CPUB_EXECUTION_RETENTION)' }),
+    executionSampling: z.number().nullable().openapi({ description: 'successful calls per second that get a record (errors and cold starts always do); null: the server’s default (CPUB_EXECUTION_SAMPLING, unset: every call)' }),
     activeVersion: z.number().nullable(),
     status: z.enum(['ready', 'not_deployed']),
     createdAt: z.string(),
@@ -66,6 +88,8 @@ export function toFunctionView(f: FunctionRow, handle: string, publicUrl: string
     maxInstances: f.max_instances,
     auth: f.auth,
     network: f.network,
+    executionRetention: f.execution_retention_ms === null ? null : retentionText(Number(f.execution_retention_ms)),
+    executionSampling: f.execution_sample_rate,
     activeVersion: f.active_version,
     status: f.active_version === null ? 'not_deployed' : 'ready',
     createdAt: new Date(Number(f.created_at)).toISOString(),

@@ -54,6 +54,7 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     if (out.error) throw out.error;
     const head: string[] = [];
     for (const [k, v] of out.headers) if (!STRIPPED_RESPONSE.has(k.toLowerCase())) head.push(k, v);
+    if (out.sampled) head.push('Cpub-Sampled', 'true'); // no record kept of this call: it counts in the stats only
     head.push('X-Request-Id', requestId, 'Cpub-Execution-Id', out.executionId, 'Server-Timing', serverTiming(out), 'Content-Security-Policy', SANDBOX, 'X-Content-Type-Options', 'nosniff');
     const empty = nullBodyStatus(out.statusCode) || req.method === 'HEAD';
     if (!empty) head.push('Content-Length', String(out.body.length));

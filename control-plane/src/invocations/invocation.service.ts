@@ -91,8 +91,8 @@ export class InvocationService {
     if (now >= limit) throw RateLimited('too_many_calls', `function ${fn.name} already has ${now} calls in flight (concurrency ${fn.concurrency} × ${fn.max_instances} instances)`, 1);
     this.inFlight.set(fn.id, now + 1);
     const call = this.d.recorder.begin();
-    // Time-ordered (UUIDv7): rows of one moment share index pages, so a group commit writes a few pages, not one per row.
-    const executionId = uuidv7({ random: randomBytes16() });
+    // Time-ordered (UUIDv7) with the call's start as its time: the record is found by id through (function, time).
+    const executionId = uuidv7({ random: randomBytes16(), msecs: started });
     const record = { executionId, fn, version: dep.version, trigger, input, started } as const;
     let link: AgentLink | undefined;
     let agentMs = 0;

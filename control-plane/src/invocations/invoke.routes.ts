@@ -27,6 +27,7 @@ const InvokeAnswer = z.object({
   bodyEncoding: z.enum(['utf8', 'base64']),
   durationMs: z.number(),
   coldStart: z.boolean(),
+  sampled: z.boolean().openapi({ description: 'true: a success past the function’s executionSampling rate, counted in the stats but with no execution record (GET /api/executions/{id} is a 404)' }),
 });
 
 true satisfies Same<z.infer<typeof InvokeAnswer>, api.InvokeResult>;
@@ -68,6 +69,7 @@ export function invokeRoutes(invocations: InvocationService) {
         bodyEncoding: utf8 ? ('utf8' as const) : ('base64' as const),
         durationMs: out.durationMs,
         coldStart: out.coldStart,
+        sampled: out.sampled,
       },
       200,
     );

@@ -1,8 +1,13 @@
 // Periodic purge of rows that can no longer matter: expired denylist entries, expired refresh tokens, stale
-// throttle rows, used signatures past their window, and executions older than the retention. With several
-// replicas on one database, the one holding the `purge` lease runs it; another takes over when it stops.
+// throttle rows, used signatures past their window, execution records past their function's retention (and all
+// of a deleted function's), and rollups past theirs. Records go in small batches, each its own short
+// transaction, with a pause between them: calls' writes never wait behind the purge for more than one batch.
+// With several replicas on one database, the one holding the `purge` lease runs it; another takes over when it stops.
 import { keysRepo } from '../keys/keys.repo.js';
 import { executionsRepo } from '../executions/executions.repo.js';
+import { functionsRepo } from '../functions/functions.repo.js';
+import { statsRepo } from '../stats/stats.repo.js';
+import { ROLLUP_RETENTION, SIZES } from '../stats/rollups.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { tokenStore } from '../auth/token-store.repo.js';
@@ -18,11 +23,13 @@ export class Purger {
     private readonly db: Kysely<Database>,
     private readonly log: Logger,
     private readonly everyMs = 10 * 60_000,
-    /** Executions older than this go (with their logs). */
-    private readonly executionRetentionMs = 30 * 86_400_000,
+    /** Executions older than this go (with their logs), unless their function sets its own retention. */
+    private readonly executionRetentionMs = 7 * 86_400_000,
     private readonly leases?: Leases,
     /** Told after every run this replica made. */
     private readonly onRun?: () => void,
+    /** Records deleted per transaction. */
+    private readonly batch = 1000,
   ) {}
 
   /** Runs now and then every `everyMs`, while this replica holds the lease. */
@@ -43,6 +50,28 @@ export class Purger {
     await this.leases?.release('purge').catch(() => {});
   }
 
+  private async purgeRecords(now: number): Promise<{ executions: number; rollups: number }> {
+    const { live, deleted } = await functionsRepo.retentions(this.db);
+    let executions = 0;
+    let rollups = 0;
+    const drain = async (functionId: string, before: number) => {
+      for (let n = this.batch; n >= this.batch; ) {
+        n = await executionsRepo.purgeBatch(this.db, functionId, before, this.batch);
+        executions += n;
+        await new Promise((r) => setTimeout(r, 1)); // the calls' writes go between two batches
+      }
+    };
+    for (const f of live) {
+      await drain(f.id, now - (f.retentionMs ?? this.executionRetentionMs));
+      for (const size of SIZES) rollups += await statsRepo.purge(this.db, f.id, size, now - ROLLUP_RETENTION[size]!);
+    }
+    for (const id of deleted) {
+      await drain(id, Number.MAX_SAFE_INTEGER);
+      await functionsRepo.recordsPurged(this.db, id);
+    }
+    return { executions, rollups };
+  }
+
   /** Deletes are idempotent, so replicas running this at once do no harm. */
   runOnce(now = Date.now()): Promise<void> {
     this.running ??= (async () => {
@@ -50,8 +79,8 @@ export class Purger {
         const t = await tokenStore.purgeExpired(this.db, now);
         const throttle = await loginThrottle.purge(this.db, now);
         const signatures = await keysRepo.purgeSignatures(this.db, now);
-        const executions = await executionsRepo.purgeBefore(this.db, now - this.executionRetentionMs);
-        if (t.denylist + t.refresh + throttle + signatures + executions > 0) this.log.info({ ...t, throttle, signatures, executions }, 'purged expired rows');
+        const { executions, rollups } = await this.purgeRecords(now);
+        if (t.denylist + t.refresh + throttle + signatures + executions + rollups > 0) this.log.info({ ...t, throttle, signatures, executions, rollups }, 'purged expired rows');
         this.onRun?.();
       } catch (err) {
         this.log.warn({ err }, 'purge failed; will retry');

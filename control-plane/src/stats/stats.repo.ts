@@ -1,64 +1,34 @@
-// Queries behind the numbers of calls: aggregates over a period or per time slot, and the durations the
-// latency percentiles are computed from. Scoped to one function or to all of an owner's.
-import { sql } from 'kysely';
+// Queries behind the numbers of calls: rollup rows (stats/rollups.ts) of one function or of all of an owner's,
+// for a set of (size, time range) pieces. Never the records: the cost follows the number of buckets.
 import type { Executor } from '../db/schema.js';
 
 /** Which functions: one, or all of a user's. */
 export type Scope = { functionId: string } | { ownerId: string };
 
-export interface Aggregate {
-  n: number | null;
-  ok?: number | null;
-  errors?: number | null;
-  cold: number | null;
-  avg: number | null;
-  cpu: number | null;
-  mem: number | null;
-}
-
-function scoped(db: Executor, scope: Scope) {
-  const q = db.selectFrom('executions');
-  return 'functionId' in scope
-    ? q.where('executions.function_id', '=', scope.functionId)
-    : q.where('executions.function_id', 'in', db.selectFrom('functions').select('id').where('owner_id', '=', scope.ownerId));
+export interface RollupRow {
+  size_ms: number;
+  start: number;
+  calls: number;
+  success: number;
+  cold_starts: number;
+  duration_sum_ms: number;
+  cpu_sum_ms: number;
+  memory_max_bytes: number;
+  latency: Uint8Array;
 }
 
 export const statsRepo = {
-  /** Counts and sums of the calls started at or after `from`. */
-  summary(db: Executor, scope: Scope, from: number): Promise<Aggregate> {
-    return scoped(db, scope)
-      .where('started_at', '>=', from)
-      .select((eb) => [
-        eb.fn.countAll<number>().as('n'),
-        eb.fn.sum<number>(sql`CASE WHEN status = 'success' THEN 1 ELSE 0 END`).as('ok'),
-        eb.fn.sum<number>('cold_start').as('cold'),
-        eb.fn.avg<number>('duration_ms').as('avg'),
-        eb.fn.avg<number>('cpu_ms').as('cpu'),
-        eb.fn.max<number>('peak_memory_bytes').as('mem'),
-      ])
-      .executeTakeFirstOrThrow();
+  /** Deletes the function's rollup rows of one size that start before `before`; the number removed. */
+  async purge(db: Executor, functionId: string, size: number, before: number): Promise<number> {
+    const r = await db.deleteFrom('execution_rollups').where('function_id', '=', functionId).where('size_ms', '=', size).where('start', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
   },
 
-  /** The same per slot of `ms` milliseconds (slot = started_at / ms). */
-  slots(db: Executor, scope: Scope, from: number, ms: number): Promise<(Aggregate & { slot: number })[]> {
-    const slot = sql<number>`started_at / ${sql.lit(ms)}`;
-    return scoped(db, scope)
-      .where('started_at', '>=', from)
-      .select((eb) => [
-        slot.as('slot'),
-        eb.fn.countAll<number>().as('n'),
-        eb.fn.sum<number>(sql`CASE WHEN status = 'success' THEN 0 ELSE 1 END`).as('errors'),
-        eb.fn.sum<number>('cold_start').as('cold'),
-        eb.fn.avg<number>('duration_ms').as('avg'),
-        eb.fn.avg<number>('cpu_ms').as('cpu'),
-        eb.fn.max<number>('peak_memory_bytes').as('mem'),
-      ])
-      .groupBy(slot)
-      .execute();
-  },
-
-  /** The newest `limit` calls' start times and durations since `from`. */
-  durations(db: Executor, scope: Scope, from: number, limit: number): Promise<{ started_at: number; duration_ms: number }[]> {
-    return scoped(db, scope).where('started_at', '>=', from).select(['started_at', 'duration_ms']).orderBy('started_at', 'desc').limit(limit).execute();
+  /** The rollup rows of the scope in any of `pieces` (rows of that size starting in [from, to)). */
+  rollups(db: Executor, scope: Scope, pieces: { size: number; from: number; to: number }[]): Promise<RollupRow[]> {
+    if (!pieces.length) return Promise.resolve([]);
+    let q = db.selectFrom('execution_rollups').select(['size_ms', 'start', 'calls', 'success', 'cold_starts', 'duration_sum_ms', 'cpu_sum_ms', 'memory_max_bytes', 'latency']);
+    q = 'functionId' in scope ? q.where('function_id', '=', scope.functionId) : q.where('function_id', 'in', db.selectFrom('functions').select('id').where('owner_id', '=', scope.ownerId));
+    return q.where((eb) => eb.or(pieces.map((p) => eb.and([eb('size_ms', '=', p.size), eb('start', '>=', p.from), eb('start', '<', p.to)])))).execute() as Promise<RollupRow[]>;
   },
 };

@@ -265,6 +265,14 @@ s('a function that fails to load: StartError crashed with its output, and nothin
   assert.equal(readdirSync(join(dir, 'run')), [], 'and its folder');
 });
 
+s('a function that exits so fast the engine’s start fails: StartError crashed with its output, not the engine’s words', async () => {
+  const err = await startError(start({ loadError: 'Error: no default export', exitsDuringStart: true }));
+  assert.is(err.outcome, 'crashed');
+  assert.match(err.message, 'exited while starting');
+  assert.ok(err.log.some((l) => l.message.includes('no default export')), JSON.stringify(err.log));
+  assert.equal(fake.all(), [], 'the container is removed');
+});
+
 s('a shim that never answers ready: StartError timeout at the deadline, and the container is removed', async () => {
   const t0 = Date.now();
   const err = await startError(start({ handler: () => 'ok', neverReady: true }, spec(), options(), Date.now() + 200));

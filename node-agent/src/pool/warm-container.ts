@@ -140,7 +140,7 @@ export class WarmContainer {
       // output through Podman would add ≈115 ms to every cold start.
       c.logServer = await listenForLogs(join(dir, 'log.sock'), c.group, (line) => c.route(line), () => c.shimGone());
       const t1 = performance.now();
-      await runtime.start(id);
+      await c.startOrExplain();
       const t2 = performance.now();
       await c.waitReady(deadlineMs);
       // Calls go over the multiplexed socket when the shim made one (a runtime that speaks only the HTTP
@@ -242,6 +242,23 @@ export class WarmContainer {
       req.on('error', () => resolve(false));
       req.end();
     });
+  }
+
+  /**
+   * Starts the container. A process that exits at once (a module that fails to load) can make the runtime's start
+   * itself fail (runc reading /proc/<pid>/cgroup of a process already gone: HTTP 500): that is the function
+   * exiting while starting, and the lines it wrote say why. The shim ran when its log connection opened and
+   * closed (shimGone): given a moment for that, such a failure is told as the function's; otherwise it is the
+   * engine's.
+   */
+  private async startOrExplain(): Promise<void> {
+    try {
+      await this.runtime.start(this.id);
+    } catch (err) {
+      for (const end = Date.now() + 500; !this.dead && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+      if (!this.dead) throw err;
+      throw new StartError('crashed', 'the function exited while starting', this.startupLog);
+    }
   }
 
   /** The shim's log connection closed: its process is gone, even if no call was running. */

@@ -13,6 +13,11 @@ export interface FakeImage {
   handler?: FakeHandler;
   /** The function fails to load: its container logs this and exits 70 before it makes its sockets. */
   loadError?: string;
+  /**
+   * With loadError: the process exits before the engine's start returns, and the start fails as Podman's does
+   * then (runc reading /proc/<pid>/cgroup of a process already gone).
+   */
+  exitsDuringStart?: boolean;
   /** Its containers make their sockets but never answer `GET /__cpub/ready`. */
   neverReady?: boolean;
   /** Runs as a container of this image starts, with its folders' host paths: what code inside could do to them. */
@@ -173,7 +178,11 @@ export class FakeRuntime implements ContainerRuntime {
       onExit: (code) => this.exit(id, { exitCode: code }),
     });
     // The engine answers once the process runs; the shim makes its sockets after that, as a real one boots.
-    void c.shim.start().catch(() => this.exit(id, { exitCode: 70 }));
+    const running = c.shim.start().catch(() => this.exit(id, { exitCode: 70 }));
+    if (image.exitsDuringStart) {
+      await running;
+      throw engineError(500, 'read /proc/4242/cgroup: no such process');
+    }
   }
 
   async inspect(id: string): Promise<ContainerState> {

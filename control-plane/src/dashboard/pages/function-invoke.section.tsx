@@ -65,7 +65,7 @@ export const InvokeSection: FC<{ csrf: string; base: string; form: InvokeFormVal
         <div id="invoke-result">
           <p>
             <Badge status={invoked.statusCode < 400 ? 'success' : 'error'} /> HTTP {invoked.statusCode} in {invoked.durationMs} ms{invoked.coldStart ? ' (cold start)' : ''} —{' '}
-            <a href={`/ui/executions/${invoked.executionId}`}>execution {invoked.executionId.slice(0, 8)}</a>
+            {invoked.sampled ? <span>execution {invoked.executionId.slice(0, 8)} (sampled: no record kept)</span> : <a href={`/ui/executions/${invoked.executionId}`}>execution {invoked.executionId.slice(0, 8)}</a>}
           </p>
           <pre>
             {Object.entries(invoked.headers)

@@ -1,0 +1,117 @@
+// Rollups: the numbers of a function version's calls per minute, hour and day, written by the execution writer in
+// the transaction of the records they summarise (a crash loses neither alone) and read by every statistic, whose
+// cost so follows the number of buckets, never the number of calls. Counts by status, cold starts, sums of
+// duration and CPU (for means), the peak memory, and a latency histogram (histogram.ts) that merges across rows.
+import type { ExecutionStatus } from '../db/schema.js';
+import { EXECUTION_STATUSES } from '../../../proto/outcomes.js';
+import { Histogram } from './histogram.js';
+
+export const MINUTE = 60_000;
+export const HOUR = 3_600_000;
+export const DAY = 86_400_000;
+/** Every call is added to one row of each size. */
+export const SIZES = [MINUTE, HOUR, DAY] as const;
+
+/** How long rows of each size are kept: minutes for the edges of the last day, hours for a month, days for a year. */
+export const ROLLUP_RETENTION: Record<number, number> = { [MINUTE]: 2 * DAY, [HOUR]: 35 * DAY, [DAY]: 400 * DAY };
+
+const COUNTS = ['calls', ...EXECUTION_STATUSES, 'cold_starts', 'duration_sum_ms', 'cpu_sum_ms'] as const;
+export const ROLLUP_KEY = ['function_id', 'size_ms', 'start', 'version'] as const;
+export const ROLLUP_COLUMNS = [...ROLLUP_KEY, ...COUNTS, 'memory_max_bytes', 'latency'] as const;
+
+/** What a rollup needs of a call. */
+export interface RolledCall {
+  functionId: string;
+  version: number;
+  startedAt: number;
+  status: ExecutionStatus;
+  coldStart: boolean;
+  durationMs: number;
+  cpuMs: number;
+  peakMemoryBytes: number;
+}
+
+type Row = Record<string, unknown>;
+
+/** The rows (one per function, version, size and slot) that add `calls` to the rollups. */
+export function rollupRows(calls: readonly RolledCall[]): Row[] {
+  const rows = new Map<string, { row: Record<string, number | string>; latency: Histogram }>();
+  for (const c of calls) {
+    for (const size of SIZES) {
+      const start = c.startedAt - (c.startedAt % size);
+      const key = `${c.functionId}|${size}|${start}|${c.version}`;
+      let r = rows.get(key);
+      if (!r) {
+        r = { row: { function_id: c.functionId, size_ms: size, start, version: c.version, memory_max_bytes: 0 }, latency: new Histogram() };
+        for (const k of COUNTS) r.row[k] = 0;
+        rows.set(key, r);
+      }
+      const row = r.row as Record<string, number>;
+      row.calls! += 1;
+      row[c.status]! += 1;
+      if (c.coldStart) row.cold_starts! += 1;
+      row.duration_sum_ms! += c.durationMs;
+      row.cpu_sum_ms! += c.cpuMs;
+      if (c.peakMemoryBytes > row.memory_max_bytes!) row.memory_max_bytes = c.peakMemoryBytes;
+      r.latency.add(c.durationMs);
+    }
+  }
+  return [...rows.values()].map((r) => ({ ...r.row, latency: r.latency.encode() }));
+}
+
+/** A stored rollup row with `add` folded in. */
+export function combineRollups(stored: Row, add: Row): Row {
+  const out: Row = { ...add };
+  for (const k of COUNTS) out[k] = Number(stored[k]) + Number(add[k]);
+  out.memory_max_bytes = Math.max(Number(stored.memory_max_bytes), Number(add.memory_max_bytes));
+  out.latency = Histogram.decode(stored.latency as Uint8Array).merge(Histogram.decode(add.latency as Uint8Array)).encode();
+  return out;
+}
+
+/** Rows read back, summed: what a period or a bucket of the statistics is made of. */
+export class Totals {
+  calls = 0;
+  success = 0;
+  coldStarts = 0;
+  durationSumMs = 0;
+  cpuSumMs = 0;
+  memoryMaxBytes = 0;
+  readonly latency = new Histogram();
+
+  add(r: { [K in 'calls' | 'success' | 'cold_starts' | 'duration_sum_ms' | 'cpu_sum_ms' | 'memory_max_bytes']: number } & { latency: Uint8Array }): void {
+    this.calls += Number(r.calls);
+    this.success += Number(r.success);
+    this.coldStarts += Number(r.cold_starts);
+    this.durationSumMs += Number(r.duration_sum_ms);
+    this.cpuSumMs += Number(r.cpu_sum_ms);
+    this.memoryMaxBytes = Math.max(this.memoryMaxBytes, Number(r.memory_max_bytes));
+    this.latency.merge(Histogram.decode(r.latency as Uint8Array));
+  }
+}
+
+/**
+ * The slots that cover [from, to) with as few rows as the sizes allow: minutes up to the first whole hour, hours
+ * up to the first whole day, days, then hours and minutes again at the end (`from` and `to` whole minutes).
+ * Sizes finer than `finest` are not used (their rows are gone past their retention): `from` is then rounded down.
+ */
+export function cover(from: number, to: number, finest: number = MINUTE): { size: number; from: number; to: number }[] {
+  const sizes = SIZES.filter((s) => s >= finest);
+  const out: { size: number; from: number; to: number }[] = [];
+  let at = from - (from % sizes[0]!);
+  // Up: the finest sizes until the next boundary of a coarser one.
+  let i = 0;
+  for (; i < sizes.length - 1; i++) {
+    const next = Math.min(to, Math.ceil(at / sizes[i + 1]!) * sizes[i + 1]!);
+    if (next >= to) break;
+    if (next > at) out.push({ size: sizes[i]!, from: at, to: next });
+    at = next;
+  }
+  // Down: the coarsest size that fits, then finer ones for the rest.
+  for (; i >= 0; i--) {
+    const s = sizes[i]!;
+    const end = i === 0 ? Math.ceil(to / s) * s : to - (to % s);
+    if (end > at) out.push({ size: s, from: at, to: end });
+    at = Math.max(at, end);
+  }
+  return out;
+}

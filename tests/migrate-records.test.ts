@@ -1,0 +1,98 @@
+// Migration 0007 (records and rollups) on a database holding records of the old shape, on both dialects: every
+// record is converted (ids as bytes, status codes, timings, logs apart), and the statistics read from the rollups
+// it computes say what the old records said.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { connectDb, type Db, type Dialect } from '../control-plane/src/db/connect.js';
+import { migrateTo } from '../control-plane/src/db/migrate.js';
+import { ExecutionsService } from '../control-plane/src/executions/executions.service.js';
+import { StatsService } from '../control-plane/src/stats/stats.service.js';
+import type { FunctionLookup } from '../control-plane/src/functions/functions.service.js';
+import type { FunctionRow, User } from '../control-plane/src/db/schema.js';
+import { createTestDatabase } from './helpers/postgres.js';
+import { loud } from './helpers/hooks.js';
+import { fnRow, NOW, user } from './helpers/store.js';
+
+const FN = randomUUID();
+const AT = NOW + 30 * 60_000;
+
+/** Old-shape records: 40 calls a minute apart, every fifth an error, every tenth cold with two log lines. */
+const OLD = Array.from({ length: 40 }, (_, i) => ({
+  id: randomUUID(),
+  function_id: FN,
+  version: 1 + (i % 2),
+  node_id: i % 3 ? 'node-abcdefgh' : null,
+  trigger: 'url',
+  status: i % 5 ? 'success' : 'error',
+  http_status: i % 5 ? 200 : 500,
+  started_at: AT - i * 60_000,
+  duration_ms: i,
+  cold_start: i % 10 ? 0 : 1,
+  timings: JSON.stringify({ queuedMs: 1, createMs: i % 10 ? 0 : 50, startMs: i % 10 ? 0 : 20, readyMs: i % 10 ? 0 : 10, runMs: i, prewarmed: false, placementMs: 2, agentMs: 1.5 }),
+  cpu_ms: i % 7,
+  peak_memory_bytes: 1024 * (100 + i),
+  method: 'GET',
+  path: `/p${i}`,
+  request_bytes: i,
+  error: i % 5 ? null : 'boom',
+  logs: i % 10 ? '[]' : JSON.stringify([{ atMs: 1, stream: 'stdout', level: 'info', message: `a${i}` }, { atMs: 2, stream: 'stderr', level: 'error', message: `b${i}` }]),
+  logs_truncated: 0,
+}));
+
+for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
+  const s = suite<{ db: Db; cleanup: () => Promise<void> }>(`migration 0007 [${dialect}]`);
+  s.before(loud(async (ctx) => {
+    if (dialect === 'sqlite') {
+      const dir = mkdtempSync(join(tmpdir(), 'cpub-mig-'));
+      ctx.db = connectDb({ dataDir: dir });
+      ctx.cleanup = async () => rmSync(dir, { recursive: true, force: true });
+    } else {
+      const pg = await createTestDatabase();
+      ctx.db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
+      ctx.cleanup = pg.drop;
+    }
+  }));
+  s.after(loud(async (ctx) => {
+    await ctx.db.close();
+    await ctx.cleanup();
+  }));
+
+  s('old records are converted and counted in rollups', async ({ db }) => {
+    await migrateTo(db.kysely, '0006-refresh-grace');
+    const k = db.kysely as never as import('kysely').Kysely<any>;
+    await k.insertInto('users').values(user('mig-owner')).execute();
+    const { execution_retention_ms: _a, execution_sample_rate: _b, ...fn } = fnRow(FN, 'mig-owner', 'old');
+    await k.insertInto('functions').values(fn).execute();
+    await k.insertInto('executions').values(OLD).execute();
+    assert.equal(await migrateTo(db.kysely, undefined), ['0007-records']);
+
+    const owner = { id: 'mig-owner' } as User;
+    const lookup: FunctionLookup = { find: async () => ({ id: FN }) as FunctionRow };
+    const list = await new ExecutionsService(db.kysely, lookup).list(owner, 'old', { limit: 100 });
+    assert.is(list.executions.length, OLD.length);
+    const byId = new Map(list.executions.map((e) => [e.id, e]));
+    for (const o of OLD) {
+      const e = byId.get(o.id)!;
+      assert.ok(e, o.id);
+      const t = JSON.parse(o.timings);
+      assert.equal(
+        [e.functionId, e.version, e.nodeId, e.status, e.httpStatus, Date.parse(e.startedAt), e.durationMs, e.coldStart, e.cpuMs, e.peakMemoryBytes, e.request, e.error, e.timings],
+        [FN, o.version, o.node_id, o.status, o.http_status, o.started_at, o.duration_ms, o.cold_start === 1, o.cpu_ms, o.peak_memory_bytes, { method: 'GET', path: o.path, bytes: o.request_bytes }, o.error, { ...t, agentMs: 1.5 }],
+      );
+    }
+    const cold = OLD.find((o) => o.cold_start)!;
+    const one = await new ExecutionsService(db.kysely, lookup).get(owner, cold.id);
+    assert.equal(one.logs, JSON.parse(cold.logs));
+
+    const stats = await new StatsService(db.kysely, lookup).summary({ functionId: FN }, '24h', AT);
+    assert.equal([stats.invocations, stats.errors, stats.coldStarts, stats.maxMemoryBytes], [40, 8, 4, 1024 * 139]);
+    const hourly = await new StatsService(db.kysely, lookup).buckets({ functionId: FN }, 'hour', 2, AT);
+    assert.equal(hourly.map((b) => b.invocations), [9, 31]);
+  });
+
+  s.run();
+}
