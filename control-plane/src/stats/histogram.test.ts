@@ -2,7 +2,7 @@
 // shaped like call durations; merging equals adding everything to one; bytes round-trip.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Histogram, RELATIVE_ACCURACY } from './histogram.js';
+import { Histogram, mergeEncoded, RELATIVE_ACCURACY } from './histogram.js';
 
 /** A repeatable stream of numbers in [0, 1). */
 function rng(seed: number): () => number {
@@ -50,6 +50,9 @@ test('merging histograms equals one histogram of all the values; bytes round-tri
   assert.is(merged.zero, all.zero);
   assert.equal(new Map([...merged.counts].sort()), new Map([...all.counts].sort()));
   assert.equal(merged.encode(), all.encode());
+  const encoded = parts.map((p) => p.encode()).reduce((a, b) => mergeEncoded(a, b), Buffer.alloc(0));
+  assert.equal(encoded, all.encode(), 'merging the encodings gives the encoding of the merge');
+  assert.equal(mergeEncoded(new Histogram().encode(), parts[0]!.encode()), parts[0]!.encode());
   assert.is(Histogram.decode(new Histogram().encode()).count, 0);
   assert.is(new Histogram().quantile(0.5), 0, 'empty: 0');
   assert.throws(() => Histogram.decode(Buffer.from([5, 2])), /truncated/);

@@ -29,12 +29,13 @@ export class Histogram {
   }
 
   add(value: number, count = 1): void {
-    if (!(value > MIN_VALUE)) {
-      this.zero += count;
-      return;
-    }
-    const k = Math.ceil(Math.log(value) / LN_GAMMA);
-    this.counts.set(k, (this.counts.get(k) ?? 0) + count);
+    this.addBucket(bucketOf(value), count);
+  }
+
+  /** Adds to a bucket given by bucketOf(). */
+  addBucket(k: number, count = 1): void {
+    if (k === -Infinity) this.zero += count;
+    else this.counts.set(k, (this.counts.get(k) ?? 0) + count);
   }
 
   merge(other: Histogram): this {
@@ -84,6 +85,96 @@ export class Histogram {
       h.counts.set(k, (h.counts.get(k) ?? 0) + readVarint(bytes, r));
     }
     return h;
+  }
+}
+
+/** The bucket a value falls in (-Infinity: the zero bucket): computed once per call, whatever the rows it goes to. */
+export function bucketOf(value: number): number {
+  return value > MIN_VALUE ? Math.ceil(Math.log(value) / LN_GAMMA) : -Infinity;
+}
+
+/**
+ * Two encoded histograms merged into one encoding, without decoding either into a map: both list their buckets in
+ * order, so one pass merges them (the writer does this for every rollup row it touches).
+ */
+export function mergeEncoded(a: Uint8Array, b: Uint8Array): Buffer {
+  if (!a.length) return Buffer.from(b);
+  if (!b.length) return Buffer.from(a);
+  // The merge is never longer than both inputs together (a key's delta only shrinks; a summed count takes at most
+  // the bytes of the two it replaces), plus a byte for the zero count's carry.
+  const out = new Writer(a.length + b.length + 1);
+  const ra = new Reader(a);
+  const rb = new Reader(b);
+  out.varint(ra.varint() + rb.varint());
+  let ka = 0;
+  let kb = 0;
+  let ca = -1;
+  let cb = -1;
+  if (ra.more()) (ka += unzigzag(ra.varint())), (ca = ra.varint());
+  if (rb.more()) (kb += unzigzag(rb.varint())), (cb = rb.varint());
+  let prev = 0;
+  while (ca >= 0 || cb >= 0) {
+    let k: number;
+    let c: number;
+    if (cb < 0 || (ca >= 0 && ka < kb)) {
+      k = ka;
+      c = ca;
+      ca = ra.more() ? ((ka += unzigzag(ra.varint())), ra.varint()) : -1;
+    } else if (ca < 0 || kb < ka) {
+      k = kb;
+      c = cb;
+      cb = rb.more() ? ((kb += unzigzag(rb.varint())), rb.varint()) : -1;
+    } else {
+      k = ka;
+      c = ca + cb;
+      ca = ra.more() ? ((ka += unzigzag(ra.varint())), ra.varint()) : -1;
+      cb = rb.more() ? ((kb += unzigzag(rb.varint())), rb.varint()) : -1;
+    }
+    out.varint(zigzag(k - prev));
+    out.varint(c);
+    prev = k;
+  }
+  return out.done();
+}
+
+class Reader {
+  at = 0;
+  constructor(private readonly b: Uint8Array) {}
+  more(): boolean {
+    return this.at < this.b.length;
+  }
+  varint(): number {
+    const b = this.b;
+    const first = b[this.at++];
+    if (first === undefined) throw new Error('truncated histogram');
+    if (first < 0x80) return first;
+    let n = first & 0x7f;
+    let scale = 0x80;
+    for (;;) {
+      const byte = b[this.at++];
+      if (byte === undefined) throw new Error('truncated histogram');
+      n += (byte & 0x7f) * scale;
+      if (byte < 0x80) return n;
+      scale *= 0x80;
+    }
+  }
+}
+
+class Writer {
+  private readonly buf: Buffer;
+  private at = 0;
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity + 16);
+  }
+  varint(n: number): void {
+    while (n >= 0x80) {
+      this.buf[this.at++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.at++] = n;
+  }
+  done(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.at));
   }
 }
 

@@ -46,6 +46,10 @@ test('rollupRows counts each call in a minute, an hour and a day; combine adds t
   assert.equal([both.calls, both.success, both.cold_starts, both.memory_max_bytes], [4, 2, 2, 5000]);
   const h = Histogram.decode(both.latency as Uint8Array);
   assert.equal([h.count, h.zero], [4, 2]);
+  // Calls of two minutes of one hour: two minute rows, one hour row and one day row holding both.
+  const two = rollupRows([call, { ...call, startedAt: T0 + 5 * MINUTE }]);
+  assert.equal(two.map((r) => [r.size_ms, r.start, r.calls]), [[MINUTE, T0 + MINUTE, 1], [MINUTE, T0 + 5 * MINUTE, 1], [HOUR, T0, 2], [DAY, T0 - (T0 % DAY), 2]]);
+  assert.is(Histogram.decode(two[2]!.latency as Uint8Array).count, 2);
 });
 
 test.run();

@@ -4,7 +4,7 @@
 // duration and CPU (for means), the peak memory, and a latency histogram (histogram.ts) that merges across rows.
 import type { ExecutionStatus } from '../db/schema.js';
 import { EXECUTION_STATUSES } from '../../../proto/outcomes.js';
-import { Histogram } from './histogram.js';
+import { bucketOf, Histogram, mergeEncoded } from './histogram.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
@@ -35,28 +35,40 @@ type Row = Record<string, unknown>;
 
 /** The rows (one per function, version, size and slot) that add `calls` to the rollups. */
 export function rollupRows(calls: readonly RolledCall[]): Row[] {
-  const rows = new Map<string, { row: Record<string, number | string>; latency: Histogram }>();
+  // Per minute first; an hour's and a day's row are the sum of their minutes' (usually one minute: a copy).
+  const minutes = new Map<string, { row: Record<string, number | string>; latency: Histogram }>();
   for (const c of calls) {
-    for (const size of SIZES) {
-      const start = c.startedAt - (c.startedAt % size);
-      const key = `${c.functionId}|${size}|${start}|${c.version}`;
-      let r = rows.get(key);
-      if (!r) {
-        r = { row: { function_id: c.functionId, size_ms: size, start, version: c.version, memory_max_bytes: 0 }, latency: new Histogram() };
-        for (const k of COUNTS) r.row[k] = 0;
-        rows.set(key, r);
-      }
-      const row = r.row as Record<string, number>;
-      row.calls! += 1;
-      row[c.status]! += 1;
-      if (c.coldStart) row.cold_starts! += 1;
-      row.duration_sum_ms! += c.durationMs;
-      row.cpu_sum_ms! += c.cpuMs;
-      if (c.peakMemoryBytes > row.memory_max_bytes!) row.memory_max_bytes = c.peakMemoryBytes;
-      r.latency.add(c.durationMs);
+    const start = c.startedAt - (c.startedAt % MINUTE);
+    const key = `${c.functionId}|${start}|${c.version}`;
+    let m = minutes.get(key);
+    if (!m) {
+      m = { row: { function_id: c.functionId, size_ms: MINUTE, start, version: c.version, memory_max_bytes: 0 }, latency: new Histogram() };
+      for (const k of COUNTS) m.row[k] = 0;
+      minutes.set(key, m);
+    }
+    const row = m.row as Record<string, number>;
+    row.calls! += 1;
+    row[c.status]! += 1;
+    if (c.coldStart) row.cold_starts! += 1;
+    row.duration_sum_ms! += c.durationMs;
+    row.cpu_sum_ms! += c.cpuMs;
+    if (c.peakMemoryBytes > row.memory_max_bytes!) row.memory_max_bytes = c.peakMemoryBytes;
+    m.latency.addBucket(bucketOf(c.durationMs));
+  }
+  const out: Row[] = [];
+  const coarser = new Map<string, Row>();
+  for (const m of minutes.values()) {
+    const minute: Row = { ...m.row, latency: m.latency.encode() };
+    out.push(minute);
+    for (const size of [HOUR, DAY]) {
+      const start = (minute.start as number) - ((minute.start as number) % size);
+      const key = `${minute.function_id as string}|${size}|${start}|${minute.version as number}`;
+      const seen = coarser.get(key);
+      const part = { ...minute, size_ms: size, start };
+      coarser.set(key, seen ? combineRollups(seen, part) : part);
     }
   }
-  return [...rows.values()].map((r) => ({ ...r.row, latency: r.latency.encode() }));
+  return out.concat([...coarser.values()]);
 }
 
 /** A stored rollup row with `add` folded in. */
@@ -64,7 +76,7 @@ export function combineRollups(stored: Row, add: Row): Row {
   const out: Row = { ...add };
   for (const k of COUNTS) out[k] = Number(stored[k]) + Number(add[k]);
   out.memory_max_bytes = Math.max(Number(stored.memory_max_bytes), Number(add.memory_max_bytes));
-  out.latency = Histogram.decode(stored.latency as Uint8Array).merge(Histogram.decode(add.latency as Uint8Array)).encode();
+  out.latency = mergeEncoded(stored.latency as Uint8Array, add.latency as Uint8Array);
   return out;
 }
 
