@@ -31,6 +31,7 @@ import { AuthService } from './auth/auth.service.js';
 import { UsersService } from './users/users.service.js';
 import { UserCache } from './users/user-cache.js';
 import { Purger } from './maintenance/purge.js';
+import { RollupFolder } from './stats/rollup-folder.js';
 import { Leases } from './maintenance/lease.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -67,6 +68,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const leases = new Leases(db.kysely, `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`);
   const metrics = new Metrics(db.kysely);
   const purger = new Purger(db.kysely, log, config.purgeEvery, config.executionRetention, leases, () => metrics.backgroundRun('purge'));
+  const folder = new RollupFolder(db.kysely, log, leases);
   const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log, {
     agentCa: config.agentCa ? readPemFile(config.agentCa, 'CPUB_AGENT_CA') : undefined,
     heartbeatMs: config.heartbeat,
@@ -120,6 +122,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
       await fleet.start();
       await builder.start();
       purger.start();
+      folder.start();
       // Function URLs go to their own handler (the hot path); everything else to the Hono app.
       const api = getRequestListener(app.fetch, { hostname: config.host });
       const fnUrl = functionUrlHandler({ invocations, log });
@@ -155,6 +158,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
         fleet.stop();
         await recorder.settle(5000);
         await purger.stop();
+        await folder.stop();
         await denylist.stop();
         await db.close();
       })();

@@ -152,8 +152,7 @@ export const executionsCases: StoreCases = (s) => {
     assert.equal(await db.kysely.selectFrom('executions').selectAll().where('function_id', '=', FW).orderBy('started_at').execute(), writes.map((w) => w.record));
     assert.equal(await db.kysely.selectFrom('execution_logs').selectAll().where('function_id', '=', FW).orderBy('started_at').execute(), [writes[0]!.logs, writes[2]!.logs]);
     const rollups = await db.kysely.selectFrom('execution_rollups').select(['size_ms', 'version', 'calls', 'oom', 'success']).where('function_id', '=', uid('fe-w')).orderBy('size_ms').orderBy('version').execute();
-    assert.is(rollups.length, 9, 'a minute, an hour and a day for each of the three versions');
-    assert.equal(rollups.slice(0, 3).map((r) => [Number(r.size_ms), r.version, Number(r.calls), Number(r.oom), Number(r.success)]), [
+    assert.equal(rollups.map((r) => [Number(r.size_ms), r.version, Number(r.calls), Number(r.oom), Number(r.success)]), [
       [60_000, 3, 1, 0, 1],
       [60_000, 4, 1, 1, 0],
       [60_000, 5, 1, 0, 1],
@@ -166,7 +165,7 @@ export const executionsCases: StoreCases = (s) => {
     await writer.write({ call: { ...w.call, version: 99 } });
     assert.is((await db.kysely.selectFrom('executions').select('id').where('id', '=', w.record!.id).execute()).length, 0);
     const r = await db.kysely.selectFrom('execution_rollups').select(['calls']).where('function_id', '=', uid('fe-w')).where('version', '=', 99).execute();
-    assert.equal(r.map((x) => Number(x.calls)), [1, 1, 1]);
+    assert.equal(r.map((x) => Number(x.calls)), [1]);
   });
 
   s('executions: a batch is one transaction; the writer then writes the good calls one by one', async ({ db }) => {

@@ -160,13 +160,18 @@ export class CallRecorder {
     );
     const coldStart = t?.coldStart ?? false;
     const kept = status !== 'success' || coldStart || this.sampler.take(c.fn.id, c.fn.execution_sample_rate ?? this.sampleRate, c.started);
-    const key = { function_id: uuidBytes(c.fn.id), started_at: c.started, id: uuidBytes(c.executionId) };
+    // The key's three columns written out in each literal below: a spread into a literal this size makes V8 build
+    // the object property by property (it was most of the recorder's time).
+    const functionId = uuidBytes(c.fn.id);
+    const id = uuidBytes(c.executionId);
     const cpuMs = Number(reply?.resources?.cpuMs ?? 0);
     const peakMemoryBytes = Number(reply?.resources?.peakMemoryBytes ?? 0);
     await this.writer.write({
       record: kept
         ? {
-            ...key,
+            function_id: functionId,
+            started_at: c.started,
+            id,
             version: c.version,
             node_id: c.nodeId,
             trigger: c.trigger,
@@ -189,7 +194,7 @@ export class CallRecorder {
             logs: logs.truncated ? 2 : logs.text === EMPTY_LOG ? 0 : 1,
           }
         : undefined,
-      logs: kept && logs.text !== EMPTY_LOG ? { ...key, lines: logs.text } : undefined,
+      logs: kept && logs.text !== EMPTY_LOG ? { function_id: functionId, started_at: c.started, id, lines: logs.text } : undefined,
       call: { functionId: c.fn.id, version: c.version, startedAt: c.started, status, coldStart, durationMs, cpuMs, peakMemoryBytes },
     });
     const timings = { ...recorded, recordMs: Math.round((performance.now() - tr) * 10) / 10 };

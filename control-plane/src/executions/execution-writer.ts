@@ -7,7 +7,8 @@ import type { Insertable } from 'kysely';
 import type { ExecutionLogsTable, ExecutionsTable } from '../db/schema.js';
 import type { Batch, Db } from '../db/connect.js';
 import type { Logger } from '../../../common/logger.js';
-import { combineRollups, ROLLUP_COLUMNS, ROLLUP_KEY, rollupRows, type RolledCall } from '../stats/rollups.js';
+import { ROLLUP_KEY, ROLLUP_SUMS, rollupRows, type RolledCall } from '../stats/rollups.js';
+import { mergeEncoded } from '../stats/histogram.js';
 
 const MAX_BATCH = 500;
 /** How long a row waits for the rows of other calls in flight before its group is written. */
@@ -69,7 +70,7 @@ export class ExecutionWriter {
         { table: 'executions', columns: RECORD_COLUMNS },
         { table: 'execution_logs', columns: LOG_COLUMNS },
       ],
-      merge: { table: 'execution_rollups', key: ROLLUP_KEY, columns: ROLLUP_COLUMNS, combine: combineRollups },
+      merge: { table: 'execution_rollups', key: ROLLUP_KEY, sum: ROLLUP_SUMS, max: ['memory_max_bytes'], blob: { column: 'latency', merge: mergeEncoded } },
     });
   }
 

@@ -7,7 +7,7 @@ import { keysRepo } from '../keys/keys.repo.js';
 import { executionsRepo } from '../executions/executions.repo.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import { statsRepo } from '../stats/stats.repo.js';
-import { ROLLUP_RETENTION, SIZES } from '../stats/rollups.js';
+import { MINUTE, ROLLUP_RETENTION, SIZES } from '../stats/rollups.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { tokenStore } from '../auth/token-store.repo.js';
@@ -52,6 +52,9 @@ export class Purger {
 
   private async purgeRecords(now: number): Promise<{ executions: number; rollups: number }> {
     const { live, deleted } = await functionsRepo.retentions(this.db);
+    // Minute rollups go once past their retention and folded into hours and days.
+    const folded = await statsRepo.folded(this.db);
+    const rollupsBefore = (size: number) => (size === MINUTE ? Math.min(folded, now - ROLLUP_RETENTION[size]!) : now - ROLLUP_RETENTION[size]!);
     let executions = 0;
     let rollups = 0;
     const drain = async (functionId: string, before: number) => {
@@ -63,7 +66,7 @@ export class Purger {
     };
     for (const f of live) {
       await drain(f.id, now - (f.retentionMs ?? this.executionRetentionMs));
-      for (const size of SIZES) rollups += await statsRepo.purge(this.db, f.id, size, now - ROLLUP_RETENTION[size]!);
+      for (const size of SIZES) rollups += await statsRepo.purge(this.db, f.id, size, rollupsBefore(size));
     }
     for (const id of deleted) {
       await drain(id, Number.MAX_SAFE_INTEGER);
@@ -76,11 +79,12 @@ export class Purger {
   runOnce(now = Date.now()): Promise<void> {
     this.running ??= (async () => {
       try {
+        const t0 = performance.now();
         const t = await tokenStore.purgeExpired(this.db, now);
         const throttle = await loginThrottle.purge(this.db, now);
         const signatures = await keysRepo.purgeSignatures(this.db, now);
         const { executions, rollups } = await this.purgeRecords(now);
-        if (t.denylist + t.refresh + throttle + signatures + executions + rollups > 0) this.log.info({ ...t, throttle, signatures, executions, rollups }, 'purged expired rows');
+        if (t.denylist + t.refresh + throttle + signatures + executions + rollups > 0) this.log.info({ ...t, throttle, signatures, executions, rollups, ms: Math.round(performance.now() - t0) }, 'purged expired rows');
         this.onRun?.();
       } catch (err) {
         this.log.warn({ err }, 'purge failed; will retry');

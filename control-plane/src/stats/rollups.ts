@@ -1,7 +1,8 @@
-// Rollups: the numbers of a function version's calls per minute, hour and day, written by the execution writer in
-// the transaction of the records they summarise (a crash loses neither alone) and read by every statistic, whose
-// cost so follows the number of buckets, never the number of calls. Counts by status, cold starts, sums of
-// duration and CPU (for means), the peak memory, and a latency histogram (histogram.ts) that merges across rows.
+// Rollups: the numbers of a function version's calls per minute, written by the execution writer in the
+// transaction of the records they summarise (a crash loses neither alone), and folded into hours and days once an
+// hour is settled (rollup-folder.ts); read by every statistic, whose cost so follows the number of buckets, never
+// the number of calls. Counts by status, cold starts, sums of duration and CPU (for means), the peak memory, and a
+// latency histogram (histogram.ts) that merges across rows.
 import type { ExecutionStatus } from '../db/schema.js';
 import { EXECUTION_STATUSES } from '../../../proto/outcomes.js';
 import { bucketOf, Histogram, mergeEncoded } from './histogram.js';
@@ -9,15 +10,20 @@ import { bucketOf, Histogram, mergeEncoded } from './histogram.js';
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
-/** Every call is added to one row of each size. */
 export const SIZES = [MINUTE, HOUR, DAY] as const;
+/**
+ * How long after an hour ends it is folded: a call is recorded when it ends (at most the longest timeout, 15 min,
+ * after it started), so by then no call of that hour is still to come.
+ */
+export const SETTLE_MS = 20 * MINUTE;
 
-/** How long rows of each size are kept: minutes for the edges of the last day, hours for a month, days for a year. */
+/** How long rows of each size are kept (minutes once folded): minutes for the edges of the last day, hours for a month, days for a year. */
 export const ROLLUP_RETENTION: Record<number, number> = { [MINUTE]: 2 * DAY, [HOUR]: 35 * DAY, [DAY]: 400 * DAY };
 
 const COUNTS = ['calls', ...EXECUTION_STATUSES, 'cold_starts', 'duration_sum_ms', 'cpu_sum_ms'] as const;
 export const ROLLUP_KEY = ['function_id', 'size_ms', 'start', 'version'] as const;
-export const ROLLUP_COLUMNS = [...ROLLUP_KEY, ...COUNTS, 'memory_max_bytes', 'latency'] as const;
+/** The columns a rollup row adds up (the peak memory is a maximum; the latency histogram merges). */
+export const ROLLUP_SUMS = COUNTS;
 
 /** What a rollup needs of a call. */
 export interface RolledCall {
@@ -33,9 +39,8 @@ export interface RolledCall {
 
 type Row = Record<string, unknown>;
 
-/** The rows (one per function, version, size and slot) that add `calls` to the rollups. */
+/** The minute rows (one per function, version and minute) that add `calls` to the rollups. */
 export function rollupRows(calls: readonly RolledCall[]): Row[] {
-  // Per minute first; an hour's and a day's row are the sum of their minutes' (usually one minute: a copy).
   const minutes = new Map<string, { row: Record<string, number | string>; latency: Histogram }>();
   for (const c of calls) {
     const start = c.startedAt - (c.startedAt % MINUTE);
@@ -55,20 +60,20 @@ export function rollupRows(calls: readonly RolledCall[]): Row[] {
     if (c.peakMemoryBytes > row.memory_max_bytes!) row.memory_max_bytes = c.peakMemoryBytes;
     m.latency.addBucket(bucketOf(c.durationMs));
   }
-  const out: Row[] = [];
-  const coarser = new Map<string, Row>();
-  for (const m of minutes.values()) {
-    const minute: Row = { ...m.row, latency: m.latency.encode() };
-    out.push(minute);
-    for (const size of [HOUR, DAY]) {
-      const start = (minute.start as number) - ((minute.start as number) % size);
-      const key = `${minute.function_id as string}|${size}|${start}|${minute.version as number}`;
-      const seen = coarser.get(key);
-      const part = { ...minute, size_ms: size, start };
-      coarser.set(key, seen ? combineRollups(seen, part) : part);
-    }
+  return [...minutes.values()].map((m) => ({ ...m.row, latency: m.latency.encode() }));
+}
+
+/** Rows of a finer size summed into rows of `size` (one per function, version and slot of that size). */
+export function foldRows(rows: readonly Row[], size: number): Row[] {
+  const out = new Map<string, Row>();
+  for (const r of rows) {
+    const start = Number(r.start) - (Number(r.start) % size);
+    const key = `${r.function_id as string}|${start}|${r.version as number}`;
+    const part = { ...r, size_ms: size, start };
+    const seen = out.get(key);
+    out.set(key, seen ? combineRollups(seen, part) : part);
   }
-  return out.concat([...coarser.values()]);
+  return [...out.values()];
 }
 
 /** A stored rollup row with `add` folded in. */
@@ -102,28 +107,34 @@ export class Totals {
 }
 
 /**
- * The slots that cover [from, to) with as few rows as the sizes allow: minutes up to the first whole hour, hours
- * up to the first whole day, days, then hours and minutes again at the end (`from` and `to` whole minutes).
- * Sizes finer than `finest` are not used (their rows are gone past their retention): `from` is then rounded down.
+ * The rows to read for [from, to) when the hours before `folded` (a whole hour) have been folded into hour and day
+ * rows: the folded part with as few rows as the sizes allow (minutes up to the first whole hour, hours up to the
+ * first whole day, days, then hours and minutes again), the rest from minute rows. `from` is rounded down to
+ * `finest` (minute rows are gone past their retention, so long periods start on a whole hour).
  */
-export function cover(from: number, to: number, finest: number = MINUTE): { size: number; from: number; to: number }[] {
+export function cover(from: number, to: number, folded: number, finest: number = MINUTE): { size: number; from: number; to: number }[] {
   const sizes = SIZES.filter((s) => s >= finest);
   const out: { size: number; from: number; to: number }[] = [];
   let at = from - (from % sizes[0]!);
-  // Up: the finest sizes until the next boundary of a coarser one.
-  let i = 0;
-  for (; i < sizes.length - 1; i++) {
-    const next = Math.min(to, Math.ceil(at / sizes[i + 1]!) * sizes[i + 1]!);
-    if (next >= to) break;
-    if (next > at) out.push({ size: sizes[i]!, from: at, to: next });
-    at = next;
+  const end = Math.min(to, folded);
+  if (at < end) {
+    // Up: the finest sizes until the next boundary of a coarser one.
+    let i = 0;
+    for (; i < sizes.length - 1; i++) {
+      const next = Math.min(end, Math.ceil(at / sizes[i + 1]!) * sizes[i + 1]!);
+      if (next >= end) break;
+      if (next > at) out.push({ size: sizes[i]!, from: at, to: next });
+      at = next;
+    }
+    // Down: the coarsest size that fits, then finer ones for the rest.
+    for (; i >= 0; i--) {
+      const s = sizes[i]!;
+      const stop = i === 0 ? Math.ceil(end / s) * s : end - (end % s);
+      if (stop > at) out.push({ size: s, from: at, to: stop });
+      at = Math.max(at, stop);
+    }
   }
-  // Down: the coarsest size that fits, then finer ones for the rest.
-  for (; i >= 0; i--) {
-    const s = sizes[i]!;
-    const end = i === 0 ? Math.ceil(to / s) * s : to - (to % s);
-    if (end > at) out.push({ size: s, from: at, to: end });
-    at = Math.max(at, end);
-  }
+  // Not folded yet: minute rows (recent, so kept).
+  if (at < to) out.push({ size: MINUTE, from: at - (at % MINUTE), to: Math.ceil(to / MINUTE) * MINUTE });
   return out;
 }

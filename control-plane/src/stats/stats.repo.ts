@@ -1,6 +1,12 @@
 // Queries behind the numbers of calls: rollup rows (stats/rollups.ts) of one function or of all of an owner's,
-// for a set of (size, time range) pieces. Never the records: the cost follows the number of buckets.
+// for a set of (size, time range) pieces — never the records: the cost follows the number of buckets; and the
+// folding of minutes into hours and days (rollup-folder.ts) with its watermark.
 import type { Executor } from '../db/schema.js';
+import { combineRollups, MINUTE } from './rollups.js';
+
+/** The key in `meta` of the folding's watermark: hours before it are in hour and day rows. */
+const FOLDED = 'rollups_folded_until';
+const KEY = ['function_id', 'size_ms', 'start', 'version'] as const;
 
 /** Which functions: one, or all of a user's. */
 export type Scope = { functionId: string } | { ownerId: string };
@@ -18,6 +24,50 @@ export interface RollupRow {
 }
 
 export const statsRepo = {
+  /** The folding's watermark, 0 when folding has not begun. */
+  async folded(db: Executor): Promise<number> {
+    const row = await db.selectFrom('meta').select('value').where('key', '=', FOLDED).executeTakeFirst();
+    return row ? Number(row.value) : 0;
+  },
+
+  /** The watermark, set first (to the earliest minute row's hour, or `initial`) when there is none. */
+  async foldedUntil(db: Executor, initial: number): Promise<number> {
+    const now = await statsRepo.folded(db);
+    if (now) return now;
+    const first = await db.selectFrom('execution_rollups').select((eb) => eb.fn.min<number>('start').as('start')).where('size_ms', '=', MINUTE).executeTakeFirst();
+    const start = first?.start == null ? initial : Math.min(initial, Number(first.start) - (Number(first.start) % 3_600_000));
+    await db.insertInto('meta').values({ key: FOLDED, value: String(start) }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    return statsRepo.folded(db);
+  },
+
+  /** Moves the watermark from `from` to `to`, unless another replica moved it: whether this one did. */
+  async advanceFolded(db: Executor, from: number, to: number): Promise<boolean> {
+    const r = await db.updateTable('meta').set({ value: String(to) }).where('key', '=', FOLDED).where('value', '=', String(from)).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+
+  /** Every function's minute rows in [from, to). */
+  minuteRows(db: Executor, from: number, to: number): Promise<Record<string, unknown>[]> {
+    return db.selectFrom('execution_rollups').selectAll().where('size_ms', '=', MINUTE).where('start', '>=', from).where('start', '<', to).execute() as Promise<Record<string, unknown>[]>;
+  },
+
+  /** Adds rows to the stored ones of their keys (read, combined, written: only the folding writes hours and days). */
+  async mergeRows(db: Executor, rows: Record<string, unknown>[]): Promise<void> {
+    for (const row of rows) {
+      const stored = await db
+        .selectFrom('execution_rollups')
+        .selectAll()
+        .where((eb) => eb.and(KEY.map((k) => eb(k, '=', row[k] as never))))
+        .executeTakeFirst();
+      const next = stored ? combineRollups(stored as Record<string, unknown>, row) : row;
+      await db
+        .insertInto('execution_rollups')
+        .values(next as never)
+        .onConflict((oc) => oc.columns([...KEY]).doUpdateSet(next as never))
+        .execute();
+    }
+  },
+
   /** Deletes the function's rollup rows of one size that start before `before`; the number removed. */
   async purge(db: Executor, functionId: string, size: number, before: number): Promise<number> {
     const r = await db.deleteFrom('execution_rollups').where('function_id', '=', functionId).where('size_ms', '=', size).where('start', '<', before).executeTakeFirst();

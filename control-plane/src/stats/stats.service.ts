@@ -37,7 +37,8 @@ export class StatsService {
   async summary(scope: Scope, period: Period, now = Date.now()): Promise<Stats> {
     const finest = PERIODS[period] > DAY ? HOUR : MINUTE;
     const t = new Totals();
-    for (const r of await statsRepo.rollups(this.db, scope, cover(now - PERIODS[period], now + 1, finest))) t.add(r);
+    const folded = await statsRepo.folded(this.db);
+    for (const r of await statsRepo.rollups(this.db, scope, cover(now - PERIODS[period], now + 1, folded, finest))) t.add(r);
     const errors = t.calls - t.success;
     return {
       period,
@@ -59,7 +60,10 @@ export class StatsService {
     if (!Number.isInteger(count) || count < 1 || count > max) throw Invalid('invalid_range', `${size === 'hour' ? 'hours' : 'days'} must be 1..${max}`, { field: size === 'hour' ? 'hours' : 'days' });
     const first = Math.floor(now / ms) - count + 1;
     const slots = Array.from({ length: count }, () => new Totals());
-    for (const r of await statsRepo.rollups(this.db, scope, [{ size: ms, from: first * ms, to: (first + count) * ms }])) slots[Number(r.start) / ms - first]!.add(r);
+    // Folded hours from hour or day rows (the day that holds the watermark: its folded hours so far), the rest from minutes.
+    const folded = Math.max(first * ms, Math.min(await statsRepo.folded(this.db), (first + count) * ms));
+    const pieces = [{ size: ms, from: first * ms, to: folded }, { size: MINUTE, from: folded, to: (first + count) * ms }].filter((p) => p.to > p.from);
+    for (const r of await statsRepo.rollups(this.db, scope, pieces)) slots[Math.floor(Number(r.start) / ms) - first]!.add(r);
     return slots.map((t, i) => ({
       start: new Date((first + i) * ms).toISOString(),
       invocations: t.calls,

@@ -70,6 +70,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('latency', bytes, (c) => c.notNull())
     .addPrimaryKeyConstraint('execution_rollups_key', ['function_id', 'size_ms', 'start', 'version'])
     .execute();
+  // The folding of minutes into hours reads one hour of every function's minutes.
+  await db.schema.createIndex('execution_rollups_slot').on('execution_rollups').columns(['size_ms', 'start']).execute();
   // Records made before ids were UUIDv7 of their start: found by id through this table (they age out with retention).
   await db.schema
     .createTable('legacy_execution_ids')
@@ -118,8 +120,12 @@ interface Roll {
   latency: Histogram;
 }
 
-/** Copies the old records a page at a time (by key), with their logs, and sums them into rollups. */
+/**
+ * Copies the old records a page at a time (by key), with their logs, and sums them into rollups: minutes for all,
+ * hours and days for the hours before the current one, which become the folding's watermark (stats/rollup-folder.ts).
+ */
 async function convert(db: Kysely<any>): Promise<void> {
+  const folded = Date.now() - (Date.now() % 3_600_000);
   const rolls = new Map<string, Roll>();
   let after: { f: string; t: number; id: string } | undefined;
   for (;;) {
@@ -177,6 +183,7 @@ async function convert(db: Kysely<any>): Promise<void> {
     }
     for (const r of rows) {
       for (const size of SIZES) {
+        if (size > SIZES[0] && Number(r.started_at) >= folded) continue;
         const start = Math.floor(Number(r.started_at) / size) * size;
         const key = `${r.function_id}|${size}|${start}|${r.version}`;
         let roll = rolls.get(key);
@@ -201,6 +208,7 @@ async function convert(db: Kysely<any>): Promise<void> {
     latency: r.latency.encode(),
   }));
   for (let i = 0; i < all.length; i += 500) await db.insertInto('execution_rollups').values(all.slice(i, i + 500)).execute();
+  await db.insertInto('meta').values({ key: 'rollups_folded_until', value: String(folded) }).execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
