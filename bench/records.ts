@@ -158,7 +158,7 @@ interface Result {
   bytesPerCall: number;
   endpoints: { name: string; small: { p50: number; p99: number }; busy: { p50: number; p99: number } }[];
   http: { half: number; calls: number; perSecond: number; p50: number; p99: number; non2xx: number }[];
-  purge: { rows: number; ms: number; calls: number; maxDuring: number; p50Before: number; p99Before: number; maxBefore: number };
+  purge: { rows: number; ms: number; calls: number; p50During: number; p99During: number; maxDuring: number; p50Before: number; p99Before: number; maxBefore: number };
 }
 
 async function run(dialect: string): Promise<Result> {
@@ -166,14 +166,14 @@ async function run(dialect: string): Promise<Result> {
   const serverDir = mkdtempSync(join(tmpdir(), 'cpub-bench-records-'));
   const agentDir = mkdtempSync(join(tmpdir(), 'cpub-bench-records-agent-'));
   const pgDb = dialect === 'postgres' ? await createTestDatabase() : undefined;
-  const dbEnv = pgDb ? { CPUB_DATABASE_URL: pgDb.url } : {};
+  const dbEnv = pgDb ? { DATABASE_URL: pgDb.url } : {};
   const logFile = join(serverDir, 'server.log');
   let server: RunningServer | undefined;
   let agent: RunningServer | undefined;
   try {
-    server = await startServer({ CPUB_DATA_DIR: serverDir, CPUB_JOIN_TOKEN: JOIN, CPUB_PURGE_EVERY: '10s', ...dbEnv }, { logFile });
-    agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN }, { logFile: join(agentDir, 'agent.log') });
-    const api = client(server.url);
+    const serverEnv = { CPUB_DATA_DIR: serverDir, CPUB_JOIN_TOKEN: JOIN, CPUB_PURGE_EVERY: '10s', ...dbEnv };
+    server = await startServer(serverEnv, { logFile });
+    let api = client(server.url);
     const account = async (email: string) => {
       await api.post('/api/auth/register', { email, password: 'bench-password-1' });
       return (await api.post('/api/auth/login', { email, password: 'bench-password-1' })).body.accessToken as string;
@@ -184,12 +184,16 @@ async function run(dialect: string): Promise<Result> {
     // Busy keeps 9 days of records until the purge below sets 7.
     const busy = (await api.post('/api/functions', { name: 'busy', executionRetention: '9d' }, busyToken)).body.function.id as string;
     const small = (await api.post('/api/functions', { name: 'small' }, smallToken)).body.function.id as string;
+    await server.stop();
 
+    // The past 8 days written now: the hours they fall in are folded into hours and days by the server's folder once
+    // it starts again (its watermark, which would say they were folded already, is cleared first).
     const now = Date.now();
     const before = await onDisk(dialect, serverDir, pgDb?.url);
     const db = connectDb({ dataDir: serverDir, databaseUrl: pgDb?.url });
     let fillPerSecond: number;
     try {
+      await db.kysely.deleteFrom('meta').where('key', '=', 'rollups_folded_until').execute();
       fillPerSecond = await fill(db, busy, CALLS, now - SPAN_DAYS * DAY, now, 'busy');
       await fill(db, small, SMALL, now - SPAN_DAYS * DAY, now, 'small');
     } finally {
@@ -197,6 +201,25 @@ async function run(dialect: string): Promise<Result> {
     }
     const bytesPerCall = (await onDisk(dialect, serverDir, pgDb?.url)) - before;
     console.log(`  written at ${Math.round(fillPerSecond).toLocaleString('en')} calls/s; ${(bytesPerCall / (CALLS + SMALL)).toFixed(1)} bytes per call on disk (records and rollups, no logs)`);
+
+    server = await startServer(serverEnv, { logFile });
+    api = client(server.url);
+    agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN }, { logFile: join(agentDir, 'agent.log') });
+    const settled = Date.now() - 20 * 60_000;
+    const target = settled - (settled % 3_600_000);
+    const t0 = Date.now();
+    const check = connectDb({ dataDir: serverDir, databaseUrl: pgDb?.url });
+    try {
+      for (;;) {
+        const w = await check.kysely.selectFrom('meta').select('value').where('key', '=', 'rollups_folded_until').executeTakeFirst();
+        if (w && Number(w.value) >= target) break;
+        if (Date.now() - t0 > 600_000) throw new Error('the folder did not fold the filled hours within 10 minutes');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    } finally {
+      await check.close();
+    }
+    console.log(`  ${SPAN_DAYS * 24} hours folded into hours and days in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
     // Every stats endpoint and the dashboard's pages, for the function with 1,000 calls and the one with 10 M.
     const cookies = { small: await dashboardCookie(server.url, 'small@example.com', 'bench-password-1'), busy: await dashboardCookie(server.url, 'busy@example.com', 'bench-password-1') };
@@ -257,8 +280,10 @@ async function run(dialect: string): Promise<Result> {
     let line: { time: number; executions: number; ms: number } | undefined;
     for (const end = Date.now() + 600_000; !line && Date.now() < end; ) {
       await new Promise((r) => setTimeout(r, 500));
-      const fresh = logLines().slice(seen).map((l) => JSON.parse(l) as { time: number; executions: number; ms: number });
-      line = fresh.find((l) => l.executions > 0);
+      // The log's time is ISO text.
+      const fresh = logLines().slice(seen).map((l) => JSON.parse(l) as { time: string | number; executions: number; ms: number });
+      const found = fresh.find((l) => l.executions > 0);
+      if (found) line = { ...found, time: typeof found.time === 'number' ? found.time : Date.parse(found.time) };
     }
     stop = true;
     await caller;
@@ -266,8 +291,11 @@ async function run(dialect: string): Promise<Result> {
     const purgeStart = line.time - line.ms;
     const during = samples.filter((s) => s.t + s.ms >= purgeStart && s.t <= line!.time);
     const beforePurge = samples.filter((s) => s.t + s.ms < purgeStart).map((s) => s.ms);
-    const purge = { rows: line.executions, ms: line.ms, calls: during.length, maxDuring: Math.max(...during.map((s) => s.ms)), p50Before: pct(beforePurge, 50), p99Before: pct(beforePurge, 99), maxBefore: Math.max(...beforePurge) };
+    const purge = { rows: line.executions, ms: line.ms, calls: during.length, p50During: pct(during.map((s) => s.ms), 50), p99During: pct(during.map((s) => s.ms), 99), maxDuring: Math.max(...during.map((s) => s.ms)), p50Before: pct(beforePurge, 50), p99Before: pct(beforePurge, 99), maxBefore: Math.max(...beforePurge) };
     return { dialect, fillPerSecond, bytesPerCall: bytesPerCall / (CALLS + SMALL), endpoints, http, purge };
+  } catch (err) {
+    console.error(`[${dialect}]`, err); // before the cleanup below, whose errors could hide it
+    throw err;
   } finally {
     await agent?.stop();
     await server?.stop();
@@ -286,7 +314,7 @@ function report(r: Result): void {
   }
   for (const h of r.http) console.log(`warm calls through the URL, half ${h.half}: ${h.calls.toLocaleString('en')} calls, ${h.perSecond.toLocaleString('en')}/s, p50 ${f(h.p50)}, p99 ${f(h.p99)}, non-2xx ${h.non2xx}`);
   const p = r.purge;
-  console.log(`purge of the oldest day: ${p.rows.toLocaleString('en')} records in ${(p.ms / 1000).toFixed(1)} s; ${p.calls} warm calls meanwhile, the slowest ${f(p.maxDuring)} (before it: p50 ${f(p.p50Before)}, p99 ${f(p.p99Before)}, slowest ${f(p.maxBefore)})`);
+  console.log(`purge of the oldest day: ${p.rows.toLocaleString('en')} records in ${(p.ms / 1000).toFixed(1)} s; ${p.calls} warm calls meanwhile: p50 ${f(p.p50During)}, p99 ${f(p.p99During)}, the slowest ${f(p.maxDuring)} (before it: p50 ${f(p.p50Before)}, p99 ${f(p.p99Before)}, slowest ${f(p.maxBefore)})`);
 }
 
 async function main() {

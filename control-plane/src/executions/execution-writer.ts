@@ -97,20 +97,34 @@ export class ExecutionWriter {
     }
   }
 
+  private flushing = false;
+
   private async flush(): Promise<void> {
+    if (this.waiting) clearTimeout(this.waiting);
     this.waiting = undefined;
-    this.lastFlush = performance.now();
-    const batch = this.queue.splice(0, MAX_BATCH);
-    if (this.queue.length) this.schedule();
+    // One group at a time: the rows that come while a group is written go together in the next, at once (on
+    // PostgreSQL, groups written side by side would only queue on the locks of the same rollup rows).
+    if (this.flushing) return;
+    this.flushing = true;
     try {
-      await this.insert(toBatch(batch.map((q) => q.row)));
-    } catch {
-      // One bad row (its function deleted while the call ran) must not cost the others theirs.
-      for (const q of batch) {
-        await this.insert(toBatch([q.row])).catch((err) => this.log.warn({ err, function: q.row.call.functionId }, 'execution row not written'));
+      while (this.queue.length) {
+        this.lastFlush = performance.now();
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          await this.insert(toBatch(batch.map((q) => q.row)));
+        } catch {
+          // One bad row (its function deleted while the call ran) must not cost the others theirs.
+          for (const q of batch) {
+            await this.insert(toBatch([q.row])).catch((err) => this.log.warn({ err, function: q.row.call.functionId }, 'execution row not written'));
+          }
+        }
+        for (const q of batch) q.done();
+        if (this.waiting) clearTimeout(this.waiting);
+        this.waiting = undefined;
       }
+    } finally {
+      this.flushing = false;
     }
-    for (const q of batch) q.done();
   }
 }
 

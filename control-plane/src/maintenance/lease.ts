@@ -4,6 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { dbNowMs } from '../db/connect.js';
+import type { Logger } from '../../../common/logger.js';
 
 export class Leases {
   constructor(
@@ -36,5 +37,39 @@ export class Leases {
   /** Gives a lease up (a clean stop), so another replica need not wait for it to expire. */
   async release(name: string): Promise<void> {
     await this.db.deleteFrom('leases').where('name', '=', name).where('holder', '=', this.holder).execute();
+  }
+}
+
+/**
+ * A background job run now and every `everyMs` while this replica holds its lease (always, with no leases): the
+ * purge, the rollups' folding.
+ */
+export class LeasedJob {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly name: string,
+    private readonly everyMs: number,
+    private readonly run: () => Promise<void>,
+    private readonly log: Logger,
+    private readonly leases?: Leases,
+  ) {}
+
+  start(): void {
+    const tick = () =>
+      void (this.leases ? this.leases.acquire(this.name, 2 * this.everyMs + 5000) : Promise.resolve(true)).then(
+        (mine) => (mine ? this.run() : undefined),
+        (err) => this.log.warn({ err }, `${this.name} lease check failed; will retry`),
+      );
+    this.timer = setInterval(tick, this.everyMs);
+    this.timer.unref();
+    tick();
+  }
+
+  /** Stops the timer, waits for a run under way (`running`), and gives the lease up. */
+  async stop(running: Promise<void> | undefined): Promise<void> {
+    clearInterval(this.timer);
+    await running;
+    await this.leases?.release(this.name).catch(() => {});
   }
 }

@@ -13,11 +13,11 @@ import type { Database } from '../db/schema.js';
 import { tokenStore } from '../auth/token-store.repo.js';
 import { loginThrottle } from '../auth/login-throttle.js';
 import type { Logger } from '../../../common/logger.js';
-import type { Leases } from './lease.js';
+import { LeasedJob, type Leases } from './lease.js';
 
 export class Purger {
-  private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private readonly job: LeasedJob;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -29,25 +29,20 @@ export class Purger {
     /** Told after every run this replica made. */
     private readonly onRun?: () => void,
     /** Records deleted per transaction. */
-    private readonly batch = 1000,
-  ) {}
+    private readonly batch = 500,
+    /** The pause after each batch: calls' writes go in between, and SQLite's checkpoint thread keeps up with the log. */
+    private readonly pauseMs = 5,
+  ) {
+    this.job = new LeasedJob('purge', everyMs, () => this.runOnce(), log, leases);
+  }
 
   /** Runs now and then every `everyMs`, while this replica holds the lease. */
   start(): void {
-    const tick = () =>
-      void (this.leases ? this.leases.acquire('purge', 2 * this.everyMs + 5000) : Promise.resolve(true)).then(
-        (mine) => (mine ? this.runOnce() : undefined),
-        (err) => this.log.warn({ err }, 'purge lease check failed; will retry'),
-      );
-    this.timer = setInterval(tick, this.everyMs);
-    this.timer.unref();
-    tick();
+    this.job.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-    await this.leases?.release('purge').catch(() => {});
+  stop(): Promise<void> {
+    return this.job.stop(this.running);
   }
 
   private async purgeRecords(now: number): Promise<{ executions: number; rollups: number }> {
@@ -61,7 +56,7 @@ export class Purger {
       for (let n = this.batch; n >= this.batch; ) {
         n = await executionsRepo.purgeBatch(this.db, functionId, before, this.batch);
         executions += n;
-        await new Promise((r) => setTimeout(r, 1)); // the calls' writes go between two batches
+        await new Promise((r) => setTimeout(r, this.pauseMs));
       }
     };
     for (const f of live) {

@@ -5,36 +5,29 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
-import type { Leases } from '../maintenance/lease.js';
+import { LeasedJob, type Leases } from '../maintenance/lease.js';
 import { DAY, foldRows, HOUR, SETTLE_MS } from './rollups.js';
 import { statsRepo } from './stats.repo.js';
 
 export class RollupFolder {
-  private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private readonly job: LeasedJob;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly log: Logger,
-    private readonly leases?: Leases,
-    private readonly everyMs = 60_000,
-  ) {}
-
-  start(): void {
-    const tick = () =>
-      void (this.leases ? this.leases.acquire('rollup-fold', 2 * this.everyMs + 5000) : Promise.resolve(true)).then(
-        (mine) => (mine ? this.runOnce() : undefined),
-        (err) => this.log.warn({ err }, 'rollup fold lease check failed; will retry'),
-      );
-    this.timer = setInterval(tick, this.everyMs);
-    this.timer.unref();
-    tick();
+    leases?: Leases,
+    everyMs = 60_000,
+  ) {
+    this.job = new LeasedJob('rollup-fold', everyMs, () => this.runOnce(), log, leases);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-    await this.leases?.release('rollup-fold').catch(() => {});
+  start(): void {
+    this.job.start();
+  }
+
+  stop(): Promise<void> {
+    return this.job.stop(this.running);
   }
 
   /** Folds every settled hour not folded yet. */
