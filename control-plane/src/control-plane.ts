@@ -67,7 +67,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   // This replica's name in the leases table: background work runs on one replica at a time.
   const leases = new Leases(db.kysely, `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`);
   const metrics = new Metrics(db.kysely);
-  const purger = new Purger(db.kysely, log, config.purgeEvery, config.executionRetention, leases, () => metrics.backgroundRun('purge'));
+  const purger = new Purger(db.kysely, log, config.purgeEvery, config.executionRetention, leases, () => metrics.backgroundRun('purge'), undefined, undefined, db.recordDays);
   const folder = new RollupFolder(db.kysely, log, leases);
   const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log, {
     agentCa: config.agentCa ? readPemFile(config.agentCa, 'CPUB_AGENT_CA') : undefined,

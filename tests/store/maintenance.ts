@@ -34,6 +34,26 @@ export const maintenanceCases: StoreCases = (s) => {
     assert.equal((await db.kysely.selectFrom('used_signatures').select('signature_hash').where('signature_hash', 'in', ['a', 'b']).execute()).map((r) => r.signature_hash), ['b']);
   });
 
+  s('record days: PostgreSQL makes a partition per day and drops whole days (the default partition keeps what falls outside); SQLite has none', async ({ db, dialect }) => {
+    const DAY = 86_400_000;
+    // A stretch of time no other case writes in.
+    const d0 = NOW + 100 * DAY - ((NOW + 100 * DAY) % DAY);
+    await ownerWith(db, 'owner-rd', uid('fn-rd'));
+    await db.recordDays.ensure(d0 - 3 * DAY, d0 + DAY);
+    const rows = [executionRow('r-old', 'fn-rd', d0 - 3 * DAY + 5), executionRow('r-mid', 'fn-rd', d0 - 2 * DAY + 5), executionRow('r-now', 'fn-rd', d0 + 5), executionRow('r-far', 'fn-rd', NOW + 5000 * DAY)];
+    await db.kysely.insertInto('executions').values(rows).execute();
+    const left = async () => (await db.kysely.selectFrom('executions').select('id').where('function_id', '=', uuidBytes(uid('fn-rd'))).orderBy('started_at').execute()).map((r) => nameOf(r.id));
+    const dropped = await db.recordDays.dropBefore(d0 - 2 * DAY);
+    if (dialect === 'postgres') {
+      assert.is(dropped, 1, 'the day of r-old, whole');
+      assert.equal(await left(), ['r-mid', 'r-now', 'r-far'], 'a row outside every day is kept (default partition), never refused');
+      await db.recordDays.ensure(d0 - 3 * DAY, d0 + DAY); // again: no error for days that exist
+    } else {
+      assert.is(dropped, 0);
+      assert.equal(await left(), ['r-old', 'r-mid', 'r-now', 'r-far']);
+    }
+  });
+
   s('leases: one holder at a time; it renews; another takes over once it expires or is released', async ({ db }) => {
     const a = new Leases(db.kysely, 'replica-a');
     const b = new Leases(db.kysely, 'replica-b');

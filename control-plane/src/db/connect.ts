@@ -7,6 +7,7 @@ import pg from 'pg';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Insertable, type RawBuilder, type SqliteDialectConfig } from 'kysely';
 import type { Database } from './schema.js';
 import { Conflict, type AppError } from '../errors.js';
+import { noRecordDays, postgresRecordDays, type RecordDays } from './record-days.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -37,6 +38,8 @@ export interface Db {
    * the database add up, never overwrite.
    */
   batchWriter(spec: BatchSpec): (batch: Batch) => Promise<void>;
+  /** The daily partitions of the call records (PostgreSQL; nothing on SQLite): db/record-days.ts. */
+  recordDays: RecordDays;
   close(): Promise<void>;
 }
 
@@ -100,6 +103,7 @@ function connectSqlite(dataDir: string): Db {
     dialect: 'sqlite',
     shared: false,
     location: file,
+    recordDays: noRecordDays(),
     ping: async () => {
       await sql`select 1`.execute(kysely);
     },
@@ -162,6 +166,7 @@ function connectPostgres(url: string, max: number): Db {
     dialect: 'postgres',
     shared: true,
     location: `postgres://${u.host}${u.pathname}`,
+    recordDays: postgresRecordDays(kysely),
     ping: async () => {
       await sql`select 1`.execute(kysely);
     },

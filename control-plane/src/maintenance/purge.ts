@@ -14,6 +14,9 @@ import { tokenStore } from '../auth/token-store.repo.js';
 import { loginThrottle } from '../auth/login-throttle.js';
 import type { Logger } from '../../../common/logger.js';
 import { LeasedJob, type Leases } from './lease.js';
+import { noRecordDays, type RecordDays } from '../db/record-days.js';
+
+const DAY = 86_400_000;
 
 export class Purger {
   private running: Promise<void> | undefined;
@@ -32,6 +35,8 @@ export class Purger {
     private readonly batch = 500,
     /** The pause after each batch: calls' writes go in between, and SQLite's checkpoint thread keeps up with the log. */
     private readonly pauseMs = 5,
+    /** PostgreSQL's daily partitions of the records: made a week ahead, dropped whole once every function is done with a day. */
+    private readonly days: RecordDays = noRecordDays(),
   ) {
     this.job = new LeasedJob('purge', everyMs, () => this.runOnce(), log, leases);
   }
@@ -50,7 +55,9 @@ export class Purger {
     // Minute rollups go once past their retention and folded into hours and days.
     const folded = await statsRepo.folded(this.db);
     const rollupsBefore = (size: number) => (size === MINUTE ? Math.min(folded, now - ROLLUP_RETENTION[size]!) : now - ROLLUP_RETENTION[size]!);
-    let executions = 0;
+    await this.days.ensure(now - DAY, now + 8 * DAY);
+    const longest = Math.max(this.executionRetentionMs, ...live.map((f) => f.retentionMs ?? 0));
+    let executions = await this.days.dropBefore(now - longest);
     let rollups = 0;
     const drain = async (functionId: string, before: number) => {
       for (let n = this.batch; n >= this.batch; ) {

@@ -4,6 +4,7 @@
 // their own retention and sampling rate. Existing records are converted, and their rollups computed, here.
 import { sql, type Kysely } from 'kysely';
 import { isPostgres } from '../connect.js';
+import { PARTITIONED, postgresRecordDays } from '../record-days.js';
 import { Histogram } from '../../stats/histogram.js';
 
 const STATUSES = ['success', 'error', 'timeout', 'oom', 'crashed', 'rejected', 'agent_lost'];
@@ -45,8 +46,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('cold', 'text')
     .addColumn('logs', 'smallint', (c) => c.notNull())
     .addPrimaryKeyConstraint('executions_key', ['function_id', 'started_at', 'id'])
-    // SQLite: the table is its key's b-tree (no rowid and no second index): ≈ 120 bytes a call.
-    .$call((b) => (pg ? b : b.modifyEnd(sql`without rowid`)))
+    // SQLite: the table is its key's b-tree (no rowid and no second index): ≈ 130 bytes a call. PostgreSQL: one
+    // partition per day (db/record-days.ts), dropped whole by the purge.
+    .$call((b) => b.modifyEnd(pg ? sql`partition by range (started_at)` : sql`without rowid`))
     .execute();
   await db.schema
     .createTable('execution_logs')
@@ -55,8 +57,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', bytes, (c) => c.notNull())
     .addColumn('lines', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('execution_logs_key', ['function_id', 'started_at', 'id'])
-    .$call((b) => (pg ? b : b.modifyEnd(sql`without rowid`)))
+    .$call((b) => b.modifyEnd(pg ? sql`partition by range (started_at)` : sql`without rowid`))
     .execute();
+  if (pg) {
+    for (const t of PARTITIONED) await sql`CREATE TABLE ${sql.table(`${t}_default`)} PARTITION OF ${sql.table(t)} DEFAULT`.execute(db);
+    const oldest = await db.selectFrom('executions_v1').select((eb) => eb.fn.min<number>('started_at').as('at')).executeTakeFirst();
+    await postgresRecordDays(db).ensure(Math.min(Date.now() - 86_400_000, Number(oldest?.at ?? Date.now())), Date.now() + 8 * 86_400_000);
+  }
   await db.schema
     .createTable('execution_rollups')
     .addColumn('function_id', 'text', (c) => c.notNull().references('functions.id').onDelete('cascade'))
@@ -212,6 +219,7 @@ async function convert(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  // (On PostgreSQL the partitions go with their tables.)
   for (const t of ['record_purges', 'legacy_execution_ids', 'execution_rollups', 'execution_logs', 'executions']) await db.schema.dropTable(t).execute();
   // The old table's shape, empty: records are not converted back.
   await db.schema

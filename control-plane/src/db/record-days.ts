@@ -1,0 +1,57 @@
+// Daily partitions of the call records on PostgreSQL: `executions` and `execution_logs` are partitioned by range of
+// started_at, one partition per UTC day (`executions_d20261205`), so the purge drops a day that every function is
+// done with as a whole table instead of deleting its rows; a default partition takes any row outside them (a clock
+// far off), so no record is ever refused. SQLite has no partitions: there the purge deletes in batches only.
+import { sql, type Kysely } from 'kysely';
+
+const DAY = 86_400_000;
+export const PARTITIONED = ['executions', 'execution_logs'] as const;
+
+export interface RecordDays {
+  /** Creates the partitions of the days from `from` to `to` (epoch ms) that do not exist yet. */
+  ensure(from: number, to: number): Promise<void>;
+  /** Drops the partitions of days that end at or before `before`; the number of records they held. */
+  dropBefore(before: number): Promise<number>;
+}
+
+const dayName = (table: string, day: number) => `${table}_d${new Date(day).toISOString().slice(0, 10).replace(/-/g, '')}`;
+
+export function noRecordDays(): RecordDays {
+  return { ensure: async () => {}, dropBefore: async () => 0 };
+}
+
+export function postgresRecordDays(db: Kysely<any>): RecordDays {
+  return {
+    async ensure(from, to) {
+      for (let day = from - (from % DAY); day < to; day += DAY) {
+        for (const table of PARTITIONED) {
+          // A day whose rows already went to the default partition cannot be made: they stay there (and are purged
+          // by rows), and the call that made them is not refused.
+          await sql`CREATE TABLE IF NOT EXISTS ${sql.table(dayName(table, day))} PARTITION OF ${sql.table(table)} FOR VALUES FROM (${sql.lit(day)}) TO (${sql.lit(day + DAY)})`
+            .execute(db)
+            .catch((err: { code?: string }) => {
+              if (err.code !== '23514') throw err; // check_violation: the default partition holds rows of that day
+            });
+        }
+      }
+    },
+    async dropBefore(before) {
+      let records = 0;
+      const parts = await sql<{ name: string; parent: string }>`
+        SELECT c.relname AS name, p.relname AS parent FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+        WHERE p.relname IN ('executions', 'execution_logs') AND c.relname ~ '_d[0-9]{8}$'`.execute(db);
+      for (const { name, parent } of parts.rows) {
+        const m = /_d(\d{4})(\d{2})(\d{2})$/.exec(name)!;
+        const end = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + DAY;
+        if (end > before) continue;
+        if (parent === 'executions') {
+          const n = await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(name)}`.execute(db);
+          records += Number(n.rows[0]?.n ?? 0);
+        }
+        await sql`DROP TABLE IF EXISTS ${sql.table(name)}`.execute(db);
+      }
+      return records;
+    },
+  };
+}
