@@ -25,10 +25,10 @@ export class Purger {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly log: Logger,
-    private readonly everyMs = 10 * 60_000,
+    everyMs = 10 * 60_000,
     /** Executions older than this go (with their logs), unless their function sets its own retention. */
     private readonly executionRetentionMs = 7 * 86_400_000,
-    private readonly leases?: Leases,
+    leases?: Leases,
     /** Told after every run this replica made. */
     private readonly onRun?: () => void,
     /** Records deleted per transaction. */
