@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Insertable, type RawBuilder, type SqliteDialectConfig } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type RawBuilder, type SqliteDialectConfig } from 'kysely';
 import type { Database } from './schema.js';
 import { Conflict, type AppError } from '../errors.js';
 import { noRecordDays, postgresRecordDays, type RecordDays } from './record-days.js';

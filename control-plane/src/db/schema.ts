@@ -137,7 +137,6 @@ export interface LeasesTable {
 export type AuthMode = 'private' | 'key' | 'public';
 export type DeploymentStatus = 'building' | 'ready' | 'failed';
 export type { ExecutionStatus } from '../../../proto/outcomes.js';
-import type { ExecutionStatus } from '../../../proto/outcomes.js';
 
 export interface FunctionsTable {
   id: string;

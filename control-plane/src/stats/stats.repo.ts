@@ -2,11 +2,10 @@
 // for a set of (size, time range) pieces — never the records: the cost follows the number of buckets; and the
 // folding of minutes into hours and days (rollup-folder.ts) with its watermark.
 import type { Executor } from '../db/schema.js';
-import { combineRollups, MINUTE } from './rollups.js';
+import { combineRollups, MINUTE, ROLLUP_KEY as KEY } from './rollups.js';
 
 /** The key in `meta` of the folding's watermark: hours before it are in hour and day rows. */
 const FOLDED = 'rollups_folded_until';
-const KEY = ['function_id', 'size_ms', 'start', 'version'] as const;
 
 /** Which functions: one, or all of a user's. */
 export type Scope = { functionId: string } | { ownerId: string };
