@@ -18,7 +18,8 @@ import { fnArtifact } from '../tests/helpers/agent.js';
 import { createTestDatabase } from '../tests/helpers/postgres.js';
 import { connectDb } from '../control-plane/src/db/connect.js';
 import { ExecutionWriter, type CallWrite } from '../control-plane/src/executions/execution-writer.js';
-import { STATUS_CODES, uuidBytes } from '../control-plane/src/executions/records.js';
+import { encodeRecord, type ExecutionRecord } from '../control-plane/src/executions/records.js';
+import { recordNumbers } from '../control-plane/src/executions/record-numbers.js';
 import type { ExecutionStatus } from '../control-plane/src/db/schema.js';
 import type { Logger } from '../common/logger.js';
 import { pct, wrk } from './lib.js';
@@ -40,10 +41,11 @@ function rng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-/** Calls of one function, oldest first, spread evenly over [from, to): mostly successes, 1 % errors, 1 % cold starts, no logs. */
-function* calls(functionId: string, n: number, from: number, to: number): Generator<CallWrite> {
+const NODE_ID = '3f0c2a9e-5b7d-4c1a-9e2f-8d6b4a1c0e7f';
+
+/** Calls of one function (number `fn` in the records), oldest first, spread evenly over [from, to): mostly successes, 1 % errors, 1 % cold starts, no logs. */
+function* calls(functionId: string, fn: number, node: number, n: number, from: number, to: number): Generator<CallWrite> {
   const r = rng(n);
-  const fid = uuidBytes(functionId);
   const rand = Buffer.alloc(10 * 4096);
   let at = rand.length;
   for (let i = 0; i < n; i++) {
@@ -53,38 +55,37 @@ function* calls(functionId: string, n: number, from: number, to: number): Genera
     const cold = r() < 0.01;
     const durationMs = cold ? 150 + Math.floor(r() * 100) : Math.floor(Math.exp(r() * 3));
     if (at === rand.length) (randomFillSync(rand), (at = 0));
-    const id = Buffer.alloc(16);
-    id.writeUIntBE(startedAt, 0, 6);
-    rand.copy(id, 6, at, (at += 10));
-    id[6] = 0x70 | (id[6]! & 0x0f);
-    id[8] = 0x80 | (id[8]! & 0x3f);
-    yield {
-      record: {
-        function_id: fid,
-        started_at: startedAt,
-        id,
-        version: 1,
-        node_id: '3f0c2a9e-5b7d-4c1a-9e2f-8d6b4a1c0e7f',
-        trigger: 'url',
-        status: STATUS_CODES[status],
-        http_status: status === 'success' ? 200 : status === 'error' ? 500 : 504,
-        duration_ms: durationMs,
-        cold_start: cold ? 1 : 0,
-        cpu_ms: Math.floor(r() * 3),
-        peak_memory_kib: 40_000 + Math.floor(r() * 4000),
-        method: 'GET',
-        path: '/',
-        request_bytes: 0,
-        error: status === 'success' ? null : status === 'error' ? 'the function threw: boom' : 'timeout',
-        queued_ms: 0,
-        run_ms: Math.max(0, durationMs - 1),
-        placement_ms: 0,
-        agent_us: 300 + Math.floor(r() * 200),
-        cold: cold ? JSON.stringify({ createMs: 60, startMs: 40, readyMs: 30, prewarmed: true }) : null,
-        logs: 0,
-      },
-      call: { functionId, version: 1, startedAt, status, coldStart: cold, durationMs, cpuMs: 1, peakMemoryBytes: 41_000_000 },
+    const key = Buffer.alloc(16);
+    key.writeUIntBE(startedAt, 0, 6);
+    rand.copy(key, 6, at, (at += 10));
+    key[6] = 0x70 | (key[6]! & 0x0f);
+    key[8] = 0x80 | (key[8]! & 0x3f);
+    const record: ExecutionRecord = {
+      functionId,
+      key,
+      id: '',
+      startedAt,
+      status,
+      version: 1,
+      nodeId: NODE_ID,
+      trigger: 'url',
+      httpStatus: status === 'success' ? 200 : status === 'error' ? 500 : 504,
+      durationMs,
+      coldStart: cold,
+      cpuMs: Math.floor(r() * 3),
+      peakMemoryKib: 40_000 + Math.floor(r() * 4000),
+      method: 'GET',
+      path: '/',
+      requestBytes: 0,
+      error: status === 'success' ? null : status === 'error' ? 'the function threw: boom' : 'timeout',
+      queuedMs: 0,
+      runMs: Math.max(0, durationMs - 1),
+      placementMs: 0,
+      agentUs: 300 + Math.floor(r() * 200),
+      cold: cold ? { createMs: 60, startMs: 40, readyMs: 30, prewarmed: true } : null,
+      logs: 0,
     };
+    yield { record: encodeRecord(record, fn, node), call: { functionId, version: 1, startedAt, status, coldStart: cold, durationMs, cpuMs: 1, peakMemoryBytes: 41_000_000 } };
   }
 }
 
@@ -95,7 +96,9 @@ async function fill(db: ReturnType<typeof connectDb>, functionId: string, n: num
   let batch: Promise<void>[] = [];
   let done = 0;
   let shown = performance.now();
-  for (const w of calls(functionId, n, from, to)) {
+  const fn = await recordNumbers.numberOf(db.kysely, 'function', functionId);
+  const node = await recordNumbers.numberOf(db.kysely, 'node', NODE_ID);
+  for (const w of calls(functionId, fn, node, n, from, to)) {
     batch.push(writer.write(w));
     if (batch.length === BATCH) {
       await Promise.all(batch);
@@ -161,7 +164,7 @@ interface Result {
   bytesPerCall: number;
   endpoints: { name: string; small: { p50: number; p99: number }; busy: { p50: number; p99: number } }[];
   http: { half: number; calls: number; perSecond: number; p50: number; p99: number; non2xx: number }[];
-  purge: { rows: number; ms: number; calls: number; p50During: number; p99During: number; maxDuring: number; p50Before: number; p99Before: number; maxBefore: number };
+  purge: { rows: number; ms: number; longestBatchMs: number; calls: number; p50During: number; p99During: number; maxDuring: number; p50Before: number; p99Before: number; maxBefore: number };
 }
 
 async function run(dialect: string): Promise<Result> {
@@ -282,11 +285,11 @@ async function run(dialect: string): Promise<Result> {
     await new Promise((r) => setTimeout(r, 3000));
     const patched = await api.patch('/api/functions/busy', { executionRetention: '7d' }, busyToken);
     if (patched.status !== 200) throw new Error(`patch: ${patched.text}`);
-    let line: { time: number; executions: number; ms: number } | undefined;
+    let line: { time: number; executions: number; ms: number; longestBatchMs: number } | undefined;
     for (const end = Date.now() + 600_000; !line && Date.now() < end; ) {
       await new Promise((r) => setTimeout(r, 500));
       // The log's time is ISO text.
-      const fresh = logLines().slice(seen).map((l) => JSON.parse(l) as { time: string | number; executions: number; ms: number });
+      const fresh = logLines().slice(seen).map((l) => JSON.parse(l) as { time: string | number; executions: number; ms: number; longestBatchMs: number });
       const found = fresh.find((l) => l.executions > 0);
       if (found) line = { ...found, time: typeof found.time === 'number' ? found.time : Date.parse(found.time) };
     }
@@ -296,7 +299,7 @@ async function run(dialect: string): Promise<Result> {
     const purgeStart = line.time - line.ms;
     const during = samples.filter((s) => s.t + s.ms >= purgeStart && s.t <= line!.time);
     const beforePurge = samples.filter((s) => s.t + s.ms < purgeStart).map((s) => s.ms);
-    const purge = { rows: line.executions, ms: line.ms, calls: during.length, p50During: pct(during.map((s) => s.ms), 50), p99During: pct(during.map((s) => s.ms), 99), maxDuring: Math.max(...during.map((s) => s.ms)), p50Before: pct(beforePurge, 50), p99Before: pct(beforePurge, 99), maxBefore: Math.max(...beforePurge) };
+    const purge = { rows: line.executions, ms: line.ms, longestBatchMs: line.longestBatchMs, calls: during.length, p50During: pct(during.map((s) => s.ms), 50), p99During: pct(during.map((s) => s.ms), 99), maxDuring: Math.max(...during.map((s) => s.ms)), p50Before: pct(beforePurge, 50), p99Before: pct(beforePurge, 99), maxBefore: Math.max(...beforePurge) };
     return { dialect, fillPerSecond, bytesPerCall: bytesPerCall / (CALLS + SMALL), endpoints, http, purge };
   } catch (err) {
     console.error(`[${dialect}]`, err); // before the cleanup below, whose errors could hide it
@@ -319,7 +322,7 @@ function report(r: Result): void {
   }
   for (const h of r.http) console.log(`warm calls through the URL, half ${h.half}: ${h.calls.toLocaleString('en')} calls, ${h.perSecond.toLocaleString('en')}/s, p50 ${f(h.p50)}, p99 ${f(h.p99)}, non-2xx ${h.non2xx}`);
   const p = r.purge;
-  console.log(`purge of the oldest day: ${p.rows.toLocaleString('en')} records in ${(p.ms / 1000).toFixed(1)} s; ${p.calls} warm calls meanwhile: p50 ${f(p.p50During)}, p99 ${f(p.p99During)}, the slowest ${f(p.maxDuring)} (before it: p50 ${f(p.p50Before)}, p99 ${f(p.p99Before)}, slowest ${f(p.maxBefore)})`);
+  console.log(`purge of the oldest day: ${p.rows.toLocaleString('en')} records in ${(p.ms / 1000).toFixed(1)} s, its longest transaction ${f(p.longestBatchMs)}; ${p.calls} warm calls meanwhile: p50 ${f(p.p50During)}, p99 ${f(p.p99During)}, the slowest ${f(p.maxDuring)} (before it: p50 ${f(p.p50Before)}, p99 ${f(p.p99Before)}, slowest ${f(p.maxBefore)})`);
 }
 
 async function main() {

@@ -1,6 +1,7 @@
-// Migration 0007 (records and rollups) on a database holding records of the old shape, on both dialects: every
-// record is converted (ids as bytes, status codes, timings, logs apart), and the statistics read from the rollups
-// it computes say what the old records said.
+// Migrations 0007 (records and rollups) and 0008 (records as (fn, id, status, detail)) on a database holding
+// records of the first shape, on both dialects: every record is converted (ids as bytes, status codes, timings, logs
+// apart, then the detail message; ids that are not UUIDv7 of the start re-keyed, still found and shown by their old
+// id), and the statistics read from the rollups 0007 computes say what the old records said.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -68,7 +69,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
     const { execution_retention_ms: _a, execution_sample_rate: _b, ...fn } = fnRow(FN, 'mig-owner', 'old');
     await k.insertInto('functions').values(fn).execute();
     await k.insertInto('executions').values(OLD).execute();
-    assert.equal(await migrateTo(db.kysely, undefined), ['0007-records']);
+    assert.equal(await migrateTo(db.kysely, undefined), ['0007-records', '0008-record-rows']);
 
     const owner = { id: 'mig-owner' } as User;
     const lookup: FunctionLookup = { find: async () => ({ id: FN }) as FunctionRow };

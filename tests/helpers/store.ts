@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import type { Insertable } from 'kysely';
 import { connectDb, type Db, type Dialect } from '../../control-plane/src/db/connect.js';
 import { migrateToLatest } from '../../control-plane/src/db/migrate.js';
-import type { DeploymentRow, ExecutionsTable, FunctionsTable, NewUser } from '../../control-plane/src/db/schema.js';
+import type { DeploymentRow, FunctionsTable, NewUser } from '../../control-plane/src/db/schema.js';
 import { usersRepo } from '../../control-plane/src/users/users.repo.js';
 import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
 import { AppError } from '../../control-plane/src/errors.js';
-import { uuidBytes, uuidText } from '../../control-plane/src/executions/records.js';
+import { uuidBytes, uuidText, type ExecutionRecord } from '../../control-plane/src/executions/records.js';
+import { recordNumbers } from '../../control-plane/src/executions/record-numbers.js';
 import { createTestDatabase } from './postgres.js';
 import { loud } from './hooks.js';
 
@@ -41,7 +42,7 @@ export function storeSuite(dialect: Dialect, modules: StoreCases[]): StoreSuite 
       ctx.db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
       cleanup = pg.drop;
     }
-    assert.equal(await migrateToLatest(ctx.db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace', '0007-records']);
+    assert.equal(await migrateToLatest(ctx.db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace', '0007-records', '0008-record-rows']);
   }));
 
   s.after(loud(async (ctx) => {
@@ -97,33 +98,42 @@ export function nameOf(id: string | Uint8Array): string {
   return name.toString('ascii').replace(/\0+$/, '');
 }
 
-/** A record of a call `name` of function `fn` (a name given to uid): the fewest columns set, then `patch`. */
-export function executionRow(name: string, fn: string, startedAt: number, patch: Partial<Insertable<ExecutionsTable>> = {}): Insertable<ExecutionsTable> {
+/** A record of a call `name` of function `fn` (a name given to uid): the fewest fields set, then `patch`. */
+export function executionRecord(name: string, fn: string, startedAt: number, patch: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  const id = executionId(name, startedAt);
   return {
-    function_id: uuidBytes(uid(fn)),
-    started_at: startedAt,
-    id: uuidBytes(executionId(name, startedAt)),
+    functionId: uid(fn),
+    key: uuidBytes(id),
+    id,
+    startedAt,
+    status: 'success',
     version: 1,
-    node_id: null,
+    nodeId: null,
     trigger: 'api',
-    status: 0,
-    http_status: 200,
-    duration_ms: 1,
-    cold_start: 0,
-    cpu_ms: 0,
-    peak_memory_kib: 0,
+    httpStatus: 200,
+    durationMs: 1,
+    coldStart: false,
+    cpuMs: 0,
+    peakMemoryKib: 0,
     method: 'GET',
     path: '/',
-    request_bytes: 0,
+    requestBytes: 0,
     error: null,
-    queued_ms: 0,
-    run_ms: 0,
-    placement_ms: 0,
-    agent_us: 0,
+    queuedMs: 0,
+    runMs: 0,
+    placementMs: 0,
+    agentUs: 0,
     cold: null,
     logs: 0,
     ...patch,
   };
+}
+
+/** The names of the records of function `fn` (a name given to uid) in the table, oldest first. */
+export async function recordNames(db: Db, fn: string, table: 'executions' | 'execution_logs' = 'executions'): Promise<string[]> {
+  const no = await recordNumbers.find(db.kysely, 'function', uid(fn));
+  if (no === undefined) return [];
+  return (await db.kysely.selectFrom(table).select('id').where('fn', '=', no).orderBy('id').execute()).map((r) => nameOf(r.id));
 }
 
 export function deploymentRow(functionId: string, version: number, patch: Partial<Omit<DeploymentRow, 'build_log'>> = {}): Omit<DeploymentRow, 'build_log'> {

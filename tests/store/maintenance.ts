@@ -10,8 +10,8 @@ import { envRepo } from '../../control-plane/src/env/env.repo.js';
 import { keysRepo } from '../../control-plane/src/keys/keys.repo.js';
 import { nodesRepo } from '../../control-plane/src/fleet/nodes.repo.js';
 import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
-import { uuidBytes } from '../../control-plane/src/executions/records.js';
-import { executionRow, nameOf, NOW, ownerWith, uid, type StoreCases } from '../helpers/store.js';
+import { executionsRepo } from '../../control-plane/src/executions/executions.repo.js';
+import { executionRecord, NOW, ownerWith, recordNames, uid, type StoreCases } from '../helpers/store.js';
 
 const silent = { info() {}, warn() {} } as unknown as Logger;
 
@@ -19,14 +19,14 @@ export const maintenanceCases: StoreCases = (s) => {
   s('purge: records past their function’s retention (in batches), a deleted function’s records, and used signatures past their window go; newer ones stay', async ({ db }) => {
     await ownerWith(db, 'owner-p', uid('fn-p'), uid('fn-q'), uid('fn-gone'));
     await functionsRepo.update(db.kysely, uid('fn-q'), { execution_retention_ms: 100 });
-    const rows = ['fn-p', 'fn-q', 'fn-gone'].flatMap((fn) => [executionRow('old1', fn, NOW - 10_000), executionRow('old2', fn, NOW - 9_000), executionRow('mid', fn, NOW - 500), executionRow('new', fn, NOW - 10)]);
-    await db.kysely.insertInto('executions').values(rows).execute();
+    const rows = ['fn-p', 'fn-q', 'fn-gone'].flatMap((fn) => [executionRecord('old1', fn, NOW - 10_000), executionRecord('old2', fn, NOW - 9_000), executionRecord('mid', fn, NOW - 500), executionRecord('new', fn, NOW - 10)]);
+    await executionsRepo.insert(db.kysely, rows);
     await functionsRepo.delete(db.kysely, uid('fn-gone'), NOW);
     await db.kysely.insertInto('used_signatures').values([{ signature_hash: 'a', expires_at: NOW - 1 }, { signature_hash: 'b', expires_at: NOW + 1000 }]).execute();
     // Server default 1 s; fn-q keeps 100 ms; batches of one record.
     await new Purger(db.kysely, silent, 60_000, 1000, undefined, undefined, 1).runOnce(NOW);
     // Other cases share the tables: only this case's rows are looked at.
-    const left = async (fn: string) => (await db.kysely.selectFrom('executions').select('id').where('function_id', '=', uuidBytes(uid(fn))).orderBy('started_at').execute()).map((r) => nameOf(r.id));
+    const left = (fn: string) => recordNames(db, fn);
     assert.equal(await left('fn-p'), ['mid', 'new']);
     assert.equal(await left('fn-q'), ['new']);
     assert.equal(await left('fn-gone'), []);
@@ -40,9 +40,9 @@ export const maintenanceCases: StoreCases = (s) => {
     const d0 = NOW + 100 * DAY - ((NOW + 100 * DAY) % DAY);
     await ownerWith(db, 'owner-rd', uid('fn-rd'));
     await db.recordDays.ensure(d0 - 3 * DAY, d0 + DAY);
-    const rows = [executionRow('r-old', 'fn-rd', d0 - 3 * DAY + 5), executionRow('r-mid', 'fn-rd', d0 - 2 * DAY + 5), executionRow('r-now', 'fn-rd', d0 + 5), executionRow('r-far', 'fn-rd', NOW + 5000 * DAY)];
-    await db.kysely.insertInto('executions').values(rows).execute();
-    const left = async () => (await db.kysely.selectFrom('executions').select('id').where('function_id', '=', uuidBytes(uid('fn-rd'))).orderBy('started_at').execute()).map((r) => nameOf(r.id));
+    const rows = [executionRecord('r-old', 'fn-rd', d0 - 3 * DAY + 5), executionRecord('r-mid', 'fn-rd', d0 - 2 * DAY + 5), executionRecord('r-now', 'fn-rd', d0 + 5), executionRecord('r-far', 'fn-rd', NOW + 5000 * DAY)];
+    await executionsRepo.insert(db.kysely, rows);
+    const left = () => recordNames(db, 'fn-rd');
     const dropped = await db.recordDays.dropBefore(d0 - 2 * DAY);
     if (dialect === 'postgres') {
       assert.is(dropped, 1, 'the day of r-old, whole');

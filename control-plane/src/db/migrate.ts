@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004-functions.js';
 import * as m0005 from './migrations/0005-fleet.js';
 import * as m0006 from './migrations/0006-refresh-grace.js';
 import * as m0007 from './migrations/0007-records.js';
+import * as m0008 from './migrations/0008-record-rows.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -16,6 +17,7 @@ const migrations = {
   '0005-fleet': m0005,
   '0006-refresh-grace': m0006,
   '0007-records': m0007,
+  '0008-record-rows': m0008,
 };
 
 export type MigrationName = keyof typeof migrations;

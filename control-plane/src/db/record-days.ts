@@ -1,5 +1,6 @@
 // Daily partitions of the call records on PostgreSQL: `executions` and `execution_logs` are partitioned by range of
-// started_at, one partition per UTC day (`executions_d20261205`), so the purge drops a day that every function is
+// id — a UUIDv7, whose first six bytes are the call's start in ms —, one partition per UTC day
+// (`executions_d20261205`, from the day's first id to the next day's), so the purge drops a day that every function is
 // done with as a whole table instead of deleting its rows; a default partition takes any row outside them (a clock
 // far off), so no record is ever refused. SQLite has no partitions: there the purge deletes in batches only.
 import { sql, type Kysely } from 'kysely';
@@ -14,6 +15,9 @@ export interface RecordDays {
   dropBefore(before: number): Promise<number>;
 }
 
+/** The partition bound of a time: the smallest id of a call started then (executions/records.ts idFloor). */
+const bound = (ms: number) => sql.raw(`'\\x${ms.toString(16).padStart(12, '0')}${'0'.repeat(20)}'::bytea`);
+
 const dayName = (table: string, day: number) => `${table}_d${new Date(day).toISOString().slice(0, 10).replace(/-/g, '')}`;
 
 export function noRecordDays(): RecordDays {
@@ -27,7 +31,7 @@ export function postgresRecordDays(db: Kysely<any>): RecordDays {
         for (const table of PARTITIONED) {
           // A day whose rows already went to the default partition cannot be made: they stay there (and are purged
           // by rows), and the call that made them is not refused.
-          await sql`CREATE TABLE IF NOT EXISTS ${sql.table(dayName(table, day))} PARTITION OF ${sql.table(table)} FOR VALUES FROM (${sql.lit(day)}) TO (${sql.lit(day + DAY)})`
+          await sql`CREATE TABLE IF NOT EXISTS ${sql.table(dayName(table, day))} PARTITION OF ${sql.table(table)} FOR VALUES FROM (${bound(day)}) TO (${bound(day + DAY)})`
             .execute(db)
             .catch((err: { code?: string }) => {
               if (err.code !== '23514') throw err; // check_violation: the default partition holds rows of that day

@@ -179,47 +179,34 @@ export interface DeploymentsTable {
 }
 
 /**
- * The record of one call: compact, since a busy function writes one per call (ids as 16 bytes, the status as its
- * code, a cold start's phases only for a cold start, logs in execution_logs). Keyed by function, then time: a
- * function's records are one range of the table, purged and paged by time.
+ * The record of one call, ≈ 60 bytes (SQLite) or ≈ 130 (PostgreSQL) on disk, since a busy function writes one per
+ * call: keyed by (fn, id), its function's number and its UUIDv7 (whose first 48 bits are the call's start), so a
+ * function's records are one range of the table in time order, paged and purged by id. executions/records.ts is the
+ * only reader and writer of `detail`.
  */
 export interface ExecutionsTable {
-  /** The function's UUID as 16 bytes. */
-  function_id: Buffer;
-  started_at: number;
-  /** The execution's UUID (v7, its time is started_at) as 16 bytes. */
+  /** The function's number (record_numbers). */
+  fn: number;
+  /** The execution's UUIDv7 as 16 bytes: its time is the call's start. */
   id: Buffer;
-  version: number;
-  node_id: string | null;
-  trigger: 'api' | 'url';
   /** The status's code (executions/records.ts STATUS_CODES). */
   status: number;
-  http_status: number;
-  duration_ms: number;
-  /** 0/1 */
-  cold_start: number;
-  cpu_ms: number;
-  peak_memory_kib: number;
-  method: string;
-  path: string;
-  request_bytes: number;
-  error: string | null;
-  queued_ms: number;
-  run_ms: number;
-  placement_ms: number;
-  agent_us: number;
-  /** A cold start's phases, JSON {createMs, startMs, readyMs, prewarmed}; null for a warm call. */
-  cold: string | null;
-  /** 0: the call logged nothing; 1: its lines are in execution_logs; 2: the same, cut at the cap. */
-  logs: number;
+  /** The rest of the record: executions/records.ts ExecutionDetail (protobuf). */
+  detail: Buffer;
 }
 
 /** The log lines of a call that logged any (common/call-log.ts's JSON), beside its record. */
 export interface ExecutionLogsTable {
-  function_id: Buffer;
-  started_at: number;
+  fn: number;
   id: Buffer;
   lines: string;
+}
+
+/** The numbers that stand for functions and nodes in the records (executions/record-numbers.ts); never deleted. */
+export interface RecordNumbersTable {
+  kind: 'function' | 'node';
+  name: string;
+  no: number;
 }
 
 /**
@@ -250,9 +237,11 @@ export interface ExecutionRollupsTable {
 
 /** Records made before execution ids were UUIDv7 of the call's start: where to find them by id. */
 export interface LegacyExecutionIdsTable {
+  /** The id callers know. */
   id: Buffer;
-  function_id: Buffer;
-  started_at: number;
+  fn: number;
+  /** The record's key (its id re-made as a UUIDv7 of the start, migration 0008). */
+  key: Buffer;
 }
 
 /** Functions deleted whose records the purger still has to remove (in batches, not in the delete's transaction). */
@@ -309,6 +298,7 @@ export interface Database {
   execution_rollups: ExecutionRollupsTable;
   record_purges: RecordPurgesTable;
   legacy_execution_ids: LegacyExecutionIdsTable;
+  record_numbers: RecordNumbersTable;
   api_keys: ApiKeysTable;
   used_signatures: UsedSignaturesTable;
   function_env: FunctionEnvTable;
@@ -318,7 +308,6 @@ export interface Database {
 
 export type FunctionRow = Selectable<FunctionsTable>;
 export type DeploymentRow = Selectable<DeploymentsTable>;
-export type ExecutionRow = Selectable<ExecutionsTable>;
 
 export type NodeRow = Selectable<NodesTable>;
 

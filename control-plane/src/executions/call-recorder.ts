@@ -12,7 +12,9 @@ import { encodeCallLog } from '../../../common/call-log.js';
 import { AppError, statusOf } from '../errors.js';
 import { replyProblem } from '../fleet/agent-link.js';
 import { ExecutionWriter } from './execution-writer.js';
-import { STATUS_CODES, uuidBytes } from './records.js';
+import { encodeRecord, uuidBytes, type ExecutionRecord } from './records.js';
+import { recordNumbers } from './record-numbers.js';
+import type { Executor } from '../db/schema.js';
 
 export interface CallTimings {
   queuedMs: number;
@@ -108,8 +110,10 @@ export class CallRecorder {
   private readonly sampler = new Sampler();
   private readonly onCall: RecorderOptions['onCall'];
   private readonly sampleRate: number | null;
+  private readonly db: Executor;
 
   constructor(database: Db, log: Logger, options: RecorderOptions = {}) {
+    this.db = database.kysely;
     this.writer = new ExecutionWriter(database, log, () => this.running);
     this.onCall = options.onCall;
     this.sampleRate = options.sampleRate ?? null;
@@ -160,41 +164,46 @@ export class CallRecorder {
     );
     const coldStart = t?.coldStart ?? false;
     const kept = status !== 'success' || coldStart || this.sampler.take(c.fn.id, c.fn.execution_sample_rate ?? this.sampleRate, c.started);
-    // The key's three columns written out in each literal below: a spread into a literal this size makes V8 build
-    // the object property by property (it was most of the recorder's time).
-    const functionId = uuidBytes(c.fn.id);
-    const id = uuidBytes(c.executionId);
+    const key = uuidBytes(c.executionId);
     const cpuMs = Number(reply?.resources?.cpuMs ?? 0);
     const peakMemoryBytes = Number(reply?.resources?.peakMemoryBytes ?? 0);
+    let fn = 0;
+    let record;
+    if (kept) {
+      // Numbers known to this process are had without a wait (the function's from its first call on).
+      fn = recordNumbers.cached(this.db, 'function', c.fn.id) ?? (await recordNumbers.numberOf(this.db, 'function', c.fn.id));
+      const node = c.nodeId ? (recordNumbers.cached(this.db, 'node', c.nodeId) ?? (await recordNumbers.numberOf(this.db, 'node', c.nodeId))) : 0;
+      const r: ExecutionRecord = {
+        functionId: c.fn.id,
+        key,
+        id: c.executionId,
+        startedAt: c.started,
+        status,
+        version: c.version,
+        nodeId: c.nodeId,
+        trigger: c.trigger,
+        httpStatus: failure ? statusOf(failure).status : reply!.status,
+        durationMs,
+        coldStart,
+        cpuMs,
+        peakMemoryKib: Math.round(peakMemoryBytes / 1024),
+        method: c.input.method,
+        path: c.input.path,
+        requestBytes: c.input.body.length,
+        error: failure ? failure.detail : reply?.error || null,
+        // The row cannot hold the time it takes to write itself: recordMs goes only in Server-Timing.
+        queuedMs: recorded.queuedMs,
+        runMs: recorded.runMs,
+        placementMs: recorded.placementMs,
+        agentUs: Math.round(c.agentMs * 1000),
+        cold: coldStart ? { createMs: recorded.createMs, startMs: recorded.startMs, readyMs: recorded.readyMs, prewarmed: recorded.prewarmed } : null,
+        logs: logs.truncated ? 2 : logs.text === EMPTY_LOG ? 0 : 1,
+      };
+      record = encodeRecord(r, fn, node);
+    }
     await this.writer.write({
-      record: kept
-        ? {
-            function_id: functionId,
-            started_at: c.started,
-            id,
-            version: c.version,
-            node_id: c.nodeId,
-            trigger: c.trigger,
-            status: STATUS_CODES[status],
-            http_status: failure ? statusOf(failure).status : reply!.status,
-            duration_ms: durationMs,
-            cold_start: coldStart ? 1 : 0,
-            cpu_ms: cpuMs,
-            peak_memory_kib: Math.round(peakMemoryBytes / 1024),
-            method: c.input.method,
-            path: c.input.path,
-            request_bytes: c.input.body.length,
-            error: failure ? failure.detail : reply?.error || null,
-            // The row cannot hold the time it takes to write itself: recordMs goes only in Server-Timing.
-            queued_ms: recorded.queuedMs,
-            run_ms: recorded.runMs,
-            placement_ms: recorded.placementMs,
-            agent_us: Math.round(c.agentMs * 1000),
-            cold: coldStart ? JSON.stringify({ createMs: recorded.createMs, startMs: recorded.startMs, readyMs: recorded.readyMs, prewarmed: recorded.prewarmed }) : null,
-            logs: logs.truncated ? 2 : logs.text === EMPTY_LOG ? 0 : 1,
-          }
-        : undefined,
-      logs: kept && logs.text !== EMPTY_LOG ? { function_id: functionId, started_at: c.started, id, lines: logs.text } : undefined,
+      record,
+      logs: record && logs.text !== EMPTY_LOG ? { fn, id: key, lines: logs.text } : undefined,
       call: { functionId: c.fn.id, version: c.version, startedAt: c.started, status, coldStart, durationMs, cpuMs, peakMemoryBytes },
     });
     const timings = { ...recorded, recordMs: Math.round((performance.now() - tr) * 10) / 10 };

@@ -14,31 +14,8 @@ const MAX_BATCH = 500;
 /** How long a row waits for the rows of other calls in flight before its group is written. */
 const GROUP_WAIT_MS = 1;
 
-const RECORD_COLUMNS: readonly (keyof ExecutionsTable)[] = [
-  'function_id',
-  'started_at',
-  'id',
-  'version',
-  'node_id',
-  'trigger',
-  'status',
-  'http_status',
-  'duration_ms',
-  'cold_start',
-  'cpu_ms',
-  'peak_memory_kib',
-  'method',
-  'path',
-  'request_bytes',
-  'error',
-  'queued_ms',
-  'run_ms',
-  'placement_ms',
-  'agent_us',
-  'cold',
-  'logs',
-];
-const LOG_COLUMNS: readonly (keyof ExecutionLogsTable)[] = ['function_id', 'started_at', 'id', 'lines'];
+const RECORD_COLUMNS: readonly (keyof ExecutionsTable)[] = ['fn', 'id', 'status', 'detail'];
+const LOG_COLUMNS: readonly (keyof ExecutionLogsTable)[] = ['fn', 'id', 'lines'];
 
 /** What is written for one call: its record and log lines (unless sampling dropped them), and always its count in the rollups. */
 export interface CallWrite {

@@ -7,6 +7,7 @@ import { decodeCursor, page } from '../http/cursor.js';
 import { decodeCallLog, type CallLogLine } from '../../../common/call-log.js';
 import type { FunctionLookup } from '../functions/functions.service.js';
 import { executionsRepo } from './executions.repo.js';
+import { uuidText } from './records.js';
 import { toExecutionView, type ExecutionView } from './executions.view.js';
 
 /** `since` as an ISO time or a duration back from now (`30s`, `10m`, `24h`, `7d`). */
@@ -38,12 +39,12 @@ export class ExecutionsService {
   async list(user: User, ref: string, q: ExecutionListQuery): Promise<{ executions: ExecutionView[]; nextCursor: string | null }> {
     const fn = await this.functions.find(user, ref);
     const after = q.cursor ? decodeCursor(q.cursor) : undefined;
-    const rows = await executionsRepo.list(this.db, { functionId: fn.id, limit: q.limit + 1, status: q.status, since: parseSince(q.since), before: after && { startedAt: after.createdAt, id: after.id } });
+    const rows = await executionsRepo.list(this.db, { functionId: fn.id, limit: q.limit + 1, status: q.status, since: parseSince(q.since), before: after?.id });
     const p = page(
-      rows.map((r) => ({ view: toExecutionView(r), created_at: Number(r.started_at) })),
+      rows.map((r) => ({ record: r, created_at: r.startedAt })),
       q.limit,
-      (r) => r.view.id,
-      (r) => r.view,
+      (r) => uuidText(r.record.key),
+      (r) => toExecutionView(r.record),
     );
     return { executions: p.items, nextCursor: p.nextCursor };
   }

@@ -50,18 +50,31 @@ export class Purger {
     return this.job.stop(this.running);
   }
 
-  private async purgeRecords(now: number): Promise<{ executions: number; rollups: number }> {
+  /**
+   * The records past retention; `longestBatchMs`: the longest of its transactions (a batch, or the drop of days) —
+   * the most a call's write could wait behind the purge.
+   */
+  private async purgeRecords(now: number): Promise<{ executions: number; rollups: number; longestBatchMs: number }> {
     const { live, deleted } = await functionsRepo.retentions(this.db);
     // Minute rollups go once past their retention and folded into hours and days.
     const folded = await statsRepo.folded(this.db);
     const rollupsBefore = (size: number) => (size === MINUTE ? Math.min(folded, now - ROLLUP_RETENTION[size]!) : now - ROLLUP_RETENTION[size]!);
     await this.days.ensure(now - DAY, now + 8 * DAY);
     const longest = Math.max(this.executionRetentionMs, ...live.map((f) => f.retentionMs ?? 0));
-    let executions = await this.days.dropBefore(now - longest);
+    let longestBatchMs = 0;
+    const timed = async <T>(work: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await work();
+      } finally {
+        longestBatchMs = Math.max(longestBatchMs, performance.now() - t0);
+      }
+    };
+    let executions = await timed(() => this.days.dropBefore(now - longest));
     let rollups = 0;
     const drain = async (functionId: string, before: number) => {
       for (let n = this.batch; n >= this.batch; ) {
-        n = await executionsRepo.purgeBatch(this.db, functionId, before, this.batch);
+        n = await timed(() => executionsRepo.purgeBatch(this.db, functionId, before, this.batch));
         executions += n;
         await new Promise((r) => setTimeout(r, this.pauseMs));
       }
@@ -74,7 +87,7 @@ export class Purger {
       await drain(id, Number.MAX_SAFE_INTEGER);
       await functionsRepo.recordsPurged(this.db, id);
     }
-    return { executions, rollups };
+    return { executions, rollups, longestBatchMs: executions ? Math.round(longestBatchMs * 10) / 10 : 0 };
   }
 
   /** Deletes are idempotent, so replicas running this at once do no harm. */
@@ -85,8 +98,8 @@ export class Purger {
         const t = await tokenStore.purgeExpired(this.db, now);
         const throttle = await loginThrottle.purge(this.db, now);
         const signatures = await keysRepo.purgeSignatures(this.db, now);
-        const { executions, rollups } = await this.purgeRecords(now);
-        if (t.denylist + t.refresh + throttle + signatures + executions + rollups > 0) this.log.info({ ...t, throttle, signatures, executions, rollups, ms: Math.round(performance.now() - t0) }, 'purged expired rows');
+        const { executions, rollups, longestBatchMs } = await this.purgeRecords(now);
+        if (t.denylist + t.refresh + throttle + signatures + executions + rollups > 0) this.log.info({ ...t, throttle, signatures, executions, rollups, longestBatchMs, ms: Math.round(performance.now() - t0) }, 'purged expired rows');
         this.onRun?.();
       } catch (err) {
         this.log.warn({ err }, 'purge failed; will retry');

@@ -4,12 +4,13 @@
 // their own retention and sampling rate. Existing records are converted, and their rollups computed, here.
 import { sql, type Kysely } from 'kysely';
 import { isPostgres } from '../connect.js';
-import { PARTITIONED, postgresRecordDays } from '../record-days.js';
 import { Histogram } from '../../stats/histogram.js';
 
 const STATUSES = ['success', 'error', 'timeout', 'oom', 'crashed', 'rejected', 'agent_lost'];
 const SIZES = [60_000, 3_600_000, 86_400_000];
 const PAGE = 5000;
+const DAY = 86_400_000;
+const PARTITIONED = ['executions', 'execution_logs'];
 
 const uuidBytes = (id: string) => Buffer.from(id.replace(/-/g, ''), 'hex');
 const isUuid = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
@@ -21,6 +22,40 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('functions').addColumn('execution_sample_rate', 'integer').execute();
 
   await db.schema.alterTable('executions').renameTo('executions_v1').execute();
+  const oldest = await db.selectFrom('executions_v1').select((eb) => eb.fn.min<number>('started_at').as('at')).executeTakeFirst();
+  await createRecordTables(db, Number(oldest?.at ?? Date.now()));
+  await db.schema
+    .createTable('execution_rollups')
+    .addColumn('function_id', 'text', (c) => c.notNull().references('functions.id').onDelete('cascade'))
+    .addColumn('size_ms', 'integer', (c) => c.notNull())
+    .addColumn('start', 'bigint', (c) => c.notNull())
+    .addColumn('version', 'integer', (c) => c.notNull())
+    .$call((b) => {
+      for (const s of ['calls', ...STATUSES, 'cold_starts', 'duration_sum_ms', 'cpu_sum_ms', 'memory_max_bytes']) b = b.addColumn(s, 'bigint', (c) => c.notNull());
+      return b;
+    })
+    .addColumn('latency', bytes, (c) => c.notNull())
+    .addPrimaryKeyConstraint('execution_rollups_key', ['function_id', 'size_ms', 'start', 'version'])
+    .execute();
+  // The folding of minutes into hours reads one hour of every function's minutes.
+  await db.schema.createIndex('execution_rollups_slot').on('execution_rollups').columns(['size_ms', 'start']).execute();
+  await db.schema
+    .createTable('record_purges')
+    .addColumn('function_id', 'text', (c) => c.primaryKey())
+    .addColumn('deleted_at', 'bigint', (c) => c.notNull())
+    .execute();
+
+  await convert(db);
+  await db.schema.dropTable('executions_v1').execute();
+}
+
+/**
+ * The record tables of this shape (records and logs by (function_id, started_at, id), PostgreSQL's days by
+ * started_at, the legacy ids), empty, with days from `oldest`: made here, and again by 0008's down.
+ */
+export async function createRecordTables(db: Kysely<any>, oldest: number): Promise<void> {
+  const pg = isPostgres(db);
+  const bytes = pg ? 'bytea' : 'blob';
   await db.schema
     .createTable('executions')
     .addColumn('function_id', bytes, (c) => c.notNull())
@@ -61,24 +96,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   if (pg) {
     for (const t of PARTITIONED) await sql`CREATE TABLE ${sql.table(`${t}_default`)} PARTITION OF ${sql.table(t)} DEFAULT`.execute(db);
-    const oldest = await db.selectFrom('executions_v1').select((eb) => eb.fn.min<number>('started_at').as('at')).executeTakeFirst();
-    await postgresRecordDays(db).ensure(Math.min(Date.now() - 86_400_000, Number(oldest?.at ?? Date.now())), Date.now() + 8 * 86_400_000);
+    // The days of this shape (by started_at; 0008 partitions by id): as db/record-days.ts made them then.
+    const from = Math.min(Date.now() - DAY, oldest);
+    for (let day = from - (from % DAY); day < Date.now() + 8 * DAY; day += DAY) {
+      for (const t of PARTITIONED) {
+        const name = `${t}_d${new Date(day).toISOString().slice(0, 10).replace(/-/g, '')}`;
+        await sql`CREATE TABLE IF NOT EXISTS ${sql.table(name)} PARTITION OF ${sql.table(t)} FOR VALUES FROM (${sql.lit(day)}) TO (${sql.lit(day + DAY)})`.execute(db);
+      }
+    }
   }
-  await db.schema
-    .createTable('execution_rollups')
-    .addColumn('function_id', 'text', (c) => c.notNull().references('functions.id').onDelete('cascade'))
-    .addColumn('size_ms', 'integer', (c) => c.notNull())
-    .addColumn('start', 'bigint', (c) => c.notNull())
-    .addColumn('version', 'integer', (c) => c.notNull())
-    .$call((b) => {
-      for (const s of ['calls', ...STATUSES, 'cold_starts', 'duration_sum_ms', 'cpu_sum_ms', 'memory_max_bytes']) b = b.addColumn(s, 'bigint', (c) => c.notNull());
-      return b;
-    })
-    .addColumn('latency', bytes, (c) => c.notNull())
-    .addPrimaryKeyConstraint('execution_rollups_key', ['function_id', 'size_ms', 'start', 'version'])
-    .execute();
-  // The folding of minutes into hours reads one hour of every function's minutes.
-  await db.schema.createIndex('execution_rollups_slot').on('execution_rollups').columns(['size_ms', 'start']).execute();
   // Records made before ids were UUIDv7 of their start: found by id through this table (they age out with retention).
   await db.schema
     .createTable('legacy_execution_ids')
@@ -86,14 +112,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('function_id', bytes, (c) => c.notNull())
     .addColumn('started_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema
-    .createTable('record_purges')
-    .addColumn('function_id', 'text', (c) => c.primaryKey())
-    .addColumn('deleted_at', 'bigint', (c) => c.notNull())
-    .execute();
-
-  await convert(db);
-  await db.schema.dropTable('executions_v1').execute();
 }
 
 interface OldRow {
