@@ -1,6 +1,7 @@
 // Store cases for the background work: the purge, the leases that keep it to one replica, and the sealed values
 // `rotate-key` re-seals (sealed.repo).
 import * as assert from 'uvu/assert';
+import { sql } from 'kysely';
 import type { Logger } from '../../common/logger.js';
 import { Purger } from '../../control-plane/src/maintenance/purge.js';
 import { Leases } from '../../control-plane/src/maintenance/lease.js';
@@ -43,11 +44,17 @@ export const maintenanceCases: StoreCases = (s) => {
     const rows = [executionRecord('r-old', 'fn-rd', d0 - 3 * DAY + 5), executionRecord('r-mid', 'fn-rd', d0 - 2 * DAY + 5), executionRecord('r-now', 'fn-rd', d0 + 5), executionRecord('r-far', 'fn-rd', NOW + 5000 * DAY)];
     await executionsRepo.insert(db.kysely, rows);
     const left = () => recordNames(db, 'fn-rd');
-    const dropped = await db.recordDays.dropBefore(d0 - 2 * DAY);
+    const dropped = (await db.recordDays.dropBefore(d0 - 2 * DAY)).records;
     if (dialect === 'postgres') {
       assert.is(dropped, 1, 'the day of r-old, whole');
       assert.equal(await left(), ['r-mid', 'r-now', 'r-far'], 'a row outside every day is kept (default partition), never refused');
       await db.recordDays.ensure(d0 - 3 * DAY, d0 + DAY); // again: no error for days that exist
+      // A purge that stopped between detaching a day and dropping it: the next one drops it.
+      const day = (t: string) => `${t}_d${new Date(d0 - 2 * DAY).toISOString().slice(0, 10).replace(/-/g, '')}`;
+      await sql`ALTER TABLE executions DETACH PARTITION ${sql.table(day('executions'))}`.execute(db.kysely);
+      assert.equal((await db.recordDays.dropBefore(d0 - DAY)).records, 1, 'the detached day of r-mid');
+      const gone = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname IN (${day('executions')}, ${day('execution_logs')})`.execute(db.kysely);
+      assert.is(gone.rows[0]!.n, 0);
     } else {
       assert.is(dropped, 0);
       assert.equal(await left(), ['r-old', 'r-mid', 'r-now', 'r-far']);

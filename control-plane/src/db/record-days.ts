@@ -11,8 +11,11 @@ export const PARTITIONED = ['executions', 'execution_logs'] as const;
 export interface RecordDays {
   /** Creates the partitions of the days from `from` to `to` (epoch ms) that do not exist yet. */
   ensure(from: number, to: number): Promise<void>;
-  /** Drops the partitions of days that end at or before `before`; the number of records they held. */
-  dropBefore(before: number): Promise<number>;
+  /**
+   * Drops the partitions of days that end at or before `before`: the number of records they held, and the longest
+   * drop (ms) — a drop locks the table, so calls' writes wait for it.
+   */
+  dropBefore(before: number): Promise<{ records: number; longestMs: number }>;
 }
 
 /** The partition bound of a time: the smallest id of a call started then (executions/records.ts idFloor). */
@@ -21,7 +24,7 @@ const bound = (ms: number) => sql.raw(`'\\x${ms.toString(16).padStart(12, '0')}$
 const dayName = (table: string, day: number) => `${table}_d${new Date(day).toISOString().slice(0, 10).replace(/-/g, '')}`;
 
 export function noRecordDays(): RecordDays {
-  return { ensure: async () => {}, dropBefore: async () => 0 };
+  return { ensure: async () => {}, dropBefore: async () => ({ records: 0, longestMs: 0 }) };
 }
 
 export function postgresRecordDays(db: Kysely<any>): RecordDays {
@@ -41,21 +44,30 @@ export function postgresRecordDays(db: Kysely<any>): RecordDays {
     },
     async dropBefore(before) {
       let records = 0;
-      const parts = await sql<{ name: string; parent: string }>`
-        SELECT c.relname AS name, p.relname AS parent FROM pg_inherits i
-        JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-        WHERE p.relname IN ('executions', 'execution_logs') AND c.relname ~ '_d[0-9]{8}$'`.execute(db);
+      let longestMs = 0;
+      // Days still attached, and days detached by a purge that stopped before it dropped them (no parent).
+      const parts = await sql<{ name: string; parent: string | null }>`
+        SELECT c.relname AS name, p.relname AS parent FROM pg_class c
+        LEFT JOIN pg_inherits i ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent
+        WHERE c.relkind = 'r' AND c.relname ~ '^(executions|execution_logs)_d[0-9]{8}$' AND c.relnamespace = current_schema()::regnamespace`.execute(db);
       for (const { name, parent } of parts.rows) {
         const m = /_d(\d{4})(\d{2})(\d{2})$/.exec(name)!;
         const end = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + DAY;
         if (end > before) continue;
-        if (parent === 'executions') {
+        if (name.startsWith('executions_')) {
           const n = await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(name)}`.execute(db);
           records += Number(n.rows[0]?.n ?? 0);
         }
+        // Detached first (a change of the catalog, under a lock of the whole table that calls' writes wait for), then
+        // dropped on its own (removing its files locks only itself). The count above locks nothing calls write.
+        if (parent) {
+          const t0 = performance.now();
+          await sql`ALTER TABLE ${sql.table(parent)} DETACH PARTITION ${sql.table(name)}`.execute(db);
+          longestMs = Math.max(longestMs, performance.now() - t0);
+        }
         await sql`DROP TABLE IF EXISTS ${sql.table(name)}`.execute(db);
       }
-      return records;
+      return { records, longestMs };
     },
   };
 }

@@ -51,7 +51,7 @@ export class Purger {
   }
 
   /**
-   * The records past retention; `longestBatchMs`: the longest of its transactions (a batch, or the drop of days) —
+   * The records past retention; `longestBatchMs`: the longest of its transactions (a batch, or the drop of a day) —
    * the most a call's write could wait behind the purge.
    */
   private async purgeRecords(now: number): Promise<{ executions: number; rollups: number; longestBatchMs: number }> {
@@ -70,7 +70,9 @@ export class Purger {
         longestBatchMs = Math.max(longestBatchMs, performance.now() - t0);
       }
     };
-    let executions = await timed(() => this.days.dropBefore(now - longest));
+    const days = await this.days.dropBefore(now - longest);
+    longestBatchMs = days.longestMs;
+    let executions = days.records;
     let rollups = 0;
     const drain = async (functionId: string, before: number) => {
       for (let n = this.batch; n >= this.batch; ) {
