@@ -24,10 +24,23 @@ export interface FunctionView {
   executionRetention: string | null;
   /** Successful calls per second that get a record (errors and cold starts always do); null: the server's default. */
   executionSampling: number | null;
+  /** Calls of its async queue running at once; null: concurrency × maxInstances. */
+  asyncConcurrency: number | null;
+  /** How its async calls are retried (the whole policy, defaults filled in). */
+  retry: RetryPolicyView;
   activeVersion: number | null;
   status: 'ready' | 'not_deployed';
   createdAt: string;
   updatedAt: string;
+}
+
+/** A function's retry policy for async calls. */
+export interface RetryPolicyView {
+  /** Attempts after the first (0–10). */
+  maxAttempts: number;
+  backoff: { baseMs: number; maxMs: number; jitter: boolean };
+  /** What earns a retry. */
+  on: ('error' | 'timeout' | 'oom' | 'crashed' | 'agent_lost' | 'no_agent' | 'http_5xx' | 'http_4xx')[];
 }
 
 /** GET /api/functions: a page, newest first. */
@@ -196,6 +209,38 @@ export interface InvokeResult {
   coldStart: boolean;
   /** True when sampling kept no execution record of the call (a success past the function's rate): it counts in the stats only. */
   sampled: boolean;
+}
+
+/** POST …/invoke and the function URL with `Prefer: respond-async`: the call is queued (202). */
+export interface AsyncAccepted {
+  executionId: string;
+  /** Where the call's progress and answer are: GET /api/executions/{executionId}. */
+  statusUrl: string;
+}
+
+/** One attempt of an async call. */
+export interface AsyncAttempt {
+  /** Its execution record; null when the attempt was interrupted (the replica running it stopped). */
+  executionId: string | null;
+  status: string;
+  httpStatus: number;
+  startedAt: string;
+  durationMs: number;
+  error: string | null;
+}
+
+/** GET /api/executions/{id} of an async call. */
+export interface AsyncCallView {
+  id: string;
+  functionId: string;
+  trigger: 'api' | 'url';
+  /** failed: after its last attempt (a dead letter). */
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  createdAt: string;
+  nextAttemptAt: string | null;
+  finishedAt: string | null;
+  attempts: AsyncAttempt[];
+  answer: { statusCode: number; headers: Record<string, string>; body: string; bodyEncoding: 'utf8' | 'base64' } | null;
 }
 
 /** POST /api/auth/login and /api/auth/refresh. */

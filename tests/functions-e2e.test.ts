@@ -379,6 +379,43 @@ s('failures have their own codes and execution rows: thrown error 500, timeout 5
   assert.is((await api.post('/api/functions/empty/invoke', {}, owner.token)).status, 409);
 });
 
+s('async calls (Prefer: respond-async): 202 once queued, then run; a failing call is retried with backoff and ends a dead letter; the function URL queues too', async () => {
+  const call = async (id: string) => (await api.get(`/api/executions/${id}`, owner.token)).body.call;
+  const settled = async (id: string) => {
+    let c: any;
+    await until(`call ${id} settled`, async () => ['succeeded', 'failed'].includes((c = await call(id))?.status));
+    return c;
+  };
+  // The API: the call is durable before the 202; its status URL shows the attempt and the answer.
+  const q = await api.post('/api/functions/hello/invoke', { method: 'POST', path: '/later', body: 'queued' }, owner.token, { prefer: 'respond-async' });
+  assert.is(q.status, 202, q.text);
+  assert.equal([q.headers.get('preference-applied'), q.headers.get('location')], ['respond-async', `/api/executions/${q.body.executionId}`]);
+  assert.is(q.body.statusUrl, `/api/executions/${q.body.executionId}`);
+  const done = await settled(q.body.executionId);
+  assert.equal([done.status, done.attempts.length, done.attempts[0].status, done.answer.statusCode], ['succeeded', 1, 'success', 201]);
+  assert.equal(JSON.parse(done.answer.body), { path: '/later', q: null, body: 'queued' });
+  const attempt = (await api.get(`/api/executions/${done.attempts[0].executionId}`, owner.token)).body.execution;
+  assert.equal([attempt.status, attempt.request.path], ['success', '/later'], 'each attempt is an execution record');
+  assert.is((await api.get(`/api/executions/${q.body.executionId}`, other.token)).status, 404, 'another user’s call is a 404');
+
+  // A call that always throws: one retry after ≈ 50 ms (maxAttempts 1), then a dead letter with both attempts.
+  const patched = await api.patch('/api/functions/fails', { retry: { maxAttempts: 1, backoff: { baseMs: 50, jitter: false } } }, owner.token);
+  assert.equal(patched.body.function.retry, { maxAttempts: 1, backoff: { baseMs: 50, maxMs: 60_000, jitter: false }, on: ['error', 'timeout', 'oom', 'crashed', 'agent_lost', 'no_agent'] });
+  const typo = await api.patch('/api/functions/fails', { retry: { maxAttempt: 3 } }, owner.token);
+  assert.is(typo.status, 400, 'a misspelt retry setting is refused');
+  // By the function URL (public): the same 202.
+  const byUrl = await fetch(`${server.url}/fn/${owner.handle}/fails`, { method: 'POST', headers: { prefer: 'respond-async' } });
+  assert.is(byUrl.status, 202);
+  const failed = await settled(((await byUrl.json()) as { executionId: string }).executionId);
+  assert.equal([failed.status, failed.trigger, failed.attempts.map((a: { status: string }) => a.status)], ['failed', 'url', ['error', 'error']]);
+  assert.ok(Date.parse(failed.attempts[1].startedAt) - Date.parse(failed.attempts[0].startedAt) >= 50, 'the retry waited its backoff');
+  assert.is(failed.answer.statusCode, 500);
+  assert.is(JSON.parse(failed.answer.body).code, 'function_error');
+
+  // Refused at once what could never run: no ready version.
+  assert.is((await api.post('/api/functions/empty/invoke', {}, owner.token, { prefer: 'respond-async' })).status, 409);
+});
+
 s('logs (recent and followed live over SSE) and stats (period, hourly buckets, overview)', async () => {
   const recent = await api.get('/api/functions/hello/logs?since=1h', owner.token);
   assert.is(recent.status, 200);

@@ -87,7 +87,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
     }
     const cold = OLD.find((o) => o.cold_start)!;
     const one = await new ExecutionsService(db.kysely, lookup).get(owner, cold.id);
-    assert.equal(one.logs, JSON.parse(cold.logs));
+    assert.equal('execution' in one && one.execution.logs, JSON.parse(cold.logs));
 
     const stats = await new StatsService(db.kysely, lookup).summary({ functionId: FN }, '24h', AT);
     assert.equal([stats.invocations, stats.errors, stats.coldStarts, stats.maxMemoryBytes], [40, 8, 4, 1024 * 139]);

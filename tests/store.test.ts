@@ -11,8 +11,9 @@ import { statsCases } from './store/stats.js';
 import { keysCases } from './store/keys.js';
 import { envCases } from './store/env.js';
 import { fleetCases } from './store/fleet.js';
+import { asyncCallsCases } from './store/async-calls.js';
 
-const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases];
+const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases, asyncCallsCases];
 
 storeSuite('sqlite', modules).run();
 storeSuite('postgres', modules).run();

@@ -19,6 +19,8 @@ export interface SendOptions {
   body?: unknown;
   raw?: { bytes: Uint8Array; contentType: string; onProgress?: (sent: number) => void };
   auth?: boolean;
+  /** More request headers (e.g. Prefer). */
+  headers?: Record<string, string>;
 }
 
 export class ApiClient {
@@ -108,7 +110,7 @@ export class ApiClient {
   }
 
   private once(method: string, path: string, opts: SendOptions, auth: boolean): Promise<Response> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...opts.headers };
     let body: BodyInit | undefined;
     if (opts.raw) {
       headers['content-type'] = opts.raw.contentType;

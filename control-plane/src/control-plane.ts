@@ -32,6 +32,8 @@ import { UsersService } from './users/users.service.js';
 import { UserCache } from './users/user-cache.js';
 import { Purger } from './maintenance/purge.js';
 import { RollupFolder } from './stats/rollup-folder.js';
+import { AsyncQueue } from './async-calls/async-queue.js';
+import { AsyncDispatcher } from './async-calls/dispatcher.js';
 import { Leases } from './maintenance/lease.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -93,7 +95,11 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const builder = new Builder({ db: db.kysely, fleet, artifacts, log, onActivated: changed, onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases, envOf, functionById: (id) => functions.byId(id) });
   const deployments: DeploymentsService = new DeploymentsService({ db: db.kysely, functions, builder, artifacts, fleet, log, onChanged: changed });
   const recorder = new CallRecorder(db, log, { onCall: (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold), sampleRate: config.executionSampling ?? null });
-  const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id) });
+  const queue = new AsyncQueue(db.kysely);
+  const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue });
+  // Every replica runs queued calls (claims in the database keep them apart).
+  const dispatcher = new AsyncDispatcher(db.kysely, invocations, log, { replica: leases.holder });
+  queue.onQueued(() => dispatcher.wake());
   const executions = new ExecutionsService(db.kysely, functions);
   const app = buildApp({
     log,
@@ -123,6 +129,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
       await builder.start();
       purger.start();
       folder.start();
+      dispatcher.start();
       // Function URLs go to their own handler (the hot path); everything else to the Hono app.
       const api = getRequestListener(app.fetch, { hostname: config.host });
       const fnUrl = functionUrlHandler({ invocations, log });
@@ -153,6 +160,9 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
         // Builds left unfinished are resumed at the next start (their artifacts are on disk).
         builder.stop();
         await Promise.race([builder.settle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+        // Queued calls running here get the grace too; one still running after it is taken back by a replica
+        // once its claim runs out, and runs again.
+        await dispatcher.stop(5000);
         // Calls still running past the grace end as agent_lost when the links close; their rows are written
         // before the database closes.
         fleet.stop();

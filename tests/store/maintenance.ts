@@ -12,6 +12,7 @@ import { keysRepo } from '../../control-plane/src/keys/keys.repo.js';
 import { nodesRepo } from '../../control-plane/src/fleet/nodes.repo.js';
 import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
 import { executionsRepo } from '../../control-plane/src/executions/executions.repo.js';
+import { asyncCallsRepo } from '../../control-plane/src/async-calls/async-calls.repo.js';
 import { executionRecord, NOW, ownerWith, recordNames, uid, type StoreCases } from '../helpers/store.js';
 
 const silent = { info() {}, warn() {} } as unknown as Logger;
@@ -24,12 +25,16 @@ export const maintenanceCases: StoreCases = (s) => {
     await executionsRepo.insert(db.kysely, rows);
     await functionsRepo.delete(db.kysely, uid('fn-gone'), NOW);
     await db.kysely.insertInto('used_signatures').values([{ signature_hash: 'a', expires_at: NOW - 1 }, { signature_hash: 'b', expires_at: NOW + 1000 }]).execute();
+    // Async calls of fn-q: finished long ago (goes), finished just now, and still queued (stay).
+    const call = (id: string, finished: number | null) => ({ id, function_id: uid('fn-q'), trigger: 'api' as const, state: finished === null ? ('queued' as const) : ('succeeded' as const), method: 'GET', path: '/', query: '', headers: '[]', body: Buffer.alloc(0), attempts: 1, due_at: NOW - 20_000, claimed_by: null, claimed_until: null, history: '[]', answer: null, answer_body: null, created_at: NOW - 20_000, finished_at: finished });
+    for (const c of [call('q-old', NOW - 10_000), call('q-new', NOW - 10), call('q-queued', null)]) await asyncCallsRepo.insert(db.kysely, c);
     // Server default 1 s; fn-q keeps 100 ms; batches of one record.
     await new Purger(db.kysely, silent, 60_000, 1000, undefined, undefined, 1).runOnce(NOW);
     // Other cases share the tables: only this case's rows are looked at.
     const left = (fn: string) => recordNames(db, fn);
     assert.equal(await left('fn-p'), ['mid', 'new']);
     assert.equal(await left('fn-q'), ['new']);
+    assert.equal((await db.kysely.selectFrom('async_calls').select('id').where('function_id', '=', uid('fn-q')).orderBy('id').execute()).map((r) => r.id), ['q-new', 'q-queued']);
     assert.equal(await left('fn-gone'), []);
     assert.equal(await db.kysely.selectFrom('record_purges').selectAll().where('function_id', '=', uid('fn-gone')).execute(), [], 'its mark is gone once its records are');
     assert.equal((await db.kysely.selectFrom('used_signatures').select('signature_hash').where('signature_hash', 'in', ['a', 'b']).execute()).map((r) => r.signature_hash), ['b']);

@@ -1,9 +1,10 @@
-// `cpub invoke <fn>`: calls a function through POST /api/functions/:ref/invoke and prints its answer.
+// `cpub invoke <fn>`: calls a function through POST /api/functions/:ref/invoke and prints its answer; with --async,
+// queues it (Prefer: respond-async) and prints the id of the queued call.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { enc, examples, withServer, type Ctx } from '../context.js';
-import { CliError, jsonOption, printJson } from '../output.js';
-import type { InvokeResult } from '../../../common/api-types.js';
+import { CliError, color, jsonOption, printJson } from '../output.js';
+import type { AsyncAccepted, InvokeResult } from '../../../common/api-types.js';
 
 export function invokeCommand(program: Command, ctx: Ctx): void {
   examples(
@@ -13,8 +14,9 @@ export function invokeCommand(program: Command, ctx: Ctx): void {
       .option('--path <path>', 'path under the function', '/')
       .option('-H, --header <header...>', 'request header as K:V (repeatable)')
       .option('-v, --verbose', 'also print the status, headers, execution id and timings (on stderr)')
+      .option('--async', 'queue the call and print its id at once (Prefer: respond-async); it runs soon, retried on failure — see `cpub execution <id>`')
       .addOption(jsonOption()),
-    ['cpub invoke hello', `cpub invoke hello --data '{"name":"Ada"}' -H content-type:application/json`, 'cpub invoke api --path /users/7 -v'],
+    ['cpub invoke hello', `cpub invoke hello --data '{"name":"Ada"}' -H content-type:application/json`, 'cpub invoke api --path /users/7 -v', 'cpub invoke report --async'],
   ).action(async (ref: string, opts) => {
     const api = ctx.api(opts);
     let body: string | undefined;
@@ -35,7 +37,15 @@ export function invokeCommand(program: Command, ctx: Ctx): void {
     }
     const [path, query = ''] = String(opts.path).split('?');
     const method = (opts.method ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
-    const r = await api.request<InvokeResult>('POST', `/api/functions/${enc(ref)}/invoke`, { method, path, query, headers, ...(body === undefined ? {} : { body }) });
+    const envelope = { method, path, query, headers, ...(body === undefined ? {} : { body }) };
+    if (opts.async) {
+      const queued = await api.json<AsyncAccepted>(await api.send('POST', `/api/functions/${enc(ref)}/invoke`, { body: envelope, headers: { prefer: 'respond-async' } }));
+      if (opts.json) return printJson(queued);
+      console.log(queued.executionId);
+      if (process.stderr.isTTY) process.stderr.write(color.dim(`queued; follow it with: cpub execution ${queued.executionId}\n`));
+      return;
+    }
+    const r = await api.request<InvokeResult>('POST', `/api/functions/${enc(ref)}/invoke`, envelope);
     if (opts.json) return printJson(r);
     if (opts.verbose) {
       process.stderr.write(`status: ${r.statusCode}\n`);

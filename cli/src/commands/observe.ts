@@ -5,7 +5,7 @@ import { parseDuration } from './functions.js';
 import { enc, examples, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, formatBytes, printFields, printJson, printTable, sparkline } from '../output.js';
 import { readEvents } from '../sse.js';
-import type { ExecutionList, ExecutionView, LogLine, LogLines, StatsBuckets, StatsSummary } from '../../../common/api-types.js';
+import type { AsyncCallView, ExecutionList, ExecutionView, LogLine, LogLines, StatsBuckets, StatsSummary } from '../../../common/api-types.js';
 
 const LEVEL_COLOR: Record<string, (s: string) => string> = { error: color.red, warn: color.yellow, debug: color.dim };
 
@@ -14,6 +14,36 @@ function printLine(l: LogLine): void {
   console.log(`${color.dim(new Date(l.atMs).toISOString())} ${level} ${color.cyan(l.executionId.slice(0, 8))} ${l.message.replace(/\n$/, '')}`);
 }
 
+/** A queued call (cpub invoke --async): where it is, its attempts, and its answer. */
+function printCall(c: AsyncCallView): void {
+  printFields([
+    ['id', c.id],
+    ['status', c.status === 'succeeded' ? color.green(c.status) : c.status === 'failed' ? color.red(`${c.status} (a dead letter)`) : c.status],
+    ['via', c.trigger],
+    ['queued', c.createdAt],
+    ['next attempt', c.nextAttemptAt],
+    ['finished', c.finishedAt],
+  ]);
+  if (c.attempts.length) {
+    console.log(color.bold('\nattempts:'));
+    printTable(
+      c.attempts.map((a, i) => ({ n: String(i + 1), ...a, executionId: a.executionId ?? '—', error: a.error ?? '', ms: String(a.durationMs) })),
+      [
+        ['n', '#'],
+        ['executionId', 'EXECUTION'],
+        ['status', 'STATUS'],
+        ['httpStatus', 'HTTP'],
+        ['ms', 'MS'],
+        ['error', 'ERROR'],
+      ],
+    );
+  }
+  if (c.answer) {
+    console.log(color.bold(`\nanswer (HTTP ${c.answer.statusCode}):`));
+    process.stdout.write(Buffer.from(c.answer.body, c.answer.bodyEncoding === 'base64' ? 'base64' : 'utf8'));
+    if (process.stdout.isTTY) process.stdout.write('\n');
+  }
+}
 
 export function observeCommands(program: Command, ctx: Ctx): void {
   examples(
@@ -27,7 +57,9 @@ export function observeCommands(program: Command, ctx: Ctx): void {
     const api = ctx.api(opts);
     parseDuration(opts.since, '--since');
     if (opts.execution) {
-      const { execution: e } = await api.request<{ execution: ExecutionView }>('GET', `/api/executions/${enc(opts.execution)}`);
+      const found = await api.request<{ execution: ExecutionView } | { call: AsyncCallView }>('GET', `/api/executions/${enc(opts.execution)}`);
+      if (!('execution' in found)) throw new CliError('a queued call', `${opts.execution} is a queued call: its attempts have the logs (cpub execution ${opts.execution} lists them)`, 2);
+      const e = found.execution;
       const lines = (e.logs ?? []).map((l) => ({ ...l, executionId: e.id }));
       if (opts.json) return printJson({ lines });
       return lines.forEach(printLine);
@@ -82,8 +114,10 @@ export function observeCommands(program: Command, ctx: Ctx): void {
 
   examples(withServerJson(program.command('execution <id>').description('one call: status, timings, resources and its log')), ['cpub execution 0b6f…']).action(async (id: string, opts) => {
     const api = ctx.api(opts);
-    const { execution: e } = await api.request<{ execution: ExecutionView }>('GET', `/api/executions/${enc(id)}`);
-    if (opts.json) return printJson({ execution: e });
+    const found = await api.request<{ execution: ExecutionView } | { call: AsyncCallView }>('GET', `/api/executions/${enc(id)}`);
+    if (opts.json) return printJson(found);
+    if ('call' in found) return printCall(found.call);
+    const e = found.execution;
     const t = e.timings;
     printFields([
       ['id', e.id],

@@ -22,7 +22,7 @@ import { EnvValue } from '../env/env.routes.js';
 import { KeyName } from '../keys/keys.routes.js';
 import { InvokeBody } from '../invocations/invoke.routes.js';
 import { CSS, JS, Layout } from './ui.js';
-import { AccountPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages/index.js';
+import { AccountPage, AsyncCallPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages/index.js';
 
 export interface DashboardDeps {
   auth: AuthService;
@@ -298,7 +298,12 @@ export function dashboardRoutes(d: DashboardDeps) {
 
   app.get('/executions/:id', async (c) => {
     try {
-      const e = await executions.get(c.get('user'), c.req.param('id'));
+      const found = await executions.get(c.get('user'), c.req.param('id'));
+      if ('call' in found) {
+        const fn = await fns.get(c.get('user'), found.call.functionId);
+        return page(c, `Queued call ${found.call.id.slice(0, 8)}`, <AsyncCallPage call={found.call} fnName={fn.name} />);
+      }
+      const e = found.execution;
       const fn = await fns.get(c.get('user'), e.functionId);
       return page(c, `Execution ${e.id.slice(0, 8)}`, <ExecutionPage e={e} fnName={fn.name} />);
     } catch (err) {

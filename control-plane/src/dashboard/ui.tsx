@@ -81,7 +81,10 @@ export const Notice: FC<{ kind: 'error' | 'ok'; children?: Child }> = ({ kind, c
 const STATUS_CLASS: Record<string, string> = {
   ready: 'good',
   success: 'good',
+  succeeded: 'good',
   up: 'good',
+  queued: 'warn',
+  running: 'warn',
   building: 'warn',
   draining: 'warn',
   drained: 'warn',

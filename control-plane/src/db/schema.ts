@@ -156,6 +156,10 @@ export interface FunctionsTable {
   execution_sample_rate: number | null;
   /** The next version number to hand out (taken with an atomic increment: two deploys never share one). */
   next_version: Generated<number>;
+  /** Calls of its async queue running at once; null: concurrency × max_instances. */
+  async_concurrency: number | null;
+  /** Its retry policy for async calls (async-calls/retry.ts RetryPolicy, JSON); null: the default. */
+  retry: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -200,6 +204,38 @@ export interface ExecutionLogsTable {
   fn: number;
   id: Buffer;
   lines: string;
+}
+
+export type AsyncCallState = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** A call that runs later (async-calls/): its request, where it is in the queue, its attempts and its answer. */
+export interface AsyncCallsTable {
+  /** A UUIDv7: the id the 202 gave (executionId). */
+  id: string;
+  function_id: string;
+  trigger: 'api' | 'url';
+  /** failed: after its last attempt, a dead letter. */
+  state: AsyncCallState;
+  method: string;
+  path: string;
+  query: string;
+  /** JSON [name, value][] (the platform's credentials stripped, as for any call). */
+  headers: string;
+  body: Buffer;
+  /** Attempts begun (a claim begins one). */
+  attempts: number;
+  /** When it may run (next): epoch ms. */
+  due_at: number;
+  /** The replica running it, until claimed_until (renewed while it runs; past it, another takes the call back). */
+  claimed_by: string | null;
+  claimed_until: number | null;
+  /** JSON: async-calls/async-calls.view.ts Attempt[]. */
+  history: string;
+  /** JSON {statusCode, headers, error?} of the last attempt that finished. */
+  answer: string | null;
+  answer_body: Buffer | null;
+  created_at: number;
+  finished_at: number | null;
 }
 
 /** The numbers that stand for functions and nodes in the records (executions/record-numbers.ts); never deleted. */
@@ -299,6 +335,7 @@ export interface Database {
   record_purges: RecordPurgesTable;
   legacy_execution_ids: LegacyExecutionIdsTable;
   record_numbers: RecordNumbersTable;
+  async_calls: AsyncCallsTable;
   api_keys: ApiKeysTable;
   used_signatures: UsedSignaturesTable;
   function_env: FunctionEnvTable;

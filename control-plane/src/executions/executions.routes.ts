@@ -8,6 +8,7 @@ import { json, pageQuery, fnRef, unauthenticated, fnNotFound, problem, type Same
 import { EXECUTION_STATUSES } from '../../../proto/outcomes.js';
 import type { ExecutionsService } from './executions.service.js';
 import { ExecutionSchema } from './executions.view.js';
+import { AsyncCallSchema } from '../async-calls/async-calls.view.js';
 import { liveLogStream } from './live-logs.js';
 import type * as api from '../../../common/api-types.js';
 
@@ -34,9 +35,9 @@ export function executionsRoutes(executions: ExecutionsService, liveLogs: EventE
     ...auth,
     method: 'get',
     path: '/executions/{id}',
-    summary: 'One call of one of the caller’s functions, with its logs',
+    summary: 'One call of one of the caller’s functions, with its logs; for the id of a queued call (Prefer: respond-async), that call: queued, running, succeeded or failed, its attempts and its answer',
     request: { params: z.object({ id: z.string().max(64) }) },
-    responses: { 200: json('Execution', z.object({ execution: ExecutionSchema })), 401: unauthenticated, 404: problem('No such execution (or not yours)') },
+    responses: { 200: json('Execution, or queued call', z.union([z.object({ execution: ExecutionSchema }), z.object({ call: AsyncCallSchema })])), 401: unauthenticated, 404: problem('No such execution (or not yours)') },
   });
   const logs = createRoute({
     ...auth,
@@ -60,7 +61,7 @@ export function executionsRoutes(executions: ExecutionsService, liveLogs: EventE
 
   return new OpenAPIHono<AppEnv>()
     .openapi(list, async (c) => c.json(await executions.list(c.get('user'), c.req.valid('param').ref, c.req.valid('query')), 200))
-    .openapi(get, async (c) => c.json({ execution: await executions.get(c.get('user'), c.req.valid('param').id) }, 200))
+    .openapi(get, async (c) => c.json(await executions.get(c.get('user'), c.req.valid('param').id), 200))
     .openapi(logs, async (c) => {
       const q = c.req.valid('query');
       const limit = Math.min(Math.max(Number(q.limit ?? 200) || 200, 1), 1000);

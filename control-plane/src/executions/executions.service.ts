@@ -8,6 +8,9 @@ import { decodeCallLog, type CallLogLine } from '../../../common/call-log.js';
 import type { FunctionLookup } from '../functions/functions.service.js';
 import { executionsRepo } from './executions.repo.js';
 import { uuidText } from './records.js';
+import { asyncCallsRepo } from '../async-calls/async-calls.repo.js';
+import { toAsyncCallView } from '../async-calls/async-calls.view.js';
+import type { AsyncCallView } from '../../../common/api-types.js';
 import { toExecutionView, type ExecutionView } from './executions.view.js';
 
 /** `since` as an ISO time or a duration back from now (`30s`, `10m`, `24h`, `7d`). */
@@ -58,10 +61,15 @@ export class ExecutionsService {
     return { functionId: fn.id, lines: lines.sort((a, b) => a.atMs - b.atMs).slice(-limit) };
   }
 
-  /** One execution with its logs, if it is a call of one of the user's functions. */
-  async get(user: User, id: string): Promise<ExecutionView> {
+  /**
+   * One execution with its logs, if it is a call of one of the user's functions; or, for the id a queued call was
+   * given (Prefer: respond-async), that call: where it is, its attempts and its answer.
+   */
+  async get(user: User, id: string): Promise<{ execution: ExecutionView } | { call: AsyncCallView }> {
     const row = await executionsRepo.forOwner(this.db, user.id, id);
-    if (!row) throw NotFound('execution_not_found', `no execution ${id}`);
-    return toExecutionView(row, row.logs ? await executionsRepo.lines(this.db, row) : null);
+    if (row) return { execution: toExecutionView(row, row.logs ? await executionsRepo.lines(this.db, row) : null) };
+    const call = await asyncCallsRepo.forOwner(this.db, user.id, id);
+    if (call) return { call: toAsyncCallView(call) };
+    throw NotFound('execution_not_found', `no execution ${id}`);
   }
 }

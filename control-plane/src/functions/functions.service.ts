@@ -7,6 +7,7 @@ import { Invalid, NotFound } from '../errors.js';
 import { decodeCursor, page } from '../http/cursor.js';
 import { functionsRepo } from './functions.repo.js';
 import { DEFAULTS, NAME, retentionMs, toFunctionView, type FunctionView } from './functions.view.js';
+import { mergeRetry, type RetryInput } from '../async-calls/retry.js';
 
 export interface FunctionSettingsInput {
   memoryMb?: number | undefined;
@@ -18,6 +19,8 @@ export interface FunctionSettingsInput {
   network?: 'none' | 'egress' | undefined;
   executionRetention?: string | null | undefined;
   executionSampling?: number | null | undefined;
+  asyncConcurrency?: number | null | undefined;
+  retry?: RetryInput | null | undefined;
 }
 
 /** How other features find the caller's function (deployments, executions, keys, env, stats). */
@@ -103,6 +106,8 @@ export class FunctionsService implements FunctionLookup {
       network: input.network ?? DEFAULTS.network,
       execution_retention_ms: input.executionRetention ? retentionMs(input.executionRetention) : null,
       execution_sample_rate: input.executionSampling ?? null,
+      async_concurrency: input.asyncConcurrency ?? null,
+      retry: input.retry ? JSON.stringify(input.retry) : null,
       active_version: null,
       created_at: now,
       updated_at: now,
@@ -139,6 +144,9 @@ export class FunctionsService implements FunctionLookup {
     if (patch.network !== undefined) set.network = patch.network;
     if (patch.executionRetention !== undefined) set.execution_retention_ms = patch.executionRetention === null ? null : retentionMs(patch.executionRetention);
     if (patch.executionSampling !== undefined) set.execution_sample_rate = patch.executionSampling;
+    if (patch.asyncConcurrency !== undefined) set.async_concurrency = patch.asyncConcurrency;
+    // The parts of the policy given change; the others keep what was set (null: back to the default).
+    if (patch.retry !== undefined) set.retry = patch.retry === null ? null : JSON.stringify(mergeRetry(f.retry, patch.retry));
     await functionsRepo.update(this.d.db, f.id, set);
     // The next call carries the new settings; agents recycle warm containers made with the old ones.
     this.d.onChanged?.(f.id);

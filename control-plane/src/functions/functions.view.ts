@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi';
 import type { FunctionRow } from '../db/schema.js';
 import type * as api from '../../../common/api-types.js';
 import type { Same } from '../http/schemas.js';
+import { RetrySchema, RETRY_ON, storedPolicy } from '../async-calls/retry.js';
 
 export const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
@@ -23,6 +24,10 @@ export const LIMITS = {
     .nullable(),
   /** Successful calls per second that get a record (0–1,000,000; every error and cold start does; null: the server's default). */
   executionSampling: z.number().int().min(0).max(1_000_000).nullable(),
+  /** Calls of its async queue running at once (1–1000; null: concurrency × maxInstances). */
+  asyncConcurrency: z.number().int().min(1).max(1000).nullable(),
+  /** How its async calls are retried (null: the default policy). */
+  retry: RetrySchema.nullable(),
 };
 
 /** `12h` or `7d` in ms. */
@@ -47,6 +52,8 @@ export const FunctionSettings = z.object({
   network: LIMITS.network.optional(),
   executionRetention: LIMITS.executionRetention.optional(),
   executionSampling: LIMITS.executionSampling.optional(),
+  asyncConcurrency: LIMITS.asyncConcurrency.optional(),
+  retry: LIMITS.retry.optional(),
 });
 
 export const FunctionSchema = z
@@ -64,6 +71,10 @@ export const FunctionSchema = z
     network: LIMITS.network,
     executionRetention: z.string().nullable().openapi({ description: 'how long its execution records are kept; null: the server’s default (CPUB_EXECUTION_RETENTION)' }),
     executionSampling: z.number().nullable().openapi({ description: 'successful calls per second that get a record (errors and cold starts always do); null: the server’s default (CPUB_EXECUTION_SAMPLING, unset: every call)' }),
+    asyncConcurrency: z.number().nullable().openapi({ description: 'calls of its async queue running at once; null: concurrency × maxInstances' }),
+    retry: z
+      .object({ maxAttempts: z.number(), backoff: z.object({ baseMs: z.number(), maxMs: z.number(), jitter: z.boolean() }), on: z.array(z.enum(RETRY_ON)) })
+      .openapi({ description: 'how its async calls are retried: attempts after the first, the exponential backoff, and what earns a retry' }),
     activeVersion: z.number().nullable(),
     status: z.enum(['ready', 'not_deployed']),
     createdAt: z.string(),
@@ -90,6 +101,8 @@ export function toFunctionView(f: FunctionRow, handle: string, publicUrl: string
     network: f.network,
     executionRetention: f.execution_retention_ms === null ? null : retentionText(Number(f.execution_retention_ms)),
     executionSampling: f.execution_sample_rate,
+    asyncConcurrency: f.async_concurrency,
+    retry: storedPolicy(f.retry),
     activeVersion: f.active_version,
     status: f.active_version === null ? 'not_deployed' : 'ready',
     createdAt: new Date(Number(f.created_at)).toISOString(),

@@ -13,6 +13,7 @@ import { AppError, NotFound, TooLarge } from '../errors.js';
 import { lingerOnClose } from '../http/close-unread.js';
 import { problemOf } from '../http/problem.js';
 import { CALL_BODY_LIMIT, type CallOutcome, type InvocationService } from './invocation.service.js';
+import { prefersAsync, statusUrlOf } from './prefer.js';
 
 /**
  * Every function response is a sandboxed document: a page a function returns runs with an opaque origin, so
@@ -50,6 +51,14 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     }
     const credentials = { bearer: bearerToken(req.headers.authorization), apiKey: one(req.headers['x-api-key']), timestamp: one(req.headers['x-timestamp']), signature: one(req.headers['x-signature']) };
     const request = { method: req.method ?? 'GET', path: rest.length ? `/${rest.join('/')}` : '/', query: q < 0 ? '' : target.slice(q + 1), headers, body: () => readCapped(req) };
+    if (prefersAsync(one(req.headers.prefer))) {
+      // Queued: the call is durable now and runs later; its status URL has its progress and answer.
+      const { executionId } = await d.invocations.enqueue({ credentials }, { handle: owner, name }, request, { trigger: 'url' });
+      const body = JSON.stringify({ executionId, statusUrl: statusUrlOf(executionId) });
+      res.writeHead(202, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Location: statusUrlOf(executionId), 'Preference-Applied': 'respond-async', 'Cpub-Execution-Id': executionId, 'X-Request-Id': requestId });
+      res.end(body);
+      return;
+    }
     const out = await d.invocations.invoke({ credentials }, { handle: owner, name }, request, { trigger: 'url' });
     if (out.error) throw out.error;
     const head: string[] = [];

@@ -14,6 +14,7 @@ import { AppError, RateLimited, TooLarge } from '../errors.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
 import type { CallRecorder, RecordedCall } from '../executions/call-recorder.js';
 import type { CallAuth, Caller, FunctionRef } from './call-auth.js';
+import type { AsyncQueue } from '../async-calls/async-queue.js';
 
 export type { Caller, Credentials, FunctionRef } from './call-auth.js';
 export type { RecordedCall as CallOutcome } from '../executions/call-recorder.js';
@@ -61,6 +62,8 @@ export interface InvocationDeps {
   log: Logger;
   /** The function's env (secrets decrypted) for a call: at once when cached, else a promise. */
   envOf: (functionId: string) => Record<string, string> | Promise<Record<string, string>>;
+  /** Where calls that run later go (`Prefer: respond-async`). */
+  queue?: AsyncQueue;
 }
 
 export class InvocationService {
@@ -75,11 +78,32 @@ export class InvocationService {
    * function's answer comes back with `error` set (the problem, naming the execution).
    */
   async invoke(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions): Promise<RecordedCall> {
+    const { fn, body } = await this.admitted(caller, ref, request);
+    return this.run(fn, { ...request, body }, options.trigger);
+  }
+
+  /**
+   * Queues the call to run later (async-calls/): admitted as `invoke` admits, refused at once if it could never run
+   * (no ready version: 409), and durable when this resolves with its id.
+   */
+  async enqueue(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions): Promise<{ executionId: string }> {
+    if (!this.d.queue) throw new AppError('unavailable', 'async_unavailable', 'this server does not queue calls', { httpStatus: 503 });
+    const { fn, body } = await this.admitted(caller, ref, request);
+    if (!this.d.deployments.activeCached(fn)) await this.d.deployments.active(fn);
+    return { executionId: await this.d.queue.enqueue(fn, { ...request, body }, options.trigger) };
+  }
+
+  /** One attempt of a queued call (the dispatcher's): as a call, from placement on. */
+  runQueued(fn: FunctionRow, request: CallRequest & { body: Buffer }, trigger: 'api' | 'url'): Promise<RecordedCall> {
+    return this.run(fn, request, trigger);
+  }
+
+  private async admitted(caller: Caller, ref: FunctionRef, request: CallRequest): Promise<{ fn: FunctionRow; body: Buffer }> {
     const { fn, checkSigned } = await this.d.callAuth.admit(caller, ref);
     const body = typeof request.body === 'function' ? await request.body() : request.body;
     if (body.length > CALL_BODY_LIMIT) throw TooLarge('body_too_large', `the request body is over ${CALL_BODY_LIMIT} bytes`);
     await checkSigned?.(body);
-    return this.run(fn, { ...request, body }, options.trigger);
+    return { fn, body };
   }
 
   private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: 'api' | 'url'): Promise<RecordedCall> {

@@ -5,6 +5,7 @@ import type { AppEnv } from '../http/env.js';
 import { bearerToken } from '../auth/bearer.js';
 import { problem, json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound, type Same } from '../http/schemas.js';
 import type { InvocationService } from './invocation.service.js';
+import { prefersAsync, statusUrlOf } from './prefer.js';
 import type * as api from '../../../common/api-types.js';
 
 /** The invoke envelope (also what the dashboard's invoke form is checked against). */
@@ -32,14 +33,25 @@ const InvokeAnswer = z.object({
 
 true satisfies Same<z.infer<typeof InvokeAnswer>, api.InvokeResult>;
 
+export const AsyncAccepted = z
+  .object({ executionId: z.string(), statusUrl: z.string().openapi({ description: 'GET it for the call’s progress, attempts and answer' }) })
+  .openapi('AsyncAccepted');
+
+true satisfies Same<z.infer<typeof AsyncAccepted>, api.AsyncAccepted>;
+
 const invoke = createRoute({
   method: 'post',
   path: '/{ref}/invoke',
   summary: 'Call the function (the owner’s access token, or an API key of the function); the answer is its own status, headers and body',
   security: bearer,
-  request: { params: fnRef, body: jsonBody(InvokeBody) },
+  request: {
+    params: fnRef,
+    headers: z.object({ prefer: z.string().max(1024).optional().openapi({ description: '`respond-async` (RFC 7240): answer 202 once the call is queued, and run it later (with retries)' }) }),
+    body: jsonBody(InvokeBody),
+  },
   responses: {
     200: json('The function answered', InvokeAnswer),
+    202: json('Queued (Prefer: respond-async): durable, it runs soon; Location is its status URL', AsyncAccepted),
     401: unauthenticated,
     404: fnNotFound,
     409: problem('No ready version'),
@@ -56,7 +68,13 @@ export function invokeRoutes(invocations: InvocationService) {
   return new OpenAPIHono<AppEnv>().openapi(invoke, async (c) => {
     const b = c.req.valid('json');
     const request = { method: b.method, path: b.path.startsWith('/') ? b.path : `/${b.path}`, query: b.query.replace(/^\?/, ''), headers: Object.entries(b.headers), body: Buffer.from(b.body ?? '', 'utf8') };
-    const out = await invocations.invoke({ credentials: { bearer: bearerToken(c.req.header('authorization')) } }, { ref: c.req.valid('param').ref }, request, { trigger: 'api' });
+    const caller = { credentials: { bearer: bearerToken(c.req.header('authorization')) } };
+    if (prefersAsync(c.req.valid('header').prefer)) {
+      const { executionId } = await invocations.enqueue(caller, { ref: c.req.valid('param').ref }, request, { trigger: 'api' });
+      const statusUrl = statusUrlOf(executionId);
+      return c.json({ executionId, statusUrl }, 202, { Location: statusUrl, 'Preference-Applied': 'respond-async' });
+    }
+    const out = await invocations.invoke(caller, { ref: c.req.valid('param').ref }, request, { trigger: 'api' });
     if (out.error) throw out.error;
     const text = out.body.toString('utf8');
     const utf8 = Buffer.from(text, 'utf8').equals(out.body);

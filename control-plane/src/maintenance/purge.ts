@@ -5,6 +5,7 @@
 // With several replicas on one database, the one holding the `purge` lease runs it; another takes over when it stops.
 import { keysRepo } from '../keys/keys.repo.js';
 import { executionsRepo } from '../executions/executions.repo.js';
+import { asyncCallsRepo } from '../async-calls/async-calls.repo.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import { statsRepo } from '../stats/stats.repo.js';
 import { MINUTE, ROLLUP_RETENTION, SIZES } from '../stats/rollups.js';
@@ -83,6 +84,8 @@ export class Purger {
     };
     for (const f of live) {
       await drain(f.id, now - (f.retentionMs ?? this.executionRetentionMs));
+      // Async calls, once finished, are kept as long as the records of their attempts.
+      executions += await asyncCallsRepo.purgeFinished(this.db, f.id, now - (f.retentionMs ?? this.executionRetentionMs));
       for (const size of SIZES) rollups += await statsRepo.purge(this.db, f.id, size, rollupsBefore(size));
     }
     for (const id of deleted) {

@@ -3,7 +3,7 @@
 export { LoginPage } from './login.page.js';
 export { FunctionsPage, type FunctionRowView } from './functions.page.js';
 export { FunctionPage, type FunctionPageData } from './function.page.js';
-export { ExecutionPage } from './execution.page.js';
+export { AsyncCallPage, ExecutionPage } from './execution.page.js';
 export { FleetPage } from './fleet.page.js';
 export { AccountPage } from './account.page.js';
 export { NotFoundPage } from './not-found.page.js';

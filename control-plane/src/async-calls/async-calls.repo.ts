@@ -1,0 +1,129 @@
+// The queue of async calls in the control plane's database. A replica claims a function's due calls in one short
+// transaction that also counts the calls of that function already running, so asyncConcurrency holds across
+// replicas (PostgreSQL locks the function's row for it, and skips calls another replica has locked; SQLite has one
+// writer). A claim lasts a while and is renewed while the call runs: a call whose replica died is taken back once
+// its claim runs out, and runs again (at least once).
+import type { Insertable, Kysely } from 'kysely';
+import type { AsyncCallsTable, AsyncCallState, Database, Executor } from '../db/schema.js';
+import { isPostgres } from '../db/connect.js';
+
+export type AsyncCallRow = AsyncCallsTable;
+
+export const asyncCallsRepo = {
+  async insert(db: Executor, row: Insertable<AsyncCallsTable>): Promise<void> {
+    await db.insertInto('async_calls').values(row).execute();
+  },
+
+  /** Functions with calls due now, the longest waiting first (at most `limit`). */
+  async dueFunctions(db: Executor, now: number, limit: number): Promise<string[]> {
+    const rows = await db
+      .selectFrom('async_calls')
+      .select(['function_id', (eb) => eb.fn.min('due_at').as('first')])
+      .where('state', '=', 'queued')
+      .where('due_at', '<=', now)
+      .groupBy('function_id')
+      .orderBy('first')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.function_id);
+  },
+
+  /**
+   * Claims up to `want` of the function's due calls, oldest first, so that no more than `cap` of its calls run at
+   * once: each claimed call begins an attempt (attempts + 1) and is the replica's until `until`.
+   */
+  async claim(db: Kysely<Database>, functionId: string, o: { replica: string; now: number; until: number; cap: number; want: number }): Promise<AsyncCallRow[]> {
+    const pg = isPostgres(db);
+    return db.transaction().execute(async (tx) => {
+      // Claims of one function are made one after another (its row locked), so two replicas never both see room.
+      if (pg) await tx.selectFrom('functions').select('id').where('id', '=', functionId).forUpdate().execute();
+      const running = await tx.selectFrom('async_calls').select((eb) => eb.fn.countAll<number>().as('n')).where('function_id', '=', functionId).where('state', '=', 'running').executeTakeFirstOrThrow();
+      const room = Math.min(o.want, o.cap - Number(running.n));
+      if (room <= 0) return [];
+      let q = tx.selectFrom('async_calls').select('id').where('function_id', '=', functionId).where('state', '=', 'queued').where('due_at', '<=', o.now).orderBy('due_at').orderBy('id').limit(room);
+      if (pg) q = q.forUpdate().skipLocked();
+      const ids = (await q.execute()).map((r) => r.id);
+      if (!ids.length) return [];
+      await tx
+        .updateTable('async_calls')
+        .set((eb) => ({ state: 'running', claimed_by: o.replica, claimed_until: o.until, attempts: eb('attempts', '+', 1) }))
+        .where('id', 'in', ids)
+        .execute();
+      return (await tx.selectFrom('async_calls').selectAll().where('id', 'in', ids).orderBy('due_at').orderBy('id').execute()) as AsyncCallRow[];
+    });
+  },
+
+  /** Extends this replica's claims on the calls it is running. */
+  async renew(db: Executor, replica: string, ids: string[], until: number): Promise<void> {
+    if (!ids.length) return;
+    await db.updateTable('async_calls').set({ claimed_until: until }).where('claimed_by', '=', replica).where('state', '=', 'running').where('id', 'in', ids).execute();
+  },
+
+  /** Calls whose claim ran out (their replica stopped mid-call) go back in the queue, due now. The number taken back. */
+  async takeBack(db: Executor, now: number): Promise<number> {
+    const r = await db.updateTable('async_calls').set({ state: 'queued', claimed_by: null, claimed_until: null, due_at: now }).where('state', '=', 'running').where('claimed_until', '<', now).executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  },
+
+  /**
+   * Ends this replica's attempt: the call is queued again (due at `dueAt`) or finished. False when the claim was
+   * no longer this replica's (it ran out and another took the call).
+   */
+  async settle(
+    db: Executor,
+    id: string,
+    replica: string,
+    to: { state: Exclude<AsyncCallState, 'running'>; history: string; dueAt?: number; answer?: string | null; answerBody?: Buffer | null; finishedAt?: number | null; attemptsBack?: boolean },
+  ): Promise<boolean> {
+    const r = await db
+      .updateTable('async_calls')
+      .set((eb) => ({
+        state: to.state,
+        history: to.history,
+        claimed_by: null,
+        claimed_until: null,
+        ...(to.dueAt !== undefined ? { due_at: to.dueAt } : {}),
+        ...(to.answer !== undefined ? { answer: to.answer, answer_body: to.answerBody ?? null } : {}),
+        ...(to.finishedAt !== undefined ? { finished_at: to.finishedAt } : {}),
+        // An attempt that never began (the function had no room): not counted.
+        ...(to.attemptsBack ? { attempts: eb('attempts', '-', 1) } : {}),
+      }))
+      .where('id', '=', id)
+      .where('claimed_by', '=', replica)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+
+  /** Finished calls (dead letters too) of the function that finished before `before`: the number deleted. */
+  async purgeFinished(db: Executor, functionId: string, before: number): Promise<number> {
+    const r = await db.deleteFrom('async_calls').where('function_id', '=', functionId).where('finished_at', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  },
+
+  byId(db: Executor, id: string): Promise<AsyncCallRow | undefined> {
+    return db.selectFrom('async_calls').selectAll().where('id', '=', id).executeTakeFirst() as Promise<AsyncCallRow | undefined>;
+  },
+
+  /** The call, if it is of one of the owner's functions. */
+  forOwner(db: Executor, ownerId: string, id: string): Promise<AsyncCallRow | undefined> {
+    return db
+      .selectFrom('async_calls')
+      .innerJoin('functions', 'functions.id', 'async_calls.function_id')
+      .selectAll('async_calls')
+      .where('async_calls.id', '=', id)
+      .where('functions.owner_id', '=', ownerId)
+      .executeTakeFirst() as Promise<AsyncCallRow | undefined>;
+  },
+
+  /** Calls queued and running per function, and the oldest queued call's creation (for /metrics). */
+  async depth(db: Executor): Promise<{ function_id: string; state: string; n: number; oldest: number }[]> {
+    const rows = await db
+      .selectFrom('async_calls')
+      .select(['function_id', 'state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('created_at').as('oldest')])
+      .where('state', 'in', ['queued', 'running'])
+      .groupBy(['function_id', 'state'])
+      .execute();
+    return rows.map((r) => ({ function_id: r.function_id, state: r.state, n: Number(r.n), oldest: Number(r.oldest) }));
+  },
+};

@@ -1,0 +1,53 @@
+// Queues a call to run later: one row, committed before the caller's 202 (the call is then durable), and a word
+// to the dispatchers of this replica so a call queued on an idle replica starts at once.
+import { v7 as uuidv7 } from 'uuid';
+import type { Kysely } from 'kysely';
+import type { Database, FunctionRow } from '../db/schema.js';
+import { asyncCallsRepo } from './async-calls.repo.js';
+
+export interface QueuedRequest {
+  method: string;
+  path: string;
+  query: string;
+  headers: [string, string][];
+  body: Buffer;
+}
+
+export class AsyncQueue {
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** `listener` is told of every call queued here. */
+  onQueued(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The call's id (its executionId): a UUIDv7 of the time it was queued. */
+  async enqueue(fn: FunctionRow, request: QueuedRequest, trigger: 'api' | 'url'): Promise<string> {
+    const now = Date.now();
+    const id = uuidv7({ msecs: now });
+    await asyncCallsRepo.insert(this.db, {
+      id,
+      function_id: fn.id,
+      trigger,
+      state: 'queued',
+      method: request.method,
+      path: request.path,
+      query: request.query,
+      headers: JSON.stringify(request.headers),
+      body: request.body,
+      attempts: 0,
+      due_at: now,
+      claimed_by: null,
+      claimed_until: null,
+      history: '[]',
+      answer: null,
+      answer_body: null,
+      created_at: now,
+      finished_at: null,
+    });
+    for (const l of this.listeners) l();
+    return id;
+  }
+}

@@ -1,0 +1,172 @@
+// Runs the queued calls. Every replica dispatches: it claims due calls function by function (the function waiting
+// longest first, a share each per pass, so one backlog never starves the others, and no more of a function's calls
+// at once than its asyncConcurrency across replicas), runs each through the call pipeline like any call, and then
+// settles it: succeeded, queued again after a backoff (retry.ts), or failed — a dead letter. A pass runs at once
+// when a call is queued here or one finishes, and every `pollMs` for calls queued by other replicas or coming due.
+import type { Kysely } from 'kysely';
+import type { Database, FunctionRow } from '../db/schema.js';
+import type { Logger } from '../../../common/logger.js';
+import { AppError, statusOf } from '../errors.js';
+import { problemParts } from '../http/problem.js';
+import { functionsRepo } from '../functions/functions.repo.js';
+import type { CallOutcome, InvocationService } from '../invocations/invocation.service.js';
+import { asyncCallsRepo, type AsyncCallRow } from './async-calls.repo.js';
+import { backoffMs, failureClass, storedPolicy } from './retry.js';
+import type { Attempt, StoredAnswer } from './async-calls.view.js';
+
+export interface DispatcherOptions {
+  /** This replica's name (the leases'): its claims carry it. */
+  replica: string;
+  /** A pass at least this often (calls queued elsewhere, retries coming due). */
+  pollMs?: number;
+  /** How long a claim lasts without renewal: a replica that stops holds its calls no longer. */
+  claimMs?: number;
+  /** Queued calls this replica runs at once, all functions together. */
+  maxRunning?: number;
+  /** Told of every attempt settled (metrics). */
+  onSettled?: (fn: FunctionRow, state: 'succeeded' | 'retry' | 'failed') => void;
+}
+
+/** When a function has no room (its concurrency is taken by sync calls), its call waits this long. */
+const NO_ROOM_MS = 100;
+
+export class AsyncDispatcher {
+  private readonly running = new Map<string, Promise<void>>();
+  private passing: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  private poll: NodeJS.Timeout | undefined;
+  private renewal: NodeJS.Timeout | undefined;
+  private lastTakeBack = 0;
+  private readonly pollMs: number;
+  private readonly claimMs: number;
+  private readonly maxRunning: number;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly invocations: InvocationService,
+    private readonly log: Logger,
+    private readonly o: DispatcherOptions,
+  ) {
+    this.pollMs = o.pollMs ?? 250;
+    this.claimMs = o.claimMs ?? 30_000;
+    this.maxRunning = o.maxRunning ?? 256;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.poll = setInterval(() => this.wake(), this.pollMs);
+    this.poll.unref();
+    this.renewal = setInterval(() => void this.renew(), Math.max(100, this.claimMs / 3));
+    this.renewal.unref();
+    this.wake();
+  }
+
+  /** Calls still running get `graceMs` to finish; those that do not stay claimed until their claim runs out. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.poll);
+    clearInterval(this.renewal);
+    await Promise.race([Promise.all([this.passing, ...this.running.values()]), new Promise((r) => setTimeout(r, graceMs).unref())]);
+  }
+
+  /** A pass now (a call was queued, or one finished). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.passing) {
+      this.again = true;
+      return;
+    }
+    this.passing = this.pass()
+      .catch((err) => this.log.warn({ err }, 'async dispatch failed; will retry'))
+      .finally(() => {
+        this.passing = undefined;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async pass(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastTakeBack >= this.pollMs * 4) {
+      this.lastTakeBack = now;
+      const back = await asyncCallsRepo.takeBack(this.db, now);
+      if (back) this.log.warn({ calls: back }, 'async calls taken back from a replica that stopped running them');
+    }
+    const room = this.maxRunning - this.running.size;
+    if (room <= 0) return;
+    const fns = await asyncCallsRepo.dueFunctions(this.db, now, 100);
+    // A share each: the rest of the room goes to the next pass (which a finished call starts).
+    const share = Math.max(1, Math.floor(room / Math.max(1, fns.length)));
+    for (const id of fns) {
+      if (this.stopped || this.running.size >= this.maxRunning) return;
+      const fn = await functionsRepo.byIdOfActiveOwner(this.db, id);
+      if (!fn) continue; // its owner is disabled: its calls wait
+      const cap = fn.async_concurrency ?? fn.concurrency * fn.max_instances;
+      const want = Math.min(share, this.maxRunning - this.running.size);
+      const claimed = await asyncCallsRepo.claim(this.db, fn.id, { replica: this.o.replica, now, until: now + this.claimMs, cap, want });
+      for (const call of claimed) {
+        const run = this.run(fn, call)
+          .catch((err) => this.log.error({ err, call: call.id, function: fn.id }, 'async call not settled; its claim will run out and it will run again'))
+          .finally(() => {
+            this.running.delete(call.id);
+            this.wake();
+          });
+        this.running.set(call.id, run);
+      }
+    }
+  }
+
+  private async renew(): Promise<void> {
+    if (!this.running.size) return;
+    await asyncCallsRepo.renew(this.db, this.o.replica, [...this.running.keys()], Date.now() + this.claimMs).catch((err) => this.log.warn({ err }, 'async claims not renewed'));
+  }
+
+  /** One attempt of the call, then where it goes. */
+  private async run(fn: FunctionRow, call: AsyncCallRow): Promise<void> {
+    const policy = storedPolicy(fn.retry);
+    const history = JSON.parse(call.history) as Attempt[];
+    // Attempts begun that left no trace: their replica stopped mid-call.
+    while (history.length < call.attempts - 1) history.push({ executionId: null, status: 'interrupted', httpStatus: 0, startedAt: new Date(Number(call.due_at)).toISOString(), durationMs: 0, error: 'the replica running this attempt stopped' });
+    const settle = (to: Parameters<typeof asyncCallsRepo.settle>[3]) => asyncCallsRepo.settle(this.db, call.id, this.o.replica, to);
+    if (call.attempts > policy.maxAttempts + 1) {
+      await settle({ state: 'failed', history: JSON.stringify(history), finishedAt: Date.now() });
+      this.o.onSettled?.(fn, 'failed');
+      return;
+    }
+    const started = Date.now();
+    let out: CallOutcome | undefined;
+    let thrown: AppError | undefined;
+    try {
+      out = await this.invocations.runQueued(fn, { method: call.method, path: call.path, query: call.query, headers: JSON.parse(call.headers) as [string, string][], body: call.body }, call.trigger);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'too_many_calls') {
+        // No room for it now (sync calls hold the function's concurrency): not an attempt; it waits its turn.
+        await settle({ state: 'queued', history: call.history, dueAt: Date.now() + NO_ROOM_MS, attemptsBack: true });
+        return;
+      }
+      thrown = err instanceof AppError ? err : new AppError('unavailable', 'internal_error', 'the call could not be completed', { httpStatus: 500 });
+      if (!(err instanceof AppError)) this.log.error({ err, call: call.id, function: fn.id }, 'async call failed');
+    }
+    const problem = out?.error ?? thrown;
+    const httpStatus = problem ? statusOf(problem).status : out!.statusCode;
+    const status = out?.status ?? 'rejected';
+    history.push({ executionId: out?.executionId ?? null, status, httpStatus, startedAt: new Date(started).toISOString(), durationMs: out?.durationMs ?? Date.now() - started, error: problem?.detail ?? null });
+    const p = problem && problemParts(httpStatus, problem.code, problem.detail, `/api/executions/${call.id}`, undefined, statusOf(problem).extra);
+    const answer: StoredAnswer = p ? { statusCode: p.status, headers: Object.entries(p.headers) } : { statusCode: out!.statusCode, headers: out!.headers };
+    const answerBody = p ? Buffer.from(p.body) : out!.body;
+    const failure = failureClass(status, httpStatus, problem?.code);
+    const retryable = failure !== null && failure !== 'rejected' && policy.on.includes(failure);
+    if (retryable && call.attempts <= policy.maxAttempts) {
+      await settle({ state: 'queued', history: JSON.stringify(history), dueAt: Date.now() + backoffMs(policy, call.attempts + 1), answer: JSON.stringify(answer), answerBody });
+      this.o.onSettled?.(fn, 'retry');
+      return;
+    }
+    // The function's own answer is final unless the policy retries its class; anything else that failed is a dead letter.
+    const failed = failure !== null && (retryable || (failure !== 'http_4xx' && failure !== 'http_5xx'));
+    await settle({ state: failed ? 'failed' : 'succeeded', history: JSON.stringify(history), answer: JSON.stringify(answer), answerBody, finishedAt: Date.now() });
+    this.o.onSettled?.(fn, failed ? 'failed' : 'succeeded');
+  }
+}
