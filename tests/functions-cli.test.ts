@@ -104,6 +104,17 @@ s('logs, logs -f receiving a line from a new call, executions, execution, stats'
   const one = ok(['execution', ex[0].id]);
   assert.match(one.stdout, /status: +success \(HTTP 200\)/);
   assert.match(one.stdout, 'greeting Live');
+  // A queued call: its id at once, then its progress and answer; retries set from the CLI.
+  const queued = ok(['invoke', 'greeter', '--async', '--path', '/?name=Later']).stdout.trim();
+  assert.match(queued, /^[0-9a-f-]{36}$/);
+  await until('the queued call ran', async () => /status: +succeeded/.test(ok(['execution', queued]).stdout), 30_000);
+  const shown = ok(['execution', queued]).stdout;
+  assert.match(shown, /attempts:[\s\S]*success/);
+  assert.match(shown, /answer \(HTTP 200\):[\s\S]*Later/);
+  const retried = JSON.parse(ok(['update', 'greeter', '--retries', '4', '--retry-backoff', '2s', '--retry-on', 'error,http_5xx', '--async-concurrency', '3', '--json']).stdout).function;
+  assert.equal([retried.retry.maxAttempts, retried.retry.backoff.baseMs, retried.retry.on, retried.asyncConcurrency], [4, 2000, ['error', 'http_5xx'], 3]);
+  assert.match(ok(['info', 'greeter']).stdout, /async retries: +4 after the first, from 2000 ms/);
+  assert.is(cpub(['update', 'greeter', '--retry-on', 'sometimes']).status, 1, 'an unknown outcome is refused by the server');
   const st = ok(['stats', 'greeter']);
   const calls = Number(/calls: +(\d+) \(\d+ ok, 0 errors/.exec(st.stdout)?.[1]);
   assert.ok(calls >= 2, st.stdout);

@@ -13,6 +13,9 @@ import { nodesRepo } from '../../control-plane/src/fleet/nodes.repo.js';
 import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
 import { executionsRepo } from '../../control-plane/src/executions/executions.repo.js';
 import { asyncCallsRepo } from '../../control-plane/src/async-calls/async-calls.repo.js';
+import { ExecutionWriter } from '../../control-plane/src/executions/execution-writer.js';
+import { encodeRecord } from '../../control-plane/src/executions/records.js';
+import { recordNumbers } from '../../control-plane/src/executions/record-numbers.js';
 import { executionRecord, NOW, ownerWith, recordNames, uid, type StoreCases } from '../helpers/store.js';
 
 const silent = { info() {}, warn() {} } as unknown as Logger;
@@ -40,19 +43,27 @@ export const maintenanceCases: StoreCases = (s) => {
     assert.equal((await db.kysely.selectFrom('used_signatures').select('signature_hash').where('signature_hash', 'in', ['a', 'b']).execute()).map((r) => r.signature_hash), ['b']);
   });
 
-  s('record days: PostgreSQL makes a partition per day and drops whole days (the default partition keeps what falls outside); SQLite has none', async ({ db, dialect }) => {
+  s('record days: PostgreSQL makes a partition per day and drops whole days; a row of a day with none makes its day as it is written; SQLite has none', async ({ db, dialect }) => {
     const DAY = 86_400_000;
-    // A stretch of time no other case writes in.
-    const d0 = NOW + 100 * DAY - ((NOW + 100 * DAY) % DAY);
+    // A stretch of time no other case writes in, and before theirs: the days dropped below are this case's only.
+    const d0 = NOW - 200 * DAY - ((NOW - 200 * DAY) % DAY);
     await ownerWith(db, 'owner-rd', uid('fn-rd'));
     await db.recordDays.ensure(d0 - 3 * DAY, d0 + DAY);
-    const rows = [executionRecord('r-old', 'fn-rd', d0 - 3 * DAY + 5), executionRecord('r-mid', 'fn-rd', d0 - 2 * DAY + 5), executionRecord('r-now', 'fn-rd', d0 + 5), executionRecord('r-far', 'fn-rd', NOW + 5000 * DAY)];
+    const rows = [executionRecord('r-old', 'fn-rd', d0 - 3 * DAY + 5), executionRecord('r-mid', 'fn-rd', d0 - 2 * DAY + 5), executionRecord('r-now', 'fn-rd', d0 + 5)];
     await executionsRepo.insert(db.kysely, rows);
+    // A call of a clock far off, through the calls' writer: its day is made, and the record kept.
+    const far = executionRecord('r-far', 'fn-rd', NOW + 5000 * DAY);
+    const warned: unknown[] = [];
+    await new ExecutionWriter(db, { warn: (o: unknown) => warned.push(o) } as unknown as Logger, () => 1).write({
+      record: encodeRecord(far, await recordNumbers.numberOf(db.kysely, 'function', far.functionId), 0),
+      call: { functionId: far.functionId, version: 1, startedAt: far.startedAt, status: 'success', coldStart: false, durationMs: 1, cpuMs: 0, peakMemoryBytes: 0 },
+    });
+    assert.equal(warned, [], 'written, not refused');
     const left = () => recordNames(db, 'fn-rd');
     const dropped = (await db.recordDays.dropBefore(d0 - 2 * DAY)).records;
     if (dialect === 'postgres') {
       assert.is(dropped, 1, 'the day of r-old, whole');
-      assert.equal(await left(), ['r-mid', 'r-now', 'r-far'], 'a row outside every day is kept (default partition), never refused');
+      assert.equal(await left(), ['r-mid', 'r-now', 'r-far']);
       await db.recordDays.ensure(d0 - 3 * DAY, d0 + DAY); // again: no error for days that exist
       // A purge that stopped between detaching a day and dropping it: the next one drops it.
       const day = (t: string) => `${t}_d${new Date(d0 - 2 * DAY).toISOString().slice(0, 10).replace(/-/g, '')}`;

@@ -13,7 +13,7 @@ import { readEvents } from '../sse.js';
 import { report } from '../analysis/report.js';
 import type { DeploymentDetail, DeploymentView, FunctionView } from '../../../common/api-types.js';
 
-const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'auth', 'network', 'executionRetention', 'executionSampling'] as const;
+const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'auth', 'network', 'executionRetention', 'executionSampling', 'asyncConcurrency'] as const;
 type Setting = (typeof SETTINGS)[number];
 
 /**

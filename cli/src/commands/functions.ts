@@ -59,6 +59,8 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       ['max instances', f.maxInstances],
       ['records kept', f.executionRetention ?? 'server default'],
       ['records of successes', f.executionSampling === null ? 'server default' : `${f.executionSampling} per second at most`],
+      ['async calls at once', f.asyncConcurrency ?? `${f.concurrency * f.maxInstances} (concurrency × max instances)`],
+      ['async retries', `${f.retry.maxAttempts} after the first, from ${f.retry.backoff.baseMs} ms doubling to ${f.retry.backoff.maxMs} ms${f.retry.backoff.jitter ? ' (jitter)' : ''}, on ${f.retry.on.join(', ')}`],
       ['updated', f.updatedAt],
     ]);
   });
@@ -73,8 +75,12 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       .option('--auth <mode>', 'private (your token), key (an API key) or public')
       .option('--network <mode>', 'none or egress')
       .option('--execution-retention <duration>', 'how long execution records are kept, 1h–400d (e.g. 3d), or "default" for the server’s')
-      .option('--execution-sampling <n>', 'successful calls per second that get a record (errors and cold starts always do; all count in stats), or "default"'),
-    ['cpub update hello --memory 256 --timeout 10s', 'cpub update hello --auth public', 'cpub update hello --execution-retention 3d --execution-sampling 100'],
+      .option('--execution-sampling <n>', 'successful calls per second that get a record (errors and cold starts always do; all count in stats), or "default"')
+      .option('--async-concurrency <n>', 'queued calls (--async) running at once, 1–1000, or "default" (concurrency × max instances)')
+      .option('--retries <n>', 'attempts after the first for a failed queued call (0–10)')
+      .option('--retry-backoff <duration>', 'the wait before the first retry, doubled for each next (e.g. 500ms, 2s)')
+      .option('--retry-on <outcomes>', 'what earns a retry, comma-separated: error, timeout, oom, crashed, agent_lost, no_agent, http_5xx, http_4xx'),
+    ['cpub update hello --memory 256 --timeout 10s', 'cpub update hello --auth public', 'cpub update hello --execution-retention 3d --execution-sampling 100', 'cpub update report --retries 5 --retry-backoff 2s --retry-on error,timeout,http_5xx'],
   ).action(async (ref: string, opts) => {
     const api = ctx.api(opts);
     const num = (v: string | undefined, field: string) => {
@@ -94,9 +100,15 @@ export function functionCommands(program: Command, ctx: Ctx): void {
         network: opts.network,
         executionRetention: opts.executionRetention === 'default' ? null : opts.executionRetention,
         executionSampling: opts.executionSampling === 'default' ? null : num(opts.executionSampling, '--execution-sampling'),
+        asyncConcurrency: opts.asyncConcurrency === 'default' ? null : num(opts.asyncConcurrency, '--async-concurrency'),
       }).filter(([, v]) => v !== undefined),
     );
-    if (!Object.keys(patch).length) throw new CliError('nothing to change', 'pass at least one of --memory, --cpus, --timeout, --concurrency, --max-instances, --auth, --network, --execution-retention, --execution-sampling', 2);
+    const backoff = opts.retryBackoff === undefined ? undefined : { baseMs: parseDuration(opts.retryBackoff, '--retry-backoff') };
+    const retry = Object.fromEntries(
+      Object.entries({ maxAttempts: num(opts.retries, '--retries'), backoff, on: opts.retryOn === undefined ? undefined : String(opts.retryOn).split(',').map((s: string) => s.trim()).filter(Boolean) }).filter(([, v]) => v !== undefined),
+    );
+    if (Object.keys(retry).length) patch.retry = retry;
+    if (!Object.keys(patch).length) throw new CliError('nothing to change', 'pass at least one of --memory, --cpus, --timeout, --concurrency, --max-instances, --auth, --network, --execution-retention, --execution-sampling, --async-concurrency, --retries, --retry-backoff, --retry-on', 2);
     const f = (await api.request<{ function: FunctionView }>('PATCH', `/api/functions/${enc(ref)}`, patch)).function;
     if (opts.json) return printJson({ function: f });
     console.log(`updated ${f.name}: ${f.memoryMb} MB, ${f.cpus} CPU, timeout ${Number(f.timeoutMs) / 1000} s, concurrency ${f.concurrency}, auth ${f.auth}, network ${f.network}`);

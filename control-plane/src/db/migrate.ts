@@ -9,6 +9,7 @@ import * as m0006 from './migrations/0006-refresh-grace.js';
 import * as m0007 from './migrations/0007-records.js';
 import * as m0008 from './migrations/0008-record-rows.js';
 import * as m0009 from './migrations/0009-async-calls.js';
+import * as m0010 from './migrations/0010-record-days.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -20,6 +21,7 @@ const migrations = {
   '0007-records': m0007,
   '0008-record-rows': m0008,
   '0009-async-calls': m0009,
+  '0010-record-days': m0010,
 };
 
 export type MigrationName = keyof typeof migrations;

@@ -9,6 +9,7 @@ import type { Batch, Db } from '../db/connect.js';
 import type { Logger } from '../../../common/logger.js';
 import { ROLLUP_KEY, ROLLUP_SUMS, rollupRows, type RolledCall } from '../stats/rollups.js';
 import { mergeEncoded } from '../stats/histogram.js';
+import { timeOfId } from './records.js';
 
 const MAX_BATCH = 500;
 /** How long a row waits for the rows of other calls in flight before its group is written. */
@@ -35,6 +36,7 @@ export class ExecutionWriter {
   private waiting: NodeJS.Timeout | null | undefined;
   private lastFlush = 0;
   private readonly insert: (batch: Batch) => Promise<void>;
+  private readonly days: Db['recordDays'];
 
   /** `inFlight` counts the calls running now, those whose rows are queued included. */
   constructor(
@@ -42,6 +44,7 @@ export class ExecutionWriter {
     private readonly log: Logger,
     private readonly inFlight: () => number,
   ) {
+    this.days = db.recordDays;
     this.insert = db.batchWriter({
       inserts: [
         { table: 'executions', columns: RECORD_COLUMNS },
@@ -76,6 +79,18 @@ export class ExecutionWriter {
 
   private flushing = false;
 
+  /** Writes the rows; a row whose day has no partition makes its day, and they are written again. */
+  private async writeRows(rows: CallWrite[]): Promise<void> {
+    try {
+      await this.insert(toBatch(rows));
+    } catch (err) {
+      if (!noDay(err)) throw err;
+      const times = rows.flatMap((r) => (r.record ? [timeOfId(r.record.id as Buffer)] : []));
+      await this.days.ensure(Math.min(...times), Math.max(...times) + 1);
+      await this.insert(toBatch(rows));
+    }
+  }
+
   private async flush(): Promise<void> {
     if (this.waiting) clearTimeout(this.waiting);
     this.waiting = undefined;
@@ -88,11 +103,11 @@ export class ExecutionWriter {
         this.lastFlush = performance.now();
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
-          await this.insert(toBatch(batch.map((q) => q.row)));
+          await this.writeRows(batch.map((q) => q.row));
         } catch {
           // One bad row (its function deleted while the call ran) must not cost the others theirs.
           for (const q of batch) {
-            await this.insert(toBatch([q.row])).catch((err) => this.log.warn({ err, function: q.row.call.functionId }, 'execution row not written'));
+            await this.writeRows([q.row]).catch((err) => this.log.warn({ err, function: q.row.call.functionId }, 'execution row not written'));
           }
         }
         for (const q of batch) q.done();
@@ -104,6 +119,9 @@ export class ExecutionWriter {
     }
   }
 }
+
+/** PostgreSQL has no day (partition) for a row: its clock is far off from the days the purge made ahead. */
+const noDay = (err: unknown) => (err as { code?: string }).code === '23514' && /no partition/.test(String((err as Error).message));
 
 function toBatch(writes: CallWrite[]): Batch {
   const records: Record<string, unknown>[] = [];

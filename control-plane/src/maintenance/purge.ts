@@ -52,8 +52,8 @@ export class Purger {
   }
 
   /**
-   * The records past retention; `longestBatchMs`: the longest of its transactions (a batch, or the drop of a day) —
-   * the most a call's write could wait behind the purge.
+   * The records past retention; `longestBatchMs`: the longest of its batches — the most a call's write could wait
+   * behind the purge.
    */
   private async purgeRecords(now: number): Promise<{ executions: number; rollups: number; longestBatchMs: number }> {
     const { live, deleted } = await functionsRepo.retentions(this.db);
@@ -71,9 +71,8 @@ export class Purger {
         longestBatchMs = Math.max(longestBatchMs, performance.now() - t0);
       }
     };
-    const days = await this.days.dropBefore(now - longest);
-    longestBatchMs = days.longestMs;
-    let executions = days.records;
+    // (A day is detached without locking calls' writes out: not one of the purge's transactions they wait for.)
+    let executions = (await this.days.dropBefore(now - longest)).records;
     let rollups = 0;
     const drain = async (functionId: string, before: number) => {
       for (let n = this.batch; n >= this.batch; ) {
