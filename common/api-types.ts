@@ -243,6 +243,28 @@ export interface AsyncCallView {
   answer: { statusCode: number; headers: Record<string, string>; body: string; bodyEncoding: 'utf8' | 'base64' } | null;
 }
 
+/** GET …/dead-letters: an async call that failed after its last attempt. */
+export interface DeadLetterView {
+  /** The call's id (GET /api/executions/{id} shows it whole). */
+  id: string;
+  /** The last attempt's execution record (its logs); null when the attempt was interrupted. */
+  executionId: string | null;
+  functionId: string;
+  trigger: 'api' | 'url';
+  request: { method: string; path: string; bytes: number };
+  attempts: number;
+  lastStatus: string;
+  lastError: string | null;
+  createdAt: string;
+  failedAt: string;
+}
+
+/** GET …/dead-letters: a page, the newest first. */
+export interface DeadLetterList {
+  deadLetters: DeadLetterView[];
+  nextCursor: string | null;
+}
+
 /** POST /api/auth/login and /api/auth/refresh. */
 export interface TokenPair {
   accessToken: string;

@@ -151,6 +151,30 @@ s('API keys: created once (the secret shown once), revoked', async () => {
   assert.match(await page.locator('#keys').innerText(), /revoked/);
 });
 
+s('dead letters: an async call that failed is listed on its function’s page; replayed, deleted; its own page shows its attempts', async () => {
+  assert.is((await api.post('/api/functions', { name: 'flaky', retry: { maxAttempts: 0 } }, adminToken)).status, 201);
+  await upload('flaky', readFileSync((await fnArtifact(`async () => { throw new Error('always'); }`)).path));
+  const queued = await api.post('/api/functions/flaky/invoke', { method: 'POST', body: 'x' }, adminToken, { prefer: 'respond-async' });
+  assert.is(queued.status, 202, queued.text);
+  const id = queued.body.executionId as string;
+  await until('the dead letter', async () => (await api.get('/api/functions/flaky/dead-letters', adminToken)).body.deadLetters?.length === 1);
+  await page.goto(`${server.url}/ui/functions/flaky`);
+  const table = page.locator('#dead-letters');
+  assert.match(await table.innerText(), /1\s+POST \/\s+the function threw: always/);
+  await shot('dead-letters');
+  await submit(table.getByRole('button', { name: 'Replay' }));
+  assert.match(await page.content(), /Replayed as call [0-9a-f]{8}/);
+  // The replay fails too, and takes its place; deleted from the page.
+  await until('the replay’s dead letter', async () => (await api.get('/api/functions/flaky/dead-letters', adminToken)).body.deadLetters?.[0]?.id !== id);
+  await page.reload();
+  await submit(page.locator('#dead-letters').getByRole('button', { name: 'Delete' }));
+  assert.match(await page.content(), /Dead letter deleted/);
+  assert.is(await page.locator('#dead-letters').count(), 0, 'none left');
+  await page.goto(`${server.url}/ui/executions/${id}`);
+  assert.match(await page.locator('h1').innerText(), /Queued call [0-9a-f]{8}\s+failed/);
+  assert.match(await page.locator('#call-attempts').innerText(), /1\s+error\s+500/);
+});
+
 s('the functions list: status, version, calls and a sparkline', async () => {
   await page.goto(`${server.url}/ui/functions`);
   const row = page.locator('tr', { hasText: 'web' });

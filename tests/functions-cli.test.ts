@@ -115,6 +115,12 @@ s('logs, logs -f receiving a line from a new call, executions, execution, stats'
   assert.equal([retried.retry.maxAttempts, retried.retry.backoff.baseMs, retried.retry.on, retried.asyncConcurrency], [4, 2000, ['error', 'http_5xx'], 3]);
   assert.match(ok(['info', 'greeter']).stdout, /async retries: +4 after the first, from 2000 ms/);
   assert.is(cpub(['update', 'greeter', '--retry-on', 'sometimes']).status, 1, 'an unknown outcome is refused by the server');
+  // Dead letters from the CLI (the replay itself is in functions-e2e): none here yet.
+  assert.equal(JSON.parse(ok(['dlq', 'list', 'greeter', '--json']).stdout), { deadLetters: [], nextCursor: null });
+  assert.match(ok(['dlq', 'purge', 'greeter']).stdout, /deleted 0 dead letters/);
+  const missing = cpub(['dlq', 'replay', 'greeter', '0193a6f0-0000-7000-8000-000000000000']);
+  assert.is(missing.status, 1);
+  assert.match(missing.stderr, /no dead letter/);
   const st = ok(['stats', 'greeter']);
   const calls = Number(/calls: +(\d+) \(\d+ ok, 0 errors/.exec(st.stdout)?.[1]);
   assert.ok(calls >= 2, st.stdout);

@@ -379,7 +379,7 @@ s('failures have their own codes and execution rows: thrown error 500, timeout 5
   assert.is((await api.post('/api/functions/empty/invoke', {}, owner.token)).status, 409);
 });
 
-s('async calls (Prefer: respond-async): 202 once queued, then run; a failing call is retried with backoff and ends a dead letter; the function URL queues too', async () => {
+s('async calls (Prefer: respond-async): 202 once queued, then run; a failing call is retried with backoff and ends a dead letter, listed, replayed, deleted; the function URL queues too', async () => {
   const call = async (id: string) => (await api.get(`/api/executions/${id}`, owner.token)).body.call;
   const settled = async (id: string) => {
     let c: any;
@@ -411,6 +411,22 @@ s('async calls (Prefer: respond-async): 202 once queued, then run; a failing cal
   assert.ok(Date.parse(failed.attempts[1].startedAt) - Date.parse(failed.attempts[0].startedAt) >= 50, 'the retry waited its backoff');
   assert.is(failed.answer.statusCode, 500);
   assert.is(JSON.parse(failed.answer.body).code, 'function_error');
+
+  // The failed call is a dead letter: listed, replayed once (a new call, which fails again and takes its place), deleted.
+  const letters = async (token = owner.token) => api.get('/api/functions/fails/dead-letters', token);
+  const [letter] = (await letters()).body.deadLetters;
+  assert.equal([letter.id, letter.attempts, letter.lastStatus, letter.request.method, letter.executionId], [failed.id, 2, 'error', 'POST', failed.attempts[1].executionId]);
+  assert.is((await letters(other.token)).status, 404, 'another user’s function');
+  assert.is((await api.post(`/api/functions/fails/dead-letters/${failed.id}/replay`, undefined, other.token)).status, 404);
+  const replayed = await api.post(`/api/functions/fails/dead-letters/${failed.id}/replay`, undefined, owner.token);
+  assert.is(replayed.status, 202, replayed.text);
+  assert.is((await api.post(`/api/functions/fails/dead-letters/${failed.id}/replay`, undefined, owner.token)).status, 409, 'replayed once only');
+  const again = await settled(replayed.body.executionId);
+  assert.equal([again.status, again.trigger], ['failed', 'url']);
+  assert.equal((await letters()).body.deadLetters.map((d: { id: string }) => d.id), [again.id], 'the replayed one left the list; its replay is there now');
+  assert.is((await api.del(`/api/functions/fails/dead-letters/${again.id}`, undefined, owner.token)).status, 204);
+  assert.is((await api.del(`/api/functions/fails/dead-letters/${again.id}`, undefined, owner.token)).status, 404);
+  assert.equal((await api.del('/api/functions/fails/dead-letters', undefined, owner.token)).body, { deleted: 0 });
 
   // Refused at once what could never run: no ready version.
   assert.is((await api.post('/api/functions/empty/invoke', {}, owner.token, { prefer: 'respond-async' })).status, 409);

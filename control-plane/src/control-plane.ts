@@ -34,6 +34,7 @@ import { Purger } from './maintenance/purge.js';
 import { RollupFolder } from './stats/rollup-folder.js';
 import { AsyncQueue } from './async-calls/async-queue.js';
 import { AsyncDispatcher } from './async-calls/dispatcher.js';
+import { DeadLettersService } from './async-calls/dead-letters.service.js';
 import { Leases } from './maintenance/lease.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -108,7 +109,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     users,
     fleet,
     metrics: { registry: metrics.registry, token: config.metricsToken },
-    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions) },
+    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue) },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     sealer,

@@ -101,6 +101,26 @@ export const asyncCallsRepo = {
     return Number(r.numDeletedRows);
   },
 
+  /** The function's dead letters (failed, not replayed), the newest first, strictly after a cursor. */
+  deadLetters(db: Executor, functionId: string, limit: number, before?: { at: number; id: string }): Promise<AsyncCallRow[]> {
+    let q = db.selectFrom('async_calls').selectAll().where('function_id', '=', functionId).where('state', '=', 'failed').where('replayed_as', 'is', null);
+    if (before) q = q.where((eb) => eb.or([eb('finished_at', '<', before.at), eb.and([eb('finished_at', '=', before.at), eb('id', '<', before.id)])]));
+    return q.orderBy('finished_at', 'desc').orderBy('id', 'desc').limit(limit).execute() as Promise<AsyncCallRow[]>;
+  },
+
+  /** Marks a dead letter replayed by call `by`: false when it is not a dead letter of the function (any more). */
+  async markReplayed(db: Executor, functionId: string, id: string, by: string): Promise<boolean> {
+    const r = await db.updateTable('async_calls').set({ replayed_as: by }).where('id', '=', id).where('function_id', '=', functionId).where('state', '=', 'failed').where('replayed_as', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+
+  /** Deletes one dead letter of the function, or all of them (`id` undefined): the number deleted. */
+  async deleteDead(db: Executor, functionId: string, id?: string): Promise<number> {
+    let q = db.deleteFrom('async_calls').where('function_id', '=', functionId).where('state', '=', 'failed').where('replayed_as', 'is', null);
+    if (id !== undefined) q = q.where('id', '=', id);
+    return Number((await q.executeTakeFirst()).numDeletedRows);
+  },
+
   byId(db: Executor, id: string): Promise<AsyncCallRow | undefined> {
     return db.selectFrom('async_calls').selectAll().where('id', '=', id).executeTakeFirst() as Promise<AsyncCallRow | undefined>;
   },

@@ -4,6 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Kysely } from 'kysely';
 import type { Database, FunctionRow } from '../db/schema.js';
 import { asyncCallsRepo } from './async-calls.repo.js';
+import { Conflict } from '../errors.js';
 
 export interface QueuedRequest {
   method: string;
@@ -23,11 +24,14 @@ export class AsyncQueue {
     this.listeners.push(listener);
   }
 
-  /** The call's id (its executionId): a UUIDv7 of the time it was queued. */
-  async enqueue(fn: FunctionRow, request: QueuedRequest, trigger: 'api' | 'url'): Promise<string> {
+  /**
+   * The call's id (its executionId): a UUIDv7 of the time it was queued. `replaying`: the dead letter it replays,
+   * marked in the same transaction (409 already_replayed when it was replayed meanwhile).
+   */
+  async enqueue(fn: FunctionRow, request: QueuedRequest, trigger: 'api' | 'url', replaying?: string): Promise<string> {
     const now = Date.now();
     const id = uuidv7({ msecs: now });
-    await asyncCallsRepo.insert(this.db, {
+    const row = {
       id,
       function_id: fn.id,
       trigger,
@@ -46,7 +50,15 @@ export class AsyncQueue {
       answer_body: null,
       created_at: now,
       finished_at: null,
-    });
+      replayed_as: null,
+    } as const;
+    if (replaying === undefined) await asyncCallsRepo.insert(this.db, row);
+    else {
+      await this.db.transaction().execute(async (tx) => {
+        if (!(await asyncCallsRepo.markReplayed(tx, fn.id, replaying, id))) throw Conflict('already_replayed', `dead letter ${replaying} was replayed already`);
+        await asyncCallsRepo.insert(tx, row);
+      });
+    }
     for (const l of this.listeners) l();
     return id;
   }

@@ -43,7 +43,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 type Form = Record<string, string>;
 
 export function dashboardRoutes(d: DashboardDeps) {
-  const { functions: fns, deployments, invocations, executions, env, keys, stats, liveLogs } = d.features;
+  const { functions: fns, deployments, invocations, executions, env, keys, stats, liveLogs, deadLetters } = d.features;
   const app = new Hono<UiEnv>();
 
   app.use('*', async (c, next) => {
@@ -166,7 +166,7 @@ export function dashboardRoutes(d: DashboardDeps) {
       throw err;
     }
     const statusFilter = (c.req.query('status') ?? '') as ExecutionStatus | '';
-    const [fn, deps, envList, keyList, s, hourly, ex] = await Promise.all([
+    const [fn, deps, envList, keyList, s, hourly, ex, dead] = await Promise.all([
       fns.get(user, row.id),
       deployments.list(user, row.id, 20),
       env.list(user, row.id),
@@ -174,10 +174,11 @@ export function dashboardRoutes(d: DashboardDeps) {
       stats.summary({ functionId: row.id }, '24h'),
       stats.buckets({ functionId: row.id }, 'hour', 24),
       executions.list(user, row.id, { limit: 20, ...(statusFilter ? { status: statusFilter } : {}) }),
+      deadLetters.list(user, row.id, 20),
     ]);
     const notice = takeFlash(c);
     const newSecret = takeSecret(c, d.sealer, user.id);
-    const data: FunctionPageData = { fn, deployments: deps.deployments, env: envList, keys: keyList, stats: s, hourly, executions: ex.executions, statusFilter, notice, newSecret, ...extra };
+    const data: FunctionPageData = { fn, deployments: deps.deployments, env: envList, keys: keyList, deadLetters: dead.deadLetters, stats: s, hourly, executions: ex.executions, statusFilter, notice, newSecret, ...extra };
     return page(c, fn.name, <FunctionPage csrf={c.get('csrf')} d={data} />, status);
   }
   app.get('/functions/:name', (c) => functionPage(c));
@@ -237,6 +238,14 @@ export function dashboardRoutes(d: DashboardDeps) {
   action('env/unset', async (c, fn, f) => {
     await env.unset(c.get('user'), fn.id, f.key ?? '');
     return `${f.key} unset.`;
+  });
+  action('dead-letters/:id/replay', async (c, fn) => {
+    const r = await deadLetters.replay(c.get('user'), fn.id, c.req.param('id')!);
+    return `Replayed as call ${r.executionId.slice(0, 8)}.`;
+  });
+  action('dead-letters/:id/delete', async (c, fn) => {
+    await deadLetters.remove(c.get('user'), fn.id, c.req.param('id')!);
+    return 'Dead letter deleted.';
   });
   action('keys/:keyId/revoke', async (c, fn) => {
     await keys.revoke(c.get('user'), fn.id, c.req.param('keyId')!);

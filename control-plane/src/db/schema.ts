@@ -236,6 +236,8 @@ export interface AsyncCallsTable {
   answer_body: Buffer | null;
   created_at: number;
   finished_at: number | null;
+  /** A dead letter replayed: the id of the call that replays it. */
+  replayed_as: string | null;
 }
 
 /** The numbers that stand for functions and nodes in the records (executions/record-numbers.ts); never deleted. */

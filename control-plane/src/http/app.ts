@@ -26,6 +26,7 @@ import { deploymentsRoutes } from '../deployments/deployments.routes.js';
 import { invokeRoutes } from '../invocations/invoke.routes.js';
 import { executionsRoutes } from '../executions/executions.routes.js';
 import { keysRoutes } from '../keys/keys.routes.js';
+import { deadLettersRoutes } from '../async-calls/dead-letters.routes.js';
 import { envRoutes } from '../env/env.routes.js';
 import { statsRoutes } from '../stats/stats.routes.js';
 import { CALL_BODY_LIMIT } from '../invocations/invocation.service.js';
@@ -113,6 +114,7 @@ export function buildApp(d: AppDeps) {
   // Calls take the owner's access token or an API key of the function: the pipeline checks which (no `user` here).
   app.route('/api/functions', invokeRoutes(f.invocations));
   app.route('/api/functions', keysRoutes(f.keys, user));
+  app.route('/api/functions', deadLettersRoutes(f.deadLetters, user));
   app.route('/api/functions', envRoutes(f.env, user));
   app.route('/api', executionsRoutes(f.executions, f.liveLogs, user));
   app.route('/api', statsRoutes(f.stats, user));

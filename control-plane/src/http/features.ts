@@ -7,6 +7,7 @@ import type { ExecutionsService } from '../executions/executions.service.js';
 import type { EnvService } from '../env/env.service.js';
 import type { KeysService } from '../keys/keys.service.js';
 import type { StatsService } from '../stats/stats.service.js';
+import type { DeadLettersService } from '../async-calls/dead-letters.service.js';
 
 export interface Features {
   functions: FunctionsService;
@@ -16,6 +17,7 @@ export interface Features {
   env: EnvService;
   keys: KeysService;
   stats: StatsService;
+  deadLetters: DeadLettersService;
   /** Live function log lines from every agent, emitted by function id. */
   liveLogs: EventEmitter;
 }

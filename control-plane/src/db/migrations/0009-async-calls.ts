@@ -29,10 +29,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('answer_body', bytes)
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('finished_at', 'bigint')
+    // A dead letter replayed: the call that replays it (it leaves the list).
+    .addColumn('replayed_as', 'text')
     .execute();
   // The dispatcher's pass: a function's due calls, oldest first; and the calls running (per function, and expired).
   await db.schema.createIndex('async_calls_due').on('async_calls').columns(['function_id', 'state', 'due_at']).execute();
   await db.schema.createIndex('async_calls_state').on('async_calls').columns(['state', 'due_at']).execute();
+  // A function's dead letters, the newest first.
+  await db.schema.createIndex('async_calls_finished').on('async_calls').columns(['function_id', 'state', 'finished_at']).execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
