@@ -2,7 +2,8 @@
 // heartbeats on Watch, liveness (suspect while hung, down at once after a kill -9), and a restart with a new epoch.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,10 +58,13 @@ s.after(
 const startAgent = () => startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN, CPUB_AGENT_NAME: undefined });
 
 s('`cpub-server join-token` prints the token; a wrong token is refused with 401', async () => {
-  const r = spawnSync(process.execPath, [serverBin, 'join-token', '--data-dir', server.dataDir], { encoding: 'utf8', env: cleanEnv({ CPUB_JOIN_TOKEN: JOIN }) });
+  // Run without blocking this process: a blocked event loop can let the client reuse a keep-alive socket the
+  // server has closed meanwhile ("fetch failed" on the next request).
+  const run = promisify(execFile);
+  const r = await run(process.execPath, [serverBin, 'join-token', '--data-dir', server.dataDir], { encoding: 'utf8', env: cleanEnv({ CPUB_JOIN_TOKEN: JOIN }) });
   assert.is(r.stdout.trim(), JOIN);
   const generated = mkdtempSync(join(tmpdir(), 'cpub-jt-'));
-  const g = spawnSync(process.execPath, [serverBin, 'join-token', '--data-dir', generated], { encoding: 'utf8', env: cleanEnv() });
+  const g = await run(process.execPath, [serverBin, 'join-token', '--data-dir', generated], { encoding: 'utf8', env: cleanEnv() });
   assert.match(g.stdout.trim(), /^cpj_[A-Za-z0-9_-]{32}$/);
   rmSync(generated, { recursive: true, force: true });
   const bad = await api.post('/api/agents/register', { joinToken: 'nope', nodeId: 'aaaaaaaa-1', advertise: '127.0.0.1:1' });

@@ -432,6 +432,38 @@ s('async calls (Prefer: respond-async): 202 once queued, then run; a failing cal
   assert.is((await api.post('/api/functions/empty/invoke', {}, owner.token, { prefer: 'respond-async' })).status, 409);
 });
 
+s('Idempotency-Key: a repeat gets the first call’s execution and answer, concurrent duplicates wait for the first, another request with the key is a 422; async too', async () => {
+  await api.post('/api/functions', { name: 'once', auth: 'public', concurrency: 4 }, owner.token);
+  const d = await deploy('once', `(() => { let n = 0; return async (req) => { n++; if (new URL(req.url).pathname === '/slow') await new Promise((r) => setTimeout(r, 500)); return new Response(JSON.stringify({ n, body: await req.text() })); }; })()`);
+  assert.is(d.status, 201, JSON.stringify(d.body));
+  const invoke = (key: string, body: string, headers: Record<string, string> = {}) => api.post('/api/functions/once/invoke', { method: 'POST', body }, owner.token, { 'idempotency-key': key, ...headers });
+  const first = await invoke('k1', 'a');
+  assert.is(first.status, 200, first.text);
+  const again = await invoke('k1', 'a');
+  assert.equal([again.body.executionId, again.body.body, again.headers.get('idempotent-replayed')], [first.body.executionId, first.body.body, 'true']);
+  assert.is(first.headers.get('idempotent-replayed'), null);
+  const reused = await invoke('k1', 'b');
+  assert.equal([reused.status, reused.body.code], [422, 'idempotency_key_reused']);
+  const badKey = await api.post('/api/functions/once/invoke', {}, owner.token, { 'idempotency-key': 'has space' });
+  assert.equal([badKey.status, badKey.body.code], [400, 'invalid_idempotency_key']);
+  // Two at once through the URL: one runs, the other waits for its answer.
+  const url = `${server.url}/fn/${owner.handle}/once/slow`;
+  const both = await Promise.all([0, 1].map(() => fetch(url, { method: 'POST', headers: { 'idempotency-key': 'k2' }, body: 'c' })));
+  const ids = both.map((r) => r.headers.get('cpub-execution-id'));
+  assert.equal([both[0]!.status, both[1]!.status, ids[0] === ids[1]], [200, 200, true]);
+  assert.equal(await Promise.all(both.map((r) => r.text())).then((t) => t[0] === t[1]), true, 'the same answer');
+  assert.equal(both.map((r) => r.headers.get('idempotent-replayed')).sort(), ['true', null].sort());
+  // Async: the repeat gets the same queued call.
+  const q1 = await invoke('k3', 'd', { prefer: 'respond-async' });
+  const q2 = await invoke('k3', 'd', { prefer: 'respond-async' });
+  assert.equal([q1.status, q2.status, q2.body.executionId, q2.headers.get('idempotent-replayed')], [202, 202, q1.body.executionId, 'true']);
+  assert.is((await invoke('k3', 'd')).status, 422, 'a sync call with an async call’s key');
+  await until('the queued call ran', async () => (await api.get(`/api/executions/${q1.body.executionId}`, owner.token)).body.call?.status === 'succeeded');
+  // Each key ran the function once: three records.
+  const records = (await api.get('/api/functions/once/executions?limit=50', owner.token)).body.executions;
+  assert.is(records.length, 3, JSON.stringify(records.map((e: { request: unknown }) => e.request)));
+});
+
 s('logs (recent and followed live over SSE) and stats (period, hourly buckets, overview)', async () => {
   const recent = await api.get('/api/functions/hello/logs?since=1h', owner.token);
   assert.is(recent.status, 200);

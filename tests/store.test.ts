@@ -12,8 +12,9 @@ import { keysCases } from './store/keys.js';
 import { envCases } from './store/env.js';
 import { fleetCases } from './store/fleet.js';
 import { asyncCallsCases } from './store/async-calls.js';
+import { idempotencyCases } from './store/idempotency.js';
 
-const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases, asyncCallsCases];
+const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases, asyncCallsCases, idempotencyCases];
 
 storeSuite('sqlite', modules).run();
 storeSuite('postgres', modules).run();

@@ -35,6 +35,7 @@ import { RollupFolder } from './stats/rollup-folder.js';
 import { AsyncQueue } from './async-calls/async-queue.js';
 import { AsyncDispatcher } from './async-calls/dispatcher.js';
 import { DeadLettersService } from './async-calls/dead-letters.service.js';
+import { Idempotency } from './invocations/idempotency.js';
 import { Leases } from './maintenance/lease.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -97,7 +98,8 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const deployments: DeploymentsService = new DeploymentsService({ db: db.kysely, functions, builder, artifacts, fleet, log, onChanged: changed });
   const recorder = new CallRecorder(db, log, { onCall: (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold), sampleRate: config.executionSampling ?? null });
   const queue = new AsyncQueue(db.kysely);
-  const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue });
+  const idempotency = new Idempotency(db.kysely);
+  const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue, idempotency });
   // Every replica runs queued calls (claims in the database keep them apart).
   const dispatcher = new AsyncDispatcher(db.kysely, invocations, log, { replica: leases.holder });
   queue.onQueued(() => dispatcher.wake());

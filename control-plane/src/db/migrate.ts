@@ -10,6 +10,7 @@ import * as m0007 from './migrations/0007-records.js';
 import * as m0008 from './migrations/0008-record-rows.js';
 import * as m0009 from './migrations/0009-async-calls.js';
 import * as m0010 from './migrations/0010-record-days.js';
+import * as m0011 from './migrations/0011-idempotency.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -22,6 +23,7 @@ const migrations = {
   '0008-record-rows': m0008,
   '0009-async-calls': m0009,
   '0010-record-days': m0010,
+  '0011-idempotency': m0011,
 };
 
 export type MigrationName = keyof typeof migrations;

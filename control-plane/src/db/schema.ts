@@ -240,6 +240,21 @@ export interface AsyncCallsTable {
   replayed_as: string | null;
 }
 
+/** The first call made with an idempotency key, and its answer once it has one (invocations/idempotency.ts). */
+export interface IdempotencyKeysTable {
+  function_id: string;
+  key: string;
+  /** sha256 of the request (method, path, query, body): the same key with another request is refused. */
+  request_hash: string;
+  /** running: the first call has not answered yet (a repeat waits); done: `answer` is its answer. */
+  state: 'running' | 'done';
+  /** JSON: invocations/idempotency.ts StoredAnswer. */
+  answer: string | null;
+  answer_body: Buffer | null;
+  created_at: number;
+  expires_at: number;
+}
+
 /** The numbers that stand for functions and nodes in the records (executions/record-numbers.ts); never deleted. */
 export interface RecordNumbersTable {
   kind: 'function' | 'node';
@@ -338,6 +353,7 @@ export interface Database {
   legacy_execution_ids: LegacyExecutionIdsTable;
   record_numbers: RecordNumbersTable;
   async_calls: AsyncCallsTable;
+  idempotency_keys: IdempotencyKeysTable;
   api_keys: ApiKeysTable;
   used_signatures: UsedSignaturesTable;
   function_env: FunctionEnvTable;

@@ -51,15 +51,18 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     }
     const credentials = { bearer: bearerToken(req.headers.authorization), apiKey: one(req.headers['x-api-key']), timestamp: one(req.headers['x-timestamp']), signature: one(req.headers['x-signature']) };
     const request = { method: req.method ?? 'GET', path: rest.length ? `/${rest.join('/')}` : '/', query: q < 0 ? '' : target.slice(q + 1), headers, body: () => readCapped(req) };
+    const options = { trigger: 'url' as const, idempotencyKey: one(req.headers['idempotency-key']) };
     if (prefersAsync(one(req.headers.prefer))) {
       // Queued: the call is durable now and runs later; its status URL has its progress and answer.
-      const { executionId } = await d.invocations.enqueue({ credentials }, { handle: owner, name }, request, { trigger: 'url' });
+      const { executionId, replayed } = await d.invocations.enqueue({ credentials }, { handle: owner, name }, request, options);
       const body = JSON.stringify({ executionId, statusUrl: statusUrlOf(executionId) });
-      res.writeHead(202, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Location: statusUrlOf(executionId), 'Preference-Applied': 'respond-async', 'Cpub-Execution-Id': executionId, 'X-Request-Id': requestId });
+      res.writeHead(202, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Location: statusUrlOf(executionId), 'Preference-Applied': 'respond-async', 'Cpub-Execution-Id': executionId, 'X-Request-Id': requestId, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
       res.end(body);
       return;
     }
-    const out = await d.invocations.invoke({ credentials }, { handle: owner, name }, request, { trigger: 'url' });
+    const out = await d.invocations.invoke({ credentials }, { handle: owner, name }, request, options);
+    // The first call's answer, given again for its Idempotency-Key (a problem says so too).
+    if (out.replayed) res.setHeader('Idempotent-Replayed', 'true');
     if (out.error) throw out.error;
     const head: string[] = [];
     for (const [k, v] of out.headers) if (!STRIPPED_RESPONSE.has(k.toLowerCase())) head.push(k, v);

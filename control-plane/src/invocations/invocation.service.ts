@@ -15,6 +15,7 @@ import type { DeploymentsService } from '../deployments/deployments.service.js';
 import type { CallRecorder, RecordedCall } from '../executions/call-recorder.js';
 import type { CallAuth, Caller, FunctionRef } from './call-auth.js';
 import type { AsyncQueue } from '../async-calls/async-queue.js';
+import { checkKey, requestHash, type Idempotency } from './idempotency.js';
 
 export type { Caller, Credentials, FunctionRef } from './call-auth.js';
 export type { RecordedCall as CallOutcome } from '../executions/call-recorder.js';
@@ -34,6 +35,8 @@ export interface CallRequest {
 export interface InvokeOptions {
   /** What the record says started the call. */
   trigger: 'api' | 'url';
+  /** `Idempotency-Key`: the call runs once per function and key (24 h); a repeat gets the first one's answer. */
+  idempotencyKey?: string | undefined;
 }
 
 /** How long a full node may wait for room before it declines a call that another node could take. */
@@ -64,6 +67,8 @@ export interface InvocationDeps {
   envOf: (functionId: string) => Record<string, string> | Promise<Record<string, string>>;
   /** Where calls that run later go (`Prefer: respond-async`). */
   queue?: AsyncQueue;
+  /** Idempotency keys (calls made with `Idempotency-Key`). */
+  idempotency?: Idempotency;
 }
 
 export class InvocationService {
@@ -77,20 +82,28 @@ export class InvocationService {
    * version 409, too many calls 429) throw; everything after is recorded, and a call that did not produce the
    * function's answer comes back with `error` set (the problem, naming the execution).
    */
-  async invoke(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions): Promise<RecordedCall> {
+  async invoke(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions): Promise<RecordedCall & { replayed?: boolean }> {
+    const key = options.idempotencyKey === undefined ? undefined : checkKey(options.idempotencyKey);
     const { fn, body } = await this.admitted(caller, ref, request);
-    return this.run(fn, { ...request, body }, options.trigger);
+    const input = { ...request, body };
+    if (key === undefined || !this.d.idempotency) return this.run(fn, input, options.trigger);
+    return this.d.idempotency.call(fn, key, requestHash('sync', input), () => this.run(fn, input, options.trigger));
   }
 
   /**
    * Queues the call to run later (async-calls/): admitted as `invoke` admits, refused at once if it could never run
    * (no ready version: 409), and durable when this resolves with its id.
    */
-  async enqueue(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions): Promise<{ executionId: string }> {
-    if (!this.d.queue) throw new AppError('unavailable', 'async_unavailable', 'this server does not queue calls', { httpStatus: 503 });
+  async enqueue(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions): Promise<{ executionId: string; replayed?: boolean }> {
+    const queue = this.d.queue;
+    if (!queue) throw new AppError('unavailable', 'async_unavailable', 'this server does not queue calls', { httpStatus: 503 });
+    const key = options.idempotencyKey === undefined ? undefined : checkKey(options.idempotencyKey);
     const { fn, body } = await this.admitted(caller, ref, request);
     if (!this.d.deployments.activeCached(fn)) await this.d.deployments.active(fn);
-    return { executionId: await this.d.queue.enqueue(fn, { ...request, body }, options.trigger) };
+    const input = { ...request, body };
+    const enqueue = async () => ({ executionId: await queue.enqueue(fn, input, options.trigger) });
+    if (key === undefined || !this.d.idempotency) return enqueue();
+    return this.d.idempotency.queued(fn, key, requestHash('async', input), enqueue);
   }
 
   /** One attempt of a queued call (the dispatcher's): as a call, from placement on. */

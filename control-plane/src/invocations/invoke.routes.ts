@@ -46,7 +46,10 @@ const invoke = createRoute({
   security: bearer,
   request: {
     params: fnRef,
-    headers: z.object({ prefer: z.string().max(1024).optional().openapi({ description: '`respond-async` (RFC 7240): answer 202 once the call is queued, and run it later (with retries)' }) }),
+    headers: z.object({
+      prefer: z.string().max(1024).optional().openapi({ description: '`respond-async` (RFC 7240): answer 202 once the call is queued, and run it later (with retries)' }),
+      'idempotency-key': z.string().max(255).optional().openapi({ description: 'the call runs once per function and key for 24 h: a repeat gets the first call’s answer (`Idempotent-Replayed: true`); another request with the same key is a 422' }),
+    }),
     body: jsonBody(InvokeBody),
   },
   responses: {
@@ -56,6 +59,7 @@ const invoke = createRoute({
     404: fnNotFound,
     409: problem('No ready version'),
     413: problem('The body is over 6 MiB'),
+    422: problem('The Idempotency-Key was used for another request (idempotency_key_reused)'),
     429: problem('Over the function’s concurrency'),
     500: problem('The function threw (function_error)'),
     502: problem('function_oom, function_crashed, agent_lost'),
@@ -64,17 +68,23 @@ const invoke = createRoute({
   },
 });
 
+/** On an answer that is the first call's, given again for its Idempotency-Key. */
+const REPLAYED = { 'Idempotent-Replayed': 'true' };
+
 export function invokeRoutes(invocations: InvocationService) {
   return new OpenAPIHono<AppEnv>().openapi(invoke, async (c) => {
     const b = c.req.valid('json');
     const request = { method: b.method, path: b.path.startsWith('/') ? b.path : `/${b.path}`, query: b.query.replace(/^\?/, ''), headers: Object.entries(b.headers), body: Buffer.from(b.body ?? '', 'utf8') };
     const caller = { credentials: { bearer: bearerToken(c.req.header('authorization')) } };
-    if (prefersAsync(c.req.valid('header').prefer)) {
-      const { executionId } = await invocations.enqueue(caller, { ref: c.req.valid('param').ref }, request, { trigger: 'api' });
+    const h = c.req.valid('header');
+    const options = { trigger: 'api' as const, idempotencyKey: h['idempotency-key'] };
+    if (prefersAsync(h.prefer)) {
+      const { executionId, replayed } = await invocations.enqueue(caller, { ref: c.req.valid('param').ref }, request, options);
       const statusUrl = statusUrlOf(executionId);
-      return c.json({ executionId, statusUrl }, 202, { Location: statusUrl, 'Preference-Applied': 'respond-async' });
+      return c.json({ executionId, statusUrl }, 202, { Location: statusUrl, 'Preference-Applied': 'respond-async', ...(replayed ? REPLAYED : {}) });
     }
-    const out = await invocations.invoke(caller, { ref: c.req.valid('param').ref }, request, { trigger: 'api' });
+    const out = await invocations.invoke(caller, { ref: c.req.valid('param').ref }, request, options);
+    if (out.replayed) c.header('Idempotent-Replayed', 'true');
     if (out.error) throw out.error;
     const text = out.body.toString('utf8');
     const utf8 = Buffer.from(text, 'utf8').equals(out.body);

@@ -6,6 +6,7 @@
 import { keysRepo } from '../keys/keys.repo.js';
 import { executionsRepo } from '../executions/executions.repo.js';
 import { asyncCallsRepo } from '../async-calls/async-calls.repo.js';
+import { purgeIdempotencyKeys } from '../invocations/idempotency.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import { statsRepo } from '../stats/stats.repo.js';
 import { MINUTE, ROLLUP_RETENTION, SIZES } from '../stats/rollups.js';
@@ -102,8 +103,9 @@ export class Purger {
         const t = await tokenStore.purgeExpired(this.db, now);
         const throttle = await loginThrottle.purge(this.db, now);
         const signatures = await keysRepo.purgeSignatures(this.db, now);
+        const idempotencyKeys = await purgeIdempotencyKeys(this.db, now);
         const { executions, rollups, longestBatchMs } = await this.purgeRecords(now);
-        if (t.denylist + t.refresh + throttle + signatures + executions + rollups > 0) this.log.info({ ...t, throttle, signatures, executions, rollups, longestBatchMs, ms: Math.round(performance.now() - t0) }, 'purged expired rows');
+        if (t.denylist + t.refresh + throttle + signatures + idempotencyKeys + executions + rollups > 0) this.log.info({ ...t, throttle, signatures, idempotencyKeys, executions, rollups, longestBatchMs, ms: Math.round(performance.now() - t0) }, 'purged expired rows');
         this.onRun?.();
       } catch (err) {
         this.log.warn({ err }, 'purge failed; will retry');
