@@ -573,6 +573,11 @@ s('GET /metrics: Prometheus text for admins (calls by function and status, nodes
   assert.match(text, /cpub_invocation_duration_seconds_bucket\{/);
   assert.match(text, /cpub_build_duration_seconds_count\{result="ready"\} \d+/);
   assert.match(text, /cpub_nodes\{status="up"\} 1/);
+  // The queue: attempts by result (the async case's retried call), and the gauges of queued calls and dead letters.
+  assert.match(text, /cpub_async_attempts_total\{function_id="[^"]+",function="fails",result="retry"\} [1-9]/);
+  assert.match(text, /cpub_async_attempts_total\{function_id="[^"]+",function="fails",result="failed"\} [1-9]/);
+  assert.match(text, /# TYPE cpub_async_calls gauge/);
+  assert.match(text, /# TYPE cpub_async_oldest_queued_seconds gauge/);
   assert.is((await fetch(`${server.url}/metrics`)).status, 401);
   assert.is((await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${other.token}` } })).status, 403);
   // A scraper with CPUB_METRICS_TOKEN, and nothing with a wrong one.

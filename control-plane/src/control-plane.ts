@@ -101,7 +101,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const idempotency = new Idempotency(db.kysely);
   const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue, idempotency });
   // Every replica runs queued calls (claims in the database keep them apart).
-  const dispatcher = new AsyncDispatcher(db.kysely, invocations, log, { replica: leases.holder });
+  const dispatcher = new AsyncDispatcher(db.kysely, invocations, log, { replica: leases.holder, onSettled: (fn, result) => metrics.asyncAttempt(fn.id, fn.name, result) });
   queue.onQueued(() => dispatcher.wake());
   const executions = new ExecutionsService(db.kysely, functions);
   const app = buildApp({

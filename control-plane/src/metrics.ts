@@ -2,6 +2,7 @@
 // durations, nodes by status and per-node usage (read from the nodes table at each scrape), and the background
 // jobs this replica ran. Served at GET /metrics to admins or to a scraper holding CPUB_METRICS_TOKEN.
 import { nodesRepo } from './fleet/nodes.repo.js';
+import { asyncCallsRepo } from './async-calls/async-calls.repo.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Database, NodeRow } from './db/schema.js';
@@ -25,6 +26,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly attempts = new Counter({
+    name: 'cpub_async_attempts_total',
+    help: 'Attempts of async calls by what came of them: succeeded, retry (queued again after a backoff), failed (a dead letter)',
+    labelNames: ['function_id', 'function', 'result'] as const,
+    registers: [this.registry],
+  });
+
   private readonly background = new Counter({ name: 'cpub_background_runs_total', help: 'Background jobs this replica ran (one replica at a time holds each job)', labelNames: ['job'] as const, registers: [this.registry] });
 
   constructor(db: Kysely<Database>) {
@@ -39,6 +47,29 @@ export class Metrics {
         this.reset();
         for (const s of ['up', 'suspect', 'down', 'draining', 'drained']) this.set({ status: s }, 0);
         for (const r of rows) this.set({ status: r.status }, Number(r.n));
+      },
+    });
+    // The queue of async calls, from the database at each scrape (every replica's calls).
+    let depth: Promise<Awaited<ReturnType<typeof asyncCallsRepo.depth>>> | undefined;
+    const queueRows = () => (depth ??= asyncCallsRepo.depth(db).finally(() => setTimeout(() => (depth = undefined), 100).unref()));
+    new Gauge({
+      name: 'cpub_async_calls',
+      help: 'Async calls by function and state: queued, running, failed (dead letters not replayed)',
+      labelNames: ['function_id', 'function', 'state'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const r of await queueRows()) this.set({ function_id: r.function_id, function: r.name, state: r.state }, r.n);
+      },
+    });
+    new Gauge({
+      name: 'cpub_async_oldest_queued_seconds',
+      help: 'Age of the oldest queued async call, by function',
+      labelNames: ['function_id', 'function'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const r of await queueRows()) if (r.state === 'queued') this.set({ function_id: r.function_id, function: r.name }, Math.max(0, (Date.now() - r.oldest) / 1000));
       },
     });
     // Per-node usage, from the nodes table at each scrape (what the last heartbeat said).
@@ -58,6 +89,10 @@ export class Metrics {
     perNode('cpub_node_memory_used_bytes', 'Memory the containers on a node use', (n) => Number(n.memory_used_bytes));
     perNode('cpub_node_memory_reserved_bytes', 'Memory limits of the containers on a node', (n) => Number(n.memory_reserved_bytes));
     perNode('cpub_node_memory_capacity_bytes', 'Memory a node offers to functions', (n) => Number(n.memory_bytes));
+  }
+
+  asyncAttempt(functionId: string, name: string, result: 'succeeded' | 'retry' | 'failed'): void {
+    this.attempts.inc({ function_id: functionId, function: name, result });
   }
 
   backgroundRun(job: string): void {

@@ -77,6 +77,20 @@ export const asyncCallsCases: StoreCases = (s) => {
     assert.is(new Set(claims.flat().map((c) => c.id)).size, 3, 'no call claimed twice');
   });
 
+  s('async calls: the queue’s depth per function (for /metrics): queued with the oldest, running, dead letters not replayed', async ({ db }) => {
+    await ownerWith(db, 'ac-owner5', 'ac-f5');
+    const ids = await queued(db, 'ac-f5', 5, NOW);
+    await claim(db, 'ac-f5', 'r1', NOW + 10, 2);
+    for (const [id, by] of [[ids[0]!, null], [ids[1]!, 'ac-f5-replay']] as const) {
+      await asyncCallsRepo.settle(db.kysely, id, 'r1', { state: 'failed', history: '[]', finishedAt: NOW + 20 });
+      if (by) await asyncCallsRepo.markReplayed(db.kysely, 'ac-f5', id, by);
+    }
+    await claim(db, 'ac-f5', 'r1', NOW + 30, 1);
+    const rows = (await asyncCallsRepo.depth(db.kysely)).filter((r) => r.function_id === 'ac-f5').sort((a, b) => a.state.localeCompare(b.state));
+    assert.equal(rows.map((r) => [r.name, r.state, r.n]), [['ac-f5', 'failed', 1], ['ac-f5', 'queued', 2], ['ac-f5', 'running', 1]]);
+    assert.is(rows.find((r) => r.state === 'queued')!.oldest, NOW + 3, 'the oldest queued call');
+  });
+
   s('dispatcher: retried with backoff until it succeeds; a dead letter after the last attempt; a 4xx answer is final; no room is not an attempt', async ({ db }) => {
     await ownerWith(db, 'ac-owner4', 'ac-ok', 'ac-dead', 'ac-4xx');
     const policy = (maxAttempts: number) => JSON.stringify({ maxAttempts, backoff: { baseMs: 30, jitter: false } });

@@ -136,14 +136,15 @@ export const asyncCallsRepo = {
       .executeTakeFirst() as Promise<AsyncCallRow | undefined>;
   },
 
-  /** Calls queued and running per function, and the oldest queued call's creation (for /metrics). */
-  async depth(db: Executor): Promise<{ function_id: string; state: string; n: number; oldest: number }[]> {
+  /** Per function: calls queued, running and dead letters (failed, not replayed), and the oldest queued call's creation (for /metrics). */
+  async depth(db: Executor): Promise<{ function_id: string; name: string; state: 'queued' | 'running' | 'failed'; n: number; oldest: number }[]> {
     const rows = await db
       .selectFrom('async_calls')
-      .select(['function_id', 'state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('created_at').as('oldest')])
-      .where('state', 'in', ['queued', 'running'])
-      .groupBy(['function_id', 'state'])
+      .innerJoin('functions', 'functions.id', 'async_calls.function_id')
+      .select(['async_calls.function_id', 'functions.name', 'async_calls.state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('async_calls.created_at').as('oldest')])
+      .where((eb) => eb.or([eb('async_calls.state', 'in', ['queued', 'running']), eb.and([eb('async_calls.state', '=', 'failed'), eb('async_calls.replayed_as', 'is', null)])]))
+      .groupBy(['async_calls.function_id', 'functions.name', 'async_calls.state'])
       .execute();
-    return rows.map((r) => ({ function_id: r.function_id, state: r.state, n: Number(r.n), oldest: Number(r.oldest) }));
+    return rows.map((r) => ({ function_id: r.function_id, name: r.name, state: r.state as 'queued' | 'running' | 'failed', n: Number(r.n), oldest: Number(r.oldest) }));
   },
 };
