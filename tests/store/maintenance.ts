@@ -60,7 +60,7 @@ export const maintenanceCases: StoreCases = (s) => {
     });
     assert.equal(warned, [], 'written, not refused');
     const left = () => recordNames(db, 'fn-rd');
-    const dropped = (await db.recordDays.dropBefore(d0 - 2 * DAY)).records;
+    const dropped = await db.recordDays.dropBefore(d0 - 2 * DAY);
     if (dialect === 'postgres') {
       assert.is(dropped, 1, 'the day of r-old, whole');
       assert.equal(await left(), ['r-mid', 'r-now', 'r-far']);
@@ -68,7 +68,7 @@ export const maintenanceCases: StoreCases = (s) => {
       // A purge that stopped between detaching a day and dropping it: the next one drops it.
       const day = (t: string) => `${t}_d${new Date(d0 - 2 * DAY).toISOString().slice(0, 10).replace(/-/g, '')}`;
       await sql`ALTER TABLE executions DETACH PARTITION ${sql.table(day('executions'))}`.execute(db.kysely);
-      assert.equal((await db.recordDays.dropBefore(d0 - DAY)).records, 1, 'the detached day of r-mid');
+      assert.equal(await db.recordDays.dropBefore(d0 - DAY), 1, 'the detached day of r-mid');
       const gone = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname IN (${day('executions')}, ${day('execution_logs')})`.execute(db.kysely);
       assert.is(gone.rows[0]!.n, 0);
     } else {

@@ -14,10 +14,10 @@ export interface RecordDays {
   /** Creates the partitions of the days from `from` to `to` (epoch ms) that do not exist yet. */
   ensure(from: number, to: number): Promise<void>;
   /**
-   * Drops the partitions of days that end at or before `before`: the number of records they held, and the longest
-   * detach (ms). A day is detached CONCURRENTLY — calls' writes do not wait for it — then dropped on its own.
+   * Drops the partitions of days that end at or before `before`: the number of records they held. A day is
+   * detached CONCURRENTLY — calls' writes do not wait for it — then dropped on its own.
    */
-  dropBefore(before: number): Promise<{ records: number; longestMs: number }>;
+  dropBefore(before: number): Promise<number>;
 }
 
 /** The partition bound of a time: the smallest id of a call started then (executions/records.ts idFloor). */
@@ -26,7 +26,7 @@ const bound = (ms: number) => sql.raw(`'\\x${ms.toString(16).padStart(12, '0')}$
 const dayName = (table: string, day: number) => `${table}_d${new Date(day).toISOString().slice(0, 10).replace(/-/g, '')}`;
 
 export function noRecordDays(): RecordDays {
-  return { ensure: async () => {}, dropBefore: async () => ({ records: 0, longestMs: 0 }) };
+  return { ensure: async () => {}, dropBefore: async () => 0 };
 }
 
 export function postgresRecordDays(db: Kysely<any>): RecordDays {
@@ -45,7 +45,6 @@ export function postgresRecordDays(db: Kysely<any>): RecordDays {
     },
     async dropBefore(before) {
       let records = 0;
-      let longestMs = 0;
       // Days still attached, and days detached by a purge that stopped before it dropped them (no parent).
       const parts = await sql<{ name: string; parent: string | null; pending: boolean | null }>`
         SELECT c.relname AS name, p.relname AS parent, i.inhdetachpending AS pending FROM pg_class c
@@ -62,14 +61,10 @@ export function postgresRecordDays(db: Kysely<any>): RecordDays {
         // Detached first, CONCURRENTLY: it waits for the transactions that may still write to it, and takes no
         // lock that calls' writes wait for; then dropped on its own (removing its files locks only itself). A detach
         // a stopped purge left pending is finished. The count above locks nothing calls write.
-        if (parent) {
-          const t0 = performance.now();
-          await sql`ALTER TABLE ${sql.table(parent)} DETACH PARTITION ${sql.table(name)} ${sql.raw(pending ? 'FINALIZE' : 'CONCURRENTLY')}`.execute(db);
-          longestMs = Math.max(longestMs, performance.now() - t0);
-        }
+        if (parent) await sql`ALTER TABLE ${sql.table(parent)} DETACH PARTITION ${sql.table(name)} ${sql.raw(pending ? 'FINALIZE' : 'CONCURRENTLY')}`.execute(db);
         await sql`DROP TABLE IF EXISTS ${sql.table(name)}`.execute(db);
       }
-      return { records, longestMs };
+      return records;
     },
   };
 }

@@ -73,7 +73,7 @@ export class Purger {
       }
     };
     // (A day is detached without locking calls' writes out: not one of the purge's transactions they wait for.)
-    let executions = (await this.days.dropBefore(now - longest)).records;
+    let executions = await this.days.dropBefore(now - longest);
     let rollups = 0;
     const drain = async (functionId: string, before: number) => {
       for (let n = this.batch; n >= this.batch; ) {
