@@ -68,6 +68,7 @@ function* calls(functionId: string, fn: number, node: number, n: number, from: n
       status,
       version: 1,
       nodeId: NODE_ID,
+      callId: null,
       trigger: 'url',
       httpStatus: status === 'success' ? 200 : status === 'error' ? 500 : 504,
       durationMs,

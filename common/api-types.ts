@@ -88,13 +88,16 @@ export interface ExecutionLogEntry {
   message: string;
 }
 
+/** How a call came: the API, the function URL, or a schedule (async-calls/schedules). */
+export type Trigger = 'api' | 'url' | 'schedule';
+
 /** An execution as GET …/executions lists it (without its log). */
 export interface ExecutionListItem {
   id: string;
   functionId: string;
   version: number;
   nodeId: string | null;
-  trigger: 'api' | 'url';
+  trigger: Trigger;
   status: ExecutionStatus;
   httpStatus: number;
   startedAt: string;
@@ -107,6 +110,8 @@ export interface ExecutionListItem {
   request: { method: string; path: string; bytes: number };
   error: string | null;
   logsTruncated: boolean;
+  /** The async call this execution was an attempt of (GET /api/executions/{callId}); null for a sync call. */
+  callId: string | null;
 }
 
 /** One execution (`{ execution }` from GET /api/executions/:id), with its log. */
@@ -233,7 +238,7 @@ export interface AsyncAttempt {
 export interface AsyncCallView {
   id: string;
   functionId: string;
-  trigger: 'api' | 'url';
+  trigger: Trigger;
   /** failed: after its last attempt (a dead letter). */
   status: 'queued' | 'running' | 'succeeded' | 'failed';
   createdAt: string;
@@ -250,7 +255,7 @@ export interface DeadLetterView {
   /** The last attempt's execution record (its logs); null when the attempt was interrupted. */
   executionId: string | null;
   functionId: string;
-  trigger: 'api' | 'url';
+  trigger: Trigger;
   request: { method: string; path: string; bytes: number };
   attempts: number;
   lastStatus: string;
@@ -263,6 +268,33 @@ export interface DeadLetterView {
 export interface DeadLetterList {
   deadLetters: DeadLetterView[];
   nextCursor: string | null;
+}
+
+/** A function's schedule (GET …/schedules): each tick queues an async call with trigger `schedule`. */
+export interface ScheduleView {
+  id: string;
+  functionId: string;
+  /** Five-field cron, a nickname (@hourly, @daily, …) or `@every 30s`. */
+  cron: string;
+  /** The IANA time zone the cron is read in. */
+  timezone: string;
+  /** The JSON body of its calls (null: an empty body). */
+  payload: unknown;
+  /** skip: a tick whose previous call is still queued or running is not fired; queue: it is queued anyway. */
+  overlap: 'skip' | 'queue';
+  /** Ticks missed while no control plane ran: none fires none; last fires the latest. */
+  catchUp: 'none' | 'last';
+  paused: boolean;
+  /** The next tick; null when paused or never again. */
+  nextRunAt: string | null;
+  /** The next few ticks (for a person checking the expression). */
+  nextRuns: string[];
+  /** The last tick taken (fired or skipped) and the call the last fired one queued. */
+  lastRunAt: string | null;
+  lastCallId: string | null;
+  fired: number;
+  skipped: number;
+  createdAt: string;
 }
 
 /** POST /api/auth/login and /api/auth/refresh. */

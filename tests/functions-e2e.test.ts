@@ -395,7 +395,7 @@ s('async calls (Prefer: respond-async): 202 once queued, then run; a failing cal
   assert.equal([done.status, done.attempts.length, done.attempts[0].status, done.answer.statusCode], ['succeeded', 1, 'success', 201]);
   assert.equal(JSON.parse(done.answer.body), { path: '/later', q: null, body: 'queued' });
   const attempt = (await api.get(`/api/executions/${done.attempts[0].executionId}`, owner.token)).body.execution;
-  assert.equal([attempt.status, attempt.request.path], ['success', '/later'], 'each attempt is an execution record');
+  assert.equal([attempt.status, attempt.request.path, attempt.callId], ['success', '/later', q.body.executionId], 'each attempt is an execution record linked to its call');
   assert.is((await api.get(`/api/executions/${q.body.executionId}`, other.token)).status, 404, 'another user’s call is a 404');
 
   // A call that always throws: one retry after ≈ 50 ms (maxAttempts 1), then a dead letter with both attempts.

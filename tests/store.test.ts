@@ -13,8 +13,9 @@ import { envCases } from './store/env.js';
 import { fleetCases } from './store/fleet.js';
 import { asyncCallsCases } from './store/async-calls.js';
 import { idempotencyCases } from './store/idempotency.js';
+import { schedulesCases } from './store/schedules.js';
 
-const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases, asyncCallsCases, idempotencyCases];
+const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases, asyncCallsCases, idempotencyCases, schedulesCases];
 
 storeSuite('sqlite', modules).run();
 storeSuite('postgres', modules).run();

@@ -34,6 +34,8 @@ import { Purger } from './maintenance/purge.js';
 import { RollupFolder } from './stats/rollup-folder.js';
 import { AsyncQueue } from './async-calls/async-queue.js';
 import { AsyncDispatcher } from './async-calls/dispatcher.js';
+import { Scheduler } from './async-calls/scheduler.js';
+import { SchedulesService } from './async-calls/schedules.service.js';
 import { DeadLettersService } from './async-calls/dead-letters.service.js';
 import { Idempotency } from './invocations/idempotency.js';
 import { Leases } from './maintenance/lease.js';
@@ -103,6 +105,8 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   // Every replica runs queued calls (claims in the database keep them apart).
   const dispatcher = new AsyncDispatcher(db.kysely, invocations, log, { replica: leases.holder, onSettled: (fn, result) => metrics.asyncAttempt(fn.id, fn.name, result) });
   queue.onQueued(() => dispatcher.wake());
+  // One replica at a time fires schedules (the `schedules` lease); each tick is an async call.
+  const scheduler = new Scheduler(db.kysely, queue, log, leases, { onTick: (s, result) => metrics.scheduleTick(s.function_id, result) });
   const executions = new ExecutionsService(db.kysely, functions);
   const app = buildApp({
     log,
@@ -111,7 +115,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     users,
     fleet,
     metrics: { registry: metrics.registry, token: config.metricsToken },
-    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue) },
+    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()) },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     sealer,
@@ -133,6 +137,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
       purger.start();
       folder.start();
       dispatcher.start();
+      scheduler.start();
       // Function URLs go to their own handler (the hot path); everything else to the Hono app.
       const api = getRequestListener(app.fetch, { hostname: config.host });
       const fnUrl = functionUrlHandler({ invocations, log });
@@ -165,6 +170,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
         await Promise.race([builder.settle(), new Promise((r) => setTimeout(r, 5000).unref())]);
         // Queued calls running here get the grace too; one still running after it is taken back by a replica
         // once its claim runs out, and runs again.
+        await scheduler.stop();
         await dispatcher.stop(5000);
         // Calls still running past the grace end as agent_lost when the links close; their rows are written
         // before the database closes.

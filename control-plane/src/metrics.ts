@@ -17,6 +17,13 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+
+  private readonly ticks = new Counter({
+    name: 'cpub_schedule_ticks_total',
+    help: 'Schedule ticks taken: fired (an async call queued), skipped (overlap skip: the previous call still queued or running; or missed while no control plane ran)',
+    labelNames: ['function_id', 'result'] as const,
+    registers: [this.registry],
+  });
   private readonly cold = new Counter({ name: 'cpub_cold_starts_total', help: 'Calls that started a container (or loaded a stem)', labelNames: ['function_id', 'function'] as const, registers: [this.registry] });
   private readonly builds = new Histogram({
     name: 'cpub_build_duration_seconds',
@@ -93,6 +100,10 @@ export class Metrics {
 
   asyncAttempt(functionId: string, name: string, result: 'succeeded' | 'retry' | 'failed'): void {
     this.attempts.inc({ function_id: functionId, function: name, result });
+  }
+
+  scheduleTick(functionId: string, result: 'fired' | 'skipped' | 'missed'): void {
+    this.ticks.inc({ function_id: functionId, result });
   }
 
   backgroundRun(job: string): void {

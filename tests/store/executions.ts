@@ -45,7 +45,8 @@ async function callWrite(db: Db, name: string, fn: string, i: number): Promise<{
   const record = executionRecord(name, fn, at, {
     version: 3 + i,
     nodeId: i % 2 ? null : `node-${i}`,
-    trigger: i % 2 ? 'url' : 'api',
+    trigger: (['api', 'url', 'schedule'] as const)[i % 3]!,
+    callId: i === 2 ? '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b' : null,
     status: i % 2 ? 'oom' : 'success',
     httpStatus: i % 2 ? 502 : 200,
     durationMs: 40 + i,
@@ -229,7 +230,7 @@ export const executionsCases: StoreCases = (s) => {
     for (const [i, [outcome, cold]] of calls.entries()) {
       const executionId = executionId_(t + i);
       const call = recorder.begin();
-      out.push(await recorder.record({ executionId, fn, version: 1, trigger: 'url', input: { method: 'GET', path: '/', body: Buffer.alloc(0) }, started: t + i, nodeId: null, reply: reply(outcome, cold), placementMs: 0, agentMs: 0 }));
+      out.push(await recorder.record({ executionId, fn, version: 1, trigger: 'url', callId: null, input: { method: 'GET', path: '/', body: Buffer.alloc(0) }, started: t + i, nodeId: null, reply: reply(outcome, cold), placementMs: 0, agentMs: 0 }));
       call.end();
     }
     assert.equal(out.map((o) => o.sampled), [false, false, true, false, false, true]);
@@ -238,7 +239,7 @@ export const executionsCases: StoreCases = (s) => {
     const minute = await db.kysely.selectFrom('execution_rollups').select(['calls', 'success', 'error', 'cold_starts']).where('function_id', '=', uid('fsamp')).where('size_ms', '=', 60_000).execute();
     assert.equal(minute.map((r) => [Number(r.calls), Number(r.success), Number(r.error), Number(r.cold_starts)]), [[6, 5, 1, 1]], 'the rollups count every call');
     // The next second starts a new allowance.
-    const next = await recorder.record({ executionId: executionId_(t + 1000), fn, version: 1, trigger: 'url', input: { method: 'GET', path: '/', body: Buffer.alloc(0) }, started: t + 1000, nodeId: null, reply: reply('ok'), placementMs: 0, agentMs: 0 });
+    const next = await recorder.record({ executionId: executionId_(t + 1000), fn, version: 1, trigger: 'url', callId: null, input: { method: 'GET', path: '/', body: Buffer.alloc(0) }, started: t + 1000, nodeId: null, reply: reply('ok'), placementMs: 0, agentMs: 0 });
     assert.is(next.sampled, false);
   });
 };

@@ -124,6 +124,7 @@ export function observeCommands(program: Command, ctx: Ctx): void {
       ['status', `${e.status} (HTTP ${e.httpStatus})`],
       ['version', `v${e.version}`],
       ['via', e.trigger],
+      ...(e.callId ? ([['attempt of', `async call ${e.callId}`]] as [string, string][]) : []),
       ['request', `${e.request.method} ${e.request.path} (${formatBytes(e.request.bytes)})`],
       ['started', e.startedAt],
       ['duration', `${e.durationMs} ms${e.coldStart ? ` (cold start: create ${t.createMs} ms, start ${t.startMs} ms, ready ${t.readyMs} ms)` : ''}`],

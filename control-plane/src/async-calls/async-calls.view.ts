@@ -2,6 +2,7 @@
 // letter), each attempt (an execution record of its own), and the final answer.
 import { z } from '@hono/zod-openapi';
 import type { AsyncCallRow } from './async-calls.repo.js';
+import { TRIGGERS } from '../executions/records.js';
 import type { Same } from '../http/schemas.js';
 import type * as api from '../../../common/api-types.js';
 
@@ -27,7 +28,7 @@ export const AsyncCallSchema = z
   .object({
     id: z.string(),
     functionId: z.string(),
-    trigger: z.enum(['api', 'url']),
+    trigger: z.enum(TRIGGERS),
     status: z.enum(['queued', 'running', 'succeeded', 'failed']).openapi({ description: 'failed: after its last attempt; it is a dead letter of the function' }),
     createdAt: z.string(),
     nextAttemptAt: z.string().nullable().openapi({ description: 'when a queued call runs next' }),

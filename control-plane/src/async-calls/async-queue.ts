@@ -2,9 +2,10 @@
 // to the dispatchers of this replica so a call queued on an idle replica starts at once.
 import { v7 as uuidv7 } from 'uuid';
 import type { Kysely } from 'kysely';
-import type { Database, FunctionRow } from '../db/schema.js';
+import type { AsyncCallsTable, Database, FunctionRow } from '../db/schema.js';
 import { asyncCallsRepo } from './async-calls.repo.js';
 import { Conflict } from '../errors.js';
+import type { Trigger } from '../../../common/api-types.js';
 
 export interface QueuedRequest {
   method: string;
@@ -24,42 +25,50 @@ export class AsyncQueue {
     this.listeners.push(listener);
   }
 
+  /** Tells this replica's dispatcher of calls queued (by enqueue, or by a transaction of the caller's: the scheduler). */
+  notify(): void {
+    for (const l of this.listeners) l();
+  }
+
   /**
    * The call's id (its executionId): a UUIDv7 of the time it was queued. `replaying`: the dead letter it replays,
    * marked in the same transaction (409 already_replayed when it was replayed meanwhile).
    */
-  async enqueue(fn: FunctionRow, request: QueuedRequest, trigger: 'api' | 'url', replaying?: string): Promise<string> {
-    const now = Date.now();
-    const id = uuidv7({ msecs: now });
-    const row = {
-      id,
-      function_id: fn.id,
-      trigger,
-      state: 'queued',
-      method: request.method,
-      path: request.path,
-      query: request.query,
-      headers: JSON.stringify(request.headers),
-      body: request.body,
-      attempts: 0,
-      due_at: now,
-      claimed_by: null,
-      claimed_until: null,
-      history: '[]',
-      answer: null,
-      answer_body: null,
-      created_at: now,
-      finished_at: null,
-      replayed_as: null,
-    } as const;
+  async enqueue(fn: FunctionRow, request: QueuedRequest, trigger: Trigger, replaying?: string): Promise<string> {
+    const row = queuedRow(fn.id, request, trigger, Date.now());
     if (replaying === undefined) await asyncCallsRepo.insert(this.db, row);
     else {
       await this.db.transaction().execute(async (tx) => {
-        if (!(await asyncCallsRepo.markReplayed(tx, fn.id, replaying, id))) throw Conflict('already_replayed', `dead letter ${replaying} was replayed already`);
+        if (!(await asyncCallsRepo.markReplayed(tx, fn.id, replaying, row.id))) throw Conflict('already_replayed', `dead letter ${replaying} was replayed already`);
         await asyncCallsRepo.insert(tx, row);
       });
     }
-    for (const l of this.listeners) l();
-    return id;
+    this.notify();
+    return row.id;
   }
+}
+
+/** The row of a call queued at `now`, due at once. */
+export function queuedRow(functionId: string, request: QueuedRequest, trigger: Trigger, now: number): AsyncCallsTable {
+  return {
+    id: uuidv7({ msecs: now }),
+    function_id: functionId,
+    trigger,
+    state: 'queued',
+    method: request.method,
+    path: request.path,
+    query: request.query,
+    headers: JSON.stringify(request.headers),
+    body: request.body,
+    attempts: 0,
+    due_at: now,
+    claimed_by: null,
+    claimed_until: null,
+    history: '[]',
+    answer: null,
+    answer_body: null,
+    created_at: now,
+    finished_at: null,
+    replayed_as: null,
+  };
 }

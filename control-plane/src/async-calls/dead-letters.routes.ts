@@ -5,6 +5,7 @@ import type { AppEnv } from '../http/env.js';
 import { json, pageQuery, fnRef, unauthenticated, fnNotFound, problem, type Same, authed } from '../http/schemas.js';
 import { AsyncAccepted } from '../invocations/invoke.routes.js';
 import type { DeadLettersService } from './dead-letters.service.js';
+import { TRIGGERS } from '../executions/records.js';
 import type * as api from '../../../common/api-types.js';
 
 const DeadLetterSchema = z
@@ -12,7 +13,7 @@ const DeadLetterSchema = z
     id: z.string().openapi({ description: 'the call’s id: GET /api/executions/{id} shows it whole' }),
     executionId: z.string().nullable().openapi({ description: 'the last attempt’s execution record' }),
     functionId: z.string(),
-    trigger: z.enum(['api', 'url']),
+    trigger: z.enum(TRIGGERS),
     request: z.object({ method: z.string(), path: z.string(), bytes: z.number() }),
     attempts: z.number(),
     lastStatus: z.string(),

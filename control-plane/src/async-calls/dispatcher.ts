@@ -140,7 +140,7 @@ export class AsyncDispatcher {
     let out: CallOutcome | undefined;
     let thrown: AppError | undefined;
     try {
-      out = await this.invocations.runQueued(fn, { method: call.method, path: call.path, query: call.query, headers: JSON.parse(call.headers) as [string, string][], body: call.body }, call.trigger);
+      out = await this.invocations.runQueued(fn, { method: call.method, path: call.path, query: call.query, headers: JSON.parse(call.headers) as [string, string][], body: call.body }, call.trigger, call.id);
     } catch (err) {
       if (err instanceof AppError && err.code === 'too_many_calls') {
         // No room for it now (sync calls hold the function's concurrency): not an attempt; it waits its turn.

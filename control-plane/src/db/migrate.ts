@@ -11,6 +11,7 @@ import * as m0008 from './migrations/0008-record-rows.js';
 import * as m0009 from './migrations/0009-async-calls.js';
 import * as m0010 from './migrations/0010-record-days.js';
 import * as m0011 from './migrations/0011-idempotency.js';
+import * as m0012 from './migrations/0012-schedules.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -24,6 +25,7 @@ const migrations = {
   '0009-async-calls': m0009,
   '0010-record-days': m0010,
   '0011-idempotency': m0011,
+  '0012-schedules': m0012,
 };
 
 export type MigrationName = keyof typeof migrations;

@@ -1,5 +1,6 @@
 // The database schema as Kysely types. Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite).
 import type { Generated, Insertable, Selectable } from 'kysely';
+import type { Trigger } from '../../../common/api-types.js';
 
 export interface UsersTable {
   id: string;
@@ -213,7 +214,7 @@ export interface AsyncCallsTable {
   /** A UUIDv7: the id the 202 gave (executionId). */
   id: string;
   function_id: string;
-  trigger: 'api' | 'url';
+  trigger: Trigger;
   /** failed: after its last attempt, a dead letter. */
   state: AsyncCallState;
   method: string;
@@ -334,6 +335,31 @@ export interface FunctionEnvTable {
   updated_at: number;
 }
 
+/** A function's schedule (async-calls/scheduler.ts): each tick queues an async call with trigger `schedule`. */
+export interface SchedulesTable {
+  id: string;
+  function_id: string;
+  /** Five-field cron, a nickname (@daily), or `@every 30s`. */
+  cron: string;
+  /** IANA time zone the cron is read in. */
+  timezone: string;
+  /** JSON text, the body of its calls; null: none. */
+  payload: string | null;
+  /** skip: a tick whose previous call is still queued or running is not fired; queue: it is. */
+  overlap: 'skip' | 'queue';
+  /** Ticks missed while no replica ran: none fired (none), or the last of them (last). */
+  catch_up: 'none' | 'last';
+  paused: number;
+  /** Where @every counts from: the last change of the timing (epoch ms). */
+  anchor_at: number;
+  next_run_at: number | null;
+  last_tick_at: number | null;
+  last_call_id: string | null;
+  fired: number;
+  skipped: number;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   token_families: TokenFamiliesTable;
@@ -353,6 +379,7 @@ export interface Database {
   legacy_execution_ids: LegacyExecutionIdsTable;
   record_numbers: RecordNumbersTable;
   async_calls: AsyncCallsTable;
+  schedules: SchedulesTable;
   idempotency_keys: IdempotencyKeysTable;
   api_keys: ApiKeysTable;
   used_signatures: UsedSignaturesTable;

@@ -15,6 +15,7 @@ import { ExecutionWriter } from './execution-writer.js';
 import { encodeRecord, uuidBytes, type ExecutionRecord } from './records.js';
 import { recordNumbers } from './record-numbers.js';
 import type { Executor } from '../db/schema.js';
+import type { Trigger } from '../../../common/api-types.js';
 
 export interface CallTimings {
   queuedMs: number;
@@ -50,7 +51,9 @@ export interface FinishedCall {
   executionId: string;
   fn: FunctionRow;
   version: number;
-  trigger: 'api' | 'url';
+  trigger: Trigger;
+  /** The async call this is an attempt of; null for a sync call. */
+  callId: string | null;
   input: { method: string; path: string; body: Buffer };
   started: number;
   nodeId: string | null;
@@ -182,6 +185,7 @@ export class CallRecorder {
         version: c.version,
         nodeId: c.nodeId,
         trigger: c.trigger,
+        callId: c.callId,
         httpStatus: failure ? statusOf(failure).status : reply!.status,
         durationMs,
         coldStart,

@@ -4,7 +4,7 @@ import type * as api from '../../../common/api-types.js';
 import type { Same } from '../http/schemas.js';
 import { EXECUTION_STATUSES } from '../../../proto/outcomes.js';
 import { decodeCallLog } from '../../../common/call-log.js';
-import type { ExecutionRecord } from './records.js';
+import { TRIGGERS, type ExecutionRecord } from './records.js';
 
 export const ExecutionSchema = z
   .object({
@@ -12,7 +12,7 @@ export const ExecutionSchema = z
     functionId: z.string(),
     version: z.number(),
     nodeId: z.string().nullable(),
-    trigger: z.enum(['api', 'url']),
+    trigger: z.enum(TRIGGERS),
     status: z.enum(EXECUTION_STATUSES),
     httpStatus: z.number(),
     startedAt: z.string(),
@@ -25,6 +25,7 @@ export const ExecutionSchema = z
     error: z.string().nullable(),
     logs: z.array(z.object({ atMs: z.number(), stream: z.string(), level: z.string(), message: z.string() })).optional(),
     logsTruncated: z.boolean(),
+    callId: z.string().nullable(),
   })
   .openapi('Execution');
 
@@ -52,5 +53,6 @@ export function toExecutionView(e: ExecutionRecord, lines?: string | null): Exec
     error: e.error,
     ...(lines !== undefined ? { logs: lines ? decodeCallLog(lines) : [] } : {}),
     logsTruncated: e.logs === 2,
+    callId: e.callId,
   };
 }

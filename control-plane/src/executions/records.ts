@@ -5,6 +5,10 @@
 // else in `detail`, a protobuf message (ExecutionDetail below) that omits what is zero: ≈ 20 bytes for a warm call.
 import protobuf from 'protobufjs';
 import type { ExecutionStatus } from '../db/schema.js';
+import type { Trigger } from '../../../common/api-types.js';
+
+/** How a call came (api-types.ts Trigger), for schemas. */
+export const TRIGGERS = ['api', 'url', 'schedule'] as const satisfies readonly Trigger[];
 import { EXECUTION_STATUSES } from '../../../proto/outcomes.js';
 
 /** A status's code in the table: its place in EXECUTION_STATUSES, which only grows at its end. */
@@ -50,7 +54,9 @@ export interface ExecutionRecord {
   status: ExecutionStatus;
   version: number;
   nodeId: string | null;
-  trigger: 'api' | 'url';
+  trigger: Trigger;
+  /** The async call this was an attempt of (its id); null for a sync call. */
+  callId: string | null;
   httpStatus: number;
   durationMs: number;
   coldStart: boolean;
@@ -98,6 +104,8 @@ const DETAIL = protobuf.Type.fromJSON('ExecutionDetail', {
     methodName: { type: 'string', id: 22 },
     legacyId: { type: 'bytes', id: 23 }, // the id of a record made before ids were UUIDv7 of the start (migration 0008)
     hasError: { type: 'bool', id: 24 }, // error is set (it may be the empty string)
+    schedule: { type: 'bool', id: 25 }, // the trigger: a schedule (url is then false)
+    call: { type: 'bytes', id: 26 }, // the async call (16 bytes of its UUID) this was an attempt of
   },
 });
 
@@ -128,6 +136,8 @@ interface Detail {
   methodName?: string;
   legacyId?: Uint8Array;
   hasError?: boolean;
+  schedule?: boolean;
+  call?: Uint8Array;
 }
 
 /** A number as the message holds it: left out when 0 (protobufjs writes every field that is set). */
@@ -161,6 +171,8 @@ export function encodeRecord(r: ExecutionRecord, fn: number, node: number, legac
     error: r.error || undefined,
     hasError: r.error !== null || undefined,
     legacyId,
+    schedule: r.trigger === 'schedule' || undefined,
+    call: r.callId ? uuidBytes(r.callId) : undefined,
   };
   return { fn, id: r.key, status: STATUS_CODES[r.status], detail: Buffer.from(DETAIL.encode(d).finish()) };
 }
@@ -188,7 +200,8 @@ export async function decodeRecords(functionIdOf: (row: StoredRecord) => string,
       status: statusOfCode(row.status),
       version: d.version ?? 0,
       nodeId: d.node ? (nodes.get(d.node) ?? null) : null,
-      trigger: d.url ? 'url' : 'api',
+      trigger: d.schedule ? 'schedule' : d.url ? 'url' : 'api',
+      callId: d.call?.length === 16 ? uuidText(d.call) : null,
       httpStatus: d.httpStatus ?? 0,
       durationMs: d.durationMs ?? 0,
       coldStart,

@@ -27,6 +27,7 @@ import { invokeRoutes } from '../invocations/invoke.routes.js';
 import { executionsRoutes } from '../executions/executions.routes.js';
 import { keysRoutes } from '../keys/keys.routes.js';
 import { deadLettersRoutes } from '../async-calls/dead-letters.routes.js';
+import { schedulesRoutes } from '../async-calls/schedules.routes.js';
 import { envRoutes } from '../env/env.routes.js';
 import { statsRoutes } from '../stats/stats.routes.js';
 import { CALL_BODY_LIMIT } from '../invocations/invocation.service.js';
@@ -115,6 +116,7 @@ export function buildApp(d: AppDeps) {
   app.route('/api/functions', invokeRoutes(f.invocations));
   app.route('/api/functions', keysRoutes(f.keys, user));
   app.route('/api/functions', deadLettersRoutes(f.deadLetters, user));
+  app.route('/api/functions', schedulesRoutes(f.schedules, user));
   app.route('/api/functions', envRoutes(f.env, user));
   app.route('/api', executionsRoutes(f.executions, f.liveLogs, user));
   app.route('/api', statsRoutes(f.stats, user));

@@ -8,6 +8,7 @@ import type { EnvService } from '../env/env.service.js';
 import type { KeysService } from '../keys/keys.service.js';
 import type { StatsService } from '../stats/stats.service.js';
 import type { DeadLettersService } from '../async-calls/dead-letters.service.js';
+import type { SchedulesService } from '../async-calls/schedules.service.js';
 
 export interface Features {
   functions: FunctionsService;
@@ -18,6 +19,7 @@ export interface Features {
   keys: KeysService;
   stats: StatsService;
   deadLetters: DeadLettersService;
+  schedules: SchedulesService;
   /** Live function log lines from every agent, emitted by function id. */
   liveLogs: EventEmitter;
 }

@@ -26,6 +26,11 @@ export const ExecutionPage: FC<{ e: ExecutionView; fnName: string }> = ({ e, fnN
       <p class="mono">
         {e.request.method} {e.request.path} ({e.request.bytes} bytes) via {e.trigger} at {when(e.startedAt)} on node {e.nodeId ?? '—'}
       </p>
+      {e.callId && (
+        <p>
+          An attempt of async call <a href={`/ui/executions/${e.callId}`} class="mono">{e.callId}</a>
+        </p>
+      )}
       {e.error && <Notice kind="error">{e.error}</Notice>}
       <h2>Timings (ms)</h2>
       <table>

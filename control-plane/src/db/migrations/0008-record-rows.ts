@@ -98,6 +98,7 @@ async function convert(db: Kysely<any>): Promise<void> {
         startedAt: Number(r.started_at),
         status: STATUSES[r.status] ?? 'error',
         version: r.version,
+        callId: null,
         nodeId: r.node_id,
         trigger: r.trigger === 'url' ? 'url' : 'api',
         httpStatus: r.http_status,
