@@ -121,6 +121,20 @@ s('logs, logs -f receiving a line from a new call, executions, execution, stats'
   const missing = cpub(['dlq', 'replay', 'greeter', '0193a6f0-0000-7000-8000-000000000000']);
   assert.is(missing.status, 1);
   assert.match(missing.stderr, /no dead letter/);
+  // Schedules from the CLI: added (its next runs shown), listed, paused, resumed, removed; a bad cron is the server's 400.
+  const added = cpub(['schedules', 'add', 'greeter', '0 2 * * *', '--timezone', 'Europe/Paris', '--payload', '{"report":"daily"}']);
+  assert.is(added.status, 0, added.stderr);
+  const sid = added.stdout.trim();
+  assert.match(added.stderr, /next runs: \S+T01:00:00\.000Z, /);
+  assert.match(ok(['schedules', 'list', 'greeter']).stdout, new RegExp(`${sid} +0 2 \\* \\* \\* \\(Europe/Paris\\) +\\S+T01:00:00.000Z`));
+  assert.match(ok(['schedules', 'pause', 'greeter', sid]).stdout, `paused ${sid}`);
+  assert.match(ok(['schedules', 'list', 'greeter']).stdout, /paused/);
+  assert.match(ok(['schedules', 'resume', 'greeter', sid]).stdout, /resumed .*; next run \S+T01:00:00.000Z/);
+  const badCron = cpub(['schedules', 'add', 'greeter', '* * *']);
+  assert.equal([badCron.status, /five fields/.test(badCron.stderr)], [1, true], badCron.stderr);
+  assert.is(cpub(['schedules', 'add', 'greeter', '@daily', '--payload', '{oops']).status, 2);
+  assert.match(ok(['schedules', 'rm', 'greeter', sid]).stdout, `deleted ${sid}`);
+  assert.equal(JSON.parse(ok(['schedules', 'list', 'greeter', '--json']).stdout), { schedules: [] });
   const st = ok(['stats', 'greeter']);
   const calls = Number(/calls: +(\d+) \(\d+ ok, 0 errors/.exec(st.stdout)?.[1]);
   assert.ok(calls >= 2, st.stdout);

@@ -432,6 +432,47 @@ s('async calls (Prefer: respond-async): 202 once queued, then run; a failing cal
   assert.is((await api.post('/api/functions/empty/invoke', {}, owner.token, { prefer: 'respond-async' })).status, 409);
 });
 
+s('schedules: @every 1s fires async calls with trigger schedule and the payload; bad cron, unknown fields and another user’s function are refused; pause, resume, delete', async () => {
+  const base = '/api/functions/hello/schedules';
+  const bad = await api.post(base, { cron: '61 * * * *' }, owner.token);
+  assert.equal([bad.status, bad.body.code], [400, 'invalid_schedule']);
+  assert.match(bad.body.detail, 'Invalid value for minute: 61');
+  assert.equal([(await api.post(base, { cron: '* * * *' }, owner.token)).status, (await api.post(base, { cron: '@every 1s', timezone: 'Mars/Base' }, owner.token)).body.code], [400, 'invalid_schedule']);
+  const typo = await api.post(base, { cron: '@every 1s', overlapp: 'skip' }, owner.token);
+  assert.is(typo.status, 400);
+  assert.match(typo.text, 'overlapp');
+  const helloId = (await api.get('/api/functions/hello', owner.token)).body.function.id;
+  assert.is((await api.post(`/api/functions/${helloId}/schedules`, { cron: '@every 1s' }, other.token)).status, 404, 'another user’s function is a 404');
+  const made = await api.post(base, { cron: '@every 1s', payload: { job: 'tick' } }, owner.token);
+  assert.is(made.status, 201, made.text);
+  const sch = made.body.schedule;
+  assert.equal([sch.cron, sch.timezone, sch.overlap, sch.catchUp, sch.paused, sch.nextRuns.length], ['@every 1s', 'UTC', 'skip', 'none', false, 3]);
+  // Its ticks are async calls: each runs, with the payload as its body, recorded with trigger schedule.
+  let fired: any;
+  await until('a tick fired and its call ran', async () => {
+    const now = (await api.get(`${base}/${sch.id}`, owner.token)).body.schedule;
+    if (!now.lastCallId) return false;
+    fired = (await api.get(`/api/executions/${now.lastCallId}`, owner.token)).body.call;
+    return fired?.status === 'succeeded';
+  });
+  assert.is(fired.trigger, 'schedule');
+  assert.equal(JSON.parse(fired.answer.body).body, '{"job":"tick"}');
+  const attempt = (await api.get(`/api/executions/${fired.attempts[0].executionId}`, owner.token)).body.execution;
+  assert.equal([attempt.trigger, attempt.callId], ['schedule', fired.id]);
+  assert.is((await api.get(`/api/functions/${helloId}/schedules/${sch.id}`, other.token)).status, 404);
+  // Paused, it fires no more; resumed, it has a next run again.
+  const paused = await api.patch(`${base}/${sch.id}`, { paused: true }, owner.token);
+  assert.equal([paused.status, paused.body.schedule.paused, paused.body.schedule.nextRunAt], [200, true, null]);
+  const firedWhenPaused = paused.body.schedule.fired;
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.is((await api.get(`${base}/${sch.id}`, owner.token)).body.schedule.fired, firedWhenPaused, 'a paused schedule does not fire');
+  const resumed = await api.patch(`${base}/${sch.id}`, { paused: false, cron: '0 2 * * *', timezone: 'Europe/Paris' }, owner.token);
+  assert.equal([resumed.body.schedule.paused, new Date(resumed.body.schedule.nextRunAt).getUTCMinutes()], [false, 0]);
+  assert.equal((await api.get(base, owner.token)).body.schedules.map((x: { id: string }) => x.id), [sch.id]);
+  assert.is((await api.del(`${base}/${sch.id}`, undefined, owner.token)).status, 204);
+  assert.is((await api.del(`${base}/${sch.id}`, undefined, owner.token)).status, 404);
+});
+
 s('Idempotency-Key: a repeat gets the first call’s execution and answer, concurrent duplicates wait for the first, another request with the key is a 422; async too', async () => {
   await api.post('/api/functions', { name: 'once', auth: 'public', concurrency: 4 }, owner.token);
   const d = await deploy('once', `(() => { let n = 0; return async (req) => { n++; if (new URL(req.url).pathname === '/slow') await new Promise((r) => setTimeout(r, 500)); return new Response(JSON.stringify({ n, body: await req.text() })); }; })()`);
