@@ -175,6 +175,35 @@ s('dead letters: an async call that failed is listed on its function’s page; r
   assert.match(await page.locator('#call-attempts').innerText(), /1\s+error\s+500/);
 });
 
+s('schedules: added from the function’s page (a bad cron says why), listed with next runs, fired, paused, resumed, deleted', async () => {
+  await page.goto(`${server.url}/ui/functions/flaky`);
+  const form = page.locator('form', { has: page.getByRole('button', { name: 'Add schedule' }) });
+  await form.getByLabel('Cron').fill('61 * * * *');
+  await submit(form.getByRole('button', { name: 'Add schedule' }));
+  assert.match(await page.content(), /Invalid value for minute: 61/);
+  await form.getByLabel('Cron').fill('@every 1s');
+  await form.getByLabel('Payload (JSON)').fill('{"from":"dashboard"}');
+  await submit(form.getByRole('button', { name: 'Add schedule' }));
+  assert.match(await page.content(), /Schedule added: next run \d{4}-/);
+  await until('a tick fired', async () => (await api.get('/api/functions/flaky/schedules', adminToken)).body.schedules[0].fired > 0);
+  await page.reload();
+  const table = page.locator('#schedules');
+  assert.match(await table.innerText(), /@every 1s\s+(\d{4}-\d\d-\d\d [\d:]+Z, ){2}\d{4}-\d\d-\d\d [\d:]+Z\s+\d{4}-/);
+  await shot('schedules');
+  // Its call is an async call of the function (this one fails: it lands in the dead letters, as any async call would).
+  const last = (await api.get('/api/functions/flaky/schedules', adminToken)).body.schedules[0].lastCallId;
+  await table.getByRole('link').first().click();
+  await page.waitForURL(`**/ui/executions/${last}`);
+  assert.match(await page.content(), /via schedule/);
+  await page.goBack();
+  await submit(page.locator('#schedules').getByRole('button', { name: 'Pause' }));
+  assert.match(await page.locator('#schedules').innerText(), /paused/);
+  await submit(page.locator('#schedules').getByRole('button', { name: 'Resume' }));
+  assert.match(await page.content(), /Schedule resumed/);
+  await submit(page.locator('#schedules').getByRole('button', { name: 'Delete' }));
+  assert.is(await page.locator('#schedules').count(), 0, 'none left');
+});
+
 s('the functions list: status, version, calls and a sparkline', async () => {
   await page.goto(`${server.url}/ui/functions`);
   const row = page.locator('tr', { hasText: 'web' });

@@ -21,7 +21,7 @@ import type { Logger } from '../../../common/logger.js';
 import { EnvValue } from '../env/env.routes.js';
 import { KeyName } from '../keys/keys.routes.js';
 import { InvokeBody } from '../invocations/invoke.routes.js';
-import { CSS, JS, Layout } from './ui.js';
+import { CSS, JS, Layout, when } from './ui.js';
 import { AccountPage, AsyncCallPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages/index.js';
 
 export interface DashboardDeps {
@@ -43,7 +43,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 type Form = Record<string, string>;
 
 export function dashboardRoutes(d: DashboardDeps) {
-  const { functions: fns, deployments, invocations, executions, env, keys, stats, liveLogs, deadLetters } = d.features;
+  const { functions: fns, deployments, invocations, executions, env, keys, stats, liveLogs, deadLetters, schedules } = d.features;
   const app = new Hono<UiEnv>();
 
   app.use('*', async (c, next) => {
@@ -166,7 +166,7 @@ export function dashboardRoutes(d: DashboardDeps) {
       throw err;
     }
     const statusFilter = (c.req.query('status') ?? '') as ExecutionStatus | '';
-    const [fn, deps, envList, keyList, s, hourly, ex, dead] = await Promise.all([
+    const [fn, deps, envList, keyList, s, hourly, ex, dead, scheduleList] = await Promise.all([
       fns.get(user, row.id),
       deployments.list(user, row.id, 20),
       env.list(user, row.id),
@@ -175,10 +175,11 @@ export function dashboardRoutes(d: DashboardDeps) {
       stats.buckets({ functionId: row.id }, 'hour', 24),
       executions.list(user, row.id, { limit: 20, ...(statusFilter ? { status: statusFilter } : {}) }),
       deadLetters.list(user, row.id, 20),
+      schedules.list(user, row.id),
     ]);
     const notice = takeFlash(c);
     const newSecret = takeSecret(c, d.sealer, user.id);
-    const data: FunctionPageData = { fn, deployments: deps.deployments, env: envList, keys: keyList, deadLetters: dead.deadLetters, stats: s, hourly, executions: ex.executions, statusFilter, notice, newSecret, ...extra };
+    const data: FunctionPageData = { fn, deployments: deps.deployments, env: envList, keys: keyList, deadLetters: dead.deadLetters, schedules: scheduleList, stats: s, hourly, executions: ex.executions, statusFilter, notice, newSecret, ...extra };
     return page(c, fn.name, <FunctionPage csrf={c.get('csrf')} d={data} />, status);
   }
   app.get('/functions/:name', (c) => functionPage(c));
@@ -247,6 +248,18 @@ export function dashboardRoutes(d: DashboardDeps) {
     await deadLetters.remove(c.get('user'), fn.id, c.req.param('id')!);
     return 'Dead letter deleted.';
   });
+  action('schedules', async (c, fn, f) => {
+    let payload: unknown;
+    try {
+      payload = f.payload ? JSON.parse(f.payload) : undefined;
+    } catch {
+      throw Invalid('invalid_payload', 'the payload is not JSON', { field: 'payload' });
+    }
+    const s = await schedules.create(c.get('user'), fn.id, { cron: f.cron ?? '', timezone: f.timezone || 'UTC', payload, overlap: f.overlap === 'queue' ? 'queue' : 'skip', catchUp: 'none', paused: false });
+    return `Schedule added: next run ${when(s.nextRunAt)}.`;
+  });
+  for (const [verb, paused] of [['pause', true], ['resume', false]] as const) action(`schedules/:id/${verb}`, async (c, fn) => (await schedules.update(c.get('user'), fn.id, c.req.param('id')!, { paused }), `Schedule ${verb}d.`));
+  action('schedules/:id/delete', async (c, fn) => (await schedules.remove(c.get('user'), fn.id, c.req.param('id')!), 'Schedule deleted.'));
   action('keys/:keyId/revoke', async (c, fn) => {
     await keys.revoke(c.get('user'), fn.id, c.req.param('keyId')!);
     return 'Key revoked.';

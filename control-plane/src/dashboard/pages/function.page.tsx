@@ -2,7 +2,7 @@
 // One function's page: its URL, last 24 hours, invoke form, live log, executions, versions, settings, env
 // and keys (the longer sections have files of their own, function-*.section.tsx).
 import type { FC } from 'hono/jsx';
-import type { DeadLetterView, DeploymentView, EnvEntry, ExecutionListItem, FunctionView, KeyView, StatsBucket, StatsSummary } from '../../../../common/api-types.js';
+import type { DeadLetterView, DeploymentView, ScheduleView, EnvEntry, ExecutionListItem, FunctionView, KeyView, StatsBucket, StatsSummary } from '../../../../common/api-types.js';
 import { Badge, BarChart, Form, LineChart, mib } from '../ui.js';
 import { Flash, Stat, type PageNotice } from './shared.js';
 import { InvokeSection, type InvokeFormValues, type Invoked } from './function-invoke.section.js';
@@ -11,6 +11,7 @@ import { VersionsSection } from './function-versions.section.js';
 import { EnvSection } from './function-env.section.js';
 import { KeysSection } from './function-keys.section.js';
 import { DeadLettersSection } from './function-dead-letters.section.js';
+import { SchedulesSection } from './function-schedules.section.js';
 
 export interface FunctionPageData {
   fn: FunctionView;
@@ -18,6 +19,7 @@ export interface FunctionPageData {
   env: EnvEntry[];
   keys: KeyView[];
   deadLetters: DeadLetterView[];
+  schedules: ScheduleView[];
   stats: StatsSummary;
   hourly: StatsBucket[];
   executions: ExecutionListItem[];
@@ -96,6 +98,8 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
       <ExecutionsSection base={base} executions={d.executions} statusFilter={d.statusFilter} />
 
       <DeadLettersSection csrf={csrf} base={base} deadLetters={d.deadLetters} />
+
+      <SchedulesSection csrf={csrf} base={base} schedules={d.schedules} />
 
       <VersionsSection csrf={csrf} base={base} deployments={d.deployments} />
 
