@@ -28,6 +28,8 @@ export interface FunctionView {
   asyncConcurrency: number | null;
   /** How its async calls are retried (the whole policy, defaults filled in). */
   retry: RetryPolicyView;
+  /** Where the outcomes of its async calls are POSTed (signed with its destination secret); null: nowhere. */
+  destinations: { onSuccess: string | null; onFailure: string | null };
   activeVersion: number | null;
   status: 'ready' | 'not_deployed';
   createdAt: string;
@@ -246,6 +248,19 @@ export interface AsyncCallView {
   finishedAt: string | null;
   attempts: AsyncAttempt[];
   answer: { statusCode: number; headers: Record<string, string>; body: string; bodyEncoding: 'utf8' | 'base64' } | null;
+  /** Its outcome's deliveries to the function's destinations. */
+  deliveries: DeliveryView[];
+}
+
+/** The POST of an async call's outcome to a destination. */
+export interface DeliveryView {
+  id: string;
+  event: 'call.succeeded' | 'call.failed';
+  url: string;
+  /** pending: not yet taken by the receiver (retried with backoff); failed: after its last attempt. */
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastError: string | null;
 }
 
 /** GET …/dead-letters: an async call that failed after its last attempt. */

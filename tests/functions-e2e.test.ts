@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +66,7 @@ s.before(
       dropDb = db.drop;
       dbEnv = { DATABASE_URL: db.url };
     }
-    server = await startServer({ CPUB_JOIN_TOKEN: JOIN, CPUB_BUILD_AGENT_WAIT: '2s', CPUB_METRICS_TOKEN: METRICS_TOKEN, ...dbEnv });
+    server = await startServer({ CPUB_JOIN_TOKEN: JOIN, CPUB_BUILD_AGENT_WAIT: '2s', CPUB_METRICS_TOKEN: METRICS_TOKEN, CPUB_DESTINATION_ALLOW: '127.0.0.1/32', ...dbEnv });
     api = client(server.url);
     owner = await account('owner@example.com');
     other = await account('other@example.com');
@@ -430,6 +431,61 @@ s('async calls (Prefer: respond-async): 202 once queued, then run; a failing cal
 
   // Refused at once what could never run: no ready version.
   assert.is((await api.post('/api/functions/empty/invoke', {}, owner.token, { prefer: 'respond-async' })).status, 409);
+});
+
+s('destinations: a call’s outcome is POSTed, signed, to onSuccess or onFailure, retried until the receiver takes it; private addresses are refused', async () => {
+  const got: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+  let refuse = 1;
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body });
+      res.statusCode = refuse-- > 0 ? 503 : 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  try {
+    assert.is((await api.post('/api/functions', { name: 'notify', retry: { maxAttempts: 0 } }, owner.token)).status, 201);
+    await deploy('notify', `async (req) => { if (new URL(req.url).pathname === '/boom') throw new Error('boom'); return new Response('fine'); }`);
+    // The operator allows 127.0.0.1 only (CPUB_DESTINATION_ALLOW): other private addresses are refused as they are set.
+    const refused = await api.patch('/api/functions/notify', { destinations: { onFailure: 'http://10.0.0.8/hook' } }, owner.token);
+    assert.equal([refused.status, refused.body.code], [400, 'destination_not_allowed']);
+    assert.match(refused.body.detail, 'destinations.onFailure: 10.0.0.8 is a loopback, link-local, private or reserved address');
+    const set = await api.patch('/api/functions/notify', { destinations: { onSuccess: hook, onFailure: hook } }, owner.token);
+    assert.equal(set.body.function.destinations, { onSuccess: hook, onFailure: hook });
+    assert.is((await api.patch('/api/functions/notify', { destinations: { onSucess: hook } }, owner.token)).status, 400, 'a misspelt destination is refused');
+    const secret = (await api.get('/api/functions/notify/destinations/secret', owner.token)).body.secret as string;
+    assert.match(secret, /^cpds_/);
+    assert.is((await api.get('/api/functions/notify/destinations/secret', owner.token)).body.secret, secret, 'the same secret until rotated');
+
+    const ok = await api.post('/api/functions/notify/invoke', { method: 'POST', path: '/' }, owner.token, { prefer: 'respond-async' });
+    // The receiver answers 503 first: the delivery is retried (≈ 1 s) and then taken.
+    await until('the success delivered', async () => (await api.get(`/api/executions/${ok.body.executionId}`, owner.token)).body.call.deliveries[0]?.state === 'delivered', 20_000);
+    const call = (await api.get(`/api/executions/${ok.body.executionId}`, owner.token)).body.call;
+    assert.equal([call.deliveries[0].event, call.deliveries[0].attempts, call.deliveries[0].lastError], ['call.succeeded', 2, null]);
+    assert.is(got.length, 2);
+    const [first, second] = got;
+    assert.is(first!.headers['x-cpub-delivery'], second!.headers['x-cpub-delivery'], 'a retry is the same delivery (receivers de-duplicate by it)');
+    const ts = second!.headers['x-cpub-timestamp'] as string;
+    assert.is(second!.headers['x-cpub-signature'], createHmac('sha256', secret).update(`${ts}:${second!.body}`).digest('base64'), 'signed with the function’s destination secret');
+    const payload = JSON.parse(second!.body);
+    assert.equal([payload.event, payload.function.name, payload.call.id, payload.call.status, payload.call.answer.body], ['call.succeeded', 'notify', ok.body.executionId, 'succeeded', 'fine']);
+
+    // A dead letter's outcome goes to onFailure; after a rotation it is signed with the new secret.
+    const rotated = (await api.post('/api/functions/notify/destinations/secret', undefined, owner.token)).body.secret as string;
+    assert.is.not(rotated, secret);
+    const bad = await api.post('/api/functions/notify/invoke', { method: 'POST', path: '/boom' }, owner.token, { prefer: 'respond-async' });
+    await until('the failure delivered', async () => got.length === 3);
+    const failure = got[2]!;
+    assert.equal([JSON.parse(failure.body).event, JSON.parse(failure.body).call.id, failure.headers['x-cpub-event']], ['call.failed', bad.body.executionId, 'call.failed']);
+    assert.is(failure.headers['x-cpub-signature'], createHmac('sha256', rotated).update(`${failure.headers['x-cpub-timestamp']}:${failure.body}`).digest('base64'));
+    assert.is((await api.get('/api/functions/notify/destinations/secret', other.token)).status, 404);
+  } finally {
+    receiver.close();
+  }
 });
 
 s('schedules: @every 1s fires async calls with trigger schedule and the payload; bad cron, unknown fields and another user’s function are refused; pause, resume, delete', async () => {

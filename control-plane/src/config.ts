@@ -1,6 +1,7 @@
 // The control plane's configuration: one zod schema, parsed once in main.ts from env and flags, then frozen.
 import { z } from 'zod';
 import { duration, parseSettings, SettingsError, type Parsed } from '../../common/settings.js';
+import { parseAllow } from './async-calls/destinations.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -159,6 +160,22 @@ export const settings = {
     flag: 'upload-timeout',
     help: 'an upload (body and archive check) must finish within this, or it is closed with 408, e.g. 2m',
     schema: duration.default(120_000),
+  },
+  destinationAllow: {
+    env: 'CPUB_DESTINATION_ALLOW',
+    flag: 'destination-allow',
+    help: 'comma-separated addresses, CIDRs or host names async-call destinations may reach although they are loopback, link-local or private (e.g. 10.0.0.0/8,hooks.internal)',
+    schema: z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .superRefine((list, ctx) => {
+        try {
+          parseAllow(list);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      })
+      .default([]),
   },
 } as const;
 

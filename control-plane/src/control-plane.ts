@@ -35,6 +35,9 @@ import { RollupFolder } from './stats/rollup-folder.js';
 import { AsyncQueue } from './async-calls/async-queue.js';
 import { AsyncDispatcher } from './async-calls/dispatcher.js';
 import { Scheduler } from './async-calls/scheduler.js';
+import { Deliverer } from './async-calls/deliverer.js';
+import { AddressGuard } from './async-calls/destinations.js';
+import { DestinationSecrets } from './async-calls/destination-secrets.js';
 import { SchedulesService } from './async-calls/schedules.service.js';
 import { DeadLettersService } from './async-calls/dead-letters.service.js';
 import { Idempotency } from './invocations/idempotency.js';
@@ -92,7 +95,8 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     env.forget(functionId);
     functions.forget(functionId);
   };
-  const functions: FunctionsService = new FunctionsService({ db: db.kysely, publicUrl: config.publicUrl, onChanged: changed, onDelete: (id) => deployments.beforeDelete(id) });
+  const guard = new AddressGuard(config.destinationAllow);
+  const functions: FunctionsService = new FunctionsService({ db: db.kysely, publicUrl: config.publicUrl, destinations: { guard, sealer }, onChanged: changed, onDelete: (id) => deployments.beforeDelete(id) });
   const env = new EnvService(db.kysely, sealer, changed, functions);
   const envOf = (id: string) => env.forCall(id);
   const apiKeys = new KeysService(db.kysely, sealer, functions);
@@ -103,7 +107,9 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const idempotency = new Idempotency(db.kysely);
   const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue, idempotency });
   // Every replica runs queued calls (claims in the database keep them apart).
-  const dispatcher = new AsyncDispatcher(db.kysely, invocations, log, { replica: leases.holder, onSettled: (fn, result) => metrics.asyncAttempt(fn.id, fn.name, result) });
+  // One replica at a time delivers outcomes to destinations (the `destinations` lease).
+  const deliverer = new Deliverer(db.kysely, sealer, guard, log, leases, { onDelivered: (d, result) => metrics.delivery(d.function_id, result) });
+  const dispatcher = new AsyncDispatcher(db.kysely, invocations, log, { replica: leases.holder, onSettled: (fn, result) => metrics.asyncAttempt(fn.id, fn.name, result), onDelivery: () => deliverer.wake() });
   queue.onQueued(() => dispatcher.wake());
   // One replica at a time fires schedules (the `schedules` lease); each tick is an async call.
   const scheduler = new Scheduler(db.kysely, queue, log, leases, { onTick: (s, result) => metrics.scheduleTick(s.function_id, result) });
@@ -115,7 +121,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     users,
     fleet,
     metrics: { registry: metrics.registry, token: config.metricsToken },
-    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()) },
+    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer) },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     sealer,
@@ -138,6 +144,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
       folder.start();
       dispatcher.start();
       scheduler.start();
+      deliverer.start();
       // Function URLs go to their own handler (the hot path); everything else to the Hono app.
       const api = getRequestListener(app.fetch, { hostname: config.host });
       const fnUrl = functionUrlHandler({ invocations, log });
@@ -176,6 +183,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
         // before the database closes.
         fleet.stop();
         await recorder.settle(5000);
+        await deliverer.stop();
         await purger.stop();
         await folder.stop();
         await denylist.stop();

@@ -18,6 +18,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly deliveries = new Counter({
+    name: 'cpub_destination_deliveries_total',
+    help: 'Attempts to deliver async calls’ outcomes to destinations: delivered, retry (to be tried again), failed (after the last attempt)',
+    labelNames: ['function_id', 'result'] as const,
+    registers: [this.registry],
+  });
+
   private readonly ticks = new Counter({
     name: 'cpub_schedule_ticks_total',
     help: 'Schedule ticks taken: fired (an async call queued), skipped (overlap skip: the previous call still queued or running; or missed while no control plane ran)',
@@ -100,6 +107,10 @@ export class Metrics {
 
   asyncAttempt(functionId: string, name: string, result: 'succeeded' | 'retry' | 'failed'): void {
     this.attempts.inc({ function_id: functionId, function: name, result });
+  }
+
+  delivery(functionId: string, result: 'delivered' | 'retry' | 'failed'): void {
+    this.deliveries.inc({ function_id: functionId, result });
   }
 
   scheduleTick(functionId: string, result: 'fired' | 'skipped' | 'missed'): void {

@@ -2,6 +2,7 @@
 // letter), each attempt (an execution record of its own), and the final answer.
 import { z } from '@hono/zod-openapi';
 import type { AsyncCallRow } from './async-calls.repo.js';
+import type { DeliveryRow } from './destination-deliveries.repo.js';
 import { TRIGGERS } from '../executions/records.js';
 import type { Same } from '../http/schemas.js';
 import type * as api from '../../../common/api-types.js';
@@ -38,12 +39,15 @@ export const AsyncCallSchema = z
       .object({ statusCode: z.number(), headers: z.record(z.string(), z.string()), body: z.string(), bodyEncoding: z.enum(['utf8', 'base64']) })
       .nullable()
       .openapi({ description: 'the last attempt’s answer, once one finished' }),
+    deliveries: z
+      .array(z.object({ id: z.string(), event: z.enum(['call.succeeded', 'call.failed']), url: z.string(), state: z.enum(['pending', 'delivered', 'failed']), attempts: z.number(), lastError: z.string().nullable() }))
+      .openapi({ description: 'its outcome’s deliveries to the function’s destinations' }),
   })
   .openapi('AsyncCall');
 
 true satisfies Same<z.infer<typeof AsyncCallSchema>, api.AsyncCallView>;
 
-export function toAsyncCallView(r: AsyncCallRow): api.AsyncCallView {
+export function toAsyncCallView(r: AsyncCallRow, deliveries: DeliveryRow[] = []): api.AsyncCallView {
   const answer = r.answer ? (JSON.parse(r.answer) as StoredAnswer) : null;
   const body = r.answer_body ?? Buffer.alloc(0);
   const text = body.toString('utf8');
@@ -58,5 +62,6 @@ export function toAsyncCallView(r: AsyncCallRow): api.AsyncCallView {
     finishedAt: r.finished_at === null ? null : new Date(Number(r.finished_at)).toISOString(),
     attempts: JSON.parse(r.history) as Attempt[],
     answer: answer && { statusCode: answer.statusCode, headers: Object.fromEntries(answer.headers), body: utf8 ? text : body.toString('base64'), bodyEncoding: utf8 ? 'utf8' : 'base64' },
+    deliveries: deliveries.map((d) => ({ id: d.id, event: d.event as api.DeliveryView['event'], url: d.url, state: d.state, attempts: d.attempts, lastError: d.last_error })),
   };
 }

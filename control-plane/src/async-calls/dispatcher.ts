@@ -12,6 +12,10 @@ import { functionsRepo } from '../functions/functions.repo.js';
 import type { CallOutcome, InvocationService } from '../invocations/invocation.service.js';
 import { asyncCallsRepo, type AsyncCallRow } from './async-calls.repo.js';
 import { backoffMs, failureClass, storedPolicy } from './retry.js';
+import { storedDestinations } from './destinations.js';
+import { deliveriesRepo } from './destination-deliveries.repo.js';
+import { toAsyncCallView } from './async-calls.view.js';
+import { v7 as uuidv7 } from 'uuid';
 import type { Attempt, StoredAnswer } from './async-calls.view.js';
 
 export interface DispatcherOptions {
@@ -25,7 +29,11 @@ export interface DispatcherOptions {
   maxRunning?: number;
   /** Told of every attempt settled (metrics). */
   onSettled?: (fn: FunctionRow, state: 'succeeded' | 'retry' | 'failed') => void;
+  /** Told when a delivery to a destination was written (the deliverer looks). */
+  onDelivery?: () => void;
 }
+
+type Settle = Parameters<typeof asyncCallsRepo.settle>[3];
 
 /** When a function has no room (its concurrency is taken by sync calls), its call waits this long. */
 const NO_ROOM_MS = 100;
@@ -124,6 +132,29 @@ export class AsyncDispatcher {
     await asyncCallsRepo.renew(this.db, this.o.replica, [...this.running.keys()], Date.now() + this.claimMs).catch((err) => this.log.warn({ err }, 'async claims not renewed'));
   }
 
+  /**
+   * Settles the call for good; when the function has a destination for how it ended, the delivery of its outcome
+   * is written in the same transaction (a call never ends without it, nor is delivered twice by two replicas).
+   */
+  private async finish(fn: FunctionRow, call: AsyncCallRow, to: Settle & { state: 'succeeded' | 'failed' }): Promise<void> {
+    const dest = storedDestinations(fn.destinations);
+    const url = to.state === 'succeeded' ? dest.onSuccess : dest.onFailure;
+    if (!url) {
+      await asyncCallsRepo.settle(this.db, call.id, this.o.replica, to);
+      return;
+    }
+    const delivered = await this.db.transaction().execute(async (tx) => {
+      if (!(await asyncCallsRepo.settle(tx, call.id, this.o.replica, to))) return false;
+      const settled = (await asyncCallsRepo.byId(tx, call.id))!;
+      const event = to.state === 'succeeded' ? 'call.succeeded' : 'call.failed';
+      const body = Buffer.from(JSON.stringify({ event, function: { id: fn.id, name: fn.name }, call: toAsyncCallView(settled) }));
+      const now = Date.now();
+      await deliveriesRepo.insert(tx, { id: uuidv7({ msecs: now }), function_id: fn.id, call_id: call.id, event, url, body, state: 'pending', attempts: 0, due_at: now, last_error: null, created_at: now, finished_at: null });
+      return true;
+    });
+    if (delivered) this.o.onDelivery?.();
+  }
+
   /** One attempt of the call, then where it goes. */
   private async run(fn: FunctionRow, call: AsyncCallRow): Promise<void> {
     const policy = storedPolicy(fn.retry);
@@ -132,7 +163,7 @@ export class AsyncDispatcher {
     while (history.length < call.attempts - 1) history.push({ executionId: null, status: 'interrupted', httpStatus: 0, startedAt: new Date(Number(call.due_at)).toISOString(), durationMs: 0, error: 'the replica running this attempt stopped' });
     const settle = (to: Parameters<typeof asyncCallsRepo.settle>[3]) => asyncCallsRepo.settle(this.db, call.id, this.o.replica, to);
     if (call.attempts > policy.maxAttempts + 1) {
-      await settle({ state: 'failed', history: JSON.stringify(history), finishedAt: Date.now() });
+      await this.finish(fn, call, { state: 'failed', history: JSON.stringify(history), finishedAt: Date.now() });
       this.o.onSettled?.(fn, 'failed');
       return;
     }
@@ -166,7 +197,7 @@ export class AsyncDispatcher {
     }
     // The function's own answer is final unless the policy retries its class; anything else that failed is a dead letter.
     const failed = failure !== null && (retryable || (failure !== 'http_4xx' && failure !== 'http_5xx'));
-    await settle({ state: failed ? 'failed' : 'succeeded', history: JSON.stringify(history), answer: JSON.stringify(answer), answerBody, finishedAt: Date.now() });
+    await this.finish(fn, call, { state: failed ? 'failed' : 'succeeded', history: JSON.stringify(history), answer: JSON.stringify(answer), answerBody, finishedAt: Date.now() });
     this.o.onSettled?.(fn, failed ? 'failed' : 'succeeded');
   }
 }

@@ -161,6 +161,10 @@ export interface FunctionsTable {
   async_concurrency: number | null;
   /** Its retry policy for async calls (async-calls/retry.ts RetryPolicy, JSON); null: the default. */
   retry: string | null;
+  /** Where its async calls' outcomes are POSTed (async-calls/destinations.ts Destinations, JSON); null: nowhere. */
+  destinations: string | null;
+  /** The secret deliveries are signed with, sealed; made when destinations are first set. */
+  destination_secret: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -360,6 +364,24 @@ export interface SchedulesTable {
   created_at: number;
 }
 
+/** A POST of an async call's outcome to a destination, retried until the receiver takes it (async-calls/deliverer.ts). */
+export interface DestinationDeliveriesTable {
+  id: string;
+  function_id: string;
+  call_id: string;
+  /** call.succeeded or call.failed */
+  event: string;
+  url: string;
+  /** The JSON POSTed. */
+  body: Buffer;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  due_at: number;
+  last_error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   token_families: TokenFamiliesTable;
@@ -380,6 +402,7 @@ export interface Database {
   record_numbers: RecordNumbersTable;
   async_calls: AsyncCallsTable;
   schedules: SchedulesTable;
+  destination_deliveries: DestinationDeliveriesTable;
   idempotency_keys: IdempotencyKeysTable;
   api_keys: ApiKeysTable;
   used_signatures: UsedSignaturesTable;

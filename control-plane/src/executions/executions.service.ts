@@ -10,6 +10,7 @@ import { executionsRepo } from './executions.repo.js';
 import { uuidText } from './records.js';
 import { asyncCallsRepo } from '../async-calls/async-calls.repo.js';
 import { toAsyncCallView } from '../async-calls/async-calls.view.js';
+import { deliveriesRepo } from '../async-calls/destination-deliveries.repo.js';
 import type { AsyncCallView } from '../../../common/api-types.js';
 import { toExecutionView, type ExecutionView } from './executions.view.js';
 
@@ -69,7 +70,7 @@ export class ExecutionsService {
     const row = await executionsRepo.forOwner(this.db, user.id, id);
     if (row) return { execution: toExecutionView(row, row.logs ? await executionsRepo.lines(this.db, row) : null) };
     const call = await asyncCallsRepo.forOwner(this.db, user.id, id);
-    if (call) return { call: toAsyncCallView(call) };
+    if (call) return { call: toAsyncCallView(call, await deliveriesRepo.forCall(this.db, call.id)) };
     throw NotFound('execution_not_found', `no execution ${id}`);
   }
 }

@@ -8,6 +8,8 @@ import { decodeCursor, page } from '../http/cursor.js';
 import { functionsRepo } from './functions.repo.js';
 import { DEFAULTS, NAME, retentionMs, toFunctionView, type FunctionView } from './functions.view.js';
 import { mergeRetry, type RetryInput } from '../async-calls/retry.js';
+import { newDestinationSecret, storedDestinations, type AddressGuard } from '../async-calls/destinations.js';
+import type { Sealer } from '../secrets/crypto.js';
 
 export interface FunctionSettingsInput {
   memoryMb?: number | undefined;
@@ -21,6 +23,7 @@ export interface FunctionSettingsInput {
   executionSampling?: number | null | undefined;
   asyncConcurrency?: number | null | undefined;
   retry?: RetryInput | null | undefined;
+  destinations?: { onSuccess?: string | null | undefined; onFailure?: string | null | undefined } | undefined;
 }
 
 /** How other features find the caller's function (deployments, executions, keys, env, stats). */
@@ -32,6 +35,8 @@ export interface FunctionLookup {
 export interface FunctionsDeps {
   db: Kysely<Database>;
   publicUrl?: string | undefined;
+  /** Checks destination URLs as they are set, and seals the secret deliveries are signed with. */
+  destinations?: { guard: AddressGuard; sealer: Sealer };
   /** Called when a function's settings change: warm containers must not serve the old ones. */
   onChanged?: (functionId: string) => void;
   /**
@@ -108,10 +113,13 @@ export class FunctionsService implements FunctionLookup {
       execution_sample_rate: input.executionSampling ?? null,
       async_concurrency: input.asyncConcurrency ?? null,
       retry: input.retry ? JSON.stringify(input.retry) : null,
+      destinations: null as string | null,
+      destination_secret: null as string | null,
       active_version: null,
       created_at: now,
       updated_at: now,
     };
+    if (input.destinations) Object.assign(row, this.destinationsSet(row.id, null, null, input.destinations));
     await functionsRepo.insert(this.d.db, row);
     return this.view(user, (await functionsRepo.findForOwner(this.d.db, user.id, row.id))!);
   }
@@ -147,10 +155,28 @@ export class FunctionsService implements FunctionLookup {
     if (patch.asyncConcurrency !== undefined) set.async_concurrency = patch.asyncConcurrency;
     // The parts of the policy given change; the others keep what was set (null: back to the default).
     if (patch.retry !== undefined) set.retry = patch.retry === null ? null : JSON.stringify(mergeRetry(f.retry, patch.retry));
+    if (patch.destinations !== undefined) Object.assign(set, this.destinationsSet(f.id, f.destinations, f.destination_secret, patch.destinations));
     await functionsRepo.update(this.d.db, f.id, set);
     // The next call carries the new settings; agents recycle warm containers made with the old ones.
     this.d.onChanged?.(f.id);
     return this.get(user, f.id);
+  }
+
+  /** The columns for destinations changed by `given` (a URL checked against the address rules; null clears one); a secret made with the first. */
+  private destinationsSet(id: string, stored: string | null, secret: string | null, given: NonNullable<FunctionSettingsInput['destinations']>): { destinations: string | null; destination_secret?: string } {
+    const next = { ...storedDestinations(stored) };
+    for (const k of ['onSuccess', 'onFailure'] as const) {
+      const url = given[k];
+      if (url === undefined) continue;
+      if (url !== null) {
+        if (!this.d.destinations) throw Invalid('destinations_unavailable', 'this server sends no destinations');
+        const why = this.d.destinations.guard.urlError(url);
+        if (why) throw Invalid('destination_not_allowed', `destinations.${k}: ${why}`, { field: `destinations.${k}` });
+      }
+      next[k] = url;
+    }
+    const any = next.onSuccess !== null || next.onFailure !== null;
+    return { destinations: any ? JSON.stringify(next) : null, ...(any && !secret ? { destination_secret: this.d.destinations!.sealer.seal(newDestinationSecret(), `destination:${id}`) } : {}) };
   }
 
   /** Deletes the function and everything of it: versions, executions, keys, env (cascade), then containers, images, artifacts. */

@@ -4,6 +4,7 @@ import type { FunctionRow } from '../db/schema.js';
 import type * as api from '../../../common/api-types.js';
 import type { Same } from '../http/schemas.js';
 import { RetrySchema, RETRY_ON, storedPolicy } from '../async-calls/retry.js';
+import { DestinationsSchema, storedDestinations } from '../async-calls/destinations.js';
 
 export const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
@@ -28,6 +29,8 @@ export const LIMITS = {
   asyncConcurrency: z.number().int().min(1).max(1000).nullable(),
   /** How its async calls are retried (null: the default policy). */
   retry: RetrySchema.nullable(),
+  /** Where its async calls' outcomes are POSTed (a field given replaces that one; null clears it). */
+  destinations: DestinationsSchema,
 };
 
 /** `12h` or `7d` in ms. */
@@ -54,6 +57,7 @@ export const FunctionSettings = z.object({
   executionSampling: LIMITS.executionSampling.optional(),
   asyncConcurrency: LIMITS.asyncConcurrency.optional(),
   retry: LIMITS.retry.optional(),
+  destinations: LIMITS.destinations.optional(),
 });
 
 export const FunctionSchema = z
@@ -75,6 +79,9 @@ export const FunctionSchema = z
     retry: z
       .object({ maxAttempts: z.number(), backoff: z.object({ baseMs: z.number(), maxMs: z.number(), jitter: z.boolean() }), on: z.array(z.enum(RETRY_ON)) })
       .openapi({ description: 'how its async calls are retried: attempts after the first, the exponential backoff, and what earns a retry' }),
+    destinations: z
+      .object({ onSuccess: z.string().nullable(), onFailure: z.string().nullable() })
+      .openapi({ description: 'where the outcomes of its async calls are POSTed, signed with its destination secret (GET …/destinations/secret)' }),
     activeVersion: z.number().nullable(),
     status: z.enum(['ready', 'not_deployed']),
     createdAt: z.string(),
@@ -103,6 +110,7 @@ export function toFunctionView(f: FunctionRow, handle: string, publicUrl: string
     executionSampling: f.execution_sample_rate,
     asyncConcurrency: f.async_concurrency,
     retry: storedPolicy(f.retry),
+    destinations: storedDestinations(f.destinations),
     activeVersion: f.active_version,
     status: f.active_version === null ? 'not_deployed' : 'ready',
     createdAt: new Date(Number(f.created_at)).toISOString(),

@@ -9,6 +9,7 @@ import type { KeysService } from '../keys/keys.service.js';
 import type { StatsService } from '../stats/stats.service.js';
 import type { DeadLettersService } from '../async-calls/dead-letters.service.js';
 import type { SchedulesService } from '../async-calls/schedules.service.js';
+import type { DestinationSecrets } from '../async-calls/destination-secrets.js';
 
 export interface Features {
   functions: FunctionsService;
@@ -20,6 +21,7 @@ export interface Features {
   stats: StatsService;
   deadLetters: DeadLettersService;
   schedules: SchedulesService;
+  destinationSecrets: DestinationSecrets;
   /** Live function log lines from every agent, emitted by function id. */
   liveLogs: EventEmitter;
 }

@@ -7,6 +7,7 @@ import { keysRepo } from '../keys/keys.repo.js';
 import { executionsRepo } from '../executions/executions.repo.js';
 import { asyncCallsRepo } from '../async-calls/async-calls.repo.js';
 import { purgeIdempotencyKeys } from '../invocations/idempotency.js';
+import { deliveriesRepo } from '../async-calls/destination-deliveries.repo.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import { statsRepo } from '../stats/stats.repo.js';
 import { MINUTE, ROLLUP_RETENTION, SIZES } from '../stats/rollups.js';
@@ -104,8 +105,10 @@ export class Purger {
         const throttle = await loginThrottle.purge(this.db, now);
         const signatures = await keysRepo.purgeSignatures(this.db, now);
         const idempotencyKeys = await purgeIdempotencyKeys(this.db, now);
+        // Deliveries finished (delivered, or failed for good) are kept as long as the server keeps records.
+        const deliveries = await deliveriesRepo.purgeFinished(this.db, now - this.executionRetentionMs);
         const { executions, rollups, longestBatchMs } = await this.purgeRecords(now);
-        if (t.denylist + t.refresh + throttle + signatures + idempotencyKeys + executions + rollups > 0) this.log.info({ ...t, throttle, signatures, idempotencyKeys, executions, rollups, longestBatchMs, ms: Math.round(performance.now() - t0) }, 'purged expired rows');
+        if (t.denylist + t.refresh + throttle + signatures + idempotencyKeys + deliveries + executions + rollups > 0) this.log.info({ ...t, throttle, signatures, idempotencyKeys, deliveries, executions, rollups, longestBatchMs, ms: Math.round(performance.now() - t0) }, 'purged expired rows');
         this.onRun?.();
       } catch (err) {
         this.log.warn({ err }, 'purge failed; will retry');

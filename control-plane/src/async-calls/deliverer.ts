@@ -1,0 +1,150 @@
+// Delivers async calls' outcomes to their function's destinations. One replica at a time does it (the
+// `destinations` lease); a delivery is a signed POST (destinations.ts) that succeeds on a 2xx within 10 s, and is
+// otherwise retried with exponential backoff (1 s doubling to 5 min, jittered) up to 10 attempts, then failed. The
+// connection resolves the destination's name itself and refuses addresses the operator did not allow. At least
+// once: a receiver de-duplicates by X-Cpub-Delivery.
+import { Agent, fetch } from 'undici';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { Logger } from '../../../common/logger.js';
+import type { Leases } from '../maintenance/lease.js';
+import type { Sealer } from '../secrets/crypto.js';
+import { functionsRepo } from '../functions/functions.repo.js';
+import { deliveriesRepo, type DeliveryRow } from './destination-deliveries.repo.js';
+import { signatureHeaders, type AddressGuard } from './destinations.js';
+
+export interface DelivererOptions {
+  passMs?: number;
+  leaseMs?: number;
+  /** The wait before the first retry (doubled for each next, up to maxBackoffMs). */
+  baseMs?: number;
+  maxBackoffMs?: number;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  /** Deliveries in flight at once. */
+  parallel?: number;
+  onDelivered?: (d: DeliveryRow, result: 'delivered' | 'retry' | 'failed') => void;
+}
+
+const LEASE = 'destinations';
+
+export class Deliverer {
+  private timer: NodeJS.Timeout | undefined;
+  private passing: Promise<void> | undefined;
+  private stopped = true;
+  private held = false;
+  private leaseAt = 0;
+  private readonly inFlight = new Set<string>();
+  private readonly agent: Agent;
+  private readonly o: Required<Omit<DelivererOptions, 'onDelivered'>> & Pick<DelivererOptions, 'onDelivered'>;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly sealer: Sealer,
+    private readonly guard: AddressGuard,
+    private readonly log: Logger,
+    private readonly leases: Leases | undefined,
+    o: DelivererOptions = {},
+  ) {
+    this.o = { passMs: 500, leaseMs: 10_000, baseMs: 1000, maxBackoffMs: 300_000, maxAttempts: 10, timeoutMs: 10_000, parallel: 16, ...o };
+    this.agent = new Agent({ connect: { lookup: this.guard.lookup as never, timeout: this.o.timeoutMs }, headersTimeout: this.o.timeoutMs, bodyTimeout: this.o.timeoutMs });
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.passing;
+    if (this.held) await this.leases?.release(LEASE).catch(() => {});
+    this.held = false;
+    await this.agent.close().catch(() => {});
+  }
+
+  /** A pass now (a delivery was written here). */
+  wake(): void {
+    if (this.stopped || this.passing) return;
+    clearTimeout(this.timer);
+    this.passing = this.loop()
+      .catch((err) => this.log.warn({ err }, 'destinations pass failed; will retry'))
+      .then((sleepMs) => {
+        this.passing = undefined;
+        if (this.stopped) return;
+        this.timer = setTimeout(() => this.wake(), sleepMs ?? this.o.passMs);
+        this.timer.unref();
+      });
+  }
+
+  private async loop(): Promise<number> {
+    const now = Date.now();
+    if (this.leases && now - this.leaseAt >= this.o.leaseMs / 3) {
+      this.held = await this.leases.acquire(LEASE, this.o.leaseMs);
+      this.leaseAt = now;
+    } else if (!this.leases) this.held = true;
+    if (!this.held) return this.o.leaseMs / 3;
+    const room = this.o.parallel - this.inFlight.size;
+    if (room > 0) {
+      for (const d of await deliveriesRepo.due(this.db, Date.now(), room + this.inFlight.size)) {
+        if (this.inFlight.has(d.id) || this.inFlight.size >= this.o.parallel) continue;
+        this.inFlight.add(d.id);
+        void this.deliver(d)
+          .catch((err) => this.log.warn({ err, delivery: d.id }, 'delivery not settled; it will be tried again'))
+          .finally(() => {
+            this.inFlight.delete(d.id);
+            this.wake();
+          });
+      }
+    }
+    const earliest = await deliveriesRepo.earliest(this.db);
+    return Math.max(5, Math.min(this.o.passMs, earliest === null ? this.o.passMs : earliest - Date.now()));
+  }
+
+  /** One attempt of the delivery, then where it goes. */
+  private async deliver(d: DeliveryRow): Promise<void> {
+    const fn = await functionsRepo.byId(this.db, d.function_id);
+    const attempts = d.attempts + 1;
+    let error: string | null = null;
+    if (!fn?.destination_secret) error = 'the function has no destination secret';
+    else {
+      const url = new URL(d.url);
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      const literal = this.guard.hostAllowed(host) ? undefined : this.guard.urlError(d.url);
+      if (literal) error = literal;
+      else {
+        const secret = this.sealer.open(fn.destination_secret, `destination:${fn.id}`);
+        const body = Buffer.from(d.body);
+        try {
+          const res = await fetch(d.url, {
+            method: 'POST',
+            body,
+            redirect: 'manual',
+            dispatcher: this.agent,
+            signal: AbortSignal.timeout(this.o.timeoutMs),
+            headers: { 'content-type': 'application/json', 'user-agent': 'ContainerPub-Destinations/1', 'x-cpub-event': d.event, 'x-cpub-delivery': d.id, ...signatureHeaders(secret, body) },
+          });
+          await res.body?.cancel().catch(() => {});
+          if (res.status < 200 || res.status > 299) error = `the destination answered ${res.status}`;
+        } catch (err) {
+          const e = err as Error & { cause?: Error & { code?: string } };
+          error = e.cause?.message ?? e.message;
+        }
+      }
+    }
+    const now = Date.now();
+    if (error === null) {
+      await deliveriesRepo.finish(this.db, d.id, { state: 'delivered', attempts, error: null, finishedAt: now });
+      this.o.onDelivered?.(d, 'delivered');
+    } else if (attempts >= this.o.maxAttempts) {
+      await deliveriesRepo.finish(this.db, d.id, { state: 'failed', attempts, error, finishedAt: now });
+      this.log.warn({ delivery: d.id, call: d.call_id, function: d.function_id, error }, 'destination delivery failed after its last attempt');
+      this.o.onDelivered?.(d, 'failed');
+    } else {
+      const wait = Math.min(this.o.maxBackoffMs, this.o.baseMs * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
+      await deliveriesRepo.finish(this.db, d.id, { state: 'pending', attempts, dueAt: now + Math.round(wait), error, finishedAt: null });
+      this.o.onDelivered?.(d, 'retry');
+    }
+  }
+}
