@@ -121,6 +121,15 @@ s('logs, logs -f receiving a line from a new call, executions, execution, stats'
   const missing = cpub(['dlq', 'replay', 'greeter', '0193a6f0-0000-7000-8000-000000000000']);
   assert.is(missing.status, 1);
   assert.match(missing.stderr, /no dead letter/);
+  // Destinations from the CLI: set, shown, a private address refused, the signing secret read and rotated, cleared.
+  ok(['update', 'greeter', '--on-failure', 'https://hooks.example.com/cpub']);
+  assert.match(ok(['info', 'greeter']).stdout, /on failure, POST to: +https:\/\/hooks\.example\.com\/cpub/);
+  const privateHook = cpub(['update', 'greeter', '--on-success', 'http://192.168.1.9/hook']);
+  assert.equal([privateHook.status, /private or reserved address/.test(privateHook.stderr)], [1, true], privateHook.stderr);
+  const dsecret = ok(['destination-secret', 'greeter']).stdout.trim();
+  assert.match(dsecret, /^cpds_/);
+  assert.is.not(ok(['destination-secret', 'greeter', '--rotate']).stdout.trim(), dsecret);
+  assert.equal(JSON.parse(ok(['update', 'greeter', '--on-failure', 'none', '--json']).stdout).function.destinations, { onSuccess: null, onFailure: null });
   // Schedules from the CLI: added (its next runs shown), listed, paused, resumed, removed; a bad cron is the server's 400.
   const added = cpub(['schedules', 'add', 'greeter', '0 2 * * *', '--timezone', 'Europe/Paris', '--payload', '{"report":"daily"}']);
   assert.is(added.status, 0, added.stderr);

@@ -61,6 +61,8 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       ['records of successes', f.executionSampling === null ? 'server default' : `${f.executionSampling} per second at most`],
       ['async calls at once', f.asyncConcurrency ?? `${f.concurrency * f.maxInstances} (concurrency × max instances)`],
       ['async retries', `${f.retry.maxAttempts} after the first, from ${f.retry.backoff.baseMs} ms doubling to ${f.retry.backoff.maxMs} ms${f.retry.backoff.jitter ? ' (jitter)' : ''}, on ${f.retry.on.join(', ')}`],
+      ['on success, POST to', f.destinations.onSuccess ?? 'nowhere'],
+      ['on failure, POST to', f.destinations.onFailure ?? 'nowhere'],
       ['updated', f.updatedAt],
     ]);
   });
@@ -79,8 +81,10 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       .option('--async-concurrency <n>', 'queued calls (--async) running at once, 1–1000, or "default" (concurrency × max instances)')
       .option('--retries <n>', 'attempts after the first for a failed queued call (0–10)')
       .option('--retry-backoff <duration>', 'the wait before the first retry, doubled for each next (e.g. 500ms, 2s)')
-      .option('--retry-on <outcomes>', 'what earns a retry, comma-separated: error, timeout, oom, crashed, agent_lost, no_agent, http_5xx, http_4xx'),
-    ['cpub update hello --memory 256 --timeout 10s', 'cpub update hello --auth public', 'cpub update hello --execution-retention 3d --execution-sampling 100', 'cpub update report --retries 5 --retry-backoff 2s --retry-on error,timeout,http_5xx'],
+      .option('--retry-on <outcomes>', 'what earns a retry, comma-separated: error, timeout, oom, crashed, agent_lost, no_agent, http_5xx, http_4xx')
+      .option('--on-success <url>', 'POST the outcome of each queued call that succeeds to this URL (signed; see cpub destination-secret), or "none"')
+      .option('--on-failure <url>', 'POST the outcome of each queued call that fails after its last attempt to this URL, or "none"'),
+    ['cpub update hello --memory 256 --timeout 10s', 'cpub update hello --auth public', 'cpub update hello --execution-retention 3d --execution-sampling 100', 'cpub update report --retries 5 --retry-backoff 2s --retry-on error,timeout,http_5xx', 'cpub update report --on-failure https://hooks.example.com/cpub'],
   ).action(async (ref: string, opts) => {
     const api = ctx.api(opts);
     const num = (v: string | undefined, field: string) => {
@@ -108,7 +112,10 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       Object.entries({ maxAttempts: num(opts.retries, '--retries'), backoff, on: opts.retryOn === undefined ? undefined : String(opts.retryOn).split(',').map((s: string) => s.trim()).filter(Boolean) }).filter(([, v]) => v !== undefined),
     );
     if (Object.keys(retry).length) patch.retry = retry;
-    if (!Object.keys(patch).length) throw new CliError('nothing to change', 'pass at least one of --memory, --cpus, --timeout, --concurrency, --max-instances, --auth, --network, --execution-retention, --execution-sampling, --async-concurrency, --retries, --retry-backoff, --retry-on', 2);
+    const url = (v: string | undefined) => (v === undefined ? undefined : v === 'none' ? null : v);
+    const destinations = Object.fromEntries(Object.entries({ onSuccess: url(opts.onSuccess), onFailure: url(opts.onFailure) }).filter(([, v]) => v !== undefined));
+    if (Object.keys(destinations).length) patch.destinations = destinations;
+    if (!Object.keys(patch).length) throw new CliError('nothing to change', 'pass at least one of --memory, --cpus, --timeout, --concurrency, --max-instances, --auth, --network, --execution-retention, --execution-sampling, --async-concurrency, --retries, --retry-backoff, --retry-on, --on-success, --on-failure', 2);
     const f = (await api.request<{ function: FunctionView }>('PATCH', `/api/functions/${enc(ref)}`, patch)).function;
     if (opts.json) return printJson({ function: f });
     console.log(`updated ${f.name}: ${f.memoryMb} MB, ${f.cpus} CPU, timeout ${Number(f.timeoutMs) / 1000} s, concurrency ${f.concurrency}, auth ${f.auth}, network ${f.network}`);
@@ -167,5 +174,14 @@ export function functionCommands(program: Command, ctx: Ctx): void {
     const f = (await api.request<{ function: FunctionView }>('POST', `/api/functions/${enc(ref)}/rollback`, { version: v })).function;
     if (opts.json) return printJson({ function: f });
     console.log(`${color.green('rolled back')} ${f.name}: v${f.activeVersion} is active`);
+  });
+
+  examples(withServerJson(program.command('destination-secret <fn>').description('the secret deliveries to the function’s destinations are signed with: X-Cpub-Signature = base64 HMAC-SHA256(secret, X-Cpub-Timestamp + ":" + body)')).option('--rotate', 'make a new one (deliveries from now on are signed with it)'), [
+    'cpub destination-secret report',
+    'cpub destination-secret report --rotate',
+  ]).action(async (ref: string, opts) => {
+    const r = await ctx.api(opts).request<{ secret: string }>(opts.rotate ? 'POST' : 'GET', `/api/functions/${enc(ref)}/destinations/secret`);
+    if (opts.json) return printJson(r);
+    console.log(r.secret);
   });
 }
