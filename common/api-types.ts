@@ -250,6 +250,8 @@ export interface AsyncCallView {
   answer: { statusCode: number; headers: Record<string, string>; body: string; bodyEncoding: 'utf8' | 'base64' } | null;
   /** Its outcome's deliveries to the function's destinations. */
   deliveries: DeliveryView[];
+  /** For a call a schedule made: the schedule and the tick it fired for. */
+  schedule: { id: string; scheduledAt: string } | null;
 }
 
 /** The POST of an async call's outcome to a destination. */

@@ -161,6 +161,12 @@ export const settings = {
     help: 'an upload (body and archive check) must finish within this, or it is closed with 408, e.g. 2m',
     schema: duration.default(120_000),
   },
+  asyncClaim: {
+    env: 'CPUB_ASYNC_CLAIM',
+    flag: 'async-claim',
+    help: 'how long a replica holds an async call it runs without renewing its claim (renewed every third of it); a call whose replica died runs again after it, e.g. 30s',
+    schema: duration.refine((ms) => ms >= 1000 && ms <= 600_000, 'between 1s and 10m').default(30_000),
+  },
   destinationAllow: {
     env: 'CPUB_DESTINATION_ALLOW',
     flag: 'destination-allow',

@@ -42,10 +42,17 @@ export const AsyncCallSchema = z
     deliveries: z
       .array(z.object({ id: z.string(), event: z.enum(['call.succeeded', 'call.failed']), url: z.string(), state: z.enum(['pending', 'delivered', 'failed']), attempts: z.number(), lastError: z.string().nullable() }))
       .openapi({ description: 'its outcome’s deliveries to the function’s destinations' }),
+    schedule: z.object({ id: z.string(), scheduledAt: z.string() }).nullable().openapi({ description: 'for a call a schedule made: the schedule and the tick it fired for' }),
   })
   .openapi('AsyncCall');
 
 true satisfies Same<z.infer<typeof AsyncCallSchema>, api.AsyncCallView>;
+
+/** The schedule a call was made by, from the headers its tick gave it (scheduler.ts). */
+function scheduleOf(headers: [string, string][]): { id: string; scheduledAt: string } | null {
+  const h = Object.fromEntries(headers);
+  return h['cpub-schedule-id'] && h['cpub-scheduled-time'] ? { id: h['cpub-schedule-id'], scheduledAt: h['cpub-scheduled-time'] } : null;
+}
 
 export function toAsyncCallView(r: AsyncCallRow, deliveries: DeliveryRow[] = []): api.AsyncCallView {
   const answer = r.answer ? (JSON.parse(r.answer) as StoredAnswer) : null;
@@ -62,6 +69,7 @@ export function toAsyncCallView(r: AsyncCallRow, deliveries: DeliveryRow[] = [])
     finishedAt: r.finished_at === null ? null : new Date(Number(r.finished_at)).toISOString(),
     attempts: JSON.parse(r.history) as Attempt[],
     answer: answer && { statusCode: answer.statusCode, headers: Object.fromEntries(answer.headers), body: utf8 ? text : body.toString('base64'), bodyEncoding: utf8 ? 'utf8' : 'base64' },
+    schedule: r.trigger === 'schedule' ? scheduleOf(JSON.parse(r.headers) as [string, string][]) : null,
     deliveries: deliveries.map((d) => ({ id: d.id, event: d.event as api.DeliveryView['event'], url: d.url, state: d.state, attempts: d.attempts, lastError: d.last_error })),
   };
 }
