@@ -86,7 +86,7 @@ function* calls(functionId: string, fn: number, node: number, n: number, from: n
       cold: cold ? { createMs: 60, startMs: 40, readyMs: 30, prewarmed: true } : null,
       logs: 0,
     };
-    yield { record: encodeRecord(record, fn, node), call: { functionId, version: 1, startedAt, status, coldStart: cold, durationMs, cpuMs: 1, peakMemoryBytes: 41_000_000 } };
+    yield { record: encodeRecord(record, fn, node), call: { functionId, version: 1, startedAt, status, coldStart: cold, queued: false, retry: false, durationMs, cpuMs: 1, peakMemoryBytes: 41_000_000 } };
   }
 }
 

@@ -183,6 +183,9 @@ export interface StatsSummary {
   errorRate: number;
   latencyMs: { p50: number; p95: number; p99: number; avg: number };
   coldStarts: number;
+  /** Calls that were attempts of async calls (counted in invocations too); of them, retries. */
+  asyncAttempts: number;
+  retries: number;
   avgCpuMs: number;
   maxMemoryBytes: number;
 }
@@ -193,6 +196,8 @@ export interface StatsBucket {
   invocations: number;
   errors: number;
   coldStarts: number;
+  asyncAttempts: number;
+  retries: number;
   avgDurationMs: number;
   latencyMs: { p50: number; p95: number; p99: number };
   avgCpuMs: number;

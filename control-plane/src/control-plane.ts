@@ -110,7 +110,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   // One replica at a time delivers outcomes to destinations (the `destinations` lease).
   const deliverer = new Deliverer(db.kysely, sealer, guard, log, leases, { onDelivered: (d, result) => metrics.delivery(d.function_id, result) });
   const dispatcher = new AsyncDispatcher(db.kysely, invocations, log, { replica: leases.holder, claimMs: config.asyncClaim, onSettled: (fn, result) => metrics.asyncAttempt(fn.id, fn.name, result), onDelivery: () => deliverer.wake() });
-  queue.onQueued(() => dispatcher.wake());
+  queue.onQueued((functionId) => dispatcher.wake(functionId));
   // One replica at a time fires schedules (the `schedules` lease); each tick is an async call.
   const scheduler = new Scheduler(db.kysely, queue, log, leases, { onTick: (s, result) => metrics.scheduleTick(s.function_id, result) });
   const executions = new ExecutionsService(db.kysely, functions);

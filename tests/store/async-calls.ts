@@ -28,7 +28,7 @@ async function queued(db: Db, functionId: string, n: number, at: number, dueIn =
   return ids;
 }
 
-const claim = (db: Db, fn: string, replica: string, now: number, cap: number, want = 10) => asyncCallsRepo.claim(db.kysely, fn, { replica, now, until: now + 1000, cap, want });
+const claim = async (db: Db, fn: string, replica: string, now: number, cap: number, want = 10) => (await asyncCallsRepo.claim(db.kysely, fn, { replica, now, until: now + 1000, cap, want })).calls;
 
 function outcome(status: ExecutionStatus, statusCode: number, error?: AppError): CallOutcome {
   return { executionId: `exec-${Math.random()}`, status, statusCode, headers: [['x-n', '1']], body: Buffer.from(status), durationMs: 1, coldStart: false, nodeId: null, timings: { queuedMs: 0, createMs: 0, startMs: 0, readyMs: 0, runMs: 1, prewarmed: false, placementMs: 0, agentMs: 0, recordMs: 0 }, sampled: false, ...(error ? { error } : {}) };

@@ -71,7 +71,7 @@ async function callWrite(db: Db, name: string, fn: string, i: number): Promise<{
     write: {
       record: encodeRecord(record, no, node),
       logs: i % 2 ? undefined : { fn: no, id: record.key, lines: JSON.stringify([{ atMs: 1, stream: 'stdout', level: 'info', message: `line ${i}` }]) },
-      call: { functionId: uid(fn), version: 3 + i, startedAt: at, status: i % 2 ? 'oom' : 'success', coldStart: Boolean(i % 2), durationMs: 40 + i, cpuMs: 7 + i, peakMemoryBytes: (5_000_000 + i) * 1024 },
+      call: { functionId: uid(fn), version: 3 + i, startedAt: at, status: i % 2 ? 'oom' : 'success', coldStart: Boolean(i % 2), queued: i === 2, retry: false, durationMs: 40 + i, cpuMs: 7 + i, peakMemoryBytes: (5_000_000 + i) * 1024 },
     },
   };
 }
@@ -230,7 +230,7 @@ export const executionsCases: StoreCases = (s) => {
     for (const [i, [outcome, cold]] of calls.entries()) {
       const executionId = executionId_(t + i);
       const call = recorder.begin();
-      out.push(await recorder.record({ executionId, fn, version: 1, trigger: 'url', callId: null, input: { method: 'GET', path: '/', body: Buffer.alloc(0) }, started: t + i, nodeId: null, reply: reply(outcome, cold), placementMs: 0, agentMs: 0 }));
+      out.push(await recorder.record({ executionId, fn, version: 1, trigger: 'url', callId: null, attempt: 0, input: { method: 'GET', path: '/', body: Buffer.alloc(0) }, started: t + i, nodeId: null, reply: reply(outcome, cold), placementMs: 0, agentMs: 0 }));
       call.end();
     }
     assert.equal(out.map((o) => o.sampled), [false, false, true, false, false, true]);
@@ -239,7 +239,7 @@ export const executionsCases: StoreCases = (s) => {
     const minute = await db.kysely.selectFrom('execution_rollups').select(['calls', 'success', 'error', 'cold_starts']).where('function_id', '=', uid('fsamp')).where('size_ms', '=', 60_000).execute();
     assert.equal(minute.map((r) => [Number(r.calls), Number(r.success), Number(r.error), Number(r.cold_starts)]), [[6, 5, 1, 1]], 'the rollups count every call');
     // The next second starts a new allowance.
-    const next = await recorder.record({ executionId: executionId_(t + 1000), fn, version: 1, trigger: 'url', callId: null, input: { method: 'GET', path: '/', body: Buffer.alloc(0) }, started: t + 1000, nodeId: null, reply: reply('ok'), placementMs: 0, agentMs: 0 });
+    const next = await recorder.record({ executionId: executionId_(t + 1000), fn, version: 1, trigger: 'url', callId: null, attempt: 0, input: { method: 'GET', path: '/', body: Buffer.alloc(0) }, started: t + 1000, nodeId: null, reply: reply('ok'), placementMs: 0, agentMs: 0 });
     assert.is(next.sampled, false);
   });
 };

@@ -81,7 +81,7 @@ export const functionsCases: StoreCases = (s) => {
   s('functions: delete takes its versions, keys, env and rollups with it and marks its records for the purger; other functions keep theirs', async ({ db }) => {
     for (const id of ['fa-1', 'fa-2']) {
       await deploymentsRepo.insertDeployment(db.kysely, deploymentRow(id, 1));
-      await db.kysely.insertInto('execution_rollups').values({ function_id: id, size_ms: 60_000, start: NOW, version: 1, calls: 1, success: 1, error: 0, timeout: 0, oom: 0, crashed: 0, rejected: 0, agent_lost: 0, cold_starts: 0, duration_sum_ms: 1, cpu_sum_ms: 0, memory_max_bytes: 0, latency: Buffer.from([0]) }).execute();
+      await db.kysely.insertInto('execution_rollups').values({ function_id: id, size_ms: 60_000, start: NOW, version: 1, calls: 1, success: 1, error: 0, timeout: 0, oom: 0, crashed: 0, rejected: 0, agent_lost: 0, cold_starts: 0, queued: 0, retries: 0, duration_sum_ms: 1, cpu_sum_ms: 0, memory_max_bytes: 0, latency: Buffer.from([0]) }).execute();
       await keysRepo.insert(db.kysely, { id: `k-${id}`, function_id: id, name: 'k', prefix: 'p', secret_hash: `hash-k-${id}`, secret_sealed: 's', created_at: NOW, expires_at: null, last_used_at: null, revoked_at: null });
       await envRepo.upsert(db.kysely, id, [{ key: 'A', value: '1', secret: 0 }], NOW);
     }

@@ -56,7 +56,7 @@ export const maintenanceCases: StoreCases = (s) => {
     const warned: unknown[] = [];
     await new ExecutionWriter(db, { warn: (o: unknown) => warned.push(o) } as unknown as Logger, () => 1).write({
       record: encodeRecord(far, await recordNumbers.numberOf(db.kysely, 'function', far.functionId), 0),
-      call: { functionId: far.functionId, version: 1, startedAt: far.startedAt, status: 'success', coldStart: false, durationMs: 1, cpuMs: 0, peakMemoryBytes: 0 },
+      call: { functionId: far.functionId, version: 1, startedAt: far.startedAt, status: 'success', coldStart: false, queued: false, retry: false, durationMs: 1, cpuMs: 0, peakMemoryBytes: 0 },
     });
     assert.equal(warned, [], 'written, not refused');
     const left = () => recordNames(db, 'fn-rd');

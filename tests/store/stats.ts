@@ -40,6 +40,8 @@ function calls(): RolledCall[] {
       startedAt: AT - back,
       status: statuses[Math.floor(r() * statuses.length)]!,
       coldStart: r() < 0.1,
+      queued: i % 5 === 0,
+      retry: i % 15 === 0,
       durationMs: r() < 0.05 ? 200 + Math.floor(r() * 3000) : Math.floor(r() * 30),
       cpuMs: Math.floor(r() * 20),
       peakMemoryBytes: Math.floor(r() * 100) * 1_000_000,
@@ -60,6 +62,8 @@ function exact(list: RolledCall[]) {
     calls: list.length,
     ok,
     cold: list.filter((c) => c.coldStart).length,
+    queued: list.filter((c) => c.queued).length,
+    retries: list.filter((c) => c.retry).length,
     avg: list.length ? round1(sum((c) => c.durationMs) / list.length) : 0,
     cpu: list.length ? round1(sum((c) => c.cpuMs) / list.length) : 0,
     mem: list.reduce((a, c) => Math.max(a, c.peakMemoryBytes), 0),
@@ -99,8 +103,8 @@ export const statsCases: StoreCases = (s) => {
         const got = await stats.summary(scope, period, AT);
         const what = `${when}: ${JSON.stringify(scope)} ${period}`;
         assert.equal(
-          [got.invocations, got.successes, got.errors, got.coldStarts, got.latencyMs.avg, got.avgCpuMs, got.maxMemoryBytes],
-          [want.calls, want.ok, want.calls - want.ok, want.cold, want.avg, want.cpu, want.mem],
+          [got.invocations, got.successes, got.errors, got.coldStarts, got.asyncAttempts, got.retries, got.latencyMs.avg, got.avgCpuMs, got.maxMemoryBytes],
+          [want.calls, want.ok, want.calls - want.ok, want.cold, want.queued, want.retries, want.avg, want.cpu, want.mem],
           what,
         );
         near(got.latencyMs, want.p, what);
@@ -120,7 +124,7 @@ export const statsCases: StoreCases = (s) => {
           const want = exact(inScope(scope).filter((c) => Math.floor(c.startedAt / ms) === first + i));
           const what = `${when}: ${JSON.stringify(scope)} ${size} ${b.start}`;
           assert.is(b.start, new Date((first + i) * ms).toISOString());
-          assert.equal([b.invocations, b.errors, b.coldStarts, b.avgDurationMs, b.avgCpuMs, b.maxMemoryBytes], [want.calls, want.calls - want.ok, want.cold, want.avg, want.cpu, want.mem], what);
+          assert.equal([b.invocations, b.errors, b.coldStarts, b.asyncAttempts, b.retries, b.avgDurationMs, b.avgCpuMs, b.maxMemoryBytes], [want.calls, want.calls - want.ok, want.cold, want.queued, want.retries, want.avg, want.cpu, want.mem], what);
           near(b.latencyMs, want.p, what);
         });
       }

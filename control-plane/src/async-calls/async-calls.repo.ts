@@ -14,42 +14,47 @@ export const asyncCallsRepo = {
     await db.insertInto('async_calls').values(row).execute();
   },
 
-  /** Functions with calls due now, the longest waiting first (at most `limit`). */
+  /**
+   * Functions with calls due now, the longest waiting first (at most `limit`). One look per function at the head
+   * of its queue (the index on function, state, due): the cost follows the number of functions, not of calls queued.
+   */
   async dueFunctions(db: Executor, now: number, limit: number): Promise<string[]> {
     const rows = await db
-      .selectFrom('async_calls')
-      .select(['function_id', (eb) => eb.fn.min('due_at').as('first')])
-      .where('state', '=', 'queued')
-      .where('due_at', '<=', now)
-      .groupBy('function_id')
-      .orderBy('first')
-      .limit(limit)
+      .selectFrom('functions')
+      .select(['functions.id', (eb) => eb.selectFrom('async_calls').select((e) => e.fn.min('due_at').as('d')).whereRef('async_calls.function_id', '=', 'functions.id').where('async_calls.state', '=', 'queued').as('first')])
+      .$narrowType<{ first: number | null }>()
       .execute();
-    return rows.map((r) => r.function_id);
+    return rows
+      .filter((r) => r.first !== null && Number(r.first) <= now)
+      .sort((a, b) => Number(a.first) - Number(b.first))
+      .slice(0, limit)
+      .map((r) => r.id);
   },
 
   /**
    * Claims up to `want` of the function's due calls, oldest first, so that no more than `cap` of its calls run at
-   * once: each claimed call begins an attempt (attempts + 1) and is the replica's until `until`.
+   * once: each claimed call begins an attempt (attempts + 1) and is the replica's until `until`. `room`: how many
+   * more of its calls could run when the claim was made (the claimed ones among them).
    */
-  async claim(db: Kysely<Database>, functionId: string, o: { replica: string; now: number; until: number; cap: number; want: number }): Promise<AsyncCallRow[]> {
+  async claim(db: Kysely<Database>, functionId: string, o: { replica: string; now: number; until: number; cap: number; want: number }): Promise<{ calls: AsyncCallRow[]; room: number }> {
     const pg = isPostgres(db);
     return db.transaction().execute(async (tx) => {
       // Claims of one function are made one after another (its row locked), so two replicas never both see room.
       if (pg) await tx.selectFrom('functions').select('id').where('id', '=', functionId).forUpdate().execute();
       const running = await tx.selectFrom('async_calls').select((eb) => eb.fn.countAll<number>().as('n')).where('function_id', '=', functionId).where('state', '=', 'running').executeTakeFirstOrThrow();
-      const room = Math.min(o.want, o.cap - Number(running.n));
-      if (room <= 0) return [];
+      const free = o.cap - Number(running.n);
+      const room = Math.min(o.want, free);
+      if (room <= 0) return { calls: [], room: free };
       let q = tx.selectFrom('async_calls').select('id').where('function_id', '=', functionId).where('state', '=', 'queued').where('due_at', '<=', o.now).orderBy('due_at').orderBy('id').limit(room);
       if (pg) q = q.forUpdate().skipLocked();
       const ids = (await q.execute()).map((r) => r.id);
-      if (!ids.length) return [];
+      if (!ids.length) return { calls: [], room: free };
       await tx
         .updateTable('async_calls')
         .set((eb) => ({ state: 'running', claimed_by: o.replica, claimed_until: o.until, attempts: eb('attempts', '+', 1) }))
         .where('id', 'in', ids)
         .execute();
-      return (await tx.selectFrom('async_calls').selectAll().where('id', 'in', ids).orderBy('due_at').orderBy('id').execute()) as AsyncCallRow[];
+      return { calls: (await tx.selectFrom('async_calls').selectAll().where('id', 'in', ids).orderBy('due_at').orderBy('id').execute()) as AsyncCallRow[], room: free };
     });
   },
 

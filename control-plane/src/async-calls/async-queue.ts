@@ -16,18 +16,18 @@ export interface QueuedRequest {
 }
 
 export class AsyncQueue {
-  private readonly listeners: (() => void)[] = [];
+  private readonly listeners: ((functionId: string) => void)[] = [];
 
   constructor(private readonly db: Kysely<Database>) {}
 
   /** `listener` is told of every call queued here. */
-  onQueued(listener: () => void): void {
+  onQueued(listener: (functionId: string) => void): void {
     this.listeners.push(listener);
   }
 
   /** Tells this replica's dispatcher of calls queued (by enqueue, or by a transaction of the caller's: the scheduler). */
-  notify(): void {
-    for (const l of this.listeners) l();
+  notify(functionId: string): void {
+    for (const l of this.listeners) l(functionId);
   }
 
   /**
@@ -43,7 +43,7 @@ export class AsyncQueue {
         await asyncCallsRepo.insert(tx, row);
       });
     }
-    this.notify();
+    this.notify(fn.id);
     return row.id;
   }
 }

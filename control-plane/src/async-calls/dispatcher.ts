@@ -40,6 +40,11 @@ const NO_ROOM_MS = 100;
 
 export class AsyncDispatcher {
   private readonly running = new Map<string, Promise<void>>();
+  /**
+   * Functions whose cap was taken at their last claim here: a call queued for one of them needs no pass (one of its
+   * calls finishing here makes room, and a poll forgets this, for calls that finished on other replicas).
+   */
+  private readonly full = new Set<string>();
   private passing: Promise<void> | undefined;
   private again = false;
   private stopped = true;
@@ -63,7 +68,10 @@ export class AsyncDispatcher {
 
   start(): void {
     this.stopped = false;
-    this.poll = setInterval(() => this.wake(), this.pollMs);
+    this.poll = setInterval(() => {
+      this.full.clear();
+      this.wake();
+    }, this.pollMs);
     this.poll.unref();
     this.renewal = setInterval(() => void this.renew(), Math.max(100, this.claimMs / 3));
     this.renewal.unref();
@@ -78,9 +86,9 @@ export class AsyncDispatcher {
     await Promise.race([Promise.all([this.passing, ...this.running.values()]), new Promise((r) => setTimeout(r, graceMs).unref())]);
   }
 
-  /** A pass now (a call was queued, or one finished). */
-  wake(): void {
-    if (this.stopped) return;
+  /** A pass now: a call was queued (of `functionId`: none if that function has no room), or one finished. */
+  wake(functionId?: string): void {
+    if (this.stopped || (functionId !== undefined && this.full.has(functionId))) return;
     if (this.passing) {
       this.again = true;
       return;
@@ -114,12 +122,14 @@ export class AsyncDispatcher {
       if (!fn) continue; // its owner is disabled: its calls wait
       const cap = fn.async_concurrency ?? fn.concurrency * fn.max_instances;
       const want = Math.min(share, this.maxRunning - this.running.size);
-      const claimed = await asyncCallsRepo.claim(this.db, fn.id, { replica: this.o.replica, now, until: now + this.claimMs, cap, want });
+      const { calls: claimed, room: roomLeft } = await asyncCallsRepo.claim(this.db, fn.id, { replica: this.o.replica, now, until: now + this.claimMs, cap, want });
+      if (roomLeft <= claimed.length) this.full.add(fn.id);
       for (const call of claimed) {
         const run = this.run(fn, call)
           .catch((err) => this.log.error({ err, call: call.id, function: fn.id }, 'async call not settled; its claim will run out and it will run again'))
           .finally(() => {
             this.running.delete(call.id);
+            this.full.delete(fn.id);
             this.wake();
           });
         this.running.set(call.id, run);
@@ -171,7 +181,7 @@ export class AsyncDispatcher {
     let out: CallOutcome | undefined;
     let thrown: AppError | undefined;
     try {
-      out = await this.invocations.runQueued(fn, { method: call.method, path: call.path, query: call.query, headers: JSON.parse(call.headers) as [string, string][], body: call.body }, call.trigger, call.id);
+      out = await this.invocations.runQueued(fn, { method: call.method, path: call.path, query: call.query, headers: JSON.parse(call.headers) as [string, string][], body: call.body }, call.trigger, call.id, call.attempts);
     } catch (err) {
       if (err instanceof AppError && err.code === 'too_many_calls') {
         // No room for it now (sync calls hold the function's concurrency): not an attempt; it waits its turn.

@@ -157,7 +157,7 @@ export class Scheduler {
       return true;
     });
     if (!taken) return undefined;
-    if (result === 'fired') this.queue.notify();
+    if (result === 'fired') this.queue.notify(s.function_id);
     this.o.onTick?.(s, result);
     return result;
   }

@@ -13,6 +13,7 @@ import * as m0010 from './migrations/0010-record-days.js';
 import * as m0011 from './migrations/0011-idempotency.js';
 import * as m0012 from './migrations/0012-schedules.js';
 import * as m0013 from './migrations/0013-destinations.js';
+import * as m0014 from './migrations/0014-rollup-async.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -28,6 +29,7 @@ const migrations = {
   '0011-idempotency': m0011,
   '0012-schedules': m0012,
   '0013-destinations': m0013,
+  '0014-rollup-async': m0014,
 };
 
 export type MigrationName = keyof typeof migrations;

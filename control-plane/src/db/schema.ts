@@ -286,6 +286,9 @@ export interface ExecutionRollupsTable {
   rejected: number;
   agent_lost: number;
   cold_starts: number;
+  /** Attempts of async calls; of them, retries (an attempt after the first). */
+  queued: number;
+  retries: number;
   duration_sum_ms: number;
   cpu_sum_ms: number;
   memory_max_bytes: number;

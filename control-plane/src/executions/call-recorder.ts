@@ -54,6 +54,8 @@ export interface FinishedCall {
   trigger: Trigger;
   /** The async call this is an attempt of; null for a sync call. */
   callId: string | null;
+  /** Which attempt of its async call (1 the first); 0 for a sync call. */
+  attempt: number;
   input: { method: string; path: string; body: Buffer };
   started: number;
   nodeId: string | null;
@@ -208,7 +210,7 @@ export class CallRecorder {
     await this.writer.write({
       record,
       logs: record && logs.text !== EMPTY_LOG ? { fn, id: key, lines: logs.text } : undefined,
-      call: { functionId: c.fn.id, version: c.version, startedAt: c.started, status, coldStart, durationMs, cpuMs, peakMemoryBytes },
+      call: { functionId: c.fn.id, version: c.version, startedAt: c.started, status, coldStart, queued: c.attempt > 0, retry: c.attempt > 1, durationMs, cpuMs, peakMemoryBytes },
     });
     const timings = { ...recorded, recordMs: Math.round((performance.now() - tr) * 10) / 10 };
     this.onCall?.(c.fn, status, durationMs, t?.coldStart ?? false);

@@ -108,8 +108,8 @@ export class InvocationService {
   }
 
   /** One attempt of a queued call (the dispatcher's): as a call, from placement on. */
-  runQueued(fn: FunctionRow, request: CallRequest & { body: Buffer }, trigger: Trigger, callId: string): Promise<RecordedCall> {
-    return this.run(fn, request, trigger, callId);
+  runQueued(fn: FunctionRow, request: CallRequest & { body: Buffer }, trigger: Trigger, callId: string, attempt: number): Promise<RecordedCall> {
+    return this.run(fn, request, trigger, callId, attempt);
   }
 
   private async admitted(caller: Caller, ref: FunctionRef, request: CallRequest): Promise<{ fn: FunctionRow; body: Buffer }> {
@@ -120,7 +120,7 @@ export class InvocationService {
     return { fn, body };
   }
 
-  private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: Trigger, callId: string | null = null): Promise<RecordedCall> {
+  private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: Trigger, callId: string | null = null, attempt = 0): Promise<RecordedCall> {
     const started = Date.now();
     const t0 = performance.now();
     const dep = this.d.deployments.activeCached(fn) ?? (await this.d.deployments.active(fn));
@@ -131,7 +131,7 @@ export class InvocationService {
     const call = this.d.recorder.begin();
     // Time-ordered (UUIDv7) with the call's start as its time: the record is found by id through (function, time).
     const executionId = uuidv7({ random: randomBytes16(), msecs: started });
-    const record = { executionId, fn, version: dep.version, trigger, callId, input, started } as const;
+    const record = { executionId, fn, version: dep.version, trigger, callId, attempt, input, started } as const;
     let link: AgentLink | undefined;
     let agentMs = 0;
     let placementMs = 0;

@@ -41,13 +41,13 @@ test('cover tiles [from, to): hours and days inside the folded part, minutes at 
 });
 
 test('rollupRows counts each call in its minute; foldRows sums minutes into hours and days; combine adds two rows up', () => {
-  const call: RolledCall = { functionId: 'f', version: 1, startedAt: T0 + 61_000, status: 'timeout', coldStart: true, durationMs: 12, cpuMs: 3, peakMemoryBytes: 1000 };
-  const rows = rollupRows([call, { ...call, status: 'success', coldStart: false, durationMs: 0, peakMemoryBytes: 5000 }]);
+  const call: RolledCall = { functionId: 'f', version: 1, startedAt: T0 + 61_000, status: 'timeout', coldStart: true, queued: true, retry: true, durationMs: 12, cpuMs: 3, peakMemoryBytes: 1000 };
+  const rows = rollupRows([call, { ...call, status: 'success', coldStart: false, retry: false, durationMs: 0, peakMemoryBytes: 5000 }]);
   assert.equal(rows.map((r) => [r.size_ms, r.start]), [[MINUTE, T0 + MINUTE]]);
   const r = rows[0]!;
-  assert.equal([r.calls, r.success, r.timeout, r.error, r.cold_starts, r.duration_sum_ms, r.cpu_sum_ms, r.memory_max_bytes], [2, 1, 1, 0, 1, 12, 6, 5000]);
+  assert.equal([r.calls, r.success, r.timeout, r.error, r.cold_starts, r.queued, r.retries, r.duration_sum_ms, r.cpu_sum_ms, r.memory_max_bytes], [2, 1, 1, 0, 1, 2, 1, 12, 6, 5000]);
   const both = combineRollups(r, r);
-  assert.equal([both.calls, both.success, both.cold_starts, both.memory_max_bytes], [4, 2, 2, 5000]);
+  assert.equal([both.calls, both.success, both.cold_starts, both.retries, both.memory_max_bytes], [4, 2, 2, 2, 5000]);
   const h = Histogram.decode(both.latency as Uint8Array);
   assert.equal([h.count, h.zero], [4, 2]);
   // Calls of two minutes of one hour and one of another version: folded, one hour row per version.

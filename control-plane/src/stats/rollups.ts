@@ -20,7 +20,7 @@ export const SETTLE_MS = 20 * MINUTE;
 /** How long rows of each size are kept (minutes once folded): minutes for the edges of the last day, hours for a month, days for a year. */
 export const ROLLUP_RETENTION: Record<number, number> = { [MINUTE]: 2 * DAY, [HOUR]: 35 * DAY, [DAY]: 400 * DAY };
 
-const COUNTS = ['calls', ...EXECUTION_STATUSES, 'cold_starts', 'duration_sum_ms', 'cpu_sum_ms'] as const;
+const COUNTS = ['calls', ...EXECUTION_STATUSES, 'cold_starts', 'queued', 'retries', 'duration_sum_ms', 'cpu_sum_ms'] as const;
 export const ROLLUP_KEY = ['function_id', 'size_ms', 'start', 'version'] as const;
 /** The columns a rollup row adds up (the peak memory is a maximum; the latency histogram merges). */
 export const ROLLUP_SUMS = COUNTS;
@@ -32,6 +32,9 @@ export interface RolledCall {
   startedAt: number;
   status: ExecutionStatus;
   coldStart: boolean;
+  /** An attempt of an async call; retry: not its first. */
+  queued: boolean;
+  retry: boolean;
   durationMs: number;
   cpuMs: number;
   peakMemoryBytes: number;
@@ -55,6 +58,8 @@ export function rollupRows(calls: readonly RolledCall[]): Row[] {
     row.calls! += 1;
     row[c.status]! += 1;
     if (c.coldStart) row.cold_starts! += 1;
+    if (c.queued) row.queued! += 1;
+    if (c.retry) row.retries! += 1;
     row.duration_sum_ms! += c.durationMs;
     row.cpu_sum_ms! += c.cpuMs;
     if (c.peakMemoryBytes > row.memory_max_bytes!) row.memory_max_bytes = c.peakMemoryBytes;
@@ -90,15 +95,19 @@ export class Totals {
   calls = 0;
   success = 0;
   coldStarts = 0;
+  queued = 0;
+  retries = 0;
   durationSumMs = 0;
   cpuSumMs = 0;
   memoryMaxBytes = 0;
   readonly latency = new Histogram();
 
-  add(r: { [K in 'calls' | 'success' | 'cold_starts' | 'duration_sum_ms' | 'cpu_sum_ms' | 'memory_max_bytes']: number } & { latency: Uint8Array }): void {
+  add(r: { [K in 'calls' | 'success' | 'cold_starts' | 'queued' | 'retries' | 'duration_sum_ms' | 'cpu_sum_ms' | 'memory_max_bytes']: number } & { latency: Uint8Array }): void {
     this.calls += Number(r.calls);
     this.success += Number(r.success);
     this.coldStarts += Number(r.cold_starts);
+    this.queued += Number(r.queued);
+    this.retries += Number(r.retries);
     this.durationSumMs += Number(r.duration_sum_ms);
     this.cpuSumMs += Number(r.cpu_sum_ms);
     this.memoryMaxBytes = Math.max(this.memoryMaxBytes, Number(r.memory_max_bytes));

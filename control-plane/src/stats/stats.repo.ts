@@ -16,6 +16,8 @@ export interface RollupRow {
   calls: number;
   success: number;
   cold_starts: number;
+  queued: number;
+  retries: number;
   duration_sum_ms: number;
   cpu_sum_ms: number;
   memory_max_bytes: number;
@@ -76,7 +78,7 @@ export const statsRepo = {
   /** The rollup rows of the scope in any of `pieces` (rows of that size starting in [from, to)). */
   rollups(db: Executor, scope: Scope, pieces: { size: number; from: number; to: number }[]): Promise<RollupRow[]> {
     if (!pieces.length) return Promise.resolve([]);
-    let q = db.selectFrom('execution_rollups').select(['size_ms', 'start', 'calls', 'success', 'cold_starts', 'duration_sum_ms', 'cpu_sum_ms', 'memory_max_bytes', 'latency']);
+    let q = db.selectFrom('execution_rollups').select(['size_ms', 'start', 'calls', 'success', 'cold_starts', 'queued', 'retries', 'duration_sum_ms', 'cpu_sum_ms', 'memory_max_bytes', 'latency']);
     q = 'functionId' in scope ? q.where('function_id', '=', scope.functionId) : q.where('function_id', 'in', db.selectFrom('functions').select('id').where('owner_id', '=', scope.ownerId));
     return q.where((eb) => eb.or(pieces.map((p) => eb.and([eb('size_ms', '=', p.size), eb('start', '>=', p.from), eb('start', '<', p.to)])))).execute() as Promise<RollupRow[]>;
   },

@@ -24,12 +24,14 @@ const StatsSchema = z
     errorRate: z.number(),
     latencyMs: z.object({ ...Latency, avg: z.number() }),
     coldStarts: z.number(),
+    asyncAttempts: z.number().openapi({ description: 'calls that were attempts of async calls (counted in invocations too)' }),
+    retries: z.number().openapi({ description: 'of those, attempts after the first' }),
     avgCpuMs: z.number(),
     maxMemoryBytes: z.number(),
   })
   .openapi('Stats');
 const BucketSchema = z
-  .object({ start: z.string(), invocations: z.number(), errors: z.number(), coldStarts: z.number(), avgDurationMs: z.number(), latencyMs: z.object(Latency), avgCpuMs: z.number(), maxMemoryBytes: z.number() })
+  .object({ start: z.string(), invocations: z.number(), errors: z.number(), coldStarts: z.number(), asyncAttempts: z.number(), retries: z.number(), avgDurationMs: z.number(), latencyMs: z.object(Latency), avgCpuMs: z.number(), maxMemoryBytes: z.number() })
   .openapi('StatsBucket');
 const Buckets = z.object({ buckets: z.array(BucketSchema) });
 true satisfies Same<z.infer<typeof StatsSchema>, api.StatsSummary>;

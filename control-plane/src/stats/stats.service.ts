@@ -48,6 +48,8 @@ export class StatsService {
       errorRate: t.calls ? Math.round((errors / t.calls) * 10_000) / 10_000 : 0,
       latencyMs: { ...latency(t), avg: t.calls ? round1(t.durationSumMs / t.calls) : 0 },
       coldStarts: t.coldStarts,
+      asyncAttempts: t.queued,
+      retries: t.retries,
       avgCpuMs: t.calls ? round1(t.cpuSumMs / t.calls) : 0,
       maxMemoryBytes: t.memoryMaxBytes,
     };
@@ -69,6 +71,8 @@ export class StatsService {
       invocations: t.calls,
       errors: t.calls - t.success,
       coldStarts: t.coldStarts,
+      asyncAttempts: t.queued,
+      retries: t.retries,
       avgDurationMs: t.calls ? round1(t.durationSumMs / t.calls) : 0,
       latencyMs: latency(t),
       avgCpuMs: t.calls ? round1(t.cpuSumMs / t.calls) : 0,
