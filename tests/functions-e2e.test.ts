@@ -412,6 +412,11 @@ s('async calls (Prefer: respond-async): 202 once queued, then run; a failing cal
   assert.ok(Date.parse(failed.attempts[1].startedAt) - Date.parse(failed.attempts[0].startedAt) >= 50, 'the retry waited its backoff');
   assert.is(failed.answer.statusCode, 500);
   assert.is(JSON.parse(failed.answer.body).code, 'function_error');
+  // The statistics count the queue's attempts and, of them, the retries.
+  await until('the retry in the stats', async () => (await api.get('/api/functions/fails/stats?period=1h', owner.token)).body.retries >= 1);
+  const st = (await api.get('/api/functions/fails/stats?period=1h', owner.token)).body;
+  assert.ok(st.asyncAttempts >= 2 && st.asyncAttempts <= st.invocations, JSON.stringify(st));
+  assert.ok((await api.get('/api/functions/fails/stats/hourly?hours=1', owner.token)).body.buckets[0].retries >= 1);
 
   // The failed call is a dead letter: listed, replayed once (a new call, which fails again and takes its place), deleted.
   const letters = async (token = owner.token) => api.get('/api/functions/fails/dead-letters', token);

@@ -94,6 +94,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     deployments.forget(functionId);
     env.forget(functionId);
     functions.forget(functionId);
+    dispatcher.forget(functionId);
   };
   const guard = new AddressGuard(config.destinationAllow);
   const functions: FunctionsService = new FunctionsService({ db: db.kysely, publicUrl: config.publicUrl, destinations: { guard, sealer }, onChanged: changed, onDelete: (id) => deployments.beforeDelete(id) });

@@ -156,10 +156,12 @@ export function observeCommands(program: Command, ctx: Ctx): void {
       ['calls', `${s.invocations} (${s.successes} ok, ${s.errors} errors, ${(s.errorRate * 100).toFixed(1)}%)`],
       ['latency', `p50 ${s.latencyMs.p50} ms, p95 ${s.latencyMs.p95} ms, p99 ${s.latencyMs.p99} ms, avg ${s.latencyMs.avg} ms`],
       ['cold starts', s.coldStarts],
+      ['async attempts', `${s.asyncAttempts} (${s.retries} retries)`],
       ['avg cpu', `${s.avgCpuMs} ms`],
       ['max memory', formatBytes(s.maxMemoryBytes)],
       [`calls/${per} (${series.buckets.length})`, sparkline(series.buckets.map((b) => b.invocations))],
       [`errors/${per}`, sparkline(series.buckets.map((b) => b.errors))],
+      [`retries/${per}`, sparkline(series.buckets.map((b) => b.retries))],
     ]);
   });
 }

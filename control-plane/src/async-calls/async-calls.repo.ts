@@ -14,6 +14,10 @@ export const asyncCallsRepo = {
     await db.insertInto('async_calls').values(row).execute();
   },
 
+  async insertMany(db: Executor, rows: Insertable<AsyncCallsTable>[]): Promise<void> {
+    if (rows.length) await db.insertInto('async_calls').values(rows).execute();
+  },
+
   /**
    * Functions with calls due now, the longest waiting first (at most `limit`). One look per function at the head
    * of its queue (the index on function, state, due): the cost follows the number of functions, not of calls queued.
@@ -45,16 +49,16 @@ export const asyncCallsRepo = {
       const free = o.cap - Number(running.n);
       const room = Math.min(o.want, free);
       if (room <= 0) return { calls: [], room: free };
-      let q = tx.selectFrom('async_calls').select('id').where('function_id', '=', functionId).where('state', '=', 'queued').where('due_at', '<=', o.now).orderBy('due_at').orderBy('id').limit(room);
+      let q = tx.selectFrom('async_calls').selectAll().where('function_id', '=', functionId).where('state', '=', 'queued').where('due_at', '<=', o.now).orderBy('due_at').orderBy('id').limit(room);
       if (pg) q = q.forUpdate().skipLocked();
-      const ids = (await q.execute()).map((r) => r.id);
-      if (!ids.length) return { calls: [], room: free };
+      const rows = (await q.execute()) as AsyncCallRow[];
+      if (!rows.length) return { calls: [], room: free };
       await tx
         .updateTable('async_calls')
         .set((eb) => ({ state: 'running', claimed_by: o.replica, claimed_until: o.until, attempts: eb('attempts', '+', 1) }))
-        .where('id', 'in', ids)
+        .where('id', 'in', rows.map((r) => r.id))
         .execute();
-      return { calls: (await tx.selectFrom('async_calls').selectAll().where('id', 'in', ids).orderBy('due_at').orderBy('id').execute()) as AsyncCallRow[], room: free };
+      return { calls: rows.map((r) => ({ ...r, state: 'running', claimed_by: o.replica, claimed_until: o.until, attempts: r.attempts + 1 })), room: free };
     });
   },
 

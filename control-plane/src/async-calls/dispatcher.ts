@@ -37,6 +37,10 @@ type Settle = Parameters<typeof asyncCallsRepo.settle>[3];
 
 /** When a function has no room (its concurrency is taken by sync calls), its call waits this long. */
 const NO_ROOM_MS = 100;
+/** The least time between two passes that follow each other under load. */
+const PASS_GAP_MS = 2;
+/** How long a function's row read by a pass serves the next ones (its settings, its owner still enabled). */
+const FUNCTION_TTL_MS = 1000;
 
 export class AsyncDispatcher {
   private readonly running = new Map<string, Promise<void>>();
@@ -98,8 +102,10 @@ export class AsyncDispatcher {
       .finally(() => {
         this.passing = undefined;
         if (this.again) {
+          // Under load, passes would run back to back, each claiming the one call that just finished: a short gap
+          // lets the calls finishing meanwhile be claimed by one pass (a wake when idle still passes at once).
           this.again = false;
-          this.wake();
+          setTimeout(() => this.wake(), PASS_GAP_MS).unref();
         }
       });
   }
@@ -118,7 +124,7 @@ export class AsyncDispatcher {
     const share = Math.max(1, Math.floor(room / Math.max(1, fns.length)));
     for (const id of fns) {
       if (this.stopped || this.running.size >= this.maxRunning) return;
-      const fn = await functionsRepo.byIdOfActiveOwner(this.db, id);
+      const fn = await this.functionOf(id, now);
       if (!fn) continue; // its owner is disabled: its calls wait
       const cap = fn.async_concurrency ?? fn.concurrency * fn.max_instances;
       const want = Math.min(share, this.maxRunning - this.running.size);
@@ -135,6 +141,22 @@ export class AsyncDispatcher {
         this.running.set(call.id, run);
       }
     }
+  }
+
+  private readonly functions = new Map<string, { row: FunctionRow | undefined; at: number }>();
+
+  /** The function's settings changed (on this replica; others see it within FUNCTION_TTL_MS). */
+  forget(functionId: string): void {
+    this.functions.delete(functionId);
+  }
+
+  private async functionOf(id: string, now: number): Promise<FunctionRow | undefined> {
+    const hit = this.functions.get(id);
+    if (hit && now - hit.at < FUNCTION_TTL_MS) return hit.row;
+    const row = await functionsRepo.byIdOfActiveOwner(this.db, id);
+    if (this.functions.size > 10_000) this.functions.clear();
+    this.functions.set(id, { row, at: now });
+    return row;
   }
 
   private async renew(): Promise<void> {

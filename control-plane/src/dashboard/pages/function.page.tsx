@@ -62,6 +62,7 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
         <Stat label="errors">{d.stats.errors}</Stat>
         <Stat label="latency p50 / p95 / p99">{`${d.stats.latencyMs.p50} / ${d.stats.latencyMs.p95} / ${d.stats.latencyMs.p99} ms`}</Stat>
         <Stat label="cold starts">{d.stats.coldStarts}</Stat>
+        <Stat label="async attempts / retries">{`${d.stats.asyncAttempts} / ${d.stats.retries}`}</Stat>
         <Stat label="CPU per call">{`${d.stats.avgCpuMs} ms`}</Stat>
         <Stat label="peak memory">{mib(d.stats.maxMemoryBytes)}</Stat>
       </div>
@@ -70,6 +71,11 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
           title="Calls and errors per hour"
           legend={['ok', 'errors']}
           buckets={d.hourly.map((b) => ({ label: b.start.slice(11, 16), a: b.invocations - b.errors, b: b.errors }))}
+        />
+        <BarChart
+          title="Queued calls per hour: first attempts and retries"
+          legend={['first attempt', 'retry']}
+          buckets={d.hourly.map((b) => ({ label: b.start.slice(11, 16), a: b.asyncAttempts - b.retries, b: b.retries }))}
         />
         <BarChart title="Warm and cold starts per hour" legend={['warm', 'cold start']} buckets={d.hourly.map((b) => ({ label: b.start.slice(11, 16), a: b.invocations - b.coldStarts, b: b.coldStarts }))} />
         <LineChart
