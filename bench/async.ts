@@ -26,6 +26,8 @@ const LOW = Number(process.env.BENCH_LOW_CALLS ?? 200);
 const DRAIN = Number(process.env.BENCH_DRAIN ?? 10_000);
 const TICKS = Number(process.env.BENCH_TICKS ?? 20);
 const JOIN = 'bench-join-token-0123456789abcdef';
+/** BENCH_ONLY=accept: the accepted-calls rounds alone (with BENCH_SERVER_NODE_ARGS=--cpu-prof, for a profile of them). */
+const ONLY = process.env.BENCH_ONLY;
 
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 const median = (xs: number[]) => pct(xs, 50);
@@ -43,7 +45,8 @@ interface CallRow {
 async function main() {
   const serverDir = mkdtempSync(join(tmpdir(), 'cpub-bench-server-'));
   const agentDir = mkdtempSync(join(tmpdir(), 'cpub-bench-agent-'));
-  const server = await startServer({ CPUB_DATA_DIR: serverDir, CPUB_JOIN_TOKEN: JOIN }, { logFile: join(serverDir, 'server.log') });
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const server = await startServer({ CPUB_DATA_DIR: serverDir, CPUB_JOIN_TOKEN: JOIN }, { logFile: join(serverDir, 'server.log'), nodeArgs });
   const agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN }, { logFile: join(agentDir, 'agent.log') });
   const api = client(server.url);
   let db: SQLite.Database | undefined;
@@ -91,6 +94,8 @@ async function main() {
       console.log(`round ${i + 1}/${ROUNDS}: sync ${sync.rps.toFixed(0)}/s (p50 ${fmt(sync.p50)}, p99 ${fmt(sync.p99)}); accepted ${queued.rps.toFixed(0)}/s (p50 ${fmt(queued.p50)}, p99 ${fmt(queued.p99)})${queued.non2xx ? `, ${queued.non2xx} not accepted` : ''}; draining…`);
       await drained(300_000);
     }
+
+    if (ONLY === 'accept') return;
 
     // 2. Low load: a call every 50 ms, sync and async in turn.
     const syncIds: string[] = [];

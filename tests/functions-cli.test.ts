@@ -188,9 +188,10 @@ s('env with a secret: masked in the list, present in the function; keys created 
 s('a second version with new settings from containerpub.json, --no-wait, deployments, rollback; update', async () => {
   const dir = join(work, 'greeter');
   const manifest = JSON.parse(readFileSync(join(dir, 'containerpub.json'), 'utf8'));
-  writeFileSync(join(dir, 'containerpub.json'), JSON.stringify({ ...manifest, memoryMb: 192 }));
+  writeFileSync(join(dir, 'containerpub.json'), JSON.stringify({ ...manifest, memoryMb: 192, retry: { maxAttempts: 6 } }));
   const d = ok(['deploy', '--no-wait'], '', dir);
   assert.match(d.stderr, "updating greeter's settings from containerpub.json: memoryMb 128 → 192");
+  assert.match(d.stderr, /retry \{"maxAttempts":4,.*\} → \{"maxAttempts":6\}/, 'a retry policy in containerpub.json: the fields it names');
   assert.match(d.stdout, 'uploaded greeter v2: building');
   await until('v2 ready', () => JSON.parse(ok(['deployments', 'greeter', '--json']).stdout).deployments[0].status === 'ready', 120_000, 500);
   const deps = JSON.parse(ok(['deployments', 'greeter', '--json']).stdout).deployments;

@@ -13,8 +13,19 @@ import { readEvents } from '../sse.js';
 import { report } from '../analysis/report.js';
 import type { DeploymentDetail, DeploymentView, FunctionView } from '../../../common/api-types.js';
 
-const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'auth', 'network', 'executionRetention', 'executionSampling', 'asyncConcurrency'] as const;
+const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'auth', 'network', 'executionRetention', 'executionSampling', 'asyncConcurrency', 'retry', 'destinations'] as const;
 type Setting = (typeof SETTINGS)[number];
+
+/** True when `given` (a manifest's setting: an object may name only some fields) says other than `held`. */
+function differs(held: unknown, given: unknown): boolean {
+  if (given !== null && typeof given === 'object' && !Array.isArray(given)) {
+    if (held === null || typeof held !== 'object') return true;
+    return Object.entries(given).some(([k, v]) => differs((held as Record<string, unknown>)[k], v));
+  }
+  return JSON.stringify(held) !== JSON.stringify(given);
+}
+
+const shown = (v: unknown) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /**
  * The function named by the manifest: created with the manifest's settings when it does not exist yet, else
@@ -30,9 +41,9 @@ async function ensureFunction(api: ApiClient, manifest: Record<string, unknown>)
     if (!(err instanceof ApiError && err.status === 404)) throw err;
   }
   if (existing) {
-    const changed = Object.fromEntries(Object.entries(settings).filter(([k, v]) => existing![k as Setting] !== v));
+    const changed = Object.fromEntries(Object.entries(settings).filter(([k, v]) => differs(existing![k as Setting], v)));
     if (!Object.keys(changed).length) return existing;
-    console.error(`updating ${name}'s settings from containerpub.json: ${Object.entries(changed).map(([k, v]) => `${k} ${String(existing![k as Setting])} → ${String(v)}`).join(', ')}`);
+    console.error(`updating ${name}'s settings from containerpub.json: ${Object.entries(changed).map(([k, v]) => `${k} ${shown(existing![k as Setting])} → ${shown(v)}`).join(', ')}`);
     return (await api.request<{ function: FunctionView }>('PATCH', `/api/functions/${enc(name)}`, changed)).function;
   }
   const created = (await api.request<{ function: FunctionView }>('POST', '/api/functions', { name, ...settings })).function;
