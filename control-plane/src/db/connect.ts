@@ -97,7 +97,7 @@ function connectSqlite(dataDir: string): Db {
   // Should it fail (it cannot open the file), this connection's own fallback threshold still bounds the log.
   checkpointer.on('error', () => {});
   checkpointer.once('exit', () => (checkpointerGone = true));
-  const kysely = new Kysely<Database>({ dialect: new KeepCauseSqliteDialect({ database }, () => database.inTransaction) });
+  const kysely = new Kysely<Database>({ dialect: new KeepCauseSqliteDialect({ database: cachingStatements(database) }, () => database.inTransaction) });
   return {
     kysely,
     dialect: 'sqlite',
@@ -215,6 +215,31 @@ function connectPostgres(url: string, max: number): Db {
  * with "cannot rollback - no transaction is active", which would replace the error that matters. This driver
  * rolls back only a transaction that is still open.
  */
+/** Statements kept prepared, by their SQL (the most recently used ones). */
+const STATEMENT_CACHE = 500;
+
+/**
+ * The database as Kysely's SQLite driver sees it, with its statements kept prepared: the driver prepares every
+ * query it runs, and preparing (parsing the SQL, planning) costs more than running most of ours. A statement is
+ * not shared while it runs — better-sqlite3 runs each to its end synchronously, and nothing here streams rows.
+ */
+function cachingStatements(database: SQLite.Database): SqliteDialectConfig['database'] {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => void database.close(),
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (stmt) cache.delete(text);
+      else {
+        stmt = database.prepare(text);
+        if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(text, stmt);
+      return stmt as never;
+    },
+  };
+}
+
 class KeepCauseSqliteDialect extends SqliteDialect {
   constructor(
     private readonly settings: SqliteDialectConfig,
