@@ -1,6 +1,6 @@
 // Queues a call to run later: one row, committed before the caller's 202 (the call is then durable), and a word
 // to the dispatchers of this replica so a call queued on an idle replica starts at once. The rows of calls queued
-// at the same moment are committed together (group commit: one transaction, one write of the pages they share),
+// at the same moment are committed together (db/group-commit.ts: one transaction, one write of the pages they share),
 // each caller answered once its row is in; a row the group could not take (its function deleted meanwhile) is
 // tried alone, and fails alone.
 import { v7 as uuidv7 } from 'uuid';
@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { AsyncCallsTable, Database, FunctionRow } from '../db/schema.js';
 import { asyncCallsRepo } from './async-calls.repo.js';
 import { Conflict } from '../errors.js';
+import { GroupCommit } from '../db/group-commit.js';
 import type { Trigger } from '../../../common/api-types.js';
 
 export interface QueuedRequest {
@@ -23,10 +24,20 @@ const MAX_GROUP = 500;
 
 export class AsyncQueue {
   private readonly listeners: ((functionId: string) => void)[] = [];
-  private group: { row: AsyncCallsTable; done: (err?: unknown) => void }[] = [];
-  private flushing = false;
+  /** The rows of calls queued at the same moment, committed together. */
+  private readonly inserts: GroupCommit<AsyncCallsTable, void>;
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<Database>) {
+    this.inserts = new GroupCommit(
+      db,
+      async (tx, rows) => {
+        await asyncCallsRepo.insertMany(tx, rows);
+        return rows.map(() => undefined);
+      },
+      (one, row) => asyncCallsRepo.insert(one, row),
+      MAX_GROUP,
+    );
+  }
 
   /** `listener` is told of every call queued here. */
   onQueued(listener: (functionId: string) => void): void {
@@ -44,7 +55,7 @@ export class AsyncQueue {
    */
   async enqueue(fn: FunctionRow, request: QueuedRequest, trigger: Trigger, replaying?: string): Promise<string> {
     const row = queuedRow(fn.id, request, trigger, Date.now());
-    if (replaying === undefined) await this.grouped(row);
+    if (replaying === undefined) await this.inserts.submit(row);
     else {
       await this.db.transaction().execute(async (tx) => {
         if (!(await asyncCallsRepo.markReplayed(tx, fn.id, replaying, row.id))) throw Conflict('already_replayed', `dead letter ${replaying} was replayed already`);
@@ -54,34 +65,8 @@ export class AsyncQueue {
     this.notify(fn.id);
     return row.id;
   }
-
-  /** Resolves once the row is committed, with the rows of the other calls queued meanwhile. */
-  private grouped(row: AsyncCallsTable): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.group.push({ row, done: (err) => (err === undefined ? resolve() : reject(err)) });
-      // After this turn's other requests (the I/O phase) have added theirs.
-      if (!this.flushing && this.group.length === 1) setImmediate(() => void this.flush());
-    });
-  }
-
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.group.length) {
-        const batch = this.group.splice(0, MAX_GROUP);
-        try {
-          await this.db.transaction().execute((tx) => asyncCallsRepo.insertMany(tx, batch.map((q) => q.row)));
-          for (const q of batch) q.done();
-        } catch {
-          for (const q of batch) await asyncCallsRepo.insert(this.db, q.row).then(() => q.done(), (err: unknown) => q.done(err ?? new Error('not queued')));
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
 }
+
 
 /** The row of a call queued at `now`, due at once. */
 export function queuedRow(functionId: string, request: QueuedRequest, trigger: Trigger, now: number): AsyncCallsTable {

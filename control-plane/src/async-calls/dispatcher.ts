@@ -16,6 +16,7 @@ import { storedDestinations } from './destinations.js';
 import { deliveriesRepo } from './destination-deliveries.repo.js';
 import { toAsyncCallView } from './async-calls.view.js';
 import { v7 as uuidv7 } from 'uuid';
+import { GroupCommit } from '../db/group-commit.js';
 import type { Attempt, StoredAnswer } from './async-calls.view.js';
 
 export interface DispatcherOptions {
@@ -59,12 +60,24 @@ export class AsyncDispatcher {
   private readonly claimMs: number;
   private readonly maxRunning: number;
 
+  /** Attempts settled at the same moment, committed together. */
+  private readonly settles: GroupCommit<{ id: string; to: Settle }, boolean>;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly invocations: InvocationService,
     private readonly log: Logger,
     private readonly o: DispatcherOptions,
   ) {
+    this.settles = new GroupCommit(
+      db,
+      async (tx, items) => {
+        const out: boolean[] = [];
+        for (const s of items) out.push(await asyncCallsRepo.settle(tx, s.id, o.replica, s.to));
+        return out;
+      },
+      (one, s) => asyncCallsRepo.settle(one, s.id, o.replica, s.to),
+    );
     this.pollMs = o.pollMs ?? 250;
     this.claimMs = o.claimMs ?? 30_000;
     this.maxRunning = o.maxRunning ?? 256;
@@ -172,7 +185,7 @@ export class AsyncDispatcher {
     const dest = storedDestinations(fn.destinations);
     const url = to.state === 'succeeded' ? dest.onSuccess : dest.onFailure;
     if (!url) {
-      await asyncCallsRepo.settle(this.db, call.id, this.o.replica, to);
+      await this.settles.submit({ id: call.id, to });
       return;
     }
     const delivered = await this.db.transaction().execute(async (tx) => {
@@ -193,7 +206,7 @@ export class AsyncDispatcher {
     const history = JSON.parse(call.history) as Attempt[];
     // Attempts begun that left no trace: their replica stopped mid-call.
     while (history.length < call.attempts - 1) history.push({ executionId: null, status: 'interrupted', httpStatus: 0, startedAt: new Date(Number(call.due_at)).toISOString(), durationMs: 0, error: 'the replica running this attempt stopped' });
-    const settle = (to: Parameters<typeof asyncCallsRepo.settle>[3]) => asyncCallsRepo.settle(this.db, call.id, this.o.replica, to);
+    const settle = (to: Settle) => this.settles.submit({ id: call.id, to });
     if (call.attempts > policy.maxAttempts + 1) {
       await this.finish(fn, call, { state: 'failed', history: JSON.stringify(history), finishedAt: Date.now() });
       this.o.onSettled?.(fn, 'failed');
