@@ -26,7 +26,7 @@ const LOW = Number(process.env.BENCH_LOW_CALLS ?? 200);
 const DRAIN = Number(process.env.BENCH_DRAIN ?? 10_000);
 const TICKS = Number(process.env.BENCH_TICKS ?? 20);
 const JOIN = 'bench-join-token-0123456789abcdef';
-/** BENCH_ONLY=accept: the accepted-calls rounds alone (with BENCH_SERVER_NODE_ARGS=--cpu-prof, for a profile of them). */
+/** BENCH_ONLY=accept or drain: those rounds alone (with BENCH_SERVER_NODE_ARGS=--cpu-prof, for a profile of them). */
 const ONLY = process.env.BENCH_ONLY;
 
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
@@ -89,6 +89,10 @@ async function main() {
     const accept: { sync: WrkRun; async: WrkRun }[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const sync = await wrk(url, { connections: 10, seconds: SECONDS });
+      if (ONLY === 'drain') {
+        accept.push({ sync, async: sync });
+        continue;
+      }
       const queued = await wrk(url, { connections: CLIENTS, seconds: SECONDS, headers: ASYNC });
       accept.push({ sync, async: queued });
       console.log(`round ${i + 1}/${ROUNDS}: sync ${sync.rps.toFixed(0)}/s (p50 ${fmt(sync.p50)}, p99 ${fmt(sync.p99)}); accepted ${queued.rps.toFixed(0)}/s (p50 ${fmt(queued.p50)}, p99 ${fmt(queued.p99)})${queued.non2xx ? `, ${queued.non2xx} not accepted` : ''}; draining…`);
@@ -98,9 +102,10 @@ async function main() {
     if (ONLY === 'accept') return;
 
     // 2. Low load: a call every 50 ms, sync and async in turn.
+    const lowCalls = ONLY === 'drain' ? 0 : LOW;
     const syncIds: string[] = [];
     const t0 = Date.now();
-    for (let i = 0; i < LOW; i++) {
+    for (let i = 0; i < lowCalls; i++) {
       const s = await fetch(url);
       await s.arrayBuffer();
       const id = s.headers.get('cpub-execution-id');
@@ -134,7 +139,16 @@ async function main() {
     const firstStart = Math.min(...drainedCalls.map(attemptStart));
     const lastEnd = Math.max(...drainedCalls.map((c) => Number(c.finished_at)));
     const drainRate = (drainedCalls.length / (lastEnd - firstStart)) * 1000;
+    // Once the last call was accepted: the backlog left, and the rate it drained at with nothing else to do.
+    const lastQueued = Math.max(...drainedCalls.map((c) => Number(c.created_at)));
+    const backlog = drainedCalls.filter((c) => attemptStart(c) >= lastQueued).length;
+    const backlogRate = (backlog / (lastEnd - lastQueued)) * 1000;
     const failed = drainedCalls.filter((c) => c.state !== 'succeeded').length;
+
+    if (ONLY === 'drain') {
+      console.log(`drain: ${drainedCalls.length} calls at ${Math.round(drainRate)}/s from the first attempt to the last; the ${backlog} left when the last was accepted at ${Math.round(backlogRate)}/s; sync at 10 clients ${Math.round(syncAt10.rps)}/s`);
+      return;
+    }
 
     // 4. Schedules: an @every 1s schedule's ticks.
     const sch = await api.post('/api/functions/noop/schedules', { cron: '@every 1s' }, token);
@@ -168,14 +182,14 @@ async function main() {
         queueLatencyP50Ms: +pct(queueMs, 50).toFixed(2),
         queueLatencyP99Ms: +pct(queueMs, 99).toFixed(2),
       },
-      drain: { calls: drainedCalls.length, failed, rps: Math.round(drainRate), syncRpsAt10: Math.round(syncAt10.rps), ratio: +(drainRate / syncAt10.rps).toFixed(3) },
+      drain: { calls: drainedCalls.length, failed, rps: Math.round(drainRate), syncRpsAt10: Math.round(syncAt10.rps), ratio: +(drainRate / syncAt10.rps).toFixed(3), backlog, backlogRps: Math.round(backlogRate), backlogRatio: +(backlogRate / syncAt10.rps).toFixed(3) },
       schedule: { ticks: ticks.length, queuedP50Ms: +pct(ticks.map((t) => t.queued), 50).toFixed(1), startedP50Ms: +pct(ticks.map((t) => t.started), 50).toFixed(1), startedP99Ms: +pct(ticks.map((t) => t.started), 99).toFixed(1), startedMaxMs: Math.max(...ticks.map((t) => t.started)) },
     };
     console.log(`\nmedians of ${ROUNDS} interleaved rounds of ${SECONDS} s, wrk (1 thread) at ${CLIENTS} clients on the function URL; load average ${loadAtStart.join(' ')} before, ${load.join(' ')} after (a shared machine)`);
     console.log(`accepted (202, committed first) at ${CLIENTS} clients: ${summary.accepted.rps}/s, p50 ${fmt(summary.accepted.p50Ms)}, p99 ${fmt(summary.accepted.p99Ms)}   sync at 10 clients: ${summary.sync.rps}/s, p50 ${fmt(summary.sync.p50Ms)}, p99 ${fmt(summary.sync.p99Ms)}   (goal: accepted ≥ 5,000/s)`);
     const l = summary.lowLoad;
     console.log(`low load (${l.calls} async calls, one every 50 ms between sync ones): queued → settled p50 ${fmt(l.asyncQueuedToSettledP50Ms)} (p99 ${fmt(l.asyncQueuedToSettledP99Ms)}) against a sync call's ${fmt(l.syncServerP50Ms)}: dispatch adds ${fmt(l.addedP50Ms)} at p50 (goal ≤ 5 ms); queue latency (queued → attempt start) p50 ${fmt(l.queueLatencyP50Ms)}, p99 ${fmt(l.queueLatencyP99Ms)}`);
-    console.log(`drain: ${summary.drain.calls} queued calls run at ${summary.drain.rps}/s (${failed} not succeeded) against sync at 10 clients ${summary.drain.syncRpsAt10}/s: ratio ${summary.drain.ratio} (goal ≈ 1)`);
+    console.log(`drain: ${summary.drain.calls} queued calls run at ${summary.drain.rps}/s from the first attempt to the last (${failed} not succeeded), while wrk was still queueing them as well; the ${backlog} left when the last was accepted at ${summary.drain.backlogRps}/s; against sync at 10 clients ${summary.drain.syncRpsAt10}/s: ratios ${summary.drain.ratio} and ${summary.drain.backlogRatio} (goal ≈ 1)`);
     const t = summary.schedule;
     console.log(`schedule @every 1s, ${t.ticks} ticks: queued ${t.queuedP50Ms} ms after the tick (p50); attempt started ${t.startedP50Ms} ms after (p50), p99 ${t.startedP99Ms} ms, max ${t.startedMaxMs} ms (goal: within 1 s)`);
     console.log(JSON.stringify(summary));

@@ -38,8 +38,6 @@ type Settle = Parameters<typeof asyncCallsRepo.settle>[3];
 
 /** When a function has no room (its concurrency is taken by sync calls), its call waits this long. */
 const NO_ROOM_MS = 100;
-/** The least time between two passes that follow each other under load. */
-const PASS_GAP_MS = 2;
 /** How long a function's row read by a pass serves the next ones (its settings, its owner still enabled). */
 const FUNCTION_TTL_MS = 1000;
 
@@ -115,10 +113,9 @@ export class AsyncDispatcher {
       .finally(() => {
         this.passing = undefined;
         if (this.again) {
-          // Under load, passes would run back to back, each claiming the one call that just finished: a short gap
-          // lets the calls finishing meanwhile be claimed by one pass (a wake when idle still passes at once).
+          // The calls that finished during the pass are claimed for by one more pass, after the I/O that is waiting.
           this.again = false;
-          setTimeout(() => this.wake(), PASS_GAP_MS).unref();
+          setImmediate(() => this.wake());
         }
       });
   }
