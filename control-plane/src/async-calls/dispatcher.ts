@@ -41,6 +41,9 @@ const NO_ROOM_MS = 100;
 /** How long a function's row read by a pass serves the next ones (its settings, its owner still enabled). */
 const FUNCTION_TTL_MS = 1000;
 
+/** Calls of the function's queue that may run at once, across replicas. */
+const capOf = (fn: FunctionRow) => fn.async_concurrency ?? fn.concurrency * fn.max_instances;
+
 export class AsyncDispatcher {
   private readonly running = new Map<string, Promise<void>>();
   /**
@@ -136,21 +139,46 @@ export class AsyncDispatcher {
       if (this.stopped || this.running.size >= this.maxRunning) return;
       const fn = await this.functionOf(id, now);
       if (!fn) continue; // its owner is disabled: its calls wait
-      const cap = fn.async_concurrency ?? fn.concurrency * fn.max_instances;
+      const cap = capOf(fn);
       const want = Math.min(share, this.maxRunning - this.running.size);
-      const { calls: claimed, room: roomLeft } = await asyncCallsRepo.claim(this.db, fn.id, { replica: this.o.replica, now, until: now + this.claimMs, cap, want });
-      if (roomLeft <= claimed.length) this.full.add(fn.id);
-      for (const call of claimed) {
-        const run = this.run(fn, call)
-          .catch((err) => this.log.error({ err, call: call.id, function: fn.id }, 'async call not settled; its claim will run out and it will run again'))
-          .finally(() => {
-            this.running.delete(call.id);
-            this.full.delete(fn.id);
-            this.wake();
-          });
-        this.running.set(call.id, run);
-      }
+      await this.claimAndRun(fn, cap, want, now);
     }
+  }
+
+  /** Claims up to `want` of the function's due calls and starts them. The number started. */
+  private async claimAndRun(fn: FunctionRow, cap: number, want: number, now: number): Promise<number> {
+    const { calls: claimed, room } = await asyncCallsRepo.claim(this.db, fn.id, { replica: this.o.replica, now, until: now + this.claimMs, cap, want });
+    if (room <= claimed.length) this.full.add(fn.id);
+    for (const call of claimed) {
+      const run = this.run(fn, call)
+        .catch((err) => this.log.error({ err, call: call.id, function: fn.id }, 'async call not settled; its claim will run out and it will run again'))
+        .finally(() => {
+          this.running.delete(call.id);
+          this.full.delete(fn.id);
+          this.next(fn.id);
+        });
+      this.running.set(call.id, run);
+    }
+    return claimed.length;
+  }
+
+  /**
+   * A call of `fn` finished: its slot goes at once to the function's next due call, without waiting for a pass
+   * (while this replica has room to spare: when it is busy, passes share the room out between functions).
+   */
+  private next(functionId: string): void {
+    if (this.stopped || this.running.size >= this.maxRunning / 2) return this.wake();
+    const now = Date.now();
+    // Its row as a pass would see it (its owner still enabled, its cap as set now).
+    this.functionOf(functionId, now)
+      .then((fn) => (fn ? this.claimAndRun(fn, capOf(fn), 1, now) : 0))
+      .then(
+      (n) => (n ? undefined : this.wake()),
+      (err) => {
+        this.log.warn({ err, function: functionId }, 'async claim failed; will retry');
+        this.wake();
+      },
+    );
   }
 
   private readonly functions = new Map<string, { row: FunctionRow | undefined; at: number }>();
