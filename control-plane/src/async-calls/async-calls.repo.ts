@@ -9,6 +9,14 @@ import { isPostgres } from '../db/connect.js';
 
 export type AsyncCallRow = AsyncCallsTable;
 
+export interface ClaimOptions {
+  replica: string;
+  now: number;
+  until: number;
+  cap: number;
+  want: number;
+}
+
 export const asyncCallsRepo = {
   async insert(db: Executor, row: Insertable<AsyncCallsTable>): Promise<void> {
     await db.insertInto('async_calls').values(row).execute();
@@ -40,27 +48,30 @@ export const asyncCallsRepo = {
    * once: each claimed call begins an attempt (attempts + 1) and is the replica's until `until`. `room`: how many
    * more of its calls could run when the claim was made (the claimed ones among them).
    */
-  async claim(db: Kysely<Database>, functionId: string, o: { replica: string; now: number; until: number; cap: number; want: number }): Promise<{ calls: AsyncCallRow[]; room: number }> {
-    const pg = isPostgres(db);
-    return db.transaction().execute(async (tx) => {
-      // Claims of one function are made one after another (its row locked), so two replicas never both see room.
-      if (pg) await tx.selectFrom('functions').select('id').where('id', '=', functionId).forUpdate().execute();
-      const running = await tx.selectFrom('async_calls').select((eb) => eb.fn.countAll<number>().as('n')).where('function_id', '=', functionId).where('state', '=', 'running').executeTakeFirstOrThrow();
-      const free = o.cap - Number(running.n);
-      const room = Math.min(o.want, free);
-      if (room <= 0) return { calls: [], room: free };
-      // By due time alone: the index (function, state, due) gives that order, and the claim reads only the rows it takes.
-      let q = tx.selectFrom('async_calls').selectAll().where('function_id', '=', functionId).where('state', '=', 'queued').where('due_at', '<=', o.now).orderBy('due_at').limit(room);
-      if (pg) q = q.forUpdate().skipLocked();
-      const rows = (await q.execute()) as AsyncCallRow[];
-      if (!rows.length) return { calls: [], room: free };
-      await tx
-        .updateTable('async_calls')
-        .set((eb) => ({ state: 'running', claimed_by: o.replica, claimed_until: o.until, attempts: eb('attempts', '+', 1) }))
-        .where('id', 'in', rows.map((r) => r.id))
-        .execute();
-      return { calls: rows.map((r) => ({ ...r, state: 'running' as const, claimed_by: o.replica, claimed_until: o.until, attempts: r.attempts + 1 })), room: free };
-    });
+  claim(db: Kysely<Database>, functionId: string, o: ClaimOptions): Promise<{ calls: AsyncCallRow[]; room: number }> {
+    return db.transaction().execute((tx) => asyncCallsRepo.claimIn(tx, functionId, o));
+  },
+
+  /** claim, in the caller's transaction (on PostgreSQL, one function's claim a transaction: its row stays locked to the end). */
+  async claimIn(tx: Executor, functionId: string, o: ClaimOptions): Promise<{ calls: AsyncCallRow[]; room: number }> {
+    const pg = isPostgres(tx);
+    // Claims of one function are made one after another (its row locked), so two replicas never both see room.
+    if (pg) await tx.selectFrom('functions').select('id').where('id', '=', functionId).forUpdate().execute();
+    const running = await tx.selectFrom('async_calls').select((eb) => eb.fn.countAll<number>().as('n')).where('function_id', '=', functionId).where('state', '=', 'running').executeTakeFirstOrThrow();
+    const free = o.cap - Number(running.n);
+    const room = Math.min(o.want, free);
+    if (room <= 0) return { calls: [], room: free };
+    // By due time alone: the index (function, state, due) gives that order, and the claim reads only the rows it takes.
+    let q = tx.selectFrom('async_calls').selectAll().where('function_id', '=', functionId).where('state', '=', 'queued').where('due_at', '<=', o.now).orderBy('due_at').limit(room);
+    if (pg) q = q.forUpdate().skipLocked();
+    const rows = (await q.execute()) as AsyncCallRow[];
+    if (!rows.length) return { calls: [], room: free };
+    await tx
+      .updateTable('async_calls')
+      .set((eb) => ({ state: 'running', claimed_by: o.replica, claimed_until: o.until, attempts: eb('attempts', '+', 1) }))
+      .where('id', 'in', rows.map((r) => r.id))
+      .execute();
+    return { calls: rows.map((r) => ({ ...r, state: 'running' as const, claimed_by: o.replica, claimed_until: o.until, attempts: r.attempts + 1 })), room: free };
   },
 
   /** Extends this replica's claims on the calls it is running. */

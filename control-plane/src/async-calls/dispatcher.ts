@@ -10,7 +10,8 @@ import { AppError, statusOf } from '../errors.js';
 import { problemParts } from '../http/problem.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import type { CallOutcome, InvocationService } from '../invocations/invocation.service.js';
-import { asyncCallsRepo, type AsyncCallRow } from './async-calls.repo.js';
+import { asyncCallsRepo, type AsyncCallRow, type ClaimOptions } from './async-calls.repo.js';
+import { isPostgres } from '../db/connect.js';
 import { backoffMs, failureClass, storedPolicy } from './retry.js';
 import { storedDestinations } from './destinations.js';
 import { deliveriesRepo } from './destination-deliveries.repo.js';
@@ -61,8 +62,9 @@ export class AsyncDispatcher {
   private readonly claimMs: number;
   private readonly maxRunning: number;
 
-  /** Attempts settled at the same moment, committed together. */
+  /** Attempts settled at the same moment, committed together; and claims (SQLite: one writer, so no lock order to mind). */
   private readonly settles: GroupCommit<{ id: string; to: Settle }, boolean>;
+  private readonly claims: GroupCommit<{ functionId: string; o: ClaimOptions }, { calls: AsyncCallRow[]; room: number }>;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -78,6 +80,18 @@ export class AsyncDispatcher {
         return out;
       },
       (one, s) => asyncCallsRepo.settle(one, s.id, o.replica, s.to),
+    );
+    this.claims = new GroupCommit(
+      db,
+      async (tx, items) => {
+        const out = [];
+        for (const c of items) out.push(await asyncCallsRepo.claimIn(tx, c.functionId, c.o));
+        return out;
+      },
+      (one, c) => asyncCallsRepo.claim(one, c.functionId, c.o),
+      // On PostgreSQL a claim locks its function's row until its transaction ends: one claim a transaction, so
+      // two replicas never hold two functions' rows in opposite orders.
+      isPostgres(db) ? 1 : 500,
     );
     this.pollMs = o.pollMs ?? 250;
     this.claimMs = o.claimMs ?? 30_000;
@@ -147,7 +161,7 @@ export class AsyncDispatcher {
 
   /** Claims up to `want` of the function's due calls and starts them. The number started. */
   private async claimAndRun(fn: FunctionRow, cap: number, want: number, now: number): Promise<number> {
-    const { calls: claimed, room } = await asyncCallsRepo.claim(this.db, fn.id, { replica: this.o.replica, now, until: now + this.claimMs, cap, want });
+    const { calls: claimed, room } = await this.claims.submit({ functionId: fn.id, o: { replica: this.o.replica, now, until: now + this.claimMs, cap, want } });
     if (room <= claimed.length) this.full.add(fn.id);
     for (const call of claimed) {
       const run = this.run(fn, call)
