@@ -109,14 +109,17 @@ s('the control plane killed (-9) with calls queued and running: after a restart 
     assert.equal([again.status, again.body.executionId, again.headers.get('idempotent-replayed')], [202, id, 'true']);
   }
   await until('every call settled', async () => (await Promise.all(ids.map(call))).every((c) => c.status === 'succeeded'), 90_000);
+  let interrupted = 0;
   for (const [i, id] of ids.entries()) {
     const c = await call(id);
     assert.is(c.answer.body, `done call ${i}`);
-    const ran = c.attempts.filter((a: { status: string }) => a.status === 'success').length;
-    assert.is(ran, 1, `call ${i}: one successful attempt`);
-    // A call the killed replica was running: its interrupted attempt is kept, and it ran again.
-    if (running.includes(id)) assert.equal(c.attempts.map((a: { status: string }) => a.status), ['interrupted', 'success'], `call ${i}`);
+    // A call the killed replica was running keeps its interrupted attempt, and ran again; the others ran once.
+    // (Which were running at the kill is known only roughly: the list above was read a moment before it.)
+    const statuses = c.attempts.map((a: { status: string }) => a.status).join(',');
+    assert.ok(statuses === 'success' || statuses === 'interrupted,success', `call ${i}: ${statuses}`);
+    if (statuses !== 'success') interrupted++;
   }
+  assert.ok(interrupted >= 1, 'a call was running when the control plane was killed, and ran again');
   const listed = (await api.get('/api/functions/job/executions?limit=200', token)).body.executions.filter((e: { callId: string | null }) => e.callId);
   assert.is(new Set(listed.map((e: { callId: string }) => e.callId)).size, ids.length, 'every call has its records, no other call was made');
 });

@@ -147,9 +147,10 @@ s('logs, logs -f receiving a line from a new call, executions, execution, stats'
   const st = ok(['stats', 'greeter']);
   const calls = Number(/calls: +(\d+) \(\d+ ok, 0 errors/.exec(st.stdout)?.[1]);
   assert.ok(calls >= 2, st.stdout);
+  assert.match(st.stdout, /async attempts: +[1-9]\d* \(\d+ retries\)/, 'the queued call counted');
   const bars = /calls\/hour \(24\): ([▁▂▃▄▅▆▇█]{24})/.exec(st.stdout)?.[1] ?? '';
   assert.match(bars, /[▂▃▄▅▆▇█]/, 'the hour of the calls shows');
-  assert.match(ok(['stats', 'greeter', '--period', '7d']).stdout, /calls\/day \(7\): [▁▂▃▄▅▆▇█]{7}/);
+  assert.match(ok(['stats', 'greeter', '--period', '7d']).stdout, /calls\/day \(7\): +[▁▂▃▄▅▆▇█]{7}/);
   for (const bad of [['stats', 'greeter', '--period', '2d'], ['logs', 'greeter', '--since', 'soon'], ['update', 'greeter', '--timeout', '10x'], ['invoke', 'greeter', '-H', 'no-colon']]) {
     const r = cpub(bad);
     assert.is(r.status, 2, `${bad.join(' ')}: a usage error (${r.stderr})`);

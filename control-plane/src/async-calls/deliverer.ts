@@ -7,7 +7,7 @@ import { Agent, fetch } from 'undici';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
-import type { Leases } from '../maintenance/lease.js';
+import { LeasedLoop, type Leases } from '../maintenance/lease.js';
 import type { Sealer } from '../secrets/crypto.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import { deliveriesRepo, type DeliveryRow } from './destination-deliveries.repo.js';
@@ -26,14 +26,9 @@ export interface DelivererOptions {
   onDelivered?: (d: DeliveryRow, result: 'delivered' | 'retry' | 'failed') => void;
 }
 
-const LEASE = 'destinations';
 
 export class Deliverer {
-  private timer: NodeJS.Timeout | undefined;
-  private passing: Promise<void> | undefined;
-  private stopped = true;
-  private held = false;
-  private leaseAt = 0;
+  private readonly loop: LeasedLoop;
   private readonly inFlight = new Set<string>();
   private readonly agent: Agent;
   private readonly o: Required<Omit<DelivererOptions, 'onDelivered'>> & Pick<DelivererOptions, 'onDelivered'>;
@@ -43,48 +38,30 @@ export class Deliverer {
     private readonly sealer: Sealer,
     private readonly guard: AddressGuard,
     private readonly log: Logger,
-    private readonly leases: Leases | undefined,
+    leases: Leases | undefined,
     o: DelivererOptions = {},
   ) {
     this.o = { passMs: 500, leaseMs: 10_000, baseMs: 1000, maxBackoffMs: 300_000, maxAttempts: 10, timeoutMs: 10_000, parallel: 16, ...o };
+    this.loop = new LeasedLoop('destinations', () => this.pass(), log, leases, this.o.passMs, this.o.leaseMs);
     this.agent = new Agent({ connect: { lookup: this.guard.lookup as never, timeout: this.o.timeoutMs }, headersTimeout: this.o.timeoutMs, bodyTimeout: this.o.timeoutMs });
   }
 
   start(): void {
-    this.stopped = false;
-    this.wake();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.passing;
-    if (this.held) await this.leases?.release(LEASE).catch(() => {});
-    this.held = false;
+    await this.loop.stop();
     await this.agent.close().catch(() => {});
   }
 
   /** A pass now (a delivery was written here). */
   wake(): void {
-    if (this.stopped || this.passing) return;
-    clearTimeout(this.timer);
-    this.passing = this.loop()
-      .catch((err) => this.log.warn({ err }, 'destinations pass failed; will retry'))
-      .then((sleepMs) => {
-        this.passing = undefined;
-        if (this.stopped) return;
-        this.timer = setTimeout(() => this.wake(), sleepMs ?? this.o.passMs);
-        this.timer.unref();
-      });
+    this.loop.wake();
   }
 
-  private async loop(): Promise<number> {
-    const now = Date.now();
-    if (this.leases && now - this.leaseAt >= this.o.leaseMs / 3) {
-      this.held = await this.leases.acquire(LEASE, this.o.leaseMs);
-      this.leaseAt = now;
-    } else if (!this.leases) this.held = true;
-    if (!this.held) return this.o.leaseMs / 3;
+  /** Starts the deliveries due, as many as there is room for; when the next is due. */
+  private async pass(): Promise<number | null> {
     const room = this.o.parallel - this.inFlight.size;
     if (room > 0) {
       for (const d of await deliveriesRepo.due(this.db, Date.now(), room + this.inFlight.size)) {
@@ -98,8 +75,7 @@ export class Deliverer {
           });
       }
     }
-    const earliest = await deliveriesRepo.earliest(this.db);
-    return Math.max(5, Math.min(this.o.passMs, earliest === null ? this.o.passMs : earliest - Date.now()));
+    return deliveriesRepo.earliest(this.db);
   }
 
   /** One attempt of the delivery, then where it goes. */

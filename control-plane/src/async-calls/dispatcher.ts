@@ -36,6 +36,8 @@ export interface DispatcherOptions {
 }
 
 type Settle = Parameters<typeof asyncCallsRepo.settle>[3];
+type Claimed = Awaited<ReturnType<typeof asyncCallsRepo.claimIn>>;
+type Write = { settle: string; to: Settle } | { claim: string; o: ClaimOptions };
 
 /** When a function has no room (its concurrency is taken by sync calls), its call waits this long. */
 const NO_ROOM_MS = 100;
@@ -62,9 +64,13 @@ export class AsyncDispatcher {
   private readonly claimMs: number;
   private readonly maxRunning: number;
 
-  /** Attempts settled at the same moment, committed together; and claims (SQLite: one writer, so no lock order to mind). */
-  private readonly settles: GroupCommit<{ id: string; to: Settle }, boolean>;
-  private readonly claims: GroupCommit<{ functionId: string; o: ClaimOptions }, { calls: AsyncCallRow[]; room: number }>;
+  /**
+   * Attempts settled and claims made at the same moment, committed together, in the order asked (a call's settling
+   * before the claim of the function's next call, which then finds its slot free). On PostgreSQL, one a
+   * transaction: a claim locks its function's row to the end, and two replicas must never hold two such rows in
+   * opposite orders.
+   */
+  private readonly writes: GroupCommit<Write, boolean | Claimed>;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -72,25 +78,14 @@ export class AsyncDispatcher {
     private readonly log: Logger,
     private readonly o: DispatcherOptions,
   ) {
-    this.settles = new GroupCommit(
+    this.writes = new GroupCommit<Write, boolean | Claimed>(
       db,
       async (tx, items) => {
-        const out: boolean[] = [];
-        for (const s of items) out.push(await asyncCallsRepo.settle(tx, s.id, o.replica, s.to));
+        const out: (boolean | Claimed)[] = [];
+        for (const w of items) out.push('settle' in w ? await asyncCallsRepo.settle(tx, w.settle, o.replica, w.to) : await asyncCallsRepo.claimIn(tx, w.claim, w.o));
         return out;
       },
-      (one, s) => asyncCallsRepo.settle(one, s.id, o.replica, s.to),
-    );
-    this.claims = new GroupCommit(
-      db,
-      async (tx, items) => {
-        const out = [];
-        for (const c of items) out.push(await asyncCallsRepo.claimIn(tx, c.functionId, c.o));
-        return out;
-      },
-      (one, c) => asyncCallsRepo.claim(one, c.functionId, c.o),
-      // On PostgreSQL a claim locks its function's row until its transaction ends: one claim a transaction, so
-      // two replicas never hold two functions' rows in opposite orders.
+      (one, w) => ('settle' in w ? asyncCallsRepo.settle(one, w.settle, o.replica, w.to) : asyncCallsRepo.claim(one, w.claim, w.o)),
       isPostgres(db) ? 1 : 500,
     );
     this.pollMs = o.pollMs ?? 250;
@@ -161,15 +156,18 @@ export class AsyncDispatcher {
 
   /** Claims up to `want` of the function's due calls and starts them. The number started. */
   private async claimAndRun(fn: FunctionRow, cap: number, want: number, now: number): Promise<number> {
-    const { calls: claimed, room } = await this.claims.submit({ functionId: fn.id, o: { replica: this.o.replica, now, until: now + this.claimMs, cap, want } });
+    const { calls: claimed, room } = (await this.writes.submit({ claim: fn.id, o: { replica: this.o.replica, now, until: now + this.claimMs, cap, want } })) as Claimed;
     if (room <= claimed.length) this.full.add(fn.id);
     for (const call of claimed) {
       const run = this.run(fn, call)
         .catch((err) => this.log.error({ err, call: call.id, function: fn.id }, 'async call not settled; its claim will run out and it will run again'))
+        .then((continued) => continued === true)
         .finally(() => {
           this.running.delete(call.id);
           this.full.delete(fn.id);
-          this.next(fn.id);
+        })
+        .then((continued) => {
+          if (!continued) this.next(fn.id);
         });
       this.running.set(call.id, run);
     }
@@ -220,13 +218,10 @@ export class AsyncDispatcher {
    * Settles the call for good; when the function has a destination for how it ended, the delivery of its outcome
    * is written in the same transaction (a call never ends without it, nor is delivered twice by two replicas).
    */
-  private async finish(fn: FunctionRow, call: AsyncCallRow, to: Settle & { state: 'succeeded' | 'failed' }): Promise<void> {
+  private async finish(fn: FunctionRow, call: AsyncCallRow, to: Settle & { state: 'succeeded' | 'failed' }): Promise<boolean> {
     const dest = storedDestinations(fn.destinations);
     const url = to.state === 'succeeded' ? dest.onSuccess : dest.onFailure;
-    if (!url) {
-      await this.settles.submit({ id: call.id, to });
-      return;
-    }
+    if (!url) return this.settleAndContinue(fn, call, to);
     const delivered = await this.db.transaction().execute(async (tx) => {
       if (!(await asyncCallsRepo.settle(tx, call.id, this.o.replica, to))) return false;
       const settled = (await asyncCallsRepo.byId(tx, call.id))!;
@@ -237,19 +232,28 @@ export class AsyncDispatcher {
       return true;
     });
     if (delivered) this.o.onDelivery?.();
+    return false;
+  }
+
+  /** Settles the attempt and, in the same group, claims the function's next call for this slot: true (continued). */
+  private async settleAndContinue(fn: FunctionRow, call: AsyncCallRow, to: Settle): Promise<true> {
+    const settled = this.writes.submit({ settle: call.id, to });
+    this.next(fn.id);
+    await settled;
+    return true;
   }
 
   /** One attempt of the call, then where it goes. */
-  private async run(fn: FunctionRow, call: AsyncCallRow): Promise<void> {
+  /** True when it started the function's next call itself (settleAndContinue). */
+  private async run(fn: FunctionRow, call: AsyncCallRow): Promise<boolean> {
     const policy = storedPolicy(fn.retry);
     const history = JSON.parse(call.history) as Attempt[];
     // Attempts begun that left no trace: their replica stopped mid-call.
     while (history.length < call.attempts - 1) history.push({ executionId: null, status: 'interrupted', httpStatus: 0, startedAt: new Date(Number(call.due_at)).toISOString(), durationMs: 0, error: 'the replica running this attempt stopped' });
-    const settle = (to: Settle) => this.settles.submit({ id: call.id, to });
     if (call.attempts > policy.maxAttempts + 1) {
-      await this.finish(fn, call, { state: 'failed', history: JSON.stringify(history), finishedAt: Date.now() });
+      const continued = await this.finish(fn, call, { state: 'failed', history: JSON.stringify(history), finishedAt: Date.now() });
       this.o.onSettled?.(fn, 'failed');
-      return;
+      return continued;
     }
     const started = Date.now();
     let out: CallOutcome | undefined;
@@ -259,8 +263,8 @@ export class AsyncDispatcher {
     } catch (err) {
       if (err instanceof AppError && err.code === 'too_many_calls') {
         // No room for it now (sync calls hold the function's concurrency): not an attempt; it waits its turn.
-        await settle({ state: 'queued', history: call.history, dueAt: Date.now() + NO_ROOM_MS, attemptsBack: true });
-        return;
+        await this.writes.submit({ settle: call.id, to: { state: 'queued', history: call.history, dueAt: Date.now() + NO_ROOM_MS, attemptsBack: true } });
+        return false;
       }
       thrown = err instanceof AppError ? err : new AppError('unavailable', 'internal_error', 'the call could not be completed', { httpStatus: 500 });
       if (!(err instanceof AppError)) this.log.error({ err, call: call.id, function: fn.id }, 'async call failed');
@@ -275,13 +279,14 @@ export class AsyncDispatcher {
     const failure = failureClass(status, httpStatus, problem?.code);
     const retryable = failure !== null && failure !== 'rejected' && policy.on.includes(failure);
     if (retryable && call.attempts <= policy.maxAttempts) {
-      await settle({ state: 'queued', history: JSON.stringify(history), dueAt: Date.now() + backoffMs(policy, call.attempts + 1), answer: JSON.stringify(answer), answerBody });
+      await this.settleAndContinue(fn, call, { state: 'queued', history: JSON.stringify(history), dueAt: Date.now() + backoffMs(policy, call.attempts + 1), answer: JSON.stringify(answer), answerBody });
       this.o.onSettled?.(fn, 'retry');
-      return;
+      return true;
     }
     // The function's own answer is final unless the policy retries its class; anything else that failed is a dead letter.
     const failed = failure !== null && (retryable || (failure !== 'http_4xx' && failure !== 'http_5xx'));
-    await this.finish(fn, call, { state: failed ? 'failed' : 'succeeded', history: JSON.stringify(history), answer: JSON.stringify(answer), answerBody, finishedAt: Date.now() });
+    const continued = await this.finish(fn, call, { state: failed ? 'failed' : 'succeeded', history: JSON.stringify(history), answer: JSON.stringify(answer), answerBody, finishedAt: Date.now() });
     this.o.onSettled?.(fn, failed ? 'failed' : 'succeeded');
+    return continued;
   }
 }

@@ -9,7 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
-import type { Leases } from '../maintenance/lease.js';
+import { LeasedLoop, type Leases } from '../maintenance/lease.js';
 import { asyncCallsRepo } from './async-calls.repo.js';
 import { queuedRow, type AsyncQueue } from './async-queue.js';
 import { schedulesRepo, type ScheduleRow } from './schedules.repo.js';
@@ -28,69 +28,43 @@ export interface SchedulerOptions {
 
 export type TickResult = 'fired' | 'skipped' | 'missed';
 
-const LEASE = 'schedules';
 
 export class Scheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private passing: Promise<void> | undefined;
-  private stopped = true;
-  private held = false;
-  private leaseAt = 0;
-  private readonly passMs: number;
-  private readonly leaseMs: number;
+  private readonly loop: LeasedLoop;
   private readonly graceMs: number;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly queue: AsyncQueue,
     private readonly log: Logger,
-    private readonly leases: Leases | undefined,
+    leases: Leases | undefined,
     private readonly o: SchedulerOptions = {},
   ) {
-    this.passMs = o.passMs ?? 500;
-    this.leaseMs = o.leaseMs ?? 10_000;
     this.graceMs = o.graceMs ?? 60_000;
+    this.loop = new LeasedLoop(
+      'schedules',
+      async () => {
+        await this.pass(Date.now());
+        return schedulesRepo.earliest(this.db);
+      },
+      log,
+      leases,
+      o.passMs ?? 500,
+      o.leaseMs ?? 10_000,
+    );
   }
 
   start(): void {
-    this.stopped = false;
-    this.wake();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.passing;
-    if (this.held) await this.leases?.release(LEASE).catch(() => {});
-    this.held = false;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** A pass now (a schedule changed on this replica). */
   wake(): void {
-    if (this.stopped || this.passing) return;
-    clearTimeout(this.timer);
-    this.passing = this.loop()
-      .catch((err) => this.log.warn({ err }, 'schedules pass failed; will retry'))
-      .then((sleepMs) => {
-        this.passing = undefined;
-        if (this.stopped) return;
-        this.timer = setTimeout(() => this.wake(), sleepMs ?? this.passMs);
-        this.timer.unref();
-      });
-  }
-
-  /** Holds the lease (renewing it), fires what is due, and says how long to sleep. */
-  private async loop(): Promise<number> {
-    const now = Date.now();
-    if (this.leases && now - this.leaseAt >= this.leaseMs / 3) {
-      this.held = await this.leases.acquire(LEASE, this.leaseMs);
-      this.leaseAt = now;
-    } else if (!this.leases) this.held = true;
-    if (!this.held) return Math.min(this.passMs * 2, this.leaseMs / 3);
-    await this.pass(Date.now());
-    const earliest = await schedulesRepo.earliest(this.db);
-    const untilLease = this.leases ? this.leaseAt + this.leaseMs / 3 - Date.now() : this.passMs;
-    return Math.max(5, Math.min(this.passMs, untilLease, earliest === null ? this.passMs : earliest - Date.now()));
+    this.loop.wake();
   }
 
   /** Takes every tick due at `now` (tests call it directly). */

@@ -73,3 +73,65 @@ export class LeasedJob {
     await this.leases?.release(this.name).catch(() => {});
   }
 }
+
+/**
+ * Work that wakes at a time of its own choosing, on one replica at a time: while this replica holds the lease
+ * `name` (renewed every third of `leaseMs`), `pass` runs and says when it is next wanted (the next tick, the next
+ * delivery due), at most `passMs` away; a replica without the lease looks again every third of `leaseMs`. `wake`
+ * runs a pass now (work added on this replica). The scheduler and the deliverer of async calls.
+ */
+export class LeasedLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private passing: Promise<void> | undefined;
+  private stopped = true;
+  private held = false;
+  private leaseAt = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly pass: () => Promise<number | null>,
+    private readonly log: Logger,
+    private readonly leases: Leases | undefined,
+    private readonly passMs: number,
+    private readonly leaseMs: number,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Waits for a pass under way, and gives the lease up. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.passing;
+    if (this.held) await this.leases?.release(this.name).catch(() => {});
+    this.held = false;
+  }
+
+  wake(): void {
+    if (this.stopped || this.passing) return;
+    clearTimeout(this.timer);
+    this.passing = this.loop()
+      .catch((err) => this.log.warn({ err }, `${this.name} pass failed; will retry`))
+      .then((sleepMs) => {
+        this.passing = undefined;
+        if (this.stopped) return;
+        this.timer = setTimeout(() => this.wake(), sleepMs ?? this.passMs);
+        this.timer.unref();
+      });
+  }
+
+  private async loop(): Promise<number> {
+    const now = Date.now();
+    if (this.leases && now - this.leaseAt >= this.leaseMs / 3) {
+      this.held = await this.leases.acquire(this.name, this.leaseMs);
+      this.leaseAt = now;
+    } else if (!this.leases) this.held = true;
+    if (!this.held) return this.leaseMs / 3;
+    const wanted = await this.pass();
+    const untilLease = this.leases ? this.leaseAt + this.leaseMs / 3 - Date.now() : this.passMs;
+    return Math.max(5, Math.min(this.passMs, untilLease, wanted === null ? this.passMs : wanted - Date.now()));
+  }
+}
