@@ -12,7 +12,6 @@ import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
 import { cgroupOf } from '../node-agent/src/pool/cgroup.js';
 import { pct, processCpuMs, wrk, type WrkRun } from './lib.js';
-import { uuidBytes } from '../control-plane/src/executions/records.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -84,8 +83,8 @@ async function main() {
     };
     // The server's database, read-only, to count the execution rows each run wrote (SQLite in WAL mode: a reader never blocks the server).
     db = new SQLite(join(serverDir, 'containerpub.db'), { readonly: true, fileMustExist: true });
-    // (Records keep the function's id as its 16 bytes.)
-    const countRows = db.prepare('SELECT count(*) AS n FROM executions WHERE function_id = ?').pluck();
+    // (Records keep the function's number, from record_numbers.)
+    const countRows = db.prepare("SELECT count(*) AS n FROM executions WHERE fn = (SELECT no FROM record_numbers WHERE kind = 'function' AND name = ?)").pluck();
 
     console.log(`server ${server.url} (pid ${server.proc.pid}, SQLite, log level info), agent ${agent.url} (pid ${agent.proc.pid}); deploying ${chosen.join(', ')}…`);
     const auth = { authorization: `Bearer ${token}` };
@@ -108,11 +107,11 @@ async function main() {
     // .cpuprofile's timestamps) go to that file, for bench/cpuprofile.ts to take only those samples.
     const windows: { setting: string; run: string; t0Us: number; t1Us: number; calls: number; serverMs: number; agentMs: number }[] = [];
     const measure = async (f: (typeof fns)[number], name: string, run: () => Promise<WrkRun>): Promise<Window> => {
-      const [s0, a0, c0, r0] = [processCpuMs(server.proc.pid!), processCpuMs(agent.proc.pid!), f.containers(), countRows.get(uuidBytes(f.id)) as number];
+      const [s0, a0, c0, r0] = [processCpuMs(server.proc.pid!), processCpuMs(agent.proc.pid!), f.containers(), countRows.get(f.id) as number];
       const t0Us = Number(process.hrtime.bigint() / 1000n);
       const w = await run();
       const t1Us = Number(process.hrtime.bigint() / 1000n);
-      const out = { ...w, serverMs: processCpuMs(server.proc.pid!) - s0, agentMs: processCpuMs(agent.proc.pid!) - a0, containerMs: f.containers() - c0, rows: (countRows.get(uuidBytes(f.id)) as number) - r0 };
+      const out = { ...w, serverMs: processCpuMs(server.proc.pid!) - s0, agentMs: processCpuMs(agent.proc.pid!) - a0, containerMs: f.containers() - c0, rows: (countRows.get(f.id) as number) - r0 };
       windows.push({ setting: f.key, run: name, t0Us, t1Us, calls: w.requests - w.non2xx, serverMs: out.serverMs, agentMs: out.agentMs });
       if (process.env.BENCH_PROFILE_WINDOWS) writeFileSync(process.env.BENCH_PROFILE_WINDOWS, JSON.stringify(windows, null, 1));
       return out;
