@@ -17,7 +17,7 @@ import SQLite from 'better-sqlite3';
 import { startServer, startAgentProcess } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
-import { pct, wrk, type WrkRun } from './lib.js';
+import { benchAccount, pct, wrk, type WrkRun } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -53,13 +53,9 @@ async function main() {
   let token = '';
   let functionId = '';
   try {
-    await api.post('/api/auth/register', { email: 'bench@example.com', password: 'bench-password-1' });
-    token = (await api.post('/api/auth/login', { email: 'bench@example.com', password: 'bench-password-1' })).body.accessToken as string;
-    const handle = (await api.get('/api/users/me', token)).body.handle as string;
-    for (const end = Date.now() + 30_000; (await api.get('/api/nodes', token)).body.nodes?.[0]?.status !== 'up'; ) {
-      if (Date.now() > end) throw new Error('the agent did not come up');
-      await sleep(200);
-    }
+    const account = await benchAccount(api);
+    token = account.token;
+    const handle = account.handle;
     // The defaults a user gets (1 call per container, ≤ 10 containers: async calls run ≤ 10 at once), public.
     const created = await api.post('/api/functions', { name: 'noop', auth: 'public' }, token);
     if (created.status !== 201) throw new Error(`create: ${created.text}`);

@@ -11,7 +11,7 @@ import { startServer, startAgentProcess } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
 import { cgroupOf } from '../node-agent/src/pool/cgroup.js';
-import { pct, processCpuMs, wrk, type WrkRun } from './lib.js';
+import { benchAccount, pct, processCpuMs, wrk, type WrkRun } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -65,13 +65,9 @@ async function main() {
   let db: SQLite.Database | undefined;
   let token = '';
   try {
-    await api.post('/api/auth/register', { email: 'bench@example.com', password: 'bench-password-1' });
-    token = (await api.post('/api/auth/login', { email: 'bench@example.com', password: 'bench-password-1' })).body.accessToken as string;
-    const handle = (await api.get('/api/users/me', token)).body.handle as string;
-    for (const end = Date.now() + 30_000; (await api.get('/api/nodes', token)).body.nodes?.[0]?.status !== 'up'; ) {
-      if (Date.now() > end) throw new Error('the agent did not come up');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const account = await benchAccount(api);
+    token = account.token;
+    const handle = account.handle;
     const art = await fnArtifact(`() => new Response('ok')`);
     const deploy = async (name: string, limits: object) => {
       const created = await api.post('/api/functions', { name, auth: 'public', ...limits }, token);

@@ -153,3 +153,15 @@ export function directCall(socketPath: string, agent: Agent): Promise<void> {
     r.end();
   });
 }
+
+/** A benchmark's account on a fresh server (the first: an admin), once its agent is up: the token and handle. */
+export async function benchAccount(api: { post(path: string, body?: unknown, token?: string): Promise<{ body: any }>; get(path: string, token?: string): Promise<{ body: any }> }): Promise<{ token: string; handle: string }> {
+  await api.post('/api/auth/register', { email: 'bench@example.com', password: 'bench-password-1' });
+  const token = (await api.post('/api/auth/login', { email: 'bench@example.com', password: 'bench-password-1' })).body.accessToken as string;
+  const handle = (await api.get('/api/users/me', token)).body.handle as string;
+  for (const end = Date.now() + 30_000; (await api.get('/api/nodes', token)).body.nodes?.[0]?.status !== 'up'; ) {
+    if (Date.now() > end) throw new Error('the agent did not come up');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { token, handle };
+}

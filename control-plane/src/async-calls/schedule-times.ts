@@ -10,16 +10,6 @@ const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_
 const MIN_EVERY_MS = 1000;
 const MAX_EVERY_MS = 400 * 86_400_000;
 
-/** Why `expr` in `timezone` is not a schedule (a sentence for a 400), or undefined when it is one. */
-export function scheduleError(expr: string, timezone: string): string | undefined {
-  try {
-    planOf(expr, timezone);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
 /** The plan of a schedule; throws with a sentence saying what is wrong. */
 export function planOf(expr: string, timezone: string): Plan {
   try {
