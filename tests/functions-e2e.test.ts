@@ -399,6 +399,16 @@ s('async calls (Prefer: respond-async): 202 once queued, then run; a failing cal
   assert.equal([attempt.status, attempt.request.path, attempt.callId], ['success', '/later', q.body.executionId], 'each attempt is an execution record linked to its call');
   assert.is((await api.get(`/api/executions/${q.body.executionId}`, other.token)).status, 404, 'another user’s call is a 404');
 
+  // asyncConcurrency 0 holds the queue: a call is accepted and waits (through several dispatch passes) until it is raised.
+  assert.is((await api.patch('/api/functions/hello', { asyncConcurrency: 0 }, owner.token)).body.function.asyncConcurrency, 0);
+  const held = await api.post('/api/functions/hello/invoke', { method: 'POST', path: '/held' }, owner.token, { prefer: 'respond-async' });
+  assert.is(held.status, 202, held.text);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal([(await call(held.body.executionId)).status, (await call(held.body.executionId)).attempts.length], ['queued', 0], 'held while asyncConcurrency is 0');
+  assert.is((await api.patch('/api/functions/hello', { asyncConcurrency: -1 }, owner.token)).status, 400);
+  await api.patch('/api/functions/hello', { asyncConcurrency: null }, owner.token);
+  assert.is((await settled(held.body.executionId)).status, 'succeeded', 'released when raised');
+
   // A call that always throws: one retry after ≈ 50 ms (maxAttempts 1), then a dead letter with both attempts.
   const patched = await api.patch('/api/functions/fails', { retry: { maxAttempts: 1, backoff: { baseMs: 50, jitter: false } } }, owner.token);
   assert.equal(patched.body.function.retry, { maxAttempts: 1, backoff: { baseMs: 50, maxMs: 60_000, jitter: false }, on: ['error', 'timeout', 'oom', 'crashed', 'agent_lost', 'no_agent'] });

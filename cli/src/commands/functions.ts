@@ -59,7 +59,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       ['max instances', f.maxInstances],
       ['records kept', f.executionRetention ?? 'server default'],
       ['records of successes', f.executionSampling === null ? 'server default' : `${f.executionSampling} per second at most`],
-      ['async calls at once', f.asyncConcurrency ?? `${f.concurrency * f.maxInstances} (concurrency × max instances)`],
+      ['async calls at once', f.asyncConcurrency === 0 ? '0 (the queue is held)' : (f.asyncConcurrency ?? `${f.concurrency * f.maxInstances} (concurrency × max instances)`)],
       ['async retries', `${f.retry.maxAttempts} after the first, from ${f.retry.backoff.baseMs} ms doubling to ${f.retry.backoff.maxMs} ms${f.retry.backoff.jitter ? ' (jitter)' : ''}, on ${f.retry.on.join(', ')}`],
       ['on success, POST to', f.destinations.onSuccess ?? 'nowhere'],
       ['on failure, POST to', f.destinations.onFailure ?? 'nowhere'],
@@ -78,7 +78,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       .option('--network <mode>', 'none or egress')
       .option('--execution-retention <duration>', 'how long execution records are kept, 1h–400d (e.g. 3d), or "default" for the server’s')
       .option('--execution-sampling <n>', 'successful calls per second that get a record (errors and cold starts always do; all count in stats), or "default"')
-      .option('--async-concurrency <n>', 'queued calls (--async) running at once, 1–1000, or "default" (concurrency × max instances)')
+      .option('--async-concurrency <n>', 'queued calls (--async) running at once, 0–1000 (0 holds the queue: its calls wait), or "default" (concurrency × max instances)')
       .option('--retries <n>', 'attempts after the first for a failed queued call (0–10)')
       .option('--retry-backoff <duration>', 'the wait before the first retry, doubled for each next (e.g. 500ms, 2s)')
       .option('--retry-on <outcomes>', 'what earns a retry, comma-separated: error, timeout, oom, crashed, agent_lost, no_agent, http_5xx, http_4xx')

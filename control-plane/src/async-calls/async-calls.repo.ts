@@ -3,11 +3,18 @@
 // replicas (PostgreSQL locks the function's row for it, and skips calls another replica has locked; SQLite has one
 // writer). A claim lasts a while and is renewed while the call runs: a call whose replica died is taken back once
 // its claim runs out, and runs again (at least once).
-import type { Insertable, Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import type { AsyncCallsTable, AsyncCallState, Database, Executor } from '../db/schema.js';
 import { isPostgres } from '../db/connect.js';
+import { prepared } from '../db/prepared.js';
 
 export type AsyncCallRow = AsyncCallsTable;
+
+// A state as a literal in the SQL, as the partial indexes name it (migration 0015): a bound parameter would leave the
+// planner unsure the index applies.
+const QUEUED = sql.lit<AsyncCallState>('queued');
+const RUNNING = sql.lit<AsyncCallState>('running');
+const FAILED = sql.lit<AsyncCallState>('failed');
 
 export interface ClaimOptions {
   replica: string;
@@ -15,6 +22,58 @@ export interface ClaimOptions {
   until: number;
   cap: number;
   want: number;
+}
+
+export interface SettleTo {
+  state: Exclude<AsyncCallState, 'running'>;
+  history: string;
+  dueAt?: number;
+  answer?: string | null;
+  answerBody?: Buffer | null;
+  finishedAt?: number | null;
+  /** An attempt that never began (the function had no room): not counted. */
+  attemptsBack?: boolean;
+}
+
+// The queries of every claim and every settling, compiled once (db/prepared.ts).
+const lockFunction = prepared((db, functionId: string) => db.selectFrom('functions').select('id').where('id', '=', functionId).forUpdate());
+const countRunning = prepared((db, functionId: string) =>
+  db.selectFrom('async_calls').select((eb) => eb.fn.countAll<number>().as('n')).where('function_id', '=', functionId).where('state', '=', RUNNING),
+);
+/**
+ * The function's `limit` oldest due calls begin an attempt (attempts + 1) as the replica's until `until`. By due time
+ * alone: the index of queued calls (function, due) gives that order, and only the rows taken are read. On PostgreSQL
+ * rows another replica is claiming are skipped.
+ */
+const claimDue = prepared((db, replica: string, until: number, functionId: string, now: number, limit: number) => {
+  let due = db.selectFrom('async_calls').select('id').where('function_id', '=', functionId).where('state', '=', QUEUED).where('due_at', '<=', now).orderBy('due_at').limit(limit);
+  if (isPostgres(db)) due = due.forUpdate().skipLocked();
+  return db
+    .updateTable('async_calls')
+    .set((eb) => ({ state: 'running', claimed_by: replica, claimed_until: until, attempts: eb('attempts', '+', 1) }))
+    .where('id', 'in', due)
+    .returningAll();
+});
+const settles = new Map<string, ReturnType<typeof settleQuery>>();
+/** The settling of one shape (which of the optional parts it sets). */
+function settleQuery(shape: SettleTo) {
+  return prepared((db, id: string, replica: string, state: string, history: string, dueAt: number | null, answer: string | null, answerBody: Buffer | null, finishedAt: number | null) =>
+    db
+      .updateTable('async_calls')
+      .set((eb) => ({
+        state: state as AsyncCallState,
+        history,
+        claimed_by: null,
+        claimed_until: null,
+        ...(shape.dueAt !== undefined ? { due_at: dueAt! } : {}),
+        ...(shape.answer !== undefined ? { answer, answer_body: answerBody } : {}),
+        ...(shape.finishedAt !== undefined ? { finished_at: finishedAt } : {}),
+        ...(shape.attemptsBack ? { attempts: eb('attempts', '-', 1) } : {}),
+      }))
+      .where('id', '=', id)
+      .where('claimed_by', '=', replica)
+      .where('state', '=', RUNNING),
+  );
 }
 
 export const asyncCallsRepo = {
@@ -33,7 +92,7 @@ export const asyncCallsRepo = {
   async dueFunctions(db: Executor, now: number, limit: number): Promise<string[]> {
     const rows = await db
       .selectFrom('functions')
-      .select(['functions.id', (eb) => eb.selectFrom('async_calls').select((e) => e.fn.min('due_at').as('d')).whereRef('async_calls.function_id', '=', 'functions.id').where('async_calls.state', '=', 'queued').as('first')])
+      .select(['functions.id', (eb) => eb.selectFrom('async_calls').select((e) => e.fn.min('due_at').as('d')).whereRef('async_calls.function_id', '=', 'functions.id').where('async_calls.state', '=', QUEUED).as('first')])
       .$narrowType<{ first: number | null }>()
       .execute();
     return rows
@@ -54,90 +113,64 @@ export const asyncCallsRepo = {
 
   /** claim, in the caller's transaction (on PostgreSQL, one function's claim a transaction: its row stays locked to the end). */
   async claimIn(tx: Executor, functionId: string, o: ClaimOptions): Promise<{ calls: AsyncCallRow[]; room: number }> {
-    const pg = isPostgres(tx);
     // Claims of one function are made one after another (its row locked), so two replicas never both see room.
-    if (pg) await tx.selectFrom('functions').select('id').where('id', '=', functionId).forUpdate().execute();
-    const running = await tx.selectFrom('async_calls').select((eb) => eb.fn.countAll<number>().as('n')).where('function_id', '=', functionId).where('state', '=', 'running').executeTakeFirstOrThrow();
+    if (isPostgres(tx)) await lockFunction(tx, functionId);
+    const running = (await countRunning(tx, functionId)).rows[0]!;
     const free = o.cap - Number(running.n);
     const room = Math.min(o.want, free);
     if (room <= 0) return { calls: [], room: free };
-    // By due time alone: the index (function, state, due) gives that order, and the claim reads only the rows it takes.
-    let q = tx.selectFrom('async_calls').selectAll().where('function_id', '=', functionId).where('state', '=', 'queued').where('due_at', '<=', o.now).orderBy('due_at').limit(room);
-    if (pg) q = q.forUpdate().skipLocked();
-    const rows = (await q.execute()) as AsyncCallRow[];
-    if (!rows.length) return { calls: [], room: free };
-    await tx
-      .updateTable('async_calls')
-      .set((eb) => ({ state: 'running', claimed_by: o.replica, claimed_until: o.until, attempts: eb('attempts', '+', 1) }))
-      .where('id', 'in', rows.map((r) => r.id))
-      .execute();
-    return { calls: rows.map((r) => ({ ...r, state: 'running' as const, claimed_by: o.replica, claimed_until: o.until, attempts: r.attempts + 1 })), room: free };
+    const { rows } = await claimDue(tx, o.replica, o.until, functionId, o.now, room);
+    // Oldest first, as they were chosen.
+    rows.sort((a, b) => Number(a.due_at) - Number(b.due_at) || (a.id < b.id ? -1 : 1));
+    return { calls: rows, room: free };
   },
 
   /** Extends this replica's claims on the calls it is running. */
   async renew(db: Executor, replica: string, ids: string[], until: number): Promise<void> {
     if (!ids.length) return;
-    await db.updateTable('async_calls').set({ claimed_until: until }).where('claimed_by', '=', replica).where('state', '=', 'running').where('id', 'in', ids).execute();
+    await db.updateTable('async_calls').set({ claimed_until: until }).where('claimed_by', '=', replica).where('state', '=', RUNNING).where('id', 'in', ids).execute();
   },
 
   /** Calls whose claim ran out (their replica stopped mid-call) go back in the queue, due now. The number taken back. */
   async takeBack(db: Executor, now: number): Promise<number> {
-    const r = await db.updateTable('async_calls').set({ state: 'queued', claimed_by: null, claimed_until: null, due_at: now }).where('state', '=', 'running').where('claimed_until', '<', now).executeTakeFirst();
+    const r = await db.updateTable('async_calls').set({ state: 'queued', claimed_by: null, claimed_until: null, due_at: now }).where('state', '=', RUNNING).where('claimed_until', '<', now).executeTakeFirst();
     return Number(r.numUpdatedRows);
   },
 
   /**
    * Ends this replica's attempt: the call is queued again (due at `dueAt`) or finished. False when the claim was
-   * no longer this replica's (it ran out and another took the call).
+   * no longer this replica's (it ran out and another took the call). What is not given is left as it is.
    */
-  async settle(
-    db: Executor,
-    id: string,
-    replica: string,
-    to: { state: Exclude<AsyncCallState, 'running'>; history: string; dueAt?: number; answer?: string | null; answerBody?: Buffer | null; finishedAt?: number | null; attemptsBack?: boolean },
-  ): Promise<boolean> {
-    const r = await db
-      .updateTable('async_calls')
-      .set((eb) => ({
-        state: to.state,
-        history: to.history,
-        claimed_by: null,
-        claimed_until: null,
-        ...(to.dueAt !== undefined ? { due_at: to.dueAt } : {}),
-        ...(to.answer !== undefined ? { answer: to.answer, answer_body: to.answerBody ?? null } : {}),
-        ...(to.finishedAt !== undefined ? { finished_at: to.finishedAt } : {}),
-        // An attempt that never began (the function had no room): not counted.
-        ...(to.attemptsBack ? { attempts: eb('attempts', '-', 1) } : {}),
-      }))
-      .where('id', '=', id)
-      .where('claimed_by', '=', replica)
-      .where('state', '=', 'running')
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+  async settle(db: Executor, id: string, replica: string, to: SettleTo): Promise<boolean> {
+    const shape = `${to.dueAt !== undefined}${to.answer !== undefined}${to.finishedAt !== undefined}${to.attemptsBack === true}`;
+    let q = settles.get(shape);
+    if (!q) settles.set(shape, (q = settleQuery(to)));
+    const r = await q(db, id, replica, to.state, to.history, to.dueAt ?? null, to.answer ?? null, to.answerBody ?? null, to.finishedAt ?? null);
+    return Number(r.numAffectedRows) === 1;
   },
 
   /** Finished calls (dead letters too) of the function that finished before `before`: the number deleted. */
   async purgeFinished(db: Executor, functionId: string, before: number): Promise<number> {
-    const r = await db.deleteFrom('async_calls').where('function_id', '=', functionId).where('finished_at', '<', before).executeTakeFirst();
+    const r = await db.deleteFrom('async_calls').where('function_id', '=', functionId).where('finished_at', 'is not', null).where('finished_at', '<', before).executeTakeFirst();
     return Number(r.numDeletedRows);
   },
 
   /** The function's dead letters (failed, not replayed), the newest first, strictly after a cursor. */
   deadLetters(db: Executor, functionId: string, limit: number, before?: { at: number; id: string }): Promise<AsyncCallRow[]> {
-    let q = db.selectFrom('async_calls').selectAll().where('function_id', '=', functionId).where('state', '=', 'failed').where('replayed_as', 'is', null);
+    let q = db.selectFrom('async_calls').selectAll().where('function_id', '=', functionId).where('state', '=', FAILED).where('replayed_as', 'is', null);
     if (before) q = q.where((eb) => eb.or([eb('finished_at', '<', before.at), eb.and([eb('finished_at', '=', before.at), eb('id', '<', before.id)])]));
     return q.orderBy('finished_at', 'desc').orderBy('id', 'desc').limit(limit).execute() as Promise<AsyncCallRow[]>;
   },
 
   /** Marks a dead letter replayed by call `by`: false when it is not a dead letter of the function (any more). */
   async markReplayed(db: Executor, functionId: string, id: string, by: string): Promise<boolean> {
-    const r = await db.updateTable('async_calls').set({ replayed_as: by }).where('id', '=', id).where('function_id', '=', functionId).where('state', '=', 'failed').where('replayed_as', 'is', null).executeTakeFirst();
+    const r = await db.updateTable('async_calls').set({ replayed_as: by }).where('id', '=', id).where('function_id', '=', functionId).where('state', '=', FAILED).where('replayed_as', 'is', null).executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   },
 
   /** Deletes one dead letter of the function, or all of them (`id` undefined): the number deleted. */
   async deleteDead(db: Executor, functionId: string, id?: string): Promise<number> {
-    let q = db.deleteFrom('async_calls').where('function_id', '=', functionId).where('state', '=', 'failed').where('replayed_as', 'is', null);
+    let q = db.deleteFrom('async_calls').where('function_id', '=', functionId).where('state', '=', FAILED).where('replayed_as', 'is', null);
     if (id !== undefined) q = q.where('id', '=', id);
     return Number((await q.executeTakeFirst()).numDeletedRows);
   },
@@ -157,15 +190,27 @@ export const asyncCallsRepo = {
       .executeTakeFirst() as Promise<AsyncCallRow | undefined>;
   },
 
-  /** Per function: calls queued, running and dead letters (failed, not replayed), and the oldest queued call's creation (for /metrics). */
+  /**
+   * Per function: calls queued, running and dead letters (failed, not replayed), and the oldest queued call's
+   * creation (for /metrics). A question per state, each answered from that state's index.
+   */
   async depth(db: Executor): Promise<{ function_id: string; name: string; state: 'queued' | 'running' | 'failed'; n: number; oldest: number }[]> {
-    const rows = await db
-      .selectFrom('async_calls')
-      .innerJoin('functions', 'functions.id', 'async_calls.function_id')
-      .select(['async_calls.function_id', 'functions.name', 'async_calls.state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('async_calls.created_at').as('oldest')])
-      .where((eb) => eb.or([eb('async_calls.state', 'in', ['queued', 'running']), eb.and([eb('async_calls.state', '=', 'failed'), eb('async_calls.replayed_as', 'is', null)])]))
-      .groupBy(['async_calls.function_id', 'functions.name', 'async_calls.state'])
-      .execute();
-    return rows.map((r) => ({ function_id: r.function_id, name: r.name, state: r.state as 'queued' | 'running' | 'failed', n: Number(r.n), oldest: Number(r.oldest) }));
+    const states = [
+      ['queued', QUEUED],
+      ['running', RUNNING],
+      ['failed', FAILED],
+    ] as const;
+    const out: { function_id: string; name: string; state: 'queued' | 'running' | 'failed'; n: number; oldest: number }[] = [];
+    for (const [state, lit] of states) {
+      let q = db
+        .selectFrom('async_calls')
+        .innerJoin('functions', 'functions.id', 'async_calls.function_id')
+        .select(['async_calls.function_id', 'functions.name', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('async_calls.created_at').as('oldest')])
+        .where('async_calls.state', '=', lit);
+      if (state === 'failed') q = q.where('async_calls.replayed_as', 'is', null);
+      const rows = await q.groupBy(['async_calls.function_id', 'functions.name']).execute();
+      for (const r of rows) out.push({ function_id: r.function_id, name: r.name, state, n: Number(r.n), oldest: Number(r.oldest) });
+    }
+    return out;
   },
 };

@@ -54,6 +54,11 @@ export class AsyncDispatcher {
    * calls finishing here makes room, and a poll forgets this, for calls that finished on other replicas).
    */
   private readonly full = new Set<string>();
+  /**
+   * Functions whose last attempt here found no room (sync calls hold their concurrency): none of their calls is
+   * claimed for NO_ROOM_MS — rather than each of their queued calls being claimed and put back in turn.
+   */
+  private readonly noRoom = new Set<string>();
   private passing: Promise<void> | undefined;
   private again = false;
   private stopped = true;
@@ -87,6 +92,8 @@ export class AsyncDispatcher {
       },
       (one, w) => ('settle' in w ? asyncCallsRepo.settle(one, w.settle, o.replica, w.to) : asyncCallsRepo.claim(one, w.claim, w.o)),
       isPostgres(db) ? 1 : 500,
+      // A slot waits for its group: it goes at once (a settling and the claim it makes room for are asked together).
+      'turn',
     );
     this.pollMs = o.pollMs ?? 250;
     this.claimMs = o.claimMs ?? 30_000;
@@ -115,7 +122,7 @@ export class AsyncDispatcher {
 
   /** A pass now: a call was queued (of `functionId`: none if that function has no room), or one finished. */
   wake(functionId?: string): void {
-    if (this.stopped || (functionId !== undefined && this.full.has(functionId))) return;
+    if (this.stopped || (functionId !== undefined && (this.full.has(functionId) || this.noRoom.has(functionId)))) return;
     if (this.passing) {
       this.again = true;
       return;
@@ -146,6 +153,7 @@ export class AsyncDispatcher {
     const share = Math.max(1, Math.floor(room / Math.max(1, fns.length)));
     for (const id of fns) {
       if (this.stopped || this.running.size >= this.maxRunning) return;
+      if (this.noRoom.has(id)) continue;
       const fn = await this.functionOf(id, now);
       if (!fn) continue; // its owner is disabled: its calls wait
       const cap = capOf(fn);
@@ -179,12 +187,15 @@ export class AsyncDispatcher {
    * (while this replica has room to spare: when it is busy, passes share the room out between functions).
    */
   private next(functionId: string): void {
+    if (this.noRoom.has(functionId)) return;
     if (this.stopped || this.running.size >= this.maxRunning / 2) return this.wake();
     const now = Date.now();
-    // Its row as a pass would see it (its owner still enabled, its cap as set now).
-    this.functionOf(functionId, now)
-      .then((fn) => (fn ? this.claimAndRun(fn, capOf(fn), 1, now) : 0))
-      .then(
+    const claimed = (fn: FunctionRow | undefined) => (fn ? this.claimAndRun(fn, capOf(fn), 1, now) : Promise.resolve(0));
+    // Its row as a pass would see it (its owner still enabled, its cap as set now). Known: the claim is asked for at
+    // once, in the group of the settling that made its room.
+    const hit = this.functions.get(functionId);
+    const claim = hit && now - hit.at < FUNCTION_TTL_MS ? claimed(hit.row) : this.functionOf(functionId, now).then(claimed);
+    claim.then(
       (n) => (n ? undefined : this.wake()),
       (err) => {
         this.log.warn({ err, function: functionId }, 'async claim failed; will retry');
@@ -195,9 +206,11 @@ export class AsyncDispatcher {
 
   private readonly functions = new Map<string, { row: FunctionRow | undefined; at: number }>();
 
-  /** The function's settings changed (on this replica; others see it within FUNCTION_TTL_MS). */
+  /** The function's settings changed (on this replica; others see it within FUNCTION_TTL_MS): its cap may be higher. */
   forget(functionId: string): void {
     this.functions.delete(functionId);
+    this.full.delete(functionId);
+    this.wake();
   }
 
   private async functionOf(id: string, now: number): Promise<FunctionRow | undefined> {
@@ -262,7 +275,15 @@ export class AsyncDispatcher {
       out = await this.invocations.runQueued(fn, { method: call.method, path: call.path, query: call.query, headers: JSON.parse(call.headers) as [string, string][], body: call.body }, call.trigger, call.id, call.attempts);
     } catch (err) {
       if (err instanceof AppError && err.code === 'too_many_calls') {
-        // No room for it now (sync calls hold the function's concurrency): not an attempt; it waits its turn.
+        // No room for it now (sync calls hold the function's concurrency): not an attempt; it waits its turn, and
+        // the function's calls wait a while before the next is tried.
+        if (!this.noRoom.has(fn.id)) {
+          this.noRoom.add(fn.id);
+          setTimeout(() => {
+            this.noRoom.delete(fn.id);
+            this.wake();
+          }, NO_ROOM_MS).unref();
+        }
         await this.writes.submit({ settle: call.id, to: { state: 'queued', history: call.history, dueAt: Date.now() + NO_ROOM_MS, attemptsBack: true } });
         return false;
       }

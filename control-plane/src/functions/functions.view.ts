@@ -25,8 +25,8 @@ export const LIMITS = {
     .nullable(),
   /** Successful calls per second that get a record (0–1,000,000; every error and cold start does; null: the server's default). */
   executionSampling: z.number().int().min(0).max(1_000_000).nullable(),
-  /** Calls of its async queue running at once (1–1000; null: concurrency × maxInstances). */
-  asyncConcurrency: z.number().int().min(1).max(1000).nullable(),
+  /** Calls of its async queue running at once (0–1000: 0 holds the queue, its calls wait; null: concurrency × maxInstances). */
+  asyncConcurrency: z.number().int().min(0).max(1000).nullable(),
   /** How its async calls are retried (null: the default policy). */
   retry: RetrySchema.nullable(),
   /** Where its async calls' outcomes are POSTed (a field given replaces that one; null clears it). */
@@ -75,7 +75,7 @@ export const FunctionSchema = z
     network: LIMITS.network,
     executionRetention: z.string().nullable().openapi({ description: 'how long its execution records are kept; null: the server’s default (CPUB_EXECUTION_RETENTION)' }),
     executionSampling: z.number().nullable().openapi({ description: 'successful calls per second that get a record (errors and cold starts always do); null: the server’s default (CPUB_EXECUTION_SAMPLING, unset: every call)' }),
-    asyncConcurrency: z.number().nullable().openapi({ description: 'calls of its async queue running at once; null: concurrency × maxInstances' }),
+    asyncConcurrency: z.number().nullable().openapi({ description: 'calls of its async queue running at once; 0: the queue is held (its calls wait until this is raised); null: concurrency × maxInstances' }),
     retry: z
       .object({ maxAttempts: z.number(), backoff: z.object({ baseMs: z.number(), maxMs: z.number(), jitter: z.boolean() }), on: z.array(z.enum(RETRY_ON)) })
       .openapi({ description: 'how its async calls are retried: attempts after the first, the exponential backoff, and what earns a retry' }),
