@@ -2,35 +2,16 @@
 // the next call (the pair a dispatcher slot writes between two attempts) in one transaction, through the
 // repository's own queries, against a queue of BENCH_QUEUE (20,000) calls on SQLite with the server's settings
 // (connectDb: WAL, the checkpoint thread, the statement cache). Medians of BENCH_ROUNDS rounds of BENCH_PAIRS pairs.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { v7 as uuidv7 } from 'uuid';
-import { connectDb } from '../control-plane/src/db/connect.js';
-import { migrateToLatest } from '../control-plane/src/db/migrate.js';
 import { asyncCallsRepo } from '../control-plane/src/async-calls/async-calls.repo.js';
 import { pct } from './lib.js';
+import { withQueue } from '../tests/helpers/queue.js';
 
 const QUEUE = Number(process.env.BENCH_QUEUE ?? 20_000);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'cpub-bench-queue-'));
-  const db = connectDb({ dataDir: dir });
-  try {
-    await migrateToLatest(db.kysely);
-    const now0 = Date.now();
-    await db.kysely.insertInto('users').values({ id: 'u', email: 'u@example.com', name: 'u', password_hash: 'h', role: 'user', created_at: now0, updated_at: now0, disabled_at: null, session_version: 0, handle: 'u' }).execute();
-    await db.kysely
-      .insertInto('functions')
-      .values({ id: 'f', owner_id: 'u', name: 'f', memory_mb: 128, cpus: 0.5, timeout_ms: 1000, concurrency: 1, max_instances: 10, auth: 'private', network: 'none', execution_retention_ms: null, execution_sample_rate: null, async_concurrency: null, retry: null, destinations: null, destination_secret: null, active_version: null, created_at: now0, updated_at: now0 })
-      .execute();
-    const row = (i: number) => ({ id: uuidv7(), function_id: 'f', trigger: 'api' as const, state: 'queued' as const, method: 'POST', path: '/', query: '', headers: '[["content-type","application/json"]]', body: Buffer.from('{}'), attempts: 0, due_at: now0 + (i % 1000), claimed_by: null, claimed_until: null, history: '[]', answer: null, answer_body: null, created_at: now0, finished_at: null, replayed_as: null });
-    const fill = async (n: number) => {
-      for (let i = 0; i < n; i += 500) await asyncCallsRepo.insertMany(db.kysely, Array.from({ length: Math.min(500, n - i) }, (_, k) => row(i + k)));
-    };
-    await fill(QUEUE);
+  await withQueue(QUEUE, async (db, fill, now0) => {
     const now = now0 + 5000;
     const claimOf = (want: number) => ({ replica: 'bench', now, until: now + 30_000, cap: 10, want });
     const running = (await asyncCallsRepo.claim(db.kysely, 'f', claimOf(10))).calls.map((c) => c.id);
@@ -52,10 +33,7 @@ async function main() {
     const median = pct(rounds, 50);
     console.log(`a settling and the next claim in one transaction, ${QUEUE.toLocaleString('en')} calls queued: ${median.toFixed(1)} µs (median of ${ROUNDS} rounds of ${PAIRS.toLocaleString('en')})`);
     console.log(JSON.stringify({ bench: 'queue', queued: QUEUE, pairs: PAIRS, rounds: rounds.map((x) => +x.toFixed(1)), medianUs: +median.toFixed(1) }));
-  } finally {
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((err) => {

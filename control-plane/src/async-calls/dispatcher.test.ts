@@ -3,40 +3,14 @@
 // finish without any I/O (a fake here; in life, calls refused at once: no agent up, no room).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { v7 as uuidv7 } from 'uuid';
-import { connectDb, type Db } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrate.js';
+import type { Db } from '../db/connect.js';
+import { withQueue } from '../../../tests/helpers/queue.js';
 import { createLogger } from '../../../common/logger.js';
 import { RateLimited } from '../errors.js';
 import type { InvocationService, CallOutcome } from '../invocations/invocation.service.js';
-import { asyncCallsRepo } from './async-calls.repo.js';
 import { AsyncDispatcher } from './dispatcher.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function withQueue(calls: number, run: (db: Db, fnId: string) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'cpub-dispatcher-'));
-  const db = connectDb({ dataDir: dir });
-  try {
-    await migrateToLatest(db.kysely);
-    const now = Date.now();
-    await db.kysely.insertInto('users').values({ id: 'u', email: 'u@example.com', name: 'u', password_hash: 'h', role: 'user', created_at: now, updated_at: now, disabled_at: null, session_version: 0, handle: 'u' }).execute();
-    // concurrency 1 × 10 instances: 10 of its queued calls at once.
-    await db.kysely
-      .insertInto('functions')
-      .values({ id: 'f', owner_id: 'u', name: 'f', memory_mb: 128, cpus: 0.5, timeout_ms: 1000, concurrency: 1, max_instances: 10, auth: 'private', network: 'none', execution_retention_ms: null, execution_sample_rate: null, async_concurrency: null, retry: null, destinations: null, destination_secret: null, active_version: null, created_at: now, updated_at: now })
-      .execute();
-    const rows = Array.from({ length: calls }, () => ({ id: uuidv7(), function_id: 'f', trigger: 'api' as const, state: 'queued' as const, method: 'POST', path: '/', query: '', headers: '[]', body: Buffer.alloc(0), attempts: 0, due_at: now, claimed_by: null, claimed_until: null, history: '[]', answer: null, answer_body: null, created_at: now, finished_at: null, replayed_as: null }));
-    for (let i = 0; i < rows.length; i += 500) await asyncCallsRepo.insertMany(db.kysely, rows.slice(i, i + 500));
-    await run(db, 'f');
-  } finally {
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const dispatcher = (db: Db, runQueued: InvocationService['runQueued']) =>
   new AsyncDispatcher(db.kysely, { runQueued } as unknown as InvocationService, createLogger('silent'), { replica: 'test', pollMs: 50 });
