@@ -18,7 +18,7 @@ import SQLite from 'better-sqlite3';
 import { startServer, startAgentProcess } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
-import { benchAccount, pct, wrk, type WrkRun } from './lib.js';
+import { benchAccount, pct, processCpuMs, wrk, type WrkRun } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -127,8 +127,16 @@ async function main() {
     // the rate the backlog runs at (≤ 10 at once, its defaults), from its first attempt's start to its last call's
     // end, against sync calls/s at 10 clients (the same parallelism) measured just before and just after it (this
     // machine's pace drifts: each round's baseline is taken around it).
-    const drains: { calls: number; failed: number; rps: number; syncRps: number; ratio: number; turnMs: number; attemptP50Ms: number; settledAfterP50Ms: number }[] = [];
-    let syncBefore = await wrk(url, { connections: 10, seconds: SECONDS });
+    // With the CPU the server and the agent spent per 1,000 calls (/proc): steadier than a rate on a shared machine.
+    const cpu = () => ({ server: processCpuMs(server.proc.pid!), agent: processCpuMs(agent.proc.pid!) });
+    const perK = (a: { server: number; agent: number }, b: { server: number; agent: number }, calls: number) => ({ server: Math.round(((b.server - a.server) / calls) * 1000), agent: Math.round(((b.agent - a.agent) / calls) * 1000) });
+    const syncRun = async () => {
+      const c0 = cpu();
+      const w = await wrk(url, { connections: 10, seconds: SECONDS });
+      return { ...w, cpuPerK: perK(c0, cpu(), w.requests - w.non2xx) };
+    };
+    const drains: { calls: number; failed: number; rps: number; syncRps: number; ratio: number; turnMs: number; attemptP50Ms: number; settledAfterP50Ms: number; cpuPerK: { server: number; agent: number }; syncCpuPerK: { server: number; agent: number } }[] = [];
+    let syncBefore = await syncRun();
     for (let i = 0; i < ROUNDS; i++) {
       await api.patch('/api/functions/noop', { asyncConcurrency: 0 }, token);
       const d0 = Date.now();
@@ -137,9 +145,11 @@ async function main() {
         const w = await wrk(url, { connections: CLIENTS, seconds: 1, headers: ASYNC });
         queuedN += w.requests - w.non2xx;
       }
+      const c0 = cpu();
       const released = await api.patch('/api/functions/noop', { asyncConcurrency: null }, token);
       if (released.status !== 200) throw new Error(`release: ${released.text}`);
       await drained(600_000);
+      const c1 = cpu();
       const calls = callsSince.all(functionId, d0) as CallRow[];
       const firstStart = Math.min(...calls.map(attemptStart));
       const lastEnd = Math.max(...calls.map((c) => Number(c.finished_at)));
@@ -148,7 +158,7 @@ async function main() {
       // of its outcome), and the rest of its turn (its next call claimed and started).
       const attemptMs = calls.map((c) => (JSON.parse(c.history) as { durationMs: number }[])[0]!.durationMs);
       const settleMs = calls.map((c, k) => Number(c.finished_at) - attemptStart(c) - attemptMs[k]!);
-      const syncAfter = await wrk(url, { connections: 10, seconds: SECONDS });
+      const syncAfter = await syncRun();
       const syncRps = (syncBefore.rps + syncAfter.rps) / 2;
       const d = {
         calls: calls.length,
@@ -159,9 +169,11 @@ async function main() {
         turnMs: +((10 / rate) * 1000).toFixed(2),
         attemptP50Ms: pct(attemptMs, 50),
         settledAfterP50Ms: pct(settleMs, 50),
+        cpuPerK: perK(c0, c1, calls.length),
+        syncCpuPerK: { server: Math.round((syncBefore.cpuPerK.server + syncAfter.cpuPerK.server) / 2), agent: Math.round((syncBefore.cpuPerK.agent + syncAfter.cpuPerK.agent) / 2) },
       };
       drains.push(d);
-      console.log(`drain ${i + 1}/${ROUNDS}: ${d.calls} calls held, then run at ${d.rps}/s (${d.failed} not succeeded); sync at 10 clients ${d.syncRps}/s (before ${Math.round(syncBefore.rps)}, after ${Math.round(syncAfter.rps)}): ratio ${d.ratio}; a slot's turn ${fmt(d.turnMs)}: attempt p50 ${fmt(d.attemptP50Ms)}, settled p50 ${fmt(d.settledAfterP50Ms)} after it`);
+      console.log(`drain ${i + 1}/${ROUNDS}: ${d.calls} calls held, then run at ${d.rps}/s (${d.failed} not succeeded); sync at 10 clients ${d.syncRps}/s (before ${Math.round(syncBefore.rps)}, after ${Math.round(syncAfter.rps)}): ratio ${d.ratio}; a slot's turn ${fmt(d.turnMs)}: attempt p50 ${fmt(d.attemptP50Ms)}, settled p50 ${fmt(d.settledAfterP50Ms)} after it; CPU per 1,000 calls: server ${d.cpuPerK.server} ms (sync ${d.syncCpuPerK.server}), agent ${d.cpuPerK.agent} ms (sync ${d.syncCpuPerK.agent})`);
       syncBefore = syncAfter;
     }
     const drain = drains.slice().sort((a, b) => a.ratio - b.ratio)[Math.floor(drains.length / 2)]!;
@@ -206,7 +218,7 @@ async function main() {
     console.log(`accepted (202, committed first) at ${CLIENTS} clients: ${summary.accepted.rps}/s, p50 ${fmt(summary.accepted.p50Ms)}, p99 ${fmt(summary.accepted.p99Ms)}   sync at 10 clients: ${summary.sync.rps}/s, p50 ${fmt(summary.sync.p50Ms)}, p99 ${fmt(summary.sync.p99Ms)}   (goal: accepted ≥ 5,000/s)`);
     const l = summary.lowLoad;
     console.log(`low load (${l.calls} async calls, one every 50 ms between sync ones): queued → settled p50 ${fmt(l.asyncQueuedToSettledP50Ms)} (p99 ${fmt(l.asyncQueuedToSettledP99Ms)}) against a sync call's ${fmt(l.syncServerP50Ms)}: dispatch adds ${fmt(l.addedP50Ms)} at p50 (goal ≤ 5 ms); queue latency (queued → attempt start) p50 ${fmt(l.queueLatencyP50Ms)}, p99 ${fmt(l.queueLatencyP99Ms)}`);
-    console.log(`drain (the median of ${ROUNDS} rounds by ratio): ${drain.calls} calls held, then run at ${drain.rps}/s, against sync at 10 clients ${drain.syncRps}/s (the mean of a run just before and one just after): ratio ${drain.ratio} (rounds ${drains.map((d) => d.ratio).join(', ')}; goal ≈ 1)`);
+    console.log(`drain (the median of ${ROUNDS} rounds by ratio): ${drain.calls} calls held, then run at ${drain.rps}/s, against sync at 10 clients ${drain.syncRps}/s (the mean of a run just before and one just after): ratio ${drain.ratio} (rounds ${drains.map((d) => d.ratio).join(', ')}; goal ≈ 1); server CPU per 1,000 calls ${drain.cpuPerK.server} ms queued against ${drain.syncCpuPerK.server} ms sync`);
     const t = summary.schedule;
     console.log(`schedule @every 1s, ${t.ticks} ticks: queued ${t.queuedP50Ms} ms after the tick (p50); attempt started ${t.startedP50Ms} ms after (p50), p99 ${t.startedP99Ms} ms, max ${t.startedMaxMs} ms (goal: within 1 s)`);
     console.log(JSON.stringify(summary));
