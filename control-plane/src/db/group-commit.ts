@@ -51,7 +51,6 @@ export class GroupCommit<T, R> {
     try {
       while (this.group.length) {
         const batch = this.group.splice(0, this.max);
-        const waiting = this.group.length;
         let results: R[] | undefined;
         try {
           results = await this.db.transaction().execute((tx) => this.many(tx, batch.map((q) => q.item)));
@@ -60,9 +59,8 @@ export class GroupCommit<T, R> {
           continue;
         }
         batch.forEach((q, i) => q.done(results[i]!));
-        // What was asked while this group was written (a chain: in this same turn) goes after the I/O waiting; what
-        // was asked with it and did not fit (`max`) goes on now.
-        if (this.after === 'turn' && this.group.length > waiting) {
+        // What was asked meanwhile (in this same turn) goes after the I/O waiting.
+        if (this.after === 'turn' && this.group.length) {
           setImmediate(() => void this.flush());
           break;
         }
