@@ -55,8 +55,9 @@ const claimDue = prepared((db, replica: string, until: number, functionId: strin
     .returningAll();
 });
 const settles = new Map<string, ReturnType<typeof settleQuery>>();
-/** The settling of one shape (which of the optional parts it sets). */
-function settleQuery(shape: SettleTo) {
+/** The settling of one shape: which of the optional parts it sets (flags only: the map keeps no call's values). */
+function settleQuery(to: SettleTo) {
+  const shape = { dueAt: to.dueAt !== undefined, answer: to.answer !== undefined, finishedAt: to.finishedAt !== undefined, attemptsBack: to.attemptsBack === true };
   return prepared((db, id: string, replica: string, state: string, history: string, dueAt: number | null, answer: string | null, answerBody: Buffer | null, finishedAt: number | null) =>
     db
       .updateTable('async_calls')
@@ -65,9 +66,9 @@ function settleQuery(shape: SettleTo) {
         history,
         claimed_by: null,
         claimed_until: null,
-        ...(shape.dueAt !== undefined ? { due_at: dueAt! } : {}),
-        ...(shape.answer !== undefined ? { answer, answer_body: answerBody } : {}),
-        ...(shape.finishedAt !== undefined ? { finished_at: finishedAt } : {}),
+        ...(shape.dueAt ? { due_at: dueAt! } : {}),
+        ...(shape.answer ? { answer, answer_body: answerBody } : {}),
+        ...(shape.finishedAt ? { finished_at: finishedAt } : {}),
         ...(shape.attemptsBack ? { attempts: eb('attempts', '-', 1) } : {}),
       }))
       .where('id', '=', id)

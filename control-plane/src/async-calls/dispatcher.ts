@@ -10,7 +10,7 @@ import { AppError, statusOf } from '../errors.js';
 import { problemParts } from '../http/problem.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import type { CallOutcome, InvocationService } from '../invocations/invocation.service.js';
-import { asyncCallsRepo, type AsyncCallRow, type ClaimOptions } from './async-calls.repo.js';
+import { asyncCallsRepo, type AsyncCallRow, type ClaimOptions, type SettleTo } from './async-calls.repo.js';
 import { isPostgres } from '../db/connect.js';
 import { backoffMs, failureClass, storedPolicy } from './retry.js';
 import { storedDestinations } from './destinations.js';
@@ -35,9 +35,8 @@ export interface DispatcherOptions {
   onDelivery?: () => void;
 }
 
-type Settle = Parameters<typeof asyncCallsRepo.settle>[3];
 type Claimed = Awaited<ReturnType<typeof asyncCallsRepo.claimIn>>;
-type Write = { settle: string; to: Settle } | { claim: string; o: ClaimOptions };
+type Write = { settle: string; to: SettleTo } | { claim: string; o: ClaimOptions };
 
 /** When a function has no room (its concurrency is taken by sync calls), its call waits this long. */
 const NO_ROOM_MS = 100;
@@ -231,7 +230,7 @@ export class AsyncDispatcher {
    * Settles the call for good; when the function has a destination for how it ended, the delivery of its outcome
    * is written in the same transaction (a call never ends without it, nor is delivered twice by two replicas).
    */
-  private async finish(fn: FunctionRow, call: AsyncCallRow, to: Settle & { state: 'succeeded' | 'failed' }): Promise<boolean> {
+  private async finish(fn: FunctionRow, call: AsyncCallRow, to: SettleTo & { state: 'succeeded' | 'failed' }): Promise<boolean> {
     const dest = storedDestinations(fn.destinations);
     const url = to.state === 'succeeded' ? dest.onSuccess : dest.onFailure;
     if (!url) return this.settleAndContinue(fn, call, to);
@@ -249,7 +248,7 @@ export class AsyncDispatcher {
   }
 
   /** Settles the attempt and, in the same group, claims the function's next call for this slot: true (continued). */
-  private async settleAndContinue(fn: FunctionRow, call: AsyncCallRow, to: Settle): Promise<true> {
+  private async settleAndContinue(fn: FunctionRow, call: AsyncCallRow, to: SettleTo): Promise<true> {
     const settled = this.writes.submit({ settle: call.id, to });
     this.next(fn.id);
     await settled;
