@@ -6,6 +6,7 @@ import type { Logger } from '../../common/logger.js';
 import { asyncCallsRepo } from '../../control-plane/src/async-calls/async-calls.repo.js';
 import { AsyncQueue } from '../../control-plane/src/async-calls/async-queue.js';
 import { AsyncDispatcher } from '../../control-plane/src/async-calls/dispatcher.js';
+import { deliveriesRepo, type DeliveryRow } from '../../control-plane/src/async-calls/destination-deliveries.repo.js';
 import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
 import { AppError, RateLimited } from '../../control-plane/src/errors.js';
 import type { CallOutcome, InvocationService } from '../../control-plane/src/invocations/invocation.service.js';
@@ -75,6 +76,27 @@ export const asyncCallsCases: StoreCases = (s) => {
     const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => claim(db, 'ac-f4', `r${i}`, NOW + 100, 3, 3)));
     assert.is(claims.flat().length, 3);
     assert.is(new Set(claims.flat().map((c) => c.id)).size, 3, 'no call claimed twice');
+  });
+
+  s('destination deliveries: a due delivery is claimed for one attempt once (a stale read claims nothing) and is not due again while claimed; an attempt finishes only its own claim', async ({ db }) => {
+    await ownerWith(db, 'dd-owner', 'dd-f');
+    const row = { id: 'dd-1', function_id: 'dd-f', call_id: 'dd-call', event: 'call.failed', url: 'https://hooks.example.com/', body: Buffer.from('{}'), state: 'pending' as const, attempts: 0, due_at: NOW, last_error: null, created_at: NOW, finished_at: null };
+    await deliveriesRepo.insert(db.kysely, row);
+    const mine = (rows: DeliveryRow[]) => rows.filter((d) => d.id === 'dd-1');
+    const [read] = mine(await deliveriesRepo.due(db.kysely, NOW, 100));
+    assert.ok(read, 'due');
+    const [stale] = mine(await deliveriesRepo.due(db.kysely, NOW, 100));
+    assert.is(await deliveriesRepo.claim(db.kysely, read!, NOW, NOW + 30_000), true);
+    assert.is(await deliveriesRepo.claim(db.kysely, stale!, NOW, NOW + 30_000), false, 'read by another pass: already claimed');
+    assert.equal(mine(await deliveriesRepo.due(db.kysely, NOW + 1000, 100)), [], 'claimed: not due until the claim lapses');
+    assert.is(await deliveriesRepo.finish(db.kysely, 'dd-1', 0, { state: 'pending', dueAt: NOW + 2000, error: 'the destination answered 500', finishedAt: null }), true);
+    assert.is(await deliveriesRepo.claim(db.kysely, stale!, NOW + 2000, NOW + 32_000), false, 'a read from before the attempt: its attempts have changed');
+    assert.is(await deliveriesRepo.finish(db.kysely, 'dd-1', 0, { state: 'delivered', error: null, finishedAt: NOW }), false, 'the same attempt twice');
+    const [again] = mine(await deliveriesRepo.due(db.kysely, NOW + 2000, 100));
+    assert.equal([again?.attempts, again?.last_error], [1, 'the destination answered 500']);
+    assert.is(await deliveriesRepo.claim(db.kysely, again!, NOW + 2000, NOW + 32_000), true);
+    assert.is(await deliveriesRepo.finish(db.kysely, 'dd-1', 1, { state: 'delivered', error: null, finishedAt: NOW + 2100 }), true);
+    assert.equal((await deliveriesRepo.forCall(db.kysely, 'dd-call')).map((d) => [d.state, d.attempts]), [['delivered', 2]]);
   });
 
   s('async calls: the queue’s depth per function (for /metrics): queued with the oldest, running, dead letters not replayed', async ({ db }) => {

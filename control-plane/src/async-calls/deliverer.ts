@@ -2,7 +2,9 @@
 // `destinations` lease); a delivery is a signed POST (destinations.ts) that succeeds on a 2xx within 10 s, and is
 // otherwise retried with exponential backoff (1 s doubling to 5 min, jittered) up to 10 attempts, then failed. The
 // connection resolves the destination's name itself and refuses addresses the operator did not allow. At least
-// once: a receiver de-duplicates by X-Cpub-Delivery.
+// once: a receiver de-duplicates by X-Cpub-Delivery. Each attempt first claims its delivery as read (compare-and-set
+// on its attempts), so a pass reading a delivery that another pass, or a replica, has just sent or finished sends
+// nothing.
 import { Agent, fetch } from 'undici';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
@@ -78,8 +80,10 @@ export class Deliverer {
     return deliveriesRepo.earliest(this.db);
   }
 
-  /** One attempt of the delivery, then where it goes. */
+  /** One attempt of the delivery (when this pass's read of it is still current: claimed), then where it goes. */
   private async deliver(d: DeliveryRow): Promise<void> {
+    const claimedAt = Date.now();
+    if (!(await deliveriesRepo.claim(this.db, d, claimedAt, claimedAt + 3 * this.o.timeoutMs))) return;
     const fn = await functionsRepo.byId(this.db, d.function_id);
     const attempts = d.attempts + 1;
     let error: string | null = null;
@@ -111,15 +115,15 @@ export class Deliverer {
     }
     const now = Date.now();
     if (error === null) {
-      await deliveriesRepo.finish(this.db, d.id, { state: 'delivered', attempts, error: null, finishedAt: now });
+      await deliveriesRepo.finish(this.db, d.id, d.attempts, { state: 'delivered', error: null, finishedAt: now });
       this.o.onDelivered?.(d, 'delivered');
     } else if (attempts >= this.o.maxAttempts) {
-      await deliveriesRepo.finish(this.db, d.id, { state: 'failed', attempts, error, finishedAt: now });
+      await deliveriesRepo.finish(this.db, d.id, d.attempts, { state: 'failed', error, finishedAt: now });
       this.log.warn({ delivery: d.id, call: d.call_id, function: d.function_id, error }, 'destination delivery failed after its last attempt');
       this.o.onDelivered?.(d, 'failed');
     } else {
       const wait = Math.min(this.o.maxBackoffMs, this.o.baseMs * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
-      await deliveriesRepo.finish(this.db, d.id, { state: 'pending', attempts, dueAt: now + Math.round(wait), error, finishedAt: null });
+      await deliveriesRepo.finish(this.db, d.id, d.attempts, { state: 'pending', dueAt: now + Math.round(wait), error, finishedAt: null });
       this.o.onDelivered?.(d, 'retry');
     }
   }

@@ -21,13 +21,33 @@ export const deliveriesRepo = {
     return r?.at === null || r?.at === undefined ? null : Number(r.at);
   },
 
-  async finish(db: Executor, id: string, to: { state: 'pending' | 'delivered' | 'failed'; attempts: number; dueAt?: number; error: string | null; finishedAt: number | null }): Promise<void> {
-    await db
+  /**
+   * Takes a delivery read as due for one attempt: it is due again only at `until` (a sender that died mid-attempt
+   * is covered then). Compare-and-set on what was read, so a stale read — the delivery finished or taken by another
+   * pass since — takes nothing: false.
+   */
+  async claim(db: Executor, read: DeliveryRow, now: number, until: number): Promise<boolean> {
+    const r = await db
       .updateTable('destination_deliveries')
-      .set({ state: to.state, attempts: to.attempts, last_error: to.error, finished_at: to.finishedAt, ...(to.dueAt !== undefined ? { due_at: to.dueAt } : {}) })
+      .set({ due_at: until })
+      .where('id', '=', read.id)
+      .where('state', '=', 'pending')
+      .where('attempts', '=', read.attempts)
+      .where('due_at', '<=', now)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  },
+
+  /** Where an attempt of a delivery claimed with `attempts` before it went; false when it was not that claim's to finish. */
+  async finish(db: Executor, id: string, attempts: number, to: { state: 'pending' | 'delivered' | 'failed'; dueAt?: number; error: string | null; finishedAt: number | null }): Promise<boolean> {
+    const r = await db
+      .updateTable('destination_deliveries')
+      .set({ state: to.state, attempts: attempts + 1, last_error: to.error, finished_at: to.finishedAt, ...(to.dueAt !== undefined ? { due_at: to.dueAt } : {}) })
       .where('id', '=', id)
       .where('state', '=', 'pending')
-      .execute();
+      .where('attempts', '=', attempts)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   },
 
   forCall(db: Executor, callId: string): Promise<DeliveryRow[]> {
