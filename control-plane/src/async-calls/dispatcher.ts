@@ -3,7 +3,7 @@
 // at once than its asyncConcurrency across replicas), runs each through the call pipeline like any call, and then
 // settles it: succeeded, queued again after a backoff (retry.ts), or failed — a dead letter. A pass runs at once
 // when a call is queued here or one finishes, and every `pollMs` for calls queued by other replicas or coming due.
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database, FunctionRow } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
 import { AppError, statusOf } from '../errors.js';
@@ -42,6 +42,37 @@ type Write = { settle: string; to: SettleTo } | { claim: string; o: ClaimOptions
 const NO_ROOM_MS = 100;
 /** How long a function's row read by a pass serves the next ones (its settings, its owner still enabled). */
 const FUNCTION_TTL_MS = 1000;
+
+/**
+ * A group's writes in its transaction: the settlings, then one claim a function for all the claims of it asked
+ * (a claim costs a statement however many calls it takes), shared out in the order asked — each as its own claim
+ * made in turn would have found it: the calls, and the room there was before them.
+ */
+export async function writeGroup(tx: Transaction<Database>, items: Write[], replica: string): Promise<(boolean | Claimed)[]> {
+  const out: (boolean | Claimed)[] = new Array(items.length);
+  const claims = new Map<string, number[]>();
+  for (const [i, w] of items.entries()) {
+    if ('settle' in w) out[i] = await asyncCallsRepo.settle(tx, w.settle, replica, w.to);
+    else claims.set(w.claim, [...(claims.get(w.claim) ?? []), i]);
+  }
+  for (const [functionId, asked] of claims) {
+    const os = asked.map((i) => (items[i] as { o: ClaimOptions }).o);
+    const all = await asyncCallsRepo.claimIn(tx, functionId, {
+      replica,
+      now: Math.max(...os.map((x) => x.now)),
+      until: Math.max(...os.map((x) => x.until)),
+      cap: Math.min(...os.map((x) => x.cap)),
+      want: os.reduce((n, x) => n + x.want, 0),
+    });
+    let taken = 0;
+    for (const [k, i] of asked.entries()) {
+      const calls = all.calls.slice(taken, taken + os[k]!.want);
+      out[i] = { calls, room: all.room - taken };
+      taken += calls.length;
+    }
+  }
+  return out;
+}
 
 /** Calls of the function's queue that may run at once, across replicas. */
 const capOf = (fn: FunctionRow) => fn.async_concurrency ?? fn.concurrency * fn.max_instances;
@@ -84,11 +115,7 @@ export class AsyncDispatcher {
   ) {
     this.writes = new GroupCommit<Write, boolean | Claimed>(
       db,
-      async (tx, items) => {
-        const out: (boolean | Claimed)[] = [];
-        for (const w of items) out.push('settle' in w ? await asyncCallsRepo.settle(tx, w.settle, o.replica, w.to) : await asyncCallsRepo.claimIn(tx, w.claim, w.o));
-        return out;
-      },
+      (tx, items) => writeGroup(tx, items, o.replica),
       (one, w) => ('settle' in w ? asyncCallsRepo.settle(one, w.settle, o.replica, w.to) : asyncCallsRepo.claim(one, w.claim, w.o)),
       isPostgres(db) ? 1 : 500,
       // A slot waits for its group: it goes at once (a settling and the claim it makes room for are asked together).

@@ -5,6 +5,12 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 
+/**
+ * `turn` groups written at once in one turn of the event loop; later ones wait for it to go round. A drain's slots
+ * finish a few a turn, each on its own I/O: each is written at once rather than after the rest of the turn's I/O.
+ */
+const TURN_GROUPS = 8;
+
 export class GroupCommit<T, R> {
   private group: { item: T; done: (r: R) => void; fail: (err: unknown) => void }[] = [];
   private flushing = false;
@@ -30,26 +36,33 @@ export class GroupCommit<T, R> {
     });
   }
 
-  /** Set once a `turn` group was written at once, until the event loop has gone round (its check phase). */
-  private wroteThisTurn = false;
+  /** `turn` groups written at once since the event loop last went round (its check phase). */
+  private groupsThisTurn = 0;
 
   private schedule(): void {
-    // After this turn's other requests (the I/O phase) have added theirs; or once the code asking has — one such
-    // group a turn: a chain of writes that each lead to the next (a slot's settling, its next claim, that call
-    // failing at once, its settling, …) yields to I/O between groups instead of starving it.
-    if (this.after === 'turn' && !this.wroteThisTurn) queueMicrotask(() => void this.flush());
+    // After this turn's other requests (the I/O phase) have added theirs; or once the code asking has — a few such
+    // groups a turn: a chain of writes that each lead to the next (a slot's settling, its next claim, that call
+    // failing at once, its settling, …) yields to I/O after them instead of starving it.
+    if (this.after === 'turn' && this.groupsThisTurn < TURN_GROUPS) queueMicrotask(() => void this.flush());
     else setImmediate(() => void this.flush());
+  }
+
+  /** Counts a `turn` group written at once; false when this turn has had its share (the group waits for the next). */
+  private countTurnGroup(): boolean {
+    if (this.groupsThisTurn >= TURN_GROUPS) return false;
+    if (this.groupsThisTurn++ === 0) setImmediate(() => (this.groupsThisTurn = 0));
+    return true;
   }
 
   private async flush(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
-    if (this.after === 'turn' && !this.wroteThisTurn) {
-      this.wroteThisTurn = true;
-      setImmediate(() => (this.wroteThisTurn = false));
-    }
     try {
       while (this.group.length) {
+        if (this.after === 'turn' && !this.countTurnGroup()) {
+          setImmediate(() => void this.flush());
+          break;
+        }
         const batch = this.group.splice(0, this.max);
         let results: R[] | undefined;
         try {
@@ -59,11 +72,6 @@ export class GroupCommit<T, R> {
           continue;
         }
         batch.forEach((q, i) => q.done(results[i]!));
-        // What was asked meanwhile (in this same turn) goes after the I/O waiting.
-        if (this.after === 'turn' && this.group.length) {
-          setImmediate(() => void this.flush());
-          break;
-        }
       }
     } finally {
       this.flushing = false;
