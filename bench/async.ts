@@ -22,6 +22,8 @@ import { benchAccount, pct, processCpuMs, wrk, type WrkRun } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** The drain's rounds: more than the others', its ratio being one run against runs either side of it on a machine whose pace drifts. */
+const DRAIN_ROUNDS = Number(process.env.BENCH_DRAIN_ROUNDS ?? 5);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 const LOW = Number(process.env.BENCH_LOW_CALLS ?? 200);
 const DRAIN = Number(process.env.BENCH_DRAIN ?? 10_000);
@@ -137,7 +139,7 @@ async function main() {
     };
     const drains: { calls: number; failed: number; rps: number; syncRps: number; ratio: number; turnMs: number; attemptP50Ms: number; settledAfterP50Ms: number; cpuPerK: { server: number; agent: number }; syncCpuPerK: { server: number; agent: number } }[] = [];
     let syncBefore = await syncRun();
-    for (let i = 0; i < ROUNDS; i++) {
+    for (let i = 0; i < DRAIN_ROUNDS; i++) {
       await api.patch('/api/functions/noop', { asyncConcurrency: 0 }, token);
       const d0 = Date.now();
       let queuedN = 0;
@@ -173,7 +175,7 @@ async function main() {
         syncCpuPerK: { server: Math.round((syncBefore.cpuPerK.server + syncAfter.cpuPerK.server) / 2), agent: Math.round((syncBefore.cpuPerK.agent + syncAfter.cpuPerK.agent) / 2) },
       };
       drains.push(d);
-      console.log(`drain ${i + 1}/${ROUNDS}: ${d.calls} calls held, then run at ${d.rps}/s (${d.failed} not succeeded); sync at 10 clients ${d.syncRps}/s (before ${Math.round(syncBefore.rps)}, after ${Math.round(syncAfter.rps)}): ratio ${d.ratio}; a slot's turn ${fmt(d.turnMs)}: attempt p50 ${fmt(d.attemptP50Ms)}, settled p50 ${fmt(d.settledAfterP50Ms)} after it; CPU per 1,000 calls: server ${d.cpuPerK.server} ms (sync ${d.syncCpuPerK.server}), agent ${d.cpuPerK.agent} ms (sync ${d.syncCpuPerK.agent})`);
+      console.log(`drain ${i + 1}/${DRAIN_ROUNDS}: ${d.calls} calls held, then run at ${d.rps}/s (${d.failed} not succeeded); sync at 10 clients ${d.syncRps}/s (before ${Math.round(syncBefore.rps)}, after ${Math.round(syncAfter.rps)}): ratio ${d.ratio}; a slot's turn ${fmt(d.turnMs)}: attempt p50 ${fmt(d.attemptP50Ms)}, settled p50 ${fmt(d.settledAfterP50Ms)} after it; CPU per 1,000 calls: server ${d.cpuPerK.server} ms (sync ${d.syncCpuPerK.server}), agent ${d.cpuPerK.agent} ms (sync ${d.syncCpuPerK.agent})`);
       syncBefore = syncAfter;
     }
     const drain = drains.slice().sort((a, b) => a.ratio - b.ratio)[Math.floor(drains.length / 2)]!;
@@ -218,7 +220,7 @@ async function main() {
     console.log(`accepted (202, committed first) at ${CLIENTS} clients: ${summary.accepted.rps}/s, p50 ${fmt(summary.accepted.p50Ms)}, p99 ${fmt(summary.accepted.p99Ms)}   sync at 10 clients: ${summary.sync.rps}/s, p50 ${fmt(summary.sync.p50Ms)}, p99 ${fmt(summary.sync.p99Ms)}   (goal: accepted ≥ 5,000/s)`);
     const l = summary.lowLoad;
     console.log(`low load (${l.calls} async calls, one every 50 ms between sync ones): queued → settled p50 ${fmt(l.asyncQueuedToSettledP50Ms)} (p99 ${fmt(l.asyncQueuedToSettledP99Ms)}) against a sync call's ${fmt(l.syncServerP50Ms)}: dispatch adds ${fmt(l.addedP50Ms)} at p50 (goal ≤ 5 ms); queue latency (queued → attempt start) p50 ${fmt(l.queueLatencyP50Ms)}, p99 ${fmt(l.queueLatencyP99Ms)}`);
-    console.log(`drain (the median of ${ROUNDS} rounds by ratio): ${drain.calls} calls held, then run at ${drain.rps}/s, against sync at 10 clients ${drain.syncRps}/s (the mean of a run just before and one just after): ratio ${drain.ratio} (rounds ${drains.map((d) => d.ratio).join(', ')}; goal ≈ 1); server CPU per 1,000 calls ${drain.cpuPerK.server} ms queued against ${drain.syncCpuPerK.server} ms sync`);
+    console.log(`drain (the median of ${DRAIN_ROUNDS} rounds by ratio): ${drain.calls} calls held, then run at ${drain.rps}/s, against sync at 10 clients ${drain.syncRps}/s (the mean of a run just before and one just after): ratio ${drain.ratio} (rounds ${drains.map((d) => d.ratio).join(', ')}; goal ≈ 1); server CPU per 1,000 calls ${drain.cpuPerK.server} ms queued against ${drain.syncCpuPerK.server} ms sync`);
     const t = summary.schedule;
     console.log(`schedule @every 1s, ${t.ticks} ticks: queued ${t.queuedP50Ms} ms after the tick (p50); attempt started ${t.startedP50Ms} ms after (p50), p99 ${t.startedP99Ms} ms, max ${t.startedMaxMs} ms (goal: within 1 s)`);
     console.log(JSON.stringify(summary));
