@@ -292,6 +292,19 @@ export interface DeadLetterList {
   nextCursor: string | null;
 }
 
+/** A function's alias (GET …/aliases): a name for a version, or a weighted split between versions. */
+export interface AliasView {
+  name: string;
+  /** The version it serves (live: the active version; null before the first deploy). */
+  version: number | null;
+  /** {"<version>": percent} summing to 100: calls are split between those versions; null: all to `version`. */
+  weights: Record<string, number> | null;
+  /** `header:<name>` or `cookie:<name>`: a caller that sends it gets the same version of a split every time. */
+  sticky: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** A function's schedule (GET …/schedules): each tick queues an async call with trigger `schedule`. */
 export interface ScheduleView {
   id: string;

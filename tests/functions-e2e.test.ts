@@ -250,6 +250,57 @@ s('versions and rollback: a new version becomes active; rollback switches back; 
   assert.is((await api.get('/api/functions/hello', owner.token)).body.function.activeVersion, 1);
 });
 
+s('aliases: a name for a version at /fn/<owner>/<name>@<alias>; live is the active version; a 90/10 split of live over 1,000 callers is within ±3 % and sticky per caller; async calls through an alias run its version', async () => {
+  assert.is((await api.post('/api/functions', { name: 'split', auth: 'public' }, owner.token)).status, 201);
+  assert.is((await deploy('split', `() => new Response('v1')`)).status, 201);
+  assert.is((await deploy('split', `() => new Response('v2')`)).status, 201);
+  const url = (alias = '') => `${server.url}/fn/${owner.handle}/split${alias}/`;
+  const body = async (alias = '', headers: Record<string, string> = {}) => (await fetch(url(alias), { headers })).text();
+  assert.equal((await api.get('/api/functions/split/aliases', owner.token)).body.aliases.map((a: { name: string; version: number; weights: unknown }) => [a.name, a.version, a.weights]), [['live', 2, null]]);
+  const made = await api.post('/api/functions/split/aliases', { name: 'stable', version: 1 }, owner.token);
+  assert.is(made.status, 201, made.text);
+  assert.equal([await body('@stable'), await body(), await body('@live')], ['v1', 'v2', 'v2']);
+  const missing = await fetch(url('@nope'));
+  assert.equal([missing.status, ((await missing.json()) as { code: string }).code], [404, 'alias_not_found']);
+  // Refused: a name taken, a version not ready, a bad name, a field the route does not know, weights not summing to 100.
+  const refused = async (method: 'post' | 'patch', path: string, payload: unknown) => {
+    const r = await api[method](`/api/functions/split/aliases${path}`, payload, owner.token);
+    return [r.status, r.body.code ?? r.body.detail];
+  };
+  assert.equal(await refused('post', '', { name: 'stable', version: 1 }), [409, 'alias_exists']);
+  assert.equal(await refused('post', '', { name: 'beta', version: 9 }), [400, 'version_not_ready']);
+  assert.equal(await refused('post', '', { name: 'Beta!', version: 1 }), [400, 'invalid_alias']);
+  const typo = await api.post('/api/functions/split/aliases', { name: 'beta', version: 1, weight: { '1': 100 } }, owner.token);
+  assert.is(typo.status, 400);
+  assert.match(JSON.stringify(typo.body), 'weight');
+  assert.equal(await refused('patch', '/live', { weights: { '1': 50, '2': 60 } }), [400, 'invalid_weights']);
+  assert.equal(await refused('patch', '/live', { version: 1 }), [400, 'live_follows_active']);
+  // A split of live, sticky by a header: 1,000 callers, each always on the same version.
+  const split = await api.patch('/api/functions/split/aliases/live', { weights: { '1': 90, '2': 10 }, sticky: 'header:x-user' }, owner.token);
+  assert.is(split.status, 200, split.text);
+  assert.equal([split.body.alias.version, split.body.alias.weights, split.body.alias.sticky], [2, { '1': 90, '2': 10 }, 'header:x-user']);
+  let v2 = 0;
+  for (let i = 0; i < 1000; i++) if ((await body('', { 'x-user': `caller-${i}` })) === 'v2') v2++;
+  assert.ok(v2 >= 70 && v2 <= 130, `${v2} of 1,000 calls on v2 (10 % ± 3 %)`);
+  const again = new Set<string>();
+  for (let i = 0; i < 5; i++) again.add(await body('', { 'x-user': 'caller-7' }));
+  assert.is(again.size, 1, 'a caller stays on its version');
+  // Async through an alias: queued with its version.
+  const q = await fetch(url('@stable'), { method: 'POST', headers: { prefer: 'respond-async' }, body: 'x' });
+  assert.is(q.status, 202);
+  const id = ((await q.json()) as { executionId: string }).executionId;
+  let done: any;
+  await until('the async call through stable', async () => (done = (await api.get(`/api/executions/${id}`, owner.token)).body.call)?.status === 'succeeded');
+  assert.is(done.answer.body, 'v1');
+  // live cannot be deleted; another alias can; another user's function's aliases are a 404.
+  assert.is((await api.del('/api/functions/split/aliases/live', undefined, owner.token)).status, 409);
+  assert.is((await api.del('/api/functions/split/aliases/stable', undefined, owner.token)).status, 204);
+  assert.is((await api.get('/api/functions/split/aliases/stable', owner.token)).status, 404);
+  assert.is((await api.get('/api/functions/split/aliases', other.token)).status, 404);
+  assert.is((await api.patch('/api/functions/split/aliases/live', { weights: null }, owner.token)).body.alias.weights, null);
+  assert.is(await body(), 'v2');
+});
+
 s('the startup check: a version that cannot load answers 422 with where it failed, and the previous version stays active and serving', async () => {
   assert.is((await api.post('/api/functions', { name: 'checked' }, owner.token)).status, 201);
   const good = await deploy('checked', `() => new Response('good')`);

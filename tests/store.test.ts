@@ -14,8 +14,9 @@ import { fleetCases } from './store/fleet.js';
 import { asyncCallsCases } from './store/async-calls.js';
 import { idempotencyCases } from './store/idempotency.js';
 import { schedulesCases } from './store/schedules.js';
+import { aliasesCases } from './store/aliases.js';
 
-const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases, asyncCallsCases, idempotencyCases, schedulesCases];
+const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases, asyncCallsCases, idempotencyCases, schedulesCases, aliasesCases];
 
 storeSuite('sqlite', modules).run();
 storeSuite('postgres', modules).run();

@@ -38,6 +38,7 @@ import { Scheduler } from './async-calls/scheduler.js';
 import { Deliverer } from './async-calls/deliverer.js';
 import { AddressGuard } from './async-calls/destinations.js';
 import { DestinationSecrets } from './async-calls/destination-secrets.js';
+import { AliasesService } from './aliases/aliases.service.js';
 import { SchedulesService } from './async-calls/schedules.service.js';
 import { DeadLettersService } from './async-calls/dead-letters.service.js';
 import { Idempotency } from './invocations/idempotency.js';
@@ -95,6 +96,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     env.forget(functionId);
     functions.forget(functionId);
     dispatcher.forget(functionId);
+    aliases.forget(functionId);
   };
   const guard = new AddressGuard(config.destinationAllow);
   const functions: FunctionsService = new FunctionsService({ db: db.kysely, publicUrl: config.publicUrl, destinations: { guard, sealer }, onChanged: changed, onDelete: (id) => deployments.beforeDelete(id) });
@@ -106,7 +108,8 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const recorder = new CallRecorder(db, log, { onCall: (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold), sampleRate: config.executionSampling ?? null });
   const queue = new AsyncQueue(db.kysely);
   const idempotency = new Idempotency(db.kysely);
-  const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue, idempotency });
+  const aliases = new AliasesService(db.kysely, functions);
+  const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue, idempotency, aliases });
   // Every replica runs queued calls (claims in the database keep them apart).
   // One replica at a time delivers outcomes to destinations (the `destinations` lease).
   const deliverer = new Deliverer(db.kysely, sealer, guard, log, leases, { onDelivered: (d, result) => metrics.delivery(d.function_id, result) });
@@ -122,7 +125,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     users,
     fleet,
     metrics: { registry: metrics.registry, token: config.metricsToken },
-    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer) },
+    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), aliases },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     sealer,

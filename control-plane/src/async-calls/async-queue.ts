@@ -19,7 +19,7 @@ export interface QueuedRequest {
   body: Buffer;
 }
 
-/** Rows in one group commit at most (SQLite's bound parameters: 19 columns × 500). */
+/** Rows in one group commit at most (SQLite's bound parameters: 20 columns × 500). */
 const MAX_GROUP = 500;
 
 export class AsyncQueue {
@@ -53,8 +53,8 @@ export class AsyncQueue {
    * The call's id (its executionId): a UUIDv7 of the time it was queued. `replaying`: the dead letter it replays,
    * marked in the same transaction (409 already_replayed when it was replayed meanwhile).
    */
-  async enqueue(fn: FunctionRow, request: QueuedRequest, trigger: Trigger, replaying?: string): Promise<string> {
-    const row = queuedRow(fn.id, request, trigger, Date.now());
+  async enqueue(fn: FunctionRow, request: QueuedRequest, trigger: Trigger, replaying?: string, version?: number): Promise<string> {
+    const row = { ...queuedRow(fn.id, request, trigger, Date.now()), version: version ?? null };
     if (replaying === undefined) await this.inserts.submit(row);
     else {
       await this.db.transaction().execute(async (tx) => {
@@ -90,5 +90,6 @@ export function queuedRow(functionId: string, request: QueuedRequest, trigger: T
     created_at: now,
     finished_at: null,
     replayed_as: null,
+    version: null,
   };
 }

@@ -298,7 +298,7 @@ export class AsyncDispatcher {
     let out: CallOutcome | undefined;
     let thrown: AppError | undefined;
     try {
-      out = await this.invocations.runQueued(fn, { method: call.method, path: call.path, query: call.query, headers: JSON.parse(call.headers) as [string, string][], body: call.body }, call.trigger, call.id, call.attempts);
+      out = await this.invocations.runQueued(fn, { method: call.method, path: call.path, query: call.query, headers: JSON.parse(call.headers) as [string, string][], body: call.body }, call.trigger, call.id, call.attempts, call.version ?? undefined);
     } catch (err) {
       if (err instanceof AppError && err.code === 'too_many_calls') {
         // No room for it now (sync calls hold the function's concurrency): not an attempt; it waits its turn, and

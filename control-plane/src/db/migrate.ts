@@ -15,6 +15,7 @@ import * as m0012 from './migrations/0012-schedules.js';
 import * as m0013 from './migrations/0013-destinations.js';
 import * as m0014 from './migrations/0014-rollup-async.js';
 import * as m0015 from './migrations/0015-async-queue-indexes.js';
+import * as m0016 from './migrations/0016-aliases.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -32,6 +33,7 @@ const migrations = {
   '0013-destinations': m0013,
   '0014-rollup-async': m0014,
   '0015-async-queue-indexes': m0015,
+  '0016-aliases': m0016,
 };
 
 export type MigrationName = keyof typeof migrations;

@@ -243,6 +243,8 @@ export interface AsyncCallsTable {
   finished_at: number | null;
   /** A dead letter replayed: the id of the call that replays it. */
   replayed_as: string | null;
+  /** The version it runs, chosen when it was queued through an alias (migration 0016); null: live's, when it runs. */
+  version: number | null;
 }
 
 /** The first call made with an idempotency key, and its answer once it has one (invocations/idempotency.ts). */
@@ -343,6 +345,21 @@ export interface FunctionEnvTable {
 }
 
 /** A function's schedule (async-calls/scheduler.ts): each tick queues an async call with trigger `schedule`. */
+/** A named pointer to a function's version(s) (migration 0016); `live` has a row only once it is given a split. */
+export interface FunctionAliasesTable {
+  function_id: string;
+  name: string;
+  /** The version it serves (for `live`: unused, the function's active version is). */
+  version: number;
+  /** JSON {"<version>": percent, …} summing to 100; null: all calls to `version`. */
+  weights: string | null;
+  /** `header:<name>` or `cookie:<name>`: a caller sending it always gets the same version of a split. */
+  sticky: string | null;
+  created_at: number;
+  updated_at: number;
+}
+export type FunctionAliasRow = FunctionAliasesTable;
+
 export interface SchedulesTable {
   id: string;
   function_id: string;
@@ -405,6 +422,7 @@ export interface Database {
   record_numbers: RecordNumbersTable;
   async_calls: AsyncCallsTable;
   schedules: SchedulesTable;
+  function_aliases: FunctionAliasesTable;
   destination_deliveries: DestinationDeliveriesTable;
   idempotency_keys: IdempotencyKeysTable;
   api_keys: ApiKeysTable;

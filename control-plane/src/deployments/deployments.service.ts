@@ -173,11 +173,16 @@ export class DeploymentsService {
   /** The function's active version, ready to run: cached until the function changes. */
   async active(fn: FunctionRow): Promise<DeploymentRow> {
     if (fn.active_version === null) throw Conflict('no_ready_version', `function ${fn.name} has no ready version: deploy one first`);
-    const key = `${fn.id}@${fn.active_version}`;
+    return this.version(fn, fn.active_version);
+  }
+
+  /** One version of the function, ready to run (an alias's): cached until the function changes. */
+  async version(fn: FunctionRow, version: number): Promise<DeploymentRow> {
+    const key = `${fn.id}@${version}`;
     let dep = this.ready.get(key);
     if (!dep) {
-      dep = await deploymentsRepo.deployment(this.d.db, fn.id, fn.active_version);
-      if (!dep || dep.status !== 'ready' || !dep.image) throw Conflict('no_ready_version', `version ${fn.active_version} of ${fn.name} is not ready`);
+      dep = await deploymentsRepo.deployment(this.d.db, fn.id, version);
+      if (!dep || dep.status !== 'ready' || !dep.image) throw Conflict('no_ready_version', `version ${version} of ${fn.name} is not ready`);
       this.ready.set(key, dep);
     }
     return dep;

@@ -28,6 +28,7 @@ import { executionsRoutes } from '../executions/executions.routes.js';
 import { keysRoutes } from '../keys/keys.routes.js';
 import { deadLettersRoutes } from '../async-calls/dead-letters.routes.js';
 import { schedulesRoutes } from '../async-calls/schedules.routes.js';
+import { aliasesRoutes } from '../aliases/aliases.routes.js';
 import { destinationSecretRoutes } from '../async-calls/destination-secrets.js';
 import { envRoutes } from '../env/env.routes.js';
 import { statsRoutes } from '../stats/stats.routes.js';
@@ -118,6 +119,7 @@ export function buildApp(d: AppDeps) {
   app.route('/api/functions', keysRoutes(f.keys, user));
   app.route('/api/functions', deadLettersRoutes(f.deadLetters, user));
   app.route('/api/functions', schedulesRoutes(f.schedules, user));
+  app.route('/api/functions', aliasesRoutes(f.aliases, user));
   app.route('/api/functions', destinationSecretRoutes(f.destinationSecrets, user));
   app.route('/api/functions', envRoutes(f.env, user));
   app.route('/api', executionsRoutes(f.executions, f.liveLogs, user));

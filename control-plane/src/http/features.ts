@@ -10,6 +10,7 @@ import type { StatsService } from '../stats/stats.service.js';
 import type { DeadLettersService } from '../async-calls/dead-letters.service.js';
 import type { SchedulesService } from '../async-calls/schedules.service.js';
 import type { DestinationSecrets } from '../async-calls/destination-secrets.js';
+import type { AliasesService } from '../aliases/aliases.service.js';
 
 export interface Features {
   functions: FunctionsService;
@@ -22,6 +23,7 @@ export interface Features {
   deadLetters: DeadLettersService;
   schedules: SchedulesService;
   destinationSecrets: DestinationSecrets;
+  aliases: AliasesService;
   /** Live function log lines from every agent, emitted by function id. */
   liveLogs: EventEmitter;
 }

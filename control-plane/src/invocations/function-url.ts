@@ -1,4 +1,4 @@
-// Function URLs: `ANY /fn/:owner/:name[/*]` passes the raw HTTP request through to the function and answers
+// Function URLs: `ANY /fn/:owner/:name[@alias][/*]` passes the raw HTTP request through to the function and answers
 // with its response as is, plus `Cpub-Execution-Id`, `Server-Timing` and `X-Request-Id`. Auth by the
 // function's mode: `public` (none), `private` (the owner's access token), `key` (one of its API keys, bearer
 // or signed). This is the hot path, so it is a plain Node request handler beside the Hono app (which costs
@@ -41,8 +41,9 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     const pathname = q < 0 ? target : target.slice(0, q);
     const [ownerRaw, nameRaw, ...rest] = pathname.slice(PREFIX.length).split('/');
     const owner = decode(ownerRaw);
-    const name = decode(nameRaw);
-    if (!owner || !name) throw NotFound('not_found', `no route for ${req.method} ${pathname}`);
+    // <name>@<alias>: the call goes through that alias (none: live).
+    const [name, alias, extra] = (decode(nameRaw) ?? '').split('@');
+    if (!owner || !name || alias === '' || extra !== undefined) throw NotFound('not_found', `no route for ${req.method} ${pathname}`);
     const headers: [string, string][] = [];
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
@@ -51,7 +52,7 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     }
     const credentials = { bearer: bearerToken(req.headers.authorization), apiKey: one(req.headers['x-api-key']), timestamp: one(req.headers['x-timestamp']), signature: one(req.headers['x-signature']) };
     const request = { method: req.method ?? 'GET', path: rest.length ? `/${rest.join('/')}` : '/', query: q < 0 ? '' : target.slice(q + 1), headers, body: () => readCapped(req) };
-    const options = { trigger: 'url' as const, idempotencyKey: one(req.headers['idempotency-key']) };
+    const options = { trigger: 'url' as const, idempotencyKey: one(req.headers['idempotency-key']), alias };
     if (prefersAsync(one(req.headers.prefer))) {
       // Queued: the call is durable now and runs later; its status URL has its progress and answer.
       const { executionId, replayed } = await d.invocations.enqueue({ credentials }, { handle: owner, name }, request, options);

@@ -38,6 +38,13 @@ export interface InvokeOptions {
   trigger: 'api' | 'url';
   /** `Idempotency-Key`: the call runs once per function and key (24 h); a repeat gets the first one's answer. */
   idempotencyKey?: string | undefined;
+  /** The alias the call is made through (`/fn/<owner>/<name>@<alias>`); none: live. */
+  alias?: string | undefined;
+}
+
+/** Which version a call runs: its alias's (a split picks one), or undefined for the active version. */
+export interface VersionPicker {
+  pick(fn: FunctionRow, alias: string | undefined, headers: [string, string][]): Promise<number | undefined>;
 }
 
 /** How long a full node may wait for room before it declines a call that another node could take. */
@@ -70,6 +77,8 @@ export interface InvocationDeps {
   queue?: AsyncQueue;
   /** Idempotency keys (calls made with `Idempotency-Key`). */
   idempotency?: Idempotency;
+  /** The function's aliases. */
+  aliases?: VersionPicker;
 }
 
 export class InvocationService {
@@ -87,8 +96,9 @@ export class InvocationService {
     const key = options.idempotencyKey === undefined ? undefined : checkKey(options.idempotencyKey);
     const { fn, body } = await this.admitted(caller, ref, request);
     const input = { ...request, body };
-    if (key === undefined || !this.d.idempotency) return this.run(fn, input, options.trigger);
-    return this.d.idempotency.call(fn, key, requestHash('sync', input), () => this.run(fn, input, options.trigger));
+    const version = await this.d.aliases?.pick(fn, options.alias, input.headers);
+    if (key === undefined || !this.d.idempotency) return this.run(fn, input, options.trigger, null, 0, version);
+    return this.d.idempotency.call(fn, key, requestHash('sync', input), () => this.run(fn, input, options.trigger, null, 0, version));
   }
 
   /**
@@ -100,16 +110,19 @@ export class InvocationService {
     if (!queue) throw new AppError('unavailable', 'async_unavailable', 'this server does not queue calls', { httpStatus: 503 });
     const key = options.idempotencyKey === undefined ? undefined : checkKey(options.idempotencyKey);
     const { fn, body } = await this.admitted(caller, ref, request);
-    if (!this.d.deployments.activeCached(fn)) await this.d.deployments.active(fn);
+    // Through an alias: the version its split picks now (live's is picked when the call runs).
+    const version = options.alias === undefined ? undefined : await this.d.aliases?.pick(fn, options.alias, request.headers);
+    if (version !== undefined) await this.d.deployments.version(fn, version);
+    else if (!this.d.deployments.activeCached(fn)) await this.d.deployments.active(fn);
     const input = { ...request, body };
-    const enqueue = async () => ({ executionId: await queue.enqueue(fn, input, options.trigger) });
+    const enqueue = async () => ({ executionId: await queue.enqueue(fn, input, options.trigger, undefined, version) });
     if (key === undefined || !this.d.idempotency) return enqueue();
     return this.d.idempotency.queued(fn, key, requestHash('async', input), enqueue);
   }
 
   /** One attempt of a queued call (the dispatcher's): as a call, from placement on. */
-  runQueued(fn: FunctionRow, request: CallRequest & { body: Buffer }, trigger: Trigger, callId: string, attempt: number): Promise<RecordedCall> {
-    return this.run(fn, request, trigger, callId, attempt);
+  async runQueued(fn: FunctionRow, request: CallRequest & { body: Buffer }, trigger: Trigger, callId: string, attempt: number, version?: number): Promise<RecordedCall> {
+    return this.run(fn, request, trigger, callId, attempt, version ?? (await this.d.aliases?.pick(fn, undefined, request.headers)));
   }
 
   private async admitted(caller: Caller, ref: FunctionRef, request: CallRequest): Promise<{ fn: FunctionRow; body: Buffer }> {
@@ -120,10 +133,10 @@ export class InvocationService {
     return { fn, body };
   }
 
-  private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: Trigger, callId: string | null = null, attempt = 0): Promise<RecordedCall> {
+  private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: Trigger, callId: string | null = null, attempt = 0, version?: number): Promise<RecordedCall> {
     const started = Date.now();
     const t0 = performance.now();
-    const dep = this.d.deployments.activeCached(fn) ?? (await this.d.deployments.active(fn));
+    const dep = version === undefined ? (this.d.deployments.activeCached(fn) ?? (await this.d.deployments.active(fn))) : await this.d.deployments.version(fn, version);
     const limit = fn.concurrency * fn.max_instances;
     const now = this.inFlight.get(fn.id) ?? 0;
     if (now >= limit) throw RateLimited('too_many_calls', `function ${fn.name} already has ${now} calls in flight (concurrency ${fn.concurrency} × ${fn.max_instances} instances)`, 1);
