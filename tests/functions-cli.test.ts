@@ -208,6 +208,17 @@ s('a second version with new settings from containerpub.json, --no-wait, deploym
   assert.match(ok(['update', 'greeter', '--memory', '256', '--timeout', '10s', '--auth', 'public']).stdout, 'updated greeter: 256 MB');
   const f = JSON.parse(ok(['info', 'greeter', '--json']).stdout).function;
   assert.equal([f.memoryMb, f.timeoutMs, f.auth, f.activeVersion], [256, 10_000, 'public', 1]);
+  // Aliases: one set (made, then moved), live split and sticky, the split ended, one removed; a bad weight is a usage error.
+  assert.match(ok(['aliases', 'set', 'greeter', 'beta', '2']).stdout, 'beta → v2');
+  assert.match(ok(['aliases', 'set', 'greeter', 'beta', 'v1']).stdout, 'beta → v1');
+  assert.match(ok(['aliases', 'split', 'greeter', 'live', '1=90', '2=10', '--sticky', 'header:x-user']).stdout, 'live: v1 90%, v2 10% (sticky by header:x-user)');
+  assert.match(ok(['aliases', 'list', 'greeter']).stdout, /ALIAS\s+VERSION\s+SPLIT\s+STICKY\n+live\s+v1\s+v1 90%, v2 10%\s+header:x-user\n+beta\s+v1\s+—/);
+  assert.match(ok(['aliases', 'split', 'greeter', 'live', '--off']).stdout, 'live: no split (v1)');
+  const sum = cpub(['aliases', 'split', 'greeter', 'live', '1=50', '2=60']);
+  assert.equal([sum.status, /sum to 110/.test(sum.stderr)], [1, true], sum.stderr);
+  assert.is(cpub(['aliases', 'split', 'greeter', 'live', '1=half']).status, 2);
+  assert.match(ok(['aliases', 'rm', 'greeter', 'beta']).stdout, 'deleted beta');
+  assert.equal(JSON.parse(ok(['aliases', 'list', 'greeter', '--json']).stdout).aliases.map((a: { name: string }) => a.name), ['live']);
 });
 
 s('nodes: the fleet; drain and undrain by name; an unknown node is a clear error', async () => {
