@@ -135,6 +135,33 @@ s('roll back from the versions table; set a secret and see it masked; edit limit
   await shot('function-page');
 });
 
+s('aliases: one set from the function’s page and called at its URL; live split by weight (a bad split says why), the split ended; deleted', async () => {
+  await page.goto(`${server.url}/ui/functions/web`);
+  assert.match(await page.locator('#aliases').innerText(), /live\s+v1\s+—\s+—\s+\/fn\/\S+\/web/);
+  const set = page.locator('form', { has: page.getByRole('button', { name: 'Set alias' }) });
+  await set.getByLabel('Alias').fill('canary');
+  await set.getByLabel('Version').fill('2');
+  await submit(set.getByRole('button', { name: 'Set alias' }));
+  assert.match(await page.getByRole('status').first().innerText(), /canary → v2\./);
+  const url = (await page.locator('#aliases tr[data-alias="canary"] td').nth(4).innerText()).trim();
+  assert.match(url, /\/web@canary$/);
+  const splitForm = page.locator('form', { has: page.getByRole('button', { name: 'Split' }) });
+  await splitForm.getByLabel('Weights').fill('1=50 2=60');
+  await submit(splitForm.getByRole('button', { name: 'Split' }));
+  assert.match(await page.getByRole('alert').first().innerText(), /sum to 110/);
+  await splitForm.getByLabel('Weights').fill('1=90 2=10');
+  await splitForm.getByLabel('Sticky by').fill('header:x-user');
+  await submit(splitForm.getByRole('button', { name: 'Split' }));
+  assert.match(await page.getByRole('status').first().innerText(), /live split: v1 90%, v2 10%\./);
+  assert.match(await page.locator('#aliases tr[data-alias="live"]').innerText(), /v1 90%, v2 10%\s+header:x-user/);
+  await shot('aliases');
+  await submit(page.locator('#aliases tr[data-alias="live"]').getByRole('button', { name: 'End split' }));
+  assert.match(await page.getByRole('status').first().innerText(), /Split ended\./);
+  await submit(page.locator('#aliases tr[data-alias="canary"]').getByRole('button', { name: 'Delete' }));
+  assert.match(await page.getByRole('status').first().innerText(), /Alias deleted\./);
+  assert.equal((await api.get('/api/functions/web/aliases', adminToken)).body.aliases.map((a: { name: string; weights: unknown }) => [a.name, a.weights]), [['live', null]]);
+});
+
 s('API keys: created once (the secret shown once), revoked', async () => {
   const keysForm = page.locator('form[action="/ui/functions/web/keys"]');
   await keysForm.getByLabel('Name').fill('ci');

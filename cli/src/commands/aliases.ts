@@ -3,21 +3,11 @@
 import type { Command } from 'commander';
 import type { AliasView } from '../../../common/api-types.js';
 import { ApiError } from '../api-client.js';
+import { parseWeights } from '../../../common/weights.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, printJson, printTable } from '../output.js';
 
 const splitText = (a: AliasView) => (a.weights ? Object.entries(a.weights).map(([v, w]) => `v${v} ${w}%`).join(', ') : '—');
-
-/** `1=90 2=10` → {"1": 90, "2": 10}. */
-export function parseWeights(args: string[]): Record<string, number> {
-  const weights: Record<string, number> = {};
-  for (const a of args) {
-    const m = /^v?([1-9][0-9]*)=([0-9]{1,3})%?$/.exec(a);
-    if (!m) throw new CliError('bad weight', `a weight is <version>=<percent> (for example 1=90 2=10); got ${JSON.stringify(a)}`, 2);
-    weights[m[1]!] = Number(m[2]);
-  }
-  return weights;
-}
 
 export function aliasesCommands(program: Command, ctx: Ctx): void {
   const aliases = program
@@ -62,7 +52,7 @@ export function aliasesCommands(program: Command, ctx: Ctx): void {
     ['cpub aliases split api live 1=90 2=10', 'cpub aliases split api live 1=50 2=50 --sticky header:x-user', 'cpub aliases split api live --off'],
   ).action(async (ref: string, name: string, args: string[], opts) => {
     if (opts.off ? args.length > 0 : args.length < 2) throw new CliError('bad split', opts.off ? '--off takes no weights' : 'a split names two versions or more: cpub aliases split <fn> <alias> 1=90 2=10', 2);
-    const body = { weights: opts.off ? null : parseWeights(args), ...(opts.sticky !== undefined ? { sticky: opts.sticky } : {}) };
+    const body = { weights: opts.off ? null : parseWeights(args, (a) => new CliError('bad weight', `a weight is <version>=<percent> (for example 1=90 2=10); got ${JSON.stringify(a)}`, 2)), ...(opts.sticky !== undefined ? { sticky: opts.sticky } : {}) };
     const r = await ctx.api(opts).request<{ alias: AliasView }>('PATCH', `/api/functions/${enc(ref)}/aliases/${enc(name)}`, body);
     if (opts.json) return printJson(r);
     console.log(r.alias.weights ? `${name}: ${splitText(r.alias)}${r.alias.sticky ? ` (sticky by ${r.alias.sticky})` : ''}` : `${name}: no split (v${r.alias.version})`);

@@ -5,6 +5,7 @@ import type { AppEnv } from '../http/env.js';
 import { json, jsonBody, fnRef, unauthenticated, fnNotFound, problem, type Same, authed } from '../http/schemas.js';
 import type { AliasesService } from './aliases.service.js';
 import type * as api from '../../../common/api-types.js';
+import { STICKY } from '../../../common/weights.js';
 
 export const AliasSchema = z
   .object({
@@ -26,7 +27,7 @@ const fields = {
     .openapi({ description: 'a split: {"<version>": percent, …} (2–5 ready versions, whole percents summing to 100); null ends a split', example: { '1': 90, '2': 10 } }),
   sticky: z
     .string()
-    .regex(/^(header|cookie):[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'header:<name> or cookie:<name>')
+    .regex(STICKY, 'header:<name> or cookie:<name>')
     .nullable()
     .openapi({ description: 'header:<name> or cookie:<name>: a caller sending it gets the same version of a split every time' }),
 };

@@ -2,6 +2,7 @@
 // The web dashboard under /ui: server-rendered pages (Hono JSX) over the same services as the API, forms that
 // post and redirect, a session in cookies (session.ts) and a CSRF token on every form. Another user's function
 // or execution is a 404 page, as in the API.
+import { parseWeights, STICKY } from '../../../common/weights.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { raw } from 'hono/html';
@@ -43,7 +44,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 type Form = Record<string, string>;
 
 export function dashboardRoutes(d: DashboardDeps) {
-  const { functions: fns, deployments, invocations, executions, env, keys, stats, liveLogs, deadLetters, schedules } = d.features;
+  const { functions: fns, deployments, invocations, executions, env, keys, stats, liveLogs, deadLetters, schedules, aliases } = d.features;
   const app = new Hono<UiEnv>();
 
   app.use('*', async (c, next) => {
@@ -166,7 +167,7 @@ export function dashboardRoutes(d: DashboardDeps) {
       throw err;
     }
     const statusFilter = (c.req.query('status') ?? '') as ExecutionStatus | '';
-    const [fn, deps, envList, keyList, s, hourly, ex, dead, scheduleList] = await Promise.all([
+    const [fn, deps, envList, keyList, s, hourly, ex, dead, scheduleList, aliasList] = await Promise.all([
       fns.get(user, row.id),
       deployments.list(user, row.id, 20),
       env.list(user, row.id),
@@ -176,10 +177,11 @@ export function dashboardRoutes(d: DashboardDeps) {
       executions.list(user, row.id, { limit: 20, ...(statusFilter ? { status: statusFilter } : {}) }),
       deadLetters.list(user, row.id, 20),
       schedules.list(user, row.id),
+      aliases.list(user, row.id),
     ]);
     const notice = takeFlash(c);
     const newSecret = takeSecret(c, d.sealer, user.id);
-    const data: FunctionPageData = { fn, deployments: deps.deployments, env: envList, keys: keyList, deadLetters: dead.deadLetters, schedules: scheduleList, stats: s, hourly, executions: ex.executions, statusFilter, notice, newSecret, ...extra };
+    const data: FunctionPageData = { fn, deployments: deps.deployments, env: envList, keys: keyList, deadLetters: dead.deadLetters, schedules: scheduleList, aliases: aliasList, stats: s, hourly, executions: ex.executions, statusFilter, notice, newSecret, ...extra };
     return page(c, fn.name, <FunctionPage csrf={c.get('csrf')} d={data} />, status);
   }
   app.get('/functions/:name', (c) => functionPage(c));
@@ -260,6 +262,25 @@ export function dashboardRoutes(d: DashboardDeps) {
   });
   for (const [verb, paused] of [['pause', true], ['resume', false]] as const) action(`schedules/:id/${verb}`, async (c, fn) => (await schedules.update(c.get('user'), fn.id, c.req.param('id')!, { paused }), `Schedule ${verb}d.`));
   action('schedules/:id/delete', async (c, fn) => (await schedules.remove(c.get('user'), fn.id, c.req.param('id')!), 'Schedule deleted.'));
+  action('aliases', async (c, fn, f) => {
+    const name = f.name ?? '';
+    const version = Number((f.version ?? '').replace(/^v/, ''));
+    if (!Number.isInteger(version) || version < 1) throw Invalid('invalid_version', 'the version is a number', { field: 'version' });
+    const user = c.get('user');
+    const exists = name === 'live' || (await aliases.list(user, fn.id)).some((a) => a.name === name);
+    const a = exists ? await aliases.update(user, fn.id, name, { version }) : await aliases.create(user, fn.id, { name, version });
+    return `${a.name} → v${a.version}.`;
+  });
+  action('aliases/split', async (c, fn, f) => {
+    const parts = (f.weights ?? '').split(/[\s,]+/).filter(Boolean);
+    const weights = parseWeights(parts, (part) => Invalid('invalid_weights', `a weight is <version>=<percent> (1=90 2=10); got ${part}`, { field: 'weights' }));
+    const sticky = f.sticky ? f.sticky : null;
+    if (sticky !== null && !STICKY.test(sticky)) throw Invalid('invalid_sticky', 'sticky is header:<name> or cookie:<name>', { field: 'sticky' });
+    const a = await aliases.update(c.get('user'), fn.id, f.name ?? '', { weights, sticky });
+    return `${a.name} split: ${Object.entries(a.weights ?? {}).map(([v, w]) => `v${v} ${w}%`).join(', ')}.`;
+  });
+  action('aliases/:alias/unsplit', async (c, fn) => (await aliases.update(c.get('user'), fn.id, c.req.param('alias')!, { weights: null }), 'Split ended.'));
+  action('aliases/:alias/delete', async (c, fn) => (await aliases.remove(c.get('user'), fn.id, c.req.param('alias')!), 'Alias deleted.'));
   action('keys/:keyId/revoke', async (c, fn) => {
     await keys.revoke(c.get('user'), fn.id, c.req.param('keyId')!);
     return 'Key revoked.';

@@ -2,7 +2,7 @@
 // One function's page: its URL, last 24 hours, invoke form, live log, executions, versions, settings, env
 // and keys (the longer sections have files of their own, function-*.section.tsx).
 import type { FC } from 'hono/jsx';
-import type { DeadLetterView, DeploymentView, ScheduleView, EnvEntry, ExecutionListItem, FunctionView, KeyView, StatsBucket, StatsSummary } from '../../../../common/api-types.js';
+import type { DeadLetterView, DeploymentView, ScheduleView, AliasView, EnvEntry, ExecutionListItem, FunctionView, KeyView, StatsBucket, StatsSummary } from '../../../../common/api-types.js';
 import { Badge, BarChart, Form, LineChart, mib } from '../ui.js';
 import { Flash, Stat, type PageNotice } from './shared.js';
 import { InvokeSection, type InvokeFormValues, type Invoked } from './function-invoke.section.js';
@@ -12,6 +12,7 @@ import { EnvSection } from './function-env.section.js';
 import { KeysSection } from './function-keys.section.js';
 import { DeadLettersSection } from './function-dead-letters.section.js';
 import { SchedulesSection } from './function-schedules.section.js';
+import { AliasesSection } from './function-aliases.section.js';
 
 export interface FunctionPageData {
   fn: FunctionView;
@@ -20,6 +21,7 @@ export interface FunctionPageData {
   keys: KeyView[];
   deadLetters: DeadLetterView[];
   schedules: ScheduleView[];
+  aliases: AliasView[];
   stats: StatsSummary;
   hourly: StatsBucket[];
   executions: ExecutionListItem[];
@@ -108,6 +110,8 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
       <SchedulesSection csrf={csrf} base={base} schedules={d.schedules} />
 
       <VersionsSection csrf={csrf} base={base} deployments={d.deployments} />
+
+      <AliasesSection csrf={csrf} base={base} aliases={d.aliases} url={d.fn.url} />
 
       <h2>Settings</h2>
       <section class="card">
