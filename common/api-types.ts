@@ -26,6 +26,8 @@ export interface FunctionView {
   executionSampling: number | null;
   /** Calls of its async queue running at once; null: concurrency × maxInstances. */
   asyncConcurrency: number | null;
+  /** How long a call over its capacity waits for a slot before a 429 (ms; 0: at once). */
+  queueTimeoutMs: number;
   /** How its async calls are retried (the whole policy, defaults filled in). */
   retry: RetryPolicyView;
   /** Where the outcomes of its async calls are POSTed (signed with its destination secret); null: nowhere. */

@@ -208,6 +208,12 @@ s('a second version with new settings from containerpub.json, --no-wait, deploym
   assert.match(ok(['update', 'greeter', '--memory', '256', '--timeout', '10s', '--auth', 'public']).stdout, 'updated greeter: 256 MB');
   const f = JSON.parse(ok(['info', 'greeter', '--json']).stdout).function;
   assert.equal([f.memoryMb, f.timeoutMs, f.auth, f.activeVersion], [256, 10_000, 'public', 1]);
+  // The queue before a 429: set, shown, back to the default.
+  assert.is(JSON.parse(ok(['update', 'greeter', '--queue-timeout', '0', '--json']).stdout).function.queueTimeoutMs, 0);
+  assert.match(ok(['info', 'greeter']).stdout, /queue before 429: +none \(a call over capacity is refused at once\)/);
+  assert.is(JSON.parse(ok(['update', 'greeter', '--queue-timeout', '2s', '--json']).stdout).function.queueTimeoutMs, 2000);
+  assert.is(JSON.parse(ok(['update', 'greeter', '--queue-timeout', 'default', '--json']).stdout).function.queueTimeoutMs, 1000);
+  assert.is(cpub(['update', 'greeter', '--queue-timeout', '40s']).status, 1, 'over 30 s: the server’s 400');
   // Aliases: one set (made, then moved), live split and sticky, the split ended, one removed; a bad weight is a usage error.
   assert.match(ok(['aliases', 'set', 'greeter', 'beta', '2']).stdout, 'beta → v2');
   assert.match(ok(['aliases', 'set', 'greeter', 'beta', 'v1']).stdout, 'beta → v1');

@@ -414,6 +414,27 @@ s('failures through the HTTP API: 429 too_many_calls past capacity, 502 function
   assert.is((await api.get(`/api/executions/${p.executionId}`, owner.token)).body.execution.status, 'crashed');
 });
 
+s('queueing: a burst of 4× capacity for 500 ms waits for slots instead of 429s; with queueTimeoutMs 0 it is refused at once, Retry-After from the queue', async () => {
+  const made = await api.post('/api/functions', { name: 'queued', auth: 'public', concurrency: 1, maxInstances: 2 }, owner.token);
+  assert.equal([made.status, made.body.function.queueTimeoutMs], [201, 1000], made.text);
+  assert.is((await deploy('queued', `async () => { await new Promise((r) => setTimeout(r, 40)); return 'ok'; }`)).status, 201);
+  const url = `${server.url}/fn/${owner.handle}/queued`;
+  await Promise.all([fetch(url), fetch(url)]); // both containers warm
+  const statuses: number[] = [];
+  const end = Date.now() + 500;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (Date.now() < end) statuses.push((await fetch(url)).status);
+  }));
+  assert.ok(statuses.length >= 16, `${statuses.length} calls`);
+  assert.equal([...new Set(statuses)], [200], `no 429 among ${statuses.length} calls: ${statuses.filter((x) => x !== 200).length} refused`);
+  assert.is((await api.patch('/api/functions/queued', { queueTimeoutMs: 0 }, owner.token)).body.function.queueTimeoutMs, 0);
+  const burst = await Promise.all(Array.from({ length: 6 }, () => fetch(url)));
+  const refused = burst.filter((r) => r.status === 429);
+  assert.ok(refused.length >= 1, burst.map((r) => r.status).join(' '));
+  for (const r of refused) assert.ok(Number(r.headers.get('retry-after')) >= 1);
+  assert.is((await api.patch('/api/functions/queued', { queueTimeoutMs: 30_001 }, owner.token)).status, 400);
+});
+
 s('failures have their own codes and execution rows: thrown error 500, timeout 504', async () => {
   await api.post('/api/functions', { name: 'fails', timeoutMs: 1500, auth: 'public' }, owner.token);
   await deploy('fails', `async (req) => { if (new URL(req.url).pathname === '/slow') await new Promise((r) => setTimeout(r, 5000)); throw new Error('kaboom'); }`);

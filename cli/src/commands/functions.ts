@@ -59,6 +59,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       ['max instances', f.maxInstances],
       ['records kept', f.executionRetention ?? 'server default'],
       ['records of successes', f.executionSampling === null ? 'server default' : `${f.executionSampling} per second at most`],
+      ['queue before 429', f.queueTimeoutMs === 0 ? 'none (a call over capacity is refused at once)' : `${f.queueTimeoutMs} ms (a call over concurrency × max instances waits this long for a slot)`],
       ['async calls at once', f.asyncConcurrency === 0 ? '0 (the queue is held)' : (f.asyncConcurrency ?? `${f.concurrency * f.maxInstances} (concurrency × max instances)`)],
       ['async retries', `${f.retry.maxAttempts} after the first, from ${f.retry.backoff.baseMs} ms doubling to ${f.retry.backoff.maxMs} ms${f.retry.backoff.jitter ? ' (jitter)' : ''}, on ${f.retry.on.join(', ')}`],
       ['on success, POST to', f.destinations.onSuccess ?? 'nowhere'],
@@ -78,6 +79,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       .option('--network <mode>', 'none or egress')
       .option('--execution-retention <duration>', 'how long execution records are kept, 1h–400d (e.g. 3d), or "default" for the server’s')
       .option('--execution-sampling <n>', 'successful calls per second that get a record (errors and cold starts always do; all count in stats), or "default"')
+      .option('--queue-timeout <duration>', 'how long a call over capacity waits for a slot before a 429, up to 30s (0: refused at once), or "default" (1s)')
       .option('--async-concurrency <n>', 'queued calls (--async) running at once, 0–1000 (0 holds the queue: its calls wait), or "default" (concurrency × max instances)')
       .option('--retries <n>', 'attempts after the first for a failed queued call (0–10)')
       .option('--retry-backoff <duration>', 'the wait before the first retry, doubled for each next (e.g. 500ms, 2s)')
@@ -105,6 +107,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
         executionRetention: opts.executionRetention === 'default' ? null : opts.executionRetention,
         executionSampling: opts.executionSampling === 'default' ? null : num(opts.executionSampling, '--execution-sampling'),
         asyncConcurrency: opts.asyncConcurrency === 'default' ? null : num(opts.asyncConcurrency, '--async-concurrency'),
+        queueTimeoutMs: opts.queueTimeout === undefined ? undefined : opts.queueTimeout === 'default' ? null : /^0+(ms|s)?$/.test(opts.queueTimeout) ? 0 : parseDuration(opts.queueTimeout, '--queue-timeout'),
       }).filter(([, v]) => v !== undefined),
     );
     const backoff = opts.retryBackoff === undefined ? undefined : { baseMs: parseDuration(opts.retryBackoff, '--retry-backoff') };
@@ -115,7 +118,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
     const url = (v: string | undefined) => (v === undefined ? undefined : v === 'none' ? null : v);
     const destinations = Object.fromEntries(Object.entries({ onSuccess: url(opts.onSuccess), onFailure: url(opts.onFailure) }).filter(([, v]) => v !== undefined));
     if (Object.keys(destinations).length) patch.destinations = destinations;
-    if (!Object.keys(patch).length) throw new CliError('nothing to change', 'pass at least one of --memory, --cpus, --timeout, --concurrency, --max-instances, --auth, --network, --execution-retention, --execution-sampling, --async-concurrency, --retries, --retry-backoff, --retry-on, --on-success, --on-failure', 2);
+    if (!Object.keys(patch).length) throw new CliError('nothing to change', 'pass at least one of --memory, --cpus, --timeout, --concurrency, --max-instances, --auth, --network, --execution-retention, --execution-sampling, --queue-timeout, --async-concurrency, --retries, --retry-backoff, --retry-on, --on-success, --on-failure', 2);
     const f = (await api.request<{ function: FunctionView }>('PATCH', `/api/functions/${enc(ref)}`, patch)).function;
     if (opts.json) return printJson({ function: f });
     console.log(`updated ${f.name}: ${f.memoryMb} MB, ${f.cpus} CPU, timeout ${Number(f.timeoutMs) / 1000} s, concurrency ${f.concurrency}, auth ${f.auth}, network ${f.network}`);

@@ -16,6 +16,7 @@ import * as m0013 from './migrations/0013-destinations.js';
 import * as m0014 from './migrations/0014-rollup-async.js';
 import * as m0015 from './migrations/0015-async-queue-indexes.js';
 import * as m0016 from './migrations/0016-aliases.js';
+import * as m0017 from './migrations/0017-call-queue.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -34,6 +35,7 @@ const migrations = {
   '0014-rollup-async': m0014,
   '0015-async-queue-indexes': m0015,
   '0016-aliases': m0016,
+  '0017-call-queue': m0017,
 };
 
 export type MigrationName = keyof typeof migrations;

@@ -159,6 +159,8 @@ export interface FunctionsTable {
   next_version: Generated<number>;
   /** Calls of its async queue running at once; null: concurrency × max_instances. */
   async_concurrency: number | null;
+  /** How long a call over its capacity waits for a slot before a 429 (null: 1 s). */
+  queue_timeout_ms: number | null;
   /** Its retry policy for async calls (async-calls/retry.ts RetryPolicy, JSON); null: the default. */
   retry: string | null;
   /** Where its async calls' outcomes are POSTed (async-calls/destinations.ts Destinations, JSON); null: nowhere. */

@@ -22,6 +22,7 @@ export interface FunctionSettingsInput {
   executionRetention?: string | null | undefined;
   executionSampling?: number | null | undefined;
   asyncConcurrency?: number | null | undefined;
+  queueTimeoutMs?: number | null | undefined;
   retry?: RetryInput | null | undefined;
   destinations?: { onSuccess?: string | null | undefined; onFailure?: string | null | undefined } | undefined;
 }
@@ -112,6 +113,7 @@ export class FunctionsService implements FunctionLookup {
       execution_retention_ms: input.executionRetention ? retentionMs(input.executionRetention) : null,
       execution_sample_rate: input.executionSampling ?? null,
       async_concurrency: input.asyncConcurrency ?? null,
+      queue_timeout_ms: input.queueTimeoutMs ?? null,
       retry: input.retry ? JSON.stringify(input.retry) : null,
       destinations: null as string | null,
       destination_secret: null as string | null,
@@ -153,6 +155,7 @@ export class FunctionsService implements FunctionLookup {
     if (patch.executionRetention !== undefined) set.execution_retention_ms = patch.executionRetention === null ? null : retentionMs(patch.executionRetention);
     if (patch.executionSampling !== undefined) set.execution_sample_rate = patch.executionSampling;
     if (patch.asyncConcurrency !== undefined) set.async_concurrency = patch.asyncConcurrency;
+    if (patch.queueTimeoutMs !== undefined) set.queue_timeout_ms = patch.queueTimeoutMs;
     // The parts of the policy given change; the others keep what was set (null: back to the default).
     if (patch.retry !== undefined) set.retry = patch.retry === null ? null : JSON.stringify(mergeRetry(f.retry, patch.retry));
     if (patch.destinations !== undefined) Object.assign(set, this.destinationsSet(f.id, f.destinations, f.destination_secret, patch.destinations));

@@ -27,6 +27,8 @@ export const LIMITS = {
   executionSampling: z.number().int().min(0).max(1_000_000).nullable(),
   /** Calls of its async queue running at once (0–1000: 0 holds the queue, its calls wait; null: concurrency × maxInstances). */
   asyncConcurrency: z.number().int().min(0).max(1000).nullable(),
+  /** How long a call over its capacity waits for a slot before a 429 (0–30 s; 0: refused at once; null: 1 s). */
+  queueTimeoutMs: z.number().int().min(0).max(30_000).nullable(),
   /** How its async calls are retried (null: the default policy). */
   retry: RetrySchema.nullable(),
   /** Where its async calls' outcomes are POSTed (a field given replaces that one; null clears it). */
@@ -43,6 +45,9 @@ export function retentionText(ms: number): string {
   return ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : `${Math.round(ms / 3_600_000)}h`;
 }
 
+/** How long a call over its function's capacity waits for a slot when the function does not say. */
+export const DEFAULT_QUEUE_TIMEOUT_MS = 1000;
+
 export const DEFAULTS = { memoryMb: 128, cpus: 0.5, timeoutMs: 30_000, concurrency: 1, maxInstances: 10, auth: 'private', network: 'none' } as const;
 
 export const FunctionSettings = z.object({
@@ -56,6 +61,7 @@ export const FunctionSettings = z.object({
   executionRetention: LIMITS.executionRetention.optional(),
   executionSampling: LIMITS.executionSampling.optional(),
   asyncConcurrency: LIMITS.asyncConcurrency.optional(),
+  queueTimeoutMs: LIMITS.queueTimeoutMs.optional(),
   retry: LIMITS.retry.optional(),
   destinations: LIMITS.destinations.optional(),
 });
@@ -76,6 +82,7 @@ export const FunctionSchema = z
     executionRetention: z.string().nullable().openapi({ description: 'how long its execution records are kept; null: the server’s default (CPUB_EXECUTION_RETENTION)' }),
     executionSampling: z.number().nullable().openapi({ description: 'successful calls per second that get a record (errors and cold starts always do); null: the server’s default (CPUB_EXECUTION_SAMPLING, unset: every call)' }),
     asyncConcurrency: z.number().nullable().openapi({ description: 'calls of its async queue running at once; 0: the queue is held (its calls wait until this is raised); null: concurrency × maxInstances' }),
+    queueTimeoutMs: z.number().openapi({ description: 'how long a call over its capacity (concurrency × maxInstances) waits for a slot before 429 too_many_calls (within its timeout); 0: refused at once' }),
     retry: z
       .object({ maxAttempts: z.number(), backoff: z.object({ baseMs: z.number(), maxMs: z.number(), jitter: z.boolean() }), on: z.array(z.enum(RETRY_ON)) })
       .openapi({ description: 'how its async calls are retried: attempts after the first, the exponential backoff, and what earns a retry' }),
@@ -109,6 +116,7 @@ export function toFunctionView(f: FunctionRow, handle: string, publicUrl: string
     executionRetention: f.execution_retention_ms === null ? null : retentionText(Number(f.execution_retention_ms)),
     executionSampling: f.execution_sample_rate,
     asyncConcurrency: f.async_concurrency,
+    queueTimeoutMs: f.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS,
     retry: storedPolicy(f.retry),
     destinations: storedDestinations(f.destinations),
     activeVersion: f.active_version,

@@ -17,6 +17,7 @@ import type { CallAuth, Caller, FunctionRef } from './call-auth.js';
 import type { AsyncQueue } from '../async-calls/async-queue.js';
 import { checkKey, requestHash, type Idempotency } from './idempotency.js';
 import type { Trigger } from '../../../common/api-types.js';
+import { DEFAULT_QUEUE_TIMEOUT_MS } from '../functions/functions.view.js';
 
 export type { Caller, Credentials, FunctionRef } from './call-auth.js';
 export type { RecordedCall as CallOutcome } from '../executions/call-recorder.js';
@@ -81,9 +82,22 @@ export interface InvocationDeps {
   aliases?: VersionPicker;
 }
 
+/** Calls that may wait for a slot of a function, per slot of its capacity (beyond: 429 at once). */
+const WAITING_PER_SLOT = 10;
+
+interface Waiter {
+  /** Its slot was handed over. */
+  go: () => void;
+  timer: NodeJS.Timeout;
+}
+
 export class InvocationService {
-  /** Calls in flight per function on this replica: over concurrency × maxInstances is a 429. */
+  /** Calls in flight per function on this replica: over concurrency × maxInstances, a call waits (queueTimeoutMs), then 429. */
   private readonly inFlight = new Map<string, number>();
+  /** Calls waiting for a slot, per function, first come first served: a finishing call hands its slot to the first. */
+  private readonly waiting = new Map<string, Waiter[]>();
+  /** A function's recent call time (ms, moving average): how long the queue ahead takes, for Retry-After. */
+  private readonly callMs = new Map<string, number>();
 
   constructor(private readonly d: InvocationDeps) {}
 
@@ -137,10 +151,10 @@ export class InvocationService {
     const started = Date.now();
     const t0 = performance.now();
     const dep = version === undefined ? (this.d.deployments.activeCached(fn) ?? (await this.d.deployments.active(fn))) : await this.d.deployments.version(fn, version);
-    const limit = fn.concurrency * fn.max_instances;
-    const now = this.inFlight.get(fn.id) ?? 0;
-    if (now >= limit) throw RateLimited('too_many_calls', `function ${fn.name} already has ${now} calls in flight (concurrency ${fn.concurrency} × ${fn.max_instances} instances)`, 1);
-    this.inFlight.set(fn.id, now + 1);
+    // A queued call (callId) is in a queue already: it does not wait here too.
+    const slot = this.slot(fn, callId === null);
+    if (slot) await slot;
+    const ranFrom = Date.now();
     const call = this.d.recorder.begin();
     // Time-ordered (UUIDv7) with the call's start as its time: the record is found by id through (function, time).
     const executionId = uuidv7({ random: randomBytes16(), msecs: started });
@@ -200,9 +214,66 @@ export class InvocationService {
       return await this.d.recorder.record({ ...record, nodeId: link?.nodeId ?? null, error, placementMs: performance.now() - t0, agentMs });
     } finally {
       call.end();
-      const n = (this.inFlight.get(fn.id) ?? 1) - 1;
-      if (n) this.inFlight.set(fn.id, n);
-      else this.inFlight.delete(fn.id);
+      const took = Date.now() - ranFrom;
+      this.callMs.set(fn.id, ((this.callMs.get(fn.id) ?? took) * 7 + took) / 8);
+      this.release(fn.id);
     }
+  }
+
+  /**
+   * Takes a slot of the function's capacity: at once (undefined) while it has one free; else, when `wait`, a place
+   * in its queue until a call hands its slot over, for up to its queueTimeoutMs (within its timeout). Refused with
+   * 429 too_many_calls when it may not wait, its queue is full, or the wait runs out — Retry-After then says when
+   * the calls ahead should be done.
+   */
+  private slot(fn: FunctionRow, wait: boolean): Promise<void> | undefined {
+    const limit = fn.concurrency * fn.max_instances;
+    const now = this.inFlight.get(fn.id) ?? 0;
+    if (now < limit) {
+      this.inFlight.set(fn.id, now + 1);
+      return undefined;
+    }
+    const queue = this.waiting.get(fn.id) ?? [];
+    const waitMs = wait ? Math.min(fn.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS, fn.timeout_ms) : 0;
+    const refused = (why: string) => {
+      const aheadMs = ((queue.length + 1) / limit) * (this.callMs.get(fn.id) ?? 1000);
+      return RateLimited('too_many_calls', `function ${fn.name} already has ${now} calls in flight (concurrency ${fn.concurrency} × ${fn.max_instances} instances)${why}`, Math.max(1, Math.ceil(aheadMs / 1000)));
+    };
+    if (waitMs <= 0) return Promise.reject(refused(''));
+    if (queue.length >= limit * WAITING_PER_SLOT) return Promise.reject(refused(` and ${queue.length} waiting`));
+    return new Promise<void>((go, fail) => {
+      const waiter: Waiter = {
+        go,
+        timer: setTimeout(() => {
+          const q = this.waiting.get(fn.id);
+          const i = q?.indexOf(waiter) ?? -1;
+          if (i >= 0) q!.splice(i, 1);
+          if (q && !q.length) this.waiting.delete(fn.id);
+          fail(refused(`; waited ${waitMs} ms for a slot`));
+        }, waitMs),
+      };
+      queue.push(waiter);
+      this.waiting.set(fn.id, queue);
+    });
+  }
+
+  /** A call of the function ended: its slot goes to the first call waiting, else it is free. */
+  private release(functionId: string): void {
+    const queue = this.waiting.get(functionId);
+    const next = queue?.shift();
+    if (next) {
+      if (!queue!.length) this.waiting.delete(functionId);
+      clearTimeout(next.timer);
+      next.go();
+      return;
+    }
+    const n = (this.inFlight.get(functionId) ?? 1) - 1;
+    if (n) this.inFlight.set(functionId, n);
+    else this.inFlight.delete(functionId);
+  }
+
+  /** Calls of the function waiting for a slot on this replica. */
+  waitingFor(functionId: string): number {
+    return this.waiting.get(functionId)?.length ?? 0;
   }
 }
