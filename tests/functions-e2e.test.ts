@@ -299,6 +299,12 @@ s('aliases: a name for a version at /fn/<owner>/<name>@<alias>; live is the acti
   assert.is((await api.get('/api/functions/split/aliases', other.token)).status, 404);
   assert.is((await api.patch('/api/functions/split/aliases/live', { weights: null }, owner.token)).body.alias.weights, null);
   assert.is(await body(), 'v2');
+  // A new active version (a rollback here; a deploy too) ends a split of live: its weights named the versions before.
+  assert.is((await api.patch('/api/functions/split/aliases/live', { weights: { '1': 50, '2': 50 } }, owner.token)).status, 200);
+  assert.is((await api.post('/api/functions/split/rollback', { version: 1 }, owner.token)).status, 200);
+  const live = (await api.get('/api/functions/split/aliases/live', owner.token)).body.alias;
+  assert.equal([live.version, live.weights], [1, null]);
+  assert.equal([await body(), await body(), await body()], ['v1', 'v1', 'v1']);
 });
 
 s('the startup check: a version that cannot load answers 422 with where it failed, and the previous version stays active and serving', async () => {

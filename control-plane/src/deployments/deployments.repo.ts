@@ -39,9 +39,10 @@ export const deploymentsRepo = {
     await db.updateTable('deployments').set({ build_log: buildLog }).where('function_id', '=', functionId).where('version', '=', version).execute();
   },
 
-  /** Makes a version the active one (a rollback). */
+  /** Makes a version the active one (a rollback); a split of `live` (aliases) ends: live is the active version again. */
   async activate(db: Executor, functionId: string, version: number, now: number): Promise<void> {
     await db.updateTable('functions').set({ active_version: version, updated_at: now }).where('id', '=', functionId).execute();
+    await endLiveSplit(db, functionId);
   },
 
   /**
@@ -66,7 +67,9 @@ export const deploymentsRepo = {
         ),
       )
       .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    if (Number(r.numUpdatedRows) !== 1) return false;
+    await endLiveSplit(db, functionId);
+    return true;
   },
 
   /** Digests of every deployment still recorded (the artifacts to keep). */
@@ -83,3 +86,8 @@ export const deploymentsRepo = {
     return db.selectFrom('deployments').select(['function_id', 'version', 'digest', 'size_bytes']).where('status', '=', 'building').execute();
   },
 };
+
+/** A new active version ends a split of `live` (its weights name the versions before it). */
+async function endLiveSplit(db: Executor, functionId: string): Promise<void> {
+  await db.deleteFrom('function_aliases').where('function_id', '=', functionId).where('name', '=', 'live').execute();
+}
