@@ -223,6 +223,11 @@ s('a second version with new settings from containerpub.json, --no-wait, deploym
   const sum = cpub(['aliases', 'split', 'greeter', 'live', '1=50', '2=60']);
   assert.equal([sum.status, /sum to 110/.test(sum.stderr)], [1, true], sum.stderr);
   assert.is(cpub(['aliases', 'split', 'greeter', 'live', '1=half']).status, 2);
+  assert.match(ok(['aliases', 'set', 'greeter', 'beta', '2']).stdout, 'beta → v2');
+  ok(['invoke', 'greeter', '--alias', 'beta']);
+  assert.is(JSON.parse(ok(['executions', 'greeter', '--json']).stdout).executions[0].version, 2, 'the call through beta ran its version (v1 is active)');
+  const nope = cpub(['invoke', 'greeter', '--alias', 'nope']);
+  assert.equal([nope.status, /has no alias nope/.test(nope.stderr)], [1, true], nope.stderr);
   assert.match(ok(['aliases', 'rm', 'greeter', 'beta']).stdout, 'deleted beta');
   assert.equal(JSON.parse(ok(['aliases', 'list', 'greeter', '--json']).stdout).aliases.map((a: { name: string }) => a.name), ['live']);
 });

@@ -260,6 +260,7 @@ s('aliases: a name for a version at /fn/<owner>/<name>@<alias>; live is the acti
   const made = await api.post('/api/functions/split/aliases', { name: 'stable', version: 1 }, owner.token);
   assert.is(made.status, 201, made.text);
   assert.equal([await body('@stable'), await body(), await body('@live')], ['v1', 'v2', 'v2']);
+  assert.is((await api.post('/api/functions/split/invoke', { alias: 'stable' }, owner.token)).body.body, 'v1', 'the JSON invoke through an alias');
   const missing = await fetch(url('@nope'));
   assert.equal([missing.status, ((await missing.json()) as { code: string }).code], [404, 'alias_not_found']);
   // Refused: a name taken, a version not ready, a bad name, a field the route does not know, weights not summing to 100.

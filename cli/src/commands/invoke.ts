@@ -13,6 +13,7 @@ export function invokeCommand(program: Command, ctx: Ctx): void {
       .option('-X, --method <method>', 'HTTP method (default: POST with --data, else GET)')
       .option('--path <path>', 'path under the function', '/')
       .option('-H, --header <header...>', 'request header as K:V (repeatable)')
+      .option('--alias <alias>', 'call through an alias of the function (its version, or its split): see cpub aliases')
       .option('-v, --verbose', 'also print the status, headers, execution id and timings (on stderr)')
       .option('--async', 'queue the call and print its id at once (Prefer: respond-async); it runs soon, retried on failure — see `cpub execution <id>`')
       .addOption(jsonOption()),
@@ -37,7 +38,7 @@ export function invokeCommand(program: Command, ctx: Ctx): void {
     }
     const [path, query = ''] = String(opts.path).split('?');
     const method = (opts.method ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
-    const envelope = { method, path, query, headers, ...(body === undefined ? {} : { body }) };
+    const envelope = { method, path, query, headers, ...(body === undefined ? {} : { body }), ...(opts.alias === undefined ? {} : { alias: opts.alias }) };
     if (opts.async) {
       const queued = await api.json<AsyncAccepted>(await api.send('POST', `/api/functions/${enc(ref)}/invoke`, { body: envelope, headers: { prefer: 'respond-async' } }));
       if (opts.json) return printJson(queued);

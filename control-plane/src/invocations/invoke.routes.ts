@@ -18,6 +18,7 @@ export const InvokeBody = z.object({
     .record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a header name is a token (letters, digits and !#$%&\'*+.^_`|~-)'), z.string().regex(/^[^\r\n\0]*$/, 'a header value has no line break or NUL'))
     .default({}),
   body: z.string().optional(),
+  alias: z.string().min(1).max(32).optional().openapi({ description: 'call through this alias of the function (live when absent): its version, or its split' }),
 });
 
 const InvokeAnswer = z.object({
@@ -77,7 +78,7 @@ export function invokeRoutes(invocations: InvocationService) {
     const request = { method: b.method, path: b.path.startsWith('/') ? b.path : `/${b.path}`, query: b.query.replace(/^\?/, ''), headers: Object.entries(b.headers), body: Buffer.from(b.body ?? '', 'utf8') };
     const caller = { credentials: { bearer: bearerToken(c.req.header('authorization')) } };
     const h = c.req.valid('header');
-    const options = { trigger: 'api' as const, idempotencyKey: h['idempotency-key'] };
+    const options = { trigger: 'api' as const, idempotencyKey: h['idempotency-key'], alias: b.alias };
     if (prefersAsync(h.prefer)) {
       const { executionId, replayed } = await invocations.enqueue(caller, { ref: c.req.valid('param').ref }, request, options);
       const statusUrl = statusUrlOf(executionId);
