@@ -28,6 +28,8 @@ export interface FunctionView {
   asyncConcurrency: number | null;
   /** How long a call over its capacity waits for a slot before a 429 (ms; 0: at once). */
   queueTimeoutMs: number;
+  /** Containers of its live version(s) kept started across the fleet, idle or not (the warm floor); 0: none. */
+  minInstances: number;
   /** How its async calls are retried (the whole policy, defaults filled in). */
   retry: RetryPolicyView;
   /** Where the outcomes of its async calls are POSTed (signed with its destination secret); null: nowhere. */
@@ -363,6 +365,8 @@ export interface NodeWarm {
   version: number;
   idle: number;
   busy: number;
+  /** Containers the node keeps for the version's warm floor (minInstances), idle or not. */
+  floor: number;
 }
 
 /** A worker host (GET /api/nodes/:id, POST /api/nodes/:id/drain and …/undrain). */
@@ -403,4 +407,35 @@ export interface ProblemBody {
   requestId?: string | undefined;
   /** Some problems carry more (field, retryAfter, deployment, buildLogTail, executionId, …). */
   [extra: string]: unknown;
+}
+
+/** A version's containers across the fleet (GET /api/functions/:ref/scaling). */
+export interface ScalingVersionView {
+  version: number;
+  /** Its share of live's calls, percent (100 without a split; 0: not live, containers left from before). */
+  weight: number;
+  /** Containers idle and busy, summed over nodes (their last heartbeats). */
+  idle: number;
+  busy: number;
+  /** Containers its warm floor asks for, and those nodes hold for it. */
+  floorWanted: number;
+  floorHeld: number;
+  /** Per node: its containers of the version, and how many it holds for the floor. */
+  nodes: { node: string; name: string; idle: number; busy: number; floor: number }[];
+}
+
+/** How a function scales now: calls, its queue, its warm containers, floor and cap. */
+export interface ScalingView {
+  /** Calls running now, and waiting for a slot (on this replica: each replica has its own). */
+  inFlight: number;
+  waiting: number;
+  /** Async calls queued in the database (all replicas). */
+  queued: number;
+  /** Calls at once before a call waits: concurrency × maxInstances. */
+  capacity: number;
+  minInstances: number;
+  maxInstances: number;
+  versions: ScalingVersionView[];
+  /** Why the floor is not met, as the replica keeping floors last saw it; null: met (or not known here). */
+  floorShortfall: string | null;
 }

@@ -39,6 +39,8 @@ import { Deliverer } from './async-calls/deliverer.js';
 import { AddressGuard } from './async-calls/destinations.js';
 import { DestinationSecrets } from './async-calls/destination-secrets.js';
 import { AliasesService } from './aliases/aliases.service.js';
+import { FloorKeeper } from './scheduling/floor-keeper.js';
+import { ScalingService } from './scheduling/scaling.service.js';
 import { SchedulesService } from './async-calls/schedules.service.js';
 import { DeadLettersService } from './async-calls/dead-letters.service.js';
 import { Idempotency } from './invocations/idempotency.js';
@@ -97,6 +99,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     functions.forget(functionId);
     dispatcher.forget(functionId);
     aliases.forget(functionId);
+    floors.wake();
   };
   const guard = new AddressGuard(config.destinationAllow);
   const functions: FunctionsService = new FunctionsService({ db: db.kysely, publicUrl: config.publicUrl, destinations: { guard, sealer }, onChanged: changed, onDelete: (id) => deployments.beforeDelete(id) });
@@ -110,6 +113,8 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const idempotency = new Idempotency(db.kysely);
   const aliases = new AliasesService(db.kysely, functions);
   const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue, idempotency, aliases });
+  // One replica at a time keeps the warm floors (the `warm-floor` lease).
+  const floors = new FloorKeeper({ db: db.kysely, fleet, deployments, liveVersions: (fn) => aliases.liveVersions(fn), envOf, log, leases });
   // Every replica runs queued calls (claims in the database keep them apart).
   // One replica at a time delivers outcomes to destinations (the `destinations` lease).
   const deliverer = new Deliverer(db.kysely, sealer, guard, log, leases, { onDelivered: (d, result) => metrics.delivery(d.function_id, result) });
@@ -125,7 +130,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     users,
     fleet,
     metrics: { registry: metrics.registry, token: config.metricsToken },
-    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), aliases },
+    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }) },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     sealer,
@@ -149,6 +154,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
       dispatcher.start();
       scheduler.start();
       deliverer.start();
+      floors.start();
       // Function URLs go to their own handler (the hot path); everything else to the Hono app.
       const api = getRequestListener(app.fetch, { hostname: config.host });
       const fnUrl = functionUrlHandler({ invocations, log });
@@ -182,6 +188,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
         // Queued calls running here get the grace too; one still running after it is taken back by a replica
         // once its claim runs out, and runs again.
         await scheduler.stop();
+        await floors.stop();
         await dispatcher.stop(5000);
         // Calls still running past the grace end as agent_lost when the links close; their rows are written
         // before the database closes.

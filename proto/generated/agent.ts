@@ -32,6 +32,8 @@ import type { Timings as _containerpub_agent_v1_Timings, Timings__Output as _con
 import type { UndrainRequest as _containerpub_agent_v1_UndrainRequest, UndrainRequest__Output as _containerpub_agent_v1_UndrainRequest__Output } from './containerpub/agent/v1/UndrainRequest.js';
 import type { Usage as _containerpub_agent_v1_Usage, Usage__Output as _containerpub_agent_v1_Usage__Output } from './containerpub/agent/v1/Usage.js';
 import type { WarmCount as _containerpub_agent_v1_WarmCount, WarmCount__Output as _containerpub_agent_v1_WarmCount__Output } from './containerpub/agent/v1/WarmCount.js';
+import type { WarmReply as _containerpub_agent_v1_WarmReply, WarmReply__Output as _containerpub_agent_v1_WarmReply__Output } from './containerpub/agent/v1/WarmReply.js';
+import type { WarmRequest as _containerpub_agent_v1_WarmRequest, WarmRequest__Output as _containerpub_agent_v1_WarmRequest__Output } from './containerpub/agent/v1/WarmRequest.js';
 import type { WatchEvent as _containerpub_agent_v1_WatchEvent, WatchEvent__Output as _containerpub_agent_v1_WatchEvent__Output } from './containerpub/agent/v1/WatchEvent.js';
 import type { WatchRequest as _containerpub_agent_v1_WatchRequest, WatchRequest__Output as _containerpub_agent_v1_WatchRequest__Output } from './containerpub/agent/v1/WatchRequest.js';
 
@@ -75,6 +77,8 @@ export interface ProtoGrpcType {
         UndrainRequest: MessageTypeDefinition<_containerpub_agent_v1_UndrainRequest, _containerpub_agent_v1_UndrainRequest__Output>
         Usage: MessageTypeDefinition<_containerpub_agent_v1_Usage, _containerpub_agent_v1_Usage__Output>
         WarmCount: MessageTypeDefinition<_containerpub_agent_v1_WarmCount, _containerpub_agent_v1_WarmCount__Output>
+        WarmReply: MessageTypeDefinition<_containerpub_agent_v1_WarmReply, _containerpub_agent_v1_WarmReply__Output>
+        WarmRequest: MessageTypeDefinition<_containerpub_agent_v1_WarmRequest, _containerpub_agent_v1_WarmRequest__Output>
         WatchEvent: MessageTypeDefinition<_containerpub_agent_v1_WatchEvent, _containerpub_agent_v1_WatchEvent__Output>
         WatchRequest: MessageTypeDefinition<_containerpub_agent_v1_WatchRequest, _containerpub_agent_v1_WatchRequest__Output>
       }

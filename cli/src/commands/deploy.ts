@@ -13,7 +13,7 @@ import { readEvents } from '../sse.js';
 import { report } from '../analysis/report.js';
 import type { DeploymentDetail, DeploymentView, FunctionView } from '../../../common/api-types.js';
 
-const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'auth', 'network', 'executionRetention', 'executionSampling', 'asyncConcurrency', 'queueTimeoutMs', 'retry', 'destinations'] as const;
+const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'minInstances', 'auth', 'network', 'executionRetention', 'executionSampling', 'asyncConcurrency', 'queueTimeoutMs', 'retry', 'destinations'] as const;
 type Setting = (typeof SETTINGS)[number];
 
 /** True when `given` (a manifest's setting: an object may name only some fields) says other than `held`. */

@@ -6,7 +6,7 @@ import { ask } from '../prompt.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, formatBytes, printFields, printJson, printTable } from '../output.js';
 import { absoluteUrl } from './deploy.js';
-import type { DeploymentList, FunctionList, FunctionView } from '../../../common/api-types.js';
+import type { DeploymentList, FunctionList, FunctionView, ScalingView } from '../../../common/api-types.js';
 
 /** A duration flag (500ms, 10s, 5m, 1h) in milliseconds, with the shared parser of the server's settings. */
 export function parseDuration(text: string, field: string): number {
@@ -40,10 +40,11 @@ export function functionCommands(program: Command, ctx: Ctx): void {
     );
   });
 
-  examples(withServerJson(program.command('info <fn>').description('one function: limits, auth, active version, URL')), ['cpub info hello']).action(async (ref: string, opts) => {
+  examples(withServerJson(program.command('info <fn>').description('one function: limits, auth, active version, URL, and how it scales now (calls, queue, warm containers, floor, cap)')), ['cpub info hello']).action(async (ref: string, opts) => {
     const api = ctx.api(opts);
     const f = await getFn(api, ref);
-    if (opts.json) return printJson({ function: f });
+    const s = (await api.request<{ scaling: ScalingView }>('GET', `/api/functions/${enc(ref)}/scaling`)).scaling;
+    if (opts.json) return printJson({ function: f, scaling: s });
     printFields([
       ['name', f.name],
       ['id', f.id],
@@ -56,7 +57,8 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       ['cpus', f.cpus],
       ['timeout', `${Number(f.timeoutMs) / 1000} s`],
       ['concurrency', f.concurrency],
-      ['max instances', f.maxInstances],
+      ['max instances', `${f.maxInstances} (across the fleet)`],
+      ['warm floor', f.minInstances ? `${f.minInstances} (containers kept started, idle or not)` : 'none (containers start on demand)'],
       ['records kept', f.executionRetention ?? 'server default'],
       ['records of successes', f.executionSampling === null ? 'server default' : `${f.executionSampling} per second at most`],
       ['queue before 429', f.queueTimeoutMs === 0 ? 'none (a call over capacity is refused at once)' : `${f.queueTimeoutMs} ms (a call over concurrency × max instances waits this long for a slot)`],
@@ -66,6 +68,17 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       ['on failure, POST to', f.destinations.onFailure ?? 'nowhere'],
       ['updated', f.updatedAt],
     ]);
+    console.log('');
+    printFields([
+      ['in flight', `${s.inFlight} of ${s.capacity} (concurrency × max instances)`],
+      ['waiting for a slot', s.waiting],
+      ['async queued', s.queued],
+      ...s.versions.map((v): [string, string] => [
+        `v${v.version}${v.weight ? ` (${v.weight}%)` : ''}`,
+        `${v.idle + v.busy} warm (${v.busy} busy)${v.floorWanted || v.floorHeld ? `, floor ${v.floorHeld} of ${v.floorWanted}` : ''}${v.nodes.length ? ` on ${v.nodes.map((n) => `${n.name} ${n.idle + n.busy}`).join(', ')}` : ''}`,
+      ]),
+      ...(s.floorShortfall ? [['floor short', s.floorShortfall] as [string, string]] : []),
+    ]);
   });
 
   examples(
@@ -74,7 +87,8 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       .option('--cpus <n>', 'CPUs (0.1–8)')
       .option('--timeout <duration>', 'per-call timeout, e.g. 10s (100ms–15m)')
       .option('--concurrency <n>', 'calls one container takes at once (1–1000)')
-      .option('--max-instances <n>', 'containers at most (1–100)')
+      .option('--max-instances <n>', 'containers at most, across the fleet (1–100)')
+      .option('--min-instances <n>', 'containers kept started across the fleet, idle or not: the warm floor (0–100, at most --max-instances)')
       .option('--auth <mode>', 'private (your token), key (an API key) or public')
       .option('--network <mode>', 'none or egress')
       .option('--execution-retention <duration>', 'how long execution records are kept, 1h–400d (e.g. 3d), or "default" for the server’s')
@@ -86,7 +100,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       .option('--retry-on <outcomes>', 'what earns a retry, comma-separated: error, timeout, oom, crashed, agent_lost, no_agent, http_5xx, http_4xx')
       .option('--on-success <url>', 'POST the outcome of each queued call that succeeds to this URL (signed; see cpub destination-secret), or "none"')
       .option('--on-failure <url>', 'POST the outcome of each queued call that fails after its last attempt to this URL, or "none"'),
-    ['cpub update hello --memory 256 --timeout 10s', 'cpub update hello --auth public', 'cpub update hello --execution-retention 3d --execution-sampling 100', 'cpub update report --retries 5 --retry-backoff 2s --retry-on error,timeout,http_5xx', 'cpub update report --on-failure https://hooks.example.com/cpub'],
+    ['cpub update hello --memory 256 --timeout 10s', 'cpub update hello --auth public', 'cpub update hello --min-instances 2', 'cpub update hello --execution-retention 3d --execution-sampling 100', 'cpub update report --retries 5 --retry-backoff 2s --retry-on error,timeout,http_5xx', 'cpub update report --on-failure https://hooks.example.com/cpub'],
   ).action(async (ref: string, opts) => {
     const api = ctx.api(opts);
     const num = (v: string | undefined, field: string) => {
@@ -102,6 +116,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
         timeoutMs: opts.timeout === undefined ? undefined : parseDuration(opts.timeout, '--timeout'),
         concurrency: num(opts.concurrency, '--concurrency'),
         maxInstances: num(opts.maxInstances, '--max-instances'),
+        minInstances: num(opts.minInstances, '--min-instances'),
         auth: opts.auth,
         network: opts.network,
         executionRetention: opts.executionRetention === 'default' ? null : opts.executionRetention,
@@ -118,7 +133,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
     const url = (v: string | undefined) => (v === undefined ? undefined : v === 'none' ? null : v);
     const destinations = Object.fromEntries(Object.entries({ onSuccess: url(opts.onSuccess), onFailure: url(opts.onFailure) }).filter(([, v]) => v !== undefined));
     if (Object.keys(destinations).length) patch.destinations = destinations;
-    if (!Object.keys(patch).length) throw new CliError('nothing to change', 'pass at least one of --memory, --cpus, --timeout, --concurrency, --max-instances, --auth, --network, --execution-retention, --execution-sampling, --queue-timeout, --async-concurrency, --retries, --retry-backoff, --retry-on, --on-success, --on-failure', 2);
+    if (!Object.keys(patch).length) throw new CliError('nothing to change', 'pass at least one of --memory, --cpus, --timeout, --concurrency, --max-instances, --min-instances, --auth, --network, --execution-retention, --execution-sampling, --queue-timeout, --async-concurrency, --retries, --retry-backoff, --retry-on, --on-success, --on-failure', 2);
     const f = (await api.request<{ function: FunctionView }>('PATCH', `/api/functions/${enc(ref)}`, patch)).function;
     if (opts.json) return printJson({ function: f });
     console.log(`updated ${f.name}: ${f.memoryMb} MB, ${f.cpus} CPU, timeout ${Number(f.timeoutMs) / 1000} s, concurrency ${f.concurrency}, auth ${f.auth}, network ${f.network}`);

@@ -145,6 +145,13 @@ export class AliasesService {
     return pickWeighted(JSON.parse(row.weights) as Record<string, number>, sticky === undefined ? Math.floor(Math.random() * 100) : stickyBucket(fn.id, sticky));
   }
 
+  /** The versions live sends calls to, with their share in percent (the active version alone, without a split). */
+  async liveVersions(fn: FunctionRow): Promise<{ version: number; weight: number }[]> {
+    const row = (await this.rows(fn.id)).get(LIVE);
+    if (row?.weights) return Object.entries(JSON.parse(row.weights) as Record<string, number>).filter(([, w]) => w > 0).map(([v, w]) => ({ version: Number(v), weight: w }));
+    return fn.active_version === null ? [] : [{ version: fn.active_version, weight: 100 }];
+  }
+
   /** The function's versions or settings changed here: its aliases are read again. */
   forget(functionId: string): void {
     this.cache.delete(functionId);

@@ -209,6 +209,12 @@ export const asyncCallsRepo = {
       .executeTakeFirst() as Promise<AsyncCallRow | undefined>;
   },
 
+  /** Calls of one function queued (waiting to run or for a retry), from the index on (function, state, due). */
+  async queuedOf(db: Executor, functionId: string): Promise<number> {
+    const r = await db.selectFrom('async_calls').select((eb) => eb.fn.countAll<number>().as('n')).where('function_id', '=', functionId).where('state', '=', QUEUED).executeTakeFirstOrThrow();
+    return Number(r.n);
+  },
+
   /**
    * Per function: calls queued, running and dead letters (failed, not replayed), and the oldest queued call's
    * creation (for /metrics). A question per state, each answered from that state's index.

@@ -161,6 +161,8 @@ export interface FunctionsTable {
   async_concurrency: number | null;
   /** How long a call over its capacity waits for a slot before a 429 (null: 1 s). */
   queue_timeout_ms: number | null;
+  /** Containers of its live version(s) kept started across the fleet, idle or not (null: none). */
+  min_instances: number | null;
   /** Its retry policy for async calls (async-calls/retry.ts RetryPolicy, JSON); null: the default. */
   retry: string | null;
   /** Where its async calls' outcomes are POSTed (async-calls/destinations.ts Destinations, JSON); null: nowhere. */

@@ -17,6 +17,7 @@ import type { BuildEvent__Output } from '../../../proto/generated/containerpub/a
 import type { WatchEvent__Output } from '../../../proto/generated/containerpub/agent/v1/WatchEvent.js';
 import type { Heartbeat__Output } from '../../../proto/generated/containerpub/agent/v1/Heartbeat.js';
 import type { DrainReply__Output } from '../../../proto/generated/containerpub/agent/v1/DrainReply.js';
+import type { WarmRequest } from '../../../proto/generated/containerpub/agent/v1/WarmRequest.js';
 
 /** The agent went away (or stopped answering) while a call was on it: the function may have run. */
 export const AgentLost = (detail: string) => new AppError('unavailable', AGENT_LOST.code, detail, { httpStatus: AGENT_LOST.httpStatus });
@@ -186,6 +187,21 @@ export class AgentLink {
     }
   }
 
+  /**
+   * Sets the warm floor of a version on this agent (count 0 ends it), held for `holdMs` unless renewed; resolves
+   * with how many of its containers are live there once the agent has started what it could.
+   */
+  warmFloor(req: WarmRequest & { functionId: string; version: number; count: number }): Promise<{ ready: number; shortfall: string }> {
+    const client = this.client;
+    if (!client || !this.epoch) return Promise.reject(NotSent(`node ${this.nodeId} is not connected`));
+    return new Promise((resolve, reject) =>
+      client.Warm(req, { deadline: Date.now() + 60_000 }, (err, r) => (err ? reject(remoteError(err)) : resolve({ ready: r!.ready, shortfall: r!.shortfall }))),
+    );
+  }
+
+  /** Containers of each version this agent holds for a warm floor (last heartbeat). */
+  readonly floors = new Map<string, number>();
+
   /** Drops a function's containers and images on this agent. */
   remove(functionId: string): Promise<void> {
     const client = this.client;
@@ -267,8 +283,12 @@ export class AgentLink {
     this.reservedBytes = Number(u?.memoryReservedBytes ?? 0);
     this.containers = u?.containers ?? 0;
     this.warm.clear();
-    for (const w of h.warm) if (w.idle + w.busy > 0) this.warm.set(`${w.functionId}@${w.version}`, w.idle + w.busy);
-    const warm = h.warm.filter((w) => w.idle + w.busy > 0).map((w) => ({ functionId: w.functionId, version: w.version, idle: w.idle, busy: w.busy }));
+    this.floors.clear();
+    for (const w of h.warm) {
+      if (w.idle + w.busy > 0) this.warm.set(`${w.functionId}@${w.version}`, w.idle + w.busy);
+      if (w.floor > 0) this.floors.set(`${w.functionId}@${w.version}`, w.floor);
+    }
+    const warm = h.warm.filter((w) => w.idle + w.busy + w.floor > 0).map((w) => ({ functionId: w.functionId, version: w.version, idle: w.idle, busy: w.busy, floor: w.floor }));
     this.events.onHeartbeat(epoch, { containers: this.containers, inFlight: u?.inFlight ?? 0, memoryBytes: Number(u?.memoryBytes ?? 0), reservedBytes: this.reservedBytes, warm }, h.draining);
   }
 

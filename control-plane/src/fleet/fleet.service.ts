@@ -16,6 +16,7 @@ import type { Leases } from '../maintenance/lease.js';
 import { nodesRepo } from './nodes.repo.js';
 import { AgentLink, builtKey } from './agent-link.js';
 import { place, type NodeState } from '../scheduling/placement.js';
+import type { FloorNode } from '../scheduling/warm-floor.js';
 import type { LogLine, NodeView, NodeWarm } from '../../../common/api-types.js';
 
 export interface FleetOptions {
@@ -34,7 +35,7 @@ export type { NodeView };
 export function toNodeView(n: NodeRow): NodeView {
   let warm: NodeWarm[] = [];
   try {
-    warm = JSON.parse(n.warm) as NodeWarm[];
+    warm = (JSON.parse(n.warm) as NodeWarm[]).map((w) => ({ ...w, floor: w.floor ?? 0 }));
   } catch {
     // an unreadable column shows as no warm containers
   }
@@ -194,7 +195,36 @@ export class Fleet {
     return place({ memoryBytes: need.memoryMb * 2 ** 20, turn: this.turn++ }, states).map((s) => this.links.get(s.id)!);
   }
 
-  /** Drains a node (its calls finish, new ones go elsewhere), or with `undo` lets it take calls again. */
+  /** Every dialled node as the warm floor's spread sees it, for one version (`<function id>@<version>`). */
+  floorNodes(fv: string): { link: AgentLink; node: FloorNode }[] {
+    return [...this.links.values()].map((l) => {
+      const row = this.rows.get(l.nodeId);
+      return {
+        link: l,
+        node: {
+          id: l.nodeId,
+          status: row?.status ?? 'down',
+          connected: l.ready,
+          epochCurrent: !row?.epoch || row.epoch === l.epoch,
+          capacity: l.capacity,
+          reservedBytes: l.reservedBytes,
+          containers: l.containers,
+          has: l.warm.get(fv) ?? 0,
+        },
+      };
+    });
+  }
+
+  /**
+   * The instances of a version `link`'s node may run: the function's cap (maxInstances, fleet-wide) less what the
+   * other nodes hold (their last heartbeats), and at least one so a call placed there can always run.
+   */
+  capOn(link: AgentLink, fv: string, maxInstances: number): number {
+    let elsewhere = 0;
+    for (const l of this.links.values()) if (l !== link) elsewhere += l.warm.get(fv) ?? 0;
+    return Math.max(1, maxInstances - elsewhere);
+  }
+
   /** Drains (or undrains) a node named by its id or its name. */
   async drain(idOrName: string, undo: boolean): Promise<NodeView> {
     const row = await this.resolve(idOrName);

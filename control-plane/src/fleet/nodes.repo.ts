@@ -22,7 +22,7 @@ export interface NodeUsage {
   inFlight: number;
   memoryBytes: number;
   reservedBytes: number;
-  warm: { functionId: string; version: number; idle: number; busy: number }[];
+  warm: { functionId: string; version: number; idle: number; busy: number; floor: number }[];
 }
 
 export const nodesRepo = {

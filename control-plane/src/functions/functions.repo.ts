@@ -23,6 +23,18 @@ export const functionsRepo = {
     return db.selectFrom('functions').selectAll().where('id', '=', id).executeTakeFirst();
   },
 
+  /** Functions with a warm floor (min_instances) and a version to run, of owners not disabled. */
+  withFloor(db: Executor): Promise<FunctionRow[]> {
+    return db
+      .selectFrom('functions')
+      .innerJoin('users', 'users.id', 'functions.owner_id')
+      .selectAll('functions')
+      .where('functions.min_instances', '>', 0)
+      .where('functions.active_version', 'is not', null)
+      .where('users.disabled_at', 'is', null)
+      .execute();
+  },
+
   /** The function, unless its owner is disabled (whose functions answer to no one). */
   byIdOfActiveOwner(db: Executor, id: string): Promise<FunctionRow | undefined> {
     return db.selectFrom('functions').innerJoin('users', 'users.id', 'functions.owner_id').selectAll('functions').where('functions.id', '=', id).where('users.disabled_at', 'is', null).executeTakeFirst();

@@ -23,6 +23,7 @@ export interface FunctionSettingsInput {
   executionSampling?: number | null | undefined;
   asyncConcurrency?: number | null | undefined;
   queueTimeoutMs?: number | null | undefined;
+  minInstances?: number | undefined;
   retry?: RetryInput | null | undefined;
   destinations?: { onSuccess?: string | null | undefined; onFailure?: string | null | undefined } | undefined;
 }
@@ -98,6 +99,7 @@ export class FunctionsService implements FunctionLookup {
 
   async create(user: User, input: { name: string } & FunctionSettingsInput): Promise<FunctionView> {
     if (!NAME.test(input.name)) throw Invalid('invalid_name', 'name must match ^[a-z][a-z0-9-]{0,62}$', { field: 'name' });
+    floorFits(input.minInstances ?? 0, input.maxInstances ?? DEFAULTS.maxInstances);
     const now = Date.now();
     const row = {
       id: randomUUID(),
@@ -114,6 +116,7 @@ export class FunctionsService implements FunctionLookup {
       execution_sample_rate: input.executionSampling ?? null,
       async_concurrency: input.asyncConcurrency ?? null,
       queue_timeout_ms: input.queueTimeoutMs ?? null,
+      min_instances: input.minInstances || null,
       retry: input.retry ? JSON.stringify(input.retry) : null,
       destinations: null as string | null,
       destination_secret: null as string | null,
@@ -145,6 +148,7 @@ export class FunctionsService implements FunctionLookup {
   async update(user: User, ref: string, patch: FunctionSettingsInput): Promise<FunctionView> {
     const f = await this.find(user, ref);
     const set: Parameters<typeof functionsRepo.update>[2] = { updated_at: Date.now() };
+    floorFits(patch.minInstances ?? f.min_instances ?? 0, patch.maxInstances ?? f.max_instances);
     if (patch.memoryMb !== undefined) set.memory_mb = patch.memoryMb;
     if (patch.cpus !== undefined) set.cpus = patch.cpus;
     if (patch.timeoutMs !== undefined) set.timeout_ms = patch.timeoutMs;
@@ -156,6 +160,7 @@ export class FunctionsService implements FunctionLookup {
     if (patch.executionSampling !== undefined) set.execution_sample_rate = patch.executionSampling;
     if (patch.asyncConcurrency !== undefined) set.async_concurrency = patch.asyncConcurrency;
     if (patch.queueTimeoutMs !== undefined) set.queue_timeout_ms = patch.queueTimeoutMs;
+    if (patch.minInstances !== undefined) set.min_instances = patch.minInstances || null;
     // The parts of the policy given change; the others keep what was set (null: back to the default).
     if (patch.retry !== undefined) set.retry = patch.retry === null ? null : JSON.stringify(mergeRetry(f.retry, patch.retry));
     if (patch.destinations !== undefined) Object.assign(set, this.destinationsSet(f.id, f.destinations, f.destination_secret, patch.destinations));
@@ -194,4 +199,9 @@ export class FunctionsService implements FunctionLookup {
   view(user: User, f: FunctionRow): FunctionView {
     return toFunctionView(f, user.handle, this.d.publicUrl);
   }
+}
+
+/** The warm floor is within the cap: minInstances ≤ maxInstances (a 400 naming minInstances otherwise). */
+function floorFits(min: number, max: number): void {
+  if (min > max) throw Invalid('min_over_max', `minInstances (${min}) is more than maxInstances (${max}): the floor must fit under the cap`, { field: 'minInstances' });
 }

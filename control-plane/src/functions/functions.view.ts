@@ -29,6 +29,8 @@ export const LIMITS = {
   asyncConcurrency: z.number().int().min(0).max(1000).nullable(),
   /** How long a call over its capacity waits for a slot before a 429 (0–30 s; 0: refused at once; null: 1 s). */
   queueTimeoutMs: z.number().int().min(0).max(30_000).nullable(),
+  /** Containers kept started across the fleet, idle or not: the warm floor (0–100, at most maxInstances). */
+  minInstances: z.number().int().min(0).max(100),
   /** How its async calls are retried (null: the default policy). */
   retry: RetrySchema.nullable(),
   /** Where its async calls' outcomes are POSTed (a field given replaces that one; null clears it). */
@@ -62,6 +64,7 @@ export const FunctionSettings = z.object({
   executionSampling: LIMITS.executionSampling.optional(),
   asyncConcurrency: LIMITS.asyncConcurrency.optional(),
   queueTimeoutMs: LIMITS.queueTimeoutMs.optional(),
+  minInstances: LIMITS.minInstances.optional(),
   retry: LIMITS.retry.optional(),
   destinations: LIMITS.destinations.optional(),
 });
@@ -82,6 +85,7 @@ export const FunctionSchema = z
     executionRetention: z.string().nullable().openapi({ description: 'how long its execution records are kept; null: the server’s default (CPUB_EXECUTION_RETENTION)' }),
     executionSampling: z.number().nullable().openapi({ description: 'successful calls per second that get a record (errors and cold starts always do); null: the server’s default (CPUB_EXECUTION_SAMPLING, unset: every call)' }),
     asyncConcurrency: z.number().nullable().openapi({ description: 'calls of its async queue running at once; 0: the queue is held (its calls wait until this is raised); null: concurrency × maxInstances' }),
+    minInstances: z.number().openapi({ description: 'containers of its live version(s) kept started across the fleet, idle or not, spread over nodes (the warm floor); 0: none' }),
     queueTimeoutMs: z.number().openapi({ description: 'how long a call over its capacity (concurrency × maxInstances) waits for a slot before 429 too_many_calls (within its timeout); 0: refused at once' }),
     retry: z
       .object({ maxAttempts: z.number(), backoff: z.object({ baseMs: z.number(), maxMs: z.number(), jitter: z.boolean() }), on: z.array(z.enum(RETRY_ON)) })
@@ -117,6 +121,7 @@ export function toFunctionView(f: FunctionRow, handle: string, publicUrl: string
     executionSampling: f.execution_sample_rate,
     asyncConcurrency: f.async_concurrency,
     queueTimeoutMs: f.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS,
+    minInstances: f.min_instances ?? 0,
     retry: storedPolicy(f.retry),
     destinations: storedDestinations(f.destinations),
     activeVersion: f.active_version,

@@ -29,6 +29,7 @@ import { keysRoutes } from '../keys/keys.routes.js';
 import { deadLettersRoutes } from '../async-calls/dead-letters.routes.js';
 import { schedulesRoutes } from '../async-calls/schedules.routes.js';
 import { aliasesRoutes } from '../aliases/aliases.routes.js';
+import { scalingRoutes } from '../scheduling/scaling.routes.js';
 import { destinationSecretRoutes } from '../async-calls/destination-secrets.js';
 import { envRoutes } from '../env/env.routes.js';
 import { statsRoutes } from '../stats/stats.routes.js';
@@ -120,6 +121,7 @@ export function buildApp(d: AppDeps) {
   app.route('/api/functions', deadLettersRoutes(f.deadLetters, user));
   app.route('/api/functions', schedulesRoutes(f.schedules, user));
   app.route('/api/functions', aliasesRoutes(f.aliases, user));
+  app.route('/api/functions', scalingRoutes(f.scaling, user));
   app.route('/api/functions', destinationSecretRoutes(f.destinationSecrets, user));
   app.route('/api/functions', envRoutes(f.env, user));
   app.route('/api', executionsRoutes(f.executions, f.liveLogs, user));

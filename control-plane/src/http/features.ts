@@ -11,6 +11,7 @@ import type { DeadLettersService } from '../async-calls/dead-letters.service.js'
 import type { SchedulesService } from '../async-calls/schedules.service.js';
 import type { DestinationSecrets } from '../async-calls/destination-secrets.js';
 import type { AliasesService } from '../aliases/aliases.service.js';
+import type { ScalingService } from '../scheduling/scaling.service.js';
 
 export interface Features {
   functions: FunctionsService;
@@ -24,6 +25,7 @@ export interface Features {
   schedules: SchedulesService;
   destinationSecrets: DestinationSecrets;
   aliases: AliasesService;
+  scaling: ScalingService;
   /** Live function log lines from every agent, emitted by function id. */
   liveLogs: EventEmitter;
 }

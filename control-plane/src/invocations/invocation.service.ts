@@ -184,7 +184,8 @@ export class InvocationService {
       for (let i = 0; i < candidates.length; i++) {
         link = candidates[i]!;
         const last = i === candidates.length - 1 || Date.now() >= message.deadlineMs;
-        const send = { ...message, declineAfterMs: last ? 0 : DECLINE_AFTER_MS };
+        // maxInstances is fleet-wide: this node may run what the others do not hold.
+        const send = { ...message, declineAfterMs: last ? 0 : DECLINE_AFTER_MS, limits: { ...message.limits, maxInstances: this.d.fleet.capOn(link, `${fn.id}@${dep.version}`, fn.max_instances) } };
         try {
           const building = this.d.deployments.ensureOn(link, dep);
           if (building) await building;
@@ -275,5 +276,10 @@ export class InvocationService {
   /** Calls of the function waiting for a slot on this replica. */
   waitingFor(functionId: string): number {
     return this.waiting.get(functionId)?.length ?? 0;
+  }
+
+  /** Calls of the function running (holding a slot) on this replica. */
+  inFlightFor(functionId: string): number {
+    return this.inFlight.get(functionId) ?? 0;
   }
 }

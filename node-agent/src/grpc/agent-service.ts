@@ -238,6 +238,17 @@ export class AgentService {
           return { epoch: f.epoch, inFlight: this.d.pools.callsInFlight, drained: this.d.pools.callsInFlight === 0 };
         })().then((r) => cb(null, r), (err) => cb(toGrpcError(err, f.epoch))),
 
+      Warm: (call, cb) =>
+        void (async () => {
+          const req = call.request;
+          if (req.count === 0) return { epoch: f.epoch, ready: this.d.pools.endFloor(req.functionId, req.version), shortfall: '' };
+          if (this.draining) return { epoch: f.epoch, ready: 0, shortfall: 'the node is draining' };
+          await this.haveImage(req.image);
+          const spec = specOf(req.functionId, req.functionName, req.version, req.image, req.limits, req.env);
+          const r = await this.d.pools.warm(spec, req.count, Math.min(Math.max(req.holdMs || 30_000, 1000), 600_000));
+          return { epoch: f.epoch, ...r };
+        })().then((r) => cb(null, r), (err) => cb(toGrpcError(err, f.epoch))),
+
       Undrain: (_call, cb) => {
         if (this.draining) this.d.log.info('draining ended: taking calls again');
         try {
@@ -338,15 +349,19 @@ export class AgentService {
     }
   }
 
+  /** Throws image_missing unless the image is built here (the control plane then sends Build). */
+  private async haveImage(image: string): Promise<void> {
+    if (this.images.has(image)) return;
+    if (!(await this.d.runtime.imageExists(image))) throw new AgentError('not_found', 'image_missing', `image ${image} is not built on this node; send Build first`);
+    this.images.add(image);
+  }
+
   private async invoke(req: InvokeRequest__Output) {
     const f = this.d.facts;
     if (this.draining) {
       return { epoch: f.epoch, outcome: toWire('rejected'), status: httpStatusOf('rejected'), error: 'the node is draining', headers: [], logs: [] };
     }
-    if (!this.images.has(req.image)) {
-      if (!(await this.d.runtime.imageExists(req.image))) throw new AgentError('not_found', 'image_missing', `image ${req.image} is not built on this node; send Build first`);
-      this.images.add(req.image);
-    }
+    await this.haveImage(req.image);
     if (this.draining) return { epoch: f.epoch, outcome: toWire('rejected'), status: httpStatusOf('rejected'), error: 'the node is draining', headers: [], logs: [] };
     const spec = specOf(req.functionId, req.functionName, req.version, req.image, req.limits, req.env);
     const r = await this.d.pools.invoke(

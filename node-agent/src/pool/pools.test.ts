@@ -100,7 +100,7 @@ s('a warm container is reused: one cold start, then warm calls on the same conta
   assert.not.ok(warm.timings.coldStart);
   assert.is(warm.body.toString(), cold.body.toString(), 'the same container answered');
   assert.is(fake.created.length, 1);
-  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 1, busy: 0 }]);
+  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 1, busy: 0, floor: 0 }]);
   assert.is(p.reservedBytes(), 128 * 2 ** 20);
 });
 
@@ -113,7 +113,7 @@ s('a container takes up to `concurrency` calls at once; more wait for a free slo
   await new Promise((r) => setTimeout(r, 30));
   assert.is(g.stats.now, 2, 'the third call waits');
   assert.is(p.callsInFlight, 3);
-  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 0, busy: 1 }]);
+  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 0, busy: 1, floor: 0 }]);
   g.release();
   await until('the third call running', () => g.stats.now === 1);
   g.release();
@@ -207,9 +207,46 @@ s('idle containers are reaped after the idle timeout; the next call starts a new
   const id = containersOf('f1')[0]!.id;
   await until('the idle container is removed', () => containersOf('f1').length === 0, 1500);
   assert.ok(fake.ops.includes(`remove ${id}`));
-  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 0, busy: 0 }]);
+  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 0, busy: 0, floor: 0 }]);
   const next = await p.invoke(spec, request());
   assert.ok(first.timings.coldStart && next.timings.coldStart, 'a fresh container');
+});
+
+s('a warm floor starts its containers, keeps them past the idle timeout, serves calls warm, and lapses when not renewed', async () => {
+  const p = await newPools({ idleTimeoutMs: 40 });
+  const spec = deploy('f1', () => 'ok', { maxInstances: 3 });
+  const r = await p.warm(spec, 2, 3000);
+  assert.equal(r, { ready: 2, shortfall: '' });
+  assert.is(containersOf('f1').length, 2);
+  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 2, busy: 0, floor: 2 }]);
+  await new Promise((res) => setTimeout(res, 700)); // idle timeouts and reaper passes (every 250 ms)
+  assert.is(containersOf('f1').length, 2, 'the floor keeps its containers idle');
+  const call = await p.invoke(spec, request());
+  assert.is(call.timings.coldStart, false, 'a call after the idle timeout is warm');
+  // A renewal that asks for no more starts nothing; without renewals the floor lapses and the reaper takes them.
+  await p.warm(spec, 2, 150);
+  assert.is(containersOf('f1').length, 2);
+  await until('the lapsed floor’s containers are reaped', () => containersOf('f1').length === 0, 2000);
+});
+
+s('a warm floor is held within maxInstances and the node’s room, says why it fell short, and is never evicted for another function', async () => {
+  const p = await newPools({ maxContainers: 3 });
+  const spec = deploy('f1', () => 'ok', { maxInstances: 2 });
+  assert.equal(await p.warm(spec, 3, 60_000), { ready: 2, shortfall: 'max instances is 2' });
+  const other = deploy('f2', () => 'ok', { maxInstances: 2 });
+  await p.invoke(other, request());
+  const wide = deploy('f3', () => 'ok');
+  const r = await p.warm(wide, 1, 60_000);
+  assert.is(r.ready, 0);
+  assert.match(r.shortfall, /no room/);
+  // A call of f3 needs room: the idle f2 container is evicted, never the floor's.
+  const call = await p.invoke(wide, request({ deadlineMs: Date.now() + 1000 }));
+  assert.is(call.outcome, 'ok');
+  assert.is(containersOf('f1').length, 2);
+  assert.is(containersOf('f2').length, 0);
+  // Ended (count 0): the floor's containers are ordinary idle ones again.
+  assert.is(p.endFloor('f1', 1), 2);
+  assert.equal(p.warmCounts().find((w) => w.functionId === 'f1')?.floor, 0);
 });
 
 s('new settings or env recycle the containers: idle ones go at once, busy ones after their call; new calls get the new env', async () => {

@@ -39,7 +39,21 @@ class FunctionPool {
   starting = 0;
   /** Memory limits of the containers being started, bytes. */
   startingBytes = 0;
+  /** The warm floor (Warm): this many containers are kept, idle or not, until `until` (epoch ms). */
+  floor = { count: 0, until: 0 };
   private waiters: (() => void)[] = [];
+
+  /** Live containers the floor keeps now (0 once it lapsed). */
+  kept(now = Date.now()): number {
+    return this.floor.until > now ? this.floor.count : 0;
+  }
+
+  /** Live (not dead) containers, and those starting. */
+  get live(): number {
+    let n = this.starting;
+    for (const c of this.containers) if (!c.dead) n++;
+    return n;
+  }
 
   wake(): void {
     const w = this.waiters;
@@ -196,12 +210,47 @@ export class Pools {
     return out;
   }
 
-  warmCounts(): { functionId: string; version: number; idle: number; busy: number }[] {
+  warmCounts(): { functionId: string; version: number; idle: number; busy: number; floor: number }[] {
+    const now = Date.now();
     return [...this.pools.entries()].map(([k, p]) => {
       const [functionId, version] = k.split('@') as [string, string];
       const live = p.containers.filter((c) => !c.dead);
-      return { functionId, version: Number(version), idle: live.filter((c) => c.busy === 0).length, busy: live.filter((c) => c.busy > 0).length };
+      return { functionId, version: Number(version), idle: live.filter((c) => c.busy === 0).length, busy: live.filter((c) => c.busy > 0).length, floor: p.kept(now) };
     });
+  }
+
+  /**
+   * The warm floor of a version: keeps `count` of its containers (idle or not) until `holdMs` passes without another
+   * call of this; the reaper and eviction leave them, calls use them as any warm container. Starts what is missing
+   * (one at a time, within the node's caps and `maxInstances`) and resolves with how many are live, and why not all.
+   */
+  async warm(spec: FunctionSpec, count: number, holdMs: number): Promise<{ ready: number; shortfall: string }> {
+    if (count <= 0) return { ready: this.endFloor(spec.functionId, spec.version), shortfall: '' };
+    const pool = this.poolFor(spec);
+    pool.floor = { count, until: Date.now() + holdMs };
+    const want = Math.min(count, Math.max(1, spec.maxInstances));
+    let shortfall = want < count ? `max instances is ${spec.maxInstances}` : '';
+    while (pool.live < want && !this.stopped) {
+      if (!this.fits(spec)) {
+        shortfall = 'this node has no room for another container (--max-containers or --max-memory)';
+        break;
+      }
+      try {
+        await this.prepare(spec, Date.now() + 30_000, true);
+      } catch (err) {
+        shortfall = `a container failed to start: ${(err as Error).message}`;
+        break;
+      }
+    }
+    return { ready: pool.containers.filter((c) => !c.dead).length, shortfall };
+  }
+
+  /** Ends a version's warm floor: its containers go the usual way (idle past the timeout). Returns how many are live. */
+  endFloor(functionId: string, version: number): number {
+    const pool = this.pools.get(key(functionId, version));
+    if (!pool) return 0;
+    pool.floor = { count: 0, until: 0 };
+    return pool.containers.filter((c) => !c.dead).length;
   }
 
   /** The pool of a version, made fresh when `spec` differs from what its containers were made with. */
@@ -222,10 +271,10 @@ export class Pools {
    * imports its entry, and leaves it warm for the first call. Throws StartError (with the function's output)
    * when the module cannot load.
    */
-  async prepare(spec: FunctionSpec, deadlineMs: number): Promise<{ ms: number; prewarmed: boolean }> {
+  async prepare(spec: FunctionSpec, deadlineMs: number, fresh = false): Promise<{ ms: number; prewarmed: boolean }> {
     const t0 = performance.now();
     const pool = this.poolFor(spec);
-    const slot = await this.acquire(pool, spec, deadlineMs, deadlineMs);
+    const slot = await this.acquire(pool, spec, deadlineMs, deadlineMs, fresh);
     slot.container.busy--;
     slot.container.lastUsed = Date.now();
     pool.wake();
@@ -274,11 +323,11 @@ export class Pools {
   }
 
   /** A container slot for the call; `fullBy`: when the node stays full (not the function at its instances) until then, decline. */
-  private async acquire(pool: FunctionPool, spec: FunctionSpec, deadlineMs: number, fullBy: number): Promise<Slot> {
+  private async acquire(pool: FunctionPool, spec: FunctionSpec, deadlineMs: number, fullBy: number, fresh = false): Promise<Slot> {
     for (;;) {
       // A container that died idle holds an instance until it is removed: removed now, not at the next reap.
       for (const c of pool.containers.filter((x) => x.dead && x.busy === 0)) void this.discard(pool, c).catch(() => {});
-      const warm = pool.containers.find((c) => !c.dead && c.busy < Math.max(1, spec.concurrency));
+      const warm = fresh ? undefined : pool.containers.find((c) => !c.dead && c.busy < Math.max(1, spec.concurrency));
       if (warm) {
         warm.busy++;
         return { container: warm };
@@ -354,6 +403,8 @@ export class Pools {
       .sort((a, b) => a.c.lastUsed - b.c.lastUsed);
     for (const { p, c } of idle) {
       if (this.fits(spec)) return;
+      // A warm floor's containers are not room: the floor was asked for and is counted already.
+      if (!c.dead && p.live <= p.kept()) continue;
       await this.discard(p, c);
     }
   }
@@ -394,8 +445,10 @@ export class Pools {
     }
     if (this.stems.size) void this.refill();
     for (const p of this.pools.values()) {
-      for (const c of [...p.containers]) {
-        if (c.busy === 0 && (c.dead || c.lastUsed < cutoff)) await this.discard(p, c).catch(() => {});
+      // The most recently used go last: a warm floor keeps those.
+      for (const c of [...p.containers].sort((a, b) => a.lastUsed - b.lastUsed)) {
+        if (c.busy > 0 || (!c.dead && (c.lastUsed >= cutoff || p.live <= p.kept()))) continue;
+        await this.discard(p, c).catch(() => {});
       }
     }
   }

@@ -13,6 +13,8 @@ import type { InvokeRequest as _containerpub_agent_v1_InvokeRequest, InvokeReque
 import type { RemoveReply as _containerpub_agent_v1_RemoveReply, RemoveReply__Output as _containerpub_agent_v1_RemoveReply__Output } from '../../../containerpub/agent/v1/RemoveReply.js';
 import type { RemoveRequest as _containerpub_agent_v1_RemoveRequest, RemoveRequest__Output as _containerpub_agent_v1_RemoveRequest__Output } from '../../../containerpub/agent/v1/RemoveRequest.js';
 import type { UndrainRequest as _containerpub_agent_v1_UndrainRequest, UndrainRequest__Output as _containerpub_agent_v1_UndrainRequest__Output } from '../../../containerpub/agent/v1/UndrainRequest.js';
+import type { WarmReply as _containerpub_agent_v1_WarmReply, WarmReply__Output as _containerpub_agent_v1_WarmReply__Output } from '../../../containerpub/agent/v1/WarmReply.js';
+import type { WarmRequest as _containerpub_agent_v1_WarmRequest, WarmRequest__Output as _containerpub_agent_v1_WarmRequest__Output } from '../../../containerpub/agent/v1/WarmRequest.js';
 import type { WatchEvent as _containerpub_agent_v1_WatchEvent, WatchEvent__Output as _containerpub_agent_v1_WatchEvent__Output } from '../../../containerpub/agent/v1/WatchEvent.js';
 import type { WatchRequest as _containerpub_agent_v1_WatchRequest, WatchRequest__Output as _containerpub_agent_v1_WatchRequest__Output } from '../../../containerpub/agent/v1/WatchRequest.js';
 
@@ -119,6 +121,23 @@ export interface AgentClient extends grpc.Client {
   undrain(argument: _containerpub_agent_v1_UndrainRequest, callback: grpc.requestCallback<_containerpub_agent_v1_DrainReply__Output>): grpc.ClientUnaryCall;
   
   /**
+   * The warm floor: keeps `count` containers of a version started here, idle or not, until `hold_ms` passes without
+   * a renewal (the control plane renews it every few seconds; count 0 ends it). Answers once they are ready.
+   */
+  Warm(argument: _containerpub_agent_v1_WarmRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_WarmReply__Output>): grpc.ClientUnaryCall;
+  Warm(argument: _containerpub_agent_v1_WarmRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_WarmReply__Output>): grpc.ClientUnaryCall;
+  Warm(argument: _containerpub_agent_v1_WarmRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_WarmReply__Output>): grpc.ClientUnaryCall;
+  Warm(argument: _containerpub_agent_v1_WarmRequest, callback: grpc.requestCallback<_containerpub_agent_v1_WarmReply__Output>): grpc.ClientUnaryCall;
+  /**
+   * The warm floor: keeps `count` containers of a version started here, idle or not, until `hold_ms` passes without
+   * a renewal (the control plane renews it every few seconds; count 0 ends it). Answers once they are ready.
+   */
+  warm(argument: _containerpub_agent_v1_WarmRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_WarmReply__Output>): grpc.ClientUnaryCall;
+  warm(argument: _containerpub_agent_v1_WarmRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_containerpub_agent_v1_WarmReply__Output>): grpc.ClientUnaryCall;
+  warm(argument: _containerpub_agent_v1_WarmRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_containerpub_agent_v1_WarmReply__Output>): grpc.ClientUnaryCall;
+  warm(argument: _containerpub_agent_v1_WarmRequest, callback: grpc.requestCallback<_containerpub_agent_v1_WarmReply__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Heartbeats, resource samples, live function log lines, container exits; one stream per control plane.
    */
   Watch(argument: _containerpub_agent_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_containerpub_agent_v1_WatchEvent__Output>;
@@ -170,6 +189,12 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   Undrain: grpc.handleUnaryCall<_containerpub_agent_v1_UndrainRequest__Output, _containerpub_agent_v1_DrainReply>;
   
   /**
+   * The warm floor: keeps `count` containers of a version started here, idle or not, until `hold_ms` passes without
+   * a renewal (the control plane renews it every few seconds; count 0 ends it). Answers once they are ready.
+   */
+  Warm: grpc.handleUnaryCall<_containerpub_agent_v1_WarmRequest__Output, _containerpub_agent_v1_WarmReply>;
+  
+  /**
    * Heartbeats, resource samples, live function log lines, container exits; one stream per control plane.
    */
   Watch: grpc.handleServerStreamingCall<_containerpub_agent_v1_WatchRequest__Output, _containerpub_agent_v1_WatchEvent>;
@@ -184,5 +209,6 @@ export interface AgentDefinition extends grpc.ServiceDefinition {
   InvokeStream: MethodDefinition<_containerpub_agent_v1_InvokeRequest, _containerpub_agent_v1_InvokeReply, _containerpub_agent_v1_InvokeRequest__Output, _containerpub_agent_v1_InvokeReply__Output>
   Remove: MethodDefinition<_containerpub_agent_v1_RemoveRequest, _containerpub_agent_v1_RemoveReply, _containerpub_agent_v1_RemoveRequest__Output, _containerpub_agent_v1_RemoveReply__Output>
   Undrain: MethodDefinition<_containerpub_agent_v1_UndrainRequest, _containerpub_agent_v1_DrainReply, _containerpub_agent_v1_UndrainRequest__Output, _containerpub_agent_v1_DrainReply__Output>
+  Warm: MethodDefinition<_containerpub_agent_v1_WarmRequest, _containerpub_agent_v1_WarmReply, _containerpub_agent_v1_WarmRequest__Output, _containerpub_agent_v1_WarmReply__Output>
   Watch: MethodDefinition<_containerpub_agent_v1_WatchRequest, _containerpub_agent_v1_WatchEvent, _containerpub_agent_v1_WatchRequest__Output, _containerpub_agent_v1_WatchEvent__Output>
 }

@@ -6,6 +6,10 @@ export interface WarmCount {
   'version'?: (number);
   'idle'?: (number);
   'busy'?: (number);
+  /**
+   * The warm floor this node holds for the version (Warm), 0: none.
+   */
+  'floor'?: (number);
 }
 
 export interface WarmCount__Output {
@@ -13,4 +17,8 @@ export interface WarmCount__Output {
   'version': (number);
   'idle': (number);
   'busy': (number);
+  /**
+   * The warm floor this node holds for the version (Warm), 0: none.
+   */
+  'floor': (number);
 }
