@@ -439,3 +439,33 @@ export interface ScalingView {
   /** Why the floor is not met, as the replica keeping floors last saw it; null: met (or not known here). */
   floorShortfall: string | null;
 }
+
+export type CanaryState = 'building' | 'running' | 'promoted' | 'rolled_back' | 'aborted' | 'failed';
+
+/** What a canary's verdict was made from: each version's calls since it started (the rollups). */
+export interface CanaryNumbers {
+  version: number;
+  calls: number;
+  /** Calls that failed in the function (error, timeout, OOM, crash, agent lost). */
+  errors: number;
+  p95Ms: number | null;
+}
+
+/** A canary of a function's version (GET /api/functions/:ref/canaries): its share, window, and how it went. */
+export interface CanaryView {
+  id: string;
+  version: number;
+  /** The version it is compared with, and what live returns to on a rollback. */
+  baseline: number;
+  percent: number;
+  windowMs: number;
+  state: CanaryState;
+  /** Why it ended as it did (or why it is still building); null while it runs. */
+  reason: string | null;
+  /** The last comparison; null before it had calls. */
+  seen: { canary: CanaryNumbers; baseline: CanaryNumbers } | null;
+  createdAt: string;
+  startedAt: string | null;
+  endsAt: string | null;
+  finishedAt: string | null;
+}

@@ -1,6 +1,7 @@
 // Scaling across two agents (separate processes, each with its own Podman service, idle timeout 2 s): the warm
 // floor (minInstances) spread over the nodes, kept past the idle timeout so the first call after idling is warm,
-// counted in the nodes' reserved memory, and ended when lowered; and how a function scales, as the API shows it.
+// counted in the nodes' reserved memory, and ended when lowered; how a function scales, as the API shows it; and
+// canaries: one failing 20 % of its calls rolled back on its own within its window, one that holds promoted.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -100,6 +101,95 @@ s('minInstances: kept on both nodes, counted in their memory, and the first call
   // Lowered to 0: the floor ends, and its containers go after the idle timeout like any others.
   assert.is((await api.patch('/api/functions/floored', { minInstances: 0 }, token)).status, 200);
   await until('the floor ended and its containers reaped', async () => (await warm('floored')) === 0 && (await scaling('floored')).versions.every((v) => v.floorHeld === 0), 30_000, 250);
+});
+
+/** Uploads a new version of `name`; `query` may make it a canary. */
+async function upload(name: string, handler: string, query = '') {
+  const art = await fnArtifact(handler);
+  const res = await fetch(`${server.url}/api/functions/${name}/deployments?wait=true${query}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' }, body: new Uint8Array(readFileSync(art.path)) });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+type Canary = { state: string; version: number; baseline: number; reason: string | null; endsAt: string | null; finishedAt: string | null; seen: { canary: { calls: number; errors: number } } | null };
+const canaries = async (name: string) => (await api.get<{ canaries: Canary[] }>(`/api/functions/${name}/canaries`, token)).body.canaries;
+
+s('a canary failing 20 % of its calls is rolled back on its own within its window, with under 1 % of all calls failing', async () => {
+  await deploy('checkout', `() => new Response('v1')`, { auth: 'public', maxInstances: 4 });
+  const handle = (await api.get('/api/users/me', token)).body.handle as string;
+  // Bad input is a 400 naming what is wrong; the first version cannot be a canary (nothing to compare it with).
+  const bad = await upload('checkout', `() => new Response('x')`, '&canary=0');
+  assert.is(bad.status, 400, JSON.stringify(bad.body));
+  await deploy('first', `() => new Response('x')`);
+  assert.is((await api.post('/api/functions/first/canaries', { version: 1, percent: 10, windowMs: 60_000 }, token)).status, 400, 'the active version cannot be its own canary');
+
+  const WINDOW = 40_000;
+  const started = await upload('checkout', `() => { if (Math.random() < 0.2) throw new Error('v2 fails one call in five'); return new Response('v2'); }`, `&canary=10&canaryWindowMs=${WINDOW}`);
+  assert.is(started.status, 201, JSON.stringify(started.body));
+  assert.is(started.body.deployment.version, 2);
+  assert.is((await api.get('/api/functions/checkout', token)).body.function.activeVersion, 1, 'a canary is not made active by its build');
+  let [c] = await canaries('checkout');
+  assert.is(c!.state, 'running', 'the build answers once the canary runs');
+  assert.equal((await api.get('/api/functions/checkout/aliases/live', token)).body.alias.weights, { '1': 90, '2': 10 });
+  // Warmed before calls moved (the nodes report it with their next heartbeat).
+  await until('the canary’s warm container reported', async () => (await scaling('checkout')).versions.some((v) => v.version === 2 && v.idle + v.busy >= 1), 3000, 100);
+  assert.is((await upload('checkout', `() => new Response('x')`, '&canary=10')).status, 409, 'one canary at a time');
+
+  // Calls for the whole window, four at a time.
+  const end = Date.parse(c!.endsAt!);
+  let calls = 0;
+  let failed = 0;
+  let v2 = 0;
+  let v2AfterRollback = 0;
+  let rolledBackAt = 0;
+  const watch = (async () => {
+    while (Date.now() < end && !rolledBackAt) {
+      if ((await canaries('checkout'))[0]!.state === 'rolled_back') rolledBackAt = Date.now();
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  await Promise.all([
+    watch,
+    ...Array.from({ length: 4 }, async () => {
+      while (Date.now() < end) {
+        const res = await fetch(`${server.url}/fn/${handle}/checkout`);
+        const text = await res.text();
+        calls++;
+        if (res.status >= 500) failed++;
+        if (text === 'v2') {
+          v2++;
+          // A call answered a second after the rollback was seen went to v2: the split did not end.
+          if (rolledBackAt && Date.now() > rolledBackAt + 1500) v2AfterRollback++;
+        }
+      }
+    }),
+  ]);
+  [c] = await canaries('checkout');
+  assert.is(c!.state, 'rolled_back', JSON.stringify(c));
+  assert.match(c!.reason!, /error rate is higher/);
+  assert.ok(Date.parse(c!.finishedAt!) < end, 'rolled back within its window');
+  assert.ok(c!.seen!.canary.errors > 0);
+  assert.ok(calls > 200, `${calls} calls`);
+  console.log(`    canary rolled back after ${c!.seen!.canary.calls} of its calls; ${failed} of ${calls} calls failed in its window`);
+  assert.ok(failed / calls <= 0.01, `${failed} of ${calls} calls failed (${((failed / calls) * 100).toFixed(2)} %)`);
+  assert.ok(v2 > 0, 'the canary got calls');
+  assert.is(v2AfterRollback, 0, 'no call reached v2 after the rollback');
+  assert.is((await api.get('/api/functions/checkout', token)).body.function.activeVersion, 1);
+  assert.is((await api.get('/api/functions/checkout/aliases/live', token)).body.alias.weights, null, 'live is the active version again');
+});
+
+s('a canary that holds for its window is promoted: its version becomes the active one', async () => {
+  const started = await upload('checkout', `() => new Response('v3')`, '&canary=50&canaryWindowMs=10000');
+  assert.is(started.status, 201, JSON.stringify(started.body));
+  assert.is(started.body.canary.version, 3);
+  const handle = (await api.get('/api/users/me', token)).body.handle as string;
+  for (let i = 0; i < 80; i++) assert.is((await fetch(`${server.url}/fn/${handle}/checkout`)).status, 200);
+  await until('the canary promoted', async () => (await canaries('checkout'))[0]!.state === 'promoted', 30_000, 250);
+  const [c] = await canaries('checkout');
+  assert.match(c!.reason!, /held for its window/);
+  assert.is((await api.get('/api/functions/checkout', token)).body.function.activeVersion, 3);
+  assert.is((await api.get('/api/functions/checkout/aliases/live', token)).body.alias.weights, null);
+  // The history keeps both, newest first.
+  assert.equal((await canaries('checkout')).map((x) => [x.version, x.state]), [[3, 'promoted'], [2, 'rolled_back']]);
 });
 
 s.run();

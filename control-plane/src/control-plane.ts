@@ -41,6 +41,7 @@ import { DestinationSecrets } from './async-calls/destination-secrets.js';
 import { AliasesService } from './aliases/aliases.service.js';
 import { FloorKeeper } from './scheduling/floor-keeper.js';
 import { ScalingService } from './scheduling/scaling.service.js';
+import { CanariesService } from './canaries/canaries.service.js';
 import { SchedulesService } from './async-calls/schedules.service.js';
 import { DeadLettersService } from './async-calls/dead-letters.service.js';
 import { Idempotency } from './invocations/idempotency.js';
@@ -106,8 +107,8 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const env = new EnvService(db.kysely, sealer, changed, functions);
   const envOf = (id: string) => env.forCall(id);
   const apiKeys = new KeysService(db.kysely, sealer, functions);
-  const builder = new Builder({ db: db.kysely, fleet, artifacts, log, onActivated: changed, onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases, envOf, functionById: (id) => functions.byId(id) });
-  const deployments: DeploymentsService = new DeploymentsService({ db: db.kysely, functions, builder, artifacts, fleet, log, onChanged: changed });
+  const builder = new Builder({ db: db.kysely, fleet, artifacts, log, onActivated: changed, holdsActivation: (id, v) => canaries.holds(id, v), onHeld: (id, v) => canaries.begin(id, v), onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases, envOf, functionById: (id) => functions.byId(id) });
+  const deployments: DeploymentsService = new DeploymentsService({ db: db.kysely, functions, builder, artifacts, fleet, log, onChanged: changed, canaries: { check: (fn, input) => canaries.check(fn, input), forDeploy: (fn, v, input, user) => canaries.forDeploy(fn, v, input, user) } });
   const recorder = new CallRecorder(db, log, { onCall: (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold), sampleRate: config.executionSampling ?? null });
   const queue = new AsyncQueue(db.kysely);
   const idempotency = new Idempotency(db.kysely);
@@ -115,6 +116,8 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue, idempotency, aliases });
   // One replica at a time keeps the warm floors (the `warm-floor` lease).
   const floors = new FloorKeeper({ db: db.kysely, fleet, deployments, liveVersions: (fn) => aliases.liveVersions(fn), envOf, log, leases });
+  // One replica at a time judges canaries (the `canaries` lease).
+  const canaries: CanariesService = new CanariesService({ db: db.kysely, functions, log, leases, warmUp: (fn, v, n) => floors.warmUp(fn, v, n), warmCount: (id, v) => fleet.warmOf(`${id}@${v}`), onChanged: changed });
   // Every replica runs queued calls (claims in the database keep them apart).
   // One replica at a time delivers outcomes to destinations (the `destinations` lease).
   const deliverer = new Deliverer(db.kysely, sealer, guard, log, leases, { onDelivered: (d, result) => metrics.delivery(d.function_id, result) });
@@ -130,7 +133,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     users,
     fleet,
     metrics: { registry: metrics.registry, token: config.metricsToken },
-    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }) },
+    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }), canaries },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     sealer,
@@ -155,6 +158,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
       scheduler.start();
       deliverer.start();
       floors.start();
+      canaries.startJudging();
       // Function URLs go to their own handler (the hot path); everything else to the Hono app.
       const api = getRequestListener(app.fetch, { hostname: config.host });
       const fnUrl = functionUrlHandler({ invocations, log });
@@ -189,6 +193,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
         // once its claim runs out, and runs again.
         await scheduler.stop();
         await floors.stop();
+        await canaries.stop();
         await dispatcher.stop(5000);
         // Calls still running past the grace end as agent_lost when the links close; their rows are written
         // before the database closes.

@@ -15,7 +15,11 @@ export type AuditEvent =
   | 'account_disabled'
   | 'account_enabled'
   | 'account_deleted'
-  | 'profile_update';
+  | 'profile_update'
+  | 'canary_started'
+  | 'canary_promoted'
+  | 'canary_rolled_back'
+  | 'canary_aborted';
 
 export interface AuditRecord {
   event: AuditEvent;

@@ -364,6 +364,29 @@ export interface FunctionAliasesTable {
 }
 export type FunctionAliasRow = FunctionAliasesTable;
 
+export type CanaryState = 'building' | 'running' | 'promoted' | 'rolled_back' | 'aborted' | 'failed';
+
+/** A canary of a function's version (migration 0019, canaries/): its share, window, state and what ended it. */
+export interface CanariesTable {
+  id: string;
+  function_id: string;
+  version: number;
+  /** The active version when it started: compared with, and what live returns to on a rollback. */
+  baseline: number;
+  percent: number;
+  window_ms: number;
+  state: CanaryState;
+  reason: string | null;
+  /** JSON canaries/canary-judge.ts Seen: the last comparison. */
+  seen: string | null;
+  created_by: string | null;
+  created_at: number;
+  started_at: number | null;
+  ends_at: number | null;
+  finished_at: number | null;
+}
+export type CanaryRow = CanariesTable;
+
 export interface SchedulesTable {
   id: string;
   function_id: string;
@@ -427,6 +450,7 @@ export interface Database {
   async_calls: AsyncCallsTable;
   schedules: SchedulesTable;
   function_aliases: FunctionAliasesTable;
+  canaries: CanariesTable;
   destination_deliveries: DestinationDeliveriesTable;
   idempotency_keys: IdempotencyKeysTable;
   api_keys: ApiKeysTable;

@@ -27,6 +27,9 @@ export interface BuilderDeps {
   log: Logger;
   /** Told about a version that became the active one. */
   onActivated?: (functionId: string) => void;
+  /** Whether a version, once built, must not be made active (a canary's); `onHeld` then starts it. */
+  holdsActivation?: (functionId: string, version: number) => Promise<boolean>;
+  onHeld?: (functionId: string, version: number) => Promise<void>;
   /** Told about every build that ended (metrics). */
   onBuild?: (durationMs: number, ok: boolean) => void;
   /** How long a build waits for an agent before it fails (CPUB_BUILD_AGENT_WAIT; 60 s). */
@@ -136,10 +139,12 @@ export class Builder {
       if (!held) line('this replica lost the build lease while building; the result counts only if no one recorded one');
       const recorded = await deploymentsRepo.finishDeployment(this.d.db, functionId, version, { status: 'ready', image: r.image, node_id: link.nodeId, build_log: log, finished_at: Date.now() });
       if (recorded) {
-        const active = await deploymentsRepo.activateIfNewest(this.d.db, functionId, version, Date.now());
-        line(active ? `version ${version} is ready and active` : `version ${version} is ready (a newer version stays active)`);
+        const held = (await this.d.holdsActivation?.(functionId, version)) ?? false;
+        const active = !held && (await deploymentsRepo.activateIfNewest(this.d.db, functionId, version, Date.now()));
+        line(held ? `version ${version} is ready: a canary, it gets its share of calls once its containers are warm` : active ? `version ${version} is ready and active` : `version ${version} is ready (a newer version stays active)`);
         await deploymentsRepo.setBuildLog(this.d.db, functionId, version, log);
         if (active) this.d.onActivated?.(functionId);
+        if (held) await this.d.onHeld?.(functionId, version).catch((err) => this.d.log.warn({ err, functionId, version }, 'starting a canary failed'));
       }
       this.d.onBuild?.(Date.now() - t0, true);
       const status = recorded ? 'ready' : ((await deploymentsRepo.deployment(this.d.db, functionId, version))?.status ?? 'failed');

@@ -88,6 +88,6 @@ export const deploymentsRepo = {
 };
 
 /** A new active version ends a split of `live` (its weights name the versions before it). */
-async function endLiveSplit(db: Executor, functionId: string): Promise<void> {
+export async function endLiveSplit(db: Executor, functionId: string): Promise<void> {
   await db.deleteFrom('function_aliases').where('function_id', '=', functionId).where('name', '=', 'live').execute();
 }

@@ -1,11 +1,14 @@
 // HTTP routes for a function's versions: upload one (built on an agent), list, read, roll back, read or follow a
 // build's log.
+import { CanarySchema, canaryFields } from '../canaries/canaries.routes.js';
+import { DEFAULT_CANARY_WINDOW_MS } from '../canaries/canaries.service.js';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { MiddlewareHandler } from 'hono';
 import type { ReadableStream } from 'node:stream/web';
 import { Readable } from 'node:stream';
 import type { AppEnv } from '../http/env.js';
+import { Invalid } from '../errors.js';
 import { problem, json, jsonBody, pageQuery, fnRef, unauthenticated, fnNotFound, authed } from '../http/schemas.js';
 import { FunctionSchema } from '../functions/functions.view.js';
 import type { DeploymentsService } from './deployments.service.js';
@@ -25,7 +28,11 @@ export function deploymentsRoutes(deployments: DeploymentsService, user: Middlew
     // Not parsed by the validator: the artifact store reads the body as it streams, capped and checked.
     request: {
       params: fnRef,
-      query: z.object({ wait: z.enum(['true', 'false']).optional() }),
+      query: z.object({
+        wait: z.enum(['true', 'false']).optional(),
+        canary: z.coerce.number().pipe(canaryFields.percent).optional().openapi({ description: 'deploy as a canary: the share of live’s calls it gets (percent); it is not made active, and is promoted when it holds for canaryWindowMs' }),
+        canaryWindowMs: z.coerce.number().pipe(canaryFields.windowMs).optional().openapi({ description: 'the canary’s window (default 10 minutes)' }),
+      }),
       body: {
         required: true,
         content: {
@@ -35,13 +42,14 @@ export function deploymentsRoutes(deployments: DeploymentsService, user: Middlew
       },
     },
     responses: {
-      201: json('Built (wait=true)', z.object({ deployment: DeploymentSchema })),
-      202: json('Accepted; building', z.object({ deployment: DeploymentSchema })),
+      201: json('Built (wait=true)', z.object({ deployment: DeploymentSchema, canary: CanarySchema.optional() })),
+      202: json('Accepted; building', z.object({ deployment: DeploymentSchema, canary: CanarySchema.optional() })),
       400: problem('Not a valid artifact (the entry is named)'),
       401: unauthenticated,
       404: fnNotFound,
       408: problem('The upload was too slow'),
       413: problem('Over the artifact size cap'),
+      409: problem('A canary cannot start now: no_baseline, canary_under_way, live_split'),
       422: problem('The build or its startup check failed (wait=true): build_failed, with the log’s tail'),
     },
   });
@@ -84,15 +92,20 @@ export function deploymentsRoutes(deployments: DeploymentsService, user: Middlew
 
   return new OpenAPIHono<AppEnv>()
     .openapi(upload, async (c) => {
-      const wait = c.req.valid('query').wait === 'true';
+      const q = c.req.valid('query');
+      const wait = q.wait === 'true';
+      if (q.canaryWindowMs !== undefined && q.canary === undefined) throw Invalid('invalid_canary', 'canaryWindowMs is for a canary: give canary=<percent> too', { field: 'canaryWindowMs' });
+      const canary = q.canary === undefined ? undefined : { percent: q.canary, windowMs: q.canaryWindowMs ?? DEFAULT_CANARY_WINDOW_MS };
       const declared = c.req.header('content-length');
       const body = uploadBody(c.req.header('content-type'), c.req.raw.body as ReadableStream | null);
-      const deployment = await deployments.deploy(c.get('user'), c.req.valid('param').ref, body, wait, declared === undefined ? undefined : Number(declared)).catch((err: unknown) => {
+      const deployment = await deployments.deploy(c.get('user'), c.req.valid('param').ref, body, wait, declared === undefined ? undefined : Number(declared), canary).catch((err: unknown) => {
         // Refused (unknown function, too large, malformed): the rest of a multipart upload is read and dropped.
         if (body instanceof Readable) body.resume();
         throw err;
       });
-      return wait ? c.json({ deployment }, 201) : c.json({ deployment }, 202);
+      const { canary: started, ...view } = deployment;
+      const out = started ? { deployment: view, canary: started } : { deployment: view };
+      return wait ? c.json(out, 201) : c.json(out, 202);
     })
     .openapi(list, async (c) => {
       const q = c.req.valid('query');

@@ -1,5 +1,7 @@
 // A function's versions: deploy (upload → content-addressed artifact → version row → build on an agent), list,
 // read, roll back, follow a build's log; and, for calls, the active version (cached) and its image on an agent.
+import type { CanaryView } from '../../../common/api-types.js';
+import type { CanaryInput } from '../canaries/canaries.service.js';
 import type { Kysely } from 'kysely';
 import type { Database, DeploymentRow, FunctionRow, User } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
@@ -22,6 +24,11 @@ export interface DeploymentsDeps {
   log: Logger;
   /** Called when the active version changes: warm containers must not serve the old one. */
   onChanged?: (functionId: string) => void;
+  /** A version deployed as a canary (canaries/): checked before the upload is read, recorded with its deployment. */
+  canaries?: {
+    check(fn: FunctionRow, input: CanaryInput): Promise<void>;
+    forDeploy(fn: FunctionRow, version: number, input: CanaryInput, user: User): Promise<CanaryView>;
+  };
 }
 
 /** A build's log as text, or (still building, with `follow`) its lines as they come and then its end. */
@@ -41,8 +48,12 @@ export class DeploymentsService {
    * returns; the build runs on an agent. With `wait`, resolves once the build ended, and a failed build is a 422.
    * One whose declared size is over the cap is refused (413) before its body is read.
    */
-  async deploy(user: User, ref: string, body: AsyncIterable<Uint8Array>, wait: boolean, declaredBytes?: number): Promise<DeploymentView> {
+  async deploy(user: User, ref: string, body: AsyncIterable<Uint8Array>, wait: boolean, declaredBytes?: number, canary?: CanaryInput): Promise<DeploymentView & { canary?: CanaryView }> {
     const f = await this.d.functions.find(user, ref);
+    if (canary) {
+      if (!this.d.canaries) throw Invalid('canaries_unavailable', 'this server runs no canaries');
+      await this.d.canaries.check(f, canary);
+    }
     this.d.artifacts.admit(declaredBytes);
     const staged: StagedArtifact = await this.d.artifacts.stage(body);
     let version: number;
@@ -67,6 +78,8 @@ export class DeploymentsService {
       this.d.artifacts.discard(staged);
       throw err;
     }
+    // Recorded before the build starts: the build sees it and leaves the version inactive.
+    const canaryView = canary && (await this.d.canaries!.forDeploy(f, version, canary, user));
     const build = this.d.builder.build(f.id, version, staged.digest, staged.sizeBytes);
     if (wait) await build;
     const dep = (await deploymentsRepo.deployment(this.d.db, f.id, version))!;
@@ -75,7 +88,7 @@ export class DeploymentsService {
     if (wait && dep.status === 'failed') {
       throw new AppError('invalid', 'build_failed', dep.error ?? 'the build failed', { httpStatus: 422, deployment: view, buildLogTail: dep.build_log.slice(-4000) });
     }
-    return view;
+    return canaryView ? { ...view, canary: canaryView } : view;
   }
 
   async list(user: User, ref: string, limit: number, cursor?: string): Promise<{ deployments: DeploymentView[]; nextCursor: string | null }> {

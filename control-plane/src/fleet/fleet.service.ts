@@ -215,6 +215,13 @@ export class Fleet {
     });
   }
 
+  /** Containers of a version (`<function id>@<version>`) on every node (their last heartbeats). */
+  warmOf(fv: string): number {
+    let n = 0;
+    for (const l of this.links.values()) n += l.warm.get(fv) ?? 0;
+    return n;
+  }
+
   /**
    * The instances of a version `link`'s node may run: the function's cap (maxInstances, fleet-wide) less what the
    * other nodes hold (their last heartbeats), and at least one so a call placed there can always run.

@@ -30,6 +30,7 @@ import { deadLettersRoutes } from '../async-calls/dead-letters.routes.js';
 import { schedulesRoutes } from '../async-calls/schedules.routes.js';
 import { aliasesRoutes } from '../aliases/aliases.routes.js';
 import { scalingRoutes } from '../scheduling/scaling.routes.js';
+import { canariesRoutes } from '../canaries/canaries.routes.js';
 import { destinationSecretRoutes } from '../async-calls/destination-secrets.js';
 import { envRoutes } from '../env/env.routes.js';
 import { statsRoutes } from '../stats/stats.routes.js';
@@ -122,6 +123,7 @@ export function buildApp(d: AppDeps) {
   app.route('/api/functions', schedulesRoutes(f.schedules, user));
   app.route('/api/functions', aliasesRoutes(f.aliases, user));
   app.route('/api/functions', scalingRoutes(f.scaling, user));
+  app.route('/api/functions', canariesRoutes(f.canaries, user));
   app.route('/api/functions', destinationSecretRoutes(f.destinationSecrets, user));
   app.route('/api/functions', envRoutes(f.env, user));
   app.route('/api', executionsRoutes(f.executions, f.liveLogs, user));

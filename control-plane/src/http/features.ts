@@ -12,6 +12,7 @@ import type { SchedulesService } from '../async-calls/schedules.service.js';
 import type { DestinationSecrets } from '../async-calls/destination-secrets.js';
 import type { AliasesService } from '../aliases/aliases.service.js';
 import type { ScalingService } from '../scheduling/scaling.service.js';
+import type { CanariesService } from '../canaries/canaries.service.js';
 
 export interface Features {
   functions: FunctionsService;
@@ -26,6 +27,7 @@ export interface Features {
   destinationSecrets: DestinationSecrets;
   aliases: AliasesService;
   scaling: ScalingService;
+  canaries: CanariesService;
   /** Live function log lines from every agent, emitted by function id. */
   liveLogs: EventEmitter;
 }

@@ -113,6 +113,12 @@ export class FloorKeeper {
     for (const fv of this.states.keys()) if (!wanted.has(fv)) this.states.delete(fv);
   }
 
+  /** Starts `count` containers of a version across the fleet now (a canary's, before calls move to it); how many are ready. */
+  async warmUp(fn: FunctionRow, version: number, count: number): Promise<number> {
+    await this.keep(fn, version, count);
+    return this.states.get(`${fn.id}@${version}`)?.ready ?? 0;
+  }
+
   /** Keeps `count` containers of one version across the fleet. */
   private async keep(fn: FunctionRow, version: number, count: number): Promise<void> {
     const fv = `${fn.id}@${version}`;
