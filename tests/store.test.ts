@@ -15,8 +15,9 @@ import { asyncCallsCases } from './store/async-calls.js';
 import { idempotencyCases } from './store/idempotency.js';
 import { schedulesCases } from './store/schedules.js';
 import { aliasesCases } from './store/aliases.js';
+import { canariesCases } from './store/canaries.js';
 
-const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases, asyncCallsCases, idempotencyCases, schedulesCases, aliasesCases];
+const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases, asyncCallsCases, idempotencyCases, schedulesCases, aliasesCases, canariesCases];
 
 storeSuite('sqlite', modules).run();
 storeSuite('postgres', modules).run();
