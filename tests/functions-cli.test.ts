@@ -230,6 +230,30 @@ s('a second version with new settings from containerpub.json, --no-wait, deploym
   assert.equal([nope.status, /has no alias nope/.test(nope.stderr)], [1, true], nope.stderr);
   assert.match(ok(['aliases', 'rm', 'greeter', 'beta']).stdout, 'deleted beta');
   assert.equal(JSON.parse(ok(['aliases', 'list', 'greeter', '--json']).stdout).aliases.map((a: { name: string }) => a.name), ['live']);
+  // A warm floor: set, shown with how the function scales now; more than max instances is the server's 400.
+  assert.is(JSON.parse(ok(['update', 'greeter', '--min-instances', '1', '--json']).stdout).function.minInstances, 1);
+  await until('the floor held', () => /v1 \(100%\): +\d+ warm \(\d+ busy\), floor 1 of 1/.test(ok(['info', 'greeter']).stdout), 30_000, 500);
+  const info = ok(['info', 'greeter']).stdout;
+  assert.match(info, /warm floor: +1 \(containers kept started, idle or not\)/);
+  assert.match(info, /in flight: +0 of 10 \(concurrency × max instances\)/);
+  const over = cpub(['update', 'greeter', '--min-instances', '50']);
+  assert.equal([over.status, /minInstances \(50\) is more than maxInstances/.test(over.stderr)], [1, true], over.stderr);
+  assert.is(JSON.parse(ok(['update', 'greeter', '--min-instances', '0', '--json']).stdout).function.minInstances, 0);
+  // Canaries: deployed as one (not made active), followed, aborted; started for a ready version, promoted; bad input is a usage error.
+  assert.is(cpub(['deploy', '--canary', '0%'], '', dir).status, 2);
+  assert.is(cpub(['deploy', '--for', '10m'], '', dir).status, 2);
+  const c = ok(['deploy', '--canary', '10%', '--for', '1m'], '', dir);
+  assert.match(c.stdout, /deployed greeter v3 as a canary/);
+  assert.match(c.stdout, /canary: +greeter v3 against v1\n.*state: +running\n.*share: +10% of live's calls/);
+  assert.is(JSON.parse(ok(['info', 'greeter', '--json']).stdout).function.activeVersion, 1, 'a canary is not made active');
+  assert.match(ok(['aliases', 'list', 'greeter']).stdout, /live\s+v1\s+v1 90%, v3 10%/);
+  assert.match(ok(['canary', 'status', 'greeter']).stdout, /state: +running/);
+  assert.match(ok(['canary', 'abort', 'greeter']).stdout, 'greeter: canary of v3 aborted; live is v1 again');
+  assert.match(ok(['canary', 'start', 'greeter', '3', '--share', '20%', '--for', '1m']).stdout, /state: +running\n.*share: +20%/);
+  assert.match(ok(['canary', 'promote', 'greeter']).stdout, 'greeter: canary of v3 promoted; v3 is active');
+  assert.equal(JSON.parse(ok(['canary', 'list', 'greeter', '--json']).stdout).canaries.map((x: { state: string }) => x.state), ['promoted', 'aborted']);
+  assert.match(ok(['canary', 'list', 'greeter']).stdout, /VERSION\s+AGAINST\s+SHARE\s+WINDOW\s+STATE/);
+  assert.match(ok(['rollback', 'greeter', '1']).stdout, 'v1 is active');
 });
 
 s('nodes: the fleet; drain and undrain by name; an unknown node is a clear error', async () => {

@@ -18,6 +18,7 @@ import { nodesCommand } from './commands/nodes.js';
 import { dlqCommands } from './commands/dlq.js';
 import { schedulesCommands } from './commands/schedules.js';
 import { aliasesCommands } from './commands/aliases.js';
+import { canaryCommands } from './commands/canary.js';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const program = new Command('cpub')
@@ -31,7 +32,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     throw err;
   });
   const ctx = makeCtx(env);
-  for (const add of [authCommands, initCommand, checkCommand, deployCommands, functionCommands, invokeCommand, observeCommands, dlqCommands, schedulesCommands, aliasesCommands, envCommands, keysCommands, nodesCommand]) add(program, ctx);
+  for (const add of [authCommands, initCommand, checkCommand, deployCommands, functionCommands, invokeCommand, observeCommands, dlqCommands, schedulesCommands, aliasesCommands, canaryCommands, envCommands, keysCommands, nodesCommand]) add(program, ctx);
   // Subcommands report usage errors the same way.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride().showHelpAfterError('(add --help for usage)');

@@ -11,7 +11,9 @@ import { CliError, color, formatBytes, jsonOption, printJson } from '../output.j
 import { spinner, uploadBar } from '../progress.js';
 import { readEvents } from '../sse.js';
 import { report } from '../analysis/report.js';
-import type { DeploymentDetail, DeploymentView, FunctionView } from '../../../common/api-types.js';
+import type { CanaryView, DeploymentDetail, DeploymentView, FunctionView } from '../../../common/api-types.js';
+import { parseShare, printCanary } from './canary.js';
+import { parseDuration } from './functions.js';
 
 const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'minInstances', 'auth', 'network', 'executionRetention', 'executionSampling', 'asyncConcurrency', 'queueTimeoutMs', 'retry', 'destinations'] as const;
 type Setting = (typeof SETTINGS)[number];
@@ -60,9 +62,13 @@ export function deployCommands(program: Command, ctx: Ctx): void {
     withServer(program.command('deploy [dir]').description('analyse, bundle and upload a function folder, stream its build log, print the version and URL'))
       .option('--strict', 'stop on any analysis finding (files that must never ship, risky APIs)')
       .option('--no-wait', 'return once uploaded, without waiting for the build')
+      .option('--canary <percent>', 'deploy as a canary: the new version gets this share of calls (e.g. 10%) and is not made active; it is promoted when it holds for --for, rolled back on its own when its error rate or p95 is worse')
+      .option('--for <duration>', 'the canary’s window (default 10m)')
       .addOption(jsonOption()),
-    ['cpub deploy', 'cpub deploy ./hello --strict', 'cpub deploy --no-wait'],
-  ).action(async (dirArg: string | undefined, opts: { server?: string; strict?: boolean; wait: boolean; json?: boolean }) => {
+    ['cpub deploy', 'cpub deploy ./hello --strict', 'cpub deploy --no-wait', 'cpub deploy --canary 10% --for 10m'],
+  ).action(async (dirArg: string | undefined, opts: { server?: string; strict?: boolean; wait: boolean; json?: boolean; canary?: string; for?: string }) => {
+    if (opts.for !== undefined && opts.canary === undefined) throw new CliError('--for without --canary', '--for is the window of a canary: give --canary <percent> too (e.g. --canary 10% --for 10m)', 2);
+    const canaryQuery = opts.canary === undefined ? '' : `?canary=${parseShare(opts.canary, '--canary')}${opts.for === undefined ? '' : `&canaryWindowMs=${parseDuration(opts.for, '--for')}`}`;
     const dir = resolve(dirArg ?? '.');
     const api = ctx.api(opts);
     let manifest: Record<string, unknown>;
@@ -83,18 +89,23 @@ export function deployCommands(program: Command, ctx: Ctx): void {
     console.error(`bundled ${String(manifest.name)}: ${formatBytes(packed.bundleBytes)} (${formatBytes(packed.bytes.length)} packed, sha256 ${packed.digest.slice(0, 12)})`);
     const fn = await ensureFunction(api, manifest);
     const bar = uploadBar(packed.bytes.length);
-    const res = await api.send('POST', `/api/functions/${enc(fn.name)}/deployments`, { raw: { bytes: packed.bytes, contentType: 'application/gzip', onProgress: bar.update } });
+    const res = await api.send('POST', `/api/functions/${enc(fn.name)}/deployments${canaryQuery}`, { raw: { bytes: packed.bytes, contentType: 'application/gzip', onProgress: bar.update } });
     bar.done();
     let deployment = (await api.json<{ deployment: DeploymentView }>(res)).deployment;
     if (!opts.wait) {
       if (opts.json) return printJson({ deployment, function: fn });
-      return console.log(`uploaded ${fn.name} v${deployment.version}: building (follow with: cpub deployments ${fn.name})`);
+      return console.log(`uploaded ${fn.name} v${deployment.version}: building${canaryQuery ? ' as a canary' : ''} (follow with: cpub deployments ${fn.name})`);
     }
     deployment = await followBuild(api, fn.name, deployment);
     const after = (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(fn.name)}`)).function;
-    if (opts.json) printJson({ deployment, function: after });
+    const canary = canaryQuery ? (await api.request<{ canaries: CanaryView[] }>('GET', `/api/functions/${enc(fn.name)}/canaries`)).canaries.find((c) => c.version === deployment.version) : undefined;
+    if (opts.json) printJson({ deployment, function: after, ...(canaryQuery ? { canary: canary ?? null } : {}) });
     if (deployment.status === 'failed') throw new CliError('build failed', `${fn.name} v${deployment.version}: ${deployment.error ?? 'see the build log above'}; v${after.activeVersion ?? '-'} stays active`);
-    if (!opts.json) console.log(`${color.green('deployed')} ${fn.name} v${deployment.version} → ${absoluteUrl(api, after.url)}`);
+    if (opts.json) return;
+    if (!canary) return console.log(`${color.green('deployed')} ${fn.name} v${deployment.version} → ${absoluteUrl(api, after.url)}`);
+    console.log(`${color.green('deployed')} ${fn.name} v${deployment.version} as a canary → ${absoluteUrl(api, after.url)}`);
+    printCanary(fn.name, canary);
+    console.log(`follow it with: cpub canary status ${fn.name}; end it early with cpub canary promote|abort ${fn.name}`);
   });
 
   examples(withServerJson(program.command('status [dir]').description('compare the folder with what is deployed: up to date, changed, or never deployed')), ['cpub status', 'cpub status ./hello --json']).action(

@@ -81,7 +81,7 @@ export class CanariesService {
     if (fn.active_version === null) throw Conflict('no_baseline', `${fn.name} has no active version for a canary to be compared with: deploy its first version without --canary`);
     const open = await canariesRepo.open(this.d.db, fn.id);
     if (open) throw Conflict('canary_under_way', `${fn.name} has a canary of v${open.version} under way (${open.state}); promote or abort it first`);
-    if ((await aliasesRepo.get(this.d.db, fn.id, 'live'))?.weights) throw Conflict('live_split', `live of ${fn.name} is split already; end the split (cpub aliases split ${fn.name} --end) before a canary`);
+    if ((await aliasesRepo.get(this.d.db, fn.id, 'live'))?.weights) throw Conflict('live_split', `live of ${fn.name} is split already; end the split (cpub aliases split ${fn.name} live --off) before a canary`);
   }
 
   /** Records a canary of a version being deployed: its build then does not make it active, and it starts once built. */
