@@ -242,6 +242,55 @@ s('the functions list: status, version, calls and a sparkline', async () => {
   await shot('functions-list');
 });
 
+s('warm floor and canaries from the function’s page: a floor set and held; a canary started, aborted, started and promoted; one that fails rolls itself back', async () => {
+  await page.goto(`${server.url}/ui/functions/web`);
+  const floor = page.locator('form', { has: page.getByRole('button', { name: 'Set floor' }) });
+  await floor.getByLabel('Warm floor').fill('1');
+  await submit(floor.getByRole('button', { name: 'Set floor' }));
+  assert.match(await page.getByRole('status').first().innerText(), /Warm floor set: 1 containers kept started\./);
+  await until('the floor held on the page', async () => {
+    await page.reload();
+    return (await page.locator('#warm tr[data-version="1"] [data-floor-held]').innerText()).trim() === '1 of 1';
+  }, 30_000, 500);
+  await shot('scaling');
+  await floor.getByLabel('Warm floor').fill('0');
+  await submit(page.getByRole('button', { name: 'Set floor' }));
+  assert.is((await api.get('/api/functions/web', adminToken)).body.function.minInstances, 0);
+
+  const start = async (version: string, percent: string) => {
+    const form = page.locator('form', { has: page.getByRole('button', { name: 'Start canary' }) });
+    await form.getByLabel('Version').fill(version);
+    await form.getByLabel('Share (%)').fill(percent);
+    await form.getByLabel('Window').fill('1m');
+    await submit(form.getByRole('button', { name: 'Start canary' }));
+  };
+  await start('2', '10');
+  assert.match(await page.getByRole('status').first().innerText(), /Canary started: v2 gets 10% of calls until /);
+  assert.match(await page.locator('#canary [data-canary-open]').innerText(), /v2 against v1:\s+running\s+10% of live's calls/);
+  assert.match(await page.locator('#aliases tr[data-alias="live"]').innerText(), /v1 90%, v2 10%/);
+  await submit(page.locator('#canary').getByRole('button', { name: 'Abort' }));
+  assert.match(await page.getByRole('status').first().innerText(), /Canary aborted: live is v1 again\./);
+  await start('2', '20');
+  await submit(page.locator('#canary').getByRole('button', { name: 'Promote now' }));
+  assert.match(await page.getByRole('status').first().innerText(), /Canary promoted: v2 is active\./);
+  assert.match(await page.locator('#canaries').innerText(), /v2\s+v1\s+20%\s+promoted[\s\S]*v2\s+v1\s+10%\s+aborted/);
+
+  // A version that fails every call, given half of the calls: rolled back on its own, the page says why.
+  await upload('web', readFileSync((await fnArtifact(`() => { throw new Error('v3 is broken'); }`)).path));
+  assert.is((await api.post('/api/functions/web/rollback', { version: 2 }, adminToken)).status, 200);
+  await page.reload();
+  await start('3', '50');
+  for (let i = 0; i < 80 && (await api.get('/api/functions/web/canaries', adminToken)).body.canaries[0].state === 'running'; i++) {
+    await Promise.all(Array.from({ length: 5 }, () => api.post('/api/functions/web/invoke', {}, adminToken)));
+  }
+  await until('the canary rolled back', async () => (await api.get('/api/functions/web/canaries', adminToken)).body.canaries[0].state === 'rolled_back', 10_000);
+  await page.reload();
+  assert.match(await page.locator('#canaries tr[data-canary="3"]').innerText(), /v3\s+v2\s+50%\s+rolled back[\s\S]*error rate is higher/);
+  await shot('canary');
+  assert.is((await api.get('/api/functions/web', adminToken)).body.function.activeVersion, 2);
+  assert.is((await api.post('/api/functions/web/rollback', { version: 1 }, adminToken)).status, 200);
+});
+
 s('the fleet page (admin): drain and undrain a node', async () => {
   await page.goto(`${server.url}/ui/fleet`);
   const nodes = page.locator('#nodes');

@@ -2,7 +2,6 @@
 // The web dashboard under /ui: server-rendered pages (Hono JSX) over the same services as the API, forms that
 // post and redirect, a session in cookies (session.ts) and a CSRF token on every form. Another user's function
 // or execution is a 404 page, as in the API.
-import { parseWeights, STICKY } from '../../../common/weights.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { raw } from 'hono/html';
@@ -19,10 +18,10 @@ import { getCookie } from 'hono/cookie';
 import { COOKIE, checkCsrf, clearSession, csrfToken, flash, flashSecret, newCsrfToken, sessionUser, setSession, takeFlash, takeSecret, type UiEnv } from './session.js';
 import type { Sealer } from '../secrets/crypto.js';
 import type { Logger } from '../../../common/logger.js';
-import { EnvValue } from '../env/env.routes.js';
 import { KeyName } from '../keys/keys.routes.js';
 import { InvokeBody } from '../invocations/invoke.routes.js';
-import { CSS, JS, Layout, when } from './ui.js';
+import { CSS, JS, Layout } from './ui.js';
+import { functionActions } from './function-actions.js';
 import { AccountPage, AsyncCallPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages/index.js';
 
 export interface DashboardDeps {
@@ -44,7 +43,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 type Form = Record<string, string>;
 
 export function dashboardRoutes(d: DashboardDeps) {
-  const { functions: fns, deployments, invocations, executions, env, keys, stats, liveLogs, deadLetters, schedules, aliases } = d.features;
+  const { functions: fns, deployments, invocations, executions, env, keys, stats, liveLogs, deadLetters, schedules, aliases, scaling, canaries } = d.features;
   const app = new Hono<UiEnv>();
 
   app.use('*', async (c, next) => {
@@ -167,7 +166,7 @@ export function dashboardRoutes(d: DashboardDeps) {
       throw err;
     }
     const statusFilter = (c.req.query('status') ?? '') as ExecutionStatus | '';
-    const [fn, deps, envList, keyList, s, hourly, ex, dead, scheduleList, aliasList] = await Promise.all([
+    const [fn, deps, envList, keyList, s, hourly, ex, dead, scheduleList, aliasList, scalingView, canaryList] = await Promise.all([
       fns.get(user, row.id),
       deployments.list(user, row.id, 20),
       env.list(user, row.id),
@@ -178,10 +177,12 @@ export function dashboardRoutes(d: DashboardDeps) {
       deadLetters.list(user, row.id, 20),
       schedules.list(user, row.id),
       aliases.list(user, row.id),
+      scaling.of(row),
+      canaries.list(user, row.id),
     ]);
     const notice = takeFlash(c);
     const newSecret = takeSecret(c, d.sealer, user.id);
-    const data: FunctionPageData = { fn, deployments: deps.deployments, env: envList, keys: keyList, deadLetters: dead.deadLetters, schedules: scheduleList, aliases: aliasList, stats: s, hourly, executions: ex.executions, statusFilter, notice, newSecret, ...extra };
+    const data: FunctionPageData = { fn, deployments: deps.deployments, env: envList, keys: keyList, deadLetters: dead.deadLetters, schedules: scheduleList, aliases: aliasList, scaling: scalingView, canaries: canaryList, stats: s, hourly, executions: ex.executions, statusFilter, notice, newSecret, ...extra };
     return page(c, fn.name, <FunctionPage csrf={c.get('csrf')} d={data} />, status);
   }
   app.get('/functions/:name', (c) => functionPage(c));
@@ -208,83 +209,7 @@ export function dashboardRoutes(d: DashboardDeps) {
       return c.redirect(`/ui/functions/${encodeURIComponent(fn.name)}`, 303);
     });
 
-  action('rollback', async (c, fn, f) => {
-    const version = Number(f.version);
-    if (!Number.isSafeInteger(version) || version < 1) throw Invalid('invalid_version', 'pick a version to roll back to', { field: 'version' });
-    const v = await deployments.rollback(c.get('user'), fn.id, version);
-    return `Rolled back: v${v.activeVersion} is active.`;
-  });
-  action('settings', async (c, fn, f) => {
-    const num = (k: string) => (f[k] === undefined || f[k] === '' ? undefined : Number(f[k]));
-    const parsed = {
-      memoryMb: num('memoryMb'),
-      cpus: num('cpus'),
-      timeoutMs: num('timeoutMs'),
-      concurrency: num('concurrency'),
-      maxInstances: num('maxInstances'),
-      auth: LIMITS.auth.safeParse(f.auth).data,
-      network: LIMITS.network.safeParse(f.network).data,
-    };
-    for (const [k, v] of Object.entries(parsed)) {
-      const check = (LIMITS as Record<string, { safeParse(x: unknown): { success: boolean } }>)[k]!;
-      if (v !== undefined && !check.safeParse(v).success) throw Invalid('invalid_setting', `${k}: out of bounds`, { field: k });
-    }
-    await fns.update(c.get('user'), fn.id, parsed);
-    return 'Settings saved: new containers use them.';
-  });
-  action('env', async (c, fn, f) => {
-    const key = f.key ?? '';
-    if (!EnvValue.safeParse(f.value ?? '').success) throw Invalid('invalid_env_value', `the value of ${key} is over 32 KiB`, { field: 'value' });
-    await env.set(c.get('user'), fn.id, f.secret ? {} : { [key]: f.value ?? '' }, f.secret ? { [key]: f.value ?? '' } : {});
-    return `${key} set${f.secret ? ' (secret)' : ''}.`;
-  });
-  action('env/unset', async (c, fn, f) => {
-    await env.unset(c.get('user'), fn.id, f.key ?? '');
-    return `${f.key} unset.`;
-  });
-  action('dead-letters/:id/replay', async (c, fn) => {
-    const r = await deadLetters.replay(c.get('user'), fn.id, c.req.param('id')!);
-    return `Replayed as call ${r.executionId.slice(0, 8)}.`;
-  });
-  action('dead-letters/:id/delete', async (c, fn) => {
-    await deadLetters.remove(c.get('user'), fn.id, c.req.param('id')!);
-    return 'Dead letter deleted.';
-  });
-  action('schedules', async (c, fn, f) => {
-    let payload: unknown;
-    try {
-      payload = f.payload ? JSON.parse(f.payload) : undefined;
-    } catch {
-      throw Invalid('invalid_payload', 'the payload is not JSON', { field: 'payload' });
-    }
-    const s = await schedules.create(c.get('user'), fn.id, { cron: f.cron ?? '', timezone: f.timezone || 'UTC', payload, overlap: f.overlap === 'queue' ? 'queue' : 'skip', catchUp: 'none', paused: false });
-    return `Schedule added: next run ${when(s.nextRunAt)}.`;
-  });
-  for (const [verb, paused] of [['pause', true], ['resume', false]] as const) action(`schedules/:id/${verb}`, async (c, fn) => (await schedules.update(c.get('user'), fn.id, c.req.param('id')!, { paused }), `Schedule ${verb}d.`));
-  action('schedules/:id/delete', async (c, fn) => (await schedules.remove(c.get('user'), fn.id, c.req.param('id')!), 'Schedule deleted.'));
-  action('aliases', async (c, fn, f) => {
-    const name = f.name ?? '';
-    const version = Number((f.version ?? '').replace(/^v/, ''));
-    if (!Number.isInteger(version) || version < 1) throw Invalid('invalid_version', 'the version is a number', { field: 'version' });
-    const user = c.get('user');
-    const exists = name === 'live' || (await aliases.list(user, fn.id)).some((a) => a.name === name);
-    const a = exists ? await aliases.update(user, fn.id, name, { version }) : await aliases.create(user, fn.id, { name, version });
-    return `${a.name} → v${a.version}.`;
-  });
-  action('aliases/split', async (c, fn, f) => {
-    const parts = (f.weights ?? '').split(/[\s,]+/).filter(Boolean);
-    const weights = parseWeights(parts, (part) => Invalid('invalid_weights', `a weight is <version>=<percent> (1=90 2=10); got ${part}`, { field: 'weights' }));
-    const sticky = f.sticky ? f.sticky : null;
-    if (sticky !== null && !STICKY.test(sticky)) throw Invalid('invalid_sticky', 'sticky is header:<name> or cookie:<name>', { field: 'sticky' });
-    const a = await aliases.update(c.get('user'), fn.id, f.name ?? '', { weights, sticky });
-    return `${a.name} split: ${Object.entries(a.weights ?? {}).map(([v, w]) => `v${v} ${w}%`).join(', ')}.`;
-  });
-  action('aliases/:alias/unsplit', async (c, fn) => (await aliases.update(c.get('user'), fn.id, c.req.param('alias')!, { weights: null }), 'Split ended.'));
-  action('aliases/:alias/delete', async (c, fn) => (await aliases.remove(c.get('user'), fn.id, c.req.param('alias')!), 'Alias deleted.'));
-  action('keys/:keyId/revoke', async (c, fn) => {
-    await keys.revoke(c.get('user'), fn.id, c.req.param('keyId')!);
-    return 'Key revoked.';
-  });
+  functionActions(action, d.features);
 
   // Creating or rolling a key shows its secret once, on the function's page after the redirect (a reload of
   // that page shows it no more, and creates no other key).

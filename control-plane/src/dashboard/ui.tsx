@@ -91,6 +91,8 @@ const STATUS_CLASS: Record<string, string> = {
   suspect: 'warn',
   rejected: 'warn',
   not_deployed: 'muted',
+  promoted: 'good',
+  aborted: 'muted',
 };
 
 export const Badge: FC<{ status: string }> = ({ status }) => <span class={`badge ${STATUS_CLASS[status] ?? 'bad'}`}>{status.replace('_', ' ')}</span>;

@@ -2,7 +2,7 @@
 // One function's page: its URL, last 24 hours, invoke form, live log, executions, versions, settings, env
 // and keys (the longer sections have files of their own, function-*.section.tsx).
 import type { FC } from 'hono/jsx';
-import type { DeadLetterView, DeploymentView, ScheduleView, AliasView, EnvEntry, ExecutionListItem, FunctionView, KeyView, StatsBucket, StatsSummary } from '../../../../common/api-types.js';
+import type { CanaryView, ScalingView, DeadLetterView, DeploymentView, ScheduleView, AliasView, EnvEntry, ExecutionListItem, FunctionView, KeyView, StatsBucket, StatsSummary } from '../../../../common/api-types.js';
 import { Badge, BarChart, Form, LineChart, mib } from '../ui.js';
 import { Flash, Stat, type PageNotice } from './shared.js';
 import { InvokeSection, type InvokeFormValues, type Invoked } from './function-invoke.section.js';
@@ -13,6 +13,7 @@ import { KeysSection } from './function-keys.section.js';
 import { DeadLettersSection } from './function-dead-letters.section.js';
 import { SchedulesSection } from './function-schedules.section.js';
 import { AliasesSection } from './function-aliases.section.js';
+import { CanariesSection, ScalingSection } from './function-scaling.section.js';
 
 export interface FunctionPageData {
   fn: FunctionView;
@@ -22,6 +23,8 @@ export interface FunctionPageData {
   deadLetters: DeadLetterView[];
   schedules: ScheduleView[];
   aliases: AliasView[];
+  scaling: ScalingView;
+  canaries: CanaryView[];
   stats: StatsSummary;
   hourly: StatsBucket[];
   executions: ExecutionListItem[];
@@ -113,6 +116,10 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
 
       <AliasesSection csrf={csrf} base={base} aliases={d.aliases} url={d.fn.url} />
 
+      <CanariesSection csrf={csrf} base={base} canaries={d.canaries} />
+
+      <ScalingSection csrf={csrf} base={base} scaling={d.scaling} />
+
       <h2>Settings</h2>
       <section class="card">
         <Form action={`${base}/settings`} csrf={csrf} class="row">
@@ -133,7 +140,7 @@ export const FunctionPage: FC<{ csrf: string; d: FunctionPageData }> = ({ csrf, 
             <input name="concurrency" type="number" min={1} max={1000} value={String(fn.concurrency)} />
           </label>
           <label>
-            Max instances
+            Max instances (fleet)
             <input name="maxInstances" type="number" min={1} max={100} value={String(fn.maxInstances)} />
           </label>
           <label>
