@@ -367,6 +367,11 @@ export interface NodeWarm {
   busy: number;
   /** Containers the node keeps for the version's warm floor (minInstances), idle or not. */
   floor: number;
+  /** How long its idle containers stay there (after a prewarm, or the last call), and when one is started again after a call (0: none). */
+  keepAliveMs: number;
+  prewarmMs: number;
+  /** The keep-alive is learned from the version's calls (else the node's fixed idle timeout). */
+  learned: boolean;
 }
 
 /** A worker host (GET /api/nodes/:id, POST /api/nodes/:id/drain and …/undrain). */
@@ -420,8 +425,8 @@ export interface ScalingVersionView {
   /** Containers its warm floor asks for, and those nodes hold for it. */
   floorWanted: number;
   floorHeld: number;
-  /** Per node: its containers of the version, and how many it holds for the floor. */
-  nodes: { node: string; name: string; idle: number; busy: number; floor: number }[];
+  /** Per node: its containers of the version, how many it holds for the floor, and its keep-alive there. */
+  nodes: { node: string; name: string; idle: number; busy: number; floor: number; keepAliveMs: number; prewarmMs: number; learned: boolean }[];
 }
 
 /** How a function scales now: calls, its queue, its warm containers, floor and cap. */

@@ -98,6 +98,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       epoch,
       logCapBytes: 256 * 1024,
       idleTimeoutMs: config.idleTimeout,
+      keepAlive: { mode: config.keepAlive, minMs: config.keepAliveMin, maxMs: config.keepAliveMax },
       maxContainers: config.maxContainers,
       maxMemoryBytes: facts.capacity.memoryBytes,
       stemsPerShape: config.stemCells,

@@ -52,7 +52,15 @@ export const agentSettings = {
     help: 'base image with Node for the runtime image (needs a registry); unset → assembled from this host’s Node',
     schema: z.string().min(1).optional(),
   },
-  idleTimeout: { env: 'CPUB_AGENT_IDLE_TIMEOUT', flag: 'idle-timeout', help: 'stop warm containers idle this long', schema: duration.default(300_000) },
+  idleTimeout: { env: 'CPUB_AGENT_IDLE_TIMEOUT', flag: 'idle-timeout', help: 'stop warm containers idle this long (with --keep-alive learned: until a version’s call pattern is known)', schema: duration.default(300_000) },
+  keepAlive: {
+    env: 'CPUB_AGENT_KEEP_ALIVE',
+    flag: 'keep-alive',
+    help: 'learned: each version’s idle time follows its calls (released after a call and started again shortly before the next when it has learned the gap; the hybrid histogram policy); fixed: always --idle-timeout',
+    schema: z.enum(['learned', 'fixed']).default('learned'),
+  },
+  keepAliveMin: { env: 'CPUB_AGENT_KEEP_ALIVE_MIN', flag: 'keep-alive-min', help: 'a learned keep-alive is at least this', schema: duration.default(60_000) },
+  keepAliveMax: { env: 'CPUB_AGENT_KEEP_ALIVE_MAX', flag: 'keep-alive-max', help: 'a learned keep-alive is at most this', schema: duration.default(3_600_000) },
   stemCells: {
     env: 'CPUB_AGENT_STEM_CELLS',
     flag: 'stem-cells',
@@ -78,7 +86,8 @@ export const agentSettings = {
 export type AgentConfig = Parsed<typeof agentSettings>;
 
 export function loadAgentConfig(env: Record<string, string | undefined>, flags: Record<string, string | undefined> = {}): AgentConfig {
-  return parseSettings(agentSettings, env, flags, (v) =>
-    Boolean(v.tlsCert) !== Boolean(v.tlsKey) ? ['CPUB_AGENT_TLS_CERT and CPUB_AGENT_TLS_KEY (--tls-cert, --tls-key): set both or neither'] : [],
-  );
+  return parseSettings(agentSettings, env, flags, (v) => [
+    ...(Boolean(v.tlsCert) !== Boolean(v.tlsKey) ? ['CPUB_AGENT_TLS_CERT and CPUB_AGENT_TLS_KEY (--tls-cert, --tls-key): set both or neither'] : []),
+    ...((v.keepAliveMin as number) > (v.keepAliveMax as number) ? ['CPUB_AGENT_KEEP_ALIVE_MIN (--keep-alive-min) is more than CPUB_AGENT_KEEP_ALIVE_MAX (--keep-alive-max)'] : []),
+  ]);
 }

@@ -7,7 +7,7 @@ import { NOW, type StoreCases } from '../helpers/store.js';
 
 const REPORT: NodeReport = { epoch: 'e1', memoryBytes: 8_000_000_000, cpus: 2.5, maxContainers: 10, containers: 1, inFlight: 0, limitsEnforced: true, limitNotes: ['no swap limit', 'cgroup v2'], rootless: true, agentVersion: '1.2.3' };
 
-const usage = (inFlight: number): NodeUsage => ({ containers: 3, inFlight, memoryBytes: 6_000_000_000, reservedBytes: 5_000_000_000, warm: [{ functionId: 'f1', version: 2, idle: 1, busy: inFlight, floor: 0 }] });
+const usage = (inFlight: number): NodeUsage => ({ containers: 3, inFlight, memoryBytes: 6_000_000_000, reservedBytes: 5_000_000_000, warm: [{ functionId: 'f1', version: 2, idle: 1, busy: inFlight, floor: 0, keepAliveMs: 300_000, prewarmMs: 0, learned: false }] });
 
 export const fleetCases: StoreCases = (s) => {
   s('nodes: upsert adds a node as down; joining again updates address, credential and TLS, keeps the rest', async ({ db }) => {

@@ -288,7 +288,7 @@ export class AgentLink {
       if (w.idle + w.busy > 0) this.warm.set(`${w.functionId}@${w.version}`, w.idle + w.busy);
       if (w.floor > 0) this.floors.set(`${w.functionId}@${w.version}`, w.floor);
     }
-    const warm = h.warm.filter((w) => w.idle + w.busy + w.floor > 0).map((w) => ({ functionId: w.functionId, version: w.version, idle: w.idle, busy: w.busy, floor: w.floor }));
+    const warm = h.warm.filter((w) => w.idle + w.busy + w.floor > 0 || w.learned).map((w) => ({ functionId: w.functionId, version: w.version, idle: w.idle, busy: w.busy, floor: w.floor, keepAliveMs: w.keepAliveMs, prewarmMs: w.prewarmMs, learned: w.learned }));
     this.events.onHeartbeat(epoch, { containers: this.containers, inFlight: u?.inFlight ?? 0, memoryBytes: Number(u?.memoryBytes ?? 0), reservedBytes: this.reservedBytes, warm }, h.draining);
   }
 

@@ -35,7 +35,7 @@ export type { NodeView };
 export function toNodeView(n: NodeRow): NodeView {
   let warm: NodeWarm[] = [];
   try {
-    warm = (JSON.parse(n.warm) as NodeWarm[]).map((w) => ({ ...w, floor: w.floor ?? 0 }));
+    warm = (JSON.parse(n.warm) as NodeWarm[]).map((w) => ({ ...w, floor: w.floor ?? 0, keepAliveMs: w.keepAliveMs ?? 0, prewarmMs: w.prewarmMs ?? 0, learned: w.learned ?? false }));
   } catch {
     // an unreadable column shows as no warm containers
   }

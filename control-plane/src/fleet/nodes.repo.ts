@@ -22,7 +22,7 @@ export interface NodeUsage {
   inFlight: number;
   memoryBytes: number;
   reservedBytes: number;
-  warm: { functionId: string; version: number; idle: number; busy: number; floor: number }[];
+  warm: { functionId: string; version: number; idle: number; busy: number; floor: number; keepAliveMs: number; prewarmMs: number; learned: boolean }[];
 }
 
 export const nodesRepo = {

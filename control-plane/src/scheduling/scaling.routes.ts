@@ -13,7 +13,7 @@ const ScalingVersionSchema = z.object({
   busy: z.number(),
   floorWanted: z.number().openapi({ description: 'containers its warm floor asks for (minInstances, shared by weight in a split)' }),
   floorHeld: z.number().openapi({ description: 'containers nodes hold for the floor (last heartbeats)' }),
-  nodes: z.array(z.object({ node: z.string(), name: z.string(), idle: z.number(), busy: z.number(), floor: z.number() })),
+  nodes: z.array(z.object({ node: z.string(), name: z.string(), idle: z.number(), busy: z.number(), floor: z.number(), keepAliveMs: z.number(), prewarmMs: z.number(), learned: z.boolean() })),
 });
 
 export const ScalingSchema = z

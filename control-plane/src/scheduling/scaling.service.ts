@@ -48,7 +48,7 @@ export class ScalingService {
         view.idle += w.idle;
         view.busy += w.busy;
         view.floorHeld += w.floor;
-        view.nodes.push({ node: n.id, name: n.name, idle: w.idle, busy: w.busy, floor: w.floor });
+        view.nodes.push({ node: n.id, name: n.name, idle: w.idle, busy: w.busy, floor: w.floor, keepAliveMs: w.keepAliveMs, prewarmMs: w.prewarmMs, learned: w.learned });
       }
     }
     const shortfalls = live.map(({ version: v }) => this.d.floors.get(`${fn.id}@${v}`)?.shortfall).filter(Boolean);

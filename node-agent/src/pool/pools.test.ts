@@ -100,7 +100,7 @@ s('a warm container is reused: one cold start, then warm calls on the same conta
   assert.not.ok(warm.timings.coldStart);
   assert.is(warm.body.toString(), cold.body.toString(), 'the same container answered');
   assert.is(fake.created.length, 1);
-  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 1, busy: 0, floor: 0 }]);
+  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 1, busy: 0, floor: 0, keepAliveMs: 60_000, prewarmMs: 0, learned: false }]);
   assert.is(p.reservedBytes(), 128 * 2 ** 20);
 });
 
@@ -113,7 +113,7 @@ s('a container takes up to `concurrency` calls at once; more wait for a free slo
   await new Promise((r) => setTimeout(r, 30));
   assert.is(g.stats.now, 2, 'the third call waits');
   assert.is(p.callsInFlight, 3);
-  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 0, busy: 1, floor: 0 }]);
+  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 0, busy: 1, floor: 0, keepAliveMs: 60_000, prewarmMs: 0, learned: false }]);
   g.release();
   await until('the third call running', () => g.stats.now === 1);
   g.release();
@@ -207,7 +207,7 @@ s('idle containers are reaped after the idle timeout; the next call starts a new
   const id = containersOf('f1')[0]!.id;
   await until('the idle container is removed', () => containersOf('f1').length === 0, 1500);
   assert.ok(fake.ops.includes(`remove ${id}`));
-  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 0, busy: 0, floor: 0 }]);
+  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 0, busy: 0, floor: 0, keepAliveMs: 40, prewarmMs: 0, learned: false }]);
   const next = await p.invoke(spec, request());
   assert.ok(first.timings.coldStart && next.timings.coldStart, 'a fresh container');
 });
@@ -218,7 +218,7 @@ s('a warm floor starts its containers, keeps them past the idle timeout, serves 
   const r = await p.warm(spec, 2, 3000);
   assert.equal(r, { ready: 2, shortfall: '' });
   assert.is(containersOf('f1').length, 2);
-  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 2, busy: 0, floor: 2 }]);
+  assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 2, busy: 0, floor: 2, keepAliveMs: 40, prewarmMs: 0, learned: false }]);
   await new Promise((res) => setTimeout(res, 700)); // idle timeouts and reaper passes (every 250 ms)
   assert.is(containersOf('f1').length, 2, 'the floor keeps its containers idle');
   const call = await p.invoke(spec, request());
@@ -227,6 +227,37 @@ s('a warm floor starts its containers, keeps them past the idle timeout, serves 
   await p.warm(spec, 2, 150);
   assert.is(containersOf('f1').length, 2);
   await until('the lapsed floor’s containers are reaped', () => containersOf('f1').length === 0, 2000);
+});
+
+s('a learned keep-alive: calls after a regular gap release the container after each call and find one prewarmed before the next; a fixed timeout shorter than the gap starts each cold', async () => {
+  // Minutes replayed as 100 ms bins: calls every 350 ms fall in the bin of 300–400 ms.
+  const GAP = 350;
+  const run = async (mode: 'learned' | 'fixed') => {
+    const p = await newPools({ idleTimeoutMs: 100, keepAlive: { mode, minMs: 0, maxMs: 60_000, binMs: 100 } });
+    const spec = deploy(`ka-${mode}`, () => 'ok');
+    const cold: boolean[] = [];
+    let released = 0;
+    for (let i = 0; i < 20; i++) {
+      cold.push((await p.invoke(spec, request())).timings.coldStart);
+      const next = Date.now() + GAP;
+      let seenEmpty = false;
+      while (Date.now() < next) {
+        if (containersOf(`ka-${mode}`).length === 0) seenEmpty = true;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      if (seenEmpty) released++;
+    }
+    return { p, cold, released };
+  };
+  const learnt = await run('learned');
+  const w = learnt.p.warmCounts()[0]!;
+  assert.ok(w.learned, 'the pattern is learned');
+  assert.is(w.prewarmMs, 270, 'started again at 90 % of the gap’s bin');
+  // Once learned (MIN_SAMPLES gaps, and a call's worth of slack), every call is warm, and the container still goes between calls.
+  assert.equal(learnt.cold.slice(14), Array(6).fill(false), `cold starts: ${learnt.cold.map(Number).join('')}`);
+  assert.ok(learnt.released >= 16, `released between calls ${learnt.released} times`);
+  const fixed = await run('fixed');
+  assert.ok(fixed.cold.slice(14).every(Boolean), `fixed 100 ms timeout: cold starts ${fixed.cold.map(Number).join('')}`);
 });
 
 s('a warm floor is held within maxInstances and the node’s room, says why it fell short, and is never evicted for another function', async () => {

@@ -5,6 +5,7 @@ import { LABELS } from '../images/function-image.js';
 import { WarmContainer, StartError, type ContainerOptions } from './warm-container.js';
 import type { CallRequest, CallResult, FunctionSpec } from './types.js';
 import { httpStatusOf } from '../../../proto/outcomes.js';
+import { KeepAlive, keeps, plan, type KeepAliveOptions } from './keep-alive.js';
 
 export interface PoolsOptions extends ContainerOptions {
   idleTimeoutMs: number;
@@ -19,6 +20,8 @@ export interface PoolsOptions extends ContainerOptions {
   stemsPerShape?: number;
   /** The runtime image stems run. */
   runtimeImage?: string;
+  /** How long idle containers stay (keep-alive.ts): learned per version within bounds; unset: the idle timeout. */
+  keepAlive?: Omit<KeepAliveOptions, 'fixedMs'>;
   /** The kept, checked bundle of a function image (undefined: none on this node, so no stem can load it). */
   bundleFor?: (image: string) => { appDir: string; entry: string } | undefined;
 }
@@ -33,6 +36,10 @@ export const DEFAULT_SHAPE = { memoryMb: 128, cpus: 0.5 };
 const shapeKey = (s: { memoryMb: number; cpus: number }) => `${s.memoryMb}m/${s.cpus}cpu`;
 
 class FunctionPool {
+  constructor(keepAlive: KeepAliveOptions) {
+    this.keepAlive = new KeepAlive(keepAlive);
+  }
+
   /** What the containers were made with (image, limits, env): a call with other settings recycles them. */
   fingerprint = '';
   readonly containers: WarmContainer[] = [];
@@ -41,6 +48,13 @@ class FunctionPool {
   startingBytes = 0;
   /** The warm floor (Warm): this many containers are kept, idle or not, until `until` (epoch ms). */
   floor = { count: 0, until: 0 };
+  /** Its calls' pattern, what it gives for its idle containers, and its last call (epoch ms). */
+  readonly keepAlive: KeepAlive;
+  lastArrival = 0;
+  /** The arrival a prewarm was last started for (one prewarm per gap). */
+  prewarmedFor = 0;
+  /** What its containers are made from (for a prewarm). */
+  spec: FunctionSpec | undefined;
   private waiters: (() => void)[] = [];
 
   /** Live containers the floor keeps now (0 once it lapsed). */
@@ -95,7 +109,9 @@ export class Pools {
     const mine = await this.runtime.list({ [LABELS.node]: this.opts.nodeId, [LABELS.managed]: 'true' });
     const stale = mine.filter((c) => c.labels[LABELS.epoch] !== this.opts.epoch);
     await Promise.all(stale.map((c) => this.runtime.remove(c.id)));
-    this.reaper = setInterval(() => void this.reap().catch(() => {}), Math.min(5000, Math.max(250, this.opts.idleTimeoutMs / 4)));
+    // Often enough for the idle timeout and, when keep-alives are learned, for a quarter of the histogram's bin.
+    const every = Math.min(5000, Math.max(250, this.opts.idleTimeoutMs / 4), this.opts.keepAlive?.mode === 'learned' ? Math.max(10, (this.opts.keepAlive.binMs ?? 60_000) / 4) : Infinity);
+    this.reaper = setInterval(() => void this.reap().catch(() => {}), every);
     this.reaper.unref();
     this.noteShape(DEFAULT_SHAPE, 0);
     return stale.length;
@@ -210,12 +226,13 @@ export class Pools {
     return out;
   }
 
-  warmCounts(): { functionId: string; version: number; idle: number; busy: number; floor: number }[] {
+  warmCounts(): { functionId: string; version: number; idle: number; busy: number; floor: number; keepAliveMs: number; prewarmMs: number; learned: boolean }[] {
     const now = Date.now();
     return [...this.pools.entries()].map(([k, p]) => {
       const [functionId, version] = k.split('@') as [string, string];
       const live = p.containers.filter((c) => !c.dead);
-      return { functionId, version: Number(version), idle: live.filter((c) => c.busy === 0).length, busy: live.filter((c) => c.busy > 0).length, floor: p.kept(now) };
+      const w = p.keepAlive.windows();
+      return { functionId, version: Number(version), idle: live.filter((c) => c.busy === 0).length, busy: live.filter((c) => c.busy > 0).length, floor: p.kept(now), keepAliveMs: Math.round(w.keepAliveMs), prewarmMs: Math.round(w.prewarmMs), learned: w.learned };
     });
   }
 
@@ -255,7 +272,9 @@ export class Pools {
 
   /** The pool of a version, made fresh when `spec` differs from what its containers were made with. */
   private poolFor(spec: FunctionSpec): FunctionPool {
-    const pool = this.pools.get(key(spec.functionId, spec.version)) ?? this.pools.set(key(spec.functionId, spec.version), new FunctionPool()).get(key(spec.functionId, spec.version))!;
+    const k = key(spec.functionId, spec.version);
+    const pool = this.pools.get(k) ?? this.pools.set(k, new FunctionPool({ mode: 'fixed', minMs: 0, maxMs: Infinity, ...this.opts.keepAlive, fixedMs: this.opts.idleTimeoutMs })).get(k)!;
+    pool.spec = spec;
     const fingerprint = `${spec.image}|${spec.memoryMb}|${spec.cpus}|${spec.network}|${spec.concurrency}|${JSON.stringify(spec.env)}`;
     if (pool.fingerprint !== fingerprint) {
       // Settings or env changed: containers made with the old ones take no new calls and go once idle.
@@ -286,6 +305,8 @@ export class Pools {
     const queued = performance.now();
     this.inFlight++;
     const pool = this.poolFor(spec);
+    pool.lastArrival = Date.now();
+    pool.keepAlive.observe(pool.lastArrival);
     try {
       let slot: Slot;
       try {
@@ -444,11 +465,19 @@ export class Pools {
       }
     }
     if (this.stems.size) void this.refill();
+    const now = Date.now();
     for (const p of this.pools.values()) {
+      const w = p.keepAlive.windows();
       // The most recently used go last: a warm floor keeps those.
       for (const c of [...p.containers].sort((a, b) => a.lastUsed - b.lastUsed)) {
-        if (c.busy > 0 || (!c.dead && (c.lastUsed >= cutoff || p.live <= p.kept()))) continue;
+        if (c.busy > 0 || (!c.dead && (keeps(plan(w, p.lastArrival, c.lastUsed), now) || p.live <= p.kept()))) continue;
         await this.discard(p, c).catch(() => {});
+      }
+      // A version whose calls come after a gap it has learned: one container is started shortly before the next.
+      const next = plan(w, p.lastArrival, p.lastArrival);
+      if (next.prewarmAt !== null && p.spec && p.live === 0 && p.prewarmedFor !== p.lastArrival && now >= next.prewarmAt && now < next.prewarmUntil!) {
+        p.prewarmedFor = p.lastArrival;
+        void this.prepare(p.spec, now + 30_000, true).catch(() => {});
       }
     }
   }
