@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { duration, parseSettings, type Parsed } from '../../common/settings.js';
+import { DEFAULT_BOUNDS } from './pool/keep-alive.js';
 
 const bytes = z
   .string()
@@ -59,8 +60,8 @@ export const agentSettings = {
     help: 'learned: each version’s idle time follows its calls (released after a call and started again shortly before the next when it has learned the gap; the hybrid histogram policy); fixed: always --idle-timeout',
     schema: z.enum(['learned', 'fixed']).default('learned'),
   },
-  keepAliveMin: { env: 'CPUB_AGENT_KEEP_ALIVE_MIN', flag: 'keep-alive-min', help: 'a learned keep-alive is at least this', schema: duration.default(60_000) },
-  keepAliveMax: { env: 'CPUB_AGENT_KEEP_ALIVE_MAX', flag: 'keep-alive-max', help: 'a learned keep-alive is at most this', schema: duration.default(3_600_000) },
+  keepAliveMin: { env: 'CPUB_AGENT_KEEP_ALIVE_MIN', flag: 'keep-alive-min', help: 'a learned keep-alive is at least this', schema: duration.default(DEFAULT_BOUNDS.minMs) },
+  keepAliveMax: { env: 'CPUB_AGENT_KEEP_ALIVE_MAX', flag: 'keep-alive-max', help: 'a learned keep-alive is at most this (longer gaps are prewarmed instead; more warm calls for more memory: see bench/README.md "scaling")', schema: duration.default(DEFAULT_BOUNDS.maxMs) },
   stemCells: {
     env: 'CPUB_AGENT_STEM_CELLS',
     flag: 'stem-cells',
