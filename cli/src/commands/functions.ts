@@ -75,7 +75,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       ['async queued', s.queued],
       ...s.versions.map((v): [string, string] => [
         `v${v.version}${v.weight ? ` (${v.weight}%)` : ''}`,
-        `${v.idle + v.busy} warm (${v.busy} busy)${v.floorWanted || v.floorHeld ? `, floor ${v.floorHeld} of ${v.floorWanted}` : ''}${v.nodes.length ? ` on ${v.nodes.map((n) => `${n.name} ${n.idle + n.busy}`).join(', ')}` : ''}`,
+        `${v.idle + v.busy} warm (${v.busy} busy)${v.floorWanted || v.floorHeld ? `, floor ${v.floorHeld} of ${v.floorWanted}` : ''}${v.nodes.length ? ` on ${v.nodes.map((n) => `${n.name} ${n.idle + n.busy}`).join(', ')}` : ''}${keepAliveText(v.nodes)}`,
       ]),
       ...(s.floorShortfall ? [['floor short', s.floorShortfall] as [string, string]] : []),
     ]);
@@ -202,4 +202,13 @@ export function functionCommands(program: Command, ctx: Ctx): void {
     if (opts.json) return printJson(r);
     console.log(r.secret);
   });
+}
+
+/** A version's keep-alive as its nodes report it: learned (prewarm, keep) or the fixed idle timeout. */
+function keepAliveText(nodes: ScalingView['versions'][number]['nodes']): string {
+  const n = nodes.find((x) => x.learned) ?? nodes[0];
+  if (!n || !n.keepAliveMs) return '';
+  const s = (ms: number) => (ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${Math.round(ms / 1000)} s`);
+  if (!n.learned) return `; idle timeout ${s(n.keepAliveMs)}`;
+  return n.prewarmMs ? `; learned: released after a call, prewarmed after ${s(n.prewarmMs)}, kept ${s(n.keepAliveMs)}` : `; learned keep-alive ${s(n.keepAliveMs)}`;
 }
