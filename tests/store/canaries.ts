@@ -41,6 +41,7 @@ export const canariesCases: StoreCases = (s) => {
     await canariesRepo.insert(db.kysely, row('c1', 'ca-f', 2));
     await canariesRepo.insert(db.kysely, row('c9', 'ca-g', 5));
     assert.is((await canariesRepo.open(db.kysely, 'ca-f'))?.id, 'c1');
+    assert.ok(await canariesRepo.insert(db.kysely, row('c1b', 'ca-f', 3, { state: 'running' })).then(() => false, () => true), 'one canary under way per function');
     assert.is((await canariesRepo.building(db.kysely, 'ca-f', 2))?.id, 'c1');
     assert.is(await canariesRepo.building(db.kysely, 'ca-f', 3), undefined);
     assert.is(await canariesRepo.move(db.kysely, 'c1', 'building', { state: 'running', started_at: NOW, ends_at: NOW + 600_000 }), true);

@@ -87,8 +87,19 @@ export class CanariesService {
   /** Records a canary of a version being deployed: its build then does not make it active, and it starts once built. */
   async forDeploy(fn: FunctionRow, version: number, input: CanaryInput, user: User): Promise<CanaryView> {
     const row = newRow(fn, version, input, user.id);
-    await canariesRepo.insert(this.d.db, row);
+    await this.insert(fn, row);
     return toCanaryView(row);
+  }
+
+  /** Inserts a canary; another one under way (started meanwhile, maybe by another replica) is a 409. */
+  private async insert(fn: FunctionRow, row: CanaryRow): Promise<void> {
+    try {
+      await canariesRepo.insert(this.d.db, row);
+    } catch (err) {
+      const open = await canariesRepo.open(this.d.db, fn.id);
+      if (open) throw Conflict('canary_under_way', `${fn.name} has a canary of v${open.version} under way (${open.state}); promote or abort it first`);
+      throw err;
+    }
   }
 
   /** Starts a canary of a ready version now. */
@@ -99,7 +110,7 @@ export class CanariesService {
     const dep = await deploymentsRepo.deployment(this.d.db, fn.id, input.version);
     if (dep?.status !== 'ready') throw Invalid('version_not_ready', `${fn.name} has no ready version ${input.version}`, { field: 'version' });
     const row = newRow(fn, input.version, input, user.id);
-    await canariesRepo.insert(this.d.db, row);
+    await this.insert(fn, row);
     await this.begin(fn.id, input.version);
     return toCanaryView((await canariesRepo.get(this.d.db, row.id))!);
   }

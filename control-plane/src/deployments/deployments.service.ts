@@ -78,8 +78,14 @@ export class DeploymentsService {
       this.d.artifacts.discard(staged);
       throw err;
     }
-    // Recorded before the build starts: the build sees it and leaves the version inactive.
-    const canaryView = canary && (await this.d.canaries!.forDeploy(f, version, canary, user));
+    // Recorded before the build starts: the build sees it and leaves the version inactive. A canary started meanwhile
+    // (the check passed for both) fails this version instead of letting its build make it active.
+    const canaryView =
+      canary &&
+      (await this.d.canaries!.forDeploy(f, version, canary, user).catch(async (err: unknown) => {
+        await deploymentsRepo.finishDeployment(this.d.db, f.id, version, { status: 'failed', build_log: '', error: (err as Error).message, finished_at: Date.now() });
+        throw err;
+      }));
     const build = this.d.builder.build(f.id, version, staged.digest, staged.sizeBytes);
     if (wait) await build;
     const dep = (await deploymentsRepo.deployment(this.d.db, f.id, version))!;

@@ -1,7 +1,7 @@
 // Canaries (issue 20): a new version that gets a share of live's calls for a window while its error rate and p95
 // are compared with the active version's (from the rollups), then is promoted, or rolled back on its own. Each row
 // is the history of one canary: what it was given, what was seen, and how it ended.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -26,6 +26,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('canaries_function').on('canaries').columns(['function_id', 'created_at']).execute();
   await db.schema.createIndex('canaries_state').on('canaries').column('state').execute();
+  // One canary under way per function, however many replicas start one at once.
+  await db.schema
+    .createIndex('canaries_one_open')
+    .on('canaries')
+    .column('function_id')
+    .unique()
+    .where(sql.ref('state'), 'in', [sql.lit('building'), sql.lit('running')])
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
