@@ -2,7 +2,8 @@
 // started across the fleet (a split shares the floor by weight, at least one each), spread over nodes by
 // warm-floor.ts and counted against their memory. Agents hold a floor for a while (HOLD_MS) unless it is renewed,
 // so one replica at a time (the `warm-floor` lease) renews every floor each EVERY_MS, and ends (count 0) the floors
-// nobody wants any more; a floor whose keeper died lapses by itself and its containers go idle the usual way.
+// nobody wants any more; a floor whose keeper died lapses by itself and its containers go idle the usual way. A
+// running canary's version keeps one container too.
 import type { Kysely } from 'kysely';
 import type { Database, FunctionRow } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
@@ -11,6 +12,7 @@ import type { Leases } from '../maintenance/lease.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import { spreadFloor } from './warm-floor.js';
+import { canariesRepo } from '../canaries/canaries.repo.js';
 
 const EVERY_MS = 5000;
 /** How long an agent keeps a floor without a renewal: three missed renewals and a start's worth of slack. */
@@ -99,6 +101,15 @@ export class FloorKeeper {
         wanted.add(`${fn.id}@${version}`);
         work.push(this.keep(fn, version, count));
       }
+    }
+    // A running canary's version keeps at least one container warm (it was warmed before its calls moved).
+    for (const c of await canariesRepo.allOpen(this.d.db)) {
+      const fv = `${c.function_id}@${c.version}`;
+      if (c.state !== 'running' || wanted.has(fv)) continue;
+      const fn = await functionsRepo.byIdOfActiveOwner(this.d.db, c.function_id);
+      if (!fn) continue;
+      wanted.add(fv);
+      work.push(this.keep(fn, c.version, 1));
     }
     // Floors held for versions nobody wants any more (the floor lowered to 0, a new active version, a split ended).
     for (const { link } of this.d.fleet.floorNodes('')) {
