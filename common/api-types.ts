@@ -305,6 +305,8 @@ export interface AliasView {
   weights: Record<string, number> | null;
   /** `header:<name>` or `cookie:<name>`: a caller that sends it gets the same version of a split every time. */
   sticky: string | null;
+  /** Containers of its version(s) kept started across the fleet (its warm floor; live's is the function's minInstances). */
+  minInstances: number;
   createdAt: string;
   updatedAt: string;
 }

@@ -137,13 +137,13 @@ s('roll back from the versions table; set a secret and see it masked; edit limit
 
 s('aliases: one set from the function’s page and called at its URL; live split by weight (a bad split says why), the split ended; deleted', async () => {
   await page.goto(`${server.url}/ui/functions/web`);
-  assert.match(await page.locator('#aliases').innerText(), /live\s+v1\s+—\s+—\s+\/fn\/\S+\/web/);
+  assert.match(await page.locator('#aliases').innerText(), /live\s+v1\s+—\s+—\s+—\s+\/fn\/\S+\/web/);
   const set = page.locator('form', { has: page.getByRole('button', { name: 'Set alias' }) });
   await set.getByLabel('Alias').fill('canary');
   await set.getByLabel('Version').fill('2');
   await submit(set.getByRole('button', { name: 'Set alias' }));
   assert.match(await page.getByRole('status').first().innerText(), /canary → v2\./);
-  const url = (await page.locator('#aliases tr[data-alias="canary"] td').nth(4).innerText()).trim();
+  const url = (await page.locator('#aliases tr[data-alias="canary"] td').nth(5).innerText()).trim();
   assert.match(url, /\/web@canary$/);
   const splitForm = page.locator('form', { has: page.getByRole('button', { name: 'Split' }) });
   await splitForm.getByLabel('Weights').fill('1=50 2=60');

@@ -218,12 +218,15 @@ s('a second version with new settings from containerpub.json, --no-wait, deploym
   assert.match(ok(['aliases', 'set', 'greeter', 'beta', '2']).stdout, 'beta → v2');
   assert.match(ok(['aliases', 'set', 'greeter', 'beta', 'v1']).stdout, 'beta → v1');
   assert.match(ok(['aliases', 'split', 'greeter', 'live', '1=90', '2=10', '--sticky', 'header:x-user']).stdout, 'live: v1 90%, v2 10% (sticky by header:x-user)');
-  assert.match(ok(['aliases', 'list', 'greeter']).stdout, /ALIAS\s+VERSION\s+SPLIT\s+STICKY\n+live\s+v1\s+v1 90%, v2 10%\s+header:x-user\n+beta\s+v1\s+—/);
+  assert.match(ok(['aliases', 'list', 'greeter']).stdout, /ALIAS\s+VERSION\s+SPLIT\s+STICKY\s+FLOOR\n+live\s+v1\s+v1 90%, v2 10%\s+header:x-user\s+—\n+beta\s+v1\s+—/);
   assert.match(ok(['aliases', 'split', 'greeter', 'live', '--off']).stdout, 'live: no split (v1)');
   const sum = cpub(['aliases', 'split', 'greeter', 'live', '1=50', '2=60']);
   assert.equal([sum.status, /sum to 110/.test(sum.stderr)], [1, true], sum.stderr);
   assert.is(cpub(['aliases', 'split', 'greeter', 'live', '1=half']).status, 2);
   assert.match(ok(['aliases', 'set', 'greeter', 'beta', '2']).stdout, 'beta → v2');
+  assert.match(ok(['aliases', 'set', 'greeter', 'beta', '2', '--min-instances', '1']).stdout, 'beta → v2 (warm floor 1)');
+  assert.match(ok(['aliases', 'list', 'greeter']).stdout, /beta\s+v2\s+—\s+—\s+1/);
+  assert.is(JSON.parse(ok(['aliases', 'set', 'greeter', 'beta', '2', '--min-instances', '0', '--json']).stdout).alias.minInstances, 0);
   ok(['invoke', 'greeter', '--alias', 'beta']);
   assert.is(JSON.parse(ok(['executions', 'greeter', '--json']).stdout).executions[0].version, 2, 'the call through beta ran its version (v1 is active)');
   const nope = cpub(['invoke', 'greeter', '--alias', 'nope']);

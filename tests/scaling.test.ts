@@ -101,6 +101,16 @@ s('minInstances: kept on both nodes, counted in their memory, and the first call
   // Lowered to 0: the floor ends, and its containers go after the idle timeout like any others.
   assert.is((await api.patch('/api/functions/floored', { minInstances: 0 }, token)).status, 200);
   await until('the floor ended and its containers reaped', async () => (await warm('floored')) === 0 && (await scaling('floored')).versions.every((v) => v.floorHeld === 0), 30_000, 250);
+
+  // An alias's own floor: its version kept warm; live's floor is the function's (a 400 says so).
+  const live = await api.patch('/api/functions/floored/aliases/live', { minInstances: 1 }, token);
+  assert.equal([live.status, live.body.code], [400, 'live_floor']);
+  const stable = await api.post('/api/functions/floored/aliases', { name: 'stable', version: 1, minInstances: 1 }, token);
+  assert.is(stable.status, 201, JSON.stringify(stable.body));
+  assert.is(stable.body.alias.minInstances, 1);
+  await until('the alias’s floor held', async () => (await scaling('floored')).versions.some((v) => v.version === 1 && v.floorWanted === 1 && v.floorHeld === 1), 30_000, 250);
+  assert.is((await api.patch('/api/functions/floored/aliases/stable', { minInstances: 0 }, token)).status, 200);
+  await until('the alias’s floor ended', async () => (await scaling('floored')).versions.every((v) => v.floorHeld === 0 && v.floorWanted === 0), 30_000, 250);
 });
 
 /** Uploads a new version of `name`; `query` may make it a canary. */

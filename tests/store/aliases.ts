@@ -7,7 +7,7 @@ import { NOW, ownerWith, type StoreCases } from '../helpers/store.js';
 export const aliasesCases: StoreCases = (s) => {
   s('aliases: listed by name, one per name and function, changed in place (live’s on its first split), removed, and gone with their function', async ({ db }) => {
     await ownerWith(db, 'al-owner', 'al-f', 'al-g');
-    const row = (function_id: string, name: string, version: number) => ({ function_id, name, version, weights: null, sticky: null, created_at: NOW, updated_at: NOW });
+    const row = (function_id: string, name: string, version: number) => ({ function_id, name, version, weights: null, sticky: null, min_instances: null as number | null, created_at: NOW, updated_at: NOW });
     await aliasesRepo.insert(db.kysely, row('al-f', 'stable', 1));
     await aliasesRepo.insert(db.kysely, row('al-f', 'beta', 2));
     await aliasesRepo.insert(db.kysely, row('al-g', 'stable', 3));
@@ -18,6 +18,9 @@ export const aliasesCases: StoreCases = (s) => {
     await aliasesRepo.put(db.kysely, { ...row('al-f', 'live', 0), weights: '{"1":50,"2":50}', sticky: null, updated_at: NOW + 1 });
     const live = (await aliasesRepo.get(db.kysely, 'al-f', 'live'))!;
     assert.equal([live.weights, live.sticky, Number(live.created_at), Number(live.updated_at)], ['{"1":50,"2":50}', null, NOW, NOW + 1]);
+    // A floor on an alias: found by the floor keeper's question, kept by put.
+    await aliasesRepo.put(db.kysely, { ...row('al-g', 'stable', 3), min_instances: 2, updated_at: NOW + 2 });
+    assert.equal((await aliasesRepo.withFloor(db.kysely)).map((a) => [a.function_id, a.name, a.min_instances]), [['al-g', 'stable', 2]]);
     assert.is(await aliasesRepo.remove(db.kysely, 'al-f', 'beta'), true);
     assert.is(await aliasesRepo.remove(db.kysely, 'al-f', 'beta'), false);
     await functionsRepo.delete(db.kysely, 'al-f', NOW);

@@ -18,32 +18,40 @@ export function aliasesCommands(program: Command, ctx: Ctx): void {
     const r = await ctx.api(opts).request<{ aliases: AliasView[] }>('GET', `/api/functions/${enc(ref)}/aliases`);
     if (opts.json) return printJson(r);
     printTable(
-      r.aliases.map((a) => ({ ...a, v: a.version === null ? '—' : `v${a.version}`, split: splitText(a), stick: a.sticky ?? '—' })),
+      r.aliases.map((a) => ({ ...a, v: a.version === null ? '—' : `v${a.version}`, split: splitText(a), stick: a.sticky ?? '—', floor: a.minInstances ? String(a.minInstances) : '—' })),
       [
         ['name', 'ALIAS'],
         ['v', 'VERSION'],
         ['split', 'SPLIT'],
         ['stick', 'STICKY'],
+        ['floor', 'FLOOR'],
       ],
     );
   });
 
-  examples(withServerJson(aliases.command('set <fn> <alias> <version>').description('point an alias at a version (made if new; live follows the active version: use cpub rollback)')), ['cpub aliases set api stable 3']).action(
-    async (ref: string, name: string, version: string, opts) => {
-      const v = Number(version.replace(/^v/, ''));
-      if (!Number.isInteger(v) || v < 1) throw new CliError('bad version', `a version is a number (for example 3); got ${JSON.stringify(version)}`, 2);
-      const api = ctx.api(opts);
-      let r: { alias: AliasView };
-      try {
-        r = await api.request<{ alias: AliasView }>('PATCH', `/api/functions/${enc(ref)}/aliases/${enc(name)}`, { version: v });
-      } catch (err) {
-        if (!(err instanceof ApiError && err.code === 'alias_not_found')) throw err;
-        r = await api.request<{ alias: AliasView }>('POST', `/api/functions/${enc(ref)}/aliases`, { name, version: v });
-      }
-      if (opts.json) return printJson(r);
-      console.log(`${name} → v${r.alias.version}`);
-    },
-  );
+  examples(
+    withServerJson(aliases.command('set <fn> <alias> <version>').description('point an alias at a version (made if new; live follows the active version: use cpub rollback)')).option(
+      '--min-instances <n>',
+      'the alias’s warm floor: containers of its version kept started across the fleet (0: none; live’s is cpub update --min-instances)',
+    ),
+    ['cpub aliases set api stable 3', 'cpub aliases set api stable 3 --min-instances 2'],
+  ).action(async (ref: string, name: string, version: string, opts) => {
+    const v = Number(version.replace(/^v/, ''));
+    if (!Number.isInteger(v) || v < 1) throw new CliError('bad version', `a version is a number (for example 3); got ${JSON.stringify(version)}`, 2);
+    const min = opts.minInstances === undefined ? undefined : Number(opts.minInstances);
+    if (min !== undefined && !Number.isInteger(min)) throw new CliError('bad floor', `--min-instances is a number of containers; got ${JSON.stringify(opts.minInstances)}`, 2);
+    const body = { version: v, ...(min === undefined ? {} : { minInstances: min }) };
+    const api = ctx.api(opts);
+    let r: { alias: AliasView };
+    try {
+      r = await api.request<{ alias: AliasView }>('PATCH', `/api/functions/${enc(ref)}/aliases/${enc(name)}`, body);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'alias_not_found')) throw err;
+      r = await api.request<{ alias: AliasView }>('POST', `/api/functions/${enc(ref)}/aliases`, { name, ...body });
+    }
+    if (opts.json) return printJson(r);
+    console.log(`${name} → v${r.alias.version}${r.alias.minInstances ? ` (warm floor ${r.alias.minInstances})` : ''}`);
+  });
 
   examples(
     withServerJson(aliases.command('split <fn> <alias> [weights...]').description('split an alias’s calls between versions by weight, <version>=<percent> summing to 100'))

@@ -24,7 +24,19 @@ export const aliasesRepo = {
     await db
       .insertInto('function_aliases')
       .values(row)
-      .onConflict((oc) => oc.columns(['function_id', 'name']).doUpdateSet({ version: row.version, weights: row.weights, sticky: row.sticky, updated_at: row.updated_at }))
+      .onConflict((oc) => oc.columns(['function_id', 'name']).doUpdateSet({ version: row.version, weights: row.weights, sticky: row.sticky, min_instances: row.min_instances, updated_at: row.updated_at }))
+      .execute();
+  },
+
+  /** Aliases with a warm floor, of owners not disabled (the floor keeper's pass). */
+  withFloor(db: Executor): Promise<FunctionAliasRow[]> {
+    return db
+      .selectFrom('function_aliases')
+      .innerJoin('functions', 'functions.id', 'function_aliases.function_id')
+      .innerJoin('users', 'users.id', 'functions.owner_id')
+      .selectAll('function_aliases')
+      .where('function_aliases.min_instances', '>', 0)
+      .where('users.disabled_at', 'is', null)
       .execute();
   },
 

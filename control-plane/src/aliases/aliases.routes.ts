@@ -13,6 +13,7 @@ export const AliasSchema = z
     version: z.number().int().nullable(),
     weights: z.record(z.string(), z.number()).nullable(),
     sticky: z.string().nullable(),
+    minInstances: z.number().openapi({ description: 'containers of its version(s) kept started across the fleet (its warm floor; live’s is the function’s minInstances)' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -30,9 +31,10 @@ const fields = {
     .regex(STICKY, 'header:<name> or cookie:<name>')
     .nullable()
     .openapi({ description: 'header:<name> or cookie:<name>: a caller sending it gets the same version of a split every time' }),
+  minInstances: z.number().int().min(0).max(100).openapi({ description: 'its warm floor: containers of its version(s) kept started across the fleet (at most the function’s maxInstances); live’s is the function’s minInstances' }),
 };
-const CreateAlias = z.object({ name: z.string().min(1).max(32), version: fields.version, weights: fields.weights.optional(), sticky: fields.sticky.optional() });
-const ChangeAlias = z.object({ version: fields.version.optional(), weights: fields.weights.optional(), sticky: fields.sticky.optional() });
+const CreateAlias = z.object({ name: z.string().min(1).max(32), version: fields.version, weights: fields.weights.optional(), sticky: fields.sticky.optional(), minInstances: fields.minInstances.optional() });
+const ChangeAlias = z.object({ version: fields.version.optional(), weights: fields.weights.optional(), sticky: fields.sticky.optional(), minInstances: fields.minInstances.optional() });
 
 const one = fnRef.extend({ name: z.string().min(1).max(32) });
 const noAlias = problem('No such alias of the function (or no such function)');

@@ -24,6 +24,7 @@ export interface AliasInput {
   version: number;
   weights?: Record<string, number> | null | undefined;
   sticky?: string | null | undefined;
+  minInstances?: number | undefined;
 }
 export type AliasChange = Partial<Omit<AliasInput, 'name'>>;
 
@@ -33,6 +34,7 @@ export function toAliasView(fn: FunctionRow, name: string, row: FunctionAliasRow
     version: name === LIVE ? fn.active_version : row!.version,
     weights: row?.weights ? (JSON.parse(row.weights) as Record<string, number>) : null,
     sticky: row?.sticky ?? null,
+    minInstances: name === LIVE ? (fn.min_instances ?? 0) : (row?.min_instances ?? 0),
     createdAt: new Date(Number(row?.created_at ?? fn.created_at)).toISOString(),
     updatedAt: new Date(Number(row?.updated_at ?? fn.updated_at)).toISOString(),
   };
@@ -94,8 +96,9 @@ export class AliasesService {
     if ((await aliasesRepo.count(this.db, fn.id)) >= MAX_ALIASES) throw Conflict('too_many_aliases', `${fn.name} has ${MAX_ALIASES} aliases already; delete one first`);
     await this.ready(fn, input.version, 'version');
     const weights = await this.weights(fn, input.weights);
+    floorFits(fn, input.minInstances);
     const now = Date.now();
-    const row: FunctionAliasRow = { function_id: fn.id, name: input.name, version: input.version, weights, sticky: input.sticky ?? null, created_at: now, updated_at: now };
+    const row: FunctionAliasRow = { function_id: fn.id, name: input.name, version: input.version, weights, sticky: input.sticky ?? null, min_instances: input.minInstances || null, created_at: now, updated_at: now };
     await aliasesRepo.insert(this.db, row);
     this.cache.delete(fn.id);
     return toAliasView(fn, row.name, row);
@@ -106,6 +109,8 @@ export class AliasesService {
     const row = await this.row(fn, name);
     if (name === LIVE && change.version !== undefined) throw Invalid('live_follows_active', `live is the active version: POST /api/functions/${fn.name}/rollback {"version": ${change.version}} to change it`, { field: 'version' });
     if (change.version !== undefined) await this.ready(fn, change.version, 'version');
+    if (name === LIVE && change.minInstances !== undefined) throw Invalid('live_floor', `live's warm floor is the function's: PATCH /api/functions/${fn.name} {"minInstances": ${change.minInstances}}`, { field: 'minInstances' });
+    floorFits(fn, change.minInstances);
     const now = Date.now();
     const next: FunctionAliasRow = {
       function_id: fn.id,
@@ -113,6 +118,7 @@ export class AliasesService {
       version: change.version ?? row?.version ?? fn.active_version ?? 0,
       weights: change.weights === undefined ? (row?.weights ?? null) : await this.weights(fn, change.weights),
       sticky: change.sticky === undefined ? (row?.sticky ?? null) : change.sticky,
+      min_instances: change.minInstances === undefined ? (row?.min_instances ?? null) : change.minInstances || null,
       created_at: row?.created_at ?? now,
       updated_at: now,
     };
@@ -192,4 +198,9 @@ export class AliasesService {
     if (sum !== 100) throw Invalid('invalid_weights', `weights sum to ${sum}, not 100`, { field: 'weights' });
     return JSON.stringify(Object.fromEntries(entries.sort(([a], [b]) => Number(a) - Number(b)).map(([v, w]) => [v, w])));
   }
+}
+
+/** An alias's warm floor fits under the function's cap (a 400 naming minInstances otherwise). */
+function floorFits(fn: FunctionRow, min: number | undefined): void {
+  if (min !== undefined && min > fn.max_instances) throw Invalid('min_over_max', `minInstances (${min}) is more than the function's maxInstances (${fn.max_instances})`, { field: 'minInstances' });
 }

@@ -137,7 +137,7 @@ export class CanariesService {
     const now = Date.now();
     const moved = await this.d.db.transaction().execute(async (tx) => {
       if (!(await canariesRepo.move(tx, row.id, 'building', { state: 'running', started_at: now, ends_at: now + Number(row.window_ms) }))) return false;
-      await aliasesRepo.put(tx, { function_id: fn.id, name: 'live', version: row.baseline, weights: JSON.stringify({ [row.baseline]: 100 - row.percent, [version]: row.percent }), sticky: null, created_at: now, updated_at: now });
+      await aliasesRepo.put(tx, { function_id: fn.id, name: 'live', version: row.baseline, weights: JSON.stringify({ [row.baseline]: 100 - row.percent, [version]: row.percent }), sticky: null, min_instances: null, created_at: now, updated_at: now });
       await audit(tx, 'canary_started', fn, row, { warm: ready });
       return true;
     });

@@ -19,6 +19,7 @@ import * as m0016 from './migrations/0016-aliases.js';
 import * as m0017 from './migrations/0017-call-queue.js';
 import * as m0018 from './migrations/0018-warm-floor.js';
 import * as m0019 from './migrations/0019-canaries.js';
+import * as m0020 from './migrations/0020-alias-floors.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -40,6 +41,7 @@ const migrations = {
   '0017-call-queue': m0017,
   '0018-warm-floor': m0018,
   '0019-canaries': m0019,
+  '0020-alias-floors': m0020,
 };
 
 export type MigrationName = keyof typeof migrations;

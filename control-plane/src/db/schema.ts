@@ -359,6 +359,8 @@ export interface FunctionAliasesTable {
   weights: string | null;
   /** `header:<name>` or `cookie:<name>`: a caller sending it always gets the same version of a split. */
   sticky: string | null;
+  /** Containers of its version(s) kept started across the fleet (null: none; live's is the function's min_instances). */
+  min_instances: number | null;
   created_at: number;
   updated_at: number;
 }

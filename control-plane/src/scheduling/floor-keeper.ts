@@ -2,8 +2,9 @@
 // started across the fleet (a split shares the floor by weight, at least one each), spread over nodes by
 // warm-floor.ts and counted against their memory. Agents hold a floor for a while (HOLD_MS) unless it is renewed,
 // so one replica at a time (the `warm-floor` lease) renews every floor each EVERY_MS, and ends (count 0) the floors
-// nobody wants any more; a floor whose keeper died lapses by itself and its containers go idle the usual way. A
-// running canary's version keeps one container too.
+// nobody wants any more; a floor whose keeper died lapses by itself and its containers go idle the usual way. An
+// alias may have a floor of its own (its version's, shared by weight over its split); a running canary's version
+// keeps one container; a version wanted by several floors keeps the most any of them asks.
 import type { Kysely } from 'kysely';
 import type { Database, FunctionRow } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
@@ -13,6 +14,7 @@ import type { DeploymentsService } from '../deployments/deployments.service.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import { spreadFloor } from './warm-floor.js';
 import { canariesRepo } from '../canaries/canaries.repo.js';
+import { aliasesRepo } from '../aliases/aliases.repo.js';
 
 const EVERY_MS = 5000;
 /** How long an agent keeps a floor without a renewal: three missed renewals and a start's worth of slack. */
@@ -92,25 +94,32 @@ export class FloorKeeper {
 
   private async pass(): Promise<void> {
     if (this.d.leases && !(await this.d.leases.acquire('warm-floor', 3 * EVERY_MS))) return;
-    const wanted = new Set<string>();
-    const work: Promise<void>[] = [];
+    // What each version wants: the most any of its floors asks (the same containers serve them all).
+    const wanted = new Map<string, { fn: FunctionRow; version: number; count: number }>();
+    const want = (fn: FunctionRow, version: number, count: number) => {
+      const fv = `${fn.id}@${version}`;
+      const w = wanted.get(fv);
+      if (!w || w.count < count) wanted.set(fv, { fn, version, count });
+    };
+    // A floor over a split is shared by weight, at least one each.
+    const share = (min: number, weight: number, split: boolean) => (split ? Math.max(1, Math.round((min * weight) / 100)) : min);
     for (const fn of await functionsRepo.withFloor(this.d.db)) {
       const versions = await this.d.liveVersions(fn);
-      for (const { version, weight } of versions) {
-        const count = versions.length > 1 ? Math.max(1, Math.round((fn.min_instances! * weight) / 100)) : fn.min_instances!;
-        wanted.add(`${fn.id}@${version}`);
-        work.push(this.keep(fn, version, count));
-      }
+      for (const { version, weight } of versions) want(fn, version, share(fn.min_instances!, weight, versions.length > 1));
+    }
+    for (const a of await aliasesRepo.withFloor(this.d.db)) {
+      const fn = await functionsRepo.byId(this.d.db, a.function_id);
+      if (!fn) continue;
+      const weights = a.weights ? Object.entries(JSON.parse(a.weights) as Record<string, number>).filter(([, w]) => w > 0) : [[String(a.version), 100] as const];
+      for (const [v, w] of weights) want(fn, Number(v), share(a.min_instances!, Number(w), weights.length > 1));
     }
     // A running canary's version keeps at least one container warm (it was warmed before its calls moved).
     for (const c of await canariesRepo.allOpen(this.d.db)) {
-      const fv = `${c.function_id}@${c.version}`;
-      if (c.state !== 'running' || wanted.has(fv)) continue;
+      if (c.state !== 'running') continue;
       const fn = await functionsRepo.byIdOfActiveOwner(this.d.db, c.function_id);
-      if (!fn) continue;
-      wanted.add(fv);
-      work.push(this.keep(fn, c.version, 1));
+      if (fn) want(fn, c.version, 1);
     }
+    const work: Promise<void>[] = [...wanted.values()].map((w) => this.keep(w.fn, w.version, w.count));
     // Floors held for versions nobody wants any more (the floor lowered to 0, a new active version, a split ended).
     for (const { link } of this.d.fleet.floorNodes('')) {
       for (const fv of link.floors.keys()) {

@@ -6,6 +6,7 @@ import type { Database, FunctionRow, User } from '../db/schema.js';
 import type { FunctionLookup } from '../functions/functions.service.js';
 import { asyncCallsRepo } from '../async-calls/async-calls.repo.js';
 import { nodesRepo } from '../fleet/nodes.repo.js';
+import { aliasesRepo } from '../aliases/aliases.repo.js';
 import { toNodeView } from '../fleet/fleet.service.js';
 import type { ScalingVersionView, ScalingView } from '../../../common/api-types.js';
 import type { FloorState } from './floor-keeper.js';
@@ -28,7 +29,7 @@ export class ScalingService {
   }
 
   async of(fn: FunctionRow): Promise<ScalingView> {
-    const [live, queued, nodes] = await Promise.all([this.d.liveVersions(fn), asyncCallsRepo.queuedOf(this.d.db, fn.id), nodesRepo.list(this.d.db)]);
+    const [live, queued, nodes, aliases] = await Promise.all([this.d.liveVersions(fn), asyncCallsRepo.queuedOf(this.d.db, fn.id), nodesRepo.list(this.d.db), aliasesRepo.list(this.d.db, fn.id)]);
     const min = fn.min_instances ?? 0;
     const byVersion = new Map<number, ScalingVersionView>();
     const version = (v: number) => {
@@ -40,6 +41,14 @@ export class ScalingService {
       const view = version(v);
       view.weight = weight;
       view.floorWanted = min === 0 ? 0 : live.length > 1 ? Math.max(1, Math.round((min * weight) / 100)) : min;
+    }
+    // An alias's floor: its version(s), shared by weight; a version keeps the most any floor asks.
+    for (const a of aliases.filter((x) => (x.min_instances ?? 0) > 0 && x.name !== 'live')) {
+      const weights = a.weights ? Object.entries(JSON.parse(a.weights) as Record<string, number>).filter(([, w]) => w > 0) : [[String(a.version), 100] as const];
+      for (const [v, w] of weights) {
+        const view = version(Number(v));
+        view.floorWanted = Math.max(view.floorWanted, weights.length > 1 ? Math.max(1, Math.round((a.min_instances! * Number(w)) / 100)) : a.min_instances!);
+      }
     }
     for (const n of nodes.filter((x) => x.status !== 'down').map(toNodeView)) {
       for (const w of n.warm) {

@@ -12,7 +12,7 @@ export const AliasesSection: FC<{ csrf: string; base: string; aliases: AliasView
     <h2>Aliases</h2>
     <section class="card">
       <table id="aliases">
-        <Head cols={['Alias', 'Version', 'Split', 'Sticky', 'URL', '']} />
+        <Head cols={['Alias', 'Version', 'Split', 'Sticky', 'Floor', 'URL', '']} />
         <tbody>
           {aliases.map((a) => (
             <tr data-alias={a.name}>
@@ -20,6 +20,7 @@ export const AliasesSection: FC<{ csrf: string; base: string; aliases: AliasView
               <td>{a.version === null ? '—' : `v${a.version}`}</td>
               <td>{split(a)}</td>
               <td class="mono">{a.sticky ?? '—'}</td>
+              <td>{a.minInstances || '—'}</td>
               <td class="mono">{a.name === 'live' ? url : `${url}@${a.name}`}</td>
               <td>
                 {a.weights ? <ActionButton action={`${base}/aliases/${a.name}/unsplit`} csrf={csrf} kind="secondary" label="End split" /> : null}{' '}
