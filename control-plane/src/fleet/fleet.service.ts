@@ -16,7 +16,7 @@ import type { Leases } from '../maintenance/lease.js';
 import { nodesRepo } from './nodes.repo.js';
 import { AgentLink, builtKey } from './agent-link.js';
 import { place, type NodeState } from '../scheduling/placement.js';
-import type { FloorNode } from '../scheduling/warm-floor.js';
+import type { FloorNode, NodeBasics } from '../scheduling/warm-floor.js';
 import type { LogLine, NodeView, NodeWarm } from '../../../common/api-types.js';
 
 export interface FleetOptions {
@@ -177,16 +177,8 @@ export class Fleet {
     const image = builtKey(need.functionId, need.digest);
     const states: NodeState[] = [];
     for (const l of this.links.values()) {
-      const row = this.rows.get(l.nodeId);
       states.push({
-        id: l.nodeId,
-        status: row?.status ?? 'down',
-        connected: l.ready,
-        // Another replica may have seen the agent restart first: its epoch in the table is then newer.
-        epochCurrent: !row?.epoch || row.epoch === l.epoch,
-        capacity: l.capacity,
-        reservedBytes: l.reservedBytes,
-        containers: l.containers,
+        ...this.nodeOf(l),
         warmFree: l.warmFree(fv, need.concurrency),
         hasImage: l.built.has(image),
         inFlight: l.inFlight,
@@ -197,22 +189,22 @@ export class Fleet {
 
   /** Every dialled node as the warm floor's spread sees it, for one version (`<function id>@<version>`). */
   floorNodes(fv: string): { link: AgentLink; node: FloorNode }[] {
-    return [...this.links.values()].map((l) => {
-      const row = this.rows.get(l.nodeId);
-      return {
-        link: l,
-        node: {
-          id: l.nodeId,
-          status: row?.status ?? 'down',
-          connected: l.ready,
-          epochCurrent: !row?.epoch || row.epoch === l.epoch,
-          capacity: l.capacity,
-          reservedBytes: l.reservedBytes,
-          containers: l.containers,
-          has: l.warm.get(fv) ?? 0,
-        },
-      };
-    });
+    return [...this.links.values()].map((l) => ({ link: l, node: { ...this.nodeOf(l), has: l.warm.get(fv) ?? 0 } }));
+  }
+
+  /** What placement and the warm floor know of a node: its state (the table), its link, its room (heartbeats). */
+  private nodeOf(l: AgentLink): NodeBasics {
+    const row = this.rows.get(l.nodeId);
+    return {
+      id: l.nodeId,
+      status: row?.status ?? 'down',
+      connected: l.ready,
+      // Another replica may have seen the agent restart first: its epoch in the table is then newer.
+      epochCurrent: !row?.epoch || row.epoch === l.epoch,
+      capacity: l.capacity,
+      reservedBytes: l.reservedBytes,
+      containers: l.containers,
+    };
   }
 
   /** Containers of a version (`<function id>@<version>`) on every node (their last heartbeats). */

@@ -12,7 +12,7 @@ import type { Fleet } from '../fleet/fleet.service.js';
 import type { Leases } from '../maintenance/lease.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
 import { functionsRepo } from '../functions/functions.repo.js';
-import { spreadFloor } from './warm-floor.js';
+import { floorShares, spreadFloor } from './warm-floor.js';
 import { canariesRepo } from '../canaries/canaries.repo.js';
 import { aliasesRepo } from '../aliases/aliases.repo.js';
 
@@ -101,17 +101,15 @@ export class FloorKeeper {
       const w = wanted.get(fv);
       if (!w || w.count < count) wanted.set(fv, { fn, version, count });
     };
-    // A floor over a split is shared by weight, at least one each.
-    const share = (min: number, weight: number, split: boolean) => (split ? Math.max(1, Math.round((min * weight) / 100)) : min);
+    // A floor over a split is shared by weight, at least one each (floorShares).
     for (const fn of await functionsRepo.withFloor(this.d.db)) {
-      const versions = await this.d.liveVersions(fn);
-      for (const { version, weight } of versions) want(fn, version, share(fn.min_instances!, weight, versions.length > 1));
+      const live = await this.d.liveVersions(fn);
+      const weights = Object.fromEntries(live.map((v) => [v.version, v.weight]));
+      for (const s of floorShares(fn.min_instances!, weights, fn.active_version!)) want(fn, s.version, s.count);
     }
     for (const a of await aliasesRepo.withFloor(this.d.db)) {
       const fn = await functionsRepo.byId(this.d.db, a.function_id);
-      if (!fn) continue;
-      const weights = a.weights ? Object.entries(JSON.parse(a.weights) as Record<string, number>).filter(([, w]) => w > 0) : [[String(a.version), 100] as const];
-      for (const [v, w] of weights) want(fn, Number(v), share(a.min_instances!, Number(w), weights.length > 1));
+      if (fn) for (const s of floorShares(a.min_instances!, a.weights, a.version)) want(fn, s.version, s.count);
     }
     // A running canary's version keeps at least one container warm (it was warmed before its calls moved).
     for (const c of await canariesRepo.allOpen(this.d.db)) {

@@ -10,6 +10,7 @@ import { aliasesRepo } from '../aliases/aliases.repo.js';
 import { toNodeView } from '../fleet/fleet.service.js';
 import type { ScalingVersionView, ScalingView } from '../../../common/api-types.js';
 import type { FloorState } from './floor-keeper.js';
+import { floorShares } from './warm-floor.js';
 
 export interface ScalingDeps {
   db: Kysely<Database>;
@@ -37,19 +38,13 @@ export class ScalingService {
       if (!view) byVersion.set(v, (view = { version: v, weight: 0, idle: 0, busy: 0, floorWanted: 0, floorHeld: 0, nodes: [] }));
       return view;
     };
-    for (const { version: v, weight } of live) {
-      const view = version(v);
-      view.weight = weight;
-      view.floorWanted = min === 0 ? 0 : live.length > 1 ? Math.max(1, Math.round((min * weight) / 100)) : min;
-    }
-    // An alias's floor: its version(s), shared by weight; a version keeps the most any floor asks.
-    for (const a of aliases.filter((x) => (x.min_instances ?? 0) > 0 && x.name !== 'live')) {
-      const weights = a.weights ? Object.entries(JSON.parse(a.weights) as Record<string, number>).filter(([, w]) => w > 0) : [[String(a.version), 100] as const];
-      for (const [v, w] of weights) {
-        const view = version(Number(v));
-        view.floorWanted = Math.max(view.floorWanted, weights.length > 1 ? Math.max(1, Math.round((a.min_instances! * Number(w)) / 100)) : a.min_instances!);
-      }
-    }
+    for (const { version: v, weight } of live) version(v).weight = weight;
+    // Its floor over live's version(s) and each alias's over its own, shared by weight; a version keeps the most any asks.
+    const floors = [
+      ...(min && fn.active_version !== null ? floorShares(min, Object.fromEntries(live.map((v) => [v.version, v.weight])), fn.active_version) : []),
+      ...aliases.filter((a) => (a.min_instances ?? 0) > 0 && a.name !== 'live').flatMap((a) => floorShares(a.min_instances!, a.weights, a.version)),
+    ];
+    for (const f of floors) version(f.version).floorWanted = Math.max(version(f.version).floorWanted, f.count);
     for (const n of nodes.filter((x) => x.status !== 'down').map(toNodeView)) {
       for (const w of n.warm) {
         if (w.functionId !== fn.id) continue;

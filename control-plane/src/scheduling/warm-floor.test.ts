@@ -1,7 +1,7 @@
 // Table-driven cases for the warm floor's spread: each rule of warm-floor.ts, one row each.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spreadFloor, type FloorNode } from './warm-floor.js';
+import { floorShares, spreadFloor, type FloorNode } from './warm-floor.js';
 
 const GB = 2 ** 30;
 const MB = 2 ** 20;
@@ -37,5 +37,18 @@ for (const c of cases) {
     assert.is(r.shortfall, c.short ?? 0);
   });
 }
+
+test('a floor over a split is shared by weight, at least one each; over one version, all of it', () => {
+  assert.equal(floorShares(4, null, 3), [{ version: 3, count: 4 }]);
+  assert.equal(floorShares(4, '{"1":90,"2":10}', 1), [
+    { version: 1, count: 4 },
+    { version: 2, count: 1 },
+  ]);
+  assert.equal(floorShares(10, { '1': 50, '2': 50 }, 1), [
+    { version: 1, count: 5 },
+    { version: 2, count: 5 },
+  ]);
+  assert.equal(floorShares(2, { '3': 100 }, 1), [{ version: 3, count: 2 }]);
+});
 
 test.run();

@@ -7,16 +7,12 @@
 //      the most free memory;
 //   4. a container that needs a start must fit in the node's memory (its limit, counted against what the node has
 //      reserved) and under its container cap; what fits nowhere is the floor's shortfall.
+import type { NodeState } from './placement.js';
 
-export interface FloorNode {
-  id: string;
-  status: string;
-  connected: boolean;
-  epochCurrent: boolean;
-  capacity: { memoryBytes: number; maxContainers: number };
-  /** Memory limits of the containers on the node (last heartbeat). */
-  reservedBytes: number;
-  containers: number;
+/** What placement and the warm floor both know of a node. */
+export type NodeBasics = Pick<NodeState, 'id' | 'status' | 'connected' | 'epochCurrent' | 'capacity' | 'reservedBytes' | 'containers'>;
+
+export interface FloorNode extends NodeBasics {
   /** Live containers of this version there now. */
   has: number;
 }
@@ -38,4 +34,15 @@ export function spreadFloor(count: number, memoryBytes: number, nodes: readonly 
     given.set(next.id, given.get(next.id)! + 1);
   }
   return { perNode: new Map([...given].filter(([, k]) => k > 0)), shortfall: count - placed };
+}
+
+/**
+ * A floor of `min` containers over the versions an alias sends calls to: all of it to a single version; over a split,
+ * shared by weight, at least one each. `weights` as stored (JSON {"<version>": percent}), or null: `version` alone.
+ */
+export function floorShares(min: number, weights: string | Record<string, number> | null, version: number): { version: number; count: number }[] {
+  const parsed = typeof weights === 'string' ? (JSON.parse(weights) as Record<string, number>) : weights;
+  const split = parsed ? Object.entries(parsed).filter(([, w]) => w > 0) : [];
+  if (split.length < 2) return [{ version: split.length ? Number(split[0]![0]) : version, count: min }];
+  return split.map(([v, w]) => ({ version: Number(v), count: Math.max(1, Math.round((min * w) / 100)) }));
 }
