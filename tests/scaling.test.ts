@@ -129,6 +129,10 @@ s('a canary failing 20 % of its calls is rolled back on its own within its windo
   // Bad input is a 400 naming what is wrong; the first version cannot be a canary (nothing to compare it with).
   const bad = await upload('checkout', `() => new Response('x')`, '&canary=0');
   assert.is(bad.status, 400, JSON.stringify(bad.body));
+  const typo = await upload('checkout', `() => new Response('x')`, '&canry=10');
+  assert.is(typo.status, 400, 'a misspelt canary parameter is refused, not deployed live');
+  assert.match(JSON.stringify(typo.body), /canry/);
+  assert.is((await api.get('/api/functions/checkout', token)).body.function.activeVersion, 1);
   await deploy('first', `() => new Response('x')`);
   assert.is((await api.post('/api/functions/first/canaries', { version: 1, percent: 10, windowMs: 60_000 }, token)).status, 400, 'the active version cannot be its own canary');
 

@@ -61,7 +61,7 @@ export const agentSettings = {
     schema: z.enum(['learned', 'fixed']).default('learned'),
   },
   keepAliveMin: { env: 'CPUB_AGENT_KEEP_ALIVE_MIN', flag: 'keep-alive-min', help: 'a learned keep-alive is at least this', schema: duration.default(DEFAULT_BOUNDS.minMs) },
-  keepAliveMax: { env: 'CPUB_AGENT_KEEP_ALIVE_MAX', flag: 'keep-alive-max', help: 'a learned keep-alive is at most this (longer gaps are prewarmed instead; more warm calls for more memory: see bench/README.md "scaling")', schema: duration.default(DEFAULT_BOUNDS.maxMs) },
+  keepAliveMax: { env: 'CPUB_AGENT_KEEP_ALIVE_MAX', flag: 'keep-alive-max', help: 'a learned keep-alive is at most this (a version whose calls come after a regular longer gap is released and prewarmed instead; a higher bound buys more warm calls for more memory: see bench/README.md "scaling")', schema: duration.default(DEFAULT_BOUNDS.maxMs) },
   stemCells: {
     env: 'CPUB_AGENT_STEM_CELLS',
     flag: 'stem-cells',

@@ -4,6 +4,7 @@
 import * as assert from 'uvu/assert';
 import { canariesRepo } from '../../control-plane/src/canaries/canaries.repo.js';
 import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
+import { deploymentsRepo } from '../../control-plane/src/deployments/deployments.repo.js';
 import { statsRepo } from '../../control-plane/src/stats/stats.repo.js';
 import { Histogram } from '../../control-plane/src/stats/histogram.js';
 import { MINUTE } from '../../control-plane/src/stats/rollups.js';
@@ -55,6 +56,12 @@ export const canariesCases: StoreCases = (s) => {
     assert.equal([list[1]!.reason, Number(list[1]!.finished_at), Number(list[1]!.window_ms)], ['worse', NOW + 5, 600_000]);
     await canariesRepo.setSeen(db.kysely, 'c2', '{"x":1}');
     assert.is((await canariesRepo.get(db.kysely, 'c2'))?.seen, '{"x":1}');
+    // A promotion activates its version only over the one it was compared with.
+    await functionsRepo.update(db.kysely, 'ca-g', { active_version: 4, updated_at: NOW });
+    assert.is(await deploymentsRepo.activateIf(db.kysely, 'ca-g', 5, 3, NOW + 1), false, 'v4 is active, not v3');
+    assert.is((await functionsRepo.byId(db.kysely, 'ca-g'))?.active_version, 4);
+    assert.is(await deploymentsRepo.activateIf(db.kysely, 'ca-g', 5, 4, NOW + 1), true);
+    assert.is((await functionsRepo.byId(db.kysely, 'ca-g'))?.active_version, 5);
     await functionsRepo.delete(db.kysely, 'ca-f', NOW);
     assert.equal(await canariesRepo.list(db.kysely, 'ca-f', 10), [], 'deleted with the function');
     assert.is((await canariesRepo.list(db.kysely, 'ca-g', 10)).length, 1, 'another function’s untouched');

@@ -1,6 +1,6 @@
 // `cpub list | info | update | delete | deployments | rollback`: functions and their versions.
 import type { Command } from 'commander';
-import type { ApiClient } from '../api-client.js';
+import { ApiError, type ApiClient } from '../api-client.js';
 import { duration } from '../../../common/settings.js';
 import { ask } from '../prompt.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
@@ -43,7 +43,14 @@ export function functionCommands(program: Command, ctx: Ctx): void {
   examples(withServerJson(program.command('info <fn>').description('one function: limits, auth, active version, URL, and how it scales now (calls, queue, warm containers, floor, cap)')), ['cpub info hello']).action(async (ref: string, opts) => {
     const api = ctx.api(opts);
     const f = await getFn(api, ref);
-    const s = (await api.request<{ scaling: ScalingView }>('GET', `/api/functions/${enc(ref)}/scaling`)).scaling;
+    // A server from before GET …/scaling answers 404 there: its function is shown without how it scales.
+    const s = await api
+      .request<{ scaling: ScalingView }>('GET', `/api/functions/${enc(f.id)}/scaling`)
+      .then((r) => r.scaling)
+      .catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) return null;
+        throw err;
+      });
     if (opts.json) return printJson({ function: f, scaling: s });
     printFields([
       ['name', f.name],
@@ -68,6 +75,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       ['on failure, POST to', f.destinations.onFailure ?? 'nowhere'],
       ['updated', f.updatedAt],
     ]);
+    if (!s) return;
     console.log('');
     printFields([
       ['in flight', `${s.inFlight} of ${s.capacity} (concurrency × max instances)`],

@@ -19,7 +19,8 @@ export type AuditEvent =
   | 'canary_started'
   | 'canary_promoted'
   | 'canary_rolled_back'
-  | 'canary_aborted';
+  | 'canary_aborted'
+  | 'canary_failed';
 
 export interface AuditRecord {
   event: AuditEvent;

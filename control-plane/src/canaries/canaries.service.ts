@@ -23,6 +23,8 @@ import { judge, type Seen } from './canary-judge.js';
 const EVERY_MS = 1000;
 /** A ready canary still `building` this long after its build (the replica that built it died before starting it) is started by the judge. */
 const STUCK_MS = 30_000;
+/** How long a canary waits for a warm container of its version before its calls move (they start one if none is up). */
+const WARM_WAIT_MS = 15_000;
 /** A canary's window when a deploy does not say. */
 export const DEFAULT_CANARY_WINDOW_MS = 600_000;
 export const CANARY_LIMITS = { percent: { min: 1, max: 99 }, windowMs: { min: 10_000, max: 86_400_000 } };
@@ -66,6 +68,8 @@ export function toCanaryView(r: CanaryRow): CanaryView {
 export class CanariesService {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Canaries being started here (`<function>@<version>`): the judge does not start one twice. */
+  private readonly beginning = new Set<string>();
   private stopped = false;
 
   constructor(private readonly d: CanariesDeps) {}
@@ -122,26 +126,47 @@ export class CanariesService {
 
   /**
    * Starts a built canary: warms its containers (as many as the active version has, scaled by its share, at least
-   * one), then splits live and starts its window.
+   * one; waiting up to WARM_WAIT_MS for one to be up), then splits live and starts its window — unless, meanwhile,
+   * another version became active or live was split (checked again in the transaction that splits it).
    */
   async begin(functionId: string, version: number): Promise<void> {
+    if (this.beginning.has(`${functionId}@${version}`)) return;
+    this.beginning.add(`${functionId}@${version}`);
+    try {
+      await this.beginOnce(functionId, version);
+    } finally {
+      this.beginning.delete(`${functionId}@${version}`);
+    }
+  }
+
+  private async beginOnce(functionId: string, version: number): Promise<void> {
     const row = await canariesRepo.building(this.d.db, functionId, version);
-    const fn = row && (await functionsRepo.byId(this.d.db, functionId));
+    const fn = row && (await functionsRepo.byIdOfActiveOwner(this.d.db, functionId));
     if (!row || !fn) return;
     if (fn.active_version !== row.baseline) {
       await this.finish(fn, row, 'building', 'aborted', `v${fn.active_version} became active while it was built`);
       return;
     }
     const count = Math.max(1, Math.ceil((this.d.warmCount(fn.id, row.baseline) * row.percent) / 100));
-    const ready = await this.d.warmUp(fn, version, count).catch(() => 0);
+    await this.d.warmUp(fn, version, count).catch(() => 0);
+    for (const end = Date.now() + WARM_WAIT_MS; this.d.warmCount(fn.id, version) < 1 && Date.now() < end && !this.stopped; ) await new Promise((r) => setTimeout(r, 250));
+    const ready = this.d.warmCount(fn.id, version);
     const now = Date.now();
     const moved = await this.d.db.transaction().execute(async (tx) => {
+      const current = await functionsRepo.byId(tx, fn.id);
+      if (current?.active_version !== row.baseline || (await aliasesRepo.get(tx, fn.id, 'live'))?.weights) return false;
       if (!(await canariesRepo.move(tx, row.id, 'building', { state: 'running', started_at: now, ends_at: now + Number(row.window_ms) }))) return false;
       await aliasesRepo.put(tx, { function_id: fn.id, name: 'live', version: row.baseline, weights: JSON.stringify({ [row.baseline]: 100 - row.percent, [version]: row.percent }), sticky: null, min_instances: null, created_at: now, updated_at: now });
       await audit(tx, 'canary_started', fn, row, { warm: ready });
       return true;
     });
-    if (!moved) return;
+    if (!moved) {
+      // Not started: say why, unless another replica started it.
+      const fresh = await functionsRepo.byId(this.d.db, fn.id);
+      if (fresh && fresh.active_version !== row.baseline) await this.finish(fn, row, 'building', 'aborted', `v${fresh.active_version} became active while it was warmed`);
+      else if (fresh) await this.finish(fn, row, 'building', 'aborted', 'live was split while it was warmed');
+      return;
+    }
     this.d.onChanged(fn.id);
     this.d.log.info({ function: fn.id, name: fn.name, version, baseline: row.baseline, percent: row.percent, windowMs: Number(row.window_ms), warm: ready }, 'canary started');
   }
@@ -180,10 +205,13 @@ export class CanariesService {
   private async pass(): Promise<void> {
     const open = await canariesRepo.allOpen(this.d.db);
     if (!open.length || (this.d.leases && !(await this.d.leases.acquire('canaries', 5 * EVERY_MS)))) return;
-    for (const row of open) {
+    // Running canaries first: one failing must not wait for another's start.
+    for (const row of [...open].sort((a, b) => Number(a.state !== 'running') - Number(b.state !== 'running'))) {
       const fn = await functionsRepo.byId(this.d.db, row.function_id);
       if (!fn) continue;
-      if (row.state === 'building') await this.building(fn, row);
+      // A disabled owner's functions answer no one: their canaries end, nothing is promoted on no evidence.
+      if (!(await functionsRepo.byIdOfActiveOwner(this.d.db, fn.id))) await this.finish(fn, row, row.state, 'aborted', 'its owner was disabled');
+      else if (row.state === 'building') await this.building(fn, row);
       else await this.judgeOne(fn, row);
     }
   }
@@ -191,7 +219,8 @@ export class CanariesService {
   private async building(fn: FunctionRow, row: CanaryRow): Promise<void> {
     const dep = await deploymentsRepo.deployment(this.d.db, fn.id, row.version);
     if (!dep || dep.status === 'failed') await this.finish(fn, row, 'building', 'failed', `its build failed${dep?.error ? `: ${dep.error}` : ''}`);
-    else if (dep.status === 'ready' && Date.now() - Number(dep.finished_at ?? 0) > STUCK_MS) await this.begin(fn.id, row.version);
+    // Started behind the pass: a warm-up must not hold up judging the running ones.
+    else if (dep.status === 'ready' && Date.now() - Number(dep.finished_at ?? 0) > STUCK_MS) void this.begin(fn.id, row.version).catch((err) => this.d.log.warn({ err }, 'starting a canary failed'));
   }
 
   private async judgeOne(fn: FunctionRow, row: CanaryRow): Promise<void> {
@@ -211,9 +240,15 @@ export class CanariesService {
     const now = Date.now();
     const done = await this.d.db.transaction().execute(async (tx) => {
       if (!(await canariesRepo.move(tx, row.id, from, { state: to, reason, finished_at: now, ...(seen ? { seen: JSON.stringify(seen) } : {}) }))) return false;
-      if (to === 'promoted') await deploymentsRepo.activate(tx, fn.id, row.version, now);
-      else if (from === 'running') await endLiveSplit(tx, fn.id);
-      const event: AuditEvent = to === 'promoted' ? 'canary_promoted' : to === 'rolled_back' ? 'canary_rolled_back' : 'canary_aborted';
+      if (to === 'promoted') {
+        // Only over the version it was compared with: a deploy or rollback since then stays (the canary is aborted).
+        if (!(await deploymentsRepo.activateIf(tx, fn.id, row.version, row.baseline, now))) {
+          await canariesRepo.move(tx, row.id, 'promoted', { state: 'aborted', reason: 'another version became active before it could be promoted' });
+          await audit(tx, 'canary_aborted', fn, row, { reason: 'another version became active before it could be promoted' });
+          return true;
+        }
+      } else if (from === 'running') await endLiveSplit(tx, fn.id);
+      const event: AuditEvent = to === 'promoted' ? 'canary_promoted' : to === 'rolled_back' ? 'canary_rolled_back' : to === 'failed' ? 'canary_failed' : 'canary_aborted';
       await audit(tx, event, fn, row, { reason });
       return true;
     });

@@ -94,7 +94,7 @@ export function functionActions(action: Action, features: Features): void {
     return 'Key revoked.';
   });
   action('scaling', async (c, fn, f) => {
-    const n = Number(f.minInstances ?? '');
+    const n = (f.minInstances ?? '').trim() === '' ? NaN : Number(f.minInstances);
     if (!LIMITS.minInstances.safeParse(n).success) throw Invalid('invalid_setting', 'the warm floor is a number of containers, 0–100', { field: 'minInstances' });
     await fns.update(c.get('user'), fn.id, { minInstances: n });
     return n ? `Warm floor set: ${n} containers kept started.` : 'Warm floor removed: containers start on demand.';

@@ -45,6 +45,14 @@ export const deploymentsRepo = {
     await endLiveSplit(db, functionId);
   },
 
+  /** Makes a version active only if `from` still is (a canary's promotion); whether it did. Ends a split of live. */
+  async activateIf(db: Executor, functionId: string, version: number, from: number, now: number): Promise<boolean> {
+    const r = await db.updateTable('functions').set({ active_version: version, updated_at: now }).where('id', '=', functionId).where('active_version', '=', from).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) return false;
+    await endLiveSplit(db, functionId);
+    return true;
+  },
+
   /**
    * A version that became ready is made active when it is the newest ready one: a rollback is undone by a
    * newer deploy, and an older build finishing late never replaces a newer active version.

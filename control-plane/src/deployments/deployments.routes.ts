@@ -32,7 +32,9 @@ export function deploymentsRoutes(deployments: DeploymentsService, user: Middlew
         wait: z.enum(['true', 'false']).optional(),
         canary: z.coerce.number().pipe(canaryFields.percent).optional().openapi({ description: 'deploy as a canary: the share of live’s calls it gets (percent); it is not made active, and is promoted when it holds for canaryWindowMs' }),
         canaryWindowMs: z.coerce.number().pipe(canaryFields.windowMs).optional().openapi({ description: 'the canary’s window (default 10 minutes)' }),
-      }),
+      })
+        // A misspelt canary parameter must not deploy the version live: unknown parameters are a 400.
+        .strict(),
       body: {
         required: true,
         content: {

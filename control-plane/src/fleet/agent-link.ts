@@ -195,7 +195,7 @@ export class AgentLink {
     const client = this.client;
     if (!client || !this.epoch) return Promise.reject(NotSent(`node ${this.nodeId} is not connected`));
     return new Promise((resolve, reject) =>
-      client.Warm(req, { deadline: Date.now() + 60_000 }, (err, r) => (err ? reject(remoteError(err)) : resolve({ ready: r!.ready, shortfall: r!.shortfall }))),
+      client.Warm(req, { deadline: Date.now() + 10_000 }, (err, r) => (err ? reject(remoteError(err)) : resolve({ ready: r!.ready, shortfall: r!.shortfall }))),
     );
   }
 
@@ -288,7 +288,7 @@ export class AgentLink {
       if (w.idle + w.busy > 0) this.warm.set(`${w.functionId}@${w.version}`, w.idle + w.busy);
       if (w.floor > 0) this.floors.set(`${w.functionId}@${w.version}`, w.floor);
     }
-    const warm = h.warm.filter((w) => w.idle + w.busy + w.floor > 0 || w.learned).map((w) => ({ functionId: w.functionId, version: w.version, idle: w.idle, busy: w.busy, floor: w.floor, keepAliveMs: w.keepAliveMs, prewarmMs: w.prewarmMs, learned: w.learned }));
+    const warm = h.warm.filter((w) => w.idle + w.busy + w.floor > 0).map((w) => ({ functionId: w.functionId, version: w.version, idle: w.idle, busy: w.busy, floor: w.floor, keepAliveMs: w.keepAliveMs, prewarmMs: w.prewarmMs, learned: w.learned }));
     this.events.onHeartbeat(epoch, { containers: this.containers, inFlight: u?.inFlight ?? 0, memoryBytes: Number(u?.memoryBytes ?? 0), reservedBytes: this.reservedBytes, warm }, h.draining);
   }
 

@@ -129,6 +129,7 @@ export class FloorKeeper {
     }
     await Promise.all(work);
     for (const fv of this.states.keys()) if (!wanted.has(fv)) this.states.delete(fv);
+    for (const fv of this.told.keys()) if (!wanted.has(fv)) this.told.delete(fv);
   }
 
   /** Starts `count` containers of a version across the fleet now (a canary's, before calls move to it); how many are ready. */
@@ -156,8 +157,14 @@ export class FloorKeeper {
             return;
           }
           try {
+            // A node without the image builds it behind the pass (a build can take minutes; the other floors'
+            // renewals must not wait for it) and is warmed at a later pass.
             const building = this.d.deployments.ensureOn(link, dep);
-            if (building) await building;
+            if (building) {
+              building.catch(() => {});
+              why.push(`node ${link.nodeId}: building the image`);
+              return;
+            }
             const r = await link.warmFloor({ functionId: fn.id, functionName: fn.name, version, image: dep.image!, limits, env: Object.entries(env).map(([name, value]) => ({ name, value })), count: k, holdMs: HOLD_MS });
             ready += Math.min(k, r.ready);
             if (r.shortfall) why.push(`node ${link.nodeId}: ${r.shortfall}`);

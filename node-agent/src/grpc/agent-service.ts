@@ -245,7 +245,7 @@ export class AgentService {
           if (this.draining) return { epoch: f.epoch, ready: 0, shortfall: 'the node is draining' };
           await this.haveImage(req.image);
           const spec = specOf(req.functionId, req.functionName, req.version, req.image, req.limits, req.env);
-          const r = await this.d.pools.warm(spec, req.count, Math.min(Math.max(req.holdMs || 30_000, 1000), 600_000));
+          const r = this.d.pools.warm(spec, req.count, Math.min(Math.max(req.holdMs || 30_000, 1000), 600_000));
           return { epoch: f.epoch, ...r };
         })().then((r) => cb(null, r), (err) => cb(toGrpcError(err, f.epoch))),
 

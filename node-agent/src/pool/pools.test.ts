@@ -215,8 +215,8 @@ s('idle containers are reaped after the idle timeout; the next call starts a new
 s('a warm floor starts its containers, keeps them past the idle timeout, serves calls warm, and lapses when not renewed', async () => {
   const p = await newPools({ idleTimeoutMs: 40 });
   const spec = deploy('f1', () => 'ok', { maxInstances: 3 });
-  const r = await p.warm(spec, 2, 3000);
-  assert.equal(r, { ready: 2, shortfall: '' });
+  assert.equal(p.warm(spec, 2, 3000), { ready: 0, shortfall: '' }, 'Warm answers at once; the containers start behind it');
+  assert.equal(await p.warmed('f1', 1), { ready: 2, shortfall: '' });
   assert.is(containersOf('f1').length, 2);
   assert.equal(p.warmCounts(), [{ functionId: 'f1', version: 1, idle: 2, busy: 0, floor: 2, keepAliveMs: 40, prewarmMs: 0, learned: false }]);
   await new Promise((res) => setTimeout(res, 700)); // idle timeouts and reaper passes (every 250 ms)
@@ -224,7 +224,8 @@ s('a warm floor starts its containers, keeps them past the idle timeout, serves 
   const call = await p.invoke(spec, request());
   assert.is(call.timings.coldStart, false, 'a call after the idle timeout is warm');
   // A renewal that asks for no more starts nothing; without renewals the floor lapses and the reaper takes them.
-  await p.warm(spec, 2, 150);
+  p.warm(spec, 2, 150);
+  await p.warmed('f1', 1);
   assert.is(containersOf('f1').length, 2);
   await until('the lapsed floor’s containers are reaped', () => containersOf('f1').length === 0, 2000);
 });
@@ -263,11 +264,14 @@ s('a learned keep-alive: calls after a regular gap release the container after e
 s('a warm floor is held within maxInstances and the node’s room, says why it fell short, and is never evicted for another function', async () => {
   const p = await newPools({ maxContainers: 3 });
   const spec = deploy('f1', () => 'ok', { maxInstances: 2 });
-  assert.equal(await p.warm(spec, 3, 60_000), { ready: 2, shortfall: 'max instances is 2' });
+  p.warm(spec, 3, 60_000);
+  await p.warmed('f1', 1);
+  assert.equal(p.warm(spec, 3, 60_000), { ready: 2, shortfall: 'max instances is 2' });
   const other = deploy('f2', () => 'ok', { maxInstances: 2 });
   await p.invoke(other, request());
   const wide = deploy('f3', () => 'ok');
-  const r = await p.warm(wide, 1, 60_000);
+  p.warm(wide, 1, 60_000);
+  const r = await p.warmed('f3', 1);
   assert.is(r.ready, 0);
   assert.match(r.shortfall, /no room/);
   // A call of f3 needs room: the idle f2 container is evicted, never the floor's.
@@ -275,6 +279,16 @@ s('a warm floor is held within maxInstances and the node’s room, says why it f
   assert.is(call.outcome, 'ok');
   assert.is(containersOf('f1').length, 2);
   assert.is(containersOf('f2').length, 0);
+  // A version that cannot start: one try, then none at the next renewals until the retry pause has passed.
+  const broken = deploy('f4', () => 'ok', { maxInstances: 3 }, { loadError: 'SyntaxError: broken' });
+  await p.removeFunction('f3');
+  p.warm(broken, 1, 60_000);
+  const failed = await p.warmed('f4', 1);
+  assert.match(failed.shortfall, /failed to start/);
+  const creates = fake.ops.filter((o) => o.startsWith('create')).length;
+  p.warm(broken, 1, 60_000);
+  await p.warmed('f4', 1);
+  assert.is(fake.ops.filter((o) => o.startsWith('create')).length, creates, 'no new start at the next renewal');
   // Ended (count 0): the floor's containers are ordinary idle ones again.
   assert.is(p.endFloor('f1', 1), 2);
   assert.equal(p.warmCounts().find((w) => w.functionId === 'f1')?.floor, 0);

@@ -55,6 +55,10 @@ class FunctionPool {
   prewarmedFor = 0;
   /** What its containers are made from (for a prewarm). */
   spec: FunctionSpec | undefined;
+  /** The floor's containers being started, why the last fill fell short, and when a failed one may be tried again. */
+  filling: Promise<void> | undefined;
+  fillShortfall = '';
+  fillAfter = 0;
   private waiters: (() => void)[] = [];
 
   /** Live containers the floor keeps now (0 once it lapsed). */
@@ -87,6 +91,11 @@ class FunctionPool {
 }
 
 const key = (functionId: string, version: number) => `${functionId}@${version}`;
+
+/** After a floor's container failed to start, the next try waits this long. */
+const FLOOR_RETRY_MS = 30_000;
+/** A version's pool with no container, no floor and no call for this long is dropped (its learned pattern with it). */
+const POOL_FORGET_MS = 4 * 3_600_000;
 
 export class Pools {
   private readonly pools = new Map<string, FunctionPool>();
@@ -238,28 +247,43 @@ export class Pools {
 
   /**
    * The warm floor of a version: keeps `count` of its containers (idle or not) until `holdMs` passes without another
-   * call of this; the reaper and eviction leave them, calls use them as any warm container. Starts what is missing
-   * (one at a time, within the node's caps and `maxInstances`) and resolves with how many are live, and why not all.
+   * call of this; the reaper and eviction leave them, calls use them as any warm container. Answers at once with how
+   * many are live and why not all (as the last fill left it); what is missing is started in the background, one at a
+   * time within the node's caps and `maxInstances`, at most as many starts as were missing, and after a failed start
+   * not again for FLOOR_RETRY_MS (a version that cannot start is not restarted at every renewal).
    */
-  async warm(spec: FunctionSpec, count: number, holdMs: number): Promise<{ ready: number; shortfall: string }> {
+  warm(spec: FunctionSpec, count: number, holdMs: number): { ready: number; shortfall: string } {
     if (count <= 0) return { ready: this.endFloor(spec.functionId, spec.version), shortfall: '' };
     const pool = this.poolFor(spec);
     pool.floor = { count, until: Date.now() + holdMs };
     const want = Math.min(count, Math.max(1, spec.maxInstances));
-    let shortfall = want < count ? `max instances is ${spec.maxInstances}` : '';
-    while (pool.live < want && !this.stopped) {
+    if (!pool.filling && pool.live < want && Date.now() >= pool.fillAfter) pool.filling = this.fill(pool, spec, want).finally(() => (pool.filling = undefined));
+    const capped = want < count ? `max instances is ${spec.maxInstances}` : '';
+    return { ready: pool.containers.filter((c) => !c.dead).length, shortfall: [capped, pool.fillShortfall].filter(Boolean).join('; ') };
+  }
+
+  /** Resolves when the version's floor has started what it could (tests; the agent answers Warm before this). */
+  async warmed(functionId: string, version: number): Promise<{ ready: number; shortfall: string }> {
+    const pool = this.pools.get(key(functionId, version));
+    await pool?.filling;
+    return { ready: pool?.containers.filter((c) => !c.dead).length ?? 0, shortfall: pool?.fillShortfall ?? '' };
+  }
+
+  private async fill(pool: FunctionPool, spec: FunctionSpec, want: number): Promise<void> {
+    pool.fillShortfall = '';
+    for (let starts = want - pool.live; starts > 0 && pool.live < want && !this.stopped; starts--) {
       if (!this.fits(spec)) {
-        shortfall = 'this node has no room for another container (--max-containers or --max-memory)';
-        break;
+        pool.fillShortfall = 'this node has no room for another container (--max-containers or --max-memory)';
+        return;
       }
       try {
         await this.prepare(spec, Date.now() + 30_000, true);
       } catch (err) {
-        shortfall = `a container failed to start: ${(err as Error).message}`;
-        break;
+        pool.fillShortfall = `a container failed to start: ${(err as Error).message}`;
+        pool.fillAfter = Date.now() + FLOOR_RETRY_MS;
+        return;
       }
     }
-    return { ready: pool.containers.filter((c) => !c.dead).length, shortfall };
   }
 
   /** Ends a version's warm floor: its containers go the usual way (idle past the timeout). Returns how many are live. */
@@ -472,6 +496,10 @@ export class Pools {
       for (const c of [...p.containers].sort((a, b) => a.lastUsed - b.lastUsed)) {
         if (c.busy > 0 || (!c.dead && (keeps(plan(w, p.lastArrival, c.lastUsed), now) || p.live <= p.kept()))) continue;
         await this.discard(p, c).catch(() => {});
+      }
+      if (!p.containers.length && !p.starting && !p.filling && !p.kept(now) && now - p.lastArrival > POOL_FORGET_MS) {
+        for (const [k, v] of this.pools) if (v === p) this.pools.delete(k);
+        continue;
       }
       // A version whose calls come after a gap it has learned: one container is started shortly before the next.
       const next = plan(w, p.lastArrival, p.lastArrival);
