@@ -1,7 +1,8 @@
 // `npm test`: installs what the suite needs, builds, starts a throwaway PostgreSQL, runs every suite
 // (each test file in its own process), and ends with `N passed, N failed`. Exits non-zero on any failure.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { root, ensureSystemPackages, ensureNpmDependencies, ensureBuild } from './lib/ensure.mjs';
 
@@ -70,6 +71,7 @@ async function main() {
   ensureBuild({ clean: true });
 
   const runStarted = Math.floor(Date.now() / 1000) - 1;
+  const run = registerRun(runStarted);
   const only = process.argv.slice(2);
   let files = findTests(join(root, 'dist')).sort();
   // Matched against the path under dist/, not the absolute one: a checkout's own folder name (a worktree called
@@ -86,7 +88,7 @@ async function main() {
   // Suites that build function images each run their own Podman API service on the host's one image store;
   // Podman 4.3 services working on that store at the same time can lose each other's fresh images. Those
   // suites run one at a time; the others run beside them.
-  const SERIAL = /tests\/(agent-(pool|stems|grpc|isolation|lifecycle)|backup|functions-[a-z0-9-]+|fleet-(agents|replicas)|dashboard)\.test\.js$/;
+  const SERIAL = /tests\/(agent-(pool|stems|grpc|isolation|lifecycle)|backup|functions-[a-z0-9-]+|fleet-(agents|replicas)|dashboard|scaling)\.test\.js$/;
   // Suites that time the server under load (hostile uploads against /health's p99) run alone, after the others:
   // beside two other suites on a 2-core machine they would measure those suites, not the server.
   const ALONE = /tests\/upload-hostile\.test\.js$/;
@@ -111,7 +113,10 @@ async function main() {
     await worker(alone);
   } finally {
     await pg.stop();
-    removeFunctionImagesSince(runStarted);
+    // Another run on this host (a CI clone, a second checkout) may still use images made since it started: the
+    // last run to end removes them all, from the earliest start of the runs it overlapped.
+    const since = run.end();
+    if (since !== undefined) removeFunctionImagesSince(since);
   }
 
   const passed = results.reduce((a, r) => a + r.passed, 0);
@@ -120,6 +125,48 @@ async function main() {
   if (skipped) console.log(`${skipped} test(s) were skipped, which this project does not allow`);
   console.log(`${passed} passed, ${failed + skipped} failed`);
   process.exitCode = failed + skipped > 0 ? 1 : 0;
+}
+
+/**
+ * This run in the host's list of test runs (a file per run under the temp folder, named by pid): `end()` removes it
+ * and answers when function images may be removed — since the earliest start of the runs this one overlapped — or
+ * undefined while another run is still going (that one cleans up when it ends).
+ */
+function registerRun(started) {
+  const dir = join(tmpdir(), 'cpub-test-runs');
+  mkdirSync(dir, { recursive: true });
+  const mine = join(dir, String(process.pid));
+  const alive = (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return err.code === 'EPERM';
+    }
+  };
+  const others = () =>
+    readdirSync(dir)
+      .filter((f) => f !== String(process.pid))
+      .map((f) => ({ pid: Number(f), started: Number(readFileSync(join(dir, f), 'utf8')) }))
+      .filter((r) => {
+        if (Number.isInteger(r.pid) && alive(r.pid)) return true;
+        rmSync(join(dir, String(r.pid)), { force: true }); // a run that died without ending
+        return false;
+      });
+  const earliest = Math.min(started, ...others().map((r) => r.started));
+  writeFileSync(mine, String(earliest));
+  return {
+    end() {
+      rmSync(mine, { force: true });
+      const still = others();
+      if (still.length) {
+        // The one still running inherits this run's start, so it removes this run's images too.
+        for (const r of still) if (r.started > earliest) writeFileSync(join(dir, String(r.pid)), String(earliest));
+        return undefined;
+      }
+      return earliest;
+    },
+  };
 }
 
 /**
