@@ -108,6 +108,16 @@ s('minInstances: kept on both nodes, counted in their memory, and the first call
   const stable = await api.post('/api/functions/floored/aliases', { name: 'stable', version: 1, minInstances: 1 }, token);
   assert.is(stable.status, 201, JSON.stringify(stable.body));
   assert.is(stable.body.alias.minInstances, 1);
+  const capped = await api.patch('/api/functions/floored', { maxInstances: 1 }, token);
+  assert.is(capped.status, 200, 'a cap of 1 holds the alias’s floor of 1');
+  const under = await api.patch('/api/functions/floored/aliases/stable', { minInstances: 2 }, token);
+  assert.equal([under.status, under.body.code], [400, 'min_over_max'], 'an alias’s floor over the cap is refused');
+  assert.is((await api.patch('/api/functions/floored', { maxInstances: 4 }, token)).status, 200);
+  assert.is((await api.patch('/api/functions/floored/aliases/stable', { minInstances: 2 }, token)).status, 200);
+  const lowered = await api.patch('/api/functions/floored', { maxInstances: 1 }, token);
+  assert.equal([lowered.status, lowered.body.code], [400, 'min_over_max'], 'the cap cannot be lowered under an alias’s floor');
+  assert.match(lowered.body.detail, /alias stable keeps a warm floor of 2/);
+  assert.is((await api.patch('/api/functions/floored/aliases/stable', { minInstances: 1 }, token)).status, 200);
   await until('the alias’s floor held', async () => (await scaling('floored')).versions.some((v) => v.version === 1 && v.floorWanted === 1 && v.floorHeld === 1), 30_000, 250);
   assert.is((await api.patch('/api/functions/floored/aliases/stable', { minInstances: 0 }, token)).status, 200);
   await until('the alias’s floor ended', async () => (await scaling('floored')).versions.every((v) => v.floorHeld === 0 && v.floorWanted === 0), 30_000, 250);

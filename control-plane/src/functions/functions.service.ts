@@ -6,6 +6,7 @@ import type { Database, FunctionRow, User } from '../db/schema.js';
 import { Invalid, NotFound } from '../errors.js';
 import { decodeCursor, page } from '../http/cursor.js';
 import { functionsRepo } from './functions.repo.js';
+import { aliasesRepo } from '../aliases/aliases.repo.js';
 import { DEFAULTS, NAME, retentionMs, toFunctionView, type FunctionView } from './functions.view.js';
 import { mergeRetry, type RetryInput } from '../async-calls/retry.js';
 import { newDestinationSecret, storedDestinations, type AddressGuard } from '../async-calls/destinations.js';
@@ -149,6 +150,11 @@ export class FunctionsService implements FunctionLookup {
     const f = await this.find(user, ref);
     const set: Parameters<typeof functionsRepo.update>[2] = { updated_at: Date.now() };
     floorFits(patch.minInstances ?? f.min_instances ?? 0, patch.maxInstances ?? f.max_instances);
+    if (patch.maxInstances !== undefined) {
+      // An alias's warm floor must fit under the cap too.
+      const over = (await aliasesRepo.list(this.d.db, f.id)).find((a) => (a.min_instances ?? 0) > patch.maxInstances!);
+      if (over) throw Invalid('min_over_max', `alias ${over.name} keeps a warm floor of ${over.min_instances}, more than maxInstances ${patch.maxInstances}: lower its floor first`, { field: 'maxInstances' });
+    }
     if (patch.memoryMb !== undefined) set.memory_mb = patch.memoryMb;
     if (patch.cpus !== undefined) set.cpus = patch.cpus;
     if (patch.timeoutMs !== undefined) set.timeout_ms = patch.timeoutMs;
