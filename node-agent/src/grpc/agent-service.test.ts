@@ -12,7 +12,7 @@ import * as tar from 'tar';
 import { createAgentClient, type AgentClient } from '../../../proto/loader.js';
 import { fromGrpcError } from '../../../proto/errors.js';
 import { createLogger } from '../../../common/logger.js';
-import { FakeRuntime, type FakeImage } from '../runtime/fake-runtime.js';
+import { FakeRuntime, engineError, type FakeImage } from '../runtime/fake-runtime.js';
 import { LABELS, functionImageTag } from '../images/function-image.js';
 import { Pools } from '../pool/pools.js';
 import { AgentService, failedAt, type NodeFacts } from './agent-service.js';
@@ -208,6 +208,20 @@ s('a Build’s startup check starts the new version once and leaves it warm; one
   assert.equal([e.kind, e.code], ['invalid', 'startup_failed']);
   assert.match(e.detail, 'ReferenceError: nope is not defined');
   assert.match(e.detail, '(at index.mjs:4)');
+});
+
+s('a startup check whose start the engine fails once is tried once more; the engine failing twice fails the build with the engine’s words', async () => {
+  const client = await serve();
+  fake.builtImage = () => ({ handler: () => 'built' });
+  fake.failNext('start', engineError(500, 'read /proc/2061/cgroup: no such process'));
+  const once = await build(client, 'flaky', 'export default () => "built";\n');
+  assert.ok(once.lines.some((l) => l.includes('trying once more')), once.lines.join('\n'));
+  assert.ok(once.lines.some((l) => l.startsWith('startup check passed')), once.lines.join('\n'));
+  fake.failNext('start', engineError(500, 'engine down'));
+  fake.failNext('start', engineError(500, 'engine down'));
+  const e = await refusal(build(client, 'broken', 'export default () => "built";\n'));
+  assert.equal([e.kind, e.code], ['invalid', 'startup_failed']);
+  assert.match(e.detail, 'engine down');
 });
 
 for (const [lines, where] of [

@@ -338,7 +338,14 @@ export class AgentService {
   private async startupCheck(spec: FunctionSpec, log: (line: string) => void): Promise<void> {
     log(`startup check: starting version ${spec.version} once and importing its entry`);
     try {
-      const r = await this.d.pools.prepare(spec, Date.now() + STARTUP_CHECK_MS);
+      const deadline = Date.now() + STARTUP_CHECK_MS;
+      const r = await this.d.pools.prepare(spec, deadline).catch(async (err: Error) => {
+        // The engine failing the start, or a container gone without a word (a load failure too fast for its log
+        // connection), may be passing: once more, to tell which and to hear why.
+        if (err instanceof AgentError || (err instanceof StartError && (err.log.length > 0 || err.outcome !== 'crashed'))) throw err;
+        log(`startup check: ${err instanceof StartError ? 'the container exited without a word' : `the engine failed to start the container (${err.message})`}; trying once more`);
+        return this.d.pools.prepare(spec, deadline);
+      });
       log(`startup check passed in ${r.ms} ms${r.prewarmed ? ' (on a prewarmed container)' : ''}; the container stays warm`);
     } catch (err) {
       const lines = err instanceof StartError ? err.log.map((l) => l.message) : [];

@@ -273,6 +273,13 @@ s('a function that exits so fast the engine’s start fails: StartError crashed 
   assert.equal(fake.all(), [], 'the container is removed');
 });
 
+s('a function that exits during the engine’s start without a word to the log socket: still the function’s exit (its exit code), not the engine’s error', async () => {
+  const err = await startError(start({ loadError: 'Error: no default export', exitsDuringStart: true, noLogs: true }));
+  assert.is(err.outcome, 'crashed');
+  assert.match(err.message, 'exited while starting');
+  assert.equal(fake.all(), [], 'the container is removed');
+});
+
 s('a shim that never answers ready: StartError timeout at the deadline, and the container is removed', async () => {
   const t0 = Date.now();
   const err = await startError(start({ handler: () => 'ok', neverReady: true }, spec(), options(), Date.now() + 200));

@@ -255,10 +255,17 @@ export class WarmContainer {
     try {
       await this.runtime.start(this.id);
     } catch (err) {
-      for (const end = Date.now() + 500; !this.dead && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
-      if (!this.dead) throw err;
+      // The shim flushes its lines before it exits (at most 1 s); a loaded host may take longer to tell us.
+      for (const end = Date.now() + 2000; !this.dead && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+      if (!this.dead && !(await this.exitedWithCode())) throw err;
       throw new StartError('crashed', 'the function exited while starting', this.startupLog);
     }
+  }
+
+  /** Whether the container ran and exited with an exit code of its own (not the engine failing to run it). */
+  private async exitedWithCode(): Promise<boolean> {
+    const state = await this.runtime.inspect(this.id).catch(() => undefined);
+    return state !== undefined && !state.running && state.exitCode !== 0 && state.exitCode < 126;
   }
 
   /** The shim's log connection closed: its process is gone, even if no call was running. */

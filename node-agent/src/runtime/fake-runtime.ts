@@ -20,6 +20,8 @@ export interface FakeImage {
   exitsDuringStart?: boolean;
   /** Its containers make their sockets but never answer `GET /__cpub/ready`. */
   neverReady?: boolean;
+  /** Its containers never open the agent's log socket (a process that exits before it could). */
+  noLogs?: boolean;
   /** Runs as a container of this image starts, with its folders' host paths: what code inside could do to them. */
   onStart?: (mounts: { host: string; container: string }[]) => void;
 }
@@ -39,7 +41,7 @@ export interface FakeContainer {
 type FailingOp = 'ping' | 'buildImage' | 'create' | 'start' | 'inspect' | 'remove' | 'idMap' | 'list';
 
 /** An error shaped as dockerode reports the engine's answer. */
-const engineError = (statusCode: number, message: string) => Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { cause: message, message } });
+export const engineError = (statusCode: number, message: string) => Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { cause: message, message } });
 
 const hasLabels = (actual: Record<string, string>, wanted: Record<string, string>) => Object.entries(wanted).every(([k, v]) => actual[k] === v);
 
@@ -175,6 +177,7 @@ export class FakeRuntime implements ContainerRuntime {
       handler: image.handler,
       loadError: image.loadError,
       neverReady: image.neverReady,
+      noLogs: image.noLogs,
       onExit: (code) => this.exit(id, { exitCode: code }),
     });
     // The engine answers once the process runs; the shim makes its sockets after that, as a real one boots.

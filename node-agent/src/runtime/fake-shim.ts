@@ -34,6 +34,8 @@ export interface FakeShimOptions {
   loadError?: string;
   /** The sockets are made but `GET /__cpub/ready` never answers (a blocked event loop). */
   neverReady?: boolean;
+  /** The process never opens its log connection (it exits before it could): the agent hears nothing. */
+  noLogs?: boolean;
   /** The process ended by itself (a failed load or init): the runtime records the exit code. */
   onExit: (exitCode: number) => void;
 }
@@ -73,7 +75,7 @@ export class FakeShim {
   /** Boots as the shim does: log socket first, then the frame socket, then the HTTP one. */
   async start(): Promise<void> {
     const logPath = this.path('CPUB_LOG_SOCKET');
-    if (logPath) {
+    if (logPath && !this.o.noLogs) {
       const s = createConnection(logPath);
       this.sockets.add(s);
       this.logConnected = new Promise<void>((resolve) => {
