@@ -9,8 +9,10 @@ export type FunctionNetwork = 'none' | 'egress';
 export interface FunctionView {
   id: string;
   name: string;
-  /** The owner's handle. */
+  /** The handle of the team that owns it (a personal team's is its person's handle). */
   owner: string;
+  /** The handle of its team (the same as owner). */
+  team: string;
   /** /fn/<owner>/<name>, absolute when the server has a public URL. */
   url: string;
   memoryMb: number;
@@ -34,6 +36,8 @@ export interface FunctionView {
   retry: RetryPolicyView;
   /** Where the outcomes of its async calls are POSTed (signed with its destination secret); null: nowhere. */
   destinations: { onSuccess: string | null; onFailure: string | null };
+  /** Whether a viewer of its team may invoke it. */
+  viewerInvoke: boolean;
   activeVersion: number | null;
   status: 'ready' | 'not_deployed';
   createdAt: string;
@@ -475,4 +479,36 @@ export interface CanaryView {
   startedAt: string | null;
   endsAt: string | null;
   finishedAt: string | null;
+}
+
+export type TeamRole = 'owner' | 'admin' | 'developer' | 'viewer';
+
+/** A team as one of its members sees it. */
+export interface TeamView {
+  id: string;
+  /** Function URLs are /fn/<handle>/<name>; a personal team's is its person's handle. */
+  handle: string;
+  name: string;
+  personal: boolean;
+  /** The caller's role in it. */
+  role: TeamRole;
+  createdAt: string;
+}
+
+export interface TeamMemberView {
+  userId: string;
+  email: string;
+  name: string;
+  role: TeamRole;
+  since: string;
+}
+
+export interface InvitationView {
+  id: string;
+  team: string;
+  email: string;
+  role: TeamRole;
+  createdAt: string;
+  expiresAt: string;
+  acceptedAt: string | null;
 }

@@ -10,6 +10,7 @@ import { connectDb, type Db, type Dialect } from '../../control-plane/src/db/con
 import { migrateToLatest } from '../../control-plane/src/db/migrate.js';
 import type { DeploymentRow, FunctionsTable, NewUser } from '../../control-plane/src/db/schema.js';
 import { usersRepo } from '../../control-plane/src/users/users.repo.js';
+import { teamsRepo } from '../../control-plane/src/teams/teams.repo.js';
 import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
 import { AppError } from '../../control-plane/src/errors.js';
 import { uuidBytes, uuidText, type ExecutionRecord } from '../../control-plane/src/executions/records.js';
@@ -42,7 +43,7 @@ export function storeSuite(dialect: Dialect, modules: StoreCases[]): StoreSuite 
       ctx.db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
       cleanup = pg.drop;
     }
-    assert.equal(await migrateToLatest(ctx.db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace', '0007-records', '0008-record-rows', '0009-async-calls', '0010-record-days', '0011-idempotency', '0012-schedules', '0013-destinations', '0014-rollup-async', '0015-async-queue-indexes', '0016-aliases', '0017-call-queue', '0018-warm-floor', '0019-canaries', '0020-alias-floors']);
+    assert.equal(await migrateToLatest(ctx.db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace', '0007-records', '0008-record-rows', '0009-async-calls', '0010-record-days', '0011-idempotency', '0012-schedules', '0013-destinations', '0014-rollup-async', '0015-async-queue-indexes', '0016-aliases', '0017-call-queue', '0018-warm-floor', '0019-canaries', '0020-alias-floors', '0021-teams']);
     // PostgreSQL's record days around the cases' clock, as the purge makes them around the real one.
     await ctx.db.recordDays.ensure(NOW - 30 * 86_400_000, NOW + 30 * 86_400_000);
   }));
@@ -74,6 +75,7 @@ export function fnRow(id: string, ownerId: string, name = id, createdAt = NOW): 
  */
 export async function ownerWith(db: Db, ownerId: string, ...functionIds: string[]): Promise<void> {
   await usersRepo.insert(db.kysely, user(ownerId, undefined, NOW - 86_400_000));
+  await teamsRepo.insertPersonal(db.kysely, { id: ownerId, name: ownerId }, NOW - 86_400_000);
   for (const id of functionIds) await functionsRepo.insert(db.kysely, fnRow(id, ownerId));
 }
 

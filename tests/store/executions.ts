@@ -145,8 +145,8 @@ export const executionsCases: StoreCases = (s) => {
     assert.is(await executionsRepo.lines(db.kysely, executionRecord('f2-1', 'fe-2', NOW + 300)), null, 'a call that logged nothing');
   });
 
-  s('executions: forOwner finds a call of the owner’s functions only, by its id', async ({ db }) => {
-    const e1 = await executionsRepo.forOwner(db.kysely, 'eo', executionId('e1', NOW + 100));
+  s('executions: forMember finds a call of the functions of the person’s teams only, by its id', async ({ db }) => {
+    const e1 = await executionsRepo.forMember(db.kysely, 'eo', executionId('e1', NOW + 100));
     assert.equal(e1, executionRecord('e1', 'fe', NOW + 100, { logs: 1 }), 'every field round-trips');
     const cases: [owner: string, name: string, at: number, expected: string | undefined][] = [
       ['eo', 'f2-1', NOW + 300, 'f2-1'],
@@ -158,10 +158,10 @@ export const executionsCases: StoreCases = (s) => {
       ['eo', 'e1', NOW + 200, undefined],
     ];
     for (const [owner, name, at, expected] of cases) {
-      const row = await executionsRepo.forOwner(db.kysely, owner, executionId(name, at));
+      const row = await executionsRepo.forMember(db.kysely, owner, executionId(name, at));
       assert.is(row && nameOf(row.key), expected, `${owner} ${name}`);
     }
-    assert.is(await executionsRepo.forOwner(db.kysely, 'eo', 'x'), undefined, 'not a UUID');
+    assert.is(await executionsRepo.forMember(db.kysely, 'eo', 'x'), undefined, 'not a UUID');
   });
 
   s('executions: the writer writes the calls in flight in one batch, with their logs and rollups; every column round-trips', async ({ db }) => {

@@ -3,6 +3,7 @@
 import * as assert from 'uvu/assert';
 import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
 import { usersRepo } from '../../control-plane/src/users/users.repo.js';
+import { teamsRepo } from '../../control-plane/src/teams/teams.repo.js';
 import { deploymentsRepo } from '../../control-plane/src/deployments/deployments.repo.js';
 import { keysRepo } from '../../control-plane/src/keys/keys.repo.js';
 import { envRepo } from '../../control-plane/src/env/env.repo.js';
@@ -17,19 +18,36 @@ export const functionsCases: StoreCases = (s) => {
     await rejectsWith(functionsRepo.insert(db.kysely, fnRow('fa-3', 'fo-a', 'api')), 'function_exists');
     await functionsRepo.insert(db.kysely, fnRow('fb-1', 'fo-b', 'api'));
     assert.is(await functionsRepo.byId(db.kysely, 'fa-3'), undefined, 'the refused function is not there');
-    assert.equal(await functionsRepo.byId(db.kysely, 'fa-1'), { ...fnRow('fa-1', 'fo-a', 'api'), next_version: 1 }, 'every column round-trips');
+    assert.equal(await functionsRepo.byId(db.kysely, 'fa-1'), { ...fnRow('fa-1', 'fo-a', 'api'), next_version: 1, viewer_invoke: 0 }, 'every column round-trips');
   });
 
-  s('functions: findForOwner finds by id or by name, never another owner’s', async ({ db }) => {
-    const cases: [owner: string, ref: string, expected: string | undefined][] = [
-      ['fo-a', 'fa-1', 'fa-1'],
-      ['fo-a', 'api', 'fa-1'],
-      ['fo-b', 'api', 'fb-1'],
-      ['fo-b', 'fa-1', undefined],
-      ['fo-b', 'worker', undefined],
-      ['fo-a', 'nope', undefined],
+  s('functions: findForMember finds by id in any of the person’s teams, by name in the team named (default: the personal one), with the role; never another team’s', async ({ db }) => {
+    const team = await teamsRepo.insert(db.kysely, { name: 'Shared', handle: 'shared-fo', ownerId: 'fo-a' }, NOW);
+    await teamsRepo.addMember(db.kysely, team, 'fo-b', 'viewer', NOW);
+    await functionsRepo.insert(db.kysely, fnRow('ft-1', team, 'api'));
+    const cases: [user: string, ref: string, team: string | undefined, expected: string | undefined, role?: string][] = [
+      ['fo-a', 'fa-1', undefined, 'fa-1', 'owner'],
+      ['fo-a', 'api', undefined, 'fa-1', 'owner'],
+      ['fo-b', 'api', undefined, 'fb-1', 'owner'],
+      ['fo-a', 'api', 'shared-fo', 'ft-1', 'owner'],
+      ['fo-b', 'api', 'shared-fo', 'ft-1', 'viewer'],
+      ['fo-b', 'ft-1', undefined, 'ft-1', 'viewer'],
+      ['fo-b', 'fa-1', undefined, undefined],
+      ['fo-b', 'worker', undefined, undefined],
+      ['fo-b', 'api', 'h-fo-a', undefined],
+      ['fo-a', 'nope', undefined, undefined],
     ];
-    for (const [owner, ref, expected] of cases) assert.is((await functionsRepo.findForOwner(db.kysely, owner, ref))?.id, expected, `${owner} ${ref}`);
+    for (const [user, ref, teamHandle, expected, role] of cases) {
+      const f = await functionsRepo.findForMember(db.kysely, user, ref, teamHandle);
+      assert.is(f?.id, expected, `${user} ${ref} in ${teamHandle}`);
+      if (f) assert.is(f.member_role, role, `${user}'s role`);
+    }
+    assert.is((await functionsRepo.findForMember(db.kysely, 'fo-b', 'api', 'shared-fo'))?.team_handle, 'shared-fo');
+    await teamsRepo.removeMember(db.kysely, team, 'fo-b');
+    assert.is(await functionsRepo.findForMember(db.kysely, 'fo-b', 'ft-1', undefined), undefined, 'gone with the membership');
+    await functionsRepo.delete(db.kysely, 'ft-1', NOW);
+    await functionsRepo.recordsPurged(db.kysely, 'ft-1');
+    await teamsRepo.delete(db.kysely, team);
   });
 
   s('functions: byId, byIdOfActiveOwner, findByHandleAndName; a disabled owner’s functions answer to no one', async ({ db }) => {

@@ -78,19 +78,19 @@ export class AliasesService {
   ) {}
 
   async list(user: User, ref: string): Promise<api.AliasView[]> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:read');
     const rows = await aliasesRepo.list(this.db, fn.id);
     const live = rows.find((r) => r.name === LIVE);
     return [toAliasView(fn, LIVE, live), ...rows.filter((r) => r.name !== LIVE).map((r) => toAliasView(fn, r.name, r))];
   }
 
   async get(user: User, ref: string, name: string): Promise<api.AliasView> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:read');
     return toAliasView(fn, name, await this.row(fn, name));
   }
 
   async create(user: User, ref: string, input: AliasInput): Promise<api.AliasView> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:deploy');
     if (!ALIAS_NAME.test(input.name)) throw Invalid('invalid_alias', `alias names match ${ALIAS_NAME.source}`, { field: 'name' });
     if (input.name === LIVE || (await aliasesRepo.get(this.db, fn.id, input.name))) throw Conflict('alias_exists', `${fn.name} has an alias ${input.name} already`);
     if ((await aliasesRepo.count(this.db, fn.id)) >= MAX_ALIASES) throw Conflict('too_many_aliases', `${fn.name} has ${MAX_ALIASES} aliases already; delete one first`);
@@ -105,7 +105,7 @@ export class AliasesService {
   }
 
   async update(user: User, ref: string, name: string, change: AliasChange): Promise<api.AliasView> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:deploy');
     const row = await this.row(fn, name);
     if (name === LIVE && change.version !== undefined) throw Invalid('live_follows_active', `live is the active version: POST /api/functions/${fn.name}/rollback {"version": ${change.version}} to change it`, { field: 'version' });
     if (change.version !== undefined) await this.ready(fn, change.version, 'version');
@@ -128,7 +128,7 @@ export class AliasesService {
   }
 
   async remove(user: User, ref: string, name: string): Promise<void> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:deploy');
     if (name === LIVE) throw Conflict('live_alias', 'live is the function’s default alias: it cannot be deleted (PATCH it with "weights": null to end a split)');
     if (!(await aliasesRepo.remove(this.db, fn.id, name))) throw NotFound('alias_not_found', `${fn.name} has no alias ${name}`);
     this.cache.delete(fn.id);

@@ -198,14 +198,14 @@ export const asyncCallsRepo = {
     return db.selectFrom('async_calls').selectAll().where('id', '=', id).executeTakeFirst() as Promise<AsyncCallRow | undefined>;
   },
 
-  /** The call, if it is of one of the owner's functions. */
-  forOwner(db: Executor, ownerId: string, id: string): Promise<AsyncCallRow | undefined> {
+  /** The call, if it is of a function of one of the person's teams. */
+  forMember(db: Executor, userId: string, id: string): Promise<AsyncCallRow | undefined> {
     return db
       .selectFrom('async_calls')
       .innerJoin('functions', 'functions.id', 'async_calls.function_id')
       .selectAll('async_calls')
       .where('async_calls.id', '=', id)
-      .where('functions.owner_id', '=', ownerId)
+      .where('functions.owner_id', 'in', db.selectFrom('team_members').select('team_id').where('user_id', '=', userId))
       .executeTakeFirst() as Promise<AsyncCallRow | undefined>;
   },
 

@@ -37,7 +37,7 @@ export class DeadLettersService {
   ) {}
 
   async list(user: User, ref: string, limit: number, cursor?: string): Promise<{ deadLetters: api.DeadLetterView[]; nextCursor: string | null }> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:read');
     const after = cursor ? decodeCursor(cursor) : undefined;
     const rows = await asyncCallsRepo.deadLetters(this.db, fn.id, limit + 1, after && { at: after.createdAt, id: after.id });
     const p = page(
@@ -51,7 +51,7 @@ export class DeadLettersService {
 
   /** Queues the dead letter's request again, as a new call: its id and status URL. */
   async replay(user: User, ref: string, id: string): Promise<api.AsyncAccepted> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:deploy');
     const dead = await asyncCallsRepo.byId(this.db, id);
     if (!dead || dead.function_id !== fn.id || dead.state !== 'failed') throw NotFound('dead_letter_not_found', `no dead letter ${id} of ${fn.name}`);
     if (dead.replayed_as) throw Conflict('already_replayed', `dead letter ${id} was replayed as ${dead.replayed_as}`);
@@ -62,7 +62,7 @@ export class DeadLettersService {
 
   /** Deletes one dead letter, or all of the function's (`id` undefined): the number deleted. */
   async remove(user: User, ref: string, id?: string): Promise<number> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:deploy');
     const n = await asyncCallsRepo.deleteDead(this.db, fn.id, id);
     if (id !== undefined && !n) throw NotFound('dead_letter_not_found', `no dead letter ${id} of ${fn.name}`);
     return n;

@@ -18,13 +18,13 @@ export class DestinationSecrets {
   ) {}
 
   async get(user: User, ref: string): Promise<string> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'env:read');
     if (fn.destination_secret) return this.sealer.open(fn.destination_secret, `destination:${fn.id}`);
     return this.rotate(user, fn.id);
   }
 
   async rotate(user: User, ref: string): Promise<string> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:write');
     const secret = newDestinationSecret();
     await this.db.updateTable('functions').set({ destination_secret: this.sealer.seal(secret, `destination:${fn.id}`) }).where('id', '=', fn.id).execute();
     return secret;

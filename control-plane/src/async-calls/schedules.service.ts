@@ -80,17 +80,17 @@ export class SchedulesService {
   ) {}
 
   async list(user: User, ref: string): Promise<api.ScheduleView[]> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:read');
     return (await schedulesRepo.list(this.db, fn.id)).map((s) => toScheduleView(s));
   }
 
   async get(user: User, ref: string, id: string): Promise<api.ScheduleView> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:read');
     return toScheduleView(await this.row(fn.id, fn.name, id));
   }
 
   async create(user: User, ref: string, input: ScheduleInput): Promise<api.ScheduleView> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:deploy');
     const plan = planOrInvalid(input.cron, input.timezone);
     const payload = payloadText(input.payload);
     if ((await schedulesRepo.count(this.db, fn.id)) >= MAX_SCHEDULES) throw Conflict('too_many_schedules', `${fn.name} has ${MAX_SCHEDULES} schedules already; delete one first`);
@@ -119,7 +119,7 @@ export class SchedulesService {
 
   /** A change of timing (cron, timezone) or a resume starts the ticks again from now: ticks missed while paused are not fired. */
   async update(user: User, ref: string, id: string, change: ScheduleChange): Promise<api.ScheduleView> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:deploy');
     const s = await this.row(fn.id, fn.name, id);
     const cron = change.cron?.trim() ?? s.cron;
     const timezone = change.timezone ?? s.timezone;
@@ -144,7 +144,7 @@ export class SchedulesService {
   }
 
   async remove(user: User, ref: string, id: string): Promise<void> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:deploy');
     if (!(await schedulesRepo.remove(this.db, fn.id, id))) throw NotFound('schedule_not_found', `no schedule ${id} of ${fn.name}`);
   }
 

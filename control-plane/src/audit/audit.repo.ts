@@ -1,4 +1,5 @@
-// The audit log: who did what to which account, from where and when. Never holds a secret.
+// The audit log: who did what, in which team, to what (with the settings before and after), from where and
+// when. Never holds a secret: env changes carry names only, keys their ids and names.
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry, Executor } from '../db/schema.js';
 
@@ -20,7 +21,33 @@ export type AuditEvent =
   | 'canary_promoted'
   | 'canary_rolled_back'
   | 'canary_aborted'
-  | 'canary_failed';
+  | 'canary_failed'
+  | 'team_created'
+  | 'team_deleted'
+  | 'member_invited'
+  | 'invitation_revoked'
+  | 'invitation_accepted'
+  | 'member_role_changed'
+  | 'member_removed'
+  | 'function_created'
+  | 'function_updated'
+  | 'function_deleted'
+  | 'deployed'
+  | 'rolled_back'
+  | 'env_set'
+  | 'env_unset'
+  | 'key_created'
+  | 'key_rolled'
+  | 'key_revoked'
+  | 'alias_created'
+  | 'alias_updated'
+  | 'alias_deleted'
+  | 'schedule_created'
+  | 'schedule_updated'
+  | 'schedule_deleted'
+  | 'quota_changed'
+  | 'node_drained'
+  | 'node_undrained';
 
 export interface AuditRecord {
   event: AuditEvent;
@@ -28,6 +55,13 @@ export interface AuditRecord {
   subjectId?: string | null;
   clientIp?: string | null;
   detail?: Record<string, string | number | boolean | null>;
+  /** The team it happened in. */
+  teamId?: string | null;
+  /** What it happened to, as `kind:name` (function:api, member:ann@example.com, key:ci). */
+  target?: string | null;
+  /** The settings before and after (never a secret value). */
+  before?: unknown;
+  after?: unknown;
 }
 
 export const auditRepo = {
@@ -42,6 +76,10 @@ export const auditRepo = {
         subject_id: rec.subjectId ?? null,
         client_ip: rec.clientIp ?? null,
         detail: JSON.stringify(rec.detail ?? {}),
+        team_id: rec.teamId ?? null,
+        target: rec.target ?? null,
+        before: rec.before === undefined ? null : JSON.stringify(rec.before),
+        after: rec.after === undefined ? null : JSON.stringify(rec.after),
       })
       .execute();
   },

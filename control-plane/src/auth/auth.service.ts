@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, User } from '../db/schema.js';
+import { teamsRepo } from '../teams/teams.repo.js';
 import { usersRepo, makeHandle } from '../users/users.repo.js';
 import { auditRepo } from '../audit/audit.repo.js';
 import { tokenStore } from './token-store.repo.js';
@@ -86,6 +87,8 @@ export class AuthService {
         session_version: 0,
         handle: makeHandle(email),
       });
+      // Every person owns a personal team: their own account, where their functions are made by default.
+      await teamsRepo.insertPersonal(tx, { id, name }, now);
       // The slot is claimed by whichever account comes first, even one made by `admin create`.
       const first = await usersRepo.claimFirstAdmin(tx, id);
       const admin = viaAdminCli || first;

@@ -75,7 +75,7 @@ export class CanariesService {
   constructor(private readonly d: CanariesDeps) {}
 
   async list(user: User, ref: string): Promise<CanaryView[]> {
-    const fn = await this.d.functions.find(user, ref);
+    const fn = await this.d.functions.find(user, ref, 'functions:read');
     return (await canariesRepo.list(this.d.db, fn.id, 50)).map(toCanaryView);
   }
 
@@ -108,7 +108,7 @@ export class CanariesService {
 
   /** Starts a canary of a ready version now. */
   async start(user: User, ref: string, input: CanaryInput & { version: number }): Promise<CanaryView> {
-    const fn = await this.d.functions.find(user, ref);
+    const fn = await this.d.functions.find(user, ref, 'functions:deploy');
     await this.check(fn, input);
     if (input.version === fn.active_version) throw Invalid('version_active', `v${input.version} is the active version already`, { field: 'version' });
     const dep = await deploymentsRepo.deployment(this.d.db, fn.id, input.version);
@@ -173,7 +173,7 @@ export class CanariesService {
 
   /** Ends the function's canary now: `promote` makes it active, else it is aborted (live returns to the active version). */
   async end(user: User, ref: string, promote: boolean): Promise<CanaryView> {
-    const fn = await this.d.functions.find(user, ref);
+    const fn = await this.d.functions.find(user, ref, 'functions:deploy');
     const row = await canariesRepo.open(this.d.db, fn.id);
     if (!row) throw NotFound('no_canary', `${fn.name} has no canary under way`);
     if (promote && row.state !== 'running') throw Conflict('canary_building', `the canary of v${row.version} is still building; it can be promoted once it runs`);

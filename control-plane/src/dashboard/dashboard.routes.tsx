@@ -155,12 +155,20 @@ export function dashboardRoutes(d: DashboardDeps) {
     }
   });
 
+  /** What a role may not see shows as nothing on the page (the API answers 403). */
+  const forbiddenAs =
+    <T,>(empty: T) =>
+    (err: unknown): T => {
+      if (err instanceof AppError && err.kind === 'forbidden') return empty;
+      throw err;
+    };
+
   /** The function page's data; `extra` adds what an action just did (a notice, an invoke result, a new key). */
   async function functionPage(c: Context<UiEnv>, extra: Partial<FunctionPageData> = {}, status: 200 | 400 = 200) {
     const user = c.get('user');
     let row;
     try {
-      row = await fns.find(user, c.req.param('name')!);
+      row = await fns.find(user, c.req.param('name')!, 'functions:read');
     } catch (err) {
       if (err instanceof AppError && err.kind === 'not_found') return page(c, 'Not found', <NotFoundPage what={`You have no function named ${c.req.param('name')}.`} />, 404);
       throw err;
@@ -170,7 +178,7 @@ export function dashboardRoutes(d: DashboardDeps) {
       fns.get(user, row.id),
       deployments.list(user, row.id, 20),
       env.list(user, row.id),
-      keys.list(user, row.id),
+      keys.list(user, row.id).catch(forbiddenAs([])),
       stats.summary({ functionId: row.id }, '24h'),
       stats.buckets({ functionId: row.id }, 'hour', 24),
       executions.list(user, row.id, { limit: 20, ...(statusFilter ? { status: statusFilter } : {}) }),
@@ -199,7 +207,7 @@ export function dashboardRoutes(d: DashboardDeps) {
   const action = (path: string, run: (c: Context<UiEnv>, fn: Awaited<ReturnType<typeof fns.find>>, f: Form) => Promise<string>) =>
     app.post(`/functions/:name/${path}`, async (c) => {
       const f = await form(c);
-      const fn = await fns.find(c.get('user'), c.req.param('name')!);
+      const fn = await fns.find(c.get('user'), c.req.param('name')!, 'functions:read');
       try {
         flash(c, 'ok', await run(c, fn, f));
       } catch (err) {
@@ -215,7 +223,7 @@ export function dashboardRoutes(d: DashboardDeps) {
   // that page shows it no more, and creates no other key).
   const showSecret = (roll: boolean) => async (c: Context<UiEnv>) => {
     const f = await form(c);
-    const fn = await fns.find(c.get('user'), c.req.param('name')!);
+    const fn = await fns.find(c.get('user'), c.req.param('name')!, 'functions:read');
     const expiry = (['1h', '1d', '7d', '30d', 'never'] as const).find((x) => x === f.expires) ?? '30d';
     const name = KeyName.safeParse((f.name ?? '').trim() || 'key');
     if (!name.success) return functionPage(c, { notice: { kind: 'error', text: 'a key name is 1–100 characters' } }, 400);
@@ -229,7 +237,7 @@ export function dashboardRoutes(d: DashboardDeps) {
   // The invoke form: the function's answer is shown on its page, with a link to the execution.
   app.post('/functions/:name/invoke', async (c) => {
     const f = await form(c);
-    const fn = await fns.find(c.get('user'), c.req.param('name')!);
+    const fn = await fns.find(c.get('user'), c.req.param('name')!, 'functions:read');
     const method = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(f.method ?? '') ? f.method! : 'GET';
     const raw = f.path?.trim() || '/';
     const [path, query = ''] = (raw.startsWith('/') ? raw : `/${raw}`).split(/\?(.*)/s);

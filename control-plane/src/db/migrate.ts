@@ -20,6 +20,7 @@ import * as m0017 from './migrations/0017-call-queue.js';
 import * as m0018 from './migrations/0018-warm-floor.js';
 import * as m0019 from './migrations/0019-canaries.js';
 import * as m0020 from './migrations/0020-alias-floors.js';
+import * as m0021 from './migrations/0021-teams.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -42,6 +43,7 @@ const migrations = {
   '0018-warm-floor': m0018,
   '0019-canaries': m0019,
   '0020-alias-floors': m0020,
+  '0021-teams': m0021,
 };
 
 export type MigrationName = keyof typeof migrations;

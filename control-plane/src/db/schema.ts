@@ -15,6 +15,42 @@ export interface UsersTable {
   session_version: number;
   /** Stable, unique, URL-safe: function URLs are `/fn/<handle>/<function name>`. */
   handle: string;
+  /** A person signs in; a team's account (teams/) only owns functions and never signs in. */
+  kind: Generated<'person' | 'team'>;
+}
+
+export type TeamRole = 'owner' | 'admin' | 'developer' | 'viewer';
+
+/** A team: its account row in `users` (same id) holds its handle. A person's personal team is their own account. */
+export interface TeamsTable {
+  id: string;
+  name: string;
+  personal: number;
+  /** The quotas a server admin set (teams/quotas.ts Quotas, JSON); null: none. */
+  quotas: string | null;
+  created_at: number;
+}
+
+export interface TeamMembersTable {
+  team_id: string;
+  user_id: string;
+  role: TeamRole;
+  created_at: number;
+}
+
+export interface TeamInvitationsTable {
+  id: string;
+  team_id: string;
+  /** Who may accept it: the invitee signs in with this address. */
+  email: string;
+  role: TeamRole;
+  /** SHA-256 (hex) of the token, which is shown once. */
+  token_hash: string;
+  invited_by: string | null;
+  created_at: number;
+  expires_at: number;
+  accepted_at: number | null;
+  accepted_by: string | null;
 }
 
 /** A login session: the chain of refresh tokens descending from one login. */
@@ -72,6 +108,13 @@ export interface AuditLogTable {
   client_ip: string | null;
   /** JSON object of non-secret details. */
   detail: string;
+  /** The team the change was made in (null: an account event). */
+  team_id: Generated<string | null>;
+  /** What was changed, as `kind:name` (function:api, key:…, member:…). */
+  target: Generated<string | null>;
+  /** JSON of the settings before and after the change, never a secret value. */
+  before: Generated<string | null>;
+  after: Generated<string | null>;
 }
 
 export interface LoginThrottleTable {
@@ -169,6 +212,8 @@ export interface FunctionsTable {
   destinations: string | null;
   /** The secret deliveries are signed with, sealed; made when destinations are first set. */
   destination_secret: string | null;
+  /** 1: a viewer of its team may invoke it. */
+  viewer_invoke: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -433,6 +478,9 @@ export interface DestinationDeliveriesTable {
 
 export interface Database {
   users: UsersTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  team_invitations: TeamInvitationsTable;
   token_families: TokenFamiliesTable;
   refresh_tokens: RefreshTokensTable;
   token_links: TokenLinksTable;

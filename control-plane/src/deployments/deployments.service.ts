@@ -1,5 +1,7 @@
 // A function's versions: deploy (upload → content-addressed artifact → version row → build on an agent), list,
 // read, roll back, follow a build's log; and, for calls, the active version (cached) and its image on an agent.
+import type { SignedIn } from '../teams/access.js';
+import type { Permission } from '../teams/roles.js';
 import type { CanaryView } from '../../../common/api-types.js';
 import type { CanaryInput } from '../canaries/canaries.service.js';
 import type { Kysely } from 'kysely';
@@ -49,7 +51,7 @@ export class DeploymentsService {
    * One whose declared size is over the cap is refused (413) before its body is read.
    */
   async deploy(user: User, ref: string, body: AsyncIterable<Uint8Array>, wait: boolean, declaredBytes?: number, canary?: CanaryInput): Promise<DeploymentView & { canary?: CanaryView }> {
-    const f = await this.d.functions.find(user, ref);
+    const f = await this.d.functions.find(user, ref, 'functions:deploy');
     if (canary) {
       if (!this.d.canaries) throw Invalid('canaries_unavailable', 'this server runs no canaries');
       await this.d.canaries.check(f, canary);
@@ -89,7 +91,7 @@ export class DeploymentsService {
     const build = this.d.builder.build(f.id, version, staged.digest, staged.sizeBytes);
     if (wait) await build;
     const dep = (await deploymentsRepo.deployment(this.d.db, f.id, version))!;
-    const fresh = await this.d.functions.find(user, f.id);
+    const fresh = await this.d.functions.find(user, f.id, 'functions:deploy');
     const view = toDeploymentView(dep, fresh.active_version);
     if (wait && dep.status === 'failed') {
       throw new AppError('invalid', 'build_failed', dep.error ?? 'the build failed', { httpStatus: 422, deployment: view, buildLogTail: dep.build_log.slice(-4000) });
@@ -98,7 +100,7 @@ export class DeploymentsService {
   }
 
   async list(user: User, ref: string, limit: number, cursor?: string): Promise<{ deployments: DeploymentView[]; nextCursor: string | null }> {
-    const f = await this.d.functions.find(user, ref);
+    const f = await this.d.functions.find(user, ref, 'functions:read');
     const before = cursor === undefined ? undefined : Number(cursor);
     if (before !== undefined && !Number.isSafeInteger(before)) throw Invalid('invalid_cursor', 'cursor is not valid', { field: 'cursor' });
     const rows = await deploymentsRepo.deployments(this.d.db, f.id, limit + 1, before);
@@ -108,12 +110,12 @@ export class DeploymentsService {
 
   /** One version with its build log. */
   async get(user: User, ref: string, version: number): Promise<DeploymentView & { buildLog: string }> {
-    const { fn, dep } = await this.find(user, ref, version);
+    const { fn, dep } = await this.find(user, ref, version, 'functions:read');
     return { ...toDeploymentView(dep, fn.active_version), buildLog: dep.build_log };
   }
 
-  private async find(user: User, ref: string, version: number): Promise<{ fn: FunctionRow; dep: DeploymentRow }> {
-    const fn = await this.d.functions.find(user, ref);
+  private async find(user: SignedIn, ref: string, version: number, need: Permission): Promise<{ fn: FunctionRow; dep: DeploymentRow }> {
+    const fn = await this.d.functions.find(user, ref, need);
     const dep = await deploymentsRepo.deployment(this.d.db, fn.id, version);
     if (!dep) throw NotFound('deployment_not_found', `function ${fn.name} has no version ${version}`);
     return { fn, dep };
@@ -121,7 +123,7 @@ export class DeploymentsService {
 
   /** Switches the active version to a ready one (calls in flight finish on the old one). */
   async rollback(user: User, ref: string, version: number): Promise<FunctionView> {
-    const { fn, dep } = await this.find(user, ref, version);
+    const { fn, dep } = await this.find(user, ref, version, 'functions:deploy');
     if (dep.status !== 'ready') throw Conflict('version_not_ready', `version ${version} is ${dep.status}; only a ready version can be made active`);
     await deploymentsRepo.activate(this.d.db, fn.id, version, Date.now());
     this.d.onChanged?.(fn.id);
@@ -130,8 +132,8 @@ export class DeploymentsService {
 
   /** A version's build log; with `follow` and the build still running, its lines as they come, then its end. */
   async buildLog(user: User, ref: string, version: number, follow: boolean, signal?: AbortSignal): Promise<BuildLog> {
-    if (!follow) return { text: (await this.find(user, ref, version)).dep.build_log };
-    const fn = await this.d.functions.find(user, ref);
+    if (!follow) return { text: (await this.find(user, ref, version, 'logs:read')).dep.build_log };
+    const fn = await this.d.functions.find(user, ref, 'logs:read');
     // Subscribed before the row is read, so the end of a build cannot fall between the two.
     const key = `${fn.id}@${version}`;
     const queue: BuildEvent[] = [];
@@ -144,7 +146,7 @@ export class DeploymentsService {
     events.on(key, on);
     let dep: DeploymentRow;
     try {
-      dep = (await this.find(user, fn.id, version)).dep;
+      dep = (await this.find(user, fn.id, version, 'logs:read')).dep;
     } catch (err) {
       events.off(key, on);
       throw err;

@@ -30,14 +30,14 @@ export class EnvService {
 
   /** For the API: plain values, secrets masked. */
   async list(user: User, ref: string): Promise<EnvEntry[]> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'functions:read');
     const rows = await envRepo.list(this.db, fn.id);
     return rows.map((r) => ({ key: r.key, value: r.secret ? MASK : r.value, secret: r.secret === 1, updatedAt: new Date(Number(r.updated_at)).toISOString() }));
   }
 
   /** Sets vars and secrets all at once (or none), and answers the function's env as it then is. */
   async set(user: User, ref: string, vars: Record<string, string>, secrets: Record<string, string>): Promise<EnvEntry[]> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'env:write');
     const now = Date.now();
     const rows = [
       ...Object.entries(vars).map(([key, value]) => ({ key, value, secret: 0 })),
@@ -53,7 +53,7 @@ export class EnvService {
   }
 
   async unset(user: User, ref: string, key: string): Promise<void> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'env:write');
     if (!(await envRepo.delete(this.db, fn.id, key))) throw NotFound('env_not_found', `${fn.name} has no env var ${key}`);
     this.changed(fn.id);
   }

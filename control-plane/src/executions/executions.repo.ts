@@ -60,15 +60,15 @@ export const executionsRepo = {
     return row?.lines ?? null;
   },
 
-  /** One execution, if it is a call of one of the owner's functions. */
-  async forOwner(db: Executor, ownerId: string, id: string): Promise<ExecutionRecord | undefined> {
+  /** One execution, if it is a call of a function of one of the person's teams. */
+  async forMember(db: Executor, userId: string, id: string): Promise<ExecutionRecord | undefined> {
     if (!isUuid(id)) return undefined;
     const bytes = uuidBytes(id);
     const fns = await db
       .selectFrom('functions')
       .innerJoin('record_numbers', (j) => j.onRef('record_numbers.name', '=', 'functions.id').on('record_numbers.kind', '=', 'function'))
       .select(['functions.id', 'record_numbers.no'])
-      .where('functions.owner_id', '=', ownerId)
+      .where('functions.owner_id', 'in', db.selectFrom('team_members').select('team_id').where('user_id', '=', userId))
       .execute();
     if (!fns.length) return undefined;
     const idOf = new Map(fns.map((f) => [f.no, f.id]));

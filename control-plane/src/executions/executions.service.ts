@@ -41,7 +41,7 @@ export class ExecutionsService {
   ) {}
 
   async list(user: User, ref: string, q: ExecutionListQuery): Promise<{ executions: ExecutionView[]; nextCursor: string | null }> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'logs:read');
     const after = q.cursor ? decodeCursor(q.cursor) : undefined;
     const rows = await executionsRepo.list(this.db, { functionId: fn.id, limit: q.limit + 1, status: q.status, since: parseSince(q.since), before: after?.id });
     const p = page(
@@ -55,7 +55,7 @@ export class ExecutionsService {
 
   /** The log lines of the function's calls since `since`, oldest first, at most `limit` (the newest ones). */
   async recentLines(user: User, ref: string, since: string, limit: number): Promise<{ functionId: string; lines: LogLineOfCall[] }> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'logs:read');
     const from = parseSince(since) ?? Date.now() - 3_600_000;
     const rows = await executionsRepo.recentLogs(this.db, fn.id, from, Math.min(limit, 500));
     const lines = rows.flatMap((r) => decodeCallLog(r.logs).map((l) => ({ executionId: r.id, ...l })));
@@ -67,10 +67,16 @@ export class ExecutionsService {
    * given (Prefer: respond-async), that call: where it is, its attempts and its answer.
    */
   async get(user: User, id: string): Promise<{ execution: ExecutionView } | { call: AsyncCallView }> {
-    const row = await executionsRepo.forOwner(this.db, user.id, id);
-    if (row) return { execution: toExecutionView(row, row.logs ? await executionsRepo.lines(this.db, row) : null) };
-    const call = await asyncCallsRepo.forOwner(this.db, user.id, id);
-    if (call) return { call: toAsyncCallView(call, await deliveriesRepo.forCall(this.db, call.id)) };
+    const row = await executionsRepo.forMember(this.db, user.id, id);
+    if (row) {
+      await this.functions.find(user, row.functionId, 'logs:read');
+      return { execution: toExecutionView(row, row.logs ? await executionsRepo.lines(this.db, row) : null) };
+    }
+    const call = await asyncCallsRepo.forMember(this.db, user.id, id);
+    if (call) {
+      await this.functions.find(user, call.function_id, 'logs:read');
+      return { call: toAsyncCallView(call, await deliveriesRepo.forCall(this.db, call.id)) };
+    }
     throw NotFound('execution_not_found', `no execution ${id}`);
   }
 }

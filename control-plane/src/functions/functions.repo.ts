@@ -1,6 +1,6 @@
-// Queries on functions. Owner scoping happens here: a function is only ever
-// looked up together with its owner, so another user's function is simply not found.
-import type { Executor, FunctionRow, FunctionsTable } from '../db/schema.js';
+// Queries on functions. A function's owner_id is its team (teams/): it is only ever looked up for a member of
+// that team, so another team's function is simply not found.
+import type { Executor, FunctionRow, FunctionsTable, TeamRole } from '../db/schema.js';
 import type { Insertable, Updateable } from 'kysely';
 import { uniqueAsConflict } from '../db/connect.js';
 
@@ -9,13 +9,19 @@ export const functionsRepo = {
     await uniqueAsConflict(() => db.insertInto('functions').values(row).execute(), 'function_exists', `you already have a function named ${row.name}`);
   },
 
-  /** By id or by name, for one owner. */
-  findForOwner(db: Executor, ownerId: string, ref: string): Promise<FunctionRow | undefined> {
+  /**
+   * By id in any of the person's teams, or by name in one of them (`teamHandle`; undefined: their personal team),
+   * with their role there and the team's handle: a function of a team they are not in is not found.
+   */
+  findForMember(db: Executor, userId: string, ref: string, teamHandle: string | undefined): Promise<(FunctionRow & { member_role: TeamRole; team_handle: string }) | undefined> {
     return db
       .selectFrom('functions')
-      .selectAll()
-      .where('owner_id', '=', ownerId)
-      .where((eb) => eb.or([eb('id', '=', ref), eb('name', '=', ref)]))
+      .innerJoin('team_members', (j) => j.onRef('team_members.team_id', '=', 'functions.owner_id').on('team_members.user_id', '=', userId))
+      .innerJoin('users', 'users.id', 'functions.owner_id')
+      .selectAll('functions')
+      .select(['team_members.role as member_role', 'users.handle as team_handle'])
+      .where((eb) => eb.or([eb('functions.id', '=', ref), eb.and([eb('functions.name', '=', ref), teamHandle === undefined ? eb('functions.owner_id', '=', userId) : eb('users.handle', '=', teamHandle)])]))
+      .orderBy('functions.id')
       .executeTakeFirst();
   },
 

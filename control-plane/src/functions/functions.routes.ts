@@ -2,7 +2,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { problem, json, jsonBody, pageQuery, fnRef, unauthenticated, fnNotFound, authed } from '../http/schemas.js';
+import { problem, json, jsonBody, pageQuery, fnRef, unauthenticated, fnNotFound, authed, forbidden } from '../http/schemas.js';
 import type { FunctionsService } from './functions.service.js';
 import { FunctionSchema, FunctionSettings } from './functions.view.js';
 
@@ -12,17 +12,17 @@ export function functionsRoutes(fns: FunctionsService, user: MiddlewareHandler<A
     ...auth,
     method: 'post',
     path: '/',
-    summary: 'Create a function',
-    request: { body: jsonBody(FunctionSettings.extend({ name: z.string().max(63) })) },
-    responses: { 201: json('Created', z.object({ function: FunctionSchema })), 400: problem('Bad name or setting (named)'), 401: unauthenticated, 409: problem('Name taken') },
+    summary: 'Create a function in a team (team: its handle; default: the Cpub-Team header’s, else the personal team); needs functions:write there',
+    request: { body: jsonBody(FunctionSettings.extend({ name: z.string().max(63), team: z.string().max(63).optional() })) },
+    responses: { 201: json('Created', z.object({ function: FunctionSchema })), 400: problem('Bad name or setting (named)'), 401: unauthenticated, 403: forbidden, 404: problem('No such team of yours (team_not_found)'), 409: problem('Name taken') },
   });
   const list = createRoute({
     ...auth,
     method: 'get',
     path: '/',
-    summary: 'The caller’s functions, newest first',
+    summary: 'The functions of the request’s team (Cpub-Team; default: the personal team), newest first',
     request: { query: pageQuery() },
-    responses: { 200: json('Functions', z.object({ functions: z.array(FunctionSchema), nextCursor: z.string().nullable() })), 401: unauthenticated },
+    responses: { 200: json('Functions', z.object({ functions: z.array(FunctionSchema), nextCursor: z.string().nullable() })), 401: unauthenticated, 403: forbidden, 404: problem('No such team of yours (team_not_found)') },
   });
   const get = createRoute({
     ...auth,
@@ -38,7 +38,7 @@ export function functionsRoutes(fns: FunctionsService, user: MiddlewareHandler<A
     path: '/{ref}',
     summary: 'Change limits, auth or network (new containers pick it up; warm ones are recycled)',
     request: { params: fnRef, body: jsonBody(FunctionSettings) },
-    responses: { 200: json('Function', z.object({ function: FunctionSchema })), 400: problem('Bad setting (named)'), 401: unauthenticated, 404: fnNotFound },
+    responses: { 200: json('Function', z.object({ function: FunctionSchema })), 400: problem('Bad setting (named)'), 401: unauthenticated, 403: forbidden, 404: fnNotFound },
   });
   const remove = createRoute({
     ...auth,
@@ -46,7 +46,7 @@ export function functionsRoutes(fns: FunctionsService, user: MiddlewareHandler<A
     path: '/{ref}',
     summary: 'Delete the function, its versions, executions, keys, env, containers and images',
     request: { params: fnRef },
-    responses: { 204: { description: 'Deleted' }, 401: unauthenticated, 404: fnNotFound },
+    responses: { 204: { description: 'Deleted' }, 401: unauthenticated, 403: forbidden, 404: fnNotFound },
   });
 
   return new OpenAPIHono<AppEnv>()

@@ -1,9 +1,13 @@
 // Functions themselves: create, list, read, change, delete, and the lookups every other feature starts from
-// (by id or name for the owner; by URL for a call). Another user's function is a 404 everywhere.
+// (by id, or by name in a team of the caller's; by URL for a call). A function belongs to a team: another team's
+// is a 404 everywhere, and what the caller's role may not do is a 403 (teams/access.ts authorize).
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database, FunctionRow, User } from '../db/schema.js';
-import { Invalid, NotFound } from '../errors.js';
+import type { Database, FunctionRow, TeamRole } from '../db/schema.js';
+import { AppError, Invalid, NotFound } from '../errors.js';
+import { authorize, type SignedIn } from '../teams/access.js';
+import type { Permission } from '../teams/roles.js';
+import { teamsRepo } from '../teams/teams.repo.js';
 import { decodeCursor, page } from '../http/cursor.js';
 import { functionsRepo } from './functions.repo.js';
 import { aliasesRepo } from '../aliases/aliases.repo.js';
@@ -25,14 +29,23 @@ export interface FunctionSettingsInput {
   asyncConcurrency?: number | null | undefined;
   queueTimeoutMs?: number | null | undefined;
   minInstances?: number | undefined;
+  viewerInvoke?: boolean | undefined;
   retry?: RetryInput | null | undefined;
   destinations?: { onSuccess?: string | null | undefined; onFailure?: string | null | undefined } | undefined;
 }
 
+/** A function as one of its team's members sees it: with their role there and the team's handle. */
+export type TeamFunction = FunctionRow & { role: TeamRole; teamHandle: string };
+
 /** How other features find the caller's function (deployments, executions, keys, env, stats). */
 export interface FunctionLookup {
-  /** The user's function by id or name; anyone else's is not found (function_not_found). */
-  find(user: User, ref: string): Promise<FunctionRow>;
+  /**
+   * The function by id (in any of the caller's teams) or name (in the request's team), if the caller's role there
+   * allows `need`: another team's is not found (function_not_found), a role that may not is a 403.
+   */
+  find(user: SignedIn, ref: string, need: Permission): Promise<TeamFunction>;
+  /** The request's team (a handle; undefined: the personal team) if the caller's role there allows `need`. */
+  teamOf(user: SignedIn, handle: string | undefined, need: Permission): Promise<{ id: string; handle: string }>;
 }
 
 export interface FunctionsDeps {
@@ -54,17 +67,20 @@ const CALL_CACHE_MS = 1000;
 
 export class FunctionsService implements FunctionLookup {
   private readonly byUrlCache = new Map<string, { at: number; row: (FunctionRow & { handle: string }) | undefined }>();
-  private readonly forCallCache = new Map<string, { at: number; row: FunctionRow }>();
+  private readonly forCallCache = new Map<string, { at: number; row: TeamFunction }>();
 
   constructor(private readonly d: FunctionsDeps) {}
 
-  /** `find` for a call: the same answer, from the one-second cache. */
-  async findForCall(user: User, ref: string): Promise<FunctionRow> {
-    const key = `${user.id}/${ref}`;
+  /** `find(…, 'invoke')` for a call: the same answer, from the one-second cache. */
+  async findForCall(user: SignedIn, ref: string): Promise<TeamFunction> {
+    const key = `${user.id}/${user.team ?? ''}/${ref}`;
     const hit = this.forCallCache.get(key);
     const now = Date.now();
-    if (hit && now - hit.at < CALL_CACHE_MS) return hit.row;
-    const row = await this.find(user, ref);
+    if (hit && now - hit.at < CALL_CACHE_MS) {
+      authorize(user, { role: hit.row.role, handle: hit.row.teamHandle }, 'invoke', hit.row.viewer_invoke === 1);
+      return hit.row;
+    }
+    const row = await this.find(user, ref, 'invoke');
     if (this.forCallCache.size > 10_000) this.forCallCache.clear();
     this.forCallCache.set(key, { at: now, row });
     return row;
@@ -80,6 +96,20 @@ export class FunctionsService implements FunctionLookup {
     if (this.byUrlCache.size > 10_000) this.byUrlCache.clear();
     this.byUrlCache.set(key, { at: now, row });
     return row;
+  }
+
+  /**
+   * Whether the person may invoke this function (found by its URL): false when they are not in its team (the
+   * caller then gets a 404); a 403 when they are but their role may not.
+   */
+  async mayInvoke(user: SignedIn, fn: FunctionRow): Promise<boolean> {
+    try {
+      await this.findForCall({ ...user, team: undefined }, fn.id);
+      return true;
+    } catch (err) {
+      if (err instanceof AppError && err.kind === 'not_found') return false;
+      throw err;
+    }
   }
 
   /** The function an API key is for, unless its owner is disabled. */
@@ -98,13 +128,15 @@ export class FunctionsService implements FunctionLookup {
     for (const [k, v] of this.forCallCache) if (v.row.id === functionId) this.forCallCache.delete(k);
   }
 
-  async create(user: User, input: { name: string } & FunctionSettingsInput): Promise<FunctionView> {
+  /** Creates it in `input.team` (a handle; else the request's team, else the personal one): needs functions:write there. */
+  async create(user: SignedIn, input: { name: string; team?: string | undefined } & FunctionSettingsInput): Promise<FunctionView> {
     if (!NAME.test(input.name)) throw Invalid('invalid_name', 'name must match ^[a-z][a-z0-9-]{0,62}$', { field: 'name' });
+    const team = await this.teamOf(user, input.team ?? user.team, 'functions:write');
     floorFits(input.minInstances ?? 0, input.maxInstances ?? DEFAULTS.maxInstances);
     const now = Date.now();
     const row = {
       id: randomUUID(),
-      owner_id: user.id,
+      owner_id: team.id,
       name: input.name,
       memory_mb: input.memoryMb ?? DEFAULTS.memoryMb,
       cpus: input.cpus ?? DEFAULTS.cpus,
@@ -118,6 +150,7 @@ export class FunctionsService implements FunctionLookup {
       async_concurrency: input.asyncConcurrency ?? null,
       queue_timeout_ms: input.queueTimeoutMs ?? null,
       min_instances: input.minInstances || null,
+      viewer_invoke: input.viewerInvoke ? 1 : 0,
       retry: input.retry ? JSON.stringify(input.retry) : null,
       destinations: null as string | null,
       destination_secret: null as string | null,
@@ -127,27 +160,42 @@ export class FunctionsService implements FunctionLookup {
     };
     if (input.destinations) Object.assign(row, this.destinationsSet(row.id, null, null, input.destinations));
     await functionsRepo.insert(this.d.db, row);
-    return this.view(user, (await functionsRepo.findForOwner(this.d.db, user.id, row.id))!);
+    return this.get(user, row.id);
   }
 
-  async list(user: User, limit: number, cursor?: string): Promise<{ functions: FunctionView[]; nextCursor: string | null }> {
-    const rows = await functionsRepo.list(this.d.db, user.id, limit + 1, cursor ? decodeCursor(cursor) : undefined);
-    const p = page(rows, limit, (f) => f.id, (f) => this.view(user, f));
+  /** The request's team (a handle; undefined: the personal team) if the caller's role there allows `need`. */
+  async teamOf(user: SignedIn, handle: string | undefined, need: Permission): Promise<{ id: string; handle: string }> {
+    const m = handle === undefined ? await teamsRepo.membershipById(this.d.db, user.id, user.id) : await teamsRepo.membership(this.d.db, user.id, handle);
+    if (!m) throw NotFound('team_not_found', `no team ${handle ?? user.handle} of yours`);
+    authorize(user, m, need);
+    return { id: m.id, handle: m.handle };
+  }
+
+  /** The functions of the request's team, newest first. */
+  async list(user: SignedIn, limit: number, cursor?: string): Promise<{ functions: FunctionView[]; nextCursor: string | null }> {
+    const team = await this.teamOf(user, user.team, 'functions:read');
+    const rows = await functionsRepo.list(this.d.db, team.id, limit + 1, cursor ? decodeCursor(cursor) : undefined);
+    const p = page(rows, limit, (f) => f.id, (f) => toFunctionView(f, team.handle, this.d.publicUrl));
     return { functions: p.items, nextCursor: p.nextCursor };
   }
 
-  async find(user: User, ref: string): Promise<FunctionRow> {
-    const f = await functionsRepo.findForOwner(this.d.db, user.id, ref);
-    if (!f) throw NotFound('function_not_found', `no function ${ref}`);
-    return f;
+  async find(user: SignedIn, ref: string, need: Permission): Promise<TeamFunction> {
+    const found = await functionsRepo.findForMember(this.d.db, user.id, ref, user.team);
+    if (!found) {
+      if (user.team !== undefined && !(await teamsRepo.membership(this.d.db, user.id, user.team))) throw NotFound('team_not_found', `no team ${user.team} of yours`);
+      throw NotFound('function_not_found', `no function ${ref}`);
+    }
+    const { member_role: role, team_handle: teamHandle, ...f } = found;
+    authorize(user, { role, handle: teamHandle }, need, f.viewer_invoke === 1);
+    return { ...f, role, teamHandle };
   }
 
-  async get(user: User, ref: string): Promise<FunctionView> {
-    return this.view(user, await this.find(user, ref));
+  async get(user: SignedIn, ref: string): Promise<FunctionView> {
+    return this.view(await this.find(user, ref, 'functions:read'));
   }
 
-  async update(user: User, ref: string, patch: FunctionSettingsInput): Promise<FunctionView> {
-    const f = await this.find(user, ref);
+  async update(user: SignedIn, ref: string, patch: FunctionSettingsInput): Promise<FunctionView> {
+    const f = await this.find(user, ref, 'functions:write');
     const set: Parameters<typeof functionsRepo.update>[2] = { updated_at: Date.now() };
     floorFits(patch.minInstances ?? f.min_instances ?? 0, patch.maxInstances ?? f.max_instances);
     if (patch.maxInstances !== undefined) {
@@ -167,6 +215,7 @@ export class FunctionsService implements FunctionLookup {
     if (patch.asyncConcurrency !== undefined) set.async_concurrency = patch.asyncConcurrency;
     if (patch.queueTimeoutMs !== undefined) set.queue_timeout_ms = patch.queueTimeoutMs;
     if (patch.minInstances !== undefined) set.min_instances = patch.minInstances || null;
+    if (patch.viewerInvoke !== undefined) set.viewer_invoke = patch.viewerInvoke ? 1 : 0;
     // The parts of the policy given change; the others keep what was set (null: back to the default).
     if (patch.retry !== undefined) set.retry = patch.retry === null ? null : JSON.stringify(mergeRetry(f.retry, patch.retry));
     if (patch.destinations !== undefined) Object.assign(set, this.destinationsSet(f.id, f.destinations, f.destination_secret, patch.destinations));
@@ -194,16 +243,16 @@ export class FunctionsService implements FunctionLookup {
   }
 
   /** Deletes the function and everything of it: versions, executions, keys, env (cascade), then containers, images, artifacts. */
-  async delete(user: User, ref: string): Promise<void> {
-    const f = await this.find(user, ref);
+  async delete(user: SignedIn, ref: string): Promise<void> {
+    const f = await this.find(user, ref, 'functions:write');
     const cleanup = await this.d.onDelete?.(f.id);
     await functionsRepo.delete(this.d.db, f.id, Date.now());
     this.d.onChanged?.(f.id);
     void cleanup?.();
   }
 
-  view(user: User, f: FunctionRow): FunctionView {
-    return toFunctionView(f, user.handle, this.d.publicUrl);
+  view(f: TeamFunction): FunctionView {
+    return toFunctionView(f, f.teamHandle, this.d.publicUrl);
   }
 }
 

@@ -35,6 +35,8 @@ export const LIMITS = {
   retry: RetrySchema.nullable(),
   /** Where its async calls' outcomes are POSTed (a field given replaces that one; null clears it). */
   destinations: DestinationsSchema,
+  /** Whether a viewer of its team may invoke it (developers and up always may). */
+  viewerInvoke: z.boolean(),
 };
 
 /** `12h` or `7d` in ms. */
@@ -67,13 +69,15 @@ export const FunctionSettings = z.object({
   minInstances: LIMITS.minInstances.optional(),
   retry: LIMITS.retry.optional(),
   destinations: LIMITS.destinations.optional(),
+  viewerInvoke: LIMITS.viewerInvoke.optional(),
 });
 
 export const FunctionSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    owner: z.string().openapi({ description: 'the owner’s handle' }),
+    owner: z.string().openapi({ description: 'the handle of the team that owns it (a personal team’s is its person’s handle)' }),
+    team: z.string().openapi({ description: 'the handle of the team it belongs to (the same as owner)' }),
     url: z.string().openapi({ description: 'the function URL: /fn/<owner>/<name>, absolute when CPUB_PUBLIC_URL is set' }),
     memoryMb: z.number(),
     cpus: z.number(),
@@ -93,6 +97,7 @@ export const FunctionSchema = z
     destinations: z
       .object({ onSuccess: z.string().nullable(), onFailure: z.string().nullable() })
       .openapi({ description: 'where the outcomes of its async calls are POSTed, signed with its destination secret (GET …/destinations/secret)' }),
+    viewerInvoke: z.boolean().openapi({ description: 'whether a viewer of its team may invoke it' }),
     activeVersion: z.number().nullable(),
     status: z.enum(['ready', 'not_deployed']),
     createdAt: z.string(),
@@ -109,6 +114,7 @@ export function toFunctionView(f: FunctionRow, handle: string, publicUrl: string
     id: f.id,
     name: f.name,
     owner: handle,
+    team: handle,
     url: publicUrl ? new URL(path, publicUrl).toString() : path,
     memoryMb: f.memory_mb,
     cpus: f.cpus,
@@ -124,6 +130,7 @@ export function toFunctionView(f: FunctionRow, handle: string, publicUrl: string
     minInstances: f.min_instances ?? 0,
     retry: storedPolicy(f.retry),
     destinations: storedDestinations(f.destinations),
+    viewerInvoke: f.viewer_invoke === 1,
     activeVersion: f.active_version,
     status: f.active_version === null ? 'not_deployed' : 'ready',
     createdAt: new Date(Number(f.created_at)).toISOString(),

@@ -26,6 +26,7 @@ import { deploymentsRoutes } from '../deployments/deployments.routes.js';
 import { invokeRoutes } from '../invocations/invoke.routes.js';
 import { executionsRoutes } from '../executions/executions.routes.js';
 import { keysRoutes } from '../keys/keys.routes.js';
+import { teamsRoutes } from '../teams/teams.routes.js';
 import { deadLettersRoutes } from '../async-calls/dead-letters.routes.js';
 import { schedulesRoutes } from '../async-calls/schedules.routes.js';
 import { aliasesRoutes } from '../aliases/aliases.routes.js';
@@ -83,7 +84,7 @@ export function buildApp(d: AppDeps) {
   if (d.http.corsOrigins?.length) {
     app.use(
       '/api/*',
-      cors({ origin: d.http.corsOrigins, allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 }),
+      cors({ origin: d.http.corsOrigins, allowHeaders: ['Authorization', 'Content-Type', 'Cpub-Team'], exposeHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 }),
     );
   }
   const limit = bodyLimit({
@@ -114,6 +115,7 @@ export function buildApp(d: AppDeps) {
   app.route('/api', fleetRoutes(d.auth, d.fleet));
   const user = requireAuth(d.auth);
   const f = d.features;
+  app.route('/api', teamsRoutes(f.teams, user));
   app.route('/api/functions', functionsRoutes(f.functions, user));
   app.route('/api/functions', deploymentsRoutes(f.deployments, user));
   // Calls take the owner's access token or an API key of the function: the pipeline checks which (no `user` here).

@@ -2,7 +2,7 @@
 import { bearerToken } from '../auth/bearer.js';
 import type { MiddlewareHandler } from 'hono';
 import type { AuthService } from '../auth/auth.service.js';
-import { Forbidden, Unauthenticated } from '../errors.js';
+import { Forbidden, Invalid, Unauthenticated } from '../errors.js';
 import type { AppEnv } from './env.js';
 
 export function requireAuth(auth: AuthService): MiddlewareHandler<AppEnv> {
@@ -11,9 +11,20 @@ export function requireAuth(auth: AuthService): MiddlewareHandler<AppEnv> {
     if (!token) throw Unauthenticated('unauthenticated', 'send an access token: Authorization: Bearer <token>');
     const { principal, user } = await auth.authenticate(token);
     c.set('principal', principal);
-    c.set('user', user);
+    c.set('user', { ...user, team: teamHeader(c.req.header(TEAM_HEADER)), ip: c.get('clientIp') });
     await next();
   };
+}
+
+/** The header naming the team a request works in (a team's handle); absent: the caller's personal team. */
+export const TEAM_HEADER = 'cpub-team';
+const HANDLE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** The team a request names, checked for shape (whether the caller is in it is the lookup's to say: a 404). */
+export function teamHeader(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!HANDLE.test(value)) throw Invalid('invalid_team', `${TEAM_HEADER}: a team handle is lowercase letters, digits and -`, { field: TEAM_HEADER });
+  return value;
 }
 
 export function requireAdmin(): MiddlewareHandler<AppEnv> {

@@ -13,6 +13,7 @@ import type { DestinationSecrets } from '../async-calls/destination-secrets.js';
 import type { AliasesService } from '../aliases/aliases.service.js';
 import type { ScalingService } from '../scheduling/scaling.service.js';
 import type { CanariesService } from '../canaries/canaries.service.js';
+import type { TeamsService } from '../teams/teams.service.js';
 
 export interface Features {
   functions: FunctionsService;
@@ -28,6 +29,7 @@ export interface Features {
   aliases: AliasesService;
   scaling: ScalingService;
   canaries: CanariesService;
+  teams: TeamsService;
   /** Live function log lines from every agent, emitted by function id. */
   liveLogs: EventEmitter;
 }

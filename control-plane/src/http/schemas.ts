@@ -64,7 +64,9 @@ export const pageQuery = (cursorMax = 200) => z.object({ limit: z.coerce.number(
 export const fnRef = z.object({ ref: z.string().min(1).max(100).openapi({ description: 'the function’s id or name' }) });
 
 export const unauthenticated = problem('Not authenticated');
-export const fnNotFound = problem('No such function (or not yours)');
+export const fnNotFound = problem('No such function in your teams');
+/** The caller's role in the function's team (or the token's scopes) does not allow this. */
+export const forbidden = problem('Your role in the team (or the token’s scopes) does not allow this (role_forbids, scope_missing)');
 
 /**
  * True when two types are the same (neither has a field the other lacks): `true satisfies Same<A, B>` ties a

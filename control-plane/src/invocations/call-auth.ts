@@ -1,9 +1,11 @@
 // Who may call a function, in one place for every door. By URL, the function's auth mode decides: `public`
-// (anyone), `private` (the owner's access token), `key` (one of its API keys, bearer or signed). By id or name
-// (the JSON invoke, the dashboard), the owner (signed in, or with an access token) or an API key of that very
-// function. Someone else's function is not found.
+// (anyone), `private` (the access token of a member of its team whose role may invoke it), `key` (one of its API
+// keys, bearer or signed). By id or name (the JSON invoke, the dashboard), a member of its team whose role may
+// invoke it (signed in, or with an access token) or an API key of that very function. Another team's function is
+// not found; a role that may not invoke it is a 403.
 import type { AuthService } from '../auth/auth.service.js';
-import type { FunctionRow, User } from '../db/schema.js';
+import type { FunctionRow } from '../db/schema.js';
+import type { SignedIn } from '../teams/access.js';
 import { NotFound, Unauthenticated } from '../errors.js';
 import type { FunctionsService } from '../functions/functions.service.js';
 import { KEY_PREFIX, type KeysService } from '../keys/keys.service.js';
@@ -16,10 +18,12 @@ export interface Credentials {
   apiKey?: string | undefined;
   timestamp?: string | undefined;
   signature?: string | undefined;
+  /** The team the request works in (`Cpub-Team`), for a function named rather than given by id. */
+  team?: string | undefined;
 }
 
 /** The caller: a user already signed in (a dashboard session), or the credentials a request carried. */
-export type Caller = { user: User } | { credentials: Credentials };
+export type Caller = { user: SignedIn } | { credentials: Credentials };
 
 /** Which function: its URL (`/fn/<handle>/<name>`), or its id or name among the caller's (or its key's) functions. */
 export type FunctionRef = { handle: string; name: string } | { ref: string };
@@ -50,9 +54,9 @@ export class CallAuth {
     if (fn.auth === 'public') return { fn };
     const c = 'user' in caller ? undefined : caller.credentials;
     if (fn.auth === 'private') {
-      const user = 'user' in caller ? caller.user : await this.userOf(c?.bearer, 'this function is private: send the owner’s access token (Authorization: Bearer …)');
-      // Someone else's private function does not exist, as far as they can tell.
-      if (user.id !== fn.owner_id) throw notFound();
+      const user = 'user' in caller ? caller.user : await this.userOf(c?.bearer, 'this function is private: send the access token of a member of its team (Authorization: Bearer …)');
+      // Another team's private function does not exist, as far as they can tell.
+      if (!(await this.functions.mayInvoke(user, fn))) throw notFound();
       return { fn };
     }
     const creds = c ?? {};
@@ -73,10 +77,11 @@ export class CallAuth {
       await this.keys.authorize(fn.id, { bearer: token, body: NO_BODY });
       return fn;
     }
-    return this.functions.findForCall(await this.userOf(token, 'send an access token: Authorization: Bearer <token>'), ref);
+    const user = await this.userOf(token, 'send an access token: Authorization: Bearer <token>');
+    return this.functions.findForCall({ ...user, team: caller.credentials.team }, ref);
   }
 
-  private async userOf(bearer: string | undefined, missing: string): Promise<User> {
+  private async userOf(bearer: string | undefined, missing: string): Promise<SignedIn> {
     if (!bearer) throw Unauthenticated('unauthenticated', missing);
     return (await this.auth.authenticate(bearer)).user;
   }

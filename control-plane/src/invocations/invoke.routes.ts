@@ -3,6 +3,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/env.js';
 import { bearerToken } from '../auth/bearer.js';
+import { TEAM_HEADER, teamHeader } from '../http/auth-middleware.js';
 import { problem, json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound, type Same } from '../http/schemas.js';
 import type { InvocationService } from './invocation.service.js';
 import { prefersAsync, statusUrlOf } from './prefer.js';
@@ -76,7 +77,7 @@ export function invokeRoutes(invocations: InvocationService) {
   return new OpenAPIHono<AppEnv>().openapi(invoke, async (c) => {
     const b = c.req.valid('json');
     const request = { method: b.method, path: b.path.startsWith('/') ? b.path : `/${b.path}`, query: b.query.replace(/^\?/, ''), headers: Object.entries(b.headers), body: Buffer.from(b.body ?? '', 'utf8') };
-    const caller = { credentials: { bearer: bearerToken(c.req.header('authorization')) } };
+    const caller = { credentials: { bearer: bearerToken(c.req.header('authorization')), team: teamHeader(c.req.header(TEAM_HEADER)) } };
     const h = c.req.valid('header');
     const options = { trigger: 'api' as const, idempotencyKey: h['idempotency-key'], alias: b.alias };
     if (prefersAsync(h.prefer)) {

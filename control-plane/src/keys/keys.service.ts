@@ -40,7 +40,7 @@ export class KeysService {
   }
 
   async create(user: User, ref: string, name: string, expiresIn: KeyExpiry): Promise<{ key: KeyView; secret: string }> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'keys:write');
     const id = randomUUID();
     const s = this.newSecret(id);
     const now = Date.now();
@@ -50,7 +50,7 @@ export class KeysService {
   }
 
   async list(user: User, ref: string): Promise<KeyView[]> {
-    const fn = await this.functions.find(user, ref);
+    const fn = await this.functions.find(user, ref, 'keys:read');
     return (await keysRepo.list(this.db, fn.id)).map(toKeyView);
   }
 
@@ -62,13 +62,13 @@ export class KeysService {
 
   /** Revoked keys are kept for the record. */
   async revoke(user: User, ref: string, keyId: string): Promise<void> {
-    const k = await this.find(await this.functions.find(user, ref), keyId);
+    const k = await this.find(await this.functions.find(user, ref, 'keys:write'), keyId);
     if (k.revoked_at === null) await keysRepo.update(this.db, k.id, { revoked_at: Date.now() });
   }
 
   /** A new secret for the same key; the old one stops working at once. */
   async roll(user: User, ref: string, keyId: string): Promise<{ key: KeyView; secret: string }> {
-    const k = await this.find(await this.functions.find(user, ref), keyId);
+    const k = await this.find(await this.functions.find(user, ref, 'keys:write'), keyId);
     if (k.revoked_at !== null) throw NotFound('key_not_found', `key ${keyId} is revoked`);
     const s = this.newSecret(k.id);
     await keysRepo.update(this.db, k.id, { secret_hash: s.hash, secret_sealed: s.sealed, prefix: s.prefix });

@@ -26,7 +26,7 @@ export class ScalingService {
   constructor(private readonly d: ScalingDeps) {}
 
   async get(user: User, ref: string): Promise<ScalingView> {
-    return this.of(await this.d.functions.find(user, ref));
+    return this.of(await this.d.functions.find(user, ref, 'functions:read'));
   }
 
   async of(fn: FunctionRow): Promise<ScalingView> {

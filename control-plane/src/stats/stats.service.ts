@@ -2,7 +2,8 @@
 // daily buckets — all from the rollups (stats/rollups.ts): a few dozen rows per function whatever its traffic.
 // Latency percentiles come from the rollups' merged histograms, within 1 % of the exact value.
 import type { Kysely } from 'kysely';
-import type { Database, User } from '../db/schema.js';
+import type { Database } from '../db/schema.js';
+import type { SignedIn } from '../teams/access.js';
 import { Invalid } from '../errors.js';
 import type { FunctionLookup } from '../functions/functions.service.js';
 import { statsRepo, type Scope } from './stats.repo.js';
@@ -25,9 +26,9 @@ export class StatsService {
     private readonly functions: FunctionLookup,
   ) {}
 
-  /** One of the user's functions (by id or name), or all of them when `ref` is undefined. */
-  async scope(user: User, ref: string | undefined): Promise<Scope> {
-    return ref === undefined ? { ownerId: user.id } : { functionId: (await this.functions.find(user, ref)).id };
+  /** One function of the caller's teams (by id or name), or all of the request's team's when `ref` is undefined. */
+  async scope(user: SignedIn, ref: string | undefined): Promise<Scope> {
+    return ref === undefined ? { ownerId: (await this.functions.teamOf(user, user.team, 'functions:read')).id } : { functionId: (await this.functions.find(user, ref, 'functions:read')).id };
   }
 
   /**

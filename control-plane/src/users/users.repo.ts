@@ -13,17 +13,18 @@ export const usersRepo = {
     );
   },
 
+  /** A person's account (a team's account is not a user: it never signs in). */
   findById(db: Executor, id: string): Promise<User | undefined> {
-    return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return db.selectFrom('users').selectAll().where('id', '=', id).where('kind', '=', 'person').executeTakeFirst();
   },
 
   findByEmail(db: Executor, email: string): Promise<User | undefined> {
-    return db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+    return db.selectFrom('users').selectAll().where('email', '=', email).where('kind', '=', 'person').executeTakeFirst();
   },
 
   /** Newest first; `cursor` is the id-ordered position from a previous page. */
   list(db: Executor, limit: number, after?: { createdAt: number; id: string }): Promise<User[]> {
-    let q = db.selectFrom('users').selectAll();
+    let q = db.selectFrom('users').selectAll().where('kind', '=', 'person');
     if (after) {
       q = q.where((eb) =>
         eb.or([
@@ -72,7 +73,7 @@ export const usersRepo = {
   },
 
   async countUsers(db: Executor): Promise<number> {
-    const r = await db.selectFrom('users').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+    const r = await db.selectFrom('users').select((eb) => eb.fn.countAll<number | string>().as('n')).where('kind', '=', 'person').executeTakeFirstOrThrow();
     return Number(r.n);
   },
 

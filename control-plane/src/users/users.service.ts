@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { usersRepo } from './users.repo.js';
+import { teamsRepo } from '../teams/teams.repo.js';
 import { auditRepo } from '../audit/audit.repo.js';
 import { checkPasswordLength, type PasswordHasher } from '../auth/passwords.js';
 import type { Sessions } from '../auth/sessions.js';
@@ -69,6 +70,10 @@ export class UsersService {
     const denied = await this.d.db.transaction().execute(async (tx) => {
       // The last admin may leave only when nobody would be left without one.
       if ((await usersRepo.countUsers(tx)) > 1) await this.ensureNotLastAdmin(tx, p.userId);
+      // A team others are in keeps an owner; a team of theirs alone goes with them (its functions too).
+      const stuck = await teamsRepo.ownedAloneWithOthers(tx, p.userId);
+      if (stuck.length) throw Conflict('last_team_owner', `you are the only owner of ${stuck.map((t) => `team ${t}`).join(', ')}: make another member an owner first, or delete the team`);
+      for (const teamId of await teamsRepo.aloneIn(tx, p.userId)) await teamsRepo.delete(tx, teamId);
       const revoked = await this.d.sessions.revokeUser(tx, p.userId, 'account_deleted', now);
       const own = await this.d.sessions.deny(tx, [{ jti: p.jti, expiresAt: p.expiresAt }], 'account_deleted');
       await usersRepo.delete(tx, p.userId);
