@@ -512,3 +512,20 @@ export interface InvitationView {
   expiresAt: string;
   acceptedAt: string | null;
 }
+
+/** One change in the audit trail. */
+export interface AuditEntryView {
+  id: string;
+  at: string;
+  event: string;
+  /** Who did it (an email), null for the server itself or a failed login. */
+  actor: string | null;
+  /** The team's handle, null for an account event. */
+  team: string | null;
+  /** What it was done to, as kind:name. */
+  target: string | null;
+  before: unknown;
+  after: unknown;
+  detail: Record<string, unknown>;
+  clientIp: string | null;
+}

@@ -113,6 +113,12 @@ export const settings = {
     help: 'how long execution records (with their logs) are kept when a function sets no executionRetention, e.g. 7d, 12h (the statistics are kept apart)',
     schema: duration.default(7 * 86_400_000),
   },
+  auditRetention: {
+    env: 'CPUB_AUDIT_RETENTION',
+    flag: 'audit-retention',
+    help: 'how long the audit trail (who changed what, logins) is kept, e.g. 400d',
+    schema: duration.default(400 * 86_400_000),
+  },
   executionSampling: {
     env: 'CPUB_EXECUTION_SAMPLING',
     flag: 'execution-sampling',

@@ -43,6 +43,7 @@ import { FloorKeeper } from './scheduling/floor-keeper.js';
 import { ScalingService } from './scheduling/scaling.service.js';
 import { CanariesService } from './canaries/canaries.service.js';
 import { TeamsService } from './teams/teams.service.js';
+import { AuditService } from './audit/audit.service.js';
 import { SchedulesService } from './async-calls/schedules.service.js';
 import { DeadLettersService } from './async-calls/dead-letters.service.js';
 import { Idempotency } from './invocations/idempotency.js';
@@ -81,7 +82,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   // This replica's name in the leases table: background work runs on one replica at a time.
   const leases = new Leases(db.kysely, `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`);
   const metrics = new Metrics(db.kysely);
-  const purger = new Purger(db.kysely, log, config.purgeEvery, config.executionRetention, leases, () => metrics.backgroundRun('purge'), undefined, undefined, db.recordDays);
+  const purger = new Purger(db.kysely, log, config.purgeEvery, config.executionRetention, leases, () => metrics.backgroundRun('purge'), undefined, undefined, db.recordDays, config.auditRetention);
   const folder = new RollupFolder(db.kysely, log, leases);
   const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log, {
     agentCa: config.agentCa ? readPemFile(config.agentCa, 'CPUB_AGENT_CA') : undefined,
@@ -134,7 +135,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     users,
     fleet,
     metrics: { registry: metrics.registry, token: config.metricsToken },
-    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), teams: new TeamsService(db.kysely), aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }), canaries },
+    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), teams: new TeamsService(db.kysely), audit: new AuditService(db.kysely), aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }), canaries },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     sealer,

@@ -3,6 +3,7 @@
 // it), and what the function URL serves; it cannot be deleted, and it may be given a split. Any alias may split its
 // calls between versions by weight — at random, or by a hash of the caller's sticky header or cookie, so a caller
 // that sends it always gets the same version.
+import { auditRepo, functionChange } from '../audit/audit.repo.js';
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, FunctionAliasRow, FunctionRow, User } from '../db/schema.js';
@@ -99,7 +100,10 @@ export class AliasesService {
     floorFits(fn, input.minInstances);
     const now = Date.now();
     const row: FunctionAliasRow = { function_id: fn.id, name: input.name, version: input.version, weights, sticky: input.sticky ?? null, min_instances: input.minInstances || null, created_at: now, updated_at: now };
-    await aliasesRepo.insert(this.db, row);
+    await this.db.transaction().execute(async (tx) => {
+      await aliasesRepo.insert(tx, row);
+      await auditRepo.record(tx, functionChange(user, fn, 'alias_created', { target: `alias:${fn.name}@${row.name}`, after: toAliasView(fn, row.name, row) }), now);
+    });
     this.cache.delete(fn.id);
     return toAliasView(fn, row.name, row);
   }
@@ -122,7 +126,10 @@ export class AliasesService {
       created_at: row?.created_at ?? now,
       updated_at: now,
     };
-    await aliasesRepo.put(this.db, next);
+    await this.db.transaction().execute(async (tx) => {
+      await aliasesRepo.put(tx, next);
+      await auditRepo.record(tx, functionChange(user, fn, 'alias_updated', { target: `alias:${fn.name}@${name}`, before: toAliasView(fn, name, row), after: toAliasView(fn, name, next) }), now);
+    });
     this.cache.delete(fn.id);
     return toAliasView(fn, name, next);
   }
@@ -130,7 +137,11 @@ export class AliasesService {
   async remove(user: User, ref: string, name: string): Promise<void> {
     const fn = await this.functions.find(user, ref, 'functions:deploy');
     if (name === LIVE) throw Conflict('live_alias', 'live is the function’s default alias: it cannot be deleted (PATCH it with "weights": null to end a split)');
-    if (!(await aliasesRepo.remove(this.db, fn.id, name))) throw NotFound('alias_not_found', `${fn.name} has no alias ${name}`);
+    await this.db.transaction().execute(async (tx) => {
+      const before = await aliasesRepo.get(tx, fn.id, name);
+      if (!before || !(await aliasesRepo.remove(tx, fn.id, name))) throw NotFound('alias_not_found', `${fn.name} has no alias ${name}`);
+      await auditRepo.record(tx, functionChange(user, fn, 'alias_deleted', { target: `alias:${fn.name}@${name}`, before: toAliasView(fn, name, before) }));
+    });
     this.cache.delete(fn.id);
   }
 

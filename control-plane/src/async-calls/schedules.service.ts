@@ -1,5 +1,6 @@
 // A function's schedules: made, listed, changed (timing, payload, pause) and deleted by the function's owner. The
 // scheduler (scheduler.ts) fires them; a change here wakes it on this replica, other replicas see it within a pass.
+import { auditRepo, functionChange } from '../audit/audit.repo.js';
 import { v7 as uuidv7 } from 'uuid';
 import type { Kysely } from 'kysely';
 import type { Database, User } from '../db/schema.js';
@@ -112,7 +113,10 @@ export class SchedulesService {
       skipped: 0,
       created_at: now,
     };
-    await schedulesRepo.insert(this.db, row);
+    await this.db.transaction().execute(async (tx) => {
+      await schedulesRepo.insert(tx, row);
+      await auditRepo.record(tx, functionChange(user, fn, 'schedule_created', { target: `schedule:${fn.name}/${row.id}`, after: { cron: row.cron, timezone: row.timezone, overlap: row.overlap, catchUp: row.catch_up, paused: Boolean(row.paused) } }), now);
+    });
     this.onChanged();
     return toScheduleView(row, now);
   }
@@ -138,14 +142,21 @@ export class SchedulesService {
       anchor_at: anchor,
       ...(retimed || resumed ? { next_run_at: nextTick(plan, now, anchor) } : {}),
     };
-    if (!(await schedulesRepo.update(this.db, fn.id, id, set))) throw NotFound('schedule_not_found', `no schedule ${id} of ${fn.name}`);
+    await this.db.transaction().execute(async (tx) => {
+      if (!(await schedulesRepo.update(tx, fn.id, id, set))) throw NotFound('schedule_not_found', `no schedule ${id} of ${fn.name}`);
+      const shown = (r: { cron: string; timezone: string; overlap?: string; catch_up?: string; paused?: number }) => ({ cron: r.cron, timezone: r.timezone, overlap: r.overlap, catchUp: r.catch_up, paused: r.paused === undefined ? undefined : Boolean(r.paused) });
+      await auditRepo.record(tx, functionChange(user, fn, 'schedule_updated', { target: `schedule:${fn.name}/${id}`, before: shown(s), after: shown({ ...s, ...set }) }), now);
+    });
     this.onChanged();
     return toScheduleView(await this.row(fn.id, fn.name, id), now);
   }
 
   async remove(user: User, ref: string, id: string): Promise<void> {
     const fn = await this.functions.find(user, ref, 'functions:deploy');
-    if (!(await schedulesRepo.remove(this.db, fn.id, id))) throw NotFound('schedule_not_found', `no schedule ${id} of ${fn.name}`);
+    await this.db.transaction().execute(async (tx) => {
+      if (!(await schedulesRepo.remove(tx, fn.id, id))) throw NotFound('schedule_not_found', `no schedule ${id} of ${fn.name}`);
+      await auditRepo.record(tx, functionChange(user, fn, 'schedule_deleted', { target: `schedule:${fn.name}/${id}` }));
+    });
   }
 
   private async row(functionId: string, name: string, id: string): Promise<ScheduleRow> {

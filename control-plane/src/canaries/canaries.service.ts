@@ -272,5 +272,5 @@ function newRow(fn: FunctionRow, version: number, input: CanaryInput, userId: st
 }
 
 function audit(db: Parameters<typeof auditRepo.record>[0], event: AuditEvent, fn: FunctionRow, row: CanaryRow, detail: Record<string, string | number>): Promise<void> {
-  return auditRepo.record(db, { event, actorId: row.created_by, subjectId: fn.owner_id, detail: { function: fn.name, functionId: fn.id, version: row.version, baseline: row.baseline, percent: row.percent, ...detail } });
+  return auditRepo.record(db, { event, actorId: row.created_by, subjectId: fn.owner_id, teamId: fn.owner_id, target: `function:${fn.name}`, detail: { function: fn.name, functionId: fn.id, version: row.version, baseline: row.baseline, percent: row.percent, ...detail } });
 }

@@ -1,6 +1,7 @@
 // A function's versions: deploy (upload → content-addressed artifact → version row → build on an agent), list,
 // read, roll back, follow a build's log; and, for calls, the active version (cached) and its image on an agent.
 import type { SignedIn } from '../teams/access.js';
+import { auditRepo, functionChange } from '../audit/audit.repo.js';
 import type { Permission } from '../teams/roles.js';
 import type { CanaryView } from '../../../common/api-types.js';
 import type { CanaryInput } from '../canaries/canaries.service.js';
@@ -63,7 +64,9 @@ export class DeploymentsService {
       this.d.artifacts.commit(staged);
       await this.d.artifacts.share(staged.digest);
       version = await deploymentsRepo.takeVersion(this.d.db, f.id);
-      await deploymentsRepo.insertDeployment(this.d.db, {
+      const now = Date.now();
+      await this.d.db.transaction().execute(async (tx) => {
+        await deploymentsRepo.insertDeployment(tx, {
         function_id: f.id,
         version,
         digest: staged.digest,
@@ -73,8 +76,10 @@ export class DeploymentsService {
         image: null,
         node_id: null,
         error: null,
-        created_at: Date.now(),
+        created_at: now,
         finished_at: null,
+      });
+        await auditRepo.record(tx, functionChange(user, f, 'deployed', { after: { version, digest: staged.digest, sizeBytes: staged.sizeBytes, ...(canary ? { canaryPercent: canary.percent } : {}) } }), now);
       });
     } catch (err) {
       this.d.artifacts.discard(staged);
@@ -125,7 +130,11 @@ export class DeploymentsService {
   async rollback(user: User, ref: string, version: number): Promise<FunctionView> {
     const { fn, dep } = await this.find(user, ref, version, 'functions:deploy');
     if (dep.status !== 'ready') throw Conflict('version_not_ready', `version ${version} is ${dep.status}; only a ready version can be made active`);
-    await deploymentsRepo.activate(this.d.db, fn.id, version, Date.now());
+    const now = Date.now();
+    await this.d.db.transaction().execute(async (tx) => {
+      await deploymentsRepo.activate(tx, fn.id, version, now);
+      await auditRepo.record(tx, functionChange(user, fn, 'rolled_back', { before: { activeVersion: fn.active_version }, after: { activeVersion: version } }), now);
+    });
     this.d.onChanged?.(fn.id);
     return this.d.functions.get(user, fn.id);
   }

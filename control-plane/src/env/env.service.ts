@@ -1,7 +1,9 @@
 // A function's env: plain vars shown as they are, secrets sealed with AES-256-GCM at rest (bound to the
-// function and key by the AAD), masked in every answer, opened only to start a container.
+// function and key by the AAD), masked in lists, opened to start a container or for a team admin who asks for one.
+import { auditRepo, functionChange } from '../audit/audit.repo.js';
 import type { Kysely } from 'kysely';
 import type { Database, User } from '../db/schema.js';
+import type { SignedIn } from '../teams/access.js';
 import type { FunctionLookup } from '../functions/functions.service.js';
 import { envRepo } from './env.repo.js';
 import type { EnvEntry } from '../../../common/api-types.js';
@@ -35,6 +37,16 @@ export class EnvService {
     return rows.map((r) => ({ key: r.key, value: r.secret ? MASK : r.value, secret: r.secret === 1, updatedAt: new Date(Number(r.updated_at)).toISOString() }));
   }
 
+  /** One var with its value: a plain one for whoever reads the function, a secret's only with env:read. */
+  async get(user: SignedIn, ref: string, key: string): Promise<{ key: string; value: string; secret: boolean }> {
+    const fn = await this.functions.find(user, ref, 'functions:read');
+    const row = (await envRepo.list(this.db, fn.id)).find((r) => r.key === key);
+    if (!row) throw NotFound('env_not_found', `${fn.name} has no env var ${key}`);
+    if (!row.secret) return { key, value: row.value, secret: false };
+    await this.functions.find(user, fn.id, 'env:read');
+    return { key, value: this.sealer.open(row.value, this.aad(fn.id, key)), secret: true };
+  }
+
   /** Sets vars and secrets all at once (or none), and answers the function's env as it then is. */
   async set(user: User, ref: string, vars: Record<string, string>, secrets: Record<string, string>): Promise<EnvEntry[]> {
     const fn = await this.functions.find(user, ref, 'env:write');
@@ -47,14 +59,21 @@ export class EnvService {
       if (!ENV_KEY.test(r.key) || r.key.startsWith('CPUB_')) throw Invalid('invalid_env_key', `${r.key}: env names are letters, digits and _, not starting with a digit or CPUB_`, { field: r.key });
     }
     if (!rows.length) throw Invalid('empty_env', 'send vars or secrets to set');
-    await this.db.transaction().execute((tx) => envRepo.upsert(tx, fn.id, rows, now));
+    await this.db.transaction().execute(async (tx) => {
+      await envRepo.upsert(tx, fn.id, rows, now);
+      // Names only: never a value.
+      await auditRepo.record(tx, functionChange(user, fn, 'env_set', { target: `env:${fn.name}`, after: { vars: Object.keys(vars), secrets: Object.keys(secrets) } }), now);
+    });
     this.changed(fn.id);
     return this.list(user, fn.id);
   }
 
   async unset(user: User, ref: string, key: string): Promise<void> {
     const fn = await this.functions.find(user, ref, 'env:write');
-    if (!(await envRepo.delete(this.db, fn.id, key))) throw NotFound('env_not_found', `${fn.name} has no env var ${key}`);
+    await this.db.transaction().execute(async (tx) => {
+      if (!(await envRepo.delete(tx, fn.id, key))) throw NotFound('env_not_found', `${fn.name} has no env var ${key}`);
+      await auditRepo.record(tx, functionChange(user, fn, 'env_unset', { target: `env:${fn.name}`, before: { name: key } }));
+    });
     this.changed(fn.id);
   }
 

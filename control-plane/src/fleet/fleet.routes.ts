@@ -96,6 +96,6 @@ export function fleetRoutes(auth: AuthService, fleet: Fleet) {
     .openapi(register, async (c) => c.json(await fleet.register(c.req.valid('json')), 200))
     .openapi(listNodes, async (c) => c.json(await fleet.list(), 200))
     .openapi(getNode, async (c) => c.json(await fleet.get(c.req.valid('param').id), 200))
-    .openapi(drainRoute(false), async (c) => c.json(await fleet.drain(c.req.valid('param').id, false), 200))
-    .openapi(drainRoute(true), async (c) => c.json(await fleet.drain(c.req.valid('param').id, true), 200));
+    .openapi(drainRoute(false), async (c) => c.json(await fleet.drain(c.req.valid('param').id, false, { id: c.get('principal').userId, ip: c.get('clientIp') }), 200))
+    .openapi(drainRoute(true), async (c) => c.json(await fleet.drain(c.req.valid('param').id, true, { id: c.get('principal').userId, ip: c.get('clientIp') }), 200));
 }

@@ -1,6 +1,7 @@
 // The fleet: agents join with the join token, every control-plane replica dials each one, calls are placed
 // by placement.ts, and node liveness follows their heartbeats (suspect after two missed beats, down after the
 // TTL; judged by one replica at a time).
+import { auditRepo } from '../audit/audit.repo.js';
 import * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -225,14 +226,18 @@ export class Fleet {
   }
 
   /** Drains (or undrains) a node named by its id or its name. */
-  async drain(idOrName: string, undo: boolean): Promise<NodeView> {
+  async drain(idOrName: string, undo: boolean, actor?: { id: string; ip: string | null }): Promise<NodeView> {
     const row = await this.resolve(idOrName);
     const id = row.id;
     const l = this.links.get(id);
     if (!l?.ready) throw Unavailable('node_unreachable', `node ${row.name} is not connected; it cannot be ${undo ? 'undrained' : 'drained'} now`);
     const r = await l.drain(undo);
     const status: NodeStatus = undo ? 'up' : r.drained ? 'drained' : 'draining';
-    await nodesRepo.setStatus(this.db, id, status, Date.now());
+    const now = Date.now();
+    await this.db.transaction().execute(async (tx) => {
+      await nodesRepo.setStatus(tx, id, status, now);
+      await auditRepo.record(tx, { event: undo ? 'node_undrained' : 'node_drained', actorId: actor?.id ?? null, clientIp: actor?.ip ?? null, target: `node:${row.name}`, before: { status: row.status }, after: { status } }, now);
+    });
     this.rows.set(id, { ...row, status });
     this.log.info({ node: id, status, inFlight: r.inFlight }, undo ? 'node undrained' : 'node draining');
     return this.get(id);

@@ -82,10 +82,9 @@ export const functionsRepo = {
   },
 
   /** Its versions, keys, env and rollups go with it (cascade); its records are left to the purger, marked in record_purges. */
+  /** Run it in a transaction: the mark and the delete go together. */
   async delete(db: Executor, id: string, now: number): Promise<void> {
-    await db.transaction().execute(async (tx) => {
-      await tx.insertInto('record_purges').values({ function_id: id, deleted_at: now }).onConflict((oc) => oc.column('function_id').doNothing()).execute();
-      await tx.deleteFrom('functions').where('id', '=', id).execute();
-    });
+    await db.insertInto('record_purges').values({ function_id: id, deleted_at: now }).onConflict((oc) => oc.column('function_id').doNothing()).execute();
+    await db.deleteFrom('functions').where('id', '=', id).execute();
   },
 };

@@ -8,6 +8,7 @@ import { AppError, Invalid, NotFound } from '../errors.js';
 import { authorize, type SignedIn } from '../teams/access.js';
 import type { Permission } from '../teams/roles.js';
 import { teamsRepo } from '../teams/teams.repo.js';
+import { auditRepo, functionChange, picked } from '../audit/audit.repo.js';
 import { decodeCursor, page } from '../http/cursor.js';
 import { functionsRepo } from './functions.repo.js';
 import { aliasesRepo } from '../aliases/aliases.repo.js';
@@ -159,7 +160,11 @@ export class FunctionsService implements FunctionLookup {
       updated_at: now,
     };
     if (input.destinations) Object.assign(row, this.destinationsSet(row.id, null, null, input.destinations));
-    await functionsRepo.insert(this.d.db, row);
+    await this.d.db.transaction().execute(async (tx) => {
+      await functionsRepo.insert(tx, row);
+      const { team: _team, ...settings } = input;
+      await auditRepo.record(tx, functionChange(user, row, 'function_created', { after: settings }), now);
+    });
     return this.get(user, row.id);
   }
 
@@ -219,7 +224,12 @@ export class FunctionsService implements FunctionLookup {
     // The parts of the policy given change; the others keep what was set (null: back to the default).
     if (patch.retry !== undefined) set.retry = patch.retry === null ? null : JSON.stringify(mergeRetry(f.retry, patch.retry));
     if (patch.destinations !== undefined) Object.assign(set, this.destinationsSet(f.id, f.destinations, f.destination_secret, patch.destinations));
-    await functionsRepo.update(this.d.db, f.id, set);
+    const before = picked(this.view(f), patch);
+    await this.d.db.transaction().execute(async (tx) => {
+      await functionsRepo.update(tx, f.id, set);
+      const after = picked(this.view({ ...f, ...(await functionsRepo.byId(tx, f.id))! }), patch);
+      await auditRepo.record(tx, functionChange(user, f, 'function_updated', { before, after }), set.updated_at!);
+    });
     // The next call carries the new settings; agents recycle warm containers made with the old ones.
     this.d.onChanged?.(f.id);
     return this.get(user, f.id);
@@ -246,7 +256,11 @@ export class FunctionsService implements FunctionLookup {
   async delete(user: SignedIn, ref: string): Promise<void> {
     const f = await this.find(user, ref, 'functions:write');
     const cleanup = await this.d.onDelete?.(f.id);
-    await functionsRepo.delete(this.d.db, f.id, Date.now());
+    const now = Date.now();
+    await this.d.db.transaction().execute(async (tx) => {
+      await functionsRepo.delete(tx, f.id, now);
+      await auditRepo.record(tx, functionChange(user, f, 'function_deleted', { before: { activeVersion: f.active_version } }), now);
+    });
     this.d.onChanged?.(f.id);
     void cleanup?.();
   }

@@ -27,6 +27,7 @@ import { invokeRoutes } from '../invocations/invoke.routes.js';
 import { executionsRoutes } from '../executions/executions.routes.js';
 import { keysRoutes } from '../keys/keys.routes.js';
 import { teamsRoutes } from '../teams/teams.routes.js';
+import { auditRoutes } from '../audit/audit.routes.js';
 import { deadLettersRoutes } from '../async-calls/dead-letters.routes.js';
 import { schedulesRoutes } from '../async-calls/schedules.routes.js';
 import { aliasesRoutes } from '../aliases/aliases.routes.js';
@@ -116,6 +117,7 @@ export function buildApp(d: AppDeps) {
   const user = requireAuth(d.auth);
   const f = d.features;
   app.route('/api', teamsRoutes(f.teams, user));
+  app.route('/api', auditRoutes(f.audit, user));
   app.route('/api/functions', functionsRoutes(f.functions, user));
   app.route('/api/functions', deploymentsRoutes(f.deployments, user));
   // Calls take the owner's access token or an API key of the function: the pipeline checks which (no `user` here).

@@ -14,6 +14,7 @@ import type { AliasesService } from '../aliases/aliases.service.js';
 import type { ScalingService } from '../scheduling/scaling.service.js';
 import type { CanariesService } from '../canaries/canaries.service.js';
 import type { TeamsService } from '../teams/teams.service.js';
+import type { AuditService } from '../audit/audit.service.js';
 
 export interface Features {
   functions: FunctionsService;
@@ -30,6 +31,7 @@ export interface Features {
   scaling: ScalingService;
   canaries: CanariesService;
   teams: TeamsService;
+  audit: AuditService;
   /** Live function log lines from every agent, emitted by function id. */
   liveLogs: EventEmitter;
 }

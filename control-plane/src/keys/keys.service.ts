@@ -1,6 +1,7 @@
 // API keys of a function: the secret is shown once; stored as a SHA-256 hash (for bearer lookups) and sealed
 // (signed calls need it for the HMAC). Signed calls: X-Api-Key (the key id), X-Timestamp (epoch seconds,
 // ±300 s), X-Signature = base64 HMAC-SHA256(secret, timestamp + ":" + body), each signature accepted once.
+import { auditRepo, functionChange } from '../audit/audit.repo.js';
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, FunctionRow, User } from '../db/schema.js';
@@ -45,7 +46,10 @@ export class KeysService {
     const s = this.newSecret(id);
     const now = Date.now();
     const row = { id, function_id: fn.id, name, prefix: s.prefix, secret_hash: s.hash, secret_sealed: s.sealed, created_at: now, expires_at: EXPIRY[expiresIn] ? now + EXPIRY[expiresIn] : null, last_used_at: null, revoked_at: null };
-    await keysRepo.insert(this.db, row);
+    await this.db.transaction().execute(async (tx) => {
+      await keysRepo.insert(tx, row);
+      await auditRepo.record(tx, functionChange(user, fn, 'key_created', { target: `key:${fn.name}/${name}`, after: { id, name, prefix: s.prefix, expiresIn } }), now);
+    });
     return { key: toKeyView(row), secret: s.secret };
   }
 
@@ -62,16 +66,26 @@ export class KeysService {
 
   /** Revoked keys are kept for the record. */
   async revoke(user: User, ref: string, keyId: string): Promise<void> {
-    const k = await this.find(await this.functions.find(user, ref, 'keys:write'), keyId);
-    if (k.revoked_at === null) await keysRepo.update(this.db, k.id, { revoked_at: Date.now() });
+    const fn = await this.functions.find(user, ref, 'keys:write');
+    const k = await this.find(fn, keyId);
+    if (k.revoked_at !== null) return;
+    const now = Date.now();
+    await this.db.transaction().execute(async (tx) => {
+      await keysRepo.update(tx, k.id, { revoked_at: now });
+      await auditRepo.record(tx, functionChange(user, fn, 'key_revoked', { target: `key:${fn.name}/${k.name}`, before: { id: k.id, prefix: k.prefix } }), now);
+    });
   }
 
   /** A new secret for the same key; the old one stops working at once. */
   async roll(user: User, ref: string, keyId: string): Promise<{ key: KeyView; secret: string }> {
-    const k = await this.find(await this.functions.find(user, ref, 'keys:write'), keyId);
+    const fn = await this.functions.find(user, ref, 'keys:write');
+    const k = await this.find(fn, keyId);
     if (k.revoked_at !== null) throw NotFound('key_not_found', `key ${keyId} is revoked`);
     const s = this.newSecret(k.id);
-    await keysRepo.update(this.db, k.id, { secret_hash: s.hash, secret_sealed: s.sealed, prefix: s.prefix });
+    await this.db.transaction().execute(async (tx) => {
+      await keysRepo.update(tx, k.id, { secret_hash: s.hash, secret_sealed: s.sealed, prefix: s.prefix });
+      await auditRepo.record(tx, functionChange(user, fn, 'key_rolled', { target: `key:${fn.name}/${k.name}`, before: { prefix: k.prefix }, after: { prefix: s.prefix } }));
+    });
     return { key: toKeyView({ ...k, prefix: s.prefix }), secret: s.secret };
   }
 

@@ -1,8 +1,9 @@
 // Periodic purge of rows that can no longer matter: expired denylist entries, expired refresh tokens, stale
-// throttle rows, used signatures past their window, execution records past their function's retention (and all
+// throttle rows, used signatures past their window, audit entries past CPUB_AUDIT_RETENTION, execution records past their function's retention (and all
 // of a deleted function's), and rollups past theirs. Records go in small batches, each its own short
 // transaction, with a pause between them: calls' writes never wait behind the purge for more than one batch.
 // With several replicas on one database, the one holding the `purge` lease runs it; another takes over when it stops.
+import { auditRepo } from '../audit/audit.repo.js';
 import { keysRepo } from '../keys/keys.repo.js';
 import { executionsRepo } from '../executions/executions.repo.js';
 import { asyncCallsRepo } from '../async-calls/async-calls.repo.js';
@@ -40,6 +41,8 @@ export class Purger {
     private readonly pauseMs = 5,
     /** PostgreSQL's daily partitions of the records: made a week ahead, dropped whole once every function is done with a day. */
     private readonly days: RecordDays = noRecordDays(),
+    /** Audit entries older than this go. */
+    private readonly auditRetentionMs = 400 * DAY,
   ) {
     this.job = new LeasedJob('purge', everyMs, () => this.runOnce(), log, leases);
   }
@@ -108,7 +111,9 @@ export class Purger {
         // Deliveries finished (delivered, or failed for good) are kept as long as the server keeps records.
         const deliveries = await deliveriesRepo.purgeFinished(this.db, now - this.executionRetentionMs);
         const { executions, rollups, longestBatchMs } = await this.purgeRecords(now);
-        if (t.denylist + t.refresh + throttle + signatures + idempotencyKeys + deliveries + executions + rollups > 0) this.log.info({ ...t, throttle, signatures, idempotencyKeys, deliveries, executions, rollups, longestBatchMs, ms: Math.round(performance.now() - t0) }, 'purged expired rows');
+        let audit = 0;
+        for (let n = this.batch; n >= this.batch; audit += n) n = await auditRepo.purge(this.db, now - this.auditRetentionMs, this.batch);
+        if (t.denylist + t.refresh + throttle + signatures + idempotencyKeys + deliveries + executions + rollups + audit > 0) this.log.info({ ...t, throttle, signatures, idempotencyKeys, deliveries, executions, rollups, audit, longestBatchMs, ms: Math.round(performance.now() - t0) }, 'purged expired rows');
         this.onRun?.();
       } catch (err) {
         this.log.warn({ err }, 'purge failed; will retry');

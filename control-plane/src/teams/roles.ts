@@ -12,7 +12,8 @@ export const PERMISSIONS = [
   'env:read', // a secret's value, the destination signing secret
   'keys:read',
   'keys:write',
-  'team:read', // members, invitations, usage, audit
+  'audit:read', // the team's audit trail
+  'team:read', // the team, its members, its usage
   'team:manage', // invite, change roles, remove members
   'team:delete',
 ] as const;
@@ -22,7 +23,7 @@ export const ROLES: readonly TeamRole[] = ['viewer', 'developer', 'admin', 'owne
 
 const VIEWER: Permission[] = ['functions:read', 'logs:read', 'team:read'];
 const DEVELOPER: Permission[] = [...VIEWER, 'invoke', 'functions:deploy', 'env:write'];
-const ADMIN: Permission[] = [...DEVELOPER, 'functions:write', 'env:read', 'keys:read', 'keys:write'];
+const ADMIN: Permission[] = [...DEVELOPER, 'functions:write', 'env:read', 'keys:read', 'keys:write', 'audit:read'];
 const OWNER: Permission[] = [...ADMIN, 'team:manage', 'team:delete'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<TeamRole, ReadonlySet<Permission>>> = {
