@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { startServer, startAgentProcess, repoRoot, cleanEnv, type RunningServer } from './helpers/server.js';
 import { client } from './helpers/http.js';
@@ -32,6 +33,22 @@ const tty = (args: string[], input = '', cwd = work) => {
   const r = spawnSync('script', ['-qec', [process.execPath, join(repoRoot, 'bin', 'cpub.js'), ...args].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', input, cwd, env: cleanEnv({ XDG_CONFIG_HOME: home, TERM: 'xterm' }) });
   return { status: r.status, raw: r.stdout, text: r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
 };
+
+/**
+ * A GET on a connection of its own: a pooled keep-alive connection left idle while spawnSync blocks this process
+ * can be closed by the server unseen, and the next fetch on it fails.
+ */
+function unpooled(url: string, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+}
 
 s.before(
   loud(async () => {
@@ -273,6 +290,45 @@ s('nodes: the fleet; drain and undrain by name; an unknown node is a clear error
   assert.is(bad.status, 1);
   assert.match(bad.stderr, /^error: no such node — no-such-node is neither a node id nor a node name/);
   assert.match(cpub(['nodes', '--help']).stdout, /drain \[options\] <node> +finish the calls in flight/);
+});
+
+s('teams: create, invite, join, switch, deploy in the team, its URL for members only by role, role change, audit', async () => {
+  ok(['team', 'create', 'Payments', '--handle', 'payments']);
+  const annHome = mkdtempSync(join(tmpdir(), 'cpub-cli-ann-'));
+  const ann = (args: string[], extra: Record<string, string> = {}) => spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), ...args], { encoding: 'utf8', input: 'ann-password-1\n', cwd: work, env: cleanEnv({ XDG_CONFIG_HOME: annHome, NO_COLOR: '1', ...extra }) });
+  assert.is(ann(['register', '--server', server.url, '--email', 'ann@example.com', '--password-stdin']).status, 0);
+  assert.is(ann(['login', '--email', 'ann@example.com', '--password-stdin']).status, 0);
+  const invited = ok(['team', 'invite', 'ann@example.com', '--role', 'viewer', '--team', 'payments']);
+  assert.match(invited.stderr, 'shown this once');
+  const joined = ann(['team', 'join', invited.stdout.trim()]);
+  assert.equal([joined.status, joined.stdout.trim()], [0, 'joined team payments as viewer; work in it with: cpub team switch payments'], joined.stderr);
+
+  assert.match(ok(['team', 'switch', 'payments']).stdout, 'now working in team payments (payments, as owner)');
+  assert.match(ok(['team', 'list']).stdout, /^\*\s+payments\s+Payments\s+owner\s+team$/m);
+  ok(['deploy', join(repoRoot, 'examples', 'hello')]);
+  const fn = JSON.parse(ok(['info', 'hello', '--json']).stdout).function;
+  assert.equal([fn.team, fn.url], ['payments', '/fn/payments/hello']);
+  const url = `${server.url}/fn/payments/hello`;
+  const annToken = JSON.parse(readFileSync(join(annHome, 'containerpub', 'config.json'), 'utf8')).accessToken;
+  assert.is((await unpooled(url, config().accessToken)).status, 200, 'the owner calls it');
+  const asViewer = await unpooled(url, annToken);
+  assert.equal([asViewer.status, JSON.parse(asViewer.body).code], [403, 'role_forbids'], 'a viewer may not call it (it does not allow viewers)');
+
+  // The viewer reads but cannot deploy; made a developer, they can call it.
+  assert.is(ann(['info', 'hello'], { CPUB_TEAM: 'payments' }).status, 0);
+  const denied = ann(['deploy', join(repoRoot, 'examples', 'hello')], { CPUB_TEAM: 'payments' });
+  assert.is(denied.status, 1);
+  assert.match(denied.stderr, /does not allow functions:deploy/);
+  assert.match(ok(['team', 'role', 'ann@example.com', 'developer']).stdout, 'ann@example.com is now developer in payments');
+  assert.is((await unpooled(url, annToken)).status, 200, 'a developer calls it');
+  assert.match(ok(['team', 'members']).stdout, /ann@example\.com\s+ann\s+developer/);
+
+  const audit = ok(['audit']).stdout;
+  for (const event of ['deployed', 'function_created', 'member_invited', 'invitation_accepted', 'member_role_changed', 'team_created']) assert.match(audit, event);
+  assert.match(audit, /member_role_changed\s+cli@example\.com\s+member:ann@example\.com\s+before \{"role":"viewer"\} after \{"role":"developer"\}/);
+  assert.match(ok(['team', 'switch']).stdout, 'now working in your personal team');
+  assert.not.match(ok(['list']).stdout, /\bhello\b.*payments/);
+  rmSync(annHome, { recursive: true, force: true });
 });
 
 s('on a terminal: an upload bar and a build spinner, the rollback picker, delete asking for the name', () => {

@@ -47,6 +47,16 @@ export class ApiClient {
     writeConfig(this.env, this.config);
   }
 
+  /** The team commands work in from now on (undefined: the personal team). */
+  saveTeam(team: string | undefined): void {
+    this.config = { ...this.config, team };
+    writeConfig(this.env, this.config);
+  }
+
+  get team(): string | undefined {
+    return this.env.CPUB_TEAM ?? this.config.team;
+  }
+
   forgetTokens(): void {
     this.config = { server: this.config.server };
     writeConfig(this.env, this.config);
@@ -122,6 +132,9 @@ export class ApiClient {
     }
     const token = this.env.CPUB_TOKEN || this.config.accessToken;
     if (auth && token) headers.authorization = `Bearer ${token}`;
+    // The team the command works in: CPUB_TEAM, else the one `cpub team switch` saved (none: the personal team).
+    const team = this.env.CPUB_TEAM ?? this.config.team;
+    if (auth && team && !headers['cpub-team']) headers['cpub-team'] = team;
     return fetch(this.server + path, { method, headers, body, ...(opts.raw ? { duplex: 'half' } : {}) } as RequestInit).catch((err: Error) => {
       throw new ApiError(0, 'unreachable', 'cannot reach the server', `${this.server}: ${(err.cause as Error)?.message ?? err.message}`);
     });

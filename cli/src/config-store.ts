@@ -9,6 +9,8 @@ export interface CliConfig {
   accessToken?: string;
   refreshToken?: string;
   email?: string;
+  /** The team commands work in (`cpub team switch`); absent: the personal team. */
+  team?: string;
 }
 
 export function configPath(env: NodeJS.ProcessEnv): string {
