@@ -529,3 +529,23 @@ export interface AuditEntryView {
   detail: Record<string, unknown>;
   clientIp: string | null;
 }
+
+/** A personal access token or a team service token (never its secret). */
+export interface AccessTokenView {
+  id: string;
+  kind: 'personal' | 'service';
+  name: string;
+  /** Its first characters, to tell it apart. */
+  prefix: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface AccessTokenWithSecret {
+  token: AccessTokenView;
+  /** Shown this once. */
+  secret: string;
+}

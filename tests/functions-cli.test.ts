@@ -323,6 +323,18 @@ s('teams: create, invite, join, switch, deploy in the team, its URL for members 
   assert.is((await unpooled(url, annToken)).status, 200, 'a developer calls it');
   assert.match(ok(['team', 'members']).stdout, /ann@example\.com\s+ann\s+developer/);
 
+  // A team service token for CI: deploys as the team, within its scopes, with no login.
+  const ciToken = ok(['token', 'create', 'ci', '--team', 'payments', '--scopes', 'functions:read,functions:deploy,logs:read', '--expires', '7d']);
+  assert.match(ciToken.stderr, 'shown this once');
+  const ci = (args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), ...args, '--server', server.url], { encoding: 'utf8', cwd: work, env: cleanEnv({ XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'cpub-cli-ci-')), CPUB_TOKEN: ciToken.stdout.trim(), NO_COLOR: '1' }) });
+  const ciDeploy = ci(['deploy', join(repoRoot, 'examples', 'hello')]);
+  assert.is(ciDeploy.status, 0, ciDeploy.stderr);
+  assert.match(ciDeploy.stdout + ciDeploy.stderr, /version 2/);
+  const ciUpdate = ci(['update', 'hello', '--memory', '256']);
+  assert.is(ciUpdate.status, 1);
+  assert.match(ciUpdate.stderr, /do not include functions:write/);
+  assert.match(ok(['token', 'list', '--team', 'payments']).stdout, /ci\s+cps_\S+\s+functions:read,functions:deploy,logs:read\s+active/);
+
   const audit = ok(['audit']).stdout;
   for (const event of ['deployed', 'function_created', 'member_invited', 'invitation_accepted', 'member_role_changed', 'team_created']) assert.match(audit, event);
   assert.match(audit, /member_role_changed\s+cli@example\.com\s+member:ann@example\.com\s+before \{"role":"viewer"\} after \{"role":"developer"\}/);

@@ -42,6 +42,9 @@ const NOT_TEAM_ROUTES = new Set([
   'POST /api/teams', // anyone signed in
   'GET /api/teams', // one's own teams
   'POST /api/invitations/{token}/accept', // the invitee: its own case below
+  'POST /api/tokens', // one's own personal access tokens: their own case below
+  'GET /api/tokens',
+  'DELETE /api/tokens/{id}',
 ]);
 
 interface Case {
@@ -148,7 +151,17 @@ const CASES: Case[] = [
   { method: 'GET', route: '/api/teams/{team}/invitations', min: 'owner' },
   { method: 'DELETE', route: '/api/teams/{team}/invitations/{id}', min: 'owner', params: async (c) => ({ id: await freshInvitation(c) }) },
   { method: 'GET', route: '/api/teams/{team}/audit', min: 'admin' },
+  { method: 'POST', route: '/api/teams/{team}/tokens', min: 'admin', body: () => ({ name: 'ci', scopes: ['functions:read'] }) },
+  { method: 'GET', route: '/api/teams/{team}/tokens', min: 'admin' },
+  { method: 'DELETE', route: '/api/teams/{team}/tokens/{id}', min: 'admin', params: async (c) => ({ id: (await serviceToken(c, ['functions:read'])).id }) },
 ];
+
+/** A service token of the team, made by its owner. */
+async function serviceToken(c: Ctx, scopes: string[]): Promise<{ id: string; secret: string }> {
+  const r = await c.as(c.owner)('POST', `/api/teams/${TEAM}/tokens`, { name: c.fresh('svc'), scopes });
+  await ok(r, 'a service token');
+  return { id: r.body.token.id, secret: r.body.secret };
+}
 
 // What the cases use up, made fresh by the owner for each request.
 async function ok(r: { status: number; text: string }, what: string): Promise<void> {
@@ -349,6 +362,55 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     assert.equal(adm.body, { key: 'SECRET', value: 'secret-value', secret: true });
     const list = await dev('GET', '/api/functions/api/env');
     assert.not.match(list.text, 'secret-value');
+  });
+
+  s('personal access tokens: within the holder’s role and the token’s scopes; account routes and token-making need a session; revoked within a second', async () => {
+    const make = async (who: Role, scopes: string[]) => {
+      const r = await teamClient(server.url, tokens[who], undefined)('POST', '/api/tokens', { name: 'ci', scopes, expiresIn: '7d' });
+      assert.is(r.status, 201, r.text);
+      assert.match(r.body.secret, /^cpt_/);
+      assert.ok(r.body.token.expiresAt, 'it expires');
+      return r.body as { token: { id: string }; secret: string };
+    };
+    const read = await make('developer', ['functions:read']);
+    const asRead = teamClient(server.url, read.secret, TEAM);
+    assert.is((await asRead('GET', '/api/functions/api')).status, 200, 'reads, in the team it names');
+    const deploy = await send(CASES.find((c) => c.route.endsWith('/deployments') && c.method === 'POST')!, `/api/functions/api/deployments`, read.secret, TEAM, ctx());
+    assert.equal([deploy.status, deploy.body.code], [403, 'scope_missing'], 'the developer may deploy, this token may not');
+    assert.equal((await asRead('POST', '/api/functions/api/invoke', {})).body.code, 'scope_missing');
+    assert.is((await asRead('GET', '/api/users/me')).status, 401, 'account routes take sessions only');
+    assert.equal((await asRead('POST', '/api/tokens', { name: 'x', scopes: ['invoke'] })).body.code, 'session_required', 'a token cannot make tokens');
+    assert.equal((await asRead('POST', '/api/teams', { name: 'x' })).body.code, 'session_required');
+    const listed = await teamClient(server.url, tokens.developer, undefined)('GET', '/api/tokens');
+    assert.ok(listed.body.tokens.some((t: { id: string }) => t.id === read.token.id));
+    assert.not.match(listed.text, read.secret, 'never the secret again');
+
+    const viewerInvoke = await make('viewer', ['invoke']);
+    assert.equal((await teamClient(server.url, viewerInvoke.secret, TEAM)('POST', '/api/functions/api/invoke', {})).body.code, 'role_forbids', 'scopes never widen a role');
+    const bad = await teamClient(server.url, tokens.viewer, undefined)('POST', '/api/tokens', { name: 'x', scopes: ['functions:raed'] });
+    assert.equal([bad.status, bad.body.field], [400, 'scopes.0']);
+
+    assert.is((await teamClient(server.url, tokens.developer, undefined)('DELETE', `/api/tokens/${read.token.id}`)).status, 204);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await asRead('GET', '/api/functions/api')).body.code, 'token_revoked');
+  });
+
+  s('team service tokens: act as the team within their scopes, through the API and the function URL; made by admins only', async () => {
+    const x = ctx();
+    const svc = await serviceToken(x, ['functions:read', 'functions:deploy', 'invoke']);
+    assert.match(svc.secret, /^cps_/);
+    const asSvc = teamClient(server.url, svc.secret, undefined);
+    const list = await asSvc('GET', '/api/functions?limit=200');
+    assert.ok(list.body.functions.some((f: { name: string }) => f.name === 'api'), 'its own team without naming it');
+    assert.equal((await asSvc('PATCH', '/api/functions/api', { memoryMb: 256 })).body.code, 'scope_missing');
+    assert.is((await teamClient(server.url, svc.secret, 'rival')('GET', '/api/functions/api')).status, 404, 'no other team');
+    const members = await teamClient(server.url, tokens.owner, TEAM)('GET', `/api/teams/${TEAM}/members`);
+    assert.not.ok(members.body.members.some((m: { email: string }) => m.email.startsWith('team:')), 'the team’s account is not listed as a member');
+    const dev = await teamClient(server.url, tokens.developer, undefined)('POST', `/api/teams/${TEAM}/tokens`, { name: 'x', scopes: ['invoke'] });
+    assert.equal([dev.status, dev.body.code], [403, 'role_forbids']);
+    const audit = await teamClient(server.url, tokens.owner, undefined)('GET', `/api/teams/${TEAM}/audit?event=token_created`);
+    assert.ok(audit.body.entries.length >= 1, 'made tokens are in the audit trail');
+    assert.not.match(audit.text, svc.secret);
   });
 
   s('server audit: administrators only', async () => {

@@ -20,10 +20,11 @@ import { schedulesCommands } from './commands/schedules.js';
 import { aliasesCommands } from './commands/aliases.js';
 import { canaryCommands } from './commands/canary.js';
 import { teamCommands } from './commands/team.js';
+import { tokenCommands } from './commands/tokens.js';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const program = new Command('cpub')
-    .description('ContainerPub CLI: deploy and run functions on your ContainerPub server.\nServer URL: --server, then CPUB_SERVER, then the one saved by `cpub login`. CPUB_TOKEN (an access token or API key) skips the login; CPUB_TEAM (a team handle) picks the team, as `cpub team switch` does.')
+    .description('ContainerPub CLI: deploy and run functions on your ContainerPub server.\nServer URL: --server, then CPUB_SERVER, then the one saved by `cpub login`. CPUB_TOKEN (an access token, a scoped token from `cpub token create`, or an API key) skips the login; CPUB_TEAM (a team handle) picks the team, as `cpub team switch` does.')
     .version(VERSION)
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
@@ -33,7 +34,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     throw err;
   });
   const ctx = makeCtx(env);
-  for (const add of [authCommands, initCommand, checkCommand, deployCommands, functionCommands, invokeCommand, observeCommands, dlqCommands, schedulesCommands, aliasesCommands, canaryCommands, envCommands, keysCommands, teamCommands, nodesCommand]) add(program, ctx);
+  for (const add of [authCommands, initCommand, checkCommand, deployCommands, functionCommands, invokeCommand, observeCommands, dlqCommands, schedulesCommands, aliasesCommands, canaryCommands, envCommands, keysCommands, teamCommands, tokenCommands, nodesCommand]) add(program, ctx);
   // Subcommands report usage errors the same way.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride().showHelpAfterError('(add --help for usage)');

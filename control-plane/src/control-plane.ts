@@ -44,6 +44,7 @@ import { ScalingService } from './scheduling/scaling.service.js';
 import { CanariesService } from './canaries/canaries.service.js';
 import { TeamsService } from './teams/teams.service.js';
 import { AuditService } from './audit/audit.service.js';
+import { TokensService } from './tokens/tokens.service.js';
 import { SchedulesService } from './async-calls/schedules.service.js';
 import { DeadLettersService } from './async-calls/dead-letters.service.js';
 import { Idempotency } from './invocations/idempotency.js';
@@ -79,6 +80,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const userCache = new UserCache(db.kysely);
   const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration, sealer });
   const users = new UsersService({ db: db.kysely, hasher, sessions, userCache });
+  const tokens = new TokensService(db.kysely, userCache);
   // This replica's name in the leases table: background work runs on one replica at a time.
   const leases = new Leases(db.kysely, `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`);
   const metrics = new Metrics(db.kysely);
@@ -115,7 +117,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const queue = new AsyncQueue(db.kysely);
   const idempotency = new Idempotency(db.kysely);
   const aliases = new AliasesService(db.kysely, functions);
-  const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue, idempotency, aliases });
+  const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys, tokens), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue, idempotency, aliases });
   // One replica at a time keeps the warm floors (the `warm-floor` lease).
   const floors = new FloorKeeper({ db: db.kysely, fleet, deployments, liveVersions: (fn) => aliases.liveVersions(fn), envOf, log, leases });
   // One replica at a time judges canaries (the `canaries` lease).
@@ -135,7 +137,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     users,
     fleet,
     metrics: { registry: metrics.registry, token: config.metricsToken },
-    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), teams: new TeamsService(db.kysely), audit: new AuditService(db.kysely), aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }), canaries },
+    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), teams: new TeamsService(db.kysely), audit: new AuditService(db.kysely), tokens, aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }), canaries },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     sealer,

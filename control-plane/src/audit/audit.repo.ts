@@ -46,6 +46,8 @@ export type AuditEvent =
   | 'schedule_updated'
   | 'schedule_deleted'
   | 'quota_changed'
+  | 'token_created'
+  | 'token_revoked'
   | 'node_drained'
   | 'node_undrained';
 

@@ -34,6 +34,7 @@ export class AuditService {
   /** The server's whole trail (account events too), for administrators; `team` narrows it to one. */
   async all(user: SignedIn, q: AuditQuery & { team?: string | undefined }): Promise<{ entries: api.AuditEntryView[]; nextCursor: string | null }> {
     if (user.role !== 'admin') throw Forbidden('admin_only', 'this needs an administrator');
+    if (user.scopes && !user.scopes.includes('audit:read')) throw Forbidden('scope_missing', `this token's scopes (${user.scopes.join(', ')}) do not include audit:read`);
     let teamId: string | undefined;
     if (q.team !== undefined) {
       const t = await teamsRepo.byHandle(this.db, q.team);

@@ -21,6 +21,7 @@ import * as m0018 from './migrations/0018-warm-floor.js';
 import * as m0019 from './migrations/0019-canaries.js';
 import * as m0020 from './migrations/0020-alias-floors.js';
 import * as m0021 from './migrations/0021-teams.js';
+import * as m0022 from './migrations/0022-access-tokens.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -44,6 +45,7 @@ const migrations = {
   '0019-canaries': m0019,
   '0020-alias-floors': m0020,
   '0021-teams': m0021,
+  '0022-access-tokens': m0022,
 };
 
 export type MigrationName = keyof typeof migrations;

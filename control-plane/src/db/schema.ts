@@ -38,6 +38,24 @@ export interface TeamMembersTable {
   created_at: number;
 }
 
+/** A personal access token (a person's) or a team service token (its team account's): scoped, hashed, shown once. */
+export interface AccessTokensTable {
+  id: string;
+  kind: 'personal' | 'service';
+  /** The person, or the team's account. */
+  holder_id: string;
+  name: string;
+  prefix: string;
+  secret_hash: string;
+  /** JSON array of scopes. */
+  scopes: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
 export interface TeamInvitationsTable {
   id: string;
   team_id: string;
@@ -481,6 +499,7 @@ export interface Database {
   teams: TeamsTable;
   team_members: TeamMembersTable;
   team_invitations: TeamInvitationsTable;
+  access_tokens: AccessTokensTable;
   token_families: TokenFamiliesTable;
   refresh_tokens: RefreshTokensTable;
   token_links: TokenLinksTable;

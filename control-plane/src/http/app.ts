@@ -27,6 +27,7 @@ import { invokeRoutes } from '../invocations/invoke.routes.js';
 import { executionsRoutes } from '../executions/executions.routes.js';
 import { keysRoutes } from '../keys/keys.routes.js';
 import { teamsRoutes } from '../teams/teams.routes.js';
+import { tokensRoutes } from '../tokens/tokens.routes.js';
 import { auditRoutes } from '../audit/audit.routes.js';
 import { deadLettersRoutes } from '../async-calls/dead-letters.routes.js';
 import { schedulesRoutes } from '../async-calls/schedules.routes.js';
@@ -114,8 +115,10 @@ export function buildApp(d: AppDeps) {
   app.route('/api/auth', authRoutes(d.auth));
   app.route('/api/users', usersRoutes(d.auth, d.users));
   app.route('/api', fleetRoutes(d.auth, d.fleet));
-  const user = requireAuth(d.auth);
   const f = d.features;
+  // Teams' resources also answer to scoped tokens (personal access and service tokens); account routes do not.
+  const user = requireAuth(d.auth, f.tokens);
+  app.route('/api', tokensRoutes(f.tokens, user));
   app.route('/api', teamsRoutes(f.teams, user));
   app.route('/api', auditRoutes(f.audit, user));
   app.route('/api/functions', functionsRoutes(f.functions, user));

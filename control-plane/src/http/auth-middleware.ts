@@ -4,14 +4,18 @@ import type { MiddlewareHandler } from 'hono';
 import type { AuthService } from '../auth/auth.service.js';
 import { Forbidden, Invalid, Unauthenticated } from '../errors.js';
 import type { AppEnv } from './env.js';
+import { isScopedToken, type TokensService } from '../tokens/tokens.service.js';
+import type { SignedIn } from '../teams/access.js';
 
-export function requireAuth(auth: AuthService): MiddlewareHandler<AppEnv> {
+/** Authenticates an access token — or, with `tokens`, a scoped token (cpt_…, cps_…) too — and names the request's team. */
+export function requireAuth(auth: AuthService, tokens?: TokensService): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = bearerToken(c.req.header('authorization'));
     if (!token) throw Unauthenticated('unauthenticated', 'send an access token: Authorization: Bearer <token>');
-    const { principal, user } = await auth.authenticate(token);
+    const { principal, user } = tokens && isScopedToken(token) ? await tokens.authenticate(token) : await auth.authenticate(token);
     c.set('principal', principal);
-    c.set('user', { ...user, team: teamHeader(c.req.header(TEAM_HEADER)), ip: c.get('clientIp') });
+    // A service token works in its own team; anyone else in the team the request names (default: their personal one).
+    c.set('user', { ...user, team: teamHeader(c.req.header(TEAM_HEADER)) ?? (user as SignedIn).team, ip: c.get('clientIp') });
     await next();
   };
 }

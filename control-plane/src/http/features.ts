@@ -15,6 +15,7 @@ import type { ScalingService } from '../scheduling/scaling.service.js';
 import type { CanariesService } from '../canaries/canaries.service.js';
 import type { TeamsService } from '../teams/teams.service.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { TokensService } from '../tokens/tokens.service.js';
 
 export interface Features {
   functions: FunctionsService;
@@ -32,6 +33,7 @@ export interface Features {
   canaries: CanariesService;
   teams: TeamsService;
   audit: AuditService;
+  tokens: TokensService;
   /** Live function log lines from every agent, emitted by function id. */
   liveLogs: EventEmitter;
 }

@@ -9,6 +9,7 @@ import type { SignedIn } from '../teams/access.js';
 import { NotFound, Unauthenticated } from '../errors.js';
 import type { FunctionsService } from '../functions/functions.service.js';
 import { KEY_PREFIX, type KeysService } from '../keys/keys.service.js';
+import { isScopedToken, type TokensService } from '../tokens/tokens.service.js';
 
 /** What a request carried to prove who sent it. */
 export interface Credentials {
@@ -40,6 +41,8 @@ export class CallAuth {
     private readonly auth: AuthService,
     private readonly functions: FunctionsService,
     private readonly keys: KeysService,
+    /** Scoped tokens (personal access and service tokens) call too, with the invoke scope. */
+    private readonly tokens?: TokensService,
   ) {}
 
   /** The function, if the caller may call it: otherwise 401 (no or bad credentials) or 404 (not theirs). */
@@ -83,6 +86,7 @@ export class CallAuth {
 
   private async userOf(bearer: string | undefined, missing: string): Promise<SignedIn> {
     if (!bearer) throw Unauthenticated('unauthenticated', missing);
+    if (this.tokens && isScopedToken(bearer)) return (await this.tokens.authenticate(bearer)).user;
     return (await this.auth.authenticate(bearer)).user;
   }
 }

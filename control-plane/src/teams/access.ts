@@ -2,7 +2,7 @@
 // working in a team: another team's resource was already not found (lookups join the caller's memberships);
 // here a role — or a token's scopes — that may not do what is asked answers 403, saying which.
 import type { TeamRole, User } from '../db/schema.js';
-import { Forbidden } from '../errors.js';
+import { Forbidden, Unauthenticated } from '../errors.js';
 import { allows, type Permission } from './roles.js';
 
 /** A signed-in person as a request sees them: the team it works in (Cpub-Team, a handle) and its token's scopes. */
@@ -26,4 +26,9 @@ export function authorize(caller: SignedIn, m: Membership, need: Permission, vie
   const roleAllows = allows(m.role, need) || (need === 'invoke' && m.role === 'viewer' && viewerInvoke);
   if (!roleAllows) throw Forbidden('role_forbids', `your role in team ${m.handle} (${m.role}) does not allow ${need}`);
   if (caller.scopes && !caller.scopes.includes(need)) throw Forbidden('scope_missing', `this token's scopes (${caller.scopes.join(', ') || 'none'}) do not include ${need}`);
+}
+
+/** What only a signed-in person may do (make tokens, create or join teams): never with a scoped token. */
+export function sessionOnly(caller: SignedIn): void {
+  if (caller.scopes) throw Unauthenticated('session_required', 'this needs a session: sign in (cpub login), not a scoped token');
 }

@@ -100,6 +100,8 @@ export const teamsRepo = {
       .innerJoin('users', 'users.id', 'team_members.user_id')
       .select(['team_members.user_id', 'users.email', 'users.name', 'team_members.role', 'team_members.created_at'])
       .where('team_members.team_id', '=', teamId)
+      // People: a team's own account is in it only for its service tokens.
+      .where('users.kind', '=', 'person')
       .orderBy('team_members.created_at')
       .orderBy('team_members.user_id')
       .execute();

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import type { Database, TeamRole } from '../db/schema.js';
 import { Conflict, Invalid, NotFound } from '../errors.js';
 import { auditRepo } from '../audit/audit.repo.js';
-import { authorize, type SignedIn } from './access.js';
+import { authorize, sessionOnly, type SignedIn } from './access.js';
 import type { Permission } from './roles.js';
 import { teamsRepo, type MembershipRow } from './teams.repo.js';
 import type * as api from '../../../common/api-types.js';
@@ -33,6 +33,7 @@ export class TeamsService {
   }
 
   async create(user: SignedIn, input: { name: string; handle?: string | undefined }): Promise<api.TeamView> {
+    sessionOnly(user);
     const name = input.name.trim();
     if (!name) throw Invalid('invalid_name', 'name must not be blank', { field: 'name' });
     const handle = input.handle ?? slug(name);
@@ -91,6 +92,7 @@ export class TeamsService {
 
   /** The invitee, signed in with the invited address, joins with the invited role. */
   async accept(user: SignedIn, token: string): Promise<api.TeamView> {
+    sessionOnly(user);
     const inv = token.startsWith(INVITATION_PREFIX) ? await teamsRepo.invitationByHash(this.db, sha256(token)) : undefined;
     const now = this.now();
     // Someone else's invitation is as good as none: the token is the secret, the address the check.
