@@ -242,6 +242,36 @@ s('the functions list: status, version, calls and a sparkline', async () => {
   await shot('functions-list');
 });
 
+s('teams: the switcher in every page’s header; a team’s functions under it; a viewer sees but cannot change; back to the personal team', async () => {
+  const other = (await api.post('/api/auth/login', { email: 'other@example.com', password: 'other-password-1' })).body.accessToken;
+  assert.is((await api.post('/api/teams', { name: 'Ops', handle: 'ops' }, other)).status, 201);
+  const inv = await api.post('/api/teams/ops/invitations', { email: 'admin@example.com', role: 'viewer' }, other);
+  assert.is((await api.post(`/api/invitations/${inv.body.invitation.token}/accept`, undefined, adminToken)).status, 200);
+  assert.is((await api.call('POST', '/api/functions', { body: { name: 'ops-fn', team: 'ops' }, token: other })).status, 201);
+
+  await page.goto(`${server.url}/ui/functions`);
+  const switcher = page.getByLabel('Team', { exact: true });
+  assert.match(await switcher.locator('option:checked').innerText(), /\(personal\)/, 'the personal team to begin with');
+  await switcher.selectOption('ops');
+  await submit(page.getByRole('button', { name: 'Switch' }));
+  assert.match(await page.getByLabel('Team', { exact: true }).locator('option:checked').innerText(), /Ops · viewer/, 'the header says which team, and the role');
+  const list = await page.locator('main').innerText();
+  assert.match(list, /ops-fn/);
+  assert.not.match(list, /\bweb\b/, 'the personal team’s functions are not listed here');
+  await page.goto(`${server.url}/ui/functions/ops-fn`);
+  assert.match(await page.locator('h1').innerText(), /ops-fn/);
+  const envForm = page.locator('form[action="/ui/functions/ops-fn/env"]');
+  await envForm.getByLabel('Key').fill('X');
+  await envForm.getByLabel('Value').fill('1');
+  await submit(envForm.getByRole('button', { name: 'Set' }));
+  assert.match(await page.getByRole('alert').first().innerText(), /\(viewer\) does not allow env:write/);
+  await shot('team-viewer');
+  const personal = await page.getByLabel('Team', { exact: true }).locator('option', { hasText: '(personal)' }).getAttribute('value');
+  await page.getByLabel('Team', { exact: true }).selectOption(personal!);
+  await submit(page.getByRole('button', { name: 'Switch' }));
+  assert.match(await page.locator('main').innerText(), /\bweb\b/, 'back in the personal team');
+});
+
 s('warm floor and canaries from the function’s page: a floor set and held; a canary started, aborted, started and promoted; one that fails rolls itself back', async () => {
   await page.goto(`${server.url}/ui/functions/web`);
   const floor = page.locator('form', { has: page.getByRole('button', { name: 'Set floor' }) });

@@ -11,11 +11,11 @@ import type { UsersService } from '../users/users.service.js';
 import type { Fleet } from '../fleet/fleet.service.js';
 import type { Features } from '../http/features.js';
 import { liveLogStream } from '../executions/live-logs.js';
-import { AppError, Invalid, TooLarge, statusOf } from '../errors.js';
+import { AppError, Invalid, NotFound, TooLarge, statusOf } from '../errors.js';
 import { LIMITS } from '../functions/functions.view.js';
 import type { ExecutionStatus } from '../db/schema.js';
 import { getCookie } from 'hono/cookie';
-import { COOKIE, checkCsrf, clearSession, csrfToken, flash, flashSecret, newCsrfToken, sessionUser, setSession, takeFlash, takeSecret, type UiEnv } from './session.js';
+import { COOKIE, checkCsrf, clearSession, csrfToken, flash, flashSecret, newCsrfToken, sessionUser, sessionTeam, chooseTeam, setSession, takeFlash, takeSecret, type UiEnv } from './session.js';
 import type { Sealer } from '../secrets/crypto.js';
 import type { Logger } from '../../../common/logger.js';
 import { KeyName } from '../keys/keys.routes.js';
@@ -68,7 +68,9 @@ export function dashboardRoutes(d: DashboardDeps) {
 
   const page = (c: Context<UiEnv>, title: string, body: Child, status: 200 | 400 | 403 | 404 | 422 | 500 = 200) => {
     const p = c.get('principal');
-    const user = p ? { email: p.email, name: c.get('user').name, admin: p.role === 'admin' } : undefined;
+    const teams = c.get('teams') ?? [];
+    const current = teams.find((t) => t.handle === c.get('user')?.team) ?? teams.find((t) => t.personal);
+    const user = p ? { email: p.email, name: c.get('user').name, admin: p.role === 'admin', teams, team: current } : undefined;
     return c.html(
       <>
         {raw('<!doctype html>')}
@@ -111,9 +113,21 @@ export function dashboardRoutes(d: DashboardDeps) {
 
   // Everything below needs a session; without one, the login page (then back here).
   app.use('*', async (c, next) => {
-    if (await sessionUser(c, d.auth)) return next();
+    if (await sessionUser(c, d.auth)) {
+      await sessionTeam(c, d.features.teams);
+      return next();
+    }
     const target = new URL(c.req.url);
     return c.redirect(`/ui/login?next=${encodeURIComponent(target.pathname + target.search)}`, 303);
+  });
+
+  // The team switcher in every page's header.
+  app.post('/team', async (c) => {
+    const f = await form(c);
+    const team = c.get('teams').find((t) => t.handle === f.team);
+    if (!team) throw NotFound('team_not_found', `you are not in a team ${f.team ?? ''}`);
+    chooseTeam(c, team.personal ? undefined : team.handle);
+    return c.redirect('/ui/functions', 303);
   });
 
   app.post('/logout', async (c) => {

@@ -2,6 +2,8 @@
 // (Secure when the request came over HTTPS); an expired access token is refreshed (and the pair rotated) on the
 // next page. Every form carries a CSRF token that must equal the `cpub_csrf` cookie (double submit; the cookie
 // is SameSite=Strict and httpOnly, so another site can neither send nor read it).
+import type { TeamView } from '../../../common/api-types.js';
+import type { SignedIn } from '../teams/access.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
@@ -11,10 +13,10 @@ import type { TokenResponse } from '../auth/sessions.js';
 import { AppError, Forbidden } from '../errors.js';
 import type { Sealer } from '../secrets/crypto.js';
 
-export const COOKIE = { access: 'cpub_at', refresh: 'cpub_rt', csrf: 'cpub_csrf', flash: 'cpub_flash', secret: 'cpub_secret' } as const;
+export const COOKIE = { access: 'cpub_at', refresh: 'cpub_rt', csrf: 'cpub_csrf', flash: 'cpub_flash', secret: 'cpub_secret', team: 'cpub_team' } as const;
 const REFRESH_MAX_AGE = 30 * 86_400;
 
-export type UiEnv = AppEnv & { Variables: AppEnv['Variables'] & { csrf: string; trustProxy: boolean } };
+export type UiEnv = AppEnv & { Variables: AppEnv['Variables'] & { csrf: string; trustProxy: boolean; teams: TeamView[] } };
 
 /** HTTPS as the browser sees it (directly, or through a proxy we trust to say so: CPUB_TRUST_PROXY). */
 function secure(c: Context): boolean {
@@ -106,7 +108,7 @@ export async function sessionUser(c: Context<UiEnv>, auth: AuthService): Promise
     try {
       const { principal, user } = await auth.authenticate(access);
       c.set('principal', principal);
-      c.set('user', user);
+      c.set('user', { ...user, ip: c.get('clientIp') });
       return true;
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
@@ -119,7 +121,7 @@ export async function sessionUser(c: Context<UiEnv>, auth: AuthService): Promise
     setSession(c, t);
     const { principal, user } = await auth.authenticate(t.accessToken);
     c.set('principal', principal);
-    c.set('user', user);
+    c.set('user', { ...user, ip: c.get('clientIp') });
     return true;
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
@@ -146,4 +148,23 @@ function refreshOnce(auth: AuthService, token: string, ip: string | null): Promi
   refreshed.set(key, { at: now, tokens });
   tokens.catch(() => refreshed.delete(key));
   return tokens;
+}
+
+/**
+ * The teams of the signed-in user, and the one the dashboard works in (the `cpub_team` cookie, if they are still in
+ * it; otherwise their personal team): every page's header shows it, and every lookup is in it.
+ */
+export async function sessionTeam(c: Context<UiEnv>, teams: { list(user: SignedIn): Promise<TeamView[]> }): Promise<void> {
+  const mine = await teams.list(c.get('user'));
+  c.set('teams', mine);
+  const chosen = getCookie(c, COOKIE.team);
+  const team = chosen ? mine.find((t) => t.handle === chosen && !t.personal) : undefined;
+  if (chosen && !team) deleteCookie(c, COOKIE.team, { path: '/' });
+  if (team) c.set('user', { ...c.get('user'), team: team.handle });
+}
+
+/** Works in `handle` from now on (undefined: the personal team). */
+export function chooseTeam(c: Context, handle: string | undefined): void {
+  if (handle) setCookie(c, COOKIE.team, handle, options(c, REFRESH_MAX_AGE));
+  else deleteCookie(c, COOKIE.team, { path: '/' });
 }

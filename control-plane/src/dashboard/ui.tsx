@@ -8,6 +8,9 @@ export interface PageUser {
   email: string;
   name: string;
   admin: boolean;
+  /** Their teams, and the one the dashboard works in. */
+  teams: { handle: string; name: string; personal: boolean; role: string }[];
+  team: { handle: string; name: string; personal: boolean; role: string } | undefined;
 }
 
 export const Layout: FC<{ title: string; user?: PageUser | undefined; csrf: string; children?: Child }> = ({ title, user, csrf, children }) => (
@@ -24,6 +27,21 @@ export const Layout: FC<{ title: string; user?: PageUser | undefined; csrf: stri
         <a class="brand" href="/ui/functions">
           ContainerPub
         </a>
+        {user && (
+          <Form action="/ui/team" csrf={csrf} class="inline team-switch">
+            <label for="team-switch">Team</label>
+            <select id="team-switch" name="team" aria-label="Team">
+              {user.teams.map((t) => (
+                <option value={t.handle} selected={t.handle === user.team?.handle}>
+                  {t.personal ? `${t.name} (personal)` : t.name} · {t.role}
+                </option>
+              ))}
+            </select>
+            <button type="submit" class="secondary">
+              Switch
+            </button>
+          </Form>
+        )}
         {user && (
           <nav aria-label="Main">
             <a href="/ui/functions">Functions</a>
@@ -227,6 +245,8 @@ a { color:var(--accent); }
 :focus-visible { outline:3px solid #f0b429; outline-offset:2px; }
 header.top { display:flex; flex-wrap:wrap; gap:12px; align-items:center; justify-content:space-between; padding:10px 20px; background:#1d2330; color:#fff; }
 header.top a { color:#fff; text-decoration:none; }
+header.top .team-switch { display:flex; gap:6px; align-items:center; }
+header.top .team-switch label { font-size:.85em; opacity:.8; }
 .brand { font-weight:700; letter-spacing:.2px; }
 nav { display:flex; flex-wrap:wrap; gap:16px; align-items:center; }
 main { max-width:1100px; margin:0 auto; padding:20px; }
