@@ -167,6 +167,13 @@ export interface KeyView {
   expiresAt: string | null;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** Calls a second it may make, with a burst; null: no limit. */
+  rateLimit: RateLimitView | null;
+}
+
+export interface RateLimitView {
+  perSecond: number;
+  burst: number;
 }
 
 /** POST …/keys and …/keys/:id/roll: the secret is in this answer only. */
@@ -542,10 +549,18 @@ export interface AccessTokenView {
   expiresAt: string | null;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** Calls a second it may make, with a burst; null: no limit. */
+  rateLimit: RateLimitView | null;
 }
 
 export interface AccessTokenWithSecret {
   token: AccessTokenView;
   /** Shown this once. */
   secret: string;
+}
+
+/** A team's quotas and its use of each (limit null: none). */
+export interface TeamUsageView {
+  team: string;
+  quotas: { name: string; limit: number | null; used: number }[];
 }

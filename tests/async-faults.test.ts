@@ -115,9 +115,10 @@ s('the control plane killed (-9) with calls queued and running: after a restart 
     assert.is(c.answer.body, `done call ${i}`);
     // A call the killed replica was running keeps its interrupted attempt, and ran again; the others ran once.
     // (Which were running at the kill is known only roughly: the list above was read a moment before it.)
+    // An attempt the agent declined (its container still busy with the interrupted one) never ran the function.
     const statuses = c.attempts.map((a: { status: string }) => a.status).join(',');
-    assert.ok(statuses === 'success' || statuses === 'interrupted,success', `call ${i}: ${statuses}`);
-    if (statuses !== 'success') interrupted++;
+    assert.match(statuses, /^(interrupted,)?(rejected,)*success$/, `call ${i}: ${statuses}`);
+    if (statuses.startsWith('interrupted')) interrupted++;
   }
   assert.ok(interrupted >= 1, 'a call was running when the control plane was killed, and ran again');
   const listed = (await api.get('/api/functions/job/executions?limit=200', token)).body.executions.filter((e: { callId: string | null }) => e.callId);

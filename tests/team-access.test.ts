@@ -45,6 +45,7 @@ const NOT_TEAM_ROUTES = new Set([
   'POST /api/tokens', // one's own personal access tokens: their own case below
   'GET /api/tokens',
   'DELETE /api/tokens/{id}',
+  'PUT /api/teams/{team}/quotas', // server administrators: its own case below
 ]);
 
 interface Case {
@@ -151,6 +152,7 @@ const CASES: Case[] = [
   { method: 'GET', route: '/api/teams/{team}/invitations', min: 'owner' },
   { method: 'DELETE', route: '/api/teams/{team}/invitations/{id}', min: 'owner', params: async (c) => ({ id: await freshInvitation(c) }) },
   { method: 'GET', route: '/api/teams/{team}/audit', min: 'admin' },
+  { method: 'GET', route: '/api/teams/{team}/usage', min: 'viewer' },
   { method: 'POST', route: '/api/teams/{team}/tokens', min: 'admin', body: () => ({ name: 'ci', scopes: ['functions:read'] }) },
   { method: 'GET', route: '/api/teams/{team}/tokens', min: 'admin' },
   { method: 'DELETE', route: '/api/teams/{team}/tokens/{id}', min: 'admin', params: async (c) => ({ id: (await serviceToken(c, ['functions:read'])).id }) },
@@ -411,6 +413,60 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const audit = await teamClient(server.url, tokens.owner, undefined)('GET', `/api/teams/${TEAM}/audit?event=token_created`);
     assert.ok(audit.body.entries.length >= 1, 'made tokens are in the audit trail');
     assert.not.match(audit.text, svc.secret);
+  });
+
+  s('quotas: set by a server administrator; a team over one gets which quota, its limit and its use; another team is unaffected', async () => {
+    const own = teamClient(server.url, tokens.owner, undefined);
+    const inTeam = teamClient(server.url, tokens.owner, TEAM);
+    const count = (await inTeam('GET', `/api/teams/${TEAM}/usage`)).body.quotas.find((q: { name: string }) => q.name === 'functions').used as number;
+    const notAdmin = await teamClient(server.url, tokens.admin, undefined)('PUT', `/api/teams/${TEAM}/quotas`, { functions: 1000 });
+    assert.equal([notAdmin.status, notAdmin.body.code], [403, 'admin_only'], 'a team admin is not a server administrator');
+    const typo = await own('PUT', `/api/teams/${TEAM}/quotas`, { functionz: 1 });
+    assert.equal([typo.status, typo.body.field], [400, 'functionz']);
+    const set = await own('PUT', `/api/teams/${TEAM}/quotas`, { functions: count, versionsPerFunction: 1, concurrentCalls: 0 });
+    assert.is(set.status, 200, set.text);
+    assert.equal(set.body.quotas.find((q: { name: string }) => q.name === 'functions'), { name: 'functions', limit: count, used: count });
+
+    const fn = await inTeam('POST', '/api/functions', { name: 'one-more' });
+    assert.equal([fn.status, fn.body.code, fn.body.quota, fn.body.limit, fn.body.used], [403, 'quota_exceeded', 'functions', count, count], fn.text);
+    assert.match(fn.body.detail, `functions quota is ${count}`);
+    const version = await send(CASES.find((c) => c.route.endsWith('/deployments') && c.method === 'POST')!, '/api/functions/api/deployments', tokens.owner, TEAM, ctx());
+    assert.equal([version.status, version.body.code, version.body.quota], [403, 'quota_exceeded', 'versionsPerFunction'], version.text);
+    const call = await inTeam('POST', '/api/functions/api/invoke', {});
+    assert.equal([call.status, call.body.code, call.body.quota, call.body.limit], [429, 'quota_exceeded', 'concurrentCalls', 0], call.text);
+
+    const rival = teamClient(server.url, tokens.outsider, 'rival');
+    assert.is((await rival('POST', '/api/functions', { name: 'unaffected' })).status, 201, 'another team is not held by this one’s quota');
+    const audit = await own('GET', `/api/teams/${TEAM}/audit?event=quota_changed`);
+    assert.equal(audit.body.entries[0].after, { functions: count, versionsPerFunction: 1, concurrentCalls: 0 });
+    const lifted = await own('PUT', `/api/teams/${TEAM}/quotas`, { functions: null, versionsPerFunction: null, concurrentCalls: null });
+    assert.ok(lifted.body.quotas.every((q: { limit: number | null }) => q.limit === null));
+    assert.is((await inTeam('POST', '/api/functions', { name: 'one-more' })).status, 201);
+  });
+
+  s('rate limits: a token and an API key each get their calls a second with a burst, then 429 rate_limited with Retry-After', async () => {
+    const made = await teamClient(server.url, tokens.owner, undefined)('POST', '/api/tokens', { name: 'limited', scopes: ['functions:read'], rateLimit: { perSecond: 1, burst: 3 } });
+    assert.equal(made.body.token.rateLimit, { perSecond: 1, burst: 3 });
+    const asLimited = teamClient(server.url, made.body.secret, TEAM);
+    for (let i = 0; i < 3; i++) assert.is((await asLimited('GET', '/api/functions/api')).status, 200, `burst call ${i}`);
+    const over = await asLimited('GET', '/api/functions/api');
+    assert.equal([over.status, over.body.code], [429, 'rate_limited']);
+    assert.ok(Number(over.headers.get('retry-after')) >= 1, 'Retry-After');
+    assert.match(over.body.detail, 'token limited may make 1 calls a second (bursts of 3)');
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.is((await asLimited('GET', '/api/functions/api')).status, 200, 'a second later, one more');
+    const other = await teamClient(server.url, tokens.owner, TEAM)('GET', '/api/functions/api');
+    assert.is(other.status, 200, 'the person’s session is not held by the token’s limit');
+
+    const key = await teamClient(server.url, tokens.owner, TEAM)('POST', '/api/functions/api/keys', { name: 'limited', rateLimit: { perSecond: 1, burst: 2 } });
+    assert.is(key.status, 201, key.text);
+    const call = () => client(server.url).call('POST', '/api/functions/api/invoke', { token: key.body.secret, body: {} });
+    for (let i = 0; i < 2; i++) assert.is.not((await call()).status, 429, `key burst call ${i}`);
+    const keyOver = await call();
+    assert.equal([keyOver.status, keyOver.body.code], [429, 'rate_limited']);
+    assert.match(keyOver.body.detail, 'API key limited');
+    const bad = await teamClient(server.url, tokens.owner, TEAM)('POST', '/api/functions/api/keys', { name: 'x', rateLimit: { perSecond: 0, burst: 1 } });
+    assert.equal([bad.status, bad.body.field], [400, 'rateLimit.perSecond']);
   });
 
   s('server audit: administrators only', async () => {

@@ -45,6 +45,7 @@ import { CanariesService } from './canaries/canaries.service.js';
 import { TeamsService } from './teams/teams.service.js';
 import { AuditService } from './audit/audit.service.js';
 import { TokensService } from './tokens/tokens.service.js';
+import { QuotaKeeper } from './teams/quotas.js';
 import { SchedulesService } from './async-calls/schedules.service.js';
 import { DeadLettersService } from './async-calls/dead-letters.service.js';
 import { Idempotency } from './invocations/idempotency.js';
@@ -107,17 +108,19 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     floors.wake();
   };
   const guard = new AddressGuard(config.destinationAllow);
-  const functions: FunctionsService = new FunctionsService({ db: db.kysely, publicUrl: config.publicUrl, destinations: { guard, sealer }, onChanged: changed, onDelete: (id) => deployments.beforeDelete(id) });
+  const functions: FunctionsService = new FunctionsService({ db: db.kysely, publicUrl: config.publicUrl, destinations: { guard, sealer }, onChanged: changed, onDelete: (id) => deployments.beforeDelete(id), quotas: () => quotas });
+  const stats = new StatsService(db.kysely, functions);
+  const quotas = new QuotaKeeper({ db: db.kysely, stats, warmOf: (fv) => fleet.warmOf(fv) });
   const env = new EnvService(db.kysely, sealer, changed, functions);
   const envOf = (id: string) => env.forCall(id);
   const apiKeys = new KeysService(db.kysely, sealer, functions);
   const builder = new Builder({ db: db.kysely, fleet, artifacts, log, onActivated: changed, holdsActivation: (id, v) => canaries.holds(id, v), onHeld: (id, v) => canaries.begin(id, v), onBuild: (ms, ok) => metrics.build(ms, ok), agentWaitMs: config.buildAgentWait, leases, envOf, functionById: (id) => functions.byId(id) });
-  const deployments: DeploymentsService = new DeploymentsService({ db: db.kysely, functions, builder, artifacts, fleet, log, onChanged: changed, canaries: { check: (fn, input) => canaries.check(fn, input), forDeploy: (fn, v, input, user) => canaries.forDeploy(fn, v, input, user) } });
+  const deployments: DeploymentsService = new DeploymentsService({ db: db.kysely, quotas: () => quotas, functions, builder, artifacts, fleet, log, onChanged: changed, canaries: { check: (fn, input) => canaries.check(fn, input), forDeploy: (fn, v, input, user) => canaries.forDeploy(fn, v, input, user) } });
   const recorder = new CallRecorder(db, log, { onCall: (fn, status, ms, cold) => metrics.call(fn.id, fn.name, status, ms, cold), sampleRate: config.executionSampling ?? null });
   const queue = new AsyncQueue(db.kysely);
   const idempotency = new Idempotency(db.kysely);
   const aliases = new AliasesService(db.kysely, functions);
-  const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys, tokens), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue, idempotency, aliases });
+  const invocations = new InvocationService({ callAuth: new CallAuth(auth, functions, apiKeys, tokens), deployments, fleet, recorder, log, envOf: (id) => env.cachedForCall(id) ?? env.forCall(id), queue, idempotency, aliases, quotas });
   // One replica at a time keeps the warm floors (the `warm-floor` lease).
   const floors = new FloorKeeper({ db: db.kysely, fleet, deployments, liveVersions: (fn) => aliases.liveVersions(fn), envOf, log, leases });
   // One replica at a time judges canaries (the `canaries` lease).
@@ -137,7 +140,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     users,
     fleet,
     metrics: { registry: metrics.registry, token: config.metricsToken },
-    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats: new StatsService(db.kysely, functions), deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), teams: new TeamsService(db.kysely), audit: new AuditService(db.kysely), tokens, aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }), canaries },
+    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats, deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), teams: new TeamsService(db.kysely), audit: new AuditService(db.kysely), tokens, quotas, aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }), canaries },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     sealer,

@@ -5,7 +5,7 @@ import { keysRepo, type ApiKeyRow } from '../../control-plane/src/keys/keys.repo
 import { NOW, ownerWith, rejects, type StoreCases } from '../helpers/store.js';
 
 function key(id: string, functionId: string, createdAt: number): ApiKeyRow {
-  return { id, function_id: functionId, name: `name-${id}`, prefix: id.slice(0, 4), secret_hash: `hash-${id}`, secret_sealed: `sealed-${id}`, created_at: createdAt, expires_at: NOW + 86_400_000, last_used_at: null, revoked_at: null };
+  return { id, function_id: functionId, name: `name-${id}`, prefix: id.slice(0, 4), secret_hash: `hash-${id}`, secret_sealed: `sealed-${id}`, created_at: createdAt, expires_at: NOW + 86_400_000, last_used_at: null, revoked_at: null, rate_limit: null };
 }
 
 export const keysCases: StoreCases = (s) => {

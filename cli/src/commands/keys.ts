@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { KeyList, KeyView, KeyWithSecret } from '../../../common/api-types.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, printJson, printTable } from '../output.js';
+import { rateOf } from './tokens.js';
 
 const EXPIRIES = ['1h', '1d', '7d', '30d', 'never'];
 
@@ -15,11 +16,11 @@ function printSecret(fn: string, key: KeyView, secret: string, json: boolean | u
 export function keysCommands(program: Command, ctx: Ctx): void {
   const keys = program.command('keys').description('API keys of a function (for auth mode "key", and for POST …/invoke)');
 
-  examples(withServerJson(keys.command('create <fn>').description('issue a key; its secret is printed once')).option('--name <name>', 'a label', 'default').option('--expires <when>', `${EXPIRIES.join(', ')}`, '30d'), [
+  examples(withServerJson(keys.command('create <fn>').description('issue a key; its secret is printed once')).option('--name <name>', 'a label', 'default').option('--expires <when>', `${EXPIRIES.join(', ')}`, '30d').option('--rate <perSecond>', 'calls a second it may make (429 past it; per server replica)').option('--burst <n>', 'calls at once before the rate applies'), [
     'cpub keys create hello --name ci --expires 7d',
   ]).action(async (ref: string, opts) => {
     if (!EXPIRIES.includes(opts.expires)) throw new CliError('invalid --expires', `${opts.expires}: use ${EXPIRIES.join(', ')}`, 2);
-    const r = await ctx.api(opts).request<KeyWithSecret>('POST', `/api/functions/${enc(ref)}/keys`, { name: opts.name, expiresIn: opts.expires });
+    const r = await ctx.api(opts).request<KeyWithSecret>('POST', `/api/functions/${enc(ref)}/keys`, { name: opts.name, expiresIn: opts.expires, ...rateOf(opts) });
     printSecret(ref, r.key, r.secret, opts.json);
   });
 

@@ -1,7 +1,7 @@
 // `cpub team create | list | switch | members | invite | join | role | remove | leave | delete` and `cpub audit`:
 // teams, their members and roles, the team commands work in, and the audit trail.
 import type { Command } from 'commander';
-import type { AuditEntryView, InvitationView, TeamMemberView, TeamView } from '../../../common/api-types.js';
+import type { AuditEntryView, InvitationView, TeamMemberView, TeamUsageView, TeamView } from '../../../common/api-types.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, printJson, printTable } from '../output.js';
 
@@ -116,6 +116,36 @@ export function teamCommands(program: Command, ctx: Ctx): void {
     await api.request('DELETE', `/api/teams/${enc(handle)}`);
     if (api.team === handle) api.saveTeam(undefined);
     console.log(`deleted team ${handle}`);
+  });
+
+  examples(withServerJson(team.command('usage [handle]').description('the team’s quotas and its use of each (calls and CPU over the last 24 hours)')), ['cpub team usage', 'cpub team usage payments']).action(async (handle: string | undefined, opts) => {
+    const h = await current(opts, handle);
+    const r = await ctx.api(opts).request<TeamUsageView>('GET', `/api/teams/${enc(h)}/usage`);
+    if (opts.json) return printJson(r);
+    printTable(
+      r.quotas.map((q) => ({ ...q, limit: q.limit ?? '-', share: q.limit ? `${Math.round((100 * q.used) / q.limit)}%` : '' })),
+      [
+        ['name', 'QUOTA'],
+        ['used', 'USED'],
+        ['limit', 'LIMIT'],
+        ['share', ''],
+      ],
+    );
+  });
+
+  examples(withServerJson(team.command('quota <handle> <setting...>').description('set a team’s quotas (server administrators): name=number, or name=none to lift one')), [
+    'cpub team quota payments functions=20 memoryMb=4096 callsPerDay=1000000',
+    'cpub team quota payments concurrentCalls=none',
+  ]).action(async (handle: string, settings: string[], opts) => {
+    const body: Record<string, number | null> = {};
+    for (const s of settings) {
+      const m = /^([A-Za-z]+)=(none|\d+)$/.exec(s);
+      if (!m) throw new CliError('invalid quota', `${s}: write name=number or name=none`, 2);
+      body[m[1]!] = m[2] === 'none' ? null : Number(m[2]);
+    }
+    const r = await ctx.api(opts).request<TeamUsageView>('PUT', `/api/teams/${enc(handle)}/quotas`, body);
+    if (opts.json) return printJson(r);
+    console.log(r.quotas.map((q) => `${q.name}: ${q.limit ?? 'none'}`).join(', '));
   });
 
   examples(

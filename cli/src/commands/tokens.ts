@@ -8,6 +8,14 @@ import { color, printJson, printTable } from '../output.js';
 const SCOPES = 'functions:read, logs:read, invoke, functions:deploy, env:write, functions:write, env:read, keys:read, keys:write, audit:read, team:read, team:manage, team:delete';
 const base = (team: string | undefined) => (team ? `/api/teams/${enc(team)}/tokens` : '/api/tokens');
 
+/** `--rate 10 --burst 20` as the API's rateLimit (nothing without --rate). */
+export function rateOf(opts: { rate?: string; burst?: string }): { rateLimit?: { perSecond: number; burst: number } } {
+  if (opts.rate === undefined) return {};
+  const perSecond = Number(opts.rate);
+  const burst = opts.burst === undefined ? Math.max(1, Math.ceil(perSecond)) : Number(opts.burst);
+  return { rateLimit: { perSecond, burst } };
+}
+
 export function tokenCommands(program: Command, ctx: Ctx): void {
   const token = program.command('token').description('scoped tokens for CI and scripts (use one as CPUB_TOKEN): personal ones act as you within your roles; --team makes a team service token that acts as the team');
 
@@ -15,11 +23,13 @@ export function tokenCommands(program: Command, ctx: Ctx): void {
     withServerJson(token.command('create <name>').description('make a token; its secret is printed once'))
       .requiredOption('--scopes <list>', `comma-separated: ${SCOPES}`)
       .option('--expires <when>', '1h, 1d, 7d, 30d, 90d, 1y or never', '30d')
-      .option('--team <handle>', 'a service token of this team (team admins and owners)'),
+      .option('--team <handle>', 'a service token of this team (team admins and owners)')
+      .option('--rate <perSecond>', 'calls a second it may make (429 past it; per server replica)')
+      .option('--burst <n>', 'calls it may make at once before the rate applies (default: the rate, at least 1)'),
     ['cpub token create ci-deploy --scopes functions:read,functions:deploy --expires 90d', 'cpub token create nightly --team payments --scopes invoke'],
   ).action(async (name: string, opts) => {
     const scopes = String(opts.scopes).split(',').map((x) => x.trim()).filter(Boolean);
-    const r = await ctx.api(opts).request<AccessTokenWithSecret>('POST', base(opts.team), { name, scopes, expiresIn: opts.expires });
+    const r = await ctx.api(opts).request<AccessTokenWithSecret>('POST', base(opts.team), { name, scopes, expiresIn: opts.expires, ...rateOf(opts) });
     if (opts.json) return printJson(r);
     console.log(r.secret);
     console.error(color.yellow(`↑ token ${r.token.name} (${r.token.scopes.join(', ')}), until ${r.token.expiresAt ?? 'revoked'}: shown this once; use it as CPUB_TOKEN`, process.stderr));

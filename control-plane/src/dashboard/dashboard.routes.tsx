@@ -154,7 +154,9 @@ export function dashboardRoutes(d: DashboardDeps) {
         return { fn, stats: s, hourly: hourly.map((b) => b.invocations), lastCall: last.executions[0]?.startedAt ?? null };
       }),
     );
-    return page(c, 'Functions', <FunctionsPage csrf={c.get('csrf')} rows={rows} error={takeFlash(c)?.text} />);
+    const team = user.team ?? c.get('teams').find((t) => t.personal)?.handle;
+    const usage = team ? await d.features.quotas.usage(user, team) : undefined;
+    return page(c, 'Functions', <FunctionsPage csrf={c.get('csrf')} rows={rows} error={takeFlash(c)?.text} usage={usage} />);
   });
 
   app.post('/functions', async (c) => {

@@ -22,6 +22,7 @@ import * as m0019 from './migrations/0019-canaries.js';
 import * as m0020 from './migrations/0020-alias-floors.js';
 import * as m0021 from './migrations/0021-teams.js';
 import * as m0022 from './migrations/0022-access-tokens.js';
+import * as m0023 from './migrations/0023-rate-limits.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -46,6 +47,7 @@ const migrations = {
   '0020-alias-floors': m0020,
   '0021-teams': m0021,
   '0022-access-tokens': m0022,
+  '0023-rate-limits': m0023,
 };
 
 export type MigrationName = keyof typeof migrations;

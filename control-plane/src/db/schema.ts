@@ -54,6 +54,8 @@ export interface AccessTokensTable {
   expires_at: number | null;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** {perSecond, burst} (JSON); null: none. */
+  rate_limit: Generated<string | null>;
 }
 
 export interface TeamInvitationsTable {
@@ -394,6 +396,8 @@ export interface ApiKeysTable {
   expires_at: number | null;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** {perSecond, burst} (JSON); null: none. */
+  rate_limit: Generated<string | null>;
 }
 
 export interface UsedSignaturesTable {

@@ -14,6 +14,22 @@ export const deploymentsRepo = {
     return Number(r.next_version) - 1;
   },
 
+  async count(db: Executor, functionId: string): Promise<number> {
+    const r = await db.selectFrom('deployments').select((eb) => eb.fn.countAll<number | string>().as('n')).where('function_id', '=', functionId).executeTakeFirstOrThrow();
+    return Number(r.n);
+  },
+
+  /** Bytes of the artifacts of a team's versions. */
+  async teamBytes(db: Executor, teamId: string): Promise<number> {
+    const r = await db
+      .selectFrom('deployments')
+      .innerJoin('functions', 'functions.id', 'deployments.function_id')
+      .select((eb) => eb.fn.sum<number | string>('deployments.size_bytes').as('n'))
+      .where('functions.owner_id', '=', teamId)
+      .executeTakeFirstOrThrow();
+    return Number(r.n ?? 0);
+  },
+
   insertDeployment(db: Executor, d: Omit<DeploymentRow, 'build_log'>): Promise<unknown> {
     return db.insertInto('deployments').values(d).execute();
   },

@@ -1,5 +1,6 @@
 // A function's versions: deploy (upload → content-addressed artifact → version row → build on an agent), list,
 // read, roll back, follow a build's log; and, for calls, the active version (cached) and its image on an agent.
+import type { QuotaKeeper } from '../teams/quotas.js';
 import type { SignedIn } from '../teams/access.js';
 import { auditRepo, functionChange } from '../audit/audit.repo.js';
 import type { Permission } from '../teams/roles.js';
@@ -20,6 +21,8 @@ import type { Builder, BuildEvent } from './builder.js';
 
 export interface DeploymentsDeps {
   db: Kysely<Database>;
+  /** The teams' quotas (versions per function, artifact storage). */
+  quotas?: () => Pick<QuotaKeeper, 'checkKept'>;
   functions: FunctionsService;
   builder: Builder;
   artifacts: ArtifactStore;
@@ -58,7 +61,17 @@ export class DeploymentsService {
       await this.d.canaries.check(f, canary);
     }
     this.d.artifacts.admit(declaredBytes);
+    const quotas = this.d.quotas?.();
+    await quotas?.checkKept(f.owner_id, 'versionsPerFunction', async () => deploymentsRepo.count(this.d.db, f.id), 1);
+    const stored = async () => Math.ceil((await deploymentsRepo.teamBytes(this.d.db, f.owner_id)) / 2 ** 20);
+    if (declaredBytes !== undefined) await quotas?.checkKept(f.owner_id, 'artifactMb', stored, Math.ceil(declaredBytes / 2 ** 20));
     const staged: StagedArtifact = await this.d.artifacts.stage(body);
+    try {
+      await quotas?.checkKept(f.owner_id, 'artifactMb', stored, Math.ceil(staged.sizeBytes / 2 ** 20));
+    } catch (err) {
+      this.d.artifacts.discard(staged);
+      throw err;
+    }
     let version: number;
     try {
       this.d.artifacts.commit(staged);

@@ -8,6 +8,7 @@ import { AppError, Invalid, NotFound } from '../errors.js';
 import { authorize, type SignedIn } from '../teams/access.js';
 import type { Permission } from '../teams/roles.js';
 import { teamsRepo } from '../teams/teams.repo.js';
+import type { QuotaKeeper } from '../teams/quotas.js';
 import { auditRepo, functionChange, picked } from '../audit/audit.repo.js';
 import { decodeCursor, page } from '../http/cursor.js';
 import { functionsRepo } from './functions.repo.js';
@@ -61,6 +62,8 @@ export interface FunctionsDeps {
    * the cleanup to run once it is gone (containers, images, artifacts).
    */
   onDelete?: (functionId: string) => Promise<() => Promise<void>>;
+  /** The teams' quotas (functions, a warm floor's memory). */
+  quotas?: () => Pick<QuotaKeeper, 'checkKept'>;
 }
 
 /** Lookups for calls are cached this long: a call looks its function up every time. */
@@ -134,6 +137,9 @@ export class FunctionsService implements FunctionLookup {
     if (!NAME.test(input.name)) throw Invalid('invalid_name', 'name must match ^[a-z][a-z0-9-]{0,62}$', { field: 'name' });
     const team = await this.teamOf(user, input.team ?? user.team, 'functions:write');
     floorFits(input.minInstances ?? 0, input.maxInstances ?? DEFAULTS.maxInstances);
+    const quotas = this.d.quotas?.();
+    await quotas?.checkKept(team.id, 'functions', async () => teamsRepo.countFunctions(this.d.db, team.id), 1);
+    if (input.minInstances) await quotas?.checkKept(team.id, 'memoryMb', async () => 0, input.minInstances * (input.memoryMb ?? DEFAULTS.memoryMb));
     const now = Date.now();
     const row = {
       id: randomUUID(),
@@ -203,6 +209,9 @@ export class FunctionsService implements FunctionLookup {
     const f = await this.find(user, ref, 'functions:write');
     const set: Parameters<typeof functionsRepo.update>[2] = { updated_at: Date.now() };
     floorFits(patch.minInstances ?? f.min_instances ?? 0, patch.maxInstances ?? f.max_instances);
+    // A warm floor is memory kept: within the team's memory quota.
+    const floor = patch.minInstances ?? f.min_instances ?? 0;
+    if (floor && (patch.minInstances !== undefined || patch.memoryMb !== undefined)) await this.d.quotas?.().checkKept(f.owner_id, 'memoryMb', async () => 0, floor * (patch.memoryMb ?? f.memory_mb));
     if (patch.maxInstances !== undefined) {
       // An alias's warm floor must fit under the cap too.
       const over = (await aliasesRepo.list(this.d.db, f.id)).find((a) => (a.min_instances ?? 0) > patch.maxInstances!);

@@ -27,6 +27,7 @@ import { invokeRoutes } from '../invocations/invoke.routes.js';
 import { executionsRoutes } from '../executions/executions.routes.js';
 import { keysRoutes } from '../keys/keys.routes.js';
 import { teamsRoutes } from '../teams/teams.routes.js';
+import { quotasRoutes } from '../teams/quotas.routes.js';
 import { tokensRoutes } from '../tokens/tokens.routes.js';
 import { auditRoutes } from '../audit/audit.routes.js';
 import { deadLettersRoutes } from '../async-calls/dead-letters.routes.js';
@@ -120,6 +121,7 @@ export function buildApp(d: AppDeps) {
   const user = requireAuth(d.auth, f.tokens);
   app.route('/api', tokensRoutes(f.tokens, user));
   app.route('/api', teamsRoutes(f.teams, user));
+  app.route('/api', quotasRoutes(f.quotas, user));
   app.route('/api', auditRoutes(f.audit, user));
   app.route('/api/functions', functionsRoutes(f.functions, user));
   app.route('/api/functions', deploymentsRoutes(f.deployments, user));

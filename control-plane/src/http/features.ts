@@ -16,6 +16,7 @@ import type { CanariesService } from '../canaries/canaries.service.js';
 import type { TeamsService } from '../teams/teams.service.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { TokensService } from '../tokens/tokens.service.js';
+import type { QuotaKeeper } from '../teams/quotas.js';
 
 export interface Features {
   functions: FunctionsService;
@@ -34,6 +35,7 @@ export interface Features {
   teams: TeamsService;
   audit: AuditService;
   tokens: TokensService;
+  quotas: QuotaKeeper;
   /** Live function log lines from every agent, emitted by function id. */
   liveLogs: EventEmitter;
 }

@@ -2,6 +2,7 @@
 // async and scheduled calls to come — hands `invoke()` a caller, a function reference and a request; it owns the
 // rest: lookup and the auth mode (call-auth.ts), the concurrency limit, placement, the lazy build (through the
 // deployments service), dispatch on the agent's stream, and the execution record written before it answers.
+import type { QuotaKeeper } from '../teams/quotas.js';
 import { randomFillSync } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { FunctionRow } from '../db/schema.js';
@@ -80,6 +81,8 @@ export interface InvocationDeps {
   idempotency?: Idempotency;
   /** The function's aliases. */
   aliases?: VersionPicker;
+  /** Its team's quotas on calls. */
+  quotas?: Pick<QuotaKeeper, 'enter'>;
 }
 
 /** Calls that may wait for a slot of a function, per slot of its capacity (beyond: 429 at once). */
@@ -151,9 +154,17 @@ export class InvocationService {
     const started = Date.now();
     const t0 = performance.now();
     const dep = version === undefined ? (this.d.deployments.activeCached(fn) ?? (await this.d.deployments.active(fn))) : await this.d.deployments.version(fn, version);
+    // Within the team's quotas (calls a day, concurrent calls, instance memory): 429 quota_exceeded otherwise.
+    const entered = this.d.quotas?.enter(fn);
+    const leave = entered instanceof Promise ? await entered : entered;
     // A queued call (callId) is in a queue already: it does not wait here too.
-    const slot = this.slot(fn, callId === null);
-    if (slot) await slot;
+    try {
+      const slot = this.slot(fn, callId === null);
+      if (slot) await slot;
+    } catch (err) {
+      leave?.();
+      throw err;
+    }
     const ranFrom = Date.now();
     const call = this.d.recorder.begin();
     // Time-ordered (UUIDv7) with the call's start as its time: the record is found by id through (function, time).
@@ -218,6 +229,7 @@ export class InvocationService {
       const took = Date.now() - ranFrom;
       this.callMs.set(fn.id, ((this.callMs.get(fn.id) ?? took) * 7 + took) / 8);
       this.release(fn.id);
+      leave?.();
     }
   }
 

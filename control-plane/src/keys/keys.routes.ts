@@ -4,13 +4,14 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import { json, jsonBody, fnRef, unauthenticated, fnNotFound, type Same, authed } from '../http/schemas.js';
 import type { KeysService } from './keys.service.js';
+import { RateLimitSchema } from '../tokens/rate-limiter.js';
 import type * as api from '../../../common/api-types.js';
 
 /** An API key's name: the API's bounds, shared with the dashboard's form. */
 export const KeyName = z.string().min(1).max(100);
 
 const KeySchema = z
-  .object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string(), expiresAt: z.string().nullable(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() })
+  .object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string(), expiresAt: z.string().nullable(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable(), rateLimit: RateLimitSchema.nullable() })
   .openapi('ApiKey');
 const keyId = fnRef.extend({ keyId: z.string().max(64) });
 const KeyAndSecret = z.object({ key: KeySchema, secret: z.string() });
@@ -23,7 +24,7 @@ export function keysRoutes(keys: KeysService, user: MiddlewareHandler<AppEnv>) {
     method: 'post',
     path: '/{ref}/keys',
     summary: 'A new API key; its secret is in this answer only',
-    request: { params: fnRef, body: jsonBody(z.object({ name: KeyName.default('key'), expiresIn: z.enum(['1h', '1d', '7d', '30d', 'never']).default('never') })) },
+    request: { params: fnRef, body: jsonBody(z.object({ name: KeyName.default('key'), expiresIn: z.enum(['1h', '1d', '7d', '30d', 'never']).default('never'), rateLimit: RateLimitSchema.optional() })) },
     responses: { 201: json('Key and secret', KeyAndSecret), 401: unauthenticated, 404: fnNotFound },
   });
   const list = createRoute({
@@ -54,7 +55,7 @@ export function keysRoutes(keys: KeysService, user: MiddlewareHandler<AppEnv>) {
   return new OpenAPIHono<AppEnv>()
     .openapi(create, async (c) => {
       const b = c.req.valid('json');
-      return c.json(await keys.create(c.get('user'), c.req.valid('param').ref, b.name, b.expiresIn), 201);
+      return c.json(await keys.create(c.get('user'), c.req.valid('param').ref, b.name, b.expiresIn, b.rateLimit), 201);
     })
     .openapi(list, async (c) => c.json({ keys: await keys.list(c.get('user'), c.req.valid('param').ref) }, 200))
     .openapi(revoke, async (c) => {

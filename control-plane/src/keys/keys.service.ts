@@ -1,6 +1,7 @@
 // API keys of a function: the secret is shown once; stored as a SHA-256 hash (for bearer lookups) and sealed
 // (signed calls need it for the HMAC). Signed calls: X-Api-Key (the key id), X-Timestamp (epoch seconds,
 // ±300 s), X-Signature = base64 HMAC-SHA256(secret, timestamp + ":" + body), each signature accepted once.
+import { RateLimiter, storedLimit, type RateLimit } from '../tokens/rate-limiter.js';
 import { auditRepo, functionChange } from '../audit/audit.repo.js';
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -22,7 +23,7 @@ const iso = (t: number | null) => (t === null ? null : new Date(Number(t)).toISO
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function toKeyView(k: ApiKeyRow): KeyView {
-  return { id: k.id, name: k.name, prefix: k.prefix, createdAt: iso(k.created_at)!, expiresAt: iso(k.expires_at), lastUsedAt: iso(k.last_used_at), revokedAt: iso(k.revoked_at) };
+  return { id: k.id, name: k.name, prefix: k.prefix, createdAt: iso(k.created_at)!, expiresAt: iso(k.expires_at), lastUsedAt: iso(k.last_used_at), revokedAt: iso(k.revoked_at), rateLimit: storedLimit(k.rate_limit) ?? null };
 }
 
 export class KeysService {
@@ -33,6 +34,8 @@ export class KeysService {
     private readonly db: Kysely<Database>,
     private readonly sealer: Sealer,
     private readonly functions: FunctionLookup,
+    /** Keys with a rate limit take a call from their bucket here. */
+    private readonly limiter = new RateLimiter(),
   ) {}
 
   private newSecret(id: string): { secret: string; hash: string; sealed: string; prefix: string } {
@@ -40,12 +43,12 @@ export class KeysService {
     return { secret, hash: sha256(secret), sealed: this.sealer.seal(secret, `key:${id}`), prefix: secret.slice(0, 12) };
   }
 
-  async create(user: User, ref: string, name: string, expiresIn: KeyExpiry): Promise<{ key: KeyView; secret: string }> {
+  async create(user: User, ref: string, name: string, expiresIn: KeyExpiry, rateLimit?: RateLimit | undefined): Promise<{ key: KeyView; secret: string }> {
     const fn = await this.functions.find(user, ref, 'keys:write');
     const id = randomUUID();
     const s = this.newSecret(id);
     const now = Date.now();
-    const row = { id, function_id: fn.id, name, prefix: s.prefix, secret_hash: s.hash, secret_sealed: s.sealed, created_at: now, expires_at: EXPIRY[expiresIn] ? now + EXPIRY[expiresIn] : null, last_used_at: null, revoked_at: null };
+    const row = { id, function_id: fn.id, name, prefix: s.prefix, secret_hash: s.hash, secret_sealed: s.sealed, created_at: now, expires_at: EXPIRY[expiresIn] ? now + EXPIRY[expiresIn] : null, last_used_at: null, revoked_at: null, rate_limit: rateLimit ? JSON.stringify(rateLimit) : null };
     await this.db.transaction().execute(async (tx) => {
       await keysRepo.insert(tx, row);
       await auditRepo.record(tx, functionChange(user, fn, 'key_created', { target: `key:${fn.name}/${name}`, after: { id, name, prefix: s.prefix, expiresIn } }), now);
@@ -112,6 +115,8 @@ export class KeysService {
       if (!key) throw Unauthenticated('invalid_key', 'the API key is not valid for this function');
       this.checkUsable(key, now);
     }
+    const limit = storedLimit(key.rate_limit);
+    if (limit) this.limiter.take(`key:${key.id}`, limit, `API key ${key.name}`);
     if ((this.touched.get(key.id) ?? 0) < now - 60_000) {
       this.touched.set(key.id, now);
       await keysRepo.update(this.db, key.id, { last_used_at: now });

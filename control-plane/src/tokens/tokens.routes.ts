@@ -6,6 +6,7 @@ import type { AppEnv } from '../http/env.js';
 import { problem, json, jsonBody, unauthenticated, authed, forbidden, type Same } from '../http/schemas.js';
 import { PERMISSIONS } from '../teams/roles.js';
 import { TOKEN_EXPIRY, type TokensService, type TokenExpiry } from './tokens.service.js';
+import { RateLimitSchema } from './rate-limiter.js';
 import type * as api from '../../../common/api-types.js';
 
 const TokenSchema = z
@@ -19,6 +20,7 @@ const TokenSchema = z
     expiresAt: z.string().nullable(),
     lastUsedAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
+    rateLimit: RateLimitSchema.nullable(),
   })
   .openapi('AccessToken');
 const WithSecret = z.object({ token: TokenSchema, secret: z.string() });
@@ -29,6 +31,7 @@ const NewToken = z.object({
   name: z.string().min(1).max(100),
   scopes: z.array(z.enum(PERMISSIONS)).min(1).openapi({ description: `what it may do: ${PERMISSIONS.join(', ')} (within its holder's role)` }),
   expiresIn: z.enum(Object.keys(TOKEN_EXPIRY) as [TokenExpiry, ...TokenExpiry[]]).default('30d'),
+  rateLimit: RateLimitSchema.optional(),
 });
 const teamParam = z.object({ team: z.string().max(63) });
 const idParam = z.object({ id: z.string().max(64) });

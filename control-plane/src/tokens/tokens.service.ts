@@ -1,6 +1,7 @@
 // Scoped tokens for CI and scripts: personal access tokens (cpt_…, act as their person with the person's roles)
 // and team service tokens (cps_…, act as their team, an admin of it); both do only what their scopes name, expire,
 // are shown once and kept hashed, and answer only on the routes of teams' resources (not account routes).
+import { RateLimiter, storedLimit, type RateLimit } from './rate-limiter.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, User } from '../db/schema.js';
@@ -25,6 +26,14 @@ const USED_EVERY_MS = 60_000;
 /** A token checked is trusted this long (a revocation takes effect within it, on every replica). */
 const CACHE_MS = 1000;
 
+/** What a new token is given. */
+export interface NewToken {
+  name: string;
+  scopes: string[];
+  expiresIn: TokenExpiry;
+  rateLimit?: RateLimit | undefined;
+}
+
 export const isScopedToken = (bearer: string) => bearer.startsWith(PERSONAL_PREFIX) || bearer.startsWith(SERVICE_PREFIX);
 
 export class TokensService {
@@ -35,6 +44,8 @@ export class TokensService {
     private readonly db: Kysely<Database>,
     private readonly users: UserCache,
     private readonly now: () => number = Date.now,
+    /** Tokens with a rate limit take a call from their bucket on every request. */
+    private readonly limiter = new RateLimiter(),
   ) {}
 
   /** The person (or team) a scoped token acts as, with its scopes; every failure is a 401. */
@@ -54,6 +65,8 @@ export class TokensService {
     const holder = row.kind === 'personal' ? await this.users.get(row.holder_id) : await this.teamAccount(row.holder_id);
     if (!holder) throw Unauthenticated('invalid_token', 'the token is not valid');
     if (holder.disabled_at !== null) throw Unauthenticated('account_disabled', 'this account is disabled');
+    const limit = storedLimit(row.rate_limit);
+    if (limit) this.limiter.take(`token:${row.id}`, limit, `token ${row.name}`);
     if (now - (this.usedAt.get(row.id) ?? 0) >= USED_EVERY_MS) {
       this.usedAt.set(row.id, now);
       void tokensRepo.used(this.db, row.id, now).catch(() => {});
@@ -70,7 +83,7 @@ export class TokensService {
   }
 
   /** A personal access token of the caller's (only a session may make one: a token cannot make tokens). */
-  async createPersonal(user: SignedIn, input: { name: string; scopes: string[]; expiresIn: TokenExpiry }): Promise<api.AccessTokenWithSecret> {
+  async createPersonal(user: SignedIn, input: NewToken): Promise<api.AccessTokenWithSecret> {
     sessionOnly(user);
     return this.create(user, 'personal', user.id, input, null);
   }
@@ -86,7 +99,7 @@ export class TokensService {
   }
 
   /** A service token of the team (its admins and owners, in a session): acts as the team, an admin of it. */
-  async createService(user: SignedIn, handle: string, input: { name: string; scopes: string[]; expiresIn: TokenExpiry }): Promise<api.AccessTokenWithSecret> {
+  async createService(user: SignedIn, handle: string, input: NewToken): Promise<api.AccessTokenWithSecret> {
     const m = await this.teamFor(user, handle);
     if (m.personal) throw Invalid('personal_team', 'a personal team has no service tokens: make a personal access token (POST /api/tokens)');
     await this.db.insertInto('team_members').values({ team_id: m.id, user_id: m.id, role: 'admin', created_at: this.now() }).onConflict((oc) => oc.columns(['team_id', 'user_id']).doNothing()).execute();
@@ -111,12 +124,12 @@ export class TokensService {
     return m;
   }
 
-  private async create(user: SignedIn, kind: AccessTokenRow['kind'], holderId: string, input: { name: string; scopes: string[]; expiresIn: TokenExpiry }, teamId: string | null): Promise<api.AccessTokenWithSecret> {
+  private async create(user: SignedIn, kind: AccessTokenRow['kind'], holderId: string, input: NewToken, teamId: string | null): Promise<api.AccessTokenWithSecret> {
     const now = this.now();
     const id = randomUUID();
     const secret = `${kind === 'personal' ? PERSONAL_PREFIX : SERVICE_PREFIX}${randomBytes(32).toString('base64url')}`;
     const ttl = TOKEN_EXPIRY[input.expiresIn];
-    const row: AccessTokenRow = { id, kind, holder_id: holderId, name: input.name, prefix: secret.slice(0, 12), secret_hash: sha256(secret), scopes: JSON.stringify([...new Set(input.scopes)]), created_by: user.id, created_at: now, expires_at: ttl ? now + ttl : null, last_used_at: null, revoked_at: null };
+    const row: AccessTokenRow = { id, kind, holder_id: holderId, name: input.name, prefix: secret.slice(0, 12), secret_hash: sha256(secret), scopes: JSON.stringify([...new Set(input.scopes)]), created_by: user.id, created_at: now, expires_at: ttl ? now + ttl : null, last_used_at: null, revoked_at: null, rate_limit: input.rateLimit ? JSON.stringify(input.rateLimit) : null };
     await this.db.transaction().execute(async (tx) => {
       await tokensRepo.insert(tx, row);
       await auditRepo.record(tx, { event: 'token_created', actorId: user.id, teamId, target: `token:${input.name}`, clientIp: user.ip ?? null, after: { id, kind, scopes: JSON.parse(row.scopes) as string[], expiresAt: iso(row.expires_at) } }, now);
@@ -138,5 +151,5 @@ export class TokensService {
 }
 
 function toView(r: AccessTokenRow): api.AccessTokenView {
-  return { id: r.id, kind: r.kind, name: r.name, prefix: r.prefix, scopes: JSON.parse(r.scopes) as string[], createdAt: iso(r.created_at)!, expiresAt: iso(r.expires_at), lastUsedAt: iso(r.last_used_at), revokedAt: iso(r.revoked_at) };
+  return { id: r.id, kind: r.kind, name: r.name, prefix: r.prefix, scopes: JSON.parse(r.scopes) as string[], createdAt: iso(r.created_at)!, expiresAt: iso(r.expires_at), lastUsedAt: iso(r.last_used_at), revokedAt: iso(r.revoked_at), rateLimit: storedLimit(r.rate_limit) ?? null };
 }

@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 // The list of the user's functions with their last 24 hours, and the form that creates one.
+import type { TeamUsageView } from '../../../../common/api-types.js';
 import type { FC } from 'hono/jsx';
 import type { FunctionView, StatsSummary } from '../../../../common/api-types.js';
 import { Badge, Form, Head, Notice, Sparkline, when } from '../ui.js';
@@ -11,10 +12,29 @@ export interface FunctionRowView {
   lastCall: string | null;
 }
 
-export const FunctionsPage: FC<{ csrf: string; rows: FunctionRowView[]; error?: string | undefined }> = ({ csrf, rows, error }) => (
+export const FunctionsPage: FC<{ csrf: string; rows: FunctionRowView[]; error?: string | undefined; usage?: TeamUsageView | undefined }> = ({ csrf, rows, error, usage }) => (
   <>
     <h1>Functions</h1>
     {error && <Notice kind="error">{error}</Notice>}
+    {usage && usage.quotas.some((q) => q.limit !== null) && (
+      <section class="card" id="usage" aria-label="Team usage">
+        <h2>Team usage</h2>
+        <table>
+          <Head cols={['Quota', 'Used', 'Limit']} />
+          <tbody>
+            {usage.quotas
+              .filter((q) => q.limit !== null)
+              .map((q) => (
+                <tr>
+                  <td>{q.name}</td>
+                  <td class="num">{q.used}</td>
+                  <td class="num">{q.limit}</td>
+                </tr>
+              ))}
+          </tbody>
+        </table>
+      </section>
+    )}
     <section class="card">
       <table>
         <Head cols={['Name', 'Status', 'Version', 'Calls 24 h', 'Errors 24 h', 'Last call', 'Calls per hour']} />
