@@ -40,9 +40,9 @@ function wrkUnixPreload(): string {
  * One wrk run (a C load generator: it needs far less CPU than the server, so the server is what is measured).
  * `post` sends that JSON body with POST; `paths` rotates GET requests over those paths of `url`'s host.
  * `unixSocket`: the connections go to that unix socket (no relay: wrk's connect() is redirected, see
- * wrk-unix.c); `url` then gives only the path.
+ * wrk-unix.c); `url` then gives only the path. `script`: a Lua script of wrk's own (request, response, delay).
  */
-export async function wrk(url: string, o: { connections: number; seconds: number; headers?: Record<string, string>; post?: string; paths?: string[]; unixSocket?: string }): Promise<WrkRun> {
+export async function wrk(url: string, o: { connections: number; seconds: number; headers?: Record<string, string>; post?: string; paths?: string[]; unixSocket?: string; script?: string }): Promise<WrkRun> {
   const h = Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   let dir: string | undefined;
   const script: string[] = [];
@@ -52,7 +52,8 @@ export async function wrk(url: string, o: { connections: number; seconds: number
     writeFileSync(file, text);
     script.push('-s', file);
   };
-  if (o.post !== undefined) lua(`wrk.method = "POST"\nwrk.body = ${JSON.stringify(o.post)}\nwrk.headers["Content-Type"] = "application/json"\n`);
+  if (o.script !== undefined) lua(o.script);
+  else if (o.post !== undefined) lua(`wrk.method = "POST"\nwrk.body = ${JSON.stringify(o.post)}\nwrk.headers["Content-Type"] = "application/json"\n`);
   else if (o.paths?.length) {
     lua(`local paths = {${o.paths.map((p) => JSON.stringify(p)).join(', ')}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format("GET", paths[(i % #paths) + 1])\nend\n`);
   }

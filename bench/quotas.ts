@@ -4,7 +4,8 @@
 // BENCH_HOLD_MS (50); BENCH_NOISY_CLIENTS (16) callers hammer it. The quiet team's function answers at once and is
 // called by BENCH_QUIET_CLIENTS (2) callers, through the same client (wrk), alone (the baseline) and while the noisy
 // team is over its quota, in interleaved rounds. Reports the quiet team's p50 and p99 in both, their ratios, and
-// what the noisy team got: its calls answered, and its refusals (429 quota_exceeded, checked on one).
+// what the noisy team got: its calls answered, and its refusals (429 quota_exceeded, checked on one) — with noisy
+// callers that call again at once after a refusal, and with callers that wait BENCH_NOISY_PAUSES_MS (0,100) first.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,11 @@ const QUOTA_MB = Number(process.env.BENCH_QUOTA_MB ?? 256);
 const HOLD_MS = Number(process.env.BENCH_HOLD_MS ?? 50);
 const NOISY = Number(process.env.BENCH_NOISY_CLIENTS ?? 16);
 const QUIET = Number(process.env.BENCH_QUIET_CLIENTS ?? 2);
+/** How long a noisy caller waits after a refusal before it calls again (0: at once, as wrk does). */
+const PAUSES = (process.env.BENCH_NOISY_PAUSES_MS ?? '0,100').split(',').map(Number);
 const JOIN = 'bench-join-token-0123456789abcdef';
+/** A caller that waits `ms` after a 429 before its next call (a client that backs off, if only briefly). */
+const pausing = (ms: number) => (ms ? `local refused = false\nresponse = function(status, headers, body) refused = (status == 429) end\ndelay = function() if refused then return ${ms} end return 0 end\n` : undefined);
 
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 const median = (xs: number[]) => pct(xs, 50);
@@ -63,12 +68,17 @@ async function main() {
     console.log(`a noisy call over the quota: 429 ${problem.code} (quota ${problem.quota}, limit ${problem.limit}, used ${problem.used}): "${problem.detail}"`);
     const loadAtStart = loadavg().map((x) => +x.toFixed(2));
 
+    const results = [];
+    const modes = [{ name: 'within its quota', connections: QUOTA_MB / 128, pause: 0 }, ...PAUSES.map((pause) => ({ name: pause ? `over its quota, waiting ${pause} ms after a refusal` : 'over its quota, calling again at once', connections: NOISY, pause }))];
+    for (const mode of modes) {
+      const pause = mode.pause;
     const alone: WrkRun[] = [];
     const loaded: WrkRun[] = [];
     const noisyRuns: WrkRun[] = [];
+    console.log(`the noisy team ${mode.name} (${mode.connections} callers):`);
     for (let i = 0; i < ROUNDS; i++) {
       alone.push(await wrk(quiet, { connections: QUIET, seconds: SECONDS }));
-      const [quietRun, noisyRun] = await Promise.all([wrk(quiet, { connections: QUIET, seconds: SECONDS }), wrk(noisy, { connections: NOISY, seconds: SECONDS })]);
+      const [quietRun, noisyRun] = await Promise.all([wrk(quiet, { connections: QUIET, seconds: SECONDS }), wrk(noisy, { connections: mode.connections, seconds: SECONDS, script: pausing(pause) })]);
       loaded.push(quietRun);
       noisyRuns.push(noisyRun);
       console.log(
@@ -83,21 +93,11 @@ async function main() {
     const noisyRefused = noisyRuns.reduce((a, r) => a + r.non2xx, 0);
     const ran = noisyCalls - noisyRefused;
     console.log(`quiet team alone: p50 ${fmt(p50Alone)}, p99 ${fmt(p99Alone)} (medians of ${ROUNDS} rounds)`);
-    console.log(`quiet team beside the noisy one over its quota: p50 ${fmt(p50Loaded)} (×${(p50Loaded / p50Alone).toFixed(2)}), p99 ${fmt(p99Loaded)} (×${(p99Loaded / p99Alone).toFixed(2)})`);
+    console.log(`quiet team beside the noisy one ${mode.name}: p50 ${fmt(p50Loaded)} (×${(p50Loaded / p50Alone).toFixed(2)}), p99 ${fmt(p99Loaded)} (×${(p99Loaded / p99Alone).toFixed(2)})`);
     console.log(`noisy team: ${noisyCalls} calls, ${ran} answered (${((ran / (ROUNDS * SECONDS)) | 0)}/s: ${QUOTA_MB / 128} instances × ${HOLD_MS} ms holds at most ${Math.round(((QUOTA_MB / 128) * 1000) / HOLD_MS)}/s), ${noisyRefused} refused 429 quota_exceeded`);
-    console.log(
-      JSON.stringify({
-        bench: 'quotas',
-        rounds: ROUNDS,
-        seconds: SECONDS,
-        quotaMb: QUOTA_MB,
-        noisyClients: NOISY,
-        quietClients: QUIET,
-        quiet: { alone: { p50: +p50Alone.toFixed(3), p99: +p99Alone.toFixed(3) }, loaded: { p50: +p50Loaded.toFixed(3), p99: +p99Loaded.toFixed(3) }, p50Ratio: +(p50Loaded / p50Alone).toFixed(2), p99Ratio: +(p99Loaded / p99Alone).toFixed(2) },
-        noisy: { calls: noisyCalls, answered: ran, refused: noisyRefused },
-        loadAtStart,
-      }),
-    );
+    results.push({ noisy: mode.name, noisyClients: mode.connections, noisyPauseMs: pause, quiet: { alone: { p50: +p50Alone.toFixed(3), p99: +p99Alone.toFixed(3) }, loaded: { p50: +p50Loaded.toFixed(3), p99: +p99Loaded.toFixed(3) }, p50Ratio: +(p50Loaded / p50Alone).toFixed(2), p99Ratio: +(p99Loaded / p99Alone).toFixed(2) }, noisyCalls: { calls: noisyCalls, answered: ran, refused: noisyRefused } });
+    }
+    console.log(JSON.stringify({ bench: 'quotas', rounds: ROUNDS, seconds: SECONDS, quotaMb: QUOTA_MB, noisyClients: NOISY, quietClients: QUIET, results, loadAtStart }));
   } finally {
     await agent.stop();
     await server.stop();
