@@ -270,6 +270,13 @@ s('teams: the switcher in every page’s header; a team’s functions under it; 
   await page.getByLabel('Team', { exact: true }).selectOption(personal!);
   await submit(page.getByRole('button', { name: 'Switch' }));
   assert.match(await page.locator('main').innerText(), /\bweb\b/, 'back in the personal team');
+  // The personal team's audit trail, from the header (its owner).
+  await Promise.all([page.waitForEvent('load'), page.getByRole('link', { name: 'Audit' }).click()]);
+  const audit = await page.locator('#audit').innerText();
+  assert.match(audit, /function_created\s+admin@example\.com\s+function:web/);
+  assert.match(audit, /env_set\s+admin@example\.com\s+env:web\s+after \{"vars":\[\],"secrets":\["API_TOKEN"\]\}/);
+  assert.not.match(await page.content(), /s3cret-value/);
+  await shot('audit');
 });
 
 s('warm floor and canaries from the function’s page: a floor set and held; a canary started, aborted, started and promoted; one that fails rolls itself back', async () => {

@@ -22,7 +22,7 @@ import { KeyName } from '../keys/keys.routes.js';
 import { InvokeBody } from '../invocations/invoke.routes.js';
 import { CSS, JS, Layout } from './ui.js';
 import { functionActions } from './function-actions.js';
-import { AccountPage, AsyncCallPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages/index.js';
+import { AccountPage, AuditPage, AsyncCallPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages/index.js';
 
 export interface DashboardDeps {
   auth: AuthService;
@@ -119,6 +119,14 @@ export function dashboardRoutes(d: DashboardDeps) {
     }
     const target = new URL(c.req.url);
     return c.redirect(`/ui/login?next=${encodeURIComponent(target.pathname + target.search)}`, 303);
+  });
+
+  // The audit trail of the team the dashboard works in (its admins and owners; others get the 403's words).
+  app.get('/audit', async (c) => {
+    const user = c.get('user');
+    const team = user.team ?? c.get('teams').find((t) => t.personal)!.handle;
+    const r = await d.features.audit.forTeam(user, team, { limit: 200 });
+    return page(c, 'Audit trail', <AuditPage team={team} entries={r.entries} />);
   });
 
   // The team switcher in every page's header.

@@ -45,6 +45,7 @@ export const Layout: FC<{ title: string; user?: PageUser | undefined; csrf: stri
         {user && (
           <nav aria-label="Main">
             <a href="/ui/functions">Functions</a>
+            {user.team && (user.team.role === 'owner' || user.team.role === 'admin') && <a href="/ui/audit">Audit</a>}
             {user.admin && <a href="/ui/fleet">Fleet</a>}
             <a href="/ui/account">Account</a>
             <Form action="/ui/logout" csrf={csrf} class="inline">
@@ -246,6 +247,8 @@ a { color:var(--accent); }
 header.top { display:flex; flex-wrap:wrap; gap:12px; align-items:center; justify-content:space-between; padding:10px 20px; background:#1d2330; color:#fff; }
 header.top a { color:#fff; text-decoration:none; }
 header.top .team-switch { display:flex; gap:6px; align-items:center; }
+#audit td.small { font-size:.8em; word-break:break-all; max-width:32em; }
+#audit td:first-child { white-space:nowrap; }
 header.top .team-switch label { font-size:.85em; opacity:.8; }
 .brand { font-weight:700; letter-spacing:.2px; }
 nav { display:flex; flex-wrap:wrap; gap:16px; align-items:center; }

@@ -7,3 +7,4 @@ export { AsyncCallPage, ExecutionPage } from './execution.page.js';
 export { FleetPage } from './fleet.page.js';
 export { AccountPage } from './account.page.js';
 export { NotFoundPage } from './not-found.page.js';
+export { AuditPage } from './audit.page.js';
