@@ -286,6 +286,9 @@ s('nodes: the fleet; drain and undrain by name; an unknown node is a clear error
   assert.match(ok(['nodes', 'drain', n!.name]).stdout, new RegExp(`^${n!.name}: (drained|draining)`));
   await until('drained', () => JSON.parse(ok(['nodes', 'list', '--json']).stdout).nodes[0].status === 'drained', 10_000);
   assert.match(ok(['nodes', 'undrain', n!.id.slice(0, 8)]).stdout, `${n!.name}: up`, 'the start of an id, as the ID column shows it');
+  const drains = ok(['audit', '--all', '--target', `node:${n!.name}`]).stdout;
+  assert.match(drains, new RegExp(`node_undrained\\s+cli@example\\.com\\s+-\\s+node:${n!.name}`), 'drains are in the server’s audit trail');
+  assert.match(drains, /node_drained/);
   const bad = cpub(['nodes', 'drain', 'no-such-node']);
   assert.is(bad.status, 1);
   assert.match(bad.stderr, /^error: no such node — no-such-node is neither a node id nor a node name/);
