@@ -4,17 +4,14 @@
 // id), and the statistics read from the rollups 0007 computes say what the old records said.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { connectDb, type Db, type Dialect } from '../control-plane/src/db/connect.js';
+import type { Db, Dialect } from '../control-plane/src/db/connect.js';
 import { migrateTo } from '../control-plane/src/db/migrate.js';
 import { ExecutionsService } from '../control-plane/src/executions/executions.service.js';
 import { StatsService } from '../control-plane/src/stats/stats.service.js';
 import type { FunctionLookup } from '../control-plane/src/functions/functions.service.js';
 import type { FunctionRow, User } from '../control-plane/src/db/schema.js';
-import { createTestDatabase } from './helpers/postgres.js';
+import { emptyDatabase } from './helpers/postgres.js';
 import { loud } from './helpers/hooks.js';
 import { fnRow, NOW, user } from './helpers/store.js';
 
@@ -47,15 +44,7 @@ const OLD = Array.from({ length: 40 }, (_, i) => ({
 for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
   const s = suite<{ db: Db; cleanup: () => Promise<void> }>(`migration 0007 [${dialect}]`);
   s.before(loud(async (ctx) => {
-    if (dialect === 'sqlite') {
-      const dir = mkdtempSync(join(tmpdir(), 'cpub-mig-'));
-      ctx.db = connectDb({ dataDir: dir });
-      ctx.cleanup = async () => rmSync(dir, { recursive: true, force: true });
-    } else {
-      const pg = await createTestDatabase();
-      ctx.db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
-      ctx.cleanup = pg.drop;
-    }
+    Object.assign(ctx, await emptyDatabase(dialect));
   }));
   s.after(loud(async (ctx) => {
     await ctx.db.close();

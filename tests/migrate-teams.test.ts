@@ -3,15 +3,12 @@
 // and by their old URL (/fn/<their handle>/<name>) for calls; nobody else's; a new team cannot take a person's handle.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connectDb, type Db, type Dialect } from '../control-plane/src/db/connect.js';
+import type { Db, Dialect } from '../control-plane/src/db/connect.js';
 import { migrateTo, migrateToLatest } from '../control-plane/src/db/migrate.js';
 import { functionsRepo } from '../control-plane/src/functions/functions.repo.js';
 import { teamsRepo } from '../control-plane/src/teams/teams.repo.js';
 import { usersRepo } from '../control-plane/src/users/users.repo.js';
-import { createTestDatabase } from './helpers/postgres.js';
+import { emptyDatabase } from './helpers/postgres.js';
 import { loud } from './helpers/hooks.js';
 import { fnRow, NOW, rejectsWith, user } from './helpers/store.js';
 
@@ -19,15 +16,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
   const s = suite<{ db: Db; cleanup: () => Promise<void> }>(`migration 0021 teams [${dialect}]`);
   s.before(
     loud(async (ctx) => {
-      if (dialect === 'sqlite') {
-        const dir = mkdtempSync(join(tmpdir(), 'cpub-mig-teams-'));
-        ctx.db = connectDb({ dataDir: dir });
-        ctx.cleanup = async () => rmSync(dir, { recursive: true, force: true });
-      } else {
-        const pg = await createTestDatabase();
-        ctx.db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
-        ctx.cleanup = pg.drop;
-      }
+      Object.assign(ctx, await emptyDatabase(dialect));
     }),
   );
   s.after(

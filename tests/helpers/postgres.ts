@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { connectDb, type Db, type Dialect } from '../../control-plane/src/db/connect.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -113,4 +114,14 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
       await own?.stop();
     },
   };
+}
+
+/** An empty database of `dialect` for a migration test: SQLite in a temporary folder, or a fresh PostgreSQL database. */
+export async function emptyDatabase(dialect: Dialect): Promise<{ db: Db; cleanup: () => Promise<void> }> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'cpub-mig-'));
+    return { db: connectDb({ dataDir: dir }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const pg = await createTestDatabase();
+  return { db: connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url }), cleanup: pg.drop };
 }

@@ -6,7 +6,7 @@ import { Forbidden, NotFound } from '../errors.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { auditRepo, type AuditFilter } from './audit.repo.js';
 import { teamsRepo } from '../teams/teams.repo.js';
-import { authorize, type SignedIn } from '../teams/access.js';
+import { memberOf, type SignedIn } from '../teams/access.js';
 import type * as api from '../../../common/api-types.js';
 
 export interface AuditQuery {
@@ -25,9 +25,7 @@ export class AuditService {
 
   /** A team's trail: needs audit:read there. */
   async forTeam(user: SignedIn, handle: string, q: AuditQuery): Promise<{ entries: api.AuditEntryView[]; nextCursor: string | null }> {
-    const m = await teamsRepo.membership(this.db, user.id, handle);
-    if (!m) throw NotFound('team_not_found', `no team ${handle} of yours`);
-    authorize(user, m, 'audit:read');
+    const m = await memberOf(this.db, user, handle, 'audit:read');
     return this.search({ ...(await this.filter(q)), teamId: m.id }, q);
   }
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, FunctionRow, TeamRole } from '../db/schema.js';
 import { AppError, Invalid, NotFound } from '../errors.js';
-import { authorize, type SignedIn } from '../teams/access.js';
+import { authorize, memberOf, type SignedIn } from '../teams/access.js';
 import type { Permission } from '../teams/roles.js';
 import { teamsRepo } from '../teams/teams.repo.js';
 import type { QuotaKeeper } from '../teams/quotas.js';
@@ -176,9 +176,7 @@ export class FunctionsService implements FunctionLookup {
 
   /** The request's team (a handle; undefined: the personal team) if the caller's role there allows `need`. */
   async teamOf(user: SignedIn, handle: string | undefined, need: Permission): Promise<{ id: string; handle: string }> {
-    const m = handle === undefined ? await teamsRepo.membershipById(this.d.db, user.id, user.id) : await teamsRepo.membership(this.d.db, user.id, handle);
-    if (!m) throw NotFound('team_not_found', `no team ${handle ?? user.handle} of yours`);
-    authorize(user, m, need);
+    const m = await memberOf(this.d.db, user, handle, need);
     return { id: m.id, handle: m.handle };
   }
 

@@ -2,7 +2,9 @@
 // working in a team: another team's resource was already not found (lookups join the caller's memberships);
 // here a role — or a token's scopes — that may not do what is asked answers 403, saying which.
 import type { TeamRole, User } from '../db/schema.js';
-import { Forbidden, Unauthenticated } from '../errors.js';
+import { Forbidden, NotFound, Unauthenticated } from '../errors.js';
+import type { Executor } from '../db/schema.js';
+import { teamsRepo, type MembershipRow } from './teams.repo.js';
 import { allows, type Permission } from './roles.js';
 
 /** A signed-in person as a request sees them: the team it works in (Cpub-Team, a handle) and its token's scopes. */
@@ -31,4 +33,15 @@ export function authorize(caller: SignedIn, m: Membership, need: Permission, vie
 /** What only a signed-in person may do (make tokens, create or join teams): never with a scoped token. */
 export function sessionOnly(caller: SignedIn): void {
   if (caller.scopes) throw Unauthenticated('session_required', 'this needs a session: sign in (cpub login), not a scoped token');
+}
+
+/**
+ * The caller's membership of the team with this handle (undefined: their personal team), if their role there allows
+ * `need`: a team they are not in is a 404 team_not_found, a role that may not a 403.
+ */
+export async function memberOf(db: Executor, caller: SignedIn, handle: string | undefined, need: Permission): Promise<MembershipRow> {
+  const m = handle === undefined ? await teamsRepo.membershipById(db, caller.id, caller.id) : await teamsRepo.membership(db, caller.id, handle);
+  if (!m) throw NotFound('team_not_found', `no team ${handle ?? caller.handle} of yours`);
+  authorize(caller, m, need);
+  return m;
 }

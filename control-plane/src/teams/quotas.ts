@@ -11,7 +11,7 @@ import type { Database, FunctionRow } from '../db/schema.js';
 import { AppError, Forbidden, NotFound } from '../errors.js';
 import { auditRepo } from '../audit/audit.repo.js';
 import { teamsRepo } from './teams.repo.js';
-import { authorize, type SignedIn } from './access.js';
+import { memberOf, type SignedIn } from './access.js';
 import type { StatsService } from '../stats/stats.service.js';
 import type * as api from '../../../common/api-types.js';
 
@@ -155,9 +155,7 @@ export class QuotaKeeper {
 
   /** The team's quotas and what it uses of each. */
   async usage(user: SignedIn, handle: string): Promise<api.TeamUsageView> {
-    const m = await teamsRepo.membership(this.d.db, user.id, handle);
-    if (!m) throw NotFound('team_not_found', `no team ${handle} of yours`);
-    authorize(user, m, 'team:read');
+    const m = await memberOf(this.d.db, user, handle, 'team:read');
     return { team: m.handle, quotas: await this.report(m.id) };
   }
 

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import type { Database, TeamRole } from '../db/schema.js';
 import { Conflict, Invalid, NotFound } from '../errors.js';
 import { auditRepo } from '../audit/audit.repo.js';
-import { authorize, sessionOnly, type SignedIn } from './access.js';
+import { memberOf, sessionOnly, type SignedIn } from './access.js';
 import type { Permission } from './roles.js';
 import { teamsRepo, type MembershipRow } from './teams.repo.js';
 import type * as api from '../../../common/api-types.js';
@@ -26,10 +26,7 @@ export class TeamsService {
 
   /** The caller's membership of the team (by handle), if their role allows `need`: not theirs is a 404. */
   async member(user: SignedIn, handle: string, need: Permission): Promise<MembershipRow> {
-    const m = await teamsRepo.membership(this.db, user.id, handle);
-    if (!m) throw NotFound('team_not_found', `no team ${handle} of yours`);
-    authorize(user, m, need);
-    return m;
+    return memberOf(this.db, user, handle, need);
   }
 
   async create(user: SignedIn, input: { name: string; handle?: string | undefined }): Promise<api.TeamView> {

@@ -7,8 +7,7 @@ import type { Kysely } from 'kysely';
 import type { Database, User } from '../db/schema.js';
 import { Invalid, NotFound, Unauthenticated } from '../errors.js';
 import { auditRepo } from '../audit/audit.repo.js';
-import { teamsRepo } from '../teams/teams.repo.js';
-import { authorize, sessionOnly, type SignedIn } from '../teams/access.js';
+import { memberOf, sessionOnly, type SignedIn } from '../teams/access.js';
 import type { Principal } from '../auth/auth.service.js';
 import type { UserCache } from '../users/user-cache.js';
 import { tokensRepo, type AccessTokenRow } from './tokens.repo.js';
@@ -118,10 +117,7 @@ export class TokensService {
 
   private async teamFor(user: SignedIn, handle: string) {
     sessionOnly(user);
-    const m = await teamsRepo.membership(this.db, user.id, handle);
-    if (!m) throw NotFound('team_not_found', `no team ${handle} of yours`);
-    authorize(user, m, 'keys:write');
-    return m;
+    return memberOf(this.db, user, handle, 'keys:write');
   }
 
   private async create(user: SignedIn, kind: AccessTokenRow['kind'], holderId: string, input: NewToken, teamId: string | null): Promise<api.AccessTokenWithSecret> {
