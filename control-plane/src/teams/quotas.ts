@@ -79,9 +79,11 @@ export class QuotaKeeper {
   enter(fn: FunctionRow): (() => void) | Promise<() => void> {
     const s = this.teams.get(fn.owner_id);
     if (s && this.now() - s.at < REFRESH_MS) return this.admit(fn, s);
-    if (s && !s.loading) void this.load(fn.owner_id).catch(() => {});
-    if (s) return this.admit(fn, s);
-    return this.load(fn.owner_id).then((st) => this.admit(fn, st));
+    // Never read yet (its first read under way or not begun): the call waits for it, so no burst slips past.
+    if (!s || s.at === 0) return this.load(fn.owner_id).then((st) => this.admit(fn, st));
+    // Stale: read again behind this call, which is judged on what was known a moment ago.
+    if (!s.loading) void this.load(fn.owner_id).catch(() => {});
+    return this.admit(fn, s);
   }
 
   private load(teamId: string): Promise<TeamState> {
