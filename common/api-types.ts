@@ -525,7 +525,7 @@ export interface AuditEntryView {
   id: string;
   at: string;
   event: string;
-  /** Who did it (an email), null for the server itself or a failed login. */
+  /** Who did it (an email, or `service token of <team>`), null for the server itself or a failed login. */
   actor: string | null;
   /** The team's handle, null for an account event. */
   team: string | null;

@@ -333,6 +333,7 @@ s('teams: create, invite, join, switch, deploy in the team, its URL for members 
   const ciDeploy = ci(['deploy', join(repoRoot, 'examples', 'hello')]);
   assert.is(ciDeploy.status, 0, ciDeploy.stderr);
   assert.match(ciDeploy.stdout + ciDeploy.stderr, /version 2/);
+  assert.match(ok(['audit', '--event', 'deployed']).stdout, /deployed\s+service token of payments\s+function:hello/, 'the audit trail says a service token deployed it');
   const ciUpdate = ci(['update', 'hello', '--memory', '256']);
   assert.is(ciUpdate.status, 1);
   assert.match(ciUpdate.stderr, /do not include functions:write/);

@@ -112,13 +112,13 @@ export const auditRepo = {
   },
 
   /** Newest first, after the cursor's position, filtered (teamId undefined: every team and account event). */
-  search(db: Executor, f: AuditFilter, limit: number, after?: { createdAt: number; id: string }): Promise<(AuditEntry & { actor_email: string | null; team_handle: string | null })[]> {
+  search(db: Executor, f: AuditFilter, limit: number, after?: { createdAt: number; id: string }): Promise<(AuditEntry & { actor_email: string | null; actor_kind: string | null; actor_handle: string | null; team_handle: string | null })[]> {
     let q = db
       .selectFrom('audit_log')
       .leftJoin('users as actor', 'actor.id', 'audit_log.actor_id')
       .leftJoin('users as team', 'team.id', 'audit_log.team_id')
       .selectAll('audit_log')
-      .select(['actor.email as actor_email', 'team.handle as team_handle']);
+      .select(['actor.email as actor_email', 'actor.kind as actor_kind', 'actor.handle as actor_handle', 'team.handle as team_handle']);
     if (f.teamId !== undefined) q = q.where('audit_log.team_id', '=', f.teamId);
     if (f.event !== undefined) q = q.where('audit_log.event', '=', f.event);
     if (f.actorId !== undefined) q = q.where('audit_log.actor_id', '=', f.actorId);

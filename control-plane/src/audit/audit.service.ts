@@ -61,7 +61,8 @@ export class AuditService {
         id: r.id,
         at: new Date(Number(r.at)).toISOString(),
         event: r.event,
-        actor: r.actor_email,
+        // A team's account acts only through its service tokens.
+        actor: r.actor_kind === 'team' ? `service token of ${r.actor_handle}` : r.actor_email,
         team: r.team_handle,
         target: r.target,
         before: json(r.before),
