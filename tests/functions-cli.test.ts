@@ -337,7 +337,7 @@ s('teams: create, invite, join, switch, deploy in the team, its URL for members 
   const ciUpdate = ci(['update', 'hello', '--memory', '256']);
   assert.is(ciUpdate.status, 1);
   assert.match(ciUpdate.stderr, /do not include functions:write/);
-  assert.match(ok(['token', 'list', '--team', 'payments']).stdout, /ci\s+cps_\S+\s+functions:read,functions:deploy,logs:read\s+active/);
+  assert.match(ok(['token', 'list', '--team', 'payments']).stdout, /ci\s+cps_\S+\s+functions:read,functions:deploy,logs:read\s+-\s+active/);
 
   const audit = ok(['audit']).stdout;
   for (const event of ['deployed', 'function_created', 'member_invited', 'invitation_accepted', 'member_role_changed', 'team_created']) assert.match(audit, event);

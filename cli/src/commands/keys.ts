@@ -28,11 +28,12 @@ export function keysCommands(program: Command, ctx: Ctx): void {
     const r = await ctx.api(opts).request<KeyList>('GET', `/api/functions/${enc(ref)}/keys`);
     if (opts.json) return printJson(r);
     printTable(
-      r.keys.map((k) => ({ ...k, state: k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) < Date.now() ? 'expired' : 'active' })),
+      r.keys.map((k) => ({ ...k, rate: k.rateLimit ? `${k.rateLimit.perSecond}/s (burst ${k.rateLimit.burst})` : '-', state: k.revokedAt ? 'revoked' : k.expiresAt && Date.parse(k.expiresAt) < Date.now() ? 'expired' : 'active' })),
       [
         ['id', 'ID'],
         ['name', 'NAME'],
         ['prefix', 'PREFIX'],
+        ['rate', 'RATE'],
         ['state', 'STATE'],
         ['createdAt', 'CREATED'],
         ['expiresAt', 'EXPIRES'],

@@ -39,12 +39,13 @@ export function tokenCommands(program: Command, ctx: Ctx): void {
     const r = await ctx.api(opts).request<{ tokens: AccessTokenView[] }>('GET', base(opts.team));
     if (opts.json) return printJson(r);
     printTable(
-      r.tokens.map((t) => ({ ...t, scopes: t.scopes.join(','), state: t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) < Date.now() ? 'expired' : 'active' })),
+      r.tokens.map((t) => ({ ...t, scopes: t.scopes.join(','), rate: t.rateLimit ? `${t.rateLimit.perSecond}/s (burst ${t.rateLimit.burst})` : '-', state: t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) < Date.now() ? 'expired' : 'active' })),
       [
         ['id', 'ID'],
         ['name', 'NAME'],
         ['prefix', 'PREFIX'],
         ['scopes', 'SCOPES'],
+        ['rate', 'RATE'],
         ['state', 'STATE'],
         ['expiresAt', 'EXPIRES'],
         ['lastUsedAt', 'LAST USED'],
