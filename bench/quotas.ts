@@ -1,11 +1,12 @@
 // `npm run bench -- quotas`: a team over its memory quota, and the team beside it. A real cpub-server (SQLite, the
 // defaults a user gets), a real cpub-agent and Podman; two teams, each with a public function (128 MB, one call per
 // container). The noisy team's quota is BENCH_QUOTA_MB (256: two instances) and its function holds each call
-// BENCH_HOLD_MS (50); BENCH_NOISY_CLIENTS (16) callers hammer it. The quiet team's function answers at once and is
+// BENCH_HOLD_MS (50); BENCH_NOISY_CLIENTS callers hammer it. The quiet team's function answers at once and is
 // called by BENCH_QUIET_CLIENTS (2) callers, through the same client (wrk), alone (the baseline) and while the noisy
 // team is over its quota, in interleaved rounds. Reports the quiet team's p50 and p99 in both, their ratios, and
-// what the noisy team got: its calls answered, and its refusals (429 quota_exceeded, checked on one) — with noisy
-// callers that call again at once after a refusal, and with callers that wait BENCH_NOISY_PAUSES_MS (0,100) first.
+// what the noisy team got: its calls answered, and its refusals (429 quota_exceeded, checked on one). The noisy callers
+// call again at once after a refusal; BENCH_NOISY_CLIENTS is a list (16,150): 16 wait for room under the quota, 150
+// are more than may wait (100), so some are refused at once, again and again.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +19,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const QUOTA_MB = Number(process.env.BENCH_QUOTA_MB ?? 256);
 const HOLD_MS = Number(process.env.BENCH_HOLD_MS ?? 50);
-const NOISY = Number(process.env.BENCH_NOISY_CLIENTS ?? 16);
+const NOISY = (process.env.BENCH_NOISY_CLIENTS ?? '16,150').split(',').map(Number);
 const QUIET = Number(process.env.BENCH_QUIET_CLIENTS ?? 2);
-/** How long a noisy caller waits after a refusal before it calls again (0: at once, as wrk does). */
-const PAUSES = (process.env.BENCH_NOISY_PAUSES_MS ?? '0,100').split(',').map(Number);
 const JOIN = 'bench-join-token-0123456789abcdef';
-/** A caller that waits `ms` after a 429 before its next call (a client that backs off, if only briefly). */
-const pausing = (ms: number) => (ms ? `local refused = false\nresponse = function(status, headers, body) refused = (status == 429) end\ndelay = function() if refused then return ${ms} end return 0 end\n` : undefined);
 
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 const median = (xs: number[]) => pct(xs, 50);
@@ -53,13 +50,14 @@ async function main() {
     const quiet = await deploy('quiet', `() => new Response('ok')`);
     const q = await api.call('PUT', '/api/teams/noisy/quotas', { body: { memoryMb: QUOTA_MB }, token });
     if (q.status !== 200) throw new Error(`quota: ${q.text}`);
-    console.log(`server ${server.url} (SQLite), agent ${agent.url}; team noisy: memoryMb quota ${QUOTA_MB} (${QUOTA_MB / 128} instances of 128 MB), each call held ${HOLD_MS} ms, ${NOISY} callers; team quiet: no quota, ${QUIET} callers; ${ROUNDS} rounds of ${SECONDS} s`);
+    console.log(`server ${server.url} (SQLite), agent ${agent.url}; team noisy: memoryMb quota ${QUOTA_MB} (${QUOTA_MB / 128} instances of 128 MB), each call held ${HOLD_MS} ms, ${NOISY.join(' or ')} callers calling again at once after a refusal; team quiet: no quota, ${QUIET} callers; ${ROUNDS} rounds of ${SECONDS} s`);
 
     // Warm-up: both functions' containers, the connections, the JIT.
     await wrk(quiet, { connections: QUIET, seconds: 2 });
     await wrk(noisy, { connections: 2, seconds: 2 });
     const refused = await (async () => {
-      const calls = await Promise.all(Array.from({ length: NOISY }, () => fetch(noisy).then(async (r) => ({ status: r.status, body: await r.text() }))));
+      // More at once than may wait for room (100): some are refused at once.
+      const calls = await Promise.all(Array.from({ length: 150 }, () => fetch(noisy).then(async (r) => ({ status: r.status, body: await r.text() }))));
       return calls.find((c) => c.status === 429);
     })();
     if (!refused) throw new Error('the noisy team was never refused: is its quota set?');
@@ -69,16 +67,15 @@ async function main() {
     const loadAtStart = loadavg().map((x) => +x.toFixed(2));
 
     const results = [];
-    const modes = [{ name: 'within its quota', connections: QUOTA_MB / 128, pause: 0 }, ...PAUSES.map((pause) => ({ name: pause ? `over its quota, waiting ${pause} ms after a refusal` : 'over its quota, calling again at once', connections: NOISY, pause }))];
+    const modes = [{ name: 'within its quota', connections: QUOTA_MB / 128 }, ...NOISY.map((n) => ({ name: `over its quota`, connections: n }))];
     for (const mode of modes) {
-      const pause = mode.pause;
     const alone: WrkRun[] = [];
     const loaded: WrkRun[] = [];
     const noisyRuns: WrkRun[] = [];
     console.log(`the noisy team ${mode.name} (${mode.connections} callers):`);
     for (let i = 0; i < ROUNDS; i++) {
       alone.push(await wrk(quiet, { connections: QUIET, seconds: SECONDS }));
-      const [quietRun, noisyRun] = await Promise.all([wrk(quiet, { connections: QUIET, seconds: SECONDS }), wrk(noisy, { connections: mode.connections, seconds: SECONDS, script: pausing(pause) })]);
+      const [quietRun, noisyRun] = await Promise.all([wrk(quiet, { connections: QUIET, seconds: SECONDS }), wrk(noisy, { connections: mode.connections, seconds: SECONDS })]);
       loaded.push(quietRun);
       noisyRuns.push(noisyRun);
       console.log(
@@ -95,7 +92,7 @@ async function main() {
     console.log(`quiet team alone: p50 ${fmt(p50Alone)}, p99 ${fmt(p99Alone)} (medians of ${ROUNDS} rounds)`);
     console.log(`quiet team beside the noisy one ${mode.name}: p50 ${fmt(p50Loaded)} (×${(p50Loaded / p50Alone).toFixed(2)}), p99 ${fmt(p99Loaded)} (×${(p99Loaded / p99Alone).toFixed(2)})`);
     console.log(`noisy team: ${noisyCalls} calls, ${ran} answered (${((ran / (ROUNDS * SECONDS)) | 0)}/s: ${QUOTA_MB / 128} instances × ${HOLD_MS} ms holds at most ${Math.round(((QUOTA_MB / 128) * 1000) / HOLD_MS)}/s), ${noisyRefused} refused 429 quota_exceeded`);
-    results.push({ noisy: mode.name, noisyClients: mode.connections, noisyPauseMs: pause, quiet: { alone: { p50: +p50Alone.toFixed(3), p99: +p99Alone.toFixed(3) }, loaded: { p50: +p50Loaded.toFixed(3), p99: +p99Loaded.toFixed(3) }, p50Ratio: +(p50Loaded / p50Alone).toFixed(2), p99Ratio: +(p99Loaded / p99Alone).toFixed(2) }, noisyCalls: { calls: noisyCalls, answered: ran, refused: noisyRefused } });
+    results.push({ noisy: mode.name, noisyClients: mode.connections, quiet: { alone: { p50: +p50Alone.toFixed(3), p99: +p99Alone.toFixed(3) }, loaded: { p50: +p50Loaded.toFixed(3), p99: +p99Loaded.toFixed(3) }, p50Ratio: +(p50Loaded / p50Alone).toFixed(2), p99Ratio: +(p99Loaded / p99Alone).toFixed(2) }, noisyCalls: { calls: noisyCalls, answered: ran, refused: noisyRefused } });
     }
     console.log(JSON.stringify({ bench: 'quotas', rounds: ROUNDS, seconds: SECONDS, quotaMb: QUOTA_MB, noisyClients: NOISY, quietClients: QUIET, results, loadAtStart }));
   } finally {

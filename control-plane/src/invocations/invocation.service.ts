@@ -154,12 +154,14 @@ export class InvocationService {
     const started = Date.now();
     const t0 = performance.now();
     const dep = version === undefined ? (this.d.deployments.activeCached(fn) ?? (await this.d.deployments.active(fn))) : await this.d.deployments.version(fn, version);
+    // A call over its team's quotas or its function's capacity waits (queueTimeoutMs, within its timeout, for both
+    // waits together), then 429. A queued call (callId) is in a queue already: it does not wait here too.
+    const waitUntil = callId === null ? Date.now() + Math.min(fn.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS, fn.timeout_ms) : 0;
     // Within the team's quotas (calls a day, concurrent calls, instance memory): 429 quota_exceeded otherwise.
-    const entered = this.d.quotas?.enter(fn);
+    const entered = this.d.quotas?.enter(fn, waitUntil - Date.now());
     const leave = entered instanceof Promise ? await entered : entered;
-    // A queued call (callId) is in a queue already: it does not wait here too.
     try {
-      const slot = this.slot(fn, callId === null);
+      const slot = this.slot(fn, waitUntil - Date.now());
       if (slot) await slot;
     } catch (err) {
       leave?.();
@@ -234,12 +236,12 @@ export class InvocationService {
   }
 
   /**
-   * Takes a slot of the function's capacity: at once (undefined) while it has one free; else, when `wait`, a place
-   * in its queue until a call hands its slot over, for up to its queueTimeoutMs (within its timeout). Refused with
-   * 429 too_many_calls when it may not wait, its queue is full, or the wait runs out — Retry-After then says when
-   * the calls ahead should be done.
+   * Takes a slot of the function's capacity: at once (undefined) while it has one free; else a place in its queue
+   * until a call hands its slot over, for up to `waitMs` (what is left of its queueTimeoutMs, within its timeout).
+   * Refused with 429 too_many_calls when it may not wait, its queue is full, or the wait runs out — Retry-After then
+   * says when the calls ahead should be done.
    */
-  private slot(fn: FunctionRow, wait: boolean): Promise<void> | undefined {
+  private slot(fn: FunctionRow, waitMs: number): Promise<void> | undefined {
     const limit = fn.concurrency * fn.max_instances;
     const now = this.inFlight.get(fn.id) ?? 0;
     if (now < limit) {
@@ -247,7 +249,6 @@ export class InvocationService {
       return undefined;
     }
     const queue = this.waiting.get(fn.id) ?? [];
-    const waitMs = wait ? Math.min(fn.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS, fn.timeout_ms) : 0;
     const refused = (why: string) => {
       const aheadMs = ((queue.length + 1) / limit) * (this.callMs.get(fn.id) ?? 1000);
       return RateLimited('too_many_calls', `function ${fn.name} already has ${now} calls in flight (concurrency ${fn.concurrency} × ${fn.max_instances} instances)${why}`, Math.max(1, Math.ceil(aheadMs / 1000)));

@@ -39,6 +39,8 @@ test.before(async () => {
   await team('mem', { memoryMb: 256 });
   await team('free', null);
   await team('spent', { callsPerDay: 0 });
+  await team('queue', { memoryMb: 128 });
+  await team('none', { concurrentCalls: 0 });
 });
 test.after(async () => {
   await db.close();
@@ -84,6 +86,62 @@ test('instance memory: new instances within the quota; a warm container takes a 
   const other = await keeper.enter(fn('x1', 'free'));
   for (let i = 0; i < 20; i++) keeper.enter(fn('x1', 'free'));
   assert.type(other, 'function', 'a team without quotas is never held');
+});
+
+test('over memory, a call waits for room: admitted when a call of its team ends, refused when the wait runs out, after its wait past the line', async () => {
+  const f = fn('q1', 'queue');
+  const running = (await keeper.enter(f)) as () => void;
+  const waiting = keeper.enter(f, 2000);
+  assert.instance(waiting, Promise, 'over the quota: it waits');
+  assert.is(keeper.waitingOf('queue'), 1);
+  const t0 = Date.now();
+  setTimeout(running, 50);
+  const admitted = await waiting;
+  assert.ok(Date.now() - t0 < 1000, 'admitted as the running call ended, not at the end of its wait');
+  assert.is(keeper.waitingOf('queue'), 0);
+  // The room is taken: the next waits its 100 ms out and is refused, saying so.
+  const late = await Promise.resolve(keeper.enter(f, 100)).then(
+    () => undefined,
+    (err: AppError) => err,
+  );
+  assert.equal([late?.code, late?.extra.quota, late?.extra.httpStatus], ['quota_exceeded', 'memoryMb', 429]);
+  assert.match(late!.detail, /waited 100 ms for room/);
+  // The line is bounded: a hundred may wait in it (ten per call the quota runs at once, at least 100). The next
+  // waits as long outside it and is refused: never at once, so a caller retrying at once is paced by the wait.
+  const queued = Array.from({ length: 100 }, () => Promise.resolve(keeper.enter(f, 5000)));
+  const t1 = Date.now();
+  const over = await Promise.resolve(keeper.enter(f, 300)).then(
+    () => undefined,
+    (err: AppError) => err,
+  );
+  assert.is(over?.extra.quota, 'memoryMb');
+  assert.ok(Date.now() - t1 >= 290, 'past the line: refused after its wait, not at once');
+  assert.is(keeper.waitingOf('queue'), 100, 'it never took a place in the line');
+  // Each call ending admits the first in line, in order.
+  const order: number[] = [];
+  queued.forEach((p, i) => void p.then((leave) => (order.push(i), setImmediate(leave))));
+  admitted();
+  await Promise.all(queued);
+  assert.equal(order, [...queued.keys()]);
+});
+
+test('no room can come (a quota of 0, the day spent): refused after the wait, outside the line; without waitMs at once', async () => {
+  for (const [f, quota] of [[fn('n1', 'none'), 'concurrentCalls'], [fn('s2', 'spent'), 'callsPerDay']] as const) {
+    const t0 = Date.now();
+    const err = await Promise.resolve(keeper.enter(f, 200)).then(
+      () => undefined,
+      (e: AppError) => e,
+    );
+    assert.equal([err?.code, err?.extra.quota], ['quota_exceeded', quota]);
+    assert.match(err!.detail, /waited 200 ms/);
+    assert.ok(Date.now() - t0 >= 190, `${quota}: refused after the wait`);
+    assert.is(keeper.waitingOf(f.owner_id), 0);
+  }
+  const f = fn('m1', 'mem');
+  warm.set('m1@1', 0);
+  const held = [await keeper.enter(f), await keeper.enter(f)] as (() => void)[];
+  assert.is(refusal(() => keeper.enter(f))?.extra.quota, 'memoryMb', 'no waitMs: refused at once');
+  for (const leave of held) leave();
 });
 
 test.run();

@@ -4,7 +4,10 @@
 // quota, its limit and its use. Calls are checked on the call's path from a per-team state refreshed every few
 // seconds (rollups for the day's numbers; heartbeats for warm instances); concurrent calls and instance memory count
 // this replica's calls in flight: with several replicas, each admits up to the limit (the error is at most the
-// number of replicas × the limit; state it to operators).
+// number of replicas × the limit; state it to operators). A call over concurrent calls or instance memory waits for
+// the team's calls to make room, like a call over its function's capacity (up to its queueTimeoutMs, in a bounded
+// queue), and is refused only then: a caller that calls again at once after a refusal is paced by the wait instead
+// of costing the control plane a refusal per round trip (what other teams would pay for).
 import type { Kysely } from 'kysely';
 import { z } from '@hono/zod-openapi';
 import type { Database, FunctionRow } from '../db/schema.js';
@@ -24,6 +27,18 @@ export const QuotasSchema = z
   .strict();
 
 const REFRESH_MS = 5000;
+/** Calls of a team that may wait for room, per call its quota lets run at once. */
+const WAITING_PER_SLOT = 10;
+/** Calls of a team that may wait for room at least (a team held to one instance still paces a hundred callers). */
+const TEAM_WAITING = 100;
+/** Calls over their team's quota waiting outside its line (to be refused), at most, on this replica. */
+const HELD_MAX = 10_000;
+
+interface QuotaWaiter {
+  fn: FunctionRow;
+  go: (leave: () => void) => void;
+  timer: NodeJS.Timeout;
+}
 
 interface TeamState {
   at: number;
@@ -60,6 +75,10 @@ export class QuotaKeeper {
   /** Calls in flight on this replica, per team and per function. */
   private readonly inFlight = new Map<string, number>();
   private readonly fnInFlight = new Map<string, number>();
+  /** Calls waiting for room under their team's concurrent-calls or memory quota, per team, first come first served. */
+  private readonly waiting = new Map<string, QuotaWaiter[]>();
+  /** Calls waiting outside their team's line. */
+  private held = 0;
   private readonly now: () => number;
 
   constructor(private readonly d: QuotaDeps) {
@@ -74,16 +93,96 @@ export class QuotaKeeper {
 
   /**
    * Admits a call of `fn` under its team's quotas, or throws 429 quota_exceeded; the returned function ends it.
-   * Synchronous while the team's state is fresh (the call path), a promise when it must be read first.
+   * Synchronous while the team's state is fresh and there is room (the call path), a promise when its state must be
+   * read first or, with `waitMs`, while it waits for the team's calls to make room under concurrentCalls or memoryMb.
    */
-  enter(fn: FunctionRow): (() => void) | Promise<() => void> {
+  enter(fn: FunctionRow, waitMs = 0): (() => void) | Promise<() => void> {
     const s = this.teams.get(fn.owner_id);
-    if (s && this.now() - s.at < REFRESH_MS) return this.admit(fn, s);
+    if (s && this.now() - s.at < REFRESH_MS) return this.admitOrWait(fn, s, waitMs);
     // Never read yet (its first read under way or not begun): the call waits for it, so no burst slips past.
-    if (!s || s.at === 0) return this.load(fn.owner_id).then((st) => this.admit(fn, st));
+    if (!s || s.at === 0) return this.load(fn.owner_id).then((st) => this.admitOrWait(fn, st, waitMs));
     // Stale: read again behind this call, which is judged on what was known a moment ago.
     if (!s.loading) void this.load(fn.owner_id).catch(() => {});
-    return this.admit(fn, s);
+    return this.admitOrWait(fn, s, waitMs);
+  }
+
+  /** Calls of the team waiting for room under its quotas on this replica. */
+  waitingOf(teamId: string): number {
+    return this.waiting.get(teamId)?.length ?? 0;
+  }
+
+  private admitOrWait(fn: FunctionRow, s: TeamState, waitMs: number): (() => void) | Promise<() => void> {
+    const queue = this.waiting.get(fn.owner_id);
+    // Calls already waiting go first: a new one may not take the room that frees for them.
+    if (queue?.length && waitMs > 0) return this.wait(fn, s, waitMs, true);
+    try {
+      return this.admit(fn, s);
+    } catch (err) {
+      if (waitMs <= 0 || !(err instanceof AppError) || err.code !== 'quota_exceeded') throw err;
+      return this.wait(fn, s, waitMs, err.extra.quota === 'concurrentCalls' || err.extra.quota === 'memoryMb');
+    }
+  }
+
+  /**
+   * A call over its team's quota that may wait is never refused at once. Over concurrent calls or memory it waits in
+   * line for room (a call of its team ending admits the first in line); when no room can come that way (the day's
+   * calls spent, a quota of 0) or the line is full, it waits as long outside the line. Then it is judged once more
+   * and refused, saying it waited. A caller that calls again at once after a refusal thus makes one call per wait,
+   * not one per round trip.
+   */
+  private wait(fn: FunctionRow, s: TeamState, waitMs: number, forRoom: boolean): Promise<() => void> {
+    const team = fn.owner_id;
+    const queue = this.waiting.get(team) ?? [];
+    // The line is bounded: ten per call the quota lets run at once, and at least TEAM_WAITING (none for a quota of 0).
+    const q = s.quotas;
+    const runs = Math.min(q.concurrentCalls ?? Infinity, q.memoryMb != null ? Math.floor(q.memoryMb / Math.max(1, fn.memory_mb)) * Math.max(1, fn.concurrency) : Infinity);
+    const inLine = forRoom && queue.length < (runs > 0 ? Math.max(runs * WAITING_PER_SLOT, TEAM_WAITING) : 0);
+    // So are the calls waiting outside it, on this replica: past HELD_MAX a refusal is at once.
+    if (!inLine && this.held >= HELD_MAX) return (async () => this.admit(fn, s))();
+    if (!inLine) this.held++;
+    return new Promise<() => void>((go, fail) => {
+      const waiter: QuotaWaiter = {
+        fn,
+        go,
+        timer: setTimeout(() => {
+          const line = this.waiting.get(team);
+          if (inLine) {
+            const i = line?.indexOf(waiter) ?? -1;
+            if (i >= 0) line!.splice(i, 1);
+            if (line && !line.length) this.waiting.delete(team);
+          } else this.held--;
+          // Room may have come without a call ending (a warm container appeared): judged once more, then refused.
+          try {
+            go(this.admit(fn, this.teams.get(team) ?? s));
+          } catch (err) {
+            fail(err instanceof AppError ? new AppError(err.kind, err.code, `${err.detail}; waited ${waitMs} ms for room`, err.extra) : err);
+          }
+        }, waitMs),
+      };
+      if (inLine) {
+        queue.push(waiter);
+        this.waiting.set(team, queue);
+      }
+    });
+  }
+
+  /** A call of the team ended: the calls waiting first are admitted while there is room. */
+  private wake(team: string): void {
+    const queue = this.waiting.get(team);
+    const s = this.teams.get(team);
+    if (!queue || !s) return;
+    while (queue.length) {
+      let leave: () => void;
+      try {
+        leave = this.admit(queue[0]!.fn, s);
+      } catch {
+        break;
+      }
+      const waiter = queue.shift()!;
+      clearTimeout(waiter.timer);
+      waiter.go(leave);
+    }
+    if (!queue.length) this.waiting.delete(team);
   }
 
   private load(teamId: string): Promise<TeamState> {
@@ -135,6 +234,7 @@ export class QuotaKeeper {
       const m = (this.fnInFlight.get(fn.id) ?? 1) - 1;
       if (m > 0) this.fnInFlight.set(fn.id, m);
       else this.fnInFlight.delete(fn.id);
+      this.wake(team);
     };
   }
 
