@@ -109,6 +109,9 @@ export interface RecorderOptions {
   sampleRate?: number | null;
 }
 
+/** Group commit waits for the rows of calls begun in the last RECENT_MS to 2 × RECENT_MS, not for older ones. */
+const RECENT_MS = 50;
+
 export class CallRecorder {
   private running = 0;
   private readonly writer: ExecutionWriter;
@@ -117,9 +120,16 @@ export class CallRecorder {
   private readonly sampleRate: number | null;
   private readonly db: Executor;
 
+  /**
+   * Calls running per window of RECENT_MS by when they began: group commit waits only for the rows of calls begun
+   * in the last one or two windows. A call running longer (a slow function's, held for seconds) is not about to end,
+   * and waiting for it would add the whole wait to every other call's answer.
+   */
+  private readonly began = new Map<number, number>();
+
   constructor(database: Db, log: Logger, options: RecorderOptions = {}) {
     this.db = database.kysely;
-    this.writer = new ExecutionWriter(database, log, () => this.running);
+    this.writer = new ExecutionWriter(database, log, () => this.recent());
     this.onCall = options.onCall;
     this.sampleRate = options.sampleRate ?? null;
   }
@@ -127,13 +137,25 @@ export class CallRecorder {
   /** A call started: it counts as running (for group commit and shutdown) until `end()`, after its row is written. */
   begin(): { end(): void } {
     this.running++;
+    const window = Math.floor(performance.now() / RECENT_MS);
+    this.began.set(window, (this.began.get(window) ?? 0) + 1);
     let ended = false;
     return {
       end: () => {
-        if (!ended) this.running--;
+        if (ended) return;
         ended = true;
+        this.running--;
+        const n = this.began.get(window)! - 1;
+        if (n > 0) this.began.set(window, n);
+        else this.began.delete(window);
       },
     };
+  }
+
+  /** Calls running that began in this window of RECENT_MS or the one before. */
+  private recent(): number {
+    const window = Math.floor(performance.now() / RECENT_MS);
+    return (this.began.get(window) ?? 0) + (this.began.get(window - 1) ?? 0);
   }
 
   /**

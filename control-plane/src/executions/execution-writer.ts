@@ -1,8 +1,8 @@
 // Execution records, their log lines and the rollups that count them are written in groups (group commit), in
 // one transaction: a crash loses neither a record nor its count alone. Under load (the last group was written
-// moments ago) a call's row waits, at most GROUP_WAIT_MS, for the rows of the other calls in flight — a commit
-// costs far more than a row. Otherwise (a call alone, or beside slow ones) a row is
-// written at once. Each call still answers only after its row is in the database.
+// moments ago) a call's row waits, at most GROUP_WAIT_MS, for the rows of the other calls in flight that began
+// lately (CallRecorder: a call held for seconds is not about to end) — a commit costs far more than a row. Otherwise
+// (a call alone, or beside slow ones) a row is written at once. Each call still answers only after its row is in the database.
 import type { Insertable } from 'kysely';
 import type { ExecutionLogsTable, ExecutionsTable } from '../db/schema.js';
 import type { Batch, Db } from '../db/connect.js';
@@ -38,7 +38,7 @@ export class ExecutionWriter {
   private readonly insert: (batch: Batch) => Promise<void>;
   private readonly days: Db['recordDays'];
 
-  /** `inFlight` counts the calls running now, those whose rows are queued included. */
+  /** `inFlight` counts the calls running now that may end soon, those whose rows are queued included. */
   constructor(
     db: Db,
     private readonly log: Logger,

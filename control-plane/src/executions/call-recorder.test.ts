@@ -1,0 +1,63 @@
+// Group commit beside slow calls: CallRecorder counts, for ExecutionWriter, only the calls in flight that began
+// lately. A row waits for the rows of calls about to end (two calls begun together are written in one group), never
+// for a call held in flight for long — that wait would be added to every other call's answer while it runs. A stand-in
+// database records the groups written.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Batch, Db } from '../db/connect.js';
+import type { Logger } from '../../../common/logger.js';
+import type { CallWrite, ExecutionWriter } from './execution-writer.js';
+import { CallRecorder } from './call-recorder.js';
+
+const groups: number[] = [];
+const db = { kysely: {}, recordDays: { ensure: async () => {} }, batchWriter: () => async (b: Batch) => void groups.push(b.merges.length) } as unknown as Db;
+const recorder = new CallRecorder(db, {} as Logger);
+const writer = (recorder as unknown as { writer: ExecutionWriter }).writer;
+let version = 0;
+/** A call's write (a rollup row only: a sampled call), of its own version so that no two merge into one row. */
+const row = (): CallWrite => ({ call: { functionId: 'f', version: ++version, startedAt: Date.now(), status: 'success', coldStart: false, queued: false, retry: false, durationMs: 1, cpuMs: 0, peakMemoryBytes: 0 } });
+/** Runs the microtasks due (no timer, no I/O): what a write does at once has happened after it. */
+const settle = async () => {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('under load, two calls begun together: the first row waits for the second, and both are written in one group', async () => {
+  // Under load: a group was written a moment ago.
+  const before = recorder.begin();
+  await writer.write(row());
+  before.end();
+  groups.length = 0;
+  const a = recorder.begin();
+  const b = recorder.begin();
+  let first = false;
+  const wa = writer.write(row()).then(() => (first = true));
+  await settle();
+  assert.not.ok(first, 'the first row waits for the other call in flight');
+  await writer.write(row());
+  await wa;
+  a.end();
+  b.end();
+  assert.equal(groups, [2]);
+});
+
+test('beside a call held in flight for long, a row is written at once, under load or not', async () => {
+  const held = recorder.begin();
+  await sleep(120);
+  // Under load: a group was written a moment ago.
+  const a = recorder.begin();
+  await writer.write(row());
+  a.end();
+  groups.length = 0;
+  const b = recorder.begin();
+  let written = false;
+  const wb = writer.write(row()).then(() => (written = true));
+  await settle();
+  assert.ok(written, 'written at once, not after a wait for the held call');
+  await wb;
+  b.end();
+  held.end();
+  assert.equal(groups, [1]);
+});
+
+test.run();
