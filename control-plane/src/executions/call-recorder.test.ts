@@ -21,12 +21,15 @@ const settle = async () => {
   for (let i = 0; i < 50; i++) await Promise.resolve();
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Under load: rows a moment apart (many to a millisecond), from calls begun together. */
+async function load(): Promise<void> {
+  const calls = Array.from({ length: 40 }, () => recorder.begin());
+  await Promise.all(calls.map(() => writer.write(row())));
+  for (const c of calls) c.end();
+}
 
 test('under load, two calls begun together: the first row waits for the second, and both are written in one group', async () => {
-  // Under load: a group was written a moment ago.
-  const before = recorder.begin();
-  await writer.write(row());
-  before.end();
+  await load();
   groups.length = 0;
   const a = recorder.begin();
   const b = recorder.begin();
@@ -44,10 +47,7 @@ test('under load, two calls begun together: the first row waits for the second, 
 test('beside a call held in flight for long, a row is written at once, under load or not', async () => {
   const held = recorder.begin();
   await sleep(120);
-  // Under load: a group was written a moment ago.
-  const a = recorder.begin();
-  await writer.write(row());
-  a.end();
+  await load();
   groups.length = 0;
   const b = recorder.begin();
   let written = false;
@@ -58,6 +58,25 @@ test('beside a call held in flight for long, a row is written at once, under loa
   b.end();
   held.end();
   assert.equal(groups, [1]);
+});
+
+test('not under load (rows a few to a millisecond), a row is written at once beside calls begun together', async () => {
+  for (let i = 0; i < 30; i++) {
+    const c = recorder.begin();
+    await writer.write(row());
+    c.end();
+    await sleep(2);
+  }
+  groups.length = 0;
+  const a = recorder.begin();
+  const b = recorder.begin();
+  let written = false;
+  const wa = writer.write(row()).then(() => (written = true));
+  await new Promise((r) => setImmediate(r));
+  assert.ok(written, 'written on the next turn: no wait for a group of two');
+  await wa;
+  a.end();
+  b.end();
 });
 
 test.run();

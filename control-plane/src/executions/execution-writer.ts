@@ -1,8 +1,9 @@
 // Execution records, their log lines and the rollups that count them are written in groups (group commit), in
-// one transaction: a crash loses neither a record nor its count alone. Under load (the last group was written
-// moments ago) a call's row waits, at most GROUP_WAIT_MS, for the rows of the other calls in flight that began
-// lately (CallRecorder: a call held for seconds is not about to end) — a commit costs far more than a row. Otherwise
-// (a call alone, or beside slow ones) a row is written at once. Each call still answers only after its row is in the database.
+// one transaction: a crash loses neither a record nor its count alone. Under load (rows coming more than two to a
+// GROUP_WAIT_MS, on average) a call's row waits, at most GROUP_WAIT_MS, for the rows of the other calls in flight
+// that began lately (CallRecorder: a call held for seconds is not about to end) — a commit costs far more than a
+// row. Otherwise (a call alone, calls a few a millisecond, or beside slow ones) a row is written at once: the wait
+// would be added to its answer for a group of one or two. Each call still answers only after its row is in the database.
 import type { Insertable } from 'kysely';
 import type { ExecutionLogsTable, ExecutionsTable } from '../db/schema.js';
 import type { Batch, Db } from '../db/connect.js';
@@ -14,6 +15,7 @@ import { timeOfId } from './records.js';
 const MAX_BATCH = 500;
 /** How long a row waits for the rows of other calls in flight before its group is written. */
 const GROUP_WAIT_MS = 1;
+const MAX_GAP_MS = 10;
 
 const RECORD_COLUMNS: readonly (keyof ExecutionsTable)[] = ['fn', 'id', 'status', 'detail'];
 const LOG_COLUMNS: readonly (keyof ExecutionLogsTable)[] = ['fn', 'id', 'lines'];
@@ -34,7 +36,9 @@ export class ExecutionWriter {
   private queue: Queued[] = [];
   /** Set while a group is waiting: the timer that writes it, or null when it goes on the next turn. */
   private waiting: NodeJS.Timeout | null | undefined;
-  private lastFlush = 0;
+  /** When the last row came, and the mean gap between rows (a moving average, ms; capped so a pause is forgotten fast). */
+  private lastRow = 0;
+  private gapMs = MAX_GAP_MS;
   private readonly insert: (batch: Batch) => Promise<void>;
   private readonly days: Db['recordDays'];
 
@@ -56,6 +60,9 @@ export class ExecutionWriter {
 
   /** Resolves once the row is written (or could not be: the function was deleted meanwhile; logged). */
   write(row: CallWrite): Promise<void> {
+    const now = performance.now();
+    this.gapMs = this.gapMs * 0.875 + Math.min(now - this.lastRow, MAX_GAP_MS) * 0.125;
+    this.lastRow = now;
     return new Promise((done) => {
       this.queue.push({ row, done });
       this.schedule();
@@ -70,7 +77,7 @@ export class ExecutionWriter {
       if (this.waiting !== null) return void this.flush();
       return; // a flush is already due on the next turn; it takes this row too
     }
-    const othersComing = performance.now() - this.lastFlush < 2 * GROUP_WAIT_MS;
+    const othersComing = this.gapMs < GROUP_WAIT_MS / 2;
     if (this.waiting === undefined) {
       this.waiting = othersComing ? setTimeout(() => void this.flush(), GROUP_WAIT_MS) : null;
       if (this.waiting === null) setImmediate(() => void this.flush());
@@ -100,7 +107,6 @@ export class ExecutionWriter {
     this.flushing = true;
     try {
       while (this.queue.length) {
-        this.lastFlush = performance.now();
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
           await this.writeRows(batch.map((q) => q.row));
