@@ -101,7 +101,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
       .option('--network <mode>', 'none or egress')
       .option('--execution-retention <duration>', 'how long execution records are kept, 1h–400d (e.g. 3d), or "default" for the server’s')
       .option('--execution-sampling <n>', 'successful calls per second that get a record (errors and cold starts always do; all count in stats), or "default"')
-      .option('--queue-timeout <duration>', 'how long a call over capacity waits for a slot before a 429, up to 30s (0: refused at once), or "default" (1s)')
+      .option('--queue-timeout <duration>', 'how long a call over capacity (the function’s, or its team’s quota) waits for room before a 429, up to 30s (0: refused at once), or "default" (1s)')
       .option('--async-concurrency <n>', 'queued calls (--async) running at once, 0–1000 (0 holds the queue: its calls wait), or "default" (concurrency × max instances)')
       .option('--retries <n>', 'attempts after the first for a failed queued call (0–10)')
       .option('--retry-backoff <duration>', 'the wait before the first retry, doubled for each next (e.g. 500ms, 2s)')

@@ -90,7 +90,7 @@ export const FunctionSchema = z
     executionSampling: z.number().nullable().openapi({ description: 'successful calls per second that get a record (errors and cold starts always do); null: the server’s default (CPUB_EXECUTION_SAMPLING, unset: every call)' }),
     asyncConcurrency: z.number().nullable().openapi({ description: 'calls of its async queue running at once; 0: the queue is held (its calls wait until this is raised); null: concurrency × maxInstances' }),
     minInstances: z.number().openapi({ description: 'containers of its live version(s) kept started across the fleet, idle or not, spread over nodes (the warm floor); 0: none' }),
-    queueTimeoutMs: z.number().openapi({ description: 'how long a call over its capacity (concurrency × maxInstances) waits for a slot before 429 too_many_calls (within its timeout); 0: refused at once' }),
+    queueTimeoutMs: z.number().openapi({ description: 'how long a call over its capacity (concurrency × maxInstances) or its team’s concurrent-calls or memory quota waits for room before 429 too_many_calls or quota_exceeded (within its timeout; one wait for both); 0: refused at once' }),
     retry: z
       .object({ maxAttempts: z.number(), backoff: z.object({ baseMs: z.number(), maxMs: z.number(), jitter: z.boolean() }), on: z.array(z.enum(RETRY_ON)) })
       .openapi({ description: 'how its async calls are retried: attempts after the first, the exponential backoff, and what earns a retry' }),
