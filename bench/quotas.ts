@@ -89,10 +89,11 @@ async function main() {
     const noisyCalls = noisyRuns.reduce((a, r) => a + r.requests, 0);
     const noisyRefused = noisyRuns.reduce((a, r) => a + r.non2xx, 0);
     const ran = noisyCalls - noisyRefused;
-    console.log(`quiet team alone: p50 ${fmt(p50Alone)}, p99 ${fmt(p99Alone)} (medians of ${ROUNDS} rounds)`);
+    const aloneP50s = alone.map((r) => r.p50);
+    console.log(`quiet team alone: p50 ${fmt(p50Alone)}, p99 ${fmt(p99Alone)} (medians of ${ROUNDS} rounds; the p50 of a round alone ranged ${fmt(Math.min(...aloneP50s))} to ${fmt(Math.max(...aloneP50s))}: the noise)`);
     console.log(`quiet team beside the noisy one ${mode.name}: p50 ${fmt(p50Loaded)} (×${(p50Loaded / p50Alone).toFixed(2)}), p99 ${fmt(p99Loaded)} (×${(p99Loaded / p99Alone).toFixed(2)})`);
     console.log(`noisy team: ${noisyCalls} calls, ${ran} answered (${((ran / (ROUNDS * SECONDS)) | 0)}/s: ${QUOTA_MB / 128} instances × ${HOLD_MS} ms holds at most ${Math.round(((QUOTA_MB / 128) * 1000) / HOLD_MS)}/s), ${noisyRefused} refused 429 quota_exceeded`);
-    results.push({ noisy: mode.name, noisyClients: mode.connections, quiet: { alone: { p50: +p50Alone.toFixed(3), p99: +p99Alone.toFixed(3) }, loaded: { p50: +p50Loaded.toFixed(3), p99: +p99Loaded.toFixed(3) }, p50Ratio: +(p50Loaded / p50Alone).toFixed(2), p99Ratio: +(p99Loaded / p99Alone).toFixed(2) }, noisyCalls: { calls: noisyCalls, answered: ran, refused: noisyRefused } });
+    results.push({ noisy: mode.name, noisyClients: mode.connections, quiet: { alone: { p50: +p50Alone.toFixed(3), p99: +p99Alone.toFixed(3), p50Range: [Math.min(...aloneP50s), Math.max(...aloneP50s)] }, loaded: { p50: +p50Loaded.toFixed(3), p99: +p99Loaded.toFixed(3) }, p50Ratio: +(p50Loaded / p50Alone).toFixed(2), p99Ratio: +(p99Loaded / p99Alone).toFixed(2) }, noisyCalls: { calls: noisyCalls, answered: ran, refused: noisyRefused } });
     }
     console.log(JSON.stringify({ bench: 'quotas', rounds: ROUNDS, seconds: SECONDS, quotaMb: QUOTA_MB, noisyClients: NOISY, quietClients: QUIET, results, loadAtStart }));
   } finally {
