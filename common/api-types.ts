@@ -122,6 +122,8 @@ export interface ExecutionListItem {
   logsTruncated: boolean;
   /** The async call this execution was an attempt of (GET /api/executions/{callId}); null for a sync call. */
   callId: string | null;
+  /** The call's trace id (32 hex digits), or null. */
+  traceId: string | null;
 }
 
 /** One execution (`{ execution }` from GET /api/executions/:id), with its log. */

@@ -4,6 +4,7 @@ import { addSettingOptions, flagsFrom } from '../../common/settings-options.js';
 import { loadConfig, settings, ConfigError, type Config } from './config.js';
 import { createLogger } from '../../common/logger.js';
 import { createControlPlane } from './control-plane.js';
+import { startTracing } from '../../common/tracing.js';
 import { connectDb } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { readPassword } from '../../common/read-password.js';
@@ -43,16 +44,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   withSettings(program.command('start').description('migrate the database and serve the API')).action(async (opts) => {
     const config = configFrom(opts, env);
     const log = createLogger(config.logLevel);
+    const tracing = await startTracing('cpub-server', env);
     const cp = await createControlPlane(config, log);
     const url = await cp.start();
-    log.info({ url, database: cp.db.location, registration: config.registration }, 'listening');
+    log.info({ url, database: cp.db.location, registration: config.registration, tracing: tracing.on }, 'listening');
     process.stderr.write(banner(url, cp.db.location, config.registration));
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return; // one stop, whatever signals follow
       stopping = true;
       log.info({ signal }, 'shutting down');
-      void cp.stop().then(() => process.exit(0));
+      void cp
+        .stop()
+        .then(() => tracing.stop())
+        .then(() => process.exit(0));
     };
     for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
   });

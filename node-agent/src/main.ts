@@ -9,6 +9,7 @@ import { PodmanService } from './runtime/podman-service.js';
 import { PodmanRuntime } from './runtime/podman.js';
 import { runDoctor } from './doctor.js';
 import { startAgent } from './agent.js';
+import { startTracing } from '../../common/tracing.js';
 import { agentStatus, agentDrain, formatStatus } from './local-client.js';
 import { createLogger } from '../../common/logger.js';
 import { VERSION } from '../../common/version.js';
@@ -45,17 +46,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   ]).action(async (opts) => {
     const config = configFrom(opts, env);
     const log = createLogger(config.logLevel, undefined, 'cpub-agent');
+    const tracing = await startTracing('cpub-agent', env);
     const agent = await startAgent(config, log);
     const f = agent.facts;
-    log.info({ address: agent.address, nodeId: f.nodeId, epoch: f.epoch, limitsEnforced: f.limitsEnforced, rootless: f.rootless }, 'listening');
+    log.info({ address: agent.address, nodeId: f.nodeId, epoch: f.epoch, limitsEnforced: f.limitsEnforced, rootless: f.rootless, tracing: tracing.on }, 'listening');
     let stopping = false;
     const shutdown = (signal: string) => {
       // A second signal (Ctrl-C twice, or the group's signal after ours) must not cut the cleanup short.
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
-      void agent.stop().then((removed) => {
+      void agent.stop().then(async (removed) => {
         log.info({ removed }, `stopped; removed ${removed} container${removed === 1 ? '' : 's'}`);
+        await tracing.stop();
         process.exit(0);
       });
     };

@@ -58,6 +58,8 @@ export interface FinishedCall {
   attempt: number;
   input: { method: string; path: string; body: Buffer };
   started: number;
+  /** The call's trace (32 hex digits): its span's when tracing is on, else the caller's traceparent's, if any. */
+  traceId?: string | undefined;
   nodeId: string | null;
   reply?: InvokeReply__Output;
   error?: AppError;
@@ -226,6 +228,7 @@ export class CallRecorder {
         agentUs: Math.round(c.agentMs * 1000),
         cold: coldStart ? { createMs: recorded.createMs, startMs: recorded.startMs, readyMs: recorded.readyMs, prewarmed: recorded.prewarmed } : null,
         logs: logs.truncated ? 2 : logs.text === EMPTY_LOG ? 0 : 1,
+        traceId: c.traceId ?? null,
       };
       record = encodeRecord(r, fn, node);
     }

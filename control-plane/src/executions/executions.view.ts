@@ -26,6 +26,7 @@ export const ExecutionSchema = z
     logs: z.array(z.object({ atMs: z.number(), stream: z.string(), level: z.string(), message: z.string() })).optional(),
     logsTruncated: z.boolean(),
     callId: z.string().nullable(),
+    traceId: z.string().nullable().openapi({ description: 'the call’s trace id (W3C, 32 hex digits): its trace when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT), else the caller’s traceparent’s; null: none' }),
   })
   .openapi('Execution');
 
@@ -54,5 +55,6 @@ export function toExecutionView(e: ExecutionRecord, lines?: string | null): Exec
     ...(lines !== undefined ? { logs: lines ? decodeCallLog(lines) : [] } : {}),
     logsTruncated: e.logs === 2,
     callId: e.callId,
+    traceId: e.traceId ?? null,
   };
 }

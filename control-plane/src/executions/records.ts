@@ -74,6 +74,8 @@ export interface ExecutionRecord {
   cold: { createMs: number; startMs: number; readyMs: number; prewarmed: boolean } | null;
   /** 0: the call logged nothing; 1: its lines are in execution_logs; 2: the same, cut at the cap. */
   logs: 0 | 1 | 2;
+  /** The call's trace id (32 hex digits; see InvocationService), or null. */
+  traceId?: string | null;
 }
 
 // Field numbers are forever: a field is added with a new number, never renumbered (rows written years ago are read
@@ -106,6 +108,7 @@ const DETAIL = protobuf.Type.fromJSON('ExecutionDetail', {
     hasError: { type: 'bool', id: 24 }, // error is set (it may be the empty string)
     schedule: { type: 'bool', id: 25 }, // the trigger: a schedule (url is then false)
     call: { type: 'bytes', id: 26 }, // the async call (16 bytes of its UUID) this was an attempt of
+    trace: { type: 'bytes', id: 27 }, // the call's trace id (16 bytes)
   },
 });
 
@@ -138,6 +141,7 @@ interface Detail {
   hasError?: boolean;
   schedule?: boolean;
   call?: Uint8Array;
+  trace?: Uint8Array;
 }
 
 /** A number as the message holds it: left out when 0 (protobufjs writes every field that is set). */
@@ -173,6 +177,7 @@ export function encodeRecord(r: ExecutionRecord, fn: number, node: number, legac
     legacyId,
     schedule: r.trigger === 'schedule' || undefined,
     call: r.callId ? uuidBytes(r.callId) : undefined,
+    trace: r.traceId ? Buffer.from(r.traceId, 'hex') : undefined,
   };
   return { fn, id: r.key, status: STATUS_CODES[r.status], detail: Buffer.from(DETAIL.encode(d).finish()) };
 }
@@ -217,6 +222,7 @@ export async function decodeRecords(functionIdOf: (row: StoredRecord) => string,
       agentUs: d.agentUs ?? 0,
       cold: coldStart ? { createMs: d.createMs ?? 0, startMs: d.startMs ?? 0, readyMs: d.readyMs ?? 0, prewarmed: d.prewarmed ?? false } : null,
       logs: (d.logs ?? 0) as 0 | 1 | 2,
+      ...(d.trace?.length === 16 ? { traceId: Buffer.from(d.trace).toString('hex') } : {}),
     };
   });
 }

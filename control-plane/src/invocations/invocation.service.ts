@@ -19,6 +19,7 @@ import type { AsyncQueue } from '../async-calls/async-queue.js';
 import { checkKey, requestHash, type Idempotency } from './idempotency.js';
 import type { Trigger } from '../../../common/api-types.js';
 import { DEFAULT_QUEUE_TIMEOUT_MS } from '../functions/functions.view.js';
+import { SpanKind, contextFrom, endSpan, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
 
 export type { Caller, Credentials, FunctionRef } from './call-auth.js';
 export type { RecordedCall as CallOutcome } from '../executions/call-recorder.js';
@@ -110,12 +111,29 @@ export class InvocationService {
    * function's answer comes back with `error` set (the problem, naming the execution).
    */
   async invoke(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions): Promise<RecordedCall & { replayed?: boolean }> {
+    if (!tracingOn()) return this.invokeTraced(caller, ref, request, options);
+    // Traced: the call's span, the child of the caller's traceparent when it sent one.
+    const span = startSpan('call', contextFrom(traceHeaders(request.headers)), { 'cpub.trigger': options.trigger, 'url.path': request.path, 'http.request.method': request.method }, SpanKind.SERVER);
+    try {
+      const out = await this.invokeTraced(caller, ref, request, options, span);
+      span.setAttributes({ 'cpub.execution_id': out.executionId, 'http.response.status_code': out.statusCode });
+      endSpan(span, out.error?.detail);
+      return out;
+    } catch (err) {
+      endSpan(span, err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+
+  private async invokeTraced(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions, span?: Span): Promise<RecordedCall & { replayed?: boolean }> {
     const key = options.idempotencyKey === undefined ? undefined : checkKey(options.idempotencyKey);
-    const { fn, body } = await this.admitted(caller, ref, request);
+    const auth = span && startSpan('auth', span);
+    const { fn, body } = await this.admitted(caller, ref, request).finally(() => auth?.end());
+    span?.setAttributes({ 'cpub.function_id': fn.id, 'cpub.function': fn.name });
     const input = { ...request, body };
     const version = await this.d.aliases?.pick(fn, options.alias, input.headers);
-    if (key === undefined || !this.d.idempotency) return this.run(fn, input, options.trigger, null, 0, version);
-    return this.d.idempotency.call(fn, key, requestHash('sync', input), () => this.run(fn, input, options.trigger, null, 0, version));
+    if (key === undefined || !this.d.idempotency) return this.run(fn, input, options.trigger, null, 0, version, span);
+    return this.d.idempotency.call(fn, key, requestHash('sync', input), () => this.run(fn, input, options.trigger, null, 0, version, span));
   }
 
   /**
@@ -150,7 +168,7 @@ export class InvocationService {
     return { fn, body };
   }
 
-  private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: Trigger, callId: string | null = null, attempt = 0, version?: number): Promise<RecordedCall> {
+  private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: Trigger, callId: string | null = null, attempt = 0, version?: number, span?: Span): Promise<RecordedCall> {
     const started = Date.now();
     const t0 = performance.now();
     const dep = version === undefined ? (this.d.deployments.activeCached(fn) ?? (await this.d.deployments.active(fn))) : await this.d.deployments.version(fn, version);
@@ -158,27 +176,32 @@ export class InvocationService {
     // waits together), then 429. A queued call (callId) is in a queue already: it does not wait here too.
     const waitUntil = callId === null ? Date.now() + Math.min(fn.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS, fn.timeout_ms) : 0;
     // Within the team's quotas (calls a day, concurrent calls, instance memory): 429 quota_exceeded otherwise.
+    const admission = span && startSpan('admission', span);
     const entered = this.d.quotas?.enter(fn, waitUntil - Date.now());
-    const leave = entered instanceof Promise ? await entered : entered;
+    const leave = entered instanceof Promise ? await entered.catch((err) => (admission && endSpan(admission, (err as Error).message), Promise.reject(err))) : entered;
     try {
       const slot = this.slot(fn, waitUntil - Date.now());
       if (slot) await slot;
     } catch (err) {
       leave?.();
+      if (admission) endSpan(admission, (err as Error).message);
       throw err;
     }
+    admission?.end();
     const ranFrom = Date.now();
     const call = this.d.recorder.begin();
     // Time-ordered (UUIDv7) with the call's start as its time: the record is found by id through (function, time).
     const executionId = uuidv7({ random: randomBytes16(), msecs: started });
-    const record = { executionId, fn, version: dep.version, trigger, callId, attempt, input, started } as const;
+    const record = { executionId, fn, version: dep.version, trigger, callId, attempt, input, started, traceId: span ? span.spanContext().traceId : callerTraceId(input.headers) } as const;
     let link: AgentLink | undefined;
     let agentMs = 0;
     let placementMs = 0;
     try {
       const cachedEnv = this.d.envOf(fn.id);
       const env = cachedEnv instanceof Promise ? await cachedEnv : cachedEnv;
+      const placing = span && startSpan('placement', span);
       const candidates = await this.d.fleet.candidates({ functionId: fn.id, version: dep.version, digest: dep.digest, memoryMb: fn.memory_mb, concurrency: fn.concurrency });
+      placing?.end();
       if (!candidates.length) throw new AppError('unavailable', 'no_agent', 'no agent is up to run the function', { retryAfter: 2 });
       const message = {
         invocationId: executionId,
@@ -190,6 +213,7 @@ export class InvocationService {
         limits: { memoryMb: fn.memory_mb, cpus: fn.cpus, timeoutMs: fn.timeout_ms, concurrency: fn.concurrency, maxInstances: fn.max_instances, network: fn.network === 'egress' },
         env: Object.entries(env).map(([name, value]) => ({ name, value })),
         request: { method: input.method, path: input.path, query: input.query, headers: input.headers.map(([name, value]) => ({ name, value })), body: input.body },
+        traceparent: '',
       };
       let reply: InvokeReply__Output | undefined;
       // Best node first; one that declines (full, draining) or cannot be reached never ran the function, so the
@@ -199,11 +223,18 @@ export class InvocationService {
         const last = i === candidates.length - 1 || Date.now() >= message.deadlineMs;
         // maxInstances is fleet-wide: this node may run what the others do not hold.
         const send = { ...message, declineAfterMs: last ? 0 : DECLINE_AFTER_MS, limits: { ...message.limits, maxInstances: this.d.fleet.capOn(link, `${fn.id}@${dep.version}`, fn.max_instances) } };
+        let dispatch: Span | undefined;
         try {
           const building = this.d.deployments.ensureOn(link, dep);
-          if (building) await building;
+          if (building) {
+            const build = span && startSpan('lazy build', span, { 'cpub.node_id': link.nodeId });
+            await building.finally(() => build?.end());
+          }
           placementMs = performance.now() - t0;
           const ta = performance.now();
+          // Traced: the agent's spans and the function's request are children of this one.
+          dispatch = span && startSpan('agent dispatch', span, { 'cpub.node_id': link.nodeId }, SpanKind.CLIENT);
+          if (dispatch) send.traceparent = traceparentOf(dispatch);
           reply = await link.invoke(send, fn.memory_mb * 2 ** 20);
           if (reply.problem?.code === 'image_missing') {
             // The agent lost the image (a restart, a prune): it never ran the function, so build and send again.
@@ -211,14 +242,17 @@ export class InvocationService {
             reply = await link.invoke(send, fn.memory_mb * 2 ** 20);
           }
           agentMs = performance.now() - ta;
+          if (dispatch) endSpan(dispatch, reply.error || undefined);
         } catch (err) {
+          if (dispatch) endSpan(dispatch, (err as Error).message);
           if (!last && err instanceof AppError && (err.code === 'agent_unreachable' || err.code === 'build_failed')) continue;
           throw err;
         }
         if (!last && fromWire(reply.outcome) === 'rejected' && !reply.problem) continue;
         break;
       }
-      return await this.d.recorder.record({ ...record, nodeId: link?.nodeId ?? null, reply: reply!, placementMs: placementMs || performance.now() - t0, agentMs });
+      const recording = span && startSpan('record', span);
+      return await this.d.recorder.record({ ...record, nodeId: link?.nodeId ?? null, reply: reply!, placementMs: placementMs || performance.now() - t0, agentMs }).finally(() => recording?.end());
     } catch (err) {
       if (!(err instanceof AppError)) {
         // Our own failure (a database error, a bug): logged with the execution id, not shown to the caller.
@@ -295,4 +329,23 @@ export class InvocationService {
   inFlightFor(functionId: string): number {
     return this.inFlight.get(functionId) ?? 0;
   }
+}
+
+/** The trace headers among a call's (names are lower case). */
+function traceHeaders(headers: [string, string][]): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  for (const [k, v] of headers) if (k === 'traceparent' || k === 'tracestate') carrier[k] = v;
+  return carrier;
+}
+
+const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
+
+/** Tracing off: the trace id of the caller's own traceparent, if it sent a valid one (kept on the record). */
+function callerTraceId(headers: [string, string][]): string | undefined {
+  for (const [k, v] of headers) {
+    if (k !== 'traceparent') continue;
+    const m = TRACEPARENT.exec(v.trim());
+    return m && !/^0+$/.test(m[1]!) ? m[1] : undefined;
+  }
+  return undefined;
 }

@@ -13,7 +13,8 @@ import type { WatchEvent } from '../../../proto/generated/containerpub/agent/v1/
 import type { InvokeRequest__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeRequest.js';
 import type { Limits__Output } from '../../../proto/generated/containerpub/agent/v1/Limits.js';
 import type { EnvVar__Output } from '../../../proto/generated/containerpub/agent/v1/EnvVar.js';
-import type { FunctionSpec } from '../pool/types.js';
+import type { CallResult, FunctionSpec } from '../pool/types.js';
+import { SpanKind, contextFrom, endSpan, pastSpan, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
 import { StartError } from '../pool/warm-container.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { buildFunctionImage, bundleFor, removeBundles, LABELS } from '../images/function-image.js';
@@ -371,19 +372,28 @@ export class AgentService {
     await this.haveImage(req.image);
     if (this.draining) return { epoch: f.epoch, outcome: toWire('rejected'), status: httpStatusOf('rejected'), error: 'the node is draining', headers: [], logs: [] };
     const spec = specOf(req.functionId, req.functionName, req.version, req.image, req.limits, req.env);
-    const r = await this.d.pools.invoke(
-      spec,
-      {
-        invocationId: req.invocationId,
-        deadlineMs: Number(req.deadlineMs) || Date.now() + spec.timeoutMs,
-        declineAfterMs: req.declineAfterMs,
-        method: req.request?.method || 'GET',
-        path: req.request?.path || '/',
-        query: req.request?.query || '',
-        headers: (req.request?.headers ?? []).map((h) => [h.name, h.value] as [string, string]),
-        body: req.request?.body ?? Buffer.alloc(0),
-      },
-    );
+    const headers = (req.request?.headers ?? []).map((h) => [h.name, h.value] as [string, string]);
+    // A traced call (the control plane sent its dispatch span): this node's span is its child, and the function's
+    // request carries this span on in `traceparent`, so the function's own calls join the trace. Tracing off
+    // here, the function gets the control plane's span.
+    const span = req.traceparent && tracingOn() ? startSpan('agent invoke', contextFrom({ traceparent: req.traceparent }), { 'cpub.function_id': req.functionId, 'cpub.execution_id': req.invocationId, 'cpub.version': req.version }, SpanKind.SERVER) : undefined;
+    if (req.traceparent) {
+      const i = headers.findIndex(([k]) => k === 'traceparent');
+      const value = span ? traceparentOf(span) : req.traceparent;
+      if (i >= 0) headers[i] = ['traceparent', value];
+      else headers.push(['traceparent', value]);
+    }
+    const r = await this.d.pools.invoke(spec, {
+      invocationId: req.invocationId,
+      deadlineMs: Number(req.deadlineMs) || Date.now() + spec.timeoutMs,
+      declineAfterMs: req.declineAfterMs,
+      method: req.request?.method || 'GET',
+      path: req.request?.path || '/',
+      query: req.request?.query || '',
+      headers,
+      body: req.request?.body ?? Buffer.alloc(0),
+    });
+    if (span) traceTimings(span, r.timings, r.outcome, r.error);
     return {
       epoch: f.epoch,
       outcome: toWire(r.outcome),
@@ -446,4 +456,26 @@ async function syntaxErrorAt(bundle: { appDir: string; entry: string } | undefin
   );
   const m = new RegExp(`${bundle.appDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^\\s:]+):(\\d+)`).exec(r.stderr);
   return m ? `${m[1]}:${m[2]}` : undefined;
+}
+
+/**
+ * The phases of a traced call, as the pool timed them, as spans under the agent's: waiting for a slot, a cold
+ * start's (stem claim or create, start, ready), and the run — laid end to end back from now.
+ */
+function traceTimings(span: Span, t: CallResult['timings'], outcome: string, error: string | undefined): void {
+  let at = Date.now();
+  const back = (ms: number) => [(at -= ms), at + ms] as const;
+  const [runStart, runEnd] = back(t.runMs);
+  pastSpan('run', span, runStart, runEnd);
+  if (t.coldStart) {
+    const [readyStart, readyEnd] = back(t.readyMs);
+    const [startStart, startEnd] = back(t.startMs);
+    const [createStart, createEnd] = back(t.createMs);
+    pastSpan(t.prewarmed ? 'stem claim' : 'create', span, createStart, createEnd);
+    pastSpan('start', span, startStart, startEnd);
+    pastSpan('ready', span, readyStart, readyEnd);
+  }
+  if (t.queuedMs) pastSpan('queued', span, ...back(t.queuedMs));
+  span.setAttributes({ 'cpub.outcome': outcome, 'cpub.cold_start': t.coldStart });
+  endSpan(span, outcome === 'success' ? undefined : error || outcome);
 }

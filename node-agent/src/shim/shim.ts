@@ -252,6 +252,10 @@ async function main(): Promise<void> {
           get signal() {
             return signal();
           },
+          /** The call's trace (W3C trace context), when it is traced or its caller sent one: pass `traceparent` on. */
+          get trace() {
+            return traceOf(c.headers.get('traceparent'));
+          },
           function: FUNCTION,
         };
         const result = await fn(request, ctx);
@@ -357,3 +361,10 @@ main().catch((err: Error) => {
   emit('stderr', 'error', `cannot start the function: ${err.stack ?? err}`);
   process.exit(70);
 });
+
+/** ctx.trace: a valid `traceparent` (version 00) as its parts; null when the call has none. */
+function traceOf(header: string | null): { traceparent: string; traceId: string; spanId: string; sampled: boolean } | null {
+  const m = header ? /^00-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/.exec(header.trim()) : null;
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return null;
+  return { traceparent: m[0], traceId: m[1]!, spanId: m[2]!, sampled: (parseInt(m[3]!, 16) & 1) === 1 };
+}

@@ -25,6 +25,11 @@ export interface InvokeRequest {
    * plane then tries another node. 0 = wait for room until the deadline.
    */
   'declineAfterMs'?: (number);
+  /**
+   * The W3C traceparent of the control plane's dispatch span (tracing on): the agent's spans join its trace, and
+   * the function's request carries it on. Empty: no trace.
+   */
+  'traceparent'?: (string);
 }
 
 export interface InvokeRequest__Output {
@@ -47,4 +52,9 @@ export interface InvokeRequest__Output {
    * plane then tries another node. 0 = wait for room until the deadline.
    */
   'declineAfterMs': (number);
+  /**
+   * The W3C traceparent of the control plane's dispatch span (tracing on): the agent's spans join its trace, and
+   * the function's request carries it on. Empty: no trace.
+   */
+  'traceparent': (string);
 }

@@ -1,0 +1,144 @@
+// Tracing with OpenTelemetry, end to end: a real cpub-server and cpub-agent (processes of their own, Podman) export
+// over OTLP/HTTP (JSON) to a receiver this test runs. One call made with a caller's `traceparent` is one trace: the
+// control plane's spans (call, auth, admission, placement, agent dispatch, record) under the caller's span, the
+// agent's (agent invoke; run, and a cold start's phases) under the dispatch span, and the function's request and
+// `ctx.trace` carrying the agent's span on. The execution record keeps the trace id; a call without a traceparent
+// starts a trace of its own.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, startAgentProcess, type RunningServer } from './helpers/server.js';
+import { client, type Client } from './helpers/http.js';
+import { loud, until } from './helpers/hooks.js';
+import { fnArtifact } from './helpers/agent.js';
+
+const s = suite('tracing: one call, one trace across control plane, agent and function (OTLP)');
+const JOIN = 'join-token-for-tracing-0123456789';
+
+interface ReceivedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  attributes: Record<string, unknown>;
+}
+
+let receiver: Server;
+const spans: ReceivedSpan[] = [];
+let server: RunningServer;
+let agent: RunningServer;
+let agentDir: string;
+let api: Client;
+let token: string;
+let handle: string;
+
+/** An OTLP/HTTP receiver (JSON encoding): every span posted to /v1/traces, with its resource's service.name. */
+function startReceiver(): Promise<string> {
+  receiver = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (p: Buffer) => parts.push(p));
+    req.on('end', () => {
+      if (req.url === '/v1/traces') {
+        const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: { key: string; value: Record<string, unknown> }[] }[] }[] }[] };
+        for (const rs of body.resourceSpans) {
+          const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+          for (const ss of rs.scopeSpans) {
+            for (const sp of ss.spans) {
+              const attributes = Object.fromEntries((sp.attributes ?? []).map((a) => [a.key, Object.values(a.value)[0]]));
+              spans.push({ service, traceId: sp.traceId, spanId: sp.spanId, parentSpanId: sp.parentSpanId ?? '', name: sp.name, attributes });
+            }
+          }
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  return new Promise((resolve) => receiver.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}`)));
+}
+
+s.before(
+  loud(async () => {
+    const otlp = await startReceiver();
+    const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100' };
+    server = await startServer({ CPUB_JOIN_TOKEN: JOIN, ...otel });
+    api = client(server.url);
+    await api.post('/api/auth/register', { email: 'trace@example.com', password: 'trace-password-1' });
+    token = (await api.post('/api/auth/login', { email: 'trace@example.com', password: 'trace-password-1' })).body.accessToken;
+    handle = (await api.get('/api/users/me', token)).body.handle;
+    agentDir = mkdtempSync(join(tmpdir(), 'cpub-tracing-'));
+    agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN, ...otel });
+    await until('the node up', async () => (await api.get<{ nodes: { status: string }[] }>('/api/nodes', token)).body.nodes[0]?.status === 'up', 30_000);
+    const created = await api.post('/api/functions', { name: 'traced', auth: 'public' }, token);
+    assert.is(created.status, 201, JSON.stringify(created.body));
+    const art = await fnArtifact(`(req, ctx) => Response.json({ header: req.headers.get('traceparent'), trace: ctx.trace })`);
+    const res = await fetch(`${server.url}/api/functions/traced/deployments?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' }, body: new Uint8Array(readFileSync(art.path)) });
+    assert.is(res.status, 201, await res.text());
+  }),
+);
+
+s.after(
+  loud(async () => {
+    await agent?.stop();
+    await server?.stop();
+    if (agentDir) rmSync(agentDir, { recursive: true, force: true });
+    receiver?.close();
+  }),
+);
+
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CALLER_SPAN = '00f067aa0ba902b7';
+
+s('a call with a traceparent: one trace from the caller through the control plane and the agent into the function', async () => {
+  const res = await fetch(`${server.url}/fn/${handle}/traced`, { headers: { traceparent: `00-${TRACE}-${CALLER_SPAN}-01` } });
+  assert.is(res.status, 200);
+  const got = (await res.json()) as { header: string; trace: { traceparent: string; traceId: string; spanId: string; sampled: boolean } | null };
+  const executionId = res.headers.get('cpub-execution-id')!;
+  assert.ok(got.trace, 'ctx.trace is set');
+  assert.is(got.trace!.traceId, TRACE, 'the function is in the caller’s trace');
+  assert.is(got.trace!.traceparent, got.header, 'ctx.trace is the request’s traceparent');
+  assert.is(got.trace!.sampled, true);
+  assert.is.not(got.trace!.spanId, CALLER_SPAN, 'the function’s parent is the agent’s span, not the caller’s');
+
+  await until('the spans of both processes exported', async () => spans.some((x) => x.traceId === TRACE && x.service === 'cpub-agent' && x.name === 'run') && spans.some((x) => x.traceId === TRACE && x.name === 'call'), 15_000, 100);
+  const mine = spans.filter((x) => x.traceId === TRACE);
+  const one = (name: string) => {
+    const found = mine.filter((x) => x.name === name);
+    assert.is(found.length, 1, `one ${name} span: ${JSON.stringify(mine.map((x) => x.name))}`);
+    return found[0]!;
+  };
+  const call = one('call');
+  assert.is(call.service, 'cpub-server');
+  assert.is(call.parentSpanId, CALLER_SPAN, 'the call’s span is the child of the caller’s');
+  assert.is(call.attributes['cpub.execution_id'], executionId);
+  for (const name of ['auth', 'admission', 'placement', 'agent dispatch', 'record']) {
+    assert.is(one(name).parentSpanId, call.spanId, `${name} is a child of the call`);
+    assert.is(one(name).service, 'cpub-server');
+  }
+  const invoke = one('agent invoke');
+  assert.is(invoke.service, 'cpub-agent');
+  assert.is(invoke.parentSpanId, one('agent dispatch').spanId, 'the agent’s span is the child of the dispatch');
+  assert.is(invoke.spanId, got.trace!.spanId, 'the function’s traceparent names the agent’s span');
+  assert.is(one('run').parentSpanId, invoke.spanId);
+
+  const exec = await api.get<{ execution: { traceId: string | null } }>(`/api/executions/${executionId}`, token);
+  assert.is(exec.status, 200, JSON.stringify(exec.body));
+  assert.is(exec.body.execution.traceId, TRACE, 'the record keeps the trace id');
+});
+
+s('a call without a traceparent starts its own trace, which the record, the spans and the function share', async () => {
+  const res = await fetch(`${server.url}/fn/${handle}/traced`);
+  const got = (await res.json()) as { trace: { traceId: string } | null };
+  const traceId = got.trace?.traceId;
+  assert.ok(traceId && /^[\da-f]{32}$/.test(traceId) && traceId !== TRACE, String(traceId));
+  await until('its call span exported', async () => spans.some((x) => x.traceId === traceId && x.name === 'call' && x.parentSpanId === ''), 15_000, 100);
+  const exec = await api.get<{ execution: { traceId: string | null } }>(`/api/executions/${res.headers.get('cpub-execution-id')}`, token);
+  assert.is(exec.body.execution.traceId, traceId);
+});
+
+s.run();
