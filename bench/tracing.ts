@@ -1,0 +1,111 @@
+// `npm run bench -- tracing`: what tracing costs a warm call. Two stacks side by side on this host, each a real
+// cpub-server (SQLite, defaults) and a real cpub-agent (its own Podman service): one with tracing off (no OTEL_*
+// variable, the default), one with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local OTLP/HTTP sink (which answers 200
+// and drops the spans; the exporter's defaults otherwise: http/protobuf, batches). Each deploys the same public no-op
+// function with the default settings. Through the same client (wrk), in interleaved rounds (BENCH_ROUNDS, 5, of
+// BENCH_SECONDS, 5): 1 caller (latency) and BENCH_CLIENTS (10: the default maxInstances, so no call is refused)
+// callers (throughput), on each stack. Reports medians over rounds and the ratios on/off; the spread of the off
+// stack's rounds is the noise they are read against. The sink counts the spans it got.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { startServer, startAgentProcess, type RunningServer } from '../tests/helpers/server.js';
+import { client } from '../tests/helpers/http.js';
+import { fnArtifact } from '../tests/helpers/agent.js';
+import { benchAccount, pct, wrk, type WrkRun } from './lib.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
+const JOIN = 'bench-join-token-0123456789abcdef';
+const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
+const median = (xs: number[]) => pct(xs, 50);
+
+interface Stack {
+  name: 'off' | 'on';
+  server: RunningServer;
+  agent: RunningServer;
+  dirs: string[];
+  url: string;
+}
+
+async function stack(name: 'off' | 'on', env: Record<string, string>): Promise<Stack> {
+  const serverDir = mkdtempSync(join(tmpdir(), `cpub-bench-tracing-${name}-`));
+  const agentDir = mkdtempSync(join(tmpdir(), `cpub-bench-tracing-${name}-agent-`));
+  const server = await startServer({ CPUB_DATA_DIR: serverDir, CPUB_JOIN_TOKEN: JOIN, ...env }, { logFile: join(serverDir, 'server.log') });
+  const agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN, ...env }, { logFile: join(agentDir, 'agent.log') });
+  const api = client(server.url);
+  const { token, handle } = await benchAccount(api);
+  const created = await api.call('POST', '/api/functions', { body: { name: 'noop', auth: 'public' }, token });
+  if (created.status !== 201) throw new Error(`create: ${created.text}`);
+  const art = await fnArtifact(`() => new Response('ok')`);
+  const dep = await fetch(`${server.url}/api/functions/noop/deployments?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' }, body: new Uint8Array(readFileSync(art.path)) });
+  if (dep.status !== 201) throw new Error(`deploy: ${dep.status} ${await dep.text()}`);
+  return { name, server, agent, dirs: [serverDir, agentDir], url: `${server.url}/fn/${handle}/noop` };
+}
+
+async function main() {
+  let spans = 0;
+  const sink = createServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => {
+      spans++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const otlp = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+  const stacks: Stack[] = [];
+  try {
+    stacks.push(await stack('off', {}));
+    stacks.push(await stack('on', { OTEL_EXPORTER_OTLP_ENDPOINT: otlp }));
+    console.log(`two stacks (server + agent, SQLite, defaults): tracing off, and on (OTLP/HTTP to a local sink at ${otlp}); ${ROUNDS} rounds of ${SECONDS} s, 1 and ${CLIENTS} callers, wrk`);
+    for (const s of stacks) {
+      await wrk(s.url, { connections: CLIENTS, seconds: 3 }); // warm-up: containers, connections, the JIT
+      await wrk(s.url, { connections: 1, seconds: 2 });
+    }
+    const runs: Record<string, { one: WrkRun[]; many: WrkRun[] }> = { off: { one: [], many: [] }, on: { one: [], many: [] } };
+    for (let i = 0; i < ROUNDS; i++) {
+      // Alternate which goes first, so neither always follows the other's load.
+      for (const s of i % 2 ? [...stacks].reverse() : stacks) {
+        runs[s.name]!.one.push(await wrk(s.url, { connections: 1, seconds: SECONDS }));
+        runs[s.name]!.many.push(await wrk(s.url, { connections: CLIENTS, seconds: SECONDS }));
+      }
+      const r = (n: string) => `${n}: 1 caller p50 ${fmt(runs[n]!.one[i]!.p50)}, ${CLIENTS} callers ${Math.round(runs[n]!.many[i]!.rps)}/s`;
+      console.log(`round ${i + 1}/${ROUNDS}: ${r('off')}; ${r('on')}`);
+    }
+    const sum = (n: string) => ({
+      p50: median(runs[n]!.one.map((r) => r.p50)),
+      p99: median(runs[n]!.one.map((r) => r.p99)),
+      rps1: median(runs[n]!.one.map((r) => r.rps)),
+      rps: median(runs[n]!.many.map((r) => r.rps)),
+      manyP50: median(runs[n]!.many.map((r) => r.p50)),
+      failed: runs[n]!.one.concat(runs[n]!.many).reduce((a, r) => a + r.non2xx, 0),
+    });
+    const off = sum('off');
+    const on = sum('on');
+    const offP50s = runs.off!.one.map((r) => r.p50);
+    const offRps = runs.off!.many.map((r) => r.rps);
+    console.log(`\n| tracing | 1 caller p50 | p99 | calls/s | ${CLIENTS} callers calls/s | p50 |`);
+    console.log('|---|---|---|---|---|---|');
+    for (const [n, x] of [['off', off], ['on', on]] as const) console.log(`| ${n} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${Math.round(x.rps1)} | ${Math.round(x.rps)} | ${fmt(x.manyP50)} |`);
+    console.log(`\non ÷ off: 1 caller p50 ×${(on.p50 / off.p50).toFixed(3)}, p99 ×${(on.p99 / off.p99).toFixed(3)}; ${CLIENTS} callers calls/s ×${(on.rps / off.rps).toFixed(3)}`);
+    console.log(`noise (the off stack's rounds): 1 caller p50 ${fmt(Math.min(...offP50s))}–${fmt(Math.max(...offP50s))}; ${CLIENTS} callers ${Math.round(Math.min(...offRps))}–${Math.round(Math.max(...offRps))}/s; non-2xx: off ${off.failed}, on ${on.failed}; OTLP requests the sink got: ${spans}`);
+    console.log(JSON.stringify({ bench: 'tracing', rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, off, on, ratios: { p50: +(on.p50 / off.p50).toFixed(3), p99: +(on.p99 / off.p99).toFixed(3), rps: +(on.rps / off.rps).toFixed(3) }, otlpRequests: spans, loadavg: loadavg() }));
+  } finally {
+    for (const s of stacks) {
+      await s.agent.stop();
+      await s.server.stop();
+      for (const d of s.dirs) rmSync(d, { recursive: true, force: true });
+    }
+    sink.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
