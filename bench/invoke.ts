@@ -55,9 +55,11 @@ async function main() {
   const agentDir = mkdtempSync(join(tmpdir(), 'cpub-bench-agent-'));
   const args = (v: string | undefined) => (v ?? '').split(' ').filter(Boolean);
   // Both are processes of their own (tests/helpers/server.ts spawns `node bin/…`): their /proc/<pid>/stat is theirs alone.
-  const server = await startServer({ CPUB_DATA_DIR: serverDir, CPUB_JOIN_TOKEN: JOIN }, { logFile: join(serverDir, 'server.log'), nodeArgs: args(process.env.BENCH_SERVER_NODE_ARGS) });
+  // BENCH_OTLP=<url>: both trace every call to that OTLP endpoint (to profile tracing; `npm run bench -- tracing` measures its cost).
+  const otel = process.env.BENCH_OTLP ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.BENCH_OTLP } : {};
+  const server = await startServer({ CPUB_DATA_DIR: serverDir, CPUB_JOIN_TOKEN: JOIN, ...otel }, { logFile: join(serverDir, 'server.log'), nodeArgs: args(process.env.BENCH_SERVER_NODE_ARGS) });
   const agent = await startAgentProcess(
-    { CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN },
+    { CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN, ...otel },
     { logFile: join(agentDir, 'agent.log'), nodeArgs: args(process.env.BENCH_AGENT_NODE_ARGS) },
   );
   const api = client(server.url);

@@ -6,7 +6,7 @@
 // Prometheus and logs with pino unless OTEL_METRICS_EXPORTER / OTEL_LOGS_EXPORTER ask for more.
 //
 // Off, nothing is made on the call path: every caller tests `tracingOn()` before it starts a span.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { NodeSDK } from '@opentelemetry/sdk-node';
 import { VERSION } from './version.js';
 
@@ -27,7 +27,9 @@ export async function startTracing(service: string, env: NodeJS.ProcessEnv = pro
   env.OTEL_METRICS_EXPORTER ??= 'none';
   env.OTEL_LOGS_EXPORTER ??= 'none';
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
-  const started = new NodeSDK({ ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: service }), instrumentations: [] });
+  // No context manager (null: the SDK registers none): every span is given its parent here, so nothing needs the
+  // async-hooks one, which would tax every promise of the process.
+  const started = new NodeSDK({ ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: service }), instrumentations: [], contextManager: null as never });
   started.start();
   sdk = started;
   return {
@@ -35,12 +37,15 @@ export async function startTracing(service: string, env: NodeJS.ProcessEnv = pro
     stop: async () => {
       if (sdk !== started) return;
       sdk = undefined;
+      cached = undefined;
       await started.shutdown().catch(() => {});
     },
   };
 }
 
-const tracer = () => trace.getTracer('containerpub', VERSION);
+let cached: Tracer | undefined;
+/** The tracer, once the SDK is registered (asked once: getTracer is not free). */
+const tracer = (): Tracer => (cached ??= trace.getTracer('containerpub', VERSION));
 
 /** The context a `traceparent` (and `tracestate`) from a caller or a hop carries; the root when there is none. */
 export function contextFrom(headers: Record<string, string | string[] | undefined>): Context {
