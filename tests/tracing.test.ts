@@ -141,4 +141,16 @@ s('a call without a traceparent starts its own trace, which the record, the span
   assert.is(exec.body.execution.traceId, traceId);
 });
 
+s('a queued call (Prefer: respond-async) is traced too: its attempt in the trace of the request that queued it', async () => {
+  const trace = 'a'.repeat(31) + '1';
+  const res = await fetch(`${server.url}/fn/${handle}/traced`, { headers: { traceparent: `00-${trace}-${CALLER_SPAN}-01`, prefer: 'respond-async' } });
+  assert.is(res.status, 202, await res.clone().text());
+  const { executionId } = (await res.json()) as { executionId: string };
+  await until('the attempt’s spans exported', async () => spans.some((x) => x.traceId === trace && x.name === 'run') && spans.some((x) => x.traceId === trace && x.name === 'queued call attempt'), 20_000, 100);
+  const attempt = spans.find((x) => x.traceId === trace && x.name === 'queued call attempt')!;
+  assert.is(attempt.parentSpanId, CALLER_SPAN);
+  assert.is(attempt.attributes['cpub.call_id'], executionId);
+  assert.ok(spans.some((x) => x.traceId === trace && x.name === 'agent dispatch' && x.parentSpanId === attempt.spanId));
+});
+
 s.run();

@@ -157,7 +157,19 @@ export class InvocationService {
 
   /** One attempt of a queued call (the dispatcher's): as a call, from placement on. */
   async runQueued(fn: FunctionRow, request: CallRequest & { body: Buffer }, trigger: Trigger, callId: string, attempt: number, version?: number): Promise<RecordedCall> {
-    return this.run(fn, request, trigger, callId, attempt, version ?? (await this.d.aliases?.pick(fn, undefined, request.headers)));
+    const picked = version ?? (await this.d.aliases?.pick(fn, undefined, request.headers));
+    if (!tracingOn()) return this.run(fn, request, trigger, callId, attempt, picked);
+    // Traced: each attempt is a span of its own, in the trace of the request that queued the call (its traceparent).
+    const span = startSpan('queued call attempt', contextFrom(traceHeaders(request.headers)), { 'cpub.trigger': trigger, 'cpub.call_id': callId, 'cpub.attempt': attempt, 'cpub.function_id': fn.id, 'cpub.function': fn.name }, SpanKind.CONSUMER);
+    try {
+      const out = await this.run(fn, request, trigger, callId, attempt, picked, span);
+      span.setAttributes({ 'cpub.execution_id': out.executionId, 'http.response.status_code': out.statusCode });
+      endSpan(span, out.error?.detail);
+      return out;
+    } catch (err) {
+      endSpan(span, err instanceof Error ? err.message : String(err));
+      throw err;
+    }
   }
 
   private async admitted(caller: Caller, ref: FunctionRef, request: CallRequest): Promise<{ fn: FunctionRow; body: Buffer }> {
