@@ -2,8 +2,9 @@
 // over OTLP/HTTP (JSON) to a receiver this test runs. One call made with a caller's `traceparent` is one trace: the
 // control plane's spans (call, auth, admission, placement, agent dispatch, record) under the caller's span, the
 // agent's (agent invoke; run, and a cold start's phases) under the dispatch span, and the function's request and
-// `ctx.trace` carrying the agent's span on. The execution record keeps the trace id; a call without a traceparent
-// starts a trace of its own.
+// `ctx.trace` carrying the agent's span on. The execution record keeps the trace id, and the dashboard links it to
+// the trace UI (CPUB_TRACE_URL); a call without a traceparent starts a trace of its own; a queued call's attempts are
+// in the trace of the request that queued it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:http';
@@ -66,7 +67,7 @@ s.before(
   loud(async () => {
     const otlp = await startReceiver();
     const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100' };
-    server = await startServer({ CPUB_JOIN_TOKEN: JOIN, ...otel });
+    server = await startServer({ CPUB_JOIN_TOKEN: JOIN, CPUB_TRACE_URL: 'https://traces.example/trace/{traceId}', ...otel });
     api = client(server.url);
     await api.post('/api/auth/register', { email: 'trace@example.com', password: 'trace-password-1' });
     token = (await api.post('/api/auth/login', { email: 'trace@example.com', password: 'trace-password-1' })).body.accessToken;
@@ -129,6 +130,15 @@ s('a call with a traceparent: one trace from the caller through the control plan
   const exec = await api.get<{ execution: { traceId: string | null } }>(`/api/executions/${executionId}`, token);
   assert.is(exec.status, 200, JSON.stringify(exec.body));
   assert.is(exec.body.execution.traceId, TRACE, 'the record keeps the trace id');
+
+  // The dashboard's execution page links to the trace UI (CPUB_TRACE_URL).
+  const form = await fetch(`${server.url}/ui/login`);
+  const csrfCookie = (form.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
+  const login = await fetch(`${server.url}/ui/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie }, body: new URLSearchParams({ email: 'trace@example.com', password: 'trace-password-1', _csrf: csrf }) });
+  const cookie = [csrfCookie, ...(login.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0])].join('; ');
+  const page = await (await fetch(`${server.url}/ui/executions/${executionId}`, { headers: { cookie } })).text();
+  assert.match(page, `id="execution-trace" href="https://traces.example/trace/${TRACE}"`);
 });
 
 s('a call without a traceparent starts its own trace, which the record, the spans and the function share', async () => {

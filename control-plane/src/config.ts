@@ -113,6 +113,15 @@ export const settings = {
     help: 'how long execution records (with their logs) are kept when a function sets no executionRetention, e.g. 7d, 12h (the statistics are kept apart)',
     schema: duration.default(7 * 86_400_000),
   },
+  traceUrl: {
+    env: 'CPUB_TRACE_URL',
+    flag: 'trace-url',
+    help: 'a trace UI\'s page for one trace, with {traceId} where its id goes (e.g. http://jaeger:16686/trace/{traceId}): the dashboard links each execution to its trace',
+    schema: z
+      .url({ message: 'must be an http(s) URL' })
+      .refine((u) => /^https?:/.test(u) && u.includes('{traceId}'), 'must be an http(s) URL with {traceId} in it')
+      .optional(),
+  },
   auditRetention: {
     env: 'CPUB_AUDIT_RETENTION',
     flag: 'audit-retention',

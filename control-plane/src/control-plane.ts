@@ -143,6 +143,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats, deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), teams: new TeamsService(db.kysely), audit: new AuditService(db.kysely), tokens, quotas, aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }), canaries },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
+    traceUrl: config.traceUrl,
     sealer,
     storage: new StorageCheck(config.dataDir, db),
   });

@@ -35,6 +35,8 @@ export interface DashboardDeps {
   /** Seals a new key's secret for the one page that shows it. */
   sealer: Sealer;
   log: Logger;
+  /** CPUB_TRACE_URL: an execution's trace id links to this page, `{traceId}` replaced. */
+  traceUrl?: string | undefined;
 }
 
 /** Pages allow only our own script and styles; nothing inline, no framing. */
@@ -305,7 +307,7 @@ export function dashboardRoutes(d: DashboardDeps) {
       }
       const e = found.execution;
       const fn = await fns.get(c.get('user'), e.functionId);
-      return page(c, `Execution ${e.id.slice(0, 8)}`, <ExecutionPage e={e} fnName={fn.name} />);
+      return page(c, `Execution ${e.id.slice(0, 8)}`, <ExecutionPage e={e} fnName={fn.name} traceUrl={d.traceUrl} />);
     } catch (err) {
       if (err instanceof AppError && err.kind === 'not_found') return page(c, 'Not found', <NotFoundPage what="You have no execution with that id." />, 404);
       throw err;

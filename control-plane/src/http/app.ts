@@ -58,6 +58,8 @@ export interface AppDeps {
   http: { bodyLimit: number; corsOrigins?: string[] | undefined; trustProxy: boolean; version: string };
   /** Whether the dashboard offers registration. */
   registration: 'open' | 'closed';
+  /** CPUB_TRACE_URL: a trace UI's page, `{traceId}` in it (the dashboard links executions to their traces). */
+  traceUrl?: string | undefined;
   /** Whether the server can write its data (for /ready). */
   storage: StorageCheck;
   /** The server's AES-256-GCM sealer (the dashboard seals a new key's secret for its one showing). */
@@ -148,7 +150,7 @@ export function buildApp(d: AppDeps) {
     return c.body(await d.metrics.registry.metrics(), 200, { 'content-type': d.metrics.registry.contentType });
   });
   // The web dashboard: pages under /ui over the same services, cookie sessions with CSRF tokens.
-  app.route('/ui', dashboardRoutes({ auth: d.auth, users: d.users, fleet: d.fleet, features: d.features, registration: d.registration, trustProxy: d.http.trustProxy, sealer: d.sealer, log: d.log }));
+  app.route('/ui', dashboardRoutes({ auth: d.auth, users: d.users, fleet: d.fleet, features: d.features, registration: d.registration, trustProxy: d.http.trustProxy, sealer: d.sealer, log: d.log, traceUrl: d.traceUrl }));
   app.get('/', (c) => c.redirect('/ui/functions'));
   // /fn/* (function URLs) never reaches this app: see invocations/function-url.ts and control-plane.ts.
 

@@ -5,7 +5,7 @@ import type { AsyncCallView, ExecutionView } from '../../../../common/api-types.
 import { Badge, Notice, mib, when } from '../ui.js';
 import { Stat } from './shared.js';
 
-export const ExecutionPage: FC<{ e: ExecutionView; fnName: string }> = ({ e, fnName }) => (
+export const ExecutionPage: FC<{ e: ExecutionView; fnName: string; traceUrl?: string | undefined }> = ({ e, fnName, traceUrl }) => (
   <>
     <p class="muted">
       <a href="/ui/functions">Functions</a> / <a href={`/ui/functions/${fnName}`}>{fnName}</a> /
@@ -29,6 +29,20 @@ export const ExecutionPage: FC<{ e: ExecutionView; fnName: string }> = ({ e, fnN
       {e.callId && (
         <p>
           An attempt of async call <a href={`/ui/executions/${e.callId}`} class="mono">{e.callId}</a>
+        </p>
+      )}
+      {e.traceId && (
+        <p>
+          Trace{' '}
+          {traceUrl ? (
+            <a id="execution-trace" href={traceUrl.replace('{traceId}', e.traceId)} class="mono" rel="noopener noreferrer" target="_blank">
+              {e.traceId}
+            </a>
+          ) : (
+            <span id="execution-trace" class="mono">
+              {e.traceId}
+            </span>
+          )}
         </p>
       )}
       {e.error && <Notice kind="error">{e.error}</Notice>}
