@@ -111,21 +111,14 @@ export class InvocationService {
    * function's answer comes back with `error` set (the problem, naming the execution).
    */
   async invoke(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions): Promise<RecordedCall & { replayed?: boolean }> {
-    if (!tracingOn()) return this.invokeTraced(caller, ref, request, options);
+    if (!tracingOn()) return this.invokeIn(caller, ref, request, options);
     // Traced: the call's span, the child of the caller's traceparent when it sent one.
     const span = startSpan('call', contextFrom(traceHeaders(request.headers)), { 'cpub.trigger': options.trigger, 'url.path': request.path, 'http.request.method': request.method }, SpanKind.SERVER);
-    try {
-      const out = await this.invokeTraced(caller, ref, request, options, span);
-      span.setAttributes({ 'cpub.execution_id': out.executionId, 'http.response.status_code': out.statusCode });
-      endSpan(span, out.error?.detail);
-      return out;
-    } catch (err) {
-      endSpan(span, err instanceof Error ? err.message : String(err));
-      throw err;
-    }
+    return within(span, () => this.invokeIn(caller, ref, request, options, span));
   }
 
-  private async invokeTraced(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions, span?: Span): Promise<RecordedCall & { replayed?: boolean }> {
+  /** `invoke` with the call's span when it is traced. */
+  private async invokeIn(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions, span?: Span): Promise<RecordedCall & { replayed?: boolean }> {
     const key = options.idempotencyKey === undefined ? undefined : checkKey(options.idempotencyKey);
     const auth = span && startSpan('auth', span);
     const { fn, body } = await this.admitted(caller, ref, request).finally(() => auth?.end());
@@ -161,15 +154,7 @@ export class InvocationService {
     if (!tracingOn()) return this.run(fn, request, trigger, callId, attempt, picked);
     // Traced: each attempt is a span of its own, in the trace of the request that queued the call (its traceparent).
     const span = startSpan('queued call attempt', contextFrom(traceHeaders(request.headers)), { 'cpub.trigger': trigger, 'cpub.call_id': callId, 'cpub.attempt': attempt, 'cpub.function_id': fn.id, 'cpub.function': fn.name }, SpanKind.CONSUMER);
-    try {
-      const out = await this.run(fn, request, trigger, callId, attempt, picked, span);
-      span.setAttributes({ 'cpub.execution_id': out.executionId, 'http.response.status_code': out.statusCode });
-      endSpan(span, out.error?.detail);
-      return out;
-    } catch (err) {
-      endSpan(span, err instanceof Error ? err.message : String(err));
-      throw err;
-    }
+    return within(span, () => this.run(fn, request, trigger, callId, attempt, picked, span));
   }
 
   private async admitted(caller: Caller, ref: FunctionRef, request: CallRequest): Promise<{ fn: FunctionRow; body: Buffer }> {
@@ -340,6 +325,19 @@ export class InvocationService {
   /** Calls of the function running (holding a slot) on this replica. */
   inFlightFor(functionId: string): number {
     return this.inFlight.get(functionId) ?? 0;
+  }
+}
+
+/** Runs a traced call: its execution id and status on its span, which ends with it (an error when it failed). */
+async function within<T extends RecordedCall>(span: Span, call: () => Promise<T>): Promise<T> {
+  try {
+    const out = await call();
+    span.setAttributes({ 'cpub.execution_id': out.executionId, 'http.response.status_code': out.statusCode });
+    endSpan(span, out.error?.detail);
+    return out;
+  } catch (err) {
+    endSpan(span, err instanceof Error ? err.message : String(err));
+    throw err;
   }
 }
 
