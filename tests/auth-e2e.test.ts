@@ -39,6 +39,15 @@ function authSuite(dialect: 'sqlite' | 'postgres') {
     assert.is(r.status, 200, r.text);
     return remember(r.body);
   }
+  /** The server's count of a security event (cpub_security_events_total, on /metrics for an admin). */
+  async function securityEvents(event: string): Promise<number> {
+    const t = await login('admin@example.com', 'admin-password-1');
+    const text = (await api.get('/metrics', t.accessToken)).text;
+    const m = new RegExp(`^cpub_security_events_total\\{event="${event}"\\} (\\d+)$`, 'm').exec(text);
+    assert.ok(m, `no cpub_security_events_total{event="${event}"} on /metrics`);
+    return Number(m![1]);
+  }
+
   async function me(token: string) {
     return api.get('/api/users/me', token);
   }
@@ -152,8 +161,10 @@ function authSuite(dialect: 'sqlite' | 'postgres') {
       const r = await api.post('/api/auth/login', { email: `spray${i}@example.com`, password: 'nope-nope-nope' }, undefined, { 'x-forwarded-for': ip });
       assert.is(r.status, 401);
     }
+    const throttled = await securityEvents('login_throttled');
     const r = await api.post('/api/auth/login', { email: 'admin@example.com', password: 'admin-password-1' }, undefined, { 'x-forwarded-for': ip });
     assert.is(r.status, 429);
+    assert.is(await securityEvents('login_throttled'), throttled + 1, 'counted for alerting');
     assert.ok(Number(r.headers.get('retry-after')) > 0);
     // another address is unaffected
     await login('admin@example.com', 'admin-password-1');
@@ -171,9 +182,11 @@ function authSuite(dialect: 'sqlite' | 'postgres') {
     assert.is((await me(t2.accessToken)).status, 200);
 
     // Within the grace window, but from another address: a replay.
+    const replays = await securityEvents('refresh_reuse');
     const reuse = await api.post('/api/auth/refresh', { refreshToken: t1.refreshToken }, undefined, { 'x-forwarded-for': freshIp() });
     assert.is(reuse.status, 401);
     assert.is(reuse.body.code, 'refresh_token_reused');
+    assert.is(await securityEvents('refresh_reuse'), replays + 1, 'counted for alerting');
     assert.is((await me(t2.accessToken)).status, 401, 'newest access token after family revocation');
     assert.is((await api.post('/api/auth/refresh', { refreshToken: t2.refreshToken })).status, 401, 'newest refresh token after family revocation');
   });
@@ -334,7 +347,9 @@ function authSuite(dialect: 'sqlite' | 'postgres') {
 
     const disabled = await api.patch(`/api/users/${carolId}`, { disabled: true }, admin.accessToken);
     assert.is(disabled.body.disabled, true);
+    const presented = await securityEvents('disabled_account_token');
     assert.is((await me(carol.accessToken)).status, 401, 'disabled user’s access token');
+    assert.is(await securityEvents('disabled_account_token'), presented + 1, 'counted for alerting');
     assert.is((await api.post('/api/auth/refresh', { refreshToken: carol.refreshToken })).status, 401);
     const l = await api.post('/api/auth/login', { email: 'carol@example.com', password: 'carol-password-2' }, undefined, { 'x-forwarded-for': freshIp() });
     assert.is(l.status, 403);

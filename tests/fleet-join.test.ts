@@ -67,9 +67,12 @@ s('`cpub-server join-token` prints the token; a wrong token is refused with 401'
   const g = await run(process.execPath, [serverBin, 'join-token', '--data-dir', generated], { encoding: 'utf8', env: cleanEnv() });
   assert.match(g.stdout.trim(), /^cpj_[A-Za-z0-9_-]{32}$/);
   rmSync(generated, { recursive: true, force: true });
+  const refused = async () => Number(/^cpub_security_events_total\{event="bad_join_token"\} (\d+)$/m.exec((await api.get('/metrics', admin)).text)?.[1]);
+  const before = await refused();
   const bad = await api.post('/api/agents/register', { joinToken: 'nope', nodeId: 'aaaaaaaa-1', advertise: '127.0.0.1:1' });
   assert.is(bad.status, 401);
   assert.is(bad.body.code, 'bad_join_token');
+  assert.is(await refused(), before + 1, 'counted on /metrics for alerting');
 });
 
 s('an agent joins and shows up; the server dials it and its heartbeats keep it up', async () => {

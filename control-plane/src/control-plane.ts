@@ -79,12 +79,12 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const sessions = new Sessions(issuer, denylist);
   const hasher = createPasswordHasher();
   const userCache = new UserCache(db.kysely);
-  const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration, sealer });
+  const metrics = new Metrics(db.kysely);
+  const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration, sealer, onSecurityEvent: (e) => metrics.securityEvent(e) });
   const users = new UsersService({ db: db.kysely, hasher, sessions, userCache });
   const tokens = new TokensService(db.kysely, userCache);
   // This replica's name in the leases table: background work runs on one replica at a time.
   const leases = new Leases(db.kysely, `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`);
-  const metrics = new Metrics(db.kysely);
   const purger = new Purger(db.kysely, log, config.purgeEvery, config.executionRetention, leases, () => metrics.backgroundRun('purge'), undefined, undefined, db.recordDays, config.auditRetention);
   const folder = new RollupFolder(db.kysely, log, leases);
   const fleet = new Fleet(db.kysely, sealer, keys.joinToken, log, {
@@ -92,6 +92,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     heartbeatMs: config.heartbeat,
     downAfterMs: config.nodeTtl,
     leases,
+    onBadJoin: () => metrics.securityEvent('bad_join_token'),
   });
   // With several replicas (a shared database) artifacts are shared through the database.
   const artifacts = new ArtifactStore(config.dataDir, { maxCompressedBytes: config.artifactMaxBytes, maxUnpackedBytes: config.artifactMaxBytes * 5, maxFiles: 10_000 }, db.shared ? db.kysely : undefined, {

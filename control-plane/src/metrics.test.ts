@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectDb } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
-import { Metrics } from './metrics.js';
 import { EXECUTION_STATUSES } from '../../proto/outcomes.js';
+import { Metrics, SECURITY_EVENTS } from './metrics.js';
 
 const RULES = fileURLToPath(new URL('../../../deploy/prometheus/cpub-alerts.yml', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'cpub-metrics-'));
@@ -24,6 +24,7 @@ const VALUES: Record<string, Record<string, readonly string[]>> = {
   cpub_async_attempts_total: { result: ['succeeded', 'retry', 'failed'] },
   cpub_destination_deliveries_total: { result: ['delivered', 'retry', 'failed'] },
   cpub_build_duration_seconds: { result: ['ready', 'failed'] },
+  cpub_security_events_total: { event: SECURITY_EVENTS },
 };
 
 test.after(async () => {

@@ -6,6 +6,9 @@ import { asyncCallsRepo } from './async-calls/async-calls.repo.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Database, NodeRow } from './db/schema.js';
+import type { SecurityEvent } from './auth/auth.service.js';
+
+export const SECURITY_EVENTS: readonly SecurityEvent[] = ['refresh_reuse', 'login_throttled', 'disabled_account_token', 'bad_join_token'];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -47,10 +50,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly security = new Counter({
+    name: 'cpub_security_events_total',
+    help: 'Security events on this replica: refresh_reuse (a spent refresh token replayed: its session revoked), login_throttled, disabled_account_token (a disabled account’s access token presented), bad_join_token (an agent join refused)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
   private readonly background = new Counter({ name: 'cpub_background_runs_total', help: 'Background jobs this replica ran (one replica at a time holds each job)', labelNames: ['job'] as const, registers: [this.registry] });
 
   constructor(db: Kysely<Database>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'cpub_server_' });
+    // Every event's series from the start at 0, so that increase() sees the first one.
+    for (const event of SECURITY_EVENTS) this.security.inc({ event }, 0);
     new Gauge({
       name: 'cpub_nodes',
       help: 'Agents by status',
@@ -115,6 +127,10 @@ export class Metrics {
 
   scheduleTick(functionId: string, result: 'fired' | 'skipped' | 'missed'): void {
     this.ticks.inc({ function_id: functionId, result });
+  }
+
+  securityEvent(event: SecurityEvent): void {
+    this.security.inc({ event });
   }
 
   backgroundRun(job: string): void {

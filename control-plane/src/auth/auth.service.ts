@@ -41,7 +41,11 @@ export interface AuthServiceDeps {
   /** Seals the successor pair kept for the refresh grace window. */
   sealer: Sealer;
   now?: () => number;
+  /** Told of security events (metrics): a replayed refresh token, a throttled login, a disabled account's token. */
+  onSecurityEvent?: (event: SecurityEvent) => void;
 }
+
+export type SecurityEvent = 'refresh_reuse' | 'login_throttled' | 'disabled_account_token' | 'bad_join_token';
 
 /** A refresh token presented again this soon by the client that spent it gets the same successor pair. */
 export const REFRESH_GRACE_MS = 10_000;
@@ -111,6 +115,7 @@ export class AuthService {
     );
     if (blockedMs > 0) {
       await auditRepo.record(db, { event: 'login_throttled', clientIp: client.ip, detail: { email } }, now);
+      this.d.onSecurityEvent?.('login_throttled');
       throw RateLimited('too_many_attempts', 'too many failed logins; wait before trying again', Math.ceil(blockedMs / 1000));
     }
 
@@ -180,7 +185,10 @@ export class AuthService {
       return { denied, error: Unauthenticated('refresh_token_reused', 'this refresh token was already used; the session has been revoked, log in again') };
     });
     this.d.sessions.commitDenied(result.denied);
-    if ('error' in result && result.error) throw result.error;
+    if ('error' in result && result.error) {
+      if (result.error.code === 'refresh_token_reused') this.d.onSecurityEvent?.('refresh_reuse');
+      throw result.error;
+    }
     return result.tokens!;
   }
 
@@ -204,10 +212,17 @@ export class AuthService {
   /** Verifies an access token and loads its user; every failure is a 401. Role comes from the database. */
   async authenticate(token: string): Promise<{ principal: Principal; user: User }> {
     const claims = await this.d.issuer.verifyAccess(token);
-    if (await this.d.denylist.has(claims.jti)) throw Unauthenticated('token_revoked', 'this access token has been revoked');
+    if (await this.d.denylist.has(claims.jti)) {
+      // Disabling an account revokes its tokens: one presented after is still a disabled account's, for alerting.
+      if (this.d.onSecurityEvent && (await this.d.userCache.get(claims.sub))?.disabled_at != null) this.d.onSecurityEvent('disabled_account_token');
+      throw Unauthenticated('token_revoked', 'this access token has been revoked');
+    }
     const user = await this.d.userCache.get(claims.sub);
     if (!user) throw Unauthenticated('invalid_token', 'the access token is not valid');
-    if (user.disabled_at !== null) throw Unauthenticated('account_disabled', 'this account is disabled');
+    if (user.disabled_at !== null) {
+      this.d.onSecurityEvent?.('disabled_account_token');
+      throw Unauthenticated('account_disabled', 'this account is disabled');
+    }
     if (claims.sv !== user.session_version) throw Unauthenticated('token_revoked', 'this access token has been revoked');
     return {
       principal: { userId: user.id, email: user.email, role: user.role, jti: claims.jti, expiresAt: claims.exp * 1000 },

@@ -28,6 +28,8 @@ export interface FleetOptions {
   downAfterMs?: number;
   /** With several replicas on one database: node liveness is judged by the one holding the `liveness` lease. */
   leases?: Leases;
+  /** Told of a join with a bad token (metrics). */
+  onBadJoin?: () => void;
 }
 
 /** A node as the API shows it; the shape lives in common/api-types.ts, which the CLI reads too. */
@@ -89,6 +91,7 @@ export class Fleet {
   private turn = 0;
   private alerted = false;
   private stopped = false;
+  private readonly onBadJoin: (() => void) | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -101,6 +104,7 @@ export class Fleet {
     this.downAfterMs = opts.downAfterMs ?? 10_000;
     this.agentCa = opts.agentCa;
     this.leases = opts.leases;
+    this.onBadJoin = opts.onBadJoin;
     this.logs.setMaxListeners(0);
   }
 
@@ -120,7 +124,10 @@ export class Fleet {
 
   /** An agent joins: returns its node id and the credential it must demand on every call. */
   async register(input: { joinToken: string; nodeId: string; name?: string | undefined; advertise: string; credential?: string | undefined; tls?: boolean | undefined }): Promise<{ nodeId: string; credential: string }> {
-    if (!credentialMatches(this.joinToken, input.joinToken)) throw Unauthenticated('bad_join_token', 'the join token is not valid (see `cpub-server join-token`)');
+    if (!credentialMatches(this.joinToken, input.joinToken)) {
+      this.onBadJoin?.();
+      throw Unauthenticated('bad_join_token', 'the join token is not valid (see `cpub-server join-token`)');
+    }
     if (!ADDRESS.test(input.advertise)) throw Invalid('invalid_advertise', 'advertise must be host:port', { field: 'advertise' });
     if (!/^[A-Za-z0-9-]{8,64}$/.test(input.nodeId)) throw Invalid('invalid_node_id', 'nodeId must be 8–64 letters, digits or dashes', { field: 'nodeId' });
     // Re-joining an existing node (a restart, a new address) needs the credential it was given: the join
