@@ -24,6 +24,8 @@ export async function startTracing(service: string, env: NodeJS.ProcessEnv = pro
   const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   const disabled = /^(true|1)$/i.test(env.OTEL_SDK_DISABLED ?? '');
   if (!endpoint || disabled || sdk) return { on: sdk !== undefined, stop: async () => {} };
+  // A typo here would only lose every span in silence (the SDK logs nothing by default): refuse to start instead.
+  if (!/^https?:\/\/[^/\s]+/.test(endpoint)) throw new Error(`invalid configuration: OTEL_EXPORTER_OTLP_${env.OTEL_EXPORTER_OTLP_ENDPOINT ? '' : 'TRACES_'}ENDPOINT must be an http(s) URL such as http://127.0.0.1:4318 (got "${endpoint}")`);
   env.OTEL_METRICS_EXPORTER ??= 'none';
   env.OTEL_LOGS_EXPORTER ??= 'none';
   const { NodeSDK } = await import('@opentelemetry/sdk-node');

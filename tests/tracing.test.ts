@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, startAgentProcess, type RunningServer } from './helpers/server.js';
+import { spawnSync } from 'node:child_process';
+import { startServer, startAgentProcess, cleanEnv, serverBin, type RunningServer } from './helpers/server.js';
 import { client, type Client } from './helpers/http.js';
 import { loud, until } from './helpers/hooks.js';
 import { fnArtifact } from './helpers/agent.js';
@@ -161,6 +162,14 @@ s('a queued call (Prefer: respond-async) is traced too: its attempt in the trace
   assert.is(attempt.parentSpanId, CALLER_SPAN);
   assert.is(attempt.attributes['cpub.call_id'], executionId);
   assert.ok(spans.some((x) => x.traceId === trace && x.name === 'agent dispatch' && x.parentSpanId === attempt.spanId));
+});
+
+s('an OTLP endpoint that is not an http(s) URL stops the server at start, saying so (no spans lost in silence)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cpub-tracing-bad-'));
+  const r = spawnSync(process.execPath, [serverBin, 'start'], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL', env: cleanEnv({ CPUB_DATA_DIR: dir, CPUB_PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318' }) });
+  rmSync(dir, { recursive: true, force: true });
+  assert.is(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL');
 });
 
 s.run();
