@@ -566,3 +566,65 @@ export interface TeamUsageView {
   team: string;
   quotas: { name: string; limit: number | null; used: number }[];
 }
+
+/** An alert (GET /api/alerts): one rule's finding about one subject, while open and after (its history). */
+export interface AlertView {
+  id: string;
+  ruleId: string;
+  rule: string;
+  kind: string;
+  severity: string;
+  /** pending: seen, not held long enough to fire yet; firing; resolved. */
+  state: 'pending' | 'firing' | 'resolved';
+  summary: string;
+  /** `team/name` of the function it is about. */
+  function: string | null;
+  labels: Record<string, string>;
+  value: number;
+  threshold: number;
+  startedAt: string;
+  firedAt: string | null;
+  resolvedAt: string | null;
+  /** A silence of the caller's holds its deliveries back. */
+  silenced: boolean;
+}
+
+/** An alert rule (GET /api/alerts/rules): a built-in one (fleet-wide, changed by administrators) or a team's. */
+export interface AlertRuleView {
+  id: string;
+  name: string;
+  kind: string;
+  /** Fleet-wide (every function, nodes, security): administrators change it. */
+  fleet: boolean;
+  builtin: boolean;
+  /** `team/name` of the one function it covers; null: every function it can see. */
+  function: string | null;
+  enabled: boolean;
+  /** Every parameter in force (the kind's defaults where the rule says nothing). */
+  params: Record<string, unknown>;
+}
+
+export interface AlertChannelView {
+  id: string;
+  name: string;
+  type: 'webhook' | 'slack' | 'alertmanager' | 'email';
+  /** The URL (its query string hidden) or the email addresses. */
+  target: string;
+  fleet: boolean;
+  createdAt: string;
+  /** The newest delivery to it, if any. */
+  lastDelivery: { state: 'pending' | 'delivered' | 'failed'; attempts: number; error: string | null; at: string } | null;
+}
+
+export interface AlertSilenceView {
+  id: string;
+  fleet: boolean;
+  ruleId: string | null;
+  function: string | null;
+  kind: string | null;
+  subject: string | null;
+  comment: string;
+  createdBy: string | null;
+  createdAt: string;
+  endsAt: string;
+}

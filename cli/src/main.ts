@@ -17,6 +17,7 @@ import { keysCommands } from './commands/keys.js';
 import { nodesCommand } from './commands/nodes.js';
 import { dlqCommands } from './commands/dlq.js';
 import { schedulesCommands } from './commands/schedules.js';
+import { alertsCommands } from './commands/alerts.js';
 import { aliasesCommands } from './commands/aliases.js';
 import { canaryCommands } from './commands/canary.js';
 import { teamCommands } from './commands/team.js';
@@ -34,7 +35,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     throw err;
   });
   const ctx = makeCtx(env);
-  for (const add of [authCommands, initCommand, checkCommand, deployCommands, functionCommands, invokeCommand, observeCommands, dlqCommands, schedulesCommands, aliasesCommands, canaryCommands, envCommands, keysCommands, teamCommands, tokenCommands, nodesCommand]) add(program, ctx);
+  for (const add of [authCommands, initCommand, checkCommand, deployCommands, functionCommands, invokeCommand, observeCommands, dlqCommands, schedulesCommands, aliasesCommands, canaryCommands, envCommands, keysCommands, teamCommands, tokenCommands, nodesCommand, alertsCommands]) add(program, ctx);
   // Subcommands report usage errors the same way.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride().showHelpAfterError('(add --help for usage)');

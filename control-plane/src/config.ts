@@ -182,10 +182,31 @@ export const settings = {
     help: 'how long a replica holds an async call it runs without renewing its claim (renewed every third of it); a call whose replica died runs again after it, e.g. 30s',
     schema: duration.refine((ms) => ms >= 1000 && ms <= 600_000, 'between 1s and 10m').default(30_000),
   },
+  alertEvery: {
+    env: 'CPUB_ALERT_EVERY',
+    flag: 'alert-every',
+    help: 'how often the alert rules are evaluated (by one replica at a time), e.g. 5s',
+    schema: duration.refine((ms) => ms >= 200 && ms <= 300_000, 'between 200ms and 5m').default(5000),
+  },
+  smtpUrl: {
+    env: 'CPUB_SMTP_URL',
+    flag: 'smtp-url',
+    help: 'the SMTP server email alert channels send through, e.g. smtps://alerts%40example.com:password@smtp.example.com:465 (smtp:// upgrades with STARTTLS when the server offers it)',
+    schema: z
+      .string()
+      .refine((u) => /^smtps?:\/\/[^/]+/.test(u), 'must be an smtp:// or smtps:// URL')
+      .optional(),
+  },
+  smtpFrom: {
+    env: 'CPUB_SMTP_FROM',
+    flag: 'smtp-from',
+    help: 'the From address of alert emails',
+    schema: z.string().min(3).max(200).default('ContainerPub alerts <alerts@localhost>'),
+  },
   destinationAllow: {
     env: 'CPUB_DESTINATION_ALLOW',
     flag: 'destination-allow',
-    help: 'comma-separated addresses, CIDRs or host names async-call destinations may reach although they are loopback, link-local or private (e.g. 10.0.0.0/8,hooks.internal)',
+    help: 'comma-separated addresses, CIDRs or host names async-call destinations and alert channels may reach although they are loopback, link-local or private (e.g. 10.0.0.0/8,hooks.internal)',
     schema: z
       .string()
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))

@@ -56,6 +56,12 @@ import { Fleet } from './fleet/fleet.service.js';
 import { buildApp, type App } from './http/app.js';
 import { StorageCheck } from './http/storage-check.js';
 import { VERSION } from '../../common/version.js';
+import { AlertEvaluator } from './alerts/evaluator.js';
+import { AlertNotifier } from './alerts/notifier.js';
+import { AlertsService } from './alerts/alerts.service.js';
+import { SecurityEvents } from './alerts/security-events.js';
+import { createTransport } from 'nodemailer';
+import type { SecurityEvent } from './auth/auth.service.js';
 
 export interface ControlPlane {
   app: App;
@@ -80,7 +86,13 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const hasher = createPasswordHasher();
   const userCache = new UserCache(db.kysely);
   const metrics = new Metrics(db.kysely);
-  const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration, sealer, onSecurityEvent: (e) => metrics.securityEvent(e) });
+  // Security events count on /metrics and are kept for the security alert rules (which look at once).
+  const securityEvents = new SecurityEvents(db.kysely, log, () => evaluator.wake());
+  const securityEvent = (event: SecurityEvent, subject: string) => {
+    metrics.securityEvent(event);
+    securityEvents.record(event, subject);
+  };
+  const auth = new AuthService({ db: db.kysely, hasher, issuer, sessions, denylist, userCache, registration: config.registration, sealer, onSecurityEvent: securityEvent });
   const users = new UsersService({ db: db.kysely, hasher, sessions, userCache });
   const tokens = new TokensService(db.kysely, userCache);
   // This replica's name in the leases table: background work runs on one replica at a time.
@@ -92,7 +104,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     heartbeatMs: config.heartbeat,
     downAfterMs: config.nodeTtl,
     leases,
-    onBadJoin: () => metrics.securityEvent('bad_join_token'),
+    onBadJoin: (who) => securityEvent('bad_join_token', who),
   });
   // With several replicas (a shared database) artifacts are shared through the database.
   const artifacts = new ArtifactStore(config.dataDir, { maxCompressedBytes: config.artifactMaxBytes, maxUnpackedBytes: config.artifactMaxBytes * 5, maxFiles: 10_000 }, db.shared ? db.kysely : undefined, {
@@ -134,6 +146,12 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   // One replica at a time fires schedules (the `schedules` lease); each tick is an async call.
   const scheduler = new Scheduler(db.kysely, queue, log, leases, { onTick: (s, result) => metrics.scheduleTick(s.function_id, result) });
   const executions = new ExecutionsService(db.kysely, functions);
+  // One replica at a time evaluates the alert rules (the `alerts` lease) and sends what they find (`alert-deliveries`).
+  const publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  const mail = config.smtpUrl ? { transport: createTransport({ url: config.smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 10_000 }), from: config.smtpFrom } : undefined;
+  const notifier = new AlertNotifier(db.kysely, sealer, guard, log, leases, { mail, onDelivered: (type, result) => metrics.alertDelivery(type, result) });
+  const evaluator: AlertEvaluator = new AlertEvaluator(db.kysely, log, leases, { everyMs: config.alertEvery, baseUrl: publicUrl, onDeliveries: () => notifier.wake(), onTransition: (rule, to) => metrics.alertTransition(rule.kind, to) });
+  const alerts = new AlertsService({ db: db.kysely, functions, sealer, guard, notifier: () => notifier, smtp: !!mail, baseUrl: publicUrl });
   const app = buildApp({
     log,
     db,
@@ -141,7 +159,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
     users,
     fleet,
     metrics: { registry: metrics.registry, token: config.metricsToken },
-    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats, deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), teams: new TeamsService(db.kysely), audit: new AuditService(db.kysely), tokens, quotas, aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }), canaries },
+    features: { functions, deployments, invocations, executions, env, keys: apiKeys, liveLogs: fleet.logs, stats, deadLetters: new DeadLettersService(db.kysely, functions, queue), schedules: new SchedulesService(db.kysely, functions, () => scheduler.wake()), destinationSecrets: new DestinationSecrets(db.kysely, functions, sealer), teams: new TeamsService(db.kysely), audit: new AuditService(db.kysely), tokens, quotas, aliases, scaling: new ScalingService({ db: db.kysely, functions, calls: invocations, liveVersions: (fn) => aliases.liveVersions(fn), floors: floors.states }), canaries, alerts },
     http: { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, version: VERSION },
     registration: config.registration,
     traceUrl: config.traceUrl,
@@ -168,6 +186,8 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
       deliverer.start();
       floors.start();
       canaries.startJudging();
+      evaluator.start();
+      notifier.start();
       // Function URLs go to their own handler (the hot path); everything else to the Hono app.
       const api = getRequestListener(app.fetch, { hostname: config.host });
       const fnUrl = functionUrlHandler({ invocations, log });
@@ -209,6 +229,9 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
         fleet.stop();
         await recorder.settle(5000);
         await deliverer.stop();
+        await securityEvents.stop();
+        await evaluator.stop();
+        await notifier.stop();
         await purger.stop();
         await folder.stop();
         await denylist.stop();

@@ -50,6 +50,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly alertTransitions = new Counter({
+    name: 'cpub_alert_transitions_total',
+    help: 'Alerts that fired or resolved, by rule kind (counted by the replica evaluating the rules)',
+    labelNames: ['kind', 'state'] as const,
+    registers: [this.registry],
+  });
+  private readonly alertDeliveries = new Counter({
+    name: 'cpub_alert_deliveries_total',
+    help: 'Alert delivery attempts by channel type and result (delivered, retry, failed: after its last attempt)',
+    labelNames: ['type', 'result'] as const,
+    registers: [this.registry],
+  });
   private readonly security = new Counter({
     name: 'cpub_security_events_total',
     help: 'Security events on this replica: refresh_reuse (a spent refresh token replayed: its session revoked), login_throttled, disabled_account_token (a disabled account’s access token presented), bad_join_token (an agent join refused)',
@@ -131,6 +143,14 @@ export class Metrics {
 
   securityEvent(event: SecurityEvent): void {
     this.security.inc({ event });
+  }
+
+  alertTransition(kind: string, state: 'firing' | 'resolved'): void {
+    this.alertTransitions.inc({ kind, state });
+  }
+
+  alertDelivery(type: string, result: 'delivered' | 'retry' | 'failed'): void {
+    this.alertDeliveries.inc({ type, result });
   }
 
   backgroundRun(job: string): void {

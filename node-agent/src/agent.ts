@@ -1,6 +1,6 @@
 // Wires the agent from its configuration: Podman → host probe → runtime image → pools → gRPC server.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { totalmem, cpus } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
@@ -89,6 +89,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       limitNotes: doctor.limitNotes,
       runtimeImage: doctor.runtimeImage!,
       capacity: { memoryBytes: config.maxMemory ?? Math.floor(totalmem() * 0.75), cpus: cpus().length, maxContainers: config.maxContainers },
+      storageDir: info.storageDir && existsSync(info.storageDir) ? info.storageDir : config.dataDir,
     };
     let svc: AgentService | undefined;
     pools = new Pools(runtime, {

@@ -42,7 +42,8 @@ export interface AuthServiceDeps {
   sealer: Sealer;
   now?: () => number;
   /** Told of security events (metrics): a replayed refresh token, a throttled login, a disabled account's token. */
-  onSecurityEvent?: (event: SecurityEvent) => void;
+  /** `subject`: whose — an account (its email), an address. */
+  onSecurityEvent?: (event: SecurityEvent, subject: string) => void;
 }
 
 export type SecurityEvent = 'refresh_reuse' | 'login_throttled' | 'disabled_account_token' | 'bad_join_token';
@@ -109,13 +110,12 @@ export class AuthService {
     const addressKey = client.ip ? throttleKeys.address(client.ip) : undefined;
     const now = this.now();
     // Counted before the password is checked, so parallel guesses cannot outrun the limit.
-    const blockedMs = Math.max(
-      await loginThrottle.attempt(db, accountKey, ACCOUNT_POLICY, now),
-      addressKey ? await loginThrottle.attempt(db, addressKey, ADDRESS_POLICY, now) : 0,
-    );
+    const accountMs = await loginThrottle.attempt(db, accountKey, ACCOUNT_POLICY, now);
+    const addressMs = addressKey ? await loginThrottle.attempt(db, addressKey, ADDRESS_POLICY, now) : 0;
+    const blockedMs = Math.max(accountMs, addressMs);
     if (blockedMs > 0) {
       await auditRepo.record(db, { event: 'login_throttled', clientIp: client.ip, detail: { email } }, now);
-      this.d.onSecurityEvent?.('login_throttled');
+      this.d.onSecurityEvent?.('login_throttled', accountMs > 0 ? `account ${email}` : `address ${client.ip}`);
       throw RateLimited('too_many_attempts', 'too many failed logins; wait before trying again', Math.ceil(blockedMs / 1000));
     }
 
@@ -182,11 +182,14 @@ export class AuthService {
       // Spent (or revoked on its own): someone is replaying a token. Kill the family, including its newest tokens.
       const denied = await this.d.sessions.revokeFamily(tx, row.family_id, 'refresh_reuse', now);
       await auditRepo.record(tx, { event: 'refresh_reuse_detected', subjectId: row.user_id, clientIp: client.ip, detail: { family: row.family_id } }, now);
-      return { denied, error: Unauthenticated('refresh_token_reused', 'this refresh token was already used; the session has been revoked, log in again') };
+      return { denied, error: Unauthenticated('refresh_token_reused', 'this refresh token was already used; the session has been revoked, log in again'), userId: row.user_id as string };
     });
     this.d.sessions.commitDenied(result.denied);
     if ('error' in result && result.error) {
-      if (result.error.code === 'refresh_token_reused') this.d.onSecurityEvent?.('refresh_reuse');
+      if (result.error.code === 'refresh_token_reused' && this.d.onSecurityEvent && 'userId' in result && result.userId) {
+        const who = await this.d.userCache.get(result.userId).catch(() => undefined);
+        this.d.onSecurityEvent('refresh_reuse', `account ${who?.email ?? result.userId}${client.ip ? ` from ${client.ip}` : ''}`);
+      }
       throw result.error;
     }
     return result.tokens!;
@@ -214,13 +217,14 @@ export class AuthService {
     const claims = await this.d.issuer.verifyAccess(token);
     if (await this.d.denylist.has(claims.jti)) {
       // Disabling an account revokes its tokens: one presented after is still a disabled account's, for alerting.
-      if (this.d.onSecurityEvent && (await this.d.userCache.get(claims.sub))?.disabled_at != null) this.d.onSecurityEvent('disabled_account_token');
+      const holder = this.d.onSecurityEvent ? await this.d.userCache.get(claims.sub) : undefined;
+      if (holder && holder.disabled_at != null) this.d.onSecurityEvent!('disabled_account_token', `account ${holder.email}`);
       throw Unauthenticated('token_revoked', 'this access token has been revoked');
     }
     const user = await this.d.userCache.get(claims.sub);
     if (!user) throw Unauthenticated('invalid_token', 'the access token is not valid');
     if (user.disabled_at !== null) {
-      this.d.onSecurityEvent?.('disabled_account_token');
+      this.d.onSecurityEvent?.('disabled_account_token', `account ${user.email}`);
       throw Unauthenticated('account_disabled', 'this account is disabled');
     }
     if (claims.sv !== user.session_version) throw Unauthenticated('token_revoked', 'this access token has been revoked');

@@ -23,6 +23,7 @@ import * as m0020 from './migrations/0020-alias-floors.js';
 import * as m0021 from './migrations/0021-teams.js';
 import * as m0022 from './migrations/0022-access-tokens.js';
 import * as m0023 from './migrations/0023-rate-limits.js';
+import * as m0024 from './migrations/0024-alerts.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -48,6 +49,7 @@ const migrations = {
   '0021-teams': m0021,
   '0022-access-tokens': m0022,
   '0023-rate-limits': m0023,
+  '0024-alerts': m0024,
 };
 
 export type MigrationName = keyof typeof migrations;

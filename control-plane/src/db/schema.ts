@@ -1,6 +1,7 @@
 // The database schema as Kysely types. Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite).
 import type { Generated, Insertable, Selectable } from 'kysely';
 import type { Trigger } from '../../../common/api-types.js';
+import type { AlertTables } from '../alerts/alerts.schema.js';
 
 export interface UsersTable {
   id: string;
@@ -175,6 +176,9 @@ export interface NodesTable {
   rootless: Generated<number>;
   agent_version: Generated<string>;
   memory_used_bytes: Generated<number>;
+  /** The container storage's file system, from the last heartbeat (0: not reported). */
+  disk_bytes: Generated<number>;
+  disk_used_bytes: Generated<number>;
   /** Memory limits of the node's containers (what placement packs by). */
   memory_reserved_bytes: Generated<number>;
   /** JSON: [{functionId, version, idle, busy}] from the last heartbeat. */
@@ -498,7 +502,7 @@ export interface DestinationDeliveriesTable {
   finished_at: number | null;
 }
 
-export interface Database {
+export interface Database extends AlertTables {
   users: UsersTable;
   teams: TeamsTable;
   team_members: TeamMembersTable;

@@ -8,7 +8,7 @@ import type { Insertable } from 'kysely';
 import type { ExecutionLogsTable, ExecutionsTable } from '../db/schema.js';
 import type { Batch, Db } from '../db/connect.js';
 import type { Logger } from '../../../common/logger.js';
-import { ROLLUP_KEY, ROLLUP_SUMS, rollupRows, type RolledCall } from '../stats/rollups.js';
+import { RECENT, ROLLUP_KEY, ROLLUP_SUMS, rollupRows, type RolledCall } from '../stats/rollups.js';
 import { mergeEncoded } from '../stats/histogram.js';
 import { timeOfId } from './records.js';
 
@@ -136,5 +136,6 @@ function toBatch(writes: CallWrite[]): Batch {
     if (w.record) records.push(w.record);
     if (w.logs) logs.push(w.logs);
   }
-  return { inserts: [records, logs], merges: rollupRows(writes.map((w) => w.call)) };
+  const calls = writes.map((w) => w.call);
+  return { inserts: [records, logs], merges: [...rollupRows(calls), ...rollupRows(calls, RECENT)] };
 }

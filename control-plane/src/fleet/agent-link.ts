@@ -289,7 +289,7 @@ export class AgentLink {
       if (w.floor > 0) this.floors.set(`${w.functionId}@${w.version}`, w.floor);
     }
     const warm = h.warm.filter((w) => w.idle + w.busy + w.floor > 0).map((w) => ({ functionId: w.functionId, version: w.version, idle: w.idle, busy: w.busy, floor: w.floor, keepAliveMs: w.keepAliveMs, prewarmMs: w.prewarmMs, learned: w.learned }));
-    this.events.onHeartbeat(epoch, { containers: this.containers, inFlight: u?.inFlight ?? 0, memoryBytes: Number(u?.memoryBytes ?? 0), reservedBytes: this.reservedBytes, warm }, h.draining);
+    this.events.onHeartbeat(epoch, { containers: this.containers, inFlight: u?.inFlight ?? 0, memoryBytes: Number(u?.memoryBytes ?? 0), reservedBytes: this.reservedBytes, diskBytes: Number(u?.diskBytes ?? 0), diskUsedBytes: Number(u?.diskUsedBytes ?? 0), warm }, h.draining);
   }
 
   /** Asks the agent to finish its calls and take no new ones (`undo`: take calls again). */

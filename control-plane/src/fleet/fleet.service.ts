@@ -28,8 +28,8 @@ export interface FleetOptions {
   downAfterMs?: number;
   /** With several replicas on one database: node liveness is judged by the one holding the `liveness` lease. */
   leases?: Leases;
-  /** Told of a join with a bad token (metrics). */
-  onBadJoin?: () => void;
+  /** Told of a join with a bad token (metrics, alerts): who tried (the node's name and address). */
+  onBadJoin?: (who: string) => void;
 }
 
 /** A node as the API shows it; the shape lives in common/api-types.ts, which the CLI reads too. */
@@ -91,7 +91,7 @@ export class Fleet {
   private turn = 0;
   private alerted = false;
   private stopped = false;
-  private readonly onBadJoin: (() => void) | undefined;
+  private readonly onBadJoin: ((who: string) => void) | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -125,7 +125,7 @@ export class Fleet {
   /** An agent joins: returns its node id and the credential it must demand on every call. */
   async register(input: { joinToken: string; nodeId: string; name?: string | undefined; advertise: string; credential?: string | undefined; tls?: boolean | undefined }): Promise<{ nodeId: string; credential: string }> {
     if (!credentialMatches(this.joinToken, input.joinToken)) {
-      this.onBadJoin?.();
+      this.onBadJoin?.(`node ${input.name ?? input.nodeId} at ${input.advertise}`);
       throw Unauthenticated('bad_join_token', 'the join token is not valid (see `cpub-server join-token`)');
     }
     if (!ADDRESS.test(input.advertise)) throw Invalid('invalid_advertise', 'advertise must be host:port', { field: 'advertise' });

@@ -22,6 +22,8 @@ export interface NodeUsage {
   inFlight: number;
   memoryBytes: number;
   reservedBytes: number;
+  diskBytes?: number;
+  diskUsedBytes?: number;
   warm: { functionId: string; version: number; idle: number; busy: number; floor: number; keepAliveMs: number; prewarmMs: number; learned: boolean }[];
 }
 
@@ -90,6 +92,8 @@ export const nodesRepo = {
         in_flight: usage.inFlight,
         memory_used_bytes: usage.memoryBytes,
         memory_reserved_bytes: usage.reservedBytes,
+        disk_bytes: usage.diskBytes ?? 0,
+        disk_used_bytes: usage.diskUsedBytes ?? 0,
         warm: JSON.stringify(usage.warm),
         status: draining ? (usage.inFlight === 0 ? 'drained' : 'draining') : 'up',
         updated_at: now,

@@ -35,6 +35,7 @@ import { schedulesRoutes } from '../async-calls/schedules.routes.js';
 import { aliasesRoutes } from '../aliases/aliases.routes.js';
 import { scalingRoutes } from '../scheduling/scaling.routes.js';
 import { canariesRoutes } from '../canaries/canaries.routes.js';
+import { alertsRoutes } from '../alerts/alerts.routes.js';
 import { destinationSecretRoutes } from '../async-calls/destination-secrets.js';
 import { envRoutes } from '../env/env.routes.js';
 import { statsRoutes } from '../stats/stats.routes.js';
@@ -125,6 +126,7 @@ export function buildApp(d: AppDeps) {
   app.route('/api', teamsRoutes(f.teams, user));
   app.route('/api', quotasRoutes(f.quotas, user));
   app.route('/api', auditRoutes(f.audit, user));
+  app.route('/api', alertsRoutes(f.alerts, user));
   app.route('/api/functions', functionsRoutes(f.functions, user));
   app.route('/api/functions', deploymentsRoutes(f.deployments, user));
   // Calls take the owner's access token or an API key of the function: the pipeline checks which (no `user` here).

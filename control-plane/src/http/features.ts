@@ -1,4 +1,5 @@
 // The services of the function features, as the HTTP app and the dashboard take them (wired in control-plane.ts).
+import type { AlertsService } from '../alerts/alerts.service.js';
 import type { EventEmitter } from 'node:events';
 import type { FunctionsService } from '../functions/functions.service.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
@@ -32,6 +33,7 @@ export interface Features {
   aliases: AliasesService;
   scaling: ScalingService;
   canaries: CanariesService;
+  alerts: AlertsService;
   teams: TeamsService;
   audit: AuditService;
   tokens: TokensService;

@@ -11,7 +11,7 @@ import { purgeIdempotencyKeys } from '../invocations/idempotency.js';
 import { deliveriesRepo } from '../async-calls/destination-deliveries.repo.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import { statsRepo } from '../stats/stats.repo.js';
-import { MINUTE, ROLLUP_RETENTION, SIZES } from '../stats/rollups.js';
+import { MINUTE, RECENT, RECENT_RETENTION, ROLLUP_RETENTION, SIZES } from '../stats/rollups.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { tokenStore } from '../auth/token-store.repo.js';
@@ -91,6 +91,7 @@ export class Purger {
       // Async calls, once finished, are kept as long as the records of their attempts.
       executions += await asyncCallsRepo.purgeFinished(this.db, f.id, now - (f.retentionMs ?? this.executionRetentionMs));
       for (const size of SIZES) rollups += await statsRepo.purge(this.db, f.id, size, rollupsBefore(size));
+      rollups += await statsRepo.purge(this.db, f.id, RECENT, now - RECENT_RETENTION);
     }
     for (const id of deleted) {
       await drain(id, Number.MAX_SAFE_INTEGER);

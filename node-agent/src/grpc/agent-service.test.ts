@@ -35,6 +35,7 @@ const facts: NodeFacts = {
   limitNotes: [],
   runtimeImage: 'localhost/containerpub/runtime-node:test',
   capacity: { memoryBytes: 2 ** 32, cpus: 2, maxContainers: 10 },
+  storageDir: '/',
 };
 
 /** An agent service (pools, gRPC server on `<dir>/agent-N.sock`) over the test's fake runtime, and a client. */

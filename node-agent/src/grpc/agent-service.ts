@@ -1,7 +1,7 @@
 // The Agent gRPC service: turns Build, Invoke, Remove, Watch, Drain and Info into work on the pools and the
 // container runtime. Handlers translate messages; errors leave as kinds and codes (proto/errors.ts).
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { agentServiceDefinition } from '../../../proto/loader.js';
@@ -39,6 +39,8 @@ export interface NodeFacts {
   limitNotes: string[];
   runtimeImage: string;
   capacity: { memoryBytes: number; cpus: number; maxContainers: number };
+  /** The container storage's folder: its file system's fill is in the heartbeats (disk alerts). */
+  storageDir: string;
 }
 
 export interface AgentServiceDeps {
@@ -125,7 +127,22 @@ export class AgentService {
       memoryBytes: samples.reduce((n, s) => n + s.memoryBytes, 0),
       memoryReservedBytes: this.d.pools.reservedBytes(),
       cpuPercent: Math.round(cpuPercent * 10) / 10,
+      ...this.disk(now),
     };
+  }
+
+  private diskAt: { atMs: number; diskBytes: number; diskUsedBytes: number } | undefined;
+  /** The storage's file system, looked at every 10 s at most. */
+  private disk(now: number): { diskBytes: number; diskUsedBytes: number } {
+    if (!this.diskAt || now - this.diskAt.atMs >= 10_000) {
+      try {
+        const s = statfsSync(this.d.facts.storageDir);
+        this.diskAt = { atMs: now, diskBytes: s.blocks * s.bsize, diskUsedBytes: (s.blocks - s.bavail) * s.bsize };
+      } catch {
+        this.diskAt = { atMs: now, diskBytes: 0, diskUsedBytes: 0 };
+      }
+    }
+    return { diskBytes: this.diskAt.diskBytes, diskUsedBytes: this.diskAt.diskUsedBytes };
   }
 
   private info() {

@@ -52,6 +52,8 @@ export interface EngineInfo {
   ociRuntime: string;
   cgroupVersion: string;
   rootless: boolean;
+  /** Where the engine keeps images and containers (its graph root), when it says. */
+  storageDir?: string | undefined;
 }
 
 export interface ContainerState {

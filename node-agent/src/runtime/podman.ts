@@ -20,12 +20,13 @@ export class PodmanRuntime implements ContainerRuntime {
 
   async info(): Promise<EngineInfo> {
     const [version, info] = await Promise.all([this.docker.version(), this.docker.info()]);
-    const i = info as { CgroupVersion?: string; DefaultRuntime?: string; SecurityOptions?: string[] };
+    const i = info as { CgroupVersion?: string; DefaultRuntime?: string; SecurityOptions?: string[]; DockerRootDir?: string };
     return {
       version: version.Version,
       ociRuntime: i.DefaultRuntime ?? 'unknown',
       cgroupVersion: i.CgroupVersion ?? 'unknown',
       rootless: (i.SecurityOptions ?? []).some((o) => o.includes('rootless')),
+      storageDir: i.DockerRootDir,
     };
   }
 

@@ -11,6 +11,11 @@ export interface Usage {
    * Memory limits of every container on the node (warm, starting, prewarmed stems): what placement packs by.
    */
   'memoryReservedBytes'?: (number | string | Long);
+  /**
+   * The file system of the container storage (Podman's graph root): size and bytes in use.
+   */
+  'diskBytes'?: (number | string | Long);
+  'diskUsedBytes'?: (number | string | Long);
 }
 
 export interface Usage__Output {
@@ -22,4 +27,9 @@ export interface Usage__Output {
    * Memory limits of every container on the node (warm, starting, prewarmed stems): what placement packs by.
    */
   'memoryReservedBytes': (number);
+  /**
+   * The file system of the container storage (Podman's graph root): size and bytes in use.
+   */
+  'diskBytes': (number);
+  'diskUsedBytes': (number);
 }
