@@ -18,7 +18,7 @@ export const fleetCases: StoreCases = (s) => {
     assert.equal(b, {
       id: 'n-b', name: 'beta', advertise: '10.0.0.2:7000', credential_sealed: 'b1', tls: 1, status: 'down', epoch: null, last_heartbeat_at: null,
       memory_bytes: 0, cpus: 0, max_containers: 0, containers: 0, in_flight: 0, limits_enforced: 0, limit_notes: '', rootless: 0, agent_version: '',
-      memory_used_bytes: 0, memory_reserved_bytes: 0, warm: '[]', created_at: NOW + 1, updated_at: NOW + 1,
+      memory_used_bytes: 0, memory_reserved_bytes: 0, disk_bytes: 0, disk_used_bytes: 0, warm: '[]', created_at: NOW + 1, updated_at: NOW + 1,
     });
     assert.ok(await nodesRepo.setStatus(db.kysely, 'n-b', 'up', NOW + 2));
     await nodesRepo.upsert(db.kysely, { id: 'n-b', name: 'beta2', advertise: '10.0.0.2:7001', credentialSealed: 'b2', tls: false }, NOW + 10);

@@ -10,7 +10,7 @@ import type { CallWrite, ExecutionWriter } from './execution-writer.js';
 import { CallRecorder } from './call-recorder.js';
 
 const groups: number[] = [];
-const db = { kysely: {}, recordDays: { ensure: async () => {} }, batchWriter: () => async (b: Batch) => void groups.push(b.merges.length) } as unknown as Db;
+const db = { kysely: {}, recordDays: { ensure: async () => {} }, batchWriter: () => async (b: Batch) => void groups.push(b.merges.filter((m) => m.size_ms === 60_000).length) } as unknown as Db;
 const recorder = new CallRecorder(db, {} as Logger);
 const writer = (recorder as unknown as { writer: ExecutionWriter }).writer;
 let version = 0;

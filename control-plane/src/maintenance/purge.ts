@@ -3,6 +3,7 @@
 // of a deleted function's), and rollups past theirs. Records go in small batches, each its own short
 // transaction, with a pause between them: calls' writes never wait behind the purge for more than one batch.
 // With several replicas on one database, the one holding the `purge` lease runs it; another takes over when it stops.
+import { alertsRepo } from '../alerts/alerts.repo.js';
 import { auditRepo } from '../audit/audit.repo.js';
 import { keysRepo } from '../keys/keys.repo.js';
 import { executionsRepo } from '../executions/executions.repo.js';
@@ -111,10 +112,13 @@ export class Purger {
         const idempotencyKeys = await purgeIdempotencyKeys(this.db, now);
         // Deliveries finished (delivered, or failed for good) are kept as long as the server keeps records.
         const deliveries = await deliveriesRepo.purgeFinished(this.db, now - this.executionRetentionMs);
+        // Alert history (resolved alerts, sent deliveries, ended silences) as long as the audit trail; security
+        // events once no rule's window can reach them.
+        const alertRows = await alertsRepo.purge(this.db, now - this.auditRetentionMs, now - DAY);
         const { executions, rollups, longestBatchMs } = await this.purgeRecords(now);
         let audit = 0;
         for (let n = this.batch; n >= this.batch; audit += n) n = await auditRepo.purge(this.db, now - this.auditRetentionMs, this.batch);
-        if (t.denylist + t.refresh + throttle + signatures + idempotencyKeys + deliveries + executions + rollups + audit > 0) this.log.info({ ...t, throttle, signatures, idempotencyKeys, deliveries, executions, rollups, audit, longestBatchMs, ms: Math.round(performance.now() - t0) }, 'purged expired rows');
+        if (t.denylist + t.refresh + throttle + signatures + idempotencyKeys + deliveries + alertRows + executions + rollups + audit > 0) this.log.info({ ...t, throttle, signatures, idempotencyKeys, deliveries, alertRows, executions, rollups, audit, longestBatchMs, ms: Math.round(performance.now() - t0) }, 'purged expired rows');
         this.onRun?.();
       } catch (err) {
         this.log.warn({ err }, 'purge failed; will retry');
