@@ -389,6 +389,36 @@ s('a function’s page cannot reach the dashboard: its cookies are dropped and i
   assert.not.match(res.headers.get('content-security-policy') ?? '', /allow-same-origin/);
 });
 
+s('alerts: a security alert raises a banner on every page; the alerts page lists it, and silencing it clears the banner', async () => {
+  for (let i = 0; i < 7; i++) await api.post('/api/auth/login', { email: 'nobody@example.com', password: 'wrong-password-x' });
+  await until(
+    'the banner',
+    async () => {
+      await page.goto(`${server.url}/ui/functions`);
+      return (await page.locator('#alert-banner').count()) > 0 && (await page.locator('#alert-banner').innerText()).includes('logins throttled');
+    },
+    20_000,
+    500,
+  );
+  const banner = await page.locator('#alert-banner').innerText();
+  assert.match(banner, /\d+ alerts? firing: .*logins throttled after repeated failures \(account nobody@example\.com\)/, banner);
+  await page.locator('#alert-banner a').click();
+  await page.waitForURL(/\/ui\/alerts$/);
+  // The team's view: its own functions' alerts (earlier cases left a failing canary and dead letters), not the fleet's.
+  assert.match(await page.locator('#alerts-open').innerText(), /dead-lettered/);
+  assert.not.match(await page.locator('#alerts-open').innerText(), /Logins throttled/);
+  await page.getByRole('link', { name: 'Fleet view' }).click();
+  await page.waitForURL(/\/ui\/alerts\?fleet=1$/);
+  assert.match(await page.locator('#alerts-open').innerText(), /Logins throttled/);
+  assert.match(await page.locator('#alert-rules').innerText(), /builtin:error-rate/);
+  await shot('alerts');
+  await page.getByRole('button', { name: 'Silence Logins throttled for an hour' }).click();
+  await page.waitForURL(/\/ui\/alerts\?fleet=1$/);
+  assert.match(await page.locator('#alerts-open').innerText(), /silenced/);
+  assert.match(await page.locator('#alert-silences').innerText(), /rule=builtin:login-throttled/);
+  assert.not.match(await page.locator('#alert-banner').innerText(), /logins throttled/, 'a silenced alert leaves the banner');
+});
+
 s('a narrow window: the pages still fit, with the main navigation reachable', async () => {
   await page.setViewportSize({ width: 380, height: 800 });
   await page.goto(`${server.url}/ui/functions/web`);

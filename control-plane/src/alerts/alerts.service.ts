@@ -12,7 +12,7 @@ import type { Sealer } from '../secrets/crypto.js';
 import { newDestinationSecret, type AddressGuard } from '../async-calls/destinations.js';
 import { alertsRepo, type AlertRow, type ChannelRow, type SilenceRow } from './alerts.repo.js';
 import { effectiveRules, silences } from './evaluator.js';
-import { BUILTIN_RULES, isFunctionKind, paramsOf, type RuleKind, type RuleParams } from './rules.js';
+import { BUILTIN_RULES, isFunctionKind, KIND_FIELDS, paramsOf, type RuleKind, type RuleParams } from './rules.js';
 import { sealContext, type AlertNotifier } from './notifier.js';
 import { amAlert, amGroup } from './payload.js';
 import type * as api from '../../../common/api-types.js';
@@ -129,7 +129,7 @@ export class AlertsService {
       builtin: r.builtin,
       function: r.functionId ? (names.get(r.functionId) ?? null) : null,
       enabled: r.enabled,
-      params: Object.fromEntries(Object.entries(r.params).filter(([k, v]) => v !== undefined && (k !== 'event' || r.kind === 'security'))),
+      params: Object.fromEntries(KIND_FIELDS[r.kind].map((k) => [k, (r.params as Record<string, unknown>)[k]])),
     }));
   }
 

@@ -50,6 +50,24 @@ export const KIND_DEFAULTS: Record<RuleKind, Params> = {
   security: { ...BASE, threshold: 1, windowSec: 300, event: 'refresh_reuse', severity: 'critical' },
 };
 
+/** The parameters each kind reads (what the API shows of a rule). */
+const RATE = ['threshold', 'windowSec', 'minCalls', 'forSec', 'clearSec', 'severity'];
+const COUNT = ['threshold', 'windowSec', 'forSec', 'clearSec', 'severity'];
+const STATE = ['threshold', 'forSec', 'clearSec', 'severity'];
+export const KIND_FIELDS: Record<RuleKind, string[]> = {
+  error_rate: RATE,
+  cold_start_rate: RATE,
+  latency_p95: [...RATE, 'factor', 'minDeltaMs'],
+  oom: COUNT,
+  dead_letters: COUNT,
+  build_failed: COUNT,
+  security: [...COUNT, 'event'],
+  queue_age: STATE,
+  node_down: ['forSec', 'clearSec', 'severity'],
+  node_memory: STATE,
+  node_disk: STATE,
+};
+
 /** Kinds whose value is a count or a state: they fire at the threshold and clear below it, not at 80 % of it. */
 const COUNTED = new Set<RuleKind>(['oom', 'dead_letters', 'build_failed', 'node_down', 'security']);
 

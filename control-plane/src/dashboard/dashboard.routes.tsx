@@ -22,6 +22,7 @@ import { KeyName } from '../keys/keys.routes.js';
 import { InvokeBody } from '../invocations/invoke.routes.js';
 import { CSS, JS, Layout } from './ui.js';
 import { functionActions } from './function-actions.js';
+import { alertsUi, firingNow } from './alerts.ui.js';
 import { AccountPage, AuditPage, AsyncCallPage, ExecutionPage, FleetPage, FunctionPage, FunctionsPage, LoginPage, NotFoundPage, type FunctionPageData, type FunctionRowView } from './pages/index.js';
 
 export interface DashboardDeps {
@@ -68,15 +69,17 @@ export function dashboardRoutes(d: DashboardDeps) {
   app.get('/assets/app.css', (c) => c.body(CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }));
   app.get('/assets/app.js', (c) => c.body(JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=300' }));
 
-  const page = (c: Context<UiEnv>, title: string, body: Child, status: 200 | 400 | 403 | 404 | 422 | 500 = 200) => {
+  const page = async (c: Context<UiEnv>, title: string, body: Child, status: 200 | 400 | 403 | 404 | 422 | 500 = 200) => {
     const p = c.get('principal');
     const teams = c.get('teams') ?? [];
     const current = teams.find((t) => t.handle === c.get('user')?.team) ?? teams.find((t) => t.personal);
     const user = p ? { email: p.email, name: c.get('user').name, admin: p.role === 'admin', teams, team: current } : undefined;
+    // A banner on every page while something of the caller's is firing.
+    const firing = p && status < 500 ? await firingNow(d.features.alerts, c) : undefined;
     return c.html(
       <>
         {raw('<!doctype html>')}
-        <Layout title={title} user={user} csrf={c.get('csrf')}>
+        <Layout title={title} user={user} csrf={c.get('csrf')} firing={firing}>
           {body}
         </Layout>
       </>,
@@ -244,6 +247,7 @@ export function dashboardRoutes(d: DashboardDeps) {
     });
 
   functionActions(action, d.features);
+  alertsUi(app, d.features.alerts, page, form);
 
   // Creating or rolling a key shows its secret once, on the function's page after the redirect (a reload of
   // that page shows it no more, and creates no other key).

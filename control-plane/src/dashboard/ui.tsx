@@ -13,7 +13,7 @@ export interface PageUser {
   team: { handle: string; name: string; personal: boolean; role: string } | undefined;
 }
 
-export const Layout: FC<{ title: string; user?: PageUser | undefined; csrf: string; children?: Child }> = ({ title, user, csrf, children }) => (
+export const Layout: FC<{ title: string; user?: PageUser | undefined; csrf: string; firing?: { count: number; first: string[] } | undefined; children?: Child }> = ({ title, user, csrf, firing, children }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
@@ -45,6 +45,7 @@ export const Layout: FC<{ title: string; user?: PageUser | undefined; csrf: stri
         {user && (
           <nav aria-label="Main">
             <a href="/ui/functions">Functions</a>
+            <a href="/ui/alerts">Alerts</a>
             {user.team && (user.team.role === 'owner' || user.team.role === 'admin') && <a href="/ui/audit">Audit</a>}
             {user.admin && <a href="/ui/fleet">Fleet</a>}
             <a href="/ui/account">Account</a>
@@ -56,6 +57,15 @@ export const Layout: FC<{ title: string; user?: PageUser | undefined; csrf: stri
           </nav>
         )}
       </header>
+      {firing && (
+        <div class="banner" id="alert-banner" role="region" aria-label="Alerts firing">
+          <a href="/ui/alerts">
+            {firing.count} alert{firing.count === 1 ? '' : 's'} firing
+          </a>
+          : {firing.first.join(' · ')}
+          {firing.count > firing.first.length ? ' · …' : ''}
+        </div>
+      )}
       <main id="main">{children}</main>
     </body>
   </html>
@@ -269,6 +279,7 @@ textarea { width:100%; min-height:80px; font-family:ui-monospace, monospace; fon
 button { font:inherit; padding:6px 14px; border-radius:6px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; }
 button.secondary { background:#fff; color:var(--accent); } button.danger { border-color:var(--bad); background:#fff; color:var(--bad); }
 button.link { border:0; background:none; color:#fff; padding:0; text-decoration:underline; }
+.banner { background:#fbe3e3; color:#8d1f1f; padding:8px 16px; font-size:.9rem; } .banner a { color:inherit; font-weight:600; }
 .notice { padding:10px 12px; border-radius:6px; } .notice.error { background:#fbe3e3; color:#8d1f1f; } .notice.ok { background:#dff3e7; color:#14532d; }
 code, pre, .mono { font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-size:.85rem; }
 pre { background:#0f1420; color:#d7dde8; padding:10px; border-radius:6px; overflow:auto; max-height:320px; white-space:pre-wrap; word-break:break-word; }

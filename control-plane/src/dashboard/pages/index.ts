@@ -8,3 +8,4 @@ export { FleetPage } from './fleet.page.js';
 export { AccountPage } from './account.page.js';
 export { NotFoundPage } from './not-found.page.js';
 export { AuditPage } from './audit.page.js';
+export { AlertsPage, type AlertsPageData } from './alerts.page.js';
