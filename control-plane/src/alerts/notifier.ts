@@ -4,14 +4,14 @@
 // operator configured (CPUB_SMTP_URL). A failure is retried with exponential backoff (1 s doubling to 5 min,
 // jittered) up to 10 attempts. URLs obey the destinations' address rules (CPUB_DESTINATION_ALLOW), checked as the
 // connection resolves them. At least once: a receiver de-duplicates by X-Cpub-Delivery.
-import { Agent, fetch } from 'undici';
+import { Agent } from 'undici';
 import type { Kysely } from 'kysely';
 import type { Transporter } from 'nodemailer';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
 import { LeasedLoop, type Leases } from '../maintenance/lease.js';
 import type { Sealer } from '../secrets/crypto.js';
-import { signatureHeaders, type AddressGuard } from '../async-calls/destinations.js';
+import { backoffMs, postDelivery, signatureHeaders, type AddressGuard } from '../async-calls/destinations.js';
 import { alertsRepo, type AlertDeliveryRow, type ChannelRow } from './alerts.repo.js';
 import { asAlertmanagerAlerts, asText, type AmGroup } from './payload.js';
 
@@ -90,8 +90,7 @@ export class AlertNotifier {
       this.log.warn({ delivery: d.id, channel: d.channel_id, error }, 'alert delivery failed after its last attempt');
       this.o.onDelivered?.(type, 'failed');
     } else {
-      const wait = Math.min(this.o.maxBackoffMs, this.o.baseMs * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
-      await alertsRepo.finish(this.db, d.id, { due_at: now + Math.round(wait), last_error: error });
+      await alertsRepo.finish(this.db, d.id, { due_at: now + backoffMs(attempts, this.o.baseMs, this.o.maxBackoffMs), last_error: error });
       this.o.onDelivered?.(type, 'retry');
     }
   }
@@ -106,7 +105,7 @@ export class AlertNotifier {
     }
     let url = ch.target;
     let body: Buffer;
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'ContainerPub-Alerts/1', 'x-cpub-delivery': deliveryId };
+    const headers: Record<string, string> = { 'user-agent': 'ContainerPub-Alerts/1', 'x-cpub-delivery': deliveryId };
     if (ch.type === 'slack') body = Buffer.from(JSON.stringify({ text: asText(g).text }));
     else if (ch.type === 'alertmanager') {
       url = `${ch.target.replace(/\/+$/, '')}/api/v2/alerts`;
@@ -115,16 +114,6 @@ export class AlertNotifier {
       body = Buffer.from(JSON.stringify(g));
       if (ch.secret_sealed) Object.assign(headers, signatureHeaders(this.sealer.open(ch.secret_sealed, sealContext(ch.id)), body));
     }
-    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-    const refused = this.guard.hostAllowed(host) ? undefined : this.guard.urlError(url);
-    if (refused) return refused;
-    try {
-      const res = await fetch(url, { method: 'POST', body, redirect: 'manual', dispatcher: this.agent, signal: AbortSignal.timeout(this.o.timeoutMs), headers });
-      await res.body?.cancel().catch(() => {});
-      return res.status >= 200 && res.status <= 299 ? null : `the channel answered ${res.status}`;
-    } catch (err) {
-      const e = err as Error & { cause?: Error };
-      return e.cause?.message ?? e.message;
-    }
+    return postDelivery(this.guard, this.agent, url, body, headers, this.o.timeoutMs);
   }
 }

@@ -5,7 +5,7 @@
 // once: a receiver de-duplicates by X-Cpub-Delivery. Each attempt first claims its delivery as read (compare-and-set
 // on its attempts), so a pass reading a delivery that another pass, or a replica, has just sent or finished sends
 // nothing.
-import { Agent, fetch } from 'undici';
+import { Agent } from 'undici';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
@@ -13,7 +13,7 @@ import { LeasedLoop, type Leases } from '../maintenance/lease.js';
 import type { Sealer } from '../secrets/crypto.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import { deliveriesRepo, type DeliveryRow } from './destination-deliveries.repo.js';
-import { signatureHeaders, type AddressGuard } from './destinations.js';
+import { backoffMs, postDelivery, signatureHeaders, type AddressGuard } from './destinations.js';
 
 export interface DelivererOptions {
   passMs?: number;
@@ -89,29 +89,9 @@ export class Deliverer {
     let error: string | null = null;
     if (!fn?.destination_secret) error = 'the function has no destination secret';
     else {
-      const url = new URL(d.url);
-      const host = url.hostname.replace(/^\[|\]$/g, '');
-      const literal = this.guard.hostAllowed(host) ? undefined : this.guard.urlError(d.url);
-      if (literal) error = literal;
-      else {
-        const secret = this.sealer.open(fn.destination_secret, `destination:${fn.id}`);
-        const body = Buffer.from(d.body);
-        try {
-          const res = await fetch(d.url, {
-            method: 'POST',
-            body,
-            redirect: 'manual',
-            dispatcher: this.agent,
-            signal: AbortSignal.timeout(this.o.timeoutMs),
-            headers: { 'content-type': 'application/json', 'user-agent': 'ContainerPub-Destinations/1', 'x-cpub-event': d.event, 'x-cpub-delivery': d.id, ...signatureHeaders(secret, body) },
-          });
-          await res.body?.cancel().catch(() => {});
-          if (res.status < 200 || res.status > 299) error = `the destination answered ${res.status}`;
-        } catch (err) {
-          const e = err as Error & { cause?: Error & { code?: string } };
-          error = e.cause?.message ?? e.message;
-        }
-      }
+      const secret = this.sealer.open(fn.destination_secret, `destination:${fn.id}`);
+      const body = Buffer.from(d.body);
+      error = await postDelivery(this.guard, this.agent, d.url, body, { 'user-agent': 'ContainerPub-Destinations/1', 'x-cpub-event': d.event, 'x-cpub-delivery': d.id, ...signatureHeaders(secret, body) }, this.o.timeoutMs);
     }
     const now = Date.now();
     if (error === null) {
@@ -122,8 +102,7 @@ export class Deliverer {
       this.log.warn({ delivery: d.id, call: d.call_id, function: d.function_id, error }, 'destination delivery failed after its last attempt');
       this.o.onDelivered?.(d, 'failed');
     } else {
-      const wait = Math.min(this.o.maxBackoffMs, this.o.baseMs * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
-      await deliveriesRepo.finish(this.db, d.id, d.attempts, { state: 'pending', dueAt: now + Math.round(wait), error, finishedAt: null });
+      await deliveriesRepo.finish(this.db, d.id, d.attempts, { state: 'pending', dueAt: now + backoffMs(attempts, this.o.baseMs, this.o.maxBackoffMs), error, finishedAt: null });
       this.o.onDelivered?.(d, 'retry');
     }
   }

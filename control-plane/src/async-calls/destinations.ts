@@ -10,6 +10,7 @@ import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { createHmac, randomBytes } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
+import { fetch, type Dispatcher } from 'undici';
 
 export const DestinationsSchema = z
   .object({
@@ -126,4 +127,26 @@ export function signatureHeaders(secret: string, body: Buffer, nowMs = Date.now(
   const ts = String(Math.floor(nowMs / 1000));
   const sig = createHmac('sha256', secret).update(`${ts}:`).update(body).digest('base64');
   return { 'x-cpub-timestamp': ts, 'x-cpub-signature': sig };
+}
+
+/** The wait before attempt `attempts + 1` of a delivery: `baseMs` doubling per attempt up to `maxMs`, jittered (50–100 %). */
+export const backoffMs = (attempts: number, baseMs: number, maxMs: number): number => Math.round(Math.min(maxMs, baseMs * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2));
+
+/**
+ * One POST of a delivery (destinations, alert channels) through `agent` — whose connections resolve names with the
+ * guard's `lookup` — refusing a literal address the guard does not allow first; no redirects followed. The error (a
+ * sentence) or null when a 2xx answered within `timeoutMs`.
+ */
+export async function postDelivery(guard: AddressGuard, agent: Dispatcher, url: string, body: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<string | null> {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  const refused = guard.hostAllowed(host) ? undefined : guard.urlError(url);
+  if (refused) return refused;
+  try {
+    const res = await fetch(url, { method: 'POST', body, redirect: 'manual', dispatcher: agent, signal: AbortSignal.timeout(timeoutMs), headers: { 'content-type': 'application/json', ...headers } });
+    await res.body?.cancel().catch(() => {});
+    return res.status >= 200 && res.status <= 299 ? null : `the destination answered ${res.status}`;
+  } catch (err) {
+    const e = err as Error & { cause?: Error };
+    return e.cause?.message ?? e.message;
+  }
 }
