@@ -156,7 +156,27 @@ const CASES: Case[] = [
   { method: 'POST', route: '/api/teams/{team}/tokens', min: 'admin', body: () => ({ name: 'ci', scopes: ['functions:read'] }) },
   { method: 'GET', route: '/api/teams/{team}/tokens', min: 'admin' },
   { method: 'DELETE', route: '/api/teams/{team}/tokens/{id}', min: 'admin', params: async (c) => ({ id: (await serviceToken(c, ['functions:read'])).id }) },
+  // alerts: seen by everyone in the team, silenced by developers, rules and channels by admins
+  { method: 'GET', route: '/api/alerts', min: 'viewer' },
+  { method: 'GET', route: '/api/alerts/rules', min: 'viewer' },
+  { method: 'POST', route: '/api/alerts/rules', min: 'admin', body: () => ({ kind: 'oom', function: 'api' }) },
+  { method: 'PATCH', route: '/api/alerts/rules/{id}', min: 'admin', params: async (c) => ({ id: await freshAlertThing(c, 'rules', { kind: 'oom' }, 'rule') }), body: () => ({ enabled: false }) },
+  { method: 'DELETE', route: '/api/alerts/rules/{id}', min: 'admin', params: async (c) => ({ id: await freshAlertThing(c, 'rules', { kind: 'oom' }, 'rule') }) },
+  { method: 'GET', route: '/api/alerts/channels', min: 'viewer' },
+  { method: 'POST', route: '/api/alerts/channels', min: 'admin', body: (c) => ({ name: c.fresh('ch'), type: 'webhook', url: 'https://alerts.invalid/hook' }) },
+  { method: 'DELETE', route: '/api/alerts/channels/{id}', min: 'admin', params: async (c) => ({ id: await freshAlertThing(c, 'channels', { name: c.fresh('ch'), type: 'slack', url: 'https://alerts.invalid/slack' }, 'channel') }) },
+  { method: 'POST', route: '/api/alerts/channels/{id}/test', min: 'admin', params: async (c) => ({ id: await freshAlertThing(c, 'channels', { name: c.fresh('ch'), type: 'slack', url: 'https://alerts.invalid/slack' }, 'channel') }) },
+  { method: 'GET', route: '/api/alerts/silences', min: 'viewer' },
+  { method: 'POST', route: '/api/alerts/silences', min: 'developer', body: () => ({ kind: 'oom', durationSec: 600 }) },
+  { method: 'DELETE', route: '/api/alerts/silences/{id}', min: 'developer', params: async (c) => ({ id: await freshAlertThing(c, 'silences', { kind: 'oom', durationSec: 600 }, 'silence') }) },
 ];
+
+/** A rule, channel or silence of the team, made by its owner. */
+async function freshAlertThing(c: Ctx, what: 'rules' | 'channels' | 'silences', body: object, key: 'rule' | 'channel' | 'silence'): Promise<string> {
+  const r = await c.as(c.owner)('POST', `/api/alerts/${what}`, body);
+  await ok(r, `a ${key}`);
+  return r.body[key].id;
+}
 
 /** A service token of the team, made by its owner. */
 async function serviceToken(c: Ctx, scopes: string[]): Promise<{ id: string; secret: string }> {

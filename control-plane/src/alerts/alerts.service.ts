@@ -133,14 +133,22 @@ export class AlertsService {
     }));
   }
 
+  /**
+   * Whether `ownerId`'s (a team's, or the fleet's: null) rule, channel or silence is the caller's to see — another
+   * team's is not found — then whether their role allows `need` (a 403 naming it).
+   */
+  private async mine(caller: SignedIn, ownerId: string | null, need: Permission, notFound: () => Error): Promise<void> {
+    const owner = await this.owner(caller, ownerId === null, 'functions:read').catch(() => undefined);
+    if (owner === undefined || owner !== ownerId) throw notFound();
+    await this.owner(caller, ownerId === null, need);
+  }
+
   private async ruleOf(caller: SignedIn, id: string, need: Permission) {
     const rule = effectiveRules(await alertsRepo.rules(this.d.db)).find((r) => r.id === id);
     if (!rule) throw NotFound('rule_not_found', `no alert rule ${id}`);
-    const owner = rule.ownerId === null ? await this.owner(caller, true, need).catch(() => undefined) : await this.owner(caller, false, need).catch(() => undefined);
-    if (owner === undefined || owner !== rule.ownerId) {
-      if (rule.builtin) throw Forbidden('admin_only', 'built-in rules are changed by server administrators');
-      throw NotFound('rule_not_found', `no alert rule ${id}`);
-    }
+    // Built-in rules are everyone's to see, an administrator's to change.
+    if (rule.builtin && caller.role !== 'admin') throw Forbidden('admin_only', 'built-in rules are changed by server administrators');
+    await this.mine(caller, rule.ownerId, need, () => NotFound('rule_not_found', `no alert rule ${id}`));
     return rule;
   }
 
@@ -225,8 +233,9 @@ export class AlertsService {
 
   private async channelOf(caller: SignedIn, id: string, need: Permission): Promise<ChannelRow> {
     const row = await alertsRepo.channel(this.d.db, id);
-    const owner = row ? await this.owner(caller, row.owner_id === null, need).catch(() => undefined) : undefined;
-    if (!row || owner === undefined || owner !== row.owner_id) throw NotFound('channel_not_found', `no alert channel ${id}`);
+    const notFound = () => NotFound('channel_not_found', `no alert channel ${id}`);
+    if (!row) throw notFound();
+    await this.mine(caller, row.owner_id, need, notFound);
     return row;
   }
 
@@ -272,8 +281,9 @@ export class AlertsService {
   /** Ends a silence now. */
   async endSilence(caller: SignedIn, id: string): Promise<void> {
     const row = await alertsRepo.silence(this.d.db, id);
-    const owner = row ? await this.owner(caller, row.owner_id === null, 'functions:deploy').catch(() => undefined) : undefined;
-    if (!row || owner === undefined || owner !== row.owner_id || Number(row.ends_at) <= Date.now()) throw NotFound('silence_not_found', `no active silence ${id}`);
+    const notFound = () => NotFound('silence_not_found', `no active silence ${id}`);
+    if (!row || Number(row.ends_at) <= Date.now()) throw notFound();
+    await this.mine(caller, row.owner_id, 'functions:deploy', notFound);
     await alertsRepo.endSilence(this.d.db, id, Date.now());
   }
 }
