@@ -175,4 +175,20 @@ test('a pending alert whose condition goes before forSec is dropped: nothing is 
   });
 });
 
+test('the rules are evaluated every everyMs, not in a loop that never rests', async () => {
+  await withQueue(0, async (db) => {
+    const ev = new AlertEvaluator(db.kysely, log, undefined, { everyMs: 200, baseUrl: 'http://cpub.test' });
+    let passes = 0;
+    const pass = ev.pass.bind(ev);
+    ev.pass = async (now: number) => {
+      passes += 1;
+      return pass(now);
+    };
+    ev.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    await ev.stop();
+    assert.ok(passes >= 3 && passes <= 7, `${passes} passes in 1 s at one per 200 ms`);
+  });
+});
+
 test.run();

@@ -73,7 +73,8 @@ export class AlertEvaluator {
     private readonly o: EvaluatorOptions,
   ) {
     this.readings = new Readings(db);
-    this.loop = new LeasedLoop('alerts', async () => (await this.pass(Date.now()), o.everyMs), log, leases, o.everyMs, Math.max(10_000, 3 * o.everyMs));
+    // The loop's pass says when it is next wanted (a time): every `everyMs`; the lease is renewed no more often.
+    this.loop = new LeasedLoop('alerts', async () => (await this.pass(Date.now()), Date.now() + o.everyMs), log, leases, o.everyMs, Math.max(15_000, 3 * o.everyMs));
   }
 
   start(): void {
