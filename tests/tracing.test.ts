@@ -1,6 +1,6 @@
 // Tracing with OpenTelemetry, end to end: a real cpub-server and cpub-agent (processes of their own, Podman) export
 // over OTLP/HTTP (JSON) to a receiver this test runs. One call made with a caller's `traceparent` is one trace: the
-// control plane's spans (call, auth, admission, placement, agent dispatch, record) under the caller's span, the
+// control plane's spans (call, auth, placement, agent dispatch, record; admission only for a call that waited) under the caller's span, the
 // agent's (agent invoke; run, and a cold start's phases) under the dispatch span, and the function's request and
 // `ctx.trace` carrying the agent's span on. The execution record keeps the trace id, and the dashboard links it to
 // the trace UI (CPUB_TRACE_URL); a call without a traceparent starts a trace of its own; a queued call's attempts are
@@ -118,10 +118,11 @@ s('a call with a traceparent: one trace from the caller through the control plan
   assert.is(call.service, 'cpub-server');
   assert.is(call.parentSpanId, CALLER_SPAN, 'the call’s span is the child of the caller’s');
   assert.is(call.attributes['cpub.execution_id'], executionId);
-  for (const name of ['auth', 'admission', 'placement', 'agent dispatch', 'record']) {
+  for (const name of ['auth', 'placement', 'agent dispatch', 'record']) {
     assert.is(one(name).parentSpanId, call.spanId, `${name} is a child of the call`);
     assert.is(one(name).service, 'cpub-server');
   }
+  assert.not.ok(mine.some((x) => x.name === 'admission'), 'no admission span for a call that did not wait');
   const invoke = one('agent invoke');
   assert.is(invoke.service, 'cpub-agent');
   assert.is(invoke.parentSpanId, one('agent dispatch').spanId, 'the agent’s span is the child of the dispatch');

@@ -19,7 +19,7 @@ import type { AsyncQueue } from '../async-calls/async-queue.js';
 import { checkKey, requestHash, type Idempotency } from './idempotency.js';
 import type { Trigger } from '../../../common/api-types.js';
 import { DEFAULT_QUEUE_TIMEOUT_MS } from '../functions/functions.view.js';
-import { SpanKind, contextFrom, endSpan, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
+import { SpanKind, contextFrom, endCall, endWithCall, phase, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
 
 export type { Caller, Credentials, FunctionRef } from './call-auth.js';
 export type { RecordedCall as CallOutcome } from '../executions/call-recorder.js';
@@ -120,8 +120,11 @@ export class InvocationService {
   /** `invoke` with the call's span when it is traced. */
   private async invokeIn(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions, span?: Span): Promise<RecordedCall & { replayed?: boolean }> {
     const key = options.idempotencyKey === undefined ? undefined : checkKey(options.idempotencyKey);
-    const auth = span && startSpan('auth', span);
-    const { fn, body } = await this.admitted(caller, ref, request).finally(() => auth?.end());
+    const auth = span && phase(span, 'auth');
+    const { fn, body } = await this.admitted(caller, ref, request).then(
+      (ok) => (auth?.end(), ok),
+      (err) => (auth?.end((err as Error).message), Promise.reject(err)),
+    );
     span?.setAttributes({ 'cpub.function_id': fn.id, 'cpub.function': fn.name });
     const input = { ...request, body };
     const version = await this.d.aliases?.pick(fn, options.alias, input.headers);
@@ -173,15 +176,16 @@ export class InvocationService {
     // waits together), then 429. A queued call (callId) is in a queue already: it does not wait here too.
     const waitUntil = callId === null ? Date.now() + Math.min(fn.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS, fn.timeout_ms) : 0;
     // Within the team's quotas (calls a day, concurrent calls, instance memory): 429 quota_exceeded otherwise.
-    const admission = span && startSpan('admission', span);
+    // Traced: an `admission` span when the call waited (for its team's room or a slot: a millisecond or more) or was refused.
+    const admission = span && phase(span, 'admission', undefined, 1);
     const entered = this.d.quotas?.enter(fn, waitUntil - Date.now());
-    const leave = entered instanceof Promise ? await entered.catch((err) => (admission && endSpan(admission, (err as Error).message), Promise.reject(err))) : entered;
+    const leave = entered instanceof Promise ? await entered.catch((err) => (admission?.end((err as Error).message), Promise.reject(err))) : entered;
     try {
       const slot = this.slot(fn, waitUntil - Date.now());
       if (slot) await slot;
     } catch (err) {
       leave?.();
-      if (admission) endSpan(admission, (err as Error).message);
+      admission?.end((err as Error).message);
       throw err;
     }
     admission?.end();
@@ -196,7 +200,7 @@ export class InvocationService {
     try {
       const cachedEnv = this.d.envOf(fn.id);
       const env = cachedEnv instanceof Promise ? await cachedEnv : cachedEnv;
-      const placing = span && startSpan('placement', span);
+      const placing = span && phase(span, 'placement');
       const candidates = await this.d.fleet.candidates({ functionId: fn.id, version: dep.version, digest: dep.digest, memoryMb: fn.memory_mb, concurrency: fn.concurrency });
       placing?.end();
       if (!candidates.length) throw new AppError('unavailable', 'no_agent', 'no agent is up to run the function', { retryAfter: 2 });
@@ -224,8 +228,11 @@ export class InvocationService {
         try {
           const building = this.d.deployments.ensureOn(link, dep);
           if (building) {
-            const build = span && startSpan('lazy build', span, { 'cpub.node_id': link.nodeId });
-            await building.finally(() => build?.end());
+            const build = span && phase(span, 'lazy build', { 'cpub.node_id': link.nodeId });
+            await building.then(
+              () => build?.end(),
+              (err) => (build?.end((err as Error).message), Promise.reject(err)),
+            );
           }
           placementMs = performance.now() - t0;
           const ta = performance.now();
@@ -239,16 +246,16 @@ export class InvocationService {
             reply = await link.invoke(send, fn.memory_mb * 2 ** 20);
           }
           agentMs = performance.now() - ta;
-          if (dispatch) endSpan(dispatch, reply.error || undefined);
+          if (dispatch) endWithCall(span!, dispatch, reply.error || undefined);
         } catch (err) {
-          if (dispatch) endSpan(dispatch, (err as Error).message);
+          if (dispatch) endWithCall(span!, dispatch, (err as Error).message);
           if (!last && err instanceof AppError && (err.code === 'agent_unreachable' || err.code === 'build_failed')) continue;
           throw err;
         }
         if (!last && fromWire(reply.outcome) === 'rejected' && !reply.problem) continue;
         break;
       }
-      const recording = span && startSpan('record', span);
+      const recording = span && phase(span, 'record');
       return await this.d.recorder.record({ ...record, nodeId: link?.nodeId ?? null, reply: reply!, placementMs: placementMs || performance.now() - t0, agentMs }).finally(() => recording?.end());
     } catch (err) {
       if (!(err instanceof AppError)) {
@@ -328,15 +335,17 @@ export class InvocationService {
   }
 }
 
-/** Runs a traced call: its execution id and status on its span, which ends with it (an error when it failed). */
+/**
+ * Runs a traced call: its execution id and status on its span, which ends with it (an error when it failed) — and
+ * its phases' spans are made — once its answer has gone.
+ */
 async function within<T extends RecordedCall>(span: Span, call: () => Promise<T>): Promise<T> {
   try {
     const out = await call();
-    span.setAttributes({ 'cpub.execution_id': out.executionId, 'http.response.status_code': out.statusCode });
-    endSpan(span, out.error?.detail);
+    endCall(span, out.error?.detail, { 'cpub.execution_id': out.executionId, 'http.response.status_code': out.statusCode });
     return out;
   } catch (err) {
-    endSpan(span, err instanceof Error ? err.message : String(err));
+    endCall(span, err instanceof Error ? err.message : String(err));
     throw err;
   }
 }

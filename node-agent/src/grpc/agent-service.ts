@@ -14,7 +14,7 @@ import type { InvokeRequest__Output } from '../../../proto/generated/containerpu
 import type { Limits__Output } from '../../../proto/generated/containerpub/agent/v1/Limits.js';
 import type { EnvVar__Output } from '../../../proto/generated/containerpub/agent/v1/EnvVar.js';
 import type { CallResult, FunctionSpec } from '../pool/types.js';
-import { SpanKind, contextFrom, endSpan, pastSpan, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
+import { SpanKind, contextFrom, endSpan, nowMs, pastSpan, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
 import { StartError } from '../pool/warm-container.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { buildFunctionImage, bundleFor, removeBundles, LABELS } from '../images/function-image.js';
@@ -410,7 +410,11 @@ export class AgentService {
       headers,
       body: req.request?.body ?? Buffer.alloc(0),
     });
-    if (span) traceTimings(span, r.timings, r.outcome, r.error);
+    // Its spans are made once the reply has gone (the SDK's work is not the caller's wait).
+    if (span) {
+      const at = nowMs();
+      setImmediate(() => traceTimings(span, r.timings, r.outcome, r.error, at));
+    }
     return {
       epoch: f.epoch,
       outcome: toWire(r.outcome),
@@ -479,8 +483,8 @@ async function syntaxErrorAt(bundle: { appDir: string; entry: string } | undefin
  * The phases of a traced call, as the pool timed them, as spans under the agent's: waiting for a slot, a cold
  * start's (stem claim or create, start, ready), and the run — laid end to end back from now.
  */
-function traceTimings(span: Span, t: CallResult['timings'], outcome: string, error: string | undefined): void {
-  let at = Date.now();
+function traceTimings(span: Span, t: CallResult['timings'], outcome: string, error: string | undefined, end: number): void {
+  let at = end;
   const back = (ms: number) => [(at -= ms), at + ms] as const;
   const [runStart, runEnd] = back(t.runMs);
   pastSpan('run', span, runStart, runEnd);
@@ -494,5 +498,5 @@ function traceTimings(span: Span, t: CallResult['timings'], outcome: string, err
   }
   if (t.queuedMs) pastSpan('queued', span, ...back(t.queuedMs));
   span.setAttributes({ 'cpub.outcome': outcome, 'cpub.cold_start': t.coldStart });
-  endSpan(span, outcome === 'success' ? undefined : error || outcome);
+  endSpan(span, outcome === 'success' ? undefined : error || outcome, end);
 }
