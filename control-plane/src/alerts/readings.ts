@@ -136,7 +136,8 @@ export class Readings {
         out.push({ id, reading: { value, threshold: p.threshold, empty: value === 0 }, summary: (f) => `${f}: ${value} call${value === 1 ? '' : 's'} ran out of memory in the last ${span}` });
       } else {
         const value = win.latency && win.latency.count ? win.latency.quantile(0.95) : 0;
-        const level = await this.latencyLevel(id, rule, now - windowMs, now);
+        // The week's baseline is read only for a function with enough calls now to be judged.
+        const level = empty || unsure ? { threshold: 0, baseline: null } : await this.latencyLevel(id, rule, now - windowMs, now);
         out.push({
           id,
           reading: { value, threshold: level.threshold, empty, unsure: unsure || level.threshold <= 0 },
