@@ -6,9 +6,9 @@ import { asyncCallsRepo } from './async-calls/async-calls.repo.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Database, NodeRow } from './db/schema.js';
-import type { SecurityEvent } from './auth/auth.service.js';
+import { SECURITY_EVENTS, type SecurityEvent } from './auth/auth.service.js';
 
-export const SECURITY_EVENTS: readonly SecurityEvent[] = ['refresh_reuse', 'login_throttled', 'disabled_account_token', 'bad_join_token'];
+export { SECURITY_EVENTS };
 
 export class Metrics {
   readonly registry = new Registry();

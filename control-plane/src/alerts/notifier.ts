@@ -114,6 +114,6 @@ export class AlertNotifier {
       body = Buffer.from(JSON.stringify(g));
       if (ch.secret_sealed) Object.assign(headers, signatureHeaders(this.sealer.open(ch.secret_sealed, sealContext(ch.id)), body));
     }
-    return postDelivery(this.guard, this.agent, url, body, headers, this.o.timeoutMs);
+    return postDelivery(this.guard, this.agent, url, body, headers, this.o.timeoutMs, 'the channel');
   }
 }

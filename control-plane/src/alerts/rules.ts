@@ -7,13 +7,13 @@
 //   - A pending alert whose condition goes away before `forSec` is dropped, never delivered.
 //   - Too few calls to judge (fewer than `minCalls`, but some) keeps the state; no calls at all clears it.
 import { z } from '@hono/zod-openapi';
+import { SECURITY_EVENTS, type SecurityEvent } from '../auth/auth.service.js';
 
 export const FUNCTION_KINDS = ['error_rate', 'latency_p95', 'cold_start_rate', 'oom', 'dead_letters', 'queue_age', 'build_failed'] as const;
 export const FLEET_KINDS = ['node_down', 'node_memory', 'node_disk', 'security'] as const;
 export const RULE_KINDS = [...FUNCTION_KINDS, ...FLEET_KINDS] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
-export const SECURITY_EVENTS = ['refresh_reuse', 'login_throttled', 'bad_join_token', 'disabled_account_token'] as const;
-export type SecurityEvent = (typeof SECURITY_EVENTS)[number];
+export { SECURITY_EVENTS, type SecurityEvent };
 export const isFunctionKind = (k: string): boolean => (FUNCTION_KINDS as readonly string[]).includes(k);
 
 /** What a rule is given; each kind reads the fields it needs (KIND_FIELDS). */

@@ -137,14 +137,14 @@ export const backoffMs = (attempts: number, baseMs: number, maxMs: number): numb
  * guard's `lookup` — refusing a literal address the guard does not allow first; no redirects followed. The error (a
  * sentence) or null when a 2xx answered within `timeoutMs`.
  */
-export async function postDelivery(guard: AddressGuard, agent: Dispatcher, url: string, body: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<string | null> {
+export async function postDelivery(guard: AddressGuard, agent: Dispatcher, url: string, body: Buffer, headers: Record<string, string>, timeoutMs: number, what = 'the destination'): Promise<string | null> {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   const refused = guard.hostAllowed(host) ? undefined : guard.urlError(url);
   if (refused) return refused;
   try {
     const res = await fetch(url, { method: 'POST', body, redirect: 'manual', dispatcher: agent, signal: AbortSignal.timeout(timeoutMs), headers: { 'content-type': 'application/json', ...headers } });
     await res.body?.cancel().catch(() => {});
-    return res.status >= 200 && res.status <= 299 ? null : `the destination answered ${res.status}`;
+    return res.status >= 200 && res.status <= 299 ? null : `${what} answered ${res.status}`;
   } catch (err) {
     const e = err as Error & { cause?: Error };
     return e.cause?.message ?? e.message;

@@ -41,12 +41,13 @@ export interface AuthServiceDeps {
   /** Seals the successor pair kept for the refresh grace window. */
   sealer: Sealer;
   now?: () => number;
-  /** Told of security events (metrics): a replayed refresh token, a throttled login, a disabled account's token. */
-  /** `subject`: whose — an account (its email), an address. */
+  /** Told of security events (metrics, alerts), with whose they are (`subject`: an account, an address). */
   onSecurityEvent?: (event: SecurityEvent, subject: string) => void;
 }
 
-export type SecurityEvent = 'refresh_reuse' | 'login_throttled' | 'disabled_account_token' | 'bad_join_token';
+/** The security events /metrics counts and the security alert rules watch (bad_join_token comes from the fleet). */
+export const SECURITY_EVENTS = ['refresh_reuse', 'login_throttled', 'disabled_account_token', 'bad_join_token'] as const;
+export type SecurityEvent = (typeof SECURITY_EVENTS)[number];
 
 /** A refresh token presented again this soon by the client that spent it gets the same successor pair. */
 export const REFRESH_GRACE_MS = 10_000;
