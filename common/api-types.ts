@@ -30,6 +30,8 @@ export interface FunctionView {
   asyncConcurrency: number | null;
   /** How long a call over its capacity waits for a slot before a 429 (ms; 0: at once). */
   queueTimeoutMs: number;
+  /** A streamed answer's body at most, MiB (default 100). */
+  responseLimitMb: number;
   /** Containers of its live version(s) kept started across the fleet, idle or not (the warm floor); 0: none. */
   minInstances: number;
   /** How its async calls are retried (the whole policy, defaults filled in). */

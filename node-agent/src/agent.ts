@@ -98,6 +98,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       nodeId,
       epoch,
       logCapBytes: 256 * 1024,
+      streamIdleMs: config.streamIdle,
       idleTimeoutMs: config.idleTimeout,
       keepAlive: { mode: config.keepAlive, minMs: config.keepAliveMin, maxMs: config.keepAliveMax },
       maxContainers: config.maxContainers,

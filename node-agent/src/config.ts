@@ -60,6 +60,7 @@ export const agentSettings = {
     help: 'learned: each version’s idle time follows its calls (released after a call and started again shortly before the next when it has learned the gap; the hybrid histogram policy); fixed: always --idle-timeout',
     schema: z.enum(['learned', 'fixed']).default('learned'),
   },
+  streamIdle: { env: 'CPUB_AGENT_STREAM_IDLE', flag: 'stream-idle', help: 'a streamed answer fails when the function sends nothing for this long while its caller is reading (e.g. 30s)', schema: duration.default(30_000) },
   keepAliveMin: { env: 'CPUB_AGENT_KEEP_ALIVE_MIN', flag: 'keep-alive-min', help: 'a learned keep-alive is at least this', schema: duration.default(DEFAULT_BOUNDS.minMs) },
   keepAliveMax: { env: 'CPUB_AGENT_KEEP_ALIVE_MAX', flag: 'keep-alive-max', help: 'a learned keep-alive is at most this (a version whose calls come after a regular longer gap is released and prewarmed instead; a higher bound buys more warm calls for more memory: see bench/README.md "scaling")', schema: duration.default(DEFAULT_BOUNDS.maxMs) },
   stemCells: {

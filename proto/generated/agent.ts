@@ -70,6 +70,7 @@ export interface ProtoGrpcType {
         Problem: MessageTypeDefinition<_containerpub_agent_v1_Problem, _containerpub_agent_v1_Problem__Output>
         RemoveReply: MessageTypeDefinition<_containerpub_agent_v1_RemoveReply, _containerpub_agent_v1_RemoveReply__Output>
         RemoveRequest: MessageTypeDefinition<_containerpub_agent_v1_RemoveRequest, _containerpub_agent_v1_RemoveRequest__Output>
+        ReplyPart: EnumTypeDefinition
         ResourceSample: MessageTypeDefinition<_containerpub_agent_v1_ResourceSample, _containerpub_agent_v1_ResourceSample__Output>
         Resources: MessageTypeDefinition<_containerpub_agent_v1_Resources, _containerpub_agent_v1_Resources__Output>
         StartupCheck: MessageTypeDefinition<_containerpub_agent_v1_StartupCheck, _containerpub_agent_v1_StartupCheck__Output>

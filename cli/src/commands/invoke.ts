@@ -46,6 +46,7 @@ export function invokeCommand(program: Command, ctx: Ctx): void {
       if (process.stderr.isTTY) process.stderr.write(color.dim(`queued; follow it with: cpub execution ${queued.executionId}\n`));
       return;
     }
+    if (!opts.json) return streamed(await api.send('POST', `/api/functions/${enc(ref)}/invoke?stream=true`, { body: envelope }), api, Boolean(opts.verbose));
     const r = await api.request<InvokeResult>('POST', `/api/functions/${enc(ref)}/invoke`, envelope);
     if (opts.json) return printJson(r);
     if (opts.verbose) {
@@ -58,4 +59,38 @@ export function invokeCommand(program: Command, ctx: Ctx): void {
     if (process.stdout.isTTY && bytes.length && bytes[bytes.length - 1] !== 10) process.stdout.write('\n');
     if (r.statusCode >= 400) process.exitCode = 1;
   });
+}
+
+/**
+ * Prints the answer's body as it comes (a function that streams shows each part when it is made), its status and
+ * headers first with -v. A stream the server cut (the function failed, its deadline or limit passed) is an error.
+ */
+async function streamed(res: Response, api: { json<T>(r: Response): Promise<T> }, verbose: boolean): Promise<void> {
+  if (!res.ok) await api.json(res); // throws the problem
+  const status = Number(res.headers.get('cpub-status') ?? 0);
+  const executionId = res.headers.get('cpub-execution-id') ?? '';
+  if (verbose) {
+    process.stderr.write(`status: ${status}\n`);
+    let headers: Record<string, string> = {};
+    try {
+      headers = JSON.parse(res.headers.get('cpub-headers') ?? '{}') as Record<string, string>;
+    } catch {
+      // not ours to fail on: the body still prints
+    }
+    for (const [k, v] of Object.entries(headers)) process.stderr.write(`${k}: ${v}\n`);
+    process.stderr.write(`execution: ${executionId}\n\n`);
+  }
+  let last = 10;
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      if (!chunk.length) continue;
+      last = chunk[chunk.length - 1]!;
+      if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
+    }
+  } catch {
+    if (process.stdout.isTTY && last !== 10) process.stdout.write('\n');
+    throw new CliError('the answer was cut off', `the function's streamed answer did not end well; see \`cpub execution ${executionId}\``);
+  }
+  if (process.stdout.isTTY && last !== 10) process.stdout.write('\n');
+  if (status >= 400) process.exitCode = 1;
 }

@@ -24,6 +24,7 @@ import * as m0021 from './migrations/0021-teams.js';
 import * as m0022 from './migrations/0022-access-tokens.js';
 import * as m0023 from './migrations/0023-rate-limits.js';
 import * as m0024 from './migrations/0024-alerts.js';
+import * as m0025 from './migrations/0025-response-limit.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -50,6 +51,7 @@ const migrations = {
   '0022-access-tokens': m0022,
   '0023-rate-limits': m0023,
   '0024-alerts': m0024,
+  '0025-response-limit': m0025,
 };
 
 export type MigrationName = keyof typeof migrations;

@@ -228,6 +228,8 @@ export interface FunctionsTable {
   async_concurrency: number | null;
   /** How long a call over its capacity waits for a slot before a 429 (null: 1 s). */
   queue_timeout_ms: number | null;
+  /** A streamed answer's body at most, MiB; null: 100. */
+  response_limit_mb: number | null;
   /** Containers of its live version(s) kept started across the fleet, idle or not (null: none). */
   min_instances: number | null;
   /** Its retry policy for async calls (async-calls/retry.ts RetryPolicy, JSON); null: the default. */

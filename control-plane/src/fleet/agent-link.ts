@@ -18,6 +18,7 @@ import type { WatchEvent__Output } from '../../../proto/generated/containerpub/a
 import type { Heartbeat__Output } from '../../../proto/generated/containerpub/agent/v1/Heartbeat.js';
 import type { DrainReply__Output } from '../../../proto/generated/containerpub/agent/v1/DrainReply.js';
 import type { WarmRequest } from '../../../proto/generated/containerpub/agent/v1/WarmRequest.js';
+import { ReplyBody } from './reply-body.js';
 
 /** The agent went away (or stopped answering) while a call was on it: the function may have run. */
 export const AgentLost = (detail: string) => new AppError('unavailable', AGENT_LOST.code, detail, { httpStatus: AGENT_LOST.httpStatus });
@@ -63,10 +64,14 @@ export interface FunctionLog {
   line: { atMs: number | string; stream: string; level: string; message: string } | null;
 }
 
+/** An agent's reply; a streamed answer's head carries its body, still to come. */
+export type LinkReply = InvokeReply__Output & { stream?: ReplyBody };
+
 interface Pending {
-  resolve: (r: InvokeReply__Output) => void;
+  resolve: (r: LinkReply) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  deadlineMs: number;
 }
 
 export class AgentLink {
@@ -90,6 +95,8 @@ export class AgentLink {
   readonly callsOf = new Map<string, number>();
   private stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output> | undefined;
   private readonly pending = new Map<string, Pending>();
+  /** Streamed answers whose head has come, until their end (or the deadline plus a grace second). */
+  private readonly bodies = new Map<string, { body: ReplyBody; timer: NodeJS.Timeout }>();
 
   /** Connected, with an epoch read from Info and a Watch open. */
   get ready(): boolean {
@@ -101,7 +108,7 @@ export class AgentLink {
    * costs ≈1 ms here). Rejects with agent_lost when the stream breaks or no reply comes by the deadline
    * (plus a grace second): never a hang.
    */
-  invoke(req: InvokeRequest & { invocationId: string; deadlineMs: number; functionId: string; version: number }, memoryBytes = 0): Promise<InvokeReply__Output> {
+  invoke(req: InvokeRequest & { invocationId: string; deadlineMs: number; functionId: string; version: number }, memoryBytes = 0): Promise<LinkReply> {
     if (!this.client || !this.epoch) return Promise.reject(NotSent(`node ${this.nodeId} is not connected`));
     const fv = `${req.functionId}@${req.version}`;
     const warmFree = this.warmFree(fv, Number(req.limits?.concurrency ?? 1));
@@ -118,6 +125,17 @@ export class AgentLink {
     };
     return this.send(req).then(
       (r) => {
+        // A streamed answer holds its container until its end.
+        if (r.stream) {
+          void r.stream.ended.then(
+            (end) => {
+              done();
+              if (end.timings?.coldStart && fromWire(end.outcome) === 'ok') this.warm.set(fv, (this.warm.get(fv) ?? 0) + 1);
+            },
+            done,
+          );
+          return r;
+        }
         done();
         if (r.timings?.coldStart && fromWire(r.outcome) === 'ok') this.warm.set(fv, (this.warm.get(fv) ?? 0) + 1);
         return r;
@@ -135,7 +153,7 @@ export class AgentLink {
   }
 
   /** Writes the call on the InvokeStream (opened on first use); `invoke` has checked the link is connected. */
-  private send(req: InvokeRequest & { invocationId: string; deadlineMs: number }): Promise<InvokeReply__Output> {
+  private send(req: InvokeRequest & { invocationId: string; deadlineMs: number }): Promise<LinkReply> {
     const client = this.client!;
     if (!this.stream) {
       let stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output>;
@@ -147,12 +165,25 @@ export class AgentLink {
       }
       this.stream = stream;
       stream.on('data', (r: InvokeReply__Output) => {
+        if (r.part === 'PART_CHUNK' || r.part === 'PART_END') return this.streamed(r);
         const p = this.pending.get(r.invocationId);
         if (!p) return;
-        this.settle(r.invocationId);
         // A reply from another epoch than the one dialled is from an agent that restarted: refused.
-        if (r.epoch !== this.epoch) p.reject(AgentLost(`node ${this.nodeId} answered from a stale epoch`));
-        else p.resolve(r);
+        if (r.epoch !== this.epoch) {
+          this.settle(r.invocationId);
+          return p.reject(AgentLost(`node ${this.nodeId} answered from a stale epoch`));
+        }
+        if (r.part !== 'PART_HEAD') {
+          this.settle(r.invocationId);
+          return p.resolve(r);
+        }
+        // The head of a streamed answer: the call stays in flight until its end comes, by the deadline (and a grace second).
+        clearTimeout(p.timer);
+        this.pending.delete(r.invocationId);
+        const body = new ReplyBody(this.bodyLink, r.invocationId);
+        const timer = setTimeout(() => this.endBody(r.invocationId, AgentLost(`node ${this.nodeId} did not end a streamed answer before the deadline`)), Math.max(0, p.deadlineMs - Date.now()) + 1000);
+        this.bodies.set(r.invocationId, { body, timer });
+        p.resolve({ ...r, stream: body });
       });
       const broken = (why: string) => {
         if (this.stream === stream) this.stream = undefined;
@@ -166,11 +197,36 @@ export class AgentLink {
         this.settle(req.invocationId);
         reject(AgentLost(`node ${this.nodeId} did not answer before the deadline`));
       }, Math.max(0, Number(req.deadlineMs) - Date.now()) + 1000);
-      this.pending.set(req.invocationId, { resolve, reject, timer });
+      this.pending.set(req.invocationId, { resolve, reject, timer, deadlineMs: Number(req.deadlineMs) });
       this.inFlight++;
       this.stream!.write(req);
     });
   }
+
+  /** A chunk or the end of a streamed answer. */
+  private streamed(r: InvokeReply__Output): void {
+    const b = this.bodies.get(r.invocationId);
+    if (!b) return;
+    if (r.part === 'PART_CHUNK') return b.body.push(r.body);
+    if (r.epoch !== this.epoch) return this.endBody(r.invocationId, AgentLost(`node ${this.nodeId} answered from a stale epoch`));
+    this.endBody(r.invocationId, r);
+  }
+
+  private endBody(id: string, end: InvokeReply__Output | Error): void {
+    const b = this.bodies.get(id);
+    if (!b) return;
+    clearTimeout(b.timer);
+    this.bodies.delete(id);
+    this.inFlight--;
+    if (end instanceof Error) b.body.fail(end);
+    else b.body.end(end);
+  }
+
+  /** What a streamed body says back to the agent, on the call stream. */
+  private readonly bodyLink = {
+    credit: (invocationId: string, credit: number) => this.stream?.write({ invocationId, credit }),
+    cancel: (invocationId: string) => this.stream?.write({ invocationId, cancel: true }),
+  };
 
   private settle(id: string): void {
     const p = this.pending.get(id);
@@ -185,6 +241,7 @@ export class AgentLink {
       this.settle(id);
       p.reject(AgentLost(why));
     }
+    for (const id of [...this.bodies.keys()]) this.endBody(id, AgentLost(why));
   }
 
   /**

@@ -14,6 +14,8 @@ import { lingerOnClose } from '../http/close-unread.js';
 import { problemOf } from '../http/problem.js';
 import { CALL_BODY_LIMIT, type CallOutcome, type InvocationService } from './invocation.service.js';
 import { prefersAsync, statusUrlOf } from './prefer.js';
+import type { ReplyBody } from '../fleet/reply-body.js';
+import { fromWire } from '../../../proto/outcomes.js';
 
 /**
  * Every function response is a sandboxed document: a page a function returns runs with an opaque origin, so
@@ -52,7 +54,7 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     }
     const credentials = { bearer: bearerToken(req.headers.authorization), apiKey: one(req.headers['x-api-key']), timestamp: one(req.headers['x-timestamp']), signature: one(req.headers['x-signature']) };
     const request = { method: req.method ?? 'GET', path: rest.length ? `/${rest.join('/')}` : '/', query: q < 0 ? '' : target.slice(q + 1), headers, body: () => readCapped(req) };
-    const options = { trigger: 'url' as const, idempotencyKey: one(req.headers['idempotency-key']), alias };
+    const options = { trigger: 'url' as const, idempotencyKey: one(req.headers['idempotency-key']), alias, stream: true };
     if (prefersAsync(one(req.headers.prefer))) {
       // Queued: the call is durable now and runs later; its status URL has its progress and answer.
       const { executionId, replayed } = await d.invocations.enqueue({ credentials }, { handle: owner, name }, request, options);
@@ -69,6 +71,7 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     for (const [k, v] of out.headers) if (!STRIPPED_RESPONSE.has(k.toLowerCase())) head.push(k, v);
     if (out.sampled) head.push('Cpub-Sampled', 'true'); // no record kept of this call: it counts in the stats only
     head.push('X-Request-Id', requestId, 'Cpub-Execution-Id', out.executionId, 'Server-Timing', serverTiming(out), 'Content-Security-Policy', SANDBOX, 'X-Content-Type-Options', 'nosniff');
+    if (out.stream) return streamOut(req, res, out.statusCode, head, out.stream.body);
     const empty = nullBodyStatus(out.statusCode) || req.method === 'HEAD';
     if (!empty) head.push('Content-Length', String(out.body.length));
     res.writeHead(out.statusCode, head);
@@ -103,6 +106,26 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     });
     serve(req, res, requestId).catch((err) => fail(req, res, requestId, err));
   };
+}
+
+/**
+ * An answer the function streams, written as it comes (chunked): each chunk's bytes are given back to the agent as
+ * credit once the socket has taken them, so a slow reader slows the function and nothing piles up here. A stream
+ * that does not end well (its deadline, idle gaps, size limit, the function's stream failing) is cut — the caller
+ * sees an incomplete body, never a clean end — and a caller that goes away cancels the function's stream.
+ */
+function streamOut(req: IncomingMessage, res: ServerResponse, status: number, head: string[], body: ReplyBody): void {
+  res.writeHead(status, head);
+  // Sent now, before the first chunk: a client sees the answer begin (and SSE's first event) as soon as it exists.
+  res.flushHeaders();
+  body.read((chunk) => res.write(chunk, () => body.grant(chunk.length)));
+  res.once('close', () => {
+    if (!res.writableFinished) body.cancel();
+  });
+  body.ended.then(
+    (end) => (fromWire(end.outcome) === 'ok' && !req.destroyed ? res.end() : res.destroy()),
+    () => res.destroy(),
+  );
 }
 
 /** The request body, refused (413) past the call limit without reading it all. */

@@ -9,8 +9,10 @@ import type { FunctionRow } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
 import type { Fleet } from '../fleet/fleet.service.js';
 import type { AgentLink } from '../fleet/agent-link.js';
-import type { InvokeReply__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';
-import { fromWire } from '../../../proto/outcomes.js';
+import type { LinkReply } from '../fleet/agent-link.js';
+import type { ReplyBody } from '../fleet/reply-body.js';
+import { fromWire, toWire } from '../../../proto/outcomes.js';
+import { AgentLost } from '../fleet/agent-link.js';
 import { AppError, RateLimited, TooLarge } from '../errors.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
 import type { CallRecorder, RecordedCall } from '../executions/call-recorder.js';
@@ -18,7 +20,7 @@ import type { CallAuth, Caller, FunctionRef } from './call-auth.js';
 import type { AsyncQueue } from '../async-calls/async-queue.js';
 import { checkKey, requestHash, type Idempotency } from './idempotency.js';
 import type { Trigger } from '../../../common/api-types.js';
-import { DEFAULT_QUEUE_TIMEOUT_MS } from '../functions/functions.view.js';
+import { DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_RESPONSE_LIMIT_MB } from '../functions/functions.view.js';
 import { SpanKind, contextFrom, endCall, endWithCall, phase, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
 
 export type { Caller, Credentials, FunctionRef } from './call-auth.js';
@@ -26,6 +28,12 @@ export type { RecordedCall as CallOutcome } from '../executions/call-recorder.js
 
 /** A call's request body at most (URL or envelope): larger is a 413. */
 export const CALL_BODY_LIMIT = 6 * 2 ** 20;
+
+/** An answer taken whole (the JSON invoke route, the dashboard, async calls, idempotent calls) at most, as the agent's. */
+export const WHOLE_ANSWER_LIMIT = 16 * 2 ** 20;
+
+/** A call whose answer streams: the function URL writes its body as it comes; the record is written at its end. */
+export type StreamedCall = RecordedCall & { stream?: { body: ReplyBody; recorded: Promise<RecordedCall> } };
 
 export interface CallRequest {
   method: string;
@@ -43,6 +51,11 @@ export interface InvokeOptions {
   idempotencyKey?: string | undefined;
   /** The alias the call is made through (`/fn/<owner>/<name>@<alias>`); none: live. */
   alias?: string | undefined;
+  /**
+   * The caller takes an answer the function streams as it comes (the function URL): the call then resolves at its
+   * head, with `stream` set. Otherwise a streamed answer is read whole (up to WHOLE_ANSWER_LIMIT) before it resolves.
+   */
+  stream?: boolean;
 }
 
 /** Which version a call runs: its alias's (a split picks one), or undefined for the active version. */
@@ -110,7 +123,7 @@ export class InvocationService {
    * version 409, too many calls 429) throw; everything after is recorded, and a call that did not produce the
    * function's answer comes back with `error` set (the problem, naming the execution).
    */
-  async invoke(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions): Promise<RecordedCall & { replayed?: boolean }> {
+  async invoke(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions): Promise<StreamedCall & { replayed?: boolean }> {
     if (!tracingOn()) return this.invokeIn(caller, ref, request, options);
     // Traced: the call's span, the child of the caller's traceparent when it sent one.
     const span = startSpan('call', contextFrom(traceHeaders(request.headers)), { 'cpub.trigger': options.trigger, 'url.path': request.path, 'http.request.method': request.method }, SpanKind.SERVER);
@@ -118,7 +131,7 @@ export class InvocationService {
   }
 
   /** `invoke` with the call's span when it is traced. */
-  private async invokeIn(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions, span?: Span): Promise<RecordedCall & { replayed?: boolean }> {
+  private async invokeIn(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions, span?: Span): Promise<StreamedCall & { replayed?: boolean }> {
     const key = options.idempotencyKey === undefined ? undefined : checkKey(options.idempotencyKey);
     const auth = span && phase(span, 'auth');
     const { fn, body } = await this.admitted(caller, ref, request).then(
@@ -128,7 +141,8 @@ export class InvocationService {
     span?.setAttributes({ 'cpub.function_id': fn.id, 'cpub.function': fn.name });
     const input = { ...request, body };
     const version = await this.d.aliases?.pick(fn, options.alias, input.headers);
-    if (key === undefined || !this.d.idempotency) return this.run(fn, input, options.trigger, null, 0, version, span);
+    // A call under an Idempotency-Key keeps its answer for the repeats: taken whole.
+    if (key === undefined || !this.d.idempotency) return this.run(fn, input, options.trigger, null, 0, version, span, options.stream === true);
     return this.d.idempotency.call(fn, key, requestHash('sync', input), () => this.run(fn, input, options.trigger, null, 0, version, span));
   }
 
@@ -168,7 +182,7 @@ export class InvocationService {
     return { fn, body };
   }
 
-  private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: Trigger, callId: string | null = null, attempt = 0, version?: number, span?: Span): Promise<RecordedCall> {
+  private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: Trigger, callId: string | null = null, attempt = 0, version?: number, span?: Span, streams = false): Promise<StreamedCall> {
     const started = Date.now();
     const t0 = performance.now();
     const dep = version === undefined ? (this.d.deployments.activeCached(fn) ?? (await this.d.deployments.active(fn))) : await this.d.deployments.version(fn, version);
@@ -197,6 +211,15 @@ export class InvocationService {
     let link: AgentLink | undefined;
     let agentMs = 0;
     let placementMs = 0;
+    /** The call goes on after this returns (its answer streams): its end releases what it holds. */
+    let handedOff = false;
+    const finished = () => {
+      call.end();
+      const took = Date.now() - ranFrom;
+      this.callMs.set(fn.id, ((this.callMs.get(fn.id) ?? took) * 7 + took) / 8);
+      this.release(fn.id);
+      leave?.();
+    };
     try {
       const cachedEnv = this.d.envOf(fn.id);
       const env = cachedEnv instanceof Promise ? await cachedEnv : cachedEnv;
@@ -211,12 +234,12 @@ export class InvocationService {
         version: dep.version,
         image: dep.image!,
         deadlineMs: started + fn.timeout_ms,
-        limits: { memoryMb: fn.memory_mb, cpus: fn.cpus, timeoutMs: fn.timeout_ms, concurrency: fn.concurrency, maxInstances: fn.max_instances, network: fn.network === 'egress' },
+        limits: { memoryMb: fn.memory_mb, cpus: fn.cpus, timeoutMs: fn.timeout_ms, concurrency: fn.concurrency, maxInstances: fn.max_instances, network: fn.network === 'egress', maxResponseBytes: (fn.response_limit_mb ?? DEFAULT_RESPONSE_LIMIT_MB) * 2 ** 20 },
         env: Object.entries(env).map(([name, value]) => ({ name, value })),
         request: { method: input.method, path: input.path, query: input.query, headers: input.headers.map(([name, value]) => ({ name, value })), body: input.body },
         traceparent: '',
       };
-      let reply: InvokeReply__Output | undefined;
+      let reply: LinkReply | undefined;
       // Best node first; one that declines (full, draining) or cannot be reached never ran the function, so the
       // next is tried while the deadline allows. A call that reached an agent is never sent again elsewhere.
       for (let i = 0; i < candidates.length; i++) {
@@ -255,8 +278,30 @@ export class InvocationService {
         if (!last && fromWire(reply.outcome) === 'rejected' && !reply.problem) continue;
         break;
       }
+      const nodeId = link?.nodeId ?? null;
+      if (reply!.stream) {
+        const head = reply!;
+        const body = head.stream!;
+        if (streams) {
+          // Its head answers now; its record is written at its end, which releases its slot.
+          handedOff = true;
+          const recorded = body.ended
+            .then(
+              (end) => this.d.recorder.record({ ...record, nodeId, reply: { ...end, status: head.status, headers: head.headers }, placementMs: placementMs || performance.now() - t0, agentMs }),
+              (err) => this.d.recorder.record({ ...record, nodeId, error: err instanceof AppError ? err : AgentLost((err as Error).message), placementMs: placementMs || performance.now() - t0, agentMs }),
+            )
+            .finally(finished);
+          return { executionId, status: 'success', statusCode: head.status, headers: head.headers.map((h) => [h.name, h.value] as [string, string]), body: Buffer.alloc(0), durationMs: Date.now() - started, coldStart: false, nodeId, timings: { queuedMs: 0, createMs: 0, startMs: 0, readyMs: 0, runMs: 0, prewarmed: false, placementMs: Math.round(placementMs), agentMs: Math.round(agentMs * 10) / 10, recordMs: 0 }, sampled: false, stream: { body, recorded } };
+        }
+        // Taken whole: read to its end, failing past the limit of a whole answer.
+        const w = await body.whole(WHOLE_ANSWER_LIMIT);
+        reply = w.over
+          ? { ...w.end, status: head.status, headers: [], outcome: toWire('crashed'), error: `the response is larger than ${WHOLE_ANSWER_LIMIT / 2 ** 20} MiB` }
+          : { ...w.end, status: head.status, headers: head.headers, body: w.body };
+        agentMs = performance.now() - t0 - placementMs;
+      }
       const recording = span && phase(span, 'record');
-      return await this.d.recorder.record({ ...record, nodeId: link?.nodeId ?? null, reply: reply!, placementMs: placementMs || performance.now() - t0, agentMs }).finally(() => recording?.end());
+      return await this.d.recorder.record({ ...record, nodeId, reply: reply!, placementMs: placementMs || performance.now() - t0, agentMs }).finally(() => recording?.end());
     } catch (err) {
       if (!(err instanceof AppError)) {
         // Our own failure (a database error, a bug): logged with the execution id, not shown to the caller.
@@ -265,11 +310,7 @@ export class InvocationService {
       const error = err instanceof AppError ? err : new AppError('unavailable', 'internal_error', `the call could not be completed; execution ${executionId} identifies it in the server log`, { httpStatus: 500 });
       return await this.d.recorder.record({ ...record, nodeId: link?.nodeId ?? null, error, placementMs: performance.now() - t0, agentMs });
     } finally {
-      call.end();
-      const took = Date.now() - ranFrom;
-      this.callMs.set(fn.id, ((this.callMs.get(fn.id) ?? took) * 7 + took) / 8);
-      this.release(fn.id);
-      leave?.();
+      if (!handedOff) finished();
     }
   }
 
@@ -339,10 +380,12 @@ export class InvocationService {
  * Runs a traced call: its execution id and status on its span, which ends with it (an error when it failed) — and
  * its phases' spans are made — once its answer has gone.
  */
-async function within<T extends RecordedCall>(span: Span, call: () => Promise<T>): Promise<T> {
+async function within<T extends StreamedCall>(span: Span, call: () => Promise<T>): Promise<T> {
   try {
     const out = await call();
-    endCall(span, out.error?.detail, { 'cpub.execution_id': out.executionId, 'http.response.status_code': out.statusCode });
+    // A streamed answer's call ends with its stream.
+    if (out.stream) void out.stream.recorded.then((r) => endCall(span, r.error?.detail, { 'cpub.execution_id': r.executionId, 'http.response.status_code': r.statusCode }));
+    else endCall(span, out.error?.detail, { 'cpub.execution_id': out.executionId, 'http.response.status_code': out.statusCode });
     return out;
   } catch (err) {
     endCall(span, err instanceof Error ? err.message : String(err));

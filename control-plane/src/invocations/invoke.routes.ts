@@ -6,6 +6,8 @@ import { bearerToken } from '../auth/bearer.js';
 import { TEAM_HEADER, teamHeader } from '../http/auth-middleware.js';
 import { problem, json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound, type Same } from '../http/schemas.js';
 import type { InvocationService } from './invocation.service.js';
+import type { ReplyBody } from '../fleet/reply-body.js';
+import { fromWire } from '../../../proto/outcomes.js';
 import { prefersAsync, statusUrlOf } from './prefer.js';
 import type * as api from '../../../common/api-types.js';
 
@@ -48,6 +50,9 @@ const invoke = createRoute({
   security: bearer,
   request: {
     params: fnRef,
+    query: z.object({
+      stream: z.enum(['true', 'false']).optional().openapi({ description: '`true`: the answer is the function’s body itself, sent as it is produced (`Cpub-Status` and `Cpub-Headers` carry its status and headers; a stream that fails is cut, never ended cleanly) — what `cpub invoke` uses' }),
+    }),
     headers: z.object({
       prefer: z.string().max(1024).optional().openapi({ description: '`respond-async` (RFC 7240): answer 202 once the call is queued, and run it later (with retries)' }),
       'idempotency-key': z.string().max(255).optional().openapi({ description: 'the call runs once per function and key for 24 h: a repeat gets the first call’s answer (`Idempotent-Replayed: true`); another request with the same key is a 422' }),
@@ -55,7 +60,10 @@ const invoke = createRoute({
     body: jsonBody(InvokeBody),
   },
   responses: {
-    200: json('The function answered', InvokeAnswer),
+    200: {
+      description: 'The function answered: its status, headers and body as JSON — or, with `stream=true`, its body itself as it is produced',
+      content: { 'application/json': { schema: InvokeAnswer }, 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
+    },
     202: json('Queued (Prefer: respond-async): durable, it runs soon; Location is its status URL', AsyncAccepted),
     401: unauthenticated,
     404: fnNotFound,
@@ -69,6 +77,41 @@ const invoke = createRoute({
     504: problem('function_timeout'),
   },
 });
+
+/**
+ * A streamed answer as a web stream for Hono's response (which writes it with the socket's backpressure): credit goes
+ * back to the agent as the response takes chunks; a stream that did not end well errors (the response is cut).
+ */
+function webStream(body: ReplyBody): ReadableStream<Uint8Array> {
+  let owed = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        body.read((chunk) => {
+          controller.enqueue(chunk);
+          owed += chunk.length;
+          if ((controller.desiredSize ?? 0) > 0) {
+            body.grant(owed);
+            owed = 0;
+          }
+        });
+        body.ended.then(
+          (end) => (fromWire(end.outcome) === 'ok' ? controller.close() : controller.error(new Error(end.error || 'the streamed answer failed'))),
+          (err: Error) => controller.error(err),
+        );
+      },
+      pull() {
+        if (!owed) return;
+        body.grant(owed);
+        owed = 0;
+      },
+      cancel() {
+        body.cancel();
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
+  );
+}
 
 /** On an answer that is the first call's, given again for its Idempotency-Key. */
 const REPLAYED = { 'Idempotent-Replayed': 'true' };
@@ -85,9 +128,14 @@ export function invokeRoutes(invocations: InvocationService) {
       const statusUrl = statusUrlOf(executionId);
       return c.json({ executionId, statusUrl }, 202, { Location: statusUrl, 'Preference-Applied': 'respond-async', ...(replayed ? REPLAYED : {}) });
     }
-    const out = await invocations.invoke(caller, { ref: c.req.valid('param').ref }, request, options);
+    const streams = c.req.valid('query').stream === 'true';
+    const out = await invocations.invoke(caller, { ref: c.req.valid('param').ref }, request, { ...options, stream: streams && h['idempotency-key'] === undefined });
     if (out.replayed) c.header('Idempotent-Replayed', 'true');
     if (out.error) throw out.error;
+    if (streams) {
+      const meta = { 'Content-Type': 'application/octet-stream', 'Cpub-Status': String(out.statusCode), 'Cpub-Headers': JSON.stringify(Object.fromEntries(out.headers)), 'Cpub-Execution-Id': out.executionId, 'Cache-Control': 'no-store' };
+      return c.body(out.stream ? webStream(out.stream.body) : new Uint8Array(out.body), 200, meta) as never;
+    }
     const text = out.body.toString('utf8');
     const utf8 = Buffer.from(text, 'utf8').equals(out.body);
     return c.json(

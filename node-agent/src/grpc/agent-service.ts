@@ -13,7 +13,7 @@ import type { WatchEvent } from '../../../proto/generated/containerpub/agent/v1/
 import type { InvokeRequest__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeRequest.js';
 import type { Limits__Output } from '../../../proto/generated/containerpub/agent/v1/Limits.js';
 import type { EnvVar__Output } from '../../../proto/generated/containerpub/agent/v1/EnvVar.js';
-import type { CallResult, FunctionSpec } from '../pool/types.js';
+import type { CallResult, FunctionSpec, StreamControl, StreamSink } from '../pool/types.js';
 import { SpanKind, contextFrom, endSpan, nowMs, pastSpan, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
 import { StartError } from '../pool/warm-container.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
@@ -184,11 +184,28 @@ export class AgentService {
         let open = 0;
         let ended = false;
         const done = () => ended && open === 0 && call.end();
+        /** This stream's calls whose answers are streaming: credit and cancels from the control plane go to them. */
+        const flowing = new Map<string, StreamControl>();
         call.on('data', (req: InvokeRequest__Output) => {
+          if (req.credit || req.cancel) {
+            const flow = flowing.get(req.invocationId);
+            if (req.credit) flow?.grant(req.credit);
+            if (req.cancel) flow?.cancel();
+            return;
+          }
           open++;
-          void this.invoke(req)
+          // A streamed answer goes out in parts: its head, its chunks as they come (within the control plane's
+          // credit), then its end (the reply below).
+          const sink: StreamSink = {
+            head: (status, headers, control) => {
+              flowing.set(req.invocationId, control);
+              call.write({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_HEAD', status, headers: headers.map(([name, value]) => ({ name, value })) });
+            },
+            chunk: (data) => call.write({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_CHUNK', body: data }),
+          };
+          void this.invoke(req, sink)
             .then(
-              (r) => call.write({ ...r, invocationId: req.invocationId }),
+              (r) => call.write({ ...r, invocationId: req.invocationId, ...(flowing.delete(req.invocationId) ? { part: 'PART_END', status: 0, headers: [], body: Buffer.alloc(0) } : {}) }),
               (err) => {
                 const e = err as Partial<AgentError>;
                 const problem = e instanceof AgentError ? { kind: e.kind, code: e.code, detail: e.detail } : { kind: 'internal', code: 'internal_error', detail: 'internal error on the agent' };
@@ -197,6 +214,7 @@ export class AgentService {
               },
             )
             .finally(() => {
+              flowing.delete(req.invocationId);
               open--;
               done();
             });
@@ -206,6 +224,10 @@ export class AgentService {
           done();
         });
         call.on('error', () => {});
+        // The control plane went away: nobody reads these answers any more.
+        call.on('close', () => {
+          for (const flow of flowing.values()) flow.cancel();
+        });
       },
 
       Remove: (call, cb) =>
@@ -381,7 +403,7 @@ export class AgentService {
     this.images.add(image);
   }
 
-  private async invoke(req: InvokeRequest__Output) {
+  private async invoke(req: InvokeRequest__Output, stream?: StreamSink) {
     const f = this.d.facts;
     if (this.draining) {
       return { epoch: f.epoch, outcome: toWire('rejected'), status: httpStatusOf('rejected'), error: 'the node is draining', headers: [], logs: [] };
@@ -409,6 +431,8 @@ export class AgentService {
       query: req.request?.query || '',
       headers,
       body: req.request?.body ?? Buffer.alloc(0),
+      stream,
+      maxStreamBytes: Number(req.limits?.maxResponseBytes ?? 0) || undefined,
     });
     // Its spans are made once the reply has gone (the SDK's work is not the caller's wait).
     if (span) {

@@ -10,8 +10,8 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
  * An answer frame's head, checked as an HTTP parser would check a response: the other end runs the function's
  * code, so a malformed head is an error (the call fails), never passed on. `keep` picks the headers passed on.
  */
-export function answerHead(raw: unknown, keep: (name: string) => boolean): { status: number; headers: [string, string][]; functionError: boolean; log?: string; big?: number } {
-  const head = (raw ?? {}) as { s?: unknown; h?: unknown; l?: unknown; e?: unknown; big?: unknown };
+export function answerHead(raw: unknown, keep: (name: string) => boolean): { status: number; headers: [string, string][]; functionError: boolean; log?: string; big?: number; streamed?: boolean } {
+  const head = (raw ?? {}) as { s?: unknown; h?: unknown; l?: unknown; e?: unknown; big?: unknown; st?: unknown };
   const malformed = () => new Error('the function’s process sent a malformed answer');
   if (head.big !== undefined) {
     if (typeof head.big !== 'number') throw malformed();
@@ -24,19 +24,29 @@ export function answerHead(raw: unknown, keep: (name: string) => boolean): { sta
     if (typeof k !== 'string' || typeof v !== 'string' || !HEADER_NAME.test(k) || /[\r\n\0]/.test(v)) throw malformed();
     if (keep(k)) headers.push([k, v]);
   }
-  return { status: head.s as number, headers, functionError: head.e === 1, log: head.l as string | undefined };
+  return { status: head.s as number, headers, functionError: head.e === 1, log: head.l as string | undefined, ...(head.st !== undefined ? { streamed: true } : {}) };
 }
 
 interface Waiting {
-  resolve: (r: { head: unknown; body: Buffer }) => void;
+  resolve: (r: { head: unknown; body: Buffer; id: number }) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  inflow: Inflow | undefined;
+}
+
+/** Where the rest of a streamed answer goes (its head had `st`): its body's chunks, then its end frame's head. */
+export interface Inflow {
+  data(chunk: Buffer): void;
+  end(head: unknown): void;
+  fail(err: Error): void;
 }
 
 export class MuxClient {
   private socket: Socket | undefined;
   private writer: FrameWriter | undefined;
   private readonly waiting = new Map<number, Waiting>();
+  /** Streamed answers whose head has come, by call id, until their end frame. */
+  private readonly streams = new Map<number, Inflow>();
   private lastId = 0;
   private closed = false;
 
@@ -46,8 +56,12 @@ export class MuxClient {
     private readonly maxFrameBytes: number,
   ) {}
 
-  /** One call: its answer's head and body, a TimeoutError past `timeoutMs`, or the connection's failure. */
-  call(head: object, body: Buffer, timeoutMs: number): Promise<{ head: unknown; body: Buffer }> {
+  /**
+   * One call: its answer's head and body, a TimeoutError past `timeoutMs`, or the connection's failure. An answer
+   * the function streams (head `st`) resolves with its head; its chunks and end then go to `inflow`, and `credit`
+   * and `cancel` (with the `id` resolved) speak to its sender.
+   */
+  call(head: object, body: Buffer, timeoutMs: number, inflow?: Inflow): Promise<{ head: unknown; body: Buffer; id: number }> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('the call socket is closed'));
       const writer = this.connection();
@@ -56,9 +70,19 @@ export class MuxClient {
         this.waiting.delete(id);
         reject(Object.assign(new Error('deadline passed'), { name: 'TimeoutError' }));
       }, timeoutMs);
-      this.waiting.set(id, { resolve, reject, timer });
+      this.waiting.set(id, { resolve, reject, timer, inflow });
       writer.write(encodeFrame(id, head, body));
     });
+  }
+
+  /** Lets the sender of a streamed answer send `bytes` more. */
+  credit(id: number, bytes: number): void {
+    if (this.streams.has(id)) this.writer?.write(encodeFrame(id, { w: bytes }));
+  }
+
+  /** Asks the sender of a streamed answer to stop (it still sends its end). */
+  cancel(id: number): void {
+    if (this.streams.has(id)) this.writer?.write(encodeFrame(id, { x: 1 }));
   }
 
   close(): void {
@@ -71,11 +95,24 @@ export class MuxClient {
     if (this.writer) return this.writer;
     const socket = (this.socket = createConnection(this.path));
     const reader = new FrameReader(this.maxFrameBytes, (id, head, body) => {
+      const flowing = this.streams.get(id);
+      if (flowing) {
+        const h = head as { d?: unknown; end?: unknown } | null;
+        if (h?.d !== undefined) return flowing.data(body);
+        this.streams.delete(id);
+        if (h?.end !== undefined) flowing.end(head);
+        else flowing.fail(new Error('the function’s process sent a malformed stream frame'));
+        return;
+      }
       const w = this.waiting.get(id);
       if (!w) return; // its deadline passed: the caller has had its answer
       this.waiting.delete(id);
       clearTimeout(w.timer);
-      w.resolve({ head, body });
+      if ((head as { st?: unknown } | null)?.st !== undefined) {
+        if (!w.inflow) return w.reject(new Error('the function’s process streamed an answer that was not asked for'));
+        this.streams.set(id, w.inflow);
+      }
+      w.resolve({ head, body, id });
     });
     socket.on('data', (d: Buffer) => {
       try {
@@ -98,6 +135,10 @@ export class MuxClient {
   }
 
   private failAll(err: Error): void {
+    for (const [id, flow] of this.streams) {
+      this.streams.delete(id);
+      flow.fail(err);
+    }
     for (const [id, w] of this.waiting) {
       clearTimeout(w.timer);
       this.waiting.delete(id);

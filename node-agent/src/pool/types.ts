@@ -25,6 +25,27 @@ export interface CallRequest {
   query: string;
   headers: [string, string][];
   body: Buffer;
+  /**
+   * Where an answer the function streams goes as it is produced; without one, a streamed answer is read whole
+   * (up to the buffered answer's limit) into `body`.
+   */
+  stream?: StreamSink | undefined;
+  /** A streamed answer's body at most, bytes: past it the stream is cut and the call fails. */
+  maxStreamBytes?: number | undefined;
+}
+
+/** The taker of a streamed answer: its head once, then its body's chunks, each within the credit it has given. */
+export interface StreamSink {
+  /** The function's status and headers; `control` gives the sender credit, or stops it. */
+  head(status: number, headers: [string, string][], control: StreamControl): void;
+  chunk(data: Buffer): void;
+}
+
+export interface StreamControl {
+  /** The taker has passed `bytes` on: the function may send that many more. */
+  grant(bytes: number): void;
+  /** The taker wants no more (its caller went away): the function's stream is cancelled. */
+  cancel(): void;
 }
 
 export type { CallLogLine } from '../../../common/call-log.js';
@@ -54,4 +75,6 @@ export interface CallResult {
   timings: CallTimings;
   resources: { cpuMs: number; peakMemoryBytes: number };
   error: string;
+  /** The answer was streamed (to `CallRequest.stream`): its body's size; `body` is empty. */
+  streamedBytes?: number;
 }

@@ -12,6 +12,7 @@ import { FUNCTION_UID } from '../images/runtime-image.js';
 import { LABELS } from '../images/function-image.js';
 import { cgroupOf, type CgroupReader } from './cgroup.js';
 import { MuxClient, answerHead } from './mux-client.js';
+import { DEFAULT_STREAM_MAX_BYTES, Relay, STREAM_WINDOW, relay } from './stream-relay.js';
 import type { CallLogLine, CallRequest, CallResult, FunctionSpec, Outcome } from './types.js';
 import { HOP_BY_HOP } from '../../../common/headers.js';
 
@@ -31,6 +32,10 @@ interface ShimAnswer {
   functionError: boolean;
   body: Buffer;
   log: { lines: CallLogLine[]; truncated: boolean };
+  /** A streamed answer that did not end well (its stream failed, or passed its limit): the call is an `error`. */
+  error?: string;
+  /** The answer was streamed: its body's size. */
+  streamedBytes?: number;
 }
 
 export interface ContainerOptions {
@@ -47,6 +52,8 @@ export interface ContainerOptions {
   onExit?: (spec: FunctionSpec, containerId: string, state: { exitCode: number; oomKilled: boolean }) => void;
   /** Called with every per-call line as it arrives (live tail). */
   onCallLine?: (spec: FunctionSpec, invocationId: string, line: CallLogLine) => void;
+  /** A streamed answer fails when the function sends nothing for this long while it may (default 30 s). */
+  streamIdleMs?: number;
 }
 
 export class WarmContainer {
@@ -104,6 +111,7 @@ export class WarmContainer {
       CPUB_SOCKET: SOCKET_IN_CONTAINER,
       ...(opts.callProtocol === 'http' ? {} : { CPUB_MUX_SOCKET: MUX_SOCKET_IN_CONTAINER }),
       CPUB_MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES),
+      CPUB_STREAM_WINDOW: String(STREAM_WINDOW),
       CPUB_LOG_SOCKET: LOG_SOCKET_IN_CONTAINER,
       CPUB_LOG_CAP: String(opts.logCapBytes),
       // A root agent gives the folder to the container's group (fenceFolder): the sockets need no more.
@@ -345,13 +353,16 @@ export class WarmContainer {
     if (timeoutMs <= 0) return finish('timeout', 504, [], Buffer.alloc(0), 'the deadline passed before the call started');
     try {
       const res = await this.send(req, timeoutMs);
-      return finish(res.functionError ? 'error' : 'ok', res.status, res.headers, res.body, res.functionError ? 'the function threw an error' : '', res.log);
+      const failed = res.functionError || res.error !== undefined;
+      const done = finish(failed ? 'error' : 'ok', res.status, res.headers, res.body, res.error ?? (res.functionError ? 'the function threw an error' : ''), res.log);
+      return res.streamedBytes === undefined ? done : { ...done, streamedBytes: res.streamedBytes };
     } catch (err) {
       if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') {
         // A call past its deadline may still be running: no new calls go here, and the container is replaced
         // once its other calls have finished.
         this.dead = true;
-        return finish('timeout', 504, [], Buffer.alloc(0), `the call ran past its deadline (${timeoutMs} ms)`);
+        const why = (err as Error).message;
+        return finish('timeout', 504, [], Buffer.alloc(0), why && why !== 'deadline passed' && (err as Error).name === 'TimeoutError' ? why : `the call ran past its deadline (${timeoutMs} ms)`);
       }
       const oomKills = this.cgroup?.oomKills(); // read first: the cgroup goes away with the container
       const state = await this.runtime.inspect(this.id).catch(() => undefined);
@@ -376,10 +387,28 @@ export class WarmContainer {
       const key = k.toLowerCase();
       if (!key.startsWith('cpub-') && !HOP_BY_HOP.has(key)) h.push([key, v]);
     }
-    const r = await this.mux!.call({ m: req.method || 'GET', u: path, h, i: req.invocationId, d: req.deadlineMs }, req.body, timeoutMs);
+    const inflow = new Relay();
+    const r = await this.mux!.call({ m: req.method || 'GET', u: path, h, i: req.invocationId, d: req.deadlineMs }, req.body, timeoutMs, inflow);
     const head = answerHead(r.head, (name) => !name.startsWith('cpub-') && !HOP_BY_HOP.has(name));
     if (head.big !== undefined) throw new Error(`the response is larger than ${MAX_RESPONSE_BYTES / 2 ** 20} MiB`);
-    return { status: head.status, headers: head.headers, functionError: head.functionError, body: r.body, log: parseCallLog(head.log) };
+    if (!head.streamed) return { status: head.status, headers: head.headers, functionError: head.functionError, body: r.body, log: parseCallLog(head.log) };
+    // Streamed: its head goes on now, its body as it comes; the call ends with the stream.
+    const s = await relay(inflow, {
+      mux: this.mux!,
+      id: r.id,
+      status: head.status,
+      headers: head.headers,
+      deadlineMs: req.deadlineMs,
+      idleMs: this.opts.streamIdleMs ?? 30_000,
+      sink: req.stream,
+      maxBytes: req.maxStreamBytes || DEFAULT_STREAM_MAX_BYTES,
+      wholeMax: MAX_RESPONSE_BYTES,
+    });
+    // Read whole (no taker to stream to), an answer past the buffered limit fails as a whole one over it does.
+    if (s.cut && !req.stream) throw new Error(s.cut);
+    const error = s.cut ?? (s.end.e === 1 ? `the function’s streamed answer failed: ${s.end.err ?? 'error'}` : undefined);
+    const answer: ShimAnswer = { status: head.status, headers: head.headers, functionError: false, body: s.body, log: parseCallLog(s.end.l), ...(error ? { error } : {}) };
+    return req.stream ? { ...answer, streamedBytes: s.bytes } : answer;
   }
 
   private sendHttp(req: CallRequest, path: string, timeoutMs: number): Promise<ShimAnswer> {

@@ -47,6 +47,13 @@ const MUX_SOCKET = process.env.CPUB_MUX_SOCKET;
 const SOCKET_MODE = parseInt(process.env.CPUB_SOCKET_MODE ?? '777', 8) & 0o777;
 /** The largest answer the agent takes over the multiplexed socket; a larger one is refused, not sent. */
 const MAX_ANSWER_BYTES = Number(process.env.CPUB_MAX_RESPONSE_BYTES ?? 16 * 2 ** 20);
+/**
+ * A streamed answer's window: the bytes of its body sent ahead of the agent's credit (`{"w": n}` frames give more).
+ * The agent starts each stream with the same number.
+ */
+const STREAM_WINDOW = Number(process.env.CPUB_STREAM_WINDOW ?? 2 ** 20);
+/** A streamed answer's body goes in frames of at most this many bytes. */
+const CHUNK_MAX = 64 * 1024;
 /** A call's request frame at most: the platform's 6 MB request body, its headers, and room to spare. */
 const MAX_REQUEST_FRAME = 64 * 2 ** 20;
 /** A stem: started before any function is known; `POST /__cpub/init` later names the bundle and its env. */
@@ -166,15 +173,28 @@ interface Answer {
   status: number;
   headers: Record<string, string[] | string>;
   body: Buffer;
+  /** A body the function streams (a ReadableStream it made): sent as it is produced, over frames. */
+  stream?: ReadableStream<Uint8Array>;
 }
 
-async function answerOf(response: Response, extra: Record<string, string> = {}): Promise<Answer> {
+async function answerOf(response: Response, extra: Record<string, string> = {}, streams = false): Promise<Answer> {
   const headers: Record<string, string[] | string> = { ...extra };
   response.headers.forEach((v, k) => {
     // Framing is this hop's, and cpub-* names are the shim's: a function cannot set them.
     if (k !== 'content-length' && k !== 'transfer-encoding' && k !== 'trailer' && !k.startsWith('cpub-')) ((headers[k] ??= []) as string[]).push(v);
   });
-  return { status: response.status, headers, body: await bodyOf(response) };
+  const stream = streams ? streamOf(response) : undefined;
+  return stream ? { status: response.status, headers, body: NO_BODY, stream } : { status: response.status, headers, body: await bodyOf(response) };
+}
+
+/** The body to stream: one the function made from a stream (not a string or bytes, which are sent whole). */
+function streamOf(response: Response): ReadableStream<Uint8Array> | undefined {
+  if (response.body === null || response.bodyUsed) return undefined;
+  if (STATE) {
+    const source = (response as unknown as Record<symbol, { body?: { source?: unknown } | null } | undefined>)[STATE]?.body?.source;
+    if (typeof source === 'string' || source instanceof Uint8Array) return undefined;
+  }
+  return response.body;
 }
 
 /** No body goes with these, whatever the function put in its Response. */
@@ -222,7 +242,12 @@ async function main(): Promise<void> {
   // A stem has time before its first call (nothing waits for it to start): it loads what calls use then.
   if (STEM) await warmUp();
   /** One call, whichever way it came: runs the function in its invocation's context; never throws. */
-  const handle = (fn: Handler, c: { method: string; url: string; headers: Headers; body: Buffer; id: string; deadline: number }): Promise<{ answer: Answer; log: string }> => {
+  /**
+   * One call, whichever way it came: runs the function in its invocation's context; never throws. A streamed answer
+   * (`streams`: the transport can stream) comes back with its body still to read: `log` is then empty, and the
+   * transport sends the body in the call's context and calls `finish` (the log is read from `inv` after it).
+   */
+  const handle = (fn: Handler, c: { method: string; url: string; headers: Headers; body: Buffer; id: string; deadline: number; streams?: boolean }): Promise<{ answer: Answer; log: string; inv: Invocation; finish: () => void }> => {
     const inv: Invocation = { id: c.id, written: 0, truncated: false, lines: [] };
     return als.run(inv, async () => {
       // The deadline's AbortSignal is made when first asked for: most functions never look, and an
@@ -259,16 +284,18 @@ async function main(): Promise<void> {
           function: FUNCTION,
         };
         const result = await fn(request, ctx);
-        answer = await answerOf(result instanceof Response ? result : Response.json(result ?? null));
+        const response = result instanceof Response ? result : Response.json(result ?? null);
+        answer = await answerOf(response, {}, c.streams === true && !bodiless(response.status, c.method));
       } catch (err) {
         const e = err as Error;
         emit('stderr', 'error', e?.stack ?? String(err));
         answer = await answerOf(Response.json({ error: 'function_error', message: e?.message ?? String(err) }, { status: 500 }), { 'cpub-function-error': '1' });
-      } finally {
-        clearTimeout(timer);
       }
+      const finish = () => clearTimeout(timer);
+      if (answer.stream) return { answer, log: '', inv, finish };
+      finish();
       // Every line the call wrote while its answer was made is in by now.
-      return { answer, log: encodedLog(inv) };
+      return { answer, log: encodedLog(inv), inv, finish };
     });
   };
 
@@ -312,8 +339,17 @@ async function main(): Promise<void> {
   if (MUX_SOCKET) {
     const mux = createNetServer((sock) => {
       const out = new FrameWriter(sock);
+      /** This connection's streamed answers being sent, by call id. */
+      const streaming = new Map<number, Outflow>();
       const reader = new FrameReader(MAX_REQUEST_FRAME, (id, head, body) => {
-        const h = head as { m: string; u: string; h: [string, string][]; i: string; d: number };
+        const h = head as { m: string; u: string; h: [string, string][]; i: string; d: number; w?: number; x?: number };
+        // The agent's word on a streamed answer: more credit, or stop (its caller went away, or a limit passed).
+        if (h.w !== undefined || h.x !== undefined) {
+          const flow = streaming.get(id);
+          if (flow && typeof h.w === 'number' && h.w > 0) flow.grant(h.w);
+          if (flow && h.x !== undefined) flow.cancel();
+          return;
+        }
         void (async () => {
           if (!handler) return out.write(encodeFrame(id, { s: 503, h: [], l: EMPTY_LOG }));
           const headers = new Headers();
@@ -323,9 +359,19 @@ async function main(): Promise<void> {
             // That call only: the connection carries other calls.
             return out.write(encodeFrame(id, { s: 400, h: [['content-type', 'text/plain']], l: EMPTY_LOG }, Buffer.from(`invalid request header: ${(err as Error).message}`)));
           }
-          const { answer, log } = await handle(handler, { method: h.m, url: h.u, headers, body, id: h.i, deadline: h.d });
+          const { answer, log, inv, finish } = await handle(handler, { method: h.m, url: h.u, headers, body, id: h.i, deadline: h.d, streams: true });
           const pairs: [string, string][] = [];
           for (const [k, v] of Object.entries(answer.headers)) for (const one of Array.isArray(v) ? v : [v]) pairs.push([k, one]);
+          if (answer.stream) {
+            out.write(encodeFrame(id, { s: answer.status, h: pairs, st: 1 }));
+            const flow = new Outflow();
+            streaming.set(id, flow);
+            // In the call's context: what the function logs while its body is made is the call's.
+            const ended = await als.run(inv, () => sendStream(answer.stream!, flow, (chunk) => out.write(encodeFrame(id, { d: 1 }, chunk))));
+            streaming.delete(id);
+            finish();
+            return out.write(encodeFrame(id, { end: 1, l: encodedLog(inv), ...(ended ? { e: 1, err: ended } : {}) }));
+          }
           const error = answer.headers['cpub-function-error'] !== undefined;
           const sent = bodiless(answer.status, h.m) ? NO_BODY : answer.body;
           // An answer past the agent's limit is refused here, so the connection's other calls go on.
@@ -341,6 +387,10 @@ async function main(): Promise<void> {
         }
       });
       sock.on('error', () => {});
+      // The agent went away: nobody reads these answers any more.
+      sock.on('close', () => {
+        for (const flow of streaming.values()) flow.cancel();
+      });
     });
     rmSync(MUX_SOCKET, { force: true });
     await new Promise<void>((resolve) => mux.listen(MUX_SOCKET, resolve));
@@ -361,6 +411,69 @@ main().catch((err: Error) => {
   emit('stderr', 'error', `cannot start the function: ${err.stack ?? err}`);
   process.exit(70);
 });
+
+/** A streamed answer's credit: the bytes the agent will take now, and whether it wants no more. */
+class Outflow {
+  credit = STREAM_WINDOW;
+  cancelled = false;
+  private wake: (() => void) | undefined;
+
+  grant(bytes: number): void {
+    this.credit += bytes;
+    this.wake?.();
+  }
+
+  /** Set by the sender: stops a read of the function's stream that is waiting on the function. */
+  onCancel: (() => void) | undefined;
+
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.wake?.();
+    this.onCancel?.();
+  }
+
+  /** Resolves once there is credit, or the stream is cancelled. */
+  ready(): Promise<void> | undefined {
+    if (this.credit > 0 || this.cancelled) return undefined;
+    return new Promise((resolve) => (this.wake = () => ((this.wake = undefined), resolve())));
+  }
+}
+
+/**
+ * Sends a streamed body in frames of at most CHUNK_MAX bytes, within the credit: the stream is read only while the
+ * agent takes more (a slow caller slows the function; nothing piles up here). Resolves with the error that ended it,
+ * if the function's stream failed (logged as the call's); cancelled, the function's stream is cancelled too.
+ */
+async function sendStream(stream: ReadableStream<Uint8Array>, flow: Outflow, send: (chunk: Uint8Array) => void): Promise<string | undefined> {
+  const reader = stream.getReader();
+  // Cancelled: the function's stream is cancelled at once (its cancel() runs), even while a read waits on it.
+  // Bound to the call's context: what the function's cancel() logs is the call's.
+  flow.onCancel = AsyncLocalStorage.bind(() => void reader.cancel(new Error('the caller went away')).catch(() => {}));
+  try {
+    for (;;) {
+      await flow.ready();
+      if (flow.cancelled) return undefined;
+      const { done, value } = await reader.read();
+      if (done || flow.cancelled) return undefined;
+      if (!(value instanceof Uint8Array)) throw new TypeError('a streamed body must be made of Uint8Array chunks');
+      for (let at = 0; at < value.length; ) {
+        await flow.ready();
+        if (flow.cancelled) return undefined;
+        const n = Math.min(value.length - at, flow.credit, CHUNK_MAX);
+        send(value.subarray(at, at + n));
+        flow.credit -= n;
+        at += n;
+      }
+    }
+  } catch (err) {
+    const e = err as Error;
+    emit('stderr', 'error', e?.stack ?? String(err));
+    return e?.message ?? String(err);
+  } finally {
+    if (flow.cancelled) await reader.cancel(new Error('the caller went away')).catch(() => {});
+  }
+}
 
 /** ctx.trace: a valid `traceparent` (version 00) as its parts; null when the call has none. */
 function traceOf(header: string | null): { traceparent: string; traceId: string; spanId: string; sampled: boolean } | null {

@@ -6,6 +6,7 @@ import type { LogLine as _containerpub_agent_v1_LogLine, LogLine__Output as _con
 import type { Timings as _containerpub_agent_v1_Timings, Timings__Output as _containerpub_agent_v1_Timings__Output } from '../../../containerpub/agent/v1/Timings.js';
 import type { Resources as _containerpub_agent_v1_Resources, Resources__Output as _containerpub_agent_v1_Resources__Output } from '../../../containerpub/agent/v1/Resources.js';
 import type { Problem as _containerpub_agent_v1_Problem, Problem__Output as _containerpub_agent_v1_Problem__Output } from '../../../containerpub/agent/v1/Problem.js';
+import type { ReplyPart as _containerpub_agent_v1_ReplyPart, ReplyPart__Output as _containerpub_agent_v1_ReplyPart__Output } from '../../../containerpub/agent/v1/ReplyPart.js';
 
 export interface InvokeReply {
   'epoch'?: (string);
@@ -26,6 +27,12 @@ export interface InvokeReply {
    * On InvokeStream only: the call could not be run at all (the error a unary Invoke would have returned).
    */
   'problem'?: (_containerpub_agent_v1_Problem | null);
+  /**
+   * On InvokeStream, an answer the function streams comes in parts: its HEAD (status, headers), CHUNKs of its body
+   * (within the credit given), then its END (outcome, logs, timings, resources, error; no status or body).
+   * A unary Invoke, and an answer made whole, is one WHOLE reply.
+   */
+  'part'?: (_containerpub_agent_v1_ReplyPart);
 }
 
 export interface InvokeReply__Output {
@@ -47,4 +54,10 @@ export interface InvokeReply__Output {
    * On InvokeStream only: the call could not be run at all (the error a unary Invoke would have returned).
    */
   'problem': (_containerpub_agent_v1_Problem__Output | null);
+  /**
+   * On InvokeStream, an answer the function streams comes in parts: its HEAD (status, headers), CHUNKs of its body
+   * (within the credit given), then its END (outcome, logs, timings, resources, error; no status or body).
+   * A unary Invoke, and an answer made whole, is one WHOLE reply.
+   */
+  'part': (_containerpub_agent_v1_ReplyPart__Output);
 }

@@ -30,6 +30,13 @@ export interface InvokeRequest {
    * the function's request carries it on. Empty: no trace.
    */
   'traceparent'?: (string);
+  /**
+   * On InvokeStream, a message about a call already sent (nothing else set but invocation_id): `credit` lets the
+   * agent send that many more bytes of its streamed answer (each side starts with a window of STREAM_WINDOW, 1 MiB,
+   * and the control plane gives bytes back as it writes them to the caller); `cancel`: the caller went away.
+   */
+  'credit'?: (number);
+  'cancel'?: (boolean);
 }
 
 export interface InvokeRequest__Output {
@@ -57,4 +64,11 @@ export interface InvokeRequest__Output {
    * the function's request carries it on. Empty: no trace.
    */
   'traceparent': (string);
+  /**
+   * On InvokeStream, a message about a call already sent (nothing else set but invocation_id): `credit` lets the
+   * agent send that many more bytes of its streamed answer (each side starts with a window of STREAM_WINDOW, 1 MiB,
+   * and the control plane gives bytes back as it writes them to the caller); `cancel`: the caller went away.
+   */
+  'credit': (number);
+  'cancel': (boolean);
 }

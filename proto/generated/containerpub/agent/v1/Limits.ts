@@ -1,5 +1,6 @@
 // Original file: proto/agent.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface Limits {
   'memoryMb'?: (number);
@@ -11,6 +12,10 @@ export interface Limits {
    * Egress network; false means --network none.
    */
   'network'?: (boolean);
+  /**
+   * A streamed answer's body at most (bytes); past it the stream is cut and the call fails. 0: 100 MiB.
+   */
+  'maxResponseBytes'?: (number | string | Long);
 }
 
 export interface Limits__Output {
@@ -23,4 +28,8 @@ export interface Limits__Output {
    * Egress network; false means --network none.
    */
   'network': (boolean);
+  /**
+   * A streamed answer's body at most (bytes); past it the stream is cut and the call fails. 0: 100 MiB.
+   */
+  'maxResponseBytes': (number);
 }

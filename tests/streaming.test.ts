@@ -1,0 +1,284 @@
+// Streamed answers, end to end: a real cpub-server and cpub-agent (processes of their own, Podman). A function whose
+// Response has a streamed body reaches its caller as it is produced — through the function URL, chunked, Server-Sent
+// Events arriving before the function has finished — with backpressure from the caller's socket back to the
+// function's stream (a caller that stops reading stops the function pulling; one that leaves cancels it), the
+// deadline over the whole stream, an idle timeout between chunks, a size limit per function, and a failed stream cut
+// (never ended cleanly). Every call keeps its record and log. Callers that take answers whole (the JSON invoke route,
+// an Idempotency-Key) get the whole body; `cpub invoke` prints a stream as it arrives.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { get, request as httpRequest, type IncomingMessage } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { startServer, startAgentProcess, cleanEnv, repoRoot, type RunningServer } from './helpers/server.js';
+import { client, type Client } from './helpers/http.js';
+import { loud, until } from './helpers/hooks.js';
+import { fnArtifact } from './helpers/agent.js';
+
+const s = suite('streaming: answers a function streams reach the caller as they are made, with backpressure');
+const JOIN = 'join-token-for-streaming-012345678';
+
+let server: RunningServer;
+let agent: RunningServer;
+let agentDir: string;
+let api: Client;
+let token: string;
+let handle: string;
+
+/** Three Server-Sent Events, 400 ms apart. */
+const SSE = `() => {
+  const enc = new TextEncoder();
+  let i = 0;
+  return new Response(new ReadableStream({
+    async pull(c) {
+      if (i) await new Promise((r) => setTimeout(r, 400));
+      if (i === 3) return c.close();
+      c.enqueue(enc.encode('data: event ' + i++ + '\\n\\n'));
+    },
+  }), { headers: { 'content-type': 'text/event-stream' } });
+}`;
+
+/** As much as is asked for, 64 KiB at a time; says how much it made when cancelled. */
+const FLOOD = `(req, ctx) => {
+  let pulled = 0;
+  const chunk = new Uint8Array(65536).fill(120);
+  return new Response(new ReadableStream({
+    pull(c) { pulled += chunk.length; c.enqueue(chunk); },
+    cancel() { ctx.log.info('pulled ' + pulled); },
+  }));
+}`;
+
+/** `n` chunks of 64 KiB, then the end. */
+const SIZED = `(req) => {
+  const n = Number(new URL(req.url).searchParams.get('chunks') ?? 1);
+  let i = 0;
+  return new Response(new ReadableStream({
+    pull(c) { if (i++ === n) return c.close(); c.enqueue(new Uint8Array(65536).fill(97)); },
+  }));
+}`;
+
+/** One chunk, then silence for 10 s. */
+const STALL = `() => {
+  let i = 0;
+  return new Response(new ReadableStream({
+    async pull(c) { if (i++) await new Promise((r) => setTimeout(r, 10000)); c.enqueue(new TextEncoder().encode('tick\\n')); },
+  }));
+}`;
+
+/** A chunk every 200 ms, forever. */
+const FOREVER = `() => new Response(new ReadableStream({
+  async pull(c) { await new Promise((r) => setTimeout(r, 200)); c.enqueue(new TextEncoder().encode('tick\\n')); },
+}))`;
+
+/** One chunk, then its stream fails. */
+const BROKEN = `() => {
+  let i = 0;
+  return new Response(new ReadableStream({
+    pull(c) { if (i++) throw new Error('the source went away'); c.enqueue(new TextEncoder().encode('first\\n')); },
+  }));
+}`;
+
+async function deploy(name: string, handler: string, settings: Record<string, unknown> = {}): Promise<void> {
+  const created = await api.post('/api/functions', { name, auth: 'public', ...settings }, token);
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  const art = await fnArtifact(handler);
+  const res = await fetch(`${server.url}/api/functions/${name}/deployments?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' }, body: new Uint8Array(readFileSync(art.path)) });
+  assert.is(res.status, 201, await res.text());
+}
+
+s.before(
+  loud(async () => {
+    server = await startServer({ CPUB_JOIN_TOKEN: JOIN });
+    api = client(server.url);
+    await api.post('/api/auth/register', { email: 'stream@example.com', password: 'stream-password-1' });
+    token = (await api.post('/api/auth/login', { email: 'stream@example.com', password: 'stream-password-1' })).body.accessToken;
+    handle = (await api.get('/api/users/me', token)).body.handle;
+    agentDir = mkdtempSync(join(tmpdir(), 'cpub-streaming-'));
+    agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: agentDir, CPUB_AGENT_SERVER: server.url, CPUB_AGENT_JOIN_TOKEN: JOIN, CPUB_AGENT_STREAM_IDLE: '1s' });
+    await until('the node up', async () => (await api.get<{ nodes: { status: string }[] }>('/api/nodes', token)).body.nodes[0]?.status === 'up', 30_000);
+    await deploy('sse', SSE);
+    await deploy('flood', FLOOD, { timeoutMs: 60_000, responseLimitMb: 10_240 });
+    await deploy('sized', SIZED, { responseLimitMb: 1, timeoutMs: 20_000 });
+    await deploy('stall', STALL, { timeoutMs: 20_000 });
+    await deploy('forever', FOREVER, { timeoutMs: 2000 });
+    await deploy('broken', BROKEN);
+  }),
+);
+
+s.after(
+  loud(async () => {
+    await agent?.stop();
+    await server?.stop();
+    if (agentDir) rmSync(agentDir, { recursive: true, force: true });
+  }),
+);
+
+interface Heard {
+  res: IncomingMessage;
+  chunks: { at: number; text: string }[];
+  /** The body ended cleanly (the terminating chunk came); false: the connection was cut. */
+  complete: boolean;
+  endedAt: number;
+}
+
+/** A raw HTTP GET that notes when each chunk arrives and whether the body ended cleanly or was cut. */
+function listen(path: string): Promise<Heard> {
+  return new Promise((resolve, reject) => {
+    get(`${server.url}${path}`, (res) => {
+      const chunks: { at: number; text: string }[] = [];
+      res.on('data', (d: Buffer) => chunks.push({ at: performance.now(), text: d.toString('utf8') }));
+      res.on('end', () => resolve({ res, chunks, complete: res.complete, endedAt: performance.now() }));
+      res.on('error', () => resolve({ res, chunks, complete: false, endedAt: performance.now() }));
+      res.on('aborted', () => {});
+    }).on('error', reject);
+  });
+}
+
+async function record(id: string): Promise<{ status: string; error: string | null; httpStatus: number; logs?: { message: string }[] }> {
+  let got: { status: number; body: { execution?: { status: string; error: string | null; httpStatus: number; logs?: { message: string }[] } } } | undefined;
+  await until(`execution ${id} recorded`, async () => {
+    got = await api.get(`/api/executions/${id}`, token);
+    return got.status === 200 && got.body.execution !== undefined;
+  }, 15_000, 100);
+  return got!.body.execution!;
+}
+
+s('Server-Sent Events: each event arrives as the function makes it, chunked, before the function finishes', async () => {
+  const t0 = performance.now();
+  const heard = await listen(`/fn/${handle}/sse`);
+  assert.is(heard.res.statusCode, 200);
+  assert.is(heard.res.headers['content-type'], 'text/event-stream');
+  assert.is(heard.res.headers['transfer-encoding'], 'chunked', 'no Content-Length: the length is not known when the answer begins');
+  assert.ok(heard.complete, 'the stream ended cleanly');
+  const body = heard.chunks.map((c) => c.text).join('');
+  assert.is(body, 'data: event 0\n\ndata: event 1\n\ndata: event 2\n\n');
+  const first = heard.chunks.find((c) => c.text.includes('event 0'))!;
+  // The function waits 400 ms before each of its later events: the first must be here ≥ 700 ms before the end.
+  assert.ok(heard.endedAt - first.at >= 700, `the first event came ${Math.round(first.at - t0)} ms in, the end ${Math.round(heard.endedAt - t0)} ms in`);
+  const rec = await record(String(heard.res.headers['cpub-execution-id']));
+  assert.is(rec.status, 'success');
+  assert.is(rec.httpStatus, 200);
+});
+
+s('backpressure: a caller that stops reading stops the function; leaving cancels its stream, and the call is recorded', async () => {
+  const { id, received } = await new Promise<{ id: string; received: number }>((resolve, reject) => {
+    const req = httpRequest(`${server.url}/fn/${handle}/flood`, (res) => {
+      let received = 0;
+      res.once('data', (d: Buffer) => {
+        received += d.length;
+        // Stop reading for 2 s: unchecked, the function would make gigabytes in that time.
+        res.pause();
+        setTimeout(() => {
+          req.destroy();
+          resolve({ id: String(res.headers['cpub-execution-id']), received });
+        }, 2000);
+      });
+    });
+    req.on('error', () => {});
+    req.on('close', () => {});
+    req.end();
+    setTimeout(() => reject(new Error('no first chunk in 20 s')), 20_000);
+  });
+  assert.ok(received > 0);
+  const rec = await record(id);
+  assert.is(rec.status, 'success', 'the function did nothing wrong: its caller left');
+  const line = rec.logs?.find((l) => l.message.startsWith('pulled '));
+  assert.ok(line, `the function's stream was cancelled (its cancel() logged): ${JSON.stringify(rec.logs)}`);
+  const pulled = Number(line!.message.slice('pulled '.length));
+  // The windows (1 MiB per hop) and the sockets' buffers between: tens of megabytes at most, never more.
+  assert.ok(pulled < 48 * 2 ** 20, `the function made ${pulled} bytes while nobody read`);
+});
+
+s('the function’s size limit (responseLimitMb) cuts a stream past it, and the call fails', async () => {
+  const within = await listen(`/fn/${handle}/sized?chunks=8`);
+  assert.ok(within.complete, 'half a MiB is within the 1 MiB limit');
+  assert.is(within.chunks.reduce((n, c) => n + c.text.length, 0), 8 * 65536);
+  const over = await listen(`/fn/${handle}/sized?chunks=40`);
+  assert.is(over.res.statusCode, 200, 'the answer had begun');
+  assert.not.ok(over.complete, 'the body is cut, never ended cleanly');
+  const rec = await record(String(over.res.headers['cpub-execution-id']));
+  assert.is(rec.status, 'error');
+  assert.match(rec.error ?? '', /passed its limit of 1048576 bytes/);
+});
+
+s('an idle stream (nothing sent for CPUB_AGENT_STREAM_IDLE while the caller reads) is cut as a timeout', async () => {
+  const t0 = performance.now();
+  const heard = await listen(`/fn/${handle}/stall`);
+  assert.not.ok(heard.complete);
+  assert.is(heard.chunks.map((c) => c.text).join(''), 'tick\n');
+  assert.ok(heard.endedAt - t0 < 6000, `cut after ${Math.round(heard.endedAt - t0)} ms (idle timeout 1 s), not at the 10 s pause's end`);
+  const rec = await record(String(heard.res.headers['cpub-execution-id']));
+  assert.is(rec.status, 'timeout');
+  assert.match(rec.error ?? '', /sent nothing of its streamed answer for 1000 ms/);
+});
+
+s('the deadline covers the whole stream: a stream that never ends is cut at the function’s timeout', async () => {
+  const t0 = performance.now();
+  const heard = await listen(`/fn/${handle}/forever`);
+  assert.not.ok(heard.complete);
+  assert.ok(heard.chunks.length >= 3, `ticks came before the deadline: ${heard.chunks.length}`);
+  const took = heard.endedAt - t0;
+  assert.ok(took >= 1800 && took < 6000, `cut after ${Math.round(took)} ms (timeout 2 s)`);
+  const rec = await record(String(heard.res.headers['cpub-execution-id']));
+  assert.is(rec.status, 'timeout');
+});
+
+s('a stream that fails midway is cut, recorded as an error, and its error is in the call’s log', async () => {
+  const heard = await listen(`/fn/${handle}/broken`);
+  assert.not.ok(heard.complete);
+  assert.is(heard.chunks.map((c) => c.text).join(''), 'first\n');
+  const rec = await record(String(heard.res.headers['cpub-execution-id']));
+  assert.is(rec.status, 'error');
+  assert.match(rec.error ?? '', /the source went away/);
+  assert.ok(rec.logs?.some((l) => l.message.includes('the source went away')), JSON.stringify(rec.logs));
+});
+
+s('callers that take answers whole get the whole body: the JSON invoke route, and an Idempotency-Key', async () => {
+  const whole = await api.post(`/api/functions/sse/invoke`, { method: 'GET' }, token);
+  assert.is(whole.status, 200, JSON.stringify(whole.body));
+  assert.is(whole.body.body, 'data: event 0\n\ndata: event 1\n\ndata: event 2\n\n');
+  const keyed = await fetch(`${server.url}/fn/${handle}/sse`, { headers: { 'idempotency-key': 'stream-once-1' } });
+  assert.is(keyed.headers.get('content-length'), String('data: event 0\n\n'.length * 3));
+  assert.is(await keyed.text(), 'data: event 0\n\ndata: event 1\n\ndata: event 2\n\n');
+  const again = await fetch(`${server.url}/fn/${handle}/sse`, { headers: { 'idempotency-key': 'stream-once-1' } });
+  assert.is(again.headers.get('idempotent-replayed'), 'true');
+  assert.is(await again.text(), 'data: event 0\n\ndata: event 1\n\ndata: event 2\n\n');
+  // Taken whole, an answer is capped as whole answers are (16 MiB), whatever the function's stream limit.
+  const big = await api.post(`/api/functions/flood/invoke`, { method: 'GET' }, token);
+  assert.is(big.status, 502, JSON.stringify(big.body));
+  assert.match(big.body.detail, /larger than 16 MiB/);
+});
+
+s('cpub invoke prints a stream as it arrives', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'cpub-streaming-cli-'));
+  try {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), 'invoke', 'sse'], { env: cleanEnv({ HOME: home, CPUB_SERVER: server.url, CPUB_TOKEN: token }) });
+    const t0 = performance.now();
+    let out = '';
+    let firstAt = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      if (!firstAt && out.includes('event 0')) firstAt = performance.now();
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const endAt = performance.now();
+    assert.is(code, 0, err);
+    assert.is(out, 'data: event 0\n\ndata: event 1\n\ndata: event 2\n\n');
+    assert.ok(firstAt > 0 && endAt - firstAt >= 700, `the first event printed ${Math.round(firstAt - t0)} ms in, the command ended ${Math.round(endAt - t0)} ms in`);
+    // A cut stream is an error, naming the execution.
+    const cut = spawn(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), 'invoke', 'broken'], { env: cleanEnv({ HOME: home, CPUB_SERVER: server.url, CPUB_TOKEN: token }) });
+    let cutErr = '';
+    cut.stderr.on('data', (d: Buffer) => (cutErr += d.toString('utf8')));
+    const cutCode = await new Promise<number | null>((resolve) => cut.on('close', resolve));
+    assert.is.not(cutCode, 0);
+    assert.match(cutErr, /cut off/);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+s.run();
