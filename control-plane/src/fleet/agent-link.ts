@@ -181,6 +181,8 @@ export class AgentLink {
         clearTimeout(p.timer);
         this.pending.delete(r.invocationId);
         const body = new ReplyBody(this.bodyLink, r.invocationId);
+        // The body's first bytes, when they came with the head.
+        if (r.body.length) body.push(r.body);
         const timer = setTimeout(() => this.endBody(r.invocationId, AgentLost(`node ${this.nodeId} did not end a streamed answer before the deadline`)), Math.max(0, p.deadlineMs - Date.now()) + 1000);
         this.bodies.set(r.invocationId, { body, timer });
         p.resolve({ ...r, stream: body });

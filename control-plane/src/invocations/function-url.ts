@@ -15,7 +15,6 @@ import { problemOf } from '../http/problem.js';
 import { CALL_BODY_LIMIT, type CallOutcome, type InvocationService } from './invocation.service.js';
 import { prefersAsync, statusUrlOf } from './prefer.js';
 import type { ReplyBody } from '../fleet/reply-body.js';
-import { fromWire } from '../../../proto/outcomes.js';
 
 /**
  * Every function response is a sandboxed document: a page a function returns runs with an opaque origin, so
@@ -71,7 +70,7 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     for (const [k, v] of out.headers) if (!STRIPPED_RESPONSE.has(k.toLowerCase())) head.push(k, v);
     if (out.sampled) head.push('Cpub-Sampled', 'true'); // no record kept of this call: it counts in the stats only
     head.push('X-Request-Id', requestId, 'Cpub-Execution-Id', out.executionId, 'Server-Timing', serverTiming(out), 'Content-Security-Policy', SANDBOX, 'X-Content-Type-Options', 'nosniff');
-    if (out.stream) return streamOut(req, res, out.statusCode, head, out.stream.body);
+    if (out.stream) return streamOut(req, res, out.statusCode, head, out.stream);
     const empty = nullBodyStatus(out.statusCode) || req.method === 'HEAD';
     if (!empty) head.push('Content-Length', String(out.body.length));
     res.writeHead(out.statusCode, head);
@@ -114,16 +113,22 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
  * that does not end well (its deadline, idle gaps, size limit, the function's stream failing) is cut — the caller
  * sees an incomplete body, never a clean end — and a caller that goes away cancels the function's stream.
  */
-function streamOut(req: IncomingMessage, res: ServerResponse, status: number, head: string[], body: ReplyBody): void {
+function streamOut(req: IncomingMessage, res: ServerResponse, status: number, head: string[], { body, recorded }: { body: ReplyBody; recorded: Promise<CallOutcome> }): void {
   res.writeHead(status, head);
-  // Sent now, before the first chunk: a client sees the answer begin (and SSE's first event) as soon as it exists.
-  res.flushHeaders();
-  body.read((chunk) => res.write(chunk, () => body.grant(chunk.length)));
+  let wrote = false;
+  body.read((chunk) => {
+    wrote = true;
+    res.write(chunk, () => body.grant(chunk.length));
+  });
+  // The head goes with the first bytes when they came with it (one write); else now, before them: a client sees the
+  // answer begin (and SSE's first event) as soon as it exists.
+  if (!wrote) res.flushHeaders();
   res.once('close', () => {
     if (!res.writableFinished) body.cancel();
   });
-  body.ended.then(
-    (end) => (fromWire(end.outcome) === 'ok' && !req.destroyed ? res.end() : res.destroy()),
+  // Ended once its record is written (as a whole answer goes once its record is): cleanly only if it ended well.
+  recorded.then(
+    (r) => (r.status === 'success' && !req.destroyed ? res.end() : res.destroy()),
     () => res.destroy(),
   );
 }

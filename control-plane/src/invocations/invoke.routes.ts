@@ -5,9 +5,8 @@ import type { AppEnv } from '../http/env.js';
 import { bearerToken } from '../auth/bearer.js';
 import { TEAM_HEADER, teamHeader } from '../http/auth-middleware.js';
 import { problem, json, jsonBody, bearer, fnRef, unauthenticated, fnNotFound, type Same } from '../http/schemas.js';
-import type { InvocationService } from './invocation.service.js';
+import type { CallOutcome, InvocationService } from './invocation.service.js';
 import type { ReplyBody } from '../fleet/reply-body.js';
-import { fromWire } from '../../../proto/outcomes.js';
 import { prefersAsync, statusUrlOf } from './prefer.js';
 import type * as api from '../../../common/api-types.js';
 
@@ -82,7 +81,7 @@ const invoke = createRoute({
  * A streamed answer as a web stream for Hono's response (which writes it with the socket's backpressure): credit goes
  * back to the agent as the response takes chunks; a stream that did not end well errors (the response is cut).
  */
-function webStream(body: ReplyBody): ReadableStream<Uint8Array> {
+function webStream(body: ReplyBody, recorded: Promise<CallOutcome>): ReadableStream<Uint8Array> {
   let owed = 0;
   return new ReadableStream<Uint8Array>(
     {
@@ -95,8 +94,9 @@ function webStream(body: ReplyBody): ReadableStream<Uint8Array> {
             owed = 0;
           }
         });
-        body.ended.then(
-          (end) => (fromWire(end.outcome) === 'ok' ? controller.close() : controller.error(new Error(end.error || 'the streamed answer failed'))),
+        // Closed once its record is written, as a whole answer is sent once its record is.
+        recorded.then(
+          (r) => (r.status === 'success' ? controller.close() : controller.error(new Error(r.error?.detail ?? 'the streamed answer failed'))),
           (err: Error) => controller.error(err),
         );
       },
@@ -134,7 +134,7 @@ export function invokeRoutes(invocations: InvocationService) {
     if (out.error) throw out.error;
     if (streams) {
       const meta = { 'Content-Type': 'application/octet-stream', 'Cpub-Status': String(out.statusCode), 'Cpub-Headers': JSON.stringify(Object.fromEntries(out.headers)), 'Cpub-Execution-Id': out.executionId, 'Cache-Control': 'no-store' };
-      return c.body(out.stream ? webStream(out.stream.body) : new Uint8Array(out.body), 200, meta) as never;
+      return c.body(out.stream ? webStream(out.stream.body, out.stream.recorded) : new Uint8Array(out.body), 200, meta) as never;
     }
     const text = out.body.toString('utf8');
     const utf8 = Buffer.from(text, 'utf8').equals(out.body);

@@ -17,7 +17,10 @@ function sink() {
   const got: Buffer[] = [];
   let control: StreamControl | undefined;
   const s: StreamSink = {
-    head: (_status, _headers, c) => (control = c),
+    head: (_status, _headers, c, first) => {
+      control = c;
+      if (first.length) got.push(Buffer.concat([Buffer.from('[head]'), first]));
+    },
     chunk: (d) => got.push(d),
   };
   return { s, got, control: () => control! };
@@ -32,7 +35,7 @@ test('chunks reach the taker, frames that came before it was attached too; credi
   from.data(Buffer.from('early'));
   const done = relay(from, opts({ mux, sink: k.s }));
   from.data(Buffer.from('-late'));
-  assert.is(Buffer.concat(k.got).toString(), 'early-late');
+  assert.is(Buffer.concat(k.got).toString(), '[head]early-late', 'what came before goes with the head');
   assert.equal(said, [], 'no credit until the taker passes bytes on');
   k.control().grant(10);
   assert.equal(said, ['credit 10']);

@@ -31,6 +31,11 @@ export class Relay implements Inflow {
     else this.ended = { err };
   }
 
+  /** The chunks that came before anyone attached, taken (they go with the answer's head). */
+  take(): Buffer[] {
+    return this.queued.splice(0);
+  }
+
   attach(to: Inflow): void {
     this.to = to;
     for (const c of this.queued.splice(0)) to.data(c);
@@ -98,25 +103,35 @@ export function relay(from: Relay, o: RelayOptions): Promise<Streamed> {
         if (!settled) o.mux.cancel(o.id);
       },
     };
-    o.sink?.head(o.status, o.headers, control);
+    /** Takes a chunk: counts it against the credit and the limit; false when it is past the limit (dropped). */
+    const take = (chunk: Buffer): boolean => {
+      if (settled || cut) return false;
+      bytes += chunk.length;
+      credit -= chunk.length;
+      const max = o.sink ? o.maxBytes : o.wholeMax;
+      if (bytes <= max) return true;
+      // Cut: the function is told to stop, and the call ends with its end frame.
+      cut = o.sink ? `the streamed answer passed its limit of ${max} bytes` : `the response is larger than ${o.wholeMax / 2 ** 20} MiB`;
+      clearTimeout(idle);
+      o.mux.cancel(o.id);
+      return false;
+    };
+    const pass = (chunk: Buffer) => {
+      if (o.sink) o.sink.chunk(chunk);
+      else {
+        whole.push(chunk);
+        control.grant(chunk.length);
+      }
+    };
+    // What came with the head goes with it.
+    const early = from.take().filter(take);
+    if (o.sink) o.sink.head(o.status, o.headers, control, early.length === 1 ? early[0]! : Buffer.concat(early));
+    else for (const c of early) pass(c);
     armIdle();
     from.attach({
       data: (chunk) => {
-        if (settled || cut) return;
-        bytes += chunk.length;
-        credit -= chunk.length;
-        const max = o.sink ? o.maxBytes : o.wholeMax;
-        if (bytes > max) {
-          // Cut: the function is told to stop, and the call ends with its end frame.
-          cut = o.sink ? `the streamed answer passed its limit of ${max} bytes` : `the response is larger than ${o.wholeMax / 2 ** 20} MiB`;
-          clearTimeout(idle);
-          return void o.mux.cancel(o.id);
-        }
-        if (o.sink) o.sink.chunk(chunk);
-        else {
-          whole.push(chunk);
-          control.grant(chunk.length);
-        }
+        if (!take(chunk)) return;
+        pass(chunk);
         armIdle();
       },
       end: (head) => {

@@ -36,8 +36,11 @@ export interface CallRequest {
 
 /** The taker of a streamed answer: its head once, then its body's chunks, each within the credit it has given. */
 export interface StreamSink {
-  /** The function's status and headers; `control` gives the sender credit, or stops it. */
-  head(status: number, headers: [string, string][], control: StreamControl): void;
+  /**
+   * The function's status and headers, and the body's first bytes when they came with them (sent together: one
+   * message, one write to the caller); `control` gives the sender credit, or stops it.
+   */
+  head(status: number, headers: [string, string][], control: StreamControl, first: Buffer): void;
   chunk(data: Buffer): void;
 }
 
