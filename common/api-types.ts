@@ -32,6 +32,8 @@ export interface FunctionView {
   queueTimeoutMs: number;
   /** A streamed answer's body at most, MiB (default 100). */
   responseLimitMb: number;
+  /** A request body at its URL at most, MiB (default 100). */
+  requestLimitMb: number;
   /** Containers of its live version(s) kept started across the fleet, idle or not (the warm floor); 0: none. */
   minInstances: number;
   /** How its async calls are retried (the whole policy, defaults filled in). */

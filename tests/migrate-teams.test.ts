@@ -33,7 +33,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       const { kind: _k, ...u } = { ...user(id), kind: undefined };
       await k.insertInto('users').values(u).execute();
     }
-    const { viewer_invoke: _v, response_limit_mb: _r, ...api } = { ...fnRow('f-ann', 'ann', 'api'), viewer_invoke: undefined };
+    const { viewer_invoke: _v, response_limit_mb: _r, request_limit_mb: _q, ...api } = { ...fnRow('f-ann', 'ann', 'api'), viewer_invoke: undefined };
     await k.insertInto('functions').values(api).execute();
     await k.insertInto('functions').values({ ...api, id: 'f-bob', owner_id: 'bob' }).execute();
 

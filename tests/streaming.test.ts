@@ -4,7 +4,9 @@
 // function's stream (a caller that stops reading stops the function pulling; one that leaves cancels it), the
 // deadline over the whole stream, an idle timeout between chunks, a size limit per function, and a failed stream cut
 // (never ended cleanly). Every call keeps its record and log. Callers that take answers whole (the JSON invoke route,
-// an Idempotency-Key) get the whole body; `cpub invoke` prints a stream as it arrives.
+// an Idempotency-Key) get the whole body; `cpub invoke` prints a stream as it arrives. Large request bodies stream
+// into the function as it reads them (a function that stops reading stops its caller's upload), up to the
+// function's requestLimitMb.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { get, request as httpRequest, type IncomingMessage } from 'node:http';
@@ -12,11 +14,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { startServer, startAgentProcess, cleanEnv, repoRoot, type RunningServer } from './helpers/server.js';
 import { client, type Client } from './helpers/http.js';
 import { loud, until } from './helpers/hooks.js';
 import { fnArtifact } from './helpers/agent.js';
 
+const require = createRequire(import.meta.url);
 const s = suite('streaming: answers a function streams reach the caller as they are made, with backpressure');
 const JOIN = 'join-token-for-streaming-012345678';
 
@@ -80,6 +84,26 @@ const BROKEN = `() => {
   }));
 }`;
 
+/** Reads its body as a stream: its size and SHA-256, or the error its read failed with. */
+const COUNT = `async (req) => {
+  const { createHash } = await import('node:crypto');
+  const h = createHash('sha256');
+  let bytes = 0;
+  try {
+    for await (const c of req.body) { bytes += c.length; h.update(c); }
+  } catch (e) {
+    return Response.json({ bytes, error: e.message });
+  }
+  return Response.json({ bytes, sha: h.digest('hex') });
+}`;
+
+/** Reads one chunk of its body, then nothing for 2 s, and answers. */
+const SLOW_READER = `async (req) => {
+  const first = await req.body.getReader().read();
+  await new Promise((r) => setTimeout(r, 2000));
+  return Response.json({ first: first.value?.length ?? 0 });
+}`;
+
 async function deploy(name: string, handler: string, settings: Record<string, unknown> = {}): Promise<void> {
   const created = await api.post('/api/functions', { name, auth: 'public', ...settings }, token);
   assert.is(created.status, 201, JSON.stringify(created.body));
@@ -104,6 +128,9 @@ s.before(
     await deploy('stall', STALL, { timeoutMs: 20_000 });
     await deploy('forever', FOREVER, { timeoutMs: 2000 });
     await deploy('broken', BROKEN);
+    await deploy('count', COUNT, { requestLimitMb: 64 });
+    await deploy('small-count', COUNT, { requestLimitMb: 2 });
+    await deploy('slow-reader', SLOW_READER);
   }),
 );
 
@@ -279,6 +306,70 @@ s('cpub invoke prints a stream as it arrives', async () => {
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
+});
+
+/**
+ * POSTs `total` bytes (64 KiB chunks of a repeating pattern, chunked: no length) as fast as the connection takes
+ * them: the answer, its headers, and how many bytes the client had written (taken by its socket) when it came.
+ */
+function upload(path: string, total: number, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingMessage['headers']; body: string; written: number; sha: string }> {
+  return new Promise((resolve, reject) => {
+    const { createHash } = require('node:crypto') as typeof import('node:crypto');
+    const hash = createHash('sha256');
+    let written = 0;
+    let answered = false;
+    const req = httpRequest(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', ...headers } }, (res) => {
+      answered = true;
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString('utf8'), written, sha: hash.digest('hex') }));
+    });
+    req.on('error', (err) => (answered ? undefined : reject(err)));
+    const chunk = Buffer.alloc(65536, 'abcdefgh');
+    let sent = 0;
+    const pump = () => {
+      while (!answered && sent < total) {
+        const piece = chunk.subarray(0, Math.min(chunk.length, total - sent));
+        sent += piece.length;
+        hash.update(piece);
+        const more = req.write(piece, () => (written += piece.length));
+        if (!more) return void req.once('drain', pump);
+      }
+      if (sent >= total) req.end();
+    };
+    pump();
+  });
+}
+
+s('a large request body streams into the function as it reads it, whole and in order', async () => {
+  const got = await upload(`/fn/${handle}/count`, 30 * 2 ** 20);
+  assert.is(got.status, 200, got.body);
+  const answer = JSON.parse(got.body) as { bytes: number; sha: string };
+  assert.is(answer.bytes, 30 * 2 ** 20);
+  assert.is(answer.sha, got.sha, 'the bytes the function read are the bytes sent');
+  const rec = await record(String(got.headers['cpub-execution-id']));
+  assert.is(rec.status, 'success');
+  const listed = await api.get<{ executions: { id: string; request: { bytes: number } }[] }>(`/api/functions/count/executions?limit=5`, token);
+  assert.is(listed.body.executions.find((e) => e.id === got.headers['cpub-execution-id'])?.request.bytes, 30 * 2 ** 20, 'the record has the body’s size');
+});
+
+s('a function that stops reading its body stops its caller’s upload (backpressure), and the connection ends with its answer', async () => {
+  const got = await upload(`/fn/${handle}/slow-reader`, 100 * 2 ** 20);
+  assert.is(got.status, 200, got.body);
+  assert.is(got.headers.connection, 'close', 'the unread rest is not read: the connection closes');
+  // The first bytes with the call (1 MiB), a window per hop (1 MiB each) and the sockets' buffers: never the 100 MiB.
+  assert.ok(got.written < 32 * 2 ** 20, `the client got ${got.written} bytes out while the function read nothing`);
+});
+
+s('a body over the function’s requestLimitMb: 413 when its length says so, else the function’s read fails', async () => {
+  const declared = await fetch(`${server.url}/fn/${handle}/small-count`, { method: 'POST', body: new Uint8Array(3 * 2 ** 20) });
+  assert.is(declared.status, 413);
+  assert.match(((await declared.json()) as { detail: string }).detail, /over 2097152 bytes/);
+  const chunked = await upload(`/fn/${handle}/small-count`, 3 * 2 ** 20);
+  assert.is(chunked.status, 200, chunked.body);
+  const answer = JSON.parse(chunked.body) as { bytes: number; error?: string };
+  assert.match(answer.error ?? '', /over 2097152 bytes/);
+  assert.ok(answer.bytes <= 2 * 2 ** 20, `the function read ${answer.bytes} bytes`);
 });
 
 s.run();

@@ -66,7 +66,7 @@ export function user(id: string, email = `${id}@example.com`, created = NOW): Ne
 }
 
 export function fnRow(id: string, ownerId: string, name = id, createdAt = NOW): Insertable<FunctionsTable> {
-  return { id, owner_id: ownerId, name, memory_mb: 128, cpus: 0.5, timeout_ms: 1000, concurrency: 1, max_instances: 1, auth: 'private', network: 'none', execution_retention_ms: null, execution_sample_rate: null, async_concurrency: null, queue_timeout_ms: null, response_limit_mb: null, min_instances: null, retry: null, destinations: null, destination_secret: null, active_version: null, created_at: createdAt, updated_at: createdAt };
+  return { id, owner_id: ownerId, name, memory_mb: 128, cpus: 0.5, timeout_ms: 1000, concurrency: 1, max_instances: 1, auth: 'private', network: 'none', execution_retention_ms: null, execution_sample_rate: null, async_concurrency: null, queue_timeout_ms: null, response_limit_mb: null, request_limit_mb: null, min_instances: null, retry: null, destinations: null, destination_secret: null, active_version: null, created_at: createdAt, updated_at: createdAt };
 }
 
 /**

@@ -15,7 +15,7 @@ import type { CanaryView, DeploymentDetail, DeploymentView, FunctionView } from 
 import { parseShare, printCanary } from './canary.js';
 import { parseDuration } from './functions.js';
 
-const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'minInstances', 'auth', 'network', 'executionRetention', 'executionSampling', 'asyncConcurrency', 'queueTimeoutMs', 'responseLimitMb', 'retry', 'destinations'] as const;
+const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'minInstances', 'auth', 'network', 'executionRetention', 'executionSampling', 'asyncConcurrency', 'queueTimeoutMs', 'responseLimitMb', 'requestLimitMb', 'retry', 'destinations'] as const;
 type Setting = (typeof SETTINGS)[number];
 
 /** True when `given` (a manifest's setting: an object may name only some fields) says other than `held`. */

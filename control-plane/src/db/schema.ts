@@ -230,6 +230,8 @@ export interface FunctionsTable {
   queue_timeout_ms: number | null;
   /** A streamed answer's body at most, MiB; null: 100. */
   response_limit_mb: number | null;
+  /** A request body that streams in at most, MiB; null: 100. */
+  request_limit_mb: number | null;
   /** Containers of its live version(s) kept started across the fleet, idle or not (null: none). */
   min_instances: number | null;
   /** Its retry policy for async calls (async-calls/retry.ts RetryPolicy, JSON); null: the default. */

@@ -56,7 +56,8 @@ export interface FinishedCall {
   callId: string | null;
   /** Which attempt of its async call (1 the first); 0 for a sync call. */
   attempt: number;
-  input: { method: string; path: string; body: Buffer };
+  /** The request; a body that streamed in has its size in `streamed` (`body` holds its first bytes). */
+  input: { method: string; path: string; body: Buffer; streamed?: { bytes: number } };
   started: number;
   /** The call's trace (32 hex digits): its span's when tracing is on, else the caller's traceparent's, if any. */
   traceId?: string | undefined;
@@ -219,7 +220,7 @@ export class CallRecorder {
         peakMemoryKib: Math.round(peakMemoryBytes / 1024),
         method: c.input.method,
         path: c.input.path,
-        requestBytes: c.input.body.length,
+        requestBytes: c.input.streamed?.bytes ?? c.input.body.length,
         error: failure ? failure.detail : reply?.error || null,
         // The row cannot hold the time it takes to write itself: recordMs goes only in Server-Timing.
         queuedMs: recorded.queuedMs,

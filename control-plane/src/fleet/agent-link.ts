@@ -19,6 +19,7 @@ import type { Heartbeat__Output } from '../../../proto/generated/containerpub/ag
 import type { DrainReply__Output } from '../../../proto/generated/containerpub/agent/v1/DrainReply.js';
 import type { WarmRequest } from '../../../proto/generated/containerpub/agent/v1/WarmRequest.js';
 import { ReplyBody } from './reply-body.js';
+import { pumpBody, type BodyPump, type StreamedBody } from './body-pump.js';
 
 /** The agent went away (or stopped answering) while a call was on it: the function may have run. */
 export const AgentLost = (detail: string) => new AppError('unavailable', AGENT_LOST.code, detail, { httpStatus: AGENT_LOST.httpStatus });
@@ -95,6 +96,8 @@ export class AgentLink {
   readonly callsOf = new Map<string, number>();
   private stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output> | undefined;
   private readonly pending = new Map<string, Pending>();
+  /** Request bodies streaming out to the agent, by call, until its call ends. */
+  private readonly pumps = new Map<string, BodyPump>();
   /** Streamed answers whose head has come, until their end (or the deadline plus a grace second). */
   private readonly bodies = new Map<string, { body: ReplyBody; timer: NodeJS.Timeout }>();
 
@@ -108,7 +111,7 @@ export class AgentLink {
    * costs ≈1 ms here). Rejects with agent_lost when the stream breaks or no reply comes by the deadline
    * (plus a grace second): never a hang.
    */
-  invoke(req: InvokeRequest & { invocationId: string; deadlineMs: number; functionId: string; version: number }, memoryBytes = 0): Promise<LinkReply> {
+  invoke(req: InvokeRequest & { invocationId: string; deadlineMs: number; functionId: string; version: number }, memoryBytes = 0, body?: StreamedBody): Promise<LinkReply> {
     if (!this.client || !this.epoch) return Promise.reject(NotSent(`node ${this.nodeId} is not connected`));
     const fv = `${req.functionId}@${req.version}`;
     const warmFree = this.warmFree(fv, Number(req.limits?.concurrency ?? 1));
@@ -123,7 +126,7 @@ export class AgentLink {
       if (n) this.callsOf.set(fv, n);
       else this.callsOf.delete(fv);
     };
-    return this.send(req).then(
+    return this.send(req, body).then(
       (r) => {
         // A streamed answer holds its container until its end.
         if (r.stream) {
@@ -153,7 +156,7 @@ export class AgentLink {
   }
 
   /** Writes the call on the InvokeStream (opened on first use); `invoke` has checked the link is connected. */
-  private send(req: InvokeRequest & { invocationId: string; deadlineMs: number }): Promise<LinkReply> {
+  private send(req: InvokeRequest & { invocationId: string; deadlineMs: number }, body?: StreamedBody): Promise<LinkReply> {
     const client = this.client!;
     if (!this.stream) {
       let stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output>;
@@ -165,6 +168,7 @@ export class AgentLink {
       }
       this.stream = stream;
       stream.on('data', (r: InvokeReply__Output) => {
+        if (r.part === 'PART_CREDIT') return void this.pumps.get(r.invocationId)?.grant(r.credit);
         if (r.part === 'PART_CHUNK' || r.part === 'PART_END') return this.streamed(r);
         const p = this.pending.get(r.invocationId);
         if (!p) return;
@@ -201,7 +205,10 @@ export class AgentLink {
       }, Math.max(0, Number(req.deadlineMs) - Date.now()) + 1000);
       this.pending.set(req.invocationId, { resolve, reject, timer, deadlineMs: Number(req.deadlineMs) });
       this.inFlight++;
-      this.stream!.write(req);
+      const stream = this.stream!;
+      stream.write(body ? { ...req, bodyFollows: true } : req);
+      // The rest of a large body follows the call, as the agent grants credit for it.
+      if (body) this.pumps.set(req.invocationId, pumpBody(body, (m) => stream.write({ invocationId: req.invocationId, ...m })));
     });
   }
 
@@ -219,6 +226,7 @@ export class AgentLink {
     if (!b) return;
     clearTimeout(b.timer);
     this.bodies.delete(id);
+    this.stopPump(id);
     this.inFlight--;
     if (end instanceof Error) b.body.fail(end);
     else b.body.end(end);
@@ -235,7 +243,14 @@ export class AgentLink {
     if (!p) return;
     clearTimeout(p.timer);
     this.pending.delete(id);
+    this.stopPump(id);
     this.inFlight--;
+  }
+
+  /** The call is over: the rest of its request body, if any, is not read. */
+  private stopPump(id: string): void {
+    this.pumps.get(id)?.stop();
+    this.pumps.delete(id);
   }
 
   private failAll(why: string): void {

@@ -31,6 +31,7 @@ export interface FunctionSettingsInput {
   asyncConcurrency?: number | null | undefined;
   queueTimeoutMs?: number | null | undefined;
   responseLimitMb?: number | null | undefined;
+  requestLimitMb?: number | null | undefined;
   minInstances?: number | undefined;
   viewerInvoke?: boolean | undefined;
   retry?: RetryInput | null | undefined;
@@ -158,6 +159,7 @@ export class FunctionsService implements FunctionLookup {
       async_concurrency: input.asyncConcurrency ?? null,
       queue_timeout_ms: input.queueTimeoutMs ?? null,
       response_limit_mb: input.responseLimitMb ?? null,
+      request_limit_mb: input.requestLimitMb ?? null,
       min_instances: input.minInstances || null,
       viewer_invoke: input.viewerInvoke ? 1 : 0,
       retry: input.retry ? JSON.stringify(input.retry) : null,
@@ -229,6 +231,7 @@ export class FunctionsService implements FunctionLookup {
     if (patch.asyncConcurrency !== undefined) set.async_concurrency = patch.asyncConcurrency;
     if (patch.queueTimeoutMs !== undefined) set.queue_timeout_ms = patch.queueTimeoutMs;
     if (patch.responseLimitMb !== undefined) set.response_limit_mb = patch.responseLimitMb;
+    if (patch.requestLimitMb !== undefined) set.request_limit_mb = patch.requestLimitMb;
     if (patch.minInstances !== undefined) set.min_instances = patch.minInstances || null;
     if (patch.viewerInvoke !== undefined) set.viewer_invoke = patch.viewerInvoke ? 1 : 0;
     // The parts of the policy given change; the others keep what was set (null: back to the default).

@@ -31,6 +31,8 @@ export const LIMITS = {
   queueTimeoutMs: z.number().int().min(0).max(30_000).nullable(),
   /** A streamed answer's body at most, MiB (1–10,240; null: 100). */
   responseLimitMb: z.number().int().min(1).max(10_240).nullable(),
+  /** A request body at the function URL at most, MiB (1–10,240; null: 100). */
+  requestLimitMb: z.number().int().min(1).max(10_240).nullable(),
   /** Containers kept started across the fleet, idle or not: the warm floor (0–100, at most maxInstances). */
   minInstances: z.number().int().min(0).max(100),
   /** How its async calls are retried (null: the default policy). */
@@ -57,6 +59,9 @@ export const DEFAULT_QUEUE_TIMEOUT_MS = 1000;
 /** A streamed answer's body at most when the function sets no limit of its own, MiB. */
 export const DEFAULT_RESPONSE_LIMIT_MB = 100;
 
+/** A request body at the function URL at most when the function sets no limit of its own, MiB. */
+export const DEFAULT_REQUEST_LIMIT_MB = 100;
+
 export const DEFAULTS = { memoryMb: 128, cpus: 0.5, timeoutMs: 30_000, concurrency: 1, maxInstances: 10, auth: 'private', network: 'none' } as const;
 
 export const FunctionSettings = z.object({
@@ -72,6 +77,7 @@ export const FunctionSettings = z.object({
   asyncConcurrency: LIMITS.asyncConcurrency.optional(),
   queueTimeoutMs: LIMITS.queueTimeoutMs.optional(),
   responseLimitMb: LIMITS.responseLimitMb.optional(),
+  requestLimitMb: LIMITS.requestLimitMb.optional(),
   minInstances: LIMITS.minInstances.optional(),
   retry: LIMITS.retry.optional(),
   destinations: LIMITS.destinations.optional(),
@@ -96,6 +102,7 @@ export const FunctionSchema = z
     executionSampling: z.number().nullable().openapi({ description: 'successful calls per second that get a record (errors and cold starts always do); null: the server’s default (CPUB_EXECUTION_SAMPLING, unset: every call)' }),
     asyncConcurrency: z.number().nullable().openapi({ description: 'calls of its async queue running at once; 0: the queue is held (its calls wait until this is raised); null: concurrency × maxInstances' }),
     minInstances: z.number().openapi({ description: 'containers of its live version(s) kept started across the fleet, idle or not, spread over nodes (the warm floor); 0: none' }),
+    requestLimitMb: z.number().openapi({ description: 'a request body at its URL at most, MiB (default 100): a large one streams into the function as it reads it; bodies read whole (the JSON invoke route, signed or idempotent calls, async calls) are capped at 6 MB' }),
     responseLimitMb: z.number().openapi({ description: 'the body of an answer it streams at most, MiB (default 100; past it the stream is cut and the call fails); answers made whole are capped at 16 MiB' }),
     queueTimeoutMs: z.number().openapi({ description: 'how long a call over its capacity (concurrency × maxInstances) or its team’s concurrent-calls or memory quota waits for room before 429 too_many_calls or quota_exceeded (within its timeout; one wait for both); 0: refused at once' }),
     retry: z
@@ -135,6 +142,7 @@ export function toFunctionView(f: FunctionRow, handle: string, publicUrl: string
     asyncConcurrency: f.async_concurrency,
     queueTimeoutMs: f.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS,
     responseLimitMb: f.response_limit_mb ?? DEFAULT_RESPONSE_LIMIT_MB,
+    requestLimitMb: f.request_limit_mb ?? DEFAULT_REQUEST_LIMIT_MB,
     minInstances: f.min_instances ?? 0,
     retry: storedPolicy(f.retry),
     destinations: storedDestinations(f.destinations),

@@ -9,10 +9,11 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../common/logger.js';
 import { STRIPPED_REQUEST, STRIPPED_RESPONSE } from '../../../common/headers.js';
 import { bearerToken } from '../auth/bearer.js';
-import { AppError, NotFound, TooLarge } from '../errors.js';
+import { AppError, NotFound } from '../errors.js';
 import { lingerOnClose } from '../http/close-unread.js';
 import { problemOf } from '../http/problem.js';
-import { CALL_BODY_LIMIT, type CallOutcome, type InvocationService } from './invocation.service.js';
+import type { CallOutcome, InvocationService } from './invocation.service.js';
+import { readCallBody } from './request-body.js';
 import { prefersAsync, statusUrlOf } from './prefer.js';
 import type { ReplyBody } from '../fleet/reply-body.js';
 
@@ -52,7 +53,7 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
       if (!STRIPPED_REQUEST.has(k)) headers.push([k, raw[i + 1]!]);
     }
     const credentials = { bearer: bearerToken(req.headers.authorization), apiKey: one(req.headers['x-api-key']), timestamp: one(req.headers['x-timestamp']), signature: one(req.headers['x-signature']) };
-    const request = { method: req.method ?? 'GET', path: rest.length ? `/${rest.join('/')}` : '/', query: q < 0 ? '' : target.slice(q + 1), headers, body: () => readCapped(req) };
+    const request = { method: req.method ?? 'GET', path: rest.length ? `/${rest.join('/')}` : '/', query: q < 0 ? '' : target.slice(q + 1), headers, body: (limit: number, streams: boolean) => readCallBody(req, limit, streams) };
     const options = { trigger: 'url' as const, idempotencyKey: one(req.headers['idempotency-key']), alias, stream: true };
     if (prefersAsync(one(req.headers.prefer))) {
       // Queued: the call is durable now and runs later; its status URL has its progress and answer.
@@ -70,6 +71,8 @@ export function functionUrlHandler(d: FunctionUrlDeps): (req: IncomingMessage, r
     for (const [k, v] of out.headers) if (!STRIPPED_RESPONSE.has(k.toLowerCase())) head.push(k, v);
     if (out.sampled) head.push('Cpub-Sampled', 'true'); // no record kept of this call: it counts in the stats only
     head.push('X-Request-Id', requestId, 'Cpub-Execution-Id', out.executionId, 'Server-Timing', serverTiming(out), 'Content-Security-Policy', SANDBOX, 'X-Content-Type-Options', 'nosniff');
+    // The function answered before it read all of a body that streams in: the rest is not read, so the connection ends with the answer.
+    if (!req.complete) head.push('Connection', 'close');
     if (out.stream) return streamOut(req, res, out.statusCode, head, out.stream);
     const empty = nullBodyStatus(out.statusCode) || req.method === 'HEAD';
     if (!empty) head.push('Content-Length', String(out.body.length));
@@ -133,22 +136,6 @@ function streamOut(req: IncomingMessage, res: ServerResponse, status: number, he
   );
 }
 
-/** The request body, refused (413) past the call limit without reading it all. */
-async function readCapped(req: IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > CALL_BODY_LIMIT) throw TooLarge('body_too_large', `the request body is over ${CALL_BODY_LIMIT} bytes`);
-  if (!declared && req.headers['transfer-encoding'] === undefined) return NO_BODY;
-  const parts: Buffer[] = [];
-  let size = 0;
-  // Not destroyed on a refusal: the rest is drained so the client gets its 413 (see fail()).
-  for await (const part of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    size += part.length;
-    if (size > CALL_BODY_LIMIT) throw TooLarge('body_too_large', `the request body is over ${CALL_BODY_LIMIT} bytes`);
-    parts.push(part);
-  }
-  return Buffer.concat(parts);
-}
-
 function decode(segment: string | undefined): string | undefined {
   if (!segment) return undefined;
   try {
@@ -157,8 +144,6 @@ function decode(segment: string | undefined): string | undefined {
     return undefined;
   }
 }
-
-const NO_BODY = Buffer.alloc(0);
 
 const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 

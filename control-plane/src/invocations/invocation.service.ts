@@ -20,7 +20,9 @@ import type { CallAuth, Caller, FunctionRef } from './call-auth.js';
 import type { AsyncQueue } from '../async-calls/async-queue.js';
 import { checkKey, requestHash, type Idempotency } from './idempotency.js';
 import type { Trigger } from '../../../common/api-types.js';
-import { DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_RESPONSE_LIMIT_MB } from '../functions/functions.view.js';
+import { DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_REQUEST_LIMIT_MB, DEFAULT_RESPONSE_LIMIT_MB } from '../functions/functions.view.js';
+import type { StreamedBody } from '../fleet/body-pump.js';
+import { isStreamed } from './request-body.js';
 import { SpanKind, contextFrom, endCall, endWithCall, phase, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
 
 export type { Caller, Credentials, FunctionRef } from './call-auth.js';
@@ -40,8 +42,11 @@ export interface CallRequest {
   path: string;
   query: string;
   headers: [string, string][];
-  /** The body, or how to read it: read only once the caller is admitted (a refused call's body is never read). */
-  body: Buffer | (() => Promise<Buffer>);
+  /**
+   * The body, or how to read it: read only once the caller is admitted (a refused call's body is never read), up to
+   * `limit` bytes; with `streams`, a large one may stay to stream in (its first bytes read).
+   */
+  body: Buffer | ((limit: number, streams: boolean) => Promise<Buffer | StreamedBody>);
 }
 
 export interface InvokeOptions {
@@ -134,12 +139,13 @@ export class InvocationService {
   private async invokeIn(caller: Caller, ref: FunctionRef, request: CallRequest, options: InvokeOptions, span?: Span): Promise<StreamedCall & { replayed?: boolean }> {
     const key = options.idempotencyKey === undefined ? undefined : checkKey(options.idempotencyKey);
     const auth = span && phase(span, 'auth');
-    const { fn, body } = await this.admitted(caller, ref, request).then(
+    // A large body at the function URL streams into the function, unless its answer is kept for repeats (a key).
+    const { fn, body, streamed } = await this.admitted(caller, ref, request, options.stream === true && key === undefined).then(
       (ok) => (auth?.end(), ok),
       (err) => (auth?.end((err as Error).message), Promise.reject(err)),
     );
     span?.setAttributes({ 'cpub.function_id': fn.id, 'cpub.function': fn.name });
-    const input = { ...request, body };
+    const input = { ...request, body, ...(streamed ? { streamed } : {}) };
     const version = await this.d.aliases?.pick(fn, options.alias, input.headers);
     // A call under an Idempotency-Key keeps its answer for the repeats: taken whole.
     if (key === undefined || !this.d.idempotency) return this.run(fn, input, options.trigger, null, 0, version, span, options.stream === true);
@@ -154,7 +160,7 @@ export class InvocationService {
     const queue = this.d.queue;
     if (!queue) throw new AppError('unavailable', 'async_unavailable', 'this server does not queue calls', { httpStatus: 503 });
     const key = options.idempotencyKey === undefined ? undefined : checkKey(options.idempotencyKey);
-    const { fn, body } = await this.admitted(caller, ref, request);
+    const { fn, body } = await this.admitted(caller, ref, request, false);
     // Through an alias: the version its split picks now (live's is picked when the call runs).
     const version = options.alias === undefined ? undefined : await this.d.aliases?.pick(fn, options.alias, request.headers);
     if (version !== undefined) await this.d.deployments.version(fn, version);
@@ -174,15 +180,22 @@ export class InvocationService {
     return within(span, () => this.run(fn, request, trigger, callId, attempt, picked, span));
   }
 
-  private async admitted(caller: Caller, ref: FunctionRef, request: CallRequest): Promise<{ fn: FunctionRow; body: Buffer }> {
+  /**
+   * The caller admitted, and the body read: whole up to CALL_BODY_LIMIT — or, when it may stream (`streams`, and no
+   * signature to check over it), up to the function's requestLimitMb, a large one left to stream in.
+   */
+  private async admitted(caller: Caller, ref: FunctionRef, request: CallRequest, streams: boolean): Promise<{ fn: FunctionRow; body: Buffer; streamed?: StreamedBody }> {
     const { fn, checkSigned } = await this.d.callAuth.admit(caller, ref);
-    const body = typeof request.body === 'function' ? await request.body() : request.body;
-    if (body.length > CALL_BODY_LIMIT) throw TooLarge('body_too_large', `the request body is over ${CALL_BODY_LIMIT} bytes`);
-    await checkSigned?.(body);
-    return { fn, body };
+    const canStream = streams && !checkSigned;
+    const limit = canStream ? (fn.request_limit_mb ?? DEFAULT_REQUEST_LIMIT_MB) * 2 ** 20 : CALL_BODY_LIMIT;
+    const got = typeof request.body === 'function' ? await request.body(limit, canStream) : request.body;
+    if (isStreamed(got)) return { fn, body: got.first, streamed: got };
+    if (got.length > limit) throw TooLarge('body_too_large', `the request body is over ${limit} bytes`);
+    await checkSigned?.(got);
+    return { fn, body: got };
   }
 
-  private async run(fn: FunctionRow, input: CallRequest & { body: Buffer }, trigger: Trigger, callId: string | null = null, attempt = 0, version?: number, span?: Span, streams = false): Promise<StreamedCall> {
+  private async run(fn: FunctionRow, input: CallRequest & { body: Buffer; streamed?: StreamedBody }, trigger: Trigger, callId: string | null = null, attempt = 0, version?: number, span?: Span, streams = false): Promise<StreamedCall> {
     const started = Date.now();
     const t0 = performance.now();
     const dep = version === undefined ? (this.d.deployments.activeCached(fn) ?? (await this.d.deployments.active(fn))) : await this.d.deployments.version(fn, version);
@@ -244,7 +257,8 @@ export class InvocationService {
       // next is tried while the deadline allows. A call that reached an agent is never sent again elsewhere.
       for (let i = 0; i < candidates.length; i++) {
         link = candidates[i]!;
-        const last = i === candidates.length - 1 || Date.now() >= message.deadlineMs;
+        // A body that streams in goes to one node only (what it sent cannot be sent again): it waits there for room.
+        const last = i === candidates.length - 1 || Date.now() >= message.deadlineMs || input.streamed !== undefined;
         // maxInstances is fleet-wide: this node may run what the others do not hold.
         const send = { ...message, declineAfterMs: last ? 0 : DECLINE_AFTER_MS, limits: { ...message.limits, maxInstances: this.d.fleet.capOn(link, `${fn.id}@${dep.version}`, fn.max_instances) } };
         let dispatch: Span | undefined;
@@ -262,8 +276,8 @@ export class InvocationService {
           // Traced: the agent's spans and the function's request are children of this one.
           dispatch = span && startSpan('agent dispatch', span, { 'cpub.node_id': link.nodeId }, SpanKind.CLIENT);
           if (dispatch) send.traceparent = traceparentOf(dispatch);
-          reply = await link.invoke(send, fn.memory_mb * 2 ** 20);
-          if (reply.problem?.code === 'image_missing') {
+          reply = await link.invoke(send, fn.memory_mb * 2 ** 20, input.streamed);
+          if (reply.problem?.code === 'image_missing' && !input.streamed) {
             // The agent lost the image (a restart, a prune): it never ran the function, so build and send again.
             await this.d.deployments.ensureOn(link, dep, true);
             reply = await link.invoke(send, fn.memory_mb * 2 ** 20);

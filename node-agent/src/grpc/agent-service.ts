@@ -16,6 +16,7 @@ import type { EnvVar__Output } from '../../../proto/generated/containerpub/agent
 import type { CallResult, FunctionSpec, StreamControl, StreamSink } from '../pool/types.js';
 import { SpanKind, contextFrom, endSpan, nowMs, pastSpan, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
 import { StartError } from '../pool/warm-container.js';
+import { Inbound } from '../pool/stream-relay.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { buildFunctionImage, bundleFor, removeBundles, LABELS } from '../images/function-image.js';
 import { execFile } from 'node:child_process';
@@ -186,14 +187,25 @@ export class AgentService {
         const done = () => ended && open === 0 && call.end();
         /** This stream's calls whose answers are streaming: credit and cancels from the control plane go to them. */
         const flowing = new Map<string, StreamControl>();
+        /** This stream's calls whose request bodies are streaming in: their chunks and ends go to them. */
+        const incoming = new Map<string, Inbound>();
         call.on('data', (req: InvokeRequest__Output) => {
-          if (req.credit || req.cancel) {
+          if (req.credit || req.cancel || req.bodyChunk.length || req.bodyEnd || req.bodyError) {
             const flow = flowing.get(req.invocationId);
             if (req.credit) flow?.grant(req.credit);
             if (req.cancel) flow?.cancel();
+            const body = incoming.get(req.invocationId);
+            if (req.bodyChunk.length) body?.push(req.bodyChunk);
+            if (req.bodyEnd || req.bodyError) {
+              body?.end(req.bodyError || undefined);
+              incoming.delete(req.invocationId);
+            }
             return;
           }
           open++;
+          // A large request body streams in after the call: the function's credit for it goes back as PART_CREDIT.
+          const bodyStream = req.bodyFollows ? new Inbound((credit) => call.write({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_CREDIT', credit })) : undefined;
+          if (bodyStream) incoming.set(req.invocationId, bodyStream);
           // A streamed answer goes out in parts: its head, its chunks as they come (within the control plane's
           // credit), then its end (the reply below).
           const sink: StreamSink = {
@@ -203,7 +215,7 @@ export class AgentService {
             },
             chunk: (data) => call.write({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_CHUNK', body: data }),
           };
-          void this.invoke(req, sink)
+          void this.invoke(req, sink, bodyStream)
             .then(
               (r) => call.write({ ...r, invocationId: req.invocationId, ...(flowing.delete(req.invocationId) ? { part: 'PART_END', status: 0, headers: [], body: Buffer.alloc(0) } : {}) }),
               (err) => {
@@ -215,6 +227,7 @@ export class AgentService {
             )
             .finally(() => {
               flowing.delete(req.invocationId);
+              incoming.delete(req.invocationId);
               open--;
               done();
             });
@@ -227,6 +240,7 @@ export class AgentService {
         // The control plane went away: nobody reads these answers any more.
         call.on('close', () => {
           for (const flow of flowing.values()) flow.cancel();
+          for (const body of incoming.values()) body.end('the control plane went away');
         });
       },
 
@@ -403,7 +417,7 @@ export class AgentService {
     this.images.add(image);
   }
 
-  private async invoke(req: InvokeRequest__Output, stream?: StreamSink) {
+  private async invoke(req: InvokeRequest__Output, stream?: StreamSink, bodyStream?: Inbound) {
     const f = this.d.facts;
     if (this.draining) {
       return { epoch: f.epoch, outcome: toWire('rejected'), status: httpStatusOf('rejected'), error: 'the node is draining', headers: [], logs: [] };
@@ -433,6 +447,7 @@ export class AgentService {
       body: req.request?.body ?? Buffer.alloc(0),
       stream,
       maxStreamBytes: Number(req.limits?.maxResponseBytes ?? 0) || undefined,
+      bodyStream,
     });
     // Its spans are made once the reply has gone (the SDK's work is not the caller's wait).
     if (span) {

@@ -47,6 +47,8 @@ export class MuxClient {
   private readonly waiting = new Map<number, Waiting>();
   /** Streamed answers whose head has come, by call id, until their end frame. */
   private readonly streams = new Map<number, Inflow>();
+  /** Calls whose request body streams out: the shim's credit for more of it (`{"w": n}`), by call id. */
+  private readonly credits = new Map<number, (bytes: number) => void>();
   private lastId = 0;
   private closed = false;
 
@@ -61,7 +63,7 @@ export class MuxClient {
    * the function streams (head `st`) resolves with its head; its chunks and end then go to `inflow`, and `credit`
    * and `cancel` (with the `id` resolved) speak to its sender.
    */
-  call(head: object, body: Buffer, timeoutMs: number, inflow?: Inflow): Promise<{ head: unknown; body: Buffer; id: number }> {
+  call(head: object, body: Buffer, timeoutMs: number, inflow?: Inflow, outflow?: { sent(id: number): void; credit(bytes: number): void }): Promise<{ head: unknown; body: Buffer; id: number }> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('the call socket is closed'));
       const writer = this.connection();
@@ -72,7 +74,33 @@ export class MuxClient {
       }, timeoutMs);
       this.waiting.set(id, { resolve, reject, timer, inflow });
       writer.write(encodeFrame(id, head, body));
+      // The request's body goes on in frames of its own (`{"d": 1}`, then `{"end": 1}`), within the shim's credit.
+      if (outflow) {
+        this.credits.set(id, outflow.credit);
+        outflow.sent(id);
+      }
     });
+  }
+
+  /** Bytes written to the shim and not yet taken by its socket. */
+  get buffered(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
+  /** Runs `fn` once the socket has taken what was written to it (at once when it has). */
+  whenDrained(fn: () => void): void {
+    if (!this.socket || this.socket.writableLength === 0) return fn();
+    this.socket.once('drain', fn);
+  }
+
+  /** One more frame of a call already sent (its streaming request body); dropped when the connection is gone. */
+  send(id: number, head: object, body?: Buffer): void {
+    this.writer?.write(encodeFrame(id, head, body));
+  }
+
+  /** A call's request body has ended (or failed): the shim's credit for it is no longer wanted. */
+  forget(id: number): void {
+    this.credits.delete(id);
   }
 
   /** Lets the sender of a streamed answer send `bytes` more. */
@@ -95,6 +123,8 @@ export class MuxClient {
     if (this.writer) return this.writer;
     const socket = (this.socket = createConnection(this.path));
     const reader = new FrameReader(this.maxFrameBytes, (id, head, body) => {
+      const credit = (head as { w?: unknown } | null)?.w;
+      if (typeof credit === 'number') return void this.credits.get(id)?.(credit);
       const flowing = this.streams.get(id);
       if (flowing) {
         const h = head as { d?: unknown; end?: unknown } | null;
@@ -135,6 +165,7 @@ export class MuxClient {
   }
 
   private failAll(err: Error): void {
+    this.credits.clear();
     for (const [id, flow] of this.streams) {
       this.streams.delete(id);
       flow.fail(err);

@@ -61,6 +61,20 @@ test('past its limit the stream is cut: the sender is told to stop, and the rest
   assert.match(r.cut ?? '', /passed its limit of 8 bytes/);
 });
 
+test('a shim that sends past its credit is cut, not buffered', async () => {
+  const { mux, said } = fakeMux();
+  const k = sink();
+  const from = new Relay();
+  const done = relay(from, opts({ mux, sink: k.s, maxBytes: STREAM_WINDOW * 4 }));
+  from.data(Buffer.alloc(STREAM_WINDOW));
+  assert.equal(said, []);
+  from.data(Buffer.alloc(1));
+  assert.equal(said, ['cancel']);
+  assert.is(k.got.length, 1, 'the byte past the window is not passed on');
+  from.end({});
+  assert.match((await done).cut ?? '', /more of its streamed answer than it had credit for/);
+});
+
 test('the idle timeout runs while the sender may send, not while it waits for credit', async () => {
   // Credit used up: the function waits on its taker, however long, and that is not idling.
   const { mux, said } = fakeMux();

@@ -3,7 +3,7 @@
 // than its caller reads, and no more than a window is ever held here. The deadline covers the whole stream, an idle
 // timeout the gaps between chunks while the function may send, and a size limit its body.
 import type { Inflow, MuxClient } from './mux-client.js';
-import type { StreamSink } from './types.js';
+import type { BodySource, StreamSink } from './types.js';
 
 /** The bytes of a streamed body sent ahead of credit, on each hop (the shim's CPUB_STREAM_WINDOW, the control plane's). */
 export const STREAM_WINDOW = 2 ** 20;
@@ -40,6 +40,39 @@ export class Relay implements Inflow {
     this.to = to;
     for (const c of this.queued.splice(0)) to.data(c);
     if (this.ended) 'err' in this.ended ? to.fail(this.ended.err) : to.end(this.ended.head);
+  }
+}
+
+/** A request body streaming in, held until its reader comes (bounded by the window its sender keeps to). */
+export class Inbound implements BodySource {
+  private queued: Buffer[] = [];
+  private ended: { error?: string } | undefined;
+  private onChunk: ((chunk: Buffer) => void) | undefined;
+  private onEnd: ((error?: string) => void) | undefined;
+
+  constructor(private readonly giveCredit: (bytes: number) => void) {}
+
+  push(chunk: Buffer): void {
+    if (this.ended) return;
+    if (this.onChunk) this.onChunk(chunk);
+    else this.queued.push(chunk);
+  }
+
+  end(error?: string): void {
+    if (this.ended) return;
+    this.ended = error ? { error } : {};
+    this.onEnd?.(error);
+  }
+
+  read(onChunk: (chunk: Buffer) => void, onEnd: (error?: string) => void): void {
+    this.onChunk = onChunk;
+    this.onEnd = onEnd;
+    for (const c of this.queued.splice(0)) onChunk(c);
+    if (this.ended) onEnd(this.ended.error);
+  }
+
+  grant(bytes: number): void {
+    if (bytes > 0) this.giveCredit(bytes);
   }
 }
 
@@ -109,9 +142,9 @@ export function relay(from: Relay, o: RelayOptions): Promise<Streamed> {
       bytes += chunk.length;
       credit -= chunk.length;
       const max = o.sink ? o.maxBytes : o.wholeMax;
-      if (bytes <= max) return true;
-      // Cut: the function is told to stop, and the call ends with its end frame.
-      cut = o.sink ? `the streamed answer passed its limit of ${max} bytes` : `the response is larger than ${o.wholeMax / 2 ** 20} MiB`;
+      // The shim keeps to its credit (what its taker has room for); one that does not is cut, not buffered.
+      if (bytes <= max && credit >= 0) return true;
+      cut = credit < 0 ? 'the function’s process sent more of its streamed answer than it had credit for' : o.sink ? `the streamed answer passed its limit of ${max} bytes` : `the response is larger than ${o.wholeMax / 2 ** 20} MiB`;
       clearTimeout(idle);
       o.mux.cancel(o.id);
       return false;

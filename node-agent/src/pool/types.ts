@@ -32,6 +32,16 @@ export interface CallRequest {
   stream?: StreamSink | undefined;
   /** A streamed answer's body at most, bytes: past it the stream is cut and the call fails. */
   maxStreamBytes?: number | undefined;
+  /** A request body that streams in after `body` (its first bytes). */
+  bodyStream?: BodySource | undefined;
+}
+
+/** The rest of a request body as it comes: each chunk once, in order, then its end; within the credit given back. */
+export interface BodySource {
+  /** `onEnd` gets the error when the caller's body failed (it went away, or passed its limit). */
+  read(onChunk: (chunk: Buffer) => void, onEnd: (error?: string) => void): void;
+  /** The function took `bytes` of it: its caller may send that many more. */
+  grant(bytes: number): void;
 }
 
 /** The taker of a streamed answer: its head once, then its body's chunks, each within the credit it has given. */

@@ -13,7 +13,8 @@ import { LABELS } from '../images/function-image.js';
 import { cgroupOf, type CgroupReader } from './cgroup.js';
 import { MuxClient, answerHead } from './mux-client.js';
 import { DEFAULT_STREAM_MAX_BYTES, Relay, STREAM_WINDOW, relay } from './stream-relay.js';
-import type { CallLogLine, CallRequest, CallResult, FunctionSpec, Outcome } from './types.js';
+import type { BodySource, CallLogLine, CallRequest, CallResult, FunctionSpec, Outcome } from './types.js';
+import { Readable } from 'node:stream';
 import { HOP_BY_HOP } from '../../../common/headers.js';
 
 const SOCKET_IN_CONTAINER = '/run/cpub/fn.sock';
@@ -388,13 +389,40 @@ export class WarmContainer {
       if (!key.startsWith('cpub-') && !HOP_BY_HOP.has(key)) h.push([key, v]);
     }
     const inflow = new Relay();
-    const r = await this.mux!.call({ m: req.method || 'GET', u: path, h, i: req.invocationId, d: req.deadlineMs }, req.body, timeoutMs, inflow);
+    const mux = this.mux!;
+    const source = req.bodyStream;
+    let sentId = 0;
+    // A request body that streams in follows its call's frame: `{"d": 1}` chunks as they come, then `{"end": 1}`
+    // (with `err` when the caller's body failed); the shim's credit for them goes back to the caller — once this
+    // socket has taken what was written (a shim that claims credit it has not used gains nothing here).
+    const outflow = source && {
+      sent: (id: number) => {
+        sentId = id;
+        source.read(
+          (chunk) => mux.send(id, { d: 1 }, chunk),
+          (error) => {
+            mux.send(id, error ? { end: 1, err: error } : { end: 1 });
+            mux.forget(id);
+          },
+        );
+      },
+      credit: (bytes: number) => mux.whenDrained(() => source.grant(bytes)),
+    };
+    try {
+      return await this.answerMux(req, mux, inflow, await mux.call({ m: req.method || 'GET', u: path, h, i: req.invocationId, d: req.deadlineMs, ...(source ? { sb: 1 } : {}) }, req.body, timeoutMs, inflow, outflow));
+    } finally {
+      if (sentId) mux.forget(sentId);
+    }
+  }
+
+  /** The shim's answer to a call over frames: whole, or streamed (relayed to its end). */
+  private async answerMux(req: CallRequest, mux: MuxClient, inflow: Relay, r: { head: unknown; body: Buffer; id: number }): Promise<ShimAnswer> {
     const head = answerHead(r.head, (name) => !name.startsWith('cpub-') && !HOP_BY_HOP.has(name));
     if (head.big !== undefined) throw new Error(`the response is larger than ${MAX_RESPONSE_BYTES / 2 ** 20} MiB`);
     if (!head.streamed) return { status: head.status, headers: head.headers, functionError: head.functionError, body: r.body, log: parseCallLog(head.log) };
     // Streamed: its head goes on now, its body as it comes; the call ends with the stream.
     const s = await relay(inflow, {
-      mux: this.mux!,
+      mux,
       id: r.id,
       status: head.status,
       headers: head.headers,
@@ -429,7 +457,7 @@ export class WarmContainer {
       let raw: Buffer[] = [];
       const chunks: Buffer[] = [];
       this.pool.dispatch(
-        { path, method: (req.method || 'GET') as Dispatcher.HttpMethod, headers, body: req.body.length ? req.body : null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+        { path, method: (req.method || 'GET') as Dispatcher.HttpMethod, headers, body: req.bodyStream ? Readable.from(bodyChunks(req.body, req.bodyStream)) : req.body.length ? req.body : null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
         {
           onConnect: () => {},
           onError: (err: Error & { code?: string }) => {
@@ -493,6 +521,42 @@ export class WarmContainer {
     } catch {
       // left for the next start's cleanup; never a reason to crash the agent
     }
+  }
+}
+
+/**
+ * A streaming request body as the chunks an HTTP request sends: its first bytes, then each chunk as it comes —
+ * credit given back once the request has taken it (the socket's backpressure paces the caller). A failed body
+ * throws: the request is aborted.
+ */
+async function* bodyChunks(first: Buffer, source: BodySource): AsyncGenerator<Buffer> {
+  if (first.length) yield first;
+  const queue: Buffer[] = [];
+  let end: { error?: string } | undefined;
+  let wake: (() => void) | undefined;
+  source.read(
+    (chunk) => {
+      queue.push(chunk);
+      wake?.();
+    },
+    (error) => {
+      end = error ? { error } : {};
+      wake?.();
+    },
+  );
+  for (;;) {
+    const chunk = queue.shift();
+    if (chunk) {
+      yield chunk;
+      source.grant(chunk.length);
+      continue;
+    }
+    if (end) {
+      if (end.error) throw new Error(end.error);
+      return;
+    }
+    await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
   }
 }
 

@@ -247,7 +247,7 @@ async function main(): Promise<void> {
    * (`streams`: the transport can stream) comes back with its body still to read: `log` is then empty, and the
    * transport sends the body in the call's context and calls `finish` (the log is read from `inv` after it).
    */
-  const handle = (fn: Handler, c: { method: string; url: string; headers: Headers; body: Buffer; id: string; deadline: number; streams?: boolean }): Promise<{ answer: Answer; log: string; inv: Invocation; finish: () => void }> => {
+  const handle = (fn: Handler, c: { method: string; url: string; headers: Headers; body: Buffer; bodyStream?: ReadableStream<Uint8Array>; id: string; deadline: number; streams?: boolean }): Promise<{ answer: Answer; log: string; inv: Invocation; finish: () => void }> => {
     const inv: Invocation = { id: c.id, written: 0, truncated: false, lines: [] };
     return als.run(inv, async () => {
       // The deadline's AbortSignal is made when first asked for: most functions never look, and an
@@ -266,8 +266,9 @@ async function main(): Promise<void> {
         const request = new Request(`http://function.local${c.url.startsWith('/') ? c.url : `/${c.url}`}`, {
           method: c.method,
           headers: c.headers,
-          body: c.method === 'GET' || c.method === 'HEAD' ? undefined : new Uint8Array(c.body),
-        });
+          body: c.method === 'GET' || c.method === 'HEAD' ? undefined : (c.bodyStream ?? new Uint8Array(c.body)),
+          ...(c.bodyStream ? { duplex: 'half' } : {}),
+        } as RequestInit);
         Object.defineProperty(request, 'signal', { get: signal });
         const ctx = {
           env,
@@ -341,8 +342,20 @@ async function main(): Promise<void> {
       const out = new FrameWriter(sock);
       /** This connection's streamed answers being sent, by call id. */
       const streaming = new Map<number, Outflow>();
+      /** This connection's request bodies streaming in, by call id. */
+      const incoming = new Map<number, BodyIn>();
       const reader = new FrameReader(MAX_REQUEST_FRAME, (id, head, body) => {
-        const h = head as { m: string; u: string; h: [string, string][]; i: string; d: number; w?: number; x?: number };
+        const h = head as { m: string; u: string; h: [string, string][]; i: string; d: number | undefined; sb?: number; w?: number; x?: number; end?: number; err?: string };
+        // More of a request body that streams in (`d` on a request head is its deadline, a number; here it is 1 with no method).
+        if (h.m === undefined && (h.d !== undefined || h.end !== undefined)) {
+          const inflow = incoming.get(id);
+          if (!inflow) return; // its call has ended: the rest is not wanted
+          if (h.end !== undefined) {
+            incoming.delete(id);
+            return inflow.end(typeof h.err === 'string' ? h.err : undefined);
+          }
+          return inflow.push(body);
+        }
         // The agent's word on a streamed answer: more credit, or stop (its caller went away, or a limit passed).
         if (h.w !== undefined || h.x !== undefined) {
           const flow = streaming.get(id);
@@ -359,7 +372,15 @@ async function main(): Promise<void> {
             // That call only: the connection carries other calls.
             return out.write(encodeFrame(id, { s: 400, h: [['content-type', 'text/plain']], l: EMPTY_LOG }, Buffer.from(`invalid request header: ${(err as Error).message}`)));
           }
-          const { answer, log, inv, finish } = await handle(handler, { method: h.m, url: h.u, headers, body, id: h.i, deadline: h.d, streams: true });
+          // A large body streams in after this frame (which holds its first bytes): the function reads it as it comes,
+          // and each chunk it takes is credit for the agent to send one more.
+          let bodyStream: ReadableStream<Uint8Array> | undefined;
+          if (h.sb !== undefined) {
+            const inflow = new BodyIn();
+            incoming.set(id, inflow);
+            bodyStream = inflow.stream(body, (bytes) => out.write(encodeFrame(id, { w: bytes })));
+          }
+          const { answer, log, inv, finish } = await handle(handler, { method: h.m, url: h.u, headers, body, bodyStream, id: h.i, deadline: h.d!, streams: true });
           const pairs: [string, string][] = [];
           for (const [k, v] of Object.entries(answer.headers)) for (const one of Array.isArray(v) ? v : [v]) pairs.push([k, one]);
           if (answer.stream) {
@@ -369,9 +390,11 @@ async function main(): Promise<void> {
             // In the call's context: what the function logs while its body is made is the call's.
             const ended = await als.run(inv, () => sendStream(answer.stream!, flow, (chunk) => out.write(encodeFrame(id, { d: 1 }, chunk))));
             streaming.delete(id);
+            incoming.delete(id); // the call is over: the rest of its body, if any comes, is not wanted
             finish();
             return out.write(encodeFrame(id, { end: 1, l: encodedLog(inv), ...(ended ? { e: 1, err: ended } : {}) }));
           }
+          incoming.delete(id);
           const error = answer.headers['cpub-function-error'] !== undefined;
           const sent = bodiless(answer.status, h.m) ? NO_BODY : answer.body;
           // An answer past the agent's limit is refused here, so the connection's other calls go on.
@@ -411,6 +434,48 @@ main().catch((err: Error) => {
   emit('stderr', 'error', `cannot start the function: ${err.stack ?? err}`);
   process.exit(70);
 });
+
+/** A request body streaming in: chunks held until the function reads them (the agent keeps within the window). */
+class BodyIn {
+  private queue: Buffer[] = [];
+  private ended: { error?: string } | undefined;
+  private wake: (() => void) | undefined;
+
+  push(chunk: Buffer): void {
+    this.queue.push(chunk);
+    this.wake?.();
+  }
+
+  end(error?: string): void {
+    this.ended = error ? { error } : {};
+    this.wake?.();
+  }
+
+  /** The body as the function's Request reads it: `first`, then each chunk when it is asked for (credit given then). */
+  stream(first: Buffer, credit: (bytes: number) => void): ReadableStream<Uint8Array> {
+    let sentFirst = first.length === 0;
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          if (!sentFirst) {
+            sentFirst = true;
+            return controller.enqueue(new Uint8Array(first.buffer, first.byteOffset, first.length));
+          }
+          while (!this.queue.length && !this.ended) await new Promise<void>((resolve) => (this.wake = resolve));
+          this.wake = undefined;
+          const chunk = this.queue.shift();
+          if (chunk) {
+            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+            return credit(chunk.length);
+          }
+          if (this.ended?.error) controller.error(new Error(this.ended.error));
+          else controller.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+}
 
 /** A streamed answer's credit: the bytes the agent will take now, and whether it wants no more. */
 class Outflow {

@@ -34,6 +34,10 @@ export interface InvokeReply {
    * A unary Invoke, and an answer made whole, is one WHOLE reply.
    */
   'part'?: (_containerpub_agent_v1_ReplyPart);
+  /**
+   * PART_CREDIT (InvokeStream): the control plane may send this many more bytes of the call's streamed request body.
+   */
+  'credit'?: (number);
 }
 
 export interface InvokeReply__Output {
@@ -62,4 +66,8 @@ export interface InvokeReply__Output {
    * A unary Invoke, and an answer made whole, is one WHOLE reply.
    */
   'part': (_containerpub_agent_v1_ReplyPart__Output);
+  /**
+   * PART_CREDIT (InvokeStream): the control plane may send this many more bytes of the call's streamed request body.
+   */
+  'credit': (number);
 }

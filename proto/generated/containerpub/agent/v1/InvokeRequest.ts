@@ -37,6 +37,16 @@ export interface InvokeRequest {
    */
   'credit'?: (number);
   'cancel'?: (boolean);
+  /**
+   * A request body that streams in (a large one): the call's message carries its first bytes in `request.body` and
+   * `body_follows`; then messages with only invocation_id and `body_chunk` (at most what the agent's credit allows:
+   * STREAM_WINDOW, then the `credit` of its PART_CREDIT replies), ended by one with `body_end` — and `body_error` when
+   * the caller's body failed (the caller went away, or it passed the function's limit): the function's read fails.
+   */
+  'bodyFollows'?: (boolean);
+  'bodyChunk'?: (Buffer | Uint8Array | string);
+  'bodyEnd'?: (boolean);
+  'bodyError'?: (string);
 }
 
 export interface InvokeRequest__Output {
@@ -71,4 +81,14 @@ export interface InvokeRequest__Output {
    */
   'credit': (number);
   'cancel': (boolean);
+  /**
+   * A request body that streams in (a large one): the call's message carries its first bytes in `request.body` and
+   * `body_follows`; then messages with only invocation_id and `body_chunk` (at most what the agent's credit allows:
+   * STREAM_WINDOW, then the `credit` of its PART_CREDIT replies), ended by one with `body_end` — and `body_error` when
+   * the caller's body failed (the caller went away, or it passed the function's limit): the function's read fails.
+   */
+  'bodyFollows': (boolean);
+  'bodyChunk': (Buffer);
+  'bodyEnd': (boolean);
+  'bodyError': (string);
 }

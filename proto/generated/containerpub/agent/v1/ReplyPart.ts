@@ -5,6 +5,7 @@ export const ReplyPart = {
   PART_HEAD: 'PART_HEAD',
   PART_CHUNK: 'PART_CHUNK',
   PART_END: 'PART_END',
+  PART_CREDIT: 'PART_CREDIT',
 } as const;
 
 export type ReplyPart =
@@ -16,5 +17,7 @@ export type ReplyPart =
   | 2
   | 'PART_END'
   | 3
+  | 'PART_CREDIT'
+  | 4
 
 export type ReplyPart__Output = typeof ReplyPart[keyof typeof ReplyPart]
