@@ -29,12 +29,19 @@ export function agentServiceDefinition() {
   return loadAgentProto().containerpub.agent.v1.Agent.service;
 }
 
+/**
+ * The largest message either side takes: a whole answer (16 MiB) with its log (≤ 2 × 256 KiB, base64) and headers,
+ * or a call with a whole body (6 MB). gRPC's default (4 MiB) would break the call stream — every call on it — at the
+ * first answer over it.
+ */
+export const MAX_MESSAGE_BYTES = 24 * 2 ** 20;
+
 /** A client for the Agent service at `address` (host:port). */
 export function createAgentClient(address: string, credentials: grpc.ChannelCredentials, options: grpc.ClientOptions = {}) {
   const Client = loadAgentProto().containerpub.agent.v1.Agent;
   // Channelz bookkeeping costs every call and nothing here reads it; gRPC's own retries are off (a call is never
   // sent twice: the control plane decides where a call goes next), which also drops their layer from every call.
-  return new Client(address, credentials, { 'grpc.enable_channelz': 0, 'grpc.enable_retries': 0, ...options });
+  return new Client(address, credentials, { 'grpc.enable_channelz': 0, 'grpc.enable_retries': 0, 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, ...options });
 }
 
 export type { ProtoGrpcType };

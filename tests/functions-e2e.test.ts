@@ -145,6 +145,8 @@ s('the function URL: private needs the owner’s token; the raw request passes t
     assert.is(r.status, 404, path);
     assert.is(((await r.json()) as { status: number }).status, 404, path);
   }
+  // Past the function's requestLimitMb (6 here; default 100): refused by its declared length, before anything is read.
+  assert.is((await api.patch('/api/functions/hello', { requestLimitMb: 6 }, owner.token)).status, 200);
   const tooBig = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${owner.token}` }, body: new Uint8Array(6 * 1024 * 1024 + 1) });
   assert.is(tooBig.status, 413);
   assert.is(((await tooBig.json()) as { code: string }).code, 'body_too_large');

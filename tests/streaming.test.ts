@@ -131,6 +131,7 @@ s.before(
     await deploy('count', COUNT, { requestLimitMb: 64 });
     await deploy('small-count', COUNT, { requestLimitMb: 2 });
     await deploy('slow-reader', SLOW_READER);
+    await deploy('whole-big', `(req) => new Response(new Uint8Array(Number(new URL(req.url).searchParams.get('mb')) * 1048576).fill(122))`);
   }),
 );
 
@@ -359,6 +360,19 @@ s('a function that stops reading its body stops its caller’s upload (backpress
   assert.is(got.headers.connection, 'close', 'the unread rest is not read: the connection closes');
   // The first bytes with the call (1 MiB), a window per hop (1 MiB each) and the sockets' buffers: never the 100 MiB.
   assert.ok(got.written < 32 * 2 ** 20, `the client got ${got.written} bytes out while the function read nothing`);
+});
+
+s('whole answers and bodies over gRPC’s default 4 MiB message pass, and the call stream carries on', async () => {
+  const big = await fetch(`${server.url}/fn/${handle}/whole-big?mb=12`);
+  assert.is(big.status, 200);
+  assert.is(big.headers.get('content-length'), String(12 * 2 ** 20), 'a whole answer keeps its length');
+  assert.is((await big.arrayBuffer()).byteLength, 12 * 2 ** 20);
+  // A whole body of 5 MB in the JSON envelope: one message to the agent.
+  const counted = await api.post(`/api/functions/count/invoke`, { method: 'POST', body: 'y'.repeat(5 * 10 ** 6) }, token);
+  assert.is(counted.status, 200, JSON.stringify(counted.body).slice(0, 300));
+  assert.is((JSON.parse(counted.body.body) as { bytes: number }).bytes, 5 * 10 ** 6);
+  const after = await fetch(`${server.url}/fn/${handle}/whole-big?mb=1`);
+  assert.is(after.status, 200);
 });
 
 s('a body over the function’s requestLimitMb: 413 when its length says so, else the function’s read fails', async () => {

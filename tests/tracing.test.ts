@@ -81,6 +81,9 @@ s.before(
     const art = await fnArtifact(`(req, ctx) => Response.json({ header: req.headers.get('traceparent'), trace: ctx.trace })`);
     const res = await fetch(`${server.url}/api/functions/traced/deployments?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' }, body: new Uint8Array(readFileSync(art.path)) });
     assert.is(res.status, 201, await res.text());
+    // One call first: a team's first call waits for its quotas to be read (an admission span, on a loaded machine),
+    // which the call below must not.
+    assert.is((await fetch(`${server.url}/fn/${handle}/traced`)).status, 200);
   }),
 );
 

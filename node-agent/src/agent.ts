@@ -9,6 +9,7 @@ import { readPemFile } from '../../common/pem.js';
 import type { Logger } from '../../common/logger.js';
 import { readOrCreateKeyFile } from '../../common/key-files.js';
 import { requireCredential, credentialMatches } from '../../proto/auth.js';
+import { MAX_MESSAGE_BYTES } from '../../proto/loader.js';
 import { detectHost } from './runtime/host.js';
 import { PodmanService } from './runtime/podman-service.js';
 import { PodmanRuntime } from './runtime/podman.js';
@@ -112,7 +113,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     const orphans = await pools.start();
     if (orphans) log.info({ removed: orphans }, 'removed containers left by an earlier agent');
     svc = new AgentService({ facts, runtime, pools, dataDir: config.dataDir, log });
-    const grpcServer = (server = new grpc.Server({ interceptors: [requireCredential((t) => credentialMatches(credential, t))], 'grpc.enable_channelz': 0 }));
+    const grpcServer = (server = new grpc.Server({ interceptors: [requireCredential((t) => credentialMatches(credential, t))], 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES }));
     svc.addToServer(grpcServer);
     const port = await new Promise<number>((resolve, reject) =>
       grpcServer.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))),

@@ -3,6 +3,8 @@
 import type { ContainerRuntime } from './runtime/container-runtime.js';
 import type { HostFacts } from './runtime/host.js';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { runConformance } from './conformance/kit.js';
 import { ensureRuntimeImage, FUNCTION_UID, NODE_PATH, type RuntimeImageOptions } from './images/runtime-image.js';
 import { prepareIsolation, USERNS_SIZE, type Isolation } from './runtime/isolation.js';
 
@@ -62,7 +64,7 @@ export interface DoctorResult {
   isolation?: Isolation;
 }
 
-export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, image: RuntimeImageOptions, onLog?: (line: string) => void, onChange?: (msg: string) => void): Promise<DoctorResult> {
+export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, image: RuntimeImageOptions, onLog?: (line: string) => void, onChange?: (msg: string) => void, conformance = false): Promise<DoctorResult> {
   const checks: Check[] = [];
   const result: DoctorResult = { checks, limitsEnforced: false, limitNotes: [] };
   try {
@@ -152,6 +154,12 @@ export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, imag
       ? { name: 'user namespaces', status: 'ok', detail: `each container gets ${USERNS_SIZE} host uids of its own (userns=auto, from the "containers" subordinate range)` }
       : { name: 'user namespaces', status: 'warn', detail: 'rootless: all containers share this user’s subordinate uids (per-container uids need rootful Podman)' },
   );
+  // `cpub-agent doctor` (not an agent's start): the runtime image against the runtime contract.
+  if (conformance) {
+    const rules = await runConformance({ runtime, image: result.runtimeImage!, dataDir: join(image.dataDir, 'conformance'), isolation });
+    const failed = rules.filter((r) => !r.ok);
+    checks.push({ name: 'conformance', status: failed.length ? 'fail' : 'ok', detail: failed.length ? failed.map((r) => `${r.rule}: ${r.detail}`).join('; ') : `${result.runtimeImage} passes the ${rules.length} rules of the runtime contract (cpub-agent conformance)` });
+  }
   return result;
 }
 

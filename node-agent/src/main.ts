@@ -1,5 +1,4 @@
-// `cpub-agent`: the node agent's command line: `start`, `status`, `drain`, `doctor`. (Joining a control plane
-// arrives next.)
+// `cpub-agent`: the node agent's command line: `start`, `status`, `drain`, `doctor`, `conformance`.
 import { Command } from 'commander';
 import { addSettingOptions, flagsFrom } from '../../common/settings-options.js';
 import { agentSettings, loadAgentConfig, type AgentConfig } from './config.js';
@@ -8,6 +7,10 @@ import { detectHost } from './runtime/host.js';
 import { PodmanService } from './runtime/podman-service.js';
 import { PodmanRuntime } from './runtime/podman.js';
 import { runDoctor } from './doctor.js';
+import { runConformance } from './conformance/kit.js';
+import { ensureRuntimeImage } from './images/runtime-image.js';
+import { prepareIsolation } from './runtime/isolation.js';
+import { join } from 'node:path';
 import { startAgent } from './agent.js';
 import { startTracing } from '../../common/tracing.js';
 import { agentStatus, agentDrain, formatStatus } from './local-client.js';
@@ -84,7 +87,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   withSettings(
     program
       .command('doctor')
-      .description('check Podman, the OCI runtime, cgroups, limits and isolation with a real probe container; exits non-zero on anything that blocks running functions'),
+      .description('check Podman, the OCI runtime, cgroups, limits and isolation with a real probe container, and the runtime image against the runtime contract (the conformance kit); exits non-zero on anything that blocks running functions'),
     ['dataDir', 'podmanSocket', 'runtimeBase'],
   ).action(async (opts) => {
     const config = configFrom(opts, env);
@@ -95,13 +98,41 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     try {
       const runtime = service ? await service.start() : new PodmanRuntime(config.podmanSocket!);
       const log = (line: string) => process.stderr.write(`  build: ${line}\n`);
-      const report = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, log, (msg) => console.log(`NOTE  ${msg}`));
+      const report = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, log, (msg) => console.log(`NOTE  ${msg}`), true);
       for (const c of report.checks) console.log(`${c.status.toUpperCase().padEnd(5)} ${c.name.padEnd(16)} ${c.detail}`);
       failed = report.checks.some((c) => c.status === 'fail');
       console.log(failed ? 'functions cannot run on this host until the failures above are fixed' : report.limitsEnforced ? 'this host can run functions' : 'this host can run functions, but WITHOUT resource limits');
     } catch (err) {
       console.log(`FAIL  podman           ${(err as Error).message}`);
       failed = true;
+    } finally {
+      await service?.stop();
+    }
+    process.exitCode = failed ? 1 : 0;
+  });
+
+  withSettings(
+    program
+      .command('conformance [image]')
+      .description('check a runtime image against the runtime contract (docs/runtime-contract.md): answers, errors, logs, env, deadline, isolation, streaming; exits non-zero when a rule fails. Default image: this agent’s own Node runtime')
+      .addHelpText('after', '\nExamples:\n  cpub-agent conformance\n  cpub-agent conformance localhost/containerpub/runtime-node:0123456789ab'),
+    ['dataDir', 'podmanSocket', 'runtimeBase'],
+  ).action(async (image: string | undefined, opts) => {
+    const config = configFrom(opts, env);
+    const host = detectHost();
+    // A service of its own, as doctor's: it may run beside an agent on the same data folder.
+    const service = config.podmanSocket ? undefined : new PodmanService(config.dataDir, host.ociRuntime, 'podman-conformance');
+    let failed = true;
+    try {
+      const runtime = service ? await service.start() : new PodmanRuntime(config.podmanSocket!);
+      const ref = image ?? (await ensureRuntimeImage(runtime, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, (line) => process.stderr.write(`  build: ${line}\n`))).tag;
+      console.log(`conformance of ${ref}`);
+      const results = await runConformance({ runtime, image: ref, dataDir: join(config.dataDir, 'conformance'), isolation: prepareIsolation(config.dataDir, host.rootless), onRule: (r) => console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.rule.padEnd(15)} ${r.detail}`) });
+      failed = results.some((r) => !r.ok);
+      const passed = results.filter((r) => r.ok).length;
+      console.log(failed ? `${ref} does not conform: ${results.length - passed} of ${results.length} rules failed` : `${ref} conforms: ${passed} rules passed`);
+    } catch (err) {
+      console.log(`FAIL  podman          ${(err as Error).message}`);
     } finally {
       await service?.stop();
     }

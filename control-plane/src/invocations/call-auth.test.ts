@@ -129,6 +129,8 @@ s('POST …/invoke: the owner or a key of that very function, whatever the auth 
 
 s('a call over the body cap is a 413 once the caller is admitted, through either door', async () => {
   await mode('public');
+  // The function URL's cap is the function's requestLimitMb (default 100); the envelope's is 6 MB.
+  assert.is((await api('PATCH', '/api/functions/f', a.token, { requestLimitMb: 6 })).status, 200);
   await new Promise((r) => setTimeout(r, 1100));
   const big = 'x'.repeat(6 * 2 ** 20 + 1);
   const url = await fetch(`${base}/fn/${a.handle}/f`, { method: 'POST', body: big });

@@ -11,6 +11,9 @@ import * as esbuild from 'esbuild';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { AgentError } from '../errors.js';
 
+/** The label naming a runtime image's language (what its functions are written in): `node`, `python`. */
+export const LANGUAGE_LABEL = 'containerpub.language';
+
 /** The unprivileged user functions run as. */
 export const FUNCTION_UID = 10001;
 export const SHIM_PATH = '/opt/cpub/shim.mjs';
@@ -20,11 +23,13 @@ export interface RuntimeImageOptions {
   dataDir: string;
   runtimeBase?: string | undefined;
   nodeBinary?: string;
+  /** Another shim and tag (tests: a deliberately broken runtime for the conformance kit to fail). */
+  shim?: { source: Buffer; tag: string };
 }
 
 let shim: Buffer | undefined;
 /** The shim as one file (it imports its frame codec, shim/frames.ts): bundled once per process. */
-function shimSource(): Buffer {
+export function shimSource(): Buffer {
   if (!shim) {
     // absWorkingDir: the bundle's path comments (and so the image tag) must not depend on the folder the agent runs in.
     const out = esbuild.buildSync({ absWorkingDir: fileURLToPath(new URL('../', import.meta.url)), entryPoints: [fileURLToPath(new URL('../shim/shim.js', import.meta.url))], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, logLevel: 'silent' });
@@ -35,6 +40,7 @@ function shimSource(): Buffer {
 
 /** `localhost/containerpub/runtime-node:<version>`: the version changes with the shim, Node and the base. */
 export function runtimeImageTag(opts: RuntimeImageOptions): string {
+  if (opts.shim) return opts.shim.tag;
   const h = createHash('sha256').update(shimSource()).update(process.version).update(opts.runtimeBase ?? 'host').digest('hex');
   return `localhost/containerpub/runtime-node:${h.slice(0, 12)}`;
 }
@@ -48,7 +54,7 @@ export function sharedLibraries(binary: string): string[] {
 
 function writeContext(dir: string, opts: RuntimeImageOptions): void {
   mkdirSync(join(dir, 'rootfs', 'opt', 'cpub'), { recursive: true });
-  writeFileSync(join(dir, 'rootfs', SHIM_PATH), shimSource());
+  writeFileSync(join(dir, 'rootfs', SHIM_PATH), opts.shim?.source ?? shimSource());
   const user = `USER ${FUNCTION_UID}:${FUNCTION_UID}`;
   const entry = `ENTRYPOINT ["${opts.runtimeBase ? 'node' : NODE_PATH}", "${SHIM_PATH}"]`;
   if (opts.runtimeBase) {
@@ -81,7 +87,7 @@ export async function ensureRuntimeImage(runtime: ContainerRuntime, opts: Runtim
     writeContext(dir, opts);
     const context = tar.c({ cwd: dir, portable: true }, ['Containerfile', 'rootfs']);
     await runtime.buildImage(context as unknown as NodeJS.ReadableStream, tag, {
-      labels: { 'containerpub.role': 'runtime' },
+      labels: { 'containerpub.role': 'runtime', [LANGUAGE_LABEL]: 'node' },
       timeoutMs: 5 * 60_000,
       onLog,
     });

@@ -73,6 +73,8 @@ export interface ContainerRuntime {
   ping(): Promise<void>;
   info(): Promise<EngineInfo>;
   imageExists(ref: string): Promise<boolean>;
+  /** The labels of an image; undefined when there is no such image. */
+  imageLabels(ref: string): Promise<Record<string, string> | undefined>;
   /** Builds from a tar build context; streams log lines; rejects with AppError `build_failed` or `build_timeout`. */
   buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string>;
   /** Removes every image carrying all of `labels`; returns how many. */

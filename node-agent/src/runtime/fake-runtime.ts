@@ -113,6 +113,11 @@ export class FakeRuntime implements ContainerRuntime {
     return { version: 'fake', ociRuntime: 'fake', cgroupVersion: '2', rootless: false };
   }
 
+  async imageLabels(ref: string): Promise<Record<string, string> | undefined> {
+    this.op('imageLabels', ref);
+    return this.images.has(ref) ? {} : undefined;
+  }
+
   async imageExists(ref: string): Promise<boolean> {
     this.op('imageExists', ref);
     return this.images.has(ref);

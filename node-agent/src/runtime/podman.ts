@@ -30,6 +30,16 @@ export class PodmanRuntime implements ContainerRuntime {
     };
   }
 
+  async imageLabels(ref: string): Promise<Record<string, string> | undefined> {
+    try {
+      const info = (await this.docker.getImage(ref).inspect()) as { Config?: { Labels?: Record<string, string> | null }; Labels?: Record<string, string> | null };
+      return info.Config?.Labels ?? info.Labels ?? {};
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
   async imageExists(ref: string): Promise<boolean> {
     try {
       await this.docker.getImage(ref).inspect();
