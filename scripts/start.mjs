@@ -11,6 +11,8 @@ const AGENT_PACKAGES = [
   { name: 'Podman', present: () => existsSync('/usr/bin/podman'), packages: ['podman'] },
   { name: 'runc', present: () => existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc'), packages: ['runc'] },
   { name: 'newuidmap', present: () => existsSync('/usr/bin/newuidmap'), packages: ['uidmap'] },
+  // The Python runtime image is assembled from the host's Python 3 and its standard library.
+  { name: 'Python 3', present: () => existsSync('/usr/bin/python3'), packages: ['python3'] },
 ];
 
 try {

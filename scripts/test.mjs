@@ -66,6 +66,8 @@ async function main() {
     // The isolation suite compiles a small C program that a function runs through the container's loader.
     { name: 'gcc and the C library headers', present: () => existsSync('/usr/bin/gcc') && existsSync('/usr/include/stdio.h'), packages: ['gcc', 'libc6-dev'] },
     { name: 'Chromium (the dashboard browser tests)', present: () => existsSync('/usr/bin/chromium'), packages: ['chromium'] },
+    // The Python runtime image is assembled from the host's Python 3 and its standard library.
+    { name: 'Python 3 (the Python runtime)', present: () => existsSync('/usr/bin/python3') && readdirSync('/usr/lib').some((d) => /^python3\.\d+$/.test(d) && existsSync(join('/usr/lib', d, 'asyncio'))), packages: ['python3'] },
   ]);
   ensureNpmDependencies();
   ensureBuild({ clean: true });

@@ -25,7 +25,7 @@ s('reports what this host really does: runc on cgroup v1, limits enforced rootfu
   const r = doctor([]);
   assert.is(r.status, 0, r.stdout + r.stderr);
   const line = (name: string) => r.stdout.split('\n').find((l) => l.slice(6).startsWith(name)) ?? '';
-  for (const name of ['podman', 'cgroups', 'mode', 'runtime image', 'container start', 'limits', 'isolation', 'conformance']) {
+  for (const name of ['podman', 'cgroups', 'mode', 'runtime image', 'container start', 'limits', 'isolation', 'conformance', 'python runtime']) {
     assert.match(line(name), /^OK /, `${name}: ${line(name)}`);
   }
   const cgroupV1 = spawnSync('test', ['-e', '/sys/fs/cgroup/cgroup.controllers']).status !== 0;

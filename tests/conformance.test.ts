@@ -49,6 +49,14 @@ s('the agent’s own Node runtime passes every rule', async () => {
   assert.match(r.stdout, /conforms: 12 rules passed/);
 });
 
+s('the Python runtime (assembled from this host’s Python 3) passes every rule', async () => {
+  const r = await conformance(['python']);
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^conformance of localhost\/containerpub\/runtime-python:[0-9a-f]{12}$/m);
+  for (const rule of RULES) assert.match(r.stdout, new RegExp(`^PASS  ${rule} `, 'm'), `${rule}: ${r.stdout}`);
+  assert.match(r.stdout, /^PASS  language +python/m);
+});
+
 s('a broken runtime image (its shim does not stream) fails the streaming rule, and only that one', async () => {
   const source = shimSource().toString('utf8');
   const broken = source.replace('function streamOf(response) {', 'function streamOf(response) {\n  return void 0;');

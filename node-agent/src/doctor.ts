@@ -5,6 +5,7 @@ import type { HostFacts } from './runtime/host.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runConformance } from './conformance/kit.js';
+import { ensurePythonImage, hostPython } from './images/python-image.js';
 import { ensureRuntimeImage, FUNCTION_UID, NODE_PATH, type RuntimeImageOptions } from './images/runtime-image.js';
 import { prepareIsolation, USERNS_SIZE, type Isolation } from './runtime/isolation.js';
 
@@ -154,11 +155,21 @@ export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, imag
       ? { name: 'user namespaces', status: 'ok', detail: `each container gets ${USERNS_SIZE} host uids of its own (userns=auto, from the "containers" subordinate range)` }
       : { name: 'user namespaces', status: 'warn', detail: 'rootless: all containers share this user’s subordinate uids (per-container uids need rootful Podman)' },
   );
-  // `cpub-agent doctor` (not an agent's start): the runtime image against the runtime contract.
+  // `cpub-agent doctor` (not an agent's start): each runtime image against the runtime contract.
   if (conformance) {
-    const rules = await runConformance({ runtime, image: result.runtimeImage!, dataDir: join(image.dataDir, 'conformance'), isolation });
-    const failed = rules.filter((r) => !r.ok);
-    checks.push({ name: 'conformance', status: failed.length ? 'fail' : 'ok', detail: failed.length ? failed.map((r) => `${r.rule}: ${r.detail}`).join('; ') : `${result.runtimeImage} passes the ${rules.length} rules of the runtime contract (cpub-agent conformance)` });
+    const kit = async (name: string, ref: string) => {
+      const rules = await runConformance({ runtime, image: ref, dataDir: join(image.dataDir, 'cf'), isolation });
+      const failed = rules.filter((r) => !r.ok);
+      checks.push({ name, status: failed.length ? 'fail' : 'ok', detail: failed.length ? failed.map((r) => `${r.rule}: ${r.detail}`).join('; ') : `${ref} passes the ${rules.length} rules of the runtime contract (cpub-agent conformance)` });
+    };
+    await kit('conformance', result.runtimeImage!);
+    if (hostPython()) {
+      try {
+        await kit('python runtime', (await ensurePythonImage(runtime, image.dataDir, onLog)).tag);
+      } catch (err) {
+        checks.push({ name: 'python runtime', status: 'fail', detail: (err as Error).message });
+      }
+    } else checks.push({ name: 'python runtime', status: 'warn', detail: 'no Python 3 on this host (apt-get install python3): Python functions cannot run here' });
   }
   return result;
 }

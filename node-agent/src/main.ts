@@ -9,6 +9,7 @@ import { PodmanRuntime } from './runtime/podman.js';
 import { runDoctor } from './doctor.js';
 import { runConformance } from './conformance/kit.js';
 import { ensureRuntimeImage } from './images/runtime-image.js';
+import { ensurePythonImage } from './images/python-image.js';
 import { prepareIsolation } from './runtime/isolation.js';
 import { join } from 'node:path';
 import { startAgent } from './agent.js';
@@ -114,8 +115,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   withSettings(
     program
       .command('conformance [image]')
-      .description('check a runtime image against the runtime contract (docs/runtime-contract.md): answers, errors, logs, env, deadline, isolation, streaming; exits non-zero when a rule fails. Default image: this agent’s own Node runtime')
-      .addHelpText('after', '\nExamples:\n  cpub-agent conformance\n  cpub-agent conformance localhost/containerpub/runtime-node:0123456789ab'),
+      .description('check a runtime image against the runtime contract (docs/runtime-contract.md): answers, errors, logs, env, deadline, isolation, streaming; exits non-zero when a rule fails. IMAGE: an image, or a built-in runtime by name — node (the default) or python')
+      .addHelpText('after', '\nExamples:\n  cpub-agent conformance\n  cpub-agent conformance python\n  cpub-agent conformance localhost/containerpub/runtime-node:0123456789ab'),
     ['dataDir', 'podmanSocket', 'runtimeBase'],
   ).action(async (image: string | undefined, opts) => {
     const config = configFrom(opts, env);
@@ -125,9 +126,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     let failed = true;
     try {
       const runtime = service ? await service.start() : new PodmanRuntime(config.podmanSocket!);
-      const ref = image ?? (await ensureRuntimeImage(runtime, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, (line) => process.stderr.write(`  build: ${line}\n`))).tag;
+      const log = (line: string) => process.stderr.write(`  build: ${line}\n`);
+      // A built-in runtime by name (built here when missing), or any image.
+      const ref =
+        image === undefined || image === 'node'
+          ? (await ensureRuntimeImage(runtime, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, log)).tag
+          : image === 'python'
+            ? (await ensurePythonImage(runtime, config.dataDir, log)).tag
+            : image;
       console.log(`conformance of ${ref}`);
-      const results = await runConformance({ runtime, image: ref, dataDir: join(config.dataDir, 'conformance'), isolation: prepareIsolation(config.dataDir, host.rootless), onRule: (r) => console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.rule.padEnd(15)} ${r.detail}`) });
+      const results = await runConformance({ runtime, image: ref, dataDir: join(config.dataDir, 'cf'), isolation: prepareIsolation(config.dataDir, host.rootless), onRule: (r) => console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.rule.padEnd(15)} ${r.detail}`) });
       failed = results.some((r) => !r.ok);
       const passed = results.filter((r) => r.ok).length;
       console.log(failed ? `${ref} does not conform: ${results.length - passed} of ${results.length} rules failed` : `${ref} conforms: ${passed} rules passed`);

@@ -68,4 +68,66 @@ export default async (req, ctx) => {
       'containerpub.json': JSON.stringify({ name: 'conformance', entry: 'index.mjs' }),
     },
   },
+  python: {
+    files: {
+      'handler.py': `
+import asyncio
+import hashlib
+import os
+import sys
+
+from cpub import Response
+
+
+def can_write(path):
+    try:
+        with open(path, "w") as f:
+            f.write("x")
+        return True
+    except OSError:
+        return False
+
+
+async def handler(request, ctx):
+    p = request.path
+    if p == "/echo":
+        return {"method": request.method, "path": request.path, "query": request.query, "headers": request.headers, "body": await request.text()}
+    if p == "/status":
+        return Response("short and stout", status=418, headers={"x-teapot": "yes"})
+    if p == "/throw":
+        raise RuntimeError("conformance failure")
+    if p == "/log":
+        print("conformance stdout")
+        print("conformance stderr", file=sys.stderr)
+        ctx.log.info("conformance ctx")
+        return Response("logged")
+    if p == "/env":
+        return {"value": ctx.env.get("CONFORMANCE_VAR"), "platform": [k for k in ctx.env if k.startswith("CPUB_")]}
+    if p == "/deadline":
+        return {"deadline": ctx.deadline}
+    if p == "/sleep":
+        ms = int(dict(x.split("=", 1) for x in request.query.split("&") if "=" in x).get("ms", "0"))
+        await asyncio.sleep(ms / 1000)
+        return Response("slept")
+    if p == "/whoami":
+        return {"uid": os.getuid(), "root": can_write("/app/.conformance"), "tmp": can_write("/tmp/.conformance")}
+    if p == "/stream":
+        async def chunks():
+            for i in range(3):
+                if i:
+                    await asyncio.sleep(0.2)
+                yield f"chunk {i}\\n"
+        return Response(chunks())
+    if p == "/upload":
+        h = hashlib.sha256()
+        n = 0
+        async for c in request.stream():
+            n += len(c)
+            h.update(c)
+        return {"bytes": n, "sha": h.hexdigest()}
+    return Response("no such conformance case", status=404)
+`,
+      'containerpub.json': JSON.stringify({ name: 'conformance', entry: 'handler.py', runtime: 'python' }),
+    },
+  },
 };

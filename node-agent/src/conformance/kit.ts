@@ -60,8 +60,9 @@ export async function runConformance(o: KitOptions): Promise<RuleResult[]> {
   if (!report('language', Boolean(fn), fn ? `${language} (label ${LANGUAGE_LABEL})` : `the image's ${LANGUAGE_LABEL} label is ${language ? `"${language}", a language the kit has no function for` : 'missing'} (one of: ${Object.keys(CONFORMANCE_FUNCTIONS).join(', ')})`)) return results;
 
   mkdirSync(o.dataDir, { recursive: true });
-  const dir = mkdtempSync(join(o.dataDir, 'conformance-'));
-  const functionId = `conformance-${randomBytes(6).toString('hex')}`;
+  // Short names: a container's sockets live below this folder, and a unix socket's path has at most 107 bytes.
+  const dir = mkdtempSync(join(o.dataDir, 'k-'));
+  const functionId = `cf-${randomBytes(6).toString('hex')}`;
   const live: { id: string; line: CallLogLine }[] = [];
   let pools: Pools | undefined;
   try {
@@ -75,7 +76,7 @@ export async function runConformance(o: KitOptions): Promise<RuleResult[]> {
       report('build', false, (err as Error).message);
       return results;
     }
-    pools = new Pools(o.runtime, { isolation: o.isolation, dataDir: join(dir, 'pools'), nodeId: functionId, epoch: functionId, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 4, streamIdleMs: 5000, onCallLine: (_s, id, line) => live.push({ id, line }) });
+    pools = new Pools(o.runtime, { isolation: o.isolation, dataDir: join(dir, 'p'), nodeId: functionId, epoch: functionId, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 4, streamIdleMs: 5000, onCallLine: (_s, id, line) => live.push({ id, line }) });
     await pools.start();
     const call = (path: string, over: Partial<CallRequest> = {}) => pools!.invoke(spec, { invocationId: `${functionId}-${randomBytes(4).toString('hex')}`, deadlineMs: Date.now() + 10_000, method: 'GET', path, query: '', headers: [], body: Buffer.alloc(0), ...over });
     const rule = async (name: string, check: () => Promise<string>) => {

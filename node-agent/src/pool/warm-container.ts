@@ -597,10 +597,16 @@ function listenForLogs(path: string, group: number | undefined, onLine: (line: s
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
-      if (group === undefined) chmodSync(path, 0o777);
-      else {
-        chownSync(path, process.getuid!(), group);
-        chmodSync(path, 0o660);
+      // Its folder may be gone already (the pools stopped while this container was starting): a failed start, never a crash.
+      try {
+        if (group === undefined) chmodSync(path, 0o777);
+        else {
+          chownSync(path, process.getuid!(), group);
+          chmodSync(path, 0o660);
+        }
+      } catch (err) {
+        server.close();
+        return reject(err as Error);
       }
       resolve(server);
     });
