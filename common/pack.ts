@@ -4,9 +4,10 @@
 // times and order), so its sha256 says whether what is deployed is up to date. Used by `npm start` (the
 // example it deploys) and the CLI.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import * as esbuild from 'esbuild';
 import * as tar from 'tar';
 import type { Manifest } from './artifact.js';
@@ -38,6 +39,8 @@ export function readManifest(dir: string): Manifest {
 export async function packFunction(folder: string): Promise<Packed> {
   const dir = resolve(folder);
   const manifest = readManifest(dir);
+  if (manifest.runtime === 'python') return packPython(dir, manifest);
+  if (manifest.runtime !== undefined && manifest.runtime !== 'node') throw new PackError(`containerpub.json names the runtime ${JSON.stringify(manifest.runtime)}: use "node" (the default) or "python"`);
   const entry = join(dir, manifest.entry || 'index.ts');
   if (!existsSync(entry)) throw new PackError(`the entry ${manifest.entry || 'index.ts'} named in containerpub.json is not in ${dir}`);
   const out = mkdtempSync(join(tmpdir(), 'cpub-pack-'));
@@ -85,6 +88,88 @@ export async function packFunction(folder: string): Promise<Packed> {
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+}
+
+/** Folders of a Python function folder that are never packed. */
+const PY_SKIPPED = new Set(['.git', '__pycache__', '.venv', 'venv', 'node_modules', 'vendor', '.mypy_cache', '.pytest_cache']);
+
+/**
+ * A Python function: its files as they are (sources, data), plus its dependencies vendored into `vendor/` from a
+ * `requirements.txt` with this machine's pip — pure-Python wheels only (the function runs on the platform's
+ * Python, whatever this machine is): a package without one, or a wheel with compiled code, is named.
+ */
+async function packPython(dir: string, manifest: Manifest): Promise<Packed> {
+  const entryName = manifest.entry || 'handler.py';
+  const entry = join(dir, entryName);
+  if (!existsSync(entry)) throw new PackError(`the entry ${entryName} named in containerpub.json is not in ${dir}`);
+  if (!entryName.endsWith('.py')) throw new PackError(`the entry of a Python function is a .py file, not ${entryName}`);
+  checkPythonEntry(entry, entryName);
+  const out = mkdtempSync(join(tmpdir(), 'cpub-pack-'));
+  try {
+    const files: string[] = [];
+    const walk = (rel: string) => {
+      for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+        const path = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) {
+          if (!PY_SKIPPED.has(e.name)) walk(path);
+        } else if (e.isFile() && path !== 'containerpub.json' && !e.name.endsWith('.pyc')) files.push(path);
+      }
+    };
+    walk('');
+    for (const f of files) {
+      mkdirSync(dirname(join(out, f)), { recursive: true });
+      copyFileSync(join(dir, f), join(out, f));
+    }
+    const requirements = join(dir, 'requirements.txt');
+    if (existsSync(requirements) && readFileSync(requirements, 'utf8').split('\n').some((l) => l.trim() && !l.trim().startsWith('#'))) {
+      vendor(requirements, join(out, 'vendor'));
+      const vendored = (sub: string): string[] => readdirSync(join(out, sub), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? vendored(`${sub}/${e.name}`) : [`${sub}/${e.name}`]));
+      const compiled = vendored('vendor').find((f) => /\.(so|pyd|dylib)$/.test(f));
+      if (compiled) throw new PackError(`${compiled.split('/')[1]} has compiled code (${compiled}): Python functions take pure-Python packages only`);
+      files.push(...vendored('vendor').filter((f) => !f.includes('/__pycache__/')));
+    }
+    const packedManifest = { ...manifest, entry: entryName };
+    writeFileSync(join(out, 'containerpub.json'), JSON.stringify(packedManifest, null, 2));
+    const all = ['containerpub.json', ...files.sort()];
+    for (const f of all) utimesSync(join(out, f), EPOCH, EPOCH);
+    const chunks: Buffer[] = [];
+    const stream = tar.c({ gzip: true, cwd: out, portable: true, mtime: EPOCH, noDirRecurse: true }, all);
+    for await (const c of stream as unknown as AsyncIterable<Buffer>) chunks.push(c);
+    const bytes = Buffer.concat(chunks);
+    return { bytes, digest: createHash('sha256').update(bytes).digest('hex'), manifest: packedManifest, bundleBytes: files.reduce((n, f) => n + statSync(join(out, f)).size, 0) };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** The entry parses, and defines handler(request, ctx) or an ASGI `app` (checked with this machine's Python, when it has one). */
+function checkPythonEntry(entry: string, name: string): void {
+  const script = [
+    'import ast, sys',
+    'src = open(sys.argv[1], encoding="utf-8").read()',
+    'try:',
+    '    tree = ast.parse(src, sys.argv[1])',
+    'except SyntaxError as e:',
+    '    print(f"line {e.lineno}: {e.msg}"); sys.exit(3)',
+    'names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))} | {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)} | {a.asname or a.name for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}',
+    'sys.exit(0 if "handler" in names or "app" in names else 4)',
+  ].join('\n');
+  const r = spawnSync('python3', ['-I', '-c', script, entry], { encoding: 'utf8' });
+  if (r.error) return; // no Python here: the platform's startup check still runs it before it goes live
+  if (r.status === 3) throw new PackError(`${name} does not parse: ${r.stdout.trim()}`);
+  if (r.status === 4) throw new PackError(`${name} defines neither handler(request, ctx) nor an ASGI app`);
+}
+
+/** `pip install --target` of the requirements, wheels only; the package that has no wheel is named. */
+function vendor(requirements: string, target: string): void {
+  const r = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-compile', '--only-binary=:all:', '--target', target, '-r', requirements], { encoding: 'utf8', timeout: 10 * 60_000 });
+  if (r.error) throw new PackError(`requirements.txt needs pip to vendor its packages: ${r.error.message} (install python3-pip)`);
+  if (r.status === 0) return;
+  const text = `${r.stderr}\n${r.stdout}`;
+  const missing = /No matching distribution found for ([^\s]+)/.exec(text)?.[1];
+  if (missing) throw new PackError(`${missing} has no pure-Python wheel that pip could find (a package that needs compiling cannot run on the platform's Python): pick a pure-Python alternative`);
+  if (/No module named pip/.test(text)) throw new PackError('requirements.txt needs pip to vendor its packages (install python3-pip)');
+  throw new PackError(`pip could not vendor requirements.txt: ${text.trim().split('\n').slice(-3).join(' ')}`);
 }
 
 /** esbuild's errors, in words: a native addon is named as such. */

@@ -67,6 +67,8 @@ async function main() {
     { name: 'gcc and the C library headers', present: () => existsSync('/usr/bin/gcc') && existsSync('/usr/include/stdio.h'), packages: ['gcc', 'libc6-dev'] },
     { name: 'Chromium (the dashboard browser tests)', present: () => existsSync('/usr/bin/chromium'), packages: ['chromium'] },
     // The Python runtime image is assembled from the host's Python 3 and its standard library.
+    // cpub deploy vendors a Python function's requirements.txt with pip (the Python functions suite does).
+    { name: 'pip (vendoring Python requirements)', present: () => spawnSync('python3', ['-m', 'pip', '--version'], { stdio: 'ignore' }).status === 0, packages: ['python3-pip'] },
     { name: 'Python 3 (the Python runtime)', present: () => existsSync('/usr/bin/python3') && readdirSync('/usr/lib').some((d) => /^python3\.\d+$/.test(d) && existsSync(join('/usr/lib', d, 'asyncio'))), packages: ['python3'] },
   ]);
   ensureNpmDependencies();

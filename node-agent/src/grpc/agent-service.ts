@@ -17,6 +17,7 @@ import type { CallResult, FunctionSpec, StreamControl, StreamSink } from '../poo
 import { SpanKind, contextFrom, endSpan, nowMs, pastSpan, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
 import { StartError } from '../pool/warm-container.js';
 import { Inbound } from '../pool/stream-relay.js';
+import { ensurePythonImage } from '../images/python-image.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { buildFunctionImage, bundleFor, removeBundles, LABELS } from '../images/function-image.js';
 import { execFile } from 'node:child_process';
@@ -364,7 +365,7 @@ export class AgentService {
         const build = buildFunctionImage(
           this.d.runtime,
           this.d.dataDir,
-          { functionId: header.functionId, version: header.version, digest, artifactPath: file, runtimeImage: this.d.facts.runtimeImage, timeoutMs: header.timeoutMs || 300_000 },
+          { functionId: header.functionId, version: header.version, digest, artifactPath: file, runtimeImage: this.d.facts.runtimeImage, runtimeImageFor: (name) => this.runtimeImageFor(name, log), timeoutMs: header.timeoutMs || 300_000 },
           log,
         );
         this.buildsUnderWay.set(key, build);
@@ -416,6 +417,20 @@ export class AgentService {
     if (!(await this.d.runtime.imageExists(image))) throw new AgentError('not_found', 'image_missing', `image ${image} is not built on this node; send Build first`);
     this.images.add(image);
   }
+
+  /** The image of a runtime other than Node's that an artifact names: Python's (built here when missing), or none. */
+  private runtimeImageFor(name: string, log: (line: string) => void): Promise<string> {
+    if (name !== 'python') return Promise.reject(new AgentError('invalid', 'unknown_runtime', `containerpub.json names the runtime "${name}": this node runs "node" and "python"`));
+    return (this.pythonImage ??= ensurePythonImage(this.d.runtime, this.d.dataDir, log).then(
+      (r) => r.tag,
+      (err) => {
+        this.pythonImage = undefined;
+        throw err instanceof AgentError ? err : new AgentError('unavailable', 'runtime_unavailable', `the Python runtime image cannot be built on this node: ${(err as Error).message}`);
+      },
+    ));
+  }
+
+  private pythonImage: Promise<string> | undefined;
 
   private async invoke(req: InvokeRequest__Output, stream?: StreamSink, bodyStream?: Inbound) {
     const f = this.d.facts;

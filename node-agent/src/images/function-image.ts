@@ -14,6 +14,11 @@ export interface FunctionBuild {
   digest: string;
   artifactPath: string;
   runtimeImage: string;
+  /**
+   * The image of another runtime an artifact names (`runtime` in its containerpub.json, e.g. "python"); unset: every
+   * artifact is built FROM `runtimeImage` (the conformance kit's builds).
+   */
+  runtimeImageFor?: (runtime: string) => Promise<string>;
   timeoutMs: number;
 }
 
@@ -49,12 +54,18 @@ export async function buildFunctionImage(
   try {
     mkdirSync(join(dir, 'app'));
     let entry: string;
+    let runtimeName: string;
     try {
-      entry = (await extractArtifact(b.artifactPath, join(dir, 'app'), limits)).entry;
+      const manifest = await extractArtifact(b.artifactPath, join(dir, 'app'), limits);
+      entry = manifest.entry;
+      runtimeName = typeof manifest.runtime === 'string' ? manifest.runtime : 'node';
     } catch (err) {
       if (err instanceof ArtifactError) throw new AgentError('invalid', `artifact_${err.code}`, err.entry ? `${err.detail} (${err.entry})` : err.detail);
       throw err;
     }
+    // The runtime its manifest names: Node's image, or another this node has.
+    const from = runtimeName === 'node' || !b.runtimeImageFor ? b.runtimeImage : await b.runtimeImageFor(runtimeName);
+    b = { ...b, runtimeImage: from };
     let imageId = image;
     if (!cached) {
       try {
@@ -67,7 +78,7 @@ export async function buildFunctionImage(
         imageId = await buildFromContext(runtime, dir, image, entry, b, onLog);
       }
     }
-    keepBundle(dataDir, image, join(dir, 'app'), entry, b.version);
+    keepBundle(dataDir, image, join(dir, 'app'), entry, b.version, runtimeName);
     return { image, imageId, cached };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -96,18 +107,20 @@ function bundleDir(dataDir: string, image: string): string | undefined {
  * The checked, unpacked bundle of a function image, kept beside it so a prewarmed stem container can load it
  * without a container start; undefined when this node has none (built before bundles were kept).
  */
-export function bundleFor(dataDir: string, image: string): { appDir: string; entry: string } | undefined {
+export function bundleFor(dataDir: string, image: string): { appDir: string; entry: string; runtime: string } | undefined {
   const dir = bundleDir(dataDir, image);
   if (!dir || !existsSync(join(dir, 'entry'))) return undefined;
-  return { appDir: join(dir, 'app'), entry: readFileSync(join(dir, 'entry'), 'utf8') };
+  const runtime = existsSync(join(dir, 'runtime')) ? readFileSync(join(dir, 'runtime'), 'utf8') : 'node';
+  return { appDir: join(dir, 'app'), entry: readFileSync(join(dir, 'entry'), 'utf8'), runtime };
 }
 
-function keepBundle(dataDir: string, image: string, appDir: string, entry: string, version: number): void {
+function keepBundle(dataDir: string, image: string, appDir: string, entry: string, version: number, runtime: string): void {
   const dir = bundleDir(dataDir, image)!;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   renameSync(appDir, join(dir, 'app'));
   writeFileSync(join(dir, 'version'), String(version));
+  writeFileSync(join(dir, 'runtime'), runtime);
   writeFileSync(join(dir, 'entry'), entry); // written last: its presence says the bundle is complete
 }
 

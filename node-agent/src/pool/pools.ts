@@ -23,7 +23,7 @@ export interface PoolsOptions extends ContainerOptions {
   /** How long idle containers stay (keep-alive.ts): learned per version within bounds; unset: the idle timeout. */
   keepAlive?: Omit<KeepAliveOptions, 'fixedMs'>;
   /** The kept, checked bundle of a function image (undefined: none on this node, so no stem can load it). */
-  bundleFor?: (image: string) => { appDir: string; entry: string } | undefined;
+  bundleFor?: (image: string) => { appDir: string; entry: string; runtime?: string } | undefined;
 }
 
 interface Slot {
@@ -379,7 +379,9 @@ export class Pools {
       }
       const below = pool.containers.length + pool.starting < Math.max(1, spec.maxInstances);
       // A stem of this shape is counted already: claiming it needs no room.
-      const bundle = below && !spec.network ? this.opts.bundleFor?.(spec.image) : undefined;
+      // Stems are Node's: a function of another runtime starts a container of its own.
+      const found = below && !spec.network ? this.opts.bundleFor?.(spec.image) : undefined;
+      const bundle = found && (found.runtime ?? 'node') === 'node' ? found : undefined;
       const stem = bundle ? this.takeStem(spec) : undefined;
       if (below && !stem && !this.fits(spec)) await this.evictFor(spec, pool);
       if (below && (stem || this.fits(spec))) {
