@@ -5,7 +5,9 @@ import { createServer } from 'node:http';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import type { ContainerRuntime } from '../node-agent/src/runtime/container-runtime.js';
-import { bundleFor, removeBundles, LABELS } from '../node-agent/src/images/function-image.js';
+import { buildFunctionImage, bundleFor, removeBundles, LABELS } from '../node-agent/src/images/function-image.js';
+import { ensurePythonImage } from '../node-agent/src/images/python-image.js';
+import { makeArtifact } from './helpers/agent.js';
 import { Pools } from '../node-agent/src/pool/pools.js';
 import type { CallRequest, FunctionSpec } from '../node-agent/src/pool/types.js';
 import { loud, until } from './helpers/hooks.js';
@@ -188,6 +190,29 @@ s('a full node makes room from idle containers of other functions (least recentl
   } finally {
     await small.stop();
   }
+});
+
+s('stems per runtime: a Python function’s cold start loads it into a Python stem, kept per runtime and shape', async () => {
+  const python = (await ensurePythonImage(runtime, dir)).tag;
+  pools.setRuntimeImage('python', python);
+  const build = async (name: string) => {
+    const functionId = randomUUID();
+    const art = await makeArtifact({ 'containerpub.json': JSON.stringify({ name, entry: 'handler.py', runtime: 'python' }), 'handler.py': 'import os\n\n\ndef handler(request, ctx):\n    return {"env": ctx.env.get("GREETING"), "name": ctx.function["name"], "pid1": os.getpid() == 1}\n' });
+    const { image } = await buildFunctionImage(runtime, dir, { functionId, version: 1, digest: art.digest, artifactPath: art.path, runtimeImage, runtimeImageFor: async () => python, timeoutMs: 120_000 });
+    assert.is(bundleFor(dir, image)?.runtime, 'python');
+    return { functionId, name, version: 1, image, memoryMb: 128, cpus: 0.5, timeoutMs: 10_000, concurrency: 1, maxInstances: 1, network: false, env: { GREETING: 'hola' } } satisfies FunctionSpec;
+  };
+  const first = await build('py-first');
+  const a = await call(first);
+  assert.is(a.outcome, 'ok', a.error);
+  assert.ok(a.timings.coldStart && !a.timings.prewarmed, 'no Python stem before a Python function was seen: a container of its own');
+  // That cold start noted the shape for Python: a Python stem is started (the Node one stays Node's).
+  await until('a Python stem', async () => stemIds().length >= 2, 30_000);
+  const second = await build('py-second');
+  const b = await call(second);
+  assert.is(b.outcome, 'ok', b.error);
+  assert.ok(b.timings.coldStart && b.timings.prewarmed, `loaded into a Python stem: ${JSON.stringify(b.timings)}`);
+  assert.equal(JSON.parse(b.body.toString('utf8')), { env: 'hola', name: 'py-second', pid1: true });
 });
 
 s.run();

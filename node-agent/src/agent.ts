@@ -16,6 +16,7 @@ import { PodmanRuntime } from './runtime/podman.js';
 import { runDoctor } from './doctor.js';
 import { Pools } from './pool/pools.js';
 import { bundleFor } from './images/function-image.js';
+import { hostPython, pythonImageTag } from './images/python-image.js';
 import { AgentService, type NodeFacts } from './grpc/agent-service.js';
 import { localSocketPath } from './local-client.js';
 import { VERSION } from '../../common/version.js';
@@ -111,6 +112,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       onExit: (spec, containerId, state) => svc?.publishExit(spec.functionId, spec.version, containerId, state),
     });
     const orphans = await pools.start();
+    // The Python runtime image, when an earlier run built it: Python functions get stems from the first cold start.
+    const py = hostPython();
+    if (py && (await runtime.imageExists(pythonImageTag(py)).catch(() => false))) pools.setRuntimeImage('python', pythonImageTag(py));
     if (orphans) log.info({ removed: orphans }, 'removed containers left by an earlier agent');
     svc = new AgentService({ facts, runtime, pools, dataDir: config.dataDir, log });
     const grpcServer = (server = new grpc.Server({ interceptors: [requireCredential((t) => credentialMatches(credential, t))], 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES }));

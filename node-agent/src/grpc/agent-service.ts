@@ -422,7 +422,10 @@ export class AgentService {
   private runtimeImageFor(name: string, log: (line: string) => void): Promise<string> {
     if (name !== 'python') return Promise.reject(new AgentError('invalid', 'unknown_runtime', `containerpub.json names the runtime "${name}": this node runs "node" and "python"`));
     return (this.pythonImage ??= ensurePythonImage(this.d.runtime, this.d.dataDir, log).then(
-      (r) => r.tag,
+      (r) => {
+        this.d.pools.setRuntimeImage('python', r.tag); // its functions' cold starts keep Python stems from now on
+        return r.tag;
+      },
       (err) => {
         this.pythonImage = undefined;
         throw err instanceof AgentError ? err : new AgentError('unavailable', 'runtime_unavailable', `the Python runtime image cannot be built on this node: ${(err as Error).message}`);

@@ -33,7 +33,8 @@ interface Slot {
 
 /** The limits most functions run with (the control plane's defaults): stems of this shape are always kept. */
 export const DEFAULT_SHAPE = { memoryMb: 128, cpus: 0.5 };
-const shapeKey = (s: { memoryMb: number; cpus: number }) => `${s.memoryMb}m/${s.cpus}cpu`;
+/** Stems are kept per runtime and limit shape: `node/128m/0.5cpu`. */
+const shapeKey = (s: { memoryMb: number; cpus: number }, runtime = 'node') => `${runtime}/${s.memoryMb}m/${s.cpus}cpu`;
 
 class FunctionPool {
   constructor(keepAlive: KeepAliveOptions) {
@@ -107,6 +108,8 @@ export class Pools {
   private readonly shapes = new Map<string, { spec: FunctionSpec; lastUsed: number }>();
   private refilling: Promise<void> | undefined;
   private stopped = false;
+  /** Runtime images other than Node's (`opts.runtimeImage`) this node has, by name: their functions get stems too. */
+  private readonly runtimeImages = new Map<string, string>();
 
   constructor(
     private readonly runtime: ContainerRuntime,
@@ -153,11 +156,17 @@ export class Pools {
     return n;
   }
 
-  /** Remembers a shape functions were cold-started with, and tops its stems up soon (off the call's path). */
-  private noteShape(shape: { memoryMb: number; cpus: number }, delayMs = 100): void {
-    if (!this.opts.stemsPerShape || !this.opts.runtimeImage || this.stopped) return;
-    const spec: FunctionSpec = { functionId: 'stem', name: '', version: 0, image: this.opts.runtimeImage, memoryMb: shape.memoryMb, cpus: shape.cpus, timeoutMs: 30_000, concurrency: 1, maxInstances: 1, network: false, env: {} };
-    this.shapes.set(shapeKey(shape), { spec, lastUsed: Date.now() });
+  /** A runtime image (other than Node's) this node has now: cold starts of its functions keep stems of it. */
+  setRuntimeImage(runtime: string, image: string): void {
+    this.runtimeImages.set(runtime, image);
+  }
+
+  /** Remembers a shape functions of a runtime were cold-started with, and tops its stems up soon (off the call's path). */
+  private noteShape(shape: { memoryMb: number; cpus: number }, delayMs = 100, runtime = 'node'): void {
+    const image = runtime === 'node' ? this.opts.runtimeImage : this.runtimeImages.get(runtime);
+    if (!this.opts.stemsPerShape || !image || this.stopped) return;
+    const spec: FunctionSpec = { functionId: 'stem', name: '', version: 0, image, memoryMb: shape.memoryMb, cpus: shape.cpus, timeoutMs: 30_000, concurrency: 1, maxInstances: 1, network: false, env: {} };
+    this.shapes.set(shapeKey(shape, runtime), { spec, lastUsed: Date.now() });
     setTimeout(() => void this.refill(), delayMs).unref();
   }
 
@@ -175,7 +184,7 @@ export class Pools {
             await Promise.all(all.filter((c) => c.dead).map((c) => c.destroy().catch(() => {})));
             this.stems.set(key, list);
             if (list.length >= this.opts.stemsPerShape! || !this.fits(spec)) continue;
-            const { container } = await WarmContainer.start(this.runtime, spec, this.opts, Date.now() + 30_000, this.opts.runtimeImage);
+            const { container } = await WarmContainer.start(this.runtime, spec, this.opts, Date.now() + 30_000, spec.image);
             if (this.stopped || !this.shapes.has(key)) await container.destroy();
             else list.push(container);
             again = true;
@@ -190,9 +199,9 @@ export class Pools {
     return this.refilling;
   }
 
-  /** A ready stem of this spec's shape, taken out of the stem pool. */
-  private takeStem(spec: FunctionSpec): WarmContainer | undefined {
-    const list = this.stems.get(shapeKey(spec));
+  /** A ready stem of this spec's runtime and shape, taken out of the stem pool. */
+  private takeStem(spec: FunctionSpec, runtime: string): WarmContainer | undefined {
+    const list = this.stems.get(shapeKey(spec, runtime));
     while (list?.length) {
       const c = list.shift()!;
       if (!c.dead) return c;
@@ -379,10 +388,10 @@ export class Pools {
       }
       const below = pool.containers.length + pool.starting < Math.max(1, spec.maxInstances);
       // A stem of this shape is counted already: claiming it needs no room.
-      // Stems are Node's: a function of another runtime starts a container of its own.
-      const found = below && !spec.network ? this.opts.bundleFor?.(spec.image) : undefined;
-      const bundle = found && (found.runtime ?? 'node') === 'node' ? found : undefined;
-      const stem = bundle ? this.takeStem(spec) : undefined;
+      // A stem of the function's runtime (Node's, or another this node has an image of).
+      const bundle = below && !spec.network ? this.opts.bundleFor?.(spec.image) : undefined;
+      const runtimeName = bundle?.runtime ?? 'node';
+      const stem = bundle ? this.takeStem(spec, runtimeName) : undefined;
       if (below && !stem && !this.fits(spec)) await this.evictFor(spec, pool);
       if (below && (stem || this.fits(spec))) {
         const bytes = spec.memoryMb * 2 ** 20;
@@ -399,7 +408,7 @@ export class Pools {
             container = started.container;
             cold = { createMs: started.createMs, startMs: started.startMs, readyMs: started.readyMs, prewarmed: false };
           }
-          if (!spec.network) this.noteShape(spec);
+          if (!spec.network) this.noteShape(spec, 100, runtimeName);
           if (this.pools.get(key(spec.functionId, spec.version)) !== pool) {
             // The function was removed while this container started.
             await container.destroy();
