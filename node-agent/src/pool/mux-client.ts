@@ -87,10 +87,17 @@ export class MuxClient {
     return this.socket?.writableLength ?? 0;
   }
 
+  /** Callbacks waiting for the socket to take what was written to it: one 'drain' listener for all of them. */
+  private drained: (() => void)[] = [];
+
   /** Runs `fn` once the socket has taken what was written to it (at once when it has). */
   whenDrained(fn: () => void): void {
-    if (!this.socket || this.socket.writableLength === 0) return fn();
-    this.socket.once('drain', fn);
+    const socket = this.socket;
+    if (!socket || socket.writableLength === 0) return fn();
+    if (this.drained.push(fn) > 1) return;
+    socket.once('drain', () => {
+      for (const f of this.drained.splice(0)) f();
+    });
   }
 
   /** One more frame of a call already sent (its streaming request body); dropped when the connection is gone. */
@@ -166,6 +173,7 @@ export class MuxClient {
 
   private failAll(err: Error): void {
     this.credits.clear();
+    this.drained = []; // their calls fail with the connection; a new one starts with its own listener
     for (const [id, flow] of this.streams) {
       this.streams.delete(id);
       flow.fail(err);
