@@ -1,22 +1,14 @@
 // Test helpers for the agent: artifacts made from inline sources, and a Podman service of the test's own.
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import * as tar from 'tar';
+import { join } from 'node:path';
+import { artifact } from '../../node-agent/src/conformance/kit.js';
 import type { AgentClient } from '../../proto/loader.js';
 
 /** Writes `files` into a folder and packs them as a .tar.gz artifact; returns its path and sha256. */
-export async function makeArtifact(files: Record<string, string | Buffer>): Promise<{ path: string; digest: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'cpub-artifact-'));
-  const src = join(dir, 'src');
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(src, name)), { recursive: true });
-    writeFileSync(join(src, name), content);
-  }
-  const path = join(dir, 'artifact.tar.gz');
-  await tar.c({ gzip: true, file: path, cwd: src, portable: true }, Object.keys(files));
-  return { path, digest: createHash('sha256').update(readFileSync(path)).digest('hex') };
+export function makeArtifact(files: Record<string, string | Buffer>): Promise<{ path: string; digest: string }> {
+  return artifact(mkdtempSync(join(tmpdir(), 'cpub-artifact-')), files);
 }
 
 /** A function artifact whose index.mjs default-exports `handler` (source text of a function). */

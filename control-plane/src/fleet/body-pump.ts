@@ -29,13 +29,16 @@ export function pumpBody(body: StreamedBody, send: (m: { bodyChunk?: Buffer; bod
   const src = body.source;
   let credit = STREAM_WINDOW;
   let done = false;
-  const finish = (error?: string) => {
-    if (done) return;
+  const detach = () => {
     done = true;
     src.off('data', onData);
     src.off('end', onEnd);
     src.off('close', onClose);
     src.off('error', onAborted);
+  };
+  const finish = (error?: string) => {
+    if (done) return;
+    detach();
     send(error ? { bodyEnd: true, bodyError: error } : { bodyEnd: true });
   };
   const onData = (chunk: Buffer) => {
@@ -65,11 +68,7 @@ export function pumpBody(body: StreamedBody, send: (m: { bodyChunk?: Buffer; bod
     },
     stop() {
       if (done) return;
-      done = true;
-      src.off('data', onData);
-      src.off('end', onEnd);
-      src.off('close', onClose);
-      src.off('error', onAborted);
+      detach();
       src.pause();
     },
   };

@@ -226,7 +226,7 @@ export async function runConformance(o: KitOptions): Promise<RuleResult[]> {
 }
 
 /** Packs `files` as a function artifact (.tar.gz) at `dir`/artifact.tar.gz: its path and sha256. */
-async function artifact(dir: string, files: Record<string, string>): Promise<{ path: string; digest: string }> {
+export async function artifact(dir: string, files: Record<string, string | Buffer>): Promise<{ path: string; digest: string }> {
   const src = join(dir, 'src');
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(dirname(join(src, name)), { recursive: true });
