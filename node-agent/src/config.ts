@@ -87,9 +87,14 @@ export const agentSettings = {
 
 export type AgentConfig = Parsed<typeof agentSettings>;
 
+/** 107 bytes of a unix socket path, less `/run/`, a container's name (≤ 40) and `/mux.sock`. */
+export const MAX_DATA_DIR_BYTES = 107 - '/run/'.length - 40 - '/mux.sock'.length;
+
 export function loadAgentConfig(env: Record<string, string | undefined>, flags: Record<string, string | undefined> = {}): AgentConfig {
   return parseSettings(agentSettings, env, flags, (v) => [
     ...(Boolean(v.tlsCert) !== Boolean(v.tlsKey) ? ['CPUB_AGENT_TLS_CERT and CPUB_AGENT_TLS_KEY (--tls-cert, --tls-key): set both or neither'] : []),
     ...((v.keepAliveMin as number) > (v.keepAliveMax as number) ? ['CPUB_AGENT_KEEP_ALIVE_MIN (--keep-alive-min) is more than CPUB_AGENT_KEEP_ALIVE_MAX (--keep-alive-max)'] : []),
+    // Containers' sockets live at <data dir>/run/<container name>/mux.sock, and a unix socket's path has at most 107 bytes.
+    ...(Buffer.byteLength(v.dataDir as string) > MAX_DATA_DIR_BYTES ? [`CPUB_AGENT_DATA_DIR (--data-dir) ${v.dataDir} is ${Buffer.byteLength(v.dataDir as string)} bytes long: at most ${MAX_DATA_DIR_BYTES}, since function containers' unix sockets are made below it (a socket's path has at most 107 bytes)`] : []),
   ]);
 }
