@@ -36,6 +36,12 @@ export function agentServiceDefinition() {
  */
 export const MAX_MESSAGE_BYTES = 24 * 2 ** 20;
 
+/**
+ * A streamed body's window (agent.proto, InvokeRequest.credit and PART_CREDIT; the shim's CPUB_STREAM_WINDOW): the
+ * bytes each hop sends ahead of the credit the next gives back. The same on every hop.
+ */
+export const STREAM_WINDOW = 2 ** 20;
+
 /** A client for the Agent service at `address` (host:port). */
 export function createAgentClient(address: string, credentials: grpc.ChannelCredentials, options: grpc.ClientOptions = {}) {
   const Client = loadAgentProto().containerpub.agent.v1.Agent;

@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get } from 'node:http';
@@ -55,7 +55,7 @@ s.before(
   loud(async () => {
     work = mkdtempSync(join(tmpdir(), 'cpub-python-'));
     wheels = join(work, 'wheels');
-    spawnSync('mkdir', ['-p', wheels]);
+    mkdirSync(wheels);
     makeWheel(wheels);
     server = await startServer({ CPUB_JOIN_TOKEN: JOIN });
     api = client(server.url);
@@ -84,9 +84,11 @@ s('cpub init --template python, cpub deploy and cpub invoke: a new user’s firs
   assert.is(check.status, 0, check.stdout + check.stderr);
   const deploy = cpub(['deploy'], dir);
   assert.is(deploy.status, 0, deploy.stdout + deploy.stderr);
-  const invoke = cpub(['invoke', 'greeter', '--path', '/?name=Ada'], dir);
+  const invoke = cpub(['invoke', 'greeter', '--path', '/?name=Ada', '-v'], dir);
   assert.is(invoke.status, 0, invoke.stderr);
   assert.is(invoke.stdout, 'Hello, Ada!\n');
+  assert.match(invoke.stderr, /^status: 200$/m);
+  assert.match(invoke.stderr, /^duration: \d+ ms/m);
   // Its record and log, as any call's.
   const list = await api.get<{ executions: { status: string; coldStart: boolean }[] }>('/api/functions/greeter/executions?limit=5', token);
   assert.is(list.body.executions[0]?.status, 'success');

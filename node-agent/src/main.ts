@@ -24,6 +24,28 @@ function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Agen
   return loadAgentConfig(env, flagsFrom(opts, agentSettings));
 }
 
+const buildLog = (line: string) => process.stderr.write(`  build: ${line}\n`);
+
+/**
+ * Runs a one-off command's `work` on Podman — the socket given, or a service of its own in `folder` under the data
+ * folder (so it may run beside an agent on the same folder), stopped after — and exits 1 when `work` says it failed
+ * or throws (`FAIL  <what>` and the error).
+ */
+async function withPodman(config: AgentConfig, folder: string, what: string, work: (runtime: PodmanRuntime, host: ReturnType<typeof detectHost>, config: AgentConfig) => Promise<boolean>): Promise<void> {
+  const host = detectHost();
+  const service = config.podmanSocket ? undefined : new PodmanService(config.dataDir, host.ociRuntime, folder);
+  let failed = true;
+  try {
+    const runtime = service ? await service.start() : new PodmanRuntime(config.podmanSocket!);
+    failed = await work(runtime, host, config);
+  } catch (err) {
+    console.log(`FAIL  ${what.padEnd(16)} ${(err as Error).message}`);
+  } finally {
+    await service?.stop();
+  }
+  process.exitCode = failed ? 1 : 0;
+}
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const program = new Command('cpub-agent').description('ContainerPub node agent: runs functions in Podman containers on this host.').version(VERSION).showHelpAfterError();
 
@@ -88,29 +110,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   withSettings(
     program
       .command('doctor')
-      .description('check Podman, the OCI runtime, cgroups, limits and isolation with a real probe container, and the runtime image against the runtime contract (the conformance kit); exits non-zero on anything that blocks running functions'),
+      .description('check Podman, the OCI runtime, cgroups, limits and isolation with a real probe container, and each runtime image (Node, Python) against the runtime contract (the conformance kit); exits non-zero on anything that blocks running functions'),
     ['dataDir', 'podmanSocket', 'runtimeBase'],
-  ).action(async (opts) => {
-    const config = configFrom(opts, env);
-    const host = detectHost();
-    // A service of its own (not the agent's folder): doctor may run beside an agent on the same data folder.
-    const service = config.podmanSocket ? undefined : new PodmanService(config.dataDir, host.ociRuntime, 'podman-doctor');
-    let failed = false;
-    try {
-      const runtime = service ? await service.start() : new PodmanRuntime(config.podmanSocket!);
-      const log = (line: string) => process.stderr.write(`  build: ${line}\n`);
-      const report = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, log, (msg) => console.log(`NOTE  ${msg}`), true);
+  ).action((opts) =>
+    withPodman(configFrom(opts, env), 'podman-doctor', 'podman', async (runtime, host, config) => {
+      const report = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, buildLog, (msg) => console.log(`NOTE  ${msg}`), true);
       for (const c of report.checks) console.log(`${c.status.toUpperCase().padEnd(5)} ${c.name.padEnd(16)} ${c.detail}`);
-      failed = report.checks.some((c) => c.status === 'fail');
+      const failed = report.checks.some((c) => c.status === 'fail');
       console.log(failed ? 'functions cannot run on this host until the failures above are fixed' : report.limitsEnforced ? 'this host can run functions' : 'this host can run functions, but WITHOUT resource limits');
-    } catch (err) {
-      console.log(`FAIL  podman           ${(err as Error).message}`);
-      failed = true;
-    } finally {
-      await service?.stop();
-    }
-    process.exitCode = failed ? 1 : 0;
-  });
+      return failed;
+    }),
+  );
 
   withSettings(
     program
@@ -118,34 +128,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       .description('check a runtime image against the runtime contract (docs/runtime-contract.md): answers, errors, logs, env, deadline, isolation, streaming; exits non-zero when a rule fails. IMAGE: an image, or a built-in runtime by name — node (the default) or python')
       .addHelpText('after', '\nExamples:\n  cpub-agent conformance\n  cpub-agent conformance python\n  cpub-agent conformance localhost/containerpub/runtime-node:0123456789ab'),
     ['dataDir', 'podmanSocket', 'runtimeBase'],
-  ).action(async (image: string | undefined, opts) => {
-    const config = configFrom(opts, env);
-    const host = detectHost();
-    // A service of its own, as doctor's: it may run beside an agent on the same data folder.
-    const service = config.podmanSocket ? undefined : new PodmanService(config.dataDir, host.ociRuntime, 'podman-conformance');
-    let failed = true;
-    try {
-      const runtime = service ? await service.start() : new PodmanRuntime(config.podmanSocket!);
-      const log = (line: string) => process.stderr.write(`  build: ${line}\n`);
+  ).action((image: string | undefined, opts) =>
+    withPodman(configFrom(opts, env), 'podman-conformance', 'conformance', async (runtime, host, config) => {
       // A built-in runtime by name (built here when missing), or any image.
       const ref =
         image === undefined || image === 'node'
-          ? (await ensureRuntimeImage(runtime, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, log)).tag
+          ? (await ensureRuntimeImage(runtime, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, buildLog)).tag
           : image === 'python'
-            ? (await ensurePythonImage(runtime, config.dataDir, log)).tag
+            ? (await ensurePythonImage(runtime, config.dataDir, buildLog)).tag
             : image;
       console.log(`conformance of ${ref}`);
       const results = await runConformance({ runtime, image: ref, dataDir: join(config.dataDir, 'cf'), isolation: prepareIsolation(config.dataDir, host.rootless), onRule: (r) => console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.rule.padEnd(15)} ${r.detail}`) });
-      failed = results.some((r) => !r.ok);
-      const passed = results.filter((r) => r.ok).length;
-      console.log(failed ? `${ref} does not conform: ${results.length - passed} of ${results.length} rules failed` : `${ref} conforms: ${passed} rules passed`);
-    } catch (err) {
-      console.log(`FAIL  podman          ${(err as Error).message}`);
-    } finally {
-      await service?.stop();
-    }
-    process.exitCode = failed ? 1 : 0;
-  });
+      const failed = results.filter((r) => !r.ok).length;
+      console.log(failed ? `${ref} does not conform: ${failed} of ${results.length} rules failed` : `${ref} conforms: ${results.length} rules passed`);
+      return failed > 0;
+    }),
+  );
 
   try {
     await program.parseAsync(argv);

@@ -65,7 +65,7 @@ export function invokeCommand(program: Command, ctx: Ctx): void {
  * Prints the answer's body as it comes (a function that streams shows each part when it is made), its status and
  * headers first with -v. A stream the server cut (the function failed, its deadline or limit passed) is an error.
  */
-async function streamed(res: Response, api: { json<T>(r: Response): Promise<T> }, verbose: boolean): Promise<void> {
+async function streamed(res: Response, api: { json<T>(r: Response): Promise<T>; send(method: string, path: string): Promise<Response> }, verbose: boolean): Promise<void> {
   if (!res.ok) await api.json(res); // throws the problem
   const status = Number(res.headers.get('cpub-status') ?? 0);
   const executionId = res.headers.get('cpub-execution-id') ?? '';
@@ -92,5 +92,11 @@ async function streamed(res: Response, api: { json<T>(r: Response): Promise<T> }
     throw new CliError('the answer was cut off', `the function's streamed answer did not end well; see \`cpub execution ${executionId}\``);
   }
   if (process.stdout.isTTY && last !== 10) process.stdout.write('\n');
+  // Its record is written by the time the answer ends: how long the call took (none kept for a sampled call).
+  if (verbose && executionId) {
+    const r = await api.send('GET', `/api/executions/${encodeURIComponent(executionId)}`);
+    const ex = r.ok ? ((await r.json()) as { execution?: { durationMs: number; coldStart: boolean } }).execution : (await r.body?.cancel(), undefined);
+    process.stderr.write(ex ? `duration: ${ex.durationMs} ms${ex.coldStart ? ' (cold start)' : ''}\n` : 'duration: unknown (no record kept: sampled)\n');
+  }
   if (status >= 400) process.exitCode = 1;
 }

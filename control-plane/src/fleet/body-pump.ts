@@ -2,7 +2,7 @@
 // the rest goes in `body_chunk` messages on the agent's InvokeStream within the credit of its PART_CREDIT replies, so
 // a 100 MB upload never sits in this process — the caller's socket is paused whenever the function is behind.
 import type { IncomingMessage } from 'node:http';
-import { STREAM_WINDOW } from './reply-body.js';
+import { STREAM_WINDOW } from '../../../proto/loader.js';
 
 /** A request body that streams in: its first bytes, and the caller's request to read the rest from. */
 export interface StreamedBody {

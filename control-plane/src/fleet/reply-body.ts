@@ -3,8 +3,6 @@
 // what is held here for a call is bounded whatever its caller's pace.
 import type { InvokeReply__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';
 
-/** The bytes of a streamed body the agent sends before any credit (the same on every hop). */
-export const STREAM_WINDOW = 2 ** 20;
 /** Credit goes back in steps of at least this much (one message per step, not per chunk). */
 const CREDIT_STEP = 64 * 1024;
 

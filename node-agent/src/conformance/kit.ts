@@ -12,7 +12,8 @@ import type { Isolation } from '../runtime/isolation.js';
 import { buildFunctionImage, LABELS } from '../images/function-image.js';
 import { FUNCTION_UID, LANGUAGE_LABEL } from '../images/runtime-image.js';
 import { Pools } from '../pool/pools.js';
-import { Inbound, STREAM_WINDOW } from '../pool/stream-relay.js';
+import { Inbound } from '../pool/stream-relay.js';
+import { STREAM_WINDOW } from '../../../proto/loader.js';
 import type { CallLogLine, CallRequest, CallResult, FunctionSpec, StreamSink } from '../pool/types.js';
 import { CONFORMANCE_FUNCTIONS } from './functions.js';
 

@@ -5,7 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { MuxClient } from './mux-client.js';
-import { Relay, STREAM_WINDOW, relay, type RelayOptions } from './stream-relay.js';
+import { Relay, relay, type RelayOptions } from './stream-relay.js';
+import { STREAM_WINDOW } from '../../../proto/loader.js';
 import type { StreamControl, StreamSink } from './types.js';
 
 function fakeMux() {

@@ -5,8 +5,7 @@
 import type { Inflow, MuxClient } from './mux-client.js';
 import type { BodySource, StreamSink } from './types.js';
 
-/** The bytes of a streamed body sent ahead of credit, on each hop (the shim's CPUB_STREAM_WINDOW, the control plane's). */
-export const STREAM_WINDOW = 2 ** 20;
+import { STREAM_WINDOW } from '../../../proto/loader.js';
 /** A streamed answer's body at most when the function sets no limit. */
 export const DEFAULT_STREAM_MAX_BYTES = 100 * 2 ** 20;
 
