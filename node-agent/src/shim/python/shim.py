@@ -471,12 +471,10 @@ async def serve_mux(reader, writer):
         if not writer.is_closing():
             writer.write(data)
 
-    async def call(id, h, body):
+    async def call(id, h, body, body_stream):
         if HANDLER[0] is None:
+            incoming.pop(id, None)
             return write(frame(id, {"s": 503, "h": [], "l": EMPTY_LOG}))
-        body_stream = None
-        if h.get("sb") is not None:
-            body_stream = incoming[id] = BodyIn(lambda n: write(frame(id, {"w": n})))
         answer, inv = await handle(HANDLER[0], h["m"], h["u"], [tuple(p) for p in h["h"]], body, body_stream, h.get("i", ""), h.get("d", 0), True)
         if answer.chunks is not None:
             write(frame(id, {"s": answer.status, "h": answer.headers, "st": 1}))
@@ -529,7 +527,12 @@ async def serve_mux(reader, writer):
                         else:
                             inflow.push(body)
                 continue
-            t = asyncio.ensure_future(call(id, h, body))
+            # The body's stream is registered before the call is scheduled: its chunks may already be in the
+            # reader's buffer, and the loop reads them before the call's task first runs.
+            body_stream = None
+            if h.get("sb") is not None:
+                body_stream = incoming[id] = BodyIn(lambda n, id=id: write(frame(id, {"w": n})))
+            t = asyncio.ensure_future(call(id, h, body, body_stream))
             tasks.add(t)
             t.add_done_callback(tasks.discard)
     except (asyncio.IncompleteReadError, ConnectionError, ValueError):
