@@ -73,6 +73,8 @@ export interface DeploymentView {
   status: DeploymentStatus;
   digest: string;
   sizeBytes: number;
+  /** The runtime its containerpub.json names ("node" unless it names another). */
+  runtime: string;
   active: boolean;
   createdAt: string;
   finishedAt: string | null;
@@ -411,6 +413,8 @@ export interface NodeView {
   /** The control plane dials this agent over TLS. */
   tls: boolean;
   agentVersion: string;
+  /** The runtimes it can build functions on (node, python, and the operator's). */
+  runtimes: string[];
 }
 
 /** GET /api/nodes (admins). */

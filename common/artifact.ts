@@ -23,6 +23,9 @@ export const MAX_DEPTH = 32;
 /** Zero bytes allowed after the end-of-archive blocks (archivers pad to their record size: 10 KiB for GNU tar). */
 export const MAX_PADDING_BYTES = 64 * 1024;
 
+/** A runtime's name, as `containerpub.json` gives it and `cpub-agent start --runtime name=image` declares it. */
+export const RUNTIME_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
 export interface Manifest {
   name?: string;
   entry: string;
@@ -243,6 +246,9 @@ function readManifest(manifest: Buffer | undefined, names: Set<string>): Manifes
   const m = parsed as Manifest;
   if (typeof m.entry !== 'string' || !m.entry) throw new ArtifactError('bad_manifest', 'containerpub.json must name its "entry"', 'containerpub.json');
   checkEntry(m.entry, 'File');
+  if (m.runtime !== undefined && (typeof m.runtime !== 'string' || !RUNTIME_NAME.test(m.runtime))) {
+    throw new ArtifactError('bad_manifest', 'containerpub.json "runtime" must be a runtime’s name: 1–32 lowercase letters, digits or dashes, starting with a letter ("node" when unset)', 'containerpub.json');
+  }
   if (!names.has(normalize(m.entry))) throw new ArtifactError('no_entry', `the entry ${m.entry} named by containerpub.json is not in the archive`, m.entry);
   return m;
 }

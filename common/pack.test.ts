@@ -20,6 +20,16 @@ function folder(files: Record<string, string>): string {
   return dir;
 }
 
+const members = async (bytes: Buffer): Promise<string[]> => {
+  const { list } = await import('tar');
+  const names: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'cpub-pack-list-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'a.tgz'), bytes);
+  await list({ file: join(dir, 'a.tgz'), onReadEntry: (e) => void names.push(e.path) });
+  return names;
+};
+
 s.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const FN = { 'containerpub.json': '{"name":"p","entry":"src/index.ts"}', 'src/index.ts': "import { two } from './two.js';\nexport default () => new Response(String(two));\n", 'src/two.ts': 'export const two = 2;\n' };
@@ -66,6 +76,28 @@ s('a missing entry, a missing default export, a native addon are refused by name
     /a native addon cannot be bundled \(node_modules\/fast-thing\/index\.js:1/,
   );
   await refused(folder({}), /containerpub\.json is missing/);
+});
+
+s('an operator runtime packs by its "language", or as the folder’s files; a bad runtime or language name is refused', async () => {
+  const files = await packFunction(folder({ 'containerpub.json': '{"name":"r","entry":"main.rb","runtime":"ruby-3"}', 'main.rb': 'puts 1\n', 'lib/x.rb': '', '.git/HEAD': 'x' }));
+  assert.equal(await members(files.bytes), ['containerpub.json', 'lib/x.rb', 'main.rb'], 'the files as they are, .git left out');
+  assert.is(files.manifest.runtime, 'ruby-3');
+  const bundled = await packFunction(folder({ ...FN, 'containerpub.json': '{"name":"p","entry":"src/index.ts","runtime":"node-22","language":"node"}' }));
+  assert.equal(await members(bundled.bytes), ['containerpub.json', 'index.mjs', 'index.mjs.map'], 'bundled like any Node function');
+  assert.is(bundled.manifest.runtime, 'node-22');
+  for (const [manifest, says] of [
+    ['{"name":"r","entry":"main.rb","runtime":"Ruby"}', 'a runtime\'s name is 1–32 lowercase'],
+    ['{"name":"r","entry":"main.rb","runtime":"ruby","language":"ruby"}', 'names the language "ruby"'],
+    ['{"name":"r","entry":"nope.rb","runtime":"ruby"}', 'the entry nope.rb'],
+  ] as const) {
+    try {
+      await packFunction(folder({ 'containerpub.json': manifest, 'main.rb': '' }));
+      assert.unreachable(`${manifest} packed`);
+    } catch (err) {
+      assert.instance(err, PackError);
+      assert.ok((err as Error).message.includes(says), (err as Error).message);
+    }
+  }
 });
 
 s.run();

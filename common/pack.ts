@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import * as esbuild from 'esbuild';
 import * as tar from 'tar';
-import type { Manifest } from './artifact.js';
+import { RUNTIME_NAME, type Manifest } from './artifact.js';
 
 export interface Packed {
   bytes: Buffer;
@@ -39,8 +39,14 @@ export function readManifest(dir: string): Manifest {
 export async function packFunction(folder: string): Promise<Packed> {
   const dir = resolve(folder);
   const manifest = readManifest(dir);
-  if (manifest.runtime === 'python') return packPython(dir, manifest);
-  if (manifest.runtime !== undefined && manifest.runtime !== 'node') throw new PackError(`containerpub.json names the runtime ${JSON.stringify(manifest.runtime)}: use "node" (the default) or "python"`);
+  const runtime = manifest.runtime ?? 'node';
+  if (typeof runtime !== 'string' || !RUNTIME_NAME.test(runtime)) throw new PackError(`containerpub.json names the runtime ${JSON.stringify(runtime)}: a runtime's name is 1–32 lowercase letters, digits or dashes ("node", the default; "python"; or one your operator runs)`);
+  // How to pack: by the runtime's language — Node's and Python's by their own runtimes, an operator's by its
+  // "language" when the manifest gives it, else the folder's files as they are.
+  const language = manifest.language ?? (runtime === 'node' || runtime === 'python' ? runtime : undefined);
+  if (language !== undefined && language !== 'node' && language !== 'python') throw new PackError(`containerpub.json names the language ${JSON.stringify(language)}: "node" or "python" (leave it out to pack the folder's files as they are)`);
+  if (language === 'python') return packPython(dir, manifest);
+  if (language === undefined) return packFiles(dir, manifest, manifest.entry, new Set(['.git']));
   const entry = join(dir, manifest.entry || 'index.ts');
   if (!existsSync(entry)) throw new PackError(`the entry ${manifest.entry || 'index.ts'} named in containerpub.json is not in ${dir}`);
   const out = mkdtempSync(join(tmpdir(), 'cpub-pack-'));
@@ -104,22 +110,7 @@ async function packPython(dir: string, manifest: Manifest): Promise<Packed> {
   if (!existsSync(entry)) throw new PackError(`the entry ${entryName} named in containerpub.json is not in ${dir}`);
   if (!entryName.endsWith('.py')) throw new PackError(`the entry of a Python function is a .py file, not ${entryName}`);
   checkPythonEntry(entry, entryName);
-  const out = mkdtempSync(join(tmpdir(), 'cpub-pack-'));
-  try {
-    const files: string[] = [];
-    const walk = (rel: string) => {
-      for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-        const path = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) {
-          if (!PY_SKIPPED.has(e.name)) walk(path);
-        } else if (e.isFile() && path !== 'containerpub.json' && !e.name.endsWith('.pyc')) files.push(path);
-      }
-    };
-    walk('');
-    for (const f of files) {
-      mkdirSync(dirname(join(out, f)), { recursive: true });
-      copyFileSync(join(dir, f), join(out, f));
-    }
+  return packFiles(dir, manifest, entryName, PY_SKIPPED, (out, files) => {
     const requirements = join(dir, 'requirements.txt');
     if (existsSync(requirements) && readFileSync(requirements, 'utf8').split('\n').some((l) => l.trim() && !l.trim().startsWith('#'))) {
       vendor(requirements, join(out, 'vendor'));
@@ -128,6 +119,33 @@ async function packPython(dir: string, manifest: Manifest): Promise<Packed> {
       if (compiled) throw new PackError(`${compiled.split('/')[1]} has compiled code (${compiled}): Python functions take pure-Python packages only`);
       files.push(...vendored('vendor').filter((f) => !f.includes('/__pycache__/')));
     }
+  });
+}
+
+/**
+ * A folder's files as they are (less the `skipped` folders and compiled Python), beside its manifest, packed the
+ * same way every time; `more` may add files to `out` (and name them in `files`) before it is packed.
+ */
+async function packFiles(dir: string, manifest: Manifest, entryName: string, skipped: ReadonlySet<string>, more?: (out: string, files: string[]) => void): Promise<Packed> {
+  if (typeof entryName !== 'string' || !entryName) throw new PackError('containerpub.json must name its "entry" (the file the runtime loads)');
+  if (!existsSync(join(dir, entryName))) throw new PackError(`the entry ${entryName} named in containerpub.json is not in ${dir}`);
+  const out = mkdtempSync(join(tmpdir(), 'cpub-pack-'));
+  try {
+    const files: string[] = [];
+    const walk = (rel: string) => {
+      for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+        const path = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) {
+          if (!skipped.has(e.name)) walk(path);
+        } else if (e.isFile() && path !== 'containerpub.json' && !e.name.endsWith('.pyc')) files.push(path);
+      }
+    };
+    walk('');
+    for (const f of files) {
+      mkdirSync(dirname(join(out, f)), { recursive: true });
+      copyFileSync(join(dir, f), join(out, f));
+    }
+    more?.(out, files);
     const packedManifest = { ...manifest, entry: entryName };
     writeFileSync(join(out, 'containerpub.json'), JSON.stringify(packedManifest, null, 2));
     const all = ['containerpub.json', ...files.sort()];

@@ -7,6 +7,8 @@ export interface Setting {
   flag: string;
   help: string;
   schema: z.ZodType;
+  /** The flag may be given more than once: its values reach the schema joined by commas. */
+  repeatable?: boolean;
 }
 
 export type Parsed<S extends Record<string, Setting>> = Readonly<{ [K in keyof S]: z.output<S[K]['schema']> }>;

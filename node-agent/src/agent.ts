@@ -16,7 +16,7 @@ import { PodmanRuntime } from './runtime/podman.js';
 import { runDoctor } from './doctor.js';
 import { Pools } from './pool/pools.js';
 import { bundleFor } from './images/function-image.js';
-import { hostPython, pythonImageTag } from './images/python-image.js';
+import { Runtimes } from './images/runtimes.js';
 import { AgentService, type NodeFacts } from './grpc/agent-service.js';
 import { localSocketPath } from './local-client.js';
 import { VERSION } from '../../common/version.js';
@@ -112,11 +112,14 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       onExit: (spec, containerId, state) => svc?.publishExit(spec.functionId, spec.version, containerId, state),
     });
     const orphans = await pools.start();
-    // The Python runtime image, when an earlier run built it: Python functions get stems from the first cold start.
-    const py = hostPython();
-    if (py && (await runtime.imageExists(pythonImageTag(py)).catch(() => false))) pools.setRuntimeImage('python', pythonImageTag(py));
+    // The operator's runtime images (pulled when missing), and Python's when an earlier run built it: their
+    // functions get stems from the first cold start.
+    const agentPools = pools;
+    const runtimes = new Runtimes({ runtime, dataDir: config.dataDir, nodeImage: doctor.runtimeImage!, operator: config.runtimes, onImage: (name, image) => agentPools.setRuntimeImage(name, image) });
+    await runtimes.prepare((name, line) => log.info({ runtime: name, line }, 'runtime image'));
+    for (const [name, why] of runtimes.problems) log.error({ runtime: name, image: config.runtimes[name], why }, 'a runtime image is not on this node: functions naming it are not placed here');
     if (orphans) log.info({ removed: orphans }, 'removed containers left by an earlier agent');
-    svc = new AgentService({ facts, runtime, pools, dataDir: config.dataDir, log });
+    svc = new AgentService({ facts, runtime, pools, dataDir: config.dataDir, log, runtimes });
     const grpcServer = (server = new grpc.Server({ interceptors: [requireCredential((t) => credentialMatches(credential, t))], 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES }));
     svc.addToServer(grpcServer);
     const port = await new Promise<number>((resolve, reject) =>
@@ -134,7 +137,6 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       writeFileSync(join(config.dataDir, 'node-credential'), credential + '\n', { mode: 0o600 });
     }
     let stopping: Promise<number> | undefined;
-    const agentPools = pools;
     return {
       facts,
       address,

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { duration, parseSettings, type Parsed } from '../../common/settings.js';
+import { RUNTIME_NAME } from '../../common/artifact.js';
 import { DEFAULT_BOUNDS } from './pool/keep-alive.js';
 
 const bytes = z
@@ -12,6 +13,26 @@ const bytes = z
     const m = /^(\d+(?:\.\d+)?)\s*([kmgt])?/i.exec(v)!;
     const unit = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 1;
     return Math.floor(Number(m[1]) * unit);
+  });
+
+/** `name=image[,name=image…]`: the operator's runtime images by name (`node` is the agent's own). */
+const runtimeImages = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const out: Record<string, string> = {};
+    for (const pair of (v ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+      const at = pair.indexOf('=');
+      const name = at > 0 ? pair.slice(0, at).trim() : '';
+      const image = at > 0 ? pair.slice(at + 1).trim() : '';
+      if (!name || !image) ctx.addIssue({ code: 'custom', message: `"${pair}" must be name=image (e.g. python-ml=registry.example.com/runtimes/python-ml:3.11)` });
+      else if (!RUNTIME_NAME.test(name)) ctx.addIssue({ code: 'custom', message: `runtime name "${name}" must be 1–32 lowercase letters, digits or dashes, starting with a letter` });
+      else if (name === 'node') ctx.addIssue({ code: 'custom', message: 'the runtime "node" is the agent’s own (its base image is --runtime-base)' });
+      else if (/\s/.test(image)) ctx.addIssue({ code: 'custom', message: `image "${image}" of runtime ${name} contains white space` });
+      else if (out[name] !== undefined) ctx.addIssue({ code: 'custom', message: `runtime ${name} is given twice` });
+      else out[name] = image;
+    }
+    return out;
   });
 
 export const agentSettings = {
@@ -52,6 +73,13 @@ export const agentSettings = {
     flag: 'runtime-base',
     help: 'base image with Node for the runtime image (needs a registry); unset → assembled from this host’s Node',
     schema: z.string().min(1).optional(),
+  },
+  runtimes: {
+    env: 'CPUB_AGENT_RUNTIMES',
+    flag: 'runtime',
+    help: 'another runtime image by name, name=image (functions select it with "runtime" in containerpub.json; pulled when not here, so it needs a registry or an image built on this host; python=image replaces the assembled Python runtime); several are comma-separated in the variable',
+    repeatable: true,
+    schema: runtimeImages,
   },
   idleTimeout: { env: 'CPUB_AGENT_IDLE_TIMEOUT', flag: 'idle-timeout', help: 'stop warm containers idle this long (with --keep-alive learned: until a version’s call pattern is known)', schema: duration.default(300_000) },
   keepAlive: {

@@ -5,7 +5,8 @@ import type { HostFacts } from './runtime/host.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runConformance } from './conformance/kit.js';
-import { ensurePythonImage, hostPython } from './images/python-image.js';
+import { hostPython } from './images/python-image.js';
+import { Runtimes } from './images/runtimes.js';
 import { ensureRuntimeImage, FUNCTION_UID, NODE_PATH, type RuntimeImageOptions } from './images/runtime-image.js';
 import { prepareIsolation, USERNS_SIZE, type Isolation } from './runtime/isolation.js';
 
@@ -65,7 +66,7 @@ export interface DoctorResult {
   isolation?: Isolation;
 }
 
-export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, image: RuntimeImageOptions, onLog?: (line: string) => void, onChange?: (msg: string) => void, conformance = false): Promise<DoctorResult> {
+export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, image: RuntimeImageOptions, onLog?: (line: string) => void, onChange?: (msg: string) => void, conformance?: { runtimes: Readonly<Record<string, string>> }): Promise<DoctorResult> {
   const checks: Check[] = [];
   const result: DoctorResult = { checks, limitsEnforced: false, limitNotes: [] };
   try {
@@ -163,13 +164,19 @@ export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, imag
       checks.push({ name, status: failed.length ? 'fail' : 'ok', detail: failed.length ? failed.map((r) => `${r.rule}: ${r.detail}`).join('; ') : `${ref} passes the ${rules.length} rules of the runtime contract (cpub-agent conformance)` });
     };
     await kit('conformance', result.runtimeImage!);
-    if (hostPython()) {
+    // Python (assembled from the host's, unless the operator gives its image) and each of the operator's runtimes.
+    const operator = conformance.runtimes;
+    const runtimes = new Runtimes({ runtime, dataDir: image.dataDir, nodeImage: result.runtimeImage!, operator });
+    const names = [...(operator.python === undefined && hostPython() ? ['python'] : []), ...Object.keys(operator)];
+    if (operator.python === undefined && !hostPython()) checks.push({ name: 'python runtime', status: 'warn', detail: 'no Python 3 on this host (apt-get install python3): Python functions cannot run here' });
+    for (const name of names) {
+      const check = name === 'python' ? 'python runtime' : `runtime ${name}`;
       try {
-        await kit('python runtime', (await ensurePythonImage(runtime, image.dataDir, onLog)).tag);
+        await kit(check, await runtimes.imageFor(name, onLog ?? (() => {})));
       } catch (err) {
-        checks.push({ name: 'python runtime', status: 'fail', detail: (err as Error).message });
+        checks.push({ name: check, status: 'fail', detail: (err as Error).message });
       }
-    } else checks.push({ name: 'python runtime', status: 'warn', detail: 'no Python 3 on this host (apt-get install python3): Python functions cannot run here' });
+    }
   }
   return result;
 }

@@ -66,6 +66,7 @@ export function formatStatus({ info, heartbeat }: Status): string {
     `limits     ${info.limitsEnforced ? 'enforced' : `NOT enforced: ${info.limitNotes.join('; ')}`}`,
     `capacity   ${gib(Number(info.capacity?.memoryBytes ?? 0))} memory, ${info.capacity?.cpus} CPUs, ${info.capacity?.maxContainers} containers`,
     `in use     ${info.usage?.containers ?? 0} containers, ${info.usage?.inFlight ?? 0} calls in flight`,
+    `runtimes   ${(info.runtimes ?? []).map((r) => (r.image ? `${r.name} (${r.image})` : `${r.name} (assembled on first use)`)).join(', ')}`,
   ];
   const warm = heartbeat?.warm ?? [];
   lines.push(warm.length ? 'warm       function                               version  idle  busy' : 'warm       none');

@@ -9,7 +9,7 @@ import { PodmanRuntime } from './runtime/podman.js';
 import { runDoctor } from './doctor.js';
 import { runConformance } from './conformance/kit.js';
 import { ensureRuntimeImage } from './images/runtime-image.js';
-import { ensurePythonImage } from './images/python-image.js';
+import { Runtimes } from './images/runtimes.js';
 import { prepareIsolation } from './runtime/isolation.js';
 import { join } from 'node:path';
 import { startAgent } from './agent.js';
@@ -60,11 +60,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     'maxMemory',
     'maxContainers',
     'runtimeBase',
+    'runtimes',
     'idleTimeout',
     'keepAlive',
     'keepAliveMin',
     'keepAliveMax',
     'stemCells',
+    'streamIdle',
     'tlsCert',
     'tlsKey',
     'credential',
@@ -111,10 +113,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     program
       .command('doctor')
       .description('check Podman, the OCI runtime, cgroups, limits and isolation with a real probe container, and each runtime image (Node, Python) against the runtime contract (the conformance kit); exits non-zero on anything that blocks running functions'),
-    ['dataDir', 'podmanSocket', 'runtimeBase'],
+    ['dataDir', 'podmanSocket', 'runtimeBase', 'runtimes'],
   ).action((opts) =>
     withPodman(configFrom(opts, env), 'podman-doctor', 'podman', async (runtime, host, config) => {
-      const report = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, buildLog, (msg) => console.log(`NOTE  ${msg}`), true);
+      const report = await runDoctor(runtime, host, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, buildLog, (msg) => console.log(`NOTE  ${msg}`), { runtimes: config.runtimes });
       for (const c of report.checks) console.log(`${c.status.toUpperCase().padEnd(5)} ${c.name.padEnd(16)} ${c.detail}`);
       const failed = report.checks.some((c) => c.status === 'fail');
       console.log(failed ? 'functions cannot run on this host until the failures above are fixed' : report.limitsEnforced ? 'this host can run functions' : 'this host can run functions, but WITHOUT resource limits');
@@ -125,18 +127,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   withSettings(
     program
       .command('conformance [image]')
-      .description('check a runtime image against the runtime contract (docs/runtime-contract.md): answers, errors, logs, env, deadline, isolation, streaming; exits non-zero when a rule fails. IMAGE: an image, or a built-in runtime by name — node (the default) or python')
-      .addHelpText('after', '\nExamples:\n  cpub-agent conformance\n  cpub-agent conformance python\n  cpub-agent conformance localhost/containerpub/runtime-node:0123456789ab'),
-    ['dataDir', 'podmanSocket', 'runtimeBase'],
+      .description('check a runtime image against the runtime contract (docs/runtime-contract.md): answers, errors, logs, env, deadline, isolation, streaming; exits non-zero when a rule fails. IMAGE: an image, or a runtime by name — node (the default), python, or one given with --runtime')
+      .addHelpText('after', '\nExamples:\n  cpub-agent conformance\n  cpub-agent conformance python\n  cpub-agent conformance python-ml --runtime python-ml=registry.example.com/runtimes/python-ml:3.11\n  cpub-agent conformance localhost/containerpub/runtime-node:0123456789ab'),
+    ['dataDir', 'podmanSocket', 'runtimeBase', 'runtimes'],
   ).action((image: string | undefined, opts) =>
     withPodman(configFrom(opts, env), 'podman-conformance', 'conformance', async (runtime, host, config) => {
-      // A built-in runtime by name (built here when missing), or any image.
-      const ref =
-        image === undefined || image === 'node'
-          ? (await ensureRuntimeImage(runtime, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, buildLog)).tag
-          : image === 'python'
-            ? (await ensurePythonImage(runtime, config.dataDir, buildLog)).tag
-            : image;
+      // A runtime by name (built or pulled here when missing), or any image.
+      const name = image ?? 'node';
+      const named = name === 'node' || name === 'python' || config.runtimes[name] !== undefined;
+      const nodeImage = named && name === 'node' ? (await ensureRuntimeImage(runtime, { dataDir: config.dataDir, runtimeBase: config.runtimeBase }, buildLog)).tag : '';
+      const ref = named ? await new Runtimes({ runtime, dataDir: config.dataDir, nodeImage, operator: config.runtimes }).imageFor(name, buildLog) : name;
       console.log(`conformance of ${ref}`);
       const results = await runConformance({ runtime, image: ref, dataDir: join(config.dataDir, 'cf'), isolation: prepareIsolation(config.dataDir, host.rootless), onRule: (r) => console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.rule.padEnd(15)} ${r.detail}`) });
       const failed = results.filter((r) => !r.ok).length;

@@ -27,6 +27,7 @@ import type { RemoveReply as _containerpub_agent_v1_RemoveReply, RemoveReply__Ou
 import type { RemoveRequest as _containerpub_agent_v1_RemoveRequest, RemoveRequest__Output as _containerpub_agent_v1_RemoveRequest__Output } from './containerpub/agent/v1/RemoveRequest.js';
 import type { ResourceSample as _containerpub_agent_v1_ResourceSample, ResourceSample__Output as _containerpub_agent_v1_ResourceSample__Output } from './containerpub/agent/v1/ResourceSample.js';
 import type { Resources as _containerpub_agent_v1_Resources, Resources__Output as _containerpub_agent_v1_Resources__Output } from './containerpub/agent/v1/Resources.js';
+import type { RuntimeInfo as _containerpub_agent_v1_RuntimeInfo, RuntimeInfo__Output as _containerpub_agent_v1_RuntimeInfo__Output } from './containerpub/agent/v1/RuntimeInfo.js';
 import type { StartupCheck as _containerpub_agent_v1_StartupCheck, StartupCheck__Output as _containerpub_agent_v1_StartupCheck__Output } from './containerpub/agent/v1/StartupCheck.js';
 import type { Timings as _containerpub_agent_v1_Timings, Timings__Output as _containerpub_agent_v1_Timings__Output } from './containerpub/agent/v1/Timings.js';
 import type { UndrainRequest as _containerpub_agent_v1_UndrainRequest, UndrainRequest__Output as _containerpub_agent_v1_UndrainRequest__Output } from './containerpub/agent/v1/UndrainRequest.js';
@@ -73,6 +74,7 @@ export interface ProtoGrpcType {
         ReplyPart: EnumTypeDefinition
         ResourceSample: MessageTypeDefinition<_containerpub_agent_v1_ResourceSample, _containerpub_agent_v1_ResourceSample__Output>
         Resources: MessageTypeDefinition<_containerpub_agent_v1_Resources, _containerpub_agent_v1_Resources__Output>
+        RuntimeInfo: MessageTypeDefinition<_containerpub_agent_v1_RuntimeInfo, _containerpub_agent_v1_RuntimeInfo__Output>
         StartupCheck: MessageTypeDefinition<_containerpub_agent_v1_StartupCheck, _containerpub_agent_v1_StartupCheck__Output>
         Timings: MessageTypeDefinition<_containerpub_agent_v1_Timings, _containerpub_agent_v1_Timings__Output>
         UndrainRequest: MessageTypeDefinition<_containerpub_agent_v1_UndrainRequest, _containerpub_agent_v1_UndrainRequest__Output>

@@ -38,6 +38,8 @@ refused.push(
   ['a pax header that sets a size', rawTarGz([manifest, entry, { name: 'PaxHeader/x', type: 'x', content: '12 size=100\n' }, { name: 'x', content: 'x' }]), 'bad_archive'],
   ['manifest is null', rawTarGz([{ name: 'containerpub.json', content: 'null' }, entry]), 'bad_manifest', 'containerpub.json'],
   ['manifest is a list', rawTarGz([{ name: 'containerpub.json', content: '[1,2]' }, entry]), 'bad_manifest', 'containerpub.json'],
+  ['a runtime name that is not a name', rawTarGz([{ name: 'containerpub.json', content: JSON.stringify({ entry: entry.name, runtime: '../python' }) }, entry]), 'bad_manifest', 'containerpub.json'],
+  ['a runtime that is not a string', rawTarGz([{ name: 'containerpub.json', content: JSON.stringify({ entry: entry.name, runtime: ['node'] }) }, entry]), 'bad_manifest', 'containerpub.json'],
 );
 
 /** More entries than the cap, every one a folder (folders count too). */

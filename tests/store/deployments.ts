@@ -17,9 +17,12 @@ export const deploymentsCases: StoreCases = (s) => {
   });
 
   s('deployments: a version reads back as written; paging by version, newest first', async ({ db }) => {
-    for (let v = 1; v <= 5; v++) await deploymentsRepo.insertDeployment(db.kysely, deploymentRow('fd-page', v));
+    for (let v = 1; v <= 5; v++) await deploymentsRepo.insertDeployment(db.kysely, deploymentRow('fd-page', v, v === 3 ? { runtime: 'python-ml' } : {}));
     await deploymentsRepo.insertDeployment(db.kysely, deploymentRow('fd-take', 1));
-    assert.equal(await deploymentsRepo.deployment(db.kysely, 'fd-page', 3), { ...deploymentRow('fd-page', 3), build_log: '' });
+    assert.equal(await deploymentsRepo.deployment(db.kysely, 'fd-page', 3), { ...deploymentRow('fd-page', 3, { runtime: 'python-ml' }), build_log: '' });
+    const { runtime: _, ...unnamed } = deploymentRow('fd-take2', 1);
+    await deploymentsRepo.insertDeployment(db.kysely, unnamed);
+    assert.is((await deploymentsRepo.deployment(db.kysely, 'fd-take2', 1))?.runtime, 'node', 'a version that names no runtime is Node’s');
     assert.is(await deploymentsRepo.deployment(db.kysely, 'fd-page', 6), undefined);
     await rejects(deploymentsRepo.insertDeployment(db.kysely, deploymentRow('fd-page', 3)), 'a version is recorded once');
     const cases: [limit: number, before: number | undefined, expected: number[]][] = [

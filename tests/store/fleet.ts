@@ -5,7 +5,7 @@ import { nodesRepo, type NodeReport, type NodeUsage } from '../../control-plane/
 import type { NodeStatus } from '../../control-plane/src/db/schema.js';
 import { NOW, type StoreCases } from '../helpers/store.js';
 
-const REPORT: NodeReport = { epoch: 'e1', memoryBytes: 8_000_000_000, cpus: 2.5, maxContainers: 10, containers: 1, inFlight: 0, limitsEnforced: true, limitNotes: ['no swap limit', 'cgroup v2'], rootless: true, agentVersion: '1.2.3' };
+const REPORT: NodeReport = { epoch: 'e1', memoryBytes: 8_000_000_000, cpus: 2.5, maxContainers: 10, containers: 1, inFlight: 0, limitsEnforced: true, limitNotes: ['no swap limit', 'cgroup v2'], rootless: true, agentVersion: '1.2.3', runtimes: ['node', 'python-ml'] };
 
 const usage = (inFlight: number): NodeUsage => ({ containers: 3, inFlight, memoryBytes: 6_000_000_000, reservedBytes: 5_000_000_000, warm: [{ functionId: 'f1', version: 2, idle: 1, busy: inFlight, floor: 0, keepAliveMs: 300_000, prewarmMs: 0, learned: false }] });
 
@@ -17,7 +17,7 @@ export const fleetCases: StoreCases = (s) => {
     const b = await nodesRepo.get(db.kysely, 'n-b');
     assert.equal(b, {
       id: 'n-b', name: 'beta', advertise: '10.0.0.2:7000', credential_sealed: 'b1', tls: 1, status: 'down', epoch: null, last_heartbeat_at: null,
-      memory_bytes: 0, cpus: 0, max_containers: 0, containers: 0, in_flight: 0, limits_enforced: 0, limit_notes: '', rootless: 0, agent_version: '',
+      memory_bytes: 0, cpus: 0, max_containers: 0, containers: 0, in_flight: 0, limits_enforced: 0, limit_notes: '', rootless: 0, agent_version: '', runtimes: '[]',
       memory_used_bytes: 0, memory_reserved_bytes: 0, disk_bytes: 0, disk_used_bytes: 0, warm: '[]', created_at: NOW + 1, updated_at: NOW + 1,
     });
     assert.ok(await nodesRepo.setStatus(db.kysely, 'n-b', 'up', NOW + 2));
@@ -37,8 +37,8 @@ export const fleetCases: StoreCases = (s) => {
     const after = await nodesRepo.dbNow(db.kysely);
     const n = await nodesRepo.get(db.kysely, 'n-a');
     assert.equal(
-      [n?.epoch, n?.status, n?.memory_bytes, n?.cpus, n?.max_containers, n?.containers, n?.in_flight, n?.limits_enforced, n?.limit_notes, n?.rootless, n?.agent_version, n?.updated_at],
-      ['e1', 'up', 8_000_000_000, 2.5, 10, 1, 0, 1, 'no swap limit; cgroup v2', 1, '1.2.3', NOW + 20],
+      [n?.epoch, n?.status, n?.memory_bytes, n?.cpus, n?.max_containers, n?.containers, n?.in_flight, n?.limits_enforced, n?.limit_notes, n?.rootless, n?.agent_version, JSON.parse(n!.runtimes), n?.updated_at],
+      ['e1', 'up', 8_000_000_000, 2.5, 10, 1, 0, 1, 'no swap limit; cgroup v2', 1, '1.2.3', ['node', 'python-ml'], NOW + 20],
     );
     const at = n!.last_heartbeat_at!;
     assert.ok(Number.isInteger(at) && at >= before && at <= after, `heartbeat ${at} within [${before}, ${after}]`);

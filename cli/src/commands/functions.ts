@@ -172,6 +172,7 @@ export function functionCommands(program: Command, ctx: Ctx): void {
         ['v', 'VERSION'],
         ['status', 'STATUS'],
         ['digest', 'DIGEST'],
+        ['runtime', 'RUNTIME'],
         ['size', 'SIZE'],
         ['build', 'BUILD'],
         ['createdAt', 'CREATED'],

@@ -7,7 +7,7 @@ import { CliError, color, formatBytes, printJson, printTable } from '../output.j
 const paint: Record<string, (s: string) => string> = { up: color.green, suspect: color.yellow, down: color.red, draining: color.yellow, drained: color.yellow };
 
 export function nodesCommand(program: Command, ctx: Ctx): void {
-  const nodes = program.command('nodes').description('worker hosts: status, capacity, usage, whether limits are enforced; drain and undrain (admins)');
+  const nodes = program.command('nodes').description('worker hosts: status, capacity, usage, whether limits are enforced, the runtimes each runs; drain and undrain (admins)');
 
   examples(withServerJson(nodes.command('list', { isDefault: true }).description('the fleet (the default: `cpub nodes`)')), ['cpub nodes', 'cpub nodes --json']).action(async (opts) => {
     const r = await ctx.api(opts).request<NodeList>('GET', '/api/nodes');
@@ -23,6 +23,7 @@ export function nodesCommand(program: Command, ctx: Ctx): void {
         warm: String(n.warm.reduce((sum, w) => sum + w.idle + w.busy, 0)),
         limits: n.limitsEnforced ? 'enforced' : color.red('NOT enforced'),
         mode: `${n.rootless ? 'rootless' : 'rootful'}${n.tls ? ', tls' : ''}`,
+        runtimes: (n.runtimes ?? []).join(',') || '-',
       })),
       [
         ['shortId', 'ID'],
@@ -35,6 +36,7 @@ export function nodesCommand(program: Command, ctx: Ctx): void {
         ['warm', 'WARM'],
         ['limits', 'LIMITS'],
         ['mode', 'MODE'],
+        ['runtimes', 'RUNTIMES'],
         ['agentVersion', 'AGENT'],
       ],
     );

@@ -175,6 +175,8 @@ export interface NodesTable {
   /** 0/1 */
   rootless: Generated<number>;
   agent_version: Generated<string>;
+  /** The runtimes the node can run (its Info), a JSON array of names. */
+  runtimes: Generated<string>;
   memory_used_bytes: Generated<number>;
   /** The container storage's file system, from the last heartbeat (0: not reported). */
   disk_bytes: Generated<number>;
@@ -253,6 +255,8 @@ export interface DeploymentsTable {
   digest: string;
   size_bytes: number;
   entry: string;
+  /** The runtime its containerpub.json names ("node" unless it names another). */
+  runtime: Generated<string>;
   status: DeploymentStatus;
   /** The image tag agents build for it (the same on every node). */
   image: string | null;

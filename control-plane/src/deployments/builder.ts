@@ -105,6 +105,7 @@ export class Builder {
     const lease = `build:${key}`;
     // (A lease that cannot be read is no reason to refuse the build: at worst it runs twice, and is recorded once.)
     const take = async () => !this.d.leases || (await this.d.leases.acquire(lease, BUILD_LEASE_MS).catch(() => true));
+    let runtime: string;
     for (;;) {
       const mine = await take();
       const d = await deploymentsRepo.deployment(this.d.db, functionId, version);
@@ -112,6 +113,7 @@ export class Builder {
         if (mine) await this.d.leases?.release(lease).catch(() => {});
         return void this.events.emit(key, { done: d?.status ?? 'failed' });
       }
+      runtime = d.runtime;
       if (mine) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -124,7 +126,7 @@ export class Builder {
     let held = true;
     const renew = this.d.leases && setInterval(() => void take().then((ok) => (held &&= ok)), BUILD_LEASE_MS / 3);
     try {
-      const link = await this.waitForAgent(functionId, version, digest);
+      const link = await this.waitForAgent(functionId, version, digest, runtime);
       line(`building version ${version} on node ${link.nodeId}`);
       // The new version is started once with its settings and env before it can go live (the startup check).
       const fn = await this.d.functionById(functionId);
@@ -163,11 +165,11 @@ export class Builder {
     }
   }
 
-  /** The node to build on: placed like a call (the most free memory, ties spread), waiting for one to be up. */
-  private async waitForAgent(functionId: string, version: number, digest: string): Promise<AgentLink> {
+  /** The node to build on: placed like a call (the most free memory, ties spread, its runtime there), waiting for one to be up. */
+  private async waitForAgent(functionId: string, version: number, digest: string, runtime: string): Promise<AgentLink> {
     const end = Date.now() + (this.d.agentWaitMs ?? 60_000);
     for (;;) {
-      const [link] = await this.d.fleet.candidates({ functionId, version, digest, memoryMb: 0, concurrency: 1 });
+      const [link] = await this.d.fleet.candidates({ functionId, version, digest, memoryMb: 0, concurrency: 1, runtime });
       if (link) return link;
       if (Date.now() > end) throw Unavailable('no_agent', 'no agent is up to build on');
       await new Promise((r) => setTimeout(r, 500));

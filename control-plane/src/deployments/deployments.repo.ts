@@ -30,7 +30,7 @@ export const deploymentsRepo = {
     return Number(r.n ?? 0);
   },
 
-  insertDeployment(db: Executor, d: Omit<DeploymentRow, 'build_log'>): Promise<unknown> {
+  insertDeployment(db: Executor, d: Omit<DeploymentRow, 'build_log' | 'runtime'> & { runtime?: string }): Promise<unknown> {
     return db.insertInto('deployments').values(d).execute();
   },
 

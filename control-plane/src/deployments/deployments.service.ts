@@ -85,6 +85,7 @@ export class DeploymentsService {
         digest: staged.digest,
         size_bytes: staged.sizeBytes,
         entry: staged.manifest.entry,
+        runtime: typeof staged.manifest.runtime === 'string' ? staged.manifest.runtime : 'node',
         status: 'building',
         image: null,
         node_id: null,

@@ -88,6 +88,8 @@ export class AgentLink {
   readonly built = new Set<string>();
   /** What placement needs, from Info and the heartbeats (plus what this control plane sent since the last one). */
   capacity = { memoryBytes: 0, maxContainers: 0 };
+  /** The runtimes the agent can build functions on (its Info): placement sends a version only where its runtime is. */
+  runtimes: ReadonlySet<string> = new Set(['node']);
   reservedBytes = 0;
   containers = 0;
   /** Warm containers per `<function id>@<version>` (last heartbeat, plus cold starts answered since). */
@@ -407,6 +409,9 @@ export class AgentLink {
       this.epoch = info.epoch;
       this.lastDialError = undefined;
       this.capacity = { memoryBytes: Number(info.capacity?.memoryBytes ?? 0), maxContainers: info.capacity?.maxContainers ?? 0 };
+      // An agent from before runtimes were listed runs Node's only.
+      const runtimes = info.runtimes?.length ? info.runtimes.map((r) => r.name) : ['node'];
+      this.runtimes = new Set(runtimes);
       this.reservedBytes = Number(info.usage?.memoryReservedBytes ?? 0);
       this.containers = info.usage?.containers ?? 0;
       await this.events.onInfo(
@@ -421,6 +426,7 @@ export class AgentLink {
           limitNotes: info.limitNotes,
           rootless: info.rootless,
           agentVersion: info.agentVersion,
+          runtimes,
         },
         info.draining ? 'draining' : 'up',
       );

@@ -27,6 +27,7 @@ const NodeSchema = z
     rootless: z.boolean(),
     tls: z.boolean().openapi({ description: 'the control plane dials this agent over TLS' }),
     agentVersion: z.string(),
+    runtimes: z.array(z.string()).openapi({ description: 'the runtimes it can build functions on: node, python (where the host has Python 3) and the operator’s (`cpub-agent start --runtime name=image`)' }),
   })
   .openapi('Node');
 

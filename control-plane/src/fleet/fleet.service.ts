@@ -35,6 +35,16 @@ export interface FleetOptions {
 /** A node as the API shows it; the shape lives in common/api-types.ts, which the CLI reads too. */
 export type { NodeView };
 
+/** A JSON array of names from a column; an unreadable one reads as none. */
+function parseNames(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 export function toNodeView(n: NodeRow): NodeView {
   let warm: NodeWarm[] = [];
   try {
@@ -57,6 +67,7 @@ export function toNodeView(n: NodeRow): NodeView {
     rootless: n.rootless === 1,
     tls: n.tls === 1,
     agentVersion: n.agent_version,
+    runtimes: parseNames(n.runtimes),
   };
 }
 
@@ -72,6 +83,8 @@ export interface PlacementNeed {
   digest: string;
   memoryMb: number;
   concurrency: number;
+  /** The version's runtime; default "node". */
+  runtime?: string;
 }
 
 export class Fleet {
@@ -190,14 +203,29 @@ export class Fleet {
         warmFree: l.warmFree(fv, need.concurrency),
         hasImage: l.built.has(image),
         inFlight: l.inFlight,
+        runtimes: l.runtimes,
       });
     }
-    return place({ memoryBytes: need.memoryMb * 2 ** 20, turn: this.turn++ }, states).map((s) => this.links.get(s.id)!);
+    const runtime = need.runtime ?? 'node';
+    const placed = place({ memoryBytes: need.memoryMb * 2 ** 20, turn: this.turn++, runtime }, states);
+    if (!placed.length && runtime !== 'node') this.checkRuntime(runtime);
+    return placed.map((s) => this.links.get(s.id)!);
+  }
+
+  /**
+   * Throws `runtime_unavailable` when connected nodes exist and none runs `runtime` (a call or a build of it would
+   * otherwise wait for an agent that is up and will never take it).
+   */
+  private checkRuntime(runtime: string): void {
+    const ready = [...this.links.values()].filter((l) => l.ready);
+    if (!ready.length || ready.some((l) => l.runtimes.has(runtime))) return;
+    const have = [...new Set(ready.flatMap((l) => [...l.runtimes]))].sort();
+    throw Unavailable('runtime_unavailable', `no node runs the runtime "${runtime}" (the connected nodes run ${have.map((r) => `"${r}"`).join(', ')}; an operator adds one with \`cpub-agent start --runtime ${runtime}=<image>\`)`);
   }
 
   /** Every dialled node as the warm floor's spread sees it, for one version (`<function id>@<version>`). */
-  floorNodes(fv: string): { link: AgentLink; node: FloorNode }[] {
-    return [...this.links.values()].map((l) => ({ link: l, node: { ...this.nodeOf(l), has: l.warm.get(fv) ?? 0 } }));
+  floorNodes(fv: string, runtime?: string): { link: AgentLink; node: FloorNode }[] {
+    return [...this.links.values()].filter((l) => runtime === undefined || l.runtimes.has(runtime)).map((l) => ({ link: l, node: { ...this.nodeOf(l), has: l.warm.get(fv) ?? 0 } }));
   }
 
   /** What placement and the warm floor know of a node: its state (the table), its link, its room (heartbeats). */

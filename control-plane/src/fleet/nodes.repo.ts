@@ -15,6 +15,7 @@ export interface NodeReport {
   limitNotes: string[];
   rootless: boolean;
   agentVersion: string;
+  runtimes: string[];
 }
 
 export interface NodeUsage {
@@ -76,6 +77,7 @@ export const nodesRepo = {
         limit_notes: r.limitNotes.join('; '),
         rootless: r.rootless ? 1 : 0,
         agent_version: r.agentVersion,
+        runtimes: JSON.stringify(r.runtimes),
         updated_at: now,
       })
       .where('id', '=', id)

@@ -237,7 +237,7 @@ export class InvocationService {
       const cachedEnv = this.d.envOf(fn.id);
       const env = cachedEnv instanceof Promise ? await cachedEnv : cachedEnv;
       const placing = span && phase(span, 'placement');
-      const candidates = await this.d.fleet.candidates({ functionId: fn.id, version: dep.version, digest: dep.digest, memoryMb: fn.memory_mb, concurrency: fn.concurrency });
+      const candidates = await this.d.fleet.candidates({ functionId: fn.id, version: dep.version, digest: dep.digest, memoryMb: fn.memory_mb, concurrency: fn.concurrency, runtime: dep.runtime });
       placing?.end();
       if (!candidates.length) throw new AppError('unavailable', 'no_agent', 'no agent is up to run the function', { retryAfter: 2 });
       const message = {

@@ -144,7 +144,7 @@ export class FloorKeeper {
     try {
       const dep = await this.d.deployments.version(fn, version);
       const env = await this.d.envOf(fn.id);
-      const nodes = this.d.fleet.floorNodes(fv);
+      const nodes = this.d.fleet.floorNodes(fv, dep.runtime);
       const { perNode, shortfall } = spreadFloor(count, fn.memory_mb * 2 ** 20, nodes.map((n) => n.node));
       const limits = { memoryMb: fn.memory_mb, cpus: fn.cpus, timeoutMs: fn.timeout_ms, concurrency: fn.concurrency, maxInstances: fn.max_instances, network: fn.network === 'egress' };
       const why: string[] = shortfall ? [`${shortfall} of ${count} fit on no node (memory, container cap, or no node up)`] : [];

@@ -18,10 +18,14 @@ const node = (id: string, over: Partial<NodeState> = {}): NodeState => ({
   warmFree: 0,
   hasImage: false,
   inFlight: 0,
+  runtimes: new Set(['node', 'python']),
   ...over,
 });
 
-const cases: { name: string; nodes: NodeState[]; memoryMb?: number; turn?: number; want: string[] }[] = [
+const cases: { name: string; nodes: NodeState[]; memoryMb?: number; turn?: number; runtime?: string; want: string[] }[] = [
+  { name: 'a node that does not run the runtime is never chosen', runtime: 'python-ml', nodes: [node('a', { warmFree: 2, hasImage: true }), node('b', { runtimes: new Set(['node', 'python-ml']), reservedBytes: 3 * GB })], want: ['b'] },
+  { name: 'no node runs the runtime: nowhere to go', runtime: 'ruby', nodes: [node('a'), node('b')], want: [] },
+  { name: 'a call of no named runtime is Node’s', nodes: [node('a', { runtimes: new Set(['python']) }), node('b')], want: ['b'] },
   { name: 'no nodes: nowhere to go', nodes: [], want: [] },
   { name: 'a down node is never chosen', nodes: [node('a', { status: 'down' }), node('b')], want: ['b'] },
   { name: 'a draining node is never chosen', nodes: [node('a', { status: 'draining', warmFree: 3 }), node('b')], want: ['b'] },
@@ -51,7 +55,7 @@ const cases: { name: string; nodes: NodeState[]; memoryMb?: number; turn?: numbe
 
 for (const c of cases) {
   test(c.name, () => {
-    const got = place({ memoryBytes: (c.memoryMb ?? 128) * MB, turn: c.turn ?? 0 }, c.nodes).map((n) => n.id);
+    const got = place({ memoryBytes: (c.memoryMb ?? 128) * MB, turn: c.turn ?? 0, runtime: c.runtime }, c.nodes).map((n) => n.id);
     assert.equal(got, c.want);
   });
 }

@@ -1,6 +1,7 @@
 // Placement: which node runs a call (or a build). A pure function of what the control plane knows about each
 // node, so every rule is a table-driven unit test (placement.test.ts):
-//   1. never a node that is down, draining, drained, not connected, or whose epoch is not the one dialled;
+//   1. never a node that is down, draining, drained, not connected, whose epoch is not the one dialled, or that
+//      does not run the version's runtime (node, python, an operator's);
 //   2. nodes where the call fits (a free warm container, or room for one more container by memory and
 //      container count) before full ones (which may free room, or decline); `suspect` nodes after all others;
 //   3. a node with a free warm container of the version first, then one that has the image, then the rest;
@@ -24,6 +25,8 @@ export interface NodeState {
   hasImage: boolean;
   /** Calls this control plane has in flight on the node. */
   inFlight: number;
+  /** The runtimes it can build functions on (its Info). */
+  runtimes: ReadonlySet<string>;
 }
 
 export interface PlacementCall {
@@ -31,13 +34,16 @@ export interface PlacementCall {
   memoryBytes: number;
   /** A counter that moves with every call of the function: rotates ties. */
   turn: number;
+  /** The version's runtime; default "node". */
+  runtime?: string;
 }
 
 const ELIGIBLE = new Set(['up', 'suspect']);
 
 /** The nodes that may take the call, best first (empty: no node can). */
 export function place(call: PlacementCall, nodes: readonly NodeState[]): NodeState[] {
-  const eligible = nodes.filter((n) => ELIGIBLE.has(n.status) && n.connected && n.epochCurrent);
+  const runtime = call.runtime ?? 'node';
+  const eligible = nodes.filter((n) => ELIGIBLE.has(n.status) && n.connected && n.epochCurrent && n.runtimes.has(runtime));
   const scored = eligible.map((n) => {
     const tier = n.warmFree > 0 ? 0 : n.hasImage ? 1 : 2;
     const freeAfter = n.capacity.memoryBytes - n.reservedBytes - call.memoryBytes;

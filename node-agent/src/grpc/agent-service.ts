@@ -17,7 +17,7 @@ import type { CallResult, FunctionSpec, StreamControl, StreamSink } from '../poo
 import { SpanKind, contextFrom, endSpan, nowMs, pastSpan, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
 import { StartError } from '../pool/warm-container.js';
 import { Inbound } from '../pool/stream-relay.js';
-import { ensurePythonImage } from '../images/python-image.js';
+import { Runtimes } from '../images/runtimes.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { buildFunctionImage, bundleFor, removeBundles, LABELS } from '../images/function-image.js';
 import { execFile } from 'node:child_process';
@@ -51,6 +51,8 @@ export interface AgentServiceDeps {
   pools: Pools;
   dataDir: string;
   log: Logger;
+  /** The runtimes functions may name; default: Node's only (the runtime image), and Python where the host has it. */
+  runtimes?: Runtimes;
 }
 
 type WatchCall = grpc.ServerWritableStream<unknown, WatchEvent>;
@@ -66,7 +68,10 @@ export class AgentService {
   private readonly images = new Set<string>();
   private readonly watchers = new Set<WatchCall>();
 
+  private readonly runtimes: Runtimes;
+
   constructor(private readonly d: AgentServiceDeps) {
+    this.runtimes = d.runtimes ?? new Runtimes({ runtime: d.runtime, dataDir: d.dataDir, nodeImage: d.facts.runtimeImage, operator: {}, onImage: (name, image) => d.pools.setRuntimeImage(name, image) });
     this.draining = existsSync(join(d.dataDir, DRAINING_FILE));
     if (this.draining) d.log.warn('this node was drained before it restarted: it takes no calls until it is undrained');
   }
@@ -163,6 +168,7 @@ export class AgentService {
       rootless: f.rootless,
       runtimeImage: f.runtimeImage,
       draining: this.draining,
+      runtimes: this.runtimes.list(),
     };
   }
 
@@ -365,7 +371,7 @@ export class AgentService {
         const build = buildFunctionImage(
           this.d.runtime,
           this.d.dataDir,
-          { functionId: header.functionId, version: header.version, digest, artifactPath: file, runtimeImage: this.d.facts.runtimeImage, runtimeImageFor: (name) => this.runtimeImageFor(name, log), timeoutMs: header.timeoutMs || 300_000 },
+          { functionId: header.functionId, version: header.version, digest, artifactPath: file, runtimeImage: this.d.facts.runtimeImage, runtimeImageFor: (name) => this.runtimes.imageFor(name, log), timeoutMs: header.timeoutMs || 300_000 },
           log,
         );
         this.buildsUnderWay.set(key, build);
@@ -418,22 +424,6 @@ export class AgentService {
     this.images.add(image);
   }
 
-  /** The image of a runtime other than Node's that an artifact names: Python's (built here when missing), or none. */
-  private runtimeImageFor(name: string, log: (line: string) => void): Promise<string> {
-    if (name !== 'python') return Promise.reject(new AgentError('invalid', 'unknown_runtime', `containerpub.json names the runtime "${name}": this node runs "node" and "python"`));
-    return (this.pythonImage ??= ensurePythonImage(this.d.runtime, this.d.dataDir, log).then(
-      (r) => {
-        this.d.pools.setRuntimeImage('python', r.tag); // its functions' cold starts keep Python stems from now on
-        return r.tag;
-      },
-      (err) => {
-        this.pythonImage = undefined;
-        throw err instanceof AgentError ? err : new AgentError('unavailable', 'runtime_unavailable', `the Python runtime image cannot be built on this node: ${(err as Error).message}`);
-      },
-    ));
-  }
-
-  private pythonImage: Promise<string> | undefined;
 
   private async invoke(req: InvokeRequest__Output, stream?: StreamSink, bodyStream?: Inbound) {
     const f = this.d.facts;

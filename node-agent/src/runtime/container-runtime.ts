@@ -75,6 +75,8 @@ export interface ContainerRuntime {
   imageExists(ref: string): Promise<boolean>;
   /** The labels of an image; undefined when there is no such image. */
   imageLabels(ref: string): Promise<Record<string, string> | undefined>;
+  /** Pulls an image from its registry; streams progress lines; rejects with AppError `pull_failed` or `pull_timeout`. */
+  pullImage(ref: string, opts: { timeoutMs: number; onLog?: (line: string) => void }): Promise<void>;
   /** Builds from a tar build context; streams log lines; rejects with AppError `build_failed` or `build_timeout`. */
   buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string>;
   /** Removes every image carrying all of `labels`; returns how many. */

@@ -115,13 +115,24 @@ export class FakeRuntime implements ContainerRuntime {
 
   async imageLabels(ref: string): Promise<Record<string, string> | undefined> {
     this.op('imageLabels', ref);
-    return this.images.has(ref) ? {} : undefined;
+    return this.images.get(ref)?.labels;
   }
 
   async imageExists(ref: string): Promise<boolean> {
     this.op('imageExists', ref);
     return this.images.has(ref);
   }
+
+  /** Registers `ref` as pulled when `pullable` holds it, else fails as a registry that has no such image. */
+  async pullImage(ref: string): Promise<void> {
+    this.op('pullImage', ref);
+    const image = this.pullable.get(ref);
+    if (!image) throw new AgentError('unavailable', 'pull_failed', `pulling ${ref} failed: fake: no such image in the registry`);
+    this.addImage(ref, image);
+  }
+
+  /** Images a pull finds, by reference. */
+  readonly pullable = new Map<string, FakeImage>();
 
   /** Reads the build context to its end and registers `tag` with `labels`, running what `builtImage` says. */
   async buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string> {

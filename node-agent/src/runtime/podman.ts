@@ -50,6 +50,43 @@ export class PodmanRuntime implements ContainerRuntime {
     }
   }
 
+  async pullImage(ref: string, opts: { timeoutMs: number; onLog?: (line: string) => void }): Promise<void> {
+    let stream: NodeJS.ReadableStream | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        (stream as unknown as { destroy?: () => void } | undefined)?.destroy?.();
+        reject(new AgentError('unavailable', 'pull_timeout', `pulling ${ref} did not finish in ${opts.timeoutMs} ms`));
+      }, opts.timeoutMs);
+    });
+    const pull = (async () => {
+      try {
+        stream = (await this.docker.pull(ref)) as NodeJS.ReadableStream;
+      } catch (err) {
+        throw new AgentError('unavailable', 'pull_failed', `pulling ${ref} failed: ${engineMessage(err)}`);
+      }
+      let failure: string | undefined;
+      await new Promise<void>((resolve, reject) =>
+        this.docker.modem.followProgress(
+          stream!,
+          (err) => (err ? reject(new AgentError('unavailable', 'pull_failed', `pulling ${ref} failed: ${err.message}`)) : resolve()),
+          (event: { status?: string; error?: string; progress?: string }) => {
+            if (event.error) opts.onLog?.((failure = event.error.trimEnd()));
+            else if (event.status) opts.onLog?.(`${event.status}${event.progress ? ` ${event.progress}` : ''}`);
+          },
+        ),
+      );
+      // Podman reports a failed pull as an error event and still ends the stream well: the image must be here now.
+      if (!(await this.imageExists(ref))) throw new AgentError('unavailable', 'pull_failed', `pulling ${ref} failed: ${failure ?? 'the engine did not store it'}`);
+    })();
+    try {
+      await Promise.race([pull, timeout]);
+    } finally {
+      clearTimeout(timer);
+      pull.catch(() => {}); // lost the race to the timeout: its own failure is of no interest
+    }
+  }
+
   async buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string> {
     const stream = await this.docker.buildImage(context, { t: tag, labels: opts.labels, rm: true, forcerm: true, dockerfile: 'Containerfile' });
     let timer: NodeJS.Timeout | undefined;
@@ -270,4 +307,10 @@ function hasLabels(actual: Record<string, string> | undefined, wanted: Record<st
  * between a listing and the removal (two tags of one image, removed one after the other). */
 function ignore404(err: { statusCode?: number; json?: { cause?: string } }) {
   if (err?.statusCode !== 404 && err?.json?.cause !== 'image not known' && err?.json?.cause !== 'no such container') throw err;
+}
+
+/** The engine's own words for a failed request (dockerode puts them in `json`). */
+function engineMessage(err: unknown): string {
+  const e = err as { json?: { message?: string; cause?: string } | null; message?: string };
+  return e.json?.message ?? e.json?.cause ?? e.message ?? String(err);
 }

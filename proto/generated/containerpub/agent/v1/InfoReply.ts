@@ -2,6 +2,7 @@
 
 import type { Capacity as _containerpub_agent_v1_Capacity, Capacity__Output as _containerpub_agent_v1_Capacity__Output } from '../../../containerpub/agent/v1/Capacity.js';
 import type { Usage as _containerpub_agent_v1_Usage, Usage__Output as _containerpub_agent_v1_Usage__Output } from '../../../containerpub/agent/v1/Usage.js';
+import type { RuntimeInfo as _containerpub_agent_v1_RuntimeInfo, RuntimeInfo__Output as _containerpub_agent_v1_RuntimeInfo__Output } from '../../../containerpub/agent/v1/RuntimeInfo.js';
 
 export interface InfoReply {
   'epoch'?: (string);
@@ -21,6 +22,12 @@ export interface InfoReply {
   'runtimeImage'?: (string);
   'runtimeImagePresent'?: (boolean);
   'draining'?: (boolean);
+  /**
+   * The runtimes this node can build functions on: "node" always, "python" when the host has Python 3, and the
+   * operator's (`cpub-agent start --runtime name=image`) whose image is here. Placement sends a function only to
+   * nodes that list its runtime.
+   */
+  'runtimes'?: (_containerpub_agent_v1_RuntimeInfo)[];
 }
 
 export interface InfoReply__Output {
@@ -41,4 +48,10 @@ export interface InfoReply__Output {
   'runtimeImage': (string);
   'runtimeImagePresent': (boolean);
   'draining': (boolean);
+  /**
+   * The runtimes this node can build functions on: "node" always, "python" when the host has Python 3, and the
+   * operator's (`cpub-agent start --runtime name=image`) whose image is here. Placement sends a function only to
+   * nodes that list its runtime.
+   */
+  'runtimes': (_containerpub_agent_v1_RuntimeInfo__Output)[];
 }
