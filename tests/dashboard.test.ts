@@ -88,7 +88,7 @@ s('create a function from the form, deploy examples/hello through the API, invok
   assert.match(await page.locator('h1').innerText(), /web\s+not deployed/);
   await upload('web', (await packFunction(join(repoRoot, 'examples', 'hello'))).bytes);
   await page.reload();
-  assert.match(await page.locator('#versions').innerText(), /v1\s+active\s+ready/);
+  assert.match(await page.locator('#versions').innerText(), /v1\s+active\s+ready\s+[0-9a-f]{12}\s+node\s/, 'its runtime beside its digest');
   assert.match(await page.locator('#fn-url').innerText(), /\/fn\/[a-z0-9-]+\/web$/);
   // The live tail is open before the call: its log line arrives over Server-Sent Events.
   await until('the live tail connected', async () => (await page.locator('[data-tail-state]').innerText()) === 'live', 10_000);
@@ -332,6 +332,7 @@ s('the fleet page (admin): drain and undrain a node', async () => {
   await page.goto(`${server.url}/ui/fleet`);
   const nodes = page.locator('#nodes');
   assert.match(await nodes.innerText(), /up/);
+  assert.match(await nodes.innerText(), /enforced\s+node(, python)?\s/, 'the runtimes each node runs');
   await shot('fleet');
   await submit(nodes.getByRole('button', { name: /^Drain / }));
   assert.match(await page.getByRole('status').innerText(), /: drain(ed|ing)/);

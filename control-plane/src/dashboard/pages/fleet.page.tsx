@@ -12,7 +12,7 @@ export const FleetPage: FC<{ csrf: string; nodes: NodeView[]; alert: string | nu
     <Flash notice={notice} />
     <section class="card">
       <table class="fleet" id="nodes">
-        <Head cols={['Node', 'Status', 'Epoch', 'Last heartbeat', 'Memory reserved', 'Containers', 'Warm', 'Limits', '']} />
+        <Head cols={['Node', 'Status', 'Epoch', 'Last heartbeat', 'Memory reserved', 'Containers', 'Warm', 'Limits', 'Runtimes', '']} />
         <tbody>
           {nodes.map((n) => (
             <tr>
@@ -38,6 +38,7 @@ export const FleetPage: FC<{ csrf: string; nodes: NodeView[]; alert: string | nu
               </td>
               <td class="num">{n.warm.reduce((s, w) => s + w.idle + w.busy, 0)}</td>
               <td>{n.limitsEnforced ? <span class="badge good">enforced</span> : <span class="badge bad">not enforced</span>}</td>
+              <td>{n.runtimes.join(', ') || '—'}</td>
               <td>
                 {n.status === 'draining' || n.status === 'drained' ? (
                   <ActionButton action={`/ui/fleet/${n.id}/undrain`} csrf={csrf} kind="secondary" label="Undrain" ariaLabel={`Undrain ${n.name}`} />

@@ -9,7 +9,7 @@ export const VersionsSection: FC<{ csrf: string; base: string; deployments: Depl
     <h2>Versions</h2>
     <section class="card">
       <table id="versions">
-        <Head cols={['Version', 'Status', 'Digest', 'Deployed', '']} />
+        <Head cols={['Version', 'Status', 'Digest', 'Runtime', 'Deployed', '']} />
         <tbody>
           {deployments.map((v) => (
             <tr>
@@ -20,6 +20,7 @@ export const VersionsSection: FC<{ csrf: string; base: string; deployments: Depl
                 <Badge status={v.status} />
               </td>
               <td class="mono">{v.digest.slice(0, 12)}</td>
+              <td>{v.runtime}</td>
               <td>
                 {when(v.createdAt)}
                 <br />
