@@ -100,7 +100,7 @@ export function deployCommands(program: Command, ctx: Ctx): void {
     const after = (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(fn.name)}`)).function;
     const canary = canaryQuery ? (await api.request<{ canaries: CanaryView[] }>('GET', `/api/functions/${enc(fn.name)}/canaries`)).canaries.find((c) => c.version === deployment.version) : undefined;
     if (opts.json) printJson({ deployment, function: after, ...(canaryQuery ? { canary: canary ?? null } : {}) });
-    if (deployment.status === 'failed') throw new CliError('build failed', `${fn.name} v${deployment.version}: ${deployment.error ?? 'see the build log above'}; v${after.activeVersion ?? '-'} stays active`);
+    if (deployment.status === 'failed') throw new CliError('build failed', `${fn.name} v${deployment.version}: ${deployment.error ?? 'see the build log above'};${after.activeVersion ? ` v${after.activeVersion} stays active` : ' the function has no active version yet'}`);
     if (opts.json) return;
     if (!canary) return console.log(`${color.green('deployed')} ${fn.name} v${deployment.version} → ${absoluteUrl(api, after.url)}`);
     console.log(`${color.green('deployed')} ${fn.name} v${deployment.version} as a canary → ${absoluteUrl(api, after.url)}`);
