@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createAgentClient, type AgentClient } from '../../../proto/loader.js';
 import { sendCredential } from '../../../proto/auth.js';
 import { fromGrpcError } from '../../../proto/errors.js';
-import { AGENT_LOST, fromWire } from '../../../proto/outcomes.js';
+import { fromWire } from '../../../proto/outcomes.js';
 import type { Logger } from '../../../common/logger.js';
 import type { NodeReport, NodeUsage } from './nodes.repo.js';
 import { AppError } from '../errors.js';
@@ -18,14 +18,11 @@ import type { WatchEvent__Output } from '../../../proto/generated/containerpub/a
 import type { Heartbeat__Output } from '../../../proto/generated/containerpub/agent/v1/Heartbeat.js';
 import type { DrainReply__Output } from '../../../proto/generated/containerpub/agent/v1/DrainReply.js';
 import type { WarmRequest } from '../../../proto/generated/containerpub/agent/v1/WarmRequest.js';
-import { ReplyBody } from './reply-body.js';
-import { pumpBody, type BodyPump, type StreamedBody } from './body-pump.js';
+import type { StreamedBody } from './body-pump.js';
+import { AgentLost, CallStream, NotSent, type LinkReply } from './call-stream.js';
 
-/** The agent went away (or stopped answering) while a call was on it: the function may have run. */
-export const AgentLost = (detail: string) => new AppError('unavailable', AGENT_LOST.code, detail, { httpStatus: AGENT_LOST.httpStatus });
+export { AgentLost, NotSent, type LinkReply };
 
-/** The call never left this control plane (the link was down): safe to place on another node. */
-export const NotSent = (detail: string) => new AppError('unavailable', 'agent_unreachable', detail);
 
 /** How a link remembers a version it has built (images are per function and digest). */
 export const builtKey = (functionId: string, digest: string) => `${functionId}:${digest}`;
@@ -65,16 +62,6 @@ export interface FunctionLog {
   line: { atMs: number | string; stream: string; level: string; message: string } | null;
 }
 
-/** An agent's reply; a streamed answer's head carries its body, still to come. */
-export type LinkReply = InvokeReply__Output & { stream?: ReplyBody };
-
-interface Pending {
-  resolve: (r: LinkReply) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-  deadlineMs: number;
-}
-
 export class AgentLink {
   private client: AgentClient | undefined;
   private watch: grpc.ClientReadableStream<unknown> | undefined;
@@ -82,8 +69,8 @@ export class AgentLink {
   private closed = false;
   epoch: string | undefined;
   private lastDialError: string | undefined;
-  /** Calls on this agent not answered yet. */
-  inFlight = 0;
+  /** The calls on this agent: one long-lived InvokeStream. */
+  private readonly calls: CallStream;
   /** `<function id>:<digest>` of the versions this agent has built (this epoch): others need a Build first. */
   readonly built = new Set<string>();
   /** What placement needs, from Info and the heartbeats (plus what this control plane sent since the last one). */
@@ -96,12 +83,11 @@ export class AgentLink {
   readonly warm = new Map<string, number>();
   /** Calls this control plane has on the node per `<function id>@<version>`. */
   readonly callsOf = new Map<string, number>();
-  private stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output> | undefined;
-  private readonly pending = new Map<string, Pending>();
-  /** Request bodies streaming out to the agent, by call, until its call ends. */
-  private readonly pumps = new Map<string, BodyPump>();
-  /** Streamed answers whose head has come, until their end (or the deadline plus a grace second). */
-  private readonly bodies = new Map<string, { body: ReplyBody; timer: NodeJS.Timeout }>();
+
+  /** Calls on this agent not answered yet. */
+  get inFlight(): number {
+    return this.calls.inFlight;
+  }
 
   /** Connected, with an epoch read from Info and a Watch open. */
   get ready(): boolean {
@@ -128,7 +114,7 @@ export class AgentLink {
       if (n) this.callsOf.set(fv, n);
       else this.callsOf.delete(fv);
     };
-    return this.send(req, body).then(
+    return this.calls.send(this.client, this.epoch, req, body).then(
       (r) => {
         // A streamed answer holds its container until its end.
         if (r.stream) {
@@ -155,112 +141,6 @@ export class AgentLink {
   /** Free warm slots of a version on this node, as far as this control plane knows. */
   warmFree(fv: string, concurrency: number): number {
     return (this.warm.get(fv) ?? 0) * Math.max(1, concurrency) - (this.callsOf.get(fv) ?? 0);
-  }
-
-  /** Writes the call on the InvokeStream (opened on first use); `invoke` has checked the link is connected. */
-  private send(req: InvokeRequest & { invocationId: string; deadlineMs: number }, body?: StreamedBody): Promise<LinkReply> {
-    const client = this.client!;
-    if (!this.stream) {
-      let stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output>;
-      try {
-        stream = client.InvokeStream();
-      } catch (err) {
-        // The channel was shut down under us (the link replaced or closed): nothing was sent.
-        return Promise.reject(NotSent(`node ${this.nodeId}: ${(err as Error).message}`));
-      }
-      this.stream = stream;
-      stream.on('data', (r: InvokeReply__Output) => {
-        if (r.part === 'PART_CREDIT') return void this.pumps.get(r.invocationId)?.grant(r.credit);
-        if (r.part === 'PART_CHUNK' || r.part === 'PART_END') return this.streamed(r);
-        const p = this.pending.get(r.invocationId);
-        if (!p) return;
-        // A reply from another epoch than the one dialled is from an agent that restarted: refused.
-        if (r.epoch !== this.epoch) {
-          this.settle(r.invocationId);
-          return p.reject(AgentLost(`node ${this.nodeId} answered from a stale epoch`));
-        }
-        if (r.part !== 'PART_HEAD') {
-          this.settle(r.invocationId);
-          return p.resolve(r);
-        }
-        // The head of a streamed answer: the call stays in flight until its end comes, by the deadline (and a grace second).
-        clearTimeout(p.timer);
-        this.pending.delete(r.invocationId);
-        const body = new ReplyBody(this.bodyLink, r.invocationId);
-        // The body's first bytes, when they came with the head.
-        if (r.body.length) body.push(r.body);
-        const timer = setTimeout(() => this.endBody(r.invocationId, AgentLost(`node ${this.nodeId} did not end a streamed answer before the deadline`)), Math.max(0, p.deadlineMs - Date.now()) + 1000);
-        this.bodies.set(r.invocationId, { body, timer });
-        p.resolve({ ...r, stream: body });
-      });
-      const broken = (why: string) => {
-        if (this.stream === stream) this.stream = undefined;
-        this.failAll(why);
-      };
-      stream.on('error', (err) => broken(`the call stream to node ${this.nodeId} broke: ${fromGrpcError(err).detail}`));
-      stream.on('end', () => broken(`node ${this.nodeId} closed the call stream`));
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.settle(req.invocationId);
-        reject(AgentLost(`node ${this.nodeId} did not answer before the deadline`));
-      }, Math.max(0, Number(req.deadlineMs) - Date.now()) + 1000);
-      this.pending.set(req.invocationId, { resolve, reject, timer, deadlineMs: Number(req.deadlineMs) });
-      this.inFlight++;
-      const stream = this.stream!;
-      stream.write(body ? { ...req, bodyFollows: true } : req);
-      // The rest of a large body follows the call, as the agent grants credit for it.
-      if (body) this.pumps.set(req.invocationId, pumpBody(body, (m) => stream.write({ invocationId: req.invocationId, ...m })));
-    });
-  }
-
-  /** A chunk or the end of a streamed answer. */
-  private streamed(r: InvokeReply__Output): void {
-    const b = this.bodies.get(r.invocationId);
-    if (!b) return;
-    if (r.part === 'PART_CHUNK') return b.body.push(r.body);
-    if (r.epoch !== this.epoch) return this.endBody(r.invocationId, AgentLost(`node ${this.nodeId} answered from a stale epoch`));
-    this.endBody(r.invocationId, r);
-  }
-
-  private endBody(id: string, end: InvokeReply__Output | Error): void {
-    const b = this.bodies.get(id);
-    if (!b) return;
-    clearTimeout(b.timer);
-    this.bodies.delete(id);
-    this.stopPump(id);
-    this.inFlight--;
-    if (end instanceof Error) b.body.fail(end);
-    else b.body.end(end);
-  }
-
-  /** What a streamed body says back to the agent, on the call stream. */
-  private readonly bodyLink = {
-    credit: (invocationId: string, credit: number) => this.stream?.write({ invocationId, credit }),
-    cancel: (invocationId: string) => this.stream?.write({ invocationId, cancel: true }),
-  };
-
-  private settle(id: string): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    clearTimeout(p.timer);
-    this.pending.delete(id);
-    this.stopPump(id);
-    this.inFlight--;
-  }
-
-  /** The call is over: the rest of its request body, if any, is not read. */
-  private stopPump(id: string): void {
-    this.pumps.get(id)?.stop();
-    this.pumps.delete(id);
-  }
-
-  private failAll(why: string): void {
-    for (const [id, p] of [...this.pending]) {
-      this.settle(id);
-      p.reject(AgentLost(why));
-    }
-    for (const id of [...this.bodies.keys()]) this.endBody(id, AgentLost(why));
   }
 
   /**
@@ -336,7 +216,9 @@ export class AgentLink {
     private readonly events: LinkEvents,
     /** When the node row this link was made from was written (a re-join makes a newer one). */
     readonly since = 0,
-  ) {}
+  ) {
+    this.calls = new CallStream(nodeId);
+  }
 
   start(): void {
     void this.connect();
@@ -344,9 +226,7 @@ export class AgentLink {
 
   close(): void {
     this.closed = true;
-    this.failAll(`node ${this.nodeId} was closed`);
-    this.stream?.cancel();
-    this.stream = undefined;
+    this.calls.close(`node ${this.nodeId} was closed`);
     clearTimeout(this.retry);
     this.watch?.cancel();
     this.watch = undefined;
@@ -381,9 +261,7 @@ export class AgentLink {
 
   private redial(afterMs = 1000): void {
     if (this.closed) return;
-    this.failAll(`lost the connection to node ${this.nodeId}`);
-    this.stream?.cancel();
-    this.stream = undefined;
+    this.calls.close(`lost the connection to node ${this.nodeId}`);
     this.watch?.cancel();
     this.watch = undefined;
     this.client?.close();
@@ -404,7 +282,7 @@ export class AgentLink {
       if (this.epoch && this.epoch !== info.epoch) {
         this.log.info({ node: this.nodeId, epoch: info.epoch }, 'agent restarted with a new epoch');
         this.built.clear();
-        this.failAll(`node ${this.nodeId} restarted`);
+        this.calls.failAll(`node ${this.nodeId} restarted`);
       }
       this.epoch = info.epoch;
       this.lastDialError = undefined;

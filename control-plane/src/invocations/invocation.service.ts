@@ -13,7 +13,8 @@ import type { LinkReply } from '../fleet/agent-link.js';
 import type { ReplyBody } from '../fleet/reply-body.js';
 import { fromWire, toWire } from '../../../proto/outcomes.js';
 import { AgentLost } from '../fleet/agent-link.js';
-import { AppError, RateLimited, TooLarge } from '../errors.js';
+import { AppError, TooLarge } from '../errors.js';
+import { FunctionSlots } from './function-slots.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
 import type { CallRecorder, RecordedCall } from '../executions/call-recorder.js';
 import type { CallAuth, Caller, FunctionRef } from './call-auth.js';
@@ -104,22 +105,9 @@ export interface InvocationDeps {
   quotas?: Pick<QuotaKeeper, 'enter'>;
 }
 
-/** Calls that may wait for a slot of a function, per slot of its capacity (beyond: 429 at once). */
-const WAITING_PER_SLOT = 10;
-
-interface Waiter {
-  /** Its slot was handed over. */
-  go: () => void;
-  timer: NodeJS.Timeout;
-}
-
 export class InvocationService {
-  /** Calls in flight per function on this replica: over concurrency × maxInstances, a call waits (queueTimeoutMs), then 429. */
-  private readonly inFlight = new Map<string, number>();
-  /** Calls waiting for a slot, per function, first come first served: a finishing call hands its slot to the first. */
-  private readonly waiting = new Map<string, Waiter[]>();
-  /** A function's recent call time (ms, moving average): how long the queue ahead takes, for Retry-After. */
-  private readonly callMs = new Map<string, number>();
+  /** Each function's capacity on this replica: over concurrency × maxInstances, a call waits (queueTimeoutMs), then 429. */
+  private readonly slots = new FunctionSlots();
 
   constructor(private readonly d: InvocationDeps) {}
 
@@ -208,7 +196,7 @@ export class InvocationService {
     const entered = this.d.quotas?.enter(fn, waitUntil - Date.now());
     const leave = entered instanceof Promise ? await entered.catch((err) => (admission?.end((err as Error).message), Promise.reject(err))) : entered;
     try {
-      const slot = this.slot(fn, waitUntil - Date.now());
+      const slot = this.slots.take(fn, waitUntil - Date.now());
       if (slot) await slot;
     } catch (err) {
       leave?.();
@@ -229,8 +217,7 @@ export class InvocationService {
     const finished = () => {
       call.end();
       const took = Date.now() - ranFrom;
-      this.callMs.set(fn.id, ((this.callMs.get(fn.id) ?? took) * 7 + took) / 8);
-      this.release(fn.id);
+      this.slots.release(fn.id, took);
       leave?.();
     };
     try {
@@ -328,65 +315,14 @@ export class InvocationService {
     }
   }
 
-  /**
-   * Takes a slot of the function's capacity: at once (undefined) while it has one free; else a place in its queue
-   * until a call hands its slot over, for up to `waitMs` (what is left of its queueTimeoutMs, within its timeout).
-   * Refused with 429 too_many_calls when it may not wait, its queue is full, or the wait runs out — Retry-After then
-   * says when the calls ahead should be done.
-   */
-  private slot(fn: FunctionRow, waitMs: number): Promise<void> | undefined {
-    const limit = fn.concurrency * fn.max_instances;
-    const now = this.inFlight.get(fn.id) ?? 0;
-    if (now < limit) {
-      this.inFlight.set(fn.id, now + 1);
-      return undefined;
-    }
-    const queue = this.waiting.get(fn.id) ?? [];
-    const refused = (why: string) => {
-      const aheadMs = ((queue.length + 1) / limit) * (this.callMs.get(fn.id) ?? 1000);
-      return RateLimited('too_many_calls', `function ${fn.name} already has ${now} calls in flight (concurrency ${fn.concurrency} × ${fn.max_instances} instances)${why}`, Math.max(1, Math.ceil(aheadMs / 1000)));
-    };
-    if (waitMs <= 0) return Promise.reject(refused(''));
-    if (queue.length >= limit * WAITING_PER_SLOT) return Promise.reject(refused(` and ${queue.length} waiting`));
-    return new Promise<void>((go, fail) => {
-      const waiter: Waiter = {
-        go,
-        timer: setTimeout(() => {
-          const q = this.waiting.get(fn.id);
-          const i = q?.indexOf(waiter) ?? -1;
-          if (i >= 0) q!.splice(i, 1);
-          if (q && !q.length) this.waiting.delete(fn.id);
-          fail(refused(`; waited ${waitMs} ms for a slot`));
-        }, waitMs),
-      };
-      queue.push(waiter);
-      this.waiting.set(fn.id, queue);
-    });
-  }
-
-  /** A call of the function ended: its slot goes to the first call waiting, else it is free. */
-  private release(functionId: string): void {
-    const queue = this.waiting.get(functionId);
-    const next = queue?.shift();
-    if (next) {
-      if (!queue!.length) this.waiting.delete(functionId);
-      clearTimeout(next.timer);
-      next.go();
-      return;
-    }
-    const n = (this.inFlight.get(functionId) ?? 1) - 1;
-    if (n) this.inFlight.set(functionId, n);
-    else this.inFlight.delete(functionId);
-  }
-
   /** Calls of the function waiting for a slot on this replica. */
   waitingFor(functionId: string): number {
-    return this.waiting.get(functionId)?.length ?? 0;
+    return this.slots.waitingFor(functionId);
   }
 
   /** Calls of the function running (holding a slot) on this replica. */
   inFlightFor(functionId: string): number {
-    return this.inFlight.get(functionId) ?? 0;
+    return this.slots.inFlightFor(functionId);
   }
 }
 
