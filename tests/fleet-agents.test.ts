@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, startAgentProcess, type RunningServer } from './helpers/server.js';
+import { startServer, startAgentProcess, type RunningServer, stopFleet } from './helpers/server.js';
 import { client, type Client } from './helpers/http.js';
 import { loud, until } from './helpers/hooks.js';
 import { fnArtifact } from './helpers/agent.js';
@@ -94,12 +94,7 @@ s.before(
 
 s.after(
   loud(async () => {
-    for (const a of agents) {
-      a.proc.proc.kill('SIGCONT');
-      await a.proc.stop();
-      rmSync(a.dir, { recursive: true, force: true });
-    }
-    await server?.stop();
+    await stopFleet(agents, server);
   }),
 );
 

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import { startServer, startAgentProcess, agentBin, cleanEnv, repoRoot, type RunningServer } from './helpers/server.js';
+import { startServer, startAgentProcess, agentBin, cleanEnv, repoRoot, type RunningServer, stopFleet } from './helpers/server.js';
 import { client, type Client } from './helpers/http.js';
 import { loud, until } from './helpers/hooks.js';
 import { makeArtifact } from './helpers/agent.js';
@@ -88,11 +88,7 @@ s.before(
 
 s.after(
   loud(async () => {
-    for (const a of agents) {
-      await a.proc.stop();
-      rmSync(a.dir, { recursive: true, force: true });
-    }
-    await server?.stop();
+    await stopFleet(agents, server);
     if (fx) {
       await fx.runtime.removeImages({ 'containerpub.role': 'operator-runtime' }).catch(() => {});
       await fx.stop();

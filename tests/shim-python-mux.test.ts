@@ -11,27 +11,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FrameReader, encodeFrame } from '../node-agent/src/shim/frames.js';
 import { loud } from './helpers/hooks.js';
+import { CONFORMANCE_FUNCTIONS } from '../node-agent/src/conformance/functions.js';
 
 const s = suite('python shim call socket');
 const SHIM = fileURLToPath(new URL('../../node-agent/src/shim/python/shim.py', import.meta.url));
 let dir: string;
 let shim: ChildProcess;
 
-const FUNCTION = `import hashlib
-
-async def handler(request, ctx):
-    h = hashlib.sha256()
-    n = 0
-    async for c in request.stream():
-        n += len(c)
-        h.update(c)
-    return {"bytes": n, "sha": h.hexdigest()}
-`;
 
 s.before(
   loud(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cpub-pyshim-'));
-    writeFileSync(join(dir, 'handler.py'), FUNCTION);
+    // The conformance kit's Python function: its /upload reads a streamed body and answers its size and sha256.
+    for (const [name, text] of Object.entries(CONFORMANCE_FUNCTIONS.python!.files)) writeFileSync(join(dir, name), text);
     shim = spawn('/usr/bin/python3', ['-I', '-B', SHIM], {
       env: { PATH: process.env.PATH, CPUB_SOCKET: join(dir, 'fn.sock'), CPUB_MUX_SOCKET: join(dir, 'mux.sock'), CPUB_BUNDLE: join(dir, 'handler.py') },
       stdio: ['ignore', 'ignore', 'inherit'],

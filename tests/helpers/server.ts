@@ -20,6 +20,16 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Stops each agent (resumed first, should a test have stopped it) and removes its data folder, then the server. */
+export async function stopFleet(agents: { proc: RunningServer; dir: string }[], server: RunningServer | undefined): Promise<void> {
+  for (const a of agents) {
+    a.proc.proc.kill('SIGCONT');
+    await a.proc.stop();
+    rmSync(a.dir, { recursive: true, force: true });
+  }
+  await server?.stop();
+}
+
 /** The environment a test server gets: PATH and what the test passes, never the host's secrets. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
