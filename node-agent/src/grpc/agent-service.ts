@@ -424,7 +424,6 @@ export class AgentService {
     this.images.add(image);
   }
 
-
   private async invoke(req: InvokeRequest__Output, stream?: StreamSink, bodyStream?: Inbound) {
     const f = this.d.facts;
     if (this.draining) {
