@@ -46,7 +46,7 @@ s('the agent’s own Node runtime passes every rule', async () => {
   const r = await conformance([]);
   assert.is(r.status, 0, r.stdout + r.stderr);
   for (const rule of RULES) assert.match(r.stdout, new RegExp(`^PASS  ${rule} `, 'm'), `${rule}: ${r.stdout}`);
-  assert.match(r.stdout, /conforms: 12 rules passed/);
+  assert.match(r.stdout, /conforms: 13 rules passed/);
 });
 
 s('the Python runtime (assembled from this host’s Python 3) passes every rule', async () => {
@@ -57,10 +57,12 @@ s('the Python runtime (assembled from this host’s Python 3) passes every rule'
   assert.match(r.stdout, /^PASS  language +python/m);
 });
 
-s('a broken runtime image (its shim does not stream) fails the streaming rule, and only that one', async () => {
+s('a broken runtime image (its shim does not stream, and cannot start as a stem) fails those two rules, and only those', async () => {
   const source = shimSource().toString('utf8');
-  const broken = source.replace('function streamOf(response) {', 'function streamOf(response) {\n  return void 0;');
-  assert.is.not(broken, source, 'the shim bundle has the line the test breaks');
+  const noStream = source.replace('function streamOf(response) {', 'function streamOf(response) {\n  return void 0;');
+  assert.is.not(noStream, source, 'the shim bundle has the line the test breaks');
+  const broken = noStream.replace('var STEM = process.env.CPUB_STEM === "1";', 'var STEM = false;');
+  assert.is.not(broken, noStream, 'the shim bundle has the stem line the test breaks');
   const dir = mkdtempSync(join(tmpdir(), 'cpub-conformance-build-'));
   dirs.push(dir);
   const service = new PodmanService(dir, detectHost().ociRuntime);
@@ -72,8 +74,9 @@ s('a broken runtime image (its shim does not stream) fails the streaming rule, a
   const r = await conformance([BROKEN]);
   assert.is(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /^FAIL  streaming +the answer was not streamed/m);
-  for (const rule of RULES.filter((x) => x !== 'streaming')) assert.match(r.stdout, new RegExp(`^PASS  ${rule} `, 'm'), `${rule}: ${r.stdout}`);
-  assert.match(r.stdout, /does not conform: 1 of 12 rules failed/);
+  assert.match(r.stdout, /^FAIL  stem +/m);
+  for (const rule of RULES.filter((x) => x !== 'streaming' && x !== 'stem')) assert.match(r.stdout, new RegExp(`^PASS  ${rule} `, 'm'), `${rule}: ${r.stdout}`);
+  assert.match(r.stdout, /does not conform: 2 of 13 rules failed/);
 });
 
 s('an image that is not there, or has no language the kit knows, fails at once and says why', async () => {

@@ -135,7 +135,7 @@ s('cpub-agent doctor runs the conformance kit on each runtime it is given', asyn
   const dir = mkdtempSync(join(tmpdir(), 'cpub-oprt-doc-'));
   try {
     const r = await agentCli(['doctor', '--data-dir', dir, '--runtime', `alt=${ALT}`, '--runtime', `odd=${ODD}`]);
-    assert.match(r.out, new RegExp(`OK +runtime alt +${ALT.replace(/[.:/]/g, '\\$&')} passes the 12 rules`), r.out);
+    assert.match(r.out, new RegExp(`OK +runtime alt +${ALT.replace(/[.:/]/g, '\\$&')} passes the 13 rules`), r.out);
     assert.match(r.out, /FAIL +runtime odd +language: the image's containerpub.language label is "cobol"/, r.out);
     assert.is(r.code, 1, 'a runtime that fails the kit fails the doctor');
   } finally {

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import * as tar from 'tar';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import type { Isolation } from '../runtime/isolation.js';
-import { buildFunctionImage, LABELS } from '../images/function-image.js';
+import { buildFunctionImage, bundleFor, LABELS } from '../images/function-image.js';
 import { FUNCTION_UID, LANGUAGE_LABEL } from '../images/runtime-image.js';
 import { Pools } from '../pool/pools.js';
 import { Inbound } from '../pool/stream-relay.js';
@@ -34,7 +34,7 @@ export interface KitOptions {
 }
 
 /** The rules, in the order they run; each throws what it saw when the runtime breaks it. */
-export const RULES = ['language', 'build', 'ready', 'answer', 'status', 'error', 'logs', 'env', 'deadline', 'isolation', 'streaming', 'request-stream'] as const;
+export const RULES = ['language', 'build', 'ready', 'answer', 'status', 'error', 'logs', 'env', 'deadline', 'isolation', 'streaming', 'request-stream', 'stem'] as const;
 
 class Broken extends Error {}
 const expect = (ok: unknown, what: string): void => {
@@ -77,7 +77,23 @@ export async function runConformance(o: KitOptions): Promise<RuleResult[]> {
       report('build', false, (err as Error).message);
       return results;
     }
-    pools = new Pools(o.runtime, { isolation: o.isolation, dataDir: join(dir, 'p'), nodeId: functionId, epoch: functionId, logCapBytes: 64 * 1024, idleTimeoutMs: 60_000, maxContainers: 4, streamIdleMs: 5000, onCallLine: (_s, id, line) => live.push({ id, line }) });
+    // Stems as the agent keeps them: after the first cold start, a prewarmed container of the image (the `stem` rule).
+    const runtimeName = (JSON.parse(fn!.files['containerpub.json'] ?? '{}') as { runtime?: string }).runtime ?? 'node';
+    pools = new Pools(o.runtime, {
+      isolation: o.isolation,
+      dataDir: join(dir, 'p'),
+      nodeId: functionId,
+      epoch: functionId,
+      logCapBytes: 64 * 1024,
+      idleTimeoutMs: 60_000,
+      maxContainers: 4,
+      streamIdleMs: 5000,
+      stemsPerShape: 1,
+      runtimeImage: o.image,
+      bundleFor: (image) => bundleFor(dir, image),
+      onCallLine: (_s, id, line) => live.push({ id, line }),
+    });
+    pools.setRuntimeImage(runtimeName, o.image);
     await pools.start();
     const call = (path: string, over: Partial<CallRequest> = {}) => pools!.invoke(spec, { invocationId: `${functionId}-${randomBytes(4).toString('hex')}`, deadlineMs: Date.now() + 10_000, method: 'GET', path, query: '', headers: [], body: Buffer.alloc(0), ...over });
     const rule = async (name: string, check: () => Promise<string>) => {
@@ -217,6 +233,19 @@ export async function runConformance(o: KitOptions): Promise<RuleResult[]> {
       const j = JSON.parse(r.body.toString('utf8')) as { bytes: number; sha: string };
       expect(j.bytes === body.length && j.sha === createHash('sha256').update(body).digest('hex'), `the function read ${j.bytes} bytes (sha256 ${j.sha.slice(0, 12)}…), not the 3 MiB sent`);
       return 'a 3 MiB body streamed in, whole and in order, paced by the runtime’s credit';
+    });
+
+    await rule('stem', async () => {
+      // A container of the image started with CPUB_STEM=1 and no function, then given one by POST /__cpub/init: the
+      // agent keeps these for cold starts.
+      const by = Date.now() + 20_000;
+      while (Date.now() < by && !pools!.stemIds().length) await new Promise((res) => setTimeout(res, 50));
+      expect(pools!.stemIds().length, 'no stem became ready in 20 s (with CPUB_STEM=1 the shim starts without a function, answers /__cpub/ready, and waits for /__cpub/init)');
+      const r = await pools!.invoke({ ...spec, version: 2 }, { invocationId: `${functionId}-stem`, deadlineMs: Date.now() + 10_000, method: 'GET', path: '/status', query: '', headers: [], body: Buffer.alloc(0) });
+      ok(r, 'a cold start from a stem');
+      expect(r.timings.coldStart && r.timings.prewarmed, 'the cold start did not use the stem that was ready');
+      expect(r.status === 418, `the function loaded into the stem answered ${r.status}, not its 418`);
+      return `a stem (CPUB_STEM=1) took the function by /__cpub/init and answered; the load took ${r.timings.readyMs} ms`;
     });
     return results;
   } finally {
