@@ -106,16 +106,6 @@ s('each node lists the runtimes it has; one whose image cannot be had is left ou
   assert.match(agents[0]!.proc.output(), 'no-such-runtime');
 });
 
-s('a function naming a runtime no node has fails its deploy at once, naming the runtime and what the nodes run', async () => {
-  const r = await deploy('on-ruby', 'ruby');
-  assert.is(r.status, 422, JSON.stringify(r.body));
-  const error = (r.body.deployment as { error: string }).error;
-  assert.match(error, 'no node runs the runtime "ruby"');
-  assert.match(error, '"alt"');
-  assert.ok(r.ms < 15_000, `it did not wait for an agent that will never take it (${r.ms} ms)`);
-  // (Placement has now read the nodes table with both nodes up: it reads it at most every 500 ms, after a call.)
-});
-
 s('a function naming an operator runtime is built and run only on the node that has it', async () => {
   const r = await deploy('on-alt', 'alt');
   assert.is(r.status, 201, JSON.stringify(r.body));
@@ -129,6 +119,15 @@ s('a function naming an operator runtime is built and run only on the node that 
     ran.add((await api.get<{ execution: { nodeId: string } }>(`/api/executions/${id}`, admin)).body.execution.nodeId);
   }
   assert.equal([...ran], [agents[0]!.id]);
+});
+
+s('a function naming a runtime no node has fails its deploy at once, naming the runtime and what the nodes run', async () => {
+  const r = await deploy('on-ruby', 'ruby');
+  assert.is(r.status, 422, JSON.stringify(r.body));
+  const error = (r.body.deployment as { error: string }).error;
+  assert.match(error, 'no node runs the runtime "ruby"');
+  assert.match(error, '"alt"');
+  assert.ok(r.ms < 15_000, `it did not wait for an agent that will never take it (${r.ms} ms)`);
 });
 
 s('cpub-agent doctor runs the conformance kit on each runtime it is given', async () => {

@@ -1,7 +1,7 @@
 // Store cases for nodes.repo: the fleet registry, heartbeats stamped with the database's clock, and status changes
 // conditional on the heartbeat that was judged.
 import * as assert from 'uvu/assert';
-import { nodesRepo, type NodeReport, type NodeUsage } from '../../control-plane/src/fleet/nodes.repo.js';
+import { nodesRepo, runtimesOf, type NodeReport, type NodeUsage } from '../../control-plane/src/fleet/nodes.repo.js';
 import type { NodeStatus } from '../../control-plane/src/db/schema.js';
 import { NOW, type StoreCases } from '../helpers/store.js';
 
@@ -37,7 +37,7 @@ export const fleetCases: StoreCases = (s) => {
     const after = await nodesRepo.dbNow(db.kysely);
     const n = await nodesRepo.get(db.kysely, 'n-a');
     assert.equal(
-      [n?.epoch, n?.status, n?.memory_bytes, n?.cpus, n?.max_containers, n?.containers, n?.in_flight, n?.limits_enforced, n?.limit_notes, n?.rootless, n?.agent_version, JSON.parse(n!.runtimes), n?.updated_at],
+      [n?.epoch, n?.status, n?.memory_bytes, n?.cpus, n?.max_containers, n?.containers, n?.in_flight, n?.limits_enforced, n?.limit_notes, n?.rootless, n?.agent_version, runtimesOf(n!), n?.updated_at],
       ['e1', 'up', 8_000_000_000, 2.5, 10, 1, 0, 1, 'no swap limit; cgroup v2', 1, '1.2.3', ['node', 'python-ml'], NOW + 20],
     );
     const at = n!.last_heartbeat_at!;

@@ -14,7 +14,7 @@ import { credentialMatches } from '../../../proto/auth.js';
 import { fromGrpcError } from '../../../proto/errors.js';
 import { Conflict, Invalid, Unauthenticated, NotFound, Unavailable } from '../errors.js';
 import type { Leases } from '../maintenance/lease.js';
-import { nodesRepo } from './nodes.repo.js';
+import { nodesRepo, runtimesOf } from './nodes.repo.js';
 import { AgentLink, builtKey } from './agent-link.js';
 import { place, type NodeState } from '../scheduling/placement.js';
 import type { FloorNode, NodeBasics } from '../scheduling/warm-floor.js';
@@ -34,16 +34,6 @@ export interface FleetOptions {
 
 /** A node as the API shows it; the shape lives in common/api-types.ts, which the CLI reads too. */
 export type { NodeView };
-
-/** A JSON array of names from a column; an unreadable one reads as none. */
-function parseNames(json: string): string[] {
-  try {
-    const v = JSON.parse(json) as unknown;
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
-}
 
 export function toNodeView(n: NodeRow): NodeView {
   let warm: NodeWarm[] = [];
@@ -67,7 +57,7 @@ export function toNodeView(n: NodeRow): NodeView {
     rootless: n.rootless === 1,
     tls: n.tls === 1,
     agentVersion: n.agent_version,
-    runtimes: parseNames(n.runtimes),
+    runtimes: runtimesOf(n),
   };
 }
 
@@ -322,7 +312,13 @@ export class Fleet {
     const credential = this.sealer.open(sealedCredential, `node:${nodeId}`);
     const l: AgentLink = new AgentLink(nodeId, advertise, credential, sealedCredential, transport, this.log, this.heartbeatMs, {
       // The node's state is the fleet's: the link only reports what the agent says.
-      onInfo: (report, status) => nodesRepo.report(this.db, nodeId, report, status, Date.now()),
+      // The row (status, epoch) placement reads is read again before the link counts as ready: else a node that
+      // came up (or restarted with a new epoch) is passed over until the next read of the table.
+      onInfo: async (report, status) => {
+        await nodesRepo.report(this.db, nodeId, report, status, Date.now());
+        await this.rowsRefresh?.catch(() => {});
+        await this.readRows().catch(() => {});
+      },
       onHeartbeat: (epoch, usage, draining) =>
         void nodesRepo.heartbeat(this.db, nodeId, epoch, usage, draining, Date.now()).catch((err) => this.log.warn({ err }, 'heartbeat write failed')),
       onLog: (e) => {

@@ -28,6 +28,16 @@ export interface NodeUsage {
   warm: { functionId: string; version: number; idle: number; busy: number; floor: number; keepAliveMs: number; prewarmMs: number; learned: boolean }[];
 }
 
+/** The runtimes a node's row lists (a JSON array of names); an unreadable column reads as none. */
+export function runtimesOf(row: Pick<NodeRow, 'runtimes'>): string[] {
+  try {
+    const v = JSON.parse(row.runtimes) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 export const nodesRepo = {
   /** How many nodes have each status (for the metrics). */
   countByStatus(db: Executor): Promise<{ status: NodeStatus; n: number }[]> {
