@@ -89,11 +89,12 @@ export async function runConformance(o: KitOptions): Promise<RuleResult[]> {
       maxContainers: 4,
       streamIdleMs: 5000,
       stemsPerShape: 1,
-      runtimeImage: o.image,
+      // Stems of this image only for its own runtime's functions (a Node image's pools also keep one of the default shape).
+      ...(runtimeName === 'node' ? { runtimeImage: o.image } : {}),
       bundleFor: (image) => bundleFor(dir, image),
       onCallLine: (_s, id, line) => live.push({ id, line }),
     });
-    pools.setRuntimeImage(runtimeName, o.image);
+    if (runtimeName !== 'node') pools.setRuntimeImage(runtimeName, o.image);
     await pools.start();
     const call = (path: string, over: Partial<CallRequest> = {}) => pools!.invoke(spec, { invocationId: `${functionId}-${randomBytes(4).toString('hex')}`, deadlineMs: Date.now() + 10_000, method: 'GET', path, query: '', headers: [], body: Buffer.alloc(0), ...over });
     const rule = async (name: string, check: () => Promise<string>) => {
