@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import { engineMessage, type ContainerRuntime } from '../runtime/container-runtime.js';
 import { extractArtifact, ArtifactError, type ArtifactLimits, DEFAULT_ARTIFACT_LIMITS } from '../../../common/artifact.js';
 import { AgentError } from '../errors.js';
 
@@ -68,14 +68,18 @@ export async function buildFunctionImage(
     b = { ...b, runtimeImage: from };
     let imageId = image;
     if (!cached) {
-      try {
-        imageId = await buildFromContext(runtime, dir, image, entry, b, onLog);
-      } catch (err) {
-        // Podman 4.3 with several API services on one image store can lose a just-built image to another
-        // service's concurrent write: the build is run once more (its layers are cached) before failing.
-        if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-        onLog?.('the built image went missing; building it again');
-        imageId = await buildFromContext(runtime, dir, image, entry, b, onLog);
+      // Podman 4.3 with several API services on one image store can lose a just-built image, or a layer its build
+      // cache scans, to another service's concurrent write or removal: the build is run again (its layers are
+      // cached), up to twice, before failing.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          imageId = await buildFromContext(runtime, dir, image, entry, b, onLog);
+          break;
+        } catch (err) {
+          if (!storeRace(err) || attempt >= 2) throw err;
+          onLog?.(`the image store changed under the build (${engineMessage(err)}); building it again`);
+          await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+        }
       }
     }
     keepBundle(dataDir, image, join(dir, 'app'), entry, b.version, runtimeName);
@@ -138,4 +142,9 @@ export function removeBundles(dataDir: string, functionId: string, version = 0):
     }
     if (!v || v === String(version)) rmSync(join(root, d), { recursive: true, force: true });
   }
+}
+
+/** A build that failed because another process changed the shared image store under it (Podman 4.3). */
+function storeRace(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404 || /\b(layer|image) not known\b/.test(engineMessage(err));
 }

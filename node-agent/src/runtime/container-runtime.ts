@@ -95,3 +95,9 @@ export interface ContainerRuntime {
   /** Creates, starts, waits for and removes a container; for probes, never on a hot path. */
   run(spec: ContainerSpec, timeoutMs: number): Promise<RunResult>;
 }
+
+/** The engine's own words for a failed request (dockerode keeps them in `json`), else the error's message. */
+export function engineMessage(err: unknown): string {
+  const e = err as { json?: { message?: string; cause?: string } | null; message?: string };
+  return e.json?.message ?? e.json?.cause ?? e.message ?? String(err);
+}

@@ -1,6 +1,6 @@
 // The ContainerRuntime over Podman's Docker-compatible REST API. The only file that imports dockerode.
 import Docker from 'dockerode';
-import type { ContainerRuntime, ContainerSpec, ContainerState, ContainerSummary, EngineInfo, IdRange, RunResult } from './container-runtime.js';
+import { engineMessage, type ContainerRuntime, type ContainerSpec, type ContainerState, type ContainerSummary, type EngineInfo, type IdRange, type RunResult } from './container-runtime.js';
 import { AgentError } from '../errors.js';
 
 export class PodmanRuntime implements ContainerRuntime {
@@ -307,10 +307,4 @@ function hasLabels(actual: Record<string, string> | undefined, wanted: Record<st
  * between a listing and the removal (two tags of one image, removed one after the other). */
 function ignore404(err: { statusCode?: number; json?: { cause?: string } }) {
   if (err?.statusCode !== 404 && err?.json?.cause !== 'image not known' && err?.json?.cause !== 'no such container') throw err;
-}
-
-/** The engine's own words for a failed request (dockerode puts them in `json`). */
-function engineMessage(err: unknown): string {
-  const e = err as { json?: { message?: string; cause?: string } | null; message?: string };
-  return e.json?.message ?? e.json?.cause ?? e.message ?? String(err);
 }

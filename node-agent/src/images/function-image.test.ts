@@ -1,0 +1,51 @@
+// Building a function image on the fake runtime: a build that another process's write or removal in the shared image
+// store broke (Podman 4.3: "layer not known", or the image gone) is run again, up to twice; any other failure is not.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeRuntime, engineError } from '../runtime/fake-runtime.js';
+import { artifact } from '../conformance/kit.js';
+import { buildFunctionImage } from './function-image.js';
+
+const RUNTIME = 'localhost/containerpub/runtime-node:test';
+
+async function build(fake: FakeRuntime, logs: string[] = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'cpub-fnimg-'));
+  try {
+    const art = await artifact(join(dir, 'a'), { 'containerpub.json': JSON.stringify({ entry: 'index.mjs' }), 'index.mjs': 'export default () => new Response("ok");\n' });
+    return await buildFunctionImage(fake, join(dir, 'data'), { functionId: 'f1', version: 1, digest: art.digest, artifactPath: art.path, runtimeImage: RUNTIME, timeoutMs: 10_000 }, (l) => logs.push(l));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const builds = (fake: FakeRuntime) => fake.ops.filter((o) => o.startsWith('buildImage')).length;
+
+test('a build the image store broke under is run again, and says so', async () => {
+  const fake = new FakeRuntime();
+  fake.addImage(RUNTIME);
+  fake.failNext('buildImage', engineError(500, 'checking if cached image exists from a previous build: getting top layer info: layer not known'));
+  fake.failNext('buildImage', engineError(500, 'reading image "sha256:0123": image not known'));
+  const logs: string[] = [];
+  const r = await build(fake, logs);
+  assert.ok(r.image.startsWith('localhost/containerpub/fn-f1:'), r.image);
+  assert.is(builds(fake), 3);
+  assert.ok(logs.some((l) => l.includes('the image store changed under the build (') && l.includes('checking if cached image exists') && l.includes('layer not known')), JSON.stringify(logs));
+});
+
+test('at most three tries; a build that fails for any other reason is not tried again', async () => {
+  const racing = new FakeRuntime();
+  racing.addImage(RUNTIME);
+  for (let i = 0; i < 3; i++) racing.failNext('buildImage', engineError(500, 'layer not known'));
+  await build(racing).then(() => assert.unreachable('built'), (err: Error) => assert.match(err.message, 'layer not known'));
+  assert.is(builds(racing), 3);
+  const broken = new FakeRuntime();
+  broken.addImage(RUNTIME);
+  broken.failNext('buildImage', engineError(500, 'COPY failed: no space left on device'));
+  await build(broken).then(() => assert.unreachable('built'), (err: Error) => assert.match(err.message, 'no space left'));
+  assert.is(builds(broken), 1);
+});
+
+test.run();
