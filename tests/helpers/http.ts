@@ -11,11 +11,15 @@ export function client(base: string, defaults: Record<string, string> = {}) {
     const headers: Record<string, string> = { ...defaults, ...opts.headers };
     if (opts.body !== undefined) headers['content-type'] ??= 'application/json';
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    const res = await fetch(base + path, {
-      method,
-      headers,
-      body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
-    });
+    const send = () =>
+      fetch(base + path, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+      });
+    // A kept-alive connection the server closed at its idle timeout just as it was reused fails the request before
+    // the server saw it: a GET (idempotent) is sent once more, as browsers and HTTP clients do.
+    const res = await send().catch((err: Error) => (method === 'GET' && err.message === 'fetch failed' ? send() : Promise.reject(err)));
     const text = await res.text();
     let body: any = undefined;
     try {
