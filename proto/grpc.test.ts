@@ -20,6 +20,8 @@ let client: AgentClient;
 let anonymous: AgentClient;
 let wrong: AgentClient;
 let handled = 0;
+/** The InvokeRequests the server decoded (with proto-loader's deserializer, as the agent does). */
+const received: Record<string, unknown>[] = [];
 
 /** The gRPC error a call failed with; an assertion failure when it succeeded (never caught as the error). */
 async function refusal(call: Promise<unknown>): Promise<grpc.ServiceError> {
@@ -50,6 +52,13 @@ s.before(async () => {
     remove: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
       handled++;
       cb(toGrpcError({ kind: 'not_found', code: 'function_not_found', detail: 'no such function on this node' }));
+    },
+    invokeStream: (call: grpc.ServerDuplexStream<Record<string, unknown>, unknown>) => {
+      call.on('data', (m: Record<string, unknown>) => {
+        received.push(m);
+        call.write({ invocationId: m.invocationId, epoch: 'epoch-1', part: 'PART_WHOLE', status: 200 });
+      });
+      call.on('end', () => call.end());
     },
     drain: (call: grpc.ServerUnaryCall<{ wait: boolean }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       handled++;
@@ -111,6 +120,39 @@ s('a deadline that passes is deadline_exceeded', async () => {
 s('errors from outside our handlers get a kind from their status', () => {
   const e = Object.assign(new Error('x'), { code: grpc.status.UNAVAILABLE, details: 'connect refused', metadata: new grpc.Metadata() });
   assert.equal(fromGrpcError(e), { kind: 'unavailable', code: 'grpc_unavailable', detail: 'connect refused' });
+});
+
+s('InvokeStream writes a call with encode alone (no fromObject): the agent decodes every field as given', async () => {
+  const call = {
+    invocationId: 'inv-1',
+    functionId: 'fn-1',
+    functionName: 'hello',
+    version: 7,
+    image: 'localhost/cpub-fn:abc',
+    digest: 'd'.repeat(64),
+    limits: { memoryMb: 128, cpus: 0.5, timeoutMs: 30_000, concurrency: 4, maxInstances: 10, network: true, maxResponseBytes: 100 * 2 ** 20 },
+    env: [{ name: 'A', value: 'ünï' }, { name: 'B', value: '' }],
+    deadlineMs: Date.now() + 30_000,
+    request: { method: 'POST', path: '/p', query: 'q=1', headers: [{ name: 'content-type', value: 'text/plain' }], body: Buffer.from([0, 1, 2, 255]) },
+    declineAfterMs: 50,
+    traceparent: '',
+    bodyFollows: true,
+  };
+  const stream = client.InvokeStream();
+  const closed = new Promise((resolve) => stream.once('status', resolve));
+  stream.on('error', () => {}); // the status says how it ended
+  const replied = new Promise((resolve) => stream.once('data', resolve));
+  stream.write(call);
+  stream.write({ invocationId: 'inv-1', bodyChunk: Buffer.from('more'), bodyEnd: true, credit: 3, cancel: true, bodyError: 'x' });
+  await replied;
+  await new Promise((r) => setTimeout(r, 50));
+  stream.end();
+  await closed;
+  assert.is(received.length, 2);
+  const got = received[0] as typeof call & { request: { body: Buffer } };
+  assert.equal({ ...got, request: { ...got.request, body: [...got.request.body] } }, { ...call, request: { ...call.request, body: [0, 1, 2, 255] }, bodyChunk: Buffer.alloc(0), bodyEnd: false, credit: 0, cancel: false, bodyError: '' });
+  const chunk = received[1] as { bodyChunk: Buffer; bodyEnd: boolean; credit: number; cancel: boolean; bodyError: string; invocationId: string };
+  assert.equal([chunk.invocationId, chunk.bodyChunk.toString(), chunk.bodyEnd, chunk.credit, chunk.cancel, chunk.bodyError], ['inv-1', 'more', true, 3, true, 'x']);
 });
 
 s('proto/generated matches proto/agent.proto (run `npm run proto` after changing it)', () => {

@@ -127,7 +127,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   withSettings(
     program
       .command('conformance [image]')
-      .description('check a runtime image against the runtime contract (docs/runtime-contract.md): answers, errors, logs, env, deadline, isolation, streaming; exits non-zero when a rule fails. IMAGE: an image, or a runtime by name — node (the default), python, or one given with --runtime')
+      .description('check a runtime image against the runtime contract (docs/runtime-contract.md): the container becomes ready, answers, statuses, errors, logs, env, the deadline, isolation, streamed answers, streamed request bodies, and cold starts from a stem; exits non-zero when a rule fails. IMAGE: an image, or a runtime by name — node (the default), python, or one given with --runtime')
       .addHelpText('after', '\nExamples:\n  cpub-agent conformance\n  cpub-agent conformance python\n  cpub-agent conformance python-ml --runtime python-ml=registry.example.com/runtimes/python-ml:3.11\n  cpub-agent conformance localhost/containerpub/runtime-node:0123456789ab'),
     ['dataDir', 'podmanSocket', 'runtimeBase', 'runtimes'],
   ).action((image: string | undefined, opts) =>

@@ -188,13 +188,12 @@ export class Fleet {
     const image = builtKey(need.functionId, need.digest);
     const states: NodeState[] = [];
     for (const l of this.links.values()) {
-      states.push({
-        ...this.nodeOf(l),
-        warmFree: l.warmFree(fv, need.concurrency),
-        hasImage: l.built.has(image),
-        inFlight: l.inFlight,
-        runtimes: l.runtimes,
-      });
+      const state = this.nodeOf(l) as NodeState;
+      state.warmFree = l.warmFree(fv, need.concurrency);
+      state.hasImage = l.built.has(image);
+      state.inFlight = l.inFlight;
+      state.runtimes = l.runtimes;
+      states.push(state);
     }
     const runtime = need.runtime ?? 'node';
     const placed = place({ memoryBytes: need.memoryMb * 2 ** 20, turn: this.turn++, runtime }, states);

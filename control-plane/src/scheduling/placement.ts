@@ -44,6 +44,8 @@ const ELIGIBLE = new Set(['up', 'suspect']);
 export function place(call: PlacementCall, nodes: readonly NodeState[]): NodeState[] {
   const runtime = call.runtime ?? 'node';
   const eligible = nodes.filter((n) => ELIGIBLE.has(n.status) && n.connected && n.epochCurrent && n.runtimes.has(runtime));
+  // One node (a fleet of one, the common case): nothing to order.
+  if (eligible.length <= 1) return eligible;
   const scored = eligible.map((n) => {
     const tier = n.warmFree > 0 ? 0 : n.hasImage ? 1 : 2;
     const freeAfter = n.capacity.memoryBytes - n.reservedBytes - call.memoryBytes;
