@@ -20,6 +20,22 @@ let client: AgentClient;
 let anonymous: AgentClient;
 let wrong: AgentClient;
 let handled = 0;
+/** A reply with every field set, as the agent writes one (enums by name). */
+const FULL_REPLY = {
+  epoch: 'epoch-1',
+  outcome: 'OUTCOME_ERROR',
+  status: 500,
+  headers: [{ name: 'content-type', value: 'text/plain; charset=utf-8' }],
+  body: Buffer.from('boom ✓'),
+  logs: [{ atMs: 1_765_000_000_123, stream: 'stderr', level: 'error', message: 'Error: boom' }],
+  logsTruncated: true,
+  timings: { queuedMs: 1, coldStart: true, createMs: 2, startMs: 3, readyMs: 4, runMs: 5, prewarmed: true },
+  resources: { cpuMs: 12, peakMemoryBytes: 2 ** 33 },
+  error: 'the function threw',
+  problem: { kind: 'invalid', code: 'x_code', detail: 'x detail' },
+  part: 'PART_HEAD',
+  credit: 65536,
+};
 /** The InvokeRequests the server decoded (with proto-loader's deserializer, as the agent does). */
 const received: Record<string, unknown>[] = [];
 
@@ -56,7 +72,7 @@ s.before(async () => {
     invokeStream: (call: grpc.ServerDuplexStream<Record<string, unknown>, unknown>) => {
       call.on('data', (m: Record<string, unknown>) => {
         received.push(m);
-        call.write({ invocationId: m.invocationId, epoch: 'epoch-1', part: 'PART_WHOLE', status: 200 });
+        call.write({ ...FULL_REPLY, invocationId: m.invocationId });
       });
       call.on('end', () => call.end());
     },
@@ -122,7 +138,7 @@ s('errors from outside our handlers get a kind from their status', () => {
   assert.equal(fromGrpcError(e), { kind: 'unavailable', code: 'grpc_unavailable', detail: 'connect refused' });
 });
 
-s('InvokeStream writes a call with encode alone (no fromObject): the agent decodes every field as given', async () => {
+s('InvokeStream writes calls and replies with encode alone (no fromObject): each side decodes every field as given', async () => {
   const call = {
     invocationId: 'inv-1',
     functionId: 'fn-1',
@@ -144,7 +160,8 @@ s('InvokeStream writes a call with encode alone (no fromObject): the agent decod
   const replied = new Promise((resolve) => stream.once('data', resolve));
   stream.write(call);
   stream.write({ invocationId: 'inv-1', bodyChunk: Buffer.from('more'), bodyEnd: true, credit: 3, cancel: true, bodyError: 'x' });
-  await replied;
+  const reply = (await replied) as Record<string, unknown>;
+  assert.equal({ ...reply, body: String(reply.body) }, { ...FULL_REPLY, invocationId: 'inv-1', body: 'boom ✓' }, 'the reply, encoded without fromObject, decodes whole');
   await new Promise((r) => setTimeout(r, 50));
   stream.end();
   await closed;

@@ -26,9 +26,33 @@ export function loadAgentProto(): ProtoGrpcType {
   return cached;
 }
 
-/** The Agent service definition, for `server.addService`. */
-export function agentServiceDefinition() {
-  return loadAgentProto().containerpub.agent.v1.Agent.service;
+let fastService: grpc.ServiceDefinition | undefined;
+
+/**
+ * The Agent service definition, for `server.addService`: InvokeStream's replies are written with protobufjs's
+ * `encode` alone, their two enums (`outcome`, `part`) turned from names into numbers first — proto-loader's
+ * serializer runs `fromObject` over the whole reply (headers, logs, timings), which cost the agent more than encoding.
+ */
+export function agentServiceDefinition(): grpc.ServiceDefinition {
+  if (fastService) return fastService;
+  const service = loadAgentProto().containerpub.agent.v1.Agent.service;
+  const root = agentRoot();
+  const reply = root.lookupType('containerpub.agent.v1.InvokeReply');
+  const outcome = root.lookupEnum('containerpub.agent.v1.Outcome').values;
+  const part = root.lookupEnum('containerpub.agent.v1.ReplyPart').values;
+  const number = (values: Record<string, number>, v: unknown) => (typeof v === 'string' ? values[v] : v);
+  const encode = encoder(reply);
+  const responseSerialize = (r: { outcome?: unknown; part?: unknown }) => encode({ ...r, outcome: number(outcome, r.outcome), part: number(part, r.part) });
+  fastService = { ...service, InvokeStream: { ...service.InvokeStream, responseSerialize } } as grpc.ServiceDefinition;
+  return fastService;
+}
+
+let root: protobuf.Root | undefined;
+
+/** agent.proto as protobufjs reads it (field names camelCased, as proto-loader's with LOADER_OPTIONS). */
+function agentRoot(): protobuf.Root {
+  root ??= protobuf.loadSync(protoPath());
+  return root;
 }
 
 /**
@@ -56,14 +80,13 @@ let fastClient: typeof grpc.Client | undefined;
 function agentClientClass(): typeof grpc.Client {
   if (fastClient) return fastClient;
   const service = loadAgentProto().containerpub.agent.v1.Agent.service;
-  const invokeRequest = protobuf.loadSync(protoPath()).lookupType('containerpub.agent.v1.InvokeRequest');
-  const requestSerialize = encodeInvokeRequest(invokeRequest);
+  const requestSerialize = encoder(agentRoot().lookupType('containerpub.agent.v1.InvokeRequest'));
   fastClient = grpc.makeGenericClientConstructor({ ...service, InvokeStream: { ...service.InvokeStream, requestSerialize } }, 'Agent');
   return fastClient;
 }
 
-/** InvokeRequest's bytes by protobufjs's `encode` (no `fromObject`). */
-export function encodeInvokeRequest(type: protobuf.Type): (message: object) => Buffer {
+/** A message's bytes by protobufjs's `encode` alone (no `fromObject`): its fields must have their wire types. */
+function encoder(type: protobuf.Type): (message: object) => Buffer {
   return (message) => {
     const bytes = type.encode(message).finish();
     return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
