@@ -154,8 +154,6 @@ function nullBodyStatus(status: number): boolean {
 /** Where the time went, for browsers' and proxies' timing views. */
 export function serverTiming(out: CallOutcome): string {
   const t = out.timings;
-  const parts = [`placement;dur=${t.placementMs}`];
-  if (out.coldStart) parts.push(`cold;desc="${t.prewarmed ? 'stem' : 'container'}"`, `create;dur=${t.createMs}`, `start;dur=${t.startMs}`, `ready;dur=${t.readyMs}`);
-  parts.push(`run;dur=${t.runMs}`, `agent;desc="round trip to the agent";dur=${t.agentMs}`, `record;desc="execution row";dur=${t.recordMs}`, `total;dur=${out.durationMs}`);
-  return parts.join(', ');
+  const cold = out.coldStart ? `, cold;desc="${t.prewarmed ? 'stem' : 'container'}", create;dur=${t.createMs}, start;dur=${t.startMs}, ready;dur=${t.readyMs}` : '';
+  return `placement;dur=${t.placementMs}${cold}, run;dur=${t.runMs}, agent;desc="round trip to the agent";dur=${t.agentMs}, record;desc="execution row";dur=${t.recordMs}, total;dur=${out.durationMs}`;
 }

@@ -235,9 +235,10 @@ export class InvocationService {
         image: dep.image!,
         deadlineMs: started + fn.timeout_ms,
         limits: { memoryMb: fn.memory_mb, cpus: fn.cpus, timeoutMs: fn.timeout_ms, concurrency: fn.concurrency, maxInstances: fn.max_instances, network: fn.network === 'egress', maxResponseBytes: (fn.response_limit_mb ?? DEFAULT_RESPONSE_LIMIT_MB) * 2 ** 20 },
-        env: Object.entries(env).map(([name, value]) => ({ name, value })),
+        env: envList(env),
         request: { method: input.method, path: input.path, query: input.query, headers: input.headers.map(([name, value]) => ({ name, value })), body: input.body },
         traceparent: '',
+        declineAfterMs: 0,
       };
       let reply: LinkReply | undefined;
       // Best node first; one that declines (full, draining) or cannot be reached never ran the function, so the
@@ -246,8 +247,11 @@ export class InvocationService {
         link = candidates[i]!;
         // A body that streams in goes to one node only (what it sent cannot be sent again): it waits there for room.
         const last = i === candidates.length - 1 || Date.now() >= message.deadlineMs || input.streamed !== undefined;
-        // maxInstances is fleet-wide: this node may run what the others do not hold.
-        const send = { ...message, declineAfterMs: last ? 0 : DECLINE_AFTER_MS, limits: { ...message.limits, maxInstances: this.d.fleet.capOn(link, `${fn.id}@${dep.version}`, fn.max_instances) } };
+        // maxInstances is fleet-wide: this node may run what the others do not hold. (The message is written before
+        // `link.invoke` resolves, so the next node's settings may be set on it.)
+        const send = message;
+        send.declineAfterMs = last ? 0 : DECLINE_AFTER_MS;
+        send.limits.maxInstances = this.d.fleet.capOn(link, `${fn.id}@${dep.version}`, fn.max_instances);
         let dispatch: Span | undefined;
         try {
           const building = this.d.deployments.ensureOn(link, dep);
@@ -341,6 +345,14 @@ async function within<T extends StreamedCall>(span: Span, call: () => Promise<T>
     endCall(span, err instanceof Error ? err.message : String(err));
     throw err;
   }
+}
+
+/** A function's env as the wire's list, made once per env object (EnvService keeps one per function for 2 s). */
+const envLists = new WeakMap<Record<string, string>, { name: string; value: string }[]>();
+function envList(env: Record<string, string>): { name: string; value: string }[] {
+  let list = envLists.get(env);
+  if (!list) envLists.set(env, (list = Object.entries(env).map(([name, value]) => ({ name, value }))));
+  return list;
 }
 
 /** The trace headers among a call's (names are lower case). */
