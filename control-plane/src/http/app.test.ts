@@ -13,11 +13,14 @@ const s = suite('http app');
 let dir: string;
 let cp: ControlPlane;
 let logged = '';
+/** The real listener (cp.start()): JSON bodies are read from Node's request there (json-body.ts), not by Hono. */
+let url = '';
 
 s.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cpub-app-'));
   const sink = new Writable({ write: (chunk, _enc, cb) => ((logged += chunk), cb()) });
-  cp = await createControlPlane(loadConfig({ CPUB_DATA_DIR: dir, CPUB_CORS_ORIGINS: 'https://ok.example', CPUB_BODY_LIMIT: '2048' }), createLogger('info', sink));
+  cp = await createControlPlane(loadConfig({ CPUB_DATA_DIR: dir, CPUB_CORS_ORIGINS: 'https://ok.example', CPUB_BODY_LIMIT: '2048', CPUB_PORT: '0' }), createLogger('info', sink));
+  url = await cp.start();
 });
 
 s.after(async () => {
@@ -63,9 +66,11 @@ const problems: [string, RequestInit, number, string][] = [
   ['/api/users', { headers: { authorization: 'Token abc' } }, 401, 'unauthenticated'],
 ];
 
+// Each through app.request() (Hono reads the body) and over a socket (json-body.ts reads a JSON one).
 for (const [path, init, status, code] of problems) {
-  s(`${init.method ?? 'GET'} ${path} → ${status} ${code}`, async () => {
-    const r = await cp.app.request(path, init);
+  for (const [how, send] of [['app', (p: string, i: RequestInit) => cp.app.request(p, i)], ['socket', (p: string, i: RequestInit) => fetch(url + p, i)]] as const)
+  s(`${init.method ?? 'GET'} ${path} → ${status} ${code} (${how})`, async () => {
+    const r = await send(path, init);
     assert.is(r.status, status);
     assert.is(r.headers.get('content-type'), 'application/problem+json');
     const body = await r.json();
@@ -111,6 +116,21 @@ s('a body field the route does not know is a 400 naming it, never ignored', asyn
     assert.is(p.field, field, path);
     assert.match(p.detail, field, path);
   }
+});
+
+s('over a socket: a JSON body is read within the limit as it comes (chunked), UTF-8 with or without a BOM, +json types', async () => {
+  // No Content-Length: the limit is met while reading.
+  const chunked = (text: string) => new ReadableStream({ start: (ctl) => (ctl.enqueue(new TextEncoder().encode(text)), ctl.close()) });
+  const over = await fetch(`${url}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunked(JSON.stringify({ email: 'c@example.com', password: 'z'.repeat(4000) })), duplex: 'half' } as RequestInit);
+  assert.is(over.status, 413);
+  assert.is(((await over.json()) as { code: string }).code, 'payload_too_large');
+  for (const [type, prefix] of [['application/json', '\uFEFF'], ['application/merge-patch+json', ''], ['application/json; charset=utf-8', '']]) {
+    const r = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': type }, body: chunked(`${prefix}{"email":"nobody-ü@example.com","password":"${'p'.repeat(12)}"}`), duplex: 'half' } as RequestInit);
+    assert.is(r.status, 401, `${type}: parsed and checked (no such account), not a 400`);
+  }
+  const unknown = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(12), remember: true }) });
+  assert.is(unknown.status, 400);
+  assert.is(((await unknown.json()) as { field: string }).field, 'remember');
 });
 
 s('request log lines carry the request id and never headers', async () => {

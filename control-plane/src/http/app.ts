@@ -15,6 +15,7 @@ import { fleetRoutes } from '../fleet/fleet.routes.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { requestLog } from './request-log.js';
 import { closeUnread } from './close-unread.js';
+import { readJsonBody, readsJson } from './json-body.js';
 import type { StorageCheck } from './storage-check.js';
 import { clientIp } from './client-ip.js';
 import { healthRoutes } from './health.routes.js';
@@ -40,6 +41,9 @@ import { destinationSecretRoutes } from '../async-calls/destination-secrets.js';
 import { envRoutes } from '../env/env.routes.js';
 import { statsRoutes } from '../stats/stats.routes.js';
 import { CALL_BODY_LIMIT } from '../invocations/invocation.service.js';
+
+/** A call's JSON (POST …/invoke) carries a body of up to 6 MB (base64 or text) and the function's headers. */
+const CALL_JSON_LIMIT = Math.ceil(CALL_BODY_LIMIT * 1.4) + 64 * 1024;
 import type { Features } from './features.js';
 import { requireAdmin, requireAuth } from './auth-middleware.js';
 import type { Registry } from 'prom-client';
@@ -93,26 +97,29 @@ export function buildApp(d: AppDeps) {
       cors({ origin: d.http.corsOrigins, allowHeaders: ['Authorization', 'Content-Type', 'Cpub-Team'], exposeHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 }),
     );
   }
+  const tooLarge = () => TooLarge('payload_too_large', `request body is larger than ${d.http.bodyLimit} bytes`);
+  const callTooLarge = () => TooLarge('body_too_large', `the call's body is over ${CALL_BODY_LIMIT} bytes`);
   const limit = bodyLimit({
     maxSize: d.http.bodyLimit,
     onError: () => {
-      throw TooLarge('payload_too_large', `request body is larger than ${d.http.bodyLimit} bytes`);
+      throw tooLarge();
     },
   });
-  // A call's JSON carries a body of up to 6 MB (base64 or text) and the function's headers.
   const callLimit = bodyLimit({
-    maxSize: Math.ceil(CALL_BODY_LIMIT * 1.4) + 64 * 1024,
+    maxSize: CALL_JSON_LIMIT,
     onError: () => {
-      throw TooLarge('body_too_large', `the call's body is over ${CALL_BODY_LIMIT} bytes`);
+      throw callTooLarge();
     },
   });
   // bodyLimit reads c.req.raw, which makes @hono/node-server build a full Request (≈50 µs): skip it for bodiless methods.
-  // Uploads are capped by the artifact store as they stream (50 MB by default), calls by their own limit.
+  // Uploads are capped by the artifact store as they stream (50 MB by default), calls by their own limit. A JSON
+  // body is read here from Node's request, within the same limits (json-body.ts): no web Request or stream for it.
   app.use('/api/*', (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     if (c.req.method === 'POST' && /^\/api\/functions\/[^/]+\/deployments\/?$/.test(c.req.path)) return next();
-    if (c.req.method === 'POST' && /^\/api\/functions\/[^/]+\/invoke\/?$/.test(c.req.path)) return callLimit(c, next);
-    return limit(c, next);
+    const call = c.req.method === 'POST' && /^\/api\/functions\/[^/]+\/invoke\/?$/.test(c.req.path);
+    if (readsJson(c)) return call ? readJsonBody(c, next, CALL_JSON_LIMIT, callTooLarge) : readJsonBody(c, next, d.http.bodyLimit, tooLarge);
+    return call ? callLimit(c, next) : limit(c, next);
   });
 
   app.route('/', healthRoutes(d.db, d.storage));

@@ -12,19 +12,19 @@ export const isStreamed = (b: Buffer | StreamedBody): b is StreamedBody => !Buff
 const NO_BODY = Buffer.alloc(0);
 
 /**
- * Reads a call's body: whole when it is at most WHOLE_BODY_MAX (or when `streams` is false: then up to `limit`,
+ * Reads a call's body (or, `streams` false, any request's: http/json-body.ts): whole when it is at most WHOLE_BODY_MAX (or when `streams` is false: then up to `limit`,
  * whole); else its first bytes, the rest to stream. A declared length over `limit` is a 413 before anything is read.
  */
-export async function readCallBody(req: IncomingMessage, limit: number, streams: boolean): Promise<Buffer | StreamedBody> {
+export async function readCallBody(req: IncomingMessage, limit: number, streams: boolean, tooLarge = () => TooLarge('body_too_large', `the request body is over ${limit} bytes`)): Promise<Buffer | StreamedBody> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw TooLarge('body_too_large', `the request body is over ${limit} bytes`);
+  if (declared > limit) throw tooLarge();
   if (!declared && req.headers['transfer-encoding'] === undefined) return NO_BODY;
   const parts: Buffer[] = [];
   let size = 0;
   // Not destroyed on a refusal: the rest is drained so the client gets its 413 (see function-url.ts fail()).
   for await (const part of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += part.length;
-    if (size > limit) throw TooLarge('body_too_large', `the request body is over ${limit} bytes`);
+    if (size > limit) throw tooLarge();
     parts.push(part);
     if (streams && size > WHOLE_BODY_MAX) return { first: Buffer.concat(parts), source: req, limit, bytes: size };
   }
