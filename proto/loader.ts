@@ -75,7 +75,7 @@ let fastClient: typeof grpc.Client | undefined;
  * serializer runs `fromObject` first, which converts every field (≈ a third of a call's serialization, on the
  * control plane's hot path); the control plane writes InvokeRequests whose fields already have their wire types
  * (strings, numbers, booleans, Buffers, plain nested objects: the message has no enum or oneof), which `encode` takes
- * as they are. proto/grpc.test.ts decodes what it writes against proto-loader's own serializer.
+ * as they are. proto/grpc.test.ts checks that the agent, decoding with proto-loader, gets every field back.
  */
 function agentClientClass(): typeof grpc.Client {
   if (fastClient) return fastClient;

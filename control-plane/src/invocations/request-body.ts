@@ -12,8 +12,9 @@ export const isStreamed = (b: Buffer | StreamedBody): b is StreamedBody => !Buff
 const NO_BODY = Buffer.alloc(0);
 
 /**
- * Reads a call's body (or, `streams` false, any request's: http/json-body.ts): whole when it is at most WHOLE_BODY_MAX (or when `streams` is false: then up to `limit`,
- * whole); else its first bytes, the rest to stream. A declared length over `limit` is a 413 before anything is read.
+ * Reads a call's body (or, `streams` false, any request's: http/json-body.ts): whole when it is at most
+ * WHOLE_BODY_MAX (or when `streams` is false: then up to `limit`, whole); else its first bytes, the rest to stream.
+ * A declared length over `limit` is refused (`tooLarge`, a 413) before anything is read.
  */
 export async function readCallBody(req: IncomingMessage, limit: number, streams: boolean, tooLarge = () => TooLarge('body_too_large', `the request body is over ${limit} bytes`)): Promise<Buffer | StreamedBody> {
   const declared = Number(req.headers['content-length'] ?? 0);
