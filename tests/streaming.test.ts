@@ -164,8 +164,8 @@ function listen(path: string): Promise<Heard> {
   });
 }
 
-async function record(id: string): Promise<{ status: string; error: string | null; httpStatus: number; logs?: { message: string }[] }> {
-  let got: { status: number; body: { execution?: { status: string; error: string | null; httpStatus: number; logs?: { message: string }[] } } } | undefined;
+async function record(id: string): Promise<{ status: string; error: string | null; httpStatus: number; coldStart: boolean; logs?: { message: string }[] }> {
+  let got: { status: number; body: { execution?: { status: string; error: string | null; httpStatus: number; coldStart: boolean; logs?: { message: string }[] } } } | undefined;
   await until(`execution ${id} recorded`, async () => {
     got = await api.get(`/api/executions/${id}`, token);
     return got.status === 200 && got.body.execution !== undefined;
@@ -188,6 +188,17 @@ s('Server-Sent Events: each event arrives as the function makes it, chunked, bef
   const rec = await record(String(heard.res.headers['cpub-execution-id']));
   assert.is(rec.status, 'success');
   assert.is(rec.httpStatus, 200);
+});
+
+s('a streamed answer’s Server-Timing says where its time went until its head, a cold start’s phases included', async () => {
+  // Two at once on a function that takes one call per container: one of them starts a container (a cold start).
+  const both = await Promise.all([listen(`/fn/${handle}/sse`), listen(`/fn/${handle}/sse`)]);
+  const timings = both.map((h) => String(h.res.headers['server-timing']));
+  for (const t of timings) assert.match(t, /^placement;dur=\d+(, cold;desc="(stem|container)", create;dur=\d+, start;dur=\d+, ready;dur=\d+)?, run;dur=\d+, agent;desc="round trip to the agent";dur=[\d.]+, record;desc="execution row";dur=0, total;dur=\d+$/);
+  const cold = both.filter((h) => String(h.res.headers['server-timing']).includes('cold;desc='));
+  assert.is(cold.length, 1, timings.join(' | '));
+  const rec = await record(String(cold[0]!.res.headers['cpub-execution-id']));
+  assert.is(rec.coldStart, true, 'its record says so too');
 });
 
 s('backpressure: a caller that stops reading stops the function; leaving cancels its stream, and the call is recorded', async () => {

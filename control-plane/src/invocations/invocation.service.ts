@@ -296,7 +296,10 @@ export class InvocationService {
               (err) => this.d.recorder.record({ ...record, nodeId, error: err instanceof AppError ? err : AgentLost((err as Error).message), placementMs: placementMs || performance.now() - t0, agentMs }),
             )
             .finally(finished);
-          return { executionId, status: 'success', statusCode: head.status, headers: head.headers.map((h) => [h.name, h.value] as [string, string]), body: Buffer.alloc(0), durationMs: Date.now() - started, coldStart: false, nodeId, timings: { queuedMs: 0, createMs: 0, startMs: 0, readyMs: 0, runMs: 0, prewarmed: false, placementMs: Math.round(placementMs), agentMs: Math.round(agentMs * 10) / 10, recordMs: 0 }, sampled: false, stream: { body, recorded } };
+          // Its timings until its head (the agent's: its wait, its cold start, its run to the head).
+          const t = head.timings;
+          const timings = { queuedMs: t?.queuedMs ?? 0, createMs: t?.createMs ?? 0, startMs: t?.startMs ?? 0, readyMs: t?.readyMs ?? 0, runMs: t?.runMs ?? 0, prewarmed: t?.prewarmed ?? false, placementMs: Math.round(placementMs), agentMs: Math.round(agentMs * 10) / 10, recordMs: 0 };
+          return { executionId, status: 'success', statusCode: head.status, headers: head.headers.map((h) => [h.name, h.value] as [string, string]), body: Buffer.alloc(0), durationMs: Date.now() - started, coldStart: t?.coldStart ?? false, nodeId, timings, sampled: false, stream: { body, recorded } };
         }
         // Taken whole: read to its end, failing past the limit of a whole answer.
         const w = await body.whole(WHOLE_ANSWER_LIMIT);

@@ -216,9 +216,9 @@ export class AgentService {
           // A streamed answer goes out in parts: its head, its chunks as they come (within the control plane's
           // credit), then its end (the reply below).
           const sink: StreamSink = {
-            head: (status, headers, control, first) => {
+            head: (status, headers, control, first, timings) => {
               flowing.set(req.invocationId, control);
-              call.write({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_HEAD', status, headers: headers.map(([name, value]) => ({ name, value })), body: first });
+              call.write({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_HEAD', status, headers: headers.map(([name, value]) => ({ name, value })), body: first, timings });
             },
             chunk: (data) => call.write({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_CHUNK', body: data }),
           };

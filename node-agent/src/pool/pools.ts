@@ -3,7 +3,7 @@
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { LABELS } from '../images/function-image.js';
 import { WarmContainer, StartError, type ContainerOptions } from './warm-container.js';
-import type { CallRequest, CallResult, FunctionSpec } from './types.js';
+import type { CallRequest, CallResult, CallTimings, FunctionSpec, StreamSink } from './types.js';
 import { httpStatusOf } from '../../../proto/outcomes.js';
 import { KeepAlive, keeps, plan, type KeepAliveOptions } from './keep-alive.js';
 
@@ -29,6 +29,12 @@ export interface PoolsOptions extends ContainerOptions {
 interface Slot {
   container: WarmContainer;
   cold?: { createMs: number; startMs: number; readyMs: number; prewarmed: boolean };
+}
+
+/** A call's timings but its run: its wait for a slot, and its cold start's phases when it had one. */
+function timingsOf(queuedMs: number, slot: Slot): Omit<CallTimings, 'runMs'> {
+  const cold = slot.cold;
+  return { queuedMs: Math.max(0, queuedMs), coldStart: Boolean(cold), prewarmed: cold?.prewarmed ?? false, createMs: cold?.createMs ?? 0, startMs: cold?.startMs ?? 0, readyMs: cold?.readyMs ?? 0 };
 }
 
 /** The limits most functions run with (the control plane's defaults): stems of this shape are always kept. */
@@ -361,16 +367,20 @@ export class Pools {
       }
       const queuedMs = Math.round(performance.now() - queued - (slot.cold ? slot.cold.createMs + slot.cold.startMs + slot.cold.readyMs : 0));
       const c = slot.container;
-      const r = await c.call(req);
+      // A streamed answer's head goes before the call ends: it carries the call's timings so far (its cold start).
+      const sink = req.stream;
+      const ranAt = performance.now();
+      const timed: StreamSink | undefined = sink && {
+        head: (status, headers, control, first) => sink.head(status, headers, control, first, { ...timingsOf(queuedMs, slot), runMs: Math.round(performance.now() - ranAt) }),
+        chunk: (data) => sink.chunk(data),
+      };
+      const r = await c.call(timed ? { ...req, stream: timed } : req);
       c.busy--;
       c.lastUsed = Date.now();
       if (c.dead && c.busy === 0) await this.discard(pool, c);
       pool.wake();
       const { runMs, ...rest } = r;
-      return {
-        ...rest,
-        timings: { queuedMs: Math.max(0, queuedMs), coldStart: Boolean(slot.cold), prewarmed: slot.cold?.prewarmed ?? false, createMs: slot.cold?.createMs ?? 0, startMs: slot.cold?.startMs ?? 0, readyMs: slot.cold?.readyMs ?? 0, runMs },
-      };
+      return { ...rest, timings: { ...timingsOf(queuedMs, slot), runMs } };
     } finally {
       if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }

@@ -48,9 +48,10 @@ export interface BodySource {
 export interface StreamSink {
   /**
    * The function's status and headers, and the body's first bytes when they came with them (sent together: one
-   * message, one write to the caller); `control` gives the sender credit, or stops it.
+   * message, one write to the caller); `control` gives the sender credit, or stops it. `timings`: the call's until
+   * its head (queued, its cold start's phases; runMs to the head), given by the pool.
    */
-  head(status: number, headers: [string, string][], control: StreamControl, first: Buffer): void;
+  head(status: number, headers: [string, string][], control: StreamControl, first: Buffer, timings?: CallTimings): void;
   chunk(data: Buffer): void;
 }
 
