@@ -31,21 +31,23 @@ const REDACT = [
 const BATCH_BYTES = 4096;
 const FLUSH_MS = 200;
 
-let second = NaN;
-let secondText = '';
-
 /**
  * pino's `stdTimeFunctions.isoTime` (`,"time":"2026-12-06T09:10:48.123Z"`) without a Date and its text per line: the
  * text up to the second is made once a second (a log line per request made this a percent of a warm call's CPU).
+ * Each logger has its own clock.
  */
-export function isoTime(now = Date.now()): string {
-  const s = Math.floor(now / 1000);
-  if (s !== second) {
-    second = s;
-    secondText = `,"time":"${new Date(s * 1000).toISOString().slice(0, 20)}`;
-  }
-  const ms = now - s * 1000;
-  return `${secondText}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
+export function isoClock(): (now?: number) => string {
+  let second = NaN;
+  let secondText = '';
+  return (now = Date.now()) => {
+    const s = Math.floor(now / 1000);
+    if (s !== second) {
+      second = s;
+      secondText = `,"time":"${new Date(s * 1000).toISOString().slice(0, 20)}`;
+    }
+    const ms = now - s * 1000;
+    return `${secondText}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
+  };
 }
 
 export function createLogger(level: string, destination?: DestinationStream, svc = 'cpub-server'): Logger {
@@ -68,7 +70,7 @@ export function createLogger(level: string, destination?: DestinationStream, svc
       level,
       base: { svc },
       redact: { paths: REDACT, censor: '[redacted]' },
-      timestamp: isoTime,
+      timestamp: isoClock(),
     },
     dest,
   );

@@ -109,7 +109,16 @@ export class InvocationService {
   /** Each function's capacity on this replica: over concurrency × maxInstances, a call waits (queueTimeoutMs), then 429. */
   private readonly slots = new FunctionSlots();
 
+  /** Functions' envs as the wire's list, made once per env object (EnvService keeps one per function for 2 s). */
+  private readonly envLists = new WeakMap<Record<string, string>, { name: string; value: string }[]>();
+
   constructor(private readonly d: InvocationDeps) {}
+
+  private envList(env: Record<string, string>): { name: string; value: string }[] {
+    let list = this.envLists.get(env);
+    if (!list) this.envLists.set(env, (list = Object.entries(env).map(([name, value]) => ({ name, value }))));
+    return list;
+  }
 
   /**
    * Runs one call. Refusals before the function runs (not found 404, unauthenticated 401, too large 413, no ready
@@ -235,7 +244,7 @@ export class InvocationService {
         image: dep.image!,
         deadlineMs: started + fn.timeout_ms,
         limits: { memoryMb: fn.memory_mb, cpus: fn.cpus, timeoutMs: fn.timeout_ms, concurrency: fn.concurrency, maxInstances: fn.max_instances, network: fn.network === 'egress', maxResponseBytes: (fn.response_limit_mb ?? DEFAULT_RESPONSE_LIMIT_MB) * 2 ** 20 },
-        env: envList(env),
+        env: this.envList(env),
         request: { method: input.method, path: input.path, query: input.query, headers: input.headers.map(([name, value]) => ({ name, value })), body: input.body },
         traceparent: '',
         declineAfterMs: 0,
@@ -249,9 +258,8 @@ export class InvocationService {
         const last = i === candidates.length - 1 || Date.now() >= message.deadlineMs || input.streamed !== undefined;
         // maxInstances is fleet-wide: this node may run what the others do not hold. (The message is written before
         // `link.invoke` resolves, so the next node's settings may be set on it.)
-        const send = message;
-        send.declineAfterMs = last ? 0 : DECLINE_AFTER_MS;
-        send.limits.maxInstances = this.d.fleet.capOn(link, `${fn.id}@${dep.version}`, fn.max_instances);
+        message.declineAfterMs = last ? 0 : DECLINE_AFTER_MS;
+        message.limits.maxInstances = this.d.fleet.capOn(link, `${fn.id}@${dep.version}`, fn.max_instances);
         let dispatch: Span | undefined;
         try {
           const building = this.d.deployments.ensureOn(link, dep);
@@ -266,12 +274,12 @@ export class InvocationService {
           const ta = performance.now();
           // Traced: the agent's spans and the function's request are children of this one.
           dispatch = span && startSpan('agent dispatch', span, { 'cpub.node_id': link.nodeId }, SpanKind.CLIENT);
-          if (dispatch) send.traceparent = traceparentOf(dispatch);
-          reply = await link.invoke(send, fn.memory_mb * 2 ** 20, input.streamed);
+          if (dispatch) message.traceparent = traceparentOf(dispatch);
+          reply = await link.invoke(message, fn.memory_mb * 2 ** 20, input.streamed);
           if (reply.problem?.code === 'image_missing' && !input.streamed) {
             // The agent lost the image (a restart, a prune): it never ran the function, so build and send again.
             await this.d.deployments.ensureOn(link, dep, true);
-            reply = await link.invoke(send, fn.memory_mb * 2 ** 20);
+            reply = await link.invoke(message, fn.memory_mb * 2 ** 20);
           }
           agentMs = performance.now() - ta;
           if (dispatch) endWithCall(span!, dispatch, reply.error || undefined);
@@ -348,14 +356,6 @@ async function within<T extends StreamedCall>(span: Span, call: () => Promise<T>
     endCall(span, err instanceof Error ? err.message : String(err));
     throw err;
   }
-}
-
-/** A function's env as the wire's list, made once per env object (EnvService keeps one per function for 2 s). */
-const envLists = new WeakMap<Record<string, string>, { name: string; value: string }[]>();
-function envList(env: Record<string, string>): { name: string; value: string }[] {
-  let list = envLists.get(env);
-  if (!list) envLists.set(env, (list = Object.entries(env).map(([name, value]) => ({ name, value }))));
-  return list;
 }
 
 /** The trace headers among a call's (names are lower case). */

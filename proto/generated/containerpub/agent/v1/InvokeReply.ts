@@ -28,8 +28,9 @@ export interface InvokeReply {
    */
   'problem'?: (_containerpub_agent_v1_Problem | null);
   /**
-   * On InvokeStream, an answer the function streams comes in parts: its HEAD (status, headers, and in `body` the first
-   * bytes when they came with them), CHUNKs of its body
+   * On InvokeStream, an answer the function streams comes in parts: its HEAD (status, headers, in `body` the first
+   * bytes when they came with them, and `timings` until the head: the wait, a cold start's phases, run_ms to the
+   * head), CHUNKs of its body
    * (within the credit given), then its END (outcome, logs, timings, resources, error; no status or body).
    * A unary Invoke, and an answer made whole, is one WHOLE reply.
    */
@@ -60,8 +61,9 @@ export interface InvokeReply__Output {
    */
   'problem': (_containerpub_agent_v1_Problem__Output | null);
   /**
-   * On InvokeStream, an answer the function streams comes in parts: its HEAD (status, headers, and in `body` the first
-   * bytes when they came with them), CHUNKs of its body
+   * On InvokeStream, an answer the function streams comes in parts: its HEAD (status, headers, in `body` the first
+   * bytes when they came with them, and `timings` until the head: the wait, a cold start's phases, run_ms to the
+   * head), CHUNKs of its body
    * (within the credit given), then its END (outcome, logs, timings, resources, error; no status or body).
    * A unary Invoke, and an answer made whole, is one WHOLE reply.
    */
