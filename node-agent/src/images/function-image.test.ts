@@ -32,6 +32,7 @@ test('a build the image store broke under is run again, and says so', async () =
   const r = await build(fake, logs);
   assert.ok(r.image.startsWith('localhost/containerpub/fn-f1:'), r.image);
   assert.is(builds(fake), 3);
+  assert.equal(fake.ops.filter((o) => o.startsWith('buildImage')).map((o) => o.endsWith('(no cache)')), [false, true, true], 'tried again without the cache look a broken image fails');
   assert.ok(logs.some((l) => l.includes('the image store changed under the build (') && l.includes('checking if cached image exists') && l.includes('layer not known')), JSON.stringify(logs));
 });
 

@@ -87,8 +87,8 @@ export class PodmanRuntime implements ContainerRuntime {
     }
   }
 
-  async buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string> {
-    const stream = await this.docker.buildImage(context, { t: tag, labels: opts.labels, rm: true, forcerm: true, dockerfile: 'Containerfile' });
+  async buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void; noCache?: boolean }): Promise<string> {
+    const stream = await this.docker.buildImage(context, { t: tag, labels: opts.labels, rm: true, forcerm: true, dockerfile: 'Containerfile', nocache: opts.noCache === true });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
