@@ -24,7 +24,7 @@ import type { Trigger } from '../../../common/api-types.js';
 import { DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_REQUEST_LIMIT_MB, DEFAULT_RESPONSE_LIMIT_MB } from '../functions/functions.view.js';
 import type { StreamedBody } from '../fleet/body-pump.js';
 import { isStreamed } from './request-body.js';
-import { SpanKind, contextFrom, endCall, endWithCall, phase, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
+import { SpanKind, contextFrom, endCall, endSpan, phase, startSpan, traceparentOf, tracingOn, type Span } from '../../../common/tracing.js';
 
 export type { Caller, Credentials, FunctionRef } from './call-auth.js';
 export type { RecordedCall as CallOutcome } from '../executions/call-recorder.js';
@@ -282,9 +282,9 @@ export class InvocationService {
             reply = await link.invoke(message, fn.memory_mb * 2 ** 20);
           }
           agentMs = performance.now() - ta;
-          if (dispatch) endWithCall(span!, dispatch, reply.error || undefined);
+          if (dispatch) endSpan(dispatch, reply.error || undefined);
         } catch (err) {
-          if (dispatch) endWithCall(span!, dispatch, (err as Error).message);
+          if (dispatch) endSpan(dispatch, (err as Error).message);
           if (!last && err instanceof AppError && (err.code === 'agent_unreachable' || err.code === 'build_failed')) continue;
           throw err;
         }
@@ -341,10 +341,7 @@ export class InvocationService {
   }
 }
 
-/**
- * Runs a traced call: its execution id and status on its span, which ends with it (an error when it failed) — and
- * its phases' spans are made — once its answer has gone.
- */
+/** Runs a traced call: its execution id and status on its span, which ends with it (an error when it failed). */
 async function within<T extends StreamedCall>(span: Span, call: () => Promise<T>): Promise<T> {
   try {
     const out = await call();

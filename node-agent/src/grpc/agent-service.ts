@@ -456,11 +456,7 @@ export class AgentService {
       maxStreamBytes: Number(req.limits?.maxResponseBytes ?? 0) || undefined,
       bodyStream,
     });
-    // Its spans are made once the reply has gone (the SDK's work is not the caller's wait).
-    if (span) {
-      const at = nowMs();
-      setImmediate(() => traceTimings(span, r.timings, r.outcome, r.error, at));
-    }
+    if (span) traceTimings(span, r.timings, r.outcome, r.error, nowMs());
     return {
       epoch: f.epoch,
       outcome: toWire(r.outcome),

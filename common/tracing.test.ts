@@ -1,0 +1,140 @@
+// Tracing's two threads: spans ended on the main thread reach an OTLP/HTTP receiver (JSON) through the SDK in the
+// worker, with the ids, parents, times, attributes and status they were given there; the sampler from
+// OTEL_TRACES_SAMPLER decides on the main thread (the traceparent flags the next hop gets, and what is exported);
+// a sampler name that is not the specification's is refused at start.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SpanKind, contextFrom, endCall, phase, startSpan, startTracing, tracingOn, traceparentOf, pastSpan } from './tracing.js';
+
+interface Got {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  start: number;
+  end: number;
+  status: number;
+  attributes: Record<string, unknown>;
+}
+
+async function receiver() {
+  const got: Got[] = [];
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (p: Buffer) => parts.push(p));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(parts).toString('utf8'));
+      for (const rs of body.resourceSpans) {
+        const service = rs.resource.attributes.find((a: { key: string }) => a.key === 'service.name')?.value.stringValue;
+        for (const ss of rs.scopeSpans) {
+          for (const sp of ss.spans) {
+            got.push({
+              service,
+              traceId: sp.traceId,
+              spanId: sp.spanId,
+              parentSpanId: sp.parentSpanId ?? '',
+              name: sp.name,
+              kind: sp.kind,
+              start: Number(BigInt(sp.startTimeUnixNano) / 1000n) / 1000,
+              end: Number(BigInt(sp.endTimeUnixNano) / 1000n) / 1000,
+              status: sp.status?.code ?? 0,
+              attributes: Object.fromEntries((sp.attributes ?? []).map((a: { key: string; value: Record<string, unknown> }) => [a.key, Object.values(a.value)[0]])),
+            });
+          }
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '50' };
+  return { got, env, close: () => server.close() };
+}
+
+const CALLER = '0af7651916cd43dd8448eb211c80319c';
+const CALLER_SPAN = 'b7ad6b7169203331';
+
+test('spans ended here are exported by the worker with their ids, parents, times, attributes and status', async () => {
+  const r = await receiver();
+  try {
+    const tracing = await startTracing('tracing-test', { ...r.env });
+    assert.ok(tracing.on && tracingOn());
+    const root = startSpan('call', contextFrom({ traceparent: `00-${CALLER}-${CALLER_SPAN}-01`, tracestate: 'vendor=1' }), { 'cpub.trigger': 'http' }, SpanKind.SERVER);
+    assert.is(root.traceId, CALLER);
+    const auth = phase(root, 'auth');
+    auth.end();
+    const skipped = phase(root, 'admission', undefined, 60_000);
+    skipped.end(); // well within its minimum: no span
+    const dispatch = startSpan('agent dispatch', root, { 'cpub.node_id': 'n1' }, SpanKind.CLIENT);
+    const hop = traceparentOf(dispatch);
+    assert.match(hop, new RegExp(`^00-${CALLER}-[\\da-f]{16}-01$`));
+    pastSpan('run', dispatch, 1_765_000_000_000.25, 1_765_000_000_003.5);
+    dispatch.end('the agent said no');
+    endCall(root, undefined, { 'cpub.execution_id': 'e1' });
+    await tracing.stop();
+    assert.not.ok(tracingOn());
+    const byName = Object.fromEntries(r.got.map((s) => [s.name, s]));
+    assert.equal(Object.keys(byName).sort(), ['agent dispatch', 'auth', 'call', 'run']);
+    for (const s of r.got) {
+      assert.is(s.traceId, CALLER, s.name);
+      assert.is(s.service, 'tracing-test');
+    }
+    assert.is(byName.call!.parentSpanId, CALLER_SPAN);
+    assert.is(byName.call!.spanId, root.spanId);
+    assert.is(byName.call!.kind, 2); // SERVER, in OTLP's numbering
+    assert.equal(byName.call!.attributes, { 'cpub.trigger': 'http', 'cpub.execution_id': 'e1' });
+    assert.is(byName.auth!.parentSpanId, root.spanId);
+    assert.is(byName['agent dispatch']!.spanId, hop.split('-')[2]);
+    assert.is(byName['agent dispatch']!.status, 2); // ERROR
+    assert.is(byName.call!.status, 0);
+    assert.is(byName.run!.parentSpanId, dispatch.spanId);
+    assert.is(byName.run!.start, 1_765_000_000_000.25);
+    assert.is(byName.run!.end, 1_765_000_000_003.5);
+    assert.ok(byName.call!.start <= byName.auth!.start && byName.auth!.end <= byName.call!.end);
+  } finally {
+    r.close();
+  }
+});
+
+test('the sampler decides on this thread: a trace not sampled is not exported, and the next hop is told so', async () => {
+  const r = await receiver();
+  try {
+    const tracing = await startTracing('tracing-test', { ...r.env, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' });
+    const root = startSpan('call', undefined, undefined, SpanKind.SERVER);
+    const dispatch = startSpan('agent dispatch', root, undefined, SpanKind.CLIENT);
+    assert.match(traceparentOf(dispatch), /-00$/);
+    dispatch.end();
+    // A caller's sampled trace is followed (parent-based) whatever the ratio.
+    const followed = startSpan('call', contextFrom({ traceparent: `00-${CALLER}-${CALLER_SPAN}-01` }), undefined, SpanKind.SERVER);
+    assert.match(traceparentOf(followed), /-01$/);
+    followed.end();
+    root.end();
+    await tracing.stop();
+    assert.equal(r.got.map((s) => [s.name, s.traceId]), [['call', CALLER]]);
+  } finally {
+    r.close();
+  }
+});
+
+test('a sampler the specification does not name, or a ratio out of range, is refused at start', async () => {
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' };
+  for (const [extra, expected] of [
+    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceid_ratio' }, /OTEL_TRACES_SAMPLER must be one of .*"parentbased_traceid_ratio"/],
+    [{ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '10' }, /OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 \(got "10"\)/],
+  ] as const) {
+    try {
+      await startTracing('tracing-test', { ...env, ...extra });
+      assert.unreachable('started');
+    } catch (err) {
+      assert.match((err as Error).message, expected);
+    }
+    assert.not.ok(tracingOn());
+  }
+});
+
+test.run();
