@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SpanKind, contextFrom, endCall, phase, startSpan, startTracing, tracingOn, traceparentOf, pastSpan } from './tracing.js';
+import { SpanKind, contextFrom, droppedSpans, endCall, phase, startSpan, startTracing, tracingOn, traceparentOf, pastSpan } from './tracing.js';
 
 interface Got {
   service: string;
@@ -116,6 +116,21 @@ test('the sampler decides on this thread: a trace not sampled is not exported, a
     root.end();
     await tracing.stop();
     assert.equal(r.got.map((s) => [s.name, s.traceId]), [['call', CALLER]]);
+  } finally {
+    r.close();
+  }
+});
+
+test('spans are dropped and counted, never queued without bound, when the worker is too far behind', async () => {
+  const r = await receiver();
+  try {
+    // No batch may be outstanding: every batch is as if the worker were 16 behind.
+    const tracing = await startTracing('tracing-test', { ...r.env }, 0);
+    const before = droppedSpans();
+    for (let i = 0; i < 3; i++) startSpan('call', undefined, undefined, SpanKind.SERVER).end();
+    await tracing.stop();
+    assert.is(droppedSpans() - before, 3);
+    assert.is(r.got.length, 0);
   } finally {
     r.close();
   }

@@ -29,6 +29,7 @@ const BATCH = 512;
 const BATCH_MS = 100;
 /** Batches the worker has not taken yet beyond which spans are dropped (as the SDK's own queue drops when full). */
 const MAX_IN_FLIGHT = 16;
+let droppedTotal = 0;
 
 interface Active {
   worker: Worker;
@@ -38,7 +39,7 @@ interface Active {
   batch: SpanRecord[];
   timer: NodeJS.Timeout | undefined;
   inFlight: number;
-  dropped: number;
+  maxInFlight: number;
 }
 let active: Active | undefined;
 
@@ -71,7 +72,7 @@ async function samplerFrom(env: NodeJS.ProcessEnv): Promise<Sampler> {
  * OTEL_SERVICE_NAME gives one. Returns what the process must await before it exits, so the last spans are sent.
  * The SDK is loaded only then (in the worker): a process without tracing never loads it.
  */
-export async function startTracing(service: string, env: NodeJS.ProcessEnv = process.env): Promise<{ on: boolean; stop: () => Promise<void> }> {
+export async function startTracing(service: string, env: NodeJS.ProcessEnv = process.env, maxInFlight = MAX_IN_FLIGHT): Promise<{ on: boolean; stop: () => Promise<void> }> {
   const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   const disabled = /^(true|1)$/i.test(env.OTEL_SDK_DISABLED ?? '');
   if (!endpoint || disabled || active) return { on: active !== undefined, stop: async () => {} };
@@ -82,7 +83,7 @@ export async function startTracing(service: string, env: NodeJS.ProcessEnv = pro
   const { parseTraceParent } = await import('@opentelemetry/core');
   const workerEnv = { ...env, OTEL_METRICS_EXPORTER: env.OTEL_METRICS_EXPORTER ?? 'none', OTEL_LOGS_EXPORTER: env.OTEL_LOGS_EXPORTER ?? 'none' };
   const worker = new Worker(new URL('./tracing.worker.js', import.meta.url), { env: workerEnv, workerData: { service: env.OTEL_SERVICE_NAME ? undefined : service } });
-  const a: Active = { worker, sampler, ids: new RandomIdGenerator(), parseTraceParent, batch: [], timer: undefined, inFlight: 0, dropped: 0 };
+  const a: Active = { worker, sampler, ids: new RandomIdGenerator(), parseTraceParent, batch: [], timer: undefined, inFlight: 0, maxInFlight };
   let stopped: (() => void) | undefined;
   await new Promise<void>((resolve, reject) => {
     worker.on('message', (m: FromWorker) => {
@@ -124,8 +125,8 @@ function flush(a: Active): void {
   if (a.batch.length === 0) return;
   const spans = a.batch;
   a.batch = [];
-  if (a.inFlight >= MAX_IN_FLIGHT) {
-    a.dropped += spans.length;
+  if (a.inFlight >= a.maxInFlight) {
+    droppedTotal += spans.length;
     return;
   }
   a.inFlight++;
@@ -250,7 +251,7 @@ export function traceparentOf(span: Span): string {
   return `00-${span.traceId}-${span.spanId}-${span.sampled ? '01' : '00'}`;
 }
 
-/** Spans dropped because the SDK's worker fell behind (for tests and diagnostics). */
-export const droppedSpans = (): number => active?.dropped ?? 0;
+/** Spans dropped since the process started because the SDK's worker fell behind (`cpub_trace_spans_dropped_total`). */
+export const droppedSpans = (): number => droppedTotal;
 
 export { SpanKind };

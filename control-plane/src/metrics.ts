@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Kysely } from 'kysely';
 import type { Database, NodeRow } from './db/schema.js';
 import { SECURITY_EVENTS, type SecurityEvent } from './auth/auth.service.js';
+import { droppedSpans } from '../../common/tracing.js';
 
 export { SECURITY_EVENTS };
 
@@ -108,6 +109,15 @@ export class Metrics {
       async collect() {
         this.reset();
         for (const r of await queueRows()) if (r.state === 'queued') this.set({ function_id: r.function_id, function: r.name }, Math.max(0, (Date.now() - r.oldest) / 1000));
+      },
+    });
+    new Counter({
+      name: 'cpub_trace_spans_dropped_total',
+      help: 'Spans not exported because the tracing worker fell too far behind (tracing on: OTEL_EXPORTER_OTLP_ENDPOINT)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(droppedSpans());
       },
     });
     // Per-node usage, from the nodes table at each scrape (what the last heartbeat said).
