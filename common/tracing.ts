@@ -93,8 +93,12 @@ export async function startTracing(service: string, env: NodeJS.ProcessEnv = pro
       else reject(new Error(`tracing: the OpenTelemetry SDK did not start: ${m.message}`));
     });
     worker.once('error', reject);
-    worker.once('exit', () => {
-      if (active === a) active = undefined;
+    worker.once('exit', (code) => {
+      // Stopped by anything but stop(): calls go on untraced, and the process says so once.
+      if (active === a) {
+        active = undefined;
+        process.emitWarning(`tracing stopped: the OpenTelemetry SDK's worker thread exited (code ${code}); calls are no longer traced`);
+      }
       stopped?.();
       reject(new Error('tracing: the OpenTelemetry SDK worker stopped'));
     });
