@@ -92,7 +92,7 @@ export async function startTracing(service: string, env: NodeJS.ProcessEnv = pro
       else if (m.t === 'stopped') stopped?.();
       else reject(new Error(`tracing: the OpenTelemetry SDK did not start: ${m.message}`));
     });
-    worker.once('error', reject);
+    worker.on('error', reject); // after the start, 'exit' follows and says it
     worker.once('exit', (code) => {
       // Stopped by anything but stop(): calls go on untraced, and the process says so once.
       if (active === a) {
