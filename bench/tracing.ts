@@ -29,6 +29,7 @@ interface Stack {
   agent: RunningServer;
   dirs: string[];
   url: string;
+  token: string;
 }
 
 async function stack(name: 'off' | 'on', env: Record<string, string>): Promise<Stack> {
@@ -43,7 +44,7 @@ async function stack(name: 'off' | 'on', env: Record<string, string>): Promise<S
   const art = await fnArtifact(`() => new Response('ok')`);
   const dep = await fetch(`${server.url}/api/functions/noop/deployments?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' }, body: new Uint8Array(readFileSync(art.path)) });
   if (dep.status !== 201) throw new Error(`deploy: ${dep.status} ${await dep.text()}`);
-  return { name, server, agent, dirs: [serverDir, agentDir], url: `${server.url}/fn/${handle}/noop` };
+  return { name, server, agent, dirs: [serverDir, agentDir], url: `${server.url}/fn/${handle}/noop`, token };
 }
 
 async function main() {
@@ -93,8 +94,13 @@ async function main() {
     console.log('|---|---|---|---|---|---|');
     for (const [n, x] of [['off', off], ['on', on]] as const) console.log(`| ${n} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${Math.round(x.rps1)} | ${Math.round(x.rps)} | ${fmt(x.manyP50)} |`);
     console.log(`\non ÷ off: 1 caller p50 ×${(on.p50 / off.p50).toFixed(3)}, p99 ×${(on.p99 / off.p99).toFixed(3)}; ${CLIENTS} callers calls/s ×${(on.rps / off.rps).toFixed(3)}`);
+    // The figures count only if every span was exported: the server's count of spans its worker had to drop (the
+    // bench's account is the first, so an admin, who may read /metrics).
+    const metrics = await (await fetch(`${stacks[1]!.server.url}/metrics`, { headers: { authorization: `Bearer ${stacks[1]!.token}` } })).text();
+    const dropped = Number(/^cpub_trace_spans_dropped_total (\d+)/m.exec(metrics)?.[1] ?? NaN);
+    console.log(`spans the on stack's server dropped (its worker too far behind): ${dropped}`);
     console.log(`noise (the off stack's rounds): 1 caller p50 ${fmt(Math.min(...offP50s))}–${fmt(Math.max(...offP50s))}; ${CLIENTS} callers ${Math.round(Math.min(...offRps))}–${Math.round(Math.max(...offRps))}/s; non-2xx: off ${off.failed}, on ${on.failed}; OTLP requests the sink got: ${spans}`);
-    console.log(JSON.stringify({ bench: 'tracing', rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, off, on, ratios: { p50: +(on.p50 / off.p50).toFixed(3), p99: +(on.p99 / off.p99).toFixed(3), rps: +(on.rps / off.rps).toFixed(3) }, otlpRequests: spans, loadavg: loadavg() }));
+    console.log(JSON.stringify({ bench: 'tracing', rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, off, on, ratios: { p50: +(on.p50 / off.p50).toFixed(3), p99: +(on.p99 / off.p99).toFixed(3), rps: +(on.rps / off.rps).toFixed(3) }, otlpRequests: spans, droppedSpans: dropped, loadavg: loadavg() }));
   } finally {
     for (const s of stacks) {
       await s.agent.stop();
