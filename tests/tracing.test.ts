@@ -28,6 +28,8 @@ interface ReceivedSpan {
   parentSpanId: string;
   name: string;
   attributes: Record<string, unknown>;
+  /** ms */
+  durationMs: number;
 }
 
 let receiver: Server;
@@ -46,13 +48,14 @@ function startReceiver(): Promise<string> {
     req.on('data', (p: Buffer) => parts.push(p));
     req.on('end', () => {
       if (req.url === '/v1/traces') {
-        const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: { key: string; value: Record<string, unknown> }[] }[] }[] }[] };
+        const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { traceId: string; spanId: string; parentSpanId?: string; name: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes?: { key: string; value: Record<string, unknown> }[] }[] }[] }[] };
         for (const rs of body.resourceSpans) {
           const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
           for (const ss of rs.scopeSpans) {
             for (const sp of ss.spans) {
               const attributes = Object.fromEntries((sp.attributes ?? []).map((a) => [a.key, Object.values(a.value)[0]]));
-              spans.push({ service, traceId: sp.traceId, spanId: sp.spanId, parentSpanId: sp.parentSpanId ?? '', name: sp.name, attributes });
+              const durationMs = Number(BigInt(sp.endTimeUnixNano) - BigInt(sp.startTimeUnixNano)) / 1e6;
+              spans.push({ service, traceId: sp.traceId, spanId: sp.spanId, parentSpanId: sp.parentSpanId ?? '', name: sp.name, attributes, durationMs });
             }
           }
         }
@@ -166,6 +169,43 @@ s('a queued call (Prefer: respond-async) is traced too: its attempt in the trace
   assert.is(attempt.parentSpanId, CALLER_SPAN);
   assert.is(attempt.attributes['cpub.call_id'], executionId);
   assert.ok(spans.some((x) => x.traceId === trace && x.name === 'agent dispatch' && x.parentSpanId === attempt.spanId));
+});
+
+s('a streamed answer: its first event reaches the caller at once, and the call’s span ends with the stream', async () => {
+  const created = await api.post('/api/functions', { name: 'streamy', auth: 'public' }, token);
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  const art = await fnArtifact(`() => {
+    let i = 0;
+    return new Response(new ReadableStream({
+      async pull(c) {
+        if (i) await new Promise((r) => setTimeout(r, 400));
+        if (i++ === 2) return c.close();
+        c.enqueue(new TextEncoder().encode('data: ' + i + '\\n\\n'));
+      },
+    }), { headers: { 'content-type': 'text/event-stream' } });
+  }`);
+  const dep = await fetch(`${server.url}/api/functions/streamy/deployments?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' }, body: new Uint8Array(readFileSync(art.path)) });
+  assert.is(dep.status, 201, await dep.text());
+  const trace = 'b'.repeat(31) + '2';
+  const started = performance.now();
+  const res = await fetch(`${server.url}/fn/${handle}/streamy`, { headers: { traceparent: `00-${trace}-${CALLER_SPAN}-01` } });
+  assert.is(res.status, 200);
+  const reader = res.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  const firstAfter = performance.now() - started;
+  assert.match(first, 'data: 1');
+  let rest = '';
+  for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+  assert.match(rest, 'data: 2');
+  assert.ok(firstAfter < performance.now() - started - 300, `the first event came ${firstAfter} ms in, before the rest`);
+  await until('the streamed call’s spans exported', async () => spans.some((x) => x.traceId === trace && x.name === 'call') && spans.some((x) => x.traceId === trace && x.name === 'agent invoke'), 15_000, 100);
+  const call = spans.find((x) => x.traceId === trace && x.name === 'call')!;
+  assert.is(call.parentSpanId, CALLER_SPAN);
+  assert.is(call.attributes['cpub.execution_id'], res.headers.get('cpub-execution-id'));
+  assert.is(Number(call.attributes['http.response.status_code']), 200);
+  // Ended with the stream (two 400 ms gaps), not when its head went.
+  assert.ok(call.durationMs >= 750, `the call's span lasted ${call.durationMs} ms`);
+  assert.ok(spans.some((x) => x.traceId === trace && x.name === 'agent dispatch' && x.parentSpanId === call.spanId));
 });
 
 s('an OTLP endpoint that is not an http(s) URL stops the server at start, saying so (no spans lost in silence)', () => {
