@@ -126,11 +126,21 @@ test('spans are dropped and counted, never queued without bound, when the worker
   try {
     // No batch may be outstanding: every batch is as if the worker were 16 behind.
     const tracing = await startTracing('tracing-test', { ...r.env }, 0);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
     const before = droppedSpans();
-    for (let i = 0; i < 3; i++) startSpan('call', undefined, undefined, SpanKind.SERVER).end();
+    for (let i = 0; i < 3; i++) {
+      startSpan('call', undefined, undefined, SpanKind.SERVER).end();
+      await new Promise((resolve) => setTimeout(resolve, 120)); // each its own batch
+    }
     await tracing.stop();
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
     assert.is(droppedSpans() - before, 3);
     assert.is(r.got.length, 0);
+    // Said once, then counted.
+    assert.equal(warnings.filter((w) => w.includes('spans are being dropped')).length, 1, JSON.stringify(warnings));
   } finally {
     r.close();
   }

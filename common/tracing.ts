@@ -130,6 +130,8 @@ function flush(a: Active): void {
   const spans = a.batch;
   a.batch = [];
   if (a.inFlight >= a.maxInFlight) {
+    // Said once a process (the agent has no /metrics of its own): then only counted.
+    if (droppedTotal === 0) process.emitWarning(`tracing: the OpenTelemetry SDK's worker thread is ${a.maxInFlight} batches behind; spans are being dropped (counted in cpub_trace_spans_dropped_total)`);
     droppedTotal += spans.length;
     return;
   }
