@@ -18,6 +18,7 @@ interface Got {
   start: number;
   end: number;
   status: number;
+  traceState: string;
   attributes: Record<string, unknown>;
 }
 
@@ -42,6 +43,7 @@ async function receiver() {
               start: Number(BigInt(sp.startTimeUnixNano) / 1000n) / 1000,
               end: Number(BigInt(sp.endTimeUnixNano) / 1000n) / 1000,
               status: sp.status?.code ?? 0,
+              traceState: sp.traceState ?? '',
               attributes: Object.fromEntries((sp.attributes ?? []).map((a: { key: string; value: Record<string, unknown> }) => [a.key, Object.values(a.value)[0]])),
             });
           }
@@ -83,6 +85,7 @@ test('spans ended here are exported by the worker with their ids, parents, times
     for (const s of r.got) {
       assert.is(s.traceId, CALLER, s.name);
       assert.is(s.service, 'tracing-test');
+      assert.is(s.traceState, 'vendor=1', `${s.name} carries the caller's tracestate`);
     }
     assert.is(byName.call!.parentSpanId, CALLER_SPAN);
     assert.is(byName.call!.spanId, root.spanId);
