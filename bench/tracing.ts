@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { startServer, startAgentProcess, type RunningServer } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
-import { benchAccount, pct, wrk, type WrkRun } from './lib.js';
+import { benchAccount, pct, processCpuMs, wrk, type WrkRun } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -68,14 +68,24 @@ async function main() {
       await wrk(s.url, { connections: CLIENTS, seconds: 3 }); // warm-up: containers, connections, the JIT
       await wrk(s.url, { connections: 1, seconds: 2 });
     }
-    const runs: Record<string, { one: WrkRun[]; many: WrkRun[] }> = { off: { one: [], many: [] }, on: { one: [], many: [] } };
+    type Run = WrkRun & { cpuPerK: { server: number; agent: number } };
+    const runs: Record<string, { one: Run[]; many: Run[] }> = { off: { one: [], many: [] }, on: { one: [], many: [] } };
+    // With the CPU the stack's server and agent spent per 1,000 calls (/proc, every thread: the SDK's worker too).
+    const run = async (s: Stack, connections: number): Promise<Run> => {
+      const cpu = () => ({ server: processCpuMs(s.server.proc.pid!), agent: processCpuMs(s.agent.proc.pid!) });
+      const c0 = cpu();
+      const w = await wrk(s.url, { connections, seconds: SECONDS });
+      const c1 = cpu();
+      const calls = Math.max(1, w.requests - w.non2xx);
+      return { ...w, cpuPerK: { server: ((c1.server - c0.server) / calls) * 1000, agent: ((c1.agent - c0.agent) / calls) * 1000 } };
+    };
     for (let i = 0; i < ROUNDS; i++) {
       // Alternate which goes first, so neither always follows the other's load.
       for (const s of i % 2 ? [...stacks].reverse() : stacks) {
-        runs[s.name]!.one.push(await wrk(s.url, { connections: 1, seconds: SECONDS }));
-        runs[s.name]!.many.push(await wrk(s.url, { connections: CLIENTS, seconds: SECONDS }));
+        runs[s.name]!.one.push(await run(s, 1));
+        runs[s.name]!.many.push(await run(s, CLIENTS));
       }
-      const r = (n: string) => `${n}: 1 caller p50 ${fmt(runs[n]!.one[i]!.p50)}, ${CLIENTS} callers ${Math.round(runs[n]!.many[i]!.rps)}/s`;
+      const r = (n: string) => `${n}: 1 caller p50 ${fmt(runs[n]!.one[i]!.p50)}, ${CLIENTS} callers ${Math.round(runs[n]!.many[i]!.rps)}/s (CPU/1k: server ${Math.round(runs[n]!.many[i]!.cpuPerK.server)}, agent ${Math.round(runs[n]!.many[i]!.cpuPerK.agent)} ms)`;
       console.log(`round ${i + 1}/${ROUNDS}: ${r('off')}; ${r('on')}`);
     }
     const sum = (n: string) => ({
@@ -85,22 +95,31 @@ async function main() {
       rps: median(runs[n]!.many.map((r) => r.rps)),
       manyP50: median(runs[n]!.many.map((r) => r.p50)),
       failed: runs[n]!.one.concat(runs[n]!.many).reduce((a, r) => a + r.non2xx, 0),
+      // CPU per 1,000 calls at CLIENTS callers: the server's and the agent's, medians over rounds.
+      serverCpuPerK: median(runs[n]!.many.map((r) => r.cpuPerK.server)),
+      agentCpuPerK: median(runs[n]!.many.map((r) => r.cpuPerK.agent)),
     });
     const off = sum('off');
     const on = sum('on');
     const offP50s = runs.off!.one.map((r) => r.p50);
     const offRps = runs.off!.many.map((r) => r.rps);
-    console.log(`\n| tracing | 1 caller p50 | p99 | calls/s | ${CLIENTS} callers calls/s | p50 |`);
-    console.log('|---|---|---|---|---|---|');
-    for (const [n, x] of [['off', off], ['on', on]] as const) console.log(`| ${n} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${Math.round(x.rps1)} | ${Math.round(x.rps)} | ${fmt(x.manyP50)} |`);
-    console.log(`\non ÷ off: 1 caller p50 ×${(on.p50 / off.p50).toFixed(3)}, p99 ×${(on.p99 / off.p99).toFixed(3)}; ${CLIENTS} callers calls/s ×${(on.rps / off.rps).toFixed(3)}`);
+    console.log(`\n| tracing | 1 caller p50 | p99 | calls/s | ${CLIENTS} callers calls/s | p50 | server CPU / 1k calls | agent CPU / 1k calls |`);
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const [n, x] of [['off', off], ['on', on]] as const) console.log(`| ${n} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${Math.round(x.rps1)} | ${Math.round(x.rps)} | ${fmt(x.manyP50)} | ${Math.round(x.serverCpuPerK)} ms | ${Math.round(x.agentCpuPerK)} ms |`);
+    // Each round's own ratio (its two stacks measured back to back), the median of those: this machine's pace drifts
+    // over a run far more than within a round.
+    const paired = (f: (r: Run) => number, k: 'one' | 'many') => median(runs.on![k].map((r, i) => f(r) / f(runs.off![k][i]!)));
+    const pairedP50 = paired((r) => r.p50, 'one');
+    const pairedRps = paired((r) => r.rps, 'many');
+    console.log(`\neach round's on ÷ off, the median over rounds: 1 caller p50 ×${pairedP50.toFixed(3)}; ${CLIENTS} callers calls/s ×${pairedRps.toFixed(3)}`);
+    console.log(`on ÷ off of the medians: 1 caller p50 ×${(on.p50 / off.p50).toFixed(3)}, p99 ×${(on.p99 / off.p99).toFixed(3)}; ${CLIENTS} callers calls/s ×${(on.rps / off.rps).toFixed(3)}; CPU per call, server + agent, ${CLIENTS} callers: +${Math.round(on.serverCpuPerK + on.agentCpuPerK - off.serverCpuPerK - off.agentCpuPerK)} µs`);
     // The figures count only if every span was exported: the server's count of spans its worker had to drop (the
     // bench's account is the first, so an admin, who may read /metrics).
     const metrics = await (await fetch(`${stacks[1]!.server.url}/metrics`, { headers: { authorization: `Bearer ${stacks[1]!.token}` } })).text();
     const dropped = Number(/^cpub_trace_spans_dropped_total (\d+)/m.exec(metrics)?.[1] ?? NaN);
     console.log(`spans the on stack's server dropped (its worker too far behind): ${dropped}`);
     console.log(`noise (the off stack's rounds): 1 caller p50 ${fmt(Math.min(...offP50s))}–${fmt(Math.max(...offP50s))}; ${CLIENTS} callers ${Math.round(Math.min(...offRps))}–${Math.round(Math.max(...offRps))}/s; non-2xx: off ${off.failed}, on ${on.failed}; OTLP requests the sink got: ${spans}`);
-    console.log(JSON.stringify({ bench: 'tracing', rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, off, on, ratios: { p50: +(on.p50 / off.p50).toFixed(3), p99: +(on.p99 / off.p99).toFixed(3), rps: +(on.rps / off.rps).toFixed(3) }, otlpRequests: spans, droppedSpans: dropped, loadavg: loadavg() }));
+    console.log(JSON.stringify({ bench: 'tracing', rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, off, on, ratios: { p50: +(on.p50 / off.p50).toFixed(3), p99: +(on.p99 / off.p99).toFixed(3), rps: +(on.rps / off.rps).toFixed(3), pairedP50: +pairedP50.toFixed(3), pairedRps: +pairedRps.toFixed(3) }, otlpRequests: spans, droppedSpans: dropped, loadavg: loadavg() }));
   } finally {
     for (const s of stacks) {
       await s.agent.stop();

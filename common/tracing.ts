@@ -16,12 +16,16 @@
 // Off, nothing is made on the call path: every caller tests `tracingOn()` before it starts a span, and the SDK is
 // never loaded.
 import { Worker } from 'node:worker_threads';
-import { ROOT_CONTEXT, SpanKind, SamplingDecision, trace, type Attributes, type Sampler } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SamplingDecision, trace, type AttributeValue, type Attributes, type Sampler } from '@opentelemetry/api';
 
-/** What the worker is sent for a span: [name, kind, traceId, spanId, parentSpanId ('' for none), parent is remote,
- * tracestate ('' for none), start and end (epoch ms), attributes, error ('' for none)]. */
-export type SpanRecord = [string, SpanKind, string, string, string, boolean, string, number, number, Attributes | undefined, string];
-export type ToWorker = { t: 'spans'; spans: SpanRecord[] } | { t: 'stop' };
+/**
+ * What the worker is sent for a batch of spans: one flat list of values (a single object to copy between threads,
+ * not one an ended span), each span's in turn: name, kind, traceId, spanId, parentSpanId ('' for none), parent is
+ * remote, tracestate ('' for none), start and end (epoch ms), error ('' for none), then its attributes as a count
+ * and that many key, value pairs.
+ */
+export type SpanRecords = (string | number | boolean | AttributeValue)[];
+export type ToWorker = { t: 'spans'; n: number; records: SpanRecords } | { t: 'stop' };
 export type FromWorker = { t: 'ready' } | { t: 'ack' } | { t: 'stopped' } | { t: 'failed'; message: string };
 
 /** Spans handed over at most this many at a time, and at the latest this long after the first of a batch ended. */
@@ -36,7 +40,9 @@ interface Active {
   sampler: Sampler;
   ids: { generateTraceId(): string; generateSpanId(): string };
   parseTraceParent: (value: string) => { traceId: string; spanId: string; traceFlags: number } | null;
-  batch: SpanRecord[];
+  /** The spans ended since the last flush: how many, and their records. */
+  n: number;
+  batch: SpanRecords;
   timer: NodeJS.Timeout | undefined;
   inFlight: number;
   maxInFlight: number;
@@ -83,7 +89,7 @@ export async function startTracing(service: string, env: NodeJS.ProcessEnv = pro
   const { parseTraceParent } = await import('@opentelemetry/core');
   const workerEnv = { ...env, OTEL_METRICS_EXPORTER: env.OTEL_METRICS_EXPORTER ?? 'none', OTEL_LOGS_EXPORTER: env.OTEL_LOGS_EXPORTER ?? 'none' };
   const worker = new Worker(new URL('./tracing.worker.js', import.meta.url), { env: workerEnv, workerData: { service: env.OTEL_SERVICE_NAME ? undefined : service } });
-  const a: Active = { worker, sampler, ids: new RandomIdGenerator(), parseTraceParent, batch: [], timer: undefined, inFlight: 0, maxInFlight };
+  const a: Active = { worker, sampler, ids: new RandomIdGenerator(), parseTraceParent, n: 0, batch: [], timer: undefined, inFlight: 0, maxInFlight };
   let stopped: (() => void) | undefined;
   await new Promise<void>((resolve, reject) => {
     worker.on('message', (m: FromWorker) => {
@@ -126,17 +132,18 @@ export async function startTracing(service: string, env: NodeJS.ProcessEnv = pro
 function flush(a: Active): void {
   if (a.timer) clearTimeout(a.timer);
   a.timer = undefined;
-  if (a.batch.length === 0) return;
-  const spans = a.batch;
+  if (a.n === 0) return;
+  const { n, batch: records } = a;
+  a.n = 0;
   a.batch = [];
   if (a.inFlight >= a.maxInFlight) {
     // Said once a process (the agent has no /metrics of its own): then only counted.
     if (droppedTotal === 0) process.emitWarning(`tracing: the OpenTelemetry SDK's worker thread is ${a.maxInFlight} batches behind; spans are being dropped (counted in cpub_trace_spans_dropped_total)`);
-    droppedTotal += spans.length;
+    droppedTotal += n;
     return;
   }
   a.inFlight++;
-  a.worker.postMessage({ t: 'spans', spans } satisfies ToWorker);
+  a.worker.postMessage({ t: 'spans', n, records } satisfies ToWorker);
 }
 
 /** A span of a call: what its record will say, and the ids the next hop is given. */
@@ -177,8 +184,14 @@ export class Span {
     const a = active;
     if (!this.sampled || !a) return;
     const p = this.parent;
-    a.batch.push([this.name, this.kind, this.traceId, this.spanId, p?.spanId ?? '', p?.remote ?? false, p?.traceState ?? '', this.start, at, this.attrs, error ?? '']);
-    if (a.batch.length >= BATCH) flush(a);
+    const b = a.batch;
+    b.push(this.name, this.kind, this.traceId, this.spanId, p?.spanId ?? '', p?.remote ?? false, p?.traceState ?? '', this.start, at, error ?? '');
+    const attrs = this.attrs;
+    const at0 = b.length;
+    b.push(0);
+    if (attrs) for (const k in attrs) if (attrs[k] !== undefined && attrs[k] !== null) b.push(k, attrs[k]!);
+    b[at0] = (b.length - at0 - 1) / 2;
+    if (++a.n >= BATCH) flush(a);
     else if (!a.timer) (a.timer = setTimeout(flush, BATCH_MS, a)).unref();
   }
 }
