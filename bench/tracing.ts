@@ -62,31 +62,40 @@ async function main() {
   const stacks: Stack[] = [];
   try {
     stacks.push(await stack('off', {}));
-    stacks.push(await stack('on', { OTEL_EXPORTER_OTLP_ENDPOINT: otlp }));
+    // BENCH_AA=1: the second stack with tracing off too — the spread between two stacks that differ in nothing.
+    stacks.push(await stack('on', process.env.BENCH_AA === '1' ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: otlp }));
     console.log(`two stacks (server + agent, SQLite, defaults): tracing off, and on (OTLP/HTTP to a local sink at ${otlp}); ${ROUNDS} rounds of ${SECONDS} s, 1 and ${CLIENTS} callers, wrk`);
     for (const s of stacks) {
       await wrk(s.url, { connections: CLIENTS, seconds: 3 }); // warm-up: containers, connections, the JIT
       await wrk(s.url, { connections: 1, seconds: 2 });
     }
     type Run = WrkRun & { cpuPerK: { server: number; agent: number } };
-    const runs: Record<string, { one: Run[]; many: Run[] }> = { off: { one: [], many: [] }, on: { one: [], many: [] } };
+    // The on stack also serves calls whose caller's traceparent says "not sampled": the same processes, each call's
+    // context taken and passed on (to the agent, the function), but no span recorded or exported — what recording
+    // and exporting cost, measured without a second stack's differences.
+    const variants: { name: string; stack: Stack; headers: Record<string, string> }[] = [
+      { name: 'off', stack: stacks[0]!, headers: {} },
+      { name: 'on', stack: stacks[1]!, headers: {} },
+      { name: 'on, not sampled', stack: stacks[1]!, headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00' } },
+    ];
+    const runs: Record<string, { one: Run[]; many: Run[] }> = Object.fromEntries(variants.map((v) => [v.name, { one: [], many: [] }]));
     // With the CPU the stack's server and agent spent per 1,000 calls (/proc, every thread: the SDK's worker too).
-    const run = async (s: Stack, connections: number): Promise<Run> => {
+    const run = async ({ stack: s, headers }: (typeof variants)[number], connections: number): Promise<Run> => {
       const cpu = () => ({ server: processCpuMs(s.server.proc.pid!), agent: processCpuMs(s.agent.proc.pid!) });
       const c0 = cpu();
-      const w = await wrk(s.url, { connections, seconds: SECONDS });
+      const w = await wrk(s.url, { connections, seconds: SECONDS, headers });
       const c1 = cpu();
       const calls = Math.max(1, w.requests - w.non2xx);
       return { ...w, cpuPerK: { server: ((c1.server - c0.server) / calls) * 1000, agent: ((c1.agent - c0.agent) / calls) * 1000 } };
     };
     for (let i = 0; i < ROUNDS; i++) {
       // Alternate which goes first, so neither always follows the other's load.
-      for (const s of i % 2 ? [...stacks].reverse() : stacks) {
-        runs[s.name]!.one.push(await run(s, 1));
-        runs[s.name]!.many.push(await run(s, CLIENTS));
+      for (const v of i % 2 ? [...variants].reverse() : variants) {
+        runs[v.name]!.one.push(await run(v, 1));
+        runs[v.name]!.many.push(await run(v, CLIENTS));
       }
       const r = (n: string) => `${n}: 1 caller p50 ${fmt(runs[n]!.one[i]!.p50)}, ${CLIENTS} callers ${Math.round(runs[n]!.many[i]!.rps)}/s (CPU/1k: server ${Math.round(runs[n]!.many[i]!.cpuPerK.server)}, agent ${Math.round(runs[n]!.many[i]!.cpuPerK.agent)} ms)`;
-      console.log(`round ${i + 1}/${ROUNDS}: ${r('off')}; ${r('on')}`);
+      console.log(`round ${i + 1}/${ROUNDS}: ${variants.map((v) => r(v.name)).join('; ')}`);
     }
     const sum = (n: string) => ({
       p50: median(runs[n]!.one.map((r) => r.p50)),
@@ -101,25 +110,28 @@ async function main() {
     });
     const off = sum('off');
     const on = sum('on');
+    const unsampled = sum('on, not sampled');
     const offP50s = runs.off!.one.map((r) => r.p50);
     const offRps = runs.off!.many.map((r) => r.rps);
     console.log(`\n| tracing | 1 caller p50 | p99 | calls/s | ${CLIENTS} callers calls/s | p50 | server CPU / 1k calls | agent CPU / 1k calls |`);
     console.log('|---|---|---|---|---|---|---|---|');
-    for (const [n, x] of [['off', off], ['on', on]] as const) console.log(`| ${n} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${Math.round(x.rps1)} | ${Math.round(x.rps)} | ${fmt(x.manyP50)} | ${Math.round(x.serverCpuPerK)} ms | ${Math.round(x.agentCpuPerK)} ms |`);
+    for (const [n, x] of [['off', off], ['on', on], ['on, not sampled', unsampled]] as const) console.log(`| ${n} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${Math.round(x.rps1)} | ${Math.round(x.rps)} | ${fmt(x.manyP50)} | ${Math.round(x.serverCpuPerK)} ms | ${Math.round(x.agentCpuPerK)} ms |`);
     // Each round's own ratio (its two stacks measured back to back), the median of those: this machine's pace drifts
     // over a run far more than within a round.
-    const paired = (f: (r: Run) => number, k: 'one' | 'many') => median(runs.on![k].map((r, i) => f(r) / f(runs.off![k][i]!)));
+    const paired = (f: (r: Run) => number, k: 'one' | 'many', a = 'on', b = 'off') => median(runs[a]![k].map((r, i) => f(r) / f(runs[b]![k][i]!)));
     const pairedP50 = paired((r) => r.p50, 'one');
     const pairedRps = paired((r) => r.rps, 'many');
+    const recording = { p50: paired((r) => r.p50, 'one', 'on', 'on, not sampled'), rps: paired((r) => r.rps, 'many', 'on', 'on, not sampled') };
     console.log(`\neach round's on ÷ off, the median over rounds: 1 caller p50 ×${pairedP50.toFixed(3)}; ${CLIENTS} callers calls/s ×${pairedRps.toFixed(3)}`);
+    console.log(`each round's on ÷ on-not-sampled (recording and exporting the spans, on one stack): 1 caller p50 ×${recording.p50.toFixed(3)}; ${CLIENTS} callers calls/s ×${recording.rps.toFixed(3)}; CPU per call, server + agent, ${CLIENTS} callers: +${Math.round(on.serverCpuPerK + on.agentCpuPerK - unsampled.serverCpuPerK - unsampled.agentCpuPerK)} µs`);
     console.log(`on ÷ off of the medians: 1 caller p50 ×${(on.p50 / off.p50).toFixed(3)}, p99 ×${(on.p99 / off.p99).toFixed(3)}; ${CLIENTS} callers calls/s ×${(on.rps / off.rps).toFixed(3)}; CPU per call, server + agent, ${CLIENTS} callers: +${Math.round(on.serverCpuPerK + on.agentCpuPerK - off.serverCpuPerK - off.agentCpuPerK)} µs`);
     // The figures count only if every span was exported: the server's count of spans its worker had to drop (the
     // bench's account is the first, so an admin, who may read /metrics).
     const metrics = await (await fetch(`${stacks[1]!.server.url}/metrics`, { headers: { authorization: `Bearer ${stacks[1]!.token}` } })).text();
     const dropped = Number(/^cpub_trace_spans_dropped_total (\d+)/m.exec(metrics)?.[1] ?? NaN);
     console.log(`spans the on stack's server dropped (its worker too far behind): ${dropped}`);
-    console.log(`noise (the off stack's rounds): 1 caller p50 ${fmt(Math.min(...offP50s))}–${fmt(Math.max(...offP50s))}; ${CLIENTS} callers ${Math.round(Math.min(...offRps))}–${Math.round(Math.max(...offRps))}/s; non-2xx: off ${off.failed}, on ${on.failed}; OTLP requests the sink got: ${spans}`);
-    console.log(JSON.stringify({ bench: 'tracing', rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, off, on, ratios: { p50: +(on.p50 / off.p50).toFixed(3), p99: +(on.p99 / off.p99).toFixed(3), rps: +(on.rps / off.rps).toFixed(3), pairedP50: +pairedP50.toFixed(3), pairedRps: +pairedRps.toFixed(3) }, otlpRequests: spans, droppedSpans: dropped, loadavg: loadavg() }));
+    console.log(`noise (the off stack's rounds): 1 caller p50 ${fmt(Math.min(...offP50s))}–${fmt(Math.max(...offP50s))}; ${CLIENTS} callers ${Math.round(Math.min(...offRps))}–${Math.round(Math.max(...offRps))}/s; non-2xx: off ${off.failed}, on ${on.failed}, not sampled ${unsampled.failed}; OTLP requests the sink got: ${spans}`);
+    console.log(JSON.stringify({ bench: 'tracing', rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, off, on, unsampled, recording, ratios: { p50: +(on.p50 / off.p50).toFixed(3), p99: +(on.p99 / off.p99).toFixed(3), rps: +(on.rps / off.rps).toFixed(3), pairedP50: +pairedP50.toFixed(3), pairedRps: +pairedRps.toFixed(3) }, otlpRequests: spans, droppedSpans: dropped, loadavg: loadavg() }));
   } finally {
     for (const s of stacks) {
       await s.agent.stop();
