@@ -9,9 +9,9 @@
 // ids, times, attributes — when the span ends (≈ 1.8 µs), and hands the worker those records in batches; the worker
 // hands each to the SDK's batch processor as a finished span of the SDK with those very ids and times, and the SDK
 // exports them (≈ 6.5 µs a span there, mostly the OTLP encoding; a traced warm call has 7 spans). Done on the call's
-// thread, every traced call paid all of it. The sampling decision is taken here, at a trace's first span in this process (the
-// sampler the SDK would build from OTEL_TRACES_SAMPLER: it decides the `traceparent` flags sent on), and its children
-// follow it; only sampled spans are handed over.
+// thread, every traced call paid all of it. The sampling decision is taken here, at a trace's first span in this
+// process (the sampler the SDK would build from OTEL_TRACES_SAMPLER: it decides the `traceparent` flags sent on), and
+// its children follow it; only sampled spans are handed over.
 //
 // Off, nothing is made on the call path: every caller tests `tracingOn()` before it starts a span, and the SDK is
 // never loaded.
@@ -20,7 +20,7 @@ import { ROOT_CONTEXT, SpanKind, SamplingDecision, trace, type AttributeValue, t
 
 /**
  * What the worker is sent for a batch of spans: one flat list of values (a single object to copy between threads,
- * not one an ended span), each span's in turn: name, kind, traceId, spanId, parentSpanId ('' for none), parent is
+ * not one for each span), each span's in turn: name, kind, traceId, spanId, parentSpanId ('' for none), parent is
  * remote, tracestate ('' for none), start and end (epoch ms), error ('' for none), then its attributes as a count
  * and that many key, value pairs.
  */
