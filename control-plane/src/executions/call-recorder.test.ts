@@ -1,6 +1,7 @@
 // Group commit beside slow calls: CallRecorder counts, for ExecutionWriter, only the calls in flight that began
 // lately. A row waits for the rows of calls about to end (two calls begun together are written in one group), never
-// for a call held in flight for long — that wait would be added to every other call's answer while it runs. A stand-in
+// for a call held in flight for long — that wait would be added to every other call's answer while it runs. A queued
+// call's row (its attempt's: no caller waits on it) waits for company whenever groups are being written. A stand-in
 // database records the groups written.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -77,6 +78,52 @@ test('not under load (rows a few to a millisecond), a row is written at once bes
   await wa;
   a.end();
   b.end();
+});
+
+/** Not under load (rows a few to a millisecond), and a group written just now. */
+async function quietThenWritten(): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    const c = recorder.begin();
+    await writer.write(row());
+    c.end();
+    await sleep(2);
+  }
+  const c = recorder.begin();
+  await writer.write(row());
+  c.end();
+}
+
+test("a queued call's row (no caller waits on it) waits for company whenever groups are being written, not only under load", async () => {
+  await quietThenWritten();
+  groups.length = 0;
+  const a = recorder.begin();
+  const b = recorder.begin();
+  let written = false;
+  const wa = writer.write(row(), true).then(() => (written = true));
+  await new Promise((r) => setImmediate(r));
+  assert.not.ok(written, 'it waits for the row of the other call in flight');
+  await writer.write(row(), true);
+  await wa;
+  a.end();
+  b.end();
+  assert.equal(groups, [2]);
+});
+
+test("a caller's row beside a queued call's waiting row is not held by that wait", async () => {
+  await quietThenWritten();
+  groups.length = 0;
+  const a = recorder.begin();
+  const b = recorder.begin();
+  const c = recorder.begin();
+  const wa = writer.write(row(), true);
+  await settle();
+  let written = false;
+  const wb = writer.write(row()).then(() => (written = true));
+  await new Promise((r) => setImmediate(r));
+  assert.ok(written, 'written on the next turn, with the queued row');
+  await Promise.all([wa, wb]);
+  for (const x of [a, b, c]) x.end();
+  assert.equal(groups, [2]);
 });
 
 test.run();

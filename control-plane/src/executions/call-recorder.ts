@@ -233,11 +233,14 @@ export class CallRecorder {
       };
       record = encodeRecord(r, fn, node);
     }
-    await this.writer.write({
-      record,
-      logs: record && logs.text !== EMPTY_LOG ? { fn, id: key, lines: logs.text } : undefined,
-      call: { functionId: c.fn.id, version: c.version, startedAt: c.started, status, coldStart, queued: c.attempt > 0, retry: c.attempt > 1, durationMs, cpuMs, peakMemoryBytes },
-    });
+    await this.writer.write(
+      {
+        record,
+        logs: record && logs.text !== EMPTY_LOG ? { fn, id: key, lines: logs.text } : undefined,
+        call: { functionId: c.fn.id, version: c.version, startedAt: c.started, status, coldStart, queued: c.attempt > 0, retry: c.attempt > 1, durationMs, cpuMs, peakMemoryBytes },
+      },
+      c.callId !== null,
+    );
     const timings = { ...recorded, recordMs: Math.round((performance.now() - tr) * 10) / 10 };
     this.onCall?.(c.fn, status, durationMs, t?.coldStart ?? false);
     return {

@@ -3,7 +3,10 @@
 // GROUP_WAIT_MS, on average) a call's row waits, at most GROUP_WAIT_MS, for the rows of the other calls in flight
 // that began lately (CallRecorder: a call held for seconds is not about to end) — a commit costs far more than a
 // row. Otherwise (a call alone, calls a few a millisecond, or beside slow ones) a row is written at once: the wait
-// would be added to its answer for a group of one or two. Each call still answers only after its row is in the database.
+// would be added to its answer for a group of one or two. A queued call's attempt (no caller waits on its row) waits
+// for company whenever groups are being written (the last a moment ago), which a drain of the queue's slots is: a
+// commit a row there cost the server more CPU than the calls' HTTP (bench `async`). A caller's row never waits
+// behind such a wait. Each call still answers only after its row is in the database.
 import type { Insertable } from 'kysely';
 import type { ExecutionLogsTable, ExecutionsTable } from '../db/schema.js';
 import type { Batch, Db } from '../db/connect.js';
@@ -58,18 +61,24 @@ export class ExecutionWriter {
     });
   }
 
-  /** Resolves once the row is written (or could not be: the function was deleted meanwhile; logged). */
-  write(row: CallWrite): Promise<void> {
+  /**
+   * Resolves once the row is written (or could not be: the function was deleted meanwhile; logged). `patient`: no
+   * caller waits on it (a queued call's attempt), so it waits for company while groups are being written.
+   */
+  write(row: CallWrite, patient = false): Promise<void> {
     const now = performance.now();
     this.gapMs = this.gapMs * 0.875 + Math.min(now - this.lastRow, MAX_GAP_MS) * 0.125;
     this.lastRow = now;
     return new Promise((done) => {
       this.queue.push({ row, done });
-      this.schedule();
+      this.schedule(patient);
     });
   }
 
-  private schedule(): void {
+  /** When the last group began to be written. */
+  private lastFlush = 0;
+
+  private schedule(patient: boolean): void {
     // Every call in flight has its row queued: no other row can join this group, so it is written now (a call
     // alone does not wait a turn of the event loop for company that cannot come).
     if (this.inFlight() <= this.queue.length) {
@@ -77,10 +86,14 @@ export class ExecutionWriter {
       if (this.waiting !== null) return void this.flush();
       return; // a flush is already due on the next turn; it takes this row too
     }
-    const othersComing = this.gapMs < GROUP_WAIT_MS / 2;
+    const othersComing = this.gapMs < GROUP_WAIT_MS / 2 || (patient && performance.now() - this.lastFlush < 2 * GROUP_WAIT_MS);
     if (this.waiting === undefined) {
       this.waiting = othersComing ? setTimeout(() => void this.flush(), GROUP_WAIT_MS) : null;
       if (this.waiting === null) setImmediate(() => void this.flush());
+    } else if (this.waiting && !othersComing) {
+      clearTimeout(this.waiting);
+      this.waiting = null;
+      setImmediate(() => void this.flush());
     }
   }
 
@@ -107,6 +120,7 @@ export class ExecutionWriter {
     this.flushing = true;
     try {
       while (this.queue.length) {
+        this.lastFlush = performance.now();
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
           await this.writeRows(batch.map((q) => q.row));
