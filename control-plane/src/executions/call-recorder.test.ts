@@ -61,13 +61,18 @@ test('beside a call held in flight for long, a row is written at once, under loa
   assert.equal(groups, [1]);
 });
 
-test('not under load (rows a few to a millisecond), a row is written at once beside calls begun together', async () => {
+/** Not under load: rows a few to a millisecond. */
+async function quiet(): Promise<void> {
   for (let i = 0; i < 30; i++) {
     const c = recorder.begin();
     await writer.write(row());
     c.end();
     await sleep(2);
   }
+}
+
+test('not under load (rows a few to a millisecond), a row is written at once beside calls begun together', async () => {
+  await quiet();
   groups.length = 0;
   const a = recorder.begin();
   const b = recorder.begin();
@@ -80,14 +85,9 @@ test('not under load (rows a few to a millisecond), a row is written at once bes
   b.end();
 });
 
-/** Not under load (rows a few to a millisecond), and a group written just now. */
+/** Not under load, and a group written just now. */
 async function quietThenWritten(): Promise<void> {
-  for (let i = 0; i < 30; i++) {
-    const c = recorder.begin();
-    await writer.write(row());
-    c.end();
-    await sleep(2);
-  }
+  await quiet();
   const c = recorder.begin();
   await writer.write(row());
   c.end();
