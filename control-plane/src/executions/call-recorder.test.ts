@@ -29,19 +29,29 @@ async function load(): Promise<void> {
   for (const c of calls) c.end();
 }
 
+/** `n` calls begun now (the groups written so far forgotten): what ends them. */
+function inFlight(n: number): () => void {
+  groups.length = 0;
+  const calls = Array.from({ length: n }, () => recorder.begin());
+  return () => calls.forEach((c) => c.end());
+}
+/** A row written, and whether it is yet. */
+function watched(p: Promise<void>): { done: Promise<void>; written: () => boolean } {
+  let written = false;
+  const done = p.then(() => void (written = true));
+  return { done, written: () => written };
+}
+const nextTurn = () => new Promise((r) => setImmediate(r));
+
 test('under load, two calls begun together: the first row waits for the second, and both are written in one group', async () => {
   await load();
-  groups.length = 0;
-  const a = recorder.begin();
-  const b = recorder.begin();
-  let first = false;
-  const wa = writer.write(row()).then(() => (first = true));
+  const end = inFlight(2);
+  const first = watched(writer.write(row()));
   await settle();
-  assert.not.ok(first, 'the first row waits for the other call in flight');
+  assert.not.ok(first.written(), 'the first row waits for the other call in flight');
   await writer.write(row());
-  await wa;
-  a.end();
-  b.end();
+  await first.done;
+  end();
   assert.equal(groups, [2]);
 });
 
@@ -49,14 +59,12 @@ test('beside a call held in flight for long, a row is written at once, under loa
   const held = recorder.begin();
   await sleep(120);
   await load();
-  groups.length = 0;
-  const b = recorder.begin();
-  let written = false;
-  const wb = writer.write(row()).then(() => (written = true));
+  const end = inFlight(1);
+  const w = watched(writer.write(row()));
   await settle();
-  assert.ok(written, 'written at once, not after a wait for the held call');
-  await wb;
-  b.end();
+  assert.ok(w.written(), 'written at once, not after a wait for the held call');
+  await w.done;
+  end();
   held.end();
   assert.equal(groups, [1]);
 });
@@ -73,16 +81,12 @@ async function quiet(): Promise<void> {
 
 test('not under load (rows a few to a millisecond), a row is written at once beside calls begun together', async () => {
   await quiet();
-  groups.length = 0;
-  const a = recorder.begin();
-  const b = recorder.begin();
-  let written = false;
-  const wa = writer.write(row()).then(() => (written = true));
-  await new Promise((r) => setImmediate(r));
-  assert.ok(written, 'written on the next turn: no wait for a group of two');
-  await wa;
-  a.end();
-  b.end();
+  const end = inFlight(2);
+  const w = watched(writer.write(row()));
+  await nextTurn();
+  assert.ok(w.written(), 'written on the next turn: no wait for a group of two');
+  await w.done;
+  end();
 });
 
 /** Not under load, and a group written just now. */
@@ -95,34 +99,26 @@ async function quietThenWritten(): Promise<void> {
 
 test("a queued call's row (no caller waits on it) waits for company whenever groups are being written, not only under load", async () => {
   await quietThenWritten();
-  groups.length = 0;
-  const a = recorder.begin();
-  const b = recorder.begin();
-  let written = false;
-  const wa = writer.write(row(), true).then(() => (written = true));
-  await new Promise((r) => setImmediate(r));
-  assert.not.ok(written, 'it waits for the row of the other call in flight');
+  const end = inFlight(2);
+  const queued = watched(writer.write(row(), true));
+  await nextTurn();
+  assert.not.ok(queued.written(), 'it waits for the row of the other call in flight');
   await writer.write(row(), true);
-  await wa;
-  a.end();
-  b.end();
+  await queued.done;
+  end();
   assert.equal(groups, [2]);
 });
 
 test("a caller's row beside a queued call's waiting row is not held by that wait", async () => {
   await quietThenWritten();
-  groups.length = 0;
-  const a = recorder.begin();
-  const b = recorder.begin();
-  const c = recorder.begin();
-  const wa = writer.write(row(), true);
+  const end = inFlight(3);
+  const queued = writer.write(row(), true);
   await settle();
-  let written = false;
-  const wb = writer.write(row()).then(() => (written = true));
-  await new Promise((r) => setImmediate(r));
-  assert.ok(written, 'written on the next turn, with the queued row');
-  await Promise.all([wa, wb]);
-  for (const x of [a, b, c]) x.end();
+  const caller = watched(writer.write(row()));
+  await nextTurn();
+  assert.ok(caller.written(), 'written on the next turn, with the queued row');
+  await Promise.all([queued, caller.done]);
+  end();
   assert.equal(groups, [2]);
 });
 
