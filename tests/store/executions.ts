@@ -204,6 +204,23 @@ export const executionsCases: StoreCases = (s) => {
     assert.equal(warned, [uid('fe-gone')]);
   });
 
+  s('executions: a batch asked for while a transaction is open (its code awaiting other I/O) is not written in it: that transaction rolling back keeps the batch', async ({ db }) => {
+    const writer = new ExecutionWriter(db, {} as Logger, () => 0);
+    const { write } = await callWrite(db, 'open-tx', 'fe-w', 12);
+    let written: Promise<void> | undefined;
+    await db.kysely
+      .transaction()
+      .execute(async (tx) => {
+        await tx.updateTable('functions').set({ updated_at: NOW }).where('id', '=', uid('fe-w')).execute();
+        written = writer.write(write); // a call ends meanwhile: its row is written at once (no other call in flight)
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('rolled back');
+      })
+      .catch(() => {});
+    await written;
+    assert.is((await db.kysely.selectFrom('executions').select('id').where('id', '=', write.record!.id).execute()).length, 1, 'the record is kept');
+  });
+
   s('executions: purgeBatch deletes about a batch of the oldest records before a time, with their logs', async ({ db }) => {
     await ownerWith(db, 'eo-p', uid('fp'));
     const rows = Array.from({ length: 25 }, (_, i) => executionRecord(`p${String(i).padStart(2, '0')}`, 'fp', NOW + Math.floor(i / 2), { logs: 1 }));

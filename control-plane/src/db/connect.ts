@@ -130,9 +130,10 @@ function connectSqlite(dataDir: string): Db {
         for (; i + 3 <= rows.length; i += 3) upsert3.run(rows.slice(i, i + 3).flatMap((r) => columns.map((c) => r[c] ?? null)));
         for (; i < rows.length; i++) upsert1.run(columns.map((c) => rows[i]![c] ?? null));
       });
-      return async (batch) => {
-        run(batch);
-      };
+      // On the one connection between the statements and transactions of everything else (Kysely's lock): a
+      // transaction left open while its code awaits other I/O must not take these rows into it — they would be
+      // committed only with it, or rolled back with it, after their calls were answered.
+      return (batch) => kysely.connection().execute(async () => run(batch));
     },
     close: async () => {
       if (!checkpointerGone) {
