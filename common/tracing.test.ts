@@ -125,6 +125,26 @@ test('the sampler decides on this thread: a trace not sampled is not exported, a
   }
 });
 
+test('a caller’s trace is sampled as the caller sampled it under a parent-based sampler, and as the ratio says under traceidratio', async () => {
+  const r = await receiver();
+  try {
+    const decided = async (sampler: string, arg: string, flags: string) => {
+      const tracing = await startTracing('tracing-test', { ...r.env, OTEL_TRACES_SAMPLER: sampler, OTEL_TRACES_SAMPLER_ARG: arg });
+      try {
+        return traceparentOf(startSpan('call', contextFrom({ traceparent: `00-${CALLER}-${CALLER_SPAN}-${flags}` }), undefined, SpanKind.SERVER)).slice(-2);
+      } finally {
+        await tracing.stop();
+      }
+    };
+    assert.is(await decided('parentbased_always_on', '', '00'), '00', 'a caller’s trace it did not sample is not sampled here');
+    assert.is(await decided('parentbased_always_off', '', '01'), '01', 'a caller’s sampled trace is sampled here');
+    assert.is(await decided('traceidratio', '0', '01'), '00', 'traceidratio ignores the caller');
+    assert.is(await decided('always_on', '', '00'), '01', 'always_on ignores the caller');
+  } finally {
+    r.close();
+  }
+});
+
 test('spans are dropped and counted, never queued without bound, when the worker is too far behind', async () => {
   const r = await receiver();
   try {
