@@ -18,7 +18,7 @@ import SQLite from 'better-sqlite3';
 import { startServer, startAgentProcess } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
-import { benchAccount, pct, processCpuMs, wrk, type WrkRun } from './lib.js';
+import { benchAccount, monotonicUs, pct, processCpuMs, profileWindows, wrk, type WrkRun } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -132,10 +132,15 @@ async function main() {
     // With the CPU the server and the agent spent per 1,000 calls (/proc): steadier than a rate on a shared machine.
     const cpu = () => ({ server: processCpuMs(server.proc.pid!), agent: processCpuMs(agent.proc.pid!) });
     const perK = (a: { server: number; agent: number }, b: { server: number; agent: number }, calls: number) => ({ server: Math.round(((b.server - a.server) / calls) * 1000), agent: Math.round(((b.agent - a.agent) / calls) * 1000) });
+    // With BENCH_PROFILE_WINDOWS=<file>, the sync runs' and the drains' windows (`--run sync`, `--run drain`).
+    const ran = profileWindows();
     const syncRun = async () => {
       const c0 = cpu();
+      const t0Us = monotonicUs();
       const w = await wrk(url, { connections: 10, seconds: SECONDS });
-      return { ...w, cpuPerK: perK(c0, cpu(), w.requests - w.non2xx) };
+      const c1 = cpu();
+      ran({ setting: 'noop', run: 'sync', t0Us, t1Us: monotonicUs(), calls: w.requests - w.non2xx, serverMs: c1.server - c0.server, agentMs: c1.agent - c0.agent });
+      return { ...w, cpuPerK: perK(c0, c1, w.requests - w.non2xx) };
     };
     const drains: { calls: number; failed: number; rps: number; syncRps: number; ratio: number; turnMs: number; attemptP50Ms: number; settledAfterP50Ms: number; cpuPerK: { server: number; agent: number }; syncCpuPerK: { server: number; agent: number } }[] = [];
     let syncBefore = await syncRun();
@@ -148,11 +153,13 @@ async function main() {
         queuedN += w.requests - w.non2xx;
       }
       const c0 = cpu();
+      const t0Us = monotonicUs();
       const released = await api.patch('/api/functions/noop', { asyncConcurrency: null }, token);
       if (released.status !== 200) throw new Error(`release: ${released.text}`);
       await drained(600_000);
       const c1 = cpu();
       const calls = callsSince.all(functionId, d0) as CallRow[];
+      ran({ setting: 'noop', run: 'drain', t0Us, t1Us: monotonicUs(), calls: calls.length, serverMs: c1.server - c0.server, agentMs: c1.agent - c0.agent });
       const firstStart = Math.min(...calls.map(attemptStart));
       const lastEnd = Math.max(...calls.map((c) => Number(c.finished_at)));
       const rate = (calls.length / (lastEnd - firstStart)) * 1000;

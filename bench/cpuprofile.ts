@@ -3,6 +3,7 @@
 // `npm run bench -- invoke`. With --windows (the file BENCH_PROFILE_WINDOWS named), only the samples taken during
 // those measured runs count, and every figure is also given in ms per 1,000 calls. See bench/README.md.
 import { readFileSync } from 'node:fs';
+import type { RunWindow } from './lib.js';
 
 interface Node {
   id: number;
@@ -15,15 +16,6 @@ interface Profile {
   endTime: number;
   samples: number[];
   timeDeltas: number[];
-}
-interface RunWindow {
-  setting: string;
-  run: string;
-  t0Us: number;
-  t1Us: number;
-  calls: number;
-  serverMs: number;
-  agentMs: number;
 }
 
 const argv = process.argv.slice(2);

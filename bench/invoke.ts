@@ -2,7 +2,7 @@
 // cpub-server, gRPC to a real cpub-agent, Podman — against the same function's warm container driven straight
 // through its socket, both with wrk, in interleaved rounds; with the CPU the server and the agent processes spend
 // per 1,000 calls and the execution rows written. Then cold starts end to end. See bench/README.md.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { startServer, startAgentProcess } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
 import { cgroupOf } from '../node-agent/src/pool/cgroup.js';
-import { benchAccount, pct, processCpuMs, wrk, type WrkRun } from './lib.js';
+import { benchAccount, monotonicUs, pct, processCpuMs, profileWindows, wrk, type WrkRun } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -103,15 +103,14 @@ async function main() {
 
     // With BENCH_PROFILE_WINDOWS=<file>, each measured run's start and end (CLOCK_MONOTONIC, µs: the clock of a
     // .cpuprofile's timestamps) go to that file, for bench/cpuprofile.ts to take only those samples.
-    const windows: { setting: string; run: string; t0Us: number; t1Us: number; calls: number; serverMs: number; agentMs: number }[] = [];
+    const ran = profileWindows();
     const measure = async (f: (typeof fns)[number], name: string, run: () => Promise<WrkRun>): Promise<Window> => {
       const [s0, a0, c0, r0] = [processCpuMs(server.proc.pid!), processCpuMs(agent.proc.pid!), f.containers(), countRows.get(f.id) as number];
-      const t0Us = Number(process.hrtime.bigint() / 1000n);
+      const t0Us = monotonicUs();
       const w = await run();
-      const t1Us = Number(process.hrtime.bigint() / 1000n);
+      const t1Us = monotonicUs();
       const out = { ...w, serverMs: processCpuMs(server.proc.pid!) - s0, agentMs: processCpuMs(agent.proc.pid!) - a0, containerMs: f.containers() - c0, rows: (countRows.get(f.id) as number) - r0 };
-      windows.push({ setting: f.key, run: name, t0Us, t1Us, calls: w.requests - w.non2xx, serverMs: out.serverMs, agentMs: out.agentMs });
-      if (process.env.BENCH_PROFILE_WINDOWS) writeFileSync(process.env.BENCH_PROFILE_WINDOWS, JSON.stringify(windows, null, 1));
+      ran({ setting: f.key, run: name, t0Us, t1Us, calls: w.requests - w.non2xx, serverMs: out.serverMs, agentMs: out.agentMs });
       return out;
     };
 

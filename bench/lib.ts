@@ -108,6 +108,32 @@ export function processCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
 }
 
+/** A measured run's span of time (CLOCK_MONOTONIC, µs: the clock of a .cpuprofile's timestamps), for bench/cpuprofile.ts. */
+export interface RunWindow {
+  setting: string;
+  run: string;
+  t0Us: number;
+  t1Us: number;
+  calls: number;
+  serverMs: number;
+  agentMs: number;
+}
+
+/** Now on CLOCK_MONOTONIC, µs. */
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/**
+ * The measured runs' windows: with BENCH_PROFILE_WINDOWS=<file>, written to that file after each run, for
+ * `npm run bench -- cpuprofile … --windows <file> --run <name>` to take only the samples of those runs.
+ */
+export function profileWindows(): (w: RunWindow) => void {
+  const windows: RunWindow[] = [];
+  return (w) => {
+    windows.push(w);
+    if (process.env.BENCH_PROFILE_WINDOWS) writeFileSync(process.env.BENCH_PROFILE_WINDOWS, JSON.stringify(windows, null, 1));
+  };
+}
+
 export const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
