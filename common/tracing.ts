@@ -13,7 +13,7 @@
 // process (the sampler the SDK would build from OTEL_TRACES_SAMPLER: it decides the `traceparent` flags sent on), and
 // its children follow it; only sampled spans are handed over. Ids are drawn from a pool of crypto random bytes.
 // Parent-based sampling of a caller's trace reads the caller's flag without building the SDK's context for it (that
-// and the SDK's id generator were a quarter of a traced call's cost on its thread in the agent).
+// and the SDK's id generator were ≈ 10 of the ≈ 20 µs tracing cost the agent's call thread a call, in a profile).
 //
 // Off, nothing is made on the call path: every caller tests `tracingOn()` before it starts a span, and the SDK is
 // never loaded.
