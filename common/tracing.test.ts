@@ -145,6 +145,26 @@ test('a caller’s trace is sampled as the caller sampled it under a parent-base
   }
 });
 
+test('ids made here are random, of the W3C lengths in lower-case hex, never all zeros, never given twice', async () => {
+  const r = await receiver();
+  try {
+    const tracing = await startTracing('tracing-test', r.env);
+    try {
+      const roots = Array.from({ length: 2000 }, () => startSpan('call', undefined));
+      const children = roots.map((root) => startSpan('auth', root));
+      assert.ok(roots.every((s) => /^[0-9a-f]{32}$/.test(s.traceId) && !/^0+$/.test(s.traceId)), 'trace ids');
+      assert.ok([...roots, ...children].every((s) => /^[0-9a-f]{16}$/.test(s.spanId) && !/^0+$/.test(s.spanId)), 'span ids');
+      assert.is(new Set(roots.map((s) => s.traceId)).size, roots.length, 'a trace id a trace');
+      assert.is(new Set([...roots, ...children].map((s) => s.spanId)).size, roots.length * 2, 'a span id a span');
+      assert.ok(children.every((c, i) => c.traceId === roots[i]!.traceId), 'a child keeps its trace');
+    } finally {
+      await tracing.stop();
+    }
+  } finally {
+    r.close();
+  }
+});
+
 test('spans are dropped and counted, never queued without bound, when the worker is too far behind', async () => {
   const r = await receiver();
   try {

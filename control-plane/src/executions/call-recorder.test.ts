@@ -42,6 +42,16 @@ function watched(p: Promise<void>): { done: Promise<void>; written: () => boolea
   return { done, written: () => written };
 }
 const nextTurn = () => new Promise((r) => setImmediate(r));
+/** A caller's row beside `n` calls in flight: whether it was written by the end of `wait`. */
+async function writtenBy(n: number, wait: () => Promise<unknown>): Promise<boolean> {
+  const end = inFlight(n);
+  const w = watched(writer.write(row()));
+  await wait();
+  const at = w.written();
+  await w.done;
+  end();
+  return at;
+}
 
 test('under load, two calls begun together: the first row waits for the second, and both are written in one group', async () => {
   await load();
@@ -59,12 +69,7 @@ test('beside a call held in flight for long, a row is written at once, under loa
   const held = recorder.begin();
   await sleep(120);
   await load();
-  const end = inFlight(1);
-  const w = watched(writer.write(row()));
-  await settle();
-  assert.ok(w.written(), 'written at once, not after a wait for the held call');
-  await w.done;
-  end();
+  assert.ok(await writtenBy(1, settle), 'written at once, not after a wait for the held call');
   held.end();
   assert.equal(groups, [1]);
 });
@@ -81,12 +86,7 @@ async function quiet(): Promise<void> {
 
 test('not under load (rows a few to a millisecond), a row is written at once beside calls begun together', async () => {
   await quiet();
-  const end = inFlight(2);
-  const w = watched(writer.write(row()));
-  await nextTurn();
-  assert.ok(w.written(), 'written on the next turn: no wait for a group of two');
-  await w.done;
-  end();
+  assert.ok(await writtenBy(2, nextTurn), 'written on the next turn: no wait for a group of two');
 });
 
 /** Not under load, and a group written just now. */
