@@ -16,8 +16,9 @@ import { idempotencyCases } from './store/idempotency.js';
 import { schedulesCases } from './store/schedules.js';
 import { aliasesCases } from './store/aliases.js';
 import { canariesCases } from './store/canaries.js';
+import { alertsCases } from './store/alerts.js';
 
-const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases, asyncCallsCases, idempotencyCases, schedulesCases, aliasesCases, canariesCases];
+const modules = [authCases, maintenanceCases, functionsCases, deploymentsCases, artifactsCases, executionsCases, statsCases, keysCases, envCases, fleetCases, asyncCallsCases, idempotencyCases, schedulesCases, aliasesCases, canariesCases, alertsCases];
 
 storeSuite('sqlite', modules).run();
 storeSuite('postgres', modules).run();

@@ -43,7 +43,7 @@ export function storeSuite(dialect: Dialect, modules: StoreCases[]): StoreSuite 
       ctx.db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
       cleanup = pg.drop;
     }
-    assert.equal(await migrateToLatest(ctx.db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace', '0007-records', '0008-record-rows', '0009-async-calls', '0010-record-days', '0011-idempotency', '0012-schedules', '0013-destinations', '0014-rollup-async', '0015-async-queue-indexes', '0016-aliases', '0017-call-queue', '0018-warm-floor', '0019-canaries', '0020-alias-floors', '0021-teams', '0022-access-tokens', '0023-rate-limits', '0024-alerts', '0025-response-limit', '0026-runtimes']);
+    assert.equal(await migrateToLatest(ctx.db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace', '0007-records', '0008-record-rows', '0009-async-calls', '0010-record-days', '0011-idempotency', '0012-schedules', '0013-destinations', '0014-rollup-async', '0015-async-queue-indexes', '0016-aliases', '0017-call-queue', '0018-warm-floor', '0019-canaries', '0020-alias-floors', '0021-teams', '0022-access-tokens', '0023-rate-limits', '0024-alerts', '0025-response-limit', '0026-runtimes', '0027-alert-held']);
     // PostgreSQL's record days around the cases' clock, as the purge makes them around the real one.
     await ctx.db.recordDays.ensure(NOW - 30 * 86_400_000, NOW + 30 * 86_400_000);
   }));

@@ -2,13 +2,14 @@
 // are evaluated on (rollups, the async queue, builds, nodes, security events), each one grouped query per rule.
 import { sql, type Selectable } from 'kysely';
 import type { Executor } from '../db/schema.js';
-import type { AlertChannelsTable, AlertDeliveriesTable, AlertRulesTable, AlertSilencesTable, AlertsTable } from './alerts.schema.js';
+import type { AlertChannelsTable, AlertDeliveriesTable, AlertHeldTable, AlertRulesTable, AlertSilencesTable, AlertsTable } from './alerts.schema.js';
 
 export type RuleRow = Selectable<AlertRulesTable>;
 export type AlertRow = Selectable<AlertsTable>;
 export type ChannelRow = Selectable<AlertChannelsTable>;
 export type SilenceRow = Selectable<AlertSilencesTable>;
 export type AlertDeliveryRow = Selectable<AlertDeliveriesTable>;
+export type HeldRow = Selectable<AlertHeldTable>;
 
 /** Which functions a rule covers: one, a team's, or every one. */
 export type FnScope = { functionId: string } | { ownerId: string } | { all: true };
@@ -86,6 +87,21 @@ export const alertsRepo = {
   /** Ends a silence now (kept, so the history says it was). */
   async endSilence(db: Executor, id: string, now: number): Promise<void> {
     await db.updateTable('alert_silences').set({ ends_at: now }).where('id', '=', id).execute();
+  },
+
+  /** What silences hold back, each with its alert as it is now. */
+  held: (db: Executor) =>
+    db
+      .selectFrom('alert_held as h')
+      .innerJoin('alerts', 'alerts.id', 'h.alert_id')
+      .selectAll('alerts')
+      .select(['h.channel_id as held_channel', 'h.state as held_state'])
+      .execute(),
+  async hold(db: Executor, rows: HeldRow[]): Promise<void> {
+    for (const row of rows) await db.insertInto('alert_held').values(row).onConflict((oc) => oc.columns(['alert_id', 'channel_id']).doUpdateSet({ state: row.state, held_at: row.held_at })).execute();
+  },
+  async unhold(db: Executor, keys: { alert_id: string; channel_id: string }[]): Promise<void> {
+    for (const k of keys) await db.deleteFrom('alert_held').where('alert_id', '=', k.alert_id).where('channel_id', '=', k.channel_id).execute();
   },
 
   async insertDeliveries(db: Executor, rows: AlertDeliveryRow[]): Promise<void> {

@@ -70,6 +70,17 @@ export interface AlertSilencesTable {
   ends_at: number;
 }
 
+/**
+ * What a silence held back from a channel: the alert's firing (sent when the silence ends if the alert still fires;
+ * dropped if it resolved meanwhile — the channel never heard it fire) or its resolution (sent when the silence ends).
+ */
+export interface AlertHeldTable {
+  alert_id: string;
+  channel_id: string;
+  state: 'firing' | 'resolved';
+  held_at: number;
+}
+
 export interface AlertDeliveriesTable {
   id: string;
   channel_id: string;
@@ -98,6 +109,7 @@ export interface AlertTables {
   alerts: AlertsTable;
   alert_channels: AlertChannelsTable;
   alert_silences: AlertSilencesTable;
+  alert_held: AlertHeldTable;
   alert_deliveries: AlertDeliveriesTable;
   security_events: SecurityEventsTable;
 }

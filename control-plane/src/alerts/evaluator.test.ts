@@ -2,7 +2,7 @@
 // data it reads (rollup rows, dead letters, the queue, failed builds, nodes, security events), the clock passed in;
 // then the notifier delivers what the passes wrote to a webhook receiver on 127.0.0.1 — a firing and a resolved
 // group per rule, to the team's channel for alerts about its function and to the fleet's for every built-in rule.
-// A team's own rule reaches the team only; a silence holds its owner's deliveries back.
+// A team's own rule reaches the team only; a silence holds its owner's deliveries back until it ends.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer } from 'node:http';
@@ -171,6 +171,50 @@ test('a pending alert whose condition goes before forSec is dropped: nothing is 
     await ev.pass(now + 2000);
     assert.is((await alertsRepo.open(db.kysely)).length, 0);
     assert.is((await db.kysely.selectFrom('alert_deliveries').select('id').execute()).length, 0);
+  });
+});
+
+test('a silence holds a firing back until it ends, then it is sent if the alert still fires; a resolution held back is sent when it ends; one fired and resolved under a silence is never sent', async () => {
+  await withQueue(0, async (db) => {
+    await alertsRepo.insertChannel(db.kysely, { id: 'fleet', owner_id: null, name: 'fleet', type: 'webhook', target: 'http://127.0.0.1:9/', secret_sealed: null, created_by: null, created_at: 0 });
+    const ev = new AlertEvaluator(db.kysely, log, undefined, { everyMs: 1000, baseUrl: 'http://cpub.test' });
+    const t = Date.now();
+    const silence = (id: string, endsAt: number) => alertsRepo.insertSilence(db.kysely, { id, owner_id: null, matchers: JSON.stringify({ ruleId: 'builtin:node-down' }), comment: '', created_by: null, created_at: t, ends_at: endsAt });
+    const sent = async () => (await db.kysely.selectFrom('alert_deliveries').select('body').orderBy('created_at').execute()).map((d) => JSON.parse(d.body) as { status: string; alerts: { labels: Record<string, string> }[] }).map((b) => `${b.status} ${b.alerts.map((a) => a.labels.subject ?? a.labels.node).join(',')}`);
+    const held = async () => (await db.kysely.selectFrom('alert_held').select('state').execute()).map((h) => h.state);
+    const nodeState = (id: string, status: 'up' | 'suspect') => db.kysely.updateTable('nodes').set({ status }).where('id', '=', id).execute();
+
+    // Fires under a silence: held back, then sent once the silence has ended, the node still down.
+    await silence('s1', t + 60_000);
+    await db.kysely.insertInto('nodes').values(node('n1', { status: 'suspect' })).execute();
+    await ev.pass(t);
+    assert.is((await alertsRepo.open(db.kysely)).length, 1, 'the alert fires');
+    assert.equal([await sent(), await held()], [[], ['firing']], 'the firing is held back');
+    await ev.pass(t + 1000);
+    assert.equal(await sent(), [], 'still silenced');
+    await ev.pass(t + 61_000);
+    assert.equal([await sent(), await held()], [['firing n1'], []], 'sent once the silence ended, the alert still firing');
+    await ev.pass(t + 62_000);
+    assert.is((await sent()).length, 1, 'sent once');
+
+    // Resolves under a silence after the channel heard it fire: the resolution waits for the silence's end.
+    await silence('s2', t + 120_000);
+    await nodeState('n1', 'up');
+    await ev.pass(t + 70_000);
+    assert.equal([await sent(), await held()], [['firing n1'], ['resolved']], 'the resolution is held back');
+    await ev.pass(t + 121_000);
+    assert.equal([await sent(), await held()], [['firing n1', 'resolved n1'], []], 'the resolution is sent when the silence ends');
+
+    // Fires and resolves under one silence: the channel never hears of it, then or after.
+    await silence('s3', t + 200_000);
+    await db.kysely.insertInto('nodes').values(node('n2', { status: 'suspect' })).execute();
+    await ev.pass(t + 130_000);
+    assert.equal(await held(), ['firing']);
+    await nodeState('n2', 'up');
+    await ev.pass(t + 140_000);
+    assert.equal(await held(), [], 'nothing is held of an alert the channel never heard fire');
+    await ev.pass(t + 201_000);
+    assert.equal(await sent(), ['firing n1', 'resolved n1'], 'nothing sent of n2');
   });
 });
 

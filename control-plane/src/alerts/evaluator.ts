@@ -3,13 +3,14 @@
 // cause in one transaction — a crash loses neither alone. A delivery is one group per channel and rule per pass
 // (the alerts of that rule that fired, or resolved, together); an alert is one row per rule and subject while open
 // (de-duplicated by its fingerprint). Which channels: the function's team's for an alert about its function, and
-// the fleet's (admins') for every alert of a fleet rule; a channel's owner's silences hold its deliveries back.
+// the fleet's (admins') for every alert of a fleet rule; a channel's owner's silences hold its deliveries back until
+// they end (then a firing is sent if its alert still fires, and a resolution if the channel heard it fire).
 import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
 import { LeasedLoop, type Leases } from '../maintenance/lease.js';
-import { alertsRepo, type AlertRow, type ChannelRow, type RuleRow, type SilenceRow } from './alerts.repo.js';
+import { alertsRepo, type AlertRow, type ChannelRow, type HeldRow, type RuleRow, type SilenceRow } from './alerts.repo.js';
 import { Readings, type EffectiveRule, type Subject } from './readings.js';
 import { BUILTIN_RULES, paramsOf, step, type RuleKind, type RuleParams } from './rules.js';
 import { amAlert, amGroup, type AmAlert } from './payload.js';
@@ -55,6 +56,9 @@ export function silences(s: SilenceRow, a: Pick<AlertRow, 'rule_id' | 'function_
   }
   return true;
 }
+
+/** An alert with what a silence held back of it from one channel. */
+type HeldAlert = AlertRow & { held_channel: string; held_state: 'firing' | 'resolved' };
 
 interface Change {
   rule: EffectiveRule;
@@ -173,13 +177,18 @@ export class AlertEvaluator {
       }
       apply(rule, { key: '', ownerId: a.owner_id, functionId: a.function_id, labels: {}, reading: { value: 0, threshold: a.threshold, empty: true }, summary: a.summary }, a);
     }
-    if (!inserts.length && !updates.length && !deletes.length) return;
-    const deliveries = changes.length ? await this.deliveriesFor(changes, now) : [];
+    // What silences hold back is looked at every pass: a silence ends on its own, with no change to any alert.
+    const held = await alertsRepo.held(this.db);
+    if (!inserts.length && !updates.length && !deletes.length && !held.length) return;
+    const out = changes.length || held.length ? await this.deliveriesFor(changes, held, byId, now) : { deliveries: [], hold: [], unhold: [] };
+    const { deliveries } = out;
     await this.db.transaction().execute(async (tx) => {
       for (const id of deletes) await alertsRepo.deleteAlert(tx, id);
       for (const u of updates) await alertsRepo.updateAlert(tx, u.id, u.set);
       for (const a of inserts) await alertsRepo.insertAlert(tx, a);
       for (const c of changes) await alertsRepo.updateAlert(tx, c.alert.id, { notified: c.to });
+      await alertsRepo.unhold(tx, out.unhold);
+      await alertsRepo.hold(tx, out.hold);
       await alertsRepo.insertDeliveries(tx, deliveries);
     });
     for (const c of changes) {
@@ -189,23 +198,51 @@ export class AlertEvaluator {
     if (deliveries.length) this.o.onDeliveries?.();
   }
 
-  /** One delivery per channel, rule and state, of the changes each channel is to hear of and no silence holds back. */
-  private async deliveriesFor(changes: Change[], now: number) {
+  /**
+   * One delivery per channel, rule and state, of the changes each channel is to hear of and no silence holds back.
+   * What a silence holds back is kept (`hold`) and sent once no silence holds it: a firing only while its alert still
+   * fires — one that resolves first is never sent, nor is its resolution (the channel never heard it fire) — and a
+   * resolution whenever it is let through, so that a channel that heard an alert fire hears it end.
+   */
+  private async deliveriesFor(changes: Change[], held: HeldAlert[], rules: Map<string, EffectiveRule>, now: number) {
     const channels = await alertsRepo.channels(this.db);
     const active = await alertsRepo.silences(this.db, now);
+    const silenced = (ch: ChannelRow, a: AlertRow, kind: string) => active.some((s) => s.owner_id === ch.owner_id && silences(s, a, kind));
+    const waiting = new Map(held.map((h) => [`${h.id}|${h.held_channel}`, h]));
+    const hold: HeldRow[] = [];
+    const unhold: { alert_id: string; channel_id: string }[] = [];
     const groups = new Map<string, { channel: ChannelRow; rule: EffectiveRule; to: 'firing' | 'resolved'; alerts: AmAlert[] }>();
+    const send = (channel: ChannelRow, rule: EffectiveRule, to: 'firing' | 'resolved', alert: AlertRow) => {
+      const key = `${channel.id}|${rule.id}|${to}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { channel, rule, to, alerts: [] }));
+      g.alerts.push(amAlert(alert, to, this.o.baseUrl));
+    };
     for (const c of changes) {
       for (const ch of channels) {
         const hears = (c.alert.owner_id !== null && ch.owner_id === c.alert.owner_id) || (ch.owner_id === null && c.rule.ownerId === null);
         if (!hears) continue;
-        if (active.some((s) => s.owner_id === ch.owner_id && silences(s, c.alert, c.rule.kind))) continue;
-        const key = `${ch.id}|${c.rule.id}|${c.to}`;
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { channel: ch, rule: c.rule, to: c.to, alerts: [] }));
-        g.alerts.push(amAlert(c.alert, c.to, this.o.baseUrl));
+        const key = `${c.alert.id}|${ch.id}`;
+        const before = waiting.get(key);
+        if (before) {
+          waiting.delete(key);
+          unhold.push({ alert_id: c.alert.id, channel_id: ch.id });
+          if (c.to === 'resolved' && before.held_state === 'firing') continue;
+        }
+        if (silenced(ch, c.alert, c.rule.kind)) hold.push({ alert_id: c.alert.id, channel_id: ch.id, state: c.to, held_at: now });
+        else send(ch, c.rule, c.to, c.alert);
       }
     }
-    return [...groups.values()].map((g) => ({
+    const byId = new Map(channels.map((ch) => [ch.id, ch]));
+    for (const h of waiting.values()) {
+      const ch = byId.get(h.held_channel);
+      const rule = rules.get(h.rule_id);
+      if (ch && rule && silenced(ch, h, rule.kind)) continue;
+      unhold.push({ alert_id: h.id, channel_id: h.held_channel });
+      // A firing let through is news only while the alert fires (one that resolved with no change sent is not).
+      if (ch && rule && (h.held_state === 'resolved' || h.state === 'firing')) send(ch, rule, h.held_state, h);
+    }
+    const deliveries = [...groups.values()].map((g) => ({
       id: randomUUID(),
       channel_id: g.channel.id,
       body: JSON.stringify(amGroup(g.channel.name, g.rule.id, g.rule.name, g.to, g.alerts, this.o.baseUrl)),
@@ -216,5 +253,6 @@ export class AlertEvaluator {
       created_at: now,
       finished_at: null,
     }));
+    return { deliveries, hold, unhold };
   }
 }

@@ -26,6 +26,7 @@ import * as m0023 from './migrations/0023-rate-limits.js';
 import * as m0024 from './migrations/0024-alerts.js';
 import * as m0025 from './migrations/0025-response-limit.js';
 import * as m0026 from './migrations/0026-runtimes.js';
+import * as m0027 from './migrations/0027-alert-held.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -54,6 +55,7 @@ const migrations = {
   '0024-alerts': m0024,
   '0025-response-limit': m0025,
   '0026-runtimes': m0026,
+  '0027-alert-held': m0027,
 };
 
 export type MigrationName = keyof typeof migrations;
