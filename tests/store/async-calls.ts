@@ -8,6 +8,7 @@ import { AsyncQueue } from '../../control-plane/src/async-calls/async-queue.js';
 import { AsyncDispatcher } from '../../control-plane/src/async-calls/dispatcher.js';
 import { deliveriesRepo, type DeliveryRow } from '../../control-plane/src/async-calls/destination-deliveries.repo.js';
 import { functionsRepo } from '../../control-plane/src/functions/functions.repo.js';
+import { usersRepo } from '../../control-plane/src/users/users.repo.js';
 import { AppError, RateLimited } from '../../control-plane/src/errors.js';
 import type { CallOutcome, InvocationService } from '../../control-plane/src/invocations/invocation.service.js';
 import type { ExecutionStatus, FunctionRow } from '../../control-plane/src/db/schema.js';
@@ -49,6 +50,21 @@ export const asyncCallsCases: StoreCases = (s) => {
     assert.equal((await claim(db, 'ac-f1', 'r1', NOW + 30, 2)).map((c) => c.id), [ids[2]], 'room for one more');
     assert.equal(await claim(db, 'ac-f2', 'r1', NOW + 30, 5), [], 'not due');
     assert.equal((await claim(db, 'ac-f2', 'r1', NOW + 60_001, 5)).length, 1, 'due now');
+  });
+
+  s('async calls: a disabled owner’s queued calls are not due, and never take the places of others’', async ({ db }) => {
+    await ownerWith(db, 'ac-off', 'ac-off-f1', 'ac-off-f2');
+    await ownerWith(db, 'ac-on', 'ac-on-f');
+    // Older than any other case's calls (they share the table).
+    await queued(db, 'ac-off-f1', 1, NOW - 30 * 86_400_000);
+    await queued(db, 'ac-off-f2', 1, NOW - 29 * 86_400_000);
+    await queued(db, 'ac-on-f', 1, NOW - 1000);
+    const due = async (limit: number) => (await asyncCallsRepo.dueFunctions(db.kysely, NOW, limit)).filter((f) => f.startsWith('ac-o'));
+    assert.equal(await due(100), ['ac-off-f1', 'ac-off-f2', 'ac-on-f'], 'oldest first while the owner is enabled');
+    await usersRepo.update(db.kysely, 'ac-off', { disabled_at: NOW }, NOW);
+    assert.equal(await due(100), ['ac-on-f'], 'the disabled owner’s functions are not due');
+    // The oldest queues of all, a disabled owner's never take a pass's places.
+    assert.equal((await asyncCallsRepo.dueFunctions(db.kysely, NOW, 2)).filter((f) => f.startsWith('ac-off')), [], 'two places, neither taken by the disabled owner');
   });
 
   s('async calls: a claim that ran out is taken back (its attempt stays counted); the replica that lost it settles nothing', async ({ db }) => {

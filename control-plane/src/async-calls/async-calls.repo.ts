@@ -101,10 +101,14 @@ export const asyncCallsRepo = {
   /**
    * Functions with calls due now, the longest waiting first (at most `limit`). One look per function at the head
    * of its queue (the index on function, state, due): the cost follows the number of functions, not of calls queued.
+   * A disabled owner's functions are not among them: their calls wait, and never take the places of others' (the
+   * oldest queues would otherwise fill every pass's `limit` for as long as the owner stays disabled).
    */
   async dueFunctions(db: Executor, now: number, limit: number): Promise<string[]> {
     const rows = await db
       .selectFrom('functions')
+      .innerJoin('users', 'users.id', 'functions.owner_id')
+      .where('users.disabled_at', 'is', null)
       .select(['functions.id', (eb) => eb.selectFrom('async_calls').select((e) => e.fn.min('due_at').as('d')).whereRef('async_calls.function_id', '=', 'functions.id').where('async_calls.state', '=', QUEUED).as('first')])
       .$narrowType<{ first: number | null }>()
       .execute();
