@@ -7,10 +7,15 @@
 //   same client and interleaved, the same function answering whole at once: a plain warm call's time to first byte
 //   (it includes the execution record, written before a whole answer goes; a streamed answer's is written at its
 //   end). BENCH_CALLS (300) each; medians and p99.
+// - the host's floor: the same client and the same pattern (a round trip after ≈ 40 ms of quiet, then one at once)
+//   through three plain Node processes relaying 100 bytes over unix sockets to an echo — the three round trips
+//   between processes a call's first byte makes (client–server, server–agent, agent–function), with none of our
+//   code: what waking the processes and moving the bytes costs on this host.
 // - a long stream: BENCH_STREAM_MB (1024) MiB streamed in 64 KiB chunks through the chain to a client that reads
 //   as fast as it can; the RSS of the server and agent processes (/proc/<pid>/status VmRSS) sampled every 50 ms:
 //   before, the peak during, and the growth; and the rate.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir, loadavg } from 'node:os';
@@ -57,6 +62,62 @@ const rssMb = (pid: number) => {
 };
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+/** One hop of the host's floor: a relay to `next` (each message goes on, each answer comes back), or an echo. */
+const RELAY = `const net = require('node:net');
+const [listen, next] = process.argv.slice(1);
+net.createServer((up) => {
+  if (!next) return up.on('data', (d) => up.write(d));
+  const down = net.connect(next);
+  down.setNoDelay(true);
+  up.on('data', (d) => down.write(d));
+  down.on('data', (d) => up.write(d));
+  up.on('close', () => down.destroy());
+}).listen(listen);`;
+
+/**
+ * The host's floor (see the header): round trips through three plain Node processes, each after ≈ 40 ms of quiet
+ * (as a whole answer follows a streamed one here) and then one at once (as a streamed call follows a whole one).
+ */
+async function hostFloor(calls: number): Promise<{ afterQuiet: number[]; atOnce: number[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cpub-bench-floor-'));
+  const sock = (i: number) => join(dir, `hop${i}.sock`);
+  const procs: ChildProcess[] = [];
+  try {
+    for (const i of [3, 2, 1]) {
+      procs.push(spawn(process.execPath, ['-e', RELAY, sock(i), ...(i < 3 ? [sock(i + 1)] : [])], { stdio: 'ignore' }));
+      for (const end = Date.now() + 10_000; !existsSync(sock(i)); await new Promise((r) => setTimeout(r, 10))) if (Date.now() > end) throw new Error('a relay did not start');
+    }
+    const socket = connect(sock(1));
+    await new Promise((r) => socket.once('connect', r));
+    const message = Buffer.alloc(100, 120);
+    const roundTrip = () =>
+      new Promise<number>((resolve) => {
+        const t0 = performance.now();
+        let got = 0;
+        const on = (d: Buffer) => {
+          if ((got += d.length) < message.length) return;
+          socket.off('data', on);
+          resolve(performance.now() - t0);
+        };
+        socket.on('data', on);
+        socket.write(message);
+      });
+    for (let i = 0; i < 20; i++) await roundTrip();
+    const afterQuiet: number[] = [];
+    const atOnce: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      await new Promise((r) => setTimeout(r, 40));
+      afterQuiet.push(await roundTrip());
+      atOnce.push(await roundTrip());
+    }
+    socket.destroy();
+    return { afterQuiet, atOnce };
+  } finally {
+    for (const p of procs) p.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** One GET through node:http: ms to the end, and the bytes read (the long stream). */
 function timedGet(url: string): Promise<{ total: number; bytes: number }> {
@@ -150,6 +211,9 @@ async function main() {
     console.log(`| streamed, above the function's own | ${f(pct(streamed, 50))} | ${f(pct(streamed, 99))} |`);
     console.log(`| (the function's own: its handler's start to its first chunk) | ${f(pct(own, 50))} | ${f(pct(own, 99))} |`);
     console.log(`| a whole answer (a plain warm call) | ${f(pct(whole, 50))} | ${f(pct(whole, 99))} |`);
+    const floor = await hostFloor(CALLS);
+    console.log(`| the host's floor: 3 round trips between plain Node processes, at once after another | ${f(pct(floor.atOnce, 50))} | ${f(pct(floor.atOnce, 99))} |`);
+    console.log(`| the host's floor, after 40 ms of quiet | ${f(pct(floor.afterQuiet, 50))} | ${f(pct(floor.afterQuiet, 99))} |`);
 
     // The long stream, with the processes' memory sampled throughout.
     await timedGet(`${url('big')}?mb=8`); // a warm container, and the paths warmed
@@ -172,7 +236,7 @@ async function main() {
       JSON.stringify({
         bench: 'streaming',
         calls: CALLS,
-        ttfbMs: { streamedAboveFunction: { p50: +pct(streamed, 50).toFixed(2), p99: +pct(streamed, 99).toFixed(2) }, functionOwn: { p50: +pct(own, 50).toFixed(3), p99: +pct(own, 99).toFixed(3) }, wholeAnswer: { p50: +pct(whole, 50).toFixed(2), p99: +pct(whole, 99).toFixed(2) } },
+        ttfbMs: { streamedAboveFunction: { p50: +pct(streamed, 50).toFixed(2), p99: +pct(streamed, 99).toFixed(2) }, functionOwn: { p50: +pct(own, 50).toFixed(3), p99: +pct(own, 99).toFixed(3) }, wholeAnswer: { p50: +pct(whole, 50).toFixed(2), p99: +pct(whole, 99).toFixed(2) }, hostFloor: { atOnce: { p50: +pct(floor.atOnce, 50).toFixed(3), p99: +pct(floor.atOnce, 99).toFixed(3) }, afterQuiet: { p50: +pct(floor.afterQuiet, 50).toFixed(3), p99: +pct(floor.afterQuiet, 99).toFixed(3) } } },
         stream: { mb: STREAM_MB, seconds: +(big.total / 1000).toFixed(2), rssGrowthMb: { server: +growth.server.toFixed(1), agent: +growth.agent.toFixed(1) } },
         loadavg: loadavg(),
       }),
