@@ -99,24 +99,31 @@ export const asyncCallsRepo = {
   },
 
   /**
-   * Functions with calls due now, the longest waiting first (at most `limit`). One look per function at the head
-   * of its queue (the index on function, state, due): the cost follows the number of functions, not of calls queued.
-   * A disabled owner's functions are not among them: their calls wait, and never take the places of others' (the
-   * oldest queues would otherwise fill every pass's `limit` for as long as the owner stays disabled).
+   * Functions with calls due now, the longest waiting first (at most `limit`). The functions with queued calls are
+   * found by walking the queue's index from one function to the next (a loose index scan: one seek per such
+   * function), then one look at each one's head: the cost follows the number of functions with calls queued — not
+   * the number of functions (a pass runs several times a second, and on SQLite holds the event loop while it runs),
+   * nor the number of calls queued. A disabled owner's functions are not among them: their calls wait, and never
+   * take the places of others' (the oldest queues would otherwise fill every pass's `limit` while it stays disabled).
    */
   async dueFunctions(db: Executor, now: number, limit: number): Promise<string[]> {
-    const rows = await db
-      .selectFrom('functions')
-      .innerJoin('users', 'users.id', 'functions.owner_id')
-      .where('users.disabled_at', 'is', null)
-      .select(['functions.id', (eb) => eb.selectFrom('async_calls').select((e) => e.fn.min('due_at').as('d')).whereRef('async_calls.function_id', '=', 'functions.id').where('async_calls.state', '=', QUEUED).as('first')])
-      .$narrowType<{ first: number | null }>()
-      .execute();
-    return rows
-      .filter((r) => r.first !== null && Number(r.first) <= now)
-      .sort((a, b) => Number(a.first) - Number(b.first))
-      .slice(0, limit)
-      .map((r) => r.id);
+    const { rows } = await sql<{ id: string; first: number | string }>`
+      WITH RECURSIVE heads(fid) AS (
+        SELECT (SELECT MIN(function_id) FROM async_calls WHERE state = ${QUEUED})
+        UNION ALL
+        SELECT (SELECT MIN(a.function_id) FROM async_calls a WHERE a.state = ${QUEUED} AND a.function_id > heads.fid) FROM heads WHERE heads.fid IS NOT NULL
+      )
+      SELECT d.id, d.first FROM (
+        SELECT h.fid AS id, (SELECT MIN(q.due_at) FROM async_calls q WHERE q.state = ${QUEUED} AND q.function_id = h.fid) AS first
+        FROM heads h
+        JOIN functions f ON f.id = h.fid
+        JOIN users u ON u.id = f.owner_id
+        WHERE h.fid IS NOT NULL AND u.disabled_at IS NULL
+      ) d
+      WHERE d.first <= ${now}
+      ORDER BY d.first, d.id
+      LIMIT ${limit}`.execute(db);
+    return rows.map((r) => r.id);
   },
 
   /**
