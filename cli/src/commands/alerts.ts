@@ -168,7 +168,7 @@ export function alertsCommands(program: Command, ctx: Ctx): void {
   });
 
   examples(
-    fleetFlag(withServerJson(alerts.command('silence').description('hold back deliveries of matching alerts for a while (they are still tracked); name at least one of --rule, --fn, --kind, --subject')))
+    fleetFlag(withServerJson(alerts.command('silence').description('hold back deliveries of matching alerts for a while (they are still tracked; when it ends, an alert still firing is sent, and an end held back is sent); name at least one of --rule, --fn, --kind, --subject')))
       .requiredOption('--for <duration>', 'how long, e.g. 2h, 30m (1 minute to 90 days)')
       .option('--rule <id>', 'alerts of this rule')
       .option('--fn <fn>', 'alerts about this function')
@@ -197,7 +197,7 @@ export function alertsCommands(program: Command, ctx: Ctx): void {
       ],
     );
   });
-  examples(withServer(alerts.command('unsilence <id>').description('end a silence now')), ['cpub alerts unsilence 0193a6…']).action(async (id: string, opts) => {
+  examples(withServer(alerts.command('unsilence <id>').description('end a silence now: what it held back and still holds is sent (an alert still firing, an alert that ended)')), ['cpub alerts unsilence 0193a6…']).action(async (id: string, opts) => {
     await ctx.api(opts).request('DELETE', `/api/alerts/silences/${enc(id)}`);
     console.log(`ended ${id}`);
   });

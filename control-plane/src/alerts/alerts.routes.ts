@@ -174,11 +174,11 @@ export function alertsRoutes(alerts: AlertsService, user: MiddlewareHandler<AppE
     ...auth,
     method: 'post',
     path: '/alerts/silences',
-    summary: 'Hold back deliveries of matching alerts for a while (they are still tracked and listed)',
+    summary: 'Hold back deliveries of matching alerts for a while (they are still tracked and listed); when it ends, what it held back is sent if it still holds (an alert still firing, one that resolved after its firing was sent)',
     request: { body: jsonBody(CreateSilence) },
     responses: { 201: json('Created', z.object({ silence: SilenceSchema })), 400: problem('Not a silence (invalid_silence), or a field the route does not know'), 401: unauthenticated, 403: adminOnly, 404: problem('No such rule or function of yours') },
   });
-  const endSilence = createRoute({ ...auth, method: 'delete', path: '/alerts/silences/{id}', summary: 'End a silence now', request: { params: id }, responses: { 204: { description: 'Ended' }, 401: unauthenticated, 403: forbidden, 404: problem('No such silence in force') } });
+  const endSilence = createRoute({ ...auth, method: 'delete', path: '/alerts/silences/{id}', summary: 'End a silence now (what it held back is sent as when it ends on its own)', request: { params: id }, responses: { 204: { description: 'Ended' }, 401: unauthenticated, 403: forbidden, 404: problem('No such silence in force') } });
 
   return new OpenAPIHono<AppEnv>()
     .openapi(list, async (c) => {
