@@ -89,15 +89,23 @@ async function hostFloor(calls: number): Promise<{ afterQuiet: number[]; atOnce:
       for (const end = Date.now() + 10_000; !existsSync(sock(i)); await new Promise((r) => setTimeout(r, 10))) if (Date.now() > end) throw new Error('a relay did not start');
     }
     const socket = connect(sock(1));
-    await new Promise((r) => socket.once('connect', r));
+    let failed: Error | undefined;
+    socket.on('error', (err) => (failed = err));
+    await new Promise((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
     const message = Buffer.alloc(100, 120);
+    // A relay that died or hangs fails the bench in 5 s instead of leaving it waiting.
     const roundTrip = () =>
-      new Promise<number>((resolve) => {
+      new Promise<number>((resolve, reject) => {
         const t0 = performance.now();
         let got = 0;
+        const timer = setTimeout(() => reject(failed ?? new Error('a round trip through the relays took over 5 s')), 5000);
         const on = (d: Buffer) => {
           if ((got += d.length) < message.length) return;
           socket.off('data', on);
+          clearTimeout(timer);
           resolve(performance.now() - t0);
         };
         socket.on('data', on);
