@@ -2,8 +2,8 @@
 // cpub-server (SQLite, defaults) and a real cpub-agent (its own Podman service): one with tracing off (no OTEL_*
 // variable, the default), one with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local OTLP/HTTP sink (which answers 200
 // and drops the spans; the exporter's defaults otherwise: http/protobuf, batches). Each deploys the same public no-op
-// function with the default settings. Through the same client (wrk), in interleaved rounds (BENCH_ROUNDS, 5, of
-// BENCH_SECONDS, 5): 1 caller (latency) and BENCH_CLIENTS (10: the default maxInstances, so no call is refused)
+// function with the default settings. Through the same client (wrk), in interleaved rounds (BENCH_ROUNDS, 15, of
+// BENCH_SECONDS, 2): 1 caller (latency) and BENCH_CLIENTS (10: the default maxInstances, so no call is refused)
 // callers (throughput), on each stack. Reports medians over rounds and the ratios on/off; the spread of the off
 // stack's rounds is the noise they are read against. The sink counts the spans it got.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,8 +16,8 @@ import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
 import { benchAccount, pct, processCpuMs, wrk, type WrkRun } from './lib.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
 const JOIN = 'bench-join-token-0123456789abcdef';
 const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
@@ -89,11 +89,12 @@ async function main() {
       return { ...w, cpuPerK: { server: ((c1.server - c0.server) / calls) * 1000, agent: ((c1.agent - c0.agent) / calls) * 1000 } };
     };
     for (let i = 0; i < ROUNDS; i++) {
-      // Alternate which goes first, so neither always follows the other's load.
-      for (const v of i % 2 ? [...variants].reverse() : variants) {
-        runs[v.name]!.one.push(await run(v, 1));
-        runs[v.name]!.many.push(await run(v, CLIENTS));
-      }
+      // Alternate which goes first, so none always follows another's load; the variants' runs of each kind back to
+      // back, so a round's ratios compare runs seconds apart (this machine's pace drifts by tens of per cent over
+      // tens of seconds: an A/A run of 5 rounds of 5 s gave ×0.87–×1.13 between two identical stacks).
+      const order = i % 2 ? [...variants].reverse() : variants;
+      for (const v of order) runs[v.name]!.many.push(await run(v, CLIENTS));
+      for (const v of order) runs[v.name]!.one.push(await run(v, 1));
       const r = (n: string) => `${n}: 1 caller p50 ${fmt(runs[n]!.one[i]!.p50)}, ${CLIENTS} callers ${Math.round(runs[n]!.many[i]!.rps)}/s (CPU/1k: server ${Math.round(runs[n]!.many[i]!.cpuPerK.server)}, agent ${Math.round(runs[n]!.many[i]!.cpuPerK.agent)} ms)`;
       console.log(`round ${i + 1}/${ROUNDS}: ${variants.map((v) => r(v.name)).join('; ')}`);
     }
@@ -122,16 +123,20 @@ async function main() {
     const pairedP50 = paired((r) => r.p50, 'one');
     const pairedRps = paired((r) => r.rps, 'many');
     const recording = { p50: paired((r) => r.p50, 'one', 'on', 'on, not sampled'), rps: paired((r) => r.rps, 'many', 'on', 'on, not sampled') };
-    console.log(`\neach round's on ÷ off, the median over rounds: 1 caller p50 ×${pairedP50.toFixed(3)}; ${CLIENTS} callers calls/s ×${pairedRps.toFixed(3)}`);
-    console.log(`each round's on ÷ on-not-sampled (recording and exporting the spans, on one stack): 1 caller p50 ×${recording.p50.toFixed(3)}; ${CLIENTS} callers calls/s ×${recording.rps.toFixed(3)}; CPU per call, server + agent, ${CLIENTS} callers: +${Math.round(on.serverCpuPerK + on.agentCpuPerK - unsampled.serverCpuPerK - unsampled.agentCpuPerK)} µs`);
-    console.log(`on ÷ off of the medians: 1 caller p50 ×${(on.p50 / off.p50).toFixed(3)}, p99 ×${(on.p99 / off.p99).toFixed(3)}; ${CLIENTS} callers calls/s ×${(on.rps / off.rps).toFixed(3)}; CPU per call, server + agent, ${CLIENTS} callers: +${Math.round(on.serverCpuPerK + on.agentCpuPerK - off.serverCpuPerK - off.agentCpuPerK)} µs`);
+    // CPU a call (server + agent, µs) more than the other variant's, in each round's runs: the median over rounds.
+    const cpuOf = (r: Run) => r.cpuPerK.server + r.cpuPerK.agent;
+    const pairedCpu = (a: string, b: string) => Math.round(median(runs[a]!.many.map((r, i) => cpuOf(r) - cpuOf(runs[b]!.many[i]!))));
+    const sign = (n: number) => (n < 0 ? `−${-n}` : `+${n}`);
+    console.log(`\neach round's on ÷ off, the median over rounds: 1 caller p50 ×${pairedP50.toFixed(3)}; ${CLIENTS} callers calls/s ×${pairedRps.toFixed(3)}; CPU per call, server + agent, ${CLIENTS} callers: ${sign(pairedCpu('on', 'off'))} µs`);
+    console.log(`each round's on ÷ on-not-sampled (recording and exporting the spans, on one stack): 1 caller p50 ×${recording.p50.toFixed(3)}; ${CLIENTS} callers calls/s ×${recording.rps.toFixed(3)}; CPU per call, server + agent, ${CLIENTS} callers: ${sign(pairedCpu('on', 'on, not sampled'))} µs`);
+    console.log(`on ÷ off of the medians: 1 caller p50 ×${(on.p50 / off.p50).toFixed(3)}, p99 ×${(on.p99 / off.p99).toFixed(3)}; ${CLIENTS} callers calls/s ×${(on.rps / off.rps).toFixed(3)}; CPU per call, server + agent, ${CLIENTS} callers: ${sign(Math.round(on.serverCpuPerK + on.agentCpuPerK - off.serverCpuPerK - off.agentCpuPerK))} µs`);
     // The figures count only if every span was exported: the server's count of spans its worker had to drop (the
     // bench's account is the first, so an admin, who may read /metrics).
     const metrics = await (await fetch(`${stacks[1]!.server.url}/metrics`, { headers: { authorization: `Bearer ${stacks[1]!.token}` } })).text();
     const dropped = Number(/^cpub_trace_spans_dropped_total (\d+)/m.exec(metrics)?.[1] ?? NaN);
     console.log(`spans the on stack's server dropped (its worker too far behind): ${dropped}`);
     console.log(`noise (the off stack's rounds): 1 caller p50 ${fmt(Math.min(...offP50s))}–${fmt(Math.max(...offP50s))}; ${CLIENTS} callers ${Math.round(Math.min(...offRps))}–${Math.round(Math.max(...offRps))}/s; non-2xx: off ${off.failed}, on ${on.failed}, not sampled ${unsampled.failed}; OTLP requests the sink got: ${spans}`);
-    console.log(JSON.stringify({ bench: 'tracing', rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, off, on, unsampled, recording, ratios: { p50: +(on.p50 / off.p50).toFixed(3), p99: +(on.p99 / off.p99).toFixed(3), rps: +(on.rps / off.rps).toFixed(3), pairedP50: +pairedP50.toFixed(3), pairedRps: +pairedRps.toFixed(3) }, otlpRequests: spans, droppedSpans: dropped, loadavg: loadavg() }));
+    console.log(JSON.stringify({ bench: 'tracing', rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, off, on, unsampled, recording, ratios: { p50: +(on.p50 / off.p50).toFixed(3), p99: +(on.p99 / off.p99).toFixed(3), rps: +(on.rps / off.rps).toFixed(3), pairedP50: +pairedP50.toFixed(3), pairedRps: +pairedRps.toFixed(3), pairedCpuUs: pairedCpu('on', 'off'), recordingCpuUs: pairedCpu('on', 'on, not sampled') }, otlpRequests: spans, droppedSpans: dropped, loadavg: loadavg() }));
   } finally {
     for (const s of stacks) {
       await s.agent.stop();

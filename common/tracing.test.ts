@@ -22,12 +22,66 @@ interface Got {
   attributes: Record<string, unknown>;
 }
 
+/** A protobuf message's fields: each number's values, as their bytes (a length-delimited field's payload). */
+function fields(buf: Buffer): Map<number, Buffer[]> {
+  const out = new Map<number, Buffer[]>();
+  let i = 0;
+  const varint = () => {
+    let v = 0;
+    for (let scale = 1; ; scale *= 128) {
+      const b = buf[i++]!;
+      v += (b & 0x7f) * scale;
+      if (b < 0x80) return v;
+    }
+  };
+  while (i < buf.length) {
+    const key = varint();
+    const wire = key % 8;
+    let start = i;
+    if (wire === 0) varint();
+    else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else if (wire === 2) {
+      const length = varint();
+      start = i;
+      i += length;
+    } else throw new Error(`protobuf wire type ${wire}`);
+    const number = Math.floor(key / 8);
+    out.set(number, [...(out.get(number) ?? []), buf.subarray(start, i)]);
+  }
+  return out;
+}
+
+/** The spans of an OTLP protobuf export request (ExportTraceServiceRequest): their service, ids and names. */
+function fromProtobuf(body: Buffer): Got[] {
+  const spans: Got[] = [];
+  for (const rs of fields(body).get(1) ?? []) {
+    const resourceSpans = fields(rs);
+    const attributes = fields(resourceSpans.get(1)![0]!).get(1) ?? [];
+    const serviceName = attributes.map((kv) => fields(kv)).find((kv) => kv.get(1)![0]!.toString() === 'service.name');
+    const service = serviceName ? fields(serviceName.get(2)![0]!).get(1)![0]!.toString() : '';
+    for (const ss of resourceSpans.get(2) ?? []) {
+      for (const sp of fields(ss).get(2) ?? []) {
+        const f = fields(sp);
+        const hex = (n: number) => f.get(n)?.[0]?.toString('hex') ?? '';
+        spans.push({ service, traceId: hex(1), spanId: hex(2), parentSpanId: hex(4), name: f.get(5)![0]!.toString(), kind: 0, start: 0, end: 0, status: 0, traceState: '', attributes: {} });
+      }
+    }
+  }
+  return spans;
+}
+
 async function receiver() {
   const got: Got[] = [];
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (p: Buffer) => parts.push(p));
     req.on('end', () => {
+      if (/protobuf/.test(req.headers['content-type'] ?? '')) {
+        got.push(...fromProtobuf(Buffer.concat(parts)));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+        return res.end();
+      }
       const body = JSON.parse(Buffer.concat(parts).toString('utf8'));
       for (const rs of body.resourceSpans) {
         const service = rs.resource.attributes.find((a: { key: string }) => a.key === 'service.name')?.value.stringValue;
@@ -185,6 +239,35 @@ test('spans are dropped and counted, never queued without bound, when the worker
     assert.is(r.got.length, 0);
     // Said once, then counted.
     assert.equal(warnings.filter((w) => w.includes('spans are being dropped')).length, 1, JSON.stringify(warnings));
+  } finally {
+    r.close();
+  }
+});
+
+test('over the default protocol (OTLP protobuf) each span arrives with the ids it was given, ids shared by many spans too', async () => {
+  const r = await receiver();
+  try {
+    const { OTEL_EXPORTER_OTLP_PROTOCOL: json, ...env } = r.env;
+    const tracing = await startTracing('tracing-test', env);
+    const made: { traceId: string; spanId: string; parentSpanId: string; name: string }[] = [];
+    // More ids than the worker keeps converted at once, each trace's and parent's given to several spans.
+    for (let i = 0; i < 3000; i++) {
+      const root = startSpan('call', i % 2 ? contextFrom({ traceparent: `00-${CALLER}-${CALLER_SPAN}-01` }) : undefined, undefined, SpanKind.SERVER);
+      made.push({ traceId: root.traceId, spanId: root.spanId, parentSpanId: i % 2 ? CALLER_SPAN : '', name: 'call' });
+      for (const name of ['auth', 'record']) {
+        const child = startSpan(name, root);
+        child.end();
+        made.push({ traceId: root.traceId, spanId: child.spanId, parentSpanId: root.spanId, name });
+      }
+      root.end();
+      // Several batches, none more than the SDK queues (2,048 spans by default: it drops what does not fit).
+      if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await tracing.stop();
+    assert.is(r.got.length, made.length);
+    assert.ok(r.got.every((s) => s.service === 'tracing-test'));
+    const key = (s: { traceId: string; spanId: string; parentSpanId: string; name: string }) => `${s.traceId} ${s.spanId} ${s.parentSpanId} ${s.name}`;
+    assert.equal(r.got.map(key).sort(), made.map(key).sort());
   } finally {
     r.close();
   }
