@@ -47,7 +47,9 @@ function fields(buf: Buffer): Map<number, Buffer[]> {
       i += length;
     } else throw new Error(`protobuf wire type ${wire}`);
     const number = Math.floor(key / 8);
-    out.set(number, [...(out.get(number) ?? []), buf.subarray(start, i)]);
+    const values = out.get(number);
+    if (values) values.push(buf.subarray(start, i));
+    else out.set(number, [buf.subarray(start, i)]);
   }
   return out;
 }
@@ -247,7 +249,7 @@ test('spans are dropped and counted, never queued without bound, when the worker
 test('over the default protocol (OTLP protobuf) each span arrives with the ids it was given, ids shared by many spans too', async () => {
   const r = await receiver();
   try {
-    const { OTEL_EXPORTER_OTLP_PROTOCOL: json, ...env } = r.env;
+    const { OTEL_EXPORTER_OTLP_PROTOCOL: _json, ...env } = r.env; // the receiver's JSON left out: the default protocol
     const tracing = await startTracing('tracing-test', env);
     const made: { traceId: string; spanId: string; parentSpanId: string; name: string }[] = [];
     // More ids than the worker keeps converted at once, each trace's and parent's given to several spans.

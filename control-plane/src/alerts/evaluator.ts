@@ -182,6 +182,8 @@ export class AlertEvaluator {
     if (!inserts.length && !updates.length && !deletes.length && !held.length) return;
     const out = changes.length || held.length ? await this.deliveriesFor(changes, held, byId, now) : { deliveries: [], hold: [], unhold: [] };
     const { deliveries } = out;
+    // Held back still, nothing else new: nothing to write (no empty transaction every pass while a silence lasts).
+    if (!inserts.length && !updates.length && !deletes.length && !changes.length && !out.hold.length && !out.unhold.length) return;
     await this.db.transaction().execute(async (tx) => {
       for (const id of deletes) await alertsRepo.deleteAlert(tx, id);
       for (const u of updates) await alertsRepo.updateAlert(tx, u.id, u.set);
