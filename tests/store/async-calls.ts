@@ -52,6 +52,29 @@ export const asyncCallsCases: StoreCases = (s) => {
     assert.equal((await claim(db, 'ac-f2', 'r1', NOW + 60_001, 5)).length, 1, 'due now');
   });
 
+  s('async calls: a settling and a claim in one transaction run inside it — the claim sees the room the settling made, and both are undone with it', async ({ db }) => {
+    await ownerWith(db, 'ac-tx-owner', 'ac-tx');
+    const ids = await queued(db, 'ac-tx', 3, NOW);
+    assert.equal((await claim(db, 'ac-tx', 'r1', NOW + 10, 1)).map((c) => c.id), [ids[0]]);
+    const undo = new Error('undo');
+    const inside = await db.kysely
+      .transaction()
+      .execute(async (tx) => {
+        assert.is(await asyncCallsRepo.settle(tx, ids[0]!, 'r1', { state: 'succeeded', history: '[]', finishedAt: NOW + 20 }), true);
+        const next = await asyncCallsRepo.claimIn(tx, 'ac-tx', { replica: 'r1', now: NOW + 20, until: NOW + 1020, cap: 1, want: 1 });
+        assert.equal(next.calls.map((c) => [c.id, c.state, c.attempts, c.claimed_by, c.method, c.body.toString()]), [[ids[1], 'running', 1, 'r1', 'POST', 'x']], 'the room the settling made');
+        throw undo;
+      })
+      .catch((err: unknown) => err);
+    assert.is(inside, undo);
+    // (On SQLite these statements run on the transaction's connection at once, not through Kysely's executor.)
+    assert.equal(
+      (await Promise.all(ids.map((id) => asyncCallsRepo.byId(db.kysely, id)))).map((r) => [r!.state, r!.attempts, r!.finished_at]),
+      [['running', 1, null], ['queued', 0, null], ['queued', 0, null]],
+      'both undone with the transaction',
+    );
+  });
+
   s('async calls: a disabled owner’s queued calls are not due, and never take the places of others’', async ({ db }) => {
     await ownerWith(db, 'ac-off', 'ac-off-f1', 'ac-off-f2');
     await ownerWith(db, 'ac-on', 'ac-on-f');

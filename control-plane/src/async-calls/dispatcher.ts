@@ -10,7 +10,7 @@ import { AppError, statusOf } from '../errors.js';
 import { problemParts } from '../http/problem.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import type { CallOutcome, InvocationService } from '../invocations/invocation.service.js';
-import { asyncCallsRepo, type AsyncCallRow, type ClaimOptions, type SettleTo } from './async-calls.repo.js';
+import { asyncCallsRepo, type ClaimedCall, type ClaimOptions, type SettleTo } from './async-calls.repo.js';
 import { isPostgres } from '../db/connect.js';
 import { backoffMs, failureClass, storedPolicy } from './retry.js';
 import { storedDestinations } from './destinations.js';
@@ -257,7 +257,7 @@ export class AsyncDispatcher {
    * Settles the call for good; when the function has a destination for how it ended, the delivery of its outcome
    * is written in the same transaction (a call never ends without it, nor is delivered twice by two replicas).
    */
-  private async finish(fn: FunctionRow, call: AsyncCallRow, to: SettleTo & { state: 'succeeded' | 'failed' }): Promise<boolean> {
+  private async finish(fn: FunctionRow, call: ClaimedCall, to: SettleTo & { state: 'succeeded' | 'failed' }): Promise<boolean> {
     const dest = storedDestinations(fn.destinations);
     const url = to.state === 'succeeded' ? dest.onSuccess : dest.onFailure;
     if (!url) return this.settleAndContinue(fn, call, to);
@@ -275,7 +275,7 @@ export class AsyncDispatcher {
   }
 
   /** Settles the attempt and, in the same group, claims the function's next call for this slot: true (continued). */
-  private async settleAndContinue(fn: FunctionRow, call: AsyncCallRow, to: SettleTo): Promise<true> {
+  private async settleAndContinue(fn: FunctionRow, call: ClaimedCall, to: SettleTo): Promise<true> {
     const settled = this.writes.submit({ settle: call.id, to });
     this.next(fn.id);
     await settled;
@@ -284,7 +284,7 @@ export class AsyncDispatcher {
 
   /** One attempt of the call, then where it goes. */
   /** True when it started the function's next call itself (settleAndContinue). */
-  private async run(fn: FunctionRow, call: AsyncCallRow): Promise<boolean> {
+  private async run(fn: FunctionRow, call: ClaimedCall): Promise<boolean> {
     const policy = storedPolicy(fn.retry);
     const history = JSON.parse(call.history) as Attempt[];
     // Attempts begun that left no trace: their replica stopped mid-call.

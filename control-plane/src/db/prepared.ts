@@ -8,7 +8,7 @@
 // An argument the query does not use is left out.
 import { CompiledQuery, type Compilable, type QueryResult } from 'kysely';
 import type { Executor } from './schema.js';
-import { isPostgres } from './connect.js';
+import { isPostgres, runInSqliteTransaction } from './connect.js';
 
 const HOLE = '\u0000cpub-prepared-argument-';
 
@@ -25,7 +25,9 @@ export function prepared<A extends unknown[], R>(build: (db: Executor, ...args: 
   return (db, ...args) => {
     const plan = isPostgres(db) ? (plans.pg ??= compile(build, db, args.length)) : (plans.sqlite ??= compile(build, db, args.length));
     const params = plan.params.map((p) => ('arg' in p ? args[p.arg] : p.value));
-    return db.executeQuery(CompiledQuery.raw(plan.sql, params) as CompiledQuery<R>);
+    // In a transaction on SQLite (a dispatcher's group), at once; else through Kysely's executor.
+    const now = runInSqliteTransaction<R>(db, plan.sql, params);
+    return now ? Promise.resolve(now) : db.executeQuery(CompiledQuery.raw(plan.sql, params) as CompiledQuery<R>);
   };
 }
 
