@@ -25,9 +25,15 @@ export function prepared<A extends unknown[], R>(build: (db: Executor, ...args: 
   return (db, ...args) => {
     const plan = isPostgres(db) ? (plans.pg ??= compile(build, db, args.length)) : (plans.sqlite ??= compile(build, db, args.length));
     const params = plan.params.map((p) => ('arg' in p ? args[p.arg] : p.value));
-    // In a transaction on SQLite (a dispatcher's group), at once; else through Kysely's executor.
-    const now = runInSqliteTransaction<R>(db, plan.sql, params);
-    return now ? Promise.resolve(now) : db.executeQuery(CompiledQuery.raw(plan.sql, params) as CompiledQuery<R>);
+    // In a transaction on SQLite (a dispatcher's group), at once; else through Kysely's executor. Either way an
+    // error comes as a rejection, never thrown.
+    try {
+      const now = runInSqliteTransaction<R>(db, plan.sql, params);
+      if (now) return Promise.resolve(now);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return db.executeQuery(CompiledQuery.raw(plan.sql, params) as CompiledQuery<R>);
   };
 }
 
