@@ -10,7 +10,7 @@ import { prepared } from '../db/prepared.js';
 
 export type AsyncCallRow = AsyncCallsTable;
 
-/** What an attempt of a claimed call needs of its row (its answer, its delivery state and the rest stay unread). */
+/** What an attempt of a claimed call needs of its row, all a claim reads (its answer and the rest stay unread), on both dialects. */
 export type ClaimedCall = Pick<AsyncCallRow, (typeof CLAIMED)[number] | 'state' | 'claimed_by' | 'claimed_until'>;
 const CLAIMED = ['id', 'function_id', 'trigger', 'method', 'path', 'query', 'headers', 'body', 'attempts', 'due_at', 'history', 'version'] as const;
 
@@ -54,7 +54,7 @@ const claimDue = prepared((db, replica: string, until: number, functionId: strin
     .updateTable('async_calls')
     .set((eb) => ({ state: 'running', claimed_by: replica, claimed_until: until, attempts: eb('attempts', '+', 1) }))
     .where('id', 'in', selectDue(db, functionId, now, limit).select('id').forUpdate().skipLocked())
-    .returningAll(),
+    .returning([...CLAIMED, 'state', 'claimed_by', 'claimed_until']),
 );
 const selectDue = (db: Executor, functionId: string, now: number, limit: number) =>
   db.selectFrom('async_calls').where('function_id', '=', functionId).where('state', '=', QUEUED).where('due_at', '<=', now).orderBy('due_at').limit(limit);
