@@ -58,7 +58,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
     const { execution_retention_ms: _a, execution_sample_rate: _b, async_concurrency: _c, retry: _d, destinations: _e, destination_secret: _f, queue_timeout_ms: _g, min_instances: _h, response_limit_mb: _i, request_limit_mb: _j, ...fn } = fnRow(FN, 'mig-owner', 'old');
     await k.insertInto('functions').values(fn).execute();
     await k.insertInto('executions').values(OLD).execute();
-    assert.equal(await migrateTo(db.kysely, undefined), ['0007-records', '0008-record-rows', '0009-async-calls', '0010-record-days', '0011-idempotency', '0012-schedules', '0013-destinations', '0014-rollup-async', '0015-async-queue-indexes', '0016-aliases', '0017-call-queue', '0018-warm-floor', '0019-canaries', '0020-alias-floors', '0021-teams', '0022-access-tokens', '0023-rate-limits', '0024-alerts', '0025-response-limit', '0026-runtimes', '0027-alert-held']);
+    assert.equal(await migrateTo(db.kysely, undefined), ['0007-records', '0008-record-rows', '0009-async-calls', '0010-record-days', '0011-idempotency', '0012-schedules', '0013-destinations', '0014-rollup-async', '0015-async-queue-indexes', '0016-aliases', '0017-call-queue', '0018-warm-floor', '0019-canaries', '0020-alias-floors', '0021-teams', '0022-access-tokens', '0023-rate-limits', '0024-alerts', '0025-response-limit', '0026-runtimes', '0027-alert-held', '0028-rollup-index-twin']);
 
     const owner = { id: 'mig-owner' } as User;
     const lookup: FunctionLookup = { find: async () => ({ id: FN }) as FunctionRow & { role: 'owner'; teamHandle: string }, teamOf: async () => ({ id: 'mig-owner', handle: 'h' }) };

@@ -37,7 +37,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
     await k.insertInto('functions').values(api).execute();
     await k.insertInto('functions').values({ ...api, id: 'f-bob', owner_id: 'bob' }).execute();
 
-    assert.equal(await migrateToLatest(db.kysely), ['0021-teams', '0022-access-tokens', '0023-rate-limits', '0024-alerts', '0025-response-limit', '0026-runtimes', '0027-alert-held']);
+    assert.equal(await migrateToLatest(db.kysely), ['0021-teams', '0022-access-tokens', '0023-rate-limits', '0024-alerts', '0025-response-limit', '0026-runtimes', '0027-alert-held', '0028-rollup-index-twin']);
     for (const id of ['ann', 'bob']) {
       const teams = await teamsRepo.forUser(db.kysely, id);
       assert.equal(teams.map((t) => [t.id, t.handle, t.name, t.personal, t.role]), [[id, `h-${id}`, id, 1, 'owner']], `${id}'s personal team`);

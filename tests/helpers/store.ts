@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Insertable } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import { connectDb, type Db, type Dialect } from '../../control-plane/src/db/connect.js';
 import { migrateToLatest } from '../../control-plane/src/db/migrate.js';
 import type { DeploymentRow, FunctionsTable, NewUser } from '../../control-plane/src/db/schema.js';
@@ -43,7 +43,7 @@ export function storeSuite(dialect: Dialect, modules: StoreCases[]): StoreSuite 
       ctx.db = connectDb({ dataDir: '/nonexistent', databaseUrl: pg.url });
       cleanup = pg.drop;
     }
-    assert.equal(await migrateToLatest(ctx.db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace', '0007-records', '0008-record-rows', '0009-async-calls', '0010-record-days', '0011-idempotency', '0012-schedules', '0013-destinations', '0014-rollup-async', '0015-async-queue-indexes', '0016-aliases', '0017-call-queue', '0018-warm-floor', '0019-canaries', '0020-alias-floors', '0021-teams', '0022-access-tokens', '0023-rate-limits', '0024-alerts', '0025-response-limit', '0026-runtimes', '0027-alert-held']);
+    assert.equal(await migrateToLatest(ctx.db.kysely), ['0001-users-and-tokens', '0002-nodes', '0003-node-tls', '0004-functions', '0005-fleet', '0006-refresh-grace', '0007-records', '0008-record-rows', '0009-async-calls', '0010-record-days', '0011-idempotency', '0012-schedules', '0013-destinations', '0014-rollup-async', '0015-async-queue-indexes', '0016-aliases', '0017-call-queue', '0018-warm-floor', '0019-canaries', '0020-alias-floors', '0021-teams', '0022-access-tokens', '0023-rate-limits', '0024-alerts', '0025-response-limit', '0026-runtimes', '0027-alert-held', '0028-rollup-index-twin']);
     // PostgreSQL's record days around the cases' clock, as the purge makes them around the real one.
     await ctx.db.recordDays.ensure(NOW - 30 * 86_400_000, NOW + 30 * 86_400_000);
   }));
@@ -57,8 +57,37 @@ export function storeSuite(dialect: Dialect, modules: StoreCases[]): StoreSuite 
     assert.equal(await migrateToLatest(db.kysely), []);
   });
 
+  s('no table has two indexes over the same columns and rows (each is written on every insert, for nothing)', async ({ db, dialect }) => {
+    const twins = new Map<string, string[]>();
+    for (const i of await indexesOf(db, dialect)) {
+      const key = `${i.table} (${i.columns}) where ${i.where ?? '-'}`;
+      twins.set(key, [...(twins.get(key) ?? []), i.name]);
+    }
+    assert.equal([...twins].filter(([, names]) => names.length > 1), []);
+  });
+
   for (const register of modules) register(s);
   return s;
+}
+
+/** Every index of the schema: its table, its columns in order, and its predicate (a partial index's). */
+async function indexesOf(db: Db, dialect: Dialect): Promise<{ table: string; name: string; columns: string; where: string | null }[]> {
+  if (dialect === 'sqlite') {
+    const { rows } = await sql<{ table: string; name: string; columns: string; ddl: string | null }>`
+      SELECT m.tbl_name AS "table", m.name AS name, m.sql AS ddl,
+        (SELECT group_concat(name, ', ') FROM (SELECT i.name FROM pragma_index_info(m.name) i ORDER BY i.seqno)) AS columns
+      FROM sqlite_master m WHERE m.type = 'index'`.execute(db.kysely);
+    return rows.map((r) => ({ table: r.table, name: r.name, columns: r.columns, where: /\swhere\s(.*)$/is.exec(r.ddl ?? '')?.[1]?.trim() ?? null }));
+  }
+  // A partition's indexes are its own table's (record days): only the tables a query names.
+  const { rows } = await sql<{ table: string; name: string; columns: string; where: string | null }>`
+    SELECT t.relname AS "table", c.relname AS name, pg_get_expr(x.indpred, x.indrelid) AS "where",
+      (SELECT string_agg(a.attname, ', ' ORDER BY k.n) FROM unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+        JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum) AS columns
+    FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+    JOIN pg_namespace ns ON ns.oid = t.relnamespace
+    WHERE ns.nspname = current_schema() AND NOT t.relispartition`.execute(db.kysely);
+  return rows;
 }
 
 export function user(id: string, email = `${id}@example.com`, created = NOW): NewUser {

@@ -27,6 +27,7 @@ import * as m0024 from './migrations/0024-alerts.js';
 import * as m0025 from './migrations/0025-response-limit.js';
 import * as m0026 from './migrations/0026-runtimes.js';
 import * as m0027 from './migrations/0027-alert-held.js';
+import * as m0028 from './migrations/0028-rollup-index-twin.js';
 
 const migrations = {
   '0001-users-and-tokens': m0001,
@@ -56,6 +57,7 @@ const migrations = {
   '0025-response-limit': m0025,
   '0026-runtimes': m0026,
   '0027-alert-held': m0027,
+  '0028-rollup-index-twin': m0028,
 };
 
 export type MigrationName = keyof typeof migrations;
