@@ -1,14 +1,22 @@
 // Test helpers for the agent: artifacts made from inline sources, and a Podman service of the test's own.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifact } from '../../node-agent/src/conformance/kit.js';
 import type { AgentClient } from '../../proto/loader.js';
 
+/** The folders artifacts were made in: removed when the process exits (a run of the suite makes hundreds). */
+const made: string[] = [];
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 /** Writes `files` into a folder and packs them as a .tar.gz artifact; returns its path and sha256. */
 export function makeArtifact(files: Record<string, string | Buffer>): Promise<{ path: string; digest: string }> {
-  return artifact(mkdtempSync(join(tmpdir(), 'cpub-artifact-')), files);
+  const dir = mkdtempSync(join(tmpdir(), 'cpub-artifact-'));
+  made.push(dir);
+  return artifact(dir, files);
 }
 
 /** A function artifact whose index.mjs default-exports `handler` (source text of a function). */
