@@ -42,6 +42,17 @@ export const DEFAULT_SHAPE = { memoryMb: 128, cpus: 0.5 };
 /** Stems are kept per runtime and limit shape: `node/128m/0.5cpu`. */
 const shapeKey = (s: { memoryMb: number; cpus: number }, runtime = 'node') => `${runtime}/${s.memoryMb}m/${s.cpus}cpu`;
 
+/** What a pool's fingerprint holds is the same in both (its env in the same order, as JSON.stringify sees it). */
+function sameSettings(a: FunctionSpec, b: FunctionSpec): boolean {
+  if (a.image !== b.image || a.memoryMb !== b.memoryMb || a.cpus !== b.cpus || a.network !== b.network || a.concurrency !== b.concurrency) return false;
+  if (a.env === b.env) return true;
+  const ka = Object.keys(a.env);
+  const kb = Object.keys(b.env);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || a.env[ka[i]!] !== b.env[kb[i]!]) return false;
+  return true;
+}
+
 class FunctionPool {
   constructor(keepAlive: KeepAliveOptions) {
     this.keepAlive = new KeepAlive(keepAlive);
@@ -313,7 +324,10 @@ export class Pools {
   private poolFor(spec: FunctionSpec): FunctionPool {
     const k = key(spec.functionId, spec.version);
     const pool = this.pools.get(k) ?? this.pools.set(k, new FunctionPool({ mode: 'fixed', minMs: 0, maxMs: Infinity, ...this.opts.keepAlive, fixedMs: this.opts.idleTimeoutMs })).get(k)!;
+    const last = pool.spec;
     pool.spec = spec;
+    // The same settings as the last call's (nearly every call): no fingerprint to make.
+    if (last && sameSettings(last, spec)) return pool;
     const fingerprint = `${spec.image}|${spec.memoryMb}|${spec.cpus}|${spec.network}|${spec.concurrency}|${JSON.stringify(spec.env)}`;
     if (pool.fingerprint !== fingerprint) {
       // Settings or env changed: containers made with the old ones take no new calls and go once idle.
