@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LABELS } from '../node-agent/src/images/function-image.js';
@@ -36,7 +36,15 @@ s.before(
   }),
 );
 
-s.after(loud(() => stopPoolsAndFixture(pools, fx)));
+s.after(
+  loud(async () => {
+    await stopPoolsAndFixture(pools, fx);
+    // Best effort: what the containers' own users made there is the agent's to clean, not this suite's to fail on.
+    try {
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    } catch {}
+  }),
+);
 
 s('native code in a function: namespaces, keyrings, bpf, perf, kexec and open_by_handle_at are refused', async () => {
   const out = join(fx.dir, 'syscall-probe');

@@ -50,6 +50,14 @@ function unpooled(url: string, token: string): Promise<{ status: number; body: s
   });
 }
 
+/** A config folder of its own for a CLI run as a CI job would make it (none saved); removed after the suite. */
+const ciConfigs: string[] = [];
+function ciConfig(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cpub-cli-ci-'));
+  ciConfigs.push(dir);
+  return dir;
+}
+
 s.before(
   loud(async () => {
     server = await startServer({ CPUB_JOIN_TOKEN: JOIN });
@@ -68,6 +76,7 @@ s.after(
     await server?.stop();
     rmSync(home, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
+    for (const dir of ciConfigs) rmSync(dir, { recursive: true, force: true });
   }),
 );
 
@@ -192,12 +201,12 @@ s('env with a secret: masked in the list, present in the function; keys created 
   assert.is(keys.length, 1);
   assert.not.match(JSON.stringify(keys), secret);
   // The key calls the function without a login.
-  const viaKey = spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), 'invoke', 'greeter', '--server', server.url], { encoding: 'utf8', env: cleanEnv({ XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'cpub-cli-ci-')), CPUB_TOKEN: secret }) });
+  const viaKey = spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), 'invoke', 'greeter', '--server', server.url], { encoding: 'utf8', env: cleanEnv({ XDG_CONFIG_HOME: ciConfig(), CPUB_TOKEN: secret }) });
   assert.is(viaKey.status, 0, viaKey.stderr);
   const rolled = ok(['keys', 'roll', 'greeter', keys[0].id]).stdout.trim();
   assert.match(rolled, /^cpk_/);
   assert.is.not(rolled, secret);
-  const oldKey = spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), 'invoke', 'greeter', '--server', server.url], { encoding: 'utf8', env: cleanEnv({ XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'cpub-cli-ci-')), CPUB_TOKEN: secret }) });
+  const oldKey = spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), 'invoke', 'greeter', '--server', server.url], { encoding: 'utf8', env: cleanEnv({ XDG_CONFIG_HOME: ciConfig(), CPUB_TOKEN: secret }) });
   assert.is(oldKey.status, 1, 'the rolled-over secret no longer works');
   ok(['keys', 'revoke', 'greeter', keys[0].id]);
   assert.ok(JSON.parse(ok(['keys', 'list', 'greeter', '--json']).stdout).keys[0].revokedAt);
@@ -329,7 +338,7 @@ s('teams: create, invite, join, switch, deploy in the team, its URL for members 
   // A team service token for CI: deploys as the team, within its scopes, with no login.
   const ciToken = ok(['token', 'create', 'ci', '--team', 'payments', '--scopes', 'functions:read,functions:deploy,logs:read', '--expires', '7d']);
   assert.match(ciToken.stderr, 'shown this once');
-  const ci = (args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), ...args, '--server', server.url], { encoding: 'utf8', cwd: work, env: cleanEnv({ XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'cpub-cli-ci-')), CPUB_TOKEN: ciToken.stdout.trim(), NO_COLOR: '1' }) });
+  const ci = (args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'bin', 'cpub.js'), ...args, '--server', server.url], { encoding: 'utf8', cwd: work, env: cleanEnv({ XDG_CONFIG_HOME: ciConfig(), CPUB_TOKEN: ciToken.stdout.trim(), NO_COLOR: '1' }) });
   const ciDeploy = ci(['deploy', join(repoRoot, 'examples', 'hello')]);
   assert.is(ciDeploy.status, 0, ciDeploy.stderr);
   assert.match(ciDeploy.stdout + ciDeploy.stderr, /version 2/);

@@ -69,7 +69,8 @@ s('when polling is stale it asks the database; when that fails it refuses (503),
   now += 5000;
   assert.ok(await c.has('unseen'), 'stale cache checks the database');
   assert.not.ok(await c.has('never'));
-  const broken = connectDb({ dataDir: mkdtempSync(join(tmpdir(), 'cpub-deny-broken-')) });
+  const brokenDir = mkdtempSync(join(tmpdir(), 'cpub-deny-broken-'));
+  const broken = connectDb({ dataDir: brokenDir });
   const b = new DenylistCache(broken.kysely, log, { pollMs: 3_600_000, now: () => now });
   await migrateToLatest(broken.kysely);
   await b.start();
@@ -84,6 +85,7 @@ s('when polling is stale it asks the database; when that fails it refuses (503),
   }
   await c.stop();
   await b.stop();
+  rmSync(brokenDir, { recursive: true, force: true });
 });
 
 s.run();
