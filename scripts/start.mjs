@@ -4,16 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { root, ensureNpmDependencies, ensureBuild, ensureSystemPackages } from './lib/ensure.mjs';
-
-/** What the local agent runs: rootful Podman with runc (crun fails on cgroup v1 hosts), newuidmap for user namespaces. */
-const AGENT_PACKAGES = [
-  { name: 'Podman', present: () => existsSync('/usr/bin/podman'), packages: ['podman'] },
-  { name: 'runc', present: () => existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc'), packages: ['runc'] },
-  { name: 'newuidmap', present: () => existsSync('/usr/bin/newuidmap'), packages: ['uidmap'] },
-  // The Python runtime image is assembled from the host's Python 3 and its standard library.
-  { name: 'Python 3', present: () => existsSync('/usr/bin/python3'), packages: ['python3'] },
-];
+import { root, ensureNpmDependencies, ensureBuild, ensureSystemPackages, AGENT_PACKAGES } from './lib/ensure.mjs';
 
 try {
   // As root, whatever the local agent needs is installed; otherwise the control plane runs alone if it is missing.

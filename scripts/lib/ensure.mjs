@@ -32,6 +32,18 @@ export function ensureSystemPackages(needs) {
   if (still.length) throw new Error(`still missing after apt-get: ${still.map((n) => n.name).join(', ')}`);
 }
 
+/**
+ * What an agent on this host runs (`npm start`'s local agent, and the benchmarks' agents): rootful Podman with runc
+ * (crun fails on cgroup v1 hosts), newuidmap for user namespaces, and Python 3, from which the Python runtime image is
+ * assembled.
+ */
+export const AGENT_PACKAGES = [
+  { name: 'Podman', present: () => existsSync('/usr/bin/podman'), packages: ['podman'] },
+  { name: 'runc', present: () => existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc'), packages: ['runc'] },
+  { name: 'newuidmap', present: () => existsSync('/usr/bin/newuidmap'), packages: ['uidmap'] },
+  { name: 'Python 3', present: () => existsSync('/usr/bin/python3'), packages: ['python3'] },
+];
+
 /** Runs `npm ci` when node_modules is missing or was installed from a different package-lock.json. */
 export function ensureNpmDependencies() {
   const lock = readFileSync(join(root, 'package-lock.json'));
