@@ -10,8 +10,7 @@ import SQLite from 'better-sqlite3';
 import { startServer, startAgentProcess } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
-import { cgroupOf } from '../node-agent/src/pool/cgroup.js';
-import { benchAccount, monotonicUs, pct, processCpuMs, profileWindows, wrk, type WrkRun } from './lib.js';
+import { benchAccount, containersOf, monotonicUs, pct, processCpuMs, profileWindows, wrk, type WrkRun } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -219,19 +218,6 @@ async function main() {
 
 /** What the agent sends the shim with every call (an id and a deadline); fixed here, as wrk sends the same request each time. */
 const SHIM_HEADERS = { 'cpub-invocation-id': '00000000-0000-7000-8000-000000000000', 'cpub-deadline': String(Date.now() + 24 * 3600_000) };
-
-/**
- * The warm containers of a function now: the socket of one (the baseline's target) and a reader of the CPU all
- * of them have used (their cgroups).
- */
-function containersOf(functionId: string): { socket: string; containers: () => number } {
-  // By name: a container claimed from a stem keeps the stem's labels, but is renamed cpub-<function id, 12>-v<version>-….
-  const ids = spawnSync('podman', ['ps', '-q', '--filter', `name=^cpub-${functionId.slice(0, 12)}-v`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
-  if (!ids.length) throw new Error(`no warm container of ${functionId}`);
-  const inspected = ids.map((id) => spawnSync('podman', ['inspect', '-f', '{{.State.Pid}} {{range .Mounts}}{{if eq .Destination "/run/cpub"}}{{.Source}}{{end}}{{end}}', id], { encoding: 'utf8' }).stdout.trim().split(' '));
-  const readers = inspected.map(([pid]) => cgroupOf(Number(pid))).filter((r) => r !== undefined);
-  return { socket: join(inspected[0]![1]!, 'fn.sock'), containers: () => readers.reduce((n, r) => n + r.cpuNs() / 1e6, 0) };
-}
 
 main().catch((err) => {
   console.error(`error: ${err.stack ?? err}`);

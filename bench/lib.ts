@@ -1,6 +1,6 @@
 // What the benchmarks share: wrk runs with their latency distribution, finding a function's warm container, calls
 // as messages on one InvokeStream, calls straight to a container's socket, percentiles.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { request, type Agent } from 'node:http';
 import type { AgentClient } from '../proto/loader.js';
+import { cgroupOf } from '../node-agent/src/pool/cgroup.js';
 
 export interface WrkRun {
   rps: number;
@@ -191,4 +192,17 @@ export async function benchAccount(api: { post(path: string, body?: unknown, tok
     await new Promise((r) => setTimeout(r, 200));
   }
   return { token, handle };
+}
+
+/**
+ * The warm containers of a function now: the socket of one (the baseline's target) and a reader of the CPU all
+ * of them have used (their cgroups).
+ */
+export function containersOf(functionId: string): { socket: string; containers: () => number } {
+  // By name: a container claimed from a stem keeps the stem's labels, but is renamed cpub-<function id, 12>-v<version>-….
+  const ids = spawnSync('podman', ['ps', '-q', '--filter', `name=^cpub-${functionId.slice(0, 12)}-v`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  if (!ids.length) throw new Error(`no warm container of ${functionId}`);
+  const inspected = ids.map((id) => spawnSync('podman', ['inspect', '-f', '{{.State.Pid}} {{range .Mounts}}{{if eq .Destination "/run/cpub"}}{{.Source}}{{end}}{{end}}', id], { encoding: 'utf8' }).stdout.trim().split(' '));
+  const readers = inspected.map(([pid]) => cgroupOf(Number(pid))).filter((r) => r !== undefined);
+  return { socket: join(inspected[0]![1]!, 'fn.sock'), containers: () => readers.reduce((n, r) => n + r.cpuNs() / 1e6, 0) };
 }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { startServer, startAgentProcess, type RunningServer } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
-import { benchAccount, pct, processCpuMs, wrk, type WrkRun } from './lib.js';
+import { benchAccount, containersOf, pct, processCpuMs, wrk, type WrkRun } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
@@ -30,6 +30,10 @@ interface Stack {
   dirs: string[];
   url: string;
   token: string;
+  /** The function's id. */
+  id: string;
+  /** CPU its function's warm containers have used so far (their cgroups), ms: known once they are warm. */
+  containers: () => number;
 }
 
 async function stack(name: 'off' | 'on', env: Record<string, string>): Promise<Stack> {
@@ -44,7 +48,8 @@ async function stack(name: 'off' | 'on', env: Record<string, string>): Promise<S
   const art = await fnArtifact(`() => new Response('ok')`);
   const dep = await fetch(`${server.url}/api/functions/noop/deployments?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' }, body: new Uint8Array(readFileSync(art.path)) });
   if (dep.status !== 201) throw new Error(`deploy: ${dep.status} ${await dep.text()}`);
-  return { name, server, agent, dirs: [serverDir, agentDir], url: `${server.url}/fn/${handle}/noop`, token };
+  const id = (created.body as { function: { id: string } }).function.id;
+  return { name, server, agent, dirs: [serverDir, agentDir], url: `${server.url}/fn/${handle}/noop`, token, id: (created.body as { function: { id: string } }).function.id, containers: () => 0 };
 }
 
 async function main() {
@@ -68,8 +73,9 @@ async function main() {
     for (const s of stacks) {
       await wrk(s.url, { connections: CLIENTS, seconds: 3 }); // warm-up: containers, connections, the JIT
       await wrk(s.url, { connections: 1, seconds: 2 });
+      s.containers = containersOf(s.id).containers;
     }
-    type Run = WrkRun & { cpuPerK: { server: number; agent: number } };
+    type Run = WrkRun & { cpuPerK: { server: number; agent: number; containers: number } };
     // The on stack also serves calls whose caller's traceparent says "not sampled": the same processes, each call's
     // context taken and passed on (to the agent, the function), but no span recorded or exported — what recording
     // and exporting cost, measured without a second stack's differences.
@@ -81,12 +87,13 @@ async function main() {
     const runs: Record<string, { one: Run[]; many: Run[] }> = Object.fromEntries(variants.map((v) => [v.name, { one: [], many: [] }]));
     // With the CPU the stack's server and agent spent per 1,000 calls (/proc, every thread: the SDK's worker too).
     const run = async ({ stack: s, headers }: (typeof variants)[number], connections: number): Promise<Run> => {
-      const cpu = () => ({ server: processCpuMs(s.server.proc.pid!), agent: processCpuMs(s.agent.proc.pid!) });
+      const cpu = () => ({ server: processCpuMs(s.server.proc.pid!), agent: processCpuMs(s.agent.proc.pid!), containers: s.containers() });
       const c0 = cpu();
       const w = await wrk(s.url, { connections, seconds: SECONDS, headers });
       const c1 = cpu();
       const calls = Math.max(1, w.requests - w.non2xx);
-      return { ...w, cpuPerK: { server: ((c1.server - c0.server) / calls) * 1000, agent: ((c1.agent - c0.agent) / calls) * 1000 } };
+      const perK = (ms: number) => (ms / calls) * 1000;
+      return { ...w, cpuPerK: { server: perK(c1.server - c0.server), agent: perK(c1.agent - c0.agent), containers: perK(c1.containers - c0.containers) } };
     };
     for (let i = 0; i < ROUNDS; i++) {
       // Alternate which goes first, so none always follows another's load; the variants' runs of each kind back to
@@ -108,6 +115,13 @@ async function main() {
       // CPU per 1,000 calls at CLIENTS callers: the server's and the agent's, medians over rounds.
       serverCpuPerK: median(runs[n]!.many.map((r) => r.cpuPerK.server)),
       agentCpuPerK: median(runs[n]!.many.map((r) => r.cpuPerK.agent)),
+      // And at 1 caller, where each call runs alone (its code cold: several times the CPU a call under load costs),
+      // with the function's containers: what a call's latency is made of.
+      one: {
+        server: median(runs[n]!.one.map((r) => r.cpuPerK.server)),
+        agent: median(runs[n]!.one.map((r) => r.cpuPerK.agent)),
+        containers: median(runs[n]!.one.map((r) => r.cpuPerK.containers)),
+      },
     });
     const off = sum('off');
     const on = sum('on');
@@ -117,6 +131,9 @@ async function main() {
     console.log(`\n| tracing | 1 caller p50 | p99 | calls/s | ${CLIENTS} callers calls/s | p50 | server CPU / 1k calls | agent CPU / 1k calls |`);
     console.log('|---|---|---|---|---|---|---|---|');
     for (const [n, x] of [['off', off], ['on', on], ['on, not sampled', unsampled]] as const) console.log(`| ${n} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${Math.round(x.rps1)} | ${Math.round(x.rps)} | ${fmt(x.manyP50)} | ${Math.round(x.serverCpuPerK)} ms | ${Math.round(x.agentCpuPerK)} ms |`);
+    console.log(`\n| tracing | CPU a call at 1 caller: server | agent | the function's container |`);
+    console.log('|---|---|---|---|');
+    for (const [n, x] of [['off', off], ['on', on], ['on, not sampled', unsampled]] as const) console.log(`| ${n} | ${Math.round(x.one.server)} µs | ${Math.round(x.one.agent)} µs | ${Math.round(x.one.containers)} µs |`);
     // Each round's own ratio (its two stacks measured back to back), the median of those: this machine's pace drifts
     // over a run far more than within a round.
     const paired = (f: (r: Run) => number, k: 'one' | 'many', a = 'on', b = 'off') => median(runs[a]![k].map((r, i) => f(r) / f(runs[b]![k][i]!)));

@@ -1,5 +1,6 @@
 // The root logger (the one allowed module-level value): JSON lines via pino, secrets redacted as a last guard.
 import { pino, type Logger, type DestinationStream } from 'pino';
+import sonicBoom from 'sonic-boom';
 
 export type { Logger };
 
@@ -50,21 +51,33 @@ export function isoClock(): (now?: number) => string {
   };
 }
 
+/**
+ * Standard output, buffered: asynchronous writes keep logging off the request path (one write per ~4 KiB rather than
+ * per line), flushed at least every FLUSH_MS so a tail sees lines promptly, and synchronously when the process exits.
+ * sonic-boom 5 itself, not the 4.x one `pino.destination()` builds: its synchronous flush retried every failed write
+ * but EAGAIN's forever, 100 ms apart — a process whose output's reader had gone away (EPIPE) never exited.
+ */
+function stdoutDestination(): DestinationStream {
+  const boom = new sonicBoom.SonicBoom({ fd: 1, sync: false, minLength: BATCH_BYTES, periodicFlush: FLUSH_MS });
+  boom.on('error', (err: NodeJS.ErrnoException) => {
+    // Nothing can be written there any more (EPIPE: nobody reads it): the lines have nowhere to go, and the
+    // process goes on without them (and stops when told). Anything else is said once, on stderr.
+    boom.write = () => true;
+    boom.flush = () => {};
+    boom.flushSync = () => {};
+    if (err.code !== 'EPIPE') process.stderr.write(`error: the log output failed (${err.message}); no more log lines are written\n`);
+  });
+  process.once('exit', () => {
+    try {
+      boom.flushSync();
+    } catch {
+      // the output went away: the last lines with it
+    }
+  });
+  return boom;
+}
+
 export function createLogger(level: string, destination?: DestinationStream, svc = 'cpub-server'): Logger {
-  let dest = destination;
-  if (!dest) {
-    // Buffered, asynchronous writes keep logging off the request path (one write per ~4 KiB rather than per
-    // line); a timer flushes what is pending so a tail sees lines promptly, and pino flushes on exit.
-    const boom = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
-    setInterval(() => {
-      try {
-        boom.flush();
-      } catch {
-        // flush while a write is in flight: the next tick will do
-      }
-    }, FLUSH_MS).unref();
-    dest = boom;
-  }
   return pino(
     {
       level,
@@ -72,6 +85,6 @@ export function createLogger(level: string, destination?: DestinationStream, svc
       redact: { paths: REDACT, censor: '[redacted]' },
       timestamp: isoClock(),
     },
-    dest,
+    destination ?? stdoutDestination(),
   );
 }

@@ -64,6 +64,16 @@ export function startAgentProcess(env: Record<string, string | undefined> = {}, 
   return startProcess(agentBin, 'CPUB_AGENT_DATA_DIR', { CPUB_AGENT_LISTEN: '127.0.0.1:0', CPUB_AGENT_LOG_LEVEL: 'info', ...name, ...env }, opts);
 }
 
+/**
+ * The processes started here and still running: stopped (SIGTERM: an agent then removes its containers and its Podman
+ * service) when this process exits without having stopped them — a test or benchmark that failed half-way, say,
+ * would otherwise leave them running and loading the machine.
+ */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGTERM');
+});
+
 /** Starts `bin start`, resolving once it logs `listening` with its url or address. */
 async function startProcess(bin: string, dataDirVar: string, env: Record<string, string | undefined>, opts: StartOptions): Promise<RunningServer> {
   const byDefault = opts.defaultDataDirIn;
@@ -78,6 +88,8 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
     ...(opts.user ?? {}),
   });
   if (fd !== undefined) closeSync(fd);
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   const chunks: Buffer[] = [];
   const collect = (d: Buffer) => void chunks.push(d);
   const output = () => (opts.logFile ? readFileSync(opts.logFile, 'utf8') : Buffer.concat(chunks).toString('utf8'));
