@@ -36,6 +36,20 @@ function stopAll(code = 0, signal = 'SIGTERM') {
   }, 30_000).unref();
 }
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => stopAll(0, sig));
+// Should this script end any other way (an error of its own), the server and the agent are told to stop with it.
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+});
+// Output nobody reads any more (`npm start | head`, a log viewer closed: EPIPE) is not shown; the control plane
+// and the agent go on serving, and Ctrl-C still stops them. Unheeded, the first write after it ended this script
+// and left the server running on its own.
+let outputGone = false;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    if (stream === process.stdout) outputGone = true;
+  });
+}
 // npm does not pass SIGTERM on to this script: it exits and leaves it behind (its parent becomes another
 // process). A parent gone is taken as the signal to stop.
 const parent = process.ppid;
@@ -56,7 +70,7 @@ function run(bin, args, env = process.env) {
   return new Promise((resolve) => {
     let pending = '';
     child.stdout.on('data', (d) => {
-      process.stdout.write(d);
+      if (!outputGone) process.stdout.write(d);
       pending += d;
       const lines = pending.split('\n');
       pending = lines.pop();

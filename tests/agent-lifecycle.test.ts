@@ -168,4 +168,37 @@ for (const [how, signal, group] of [
   });
 }
 
+s('npm start whose output nobody reads any more (`npm start | head`) goes on serving, and Ctrl-C leaves nothing', async () => {
+  const dataDir = folder('cpub-npm-start-');
+  // `head -c 1` reads a byte of npm's output and exits: every later write to that pipe fails (EPIPE). What
+  // `npm start` says on stderr (the deploy, the URL) still comes here.
+  const proc = spawn('/bin/sh', ['-c', 'npm start | head -c 1 > /dev/null'], { cwd: repoRoot, env: cleanEnv({ CPUB_DATA_DIR: dataDir, CPUB_PORT: '0' }), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  try {
+    await until('npm start deploys the example, or ends', () => /Deployed examples\/hello|did not deploy|error:/.test(err) || proc.exitCode !== null, 240_000, 200);
+    assert.match(err, 'Deployed examples/hello', err.slice(-3000));
+    assert.is(proc.exitCode, null, 'npm start runs on');
+    const url = /curl '(http[^']+)'/.exec(err)![1]!;
+    const res = await fetch(url);
+    assert.is(res.status, 200, await res.text());
+    const nodeId = readFileSync(join(dataDir, 'agent', 'node-id'), 'utf8').trim();
+    process.kill(-proc.pid!, 'SIGINT');
+    await until('npm start exits', () => proc.exitCode !== null || proc.signalCode !== null, 60_000, 100);
+    await until('nothing of it runs', () => processesMentioning(dataDir).length === 0, 40_000, 100).catch(() => {});
+    assert.equal(processesMentioning(dataDir), [], 'no process of this npm start is left');
+    assert.equal(containersOfNode(nodeId), [], 'no container of its agent is left');
+  } finally {
+    if (proc.exitCode === null && proc.signalCode === null) process.kill(-proc.pid!, 'SIGKILL');
+    // A failed case leaves nothing behind for the next ones either.
+    for (const pid of processesMentioning(dataDir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+});
+
 s.run();
