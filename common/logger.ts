@@ -88,3 +88,16 @@ export function createLogger(level: string, destination?: DestinationStream, svc
     destination ?? stdoutDestination(),
   );
 }
+
+/**
+ * Output nobody reads any more (the reader of its pipe went away: EPIPE) is dropped, and the process goes on serving
+ * until it is stopped — as its log lines are (above). Unheeded, the next write to it (the server's banner, a
+ * warning) ended the process there and then. For the long-running commands (`start`).
+ */
+export function outliveClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+}

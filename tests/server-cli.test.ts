@@ -1,14 +1,15 @@
 // `cpub-server` as a user runs it: bad configuration, help, key files, migrate, admin create, TLS, kill -9 durability.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, serverBin, cleanEnv, repoRoot } from './helpers/server.js';
 import { client } from './helpers/http.js';
-import { createTestDatabase } from './helpers/postgres.js';
+import { createTestDatabase, freePort } from './helpers/postgres.js';
+import { until } from './helpers/hooks.js';
 
 const s = suite('cpub-server command line');
 const dirs: string[] = [];
@@ -22,6 +23,28 @@ const run = (args: string[], env: Record<string, string> = {}, input?: string) =
 
 s.after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+s('a server whose output nobody reads any more (its pipe closed: EPIPE) serves, and stops when told', async () => {
+  // `| true`: the pipe's reader is gone before the server has written a byte (its banner on stderr, its log lines).
+  const port = await freePort();
+  const proc = spawn('/bin/sh', ['-c', '"$0" "$@" 2>&1 | true', process.execPath, serverBin, 'start', '--port', String(port), '--data-dir', tmp()], { cwd: repoRoot, env: cleanEnv({}), stdio: 'ignore', detached: true });
+  const exited = new Promise<number | null>((r) => proc.once('exit', r));
+  try {
+    const health = async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status === 200;
+    await until('the server answers /health, or ends', async () => proc.exitCode !== null || (await health()), 60_000, 200);
+    assert.is(proc.exitCode, null, 'the server runs on');
+    await new Promise((r) => setTimeout(r, 500)); // its periodic log flush meets the closed pipe too
+    assert.ok(await health(), 'and still answers');
+    // The server alone is told (the shell waits for it, then exits).
+    const server = Number(spawnSync('pgrep', ['-P', String(proc.pid), '-f', serverBin], { encoding: 'utf8' }).stdout.trim());
+    assert.ok(server > 0, 'the server process found');
+    process.kill(server, 'SIGTERM');
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('hung'), 20_000))]);
+    assert.is(code, 0, 'it stops when told');
+  } finally {
+    if (proc.exitCode === null) process.kill(-proc.pid!, 'SIGKILL');
+  }
 });
 
 s('a bad value stops the server at start, naming the variable', () => {

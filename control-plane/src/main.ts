@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { addSettingOptions, flagsFrom } from '../../common/settings-options.js';
 import { loadConfig, settings, ConfigError, type Config } from './config.js';
-import { createLogger } from '../../common/logger.js';
+import { createLogger, outliveClosedOutput } from '../../common/logger.js';
 import { createControlPlane } from './control-plane.js';
 import { startTracing } from '../../common/tracing.js';
 import { connectDb } from './db/connect.js';
@@ -42,6 +42,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .showHelpAfterError();
 
   withSettings(program.command('start').description('migrate the database and serve the API')).action(async (opts) => {
+    outliveClosedOutput();
     const config = configFrom(opts, env);
     const log = createLogger(config.logLevel);
     const tracing = await startTracing('cpub-server', env);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { startAgent } from './agent.js';
 import { startTracing } from '../../common/tracing.js';
 import { agentStatus, agentDrain, formatStatus } from './local-client.js';
-import { createLogger } from '../../common/logger.js';
+import { createLogger, outliveClosedOutput } from '../../common/logger.js';
 import { VERSION } from '../../common/version.js';
 
 const withSettings = (cmd: Command, only: (keyof typeof agentSettings)[]) => addSettingOptions(cmd, agentSettings, only);
@@ -72,6 +72,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     'credential',
     'logLevel',
   ]).action(async (opts) => {
+    outliveClosedOutput();
     const config = configFrom(opts, env);
     const log = createLogger(config.logLevel, undefined, 'cpub-agent');
     const tracing = await startTracing('cpub-agent', env);
