@@ -141,6 +141,14 @@ s('the README’s worker-host command with no --data-dir joins and serves; Ctrl-
   }
 });
 
+/** Once `npm start` (proc) was told to stop: it exits, and no process of it (by its data folder) nor container of its agent is left. */
+async function nothingLeftOf(proc: ReturnType<typeof spawn>, dataDir: string, nodeId: string): Promise<void> {
+  await until('npm start exits', () => proc.exitCode !== null || proc.signalCode !== null, 60_000, 100);
+  await until('nothing of it runs', () => processesMentioning(dataDir).length === 0, 40_000, 100).catch(() => {});
+  assert.equal(processesMentioning(dataDir), [], 'no process of this npm start is left');
+  assert.equal(containersOfNode(nodeId), [], 'no container of its agent is left');
+}
+
 for (const [how, signal, group] of [
   ['SIGTERM to npm alone (timeout, a service manager: npm exits without passing it on)', 'SIGTERM', false],
   ['SIGHUP to its process group (the terminal closed)', 'SIGHUP', true],
@@ -158,10 +166,7 @@ for (const [how, signal, group] of [
       assert.ok(processesMentioning(dataDir).length >= 3, 'server, agent and Podman service run');
       if (group) process.kill(-proc.pid!, signal);
       else proc.kill(signal);
-      await until('npm exits', () => proc.exitCode !== null || proc.signalCode !== null, 60_000, 100);
-      await until('nothing of it runs', () => processesMentioning(dataDir).length === 0, 40_000, 100).catch(() => {});
-      assert.equal(processesMentioning(dataDir), [], 'no process of this npm start is left');
-      assert.equal(containersOfNode(nodeId), [], 'no container of its agent is left');
+      await nothingLeftOf(proc, dataDir, nodeId);
     } finally {
       if (proc.exitCode === null && proc.signalCode === null) process.kill(-proc.pid!, 'SIGKILL');
     }
@@ -184,10 +189,7 @@ s('npm start whose output nobody reads any more (`npm start | head`) goes on ser
     assert.is(res.status, 200, await res.text());
     const nodeId = readFileSync(join(dataDir, 'agent', 'node-id'), 'utf8').trim();
     process.kill(-proc.pid!, 'SIGINT');
-    await until('npm start exits', () => proc.exitCode !== null || proc.signalCode !== null, 60_000, 100);
-    await until('nothing of it runs', () => processesMentioning(dataDir).length === 0, 40_000, 100).catch(() => {});
-    assert.equal(processesMentioning(dataDir), [], 'no process of this npm start is left');
-    assert.equal(containersOfNode(nodeId), [], 'no container of its agent is left');
+    await nothingLeftOf(proc, dataDir, nodeId);
   } finally {
     if (proc.exitCode === null && proc.signalCode === null) process.kill(-proc.pid!, 'SIGKILL');
     // A failed case leaves nothing behind for the next ones either.
