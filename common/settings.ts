@@ -1,6 +1,7 @@
 // Shared by the control plane and the agent: parse a table of settings (env var + flag + zod schema) once,
 // reporting every bad value with the variable and flag that carry it.
 import { z } from 'zod';
+import { DURATION, DURATION_MESSAGE, durationMs } from './duration.js';
 
 export interface Setting {
   env: string;
@@ -43,8 +44,5 @@ export function parseSettings<S extends Record<string, Setting>>(
 /** A duration setting (`300s`, `5m`, `24h`, `30d`, `60000ms`; a bare number is milliseconds), in milliseconds. */
 export const duration = z
   .string()
-  .regex(/^\d+(ms|s|m|h|d)?$/, 'must be a duration like 300s, 5m, 24h, 30d or 60000ms')
-  .transform((v) => {
-    const m = /^(\d+)(ms|s|m|h|d)?$/.exec(v)!;
-    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
-  });
+  .regex(DURATION, DURATION_MESSAGE)
+  .transform((v) => durationMs(v)!);

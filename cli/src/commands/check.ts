@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { analyse } from '../analysis/check.js';
 import { examples, type Ctx } from '../context.js';
 import { CliError, formatBytes, jsonOption, printJson } from '../output.js';
-import { pack } from '../bundle/pack.js';
 import { report } from '../analysis/report.js';
 import { existsSync } from 'node:fs';
 
@@ -22,6 +21,8 @@ export function checkCommand(program: Command, _ctx: Ctx): void {
     const findings = analyse(dir);
     if (opts.json) printJson({ findings });
     else report(findings, Boolean(opts.strict));
+    // The bundler and packer (esbuild, tar) are loaded here, not by every run of `cpub`.
+    const { pack } = await import('../bundle/pack.js');
     const packed = await pack(dir);
     if (opts.json) {
       if (opts.strict && findings.length) process.exitCode = 1;

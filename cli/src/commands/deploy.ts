@@ -3,8 +3,7 @@
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { analyse } from '../analysis/check.js';
-import { readManifest, type Packed } from '../../../common/pack.js';
-import { pack } from '../bundle/pack.js';
+import type { Packed } from '../../../common/pack.js';
 import { ApiError, type ApiClient } from '../api-client.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, formatBytes, jsonOption, printJson } from '../output.js';
@@ -14,6 +13,12 @@ import { report } from '../analysis/report.js';
 import type { CanaryView, DeploymentDetail, DeploymentView, FunctionView } from '../../../common/api-types.js';
 import { parseShare, printCanary } from './canary.js';
 import { parseDuration } from './functions.js';
+
+/** The bundler and packer (esbuild, tar): loaded by the commands that pack, not by every run of `cpub`. */
+const packing = async () => {
+  const [{ readManifest }, { pack }] = await Promise.all([import('../../../common/pack.js'), import('../bundle/pack.js')]);
+  return { readManifest, pack };
+};
 
 const SETTINGS = ['memoryMb', 'cpus', 'timeoutMs', 'concurrency', 'maxInstances', 'minInstances', 'auth', 'network', 'executionRetention', 'executionSampling', 'asyncConcurrency', 'queueTimeoutMs', 'responseLimitMb', 'requestLimitMb', 'retry', 'destinations'] as const;
 type Setting = (typeof SETTINGS)[number];
@@ -71,6 +76,7 @@ export function deployCommands(program: Command, ctx: Ctx): void {
     const canaryQuery = opts.canary === undefined ? '' : `?canary=${parseShare(opts.canary, '--canary')}${opts.for === undefined ? '' : `&canaryWindowMs=${parseDuration(opts.for, '--for')}`}`;
     const dir = resolve(dirArg ?? '.');
     const api = ctx.api(opts);
+    const { readManifest, pack } = await packing();
     let manifest: Record<string, unknown>;
     try {
       manifest = readManifest(dir) as unknown as Record<string, unknown>;
@@ -112,7 +118,7 @@ export function deployCommands(program: Command, ctx: Ctx): void {
     async (dirArg: string | undefined, opts: { server?: string; json?: boolean }) => {
       const dir = resolve(dirArg ?? '.');
       const api = ctx.api(opts);
-      const packed = await pack(dir);
+      const packed = await (await packing()).pack(dir);
       const name = packed.manifest.name ?? basename(dir);
       let state: 'up-to-date' | 'changed' | 'never-deployed' = 'never-deployed';
       let active: DeploymentView | undefined;

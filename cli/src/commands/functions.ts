@@ -1,7 +1,7 @@
 // `cpub list | info | update | delete | deployments | rollback`: functions and their versions.
 import type { Command } from 'commander';
 import { ApiError, type ApiClient } from '../api-client.js';
-import { duration } from '../../../common/settings.js';
+import { durationMs } from '../../../common/duration.js';
 import { ask } from '../prompt.js';
 import { enc, examples, withServer, withServerJson, type Ctx } from '../context.js';
 import { CliError, color, formatBytes, printFields, printJson, printTable } from '../output.js';
@@ -10,9 +10,9 @@ import type { DeploymentList, FunctionList, FunctionView, ScalingView } from '..
 
 /** A duration flag (500ms, 10s, 5m, 1h) in milliseconds, with the shared parser of the server's settings. */
 export function parseDuration(text: string, field: string): number {
-  const r = duration.safeParse(text.trim());
-  if (!r.success) throw new CliError('invalid duration', `${field}: ${text} (use e.g. 500ms, 10s, 5m, 1h)`, 2);
-  return r.data;
+  const ms = durationMs(text.trim());
+  if (ms === undefined) throw new CliError('invalid duration', `${field}: ${text} (use e.g. 500ms, 10s, 5m, 1h)`, 2);
+  return ms;
 }
 
 const getFn = async (api: ApiClient, ref: string) => (await api.request<{ function: FunctionView }>('GET', `/api/functions/${enc(ref)}`)).function;
