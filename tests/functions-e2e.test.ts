@@ -562,7 +562,7 @@ s('destinations: a call’s outcome is POSTed, signed, to onSuccess or onFailure
     await until('the success delivered', async () => (await api.get(`/api/executions/${ok.body.executionId}`, owner.token)).body.call.deliveries[0]?.state === 'delivered', 20_000);
     const call = (await api.get(`/api/executions/${ok.body.executionId}`, owner.token)).body.call;
     assert.equal([call.deliveries[0].event, call.deliveries[0].attempts, call.deliveries[0].lastError], ['call.succeeded', 2, null]);
-    assert.is((await api.get(`/api/executions/${call.attempts[0].executionId}`, owner.token)).body.execution?.status, 'success', 'its attempt recorded, with the settling that wrote its delivery');
+    assert.is((await api.get(`/api/executions/${call.attempts[0].executionId}`, owner.token)).body.execution?.status, 'success', 'its attempt has its execution record, as a call without a destination');
     assert.is(got.length, 2);
     const [first, second] = got;
     assert.is(first!.headers['x-cpub-delivery'], second!.headers['x-cpub-delivery'], 'a retry is the same delivery (receivers de-duplicate by it)');
