@@ -60,7 +60,6 @@ import { AlertEvaluator } from './alerts/evaluator.js';
 import { AlertNotifier } from './alerts/notifier.js';
 import { AlertsService } from './alerts/alerts.service.js';
 import { SecurityEvents } from './alerts/security-events.js';
-import { createTransport } from 'nodemailer';
 import type { SecurityEvent } from './auth/auth.service.js';
 
 export interface ControlPlane {
@@ -148,7 +147,7 @@ export async function createControlPlane(config: Config, log: Logger): Promise<C
   const executions = new ExecutionsService(db.kysely, functions);
   // One replica at a time evaluates the alert rules (the `alerts` lease) and sends what they find (`alert-deliveries`).
   const publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
-  const mail = config.smtpUrl ? { transport: createTransport({ url: config.smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 10_000 }), from: config.smtpFrom } : undefined;
+  const mail = config.smtpUrl ? { url: config.smtpUrl, from: config.smtpFrom } : undefined;
   const notifier = new AlertNotifier(db.kysely, sealer, guard, log, leases, { mail, onDelivered: (type, result) => metrics.alertDelivery(type, result) });
   const evaluator: AlertEvaluator = new AlertEvaluator(db.kysely, log, leases, { everyMs: config.alertEvery, baseUrl: publicUrl, onDeliveries: () => notifier.wake(), onTransition: (rule, to) => metrics.alertTransition(rule.kind, to) });
   const alerts = new AlertsService({ db: db.kysely, functions, sealer, guard, notifier: () => notifier, smtp: !!mail, baseUrl: publicUrl });

@@ -10,8 +10,6 @@ import { migrateToLatest } from './db/migrate.js';
 import { readPassword } from '../../common/read-password.js';
 import { loadKeyMaterial } from './secrets/key-files.js';
 import { VERSION } from '../../common/version.js';
-import { backup, restore } from './maintenance/backup.js';
-import { rotateKey } from './maintenance/rotate-key.js';
 import { createSealer } from './secrets/crypto.js';
 
 function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Config {
@@ -88,6 +86,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ['dataDir', 'databaseUrl', 'jwtSecret', 'encryptionKey', 'joinToken'],
   ).action(async (opts) => {
     const config = configFrom(opts, env);
+    const { backup } = await import('./maintenance/backup.js'); // tar and pg: loaded by the commands that use them
     const m = await backup(config, opts.out, { includeKeys: Boolean(opts.includeKeys) }, (line) => console.error(`  ${line}`));
     console.log(`backup written to ${opts.out}: ${m.dialect} database, ${m.artifacts} artifacts${m.includesKeys ? ', key files' : ''}`);
   });
@@ -97,6 +96,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ['dataDir', 'databaseUrl'],
   ).action(async (file: string, opts) => {
     const config = configFrom(opts, env);
+    const { restore } = await import('./maintenance/backup.js');
     const m = await restore(config, file, (line) => console.error(`  ${line}`));
     console.log(`restored a ${m.dialect} backup of ${m.createdAt} into ${config.databaseUrl ? 'PostgreSQL' : config.dataDir}; start the server as usual (migrations run forward)`);
   });
@@ -110,6 +110,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const db = connectDb(config);
     try {
       await migrateToLatest(db.kysely);
+      const { rotateKey } = await import('./maintenance/rotate-key.js');
       const r = await rotateKey(db.kysely, createSealer(keys.encryptionKey, keys.previousEncryptionKeys));
       console.log(`re-sealed ${r.resealed} value${r.resealed === 1 ? '' : 's'} under the current key (${r.current} already were); the previous keys can now be retired`);
     } finally {

@@ -4,14 +4,13 @@
 // operator configured (CPUB_SMTP_URL). A failure is retried with exponential backoff (1 s doubling to 5 min,
 // jittered) up to 10 attempts. URLs obey the destinations' address rules (CPUB_DESTINATION_ALLOW), checked as the
 // connection resolves them. At least once: a receiver de-duplicates by X-Cpub-Delivery.
-import { Agent } from 'undici';
 import type { Kysely } from 'kysely';
 import type { Transporter } from 'nodemailer';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
 import { LeasedLoop, type Leases } from '../maintenance/lease.js';
 import type { Sealer } from '../secrets/crypto.js';
-import { backoffMs, postDelivery, signatureHeaders, type AddressGuard } from '../async-calls/destinations.js';
+import { backoffMs, deliveryAgent, postDelivery, signatureHeaders, type AddressGuard, type DeliveryAgent } from '../async-calls/destinations.js';
 import { alertsRepo, type AlertDeliveryRow, type ChannelRow } from './alerts.repo.js';
 import { asAlertmanagerAlerts, asText, type AmGroup } from './payload.js';
 
@@ -21,8 +20,8 @@ export interface NotifierOptions {
   maxBackoffMs?: number;
   maxAttempts?: number;
   timeoutMs?: number;
-  /** SMTP: a nodemailer transport (from CPUB_SMTP_URL) and the From address; none: email channels cannot send. */
-  mail?: { transport: Transporter; from: string } | undefined;
+  /** SMTP: the server's URL (CPUB_SMTP_URL) and the From address; none: email channels cannot send. */
+  mail?: { url: string; from: string } | undefined;
   onDelivered?: (type: string, result: 'delivered' | 'retry' | 'failed') => void;
 }
 
@@ -31,7 +30,9 @@ export const sealContext = (channelId: string) => `alert-channel:${channelId}`;
 export class AlertNotifier {
   private readonly loop: LeasedLoop;
   private readonly inFlight = new Set<string>();
-  private readonly agent: Agent;
+  private readonly agent: DeliveryAgent;
+  /** The SMTP transport, made by the first email (nodemailer costs ≈ 0.1 s of a server's start to load). */
+  private transport: Promise<Transporter> | undefined;
   private readonly o: Required<Omit<NotifierOptions, 'mail' | 'onDelivered'>> & Pick<NotifierOptions, 'mail' | 'onDelivered'>;
 
   constructor(
@@ -44,7 +45,7 @@ export class AlertNotifier {
   ) {
     this.o = { passMs: 1000, baseMs: 1000, maxBackoffMs: 300_000, maxAttempts: 10, timeoutMs: 10_000, ...o };
     this.loop = new LeasedLoop('alert-deliveries', () => this.pass(), log, leases, this.o.passMs, 10_000);
-    this.agent = new Agent({ connect: { lookup: this.guard.lookup as never, timeout: this.o.timeoutMs }, headersTimeout: this.o.timeoutMs, bodyTimeout: this.o.timeoutMs });
+    this.agent = deliveryAgent(this.guard, this.o.timeoutMs);
   }
 
   start(): void {
@@ -53,8 +54,12 @@ export class AlertNotifier {
 
   async stop(): Promise<void> {
     await this.loop.stop();
-    await this.agent.close().catch(() => {});
-    this.o.mail?.transport.close();
+    await this.agent.close();
+    if (this.transport) (await this.transport).close();
+  }
+
+  private mailer(url: string): Promise<Transporter> {
+    return (this.transport ??= import('nodemailer').then(({ createTransport }) => createTransport({ url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 10_000 })));
   }
 
   wake(): void {
@@ -100,7 +105,7 @@ export class AlertNotifier {
     if (ch.type === 'email') {
       if (!this.o.mail) return 'no SMTP server is configured (CPUB_SMTP_URL)';
       const { title, text } = asText(g);
-      await this.o.mail.transport.sendMail({ from: this.o.mail.from, to: ch.target, subject: `ContainerPub ${title}`, text, headers: { 'X-Cpub-Delivery': deliveryId } });
+      await (await this.mailer(this.o.mail.url)).sendMail({ from: this.o.mail.from, to: ch.target, subject: `ContainerPub ${title}`, text, headers: { 'X-Cpub-Delivery': deliveryId } });
       return null;
     }
     let url = ch.target;

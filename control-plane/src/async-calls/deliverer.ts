@@ -5,7 +5,6 @@
 // once: a receiver de-duplicates by X-Cpub-Delivery. Each attempt first claims its delivery as read (compare-and-set
 // on its attempts), so a pass reading a delivery that another pass, or a replica, has just sent or finished sends
 // nothing.
-import { Agent } from 'undici';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../../../common/logger.js';
@@ -13,7 +12,7 @@ import { LeasedLoop, type Leases } from '../maintenance/lease.js';
 import type { Sealer } from '../secrets/crypto.js';
 import { functionsRepo } from '../functions/functions.repo.js';
 import { deliveriesRepo, type DeliveryRow } from './destination-deliveries.repo.js';
-import { backoffMs, postDelivery, signatureHeaders, type AddressGuard } from './destinations.js';
+import { backoffMs, deliveryAgent, postDelivery, signatureHeaders, type AddressGuard, type DeliveryAgent } from './destinations.js';
 
 export interface DelivererOptions {
   passMs?: number;
@@ -32,7 +31,7 @@ export interface DelivererOptions {
 export class Deliverer {
   private readonly loop: LeasedLoop;
   private readonly inFlight = new Set<string>();
-  private readonly agent: Agent;
+  private readonly agent: DeliveryAgent;
   private readonly o: Required<Omit<DelivererOptions, 'onDelivered'>> & Pick<DelivererOptions, 'onDelivered'>;
 
   constructor(
@@ -45,7 +44,7 @@ export class Deliverer {
   ) {
     this.o = { passMs: 500, leaseMs: 10_000, baseMs: 1000, maxBackoffMs: 300_000, maxAttempts: 10, timeoutMs: 10_000, parallel: 16, ...o };
     this.loop = new LeasedLoop('destinations', () => this.pass(), log, leases, this.o.passMs, this.o.leaseMs);
-    this.agent = new Agent({ connect: { lookup: this.guard.lookup as never, timeout: this.o.timeoutMs }, headersTimeout: this.o.timeoutMs, bodyTimeout: this.o.timeoutMs });
+    this.agent = deliveryAgent(this.guard, this.o.timeoutMs);
   }
 
   start(): void {
@@ -54,7 +53,7 @@ export class Deliverer {
 
   async stop(): Promise<void> {
     await this.loop.stop();
-    await this.agent.close().catch(() => {});
+    await this.agent.close();
   }
 
   /** A pass now (a delivery was written here). */

@@ -10,7 +10,7 @@ import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { createHmac, randomBytes } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
-import { fetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 
 export const DestinationsSchema = z
   .object({
@@ -132,17 +132,41 @@ export function signatureHeaders(secret: string, body: Buffer, nowMs = Date.now(
 /** The wait before attempt `attempts + 1` of a delivery: `baseMs` doubling per attempt up to `maxMs`, jittered (50–100 %). */
 export const backoffMs = (attempts: number, baseMs: number, maxMs: number): number => Math.round(Math.min(maxMs, baseMs * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2));
 
+/** undici, loaded by the first delivery: ≈ 0.1 s of every server's start otherwise, for servers that may never deliver. */
+const loadUndici = () => import('undici');
+let undiciModule: ReturnType<typeof loadUndici> | undefined;
+const undici = () => (undiciModule ??= loadUndici());
+
+/** The connections of a sender of deliveries (destinations, alert channels): made on its first delivery. */
+export interface DeliveryAgent {
+  get(): Promise<Dispatcher>;
+  /** Closes the connections, if any were made. */
+  close(): Promise<void>;
+}
+
+/** A DeliveryAgent whose connections resolve names with the guard's `lookup` and time out after `timeoutMs`. */
+export function deliveryAgent(guard: AddressGuard, timeoutMs: number): DeliveryAgent {
+  let agent: Promise<Dispatcher> | undefined;
+  return {
+    get: () => (agent ??= undici().then(({ Agent }) => new Agent({ connect: { lookup: guard.lookup as never, timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }))),
+    close: async () => {
+      if (agent) await (await agent).close().catch(() => {});
+    },
+  };
+}
+
 /**
  * One POST of a delivery (destinations, alert channels) through `agent` — whose connections resolve names with the
  * guard's `lookup` — refusing a literal address the guard does not allow first; no redirects followed. The error (a
  * sentence) or null when a 2xx answered within `timeoutMs`.
  */
-export async function postDelivery(guard: AddressGuard, agent: Dispatcher, url: string, body: Buffer, headers: Record<string, string>, timeoutMs: number, what = 'the destination'): Promise<string | null> {
+export async function postDelivery(guard: AddressGuard, agent: DeliveryAgent, url: string, body: Buffer, headers: Record<string, string>, timeoutMs: number, what = 'the destination'): Promise<string | null> {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   const refused = guard.hostAllowed(host) ? undefined : guard.urlError(url);
   if (refused) return refused;
   try {
-    const res = await fetch(url, { method: 'POST', body, redirect: 'manual', dispatcher: agent, signal: AbortSignal.timeout(timeoutMs), headers: { 'content-type': 'application/json', ...headers } });
+    const { fetch } = await undici();
+    const res = await fetch(url, { method: 'POST', body, redirect: 'manual', dispatcher: await agent.get(), signal: AbortSignal.timeout(timeoutMs), headers: { 'content-type': 'application/json', ...headers } });
     await res.body?.cancel().catch(() => {});
     return res.status >= 200 && res.status <= 299 ? null : `${what} answered ${res.status}`;
   } catch (err) {

@@ -2,8 +2,9 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type DialectAdapter, type Driver, type QueryResult, type RawBuilder, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
 import type { Database } from './schema.js';
 import { Conflict, type AppError } from '../errors.js';
@@ -156,7 +157,11 @@ function connectSqlite(dataDir: string): Db {
   };
 }
 
+/** pg, loaded only for a PostgreSQL database: ≈ 0.08 s of every start of a server on SQLite otherwise. */
+const loadPg = (): typeof pg => createRequire(import.meta.url)('pg') as typeof pg;
+
 function connectPostgres(url: string, max: number): Db {
+  const pg = loadPg();
   const pool = new pg.Pool({
     connectionString: url,
     max,
