@@ -1,6 +1,6 @@
 // `cpub-agent doctor`: checks, with a real probe container, what this host can do for functions — and says
 // plainly what it cannot (e.g. limits not enforced rootless on cgroup v1) instead of pretending.
-import type { ContainerRuntime } from './runtime/container-runtime.js';
+import type { ContainerRuntime, EngineInfo } from './runtime/container-runtime.js';
 import type { HostFacts } from './runtime/host.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,6 +64,8 @@ export interface DoctorResult {
   runtimeImage?: string;
   /** The isolation set up for function containers (our seccomp profile, per-container uids). */
   isolation?: Isolation;
+  /** What Podman said of itself (its `info`: ≈ 0.8 s on these hosts, so the agent's start asks once). */
+  info?: EngineInfo;
 }
 
 export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, image: RuntimeImageOptions, onLog?: (line: string) => void, onChange?: (msg: string) => void, conformance?: { runtimes: Readonly<Record<string, string>> }): Promise<DoctorResult> {
@@ -71,91 +73,28 @@ export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, imag
   const result: DoctorResult = { checks, limitsEnforced: false, limitNotes: [] };
   try {
     await runtime.ping();
-    const info = await runtime.info();
+  } catch (err) {
+    checks.push({ name: 'podman', status: 'fail', detail: (err as Error).message });
+    return result;
+  }
+  // Podman's info (≈ 0.8 s on these hosts) is asked while the runtime image is checked and the probes run; the
+  // checks are reported in their order all the same.
+  const containers = containerChecks(runtime, host, image, result, onChange, onLog);
+  try {
+    const info = (result.info = await runtime.info());
     checks.push({ name: 'podman', status: 'ok', detail: `Podman ${info.version}, OCI runtime ${info.ociRuntime}${host.ociRuntime ? ` (chosen: ${host.ociRuntime}, crun cannot run on this cgroup v1 host)` : ''}` });
     checks.push({ name: 'cgroups', status: 'ok', detail: `cgroup ${host.cgroupVersion}` });
     checks.push({ name: 'mode', status: 'ok', detail: host.rootless ? 'rootless (unprivileged user)' : 'rootful (root)' });
   } catch (err) {
     checks.push({ name: 'podman', status: 'fail', detail: (err as Error).message });
+    await containers; // its findings go unreported: Podman itself is what is wrong
     return result;
   }
+  const found = await containers;
+  checks.push(...found.checks);
+  if (!found.complete) return result;
+  const isolation = result.isolation!;
 
-  try {
-    const { tag, built } = await ensureRuntimeImage(runtime, image, onLog);
-    result.runtimeImage = tag;
-    checks.push({ name: 'runtime image', status: 'ok', detail: `${tag}${built ? ' (built now)' : ''}` });
-  } catch (err) {
-    checks.push({ name: 'runtime image', status: 'fail', detail: (err as Error).message });
-    return result;
-  }
-
-  let isolation: Isolation;
-  try {
-    isolation = result.isolation = prepareIsolation(image.dataDir, host.rootless, onChange);
-  } catch (err) {
-    checks.push({ name: 'isolation setup', status: 'fail', detail: (err as Error).message });
-    return result;
-  }
-  const fenced = { seccompProfile: isolation.seccompProfile, usernsSize: isolation.ownUids ? USERNS_SIZE : undefined };
-
-  let probe: ProbeReport;
-  try {
-    const r = await runtime.run(
-      {
-        ...fenced,
-        image: result.runtimeImage!,
-        entrypoint: [image.runtimeBase ? 'node' : NODE_PATH, '-e', PROBE_SCRIPT],
-        labels: { 'containerpub.role': 'probe' },
-        keepLogs: true,
-        network: false,
-        readOnlyRoot: true,
-        tmpfsBytes: 16 * 2 ** 20,
-        user: `${FUNCTION_UID}:${FUNCTION_UID}`,
-        ulimits: { nofile: 1024, nproc: 1024 },
-        ...PROBE_LIMITS,
-      },
-      60_000,
-    );
-    if (r.exitCode !== 0) throw new Error(`probe exited ${r.exitCode}: ${r.output.trim().slice(0, 500)}`);
-    probe = JSON.parse(r.output) as ProbeReport;
-    checks.push({ name: 'container start', status: 'ok', detail: 'a probe container started and ran Node' });
-  } catch (err) {
-    checks.push({ name: 'container start', status: 'fail', detail: (err as Error).message });
-    return result;
-  }
-
-  const missing: string[] = [];
-  if (probe.memoryLimit !== PROBE_LIMITS.memoryBytes) missing.push('memory');
-  if (probe.pidsLimit !== PROBE_LIMITS.pidsLimit) missing.push('pids');
-  if (probe.cpuQuota === null || Math.abs(probe.cpuQuota - PROBE_LIMITS.cpus) > 0.01) missing.push('cpu');
-  result.limitsEnforced = missing.length === 0;
-  if (!result.limitsEnforced) {
-    const why = host.rootless && host.cgroupVersion === 'v1' ? 'rootless Podman cannot set cgroup limits on cgroup v1' : 'the probe container did not get them';
-    result.limitNotes.push(`${missing.join(', ')} limits not enforced: ${why}`);
-  }
-  checks.push({
-    name: 'limits',
-    status: result.limitsEnforced ? 'ok' : 'warn',
-    detail: result.limitsEnforced ? 'memory, cpu and pids limits enforced (read back inside the probe)' : result.limitNotes.join('; '),
-  });
-
-  const problems: string[] = [];
-  if (probe.uid === 0) problems.push('runs as root');
-  if (!/^0+$/.test(probe.capEff ?? '')) problems.push(`capabilities ${probe.capEff}`);
-  if (probe.noNewPrivs !== '1') problems.push('no-new-privileges off');
-  if (probe.rootWritable) problems.push('root filesystem writable');
-  if (probe.interfaces.some((i) => i !== 'lo')) problems.push(`network interfaces ${probe.interfaces.join(',')}`);
-  checks.push({
-    name: 'isolation',
-    status: problems.length ? 'fail' : 'ok',
-    detail: problems.length ? problems.join('; ') : `uid ${probe.uid}, no capabilities, no-new-privileges, read-only root, only lo`,
-  });
-  checks.push(await seccompCheck(runtime, result.runtimeImage!, fenced));
-  checks.push(
-    isolation.ownUids
-      ? { name: 'user namespaces', status: 'ok', detail: `each container gets ${USERNS_SIZE} host uids of its own (userns=auto, from the "containers" subordinate range)` }
-      : { name: 'user namespaces', status: 'warn', detail: 'rootless: all containers share this user’s subordinate uids (per-container uids need rootful Podman)' },
-  );
   // `cpub-agent doctor` (not an agent's start): each runtime image against the runtime contract.
   if (conformance) {
     const kit = async (name: string, ref: string) => {
@@ -179,6 +118,96 @@ export async function runDoctor(runtime: ContainerRuntime, host: HostFacts, imag
     }
   }
   return result;
+}
+
+
+/**
+ * The doctor's checks that need containers — the runtime image, the isolation set up, and the probes (the limits and
+ * isolation a function gets, and our seccomp profile) — in the order they are reported; `complete` false when one
+ * failed that the rest depend on. Sets the result's runtime image, isolation and limits.
+ */
+async function containerChecks(runtime: ContainerRuntime, host: HostFacts, image: RuntimeImageOptions, result: DoctorResult, onChange?: (msg: string) => void, onLog?: (line: string) => void): Promise<{ checks: Check[]; complete: boolean }> {
+  const found: Check[] = [];
+  try {
+    const { tag, built } = await ensureRuntimeImage(runtime, image, onLog);
+    result.runtimeImage = tag;
+    found.push({ name: 'runtime image', status: 'ok', detail: `${tag}${built ? ' (built now)' : ''}` });
+  } catch (err) {
+    found.push({ name: 'runtime image', status: 'fail', detail: (err as Error).message });
+    return { checks: found, complete: false };
+  }
+
+  let isolation: Isolation;
+  try {
+    isolation = result.isolation = prepareIsolation(image.dataDir, host.rootless, onChange);
+  } catch (err) {
+    found.push({ name: 'isolation setup', status: 'fail', detail: (err as Error).message });
+    return { checks: found, complete: false };
+  }
+  const fenced = { seccompProfile: isolation.seccompProfile, usernsSize: isolation.ownUids ? USERNS_SIZE : undefined };
+
+  // The seccomp probe runs beside the first one (each is a container's create, start and removal: ≈ 1 s here).
+  const seccomp = seccompCheck(runtime, result.runtimeImage!, fenced);
+  let probe: ProbeReport;
+  try {
+    const r = await runtime.run(
+      {
+        ...fenced,
+        image: result.runtimeImage!,
+        entrypoint: [image.runtimeBase ? 'node' : NODE_PATH, '-e', PROBE_SCRIPT],
+        labels: { 'containerpub.role': 'probe' },
+        keepLogs: true,
+        network: false,
+        readOnlyRoot: true,
+        tmpfsBytes: 16 * 2 ** 20,
+        user: `${FUNCTION_UID}:${FUNCTION_UID}`,
+        ulimits: { nofile: 1024, nproc: 1024 },
+        ...PROBE_LIMITS,
+      },
+      60_000,
+    );
+    if (r.exitCode !== 0) throw new Error(`probe exited ${r.exitCode}: ${r.output.trim().slice(0, 500)}`);
+    probe = JSON.parse(r.output) as ProbeReport;
+    found.push({ name: 'container start', status: 'ok', detail: 'a probe container started and ran Node' });
+  } catch (err) {
+    found.push({ name: 'container start', status: 'fail', detail: (err as Error).message });
+    await seccomp; // not reported: a container that does not start says all there is to say
+    return { checks: found, complete: false };
+  }
+
+  const missing: string[] = [];
+  if (probe.memoryLimit !== PROBE_LIMITS.memoryBytes) missing.push('memory');
+  if (probe.pidsLimit !== PROBE_LIMITS.pidsLimit) missing.push('pids');
+  if (probe.cpuQuota === null || Math.abs(probe.cpuQuota - PROBE_LIMITS.cpus) > 0.01) missing.push('cpu');
+  result.limitsEnforced = missing.length === 0;
+  if (!result.limitsEnforced) {
+    const why = host.rootless && host.cgroupVersion === 'v1' ? 'rootless Podman cannot set cgroup limits on cgroup v1' : 'the probe container did not get them';
+    result.limitNotes.push(`${missing.join(', ')} limits not enforced: ${why}`);
+  }
+  found.push({
+    name: 'limits',
+    status: result.limitsEnforced ? 'ok' : 'warn',
+    detail: result.limitsEnforced ? 'memory, cpu and pids limits enforced (read back inside the probe)' : result.limitNotes.join('; '),
+  });
+
+  const problems: string[] = [];
+  if (probe.uid === 0) problems.push('runs as root');
+  if (!/^0+$/.test(probe.capEff ?? '')) problems.push(`capabilities ${probe.capEff}`);
+  if (probe.noNewPrivs !== '1') problems.push('no-new-privileges off');
+  if (probe.rootWritable) problems.push('root filesystem writable');
+  if (probe.interfaces.some((i) => i !== 'lo')) problems.push(`network interfaces ${probe.interfaces.join(',')}`);
+  found.push({
+    name: 'isolation',
+    status: problems.length ? 'fail' : 'ok',
+    detail: problems.length ? problems.join('; ') : `uid ${probe.uid}, no capabilities, no-new-privileges, read-only root, only lo`,
+  });
+  found.push(await seccomp);
+  found.push(
+    isolation.ownUids
+      ? { name: 'user namespaces', status: 'ok', detail: `each container gets ${USERNS_SIZE} host uids of its own (userns=auto, from the "containers" subordinate range)` }
+      : { name: 'user namespaces', status: 'warn', detail: 'rootless: all containers share this user’s subordinate uids (per-container uids need rootful Podman)' },
+  );
+  return { checks: found, complete: true };
 }
 
 /** Runs the host's unshare(1) in a probe container under our profile: a new user namespace must be refused. */
