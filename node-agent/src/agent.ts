@@ -113,12 +113,13 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     // functions get stems from the first cold start.
     const agentPools = pools;
     const runtimes = new Runtimes({ runtime, dataDir: config.dataDir, nodeImage: doctor.runtimeImage!, operator: config.runtimes, onImage: (name, image) => agentPools.setRuntimeImage(name, image) });
-    // Runtime images of earlier shim or Node versions that no function image is built on any more (removed beside the
-    // runtimes' preparing: listing images takes Podman ≈ 0.4 s here).
-    const pruning = runtime.pruneImages({ 'containerpub.role': 'runtime' }, doctor.runtimeImage!).catch(() => 0);
+    // Runtime images of earlier shim or Node versions that no function image is built on any more: removed while the
+    // agent starts and serves (listing images takes Podman ≈ 0.5 s here; the images in use stay, see pruneImages).
+    const pruning = runtime
+      .pruneImages({ 'containerpub.role': 'runtime' }, doctor.runtimeImage!)
+      .then((pruned) => void (pruned && log.info({ removed: pruned }, 'removed runtime images of earlier versions')))
+      .catch(() => {});
     await runtimes.prepare((name, line) => log.info({ runtime: name, line }, 'runtime image'));
-    const pruned = await pruning;
-    if (pruned) log.info({ removed: pruned }, 'removed runtime images of earlier versions');
     for (const [name, why] of runtimes.problems) log.error({ runtime: name, image: config.runtimes[name], why }, 'a runtime image is not on this node: functions naming it are not placed here');
     if (orphans) log.info({ removed: orphans }, 'removed containers left by an earlier agent');
     svc = new AgentService({ facts, runtime, pools, dataDir: config.dataDir, log, runtimes });
@@ -160,6 +161,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
           });
           rmSync(local, { force: true });
           const removed = await agentPools.stop();
+          await pruning;
           await service?.stop();
           return removed;
         })();
