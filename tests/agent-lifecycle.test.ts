@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { createAgentClient } from '../proto/loader.js';
 import { createServer } from 'node:net';
@@ -172,6 +172,29 @@ for (const [how, signal, group] of [
     }
   });
 }
+
+s('an agent’s start removes the runtime images of earlier versions, Node’s and Python’s, and keeps the current ones', async () => {
+  // Two images as an earlier version's would be (labelled runtime images, in the two runtimes' repositories), each its
+  // own (a distinct label), so that removing one cannot be refused for the other's tag.
+  const old = ['localhost/containerpub/runtime-node:000000000000', 'localhost/containerpub/runtime-python:000000000000'];
+  const runtimeTags = () => spawnSync('podman', ['images', '--filter', 'label=containerpub.role=runtime', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  for (const tag of old) {
+    const dir = folder('cpub-old-runtime-');
+    writeFileSync(join(dir, 'x'), tag);
+    writeFileSync(join(dir, 'Containerfile'), `FROM scratch\nLABEL containerpub.role=runtime containerpub.test-old="${tag}"\nCOPY x /x\n`);
+    const built = spawnSync('podman', ['build', '-q', '-t', tag, dir], { encoding: 'utf8' });
+    assert.is(built.status, 0, built.stderr);
+  }
+  assert.ok(old.every((t) => runtimeTags().includes(t)), 'the old images are there');
+  const agent = await startAgentProcess({ CPUB_AGENT_DATA_DIR: folder('cpub-prune-agent-') });
+  try {
+    await until('the old runtime images removed', () => !runtimeTags().some((t) => old.includes(t)), 30_000, 250);
+    assert.ok(runtimeTags().some((t) => t.startsWith('localhost/containerpub/runtime-node:')), 'the current Node runtime image stays');
+  } finally {
+    await agent.stop();
+    spawnSync('podman', ['rmi', '-f', ...old], { stdio: 'ignore' });
+  }
+});
 
 s('npm start whose output nobody reads any more (`npm start | head`) goes on serving, and Ctrl-C leaves nothing', async () => {
   const dataDir = folder('cpub-npm-start-');

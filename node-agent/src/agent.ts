@@ -17,6 +17,7 @@ import { runDoctor } from './doctor.js';
 import { Pools } from './pool/pools.js';
 import { bundleFor } from './images/function-image.js';
 import { Runtimes } from './images/runtimes.js';
+import { hostPython, pythonImageTag } from './images/python-image.js';
 import { AgentService, type NodeFacts } from './grpc/agent-service.js';
 import { localSocketPath } from './local-client.js';
 import { VERSION } from '../../common/version.js';
@@ -113,12 +114,20 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     // functions get stems from the first cold start.
     const agentPools = pools;
     const runtimes = new Runtimes({ runtime, dataDir: config.dataDir, nodeImage: doctor.runtimeImage!, operator: config.runtimes, onImage: (name, image) => agentPools.setRuntimeImage(name, image) });
-    // Runtime images of earlier shim or Node versions that no function image is built on any more: removed while the
-    // agent starts and serves (listing images takes Podman ≈ 0.5 s here; the images in use stay, see pruneImages).
-    const pruning = runtime
-      .pruneImages({ 'containerpub.role': 'runtime' }, doctor.runtimeImage!)
-      .then((pruned) => void (pruned && log.info({ removed: pruned }, 'removed runtime images of earlier versions')))
-      .catch(() => {});
+    // Runtime images of earlier shim, Node or Python versions that no function image is built on any more: removed
+    // while the agent starts and serves (listing images takes Podman ≈ 0.5 s here; the images in use stay, see
+    // pruneImages). Each kept as the current one of its repository: this agent's Node image, the host's Python's.
+    const current = async () => {
+      const py = hostPython();
+      return [doctor.runtimeImage!, ...(py ? [pythonImageTag(py)] : [])];
+    };
+    const pruning = current()
+      .then((keep) => Promise.all(keep.map((tag) => runtime.pruneImages({ 'containerpub.role': 'runtime' }, tag).catch(() => 0))))
+      .catch(() => [0])
+      .then((n) => {
+        const pruned = n.reduce((a, b) => a + b, 0);
+        if (pruned) log.info({ removed: pruned }, 'removed runtime images of earlier versions');
+      });
     await runtimes.prepare((name, line) => log.info({ runtime: name, line }, 'runtime image'));
     for (const [name, why] of runtimes.problems) log.error({ runtime: name, image: config.runtimes[name], why }, 'a runtime image is not on this node: functions naming it are not placed here');
     if (orphans) log.info({ removed: orphans }, 'removed containers left by an earlier agent');
