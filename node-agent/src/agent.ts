@@ -17,7 +17,6 @@ import { runDoctor } from './doctor.js';
 import { Pools } from './pool/pools.js';
 import { bundleFor } from './images/function-image.js';
 import { Runtimes } from './images/runtimes.js';
-import { hostPython, pythonImageTag } from './images/python-image.js';
 import { AgentService, type NodeFacts } from './grpc/agent-service.js';
 import { localSocketPath } from './local-client.js';
 import { VERSION } from '../../common/version.js';
@@ -117,10 +116,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     // Runtime images of earlier shim, Node or Python versions that no function image is built on any more: removed
     // while the agent starts and serves (listing images takes Podman ≈ 0.5 s here; the images in use stay, see
     // pruneImages). Each kept as the current one of its repository: this agent's Node image, the host's Python's.
-    const current = async () => {
-      const py = hostPython();
-      return [doctor.runtimeImage!, ...(py ? [pythonImageTag(py)] : [])];
-    };
+    const current = async () => [doctor.runtimeImage!, ...[runtimes.assembledPythonTag()].filter((t) => t !== undefined)];
     const pruning = current()
       .then((keep) => Promise.all(keep.map((tag) => runtime.pruneImages({ 'containerpub.role': 'runtime' }, tag).catch(() => 0))))
       .catch(() => [0])

@@ -55,7 +55,7 @@ export class AlertNotifier {
   async stop(): Promise<void> {
     await this.loop.stop();
     await this.agent.close();
-    if (this.transport) (await this.transport).close();
+    if (this.transport) await this.transport.then((t) => t.close()).catch(() => {});
   }
 
   private mailer(url: string): Promise<Transporter> {

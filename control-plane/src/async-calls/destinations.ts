@@ -150,7 +150,7 @@ export function deliveryAgent(guard: AddressGuard, timeoutMs: number): DeliveryA
   return {
     get: () => (agent ??= undici().then(({ Agent }) => new Agent({ connect: { lookup: guard.lookup as never, timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }))),
     close: async () => {
-      if (agent) await (await agent).close().catch(() => {});
+      if (agent) await agent.then((a) => a.close()).catch(() => {});
     },
   };
 }

@@ -40,7 +40,16 @@ export class Runtimes {
   /** The host's Python 3, looked up once (undefined: none). */
   private readonly python = hostPython();
 
+  /** The current tag of the Python runtime assembled from the host's (hashed once: ≈ 40 ms, its binary); null: not yet. */
+  private pythonTag: string | undefined | null = null;
+
   constructor(private readonly d: RuntimesDeps) {}
+
+  /** The tag the Python runtime assembled from the host's Python 3 has now; undefined when the host has none. */
+  assembledPythonTag(): string | undefined {
+    if (this.pythonTag === null) this.pythonTag = this.python ? pythonImageTag(this.python) : undefined;
+    return this.pythonTag;
+  }
 
   /**
    * Makes every operator runtime's image present (pulled when missing), one at a time; one that cannot be had is
@@ -48,8 +57,8 @@ export class Runtimes {
    */
   async prepare(onLog?: (name: string, line: string) => void): Promise<void> {
     for (const name of Object.keys(this.d.operator)) await this.operatorImage(name, (line) => onLog?.(name, line)).catch(() => {});
-    const py = this.python;
-    if (this.d.operator.python === undefined && py && (await this.d.runtime.imageExists(pythonImageTag(py)).catch(() => false))) this.d.onImage?.('python', pythonImageTag(py));
+    const tag = this.d.operator.python === undefined ? this.assembledPythonTag() : undefined;
+    if (tag && (await this.d.runtime.imageExists(tag).catch(() => false))) this.d.onImage?.('python', tag);
   }
 
   /** What this node can run, for Info: node, python (the operator's, or where the host has Python 3), and the operator's that are here. */
