@@ -89,9 +89,9 @@ async function main() {
   const env = { ...process.env, CPUB_TEST_PG_URL: pg.url };
   delete env.NODE_EXTRA_CA_CERTS; // ≈40 ms per Node start on these machines, and tests start many
 
-  // Suites that build function images each run their own Podman API service on the host's one image store;
-  // Podman 4.3 services working on that store at the same time can lose each other's fresh images. Those
-  // suites run one at a time; the others run beside them.
+  // Suites that build function images each run their own Podman API service; Podman 4.3 services working on one
+  // image store at the same time can lose each other's fresh images. These suites run one at a time on the host's
+  // store; the others run beside them, on a store of their own (below).
   const SERIAL = /tests\/(agent-(pool|stems|grpc|isolation|lifecycle)|backup|functions-[a-z0-9-]+|fleet-(agents|replicas)|dashboard|scaling)\.test\.js$/;
   // Suites that time the server under load (hostile uploads against /health's p99) run alone, after the others:
   // beside two other suites on a 2-core machine they would measure those suites, not the server.
@@ -99,8 +99,13 @@ async function main() {
   const alone = files.filter((f) => ALONE.test(f));
   files = files.filter((f) => !ALONE.test(f));
   const queues = [files.filter((f) => SERIAL.test(f)), files.filter((f) => !SERIAL.test(f))];
+  // The other suites build images too (conformance, streaming, Python…): beside a serial suite on the same store
+  // they could lose an image just built. They get an image store of their own (kept between runs, so its runtime
+  // images are built once), and tests/helpers/server.ts checks that every agent they start uses it.
+  const store = queueStore();
+  const otherEnv = { ...env, CONTAINERS_STORAGE_CONF: store.conf, CPUB_TEST_IMAGE_STORE: store.graphroot };
   const results = [];
-  async function worker(queue) {
+  async function worker(queue, env) {
     while (queue.length) {
       const file = queue.shift();
       const r = await runFile(file, env);
@@ -113,14 +118,14 @@ async function main() {
   }
   try {
     // One worker for the serial suites; the rest share the other workers.
-    await Promise.all([worker(queues[0]), ...Array.from({ length: Math.max(1, CONCURRENCY - 1) }, () => worker(queues[1]))]);
-    await worker(alone);
+    await Promise.all([worker(queues[0], env), ...Array.from({ length: Math.max(1, CONCURRENCY - 1) }, () => worker(queues[1], otherEnv))]);
+    await worker(alone, env);
   } finally {
     await pg.stop();
     // Another run on this host (a CI clone, a second checkout) may still use images made since it started: the
     // last run to end removes them all, from the earliest start of the runs it overlapped.
     const since = run.end();
-    if (since !== undefined) removeFunctionImagesSince(since);
+    if (since !== undefined) for (const e of [env, otherEnv]) removeFunctionImagesSince(since, e);
   }
 
   const passed = results.reduce((a, r) => a + r.passed, 0);
@@ -178,11 +183,24 @@ function registerRun(started) {
  * left behind they pile up in the host's one image store run after run and slow every image listing down.
  * Images older than the run (someone's `npm start`) are not touched.
  */
-function removeFunctionImagesSince(since) {
-  const r = spawnSync('podman', ['images', '--filter', 'label=containerpub.role=function', '--format', 'json'], { encoding: 'utf8' });
+function removeFunctionImagesSince(since, env) {
+  const r = spawnSync('podman', ['images', '--filter', 'label=containerpub.role=function', '--format', 'json'], { encoding: 'utf8', env });
   if (r.status !== 0) return;
   const ids = JSON.parse(r.stdout || '[]').filter((i) => i.Created >= since).map((i) => i.Id);
-  if (ids.length) spawnSync('podman', ['rmi', '-f', ...ids], { stdio: 'ignore' });
+  if (ids.length) spawnSync('podman', ['rmi', '-f', ...ids], { stdio: 'ignore', env });
+}
+
+/**
+ * The image store of the suites that do not run one at a time: a containers-storage configuration of its own (its
+ * graph root under /var/lib/containers, its run root under /run/containers), written under the temp folder.
+ */
+function queueStore() {
+  const graphroot = '/var/lib/containers/storage-cpub-tests';
+  const dir = join(tmpdir(), 'cpub-test-store');
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'storage.conf');
+  writeFileSync(conf, `[storage]\ndriver = "overlay"\ngraphroot = "${graphroot}"\nrunroot = "/run/containers/storage-cpub-tests"\n`);
+  return { conf, graphroot };
 }
 
 main().catch((err) => {

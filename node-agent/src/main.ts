@@ -78,7 +78,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const tracing = await startTracing('cpub-agent', env);
     const agent = await startAgent(config, log);
     const f = agent.facts;
-    log.info({ address: agent.address, nodeId: f.nodeId, epoch: f.epoch, limitsEnforced: f.limitsEnforced, rootless: f.rootless, tracing: tracing.on }, 'listening');
+    log.info({ address: agent.address, nodeId: f.nodeId, epoch: f.epoch, limitsEnforced: f.limitsEnforced, rootless: f.rootless, imageStore: f.storageDir, tracing: tracing.on }, 'listening');
     let stopping = false;
     const shutdown = (signal: string) => {
       // A second signal (Ctrl-C twice, or the group's signal after ours) must not cut the cleanup short.

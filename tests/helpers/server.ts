@@ -33,9 +33,20 @@ export async function stopFleet(agents: { proc: RunningServer; dir: string }[], 
 /** The environment a test server gets: PATH and what the test passes, never the host's secrets. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  // The image store of this test run's queue (scripts/test.mjs): the Podman services the processes start use it.
+  if (process.env.CONTAINERS_STORAGE_CONF) env.CONTAINERS_STORAGE_CONF = process.env.CONTAINERS_STORAGE_CONF;
+  for (const [k, v] of Object.entries(extra)) {
+    if (v !== undefined) env[k] = v;
+    else if (k === 'CONTAINERS_STORAGE_CONF') delete env[k];
+  }
   return env;
 }
+
+/**
+ * The image store an agent started here must use, when the test run gave this suite's queue one of its own
+ * (scripts/test.mjs: `CPUB_TEST_IMAGE_STORE`, with `CONTAINERS_STORAGE_CONF`); undefined for the host's default.
+ */
+const queueStore = (opts: StartOptions) => (opts.user ? undefined : process.env.CPUB_TEST_IMAGE_STORE || undefined);
 
 export interface StartOptions {
   args?: string[];
@@ -82,7 +93,8 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
   const fd = opts.logFile ? openSync(opts.logFile, 'w') : undefined;
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), bin, 'start', ...(opts.args ?? [])], {
     cwd: byDefault?.cwd ?? repoRoot,
-    env: cleanEnv(byDefault ? env : { ...env, [dataDirVar]: dataDir }),
+    // Another user (the rootless test) has an image store of their own: not the run's.
+    env: cleanEnv({ ...(byDefault ? env : { ...env, [dataDirVar]: dataDir }), ...(opts.user ? { CONTAINERS_STORAGE_CONF: undefined } : {}) }),
     detached: opts.detached,
     stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
     ...(opts.user ?? {}),
@@ -95,6 +107,7 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
   const output = () => (opts.logFile ? readFileSync(opts.logFile, 'utf8') : Buffer.concat(chunks).toString('utf8'));
   proc.stdout?.on('data', collect);
   proc.stderr?.on('data', collect);
+  const store = bin === agentBin ? queueStore(opts) : undefined;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`did not start in 60 s:\n${output()}`)), 60_000);
     let pending = '';
@@ -105,13 +118,18 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
       for (const line of lines) {
         if (!line.startsWith('{')) continue;
         try {
-          const j = JSON.parse(line) as { msg?: string; url?: string; address?: string };
+          const j = JSON.parse(line) as { msg?: string; url?: string; address?: string; imageStore?: string };
           const where = j.url ?? j.address;
           if (j.msg === 'listening' && where) {
             clearTimeout(timer);
             clearInterval(poll);
             proc.stdout?.off('data', onData);
-            resolve(where);
+            // Two Podman services building on one store at once can lose each other's fresh images (Podman 4.3):
+            // an agent of this queue on another queue's store would bring that race back.
+            if (store && j.imageStore !== store) {
+              proc.kill('SIGTERM');
+              reject(new Error(`the agent keeps its images in ${j.imageStore}, not in this test queue's store ${store}: CONTAINERS_STORAGE_CONF did not reach it`));
+            } else resolve(where);
           }
         } catch {
           // partial line
