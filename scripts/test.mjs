@@ -89,19 +89,19 @@ async function main() {
   const env = { ...process.env, CPUB_TEST_PG_URL: pg.url };
   delete env.NODE_EXTRA_CA_CERTS; // ≈40 ms per Node start on these machines, and tests start many
 
-  // Suites that build function images each run their own Podman API service; Podman 4.3 services working on one
-  // image store at the same time can lose each other's fresh images. These suites run one at a time on the host's
-  // store; the others run beside them, on a store of their own (below).
-  const SERIAL = /tests\/(agent-(pool|stems|grpc|isolation|lifecycle)|backup|functions-[a-z0-9-]+|fleet-(agents|replicas)|dashboard|scaling)\.test\.js$/;
+  // Two queues side by side, each running one suite at a time on an image store of its own: most suites start
+  // their own Podman API service, and Podman 4.3 services building on one store at once can lose each other's fresh
+  // images. The first queue uses the host's store; the second a store of its own (kept between runs, so its runtime
+  // images are built once; tests/helpers/server.ts checks that every agent it starts uses it). Which suites go first
+  // balances the two (≈ 1,000 s each on these 2-core machines): the run takes as long as the longer.
+  // (CPUB_TEST_CONCURRENCY above 2 adds workers to the second queue, which then share its store.)
+  const FIRST = /tests\/(agent-(pool|stems|grpc|isolation|lifecycle)|backup|functions-[a-z0-9-]+|dashboard)\.test\.js$/;
   // Suites that time the server under load (hostile uploads against /health's p99) run alone, after the others:
   // beside two other suites on a 2-core machine they would measure those suites, not the server.
   const ALONE = /tests\/upload-hostile\.test\.js$/;
   const alone = files.filter((f) => ALONE.test(f));
   files = files.filter((f) => !ALONE.test(f));
-  const queues = [files.filter((f) => SERIAL.test(f)), files.filter((f) => !SERIAL.test(f))];
-  // The other suites build images too (conformance, streaming, Python…): beside a serial suite on the same store
-  // they could lose an image just built. They get an image store of their own (kept between runs, so its runtime
-  // images are built once), and tests/helpers/server.ts checks that every agent they start uses it.
+  const queues = [files.filter((f) => FIRST.test(f)), files.filter((f) => !FIRST.test(f))];
   const store = queueStore();
   const otherEnv = { ...env, CONTAINERS_STORAGE_CONF: store.conf, CPUB_TEST_IMAGE_STORE: store.graphroot };
   const results = [];
@@ -117,7 +117,7 @@ async function main() {
     }
   }
   try {
-    // One worker for the serial suites; the rest share the other workers.
+    // One worker for the first queue; the rest share the second.
     await Promise.all([worker(queues[0], env), ...Array.from({ length: Math.max(1, CONCURRENCY - 1) }, () => worker(queues[1], otherEnv))]);
     await worker(alone, env);
   } finally {
