@@ -180,7 +180,8 @@ function registerRun(started) {
 
 /**
  * Function images the suites built during this run (their agents are gone and nothing else knows their ids):
- * left behind they pile up in the host's one image store run after run and slow every image listing down.
+ * left behind they pile up in the image store (the host's, or the second queue's) run after run and slow every
+ * image listing down.
  * Images older than the run (someone's `npm start`) are not touched.
  */
 function removeFunctionImagesSince(since, env) {
@@ -191,8 +192,8 @@ function removeFunctionImagesSince(since, env) {
 }
 
 /**
- * The image store of the suites that do not run one at a time: a containers-storage configuration of its own (its
- * graph root under /var/lib/containers, its run root under /run/containers), written under the temp folder.
+ * The second queue's image store: a containers-storage configuration of its own (its graph root under
+ * /var/lib/containers, its run root under /run/containers), written under the temp folder.
  */
 function queueStore() {
   const graphroot = '/var/lib/containers/storage-cpub-tests';

@@ -20,7 +20,7 @@ import { packFunction } from '../common/pack.js';
 import { repoRoot } from './helpers/server.js';
 import { createTestDatabase } from './helpers/postgres.js';
 
-/** SQLite here; functions-e2e-pg.test.ts runs the same cases on PostgreSQL. */
+/** SQLite here; functions-e2e-pg.test.ts runs the same cases on PostgreSQL, but those marked `agentSide`. */
 const DIALECT = process.env.CPUB_TEST_FUNCTIONS_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
 const s = suite(`functions end to end [${DIALECT}]`);
 /**

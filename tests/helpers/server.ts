@@ -46,7 +46,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
  * The image store an agent started here must use, when the test run gave this suite's queue one of its own
  * (scripts/test.mjs: `CPUB_TEST_IMAGE_STORE`, with `CONTAINERS_STORAGE_CONF`); undefined for the host's default.
  */
-const queueStore = (opts: StartOptions) => (opts.user ? undefined : process.env.CPUB_TEST_IMAGE_STORE || undefined);
+const requiredStore = (opts: StartOptions) => (opts.user ? undefined : process.env.CPUB_TEST_IMAGE_STORE || undefined);
 
 export interface StartOptions {
   args?: string[];
@@ -107,7 +107,7 @@ async function startProcess(bin: string, dataDirVar: string, env: Record<string,
   const output = () => (opts.logFile ? readFileSync(opts.logFile, 'utf8') : Buffer.concat(chunks).toString('utf8'));
   proc.stdout?.on('data', collect);
   proc.stderr?.on('data', collect);
-  const store = bin === agentBin ? queueStore(opts) : undefined;
+  const store = bin === agentBin ? requiredStore(opts) : undefined;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`did not start in 60 s:\n${output()}`)), 60_000);
     let pending = '';
