@@ -74,8 +74,7 @@ async function main() {
   ensureNpmDependencies();
   ensureBuild({ clean: true });
 
-  const runStarted = Math.floor(Date.now() / 1000) - 1;
-  const run = registerRun(runStarted);
+  const run = registerRun();
   const only = process.argv.slice(2);
   let files = findTests(join(root, 'dist')).sort();
   // Matched against the path under dist/, not the absolute one: a checkout's own folder name (a worktree called
@@ -91,10 +90,12 @@ async function main() {
 
   // Two queues side by side, each running one suite at a time on an image store of its own: most suites start
   // their own Podman API service, and Podman 4.3 services building on one store at once can lose each other's fresh
-  // images. The first queue uses the host's store; the second a store of its own (kept between runs, so its runtime
-  // images are built once; tests/helpers/server.ts checks that every agent it starts uses it). Which suites go first
-  // balances the two (≈ 1,000 s each on these 2-core machines): the run takes as long as the longer.
-  // (CPUB_TEST_CONCURRENCY above 2 adds workers to the second queue, which then share its store.)
+  // images. Neither is the host's store: what someone runs on this host (`npm start`, an agent) is not touched, and
+  // whatever a run that was killed left in them is removed when the next one starts (testStore()). They are kept
+  // between runs, so their runtime images are built once; tests/helpers/server.ts checks that every agent it starts
+  // uses its queue's store. Which suites go first balances the two (≈ 1,000 s each on these 2-core machines): the
+  // run takes as long as the longer. (CPUB_TEST_CONCURRENCY above 2 adds workers to the second queue, which then
+  // share its store.)
   const FIRST = /tests\/(agent-(pool|stems|grpc|isolation|lifecycle)|backup|functions-[a-z0-9-]+|dashboard)\.test\.js$/;
   // Suites that time the server under load (hostile uploads against /health's p99) run alone, after the others:
   // beside two other suites on a 2-core machine they would measure those suites, not the server.
@@ -102,8 +103,10 @@ async function main() {
   const alone = files.filter((f) => ALONE.test(f));
   files = files.filter((f) => !ALONE.test(f));
   const queues = [files.filter((f) => FIRST.test(f)), files.filter((f) => !FIRST.test(f))];
-  const store = queueStore();
-  const otherEnv = { ...env, CONTAINERS_STORAGE_CONF: store.conf, CPUB_TEST_IMAGE_STORE: store.graphroot };
+  const envs = ['first', 'second'].map((name) => {
+    const store = testStore(name, run.alone);
+    return { ...env, CONTAINERS_STORAGE_CONF: store.conf, CPUB_TEST_IMAGE_STORE: store.graphroot };
+  });
   const results = [];
   async function worker(queue, env) {
     while (queue.length) {
@@ -118,14 +121,12 @@ async function main() {
   }
   try {
     // One worker for the first queue; the rest share the second.
-    await Promise.all([worker(queues[0], env), ...Array.from({ length: Math.max(1, CONCURRENCY - 1) }, () => worker(queues[1], otherEnv))]);
-    await worker(alone, env);
+    await Promise.all([worker(queues[0], envs[0]), ...Array.from({ length: Math.max(1, CONCURRENCY - 1) }, () => worker(queues[1], envs[1]))]);
+    await worker(alone, envs[0]);
   } finally {
     await pg.stop();
-    // Another run on this host (a CI clone, a second checkout) may still use images made since it started: the
-    // last run to end removes them all, from the earliest start of the runs it overlapped.
-    const since = run.end();
-    if (since !== undefined) for (const e of [env, otherEnv]) removeFunctionImagesSince(since, e);
+    // Another run on this host (a CI clone, a second checkout) may still be using the stores: the last to end empties them.
+    if (run.end()) for (const e of envs) emptyStore(e);
   }
 
   const passed = results.reduce((a, r) => a + r.passed, 0);
@@ -137,11 +138,10 @@ async function main() {
 }
 
 /**
- * This run in the host's list of test runs (a file per run under the temp folder, named by pid): `end()` removes it
- * and answers when function images may be removed — since the earliest start of the runs this one overlapped — or
- * undefined while another run is still going (that one cleans up when it ends).
+ * This run in the host's list of test runs (a file per run under the temp folder, named by pid). `alone`: no other
+ * run was going when this one began; `end()` removes it and answers whether it was the last one going.
  */
-function registerRun(started) {
+function registerRun() {
   const dir = join(tmpdir(), 'cpub-test-runs');
   mkdirSync(dir, { recursive: true });
   const mine = join(dir, String(process.pid));
@@ -154,54 +154,53 @@ function registerRun(started) {
     }
   };
   const others = () =>
-    readdirSync(dir)
-      .filter((f) => f !== String(process.pid))
-      .map((f) => ({ pid: Number(f), started: Number(readFileSync(join(dir, f), 'utf8')) }))
-      .filter((r) => {
-        if (Number.isInteger(r.pid) && alive(r.pid)) return true;
-        rmSync(join(dir, String(r.pid)), { force: true }); // a run that died without ending
-        return false;
-      });
-  const earliest = Math.min(started, ...others().map((r) => r.started));
-  writeFileSync(mine, String(earliest));
+    readdirSync(dir).filter((f) => {
+      if (f === String(process.pid)) return false;
+      if (/^\d+$/.test(f) && alive(Number(f))) return true;
+      rmSync(join(dir, f), { force: true }); // a run that died without ending
+      return false;
+    });
+  const alone = others().length === 0;
+  writeFileSync(mine, '');
   return {
+    alone,
     end() {
       rmSync(mine, { force: true });
-      const still = others();
-      if (still.length) {
-        // The one still running inherits this run's start, so it removes this run's images too.
-        for (const r of still) if (r.started > earliest) writeFileSync(join(dir, String(r.pid)), String(earliest));
-        return undefined;
-      }
-      return earliest;
+      return others().length === 0;
     },
   };
 }
 
 /**
- * Function images the suites built during this run (their agents are gone and nothing else knows their ids):
- * left behind they pile up in the image store (the host's, or the second queue's) run after run and slow every
- * image listing down.
- * Images older than the run (someone's `npm start`) are not touched.
+ * A queue's image store: a containers-storage configuration of its own (its graph root under /var/lib/containers,
+ * its run root under /run/containers), written under the temp folder. Emptied first when `empty` (no other run is
+ * using it): a run that was killed left its containers and function images there, and an image store that grows
+ * run after run slows every build and listing on it down (Podman 4.3 took 38 s to list 1,369 images).
  */
-function removeFunctionImagesSince(since, env) {
-  const r = spawnSync('podman', ['images', '--filter', 'label=containerpub.role=function', '--format', 'json'], { encoding: 'utf8', env });
-  if (r.status !== 0) return;
-  const ids = JSON.parse(r.stdout || '[]').filter((i) => i.Created >= since).map((i) => i.Id);
-  if (ids.length) spawnSync('podman', ['rmi', '-f', ...ids], { stdio: 'ignore', env });
+function testStore(name, empty) {
+  const graphroot = `/var/lib/containers/storage-cpub-tests-${name}`;
+  const dir = join(tmpdir(), `cpub-test-store-${name}`);
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'storage.conf');
+  writeFileSync(conf, `[storage]\ndriver = "overlay"\ngraphroot = "${graphroot}"\nrunroot = "/run/containers/storage-cpub-tests-${name}"\n`);
+  if (empty) emptyStore({ ...process.env, CONTAINERS_STORAGE_CONF: conf });
+  return { conf, graphroot };
 }
 
 /**
- * The second queue's image store: a containers-storage configuration of its own (its graph root under
- * /var/lib/containers, its run root under /run/containers), written under the temp folder.
+ * Removes what the suites made in a test store — every ContainerPub container, every function image, and images
+ * nothing refers to any more — and keeps the runtime images, so they are not built again by the next run.
  */
-function queueStore() {
-  const graphroot = '/var/lib/containers/storage-cpub-tests';
-  const dir = join(tmpdir(), 'cpub-test-store');
-  mkdirSync(dir, { recursive: true });
-  const conf = join(dir, 'storage.conf');
-  writeFileSync(conf, `[storage]\ndriver = "overlay"\ngraphroot = "${graphroot}"\nrunroot = "/run/containers/storage-cpub-tests"\n`);
-  return { conf, graphroot };
+function emptyStore(env) {
+  const list = (...args) => {
+    const r = spawnSync('podman', args, { encoding: 'utf8', env });
+    return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+  };
+  const containers = list('ps', '-a', '-q', '--filter', 'label=containerpub.managed=true');
+  if (containers.length) spawnSync('podman', ['rm', '-f', '-t', '0', ...containers], { stdio: 'ignore', env });
+  const images = list('images', '-q', '--filter', 'label=containerpub.role=function');
+  if (images.length) spawnSync('podman', ['rmi', '-f', ...new Set(images)], { stdio: 'ignore', env });
+  spawnSync('podman', ['image', 'prune', '-f'], { stdio: 'ignore', env });
 }
 
 main().catch((err) => {

@@ -92,6 +92,10 @@ s('Build streams the artifact in and the log and result out; the same digest aga
   assert.ok(events.some((e) => e.log?.line.includes('STEP')), 'build log lines streamed');
   assert.ok(events.every((e) => e.epoch === epoch), 'every message carries the epoch');
   image = result!.image;
+  // One image a version: its steps committed once, no intermediate image per step (those would pile up in the store,
+  // and a build's look for cached steps reads every image there).
+  const stored = spawnSync('podman', ['images', '-a', '-q', '--filter', `label=containerpub.function=${functionId}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  assert.is(stored.length, 1, `the build left one image in the store, not ${stored.join(', ')}`);
   const again = await build(functionId, 1, art);
   assert.is(again.find((e) => e.result)?.result?.cached, true);
 });

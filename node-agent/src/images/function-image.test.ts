@@ -26,14 +26,13 @@ const builds = (fake: FakeRuntime) => fake.ops.filter((o) => o.startsWith('build
 test('a build the image store broke under is run again, and says so', async () => {
   const fake = new FakeRuntime();
   fake.addImage(RUNTIME);
-  fake.failNext('buildImage', engineError(500, 'checking if cached image exists from a previous build: getting top layer info: layer not known'));
+  fake.failNext('buildImage', engineError(500, 'getting top layer info: layer not known'));
   fake.failNext('buildImage', engineError(500, 'reading image "sha256:0123": image not known'));
   const logs: string[] = [];
   const r = await build(fake, logs);
   assert.ok(r.image.startsWith('localhost/containerpub/fn-f1:'), r.image);
   assert.is(builds(fake), 3);
-  assert.equal(fake.ops.filter((o) => o.startsWith('buildImage')).map((o) => o.endsWith('(no cache)')), [false, true, true], 'tried again without the cache look a broken image fails');
-  assert.ok(logs.some((l) => l.includes('the image store changed under the build (') && l.includes('checking if cached image exists') && l.includes('layer not known')), JSON.stringify(logs));
+  assert.ok(logs.some((l) => l.includes('the image store changed under the build (') && l.includes('getting top layer info: layer not known')), JSON.stringify(logs));
 });
 
 test('at most three tries; a build that fails for any other reason is not tried again', async () => {

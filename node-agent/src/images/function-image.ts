@@ -68,14 +68,11 @@ export async function buildFunctionImage(
     b = { ...b, runtimeImage: from };
     let imageId = image;
     if (!cached) {
-      // Podman 4.3 with several API services on one image store can lose a just-built image, or a layer its build
-      // cache scans, to another service's concurrent write or removal: the build is run again, without the cache,
-      // up to twice, before failing.
+      // Podman 4.3 with several API services on one image store can lose a just-built image, or a layer it reads, to
+      // another service's concurrent write or removal: the build is run again, up to twice, before failing.
       for (let attempt = 0; ; attempt++) {
         try {
-          // Again without the look for cached layers: that look reads every image in the store, and one left broken
-          // by another service fails it ('getting top layer info: layer not known') however often it is run.
-          imageId = await buildFromContext(runtime, dir, image, entry, b, onLog, attempt > 0);
+          imageId = await buildFromContext(runtime, dir, image, entry, b, onLog);
           break;
         } catch (err) {
           if (!storeRace(err) || attempt >= 2) throw err;
@@ -91,7 +88,7 @@ export async function buildFunctionImage(
   }
 }
 
-async function buildFromContext(runtime: ContainerRuntime, dir: string, image: string, entry: string, b: FunctionBuild, onLog?: (line: string) => void, noCache = false): Promise<string> {
+async function buildFromContext(runtime: ContainerRuntime, dir: string, image: string, entry: string, b: FunctionBuild, onLog?: (line: string) => void): Promise<string> {
   writeFileSync(join(dir, 'Containerfile'), [`FROM ${b.runtimeImage}`, 'COPY app/ /app/', `ENV CPUB_BUNDLE=${JSON.stringify(`/app/${entry}`)}`, ''].join('\n'));
   onLog?.(`building ${image} for version ${b.version}`);
   const context = tar.c({ cwd: dir, portable: true }, ['Containerfile', 'app']);
@@ -99,7 +96,6 @@ async function buildFromContext(runtime: ContainerRuntime, dir: string, image: s
     labels: { 'containerpub.role': 'function', [LABELS.managed]: 'true', [LABELS.function]: b.functionId, [LABELS.version]: String(b.version), [LABELS.digest]: b.digest },
     timeoutMs: b.timeoutMs,
     onLog,
-    noCache,
   });
   return imageId;
 }

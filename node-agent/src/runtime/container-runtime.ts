@@ -78,10 +78,10 @@ export interface ContainerRuntime {
   /** Pulls an image from its registry; streams progress lines; rejects with AppError `pull_failed` or `pull_timeout`. */
   pullImage(ref: string, opts: { timeoutMs: number; onLog?: (line: string) => void }): Promise<void>;
   /**
-   * Builds from a tar build context; streams log lines; rejects with AppError `build_failed` or `build_timeout`.
-   * `noCache`: no look for cached layers (a look that reads every image's layers, which a broken one fails).
+   * Builds from a tar build context into one image (its steps committed once, no intermediate images); streams log
+   * lines; rejects with AppError `build_failed` or `build_timeout`.
    */
-  buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void; noCache?: boolean }): Promise<string>;
+  buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string>;
   /** Removes every image carrying all of `labels`; returns how many. */
   removeImages(labels: Record<string, string>): Promise<number>;
   /** Removes images with these labels other than `keep`, where nothing uses them (no force). Returns how many. */

@@ -135,10 +135,10 @@ export class FakeRuntime implements ContainerRuntime {
   readonly pullable = new Map<string, FakeImage>();
 
   /** Reads the build context to its end and registers `tag` with `labels`, running what `builtImage` says. */
-  async buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void; noCache?: boolean }): Promise<string> {
+  async buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string> {
     for await (const _ of context as AsyncIterable<unknown>);
     try {
-      this.op('buildImage', opts.noCache ? `${tag} (no cache)` : tag, 'buildImage');
+      this.op('buildImage', tag, 'buildImage');
     } catch (err) {
       throw new AgentError('invalid', 'build_failed', (err as Error).message);
     }
