@@ -93,10 +93,10 @@ async function main() {
   // images. Neither is the host's store: what someone runs on this host (`npm start`, an agent) is not touched, and
   // whatever a run that was killed left in them is removed when the next one starts (testStore()). They are kept
   // between runs, so their runtime images are built once; tests/helpers/server.ts checks that every agent it starts
-  // uses its queue's store. Which suites go first balances the two (≈ 1,000 s each on these 2-core machines): the
+  // uses its queue's store. Which suites go first balances the two (≈ 900 s each on these 2-core machines): the
   // run takes as long as the longer. (CPUB_TEST_CONCURRENCY above 2 adds workers to the second queue, which then
   // share its store.)
-  const FIRST = /tests\/(agent-(pool|stems|grpc|isolation|lifecycle)|backup|functions-[a-z0-9-]+|dashboard)\.test\.js$/;
+  const FIRST = /tests\/(agent-(pool|stems|grpc|isolation|lifecycle)|backup|functions-[a-z0-9-]+|dashboard|scaling)\.test\.js$/;
   // Suites that time the server under load (hostile uploads against /health's p99) run alone, after the others:
   // beside two other suites on a 2-core machine they would measure those suites, not the server.
   const ALONE = /tests\/upload-hostile\.test\.js$/;

@@ -2,11 +2,13 @@
 // python3), the shared libraries it and its extension modules link, its standard library (compiled ahead, since
 // the image is read-only at run time), a passwd entry for the unprivileged user, and the Python shim
 // (shim/python/shim.py). Functions are built FROM it with `ENV CPUB_BUNDLE=/app/<entry>` like any runtime's.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
+import { chmod, copyFile, cp, mkdir, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as tar from 'tar';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { AgentError } from '../errors.js';
@@ -45,44 +47,50 @@ export function pythonImageTag(py: PythonHost): string {
   return `localhost/containerpub/runtime-python:${h.slice(0, 12)}`;
 }
 
-function writeContext(dir: string, py: PythonHost): void {
+/**
+ * The build context: every step asynchronous. An agent assembles it on its first Python build while it serves calls,
+ * and the standard library is thousands of files and a compile of them: done synchronously, it held the agent's event
+ * loop for 4–7 s (every call, heartbeat and log line on the node waiting).
+ */
+async function writeContext(dir: string, py: PythonHost): Promise<void> {
   const root = join(dir, 'rootfs');
-  const put = (from: string, to: string) => {
-    mkdirSync(dirname(join(root, to)), { recursive: true });
-    copyFileSync(from, join(root, to));
+  const put = async (from: string, to: string) => {
+    await mkdir(dirname(join(root, to)), { recursive: true });
+    await copyFile(from, join(root, to));
   };
-  mkdirSync(join(root, 'opt', 'cpub'), { recursive: true });
-  writeFileSync(join(root, PYTHON_SHIM_PATH), shimSource());
-  put(py.binary, PYTHON_IN_IMAGE);
-  const libs = new Set(sharedLibraries(py.binary));
+  await mkdir(join(root, 'opt', 'cpub'), { recursive: true });
+  await writeFile(join(root, PYTHON_SHIM_PATH), shimSource());
+  await put(py.binary, PYTHON_IN_IMAGE);
+  const libs = new Set(await sharedLibraries(py.binary));
   // The standard library, without what no function needs; its extension modules' libraries (ssl, ffi, …) too.
   const stdlibTo = join(root, py.stdlib);
-  mkdirSync(stdlibTo, { recursive: true });
-  for (const entry of readdirSync(py.stdlib)) {
+  await mkdir(stdlibTo, { recursive: true });
+  for (const entry of await readdir(py.stdlib)) {
     if (LEFT_OUT.has(entry) || entry.startsWith('config-')) continue;
-    cpSync(join(py.stdlib, entry), join(stdlibTo, entry), { recursive: true, dereference: true, filter: (src) => basename(src) !== '__pycache__' && !LEFT_OUT.has(basename(src)) });
+    await cp(join(py.stdlib, entry), join(stdlibTo, entry), { recursive: true, dereference: true, filter: (src) => basename(src) !== '__pycache__' && !LEFT_OUT.has(basename(src)) });
   }
   const dynload = join(py.stdlib, 'lib-dynload');
   if (existsSync(dynload)) {
-    for (const so of readdirSync(dynload)) {
+    for (const so of await readdir(dynload)) {
       if (!so.endsWith('.so')) continue;
       try {
-        for (const lib of sharedLibraries(join(dynload, so))) libs.add(lib);
+        for (const lib of await sharedLibraries(join(dynload, so))) libs.add(lib);
       } catch {
         // a module whose libraries are not installed: it fails to import in the image as it does here
       }
     }
   }
-  for (const lib of libs) if (existsSync(lib)) put(realpathSync(lib), lib);
+  for (const lib of libs) if (existsSync(lib)) await put(await realpath(lib), lib);
   // Compiled ahead (the image is read-only at run time): checked by hash, not by the copies' times.
-  const compiled = spawnSync(py.binary, ['-I', '-m', 'compileall', '-q', '-j', '0', '--invalidation-mode', 'unchecked-hash', '-d', py.stdlib, stdlibTo], { encoding: 'utf8' });
-  if (compiled.status !== 0) throw new AgentError('unavailable', 'python_compile_failed', `compiling the standard library failed: ${(compiled.stderr || compiled.stdout).trim().slice(0, 500)}`);
-  mkdirSync(join(root, 'etc'), { recursive: true });
-  writeFileSync(join(root, 'etc', 'passwd'), `root:x:0:0:root:/root:/sbin/nologin\nfn:x:${FUNCTION_UID}:${FUNCTION_UID}:function:/app:/sbin/nologin\n`);
-  writeFileSync(join(root, 'etc', 'group'), `root:x:0:\nfn:x:${FUNCTION_UID}:\n`);
-  for (const d of ['tmp', 'app', 'run/cpub']) mkdirSync(join(root, d), { recursive: true });
-  chmodSync(join(root, 'tmp'), 0o1777);
-  writeFileSync(
+  await promisify(execFile)(py.binary, ['-I', '-m', 'compileall', '-q', '-j', '0', '--invalidation-mode', 'unchecked-hash', '-d', py.stdlib, stdlibTo], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+    throw new AgentError('unavailable', 'python_compile_failed', `compiling the standard library failed: ${(err.stderr || err.stdout || err.message).trim().slice(0, 500)}`);
+  });
+  await mkdir(join(root, 'etc'), { recursive: true });
+  await writeFile(join(root, 'etc', 'passwd'), `root:x:0:0:root:/root:/sbin/nologin\nfn:x:${FUNCTION_UID}:${FUNCTION_UID}:function:/app:/sbin/nologin\n`);
+  await writeFile(join(root, 'etc', 'group'), `root:x:0:\nfn:x:${FUNCTION_UID}:\n`);
+  for (const d of ['tmp', 'app', 'run/cpub']) await mkdir(join(root, d), { recursive: true });
+  await chmod(join(root, 'tmp'), 0o1777);
+  await writeFile(
     join(dir, 'Containerfile'),
     [
       'FROM scratch',
@@ -97,20 +105,23 @@ function writeContext(dir: string, py: PythonHost): void {
   );
 }
 
-/** Builds the Python runtime image unless it is already present: its tag, and whether it was built now. */
-export async function ensurePythonImage(runtime: ContainerRuntime, dataDir: string, onLog?: (line: string) => void): Promise<{ tag: string; built: boolean }> {
-  const py = hostPython();
+/**
+ * Builds the Python runtime image unless it is already present: its tag, and whether it was built now. `host`: the
+ * host's Python and the image's tag when the caller has them (each costs ≈ 40 ms of the event loop to find).
+ */
+export async function ensurePythonImage(runtime: ContainerRuntime, dataDir: string, onLog?: (line: string) => void, host?: { py: PythonHost; tag: string }): Promise<{ tag: string; built: boolean }> {
+  const py = host?.py ?? hostPython();
   if (!py) throw new AgentError('unavailable', 'no_python', 'this host has no Python 3 with its standard library (/usr/bin/python3; apt-get install python3)');
-  const tag = pythonImageTag(py);
+  const tag = host?.tag ?? pythonImageTag(py);
   if (await runtime.imageExists(tag)) return { tag, built: false };
   mkdirSync(join(dataDir, 'build'), { recursive: true });
   const dir = mkdtempSync(join(dataDir, 'build', 'runtime-python-'));
   try {
-    writeContext(dir, py);
+    await writeContext(dir, py);
     const context = tar.c({ cwd: dir, portable: true }, ['Containerfile', 'rootfs']);
     await runtime.buildImage(context as unknown as NodeJS.ReadableStream, tag, { labels: { 'containerpub.role': 'runtime', [LANGUAGE_LABEL]: 'python' }, timeoutMs: 5 * 60_000, onLog });
     return { tag, built: true };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }

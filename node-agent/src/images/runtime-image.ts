@@ -1,11 +1,12 @@
 // The runtime image every function image starts FROM. With no registry reachable it is assembled here from
 // this host's Node binary, the shared libraries it links, a passwd entry for an unprivileged user and the
 // shim; on hosts with a registry, `--runtime-base IMAGE` builds it FROM that image instead.
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as tar from 'tar';
 import * as esbuild from 'esbuild';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
@@ -46,13 +47,14 @@ export function runtimeImageTag(opts: RuntimeImageOptions): string {
 }
 
 /** Absolute paths of the shared libraries `binary` links, as `ldd` reports them. */
-export function sharedLibraries(binary: string): string[] {
-  const r = spawnSync('ldd', [binary], { encoding: 'utf8' });
-  if (r.status !== 0) throw new AgentError('unavailable', 'ldd_failed', `ldd ${binary} failed: ${r.stderr.trim()}`);
-  return [...r.stdout.matchAll(/(\/[^\s)]+)/g)].map((m) => m[1]!).filter((p) => p !== binary);
+export async function sharedLibraries(binary: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('ldd', [binary], { encoding: 'utf8' }).catch((err: { stderr?: string; message: string }) => {
+    throw new AgentError('unavailable', 'ldd_failed', `ldd ${binary} failed: ${(err.stderr || err.message).trim()}`);
+  });
+  return [...stdout.matchAll(/(\/[^\s)]+)/g)].map((m) => m[1]!).filter((p) => p !== binary);
 }
 
-function writeContext(dir: string, opts: RuntimeImageOptions): void {
+async function writeContext(dir: string, opts: RuntimeImageOptions): Promise<void> {
   mkdirSync(join(dir, 'rootfs', 'opt', 'cpub'), { recursive: true });
   writeFileSync(join(dir, 'rootfs', SHIM_PATH), opts.shim?.source ?? shimSource());
   const user = `USER ${FUNCTION_UID}:${FUNCTION_UID}`;
@@ -68,7 +70,7 @@ function writeContext(dir: string, opts: RuntimeImageOptions): void {
     copyFileSync(from, join(root, to)); // follows symlinks: the image holds real files
   };
   put(node, NODE_PATH);
-  for (const lib of sharedLibraries(node)) put(lib, lib);
+  for (const lib of await sharedLibraries(node)) put(lib, lib);
   mkdirSync(join(root, 'etc'), { recursive: true });
   writeFileSync(join(root, 'etc', 'passwd'), `root:x:0:0:root:/root:/sbin/nologin\nfn:x:${FUNCTION_UID}:${FUNCTION_UID}:function:/app:/sbin/nologin\n`);
   writeFileSync(join(root, 'etc', 'group'), `root:x:0:\nfn:x:${FUNCTION_UID}:\n`);
@@ -84,7 +86,7 @@ export async function ensureRuntimeImage(runtime: ContainerRuntime, opts: Runtim
   mkdirSync(join(opts.dataDir, 'build'), { recursive: true });
   const dir = mkdtempSync(join(opts.dataDir, 'build', 'runtime-'));
   try {
-    writeContext(dir, opts);
+    await writeContext(dir, opts);
     const context = tar.c({ cwd: dir, portable: true }, ['Containerfile', 'rootfs']);
     await runtime.buildImage(context as unknown as NodeJS.ReadableStream, tag, {
       labels: { 'containerpub.role': 'runtime', [LANGUAGE_LABEL]: 'node' },

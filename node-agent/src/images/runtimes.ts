@@ -92,7 +92,7 @@ export class Runtimes {
 
   private async buildPython(log: (line: string) => void): Promise<string> {
     try {
-      const { tag } = await ensurePythonImage(this.d.runtime, this.d.dataDir, log);
+      const { tag } = await ensurePythonImage(this.d.runtime, this.d.dataDir, log, { py: this.python!, tag: this.assembledPythonTag()! });
       this.assembledPython = tag;
       this.d.onImage?.('python', tag);
       return tag;
