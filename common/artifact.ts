@@ -2,7 +2,8 @@
 // plane checks uploads with them and the agent checks again before building: it trusts nothing. Both run the
 // check in a worker thread (artifact-check.ts). The work is bounded per input byte: the archive is read up
 // to its end marker and no further (a little zero padding may follow it, nothing else).
-import { createReadStream, statSync, readdirSync, chmodSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
+import { chmod, readdir } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { Gunzip } from 'minizlib';
 import * as tar from 'tar';
@@ -274,13 +275,14 @@ export async function inspectArtifact(file: string, limits: ArtifactLimits = DEF
 export async function extractArtifact(file: string, dest: string, limits: ArtifactLimits = DEFAULT_ARTIFACT_LIMITS): Promise<Manifest> {
   const manifest = await inspectArtifact(file, limits);
   await tar.x({ file, cwd: dest, strict: true, preservePaths: false, noChmod: true, filter: (p, e) => ALLOWED_TYPES.has((e as tar.ReadEntry).type) });
-  const fix = (dir: string) => {
-    chmodSync(dir, 0o755);
-    for (const d of readdirSync(dir, { withFileTypes: true })) {
-      if (d.isDirectory()) fix(join(dir, d.name));
-      else chmodSync(join(dir, d.name), 0o644);
+  // Asynchronously: an agent extracts while it serves calls, and a bundle may have 10,000 files.
+  const fix = async (dir: string): Promise<void> => {
+    await chmod(dir, 0o755);
+    for (const d of await readdir(dir, { withFileTypes: true })) {
+      if (d.isDirectory()) await fix(join(dir, d.name));
+      else await chmod(join(dir, d.name), 0o644);
     }
   };
-  fix(dest);
+  await fix(dest);
   return manifest;
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeRuntime, engineError } from '../runtime/fake-runtime.js';
 import { artifact } from '../conformance/kit.js';
-import { buildFunctionImage } from './function-image.js';
+import { buildFunctionImage, bundleFor } from './function-image.js';
 
 const RUNTIME = 'localhost/containerpub/runtime-node:test';
 
@@ -15,7 +15,10 @@ async function build(fake: FakeRuntime, logs: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'cpub-fnimg-'));
   try {
     const art = await artifact(join(dir, 'a'), { 'containerpub.json': JSON.stringify({ entry: 'index.mjs' }), 'index.mjs': 'export default () => new Response("ok");\n' });
-    return await buildFunctionImage(fake, join(dir, 'data'), { functionId: 'f1', version: 1, digest: art.digest, artifactPath: art.path, runtimeImage: RUNTIME, timeoutMs: 10_000 }, (l) => logs.push(l));
+    const built = await buildFunctionImage(fake, join(dir, 'data'), { functionId: 'f1', version: 1, digest: art.digest, artifactPath: art.path, runtimeImage: RUNTIME, timeoutMs: 10_000 }, (l) => logs.push(l));
+    // Its bundle is kept for stems, with its size: two small files, copied at once when a stem claims it.
+    assert.equal(bundleFor(join(dir, 'data'), built.image), { appDir: join(dir, 'data', 'bundles', 'f1', art.digest.slice(0, 24), 'app'), entry: 'index.mjs', runtime: 'node', small: true });
+    return built;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -46,6 +49,21 @@ test('at most three tries; a build that fails for any other reason is not tried 
   broken.failNext('buildImage', engineError(500, 'COPY failed: no space left on device'));
   await build(broken).then(() => assert.unreachable('built'), (err: Error) => assert.match(err.message, 'no space left'));
   assert.is(builds(broken), 1);
+});
+
+test('a bundle of more than 64 files is kept as not small: a stem copies it asynchronously', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cpub-fnimg-'));
+  try {
+    const files: Record<string, string | Buffer> = { 'containerpub.json': JSON.stringify({ entry: 'index.mjs' }), 'index.mjs': 'export default () => new Response("ok");\n' };
+    for (let i = 0; i < 100; i++) files[`lib/f${i}.txt`] = 'x';
+    const art = await artifact(join(dir, 'a'), files);
+    const fake = new FakeRuntime();
+    fake.addImage(RUNTIME);
+    const built = await buildFunctionImage(fake, join(dir, 'data'), { functionId: 'f2', version: 1, digest: art.digest, artifactPath: art.path, runtimeImage: RUNTIME, timeoutMs: 30_000 });
+    assert.is(bundleFor(join(dir, 'data'), built.image)?.small, false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

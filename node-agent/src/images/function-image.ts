@@ -1,6 +1,7 @@
 // One image per function version: the artifact is checked again (the agent trusts nothing), unpacked into a
 // build context, and built FROM the runtime image with a generated Containerfile. Idempotent by digest.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { engineMessage, type ContainerRuntime } from '../runtime/container-runtime.js';
@@ -81,7 +82,7 @@ export async function buildFunctionImage(
         }
       }
     }
-    keepBundle(dataDir, image, join(dir, 'app'), entry, b.version, runtimeName);
+    await keepBundle(dataDir, image, join(dir, 'app'), entry, b.version, runtimeName);
     return { image, imageId, cached };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -106,22 +107,43 @@ function bundleDir(dataDir: string, image: string): string | undefined {
   return m ? join(dataDir, 'bundles', m[1]!, m[2]!) : undefined;
 }
 
+/** A bundle a stem may copy in at once (a few small files: ≈ 1 ms); a larger one is copied asynchronously. */
+const SMALL_BUNDLE = { files: 64, bytes: 4 * 2 ** 20 };
+
 /**
  * The checked, unpacked bundle of a function image, kept beside it so a prewarmed stem container can load it
- * without a container start; undefined when this node has none (built before bundles were kept).
+ * without a container start; undefined when this node has none (built before bundles were kept). `small`: it is
+ * within SMALL_BUNDLE (a bundle kept before its size was, is not).
  */
-export function bundleFor(dataDir: string, image: string): { appDir: string; entry: string; runtime: string } | undefined {
+export function bundleFor(dataDir: string, image: string): { appDir: string; entry: string; runtime: string; small: boolean } | undefined {
   const dir = bundleDir(dataDir, image);
   if (!dir || !existsSync(join(dir, 'entry'))) return undefined;
   const runtime = existsSync(join(dir, 'runtime')) ? readFileSync(join(dir, 'runtime'), 'utf8') : 'node';
-  return { appDir: join(dir, 'app'), entry: readFileSync(join(dir, 'entry'), 'utf8'), runtime };
+  let small = false;
+  try {
+    const size = JSON.parse(readFileSync(join(dir, 'size'), 'utf8')) as { files: number; bytes: number };
+    small = size.files <= SMALL_BUNDLE.files && size.bytes <= SMALL_BUNDLE.bytes;
+  } catch {
+    // kept by an earlier agent: copied asynchronously
+  }
+  return { appDir: join(dir, 'app'), entry: readFileSync(join(dir, 'entry'), 'utf8'), runtime, small };
 }
 
-function keepBundle(dataDir: string, image: string, appDir: string, entry: string, version: number, runtime: string): void {
+async function keepBundle(dataDir: string, image: string, appDir: string, entry: string, version: number, runtime: string): Promise<void> {
   const dir = bundleDir(dataDir, image)!;
-  rmSync(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   renameSync(appDir, join(dir, 'app'));
+  // Its size, for a stem's claim to choose how to copy it (up to 10,000 files and 250 MB unpacked).
+  let files = 0;
+  let bytes = 0;
+  for (const e of await readdir(join(dir, 'app'), { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    files++;
+    // parentPath from Node 20.12 (`path` before it; this package runs on 20.10 and up)
+    bytes += (await stat(join(e.parentPath ?? (e as { path?: string }).path!, e.name))).size;
+  }
+  writeFileSync(join(dir, 'size'), JSON.stringify({ files, bytes }));
   writeFileSync(join(dir, 'version'), String(version));
   writeFileSync(join(dir, 'runtime'), runtime);
   writeFileSync(join(dir, 'entry'), entry); // written last: its presence says the bundle is complete

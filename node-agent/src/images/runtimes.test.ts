@@ -11,6 +11,7 @@ import { FakeRuntime } from '../runtime/fake-runtime.js';
 import { AgentError } from '../errors.js';
 import { Runtimes } from './runtimes.js';
 import { LANGUAGE_LABEL } from './runtime-image.js';
+import { longestStall } from '../../../tests/helpers/event-loop.js';
 
 const NODE = 'localhost/containerpub/runtime-node:test';
 const noLog = () => {};
@@ -81,17 +82,10 @@ test("the Python runtime image is assembled from the host's Python without holdi
     const runtimes = new Runtimes({ runtime: fake, dataDir: dir, nodeImage: NODE, operator: {} });
     // An agent builds it on its first Python function while it serves calls: a timer every 10 ms keeps running. (The
     // standard library copied and compiled synchronously held the loop for 4–7 s on these machines.)
-    let last = performance.now();
-    let longest = 0;
-    const tick = setInterval(() => {
-      const now = performance.now();
-      longest = Math.max(longest, now - last);
-      last = now;
-    }, 10);
-    const tag = await runtimes.imageFor('python', noLog).finally(() => clearInterval(tick));
+    const { value: tag, longestMs } = await longestStall(() => runtimes.imageFor('python', noLog));
     assert.match(tag, /^localhost\/containerpub\/runtime-python:[0-9a-f]{12}$/);
     assert.ok(fake.ops.includes(`buildImage ${tag}`), fake.ops.join(', '));
-    assert.ok(longest < 1000, `the event loop was held for ${Math.round(longest)} ms`);
+    assert.ok(longestMs < 1000, `the event loop was held for ${Math.round(longestMs)} ms`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

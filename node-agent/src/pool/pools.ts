@@ -23,7 +23,7 @@ export interface PoolsOptions extends ContainerOptions {
   /** How long idle containers stay (keep-alive.ts): learned per version within bounds; unset: the idle timeout. */
   keepAlive?: Omit<KeepAliveOptions, 'fixedMs'>;
   /** The kept, checked bundle of a function image (undefined: none on this node, so no stem can load it). */
-  bundleFor?: (image: string) => { appDir: string; entry: string; runtime?: string } | undefined;
+  bundleFor?: (image: string) => { appDir: string; entry: string; runtime?: string; small?: boolean } | undefined;
 }
 
 interface Slot {

@@ -4,6 +4,7 @@ import { request, Agent } from 'node:http';
 import { Pool, util as undiciUtil, type Dispatcher } from 'undici';
 import { createServer, type Server } from 'node:net';
 import { chmodSync, chownSync, cpSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ContainerRuntime, IdRange } from '../runtime/container-runtime.js';
@@ -170,14 +171,17 @@ export class WarmContainer {
   /**
    * Makes this stem run `spec`: copies the function's checked bundle into its folder (locked by now: the
    * function's uid can read it at /run/cpub/app but not change it) and has the shim load it with the
-   * function's env. Returns the time taken; on failure the stem is destroyed and a StartError thrown.
+   * function's env. Returns the time taken; on failure the stem is destroyed and a StartError thrown. A `small`
+   * bundle is copied at once (≈ 1 ms); any other asynchronously, the agent's calls going on meanwhile (up to 10,000
+   * files and 250 MB: copied at once, that held every call on the node for seconds).
    */
-  async claim(spec: FunctionSpec, bundle: { appDir: string; entry: string }, deadlineMs: number): Promise<number> {
+  async claim(spec: FunctionSpec, bundle: { appDir: string; entry: string; small?: boolean }, deadlineMs: number): Promise<number> {
     const t0 = performance.now();
     this.stem = false;
     this.spec = spec;
     try {
-      cpSync(bundle.appDir, join(this.dir, 'app'), { recursive: true });
+      if (bundle.small) cpSync(bundle.appDir, join(this.dir, 'app'), { recursive: true });
+      else await cp(bundle.appDir, join(this.dir, 'app'), { recursive: true });
       const r = await this.post('/__cpub/init', JSON.stringify({ entry: `/run/cpub/app/${bundle.entry}`, env: spec.env, name: spec.name, version: spec.version }), deadlineMs);
       if (r.status !== 204) throw new StartError('crashed', `the function failed to load: ${r.body || `status ${r.status}`}`, this.startupLog);
       // Off the call's path: the container's name says whose it is now (its stem label cannot change).
