@@ -336,7 +336,7 @@ s('a stem claiming a large bundle copies it without holding the event loop', asy
   fake.addImage(RUNTIME_IMAGE, {});
   const { container: stem } = await WarmContainer.start(fake, spec({ functionId: 'stem', image: RUNTIME_IMAGE }), options(), Date.now() + 5000, RUNTIME_IMAGE);
   started.push(stem);
-  // 2,000 files of 8 KiB (a bundle may have 10,000 and 250 MB): copied at once, ≈ 0.5–1 s of the agent doing nothing else.
+  // 2,000 files of 8 KiB (a bundle may have 10,000 and 250 MB): copied at once, ≈ 1–2 s of the agent doing nothing else.
   const app = join(dir, 'large');
   const blob = Buffer.alloc(8192, 97);
   for (let d = 0; d < 20; d++) {

@@ -90,9 +90,9 @@ export class PodmanRuntime implements ContainerRuntime {
   async buildImage(context: NodeJS.ReadableStream, tag: string, opts: { labels: Record<string, string>; timeoutMs: number; onLog?: (line: string) => void }): Promise<string> {
     // `layers: false` (Podman's): the steps are committed once, as one image. With layers, each step is an image of its
     // own (four a function version: the store, and every listing of it, grows four times as fast), and the build
-    // first looks for cached steps by reading every image in the store — slower as the store grows (a build took
-    // 5 s beside 1,300 images, 1.9 s beside 15), and failed by one image another service left broken. Nothing here
-    // would hit that cache: a function image is built once per artifact digest.
+    // first looks for cached steps by reading every image in the store — slower as the store grows (with layers, a
+    // build took 5 s beside 1,300 images and 1.9 s beside 15), and failed by one image another service left broken.
+    // Nothing here would hit that cache: a function image is built once per artifact digest.
     const stream = await this.docker.buildImage(context, { t: tag, labels: opts.labels, rm: true, forcerm: true, dockerfile: 'Containerfile', layers: false } as Parameters<Docker['buildImage']>[1]);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
