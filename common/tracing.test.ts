@@ -4,9 +4,11 @@
 // a sampler name that is not the specification's is refused at start.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { getPriority } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { SpanKind, contextFrom, droppedSpans, endCall, phase, startSpan, startTracing, tracingOn, traceparentOf, pastSpan } from './tracing.js';
+import { EXPORT_NICE, SpanKind, contextFrom, droppedSpans, endCall, phase, startSpan, startTracing, tracingOn, traceparentOf, pastSpan } from './tracing.js';
 
 interface Got {
   service: string;
@@ -270,6 +272,36 @@ test('over the default protocol (OTLP protobuf) each span arrives with the ids i
     assert.ok(r.got.every((s) => s.service === 'tracing-test'));
     const key = (s: { traceId: string; spanId: string; parentSpanId: string; name: string }) => `${s.traceId} ${s.spanId} ${s.parentSpanId} ${s.name}`;
     assert.equal(r.got.map(key).sort(), made.map(key).sort());
+  } finally {
+    r.close();
+  }
+});
+
+/** The nice value of each of this process's threads (Linux: /proc/self/task/<tid>/stat, its 19th field). */
+function threadNices(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+test('the SDK’s worker runs below the calls’ priority: its thread’s nice value is the process’s plus EXPORT_NICE', async () => {
+  const r = await receiver();
+  try {
+    const own = getPriority();
+    const below = Math.min(19, own + EXPORT_NICE);
+    assert.ok(below > own, `this test needs a process that can be niced (it runs at ${own})`);
+    assert.is(threadNices().filter((n) => n === below).length, 0, 'no thread below the process before tracing starts');
+    const tracing = await startTracing('tracing-test', r.env);
+    try {
+      assert.is(threadNices().filter((n) => n === below).length, 1, `one thread at nice ${below}: ${threadNices().join(', ')}`);
+      assert.is(getPriority(), own, 'the process itself keeps its priority');
+      // And the thread still exports.
+      startSpan('call', undefined, undefined, SpanKind.SERVER).end();
+    } finally {
+      await tracing.stop();
+    }
+    assert.equal(r.got.map((s) => s.name), ['call']);
   } finally {
     r.close();
   }

@@ -3,6 +3,8 @@
 // processor NodeSDK built as a finished span of the SDK (its `ReadableSpan`: the record's own ids, times, parent,
 // attributes and status, with the SDK's resource and scope); the SDK's batch processor and OTLP exporter do the
 // rest. Sampling was decided on the main thread (only sampled spans come here), so every span made here is sampled.
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ROOT_CONTEXT, SpanStatusCode, TraceFlags, createTraceState, trace, type AttributeValue, type Attributes, type SpanContext, type SpanKind, type TraceState } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -12,10 +14,21 @@ import { VERSION } from './version.js';
 const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
 
+/** Lowers this thread's priority by `by` (tracing.ts's EXPORT_NICE); where it cannot (not Linux), leaves it. */
+function lowerPriority(by: number): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + by));
+  } catch {
+    // No per-thread priority here: the export runs at the calls' own.
+  }
+}
+
+const { service, nice } = workerData as { service: string | undefined; nice: number };
 try {
+  lowerPriority(nice);
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const { AlwaysOnSampler } = await import('@opentelemetry/sdk-trace-base');
-  const { service } = workerData as { service: string | undefined };
   // No context manager: every span is given its parent.
   const sdk = new NodeSDK({ ...(service ? { serviceName: service } : {}), instrumentations: [], contextManager: null as never, sampler: new AlwaysOnSampler() });
   sdk.start();
