@@ -56,8 +56,13 @@ interface Sampling {
   root: Sampler;
 }
 
-/** Random bytes for ids, drawn 4 KiB at a time (crypto's: the SDK's generator draws each id from Math.random). */
+/**
+ * Random bytes for ids, drawn 4 KiB at a time (crypto's: the SDK's generator draws each id from Math.random), and
+ * the same bytes in hex, made once a draw: an id is a slice of that string (V8 shares a slice's characters), not a
+ * conversion of its own.
+ */
 const idPool = Buffer.alloc(4096);
+let idHex = '';
 let idAt = idPool.length;
 
 /** A random id of `bytes` bytes, in hex, never all zeros (an invalid id). */
@@ -65,11 +70,12 @@ function randomId(bytes: 8 | 16): string {
   for (;;) {
     if (idAt + bytes > idPool.length) {
       randomFillSync(idPool);
+      idHex = idPool.toString('hex');
       idAt = 0;
     }
     const at = idAt;
     idAt += bytes;
-    for (let i = at; i < at + bytes; i++) if (idPool[i] !== 0) return idPool.toString('hex', at, at + bytes);
+    for (let i = at; i < at + bytes; i++) if (idPool[i] !== 0) return idHex.slice(2 * at, 2 * (at + bytes));
   }
 }
 
@@ -210,7 +216,7 @@ export class Span {
   }
 
   setAttributes(attributes: Attributes): void {
-    this.attrs = { ...this.attrs, ...attributes };
+    if (this.sampled) this.attrs = { ...this.attrs, ...attributes };
   }
 
   /** Ends the span as of `at` (epoch ms; now by default), an error when `error` is given: its record is handed over. */
@@ -261,10 +267,12 @@ export const nowMs = (): number => performance.timeOrigin + performance.now();
  */
 export function startSpan(name: string, parent: Span | RemoteParent | undefined, attributes?: Attributes, kind: SpanKind = SpanKind.INTERNAL, startTime: number = nowMs()): Span {
   const a = active;
-  const spanId = a ? randomId(8) : '0000000000000000';
   if (parent instanceof Span) {
+    // A trace not sampled records nothing here: its spans only carry the trace on, with the id of its first span.
+    const spanId = parent.sampled && a ? randomId(8) : parent.spanId;
     return new Span(name, kind, parent.traceId, spanId, { spanId: parent.spanId, remote: false, traceState: parent.traceState }, parent.sampled, startTime, attributes);
   }
+  const spanId = a ? randomId(8) : '0000000000000000';
   const traceId = parent?.traceId ?? (a ? randomId(16) : '00000000000000000000000000000000');
   let sampled = false;
   if (a && parent && a.sampling.parentBased) sampled = (parent.traceFlags & 1) === 1;
@@ -275,11 +283,15 @@ export function startSpan(name: string, parent: Span | RemoteParent | undefined,
   return new Span(name, kind, traceId, spanId, parent && { spanId: parent.spanId, remote: true, traceState: parent.traceState }, sampled, startTime, attributes);
 }
 
+/** A phase of a trace not sampled: nothing to time. */
+const UNRECORDED = { end: (_error?: string) => {} };
+
 /**
  * A phase of the call under `root`: timed now, its span ended with it — unless it ended well within `minMs` (a
  * phase worth a span only when it took time, such as a wait).
  */
 export function phase(root: Span, name: string, attributes?: Attributes, minMs = 0): { end: (error?: string) => void } {
+  if (!root.sampled) return UNRECORDED;
   const start = nowMs();
   return {
     end: (error?: string) => {
@@ -298,7 +310,7 @@ export function endCall(root: Span, error?: string, attributes?: Attributes): vo
 
 /** A span that is already over (a phase timed elsewhere, e.g. by the agent's pool): from `start` to `end`, epoch ms. */
 export function pastSpan(name: string, parent: Span, start: number, end: number, attributes?: Attributes): void {
-  startSpan(name, parent, attributes, SpanKind.INTERNAL, start).end(undefined, end);
+  if (parent.sampled) startSpan(name, parent, attributes, SpanKind.INTERNAL, start).end(undefined, end);
 }
 
 /** Ends a span (as of `at`, epoch ms, when given), marked as an error when `error` is given. */
