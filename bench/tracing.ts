@@ -151,9 +151,11 @@ async function main() {
     // bench's account is the first, so an admin, who may read /metrics).
     const metrics = await (await fetch(`${stacks[1]!.server.url}/metrics`, { headers: { authorization: `Bearer ${stacks[1]!.token}` } })).text();
     const dropped = Number(/^cpub_trace_spans_dropped_total (\d+)/m.exec(metrics)?.[1] ?? NaN);
-    console.log(`spans the on stack's server dropped (its worker too far behind): ${dropped}`);
+    // The agent has no /metrics: a worker that fell behind says so once, in its log.
+    const agentDropped = /spans are being dropped/.test(readFileSync(join(stacks[1]!.dirs[1]!, 'agent.log'), 'utf8'));
+    console.log(`spans the on stack's server dropped (its worker too far behind): ${dropped}; its agent: ${agentDropped ? 'some (its log says so)' : 'none (its log says nothing of it)'}`);
     console.log(`noise (the off stack's rounds): 1 caller p50 ${fmt(Math.min(...offP50s))}–${fmt(Math.max(...offP50s))}; ${CLIENTS} callers ${Math.round(Math.min(...offRps))}–${Math.round(Math.max(...offRps))}/s; non-2xx: off ${off.failed}, on ${on.failed}, not sampled ${unsampled.failed}; OTLP requests the sink got: ${spans}`);
-    console.log(JSON.stringify({ bench: 'tracing', rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, off, on, unsampled, recording, ratios: { p50: +(on.p50 / off.p50).toFixed(3), p99: +(on.p99 / off.p99).toFixed(3), rps: +(on.rps / off.rps).toFixed(3), pairedP50: +pairedP50.toFixed(3), pairedRps: +pairedRps.toFixed(3), pairedCpuUs: pairedCpu('on', 'off'), recordingCpuUs: pairedCpu('on', 'on, not sampled') }, otlpRequests: spans, droppedSpans: dropped, loadavg: loadavg() }));
+    console.log(JSON.stringify({ bench: 'tracing', rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, off, on, unsampled, recording, ratios: { p50: +(on.p50 / off.p50).toFixed(3), p99: +(on.p99 / off.p99).toFixed(3), rps: +(on.rps / off.rps).toFixed(3), pairedP50: +pairedP50.toFixed(3), pairedRps: +pairedRps.toFixed(3), pairedCpuUs: pairedCpu('on', 'off'), recordingCpuUs: pairedCpu('on', 'on, not sampled') }, otlpRequests: spans, droppedSpans: dropped, agentDroppedSpans: agentDropped, loadavg: loadavg() }));
   } finally {
     for (const s of stacks) {
       await s.agent.stop();

@@ -39,7 +39,8 @@ const BATCH_MS = 100;
  * (Linux keeps a nice value per thread). On a busy host the SDK's encoding and sending then yield a core to the
  * threads that serve calls and catch up when they rest; a host too busy even for that drops spans (counted) rather
  * than slow its calls. `npm run bench -- tracing`, 2026-12-07: a traced call alone ×1.072 of an untraced one at p50
- * (the median of seven runs), against ×1.102 (five runs, alternated) with the worker at the calls' priority.
+ * (the median of seven runs, one at nice 19), against ×1.102 (five runs, alternated) with the worker at the calls'
+ * priority.
  */
 export const EXPORT_NICE = 10;
 /** Batches the worker has not taken yet beyond which spans are dropped (as the SDK's own queue drops when full). */
