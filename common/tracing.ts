@@ -5,8 +5,9 @@
 // OTEL_TRACES_SAMPLER_ARG), the batch (OTEL_BSP_*), the resource (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES). Only
 // traces: metrics stay with Prometheus and logs with pino unless OTEL_METRICS_EXPORTER / OTEL_LOGS_EXPORTER ask.
 //
-// The SDK runs in a worker thread of its own (tracing.worker.ts), below the calls' priority (EXPORT_NICE). A call's thread only takes what a span is — its
-// ids, times, attributes — when the span ends (≈ 1.8 µs), and hands the worker those records in batches; the worker
+// The SDK runs in a worker thread of its own (tracing.worker.ts), below the calls' priority (EXPORT_NICE). A call's
+// thread only takes what a span is — its ids, times, attributes — when the span ends (≈ 1.8 µs; a trace not sampled
+// takes nothing), and hands the worker those records in batches; the worker
 // hands each to the SDK's batch processor as a finished span of the SDK with those very ids and times, and the SDK
 // exports them (≈ 6.5 µs a span there, mostly the OTLP encoding; a traced warm call has 7 spans). Done on the call's
 // thread, every traced call paid all of it. The sampling decision is taken here, at a trace's first span in this
