@@ -14,7 +14,12 @@ import { VERSION } from './version.js';
 const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
 
-/** Lowers this thread's priority by `by` (tracing.ts's EXPORT_NICE); where it cannot (not Linux), leaves it. */
+/**
+ * Lowers this thread's priority by `by` (tracing.ts's EXPORT_NICE); where it cannot (not Linux), leaves it. Only this
+ * thread: libuv's pool threads, which the whole process shares, were started by the main thread's module loading
+ * before this worker (a thread inherits its creator's nice value), so they keep the calls' priority — one thread at
+ * the lowered value in a fresh process that starts tracing first thing, by /proc.
+ */
 function lowerPriority(by: number): void {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
