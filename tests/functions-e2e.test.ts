@@ -443,7 +443,9 @@ agentSide('queueing: a burst of 4× capacity for 500 ms waits for slots instead 
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (Date.now() < end) statuses.push((await fetch(url)).status);
   }));
-  assert.ok(statuses.length >= 16, `${statuses.length} calls`);
+  // 8 callers on 2 slots for the whole 500 ms (each calls again at once): more than 8 answers means slots were handed
+  // on to queued calls within the burst (how many more depends on this machine's pace: 14–25 seen).
+  assert.ok(statuses.length > 8, `${statuses.length} calls`);
   assert.equal([...new Set(statuses)], [200], `no 429 among ${statuses.length} calls: ${statuses.filter((x) => x !== 200).length} refused`);
   assert.is((await api.patch('/api/functions/queued', { queueTimeoutMs: 0 }, owner.token)).body.function.queueTimeoutMs, 0);
   const burst = await Promise.all(Array.from({ length: 6 }, () => fetch(url)));
