@@ -170,6 +170,10 @@ test('the sampler decides on this thread: a trace not sampled is not exported, a
     const root = startSpan('call', undefined, undefined, SpanKind.SERVER);
     const dispatch = startSpan('agent dispatch', root, undefined, SpanKind.CLIENT);
     assert.match(traceparentOf(dispatch), /-00$/);
+    // Not sampled, nothing is recorded here: the next hop is given the trace with its first span's id.
+    assert.is(traceparentOf(dispatch), `00-${root.traceId}-${root.spanId}-00`);
+    phase(root, 'auth').end();
+    pastSpan('run', root, Date.now() - 1, Date.now());
     dispatch.end();
     // A caller's sampled trace is followed (parent-based) whatever the ratio.
     const followed = startSpan('call', contextFrom({ traceparent: `00-${CALLER}-${CALLER_SPAN}-01` }), undefined, SpanKind.SERVER);
