@@ -1,8 +1,9 @@
 // `npm run bench -- invoke`: warm calls through the whole chain — function URL (and POST …/invoke) on a real
 // cpub-server, gRPC to a real cpub-agent, Podman — against the same function's warm container driven straight
 // through its socket, both with wrk, in interleaved rounds; with the CPU the server and the agent processes spend
-// per 1,000 calls and the execution rows written. Then cold starts end to end. See bench/README.md.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// per 1,000 calls and the execution rows written; and the host's floor for a chain of three processes: the same socket
+// behind two plain Node relays. Then cold starts end to end. See bench/README.md.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +11,7 @@ import SQLite from 'better-sqlite3';
 import { startServer, startAgentProcess } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
-import { benchAccount, containersOf, monotonicUs, pct, processCpuMs, profileWindows, wrk, type WrkRun } from './lib.js';
+import { benchAccount, containersOf, monotonicUs, pct, processCpuMs, profileWindows, startRelay, wrk, type WrkRun } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -19,6 +20,8 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 const COLD = Number(process.env.BENCH_COLD ?? 10);
 /** Also measure POST /api/functions/<name>/invoke (the API's call path) at CLIENTS clients: BENCH_API=0 leaves it out. */
 const API = process.env.BENCH_API !== '0';
+/** Also measure the host's floor (two plain Node relays in front of the socket): BENCH_FLOOR=0 leaves it out. */
+const FLOOR = process.env.BENCH_FLOOR !== '0';
 const JOIN = 'bench-join-token-0123456789abcdef';
 
 /**
@@ -39,7 +42,10 @@ const median = (xs: number[]) => pct(xs, 50);
 
 /** One measured wrk run and what each process spent meanwhile. */
 interface Window extends WrkRun {
-  /** CPU ms of the cpub-server process, the cpub-agent process and the function's containers (cgroups) during the run. */
+  /**
+   * CPU ms of the cpub-server process, the cpub-agent process (on the floor's runs: the first relay and the second, in
+   * their places) and the function's containers (cgroups) during the run.
+   */
   serverMs: number;
   agentMs: number;
   containerMs: number;
@@ -65,6 +71,7 @@ async function main() {
   const functionIds: string[] = [];
   let db: SQLite.Database | undefined;
   let token = '';
+  const relays: { proc: { kill(): boolean } }[] = [];
   try {
     const account = await benchAccount(api);
     token = account.token;
@@ -85,7 +92,7 @@ async function main() {
 
     console.log(`server ${server.url} (pid ${server.proc.pid}, SQLite, log level info), agent ${agent.url} (pid ${agent.proc.pid}); deploying ${chosen.join(', ')}…`);
     const auth = { authorization: `Bearer ${token}` };
-    const fns: { key: string; id: string; url: string; invokeUrl: string; socket: string; containers: () => number }[] = [];
+    const fns: { key: string; id: string; url: string; invokeUrl: string; socket: string; containers: () => number; ids: string[]; floor?: { url: string; pids: [number, number]; target: string } }[] = [];
     for (const key of chosen) {
       const name = `noop-${key}`;
       const id = await deploy(name, SETTINGS[key]!.limits);
@@ -97,48 +104,84 @@ async function main() {
       if (API) await wrk(invokeUrl, { connections: CLIENTS, seconds: WARM / 4, headers: auth, post: '{}' });
       fns.push({ key, id, url, invokeUrl, ...containersOf(id) });
     }
-    // The baselines' JIT (the shims') warm too.
-    for (const f of fns) await wrk('/', { connections: CLIENTS, seconds: WARM / 4, unixSocket: f.socket, headers: SHIM_HEADERS });
+    // The host's floor for a chain of three processes: wrk → a relay (TCP, as wrk → server) → a relay (TCP, as server
+    // → agent) → the container's socket, each relay a plain Node process passing bytes on as they come (bench/lib.ts
+    // RELAY) — the hops the chain makes and the least a process between them does, with none of our code.
+    // The second relay connects to the socket a file names (written before each round: see below).
+    if (FLOOR)
+      for (const f of fns) {
+        const target = join(serverDir, `floor-${f.key}`);
+        writeFileSync(target, f.socket);
+        const second = await startRelay('tcp', `file:${target}`);
+        const first = await startRelay('tcp', `tcp:${second.port}`);
+        relays.push(second, first);
+        f.floor = { url: `http://127.0.0.1:${first.port}/`, pids: [first.proc.pid!, second.proc.pid!], target };
+      }
+    // The baselines' JIT (the shims', the relays') warm too.
+    for (const f of fns) {
+      await wrk('/', { connections: CLIENTS, seconds: WARM / 4, unixSocket: f.socket, headers: SHIM_HEADERS });
+      if (f.floor) await wrk(f.floor.url, { connections: CLIENTS, seconds: WARM / 4, headers: SHIM_HEADERS });
+    }
 
     // With BENCH_PROFILE_WINDOWS=<file>, each measured run's start and end (CLOCK_MONOTONIC, µs: the clock of a
     // .cpuprofile's timestamps) go to that file, for bench/cpuprofile.ts to take only those samples.
     const ran = profileWindows();
-    const measure = async (f: (typeof fns)[number], name: string, run: () => Promise<WrkRun>): Promise<Window> => {
-      const [s0, a0, c0, r0] = [processCpuMs(server.proc.pid!), processCpuMs(agent.proc.pid!), f.containers(), countRows.get(f.id) as number];
+    const measure = async (f: (typeof fns)[number], name: string, run: () => Promise<WrkRun>, [sp, ap] = [server.proc.pid!, agent.proc.pid!]): Promise<Window> => {
+      const [s0, a0, c0, r0] = [processCpuMs(sp), processCpuMs(ap), f.containers(), countRows.get(f.id) as number];
       const t0Us = monotonicUs();
       const w = await run();
       const t1Us = monotonicUs();
-      const out = { ...w, serverMs: processCpuMs(server.proc.pid!) - s0, agentMs: processCpuMs(agent.proc.pid!) - a0, containerMs: f.containers() - c0, rows: (countRows.get(f.id) as number) - r0 };
+      const out = { ...w, serverMs: processCpuMs(sp) - s0, agentMs: processCpuMs(ap) - a0, containerMs: f.containers() - c0, rows: (countRows.get(f.id) as number) - r0 };
       ran({ setting: f.key, run: name, t0Us, t1Us, calls: w.requests - w.non2xx, serverMs: out.serverMs, agentMs: out.agentMs });
       return out;
     };
 
     const loadAtStart = loadavg().map((x) => +x.toFixed(2));
     // Rounds, each taking every path of every setting in turn, so a slow spell of this shared machine falls on all of them.
-    type Round = { url1: Window; sock1: Window; url: Window; sock: Window; api?: Window };
+    type Round = { url1: Window; sock1: Window; url: Window; sock: Window; api?: Window; floor1?: Window; floor?: Window };
     const rounds = new Map<string, Round[]>(chosen.map((k) => [k, []]));
     for (let i = 0; i < ROUNDS; i++) {
       for (const f of fns) {
+        // The agent may have stopped a container idle while the other settings ran (its learned keep-alive) and
+        // started another: a call brings one up if none is warm, and the baseline takes the one warm now.
+        await (await fetch(f.url)).arrayBuffer();
+        Object.assign(f, containersOf(f.id));
+        if (f.floor) writeFileSync(f.floor.target, f.socket);
         const url1 = await measure(f, 'url1', () => wrk(f.url, { connections: 1, seconds: SECONDS }));
         const sock1 = await measure(f, 'socket1', () => wrk('/', { connections: 1, seconds: SECONDS, unixSocket: f.socket, headers: SHIM_HEADERS }));
+        // Warm calls are what is measured: the containers the load needs, started again if the agent stopped them
+        // while the runs at 1 client and the other settings' left them idle (its learned keep-alive keeps an idle
+        // container ≥ 60 s; `npm run bench -- scaling` measures that policy) — and new ones warmed up as at the start.
+        await wrk(f.url, { connections: CLIENTS, seconds: 2 });
+        const now = containersOf(f.id);
+        if (now.ids.some((id) => !f.ids.includes(id))) await wrk(f.url, { connections: CLIENTS, seconds: WARM / 2 });
+        Object.assign(f, containersOf(f.id));
+        if (f.floor) writeFileSync(f.floor.target, f.socket);
         const url = await measure(f, 'url', () => wrk(f.url, { connections: CLIENTS, seconds: SECONDS }));
         const sock = await measure(f, 'socket', () => wrk('/', { connections: CLIENTS, seconds: SECONDS, unixSocket: f.socket, headers: SHIM_HEADERS }));
         const apiRun = API ? await measure(f, 'api', () => wrk(f.invokeUrl, { connections: CLIENTS, seconds: SECONDS, headers: auth, post: '{}' })) : undefined;
-        rounds.get(f.key)!.push({ url1, sock1, url, sock, ...(apiRun ? { api: apiRun } : {}) });
+        const fl = f.floor;
+        const floor1 = fl && (await measure(f, 'floor1', () => wrk(fl.url, { connections: 1, seconds: SECONDS, headers: SHIM_HEADERS }), fl.pids));
+        const floor = fl && (await measure(f, 'floor', () => wrk(fl.url, { connections: CLIENTS, seconds: SECONDS, headers: SHIM_HEADERS }), fl.pids));
+        rounds.get(f.key)!.push({ url1, sock1, url, sock, ...(apiRun ? { api: apiRun } : {}), ...(floor1 && floor ? { floor1, floor } : {}) });
         console.log(
           `round ${i + 1}/${ROUNDS} ${f.key}: 1 client: URL p50 ${fmt(url1.p50)}, socket ${fmt(sock1.p50)}   ${CLIENTS} clients: URL ${url.rps.toFixed(0)}/s${url.non2xx ? ` (${url.non2xx} non-2xx)` : ''} (server ${per1000(url.serverMs, url).toFixed(0)} ms, agent ${per1000(url.agentMs, url).toFixed(0)} ms per 1,000; rows ${url.rows}/${url.requests - url.non2xx}), socket ${sock.rps.toFixed(0)}/s` +
-            (apiRun ? `, …/invoke ${apiRun.rps.toFixed(0)}/s` : ''),
+            (apiRun ? `, …/invoke ${apiRun.rps.toFixed(0)}/s` : '') +
+            (floor1 && floor ? `   floor: 1 client p50 ${fmt(floor1.p50)}, ${CLIENTS} clients ${floor.rps.toFixed(0)}/s` : ''),
         );
       }
     }
 
     // Summary: per setting, medians over rounds of each figure.
     const summary: Record<string, unknown> = {};
-    const line = (label: string, ws: Window[], chain: boolean) => {
+    // kind: the chain (CPU of the server and agent, rows), the floor (CPU of its two relays), or the socket.
+    const line = (label: string, ws: Window[], kind: 'chain' | 'floor' | 'socket') => {
+      const chain = kind === 'chain';
+      const procs = kind !== 'socket';
       const m = (f: (w: Window) => number) => median(ws.map(f));
       const okRps = (w: Window) => (w.rps * (w.requests - w.non2xx)) / Math.max(1, w.requests);
       const cols = [label.padEnd(22), m(okRps).toFixed(0).padStart(7), fmt(m((w) => w.p50)).padStart(10), fmt(m((w) => w.p99)).padStart(10)];
-      cols.push(chain ? m((w) => per1000(w.serverMs, w)).toFixed(0).padStart(8) : '—'.padStart(8), chain ? m((w) => per1000(w.agentMs, w)).toFixed(0).padStart(8) : '—'.padStart(8), m((w) => per1000(w.containerMs, w)).toFixed(0).padStart(8));
+      cols.push(procs ? m((w) => per1000(w.serverMs, w)).toFixed(0).padStart(8) : '—'.padStart(8), procs ? m((w) => per1000(w.agentMs, w)).toFixed(0).padStart(8) : '—'.padStart(8), m((w) => per1000(w.containerMs, w)).toFixed(0).padStart(8));
       const ok = ws.reduce((n, w) => n + w.requests - w.non2xx, 0);
       const rows = ws.reduce((n, w) => n + w.rows, 0);
       const bad = ws.reduce((n, w) => n + w.non2xx, 0);
@@ -148,8 +191,8 @@ async function main() {
         rps: Math.round(m(okRps)),
         p50Ms: +m((w) => w.p50).toFixed(3),
         p99Ms: +m((w) => w.p99).toFixed(3),
-        serverCpuMsPer1000: chain ? Math.round(m((w) => per1000(w.serverMs, w))) : undefined,
-        agentCpuMsPer1000: chain ? Math.round(m((w) => per1000(w.agentMs, w))) : undefined,
+        ...(chain ? { serverCpuMsPer1000: Math.round(m((w) => per1000(w.serverMs, w))), agentCpuMsPer1000: Math.round(m((w) => per1000(w.agentMs, w))) } : {}),
+        ...(kind === 'floor' ? { relayCpuMsPer1000: [Math.round(m((w) => per1000(w.serverMs, w))), Math.round(m((w) => per1000(w.agentMs, w)))] } : {}),
         containerCpuMsPer1000: Math.round(m((w) => per1000(w.containerMs, w))),
         calls200: ok,
         rows: chain ? rows : undefined,
@@ -163,17 +206,22 @@ async function main() {
       console.log(`\n${key}: ${SETTINGS[key]!.label}`);
       console.log(['path'.padEnd(22), 'calls/s'.padStart(7), 'p50'.padStart(10), 'p99'.padStart(10), 'server'.padStart(8), 'agent'.padStart(8), 'contnr'.padStart(8), 'rows/200s'.padStart(15), 'non-2xx'.padStart(7)].join('  '));
       const s = {
-        url: line(`URL, ${CLIENTS} clients`, rs.map((r) => r.url), true),
-        socket: line(`socket, ${CLIENTS} clients`, rs.map((r) => r.sock), false),
-        api: API ? line(`…/invoke, ${CLIENTS} clients`, rs.map((r) => r.api!), true) : undefined,
-        url1: line('URL, 1 client', rs.map((r) => r.url1), true),
-        socket1: line('socket, 1 client', rs.map((r) => r.sock1), false),
+        url: line(`URL, ${CLIENTS} clients`, rs.map((r) => r.url), 'chain'),
+        socket: line(`socket, ${CLIENTS} clients`, rs.map((r) => r.sock), 'socket'),
+        api: API ? line(`…/invoke, ${CLIENTS} clients`, rs.map((r) => r.api!), 'chain') : undefined,
+        floor: FLOOR ? line(`floor, ${CLIENTS} clients`, rs.map((r) => r.floor!), 'floor') : undefined,
+        url1: line('URL, 1 client', rs.map((r) => r.url1), 'chain'),
+        socket1: line('socket, 1 client', rs.map((r) => r.sock1), 'socket'),
+        floor1: FLOOR ? line('floor, 1 client', rs.map((r) => r.floor1!), 'floor') : undefined,
         // The latency goal, per round (chain and socket measured moments apart), then the median.
         aboveP50Ms1: +median(rs.map((r) => r.url1.p50 - r.sock1.p50)).toFixed(3),
         aboveP50Ms: +median(rs.map((r) => r.url.p50 - r.sock.p50)).toFixed(3),
         ratio: +median(rs.map((r) => r.url.rps / r.sock.rps)).toFixed(3),
+        ...(FLOOR ? { floorAboveP50Ms1: +median(rs.map((r) => r.floor1!.p50 - r.sock1.p50)).toFixed(3), floorRatio: +median(rs.map((r) => r.floor!.rps / r.sock.rps)).toFixed(3) } : {}),
       };
       console.log(`URL p50 − socket p50: ${fmt(s.aboveP50Ms1)} at 1 client (goal ≤ 0.5 ms), ${fmt(s.aboveP50Ms)} at ${CLIENTS}; URL calls/s ÷ socket calls/s at ${CLIENTS}: ${s.ratio}`);
+      if (FLOOR)
+        console.log(`the floor (two plain Node relays before the socket; its CPU columns are theirs): p50 − socket p50 ${fmt(s.floorAboveP50Ms1!)} at 1 client; floor calls/s ÷ socket calls/s at ${CLIENTS}: ${s.floorRatio}`);
       summary[key] = s;
     }
     console.log(`goals at ${CLIENTS} clients: server ≤ 150 and agent ≤ 150 ms of CPU per 1,000 calls, ≥ 5,000 calls/s with a row each`);
@@ -204,6 +252,7 @@ async function main() {
     );
   } finally {
     db?.close();
+    for (const r of relays) r.proc.kill();
     for (const id of functionIds) await api.del(`/api/functions/${id}`, undefined, token).catch(() => {});
     await agent.stop();
     for (const id of functionIds) {

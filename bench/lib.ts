@@ -1,6 +1,6 @@
 // What the benchmarks share: wrk runs with their latency distribution, finding a function's warm container, calls
 // as messages on one InvokeStream, calls straight to a container's socket, percentiles.
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -198,11 +198,56 @@ export async function benchAccount(api: { post(path: string, body?: unknown, tok
  * The warm containers of a function now: the socket of one (the baseline's target) and a reader of the CPU all
  * of them have used (their cgroups).
  */
-export function containersOf(functionId: string): { socket: string; containers: () => number } {
+export function containersOf(functionId: string): { socket: string; containers: () => number; ids: string[] } {
   // By name: a container claimed from a stem keeps the stem's labels, but is renamed cpub-<function id, 12>-v<version>-….
   const ids = spawnSync('podman', ['ps', '-q', '--filter', `name=^cpub-${functionId.slice(0, 12)}-v`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
   if (!ids.length) throw new Error(`no warm container of ${functionId}`);
   const inspected = ids.map((id) => spawnSync('podman', ['inspect', '-f', '{{.State.Pid}} {{range .Mounts}}{{if eq .Destination "/run/cpub"}}{{.Source}}{{end}}{{end}}', id], { encoding: 'utf8' }).stdout.trim().split(' '));
-  const readers = inspected.map(([pid]) => cgroupOf(Number(pid))).filter((r) => r !== undefined);
-  return { socket: join(inspected[0]![1]!, 'fn.sock'), containers: () => readers.reduce((n, r) => n + r.cpuNs() / 1e6, 0) };
+  // A container stopped meanwhile (its cgroup gone, read as 0) counts with the CPU it had last been seen to use.
+  const readers = inspected.map(([pid]) => cgroupOf(Number(pid))).filter((r) => r !== undefined).map((r) => ({ r, last: 0 }));
+  const cpuMs = (c: (typeof readers)[number]) => (c.last = Math.max(c.last, c.r.cpuNs() / 1e6));
+  return { socket: join(inspected[0]![1]!, 'fn.sock'), containers: () => readers.reduce((n, c) => n + cpuMs(c), 0), ids };
+}
+
+/**
+ * A plain Node relay (`node -e RELAY <listen> [next]`), for the host's floors: each connection to <listen> gets a
+ * connection of its own to <next>, and bytes are passed on both ways as they come (a read and a write per message each
+ * way, nothing parsed); with no <next>, an echo. <listen> is a unix socket's path, or `tcp` (127.0.0.1, a free port);
+ * <next> a path, `tcp:<port>` on 127.0.0.1, or `file:<path>`: the one that file names when a connection comes (for a
+ * target that moves). It prints `listening <port or path>` once it listens.
+ */
+const RELAY = `const net = require('node:net');
+const fs = require('node:fs');
+const [listen, next] = process.argv.slice(1);
+const server = net.createServer({ noDelay: true }, (up) => {
+  if (!next) return up.on('data', (d) => up.write(d));
+  const to = next.startsWith('file:') ? fs.readFileSync(next.slice(5), 'utf8').trim() : next;
+  const down = to.startsWith('tcp:') ? net.connect({ port: Number(to.slice(4)), host: '127.0.0.1', noDelay: true }) : net.connect(to);
+  up.on('data', (d) => down.write(d));
+  down.on('data', (d) => up.write(d));
+  up.on('close', () => down.destroy());
+  down.on('close', () => up.destroy());
+  up.on('error', () => {});
+  down.on('error', () => {});
+});
+server.listen(...(listen === 'tcp' ? [0, '127.0.0.1'] : [listen]), () => console.log('listening ' + (listen === 'tcp' ? server.address().port : listen)));`;
+
+/** A relay process (see RELAY) once it listens: its process, and its port when it listens on TCP. Fails after 10 s. */
+export async function startRelay(listen: string, next?: string): Promise<{ proc: ChildProcess; port: number | undefined }> {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const proc = spawn(process.execPath, ['-e', RELAY, listen, ...(next ? [next] : [])], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  let out = '';
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => (proc.kill(), reject(new Error('a relay did not listen within 10 s'))), 10_000);
+    proc.once('exit', (code) => (clearTimeout(timer), reject(new Error(`a relay exited (${code}) before it listened`))));
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = /listening (\S+)\n/.exec(out);
+      if (m) (clearTimeout(timer), resolve(m[1]!));
+    });
+  });
+  proc.removeAllListeners('exit');
+  proc.stdout!.resume();
+  return { proc, port: listen === 'tcp' ? Number(line) : undefined };
 }

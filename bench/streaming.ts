@@ -14,8 +14,8 @@
 // - a long stream: BENCH_STREAM_MB (1024) MiB streamed in 64 KiB chunks through the chain to a client that reads
 //   as fast as it can; the RSS of the server and agent processes (/proc/<pid>/status VmRSS) sampled every 50 ms:
 //   before, the peak during, and the growth; and the rate.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { Agent, get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir, loadavg } from 'node:os';
@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { startServer, startAgentProcess } from '../tests/helpers/server.js';
 import { client } from '../tests/helpers/http.js';
 import { fnArtifact } from '../tests/helpers/agent.js';
-import { benchAccount, pct } from './lib.js';
+import { benchAccount, pct, startRelay } from './lib.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 300);
 const STREAM_MB = Number(process.env.BENCH_STREAM_MB ?? 1024);
@@ -63,18 +63,6 @@ const rssMb = (pid: number) => {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-/** One hop of the host's floor: a relay to `next` (each message goes on, each answer comes back), or an echo. */
-const RELAY = `const net = require('node:net');
-const [listen, next] = process.argv.slice(1);
-net.createServer((up) => {
-  if (!next) return up.on('data', (d) => up.write(d));
-  const down = net.connect(next);
-  down.setNoDelay(true);
-  up.on('data', (d) => down.write(d));
-  down.on('data', (d) => up.write(d));
-  up.on('close', () => down.destroy());
-}).listen(listen);`;
-
 /**
  * The host's floor (see the header): round trips through three plain Node processes, each after ≈ 40 ms of quiet
  * (as a whole answer follows a streamed one here) and then one at once (as a streamed call follows a whole one).
@@ -84,10 +72,7 @@ async function hostFloor(calls: number): Promise<{ afterQuiet: number[]; atOnce:
   const sock = (i: number) => join(dir, `hop${i}.sock`);
   const procs: ChildProcess[] = [];
   try {
-    for (const i of [3, 2, 1]) {
-      procs.push(spawn(process.execPath, ['-e', RELAY, sock(i), ...(i < 3 ? [sock(i + 1)] : [])], { stdio: 'ignore' }));
-      for (const end = Date.now() + 10_000; !existsSync(sock(i)); await new Promise((r) => setTimeout(r, 10))) if (Date.now() > end) throw new Error('a relay did not start');
-    }
+    for (const i of [3, 2, 1]) procs.push((await startRelay(sock(i), i < 3 ? sock(i + 1) : undefined)).proc);
     const socket = connect(sock(1));
     let failed: Error | undefined;
     socket.on('error', (err) => (failed = err));
