@@ -136,6 +136,12 @@ async function main() {
       return out;
     };
 
+    // The function's containers warm now: the baseline's socket (and the floor's), and whose CPU counts.
+    const takeWarm = (f: (typeof fns)[number]) => {
+      Object.assign(f, containersOf(f.id));
+      if (f.floor) writeFileSync(f.floor.target, f.socket);
+    };
+
     const loadAtStart = loadavg().map((x) => +x.toFixed(2));
     // Rounds, each taking every path of every setting in turn, so a slow spell of this shared machine falls on all of them.
     type Round = { url1: Window; sock1: Window; url: Window; sock: Window; api?: Window; floor1?: Window; floor?: Window };
@@ -145,8 +151,7 @@ async function main() {
         // The agent may have stopped a container idle while the other settings ran (its learned keep-alive) and
         // started another: a call brings one up if none is warm, and the baseline takes the one warm now.
         await (await fetch(f.url)).arrayBuffer();
-        Object.assign(f, containersOf(f.id));
-        if (f.floor) writeFileSync(f.floor.target, f.socket);
+        takeWarm(f);
         const url1 = await measure(f, 'url1', () => wrk(f.url, { connections: 1, seconds: SECONDS }));
         const sock1 = await measure(f, 'socket1', () => wrk('/', { connections: 1, seconds: SECONDS, unixSocket: f.socket, headers: SHIM_HEADERS }));
         // Warm calls are what is measured: the containers the load needs, started again if the agent stopped them
@@ -155,8 +160,7 @@ async function main() {
         await wrk(f.url, { connections: CLIENTS, seconds: 2 });
         const now = containersOf(f.id);
         if (now.ids.some((id) => !f.ids.includes(id))) await wrk(f.url, { connections: CLIENTS, seconds: WARM / 2 });
-        Object.assign(f, containersOf(f.id));
-        if (f.floor) writeFileSync(f.floor.target, f.socket);
+        takeWarm(f);
         const url = await measure(f, 'url', () => wrk(f.url, { connections: CLIENTS, seconds: SECONDS }));
         const sock = await measure(f, 'socket', () => wrk('/', { connections: CLIENTS, seconds: SECONDS, unixSocket: f.socket, headers: SHIM_HEADERS }));
         const apiRun = API ? await measure(f, 'api', () => wrk(f.invokeUrl, { connections: CLIENTS, seconds: SECONDS, headers: auth, post: '{}' })) : undefined;
