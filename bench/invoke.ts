@@ -137,8 +137,8 @@ async function main() {
     };
 
     // The function's containers warm now: the baseline's socket (and the floor's), and whose CPU counts.
-    const takeWarm = (f: (typeof fns)[number]) => {
-      Object.assign(f, containersOf(f.id));
+    const takeWarm = (f: (typeof fns)[number], warm = containersOf(f.id)) => {
+      Object.assign(f, warm);
       if (f.floor) writeFileSync(f.floor.target, f.socket);
     };
 
@@ -159,8 +159,10 @@ async function main() {
         // container ≥ 60 s; `npm run bench -- scaling` measures that policy) — and new ones warmed up as at the start.
         await wrk(f.url, { connections: CLIENTS, seconds: 2 });
         const now = containersOf(f.id);
-        if (now.ids.some((id) => !f.ids.includes(id))) await wrk(f.url, { connections: CLIENTS, seconds: WARM / 2 });
-        takeWarm(f);
+        if (now.ids.some((id) => !f.ids.includes(id))) {
+          await wrk(f.url, { connections: CLIENTS, seconds: WARM / 2 });
+          takeWarm(f);
+        } else takeWarm(f, now);
         const url = await measure(f, 'url', () => wrk(f.url, { connections: CLIENTS, seconds: SECONDS }));
         const sock = await measure(f, 'socket', () => wrk('/', { connections: CLIENTS, seconds: SECONDS, unixSocket: f.socket, headers: SHIM_HEADERS }));
         const apiRun = API ? await measure(f, 'api', () => wrk(f.invokeUrl, { connections: CLIENTS, seconds: SECONDS, headers: auth, post: '{}' })) : undefined;
