@@ -29,8 +29,8 @@ export function loadAgentProto(): ProtoGrpcType {
 let fastService: grpc.ServiceDefinition | undefined;
 
 /**
- * The Agent service definition, for `server.addService`: InvokeStream's replies are written with protobufjs's
- * `encode` alone, their two enums (`outcome`, `part`) turned from names into numbers first — proto-loader's
+ * The Agent service definition, for `server.addService`: InvokeStream's replies (and Calls' batches of them) are
+ * written with protobufjs's `encode` alone, their two enums (`outcome`, `part`) turned from names into numbers first — proto-loader's
  * serializer runs `fromObject` over the whole reply (headers, logs, timings), which cost the agent more than encoding.
  */
 export function agentServiceDefinition(): grpc.ServiceDefinition {
@@ -42,8 +42,15 @@ export function agentServiceDefinition(): grpc.ServiceDefinition {
   const part = root.lookupEnum('containerpub.agent.v1.ReplyPart').values;
   const number = (values: Record<string, number>, v: unknown) => (typeof v === 'string' ? values[v] : v);
   const encode = encoder(reply);
-  const responseSerialize = (r: { outcome?: unknown; part?: unknown }) => encode({ ...r, outcome: number(outcome, r.outcome), part: number(part, r.part) });
-  fastService = { ...service, InvokeStream: { ...service.InvokeStream, responseSerialize } } as grpc.ServiceDefinition;
+  const wire = (r: { outcome?: unknown; part?: unknown }) => ({ ...r, outcome: number(outcome, r.outcome), part: number(part, r.part) });
+  const responseSerialize = (r: { outcome?: unknown; part?: unknown }) => encode(wire(r));
+  const encodeBatch = encoder(root.lookupType('containerpub.agent.v1.ReplyBatch'));
+  const batchSerialize = (b: { replies: { outcome?: unknown; part?: unknown }[] }) => encodeBatch({ replies: b.replies.map(wire) });
+  fastService = {
+    ...service,
+    InvokeStream: { ...service.InvokeStream, responseSerialize },
+    Calls: { ...service.Calls, responseSerialize: batchSerialize },
+  } as grpc.ServiceDefinition;
   return fastService;
 }
 
@@ -71,7 +78,7 @@ export const STREAM_WINDOW = 2 ** 20;
 let fastClient: typeof grpc.Client | undefined;
 
 /**
- * The Agent client class, whose InvokeStream writes each call with protobufjs's `encode` alone. proto-loader's
+ * The Agent client class, whose InvokeStream (and Calls) writes each call with protobufjs's `encode` alone. proto-loader's
  * serializer runs `fromObject` first, which converts every field (≈ a third of a call's serialization, on the
  * control plane's hot path); the control plane writes InvokeRequests whose fields already have their wire types
  * (strings, numbers, booleans, Buffers, plain nested objects: the message has no enum or oneof), which `encode` takes
@@ -81,7 +88,11 @@ function agentClientClass(): typeof grpc.Client {
   if (fastClient) return fastClient;
   const service = loadAgentProto().containerpub.agent.v1.Agent.service;
   const requestSerialize = encoder(agentRoot().lookupType('containerpub.agent.v1.InvokeRequest'));
-  fastClient = grpc.makeGenericClientConstructor({ ...service, InvokeStream: { ...service.InvokeStream, requestSerialize } }, 'Agent');
+  const batchSerialize = encoder(agentRoot().lookupType('containerpub.agent.v1.CallBatch'));
+  fastClient = grpc.makeGenericClientConstructor(
+    { ...service, InvokeStream: { ...service.InvokeStream, requestSerialize }, Calls: { ...service.Calls, requestSerialize: batchSerialize } },
+    'Agent',
+  );
   return fastClient;
 }
 

@@ -190,6 +190,37 @@ s('InvokeStream: many calls on one stream, replies matched by invocation id; a c
   assert.equal([replies.get(missing)?.problem?.kind, replies.get(missing)?.problem?.code], ['not_found', 'image_missing']);
 });
 
+s('Calls: the same calls in batches — replies of calls in flight together come batched, each matched by id; Info says the agent serves it', async () => {
+  assert.is((await unary<{ callBatches: boolean }>('Info', {})).callBatches, true);
+  const call = client.Calls();
+  type R = Reply & { invocationId: string; problem: { kind: string; code: string } | null };
+  const replies = new Map<string, R>();
+  const batchSizes: number[] = [];
+  const finished = new Promise<void>((resolve, reject) => {
+    call.on('data', (b: { replies: R[] }) => {
+      batchSizes.push(b.replies.length);
+      for (const r of b.replies) replies.set(r.invocationId, r);
+    });
+    call.on('end', resolve);
+    call.on('error', reject);
+  });
+  const ids = Array.from({ length: 24 }, () => randomUUID());
+  const missing = randomUUID();
+  // One batch of 24 calls and a call that cannot run, then a lone call in a batch of its own.
+  call.write({ calls: [...ids.map((id) => invokeReq({ invocationId: id, limits: { memoryMb: 128, cpus: 0.5, timeoutMs: 10_000, concurrency: 8, maxInstances: 2, network: false } })), invokeReq({ invocationId: missing, image: 'localhost/containerpub/fn-nope:0' })] });
+  const lone = randomUUID();
+  call.write({ calls: [invokeReq({ invocationId: lone })] });
+  call.end();
+  await finished;
+  for (const id of [...ids, lone]) {
+    assert.is(replies.get(id)?.outcome, 'OUTCOME_OK', id);
+    assert.is(replies.get(id)?.body.toString(), 'hi ada');
+  }
+  assert.equal([replies.get(missing)?.problem?.kind, replies.get(missing)?.problem?.code], ['not_found', 'image_missing']);
+  assert.is(batchSizes.reduce((a, b) => a + b, 0), 26, 'each reply once');
+  assert.ok(batchSizes.some((n) => n > 1), `replies of calls answered in the same turn share a message: ${batchSizes.join(',')}`);
+});
+
 s('Watch sends heartbeats with warm containers, and live log lines', async () => {
   const call = client.Watch({ heartbeatMs: 200 });
   const seen: {

@@ -7,6 +7,7 @@ import type { BuildHeader as _containerpub_agent_v1_BuildHeader, BuildHeader__Ou
 import type { BuildLog as _containerpub_agent_v1_BuildLog, BuildLog__Output as _containerpub_agent_v1_BuildLog__Output } from './containerpub/agent/v1/BuildLog.js';
 import type { BuildRequest as _containerpub_agent_v1_BuildRequest, BuildRequest__Output as _containerpub_agent_v1_BuildRequest__Output } from './containerpub/agent/v1/BuildRequest.js';
 import type { BuildResult as _containerpub_agent_v1_BuildResult, BuildResult__Output as _containerpub_agent_v1_BuildResult__Output } from './containerpub/agent/v1/BuildResult.js';
+import type { CallBatch as _containerpub_agent_v1_CallBatch, CallBatch__Output as _containerpub_agent_v1_CallBatch__Output } from './containerpub/agent/v1/CallBatch.js';
 import type { Capacity as _containerpub_agent_v1_Capacity, Capacity__Output as _containerpub_agent_v1_Capacity__Output } from './containerpub/agent/v1/Capacity.js';
 import type { ContainerExit as _containerpub_agent_v1_ContainerExit, ContainerExit__Output as _containerpub_agent_v1_ContainerExit__Output } from './containerpub/agent/v1/ContainerExit.js';
 import type { DrainReply as _containerpub_agent_v1_DrainReply, DrainReply__Output as _containerpub_agent_v1_DrainReply__Output } from './containerpub/agent/v1/DrainReply.js';
@@ -25,6 +26,7 @@ import type { LogLine as _containerpub_agent_v1_LogLine, LogLine__Output as _con
 import type { Problem as _containerpub_agent_v1_Problem, Problem__Output as _containerpub_agent_v1_Problem__Output } from './containerpub/agent/v1/Problem.js';
 import type { RemoveReply as _containerpub_agent_v1_RemoveReply, RemoveReply__Output as _containerpub_agent_v1_RemoveReply__Output } from './containerpub/agent/v1/RemoveReply.js';
 import type { RemoveRequest as _containerpub_agent_v1_RemoveRequest, RemoveRequest__Output as _containerpub_agent_v1_RemoveRequest__Output } from './containerpub/agent/v1/RemoveRequest.js';
+import type { ReplyBatch as _containerpub_agent_v1_ReplyBatch, ReplyBatch__Output as _containerpub_agent_v1_ReplyBatch__Output } from './containerpub/agent/v1/ReplyBatch.js';
 import type { ResourceSample as _containerpub_agent_v1_ResourceSample, ResourceSample__Output as _containerpub_agent_v1_ResourceSample__Output } from './containerpub/agent/v1/ResourceSample.js';
 import type { Resources as _containerpub_agent_v1_Resources, Resources__Output as _containerpub_agent_v1_Resources__Output } from './containerpub/agent/v1/Resources.js';
 import type { RuntimeInfo as _containerpub_agent_v1_RuntimeInfo, RuntimeInfo__Output as _containerpub_agent_v1_RuntimeInfo__Output } from './containerpub/agent/v1/RuntimeInfo.js';
@@ -52,6 +54,7 @@ export interface ProtoGrpcType {
         BuildLog: MessageTypeDefinition<_containerpub_agent_v1_BuildLog, _containerpub_agent_v1_BuildLog__Output>
         BuildRequest: MessageTypeDefinition<_containerpub_agent_v1_BuildRequest, _containerpub_agent_v1_BuildRequest__Output>
         BuildResult: MessageTypeDefinition<_containerpub_agent_v1_BuildResult, _containerpub_agent_v1_BuildResult__Output>
+        CallBatch: MessageTypeDefinition<_containerpub_agent_v1_CallBatch, _containerpub_agent_v1_CallBatch__Output>
         Capacity: MessageTypeDefinition<_containerpub_agent_v1_Capacity, _containerpub_agent_v1_Capacity__Output>
         ContainerExit: MessageTypeDefinition<_containerpub_agent_v1_ContainerExit, _containerpub_agent_v1_ContainerExit__Output>
         DrainReply: MessageTypeDefinition<_containerpub_agent_v1_DrainReply, _containerpub_agent_v1_DrainReply__Output>
@@ -71,6 +74,7 @@ export interface ProtoGrpcType {
         Problem: MessageTypeDefinition<_containerpub_agent_v1_Problem, _containerpub_agent_v1_Problem__Output>
         RemoveReply: MessageTypeDefinition<_containerpub_agent_v1_RemoveReply, _containerpub_agent_v1_RemoveReply__Output>
         RemoveRequest: MessageTypeDefinition<_containerpub_agent_v1_RemoveRequest, _containerpub_agent_v1_RemoveRequest__Output>
+        ReplyBatch: MessageTypeDefinition<_containerpub_agent_v1_ReplyBatch, _containerpub_agent_v1_ReplyBatch__Output>
         ReplyPart: EnumTypeDefinition
         ResourceSample: MessageTypeDefinition<_containerpub_agent_v1_ResourceSample, _containerpub_agent_v1_ResourceSample__Output>
         Resources: MessageTypeDefinition<_containerpub_agent_v1_Resources, _containerpub_agent_v1_Resources__Output>

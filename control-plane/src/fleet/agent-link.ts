@@ -69,7 +69,7 @@ export class AgentLink {
   private closed = false;
   epoch: string | undefined;
   private lastDialError: string | undefined;
-  /** The calls on this agent: one long-lived InvokeStream. */
+  /** The calls on this agent: one long-lived call stream. */
   private readonly calls: CallStream;
   /** `<function id>:<digest>` of the versions this agent has built (this epoch): others need a Build first. */
   readonly built = new Set<string>();
@@ -77,6 +77,8 @@ export class AgentLink {
   capacity = { memoryBytes: 0, maxContainers: 0 };
   /** The runtimes the agent can build functions on (its Info): placement sends a version only where its runtime is. */
   runtimes: ReadonlySet<string> = new Set(['node']);
+  /** The agent serves Calls (its call stream's messages in batches); an older one, InvokeStream only. */
+  private callBatches = false;
   reservedBytes = 0;
   containers = 0;
   /** Warm containers per `<function id>@<version>` (last heartbeat, plus cold starts answered since). */
@@ -114,7 +116,7 @@ export class AgentLink {
       if (n) this.callsOf.set(fv, n);
       else this.callsOf.delete(fv);
     };
-    return this.calls.send(this.client, this.epoch, req, body).then(
+    return this.calls.send(this.client, this.epoch, this.callBatches, req, body).then(
       (r) => {
         // A streamed answer holds its container until its end.
         if (r.stream) {
@@ -290,6 +292,7 @@ export class AgentLink {
       // An agent from before runtimes were listed runs Node's only.
       const runtimes = info.runtimes?.length ? info.runtimes.map((r) => r.name) : ['node'];
       this.runtimes = new Set(runtimes);
+      this.callBatches = info.callBatches;
       this.reservedBytes = Number(info.usage?.memoryReservedBytes ?? 0);
       this.containers = info.usage?.containers ?? 0;
       await this.events.onInfo(

@@ -1,6 +1,7 @@
-// The calls on one agent: a single long-lived InvokeStream per link, each call a message on it (a unary gRPC call
-// costs ≈ 1 ms here). Replies are matched to their calls by invocation id; a streamed answer's head resolves its
-// call with a body whose chunks and end follow; a large request body is pumped out as the agent grants credit.
+// The calls on one agent: a single long-lived call stream per link (rpc Calls, or InvokeStream for an agent without
+// it), each call a message on it (a unary gRPC call costs ≈ 1 ms here) — on Calls, those of one turn in one message.
+// Replies are matched to their calls by invocation id; a streamed answer's head resolves its call with a body whose
+// chunks and end follow; a large request body is pumped out as the agent grants credit.
 // Every call ends — answered, timed out (its deadline plus a grace second), or failed with agent_lost when the
 // stream breaks or the agent answers from another epoch: never a hang.
 import type * as grpc from '@grpc/grpc-js';
@@ -9,6 +10,9 @@ import { fromGrpcError } from '../../../proto/errors.js';
 import { AGENT_LOST } from '../../../proto/outcomes.js';
 import type { InvokeRequest } from '../../../proto/generated/containerpub/agent/v1/InvokeRequest.js';
 import type { InvokeReply__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';
+import type { CallBatch } from '../../../proto/generated/containerpub/agent/v1/CallBatch.js';
+import type { ReplyBatch__Output } from '../../../proto/generated/containerpub/agent/v1/ReplyBatch.js';
+import { Batcher } from '../../../common/batcher.js';
 import { AppError } from '../errors.js';
 import { ReplyBody } from './reply-body.js';
 import { pumpBody, type BodyPump, type StreamedBody } from './body-pump.js';
@@ -34,7 +38,9 @@ export class CallStream {
   inFlight = 0;
   /** The epoch of the agent the calls went to: a reply from another is refused. */
   private epoch = '';
-  private stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output> | undefined;
+  private stream: grpc.ClientDuplexStream<CallBatch, ReplyBatch__Output> | grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output> | undefined;
+  /** Writes a message on the open stream. */
+  private write: (m: InvokeRequest) => void = () => {};
   private readonly pending = new Map<string, Pending>();
   /** Request bodies streaming out to the agent, by call, until its call ends. */
   private readonly pumps = new Map<string, BodyPump>();
@@ -50,48 +56,19 @@ export class CallStream {
     this.stream = undefined;
   }
 
-  /** Writes the call on the InvokeStream (opened on first use) of the connected `client`, whose epoch is `epoch`. */
-  send(client: AgentClient, epoch: string, req: InvokeRequest & { invocationId: string; deadlineMs: number }, body?: StreamedBody): Promise<LinkReply> {
+  /**
+   * Writes the call on the call stream (opened on first use) of the connected `client`, whose epoch is `epoch`: `Calls`
+   * (messages in batches) when the agent serves it (`batches`, from its Info), else InvokeStream.
+   */
+  send(client: AgentClient, epoch: string, batches: boolean, req: InvokeRequest & { invocationId: string; deadlineMs: number }, body?: StreamedBody): Promise<LinkReply> {
     this.epoch = epoch;
     if (!this.stream) {
-      let stream: grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output>;
       try {
-        stream = client.InvokeStream();
+        this.open(client, batches);
       } catch (err) {
         // The channel was shut down under us (the link replaced or closed): nothing was sent.
         return Promise.reject(NotSent(`node ${this.nodeId}: ${(err as Error).message}`));
       }
-      this.stream = stream;
-      stream.on('data', (r: InvokeReply__Output) => {
-        if (r.part === 'PART_CREDIT') return void this.pumps.get(r.invocationId)?.grant(r.credit);
-        if (r.part === 'PART_CHUNK' || r.part === 'PART_END') return this.streamed(r);
-        const p = this.pending.get(r.invocationId);
-        if (!p) return;
-        // A reply from another epoch than the one dialled is from an agent that restarted: refused.
-        if (r.epoch !== this.epoch) {
-          this.settle(r.invocationId);
-          return p.reject(AgentLost(`node ${this.nodeId} answered from a stale epoch`));
-        }
-        if (r.part !== 'PART_HEAD') {
-          this.settle(r.invocationId);
-          return p.resolve(r);
-        }
-        // The head of a streamed answer: the call stays in flight until its end comes, by the deadline (and a grace second).
-        clearTimeout(p.timer);
-        this.pending.delete(r.invocationId);
-        const body = new ReplyBody(this.bodyLink, r.invocationId);
-        // The body's first bytes, when they came with the head.
-        if (r.body.length) body.push(r.body);
-        const timer = setTimeout(() => this.endBody(r.invocationId, AgentLost(`node ${this.nodeId} did not end a streamed answer before the deadline`)), Math.max(0, p.deadlineMs - Date.now()) + 1000);
-        this.bodies.set(r.invocationId, { body, timer });
-        p.resolve({ ...r, stream: body });
-      });
-      const broken = (why: string) => {
-        if (this.stream === stream) this.stream = undefined;
-        this.failAll(why);
-      };
-      stream.on('error', (err) => broken(`the call stream to node ${this.nodeId} broke: ${fromGrpcError(err).detail}`));
-      stream.on('end', () => broken(`node ${this.nodeId} closed the call stream`));
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -100,11 +77,64 @@ export class CallStream {
       }, Math.max(0, Number(req.deadlineMs) - Date.now()) + 1000);
       this.pending.set(req.invocationId, { resolve, reject, timer, deadlineMs: Number(req.deadlineMs) });
       this.inFlight++;
-      const stream = this.stream!;
-      stream.write(body ? { ...req, bodyFollows: true } : req);
+      const write = this.write;
+      write(body ? { ...req, bodyFollows: true } : req);
       // The rest of a large body follows the call, as the agent grants credit for it.
-      if (body) this.pumps.set(req.invocationId, pumpBody(body, (m) => stream.write({ invocationId: req.invocationId, ...m })));
+      if (body) this.pumps.set(req.invocationId, pumpBody(body, (m) => write({ invocationId: req.invocationId, ...m })));
     });
+  }
+
+  /** Opens the stream: its messages written through `write`, its replies taken by `reply`. */
+  private open(client: AgentClient, batches: boolean): void {
+    let stream: grpc.ClientDuplexStream<CallBatch, ReplyBatch__Output> | grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output>;
+    if (batches) {
+      const calls = client.Calls();
+      // What a turn of the event loop sends after its first message goes as one (common/batcher.ts); none to a stream replaced meanwhile.
+      const out = new Batcher<InvokeRequest>((batch) => this.stream === calls && calls.write({ calls: batch }), requestBytes);
+      this.write = (m) => out.push(m, this.inFlight <= 1);
+      calls.on('data', (b: ReplyBatch__Output) => {
+        for (const r of b.replies) this.reply(r);
+      });
+      stream = calls;
+    } else {
+      const one = client.InvokeStream();
+      this.write = (m) => one.write(m);
+      one.on('data', (r: InvokeReply__Output) => this.reply(r));
+      stream = one;
+    }
+    this.stream = stream;
+    const broken = (why: string) => {
+      if (this.stream === stream) this.stream = undefined;
+      this.failAll(why);
+    };
+    stream.on('error', (err: Error) => broken(`the call stream to node ${this.nodeId} broke: ${fromGrpcError(err).detail}`));
+    stream.on('end', () => broken(`node ${this.nodeId} closed the call stream`));
+  }
+
+  /** A reply from the agent: a call's answer, its streamed answer's head, chunk or end, or credit for its body. */
+  private reply(r: InvokeReply__Output): void {
+    if (r.part === 'PART_CREDIT') return void this.pumps.get(r.invocationId)?.grant(r.credit);
+    if (r.part === 'PART_CHUNK' || r.part === 'PART_END') return this.streamed(r);
+    const p = this.pending.get(r.invocationId);
+    if (!p) return;
+    // A reply from another epoch than the one dialled is from an agent that restarted: refused.
+    if (r.epoch !== this.epoch) {
+      this.settle(r.invocationId);
+      return p.reject(AgentLost(`node ${this.nodeId} answered from a stale epoch`));
+    }
+    if (r.part !== 'PART_HEAD') {
+      this.settle(r.invocationId);
+      return p.resolve(r);
+    }
+    // The head of a streamed answer: the call stays in flight until its end comes, by the deadline (and a grace second).
+    clearTimeout(p.timer);
+    this.pending.delete(r.invocationId);
+    const body = new ReplyBody(this.bodyLink, r.invocationId);
+    // The body's first bytes, when they came with the head.
+    if (r.body.length) body.push(r.body);
+    const timer = setTimeout(() => this.endBody(r.invocationId, AgentLost(`node ${this.nodeId} did not end a streamed answer before the deadline`)), Math.max(0, p.deadlineMs - Date.now()) + 1000);
+    this.bodies.set(r.invocationId, { body, timer });
+    p.resolve({ ...r, stream: body });
   }
 
   /** A chunk or the end of a streamed answer. */
@@ -129,8 +159,8 @@ export class CallStream {
 
   /** What a streamed body says back to the agent, on the call stream. */
   private readonly bodyLink = {
-    credit: (invocationId: string, credit: number) => this.stream?.write({ invocationId, credit }),
-    cancel: (invocationId: string) => this.stream?.write({ invocationId, cancel: true }),
+    credit: (invocationId: string, credit: number) => this.stream && this.write({ invocationId, credit }),
+    cancel: (invocationId: string) => this.stream && this.write({ invocationId, cancel: true }),
   };
 
   private settle(id: string): void {
@@ -156,4 +186,9 @@ export class CallStream {
     }
     for (const id of [...this.bodies.keys()]) this.endBody(id, AgentLost(why));
   }
+}
+
+/** A request's bytes that count against a batch's size: its body, or its streamed body's chunk. */
+function requestBytes(m: InvokeRequest): number {
+  return (m.request?.body?.length ?? 0) + (m.bodyChunk?.length ?? 0);
 }

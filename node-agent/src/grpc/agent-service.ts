@@ -11,6 +11,9 @@ import type { BuildRequest__Output } from '../../../proto/generated/containerpub
 import type { BuildEvent } from '../../../proto/generated/containerpub/agent/v1/BuildEvent.js';
 import type { WatchEvent } from '../../../proto/generated/containerpub/agent/v1/WatchEvent.js';
 import type { InvokeRequest__Output } from '../../../proto/generated/containerpub/agent/v1/InvokeRequest.js';
+import type { InvokeReply } from '../../../proto/generated/containerpub/agent/v1/InvokeReply.js';
+import type { CallBatch__Output } from '../../../proto/generated/containerpub/agent/v1/CallBatch.js';
+import { Batcher } from '../../../common/batcher.js';
 import type { Limits__Output } from '../../../proto/generated/containerpub/agent/v1/Limits.js';
 import type { EnvVar__Output } from '../../../proto/generated/containerpub/agent/v1/EnvVar.js';
 import type { CallResult, FunctionSpec, StreamControl, StreamSink } from '../pool/types.js';
@@ -169,6 +172,7 @@ export class AgentService {
       runtimeImage: f.runtimeImage,
       draining: this.draining,
       runtimes: this.runtimes.list(),
+      callBatches: true,
     };
   }
 
@@ -188,67 +192,23 @@ export class AgentService {
 
       Invoke: (call, cb) => void this.invoke(call.request).then((r) => cb(null, r), (err) => cb(toGrpcError(err, f.epoch))),
 
-      InvokeStream: (call) => {
-        let open = 0;
-        let ended = false;
-        const done = () => ended && open === 0 && call.end();
-        /** This stream's calls whose answers are streaming: credit and cancels from the control plane go to them. */
-        const flowing = new Map<string, StreamControl>();
-        /** This stream's calls whose request bodies are streaming in: their chunks and ends go to them. */
-        const incoming = new Map<string, Inbound>();
-        call.on('data', (req: InvokeRequest__Output) => {
-          if (req.credit || req.cancel || req.bodyChunk.length || req.bodyEnd || req.bodyError) {
-            const flow = flowing.get(req.invocationId);
-            if (req.credit) flow?.grant(req.credit);
-            if (req.cancel) flow?.cancel();
-            const body = incoming.get(req.invocationId);
-            if (req.bodyChunk.length) body?.push(req.bodyChunk);
-            if (req.bodyEnd || req.bodyError) {
-              body?.end(req.bodyError || undefined);
-              incoming.delete(req.invocationId);
-            }
-            return;
-          }
-          open++;
-          // A large request body streams in after the call: the function's credit for it goes back as PART_CREDIT.
-          const bodyStream = req.bodyFollows ? new Inbound((credit) => call.write({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_CREDIT', credit })) : undefined;
-          if (bodyStream) incoming.set(req.invocationId, bodyStream);
-          // A streamed answer goes out in parts: its head, its chunks as they come (within the control plane's
-          // credit), then its end (the reply below).
-          const sink: StreamSink = {
-            head: (status, headers, control, first, timings) => {
-              flowing.set(req.invocationId, control);
-              call.write({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_HEAD', status, headers: headers.map(([name, value]) => ({ name, value })), body: first, timings });
-            },
-            chunk: (data) => call.write({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_CHUNK', body: data }),
-          };
-          void this.invoke(req, sink, bodyStream)
-            .then(
-              (r) => call.write({ ...r, invocationId: req.invocationId, ...(flowing.delete(req.invocationId) ? { part: 'PART_END', status: 0, headers: [], body: Buffer.alloc(0) } : {}) }),
-              (err) => {
-                const e = err as Partial<AgentError>;
-                const problem = e instanceof AgentError ? { kind: e.kind, code: e.code, detail: e.detail } : { kind: 'internal', code: 'internal_error', detail: 'internal error on the agent' };
-                if (!(e instanceof AgentError)) this.d.log.error({ err }, 'invoke failed');
-                call.write({ epoch: f.epoch, invocationId: req.invocationId, problem });
-              },
-            )
-            .finally(() => {
-              flowing.delete(req.invocationId);
-              incoming.delete(req.invocationId);
-              open--;
-              done();
-            });
-        });
-        call.on('end', () => {
-          ended = true;
-          done();
-        });
-        call.on('error', () => {});
-        // The control plane went away: nobody reads these answers any more.
-        call.on('close', () => {
-          for (const flow of flowing.values()) flow.cancel();
-          for (const body of incoming.values()) body.end('the control plane went away');
-        });
+      InvokeStream: (call) =>
+        this.serveCalls(
+          (take) => call.on('data', take),
+          (reply) => call.write(reply),
+          () => call.end(),
+          call,
+        ),
+
+      // InvokeStream's messages in batches: the replies of one turn of the event loop go together (common/batcher.ts).
+      Calls: (call) => {
+        const out = new Batcher<InvokeReply>((replies) => call.write({ replies }), replyBytes);
+        this.serveCalls(
+          (take) => call.on('data', (batch: CallBatch__Output) => batch.calls.forEach(take)),
+          (reply, alone) => out.push(reply, alone),
+          () => (out.flush(), call.end()),
+          call,
+        );
       },
 
       Remove: (call, cb) =>
@@ -320,6 +280,76 @@ export class AgentService {
         cb(null, { epoch: f.epoch, inFlight: this.d.pools.callsInFlight, drained: false });
       },
     };
+  }
+
+  /**
+   * One control plane's call stream (InvokeStream, or Calls in batches): each request a call — or, for a call already
+   * sent, credit, a cancel, or its streaming body's next part — and its replies written as they come.
+   */
+  private serveCalls(onRequest: (take: (req: InvokeRequest__Output) => void) => void, write: (reply: InvokeReply, alone: boolean) => void, end: () => void, call: grpc.ServerDuplexStream<unknown, unknown>): void {
+    const f = this.d.facts;
+    let open = 0;
+    let ended = false;
+    const done = () => ended && open === 0 && end();
+    // A reply of the one call in flight goes at once; others may wait for the end of the turn (a batch).
+    const send = (reply: InvokeReply) => write(reply, open <= 1);
+    /** This stream's calls whose answers are streaming: credit and cancels from the control plane go to them. */
+    const flowing = new Map<string, StreamControl>();
+    /** This stream's calls whose request bodies are streaming in: their chunks and ends go to them. */
+    const incoming = new Map<string, Inbound>();
+    onRequest((req: InvokeRequest__Output) => {
+      if (req.credit || req.cancel || req.bodyChunk.length || req.bodyEnd || req.bodyError) {
+        const flow = flowing.get(req.invocationId);
+        if (req.credit) flow?.grant(req.credit);
+        if (req.cancel) flow?.cancel();
+        const body = incoming.get(req.invocationId);
+        if (req.bodyChunk.length) body?.push(req.bodyChunk);
+        if (req.bodyEnd || req.bodyError) {
+          body?.end(req.bodyError || undefined);
+          incoming.delete(req.invocationId);
+        }
+        return;
+      }
+      open++;
+      // A large request body streams in after the call: the function's credit for it goes back as PART_CREDIT.
+      const bodyStream = req.bodyFollows ? new Inbound((credit) => send({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_CREDIT', credit })) : undefined;
+      if (bodyStream) incoming.set(req.invocationId, bodyStream);
+      // A streamed answer goes out in parts: its head, its chunks as they come (within the control plane's
+      // credit), then its end (the reply below).
+      const sink: StreamSink = {
+        head: (status, headers, control, first, timings) => {
+          flowing.set(req.invocationId, control);
+          send({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_HEAD', status, headers: headers.map(([name, value]) => ({ name, value })), body: first, timings });
+        },
+        chunk: (data) => send({ epoch: f.epoch, invocationId: req.invocationId, part: 'PART_CHUNK', body: data }),
+      };
+      void this.invoke(req, sink, bodyStream)
+        .then(
+          (r) => send({ ...r, invocationId: req.invocationId, ...(flowing.delete(req.invocationId) ? { part: 'PART_END', status: 0, headers: [], body: Buffer.alloc(0) } : {}) }),
+          (err) => {
+            const e = err as Partial<AgentError>;
+            const problem = e instanceof AgentError ? { kind: e.kind, code: e.code, detail: e.detail } : { kind: 'internal', code: 'internal_error', detail: 'internal error on the agent' };
+            if (!(e instanceof AgentError)) this.d.log.error({ err }, 'invoke failed');
+            send({ epoch: f.epoch, invocationId: req.invocationId, problem });
+          },
+        )
+        .finally(() => {
+          flowing.delete(req.invocationId);
+          incoming.delete(req.invocationId);
+          open--;
+          done();
+        });
+    });
+    call.on('end', () => {
+      ended = true;
+      done();
+    });
+    call.on('error', () => {});
+    // The control plane went away: nobody reads these answers any more.
+    call.on('close', () => {
+      for (const flow of flowing.values()) flow.cancel();
+      for (const body of incoming.values()) body.end('the control plane went away');
+    });
   }
 
   private async build(call: grpc.ServerDuplexStream<BuildRequest__Output, BuildEvent>): Promise<void> {
@@ -541,4 +571,11 @@ function traceTimings(span: Span, t: CallResult['timings'], outcome: string, err
   if (t.queuedMs) pastSpan('queued', span, ...back(t.queuedMs));
   span.setAttributes({ 'cpub.outcome': outcome, 'cpub.cold_start': t.coldStart });
   endSpan(span, outcome === 'success' ? undefined : error || outcome, end);
+}
+
+/** A reply's bytes that count against a batch's size: its body (a whole answer's, or a chunk) and its log lines. */
+function replyBytes(r: InvokeReply): number {
+  let n = r.body?.length ?? 0;
+  for (const l of r.logs ?? []) n += l.message?.length ?? 0;
+  return n;
 }

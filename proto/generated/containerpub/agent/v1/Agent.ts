@@ -4,6 +4,7 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { BuildEvent as _containerpub_agent_v1_BuildEvent, BuildEvent__Output as _containerpub_agent_v1_BuildEvent__Output } from '../../../containerpub/agent/v1/BuildEvent.js';
 import type { BuildRequest as _containerpub_agent_v1_BuildRequest, BuildRequest__Output as _containerpub_agent_v1_BuildRequest__Output } from '../../../containerpub/agent/v1/BuildRequest.js';
+import type { CallBatch as _containerpub_agent_v1_CallBatch, CallBatch__Output as _containerpub_agent_v1_CallBatch__Output } from '../../../containerpub/agent/v1/CallBatch.js';
 import type { DrainReply as _containerpub_agent_v1_DrainReply, DrainReply__Output as _containerpub_agent_v1_DrainReply__Output } from '../../../containerpub/agent/v1/DrainReply.js';
 import type { DrainRequest as _containerpub_agent_v1_DrainRequest, DrainRequest__Output as _containerpub_agent_v1_DrainRequest__Output } from '../../../containerpub/agent/v1/DrainRequest.js';
 import type { InfoReply as _containerpub_agent_v1_InfoReply, InfoReply__Output as _containerpub_agent_v1_InfoReply__Output } from '../../../containerpub/agent/v1/InfoReply.js';
@@ -12,6 +13,7 @@ import type { InvokeReply as _containerpub_agent_v1_InvokeReply, InvokeReply__Ou
 import type { InvokeRequest as _containerpub_agent_v1_InvokeRequest, InvokeRequest__Output as _containerpub_agent_v1_InvokeRequest__Output } from '../../../containerpub/agent/v1/InvokeRequest.js';
 import type { RemoveReply as _containerpub_agent_v1_RemoveReply, RemoveReply__Output as _containerpub_agent_v1_RemoveReply__Output } from '../../../containerpub/agent/v1/RemoveReply.js';
 import type { RemoveRequest as _containerpub_agent_v1_RemoveRequest, RemoveRequest__Output as _containerpub_agent_v1_RemoveRequest__Output } from '../../../containerpub/agent/v1/RemoveRequest.js';
+import type { ReplyBatch as _containerpub_agent_v1_ReplyBatch, ReplyBatch__Output as _containerpub_agent_v1_ReplyBatch__Output } from '../../../containerpub/agent/v1/ReplyBatch.js';
 import type { UndrainRequest as _containerpub_agent_v1_UndrainRequest, UndrainRequest__Output as _containerpub_agent_v1_UndrainRequest__Output } from '../../../containerpub/agent/v1/UndrainRequest.js';
 import type { WarmReply as _containerpub_agent_v1_WarmReply, WarmReply__Output as _containerpub_agent_v1_WarmReply__Output } from '../../../containerpub/agent/v1/WarmReply.js';
 import type { WarmRequest as _containerpub_agent_v1_WarmRequest, WarmRequest__Output as _containerpub_agent_v1_WarmRequest__Output } from '../../../containerpub/agent/v1/WarmRequest.js';
@@ -31,6 +33,21 @@ export interface AgentClient extends grpc.Client {
    */
   build(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_BuildRequest, _containerpub_agent_v1_BuildEvent__Output>;
   build(options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_BuildRequest, _containerpub_agent_v1_BuildEvent__Output>;
+  
+  /**
+   * InvokeStream's messages in batches: what either side has to send in one turn of its event loop goes as one
+   * message (the first of a turn at once, the rest together at the turn's end), so gRPC's cost per message is shared
+   * by the calls of a busy moment. The control plane uses it with agents whose Info says `call_batches`.
+   */
+  Calls(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_CallBatch, _containerpub_agent_v1_ReplyBatch__Output>;
+  Calls(options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_CallBatch, _containerpub_agent_v1_ReplyBatch__Output>;
+  /**
+   * InvokeStream's messages in batches: what either side has to send in one turn of its event loop goes as one
+   * message (the first of a turn at once, the rest together at the turn's end), so gRPC's cost per message is shared
+   * by the calls of a busy moment. The control plane uses it with agents whose Info says `call_batches`.
+   */
+  calls(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_CallBatch, _containerpub_agent_v1_ReplyBatch__Output>;
+  calls(options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_CallBatch, _containerpub_agent_v1_ReplyBatch__Output>;
   
   /**
    * Finishes in-flight calls and accepts no new ones.
@@ -158,6 +175,13 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   Build: grpc.handleBidiStreamingCall<_containerpub_agent_v1_BuildRequest__Output, _containerpub_agent_v1_BuildEvent>;
   
   /**
+   * InvokeStream's messages in batches: what either side has to send in one turn of its event loop goes as one
+   * message (the first of a turn at once, the rest together at the turn's end), so gRPC's cost per message is shared
+   * by the calls of a busy moment. The control plane uses it with agents whose Info says `call_batches`.
+   */
+  Calls: grpc.handleBidiStreamingCall<_containerpub_agent_v1_CallBatch__Output, _containerpub_agent_v1_ReplyBatch>;
+  
+  /**
    * Finishes in-flight calls and accepts no new ones.
    */
   Drain: grpc.handleUnaryCall<_containerpub_agent_v1_DrainRequest__Output, _containerpub_agent_v1_DrainReply>;
@@ -203,6 +227,7 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
 
 export interface AgentDefinition extends grpc.ServiceDefinition {
   Build: MethodDefinition<_containerpub_agent_v1_BuildRequest, _containerpub_agent_v1_BuildEvent, _containerpub_agent_v1_BuildRequest__Output, _containerpub_agent_v1_BuildEvent__Output>
+  Calls: MethodDefinition<_containerpub_agent_v1_CallBatch, _containerpub_agent_v1_ReplyBatch, _containerpub_agent_v1_CallBatch__Output, _containerpub_agent_v1_ReplyBatch__Output>
   Drain: MethodDefinition<_containerpub_agent_v1_DrainRequest, _containerpub_agent_v1_DrainReply, _containerpub_agent_v1_DrainRequest__Output, _containerpub_agent_v1_DrainReply__Output>
   Info: MethodDefinition<_containerpub_agent_v1_InfoRequest, _containerpub_agent_v1_InfoReply, _containerpub_agent_v1_InfoRequest__Output, _containerpub_agent_v1_InfoReply__Output>
   Invoke: MethodDefinition<_containerpub_agent_v1_InvokeRequest, _containerpub_agent_v1_InvokeReply, _containerpub_agent_v1_InvokeRequest__Output, _containerpub_agent_v1_InvokeReply__Output>

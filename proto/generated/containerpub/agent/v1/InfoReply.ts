@@ -28,6 +28,10 @@ export interface InfoReply {
    * nodes that list its runtime.
    */
   'runtimes'?: (_containerpub_agent_v1_RuntimeInfo)[];
+  /**
+   * The agent serves `Calls` (InvokeStream's messages in batches).
+   */
+  'callBatches'?: (boolean);
 }
 
 export interface InfoReply__Output {
@@ -54,4 +58,8 @@ export interface InfoReply__Output {
    * nodes that list its runtime.
    */
   'runtimes': (_containerpub_agent_v1_RuntimeInfo__Output)[];
+  /**
+   * The agent serves `Calls` (InvokeStream's messages in batches).
+   */
+  'callBatches': (boolean);
 }
