@@ -30,8 +30,9 @@ let fastService: grpc.ServiceDefinition | undefined;
 
 /**
  * The Agent service definition, for `server.addService`: InvokeStream's replies (and Calls' batches of them) are
- * written with protobufjs's `encode` alone, their two enums (`outcome`, `part`) turned from names into numbers first — proto-loader's
- * serializer runs `fromObject` over the whole reply (headers, logs, timings), which cost the agent more than encoding.
+ * written with protobufjs's `encode` alone, their two enums (`outcome`, `part`) turned from names into numbers first —
+ * proto-loader's serializer runs `fromObject` over the whole reply (headers, logs, timings), which cost the agent more
+ * than encoding.
  */
 export function agentServiceDefinition(): grpc.ServiceDefinition {
   if (fastService) return fastService;
