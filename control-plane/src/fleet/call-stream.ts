@@ -89,7 +89,8 @@ export class CallStream {
     let stream: grpc.ClientDuplexStream<CallBatch, ReplyBatch__Output> | grpc.ClientDuplexStream<InvokeRequest, InvokeReply__Output>;
     if (batches) {
       const calls = client.Calls();
-      // What a turn of the event loop sends after its first message goes as one (common/batcher.ts); none to a stream replaced meanwhile.
+      // A call sent while others are in flight goes with the turn's others at its end, a lone one at once
+      // (common/batcher.ts); nothing goes to a stream replaced meanwhile.
       const out = new Batcher<InvokeRequest>((batch) => this.stream === calls && calls.write({ calls: batch }), requestBytes);
       this.write = (m) => out.push(m, this.inFlight <= 1);
       calls.on('data', (b: ReplyBatch__Output) => {
