@@ -36,6 +36,22 @@ const FULL_REPLY = {
   part: 'PART_HEAD',
   credit: 65536,
 };
+/** A call with every field set, as the control plane writes one. */
+const FULL_CALL = {
+  invocationId: 'inv-1',
+  functionId: 'fn-1',
+  functionName: 'hello',
+  version: 7,
+  image: 'localhost/cpub-fn:abc',
+  digest: 'd'.repeat(64),
+  limits: { memoryMb: 128, cpus: 0.5, timeoutMs: 30_000, concurrency: 4, maxInstances: 10, network: true, maxResponseBytes: 100 * 2 ** 20 },
+  env: [{ name: 'A', value: 'ünï' }, { name: 'B', value: '' }],
+  deadlineMs: Date.now() + 30_000,
+  request: { method: 'POST', path: '/p', query: 'q=1', headers: [{ name: 'content-type', value: 'text/plain' }], body: Buffer.from([0, 1, 2, 255]) },
+  declineAfterMs: 50,
+  traceparent: '',
+  bodyFollows: true,
+};
 /** The InvokeRequests the server decoded (with proto-loader's deserializer, as the agent does). */
 const received: Record<string, unknown>[] = [];
 
@@ -73,6 +89,13 @@ s.before(async () => {
       call.on('data', (m: Record<string, unknown>) => {
         received.push(m);
         call.write({ ...FULL_REPLY, invocationId: m.invocationId });
+      });
+      call.on('end', () => call.end());
+    },
+    calls: (call: grpc.ServerDuplexStream<{ calls: Record<string, unknown>[] }, unknown>) => {
+      call.on('data', (b: { calls: Record<string, unknown>[] }) => {
+        received.push(...b.calls);
+        call.write({ replies: b.calls.map((m) => ({ ...FULL_REPLY, invocationId: m.invocationId })) });
       });
       call.on('end', () => call.end());
     },
@@ -139,37 +162,44 @@ s('errors from outside our handlers get a kind from their status', () => {
 });
 
 s('InvokeStream writes calls and replies with encode alone (no fromObject): each side decodes every field as given', async () => {
-  const call = {
-    invocationId: 'inv-1',
-    functionId: 'fn-1',
-    functionName: 'hello',
-    version: 7,
-    image: 'localhost/cpub-fn:abc',
-    digest: 'd'.repeat(64),
-    limits: { memoryMb: 128, cpus: 0.5, timeoutMs: 30_000, concurrency: 4, maxInstances: 10, network: true, maxResponseBytes: 100 * 2 ** 20 },
-    env: [{ name: 'A', value: 'ünï' }, { name: 'B', value: '' }],
-    deadlineMs: Date.now() + 30_000,
-    request: { method: 'POST', path: '/p', query: 'q=1', headers: [{ name: 'content-type', value: 'text/plain' }], body: Buffer.from([0, 1, 2, 255]) },
-    declineAfterMs: 50,
-    traceparent: '',
-    bodyFollows: true,
-  };
   const stream = client.InvokeStream();
   const closed = new Promise((resolve) => stream.once('status', resolve));
   stream.on('error', () => {}); // the status says how it ended
   const replied = new Promise((resolve) => stream.once('data', resolve));
-  stream.write(call);
+  stream.write(FULL_CALL);
   stream.write({ invocationId: 'inv-1', bodyChunk: Buffer.from('more'), bodyEnd: true, credit: 3, cancel: true, bodyError: 'x' });
   const reply = (await replied) as Record<string, unknown>;
   assert.equal({ ...reply, body: String(reply.body) }, { ...FULL_REPLY, invocationId: 'inv-1', body: 'boom ✓' }, 'the reply, encoded without fromObject, decodes whole');
   await new Promise((r) => setTimeout(r, 50));
   stream.end();
   await closed;
-  assert.is(received.length, 2);
-  const got = received[0] as typeof call & { request: { body: Buffer } };
-  assert.equal({ ...got, request: { ...got.request, body: [...got.request.body] } }, { ...call, request: { ...call.request, body: [0, 1, 2, 255] }, bodyChunk: Buffer.alloc(0), bodyEnd: false, credit: 0, cancel: false, bodyError: '' });
-  const chunk = received[1] as { bodyChunk: Buffer; bodyEnd: boolean; credit: number; cancel: boolean; bodyError: string; invocationId: string };
+  assertReceivedWhole(received.splice(0));
+});
+
+/** The call and the chunk message the server decoded are what the client wrote, every field. */
+function assertReceivedWhole(got: Record<string, unknown>[]): void {
+  assert.is(got.length, 2);
+  const first = got[0] as typeof FULL_CALL & { request: { body: Buffer } };
+  assert.equal({ ...first, request: { ...first.request, body: [...first.request.body] } }, { ...FULL_CALL, request: { ...FULL_CALL.request, body: [0, 1, 2, 255] }, bodyChunk: Buffer.alloc(0), bodyEnd: false, credit: 0, cancel: false, bodyError: '' });
+  const chunk = got[1] as { bodyChunk: Buffer; bodyEnd: boolean; credit: number; cancel: boolean; bodyError: string; invocationId: string };
   assert.equal([chunk.invocationId, chunk.bodyChunk.toString(), chunk.bodyEnd, chunk.credit, chunk.cancel, chunk.bodyError], ['inv-1', 'more', true, 3, true, 'x']);
+}
+
+s('Calls writes batches of calls and of replies the same way: each side decodes every field of every message', async () => {
+  const stream = client.Calls();
+  const closed = new Promise((resolve) => stream.once('status', resolve));
+  stream.on('error', () => {});
+  const replied = new Promise((resolve) => stream.once('data', resolve));
+  stream.write({ calls: [FULL_CALL, { invocationId: 'inv-1', bodyChunk: Buffer.from('more'), bodyEnd: true, credit: 3, cancel: true, bodyError: 'x' }] });
+  const { replies } = (await replied) as { replies: Record<string, unknown>[] };
+  assert.equal(
+    replies.map((r) => ({ ...r, body: String(r.body) })),
+    [1, 2].map(() => ({ ...FULL_REPLY, invocationId: 'inv-1', body: 'boom ✓' })),
+    'both replies, in one message, decode whole',
+  );
+  stream.end();
+  await closed;
+  assertReceivedWhole(received.splice(0));
 });
 
 s('proto/generated matches proto/agent.proto (run `npm run proto` after changing it)', () => {
