@@ -52,6 +52,19 @@ export const asyncCallsCases: StoreCases = (s) => {
     assert.equal((await claim(db, 'ac-f2', 'r1', NOW + 60_001, 5)).length, 1, 'due now');
   });
 
+  s('async calls: a claim takes as many calls as it asks for, no more (3 of 5 due, then the 2 left), and a pass’s look names at most its limit', async ({ db }) => {
+    await ownerWith(db, 'ac-owner-n', 'ac-n1', 'ac-n2', 'ac-n3');
+    const ids = await queued(db, 'ac-n1', 5, NOW);
+    assert.equal((await claim(db, 'ac-n1', 'r1', NOW + 10, 10, 3)).map((c) => c.id), ids.slice(0, 3));
+    assert.equal((await claim(db, 'ac-n1', 'r1', NOW + 10, 10, 3)).map((c) => c.id), ids.slice(3), 'the two left');
+    assert.equal(await claim(db, 'ac-n1', 'r1', NOW + 10, 10, 3), [], 'none left');
+    await queued(db, 'ac-n2', 1, NOW + 50);
+    await queued(db, 'ac-n3', 1, NOW + 100);
+    const mine = (fs: string[]) => fs.filter((f) => f === 'ac-n2' || f === 'ac-n3');
+    assert.equal(mine(await asyncCallsRepo.dueFunctions(db.kysely, NOW + 200, 100)), ['ac-n2', 'ac-n3']);
+    assert.is((await asyncCallsRepo.dueFunctions(db.kysely, NOW + 200, 1)).length, 1, 'one at most');
+  });
+
   s('async calls: a settling and a claim in one transaction run inside it — the claim sees the room the settling made, and both are undone with it', async ({ db }) => {
     await ownerWith(db, 'ac-tx-owner', 'ac-tx');
     const ids = await queued(db, 'ac-tx', 3, NOW);
