@@ -6,6 +6,10 @@
 // An argument must be a value the builder passes on as a parameter: not a list (its length changes the SQL), not
 // the `null` of `is null`, nor anything the SQL's text is made from (building refuses a query whose text holds one).
 // An argument the query does not use is left out.
+//
+// On SQLite, a LIMIT or OFFSET bound as a parameter makes the planner read the bound value, so each new binding
+// expires the statement's plan and it is prepared again as it runs (≈ 10 µs): a hot query writes it into its SQL
+// (`sql.lit`), one prepared query per value it takes (async-calls.repo.ts, readDue).
 import { CompiledQuery, type Compilable, type QueryResult } from 'kysely';
 import type { Executor } from './schema.js';
 import { isPostgres, runInSqliteTransaction } from './connect.js';
