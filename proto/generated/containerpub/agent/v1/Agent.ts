@@ -35,16 +35,18 @@ export interface AgentClient extends grpc.Client {
   build(options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_BuildRequest, _containerpub_agent_v1_BuildEvent__Output>;
   
   /**
-   * InvokeStream's messages in batches: what either side has to send in one turn of its event loop goes as one
-   * message (the first of a turn at once, the rest together at the turn's end), so gRPC's cost per message is shared
-   * by the calls of a busy moment. The control plane uses it with agents whose Info says `call_batches`.
+   * InvokeStream's messages in batches: what either side sends in one turn of its event loop while other calls are in
+   * flight goes at the turn's end as one message (a message of a call alone on the stream goes at once), so gRPC's
+   * cost per message is shared by the calls of a busy moment. The control plane uses it with agents whose Info says
+   * `call_batches`.
    */
   Calls(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_CallBatch, _containerpub_agent_v1_ReplyBatch__Output>;
   Calls(options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_CallBatch, _containerpub_agent_v1_ReplyBatch__Output>;
   /**
-   * InvokeStream's messages in batches: what either side has to send in one turn of its event loop goes as one
-   * message (the first of a turn at once, the rest together at the turn's end), so gRPC's cost per message is shared
-   * by the calls of a busy moment. The control plane uses it with agents whose Info says `call_batches`.
+   * InvokeStream's messages in batches: what either side sends in one turn of its event loop while other calls are in
+   * flight goes at the turn's end as one message (a message of a call alone on the stream goes at once), so gRPC's
+   * cost per message is shared by the calls of a busy moment. The control plane uses it with agents whose Info says
+   * `call_batches`.
    */
   calls(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_CallBatch, _containerpub_agent_v1_ReplyBatch__Output>;
   calls(options?: grpc.CallOptions): grpc.ClientDuplexStream<_containerpub_agent_v1_CallBatch, _containerpub_agent_v1_ReplyBatch__Output>;
@@ -175,9 +177,10 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   Build: grpc.handleBidiStreamingCall<_containerpub_agent_v1_BuildRequest__Output, _containerpub_agent_v1_BuildEvent>;
   
   /**
-   * InvokeStream's messages in batches: what either side has to send in one turn of its event loop goes as one
-   * message (the first of a turn at once, the rest together at the turn's end), so gRPC's cost per message is shared
-   * by the calls of a busy moment. The control plane uses it with agents whose Info says `call_batches`.
+   * InvokeStream's messages in batches: what either side sends in one turn of its event loop while other calls are in
+   * flight goes at the turn's end as one message (a message of a call alone on the stream goes at once), so gRPC's
+   * cost per message is shared by the calls of a busy moment. The control plane uses it with agents whose Info says
+   * `call_batches`.
    */
   Calls: grpc.handleBidiStreamingCall<_containerpub_agent_v1_CallBatch__Output, _containerpub_agent_v1_ReplyBatch>;
   
